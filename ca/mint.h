@@ -1,0 +1,37 @@
+/* mint.h — mint one leaf certificate for a host name or IP address, signed by the CA.
+ *
+ * Rules (what iOS 13+ / Android 7+ accept once the CA is trusted): subjectAltName DNS for names
+ * and IP for addresses; extendedKeyUsage serverAuth; keyUsage digitalSignature (plus
+ * keyEncipherment for RSA keys) critical; basicConstraints CA:FALSE; SHA-256 signature; notBefore
+ * two days in the past (phones with a slow clock); validity at most 197 days; random 128-bit
+ * positive serial; subject and authority key identifiers; CN = host (truncated to 64 bytes).
+ * Names that cannot be a DNS SAN (underscore, U-label IDN, empty labels, over 253 bytes, ...)
+ * are normalised deliberately: see mint_san_name. */
+#ifndef HTTPEEK_MINT_H
+#define HTTPEEK_MINT_H
+
+#include <stddef.h>
+#include <openssl/x509.h>
+#include <openssl/evp.h>
+#include "attrib.h"
+
+/* Longest validity of a leaf, in days, counted from its notBefore. */
+#define MINT_VALIDITY_DAYS 197
+/* How far in the past notBefore lies, in days. */
+#define MINT_BACKDATE_DAYS 2
+
+/* Mint a leaf for host (a DNS name, an IPv4 literal or an IPv6 literal without brackets),
+ * using leaf_key as its public key, signed by ca_cert/ca_key. Returns NULL with a reason in err
+ * when host cannot be certified at all. Caller frees with X509_free. */
+X509 *mint_leaf(X509 *ca_cert, EVP_PKEY *ca_key, EVP_PKEY *leaf_key, const char *host,
+                char *err, size_t errlen) HP_NONNULL(1, 2, 3, 4) HP_WUNRES;
+
+/* Decide the DNS SAN for a host name: lower-cases it, strips one trailing dot, converts U-labels
+ * (UTF-8) to A-labels (punycode, RFC 3492, "xn--"), and returns 0 when the result can be a DNS SAN
+ * (labels of 1..63 bytes of letters, digits, '-' and '_', total <= 253); -1 otherwise (empty label,
+ * space, control or other bad character, too long). out gets the normalised name. Underscores are
+ * kept literally (clients match them byte for byte); mint_leaf then also adds "*.parent" when
+ * only the first label holds one, so strict verifiers that reject '_' still match the wildcard. */
+int mint_san_name(const char *host, char *out, size_t outlen) HP_NONNULL(1, 2);
+
+#endif
