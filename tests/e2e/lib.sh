@@ -1,0 +1,410 @@
+# shellcheck shell=bash
+# tests/e2e/lib.sh — sourced by every e2e test script.
+#
+# The e2e tier runs the real httpeek binary between real clients (curl,
+# openssl s_client, python sockets) and real loopback upstreams (upstream.py,
+# openssl s_server), all on ports chosen at run time on 127.0.0.1.  This file
+# gives the scripts:
+#   - TAP output: pass/fail/ok/is/like/unlike/skip/diag, done_testing prints
+#     the plan and exits nonzero when anything failed;
+#   - a per-test temp dir $T under $TMPDIR, removed at exit (KEEP_TMP=1 keeps it);
+#   - spawn: every background process runs under `timeout` and is killed by the
+#     EXIT trap; a watchdog bounds the whole script (E2E_TIMEOUT, default 100 s);
+#   - make_pki: a throw-away test PKI made with the openssl CLI;
+#   - start_dns / start_upstream / start_s_server / start_httpeek.
+# Nothing here ever sends traffic outside 127.0.0.0/8, and httpeek is always
+# started with --dns pointing at our dns.py so no lookup reaches the real
+# resolver.
+
+set -u -o pipefail
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$E2E_DIR/../.." && pwd)
+: "${HTTPEEK:=$REPO_ROOT/build/httpeek}"
+: "${E2E_TIMEOUT:=100}"
+PYTHON=${PYTHON:-python3}
+export LC_ALL=C
+
+# no proxy settings or curlrc from the environment may leak into a test
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+export CURL_HOME=/nonexistent
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/httpeek-e2e.XXXXXX") || { echo "Bail out! mktemp failed"; exit 1; }
+
+# ---------------------------------------------------------------- TAP ----
+_TAP_N=0
+_TAP_FAILED=0
+_TAP_DONE=0
+
+diag() { local l; for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done; }
+pass() { _TAP_N=$((_TAP_N + 1)); echo "ok $_TAP_N - $1"; }
+fail() {
+    _TAP_N=$((_TAP_N + 1)); _TAP_FAILED=$((_TAP_FAILED + 1))
+    echo "not ok $_TAP_N - $1"
+    shift
+    [ $# -gt 0 ] && diag "$@"
+    return 0
+}
+skip() { _TAP_N=$((_TAP_N + 1)); echo "ok $_TAP_N - $1 # SKIP ${2:-}"; }
+# ok DESC CMD...   passes when CMD exits 0
+ok() {
+    local desc=$1; shift
+    if "$@"; then pass "$desc"; else fail "$desc" "command failed (status $?): $*"; fi
+}
+# is GOT EXPECTED DESC
+is() {
+    if [ "$1" == "$2" ]; then pass "$3"
+    else fail "$3" "got:      '$(printf %.300s "$1")'" "expected: '$(printf %.300s "$2")'"; fi
+}
+# isnt GOT UNEXPECTED DESC
+isnt() {
+    if [ "$1" != "$2" ]; then pass "$3"
+    else fail "$3" "got '$(printf %.300s "$1")', expected anything else"; fi
+}
+# like GOT ERE DESC
+like() {
+    if printf '%s' "$1" | grep -Eq -- "$2"; then pass "$3"
+    else fail "$3" "got:     '$(printf %.600s "$1")'" "pattern: /$2/"; fi
+}
+unlike() {
+    if ! printf '%s' "$1" | grep -Eq -- "$2"; then pass "$3"
+    else fail "$3" "got:     '$(printf %.600s "$1")'" "must not match: /$2/"; fi
+}
+# cmp_num GOT OP EXPECTED DESC   (OP: -lt -le -eq -ge -gt -ne)
+cmp_num() {
+    if [[ "$1" =~ ^-?[0-9]+$ ]] && [ "$1" "$2" "$3" ]; then pass "$4"
+    else fail "$4" "got '$1', expected $2 $3"; fi
+}
+
+# done_testing: print the plan; exit status 1 when any test failed
+done_testing() {
+    _TAP_DONE=1
+    echo "1..$_TAP_N"
+    if [ "$_TAP_FAILED" -gt 0 ]; then
+        diag "$_TAP_FAILED of $_TAP_N failed"
+        exit 1
+    fi
+    exit 0
+}
+
+# ------------------------------------------------------ process guard ----
+_PIDS=()
+_WATCHDOG=
+
+# spawn NAME SECS CMD...  run CMD in the background under `timeout SECS`,
+# stdout to $T/NAME.out, stderr to $T/NAME.err; sets SPAWN_PID.
+spawn() {
+    local name=$1 secs=$2; shift 2
+    timeout -k 2 "$secs" "$@" >"$T/$name.out" 2>"$T/$name.err" </dev/null &
+    SPAWN_PID=$!
+    _PIDS+=("$SPAWN_PID")
+}
+
+# kill_pid PID: TERM, wait up to 3 s, then KILL
+kill_pid() {
+    local pid=$1 i
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for i in $(seq 30); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+_cleanup() {
+    local st=$? pid
+    trap - EXIT
+    [ -n "$_WATCHDOG" ] && kill -TERM "$_WATCHDOG" 2>/dev/null
+    for pid in "${_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    sleep 0.2
+    for pid in "${_PIDS[@]}"; do
+        kill -0 "$pid" 2>/dev/null && { sleep 1; kill -KILL "$pid" 2>/dev/null; }
+        wait "$pid" 2>/dev/null
+    done
+    if [ "$_TAP_DONE" = 0 ]; then
+        echo "not ok $((_TAP_N + 1)) - script ended before done_testing (status $st)"
+        echo "1..$((_TAP_N + 1))"
+        _TAP_FAILED=$((_TAP_FAILED + 1))
+        st=1
+    fi
+    if [ "$_TAP_FAILED" -gt 0 ]; then
+        local f
+        for f in "$T"/httpeek*.log "$T"/httpeek*.err; do
+            [ -s "$f" ] || continue
+            diag "---- last lines of $(basename "$f") ----"
+            diag "$(tail -n 40 "$f")"
+        done
+        [ "$st" = 0 ] && st=1
+    fi
+    if [ "${KEEP_TMP:-0}" = 1 ]; then diag "temp dir kept: $T"; else rm -rf "$T"; fi
+    exit "$st"
+}
+trap _cleanup EXIT
+trap 'echo "# terminated (watchdog or signal)"; exit 1' TERM INT HUP
+
+# the whole script is bounded: after E2E_TIMEOUT seconds it is terminated
+(
+    sleep "$E2E_TIMEOUT" & s=$!
+    trap 'kill $s 2>/dev/null; exit 0' TERM
+    wait $s && kill -TERM $$
+) </dev/null >/dev/null 2>&1 &
+_WATCHDOG=$!
+
+# -------------------------------------------------------------- ports ----
+# free_port: print a TCP port on 127.0.0.1 free right now
+free_port() {
+    "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT [SECS]: wait until 127.0.0.1:PORT accepts TCP connections
+wait_port() {
+    local port=$1 secs=${2:-10} i
+    for i in $(seq $((secs * 20))); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# wait_file FILE [SECS]: wait until FILE exists and is not empty
+wait_file() {
+    local f=$1 secs=${2:-10} i
+    for i in $(seq $((secs * 20))); do
+        [ -s "$f" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# wait_grep ERE FILE [SECS]: wait until FILE has a line matching ERE
+wait_grep() {
+    local re=$1 f=$2 secs=${3:-10} i
+    for i in $(seq $((secs * 20))); do
+        grep -Eq -- "$re" "$f" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# ---------------------------------------------------------------- PKI ----
+# make_pki DIR: test root CA and leaf certificates, all with the openssl CLI:
+#   ca.pem/ca.key                 root CA (EC P-256)
+#   server.pem/server.key         upstream.test, localhost, IP 127.0.0.1 (by ca)
+#   wronghost.pem/.key            wrong.test only (by ca)
+#   expired.pem/.key              upstream.test etc., expired in 2020 (by ca)
+#   selfsigned.pem/.key           upstream.test etc., self-signed
+make_pki() {
+    local d=$1
+    mkdir -p "$d" || return 1
+    (
+        set -e
+        cd "$d"
+        local san="subjectAltName=DNS:upstream.test,DNS:localhost,IP:127.0.0.1"
+        openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null
+        openssl req -x509 -new -key ca.key -sha256 -days 30 -subj "/CN=httpeek e2e test root" \
+            -addext "basicConstraints=critical,CA:TRUE" \
+            -addext "keyUsage=critical,keyCertSign,cRLSign" \
+            -addext "subjectKeyIdentifier=hash" -out ca.pem
+        cat > leaf.ext <<EOF
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid
+EOF
+        local name
+        for name in server wronghost expired selfsigned; do
+            openssl ecparam -name prime256v1 -genkey -noout -out "$name.key" 2>/dev/null
+        done
+        # server: the good one
+        openssl req -new -key server.key -subj "/CN=upstream.test" -out server.csr
+        { cat leaf.ext; echo "$san"; } > server.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+            -days 30 -sha256 -extfile server.ext -out server.pem 2>/dev/null
+        # wronghost: valid chain, wrong name
+        openssl req -new -key wronghost.key -subj "/CN=wrong.test" -out wronghost.csr
+        { cat leaf.ext; echo "subjectAltName=DNS:wrong.test"; } > wronghost.ext
+        openssl x509 -req -in wronghost.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+            -days 30 -sha256 -extfile wronghost.ext -out wronghost.pem 2>/dev/null
+        # selfsigned: right name, no chain
+        openssl req -x509 -new -key selfsigned.key -sha256 -days 30 -subj "/CN=upstream.test" \
+            -addext "$san" -addext "extendedKeyUsage=serverAuth" -out selfsigned.pem
+        # expired: right name and chain, validity in the past (needs `openssl ca`)
+        mkdir -p cadb
+        : > cadb/index.txt
+        echo 1000 > cadb/serial
+        cat > ca.cnf <<EOF
+[ca]
+default_ca = test
+[test]
+database = cadb/index.txt
+serial = cadb/serial
+new_certs_dir = cadb
+certificate = ca.pem
+private_key = ca.key
+default_md = sha256
+policy = anything
+copy_extensions = none
+unique_subject = no
+[anything]
+commonName = supplied
+[ext]
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+$san
+EOF
+        openssl req -new -key expired.key -subj "/CN=upstream.test" -out expired.csr
+        openssl ca -batch -config ca.cnf -extensions ext -in expired.csr -out expired.pem \
+            -startdate 20200101000000Z -enddate 20200201000000Z -notext 2>/dev/null
+    ) >"$d/make_pki.log" 2>&1 || { cat "$d/make_pki.log" >&2; return 1; }
+}
+
+# ------------------------------------------------------------ servers ----
+# start_dns NAME=IP ...: dns.py on an ephemeral UDP port; sets DNS_PORT
+start_dns() {
+    local pf="$T/dns.port"
+    rm -f "$pf"
+    spawn dns 300 "$PYTHON" "$E2E_DIR/dns.py" --port 0 --port-file "$pf" "$@"
+    wait_file "$pf" 10 || { echo "Bail out! dns.py did not start: $(cat "$T/dns.err")"; exit 1; }
+    DNS_PORT=$(cat "$pf")
+}
+
+_UP_N=0
+# start_upstream [--tls CERTBASE] [upstream.py args...]: sets UPSTREAM_PORT.
+#   --tls server  serves $PKI/server.pem with $PKI/server.key
+start_upstream() {
+    local extra=() pf
+    _UP_N=$((_UP_N + 1))
+    pf="$T/upstream$_UP_N.port"
+    if [ "${1:-}" = --tls ]; then
+        extra=(--cert "$PKI/$2.pem" --key "$PKI/$2.key")
+        shift 2
+    fi
+    spawn "upstream$_UP_N" 300 "$PYTHON" "$E2E_DIR/upstream.py" --port 0 --port-file "$pf" \
+        --label "up$_UP_N" "${extra[@]}" "$@"
+    wait_file "$pf" 10 || {
+        echo "Bail out! upstream.py did not start: $(cat "$T/upstream$_UP_N.err")"; exit 1; }
+    UPSTREAM_PORT=$(cat "$pf")
+}
+
+# start_s_server CERTBASE [s_server args...]: openssl s_server -www; sets SSERVER_PORT
+start_s_server() {
+    local base=$1; shift
+    local port
+    _UP_N=$((_UP_N + 1))
+    port=$(free_port)
+    spawn "s_server$_UP_N" 300 openssl s_server -accept "127.0.0.1:$port" \
+        -cert "$PKI/$base.pem" -key "$PKI/$base.key" -www -quiet "$@"
+    wait_port "$port" 10 || {
+        echo "Bail out! openssl s_server did not start: $(cat "$T/s_server$_UP_N.err")"; exit 1; }
+    SSERVER_PORT=$port
+}
+
+_HP_N=0
+_HP_HAS_WEB=
+# start_httpeek ARGS...: start the real binary with a fresh --confdir (unless
+# ARGS has one), --dns 127.0.0.1:$DNS_PORT (unless ARGS has --dns) and
+# --listen 127.0.0.1:<free port>.  Sets HTTPEEK_PORT, HTTPEEK_PID,
+# HTTPEEK_LOG (its stdout), HTTPEEK_ERR, HTTPEEK_CONFDIR, HTTPEEK_CA.
+start_httpeek() {
+    local args=("$@") a has_confdir= has_dns= port i
+    if [ ! -x "$HTTPEEK" ]; then
+        echo "Bail out! no httpeek binary at $HTTPEEK (build it, or set HTTPEEK)"
+        exit 1
+    fi
+    for a in "${args[@]}"; do
+        case $a in
+            --confdir|--confdir=*) has_confdir=1 ;;
+            --dns|--dns=*) has_dns=1 ;;
+        esac
+    done
+    _HP_N=$((_HP_N + 1))
+    if [ -z "$has_confdir" ]; then
+        HTTPEEK_CONFDIR="$T/confdir$_HP_N"
+        args+=(--confdir "$HTTPEEK_CONFDIR")
+    else
+        HTTPEEK_CONFDIR=$(_arg_value --confdir "${args[@]}")
+    fi
+    if [ -z "$has_dns" ]; then
+        [ -n "${DNS_PORT:-}" ] || { echo "Bail out! start_dns before start_httpeek"; exit 1; }
+        args+=(--dns "127.0.0.1:$DNS_PORT")
+    fi
+    # the viewer must not take a fixed port (two instances, parallel runs)
+    if [ -z "$_HP_HAS_WEB" ]; then
+        if timeout 5 "$HTTPEEK" --help 2>&1 | grep -q -- '--web'; then _HP_HAS_WEB=yes; else _HP_HAS_WEB=no; fi
+    fi
+    [ "$_HP_HAS_WEB" = yes ] && args+=(--web "127.0.0.1:$(free_port)")
+    port=$(free_port)
+    args+=(--listen "127.0.0.1:$port")
+    HTTPEEK_LOG="$T/httpeek$_HP_N.log"
+    HTTPEEK_ERR="$T/httpeek$_HP_N.err"
+    echo "# starting: $HTTPEEK ${args[*]}"
+    timeout -k 2 "${HTTPEEK_RUN_SECS:-300}" "$HTTPEEK" "${args[@]}" \
+        >"$HTTPEEK_LOG" 2>"$HTTPEEK_ERR" </dev/null &
+    HTTPEEK_PID=$!
+    _PIDS+=("$HTTPEEK_PID")
+    HTTPEEK_PORT=$port
+    HTTPEEK_CA="$HTTPEEK_CONFDIR/ca-cert.pem"
+    # ready when it says so on stdout; fall back to probing the port
+    for i in $(seq 200); do
+        grep -q "listening on" "$HTTPEEK_LOG" 2>/dev/null && \
+            (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        if ! kill -0 "$HTTPEEK_PID" 2>/dev/null; then
+            echo "Bail out! httpeek exited at start: $(tail -n 5 "$HTTPEEK_ERR" "$HTTPEEK_LOG")"
+            exit 1
+        fi
+        [ "$i" -gt 40 ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && {
+            diag "httpeek accepts on $port but printed no 'listening on' line (stdout buffered?)"
+            return 0
+        }
+        sleep 0.05
+    done
+    echo "Bail out! httpeek did not listen on 127.0.0.1:$port within 10 s"
+    exit 1
+}
+
+# stop_httpeek [PID]: stop an instance (default: the last one started)
+stop_httpeek() { kill_pid "${1:-$HTTPEEK_PID}"; }
+
+_arg_value() {
+    local want=$1; shift
+    while [ $# -gt 0 ]; do
+        case $1 in
+            "$want") echo "$2"; return ;;
+            "$want"=*) echo "${1#*=}"; return ;;
+        esac
+        shift
+    done
+}
+
+# ------------------------------------------------------------ clients ----
+# pcurl ARGS...: curl through the current httpeek (plain proxy or CONNECT)
+pcurl() {
+    curl -q -sS --connect-timeout 5 --max-time "${CURL_MAX_TIME:-30}" \
+        -x "http://127.0.0.1:$HTTPEEK_PORT" "$@"
+}
+# pcurl_tls ARGS...: pcurl trusting httpeek's CA for the intercepted leg
+pcurl_tls() { pcurl --cacert "$HTTPEEK_CA" "$@"; }
+
+# gen_sha N: sha256 of /bytes/N
+gen_sha() { "$PYTHON" "$E2E_DIR/upstream.py" --gen "$1" | sha256sum | cut -d' ' -f1; }
+# gzip_sha N: sha256 of /gzip/N on the wire (compressed)
+gzip_sha() {
+    "$PYTHON" -c 'import sys,gzip,random,hashlib; n=int(sys.argv[1]); print(hashlib.sha256(gzip.compress(random.Random(n).randbytes(n), compresslevel=6, mtime=0)).hexdigest())' "$1"
+}
+file_sha() { sha256sum "$1" | cut -d' ' -f1; }
+# header NAME FILE: value of the last NAME header in a curl -D dump
+header() {
+    grep -i "^$1:" "$2" | tail -n 1 | cut -d: -f2- | tr -d '\r' | sed 's/^ *//'
+}
+# status_of FILE: last status code in a curl -D dump
+status_of() { grep -E '^HTTP/' "$1" | tail -n 1 | awk '{print $2}'; }
+
+# log_lines ERE: exchange lines of the current httpeek log matching ERE
+log_lines() { grep -E -- "$1" "$HTTPEEK_LOG" 2>/dev/null; }
+
+# py SCRIPT ARGS...: run an inline python3 client with a hard time limit
+py() { timeout -k 2 "${PY_TIMEOUT:-30}" "$PYTHON" -c "$@"; }
