@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# scripts/deps.sh [--test] — install the Debian 12 packages httpeek needs to
+# build (and, with --test, to run its tests), but only those that are missing.
+# Safe to run again and again: with everything present it changes nothing and
+# never touches the network.
+set -euo pipefail
+
+build_pkgs=(meson ninja-build pkg-config gcc libssl-dev libevent-dev node-llhttp
+    zlib1g-dev libsqlite3-dev libjansson-dev libbrotli-dev libqrencode-dev)
+test_pkgs=(curl openssl ca-certificates)
+
+want=("${build_pkgs[@]}")
+case "${1:-}" in
+    --test) want+=("${test_pkgs[@]}") ;;
+    "") ;;
+    -h|--help) echo "usage: $0 [--test]"; exit 0 ;;
+    *) echo "deps.sh: unknown option '$1' (usage: $0 [--test])" >&2; exit 2 ;;
+esac
+
+installed() {
+    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
+missing=()
+for p in "${want[@]}"; do
+    installed "$p" || missing+=("$p")
+done
+# any python3 on PATH will do (a pyenv python is fine); else the Debian one
+if [ "${1:-}" = --test ] && ! command -v python3 >/dev/null 2>&1; then
+    missing+=(python3)
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+
+echo "deps.sh: installing ${missing[*]}"
+sudo=()
+if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "deps.sh: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q </dev/null
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
