@@ -48,8 +48,10 @@ fail() {
 skip() { _TAP_N=$((_TAP_N + 1)); echo "ok $_TAP_N - $1 # SKIP ${2:-}"; }
 # ok DESC CMD...   passes when CMD exits 0
 ok() {
-    local desc=$1; shift
-    if "$@"; then pass "$desc"; else fail "$desc" "command failed (status $?): $*"; fi
+    local desc=$1 out rc; shift
+    out=$("$@" 2>&1); rc=$?
+    if [ "$rc" -eq 0 ]; then pass "$desc"
+    else fail "$desc" "command failed (status $rc): $*" "$(printf %.600s "$out")"; fi
 }
 # is GOT EXPECTED DESC
 is() {
@@ -100,7 +102,9 @@ spawn() {
     _PIDS+=("$SPAWN_PID")
 }
 
-# kill_pid PID: TERM, wait up to 3 s, then KILL
+# kill_pid PID: TERM, wait up to 3 s, then KILL.  Every PID we record is a
+# `timeout` process, which leads its own process group (it calls setpgid), so
+# the group signal also reaches whatever it runs.
 kill_pid() {
     local pid=$1 i
     kill -TERM "$pid" 2>/dev/null || return 0
@@ -108,7 +112,7 @@ kill_pid() {
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    kill -KILL "$pid" 2>/dev/null
+    kill -KILL -- "-$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     return 0
 }
@@ -120,7 +124,8 @@ _cleanup() {
     for pid in "${_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
     sleep 0.2
     for pid in "${_PIDS[@]}"; do
-        kill -0 "$pid" 2>/dev/null && { sleep 1; kill -KILL "$pid" 2>/dev/null; }
+        kill -0 "$pid" 2>/dev/null && sleep 1
+        kill -KILL -- "-$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
     done
     if [ "$_TAP_DONE" = 0 ]; then
