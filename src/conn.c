@@ -1,0 +1,1144 @@
+/* conn.c — one client connection: reads requests with llhttp, routes each one (upstream over
+ * plain HTTP or TLS, inside an intercepted tunnel, or httpeek's own setup pages), streams both
+ * bodies with back-pressure, and turns every exchange into a flow. CONNECT is handed to
+ * tunnel.c. See conn.h for the state machine.
+ *
+ * Callback discipline: parser callbacks only record facts and queue bytes; transitions happen in
+ * advance() after the parser returned, so no parser is ever resumed or freed under itself, and
+ * the connection itself is only freed from its timer (conn__close schedules it). */
+#include "conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include "log.h"
+#include "setup.h"
+#include "tls_client.h"
+#include "tls_facts.h"
+#include "upstream.h"
+
+/* Seconds we keep flushing a final answer to a client that does not read it. */
+#define CONN_FLUSH_TIMEOUT 10.0
+
+static const struct http1_handlers request_handlers;
+static const struct http1_handlers response_handlers;
+static void client_read(struct bufferevent *bev, void *arg);
+static void client_write(struct bufferevent *bev, void *arg);
+static void client_event(struct bufferevent *bev, short what, void *arg);
+static void process_client_input(struct conn *c);
+static void advance(struct conn *c);
+static void arm_timer(struct conn *c);
+
+const char *conn_state_name(enum conn_state s)
+{
+    static const char *const names[] = {"idle", "request_head", "connecting", "exchange",
+                                        "tunnel_connecting", "tunnel_peek", "tunnel_up_tls",
+                                        "tunnel_client_tls", "relay", "closing"};
+    return (unsigned)s < sizeof names / sizeof *names ? names[s] : "?";
+}
+
+void conn__set_state(struct conn *c, enum conn_state s, const char *why)
+{
+    if (log_enabled(LOG_DEBUG))
+        log_msg(LOG_DEBUG, "conn %llu: %s -> %s (%s)", (unsigned long long)c->id,
+                conn_state_name(c->state), conn_state_name(s), why);
+    c->state = s;
+    arm_timer(c);
+}
+
+struct flow *conn__flow_new(struct conn *c)
+{
+    struct proxy *p = c->proxy;
+    struct flow *f = flow_new(atomic_fetch_add(&p->next_flow_id, 1) + 1, c->id, p->opts->max_body);
+    if (!f)
+        return NULL;
+    snprintf(f->client_addr, sizeof f->client_addr, "%s", c->client_addr);
+    f->client_port = c->client_port;
+    return f;
+}
+
+void conn__flow_done(struct conn *c, struct flow *f)
+{
+    flow_done(f, c->proxy->out, c->proxy->sink, c->proxy->sink_arg);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Lifetime */
+
+static void conn_free(struct conn *c)
+{
+    if (c->flow) {
+        if (!c->flow->fail.failed)
+            flow_fail(c->flow, c->req_done ? FLOW_STAGE_WAIT : FLOW_STAGE_CLIENT_REQUEST, 0,
+                      "connection closed before the exchange completed");
+        conn__flow_done(c, c->flow);
+        c->flow = NULL;
+    }
+    if (c->tunnel_flow) {
+        struct flow *f = c->tunnel_flow;
+        c->tunnel_flow = NULL;
+        f->bytes_up = c->client.bytes_in;
+        f->bytes_down = c->upstream.bytes_in;
+        f->tls_client = c->client.tls;
+        f->tls_upstream = c->upstream.tls;
+        if (c->intercepted && !c->tunnel_requests && !f->fail.failed && !f->note[0])
+            snprintf(f->note, sizeof f->note,
+                     "TLS intercepted, but the client closed without sending a request");
+        conn__flow_done(c, f);
+    }
+    if (c->connecting)
+        upstream_cancel(c->connecting);
+    tunnel_cleanup(c);
+    leg_close(&c->client);
+    leg_close(&c->upstream);
+    if (c->client.parser_ready)
+        http1_parser_free(&c->client.parser);
+    if (c->upstream.parser_ready)
+        http1_parser_free(&c->upstream.parser);
+    if (c->pending_up)
+        evbuffer_free(c->pending_up);
+    if (c->timer)
+        event_free(c->timer);
+    atomic_fetch_sub(&c->proxy->live_conns, 1);
+    log_msg(LOG_DEBUG, "conn %llu: freed", (unsigned long long)c->id);
+    free(c);
+}
+
+static int outputs_flushed(struct conn *c)
+{
+    struct evbuffer *co = leg_output(&c->client), *uo = leg_output(&c->upstream);
+    return (!co || evbuffer_get_length(co) == 0) && (!uo || evbuffer_get_length(uo) == 0);
+}
+
+static void closing_write(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    struct leg *leg = arg;
+    struct conn *c = leg->conn;
+    if (outputs_flushed(c))
+        event_active(c->timer, EV_TIMEOUT, 0);
+}
+
+static void closing_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    (void)what;
+    struct leg *leg = arg;
+    event_active(leg->conn->timer, EV_TIMEOUT, 0); /* peer gone: nothing left to flush to it */
+}
+
+void conn__close(struct conn *c, int flush)
+{
+    if (c->state == CONN_S_CLOSING && !flush) {
+        event_active(c->timer, EV_TIMEOUT, 0);
+        return;
+    }
+    if (c->connecting) {
+        upstream_cancel(c->connecting);
+        c->connecting = NULL;
+    }
+    tunnel_cleanup(c);
+    c->state = CONN_S_CLOSING;
+    struct leg *legs[2] = {&c->client, &c->upstream};
+    for (int i = 0; i < 2; i++) {
+        struct leg *l = legs[i];
+        if (!l->bev)
+            continue;
+        if (flush && evbuffer_get_length(bufferevent_get_output(l->bev)) > 0) {
+            bufferevent_disable(l->bev, EV_READ);
+            bufferevent_setwatermark(l->bev, EV_WRITE, 0, 0);
+            bufferevent_setcb(l->bev, NULL, closing_write, closing_event, l);
+            bufferevent_enable(l->bev, EV_WRITE);
+        } else {
+            leg_close(l);
+        }
+    }
+    if (outputs_flushed(c)) {
+        event_active(c->timer, EV_TIMEOUT, 0);
+    } else {
+        struct timeval tv = {(time_t)CONN_FLUSH_TIMEOUT, 0};
+        evtimer_add(c->timer, &tv);
+    }
+}
+
+void conn__fail_client(struct conn *c, struct flow *f, int status, const char *reason)
+{
+    if (f) {
+        f->fail.status_sent = status;
+        if (!f->fail.failed)
+            flow_fail(f, FLOW_STAGE_NONE, 0, "%s", reason);
+        if (f == c->flow)
+            c->flow = NULL;
+        if (f == c->tunnel_flow)
+            c->tunnel_flow = NULL;
+        f->tls_client = c->client.tls;
+        f->tls_upstream = c->upstream.tls;
+    }
+    struct evbuffer *out = leg_output(&c->client);
+    if (out) {
+        char body[512];
+        int n = snprintf(body, sizeof body, "httpeek: %s\n", reason);
+        if (n < 0 || (size_t)n >= sizeof body)
+            n = (int)sizeof body - 1;
+        http1_write_simple_response(out, status, http1_reason(status), NULL, body, (size_t)n, 1);
+        bufferevent_enable(c->client.bev, EV_WRITE);
+    }
+    if (f) {
+        log_msg(LOG_DEBUG, "flow %llu %s: %d %s", (unsigned long long)f->id, f->host, status, reason);
+        conn__flow_done(c, f);
+    }
+    leg_close(&c->upstream);
+    conn__close(c, 1);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Deadlines: one timer per connection, meaning what the state says. */
+
+static double state_timeout(struct conn *c, int *lazy_idle)
+{
+    const struct opts *o = c->proxy->opts;
+    *lazy_idle = 0;
+    switch (c->state) {
+    case CONN_S_IDLE: return o->idle_timeout;
+    case CONN_S_REQUEST_HEAD: return o->header_timeout;
+    case CONN_S_CONNECTING: return c->connecting ? 0 : o->upstream_timeout; /* TLS phase */
+    case CONN_S_EXCHANGE:
+        if (c->req_done && c->flow && !c->flow->marks.first_byte)
+            return o->upstream_timeout; /* first response byte */
+        *lazy_idle = 1;
+        return o->idle_timeout;
+    case CONN_S_TUNNEL_CONNECTING: return 0; /* upstream.c bounds it */
+    case CONN_S_TUNNEL_PEEK: return o->header_timeout;
+    case CONN_S_TUNNEL_UP_TLS: return o->upstream_timeout;
+    case CONN_S_TUNNEL_CLIENT_TLS: return o->header_timeout;
+    case CONN_S_RELAY: *lazy_idle = 1; return o->idle_timeout;
+    case CONN_S_CLOSING: return CONN_FLUSH_TIMEOUT;
+    }
+    return 0;
+}
+
+static void add_timer(struct conn *c, double secs)
+{
+    struct timeval tv = {(time_t)secs, (suseconds_t)((secs - (time_t)secs) * 1e6)};
+    evtimer_add(c->timer, &tv);
+}
+
+static void arm_timer(struct conn *c)
+{
+    int lazy;
+    double t = state_timeout(c, &lazy);
+    if (t > 0)
+        add_timer(c, t);
+    else
+        evtimer_del(c->timer);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct conn *c = arg;
+    if (c->state == CONN_S_CLOSING) {
+        conn_free(c);
+        return;
+    }
+    int lazy;
+    double t = state_timeout(c, &lazy);
+    if (lazy) {
+        /* Idle deadlines move with activity; re-arming per byte would cost a syscall-free but
+         * non-trivial heap operation each read, so check lazily here. */
+        double idle = (double)(flow_now_us() - c->last_activity) / 1e6;
+        if (idle < t) {
+            add_timer(c, t - idle);
+            return;
+        }
+    }
+    struct flow *f = c->flow;
+    switch (c->state) {
+    case CONN_S_IDLE:
+        conn__close(c, 0);
+        return;
+    case CONN_S_REQUEST_HEAD: {
+        struct flow *hf = conn__flow_new(c);
+        if (hf) {
+            flow_set_url(hf, "-");
+            hf->fail.timeout = 1;
+            flow_fail(hf, FLOW_STAGE_CLIENT_REQUEST, ETIMEDOUT,
+                      "request head not received within %gs", t);
+        }
+        char why[96];
+        snprintf(why, sizeof why, "request head not received within %gs", t);
+        conn__fail_client(c, hf, 408, why);
+        return;
+    }
+    case CONN_S_CONNECTING:
+    case CONN_S_EXCHANGE: {
+        char why[160];
+        if (!f) {
+            conn__close(c, 0);
+            return;
+        }
+        f->fail.timeout = 1;
+        if (c->state == CONN_S_CONNECTING) {
+            snprintf(why, sizeof why, "TLS handshake with %s:%d not done within %gs", c->up_host,
+                     c->up_port, t);
+            flow_fail(f, FLOW_STAGE_UPSTREAM_TLS, ETIMEDOUT, "tls: %s", why);
+        } else if (!f->marks.first_byte && c->req_done) {
+            snprintf(why, sizeof why, "%s:%d sent no response within %gs", c->up_host, c->up_port, t);
+            flow_fail(f, FLOW_STAGE_WAIT, ETIMEDOUT, "%s", why);
+        } else {
+            snprintf(why, sizeof why, "no data either way for %gs", t);
+            flow_fail(f, c->req_done ? FLOW_STAGE_RECEIVE : FLOW_STAGE_SEND, ETIMEDOUT, "%s", why);
+        }
+        if (!c->resp_started) {
+            conn__fail_client(c, f, 504, why);
+        } else {
+            c->flow = NULL;
+            conn__flow_done(c, f);
+            conn__close(c, 0);
+        }
+        return;
+    }
+    case CONN_S_RELAY:
+        if (c->tunnel_flow)
+            snprintf(c->tunnel_flow->note, sizeof c->tunnel_flow->note, "closed after %gs idle", t);
+        conn__close(c, 1);
+        return;
+    default:
+        if (c->tunnel_flow) {
+            c->tunnel_flow->fail.timeout = 1;
+            flow_fail(c->tunnel_flow,
+                      c->state == CONN_S_TUNNEL_UP_TLS ? FLOW_STAGE_UPSTREAM_TLS : FLOW_STAGE_CLIENT_TLS,
+                      ETIMEDOUT, "%s timed out after %gs", conn_state_name(c->state), t);
+        }
+        conn__close(c, 0);
+        return;
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Accept */
+
+void conn_accept(struct proxy *proxy, struct event_base *base, struct evdns_base *dns, int fd,
+                 const struct sockaddr *addr, socklen_t addrlen)
+{
+    (void)addrlen;
+    struct conn *c = calloc(1, sizeof *c);
+    struct bufferevent *bev = NULL;
+    if (!c || !(c->timer = evtimer_new(base, on_timer, c)) ||
+        !(bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS))) {
+        log_msg(LOG_ERROR, "out of memory accepting a connection");
+        if (c && c->timer)
+            event_free(c->timer);
+        free(c);
+        close(fd);
+        return;
+    }
+    c->id = atomic_fetch_add(&proxy->next_conn_id, 1) + 1;
+    c->proxy = proxy;
+    c->base = base;
+    c->dns = dns;
+    c->client.conn = c;
+    c->client.is_client = 1;
+    c->upstream.conn = c;
+    c->upstream.fd = -1;
+    c->last_activity = flow_now_us();
+    atomic_fetch_add(&proxy->live_conns, 1);
+    if (addr->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+        inet_ntop(AF_INET, &in->sin_addr, c->client_addr, sizeof c->client_addr);
+        c->client_port = ntohs(in->sin_port);
+    } else if (addr->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
+        inet_ntop(AF_INET6, &in6->sin6_addr, c->client_addr, sizeof c->client_addr);
+        if (!strncmp(c->client_addr, "::ffff:", 7)) /* v4-mapped: show the IPv4 address */
+            memmove(c->client_addr, c->client_addr + 7, strlen(c->client_addr + 7) + 1);
+        c->client_port = ntohs(in6->sin6_port);
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    http1_parser_init(&c->client.parser, 1, &request_handlers, &c->client);
+    c->client.parser_ready = 1;
+    leg_attach(&c->client, bev, NULL, client_read, client_write, client_event);
+    conn__set_state(c, CONN_S_IDLE, "accepted");
+}
+
+/* Called by tunnel.c once the client's TLS handshake completed. */
+void conn__start_requests(struct conn *c)
+{
+    if (c->client.parser_ready)
+        http1_parser_free(&c->client.parser);
+    http1_parser_init(&c->client.parser, 1, &request_handlers, &c->client);
+    c->client.parser_ready = 1;
+    bufferevent_setcb(c->client.bev, client_read, client_write, client_event, &c->client);
+    bufferevent_setwatermark(c->client.bev, EV_READ, 0, LEG_INBUF_MAX);
+    bufferevent_enable(c->client.bev, EV_READ | EV_WRITE);
+    if (c->upstream.bev) {
+        if (c->upstream.parser_ready)
+            http1_parser_free(&c->upstream.parser);
+        http1_parser_init(&c->upstream.parser, 0, &response_handlers, &c->upstream);
+        c->upstream.parser_ready = 1;
+        bufferevent_setcb(c->upstream.bev, conn__upstream_read, conn__upstream_write,
+                          conn__upstream_event, &c->upstream);
+        bufferevent_setwatermark(c->upstream.bev, EV_READ, 0, LEG_INBUF_MAX);
+        bufferevent_enable(c->upstream.bev, EV_READ | EV_WRITE);
+        c->upstream_reusable = 1;
+    }
+    conn__set_state(c, CONN_S_IDLE, "tunnel intercepted");
+    if (evbuffer_get_length(bufferevent_get_input(c->client.bev)) > 0)
+        process_client_input(c);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Routing a request */
+
+/* Split "scheme://authority/path" into its parts; returns 0 or -1 when malformed. */
+static int parse_absolute(const char *target, char *scheme, size_t slen, char *host, size_t hlen,
+                          int *port, const char **path)
+{
+    const char *sep = strstr(target, "://");
+    if (!sep || (size_t)(sep - target) >= slen || sep == target)
+        return -1;
+    memcpy(scheme, target, (size_t)(sep - target));
+    scheme[sep - target] = '\0';
+    for (char *s = scheme; *s; s++)
+        *s = (char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s);
+    const char *auth = sep + 3;
+    size_t alen = strcspn(auth, "/?#");
+    *path = auth[alen] ? auth + alen : "/";
+    if (alen == 0 || memchr(auth, '@', alen)) /* no userinfo through a proxy */
+        return -1;
+    char authority[300];
+    if (alen >= sizeof authority)
+        return -1;
+    memcpy(authority, auth, alen);
+    authority[alen] = '\0';
+    int def = !strcmp(scheme, "https") ? 443 : 80;
+    return opts_split_hostport(authority, host, hlen, port, def);
+}
+
+static void lowercase(char *s)
+{
+    for (; *s; s++)
+        if (*s >= 'A' && *s <= 'Z')
+            *s = (char)(*s + 32);
+}
+
+/* "host" or "[v6]" plus ":port" unless it is the scheme's default. */
+static void format_authority(char *out, size_t len, const char *host, int port, int tls)
+{
+    int v6 = strchr(host, ':') != NULL;
+    if (port == (tls ? 443 : 80))
+        snprintf(out, len, v6 ? "[%s]" : "%s", host);
+    else
+        snprintf(out, len, v6 ? "[%s]:%d" : "%s:%d", host, port);
+}
+
+static void on_upstream_connected(const struct upstream_result *r, void *arg);
+
+/* Queue the request head towards upstream (now or once connected). */
+static int send_request_head(struct conn *c, const char *path, const char *host_field)
+{
+    struct flow *f = c->flow;
+    struct evbuffer *out = c->upstream.bev && !c->connecting && c->state != CONN_S_CONNECTING
+                               ? leg_output(&c->upstream) : c->pending_up;
+    unsigned flags = c->upgrade_requested ? HTTP1_KEEP_UPGRADE : 0;
+    if (http1_write_request_head(out, f->req, path, host_field, c->req_out, flags) < 0)
+        return -1;
+    if (out != c->pending_up)
+        f->marks.send_start = flow_now_us();
+    return 0;
+}
+
+/* Make sure an upstream connection to host:port(tls) is there or coming. */
+static int ensure_upstream(struct conn *c, const char *host, int port, int tls)
+{
+    struct flow *f = c->flow;
+    if (c->upstream.bev && c->upstream_reusable && c->up_port == port && c->up_tls == tls &&
+        !strcasecmp(c->up_host, host)) {
+        f->reused_upstream = 1;
+        snprintf(f->server_ip, sizeof f->server_ip, "%s", c->tunnel_server_ip);
+        conn__set_state(c, CONN_S_EXCHANGE, "upstream reused");
+        return 0;
+    }
+    leg_close(&c->upstream);
+    snprintf(c->up_host, sizeof c->up_host, "%s", host);
+    c->up_port = port;
+    c->up_tls = tls;
+    memset(&c->upstream.tls, 0, sizeof c->upstream.tls);
+    if (!c->pending_up && !(c->pending_up = evbuffer_new()))
+        return -1;
+    c->connecting = upstream_connect(c->base, c->dns, host, port, c->proxy->opts->upstream_timeout,
+                                     on_upstream_connected, c);
+    if (!c->connecting)
+        return -1;
+    conn__set_state(c, CONN_S_CONNECTING, "connecting upstream");
+    return 0;
+}
+
+/* Decide where the request in c->flow goes and queue its head. Returns 0, or -1 after having
+ * answered the client itself (error or local page). */
+static int route_request(struct conn *c)
+{
+    struct flow *f = c->flow;
+    struct http1_head *req = f->req;
+    const char *target = req->target;
+    const char *path = target;
+    char scheme[16] = "http", host[256] = "", authority[300];
+    int port = 80;
+    const char *host_field = NULL;
+
+    if (c->intercepted) {
+        snprintf(scheme, sizeof scheme, "https");
+        snprintf(host, sizeof host, "%s", c->sni[0] ? c->sni : c->tunnel_host);
+        port = c->tunnel_port;
+        if (target[0] != '/' && !(req->method == HTTP_OPTIONS && !strcmp(target, "*"))) {
+            char s2[16], h2[256];
+            int p2;
+            if (parse_absolute(target, s2, sizeof s2, h2, sizeof h2, &p2, &path) < 0) {
+                flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "unsupported request target '%.100s'", target);
+                conn__fail_client(c, f, 400, "unsupported request target in the tunnel");
+                return -1;
+            }
+        }
+        format_authority(authority, sizeof authority, host, port, 1);
+        if (!http1_head_get(req, "host"))
+            host_field = authority;
+    } else if (target[0] == '/' || (req->method == HTTP_OPTIONS && !strcmp(target, "*"))) {
+        /* Not a proxy request: someone opened http://PROXY:PORT/ (the phone set-up path). */
+        return 1;
+    } else {
+        if (parse_absolute(target, scheme, sizeof scheme, host, sizeof host, &port, &path) < 0) {
+            flow_set_url(f, target);
+            flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "unsupported request target");
+            conn__fail_client(c, f, 400,
+                              "unsupported request target: a proxy request needs an absolute "
+                              "http:// or https:// URL");
+            return -1;
+        }
+        if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
+            flow_set_url(f, target);
+            flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "unsupported URL scheme '%s'", scheme);
+            char why[96];
+            snprintf(why, sizeof why, "unsupported URL scheme '%.20s' (only http and https)", scheme);
+            conn__fail_client(c, f, 400, why);
+            return -1;
+        }
+        lowercase(host);
+        if (!strcmp(host, SETUP_HOST))
+            return 1;
+        format_authority(authority, sizeof authority, host, port, !strcmp(scheme, "https"));
+        host_field = authority;
+    }
+    lowercase(host);
+    snprintf(f->scheme, sizeof f->scheme, "%s", scheme);
+    snprintf(f->host, sizeof f->host, "%s", host);
+    f->port = port;
+    char url[8192];
+    snprintf(url, sizeof url, "%s://%s%s", scheme, authority, path[0] == '*' ? "" : path);
+    flow_set_url(f, url);
+
+    if (c->intercepted && c->tunnel_error[0]) {
+        flow_fail(f, FLOW_STAGE_UPSTREAM_TLS, 0, "%s", c->tunnel_error);
+        f->tls_upstream = c->upstream.tls;
+        conn__fail_client(c, f, 502, c->tunnel_error);
+        return -1;
+    }
+    if (ensure_upstream(c, host, port, !strcmp(scheme, "https")) < 0 ||
+        send_request_head(c, path, host_field) < 0) {
+        flow_fail(f, FLOW_STAGE_SEND, ENOMEM, "out of memory");
+        conn__fail_client(c, f, 500, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Request parser callbacks (client leg) */
+
+static int on_req_head(void *arg, struct http1_head *head)
+{
+    struct leg *leg = arg;
+    struct conn *c = leg->conn;
+    struct flow *f = c->flow = conn__flow_new(c);
+    if (!f || !(f->req = http1_head_take(head)))
+        return -1;
+    if (c->head_started) /* the head began arriving before it was complete */
+        f->marks.start = c->head_started;
+    c->head_started = 0;
+    c->req_done = c->resp_started = c->resp_done = c->local_request = 0;
+    c->retried = 0;
+    c->client_keep_alive = f->req->keep_alive;
+    c->head_request = f->req->method == HTTP_HEAD;
+    c->req_out = f->req->framing;
+    c->upgrade_requested = f->req->upgrade && f->req->method != HTTP_CONNECT;
+    if (c->intercepted) {
+        c->tunnel_requests++;
+        if (c->tunnel_flow) {
+            /* The tunnel's connect and TLS timings belong to its first request (as HAR does). */
+            f->marks.dns_start = c->tunnel_marks.dns_start;
+            f->marks.dns_end = c->tunnel_marks.dns_end;
+            f->marks.connect_start = c->tunnel_marks.connect_start;
+            f->marks.connect_end = c->tunnel_marks.connect_end;
+            f->marks.tls_start = c->tunnel_marks.tls_start;
+            f->marks.tls_end = c->tunnel_marks.tls_end;
+            if (c->tunnel_marks.start && c->tunnel_marks.start < f->marks.start)
+                f->marks.start = c->tunnel_marks.start;
+            snprintf(f->server_ip, sizeof f->server_ip, "%s", c->tunnel_server_ip);
+            flow_free(c->tunnel_flow);
+            c->tunnel_flow = NULL;
+        }
+    }
+    if (f->req->method == HTTP_CONNECT) {
+        if (c->intercepted) {
+            flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "CONNECT inside an intercepted tunnel");
+            conn__fail_client(c, f, 400, "CONNECT inside an intercepted tunnel is not supported");
+            return -1;
+        }
+        f->kind = FLOW_TUNNEL;
+        flow_set_url(f, f->req->target);
+        return 0; /* handled when the parser stops at the upgrade */
+    }
+    int r = route_request(c);
+    if (r < 0)
+        return -1;
+    if (r == 1) { /* httpeek's own pages: answer now, the flow is not recorded */
+        c->resp_started = c->resp_done = c->local_request = 1;
+        setup_respond(leg_output(&c->client), f->req->target[0] == '/' ? f->req->target : "/",
+                      c->head_request, c->proxy->ca, !c->client_keep_alive);
+        c->req_out = HTTP1_NO_BODY;
+        c->upgrade_requested = 0;
+    }
+    return 0;
+}
+
+static void queue_up(struct conn *c, const char *data, size_t len, int end)
+{
+    if (c->local_request)
+        return; /* a local page's request body is read and dropped */
+    struct evbuffer *out = c->pending_up && (c->connecting || c->state == CONN_S_CONNECTING)
+                               ? c->pending_up : leg_output(&c->upstream);
+    if (!out)
+        return;
+    if (end)
+        http1_write_end(out, c->req_out);
+    else
+        http1_write_body(out, c->req_out, data, len);
+    if (out == c->pending_up) {
+        if (evbuffer_get_length(out) >= LEG_OUTBUF_MAX) { /* resumed in flush_pending */
+            bufferevent_disable(c->client.bev, EV_READ);
+            c->client.paused_by_peer = 1;
+        }
+    } else {
+        leg_throttle(&c->client, &c->upstream);
+    }
+}
+
+static int on_req_body(void *arg, const char *data, size_t len)
+{
+    struct leg *leg = arg;
+    struct conn *c = leg->conn;
+    flow_capture_add(&c->flow->req_body, data, len);
+    queue_up(c, data, len, 0);
+    return 0;
+}
+
+static int on_req_done(void *arg)
+{
+    struct leg *leg = arg;
+    struct conn *c = leg->conn;
+    c->req_done = 1;
+    if (c->flow->req->method == HTTP_CONNECT || c->upgrade_requested)
+        return 1; /* llhttp stops at the upgrade by itself */
+    queue_up(c, NULL, 0, 1);
+    if (!c->connecting && c->state != CONN_S_CONNECTING)
+        c->flow->marks.send_end = flow_now_us();
+    arm_timer(c); /* now waiting for the first response byte */
+    return 0;     /* pause: a pipelined request waits for this exchange */
+}
+
+static const struct http1_handlers request_handlers = {on_req_head, on_req_body, on_req_done};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Response parser callbacks (upstream leg) */
+
+static int on_resp_head(void *arg, struct http1_head *head)
+{
+    struct leg *leg = arg;
+    struct conn *c = leg->conn;
+    struct flow *f = c->flow;
+    struct evbuffer *out = leg_output(&c->client);
+    if (!f || !out)
+        return -1;
+    if (head->status >= 100 && head->status < 200 && head->status != 101) {
+        /* Interim response (100 Continue, 103 Early Hints): pass it on, wait for the final one. */
+        http1_write_response_head(out, head, HTTP1_NO_BODY, 0);
+        return 0;
+    }
+    if (head->status == 101 && !c->upgrade_requested)
+        return -1;
+    if (!(f->resp = http1_head_take(head)))
+        return -1;
+    struct http1_head *resp = f->resp;
+    struct http1_head *req = f->req;
+    int client_11 = req->major == 1 && req->minor >= 1;
+    unsigned flags = 0;
+    if (resp->status == 101) {
+        c->resp_out = HTTP1_NO_BODY;
+        flags = HTTP1_KEEP_UPGRADE;
+    } else if (c->head_request) {
+        c->resp_out = resp->framing; /* Content-Length of a HEAD answer passes unchanged */
+    } else if (resp->framing == HTTP1_UNTIL_EOF) {
+        /* Re-frame as chunked so an HTTP/1.1 client keeps its connection (RFC 9112 §6.3). */
+        c->resp_out = client_11 ? HTTP1_CHUNKED : HTTP1_UNTIL_EOF;
+    } else if (resp->framing == HTTP1_CHUNKED && !client_11) {
+        c->resp_out = HTTP1_UNTIL_EOF; /* HTTP/1.0 clients do not know chunked */
+    } else {
+        c->resp_out = resp->framing;
+    }
+    if (c->resp_out == HTTP1_UNTIL_EOF || !c->req_done)
+        c->client_keep_alive = 0;
+    c->upstream_reusable = resp->keep_alive && resp->framing != HTTP1_UNTIL_EOF && resp->status != 101;
+    if (resp->status != 101) {
+        if (!c->client_keep_alive)
+            flags |= HTTP1_CLOSE;
+        else if (!client_11)
+            flags |= HTTP1_KEEP_ALIVE;
+    }
+    if (http1_write_response_head(out, resp, c->resp_out, flags) < 0)
+        return -1;
+    c->resp_started = 1;
+    return c->head_request ? 1 : 0;
+}
+
+static int on_resp_body(void *arg, const char *data, size_t len)
+{
+    struct leg *leg = arg;
+    struct conn *c = leg->conn;
+    flow_capture_add(&c->flow->resp_body, data, len);
+    if (http1_write_body(leg_output(&c->client), c->resp_out, data, len) < 0)
+        return -1;
+    leg_throttle(&c->upstream, &c->client);
+    return 0;
+}
+
+static int on_resp_done(void *arg)
+{
+    struct leg *leg = arg;
+    struct conn *c = leg->conn;
+    if (!c->flow || !c->flow->resp)
+        return 1; /* an interim response ended: the final one follows */
+    if (c->local_request)
+        return 1;
+    if (c->head_request) {
+        /* nothing to write */
+    } else if (c->resp_out != HTTP1_UNTIL_EOF) {
+        http1_write_end(leg_output(&c->client), c->resp_out);
+    }
+    c->resp_done = 1;
+    c->flow->marks.end = flow_now_us();
+    return c->flow->resp->status == 101 ? 1 : 0;
+}
+
+static const struct http1_handlers response_handlers = {on_resp_head, on_resp_body, on_resp_done};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Upstream connection */
+
+static void flush_pending(struct conn *c)
+{
+    struct flow *f = c->flow;
+    if (c->pending_up && evbuffer_get_length(c->pending_up) > 0) {
+        evbuffer_add_buffer(leg_output(&c->upstream), c->pending_up);
+        if (f) {
+            f->marks.send_start = flow_now_us();
+            if (c->req_done)
+                f->marks.send_end = f->marks.send_start;
+        }
+    }
+    conn__set_state(c, CONN_S_EXCHANGE, "upstream ready");
+    if (c->client.paused_by_peer) {
+        c->client.paused_by_peer = 0;
+        bufferevent_enable(c->client.bev, EV_READ);
+    }
+    if (!c->req_done && evbuffer_get_length(bufferevent_get_input(c->client.bev)) > 0)
+        process_client_input(c);
+}
+
+static void on_upstream_connected(const struct upstream_result *r, void *arg)
+{
+    struct conn *c = arg;
+    struct flow *f = c->flow;
+    c->connecting = NULL;
+    if (!f) { /* client went away meanwhile */
+        if (r->fd >= 0)
+            close(r->fd);
+        conn__close(c, 0);
+        return;
+    }
+    f->marks.dns_start = r->dns_start;
+    f->marks.dns_end = r->dns_end;
+    f->marks.connect_start = r->connect_start;
+    f->marks.connect_end = r->connect_end;
+    snprintf(f->server_ip, sizeof f->server_ip, "%s", r->addr);
+    snprintf(c->tunnel_server_ip, sizeof c->tunnel_server_ip, "%s", r->addr);
+    if (r->fd < 0) {
+        f->fail.sys_errno = r->sys_errno;
+        f->fail.dns_error = r->dns_error;
+        f->fail.timeout = r->timeout;
+        flow_fail(f, r->stage, r->sys_errno, "%s", r->reason);
+        char why[320];
+        snprintf(why, sizeof why, "cannot reach %s:%d: %s", c->up_host, c->up_port, r->reason);
+        conn__fail_client(c, f, r->timeout ? 504 : 502, why);
+        return;
+    }
+    struct bufferevent *bev;
+    SSL *ssl = NULL;
+    if (c->up_tls) {
+        ssl = tls_client_ssl_new(c->proxy->tls_client, c->up_host);
+        if (ssl)
+            tls_facts_attach(ssl, &c->upstream.tls);
+        bev = ssl ? bufferevent_openssl_socket_new(c->base, r->fd, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                                   BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
+                  : NULL;
+        if (bev)
+            bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+        else if (ssl)
+            SSL_free(ssl);
+    } else {
+        bev = bufferevent_socket_new(c->base, r->fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    }
+    if (!bev) {
+        close(r->fd);
+        flow_fail(f, FLOW_STAGE_CONNECT, ENOMEM, "out of memory");
+        conn__fail_client(c, f, 500, "out of memory");
+        return;
+    }
+    if (c->upstream.parser_ready)
+        http1_parser_free(&c->upstream.parser);
+    http1_parser_init(&c->upstream.parser, 0, &response_handlers, &c->upstream);
+    c->upstream.parser_ready = 1;
+    c->upstream_reusable = 1;
+    leg_attach(&c->upstream, bev, ssl, conn__upstream_read, conn__upstream_write, conn__upstream_event);
+    if (ssl) {
+        f->marks.tls_start = flow_now_us();
+        conn__set_state(c, CONN_S_CONNECTING, "upstream TLS handshake");
+    } else {
+        flush_pending(c);
+    }
+}
+
+/* A fresh connection for a bodiless request whose reused upstream closed before answering
+ * (the keep-alive race of RFC 9112 §9.3.1): safe to repeat once. */
+static int retry_request(struct conn *c)
+{
+    struct flow *f = c->flow;
+    if (!f || !f->reused_upstream || c->retried || f->req->framing != HTTP1_NO_BODY ||
+        c->resp_started || c->upstream.bytes_in > 0)
+        return -1;
+    c->retried = 1;
+    f->reused_upstream = 0;
+    leg_close(&c->upstream);
+    c->upstream_reusable = 0;
+    char host_field[300];
+    format_authority(host_field, sizeof host_field, c->up_host, c->up_port, c->up_tls);
+    const char *path = f->req->target;
+    if (path[0] != '/') {
+        char s[16], h[256];
+        int p;
+        if (parse_absolute(f->req->target, s, sizeof s, h, sizeof h, &p, &path) < 0)
+            return -1;
+    }
+    char host[256];
+    snprintf(host, sizeof host, "%s", c->up_host);
+    if (ensure_upstream(c, host, c->up_port, c->up_tls) < 0)
+        return -1;
+    if (http1_write_request_head(c->pending_up, f->req, path,
+                                 http1_head_get(f->req, "host") && c->intercepted ? NULL : host_field,
+                                 c->req_out, 0) < 0)
+        return -1;
+    log_msg(LOG_DEBUG, "flow %llu: reused upstream closed, retrying on a new connection",
+            (unsigned long long)f->id);
+    return 0;
+}
+
+void conn__upstream_read(struct bufferevent *bev, void *arg)
+{
+    struct leg *leg = arg;
+    struct conn *c = leg->conn;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t n = evbuffer_get_length(in);
+    c->last_activity = flow_now_us();
+    leg->bytes_in += n;
+    if (!c->flow || c->resp_done) {
+        /* Bytes nobody asked for: the connection is not reusable. */
+        evbuffer_drain(in, n);
+        leg_close(&c->upstream);
+        return;
+    }
+    if (!c->flow->marks.first_byte && n) {
+        c->flow->marks.first_byte = c->last_activity;
+        arm_timer(c);
+    }
+    enum http1_feed_result r = http1_feed(&c->upstream.parser, in);
+    if (r == HTTP1_FEED_ERROR && c->flow) {
+        struct flow *f = c->flow;
+        f->fail.parse_error = c->upstream.parser.error_name;
+        flow_fail(f, c->resp_started ? FLOW_STAGE_RECEIVE : FLOW_STAGE_WAIT, 0,
+                  "invalid response from upstream: %s (%s at byte %zu)", c->upstream.parser.error,
+                  c->upstream.parser.error_name, c->upstream.parser.error_offset);
+        if (!c->resp_started) {
+            conn__fail_client(c, f, 502, f->fail.reason);
+        } else {
+            c->flow = NULL;
+            conn__flow_done(c, f);
+            conn__close(c, 0);
+        }
+        return;
+    }
+    if (r == HTTP1_FEED_UPGRADE && c->flow && c->flow->resp && c->flow->resp->status == 101) {
+        struct flow *f = c->flow;
+        c->flow = NULL;
+        snprintf(f->note, sizeof f->note, "switched protocols: bytes relayed, not recorded");
+        conn__flow_done(c, f);
+        tunnel_relay(c);
+        return;
+    }
+    advance(c);
+}
+
+void conn__upstream_write(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    struct leg *leg = arg;
+    struct conn *c = leg->conn;
+    leg_drained(&c->upstream, &c->client);
+}
+
+void conn__upstream_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct leg *leg = arg;
+    struct conn *c = leg->conn;
+    struct flow *f = c->flow;
+    if (what & BEV_EVENT_CONNECTED) {
+        if (leg->ssl) {
+            tls_facts_fill(leg->ssl, &leg->tls);
+            leg->tls.handshake_done = 1;
+        }
+        if (f)
+            f->marks.tls_end = flow_now_us();
+        flush_pending(c);
+        return;
+    }
+    int sock_err = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
+    if (c->state == CONN_S_CONNECTING && leg->ssl && f) {
+        /* The TLS handshake failed: certificate refused, protocol mismatch, or a reset. */
+        tls_facts_fill(leg->ssl, &leg->tls);
+        unsigned long e = bufferevent_get_openssl_error(bev);
+        tls_facts_take_error(&leg->tls, e);
+        f->marks.tls_end = flow_now_us();
+        f->tls_upstream = leg->tls;
+        char why[400];
+        if (leg->tls.verify_result != X509_V_OK)
+            snprintf(why, sizeof why, "upstream certificate of %s:%d refused: %s", c->up_host,
+                     c->up_port, leg->tls.verify_error);
+        else if (leg->tls.alert_received[0])
+            snprintf(why, sizeof why, "TLS handshake with %s:%d failed: server sent alert '%s'",
+                     c->up_host, c->up_port, leg->tls.alert_received);
+        else
+            snprintf(why, sizeof why, "TLS handshake with %s:%d failed: %s", c->up_host, c->up_port,
+                     leg->tls.error[0] ? leg->tls.error : sock_err ? strerror(sock_err)
+                                                                    : "connection closed");
+        flow_fail(f, FLOW_STAGE_UPSTREAM_TLS, sock_err, "tls: %s", why);
+        conn__fail_client(c, f, 502, why);
+        return;
+    }
+    if (leg->ssl)
+        tls_facts_take_error(&leg->tls, bufferevent_get_openssl_error(bev));
+    if (!f || c->resp_done) { /* an idle kept-alive upstream went away: forget it */
+        leg_close(&c->upstream);
+        return;
+    }
+    if ((what & BEV_EVENT_EOF) && c->resp_started &&
+        http1_finish(&c->upstream.parser) == HTTP1_FEED_MORE && c->resp_done) {
+        leg_close(&c->upstream); /* end of an until-EOF response */
+        advance(c);
+        return;
+    }
+    if (!c->resp_started && retry_request(c) == 0)
+        return;
+    strcpy(f->fail.closed_by, "server");
+    if (!c->resp_started) {
+        char why[300];
+        snprintf(why, sizeof why, "%s:%d closed the connection without a response%s%s", c->up_host,
+                 c->up_port, sock_err ? ": " : "", sock_err ? strerror(sock_err) : "");
+        flow_fail(f, FLOW_STAGE_WAIT, sock_err, "%s", why);
+        conn__fail_client(c, f, 502, why);
+    } else {
+        flow_fail(f, FLOW_STAGE_RECEIVE, sock_err, "%s:%d closed the connection in the middle of the response%s%s",
+                  c->up_host, c->up_port, sock_err ? ": " : "", sock_err ? strerror(sock_err) : "");
+        c->flow = NULL;
+        conn__flow_done(c, f);
+        leg_close(&c->upstream);
+        conn__close(c, 1); /* what we have goes out; the client sees the body cut short */
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Client leg */
+
+static void finish_exchange(struct conn *c)
+{
+    struct flow *f = c->flow;
+    c->flow = NULL;
+    int local = c->local_request;
+    if (c->intercepted)
+        f->tls_client = c->client.tls;
+    if (c->up_tls)
+        f->tls_upstream = c->upstream.tls;
+    if (local)
+        flow_free(f); /* httpeek's own setup page: not part of the app's traffic */
+    else
+        conn__flow_done(c, f);
+    if (!c->upstream_reusable)
+        leg_close(&c->upstream);
+    if (!c->client_keep_alive) {
+        conn__close(c, 1);
+        return;
+    }
+    conn__set_state(c, CONN_S_IDLE, "exchange done");
+    http1_parser_resume(&c->client.parser);
+    if (c->client.bev && evbuffer_get_length(bufferevent_get_input(c->client.bev)) > 0)
+        process_client_input(c);
+}
+
+/* Move on once the parsers have said what happened. */
+static void advance(struct conn *c)
+{
+    if (!c->flow || c->state == CONN_S_CLOSING)
+        return;
+    if (c->resp_done && c->req_done) {
+        finish_exchange(c);
+    } else if (c->local_request) {
+        /* a local page answered before its request body ended: keep reading it */
+    } else if (c->resp_done) {
+        /* The server answered before the request ended (e.g. 413): the client connection cannot
+         * be reused without reading the rest, so end it here. */
+        struct flow *f = c->flow;
+        c->flow = NULL;
+        snprintf(f->note, sizeof f->note, "response arrived before the request body ended");
+        conn__flow_done(c, f);
+        conn__close(c, 1);
+    }
+}
+
+static void process_client_input(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->client.bev);
+    if (c->state == CONN_S_CLOSING || (c->flow && c->req_done))
+        return; /* paused: a pipelined request waits for the current exchange */
+    if (c->state == CONN_S_IDLE && evbuffer_get_length(in) > 0) {
+        c->head_started = flow_now_us();
+        conn__set_state(c, CONN_S_REQUEST_HEAD, "request begins");
+    }
+    enum http1_feed_result r = http1_feed(&c->client.parser, in);
+    if (c->state == CONN_S_CLOSING)
+        return;
+    switch (r) {
+    case HTTP1_FEED_MORE:
+    case HTTP1_FEED_PAUSED:
+        break;
+    case HTTP1_FEED_UPGRADE:
+        if (c->flow && c->flow->req && c->flow->req->method == HTTP_CONNECT) {
+            char host[256];
+            int port;
+            struct flow *f = c->flow;
+            if (opts_split_hostport(f->req->target, host, sizeof host, &port, 0) < 0) {
+                flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "CONNECT needs host:port, got '%.100s'",
+                          f->req->target);
+                conn__fail_client(c, f, 400, "CONNECT needs a host:port authority");
+                return;
+            }
+            lowercase(host);
+            tunnel_begin(c, host, port);
+            return;
+        }
+        break; /* an upgrade request: the response decides */
+    case HTTP1_FEED_ERROR: {
+        struct http1_parser *p = &c->client.parser;
+        struct flow *f = c->flow;
+        if (!f && (f = conn__flow_new(c)))
+            flow_set_url(f, "-");
+        if (f) {
+            f->fail.parse_error = p->error_name;
+            flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "invalid request: %s (%s at byte %zu)",
+                      p->error, p->error_name, p->error_offset);
+        }
+        if (c->resp_started) {
+            if (f) {
+                c->flow = NULL;
+                conn__flow_done(c, f);
+            }
+            conn__close(c, 0);
+            return;
+        }
+        char why[300];
+        snprintf(why, sizeof why, "invalid request: %s", p->error);
+        int status = !strcmp(p->error_name, "HPE_USER") &&
+                             strstr(p->error, "too large") ? 431 : 400;
+        conn__fail_client(c, f, status, why);
+        return;
+    }
+    }
+    advance(c);
+}
+
+static void client_read(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    struct leg *leg = arg;
+    struct conn *c = leg->conn;
+    c->last_activity = flow_now_us();
+    process_client_input(c);
+}
+
+static void client_write(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    struct leg *leg = arg;
+    struct conn *c = leg->conn;
+    leg_drained(&c->client, &c->upstream);
+}
+
+static void client_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct leg *leg = arg;
+    struct conn *c = leg->conn;
+    int sock_err = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
+    if (leg->ssl)
+        tls_facts_take_error(&leg->tls, bufferevent_get_openssl_error(bev));
+    struct flow *f = c->flow;
+    if (f && !c->resp_done) {
+        strcpy(f->fail.closed_by, "client");
+        if (!c->req_done)
+            flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, sock_err,
+                      "client closed the connection before sending the whole request");
+        else
+            flow_fail(f, c->resp_started ? FLOW_STAGE_RECEIVE : FLOW_STAGE_WAIT, sock_err,
+                      "client closed the connection before the response was complete");
+        c->flow = NULL;
+        f->tls_client = c->client.tls;
+        conn__flow_done(c, f);
+    }
+    conn__close(c, 0);
+}

@@ -1,0 +1,150 @@
+/* flow.h — the record of one exchange (or of one tunnel / failed CONNECT): heads, capped body
+ * captures, HAR timing marks, TLS facts of both legs and the raw failure facts.
+ *
+ * A flow is built by its connection on one worker thread, then handed over whole with flow_done:
+ * it prints the terminal line and passes ownership to the sink (the store, later the viewer). */
+#ifndef HTTPEEK_FLOW_H
+#define HTTPEEK_FLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/time.h>
+#include "attrib.h"
+#include "http1.h"
+
+enum flow_kind {
+    FLOW_HTTP,   /* one request/response exchange (plain or inside an intercepted tunnel) */
+    FLOW_TUNNEL, /* a CONNECT that was relayed opaquely, refused, or failed before any request */
+};
+
+/* Where an exchange was when it ended or failed (diagnose maps this to NSURL codes later). */
+enum flow_stage {
+    FLOW_STAGE_NONE,
+    FLOW_STAGE_CLIENT_REQUEST, /* reading the client's request head/body */
+    FLOW_STAGE_DNS,            /* resolving the upstream host */
+    FLOW_STAGE_CONNECT,        /* TCP connect to upstream */
+    FLOW_STAGE_UPSTREAM_TLS,   /* TLS handshake with upstream (verification included) */
+    FLOW_STAGE_CLIENT_TLS,     /* TLS handshake with the client (our minted leaf) */
+    FLOW_STAGE_SEND,           /* forwarding the request upstream */
+    FLOW_STAGE_WAIT,           /* waiting for the response head */
+    FLOW_STAGE_RECEIVE,        /* streaming the response body */
+    FLOW_STAGE_TUNNEL,         /* relaying an opaque tunnel */
+    FLOW_STAGE_COUNT
+};
+
+/* Stable lower-case name of a stage ("dns", "upstream_tls", ...). */
+const char *flow_stage_name(enum flow_stage stage);
+
+/* TLS facts of one leg, filled by tls_client / tls_server. Empty strings when unknown. */
+struct flow_tls {
+    int present;              /* 1 when this leg used TLS */
+    int handshake_done;       /* 1 when the handshake completed */
+    char version[16];         /* "TLSv1.3" */
+    char cipher[64];          /* OpenSSL cipher name */
+    char alpn[32];            /* negotiated ALPN protocol */
+    char sni[256];            /* server name sent (upstream) or received (client) */
+    long verify_result;       /* X509_V_* of the upstream chain; 0 when ok or not checked */
+    char verify_error[128];   /* X509_verify_cert_error_string when verify_result != 0 */
+    char alert_sent[64];      /* last TLS alert we sent on this leg */
+    char alert_received[64];  /* last TLS alert the peer sent */
+    char error[256];          /* first OpenSSL error of a failed handshake */
+    char peer_subject[256];   /* upstream certificate subject (one line) */
+    char peer_issuer[256];    /* upstream certificate issuer */
+    char peer_not_after[32];  /* upstream certificate notAfter, ISO 8601 */
+};
+
+/* Raw failure facts; failed == 0 for a successful exchange. */
+struct flow_failure {
+    int failed;               /* 1 when the exchange did not complete */
+    enum flow_stage stage;    /* where it failed */
+    int sys_errno;            /* errno of a socket failure, 0 if none */
+    int dns_error;            /* EVUTIL_EAI_* of a resolution failure, 0 if none */
+    int timeout;              /* 1 when a deadline fired */
+    int status_sent;          /* status httpeek answered the client with (502, 504, 400...) or 0 */
+    char closed_by[8];        /* "client" / "server" when a peer closed early, else "" */
+    const char *parse_error;  /* llhttp_errno_name of a parse error, or NULL (static string) */
+    char reason[256];         /* one short human line: "connect: Connection refused" */
+};
+
+/* A capped copy of a body: forwarding never waits on it. */
+struct flow_capture {
+    char *data;       /* captured bytes (owned) */
+    size_t len, cap;  /* bytes captured, bytes allocated */
+    size_t max;       /* capture limit */
+    uint64_t total;   /* body bytes seen (after de-chunking), captured or not */
+    int truncated;    /* 1 when total > max */
+};
+
+/* Monotonic microsecond marks; 0 = did not happen. HAR phases are derived in flow_done. */
+struct flow_marks {
+    uint64_t start;         /* request head began (or CONNECT received) */
+    uint64_t dns_start, dns_end;
+    uint64_t connect_start, connect_end;
+    uint64_t tls_start, tls_end;
+    uint64_t send_start, send_end;  /* request head written / request body complete */
+    uint64_t first_byte;            /* first byte of the response head */
+    uint64_t end;                   /* response complete or failure */
+};
+
+/* HAR timings in milliseconds (-1 where a phase did not happen, HAR 1.2 §timings). */
+struct flow_timings {
+    double blocked, dns, connect, ssl, send, wait, receive, total;
+};
+
+struct flow {
+    uint64_t id;                /* process-unique, increasing */
+    uint64_t conn_id;           /* client connection it came on */
+    enum flow_kind kind;
+    char client_addr[64];       /* client IP (no port) */
+    int client_port;
+    char scheme[8];             /* "http" or "https" ("" for tunnels) */
+    char host[256];             /* upstream host as requested */
+    int port;                   /* upstream port */
+    char server_ip[64];         /* address actually connected to */
+    char *url;                  /* absolute URL (owned); "host:port" for tunnels */
+    int reused_upstream;        /* 1 when the upstream connection was reused */
+    struct http1_head *req;     /* request head (owned), NULL for tunnels */
+    struct http1_head *resp;    /* final response head (owned), NULL if none */
+    struct flow_capture req_body, resp_body;
+    uint64_t bytes_up, bytes_down;  /* tunnel bytes client→server, server→client */
+    struct timeval started;     /* wall clock of marks.start */
+    struct flow_marks marks;
+    struct flow_timings timings;    /* filled by flow_done */
+    struct flow_tls tls_client, tls_upstream;
+    struct flow_failure fail;
+    char note[256];             /* free text shown with the flow (e.g. "tunnel not intercepted") */
+};
+
+/* Called with each finished flow; takes ownership (frees with flow_free when done). */
+typedef void (*flow_sink_fn)(struct flow *flow, void *arg);
+
+/* Current monotonic time in microseconds. */
+uint64_t flow_now_us(void);
+
+/* New flow with id, capture limit max_body for both bodies; marks.start and started set now.
+ * Returns NULL on OOM. Caller frees with flow_free or hands it to flow_done. */
+struct flow *flow_new(uint64_t id, uint64_t conn_id, size_t max_body) HP_WUNRES;
+
+/* Free a flow and all it owns. NULL allowed. */
+void flow_free(struct flow *f);
+
+/* Keep up to cap->max bytes of a body; count all. Never fails the exchange: OOM just marks
+ * the capture truncated. */
+void flow_capture_add(struct flow_capture *cap, const char *data, size_t len) HP_NONNULL(1);
+
+/* Record a failure (first one wins): stage, errno (0 if none) and a reason line. */
+void flow_fail(struct flow *f, enum flow_stage stage, int sys_errno, const char *fmt, ...)
+    HP_NONNULL(1) HP_PRINTF(4, 5);
+
+/* Set the flow's URL (copied). */
+void flow_set_url(struct flow *f, const char *url) HP_NONNULL(1, 2);
+
+/* Compute timings, print the terminal line to out (if not NULL), and pass f to sink
+ * (or free it when sink is NULL). f must not be used afterwards. */
+void flow_done(struct flow *f, FILE *out, flow_sink_fn sink, void *sink_arg) HP_NONNULL(1);
+
+/* Write the one-line summary ("12:01:02 127.0.0.1 GET https://h/x 200 1.0kB 84ms") into buf. */
+void flow_format_line(const struct flow *f, char *buf, size_t buflen) HP_NONNULL(1, 2);
+
+#endif

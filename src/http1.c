@@ -1,0 +1,507 @@
+/* http1.c — see http1.h. Callbacks accumulate spans into one buffer per head (llhttp may split
+ * any span across reads), NUL-terminate each at its *_complete callback, and turn the offsets into
+ * pointers once the head is complete, when the buffer stops growing. */
+#include "http1.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct http1_span {
+    size_t name_off;  /* offset of the NUL-terminated field name in buf */
+    size_t value_off; /* offset of the value; SIZE_MAX until its *_complete callback */
+};
+
+static struct http1_parser *parser_of(llhttp_t *l) { return (struct http1_parser *)l->data; }
+
+static int head_append(struct http1_head *h, const char *at, size_t len)
+{
+    if (h->buf_len + len + 1 > HTTP1_MAX_HEAD_BYTES)
+        return -1;
+    if (h->buf_len + len + 1 > h->buf_cap) {
+        size_t cap = h->buf_cap ? h->buf_cap : 512;
+        while (cap < h->buf_len + len + 1)
+            cap *= 2;
+        char *nb = realloc(h->buf, cap);
+        if (!nb)
+            return -1;
+        h->buf = nb;
+        h->buf_cap = cap;
+    }
+    memcpy(h->buf + h->buf_len, at, len);
+    h->buf_len += len;
+    return 0;
+}
+
+/* Ends the string being accumulated; returns its offset or SIZE_MAX on overflow. */
+static size_t head_end_string(struct http1_head *h, size_t *start)
+{
+    if (head_append(h, "", 1) < 0)
+        return SIZE_MAX;
+    size_t off = *start;
+    *start = h->buf_len;
+    return off;
+}
+
+static int fail(llhttp_t *l, const char *why)
+{
+    llhttp_set_error_reason(l, why);
+    return HPE_USER;
+}
+
+static void head_reset(struct http1_head *h, int is_request)
+{
+    h->is_request = is_request;
+    h->buf_len = 0;
+    h->nspans = 0;
+    free(h->fields); /* a head nobody took (e.g. a 1xx) */
+    h->fields = NULL;
+    h->nfields = 0;
+    h->target = "";
+    h->reason = "";
+    h->method = 0;
+    h->status = 0;
+    h->major = h->minor = 1;
+    h->framing = HTTP1_NO_BODY;
+    h->content_length = 0;
+    h->keep_alive = 0;
+    h->upgrade = 0;
+    h->wire_size = 0;
+}
+
+/* spans[0] holds the start-line string (target or reason); header fields start at spans[1]. */
+#define CUR_START(p) ((p)->cur_start)
+
+static int on_message_begin(llhttp_t *l)
+{
+    struct http1_parser *p = parser_of(l);
+    head_reset(&p->head, llhttp_get_type(l) == HTTP_REQUEST);
+    p->in_body = 0;
+    p->body_bytes = 0;
+    CUR_START(p) = 0;
+    return 0;
+}
+
+static int add_span(struct http1_head *h)
+{
+    if (h->nspans == h->spans_cap) {
+        size_t cap = h->spans_cap ? h->spans_cap * 2 : 16;
+        struct http1_span *ns = realloc(h->spans, cap * sizeof *ns);
+        if (!ns)
+            return -1;
+        h->spans = ns;
+        h->spans_cap = cap;
+    }
+    h->spans[h->nspans].name_off = SIZE_MAX;
+    h->spans[h->nspans].value_off = SIZE_MAX;
+    h->nspans++;
+    return 0;
+}
+
+static int on_data(llhttp_t *l, const char *at, size_t len)
+{
+    struct http1_parser *p = parser_of(l);
+    if (p->in_body)
+        return 0; /* trailer fields: dropped, see http1.h */
+    if (head_append(&p->head, at, len) < 0)
+        return fail(l, "request or response head too large");
+    return 0;
+}
+
+static int on_startline_complete(llhttp_t *l)
+{
+    struct http1_parser *p = parser_of(l);
+    /* spans[0] holds the start-line string (target or reason) in name_off */
+    if (add_span(&p->head) < 0)
+        return fail(l, "out of memory");
+    size_t off = head_end_string(&p->head, &CUR_START(p));
+    if (off == SIZE_MAX)
+        return fail(l, "request or response head too large");
+    p->head.spans[0].name_off = off;
+    return 0;
+}
+
+static int on_field_complete(llhttp_t *l)
+{
+    struct http1_parser *p = parser_of(l);
+    if (p->in_body)
+        return 0;
+    if (p->head.nspans == 0 && add_span(&p->head) < 0) /* no start-line string seen */
+        return fail(l, "out of memory");
+    if (p->head.nspans > HTTP1_MAX_HEADERS)
+        return fail(l, "too many header fields");
+    if (add_span(&p->head) < 0)
+        return fail(l, "out of memory");
+    size_t off = head_end_string(&p->head, &CUR_START(p));
+    if (off == SIZE_MAX)
+        return fail(l, "request or response head too large");
+    p->head.spans[p->head.nspans - 1].name_off = off;
+    return 0;
+}
+
+static int on_value_complete(llhttp_t *l)
+{
+    struct http1_parser *p = parser_of(l);
+    if (p->in_body)
+        return 0;
+    size_t off = head_end_string(&p->head, &CUR_START(p));
+    if (off == SIZE_MAX)
+        return fail(l, "request or response head too large");
+    p->head.spans[p->head.nspans - 1].value_off = off;
+    return 0;
+}
+
+static int on_headers_complete(llhttp_t *l)
+{
+    struct http1_parser *p = parser_of(l);
+    struct http1_head *h = &p->head;
+    if (h->nspans == 0 && add_span(h) < 0)
+        return fail(l, "out of memory");
+    if (h->spans[0].name_off == SIZE_MAX) { /* empty reason phrase: no on_status at all */
+        size_t off = head_end_string(h, &CUR_START(p));
+        if (off == SIZE_MAX)
+            return fail(l, "request or response head too large");
+        h->spans[0].name_off = off;
+    }
+    h->nfields = h->nspans - 1;
+    h->fields = calloc(h->nfields ? h->nfields : 1, sizeof *h->fields);
+    if (!h->fields)
+        return fail(l, "out of memory");
+    size_t wire = 0;
+    for (size_t i = 0; i < h->nfields; i++) {
+        const struct http1_span *s = &h->spans[i + 1];
+        h->fields[i].name = h->buf + s->name_off;
+        h->fields[i].value = s->value_off == SIZE_MAX ? "" : h->buf + s->value_off;
+        wire += strlen(h->fields[i].name) + strlen(h->fields[i].value) + 4; /* ": " CRLF */
+    }
+    const char *start = h->buf + h->spans[0].name_off;
+    h->major = llhttp_get_http_major(l);
+    h->minor = llhttp_get_http_minor(l);
+    h->keep_alive = llhttp_should_keep_alive(l);
+    h->upgrade = llhttp_get_upgrade(l);
+    if (h->is_request) {
+        h->method = llhttp_get_method(l);
+        h->target = start;
+        wire += strlen(llhttp_method_name(h->method)) + strlen(start) + 12; /* " " " HTTP/1.1" CRLF */
+        if (l->flags & F_CHUNKED)
+            h->framing = HTTP1_CHUNKED;
+        else if (l->flags & F_CONTENT_LENGTH)
+            h->framing = l->content_length ? HTTP1_LENGTH : HTTP1_NO_BODY;
+        else
+            h->framing = HTTP1_NO_BODY;
+    } else {
+        h->status = llhttp_get_status_code(l);
+        h->reason = start;
+        wire += strlen(start) + 15; /* "HTTP/1.1 200 " CRLF */
+        if ((h->status >= 100 && h->status < 200) || h->status == 204 || h->status == 304)
+            h->framing = HTTP1_NO_BODY;
+        else if (l->flags & F_CHUNKED)
+            h->framing = HTTP1_CHUNKED;
+        else if (l->flags & F_CONTENT_LENGTH)
+            h->framing = HTTP1_LENGTH;
+        else
+            h->framing = HTTP1_UNTIL_EOF;
+    }
+    h->content_length = (l->flags & F_CONTENT_LENGTH) ? l->content_length : 0;
+    h->wire_size = wire + 2; /* the empty line */
+    p->in_body = 1;
+    int rc = p->handlers->on_head ? p->handlers->on_head(p->arg, h) : 0;
+    if (rc < 0)
+        return fail(l, "message refused");
+    return rc == 1 ? 1 : 0;
+}
+
+static int on_body(llhttp_t *l, const char *at, size_t len)
+{
+    struct http1_parser *p = parser_of(l);
+    p->body_bytes += len;
+    if (p->handlers->on_body && p->handlers->on_body(p->arg, at, len) < 0)
+        return fail(l, "body refused");
+    return 0;
+}
+
+static int on_message_complete(llhttp_t *l)
+{
+    struct http1_parser *p = parser_of(l);
+    p->in_body = 0;
+    int rc = p->handlers->on_done ? p->handlers->on_done(p->arg) : 1;
+    if (rc < 0)
+        return fail(l, "message refused");
+    /* CONNECT and accepted upgrades stop on their own with HPE_PAUSED_UPGRADE. */
+    return rc == 0 ? HPE_PAUSED : 0;
+}
+
+void http1_parser_init(struct http1_parser *p, int is_request, const struct http1_handlers *h,
+                       void *arg)
+{
+    memset(p, 0, sizeof *p);
+    llhttp_settings_init(&p->settings);
+    p->settings.on_message_begin = on_message_begin;
+    p->settings.on_url = on_data;
+    p->settings.on_status = on_data;
+    p->settings.on_header_field = on_data;
+    p->settings.on_header_value = on_data;
+    p->settings.on_url_complete = on_startline_complete;
+    p->settings.on_status_complete = on_startline_complete;
+    p->settings.on_header_field_complete = on_field_complete;
+    p->settings.on_header_value_complete = on_value_complete;
+    p->settings.on_headers_complete = on_headers_complete;
+    p->settings.on_body = on_body;
+    p->settings.on_message_complete = on_message_complete;
+    llhttp_init(&p->llhttp, is_request ? HTTP_REQUEST : HTTP_RESPONSE, &p->settings);
+    p->llhttp.data = p;
+    p->handlers = h;
+    p->arg = arg;
+    head_reset(&p->head, is_request);
+}
+
+void http1_parser_free(struct http1_parser *p)
+{
+    free(p->head.buf);
+    free(p->head.spans);
+    free(p->head.fields);
+    memset(&p->head, 0, sizeof p->head);
+}
+
+enum http1_feed_result http1_feed(struct http1_parser *p, struct evbuffer *in)
+{
+    size_t fed = 0;
+    while (evbuffer_get_length(in) > 0) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            break;
+        const char *base = v.iov_base;
+        llhttp_errno_t err = llhttp_execute(&p->llhttp, base, v.iov_len);
+        if (err == HPE_OK) {
+            evbuffer_drain(in, v.iov_len);
+            fed += v.iov_len;
+            continue;
+        }
+        const char *pos = llhttp_get_error_pos(&p->llhttp);
+        size_t used = pos && pos >= base && pos <= base + v.iov_len ? (size_t)(pos - base) : 0;
+        if (err == HPE_PAUSED) {
+            evbuffer_drain(in, used);
+            return HTTP1_FEED_PAUSED;
+        }
+        if (err == HPE_PAUSED_UPGRADE) {
+            evbuffer_drain(in, used);
+            return HTTP1_FEED_UPGRADE;
+        }
+        p->error_name = llhttp_errno_name(err);
+        p->error = llhttp_get_error_reason(&p->llhttp);
+        if (!p->error)
+            p->error = "invalid message";
+        p->error_offset = fed + used;
+        return HTTP1_FEED_ERROR;
+    }
+    return HTTP1_FEED_MORE;
+}
+
+enum http1_feed_result http1_finish(struct http1_parser *p)
+{
+    llhttp_errno_t err = llhttp_finish(&p->llhttp);
+    if (err == HPE_OK || err == HPE_PAUSED)
+        return HTTP1_FEED_MORE;
+    p->error_name = llhttp_errno_name(err);
+    p->error = llhttp_get_error_reason(&p->llhttp);
+    if (!p->error)
+        p->error = "connection closed in the middle of a message";
+    p->error_offset = 0;
+    return HTTP1_FEED_ERROR;
+}
+
+void http1_parser_resume(struct http1_parser *p)
+{
+    if (llhttp_get_errno(&p->llhttp) == HPE_PAUSED_UPGRADE)
+        llhttp_resume_after_upgrade(&p->llhttp);
+    else
+        llhttp_resume(&p->llhttp);
+}
+
+int http1_parser_idle(const struct http1_parser *p)
+{
+    return p->llhttp.finish != HTTP_FINISH_UNSAFE;
+}
+
+struct http1_head *http1_head_take(struct http1_head *src)
+{
+    struct http1_head *h = malloc(sizeof *h);
+    if (!h)
+        return NULL;
+    *h = *src;
+    /* the parser keeps its span scratch array; the taken head keeps strings and fields */
+    h->spans = NULL;
+    h->nspans = h->spans_cap = 0;
+    src->buf = NULL;
+    src->buf_len = src->buf_cap = 0;
+    src->fields = NULL;
+    src->nfields = 0;
+    src->target = src->reason = "";
+    return h;
+}
+
+void http1_head_free(struct http1_head *h)
+{
+    if (!h)
+        return;
+    free(h->buf);
+    free(h->spans);
+    free(h->fields);
+    free(h);
+}
+
+const char *http1_head_get(const struct http1_head *h, const char *name)
+{
+    for (size_t i = 0; i < h->nfields; i++)
+        if (!strcasecmp(h->fields[i].name, name))
+            return h->fields[i].value;
+    return NULL;
+}
+
+/* 1 when the comma-separated list s holds token (case-insensitive, OWS trimmed). */
+static int list_has(const char *s, const char *token, size_t toklen)
+{
+    while (*s) {
+        while (*s == ' ' || *s == '\t' || *s == ',')
+            s++;
+        const char *start = s;
+        while (*s && *s != ',')
+            s++;
+        const char *end = s;
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        if ((size_t)(end - start) == toklen && !strncasecmp(start, token, toklen))
+            return 1;
+    }
+    return 0;
+}
+
+int http1_connection_has(const struct http1_head *h, const char *token)
+{
+    size_t n = strlen(token);
+    for (size_t i = 0; i < h->nfields; i++)
+        if ((!strcasecmp(h->fields[i].name, "connection") ||
+             !strcasecmp(h->fields[i].name, "proxy-connection")) &&
+            list_has(h->fields[i].value, token, n))
+            return 1;
+    return 0;
+}
+
+/* Hop-by-hop fields (RFC 9110 §7.6.1), plus the proxy's own (Proxy-*), never forwarded. */
+static int is_hop_by_hop(const struct http1_head *h, const char *name)
+{
+    static const char *const fixed[] = {"connection", "proxy-connection", "keep-alive",
+                                        "proxy-authorization", "proxy-authenticate", "te",
+                                        "trailer", "upgrade"};
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        if (!strcasecmp(name, fixed[i]))
+            return 1;
+    return http1_connection_has(h, name);
+}
+
+static int write_fields(struct evbuffer *out, const struct http1_head *h, const char *host,
+                        enum http1_framing framing, unsigned flags)
+{
+    int same_framing = framing == h->framing;
+    if (host && evbuffer_add_printf(out, "Host: %s\r\n", host) < 0)
+        return -1;
+    for (size_t i = 0; i < h->nfields; i++) {
+        const char *name = h->fields[i].name;
+        if (host && !strcasecmp(name, "host"))
+            continue;
+        if (!strcasecmp(name, "content-length") || !strcasecmp(name, "transfer-encoding")) {
+            /* Re-emitted below unless the framing is unchanged (e.g. the answer to HEAD). */
+            if (!same_framing || framing == HTTP1_CHUNKED)
+                continue;
+        } else if (is_hop_by_hop(h, name)) {
+            if (!((flags & HTTP1_KEEP_UPGRADE) && !strcasecmp(name, "upgrade")))
+                continue;
+        }
+        if (evbuffer_add_printf(out, "%s: %s\r\n", name, h->fields[i].value) < 0)
+            return -1;
+    }
+    if (framing == HTTP1_CHUNKED) {
+        const char *te = http1_head_get(h, "transfer-encoding");
+        if (evbuffer_add_printf(out, "Transfer-Encoding: %s\r\n",
+                                same_framing && te ? te : "chunked") < 0)
+            return -1;
+    } else if (framing == HTTP1_LENGTH && !same_framing) {
+        if (evbuffer_add_printf(out, "Content-Length: %" PRIu64 "\r\n", h->content_length) < 0)
+            return -1;
+    }
+    const char *conn = (flags & HTTP1_KEEP_UPGRADE) ? "upgrade"
+                       : (flags & HTTP1_CLOSE)       ? "close"
+                       : (flags & HTTP1_KEEP_ALIVE)  ? "keep-alive" : NULL;
+    if (conn && evbuffer_add_printf(out, "Connection: %s\r\n", conn) < 0)
+        return -1;
+    return evbuffer_add(out, "\r\n", 2);
+}
+
+int http1_write_request_head(struct evbuffer *out, const struct http1_head *h, const char *target,
+                             const char *host, enum http1_framing framing, unsigned flags)
+{
+    if (evbuffer_add_printf(out, "%s %s HTTP/1.1\r\n", llhttp_method_name(h->method), target) < 0)
+        return -1;
+    return write_fields(out, h, host, framing, flags);
+}
+
+int http1_write_response_head(struct evbuffer *out, const struct http1_head *h,
+                              enum http1_framing framing, unsigned flags)
+{
+    if (evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", h->status, h->reason) < 0)
+        return -1;
+    return write_fields(out, h, NULL, framing, flags);
+}
+
+int http1_write_body(struct evbuffer *out, enum http1_framing framing, const char *data, size_t len)
+{
+    if (len == 0)
+        return 0; /* an empty chunk would end a chunked body */
+    if (framing == HTTP1_CHUNKED) {
+        if (evbuffer_add_printf(out, "%zx\r\n", len) < 0 || evbuffer_add(out, data, len) < 0)
+            return -1;
+        return evbuffer_add(out, "\r\n", 2);
+    }
+    return evbuffer_add(out, data, len);
+}
+
+int http1_write_end(struct evbuffer *out, enum http1_framing framing)
+{
+    return framing == HTTP1_CHUNKED ? evbuffer_add(out, "0\r\n\r\n", 5) : 0;
+}
+
+int http1_write_simple_response(struct evbuffer *out, int status, const char *reason,
+                                const char *content_type, const char *body, size_t body_len,
+                                int close)
+{
+    if (evbuffer_add_printf(out,
+                            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                            "Cache-Control: no-store\r\n%s\r\n",
+                            status, reason, content_type ? content_type : "text/plain; charset=utf-8",
+                            body_len, close ? "Connection: close\r\n" : "") < 0)
+        return -1;
+    return body_len ? evbuffer_add(out, body, body_len) : 0;
+}
+
+const char *http1_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "";
+    }
+}

@@ -1,0 +1,53 @@
+/* leg.h — one side of a connection (client or upstream): its bufferevent, HTTP parser, TLS facts,
+ * byte counters, and the back-pressure rule between two legs. */
+#ifndef HTTPEEK_LEG_H
+#define HTTPEEK_LEG_H
+
+#include <stdint.h>
+#include <event2/bufferevent.h>
+#include <openssl/ssl.h>
+#include "attrib.h"
+#include "flow.h"
+#include "http1.h"
+
+/* Bytes queued towards a slow peer before we stop reading from the other side. */
+#define LEG_OUTBUF_MAX (256 * 1024)
+/* Bytes buffered from a peer before we stop reading it (a pipelining or flooding client). */
+#define LEG_INBUF_MAX (256 * 1024)
+/* Largest single read: bigger reads mean fewer callbacks on fast transfers. */
+#define LEG_READ_MAX (64 * 1024)
+
+struct conn;
+
+struct leg {
+    struct conn *conn;            /* owner */
+    struct bufferevent *bev;      /* NULL when this side is not connected */
+    int fd;                       /* socket when bev is NULL but the socket is ours, else -1 */
+    SSL *ssl;                     /* TLS of bev (owned by bev), or NULL */
+    struct http1_parser parser;   /* requests (client leg) or responses (upstream leg) */
+    int parser_ready;             /* parser initialised (needs http1_parser_free) */
+    struct flow_tls tls;          /* TLS facts of this side */
+    uint64_t bytes_in, bytes_out; /* payload bytes read from / queued to this side */
+    int is_client;                /* 1 for the client side */
+    int paused_by_peer;           /* reading stopped because the other leg is full */
+};
+
+/* Take ownership of bev (BEV_OPT_CLOSE_ON_FREE) for this leg and install callbacks that receive
+ * the leg as argument; enables reading and writing. */
+void leg_attach(struct leg *leg, struct bufferevent *bev, SSL *ssl, bufferevent_data_cb readcb,
+                bufferevent_data_cb writecb, bufferevent_event_cb eventcb) HP_NONNULL(1, 2);
+
+/* Free the leg's bufferevent (closing its socket) and any bare fd; keeps counters and facts. */
+void leg_close(struct leg *leg) HP_NONNULL(1);
+
+/* Output buffer of the leg (NULL when not connected). */
+struct evbuffer *leg_output(struct leg *leg) HP_NONNULL(1);
+
+/* After queueing into dst: when dst holds LEG_OUTBUF_MAX or more, stop reading src until
+ * leg_drained(dst) sees it drain to half. */
+void leg_throttle(struct leg *src, struct leg *dst) HP_NONNULL(1, 2);
+
+/* Call from dst's write callback: resumes src when it was throttled by dst. */
+void leg_drained(struct leg *dst, struct leg *src) HP_NONNULL(1, 2);
+
+#endif

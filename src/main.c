@@ -1,0 +1,139 @@
+/* main.c — start-up and shutdown: options, CA, TLS contexts, workers, signals. The only place
+ * with process-wide state (struct proxy lives on this stack frame for the whole run). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <openssl/ssl.h>
+#include "ca.h"
+#include "leafcache.h"
+#include "log.h"
+#include "opts.h"
+#include "proxy.h"
+#include "tls_client.h"
+#include "tls_server.h"
+#include "worker.h"
+
+#define MAX_WORKERS 256
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    struct event_base *base = arg;
+    log_msg(LOG_INFO, "%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    event_base_loopexit(base, NULL);
+}
+
+static int run(const struct opts *o)
+{
+    char err[512];
+    int rc = 1;
+    struct ca *ca = NULL;
+    struct leafcache *leaves = NULL;
+    SSL_CTX *server_ctx = NULL, *client_ctx = NULL;
+    struct worker *workers[MAX_WORKERS] = {0};
+    int nworkers = o->workers ? o->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (nworkers < 1)
+        nworkers = 1;
+    if (nworkers > MAX_WORKERS)
+        nworkers = MAX_WORKERS;
+    struct event_base *base = NULL;
+    struct event *sigint = NULL, *sigterm = NULL;
+
+    if (!(ca = ca_load_or_create(o->confdir, err, sizeof err)) ||
+        !(leaves = leafcache_new(ca, LEAFCACHE_DEFAULT_CAPACITY)) ||
+        !(server_ctx = tls_server_ctx_new(err, sizeof err)) ||
+        !(client_ctx = tls_client_ctx_new(o->upstream_ca, o->insecure, err, sizeof err))) {
+        if (!leaves && ca)
+            snprintf(err, sizeof err, "out of memory");
+        fprintf(stderr, "httpeek: %s\n", err);
+        goto out;
+    }
+    struct proxy proxy = {
+        .opts = o, .ca = ca, .leaves = leaves, .tls_server = server_ctx, .tls_client = client_ctx,
+        .out = stdout, .sink = NULL, .sink_arg = NULL};
+    for (int i = 0; i < nworkers; i++) {
+        if (!(workers[i] = worker_new(&proxy, i, err, sizeof err))) {
+            fprintf(stderr, "httpeek: %s\n", err);
+            goto out;
+        }
+    }
+    base = event_base_new();
+    sigint = evsignal_new(base, SIGINT, on_signal, base);
+    sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+    if (!base || !sigint || !sigterm || event_add(sigint, NULL) || event_add(sigterm, NULL)) {
+        fprintf(stderr, "httpeek: cannot set up signal handling\n");
+        goto out;
+    }
+
+    char addrs[512];
+    worker_describe(workers[0], addrs, sizeof addrs);
+    printf("httpeek %s listening on %s (%d worker%s)\n", HTTPEEK_VERSION, addrs, nworkers,
+           nworkers == 1 ? "" : "s");
+    printf("CA certificate: %s%s\n", ca_cert_pem_path(ca), ca_was_created(ca) ? " (new)" : "");
+    printf("CA fingerprint (SHA-256): %s\n", ca_fingerprint(ca));
+    printf("Trust it: curl --cacert %s -x http://127.0.0.1:%s https://example.com/\n",
+           ca_cert_pem_path(ca), strrchr(addrs, ':') ? strrchr(addrs, ':') + 1 : "8080");
+    printf("Phone set-up page: http://<this machine's LAN address>:%s/\n",
+           strrchr(addrs, ':') ? strrchr(addrs, ':') + 1 : "8080");
+    if (o->insecure)
+        printf("WARNING: --insecure: upstream certificates are NOT verified\n");
+    fflush(stdout);
+
+    for (int i = 0; i < nworkers; i++) {
+        if (worker_start(workers[i], err, sizeof err) < 0) {
+            fprintf(stderr, "httpeek: %s\n", err);
+            goto out;
+        }
+    }
+    event_base_dispatch(base);
+    rc = 0;
+out:
+    for (int i = 0; i < nworkers; i++)
+        if (workers[i])
+            worker_stop(workers[i]);
+    for (int i = 0; i < nworkers; i++)
+        worker_free(workers[i]);
+    if (sigint)
+        event_free(sigint);
+    if (sigterm)
+        event_free(sigterm);
+    if (base)
+        event_base_free(base);
+    SSL_CTX_free(server_ctx);
+    SSL_CTX_free(client_ctx);
+    if (leaves)
+        leafcache_free(leaves);
+    ca_free(ca);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o;
+    char err[512];
+    if (argc > 1 && !strcmp(argv[1], "export")) {
+        fprintf(stderr, "httpeek: export: the session store is not part of this build yet\n");
+        return 2;
+    }
+    int r = opts_parse(&o, argc, argv, err, sizeof err);
+    if (r != 0) {
+        if (r < 0)
+            fprintf(stderr, "httpeek: %s\n", err);
+        opts_free(&o);
+        return r < 0 ? 2 : 0;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0); /* one exchange line at a time, even into a pipe */
+    signal(SIGPIPE, SIG_IGN);
+    log_set_level(o.verbose ? LOG_DEBUG : LOG_INFO);
+    if (evthread_use_pthreads() != 0) {
+        fprintf(stderr, "httpeek: libevent has no thread support\n");
+        return 1;
+    }
+    int rc = run(&o);
+    opts_free(&o);
+    return rc;
+}

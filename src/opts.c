@@ -1,0 +1,234 @@
+/* opts.c — command line parsing (getopt_long); see opts.h for the contract. */
+#include "opts.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: httpeek [options]\n"
+    "       httpeek export --session FILE --har OUT   (not in this build yet)\n"
+    "\n"
+    "An HTTPS intercepting debug proxy: point a phone, simulator, browser or curl at it,\n"
+    "trust its CA, and watch every exchange.\n"
+    "\n"
+    "  --listen HOST:PORT        proxy address (default " OPTS_DEFAULT_LISTEN "; repeatable)\n"
+    "  --web HOST:PORT           viewer address (default " OPTS_DEFAULT_WEB ")\n"
+    "  --confdir DIR             CA and session home (default ~/" OPTS_DEFAULT_CONFDIR_NAME ")\n"
+    "  --upstream-ca FILE        extra trust anchors (PEM) for upstream servers\n"
+    "  --insecure                do NOT verify upstream certificates\n"
+    "  --upstream-timeout SECS   connect, TLS handshake and first response byte (default 30)\n"
+    "  --header-timeout SECS     time for a client to send a request head (default 30)\n"
+    "  --idle-timeout SECS       silent keep-alive connections and tunnels (default 120)\n"
+    "  --max-body BYTES          bytes of each body captured in a flow (default 16777216)\n"
+    "  --hosts FILE              extra hosts file, read after /etc/hosts\n"
+    "  --dns HOST[:PORT]         nameserver replacing those of /etc/resolv.conf\n"
+    "  --workers N               worker threads (default: number of cores)\n"
+    "  -v, --verbose             debug logging on stderr\n"
+    "  -h, --help                this text\n"
+    "  -V, --version             print the version\n";
+
+enum { O_LISTEN = 256, O_WEB, O_CONFDIR, O_UPSTREAM_CA, O_INSECURE, O_UPSTREAM_TIMEOUT,
+       O_HEADER_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_BODY, O_HOSTS, O_DNS, O_WORKERS };
+
+static int parse_seconds(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || v <= 0 || v > 86400)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-')
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+int opts_split_hostport(const char *s, char *host, size_t hostlen, int *port, int default_port)
+{
+    const char *h = s, *colon;
+    size_t hl;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close)
+            return -1;
+        h = s + 1;
+        hl = (size_t)(close - h);
+        colon = close[1] == ':' ? close + 1 : NULL;
+        if (close[1] && !colon)
+            return -1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon && strchr(s, ':') != colon)  /* bare IPv6 literal without a port */
+            colon = NULL;
+        hl = colon ? (size_t)(colon - s) : strlen(s);
+    }
+    if (hl == 0 || hl >= hostlen)
+        return -1;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    if (!colon) {
+        if (default_port <= 0)
+            return -1;
+        *port = default_port;
+        return 0;
+    }
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || *end || p < 1 || p > 65535)
+        return -1;
+    *port = (int)p;
+    return 0;
+}
+
+static int check_hostport(const char *opt, const char *v, char *err, size_t errlen)
+{
+    char host[256];
+    int port;
+    if (opts_split_hostport(v, host, sizeof host, &port, 0) < 0) {
+        snprintf(err, errlen, "%s: expected HOST:PORT, got '%s'", opt, v);
+        return -1;
+    }
+    return 0;
+}
+
+int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, O_LISTEN},
+        {"web", required_argument, NULL, O_WEB},
+        {"confdir", required_argument, NULL, O_CONFDIR},
+        {"upstream-ca", required_argument, NULL, O_UPSTREAM_CA},
+        {"insecure", no_argument, NULL, O_INSECURE},
+        {"upstream-timeout", required_argument, NULL, O_UPSTREAM_TIMEOUT},
+        {"header-timeout", required_argument, NULL, O_HEADER_TIMEOUT},
+        {"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
+        {"max-body", required_argument, NULL, O_MAX_BODY},
+        {"hosts", required_argument, NULL, O_HOSTS},
+        {"dns", required_argument, NULL, O_DNS},
+        {"workers", required_argument, NULL, O_WORKERS},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+
+    memset(o, 0, sizeof *o);
+    o->web = OPTS_DEFAULT_WEB;
+    o->upstream_timeout = OPTS_DEFAULT_UPSTREAM_TIMEOUT;
+    o->header_timeout = OPTS_DEFAULT_HEADER_TIMEOUT;
+    o->idle_timeout = OPTS_DEFAULT_IDLE_TIMEOUT;
+    o->max_body = OPTS_DEFAULT_MAX_BODY;
+
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":vhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_LISTEN:
+            if (check_hostport("--listen", optarg, err, errlen) < 0)
+                return -1;
+            if (o->nlisten == OPTS_MAX_LISTEN) {
+                snprintf(err, errlen, "--listen: at most %d addresses", OPTS_MAX_LISTEN);
+                return -1;
+            }
+            o->listen[o->nlisten++] = optarg;
+            break;
+        case O_WEB:
+            if (check_hostport("--web", optarg, err, errlen) < 0)
+                return -1;
+            o->web = optarg;
+            break;
+        case O_CONFDIR:
+            free(o->confdir);
+            o->confdir = strdup(optarg);
+            break;
+        case O_UPSTREAM_CA: o->upstream_ca = optarg; break;
+        case O_INSECURE: o->insecure = 1; break;
+        case O_UPSTREAM_TIMEOUT:
+        case O_HEADER_TIMEOUT:
+        case O_IDLE_TIMEOUT: {
+            double *dst = c == O_UPSTREAM_TIMEOUT ? &o->upstream_timeout
+                          : c == O_HEADER_TIMEOUT ? &o->header_timeout : &o->idle_timeout;
+            if (parse_seconds(optarg, dst) < 0) {
+                snprintf(err, errlen, "%s: expected seconds (0 < s <= 86400), got '%s'",
+                         argv[optind - 1], optarg);
+                return -1;
+            }
+            break;
+        }
+        case O_MAX_BODY:
+            if (parse_size(optarg, &o->max_body) < 0) {
+                snprintf(err, errlen, "--max-body: expected a byte count, got '%s'", optarg);
+                return -1;
+            }
+            break;
+        case O_HOSTS: o->hosts_file = optarg; break;
+        case O_DNS: {
+            char host[256];
+            int port;
+            if (opts_split_hostport(optarg, host, sizeof host, &port, 53) < 0) {
+                snprintf(err, errlen, "--dns: expected HOST[:PORT], got '%s'", optarg);
+                return -1;
+            }
+            o->dns = optarg;
+            break;
+        }
+        case O_WORKERS: {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (end == optarg || *end || n < 1 || n > 256) {
+                snprintf(err, errlen, "--workers: expected 1..256, got '%s'", optarg);
+                return -1;
+            }
+            o->workers = (int)n;
+            break;
+        }
+        case 'v': o->verbose = 1; break;
+        case 'h': fputs(usage, stdout); return 1;
+        case 'V': printf("httpeek %s\n", HTTPEEK_VERSION); return 1;
+        case ':':
+            snprintf(err, errlen, "%s needs a value (see --help)", argv[optind - 1]);
+            return -1;
+        default:
+            snprintf(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        snprintf(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+        return -1;
+    }
+    if (!o->confdir) {
+        const char *home = getenv("HOME");
+        if (!home || !*home) {
+            snprintf(err, errlen, "HOME is not set: pass --confdir DIR");
+            return -1;
+        }
+        size_t n = strlen(home) + sizeof(OPTS_DEFAULT_CONFDIR_NAME) + 2;
+        o->confdir = malloc(n);
+        if (!o->confdir) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        snprintf(o->confdir, n, "%s/%s", home, OPTS_DEFAULT_CONFDIR_NAME);
+    }
+    return 0;
+}
+
+void opts_free(struct opts *o)
+{
+    free(o->confdir);
+    o->confdir = NULL;
+}

@@ -1,0 +1,50 @@
+/* opts.h — the command line, turned into one struct opts; every limit is a named default here. */
+#ifndef HTTPEEK_OPTS_H
+#define HTTPEEK_OPTS_H
+
+#include <stddef.h>
+#include "attrib.h"
+
+#define OPTS_DEFAULT_LISTEN "0.0.0.0:8080"
+#define OPTS_DEFAULT_WEB "127.0.0.1:8081"
+#define OPTS_DEFAULT_CONFDIR_NAME ".httpeek"
+/* Seconds for each of upstream connect, TLS handshake and first response byte. */
+#define OPTS_DEFAULT_UPSTREAM_TIMEOUT 30
+/* Seconds a client has to send a whole request head. */
+#define OPTS_DEFAULT_HEADER_TIMEOUT 30
+/* Seconds a connection (keep-alive client, tunnel, stalled transfer) may stay silent. */
+#define OPTS_DEFAULT_IDLE_TIMEOUT 120
+/* Bytes of each body kept in a flow; the rest is forwarded but not captured. */
+#define OPTS_DEFAULT_MAX_BODY (16u * 1024 * 1024)
+#define OPTS_MAX_LISTEN 4
+
+struct opts {
+    const char *listen[OPTS_MAX_LISTEN]; /* HOST:PORT strings as given (borrowed from argv) */
+    int nlisten;                         /* 0 means OPTS_DEFAULT_LISTEN */
+    const char *web;                     /* viewer address */
+    char *confdir;                       /* owned: CA and sessions home */
+    const char *upstream_ca;             /* extra PEM trust anchors for upstream, or NULL */
+    int insecure;                        /* 1: do not verify upstream certificates */
+    double upstream_timeout;             /* seconds */
+    double header_timeout;               /* seconds */
+    double idle_timeout;                 /* seconds */
+    size_t max_body;                     /* bytes captured per body */
+    const char *hosts_file;              /* extra hosts file, or NULL */
+    const char *dns;                     /* HOST[:PORT] replacing resolv.conf nameservers, or NULL */
+    int workers;                         /* worker threads; 0 means number of cores */
+    int verbose;                         /* 1: debug logging */
+};
+
+/* Parse argv into o (defaults first). Returns 0 to run, 1 when --help/--version was printed
+ * (exit 0), -1 with a one-line reason in err (exit 2). Free o with opts_free. */
+int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen) HP_NONNULL(1, 3, 4);
+
+/* Free what opts_parse allocated in o. */
+void opts_free(struct opts *o);
+
+/* Split "HOST:PORT", "[V6]:PORT" or "HOST" (port = default_port) into host (out) and port.
+ * Returns 0, or -1 when malformed or the port is not 1..65535. */
+int opts_split_hostport(const char *s, char *host, size_t hostlen, int *port, int default_port)
+    HP_NONNULL(1, 2, 4);
+
+#endif

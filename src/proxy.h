@@ -1,0 +1,30 @@
+/* proxy.h — what every worker shares: options, CA, leaf cache, TLS contexts, id counters and
+ * where finished flows go. Built by main before the workers start and read-only afterwards
+ * (the counters are atomic). */
+#ifndef HTTPEEK_PROXY_H
+#define HTTPEEK_PROXY_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <openssl/ssl.h>
+#include "ca.h"
+#include "flow.h"
+#include "leafcache.h"
+#include "opts.h"
+
+struct proxy {
+    const struct opts *opts;         /* borrowed from main */
+    struct ca *ca;                   /* borrowed from main */
+    struct leafcache *leaves;        /* borrowed from main, shared by workers */
+    SSL_CTX *tls_server;             /* client-facing context (borrowed) */
+    SSL_CTX *tls_client;             /* upstream-facing context (borrowed) */
+    atomic_uint_fast64_t next_flow_id;
+    atomic_uint_fast64_t next_conn_id;
+    atomic_int live_conns;           /* client connections open now */
+    FILE *out;                       /* where the one-line-per-exchange log goes */
+    flow_sink_fn sink;               /* takes finished flows; NULL frees them */
+    void *sink_arg;
+};
+
+#endif

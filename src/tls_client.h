@@ -1,0 +1,19 @@
+/* tls_client.h — the upstream-facing TLS side: trust (system store + --upstream-ca), certificate
+ * and host name verification, SNI and ALPN http/1.1. conn.c never touches X509 itself. */
+#ifndef HTTPEEK_TLS_CLIENT_H
+#define HTTPEEK_TLS_CLIENT_H
+
+#include <stddef.h>
+#include <openssl/ssl.h>
+#include "attrib.h"
+
+/* Context for all upstream connections. extra_ca_file (PEM, may be NULL) adds trust anchors;
+ * insecure disables verification. Returns NULL with a reason in err. Free with SSL_CTX_free. */
+SSL_CTX *tls_client_ctx_new(const char *extra_ca_file, int insecure, char *err, size_t errlen)
+    HP_NONNULL(3) HP_WUNRES;
+
+/* A client SSL for host (name or IP literal): SNI for names, host/IP verification unless the
+ * context is insecure. Returns NULL on OOM. Caller owns it (or hands it to a bufferevent). */
+SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *host) HP_NONNULL(1, 2) HP_WUNRES;
+
+#endif

@@ -1,0 +1,57 @@
+/* tls_server.c — see tls_server.h. The leaf is chosen before the handshake from the SNI that
+ * tunnel.c read out of the peeked ClientHello, so no SNI callback is needed. */
+#include "tls_server.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Pick http/1.1 when offered; with no overlap (an h2-only client) say nothing, so the client
+ * falls back to HTTP/1.1 rather than failing the handshake (RFC 7301 §3.2 allows either). */
+static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned inlen, void *arg)
+{
+    (void)ssl;
+    (void)arg;
+    for (unsigned i = 0; i < inlen;) {
+        unsigned n = in[i];
+        if (i + 1 + n > inlen)
+            break;
+        if (n == 8 && !memcmp(in + i + 1, "http/1.1", 8)) {
+            *out = in + i + 1;
+            *outlen = (unsigned char)n;
+            return SSL_TLSEXT_ERR_OK;
+        }
+        i += 1 + n;
+    }
+    return SSL_TLSEXT_ERR_NOACK;
+}
+
+SSL_CTX *tls_server_ctx_new(char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        snprintf(err, errlen, "cannot create the client-facing TLS context");
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+    SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* Session resumption with returning clients: stateless tickets, keys per process. */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"httpeek", 7);
+    return ctx;
+}
+
+SSL *tls_server_ssl_new(SSL_CTX *ctx, X509 *leaf, EVP_PKEY *key, X509 *ca_cert)
+{
+    SSL *ssl = SSL_new(ctx);
+    if (!ssl)
+        return NULL;
+    if (SSL_use_certificate(ssl, leaf) != 1 || SSL_use_PrivateKey(ssl, key) != 1 ||
+        (ca_cert && SSL_add1_chain_cert(ssl, ca_cert) != 1)) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    return ssl;
+}

@@ -1,0 +1,18 @@
+/* tls_server.h — the client-facing TLS side: one context for all intercepted connections; each
+ * connection gets the leaf minted for its host (SNI, else the CONNECT host) and ALPN http/1.1. */
+#ifndef HTTPEEK_TLS_SERVER_H
+#define HTTPEEK_TLS_SERVER_H
+
+#include <stddef.h>
+#include <openssl/ssl.h>
+#include "attrib.h"
+
+/* Context for client-facing handshakes. Returns NULL with a reason in err. Free with SSL_CTX_free. */
+SSL_CTX *tls_server_ctx_new(char *err, size_t errlen) HP_NONNULL(1) HP_WUNRES;
+
+/* A server SSL presenting leaf (signed by ca_cert, sent as its chain) with key. The SSL takes
+ * its own references; the caller keeps its own. Returns NULL on failure. */
+SSL *tls_server_ssl_new(SSL_CTX *ctx, X509 *leaf, EVP_PKEY *key, X509 *ca_cert)
+    HP_NONNULL(1, 2, 3) HP_WUNRES;
+
+#endif

@@ -1,0 +1,366 @@
+/* tunnel.c — CONNECT: eager like sslsplit and mitmproxy (resolve and connect upstream first, so a
+ * failure answers the CONNECT itself with 502/504), then "200 Connection established", then a
+ * look at the client's first bytes without consuming them (MSG_PEEK):
+ *   - a TLS ClientHello: its SNI is read, the upstream TLS handshake (with that SNI) completes
+ *     first, then the client is handshaken with a leaf minted for the SNI (or the CONNECT host);
+ *   - anything else: an opaque relay, still recorded as a tunnel flow.
+ * Peeking instead of reading lets OpenSSL take the ClientHello from the socket itself, so both
+ * legs use socket-based TLS bufferevents (no filter layer, no extra copy). */
+#include "conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include "clienthello.h"
+#include "leafcache.h"
+#include "log.h"
+#include "tls_client.h"
+#include "tls_facts.h"
+#include "tls_server.h"
+#include "upstream.h"
+
+/* Re-check interval while a ClientHello is still arriving in pieces (ms). */
+#define TUNNEL_PEEK_RETRY_MS 5
+
+static void on_peek(evutil_socket_t fd, short what, void *arg);
+
+void tunnel_cleanup(struct conn *c)
+{
+    if (c->peek_ev) {
+        event_free(c->peek_ev);
+        c->peek_ev = NULL;
+    }
+}
+
+/* ---- opaque relay ---- */
+
+static void relay_read(struct bufferevent *bev, void *arg)
+{
+    struct leg *leg = arg;
+    struct conn *c = leg->conn;
+    struct leg *other = leg->is_client ? &c->upstream : &c->client;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t n = evbuffer_get_length(in);
+    c->last_activity = flow_now_us();
+    leg->bytes_in += n;
+    if (!other->bev) {
+        evbuffer_drain(in, n);
+        return;
+    }
+    evbuffer_add_buffer(bufferevent_get_output(other->bev), in);
+    leg_throttle(leg, other);
+}
+
+static void relay_write(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    struct leg *leg = arg;
+    struct conn *c = leg->conn;
+    leg_drained(leg, leg->is_client ? &c->upstream : &c->client);
+}
+
+static void relay_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    struct leg *leg = arg;
+    struct conn *c = leg->conn;
+    if (c->tunnel_flow && (what & BEV_EVENT_ERROR) && !c->tunnel_flow->note[0])
+        snprintf(c->tunnel_flow->note, sizeof c->tunnel_flow->note, "%s reset the tunnel: %s",
+                 leg->is_client ? "client" : "server", strerror(EVUTIL_SOCKET_ERROR()));
+    /* One side is done: deliver what the other side still has queued, then close both
+     * (le-proxy's close-when-drained; half-open tunnels are not kept). */
+    leg_close(leg);
+    conn__close(c, 1);
+}
+
+void tunnel_relay(struct conn *c)
+{
+    conn__set_state(c, CONN_S_RELAY, "relaying");
+    struct leg *legs[2] = {&c->client, &c->upstream};
+    for (int i = 0; i < 2; i++) {
+        if (!legs[i]->bev)
+            continue;
+        bufferevent_setcb(legs[i]->bev, relay_read, relay_write, relay_event, legs[i]);
+        bufferevent_setwatermark(legs[i]->bev, EV_READ, 0, LEG_INBUF_MAX);
+        bufferevent_enable(legs[i]->bev, EV_READ | EV_WRITE);
+    }
+    /* Bytes already buffered behind a CONNECT or a 101 go across now. */
+    for (int i = 0; i < 2; i++)
+        if (legs[i]->bev && evbuffer_get_length(bufferevent_get_input(legs[i]->bev)) > 0)
+            relay_read(legs[i]->bev, legs[i]);
+}
+
+static void start_opaque(struct conn *c, const char *note)
+{
+    struct bufferevent *bev = bufferevent_socket_new(c->base, c->upstream.fd,
+                                                     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (!bev) {
+        conn__close(c, 0);
+        return;
+    }
+    c->upstream.fd = -1;
+    leg_attach(&c->upstream, bev, NULL, NULL, NULL, NULL);
+    if (c->tunnel_flow && note)
+        snprintf(c->tunnel_flow->note, sizeof c->tunnel_flow->note, "%s", note);
+    tunnel_relay(c);
+}
+
+/* ---- interception ---- */
+
+static void client_tls_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct leg *leg = arg;
+    struct conn *c = leg->conn;
+    if (what & BEV_EVENT_CONNECTED) {
+        tls_facts_fill(leg->ssl, &leg->tls);
+        leg->tls.handshake_done = 1;
+        c->intercepted = 1;
+        conn__start_requests(c);
+        return;
+    }
+    /* The client refused our certificate (alert unknown_ca / bad_certificate) or gave up. */
+    struct flow *f = c->tunnel_flow;
+    tls_facts_fill(leg->ssl, &leg->tls);
+    tls_facts_take_error(&leg->tls, bufferevent_get_openssl_error(bev));
+    if (f) {
+        int err = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
+        strcpy(f->fail.closed_by, "client");
+        if (leg->tls.alert_received[0])
+            flow_fail(f, FLOW_STAGE_CLIENT_TLS, 0,
+                      "client refused httpeek's certificate for %s: alert '%s' (CA not trusted, "
+                      "or certificate pinning)", c->sni[0] ? c->sni : c->tunnel_host,
+                      leg->tls.alert_received);
+        else
+            flow_fail(f, FLOW_STAGE_CLIENT_TLS, err, "client ended the TLS handshake: %s",
+                      leg->tls.error[0] ? leg->tls.error : err ? strerror(err) : "connection closed");
+    }
+    leg_close(leg);
+    conn__close(c, 0);
+}
+
+static void start_client_tls(struct conn *c)
+{
+    struct proxy *p = c->proxy;
+    const char *name = c->sni[0] ? c->sni : c->tunnel_host;
+    char err[256] = "";
+    X509 *leaf = leafcache_get(p->leaves, name, NULL, err, sizeof err);
+    SSL *ssl = leaf ? tls_server_ssl_new(p->tls_server, leaf, ca_leaf_key(p->ca), ca_cert(p->ca)) : NULL;
+    if (leaf)
+        X509_free(leaf);
+    struct bufferevent *bev = NULL;
+    int fd = bufferevent_getfd(c->client.bev);
+    if (ssl) {
+        /* Hand the socket from the plain bufferevent to a TLS one without closing it. */
+        bufferevent_setcb(c->client.bev, NULL, NULL, NULL, NULL);
+        bufferevent_setfd(c->client.bev, -1);
+        bufferevent_free(c->client.bev);
+        c->client.bev = NULL;
+        tls_facts_attach(ssl, &c->client.tls);
+        bev = bufferevent_openssl_socket_new(c->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+        if (!bev) {
+            SSL_free(ssl);
+            close(fd);
+        }
+    }
+    if (!bev) {
+        if (c->tunnel_flow)
+            flow_fail(c->tunnel_flow, FLOW_STAGE_CLIENT_TLS, 0, "cannot present a certificate for %s: %s",
+                      name, err[0] ? err : "out of memory");
+        conn__close(c, 0);
+        return;
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    leg_attach(&c->client, bev, ssl, NULL, NULL, client_tls_event);
+    conn__set_state(c, CONN_S_TUNNEL_CLIENT_TLS, "client TLS handshake");
+}
+
+static void upstream_tls_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct leg *leg = arg;
+    struct conn *c = leg->conn;
+    c->tunnel_marks.tls_end = flow_now_us();
+    tls_facts_fill(leg->ssl, &leg->tls);
+    if (what & BEV_EVENT_CONNECTED) {
+        leg->tls.handshake_done = 1;
+        bufferevent_disable(bev, EV_READ); /* nothing to read until a request went out */
+        bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+        start_client_tls(c);
+        return;
+    }
+    /* Upstream TLS failed. The client still gets a handshake with our leaf so that each of its
+     * requests can be answered with a readable 502 naming the cause (mitmproxy does the same). */
+    int err = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
+    tls_facts_take_error(&leg->tls, bufferevent_get_openssl_error(bev));
+    const char *host = c->sni[0] ? c->sni : c->tunnel_host;
+    if (leg->tls.verify_result != X509_V_OK)
+        snprintf(c->tunnel_error, sizeof c->tunnel_error,
+                 "upstream certificate of %s:%d refused: %s", host, c->tunnel_port,
+                 leg->tls.verify_error);
+    else if (leg->tls.alert_received[0])
+        snprintf(c->tunnel_error, sizeof c->tunnel_error,
+                 "TLS handshake with %s:%d failed: server sent alert '%s'", host, c->tunnel_port,
+                 leg->tls.alert_received);
+    else
+        snprintf(c->tunnel_error, sizeof c->tunnel_error, "TLS handshake with %s:%d failed: %s",
+                 host, c->tunnel_port,
+                 leg->tls.error[0] ? leg->tls.error : err ? strerror(err) : "connection closed");
+    if (c->tunnel_flow) {
+        c->tunnel_flow->tls_upstream = leg->tls;
+        flow_fail(c->tunnel_flow, FLOW_STAGE_UPSTREAM_TLS, err, "tls: %s", c->tunnel_error);
+    }
+    struct flow_tls keep = leg->tls;
+    leg_close(leg);
+    leg->tls = keep;
+    start_client_tls(c);
+}
+
+static void start_upstream_tls(struct conn *c)
+{
+    const char *name = c->sni[0] ? c->sni : c->tunnel_host;
+    SSL *ssl = tls_client_ssl_new(c->proxy->tls_client, name);
+    struct bufferevent *bev = NULL;
+    if (ssl) {
+        tls_facts_attach(ssl, &c->upstream.tls);
+        bev = bufferevent_openssl_socket_new(c->base, c->upstream.fd, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                             BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+        if (!bev)
+            SSL_free(ssl);
+    }
+    if (!bev) {
+        conn__close(c, 0);
+        return;
+    }
+    c->upstream.fd = -1;
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    snprintf(c->up_host, sizeof c->up_host, "%s", name);
+    c->up_port = c->tunnel_port;
+    c->up_tls = 1;
+    c->tunnel_marks.tls_start = flow_now_us();
+    leg_attach(&c->upstream, bev, ssl, NULL, NULL, upstream_tls_event);
+    conn__set_state(c, CONN_S_TUNNEL_UP_TLS, "upstream TLS handshake");
+}
+
+static void peek_retry_later(struct conn *c)
+{
+    event_del(c->peek_ev);
+    event_assign(c->peek_ev, c->base, -1, EV_TIMEOUT, on_peek, c);
+    struct timeval tv = {0, TUNNEL_PEEK_RETRY_MS * 1000};
+    event_add(c->peek_ev, &tv);
+}
+
+static void on_peek(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct conn *c = arg;
+    int cfd = bufferevent_getfd(c->client.bev);
+    if (evbuffer_get_length(bufferevent_get_output(c->client.bev)) > 0) {
+        peek_retry_later(c); /* the 200 is still on its way out */
+        return;
+    }
+    static __thread unsigned char buf[CLIENTHELLO_MAX_BYTES];
+    ssize_t n = recv(cfd, buf, sizeof buf, MSG_PEEK);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        event_del(c->peek_ev);
+        event_assign(c->peek_ev, c->base, cfd, EV_READ | EV_PERSIST, on_peek, c);
+        event_add(c->peek_ev, NULL);
+        return;
+    }
+    if (n <= 0) {
+        if (c->tunnel_flow)
+            snprintf(c->tunnel_flow->note, sizeof c->tunnel_flow->note,
+                     "client closed the tunnel without sending anything");
+        conn__close(c, 0);
+        return;
+    }
+    c->last_activity = flow_now_us();
+    enum clienthello_result r = clienthello_parse(buf, (size_t)n, c->sni, sizeof c->sni);
+    if (r == CLIENTHELLO_INCOMPLETE && (size_t)n < sizeof buf) {
+        peek_retry_later(c); /* level-triggered readiness would spin on the unread bytes */
+        return;
+    }
+    tunnel_cleanup(c);
+    if (r == CLIENTHELLO_SNI || r == CLIENTHELLO_NO_SNI) {
+        if (r == CLIENTHELLO_NO_SNI)
+            c->sni[0] = '\0';
+        for (char *s = c->sni; *s; s++)
+            if (*s >= 'A' && *s <= 'Z')
+                *s = (char)(*s + 32);
+        start_upstream_tls(c);
+        return;
+    }
+    c->sni[0] = '\0';
+    bufferevent_enable(c->client.bev, EV_READ);
+    start_opaque(c, r == CLIENTHELLO_NOT_TLS ? NULL : "malformed TLS ClientHello: relayed, not intercepted");
+}
+
+static void on_tunnel_connected(const struct upstream_result *r, void *arg)
+{
+    struct conn *c = arg;
+    struct flow *f = c->tunnel_flow;
+    c->connecting = NULL;
+    f->marks.dns_start = c->tunnel_marks.dns_start = r->dns_start;
+    f->marks.dns_end = c->tunnel_marks.dns_end = r->dns_end;
+    f->marks.connect_start = c->tunnel_marks.connect_start = r->connect_start;
+    f->marks.connect_end = c->tunnel_marks.connect_end = r->connect_end;
+    snprintf(f->server_ip, sizeof f->server_ip, "%s", r->addr);
+    snprintf(c->tunnel_server_ip, sizeof c->tunnel_server_ip, "%s", r->addr);
+    if (r->fd < 0) {
+        f->fail.sys_errno = r->sys_errno;
+        f->fail.dns_error = r->dns_error;
+        f->fail.timeout = r->timeout;
+        flow_fail(f, r->stage, r->sys_errno, "%s", r->reason);
+        char why[320];
+        snprintf(why, sizeof why, "cannot reach %s:%d: %s", c->tunnel_host, c->tunnel_port, r->reason);
+        conn__fail_client(c, f, r->timeout ? 504 : 502, why);
+        return;
+    }
+    c->upstream.fd = r->fd;
+    struct evbuffer *out = bufferevent_get_output(c->client.bev);
+    evbuffer_add_printf(out, "HTTP/1.%d 200 Connection established\r\n\r\n",
+                        f->req && f->req->minor == 0 ? 0 : 1);
+    c->peek_started = flow_now_us();
+    conn__set_state(c, CONN_S_TUNNEL_PEEK, "connected");
+    if (evbuffer_get_length(bufferevent_get_input(c->client.bev)) > 0) {
+        /* The client did not wait for our 200: its bytes are already out of the socket, so they
+         * cannot be peeked for OpenSSL. Relay them untouched instead of guessing. */
+        start_opaque(c, "client sent data before the 200: relayed, not intercepted");
+        return;
+    }
+    bufferevent_disable(c->client.bev, EV_READ);
+    bufferevent_setcb(c->client.bev, NULL, NULL, NULL, NULL);
+    c->peek_ev = event_new(c->base, bufferevent_getfd(c->client.bev), EV_READ | EV_PERSIST, on_peek, c);
+    if (!c->peek_ev || event_add(c->peek_ev, NULL) < 0)
+        conn__close(c, 0);
+}
+
+void tunnel_begin(struct conn *c, const char *host, int port)
+{
+    c->tunnel_flow = c->flow;
+    c->flow = NULL;
+    struct flow *f = c->tunnel_flow;
+    f->kind = FLOW_TUNNEL;
+    snprintf(f->host, sizeof f->host, "%s", host);
+    f->port = port;
+    snprintf(c->tunnel_host, sizeof c->tunnel_host, "%s", host);
+    c->tunnel_port = port;
+    c->tunnel_marks = f->marks;
+    char url[300];
+    snprintf(url, sizeof url, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+    flow_set_url(f, url);
+    bufferevent_disable(c->client.bev, EV_READ);
+    c->connecting = upstream_connect(c->base, c->dns, host, port, c->proxy->opts->upstream_timeout,
+                                     on_tunnel_connected, c);
+    if (!c->connecting) {
+        flow_fail(f, FLOW_STAGE_CONNECT, ENOMEM, "out of memory");
+        conn__fail_client(c, f, 500, "out of memory");
+        return;
+    }
+    conn__set_state(c, CONN_S_TUNNEL_CONNECTING, "CONNECT");
+}

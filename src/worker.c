@@ -1,0 +1,267 @@
+/* worker.c — see worker.h. The kernel spreads new connections over the workers' SO_REUSEPORT
+ * sockets, so no connection ever crosses threads and workers share nothing but struct proxy. */
+#include "worker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include "conn.h"
+#include "log.h"
+
+/* Pause before accepting again when out of file descriptors (ms). */
+#define WORKER_ACCEPT_BACKOFF_MS 200
+
+struct worker {
+    int index;
+    struct proxy *proxy;
+    struct event_base *base;
+    struct evdns_base *dns;
+    struct evconnlistener *listeners[OPTS_MAX_LISTEN + 1];
+    int nlisteners;
+    struct event *resume_accept;  /* re-enables listeners after an accept error */
+    pthread_t thread;
+    int started;
+};
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
+                      int addrlen, void *arg)
+{
+    (void)l;
+    struct worker *w = arg;
+    conn_accept(w->proxy, w->base, w->dns, fd, addr, (socklen_t)addrlen);
+}
+
+static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker *w = arg;
+    for (int i = 0; i < w->nlisteners; i++)
+        evconnlistener_enable(w->listeners[i]);
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    (void)l;
+    struct worker *w = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        /* Out of descriptors: stop accepting for a moment instead of spinning on the error. */
+        log_msg(LOG_WARN, "accept: %s (%d connections open); pausing accepts", strerror(err),
+                atomic_load(&w->proxy->live_conns));
+        for (int i = 0; i < w->nlisteners; i++)
+            evconnlistener_disable(w->listeners[i]);
+        struct timeval tv = {0, WORKER_ACCEPT_BACKOFF_MS * 1000};
+        event_add(w->resume_accept, &tv);
+    } else {
+        log_msg(LOG_WARN, "accept: %s", strerror(err));
+    }
+}
+
+static int bind_one(struct worker *w, const char *spec, int v6only, char *err, size_t errlen)
+{
+    char host[256];
+    int port;
+    if (opts_split_hostport(spec, host, sizeof host, &port, 0) < 0) {
+        snprintf(err, errlen, "--listen: expected HOST:PORT, got '%s'", spec);
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t sslen;
+    struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port);
+        sslen = sizeof *in;
+    } else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        sslen = sizeof *in6;
+    } else if (!strcmp(host, "localhost")) {
+        in->sin_family = AF_INET;
+        in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        in->sin_port = htons((uint16_t)port);
+        sslen = sizeof *in;
+    } else {
+        snprintf(err, errlen, "--listen: '%s' is not an IP address", host);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (ss.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+    if (bind(fd, (struct sockaddr *)&ss, sslen) < 0 || listen(fd, 1024) < 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    struct evconnlistener *l = evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+    if (!l) {
+        snprintf(err, errlen, "cannot listen on %s: out of memory", spec);
+        close(fd);
+        return -1;
+    }
+    evconnlistener_set_error_cb(l, on_accept_error);
+    w->listeners[w->nlisteners++] = l;
+    return 0;
+}
+
+static int setup_dns(struct worker *w, char *err, size_t errlen)
+{
+    const struct opts *o = w->proxy->opts;
+    w->dns = evdns_base_new(w->base, 0);
+    if (!w->dns) {
+        snprintf(err, errlen, "cannot create the DNS resolver");
+        return -1;
+    }
+    if (o->dns) {
+        char host[256];
+        int port;
+        char spec[300];
+        opts_split_hostport(o->dns, host, sizeof host, &port, 53);
+        snprintf(spec, sizeof spec, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+        if (evdns_base_nameserver_ip_add(w->dns, spec) != 0) {
+            snprintf(err, errlen, "--dns: cannot use nameserver '%s' (an IP address is needed)", o->dns);
+            return -1;
+        }
+        evdns_base_load_hosts(w->dns, "/etc/hosts");
+    } else {
+        /* Like the system resolver: /etc/hosts first, then resolv.conf's nameservers. A
+         * machine without resolv.conf still works for hosts-file names and IP literals. */
+        evdns_base_resolv_conf_parse(w->dns, DNS_OPTIONS_ALL, "/etc/resolv.conf");
+        evdns_base_load_hosts(w->dns, "/etc/hosts");
+    }
+    if (o->hosts_file && evdns_base_load_hosts(w->dns, o->hosts_file) != 0) {
+        snprintf(err, errlen, "--hosts: cannot read '%s'", o->hosts_file);
+        return -1;
+    }
+    /* 0x20 case randomisation trips some home routers' DNS; timeouts are ours to bound. */
+    evdns_base_set_option(w->dns, "randomize-case:", "0");
+    evdns_base_set_option(w->dns, "timeout:", "3");
+    evdns_base_set_option(w->dns, "attempts:", "2");
+    return 0;
+}
+
+struct worker *worker_new(struct proxy *proxy, int index, char *err, size_t errlen)
+{
+    struct worker *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    w->index = index;
+    w->proxy = proxy;
+    w->base = event_base_new();
+    if (!w->base) {
+        snprintf(err, errlen, "cannot create an event loop");
+        worker_free(w);
+        return NULL;
+    }
+    w->resume_accept = evtimer_new(w->base, on_resume_accept, w);
+    if (!w->resume_accept || setup_dns(w, err, errlen) < 0) {
+        worker_free(w);
+        return NULL;
+    }
+    const struct opts *o = proxy->opts;
+    if (o->nlisten == 0) {
+        if (bind_one(w, OPTS_DEFAULT_LISTEN, 0, err, errlen) < 0) {
+            worker_free(w);
+            return NULL;
+        }
+        char e2[256];
+        (void)bind_one(w, "[::]:8080", 1, e2, sizeof e2); /* IPv6 too, when the host has it */
+    }
+    for (int i = 0; i < o->nlisten; i++) {
+        if (bind_one(w, o->listen[i], 1, err, errlen) < 0) {
+            worker_free(w);
+            return NULL;
+        }
+    }
+    return w;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    return NULL;
+}
+
+int worker_start(struct worker *w, char *err, size_t errlen)
+{
+    int rc = pthread_create(&w->thread, NULL, worker_main, w);
+    if (rc) {
+        snprintf(err, errlen, "cannot start a worker thread: %s", strerror(rc));
+        return -1;
+    }
+    w->started = 1;
+    return 0;
+}
+
+void worker_stop(struct worker *w)
+{
+    if (!w->started)
+        return;
+    event_base_loopexit(w->base, NULL);
+    pthread_join(w->thread, NULL);
+    w->started = 0;
+}
+
+void worker_free(struct worker *w)
+{
+    if (!w)
+        return;
+    for (int i = 0; i < w->nlisteners; i++)
+        evconnlistener_free(w->listeners[i]);
+    if (w->resume_accept)
+        event_free(w->resume_accept);
+    if (w->dns)
+        evdns_base_free(w->dns, 1);
+    if (w->base)
+        event_base_free(w->base);
+    free(w);
+}
+
+void worker_describe(struct worker *w, char *buf, size_t buflen)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < w->nlisteners && used < buflen; i++) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int fd = evconnlistener_get_fd(w->listeners[i]);
+        if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+            continue;
+        char host[INET6_ADDRSTRLEN] = "?";
+        int port = 0;
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+            port = ntohs(in->sin_port);
+        } else {
+            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+            port = ntohs(in6->sin6_port);
+        }
+        int n = snprintf(buf + used, buflen - used, ss.ss_family == AF_INET6 ? "%s[%s]:%d" : "%s%s:%d",
+                         i ? ", " : "", host, port);
+        if (n > 0)
+            used += (size_t)n;
+    }
+}
