@@ -1,0 +1,300 @@
+/* test_http1.c — http1.c against golden transcripts: each input is fed whole and split at every
+ * byte offset (llhttp may cut any span anywhere), and must give the same heads, body and
+ * re-serialized output. */
+#include "../../src/http1.c"
+
+#include "tap.h"
+
+struct capture {
+    struct http1_head *heads[8];
+    int nheads;
+    char body[4096];
+    size_t body_len;
+    int done;
+    int skip_body_for_head; /* answer on_head with 1 (response to HEAD) */
+};
+
+static int cap_head(void *arg, struct http1_head *h)
+{
+    struct capture *c = arg;
+    if (c->nheads < 8)
+        c->heads[c->nheads++] = http1_head_take(h);
+    return c->skip_body_for_head ? 1 : 0;
+}
+
+static int cap_body(void *arg, const char *d, size_t n)
+{
+    struct capture *c = arg;
+    if (c->body_len + n <= sizeof c->body) {
+        memcpy(c->body + c->body_len, d, n);
+        c->body_len += n;
+    }
+    return 0;
+}
+
+static int cap_done(void *arg)
+{
+    struct capture *c = arg;
+    c->done++;
+    return 1; /* do not pause: see every message of the transcript */
+}
+
+static int cap_done_pause(void *arg)
+{
+    struct capture *c = arg;
+    c->done++;
+    return 0; /* pause after each message, as conn.c does for pipelining */
+}
+
+static const struct http1_handlers cap_handlers = {cap_head, cap_body, cap_done};
+
+static void cap_free(struct capture *c)
+{
+    for (int i = 0; i < c->nheads; i++)
+        http1_head_free(c->heads[i]);
+    memset(c, 0, sizeof *c);
+}
+
+/* Feed input in two pieces split at `split` (0 = whole). Returns the last feed result. */
+static enum http1_feed_result feed_split(int is_request, const char *input, size_t len, size_t split,
+                                         struct capture *c, int finish)
+{
+    struct http1_parser p;
+    http1_parser_init(&p, is_request, &cap_handlers, c);
+    struct evbuffer *in = evbuffer_new();
+    enum http1_feed_result r = HTTP1_FEED_MORE;
+    if (split) {
+        evbuffer_add(in, input, split);
+        r = http1_feed(&p, in);
+        if (r == HTTP1_FEED_MORE) {
+            evbuffer_add(in, input + split, len - split);
+            r = http1_feed(&p, in);
+        }
+    } else {
+        evbuffer_add(in, input, len);
+        r = http1_feed(&p, in);
+    }
+    if (finish && r == HTTP1_FEED_MORE)
+        r = http1_finish(&p);
+    evbuffer_free(in);
+    http1_parser_free(&p);
+    return r;
+}
+
+static char *serialize_request(const struct http1_head *h, const char *host,
+                               enum http1_framing framing, unsigned flags)
+{
+    struct evbuffer *out = evbuffer_new();
+    http1_write_request_head(out, h, "/p?q=1", host, framing, flags);
+    size_t n = evbuffer_get_length(out);
+    char *s = malloc(n + 1);
+    evbuffer_remove(out, s, n);
+    s[n] = '\0';
+    evbuffer_free(out);
+    return s;
+}
+
+static void test_request_every_split(void)
+{
+    static const char req[] =
+        "POST http://Example.com:8080/p?q=1 HTTP/1.1\r\n"
+        "Host: example.com:8080\r\n"
+        "Connection: keep-alive, X-Drop\r\n"
+        "X-Drop: secret\r\n"
+        "Proxy-Authorization: Basic Zm9vOmJhcg==\r\n"
+        "Proxy-Connection: keep-alive\r\n"
+        "Keep-Alive: timeout=5\r\n"
+        "TE: trailers\r\n"
+        "Cookie: a=1\r\n"
+        "Cookie: b=2\r\n"
+        "X-Empty:\r\n"
+        "Transfer-Encoding: chunked\r\n"
+        "\r\n"
+        "5;ext=1\r\nhello\r\n"
+        "6\r\n world\r\n"
+        "0\r\nX-Trailer: t\r\n\r\n";
+    size_t len = sizeof req - 1;
+    int all_ok = 1;
+    for (size_t split = 0; split < len; split++) {
+        struct capture c = {0};
+        enum http1_feed_result r = feed_split(1, req, len, split, &c, 0);
+        int good = r == HTTP1_FEED_MORE && c.nheads == 1 && c.done == 1 &&
+                   c.body_len == 11 && !memcmp(c.body, "hello world", 11);
+        if (good) {
+            struct http1_head *h = c.heads[0];
+            good = h->method == HTTP_POST && !strcmp(h->target, "http://Example.com:8080/p?q=1") &&
+                   h->nfields == 11 && !strcmp(h->fields[0].name, "Host") &&
+                   !strcmp(h->fields[10].name, "Transfer-Encoding") &&
+                   !strcmp(h->fields[9].value, "") && h->framing == HTTP1_CHUNKED &&
+                   !strcmp(http1_head_get(h, "cookie"), "a=1") && h->keep_alive;
+        }
+        if (!good) {
+            all_ok = 0;
+            printf("# request split at %zu: result %d heads %d done %d body %zu", split, r, c.nheads,
+                 c.done, c.body_len);
+        }
+        cap_free(&c);
+        if (!all_ok)
+            break;
+    }
+    ok(all_ok, "chunked request with trailers parses identically at every split point");
+
+    struct capture c = {0};
+    feed_split(1, req, len, 0, &c, 0);
+    char *s = serialize_request(c.heads[0], "example.com:8080", HTTP1_CHUNKED, 0);
+    is_str(s,
+           "POST /p?q=1 HTTP/1.1\r\n"
+           "Host: example.com:8080\r\n"
+           "Cookie: a=1\r\n"
+           "Cookie: b=2\r\n"
+           "X-Empty: \r\n"
+           "Transfer-Encoding: chunked\r\n"
+           "\r\n",
+           "hop-by-hop fields (and those Connection names) removed, duplicates and order kept");
+    free(s);
+    s = serialize_request(c.heads[0], NULL, HTTP1_LENGTH, HTTP1_CLOSE);
+    ok(strstr(s, "Content-Length: 0\r\n") && !strstr(s, "Transfer-Encoding") &&
+           strstr(s, "Connection: close\r\n") && strstr(s, "Host: example.com:8080\r\n"),
+       "re-framing to Content-Length drops Transfer-Encoding and adds Connection: close");
+    free(s);
+    cap_free(&c);
+}
+
+static void test_body_writer(void)
+{
+    struct evbuffer *out = evbuffer_new();
+    http1_write_body(out, HTTP1_CHUNKED, "abc", 3);
+    http1_write_body(out, HTTP1_CHUNKED, "", 0);
+    http1_write_body(out, HTTP1_CHUNKED, "0123456789abcdefg", 17);
+    http1_write_end(out, HTTP1_CHUNKED);
+    size_t n = evbuffer_get_length(out);
+    char buf[128] = {0};
+    evbuffer_remove(out, buf, n);
+    is_str(buf, "3\r\nabc\r\n11\r\n0123456789abcdefg\r\n0\r\n\r\n",
+           "chunked writer: hex sizes, empty writes skipped, last-chunk");
+    evbuffer_free(out);
+}
+
+static void test_pipelined_and_pause(void)
+{
+    static const char two[] = "GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+    struct capture c = {0};
+    struct http1_parser p;
+    struct http1_handlers pausing = {cap_head, cap_body, cap_done_pause};
+    http1_parser_init(&p, 1, &pausing, &c);
+    struct evbuffer *in = evbuffer_new();
+    evbuffer_add(in, two, sizeof two - 1);
+    enum http1_feed_result r1 = http1_feed(&p, in);
+    size_t left = evbuffer_get_length(in);
+    int heads_after_first = c.nheads;
+    http1_parser_resume(&p);
+    enum http1_feed_result r2 = http1_feed(&p, in);
+    ok(r1 == HTTP1_FEED_PAUSED && left == strlen(strstr(two, "GET /b")) && heads_after_first == 1,
+       "parser pauses after the first pipelined request, the second stays buffered");
+    ok(r2 == HTTP1_FEED_PAUSED && c.nheads == 2 && !strcmp(c.heads[1]->target, "/b"),
+       "after resume the second request is parsed");
+    evbuffer_free(in);
+    http1_parser_free(&p);
+    cap_free(&c);
+}
+
+static void test_responses(void)
+{
+    struct capture c = {0};
+    static const char eof_resp[] = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close";
+    enum http1_feed_result r = feed_split(0, eof_resp, sizeof eof_resp - 1, 20, &c, 1);
+    ok(r == HTTP1_FEED_MORE && c.nheads == 1 && c.heads[0]->framing == HTTP1_UNTIL_EOF &&
+           c.done == 1 && c.body_len == 11,
+       "a response without length is delimited by close (http1_finish ends it)");
+    cap_free(&c);
+
+    static const char interim[] =
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\nX: y\r\n\r\n";
+    r = feed_split(0, interim, sizeof interim - 1, 0, &c, 0);
+    ok(r == HTTP1_FEED_MORE && c.nheads == 2 && c.heads[0]->status == 100 &&
+           c.heads[1]->status == 204 && c.heads[1]->framing == HTTP1_NO_BODY && c.done == 2,
+       "100 Continue then 204: two heads, no bodies");
+    cap_free(&c);
+
+    static const char head_resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n";
+    c.skip_body_for_head = 1;
+    r = feed_split(0, head_resp, sizeof head_resp - 1, 0, &c, 0);
+    ok(r == HTTP1_FEED_MORE && c.done == 1 && c.body_len == 0 &&
+           c.heads[0]->content_length == 1234,
+       "answer to HEAD: Content-Length kept, no body expected");
+    struct evbuffer *out = evbuffer_new();
+    http1_write_response_head(out, c.heads[0], c.heads[0]->framing, 0);
+    char buf[256] = {0};
+    evbuffer_remove(out, buf, sizeof buf - 1);
+    is_str(buf, "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n",
+           "HEAD answer re-serialized with its Content-Length unchanged");
+    evbuffer_free(out);
+    cap_free(&c);
+}
+
+static void test_rejects(void)
+{
+    struct capture c = {0};
+    static const char smuggle[] =
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    enum http1_feed_result r = feed_split(1, smuggle, sizeof smuggle - 1, 0, &c, 0);
+    ok(r == HTTP1_FEED_ERROR, "Content-Length together with Transfer-Encoding is rejected");
+    cap_free(&c);
+
+    static const char dup_cl[] = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n";
+    r = feed_split(1, dup_cl, sizeof dup_cl - 1, 0, &c, 0);
+    ok(r == HTTP1_FEED_ERROR, "two different Content-Length values are rejected");
+    cap_free(&c);
+
+    static const char garbage[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+    struct http1_parser p;
+    http1_parser_init(&p, 1, &cap_handlers, &c);
+    struct evbuffer *in = evbuffer_new();
+    evbuffer_add(in, garbage, sizeof garbage - 1);
+    r = http1_feed(&p, in);
+    ok(r == HTTP1_FEED_ERROR && p.error_name && p.error,
+       "TLS bytes sent to the plain proxy port are a parse error with a name (%s)",
+       p.error_name ? p.error_name : "none");
+    evbuffer_free(in);
+    http1_parser_free(&p);
+    cap_free(&c);
+
+    /* a head over the limit */
+    size_t big = HTTP1_MAX_HEAD_BYTES + 100;
+    char *huge = malloc(big + 64);
+    int n = sprintf(huge, "GET / HTTP/1.1\r\nX-Big: ");
+    memset(huge + n, 'a', big);
+    memcpy(huge + n + big, "\r\n\r\n", 4);
+    r = feed_split(1, huge, (size_t)n + big + 4, 0, &c, 0);
+    ok(r == HTTP1_FEED_ERROR, "a head over HTTP1_MAX_HEAD_BYTES is refused");
+    free(huge);
+    cap_free(&c);
+}
+
+static void test_connect_upgrade(void)
+{
+    static const char req[] = "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n\x16\x03\x01";
+    struct capture c = {0};
+    struct http1_parser p;
+    http1_parser_init(&p, 1, &cap_handlers, &c);
+    struct evbuffer *in = evbuffer_new();
+    evbuffer_add(in, req, sizeof req - 1);
+    enum http1_feed_result r = http1_feed(&p, in);
+    ok(r == HTTP1_FEED_UPGRADE && c.nheads == 1 && c.heads[0]->method == HTTP_CONNECT &&
+           !strcmp(c.heads[0]->target, "example.com:443") && evbuffer_get_length(in) == 3,
+       "CONNECT stops at the upgrade and leaves the tunnel bytes in the buffer");
+    evbuffer_free(in);
+    http1_parser_free(&p);
+    cap_free(&c);
+}
+
+int main(void)
+{
+    test_request_every_split();
+    test_body_writer();
+    test_pipelined_and_pause();
+    test_responses();
+    test_rejects();
+    test_connect_upgrade();
+    return done();
+}
