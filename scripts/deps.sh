@@ -7,7 +7,7 @@ set -euo pipefail
 
 build_pkgs=(meson ninja-build pkg-config gcc libssl-dev libevent-dev node-llhttp
     zlib1g-dev libsqlite3-dev libjansson-dev libbrotli-dev libqrencode-dev)
-test_pkgs=(curl openssl ca-certificates)
+test_pkgs=(curl openssl ca-certificates nodejs npm chromium)
 
 want=("${build_pkgs[@]}")
 case "${1:-}" in
