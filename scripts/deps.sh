@@ -7,7 +7,7 @@ set -euo pipefail
 
 build_pkgs=(meson ninja-build pkg-config gcc libssl-dev libevent-dev node-llhttp
     zlib1g-dev libsqlite3-dev libjansson-dev libbrotli-dev libqrencode-dev)
-test_pkgs=(curl openssl ca-certificates nodejs npm chromium)
+test_pkgs=(curl openssl ca-certificates nodejs chromium)
 
 want=("${build_pkgs[@]}")
 case "${1:-}" in
@@ -30,7 +30,24 @@ if [ "${1:-}" = --test ] && ! command -v python3 >/dev/null 2>&1; then
     missing+=(python3)
 fi
 
+# npm ships inside some nodejs builds (NodeSource); Debian splits it out
+if [ "${1:-}" = --test ] && ! command -v npm >/dev/null 2>&1 && ! installed nodejs; then
+    missing+=(npm)
+elif [ "${1:-}" = --test ] && ! command -v npm >/dev/null 2>&1; then
+    missing+=(npm)
+fi
+
+install_js() {
+    # test-only JavaScript tools (har-validator, playwright-core), pinned by the lockfile
+    local js
+    js="$(cd "$(dirname "$0")/.." && pwd)/tests/js"
+    if [ "${1:-}" = --test ] && [ ! -d "$js/node_modules" ]; then
+        (cd "$js" && npm ci --no-audit --no-fund --loglevel=error </dev/null)
+    fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+    install_js "${1:-}"
     exit 0
 fi
 
@@ -43,3 +60,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -q </dev/null
 "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+install_js "${1:-}"
