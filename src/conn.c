@@ -468,6 +468,7 @@ static int ensure_upstream(struct conn *c, const char *host, int port, int tls)
         !strcasecmp(c->up_host, host)) {
         f->reused_upstream = 1;
         snprintf(f->server_ip, sizeof f->server_ip, "%s", c->tunnel_server_ip);
+        http1_parser_resume(&c->upstream.parser); /* it paused at the end of the last response */
         conn__set_state(c, CONN_S_EXCHANGE, "upstream reused");
         return 0;
     }
