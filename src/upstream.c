@@ -100,7 +100,7 @@ static void on_connect_event(evutil_socket_t fd, short what, void *arg)
         close(uc->fd);
         uc->fd = -1;
         /* A timed-out address does not get the others their own full timeout: report now. */
-        fail(uc, FLOW_STAGE_CONNECT, "connect: timed out after %gs to %s", uc->timeout_s, uc->r.addr);
+        fail(uc, FLOW_STAGE_CONNECT, "no answer from %s within %gs", uc->r.addr, uc->timeout_s);
         return;
     }
     int err = 0;
@@ -158,8 +158,20 @@ static void try_next(struct upstream_connect *uc)
     }
     errno = uc->last_errno;
     uc->r.sys_errno = uc->last_errno;
-    fail(uc, FLOW_STAGE_CONNECT, "connect: %s (%s)", strerror(uc->last_errno),
+    fail(uc, FLOW_STAGE_CONNECT, "%s (%s)", strerror(uc->last_errno),
          uc->r.addr[0] ? uc->r.addr : uc->host);
+}
+
+/* What a resolver error means to a person (evutil's texts are getaddrinfo's). */
+static const char *dns_error_text(int e)
+{
+    switch (e) {
+    case EVUTIL_EAI_NONAME: return "no such host (NXDOMAIN or no address)";
+    case EVUTIL_EAI_AGAIN: return "the DNS server did not answer";
+    case EVUTIL_EAI_FAIL: return "the DNS server failed";
+    case EVUTIL_EAI_MEMORY: return "out of memory";
+    default: return evutil_gai_strerror(e);
+    }
 }
 
 static void handle_lookup(struct upstream_connect *uc, int result, struct evutil_addrinfo *res)
@@ -177,8 +189,7 @@ static void handle_lookup(struct upstream_connect *uc, int result, struct evutil
         uc->r.dns_error = result ? result : EVUTIL_EAI_NONAME;
         if (res)
             evutil_freeaddrinfo(res);
-        fail(uc, FLOW_STAGE_DNS, "dns: cannot resolve %s (%s)", uc->host,
-             evutil_gai_strerror(uc->r.dns_error));
+        fail(uc, FLOW_STAGE_DNS, "cannot resolve %s: %s", uc->host, dns_error_text(uc->r.dns_error));
         return;
     }
     uc->addrs = uc->next = res;
@@ -217,7 +228,7 @@ static void on_lookup_timeout(evutil_socket_t fd, short what, void *arg)
     uc->r.dns_error = EVUTIL_EAI_AGAIN;
     if (uc->lookup)
         evdns_getaddrinfo_cancel(uc->lookup); /* its callback arrives later and frees us */
-    fail(uc, FLOW_STAGE_DNS, "dns: no answer for %s within %gs", uc->host, uc->timeout_s);
+    fail(uc, FLOW_STAGE_DNS, "no DNS answer for %s within %gs", uc->host, uc->timeout_s);
 }
 
 static void on_deferred_start(evutil_socket_t fd, short what, void *arg)
