@@ -317,15 +317,15 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     default:
         if (c->tunnel_flow) {
             static const char *const what[] = {
-                [CONN_S_TUNNEL_PEEK] = "the client sent nothing after the 200",
-                [CONN_S_TUNNEL_UP_TLS] = "the TLS handshake with the server did not complete",
-                [CONN_S_TUNNEL_CLIENT_TLS] = "the client did not complete its TLS handshake"};
+                [CONN_S_TUNNEL_PEEK] = "timed out waiting for the client's first bytes after the 200",
+                [CONN_S_TUNNEL_UP_TLS] = "TLS handshake with the server timed out",
+                [CONN_S_TUNNEL_CLIENT_TLS] = "the client's TLS handshake timed out"};
             c->tunnel_flow->fail.timeout = 1;
             flow_fail(c->tunnel_flow,
                       c->state == CONN_S_TUNNEL_UP_TLS     ? FLOW_STAGE_UPSTREAM_TLS
                       : c->state == CONN_S_TUNNEL_PEEK     ? FLOW_STAGE_TUNNEL
                                                            : FLOW_STAGE_CLIENT_TLS,
-                      ETIMEDOUT, "%s within %gs",
+                      ETIMEDOUT, "%s (%gs)",
                       c->state <= CONN_S_TUNNEL_CLIENT_TLS && what[c->state] ? what[c->state] : "timed out",
                       t);
         }
