@@ -21,6 +21,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
+#include "diagnose.h"
 #include "log.h"
 #include "setup.h"
 #include "tls_client.h"
@@ -69,6 +70,11 @@ struct flow *conn__flow_new(struct conn *c)
 
 void conn__flow_done(struct conn *c, struct flow *f)
 {
+    struct diagnosis d;
+    if (diagnose_flow(f, &d) && d.entry) {
+        f->diag_code = d.entry->code;
+        f->diag_name = d.entry->name;
+    }
     flow_done(f, c->proxy->out, c->proxy->sink, c->proxy->sink_arg);
 }
 
@@ -91,9 +97,11 @@ static void conn_free(struct conn *c)
         f->bytes_down = c->upstream.bytes_in;
         f->tls_client = c->client.tls;
         f->tls_upstream = c->upstream.tls;
-        if (c->intercepted && !c->tunnel_requests && !f->fail.failed && !f->note[0])
+        if (c->intercepted && !c->tunnel_requests && !f->fail.failed && !f->note[0]) {
+            f->no_request_after_tls = 1;
             snprintf(f->note, sizeof f->note,
                      "TLS intercepted, but the client closed without sending a request");
+        }
         conn__flow_done(c, f);
     }
     if (c->connecting)

@@ -170,10 +170,12 @@ void flow_format_line(const struct flow *f, char *buf, size_t buflen)
     if (n < 0 || (size_t)n >= buflen)
         return;
     if (f->fail.failed)
-        snprintf(buf + n, buflen - (size_t)n, " FAILED %s: %s", flow_stage_name(f->fail.stage),
-                 f->fail.reason);
+        n += snprintf(buf + n, buflen - (size_t)n, " FAILED %s: %s", flow_stage_name(f->fail.stage),
+                      f->fail.reason);
     else if (f->note[0])
-        snprintf(buf + n, buflen - (size_t)n, " (%s)", f->note);
+        n += snprintf(buf + n, buflen - (size_t)n, " (%s)", f->note);
+    if (f->diag_code && n > 0 && (size_t)n < buflen)
+        snprintf(buf + n, buflen - (size_t)n, " [%d %s]", f->diag_code, f->diag_name);
 }
 
 void flow_done(struct flow *f, FILE *out, flow_sink_fn sink, void *sink_arg)

@@ -114,6 +114,9 @@ struct flow {
     struct flow_tls tls_client, tls_upstream;
     struct flow_failure fail;
     char note[256];             /* free text shown with the flow (e.g. "tunnel not intercepted") */
+    int no_request_after_tls;   /* client finished our TLS handshake, then closed without a request */
+    int diag_code;              /* NSURLErrorDomain code the app saw (0 = none), set by diagnose */
+    const char *diag_name;      /* its name, static string, or NULL */
 };
 
 /* Called with each finished flow; takes ownership (frees with flow_free when done). */

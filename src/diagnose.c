@@ -1,0 +1,244 @@
+/* diagnose.c — see diagnose.h. The catalogue is data; diagnose_flow is a decision list over the
+ * flow's raw facts, most specific first. Codes follow Foundation's NSURLError.h; the mapping of
+ * TLS facts follows what URLSession reports for the same server behaviour. */
+#include "diagnose.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <openssl/x509_vfy.h>
+#include <event2/util.h>
+
+static const struct diagnose_entry catalogue[] = {
+    {NSURL_CANCELLED, "NSURLErrorCancelled", "The app cancelled the request",
+     "If the app gave up on purpose (navigation, a new search), nothing is wrong. If it closed "
+     "right after a TLS handshake with httpeek, it is rejecting httpeek's certificate: install and "
+     "fully trust the httpeek CA (iOS: Settings > General > About > Certificate Trust Settings), "
+     "or, for certificate pinning (URLSession delegate, AFSecurityPolicy, TrustKit, Alamofire "
+     "ServerTrustManager), disable pinning in debug builds or add httpeek to --passthrough.",
+     "OkHttp: java.io.IOException: Canceled; pinning: javax.net.ssl.SSLPeerUnverifiedException: "
+     "Certificate pinning failure (CertificatePinner)"},
+    {NSURL_BAD_URL, "NSURLErrorBadURL", "The URL is malformed",
+     "Build the URL with URLComponents (percent-encode the path and query) instead of string "
+     "concatenation.", "java.lang.IllegalArgumentException: unexpected url"},
+    {NSURL_TIMED_OUT, "NSURLErrorTimedOut", "The request timed out",
+     "The server (or the DNS server) did not answer in time. Check it responds at all (curl -v), "
+     "raise URLRequest.timeoutInterval / URLSessionConfiguration.timeoutIntervalForRequest for "
+     "slow endpoints, or fix the server's slowness shown in the timings.",
+     "java.net.SocketTimeoutException (OkHttp connectTimeout/readTimeout)"},
+    {NSURL_UNSUPPORTED_URL, "NSURLErrorUnsupportedURL", "The URL scheme or target is not supported",
+     "Use an http:// or https:// URL with a host; custom schemes are handled by the app, not the "
+     "network stack.", "java.net.MalformedURLException / UnknownServiceException"},
+    {NSURL_CANNOT_FIND_HOST, "NSURLErrorCannotFindHost", "The host name could not be resolved",
+     "Check the host name for typos and that it exists in public DNS (dig NAME); a host that only "
+     "resolves on a VPN or office network needs that network.",
+     "java.net.UnknownHostException"},
+    {NSURL_CANNOT_CONNECT_TO_HOST, "NSURLErrorCannotConnectToHost",
+     "The server refused or could not be reached",
+     "Nothing accepts connections on that address and port: check the port, that the server is "
+     "running, and firewalls.", "java.net.ConnectException: Failed to connect"},
+    {NSURL_NETWORK_CONNECTION_LOST, "NSURLErrorNetworkConnectionLost",
+     "The connection was lost before the response was complete",
+     "The server closed or reset the connection mid-exchange: look at the server's logs for a "
+     "crash or a proxy/load-balancer idle timeout; retry idempotent requests.",
+     "java.io.IOException: unexpected end of stream / java.net.SocketException: Connection reset"},
+    {NSURL_BAD_SERVER_RESPONSE, "NSURLErrorBadServerResponse", "The server sent a malformed response",
+     "The response breaks HTTP framing (wrong Content-Length, bad chunking). Fix the server or "
+     "the proxy in front of it.", "java.net.ProtocolException"},
+    {NSURL_CANNOT_PARSE_RESPONSE, "NSURLErrorCannotParseResponse", "The response could not be parsed",
+     "The server did not answer with valid HTTP (a TLS port spoken to in clear, or a broken "
+     "status line). Check the scheme and port.", "java.net.ProtocolException: Unexpected status line"},
+    {NSURL_ATS_REQUIRES_SECURE, "NSURLErrorAppTransportSecurityRequiresSecureConnection",
+     "App Transport Security blocks cleartext HTTP",
+     "Use https://. If this cleartext load is intended, it only works with an ATS exception in "
+     "Info.plist: NSAppTransportSecurity > NSExceptionDomains > <domain> > "
+     "NSExceptionAllowsInsecureHTTPLoads = YES (scope it to that domain, with "
+     "NSIncludesSubdomains if needed), not NSAllowsArbitraryLoads, which App Review questions.",
+     "Android 9+: CLEARTEXT communication not permitted by network security policy "
+     "(network_security_config cleartextTrafficPermitted)"},
+    {NSURL_DATA_LENGTH_EXCEEDS_MAXIMUM, "NSURLErrorDataLengthExceedsMaximum",
+     "The resource is larger than allowed", "Stream large downloads with a download task.", ""},
+    {NSURL_SECURE_CONNECTION_FAILED, "NSURLErrorSecureConnectionFailed",
+     "The TLS connection could not be established",
+     "The server and client share no TLS version or cipher suite, or the server aborted the "
+     "handshake. iOS requires TLS 1.2+ with forward-secret ciphers (ATS): enable TLS 1.2/1.3 "
+     "with ECDHE suites on the server.", "javax.net.ssl.SSLHandshakeException"},
+    {NSURL_CERT_BAD_DATE, "NSURLErrorServerCertificateHasBadDate",
+     "The server's certificate has expired",
+     "Renew the server certificate (and check the device clock).",
+     "javax.net.ssl.SSLHandshakeException: CertificateExpiredException"},
+    {NSURL_CERT_UNTRUSTED, "NSURLErrorServerCertificateUntrusted",
+     "The server's certificate is not trusted",
+     "The certificate is self-signed or does not name this host. Use a certificate from a public "
+     "CA that lists the host in its subjectAltName; for a private staging CA, run httpeek with "
+     "--upstream-ca and install that CA on the device.",
+     "javax.net.ssl.SSLPeerUnverifiedException: Hostname not verified / "
+     "SSLHandshakeException: trust anchor for certification path not found"},
+    {NSURL_CERT_UNKNOWN_ROOT, "NSURLErrorServerCertificateHasUnknownRoot",
+     "The server's certificate chains to an unknown root",
+     "Serve the full chain (leaf + intermediates) and use a CA the device trusts; a private CA "
+     "must be installed on the device (and given to httpeek with --upstream-ca).",
+     "javax.net.ssl.SSLHandshakeException: Trust anchor for certification path not found"},
+    {NSURL_CERT_NOT_YET_VALID, "NSURLErrorServerCertificateNotYetValid",
+     "The server's certificate is not valid yet",
+     "The certificate's notBefore is in the future: check the server's and the device's clocks.",
+     "javax.net.ssl.SSLHandshakeException: CertificateNotYetValidException"},
+    {NSURL_CLIENT_CERT_REJECTED, "NSURLErrorClientCertificateRejected",
+     "The server rejected the client certificate",
+     "The server wants a different client certificate (mutual TLS); check which CA it expects.",
+     "javax.net.ssl.SSLHandshakeException: bad_certificate"},
+    {NSURL_CLIENT_CERT_REQUIRED, "NSURLErrorClientCertificateRequired",
+     "The server requires a client certificate",
+     "This endpoint uses mutual TLS: the app must answer the "
+     "NSURLAuthenticationMethodClientCertificate challenge with an identity. httpeek cannot "
+     "present the app's certificate: add the host to --passthrough to see it work untouched.",
+     "javax.net.ssl.SSLHandshakeException: certificate_required"},
+};
+
+size_t diagnose_count(void) { return sizeof catalogue / sizeof *catalogue; }
+
+const struct diagnose_entry *diagnose_entry_at(size_t i)
+{
+    return i < diagnose_count() ? &catalogue[i] : NULL;
+}
+
+const struct diagnose_entry *diagnose_lookup(int code)
+{
+    for (size_t i = 0; i < diagnose_count(); i++)
+        if (catalogue[i].code == code)
+            return &catalogue[i];
+    return NULL;
+}
+
+static int contains(const char *hay, const char *needle)
+{
+    return hay && strcasestr(hay, needle) != NULL;
+}
+
+/* Map the upstream leg's TLS facts to a code. */
+static int upstream_tls_code(const struct flow_tls *t, int timeout)
+{
+    if (timeout)
+        return NSURL_TIMED_OUT;
+    switch (t->verify_result) {
+    case X509_V_OK: break;
+    case X509_V_ERR_CERT_HAS_EXPIRED: return NSURL_CERT_BAD_DATE;
+    case X509_V_ERR_CERT_NOT_YET_VALID: return NSURL_CERT_NOT_YET_VALID;
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+        return NSURL_CERT_UNKNOWN_ROOT;
+    default: return NSURL_CERT_UNTRUSTED; /* self-signed, wrong host, bad chain, ... */
+    }
+    if (contains(t->alert_received, "certificate required"))
+        return NSURL_CLIENT_CERT_REQUIRED;
+    if (contains(t->alert_received, "bad certificate") || contains(t->alert_received, "unknown ca") ||
+        contains(t->alert_received, "certificate unknown"))
+        return NSURL_CLIENT_CERT_REJECTED;
+    return NSURL_SECURE_CONNECTION_FAILED;
+}
+
+int diagnose_flow(const struct flow *f, struct diagnosis *out)
+{
+    const struct flow_failure *x = &f->fail;
+    int code;
+    memset(out, 0, sizeof *out);
+    if (!x->failed) {
+        if (!f->no_request_after_tls)
+            return 0;
+        out->entry = diagnose_lookup(NSURL_CANCELLED);
+        out->stage = flow_stage_name(FLOW_STAGE_CLIENT_TLS);
+        snprintf(out->detail, sizeof out->detail,
+                 "The client completed a TLS handshake with httpeek's certificate for %s and closed "
+                 "without sending a request: typical of certificate pinning (the app's trust "
+                 "evaluation cancels the load).", f->host);
+        return 1;
+    }
+    out->stage = flow_stage_name(x->stage);
+    switch (x->stage) {
+    case FLOW_STAGE_CLIENT_REQUEST:
+        if (x->timeout)
+            code = NSURL_TIMED_OUT;
+        else if (contains(x->reason, "unsupported") || contains(x->reason, "CONNECT needs"))
+            code = NSURL_UNSUPPORTED_URL;
+        else if (x->parse_error)
+            code = NSURL_BAD_URL;
+        else
+            code = NSURL_CANCELLED; /* the client went away mid-request */
+        break;
+    case FLOW_STAGE_DNS:
+        code = x->timeout && x->dns_error != EVUTIL_EAI_NONAME ? NSURL_TIMED_OUT : NSURL_CANNOT_FIND_HOST;
+        break;
+    case FLOW_STAGE_CONNECT:
+        code = x->timeout || x->sys_errno == ETIMEDOUT ? NSURL_TIMED_OUT : NSURL_CANNOT_CONNECT_TO_HOST;
+        break;
+    case FLOW_STAGE_UPSTREAM_TLS:
+        code = upstream_tls_code(&f->tls_upstream, x->timeout);
+        break;
+    case FLOW_STAGE_CLIENT_TLS:
+        /* The app saw our certificate and refused it: to the app that is -1202 (CA not installed
+         * or not trusted); a timeout here is the app giving up. */
+        code = x->timeout ? NSURL_TIMED_OUT
+               : f->tls_client.alert_received[0] ? NSURL_CERT_UNTRUSTED : NSURL_CANCELLED;
+        break;
+    case FLOW_STAGE_WAIT:
+    case FLOW_STAGE_SEND:
+    case FLOW_STAGE_RECEIVE:
+    case FLOW_STAGE_TUNNEL:
+        if (x->timeout)
+            code = NSURL_TIMED_OUT;
+        else if (!strcmp(x->closed_by, "client"))
+            code = NSURL_CANCELLED;
+        else if (x->parse_error)
+            code = x->stage == FLOW_STAGE_RECEIVE ? NSURL_BAD_SERVER_RESPONSE : NSURL_CANNOT_PARSE_RESPONSE;
+        else
+            code = NSURL_NETWORK_CONNECTION_LOST;
+        break;
+    default:
+        code = NSURL_NETWORK_CONNECTION_LOST;
+        break;
+    }
+    out->entry = diagnose_lookup(code);
+    if (x->stage == FLOW_STAGE_CLIENT_TLS && code == NSURL_CERT_UNTRUSTED)
+        snprintf(out->detail, sizeof out->detail,
+                 "The app refused httpeek's certificate for %s (TLS alert '%s'): the device does "
+                 "not trust the httpeek CA, or the app pins its server's certificate.",
+                 f->host, f->tls_client.alert_received);
+    else if (x->stage == FLOW_STAGE_UPSTREAM_TLS && f->tls_upstream.verify_result)
+        snprintf(out->detail, sizeof out->detail,
+                 "%s. The server presented '%s' issued by '%s'. The app would see the same error "
+                 "without httpeek.", x->reason, f->tls_upstream.peer_subject,
+                 f->tls_upstream.peer_issuer);
+    else
+        snprintf(out->detail, sizeof out->detail, "%s", x->reason);
+    return 1;
+}
+
+/* ATS does not apply to IP address literals, unqualified names and .local names. */
+static int ats_exempt_host(const char *host)
+{
+    unsigned char buf[16];
+    if (inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1)
+        return 1;
+    if (!strchr(host, '.'))
+        return 1;
+    size_t n = strlen(host);
+    return n > 6 && !strcasecmp(host + n - 6, ".local");
+}
+
+int diagnose_ats_warning(const struct flow *f, struct diagnosis *out)
+{
+    memset(out, 0, sizeof *out);
+    if (f->kind != FLOW_HTTP || strcmp(f->scheme, "http") || f->fail.failed || ats_exempt_host(f->host))
+        return 0;
+    out->entry = diagnose_lookup(NSURL_ATS_REQUIRES_SECURE);
+    out->stage = "request";
+    snprintf(out->detail, sizeof out->detail,
+             "This cleartext request to %s worked only because the app has an App Transport "
+             "Security exception (or is not an iOS app): without NSExceptionDomains > %s > "
+             "NSExceptionAllowsInsecureHTTPLoads, iOS fails it with -1022 before any byte is sent.",
+             f->host, f->host);
+    return 1;
+}
