@@ -1,0 +1,104 @@
+/* test_diagnose.c — diagnose_flow maps raw flow facts to the NSURLErrorDomain code an iOS app
+ * sees, and every catalogue entry is complete. */
+#include "../../src/diagnose.c"
+
+#include <stdlib.h>
+#include "tap.h"
+
+static struct flow *failed(enum flow_stage stage, int err, const char *reason)
+{
+    struct flow *f = flow_new(1, 1, 1024);
+    snprintf(f->host, sizeof f->host, "api.example.com");
+    flow_fail(f, stage, err, "%s", reason);
+    return f;
+}
+
+static int code_of(struct flow *f)
+{
+    struct diagnosis d;
+    int r = diagnose_flow(f, &d);
+    int code = r && d.entry ? d.entry->code : 0;
+    flow_free(f);
+    return code;
+}
+
+int main(void)
+{
+    int complete = 1;
+    for (size_t i = 0; i < diagnose_count(); i++) {
+        const struct diagnose_entry *e = diagnose_entry_at(i);
+        if (!e->name || strncmp(e->name, "NSURLError", 10) || !e->title[0] || strlen(e->fix) < 30)
+            complete = 0;
+    }
+    ok(complete && diagnose_count() >= 18, "catalogue: %zu entries, each with name, title and a concrete fix",
+       diagnose_count());
+    const struct diagnose_entry *ats = diagnose_lookup(-1022);
+    ok(ats && strstr(ats->fix, "NSExceptionDomains") && strstr(ats->fix, "NSAllowsArbitraryLoads"),
+       "-1022 fix names the Info.plist keys and their scope");
+
+    struct flow *f = failed(FLOW_STAGE_DNS, 0, "cannot resolve");
+    f->fail.dns_error = EVUTIL_EAI_NONAME;
+    is_int(code_of(f), -1003, "NXDOMAIN -> -1003 CannotFindHost");
+    is_int(code_of(failed(FLOW_STAGE_CONNECT, ECONNREFUSED, "refused")), -1004, "refused -> -1004");
+    f = failed(FLOW_STAGE_CONNECT, ETIMEDOUT, "no answer");
+    f->fail.timeout = 1;
+    is_int(code_of(f), -1001, "connect timeout -> -1001");
+
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    f->tls_upstream.verify_result = X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT;
+    is_int(code_of(f), -1202, "self-signed upstream -> -1202");
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    f->tls_upstream.verify_result = X509_V_ERR_HOSTNAME_MISMATCH;
+    is_int(code_of(f), -1202, "wrong host -> -1202");
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    f->tls_upstream.verify_result = X509_V_ERR_CERT_HAS_EXPIRED;
+    is_int(code_of(f), -1201, "expired -> -1201");
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    f->tls_upstream.verify_result = X509_V_ERR_CERT_NOT_YET_VALID;
+    is_int(code_of(f), -1204, "not yet valid -> -1204");
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    f->tls_upstream.verify_result = X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+    is_int(code_of(f), -1203, "unknown root -> -1203");
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    strcpy(f->tls_upstream.alert_received, "protocol version");
+    is_int(code_of(f), -1200, "protocol version alert -> -1200");
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    strcpy(f->tls_upstream.alert_received, "certificate required");
+    is_int(code_of(f), -1206, "certificate required alert -> -1206");
+
+    f = failed(FLOW_STAGE_CLIENT_TLS, 0, "refused");
+    strcpy(f->tls_client.alert_received, "unknown CA");
+    is_int(code_of(f), -1202, "client refused our leaf (unknown CA) -> the app saw -1202");
+    f = flow_new(1, 1, 16);
+    f->no_request_after_tls = 1;
+    is_int(code_of(f), -999, "handshake then silence (pinning) -> -999");
+
+    f = failed(FLOW_STAGE_WAIT, 0, "closed");
+    strcpy(f->fail.closed_by, "server");
+    is_int(code_of(f), -1005, "server closed before the response -> -1005");
+    f = failed(FLOW_STAGE_RECEIVE, 0, "closed");
+    strcpy(f->fail.closed_by, "client");
+    is_int(code_of(f), -999, "client gave up mid-response -> -999");
+    f = failed(FLOW_STAGE_WAIT, 0, "bad");
+    f->fail.parse_error = "HPE_INVALID_CONSTANT";
+    is_int(code_of(f), -1017, "unparseable response head -> -1017");
+    is_int(code_of(failed(FLOW_STAGE_CLIENT_REQUEST, 0, "unsupported URL scheme 'ftp'")), -1002,
+           "unsupported scheme -> -1002");
+
+    f = flow_new(1, 1, 16);
+    ok(!code_of(f), "a successful flow has no diagnosis");
+
+    struct diagnosis d;
+    f = flow_new(1, 1, 16);
+    strcpy(f->scheme, "http");
+    strcpy(f->host, "api.example.com");
+    ok(diagnose_ats_warning(f, &d) && d.entry->code == -1022 && strstr(d.detail, "api.example.com"),
+       "cleartext request to a domain gets the -1022 ATS warning naming the domain");
+    strcpy(f->host, "192.168.1.20");
+    ok(!diagnose_ats_warning(f, &d), "IP literal hosts are exempt from ATS");
+    strcpy(f->scheme, "https");
+    strcpy(f->host, "api.example.com");
+    ok(!diagnose_ats_warning(f, &d), "https gets no ATS warning");
+    flow_free(f);
+    return done();
+}
