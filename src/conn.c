@@ -98,9 +98,14 @@ static void conn_free(struct conn *c)
         f->tls_client = c->client.tls;
         f->tls_upstream = c->upstream.tls;
         if (c->intercepted && !c->tunnel_requests && !f->fail.failed && !f->note[0]) {
+            const char *host = c->sni[0] ? c->sni : c->tunnel_host;
             f->no_request_after_tls = 1;
-            snprintf(f->note, sizeof f->note,
-                     "TLS intercepted, but the client closed without sending a request");
+            if (rules_client_rejected(c->proxy->rules, host))
+                snprintf(f->note, sizeof f->note,
+                         "client closed without a request after TLS; %s is now passed through", host);
+            else
+                snprintf(f->note, sizeof f->note,
+                         "TLS intercepted, but the client closed without sending a request");
         }
         conn__flow_done(c, f);
     }
@@ -600,7 +605,8 @@ static int on_req_head(void *arg, struct http1_head *head)
     c->req_out = f->req->framing;
     c->upgrade_requested = f->req->upgrade && f->req->method != HTTP_CONNECT;
     if (c->intercepted) {
-        c->tunnel_requests++;
+        if (!c->tunnel_requests++)
+            rules_client_accepted(c->proxy->rules, c->sni[0] ? c->sni : c->tunnel_host);
         if (c->tunnel_flow) {
             /* The tunnel's connect and TLS timings belong to its first request (as HAR does). */
             f->marks.dns_start = c->tunnel_marks.dns_start;

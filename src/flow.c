@@ -172,7 +172,7 @@ void flow_format_line(const struct flow *f, char *buf, size_t buflen)
     if (f->fail.failed)
         n += snprintf(buf + n, buflen - (size_t)n, " FAILED %s: %s", flow_stage_name(f->fail.stage),
                       f->fail.reason);
-    else if (f->note[0])
+    if (f->note[0] && n > 0 && (size_t)n < buflen)
         n += snprintf(buf + n, buflen - (size_t)n, " (%s)", f->note);
     if (f->diag_code && n > 0 && (size_t)n < buflen)
         snprintf(buf + n, buflen - (size_t)n, " [%d %s]", f->diag_code, f->diag_name);

@@ -34,6 +34,8 @@ static int run(const struct opts *o)
     struct ca *ca = NULL;
     struct leafcache *leaves = NULL;
     SSL_CTX *server_ctx = NULL, *client_ctx = NULL;
+    struct rules *rules = rules_new(o->intercept, (size_t)o->nintercept, o->passthrough,
+                                    (size_t)o->npassthrough, o->auto_passthrough);
     struct worker *workers[MAX_WORKERS] = {0};
     int nworkers = o->workers ? o->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (nworkers < 1)
@@ -43,6 +45,10 @@ static int run(const struct opts *o)
     struct event_base *base = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
 
+    if (!rules) {
+        fprintf(stderr, "httpeek: out of memory\n");
+        goto out;
+    }
     if (!(ca = ca_load_or_create(o->confdir, err, sizeof err)) ||
         !(leaves = leafcache_new(ca, LEAFCACHE_DEFAULT_CAPACITY)) ||
         !(server_ctx = tls_server_ctx_new(err, sizeof err)) ||
@@ -53,7 +59,8 @@ static int run(const struct opts *o)
         goto out;
     }
     struct proxy proxy = {
-        .opts = o, .ca = ca, .leaves = leaves, .tls_server = server_ctx, .tls_client = client_ctx,
+        .opts = o, .ca = ca, .leaves = leaves, .rules = rules, .tls_server = server_ctx,
+        .tls_client = client_ctx,
         .out = stdout, .sink = NULL, .sink_arg = NULL};
     for (int i = 0; i < nworkers; i++) {
         if (!(workers[i] = worker_new(&proxy, i, err, sizeof err))) {
@@ -107,6 +114,7 @@ out:
     SSL_CTX_free(client_ctx);
     if (leaves)
         leafcache_free(leaves);
+    rules_free(rules);
     ca_free(ca);
     return rc;
 }

@@ -27,12 +27,16 @@ static const char usage[] =
     "  --hosts FILE              extra hosts file, read after /etc/hosts\n"
     "  --dns HOST[:PORT]         nameserver replacing those of /etc/resolv.conf\n"
     "  --workers N               worker threads (default: number of cores)\n"
+    "  --intercept GLOB          intercept only matching CONNECT hosts (repeatable; *.example.com[:port])\n"
+    "  --passthrough GLOB        relay matching CONNECT hosts untouched (repeatable)\n"
+    "  --auto-passthrough N      pass a host through after N client TLS rejections (default 3; 0 = never)\n"
     "  -v, --verbose             debug logging on stderr\n"
     "  -h, --help                this text\n"
     "  -V, --version             print the version\n";
 
 enum { O_LISTEN = 256, O_WEB, O_CONFDIR, O_UPSTREAM_CA, O_INSECURE, O_UPSTREAM_TIMEOUT,
-       O_HEADER_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_BODY, O_HOSTS, O_DNS, O_WORKERS };
+       O_HEADER_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_BODY, O_HOSTS, O_DNS, O_WORKERS, O_INTERCEPT,
+       O_PASSTHROUGH, O_AUTO_PASSTHROUGH };
 
 static int parse_seconds(const char *s, double *out)
 {
@@ -119,6 +123,9 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
         {"hosts", required_argument, NULL, O_HOSTS},
         {"dns", required_argument, NULL, O_DNS},
         {"workers", required_argument, NULL, O_WORKERS},
+        {"intercept", required_argument, NULL, O_INTERCEPT},
+        {"passthrough", required_argument, NULL, O_PASSTHROUGH},
+        {"auto-passthrough", required_argument, NULL, O_AUTO_PASSTHROUGH},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -130,6 +137,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
     o->header_timeout = OPTS_DEFAULT_HEADER_TIMEOUT;
     o->idle_timeout = OPTS_DEFAULT_IDLE_TIMEOUT;
     o->max_body = OPTS_DEFAULT_MAX_BODY;
+    o->auto_passthrough = 3;
 
     opterr = 0;
     optind = 1;
@@ -193,6 +201,32 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
                 return -1;
             }
             o->workers = (int)n;
+            break;
+        }
+        case O_INTERCEPT:
+        case O_PASSTHROUGH: {
+            const char **list = c == O_INTERCEPT ? o->intercept : o->passthrough;
+            int *n = c == O_INTERCEPT ? &o->nintercept : &o->npassthrough;
+            if (!*optarg || strlen(optarg) > 255 || strchr(optarg, '/')) {
+                snprintf(err, errlen, "%s: expected a host glob like *.example.com, got '%s'",
+                         c == O_INTERCEPT ? "--intercept" : "--passthrough", optarg);
+                return -1;
+            }
+            if (*n == OPTS_MAX_RULES) {
+                snprintf(err, errlen, "at most %d --intercept / --passthrough rules each", OPTS_MAX_RULES);
+                return -1;
+            }
+            list[(*n)++] = optarg;
+            break;
+        }
+        case O_AUTO_PASSTHROUGH: {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (end == optarg || *end || n < 0 || n > 1000) {
+                snprintf(err, errlen, "--auto-passthrough: expected 0..1000, got '%s'", optarg);
+                return -1;
+            }
+            o->auto_passthrough = (int)n;
             break;
         }
         case 'v': o->verbose = 1; break;

@@ -17,6 +17,8 @@
 /* Bytes of each body kept in a flow; the rest is forwarded but not captured. */
 #define OPTS_DEFAULT_MAX_BODY (16u * 1024 * 1024)
 #define OPTS_MAX_LISTEN 4
+/* Most --intercept / --passthrough globs each. */
+#define OPTS_MAX_RULES 64
 
 struct opts {
     const char *listen[OPTS_MAX_LISTEN]; /* HOST:PORT strings as given (borrowed from argv) */
@@ -33,6 +35,11 @@ struct opts {
     const char *dns;                     /* HOST[:PORT] replacing resolv.conf nameservers, or NULL */
     int workers;                         /* worker threads; 0 means number of cores */
     int verbose;                         /* 1: debug logging */
+    const char *intercept[OPTS_MAX_RULES];   /* --intercept globs (borrowed from argv) */
+    int nintercept;
+    const char *passthrough[OPTS_MAX_RULES]; /* --passthrough globs (borrowed from argv) */
+    int npassthrough;
+    int auto_passthrough;                /* client TLS rejections before a host is passed through */
 };
 
 /* Parse argv into o (defaults first). Returns 0 to run, 1 when --help/--version was printed

@@ -12,11 +12,13 @@
 #include "flow.h"
 #include "leafcache.h"
 #include "opts.h"
+#include "rules.h"
 
 struct proxy {
     const struct opts *opts;         /* borrowed from main */
     struct ca *ca;                   /* borrowed from main */
     struct leafcache *leaves;        /* borrowed from main, shared by workers */
+    struct rules *rules;             /* interception rules (borrowed from main, thread-safe) */
     SSL_CTX *tls_server;             /* client-facing context (borrowed) */
     SSL_CTX *tls_client;             /* upstream-facing context (borrowed) */
     atomic_uint_fast64_t next_flow_id;

@@ -19,6 +19,7 @@
 #include "clienthello.h"
 #include "leafcache.h"
 #include "log.h"
+#include "rules.h"
 #include "tls_client.h"
 #include "tls_facts.h"
 #include "tls_server.h"
@@ -129,6 +130,11 @@ static void client_tls_event(struct bufferevent *bev, short what, void *arg)
     tls_facts_take_error(&leg->tls, bufferevent_get_openssl_error(bev));
     if (f) {
         int err = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
+        const char *host = c->sni[0] ? c->sni : c->tunnel_host;
+        if (leg->tls.alert_received[0] && rules_client_rejected(c->proxy->rules, host))
+            snprintf(f->note, sizeof f->note,
+                     "%s is now passed through untouched: the client refused httpeek's "
+                     "certificate %d times", host, c->proxy->opts->auto_passthrough);
         strcpy(f->fail.closed_by, "client");
         if (leg->tls.alert_received[0])
             flow_fail(f, FLOW_STAGE_CLIENT_TLS, 0,
@@ -292,6 +298,14 @@ static void on_peek(evutil_socket_t fd, short what, void *arg)
         for (char *s = c->sni; *s; s++)
             if (*s >= 'A' && *s <= 'Z')
                 *s = (char)(*s + 32);
+        const char *why;
+        if (!rules_intercept(c->proxy->rules, c->sni[0] ? c->sni : c->tunnel_host, c->tunnel_port, &why)) {
+            char note[256];
+            snprintf(note, sizeof note, "TLS passed through, not intercepted: %s", why);
+            bufferevent_enable(c->client.bev, EV_READ);
+            start_opaque(c, note);
+            return;
+        }
         start_upstream_tls(c);
         return;
     }
