@@ -21,6 +21,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
+#include "acl.h"
 #include "diagnose.h"
 #include "log.h"
 #include "setup.h"
@@ -390,6 +391,17 @@ void conn_accept(struct proxy *proxy, struct event_base *base, struct evdns_base
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     http1_parser_init(&c->client.parser, 1, &request_handlers, &c->client);
     c->client.parser_ready = 1;
+    if (!acl_allows(&proxy->allowed, addr)) {
+        /* Never an open proxy: say why, once per connection, and hang up. */
+        log_msg(LOG_WARN, "refused client %s: not in the allowed ranges (--allow-client)", c->client_addr);
+        leg_attach(&c->client, bev, NULL, NULL, NULL, NULL);
+        bufferevent_disable(bev, EV_READ);
+        static const char why[] = "httpeek: this address may not use the proxy (see --allow-client)\n";
+        http1_write_simple_response(bufferevent_get_output(bev), 403, "Forbidden", NULL, why,
+                                    sizeof why - 1, 1);
+        conn__close(c, 1);
+        return;
+    }
     leg_attach(&c->client, bev, NULL, client_read, client_write, client_event);
     conn__set_state(c, CONN_S_IDLE, "accepted");
 }

@@ -58,10 +58,16 @@ static int run(const struct opts *o)
         fprintf(stderr, "httpeek: %s\n", err);
         goto out;
     }
-    struct proxy proxy = {
+    static struct proxy proxy; /* static: a few KiB of ACL, alive for the whole run */
+    proxy = (struct proxy){
         .opts = o, .ca = ca, .leaves = leaves, .rules = rules, .tls_server = server_ctx,
         .tls_client = client_ctx,
         .out = stdout, .sink = NULL, .sink_arg = NULL};
+    if (acl_add(&proxy.allowed, o->nallow_client ? "" : ACL_DEFAULT, err, sizeof err) < 0)
+        goto fail_err;
+    for (int i = 0; i < o->nallow_client; i++)
+        if (acl_add(&proxy.allowed, o->allow_client[i], err, sizeof err) < 0)
+            goto fail_err;
     for (int i = 0; i < nworkers; i++) {
         if (!(workers[i] = worker_new(&proxy, i, err, sizeof err))) {
             fprintf(stderr, "httpeek: %s\n", err);
@@ -98,6 +104,9 @@ static int run(const struct opts *o)
     }
     event_base_dispatch(base);
     rc = 0;
+    goto out;
+fail_err:
+    fprintf(stderr, "httpeek: %s\n", err);
 out:
     for (int i = 0; i < nworkers; i++)
         if (workers[i])

@@ -1,6 +1,8 @@
 /* opts.c — command line parsing (getopt_long); see opts.h for the contract. */
 #include "opts.h"
 
+#include "acl.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -30,13 +32,14 @@ static const char usage[] =
     "  --intercept GLOB          intercept only matching CONNECT hosts (repeatable; *.example.com[:port])\n"
     "  --passthrough GLOB        relay matching CONNECT hosts untouched (repeatable)\n"
     "  --auto-passthrough N      pass a host through after N client TLS rejections (default 3; 0 = never)\n"
+    "  --allow-client CIDR       who may use the proxy (repeatable; default loopback + private ranges)\n"
     "  -v, --verbose             debug logging on stderr\n"
     "  -h, --help                this text\n"
     "  -V, --version             print the version\n";
 
 enum { O_LISTEN = 256, O_WEB, O_CONFDIR, O_UPSTREAM_CA, O_INSECURE, O_UPSTREAM_TIMEOUT,
        O_HEADER_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_BODY, O_HOSTS, O_DNS, O_WORKERS, O_INTERCEPT,
-       O_PASSTHROUGH, O_AUTO_PASSTHROUGH };
+       O_PASSTHROUGH, O_AUTO_PASSTHROUGH, O_ALLOW_CLIENT };
 
 static int parse_seconds(const char *s, double *out)
 {
@@ -126,6 +129,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
         {"intercept", required_argument, NULL, O_INTERCEPT},
         {"passthrough", required_argument, NULL, O_PASSTHROUGH},
         {"auto-passthrough", required_argument, NULL, O_AUTO_PASSTHROUGH},
+        {"allow-client", required_argument, NULL, O_ALLOW_CLIENT},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -217,6 +221,17 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
                 return -1;
             }
             list[(*n)++] = optarg;
+            break;
+        }
+        case O_ALLOW_CLIENT: {
+            struct acl check = {.n = 0};
+            if (acl_add(&check, optarg, err, errlen) < 0)
+                return -1;
+            if (o->nallow_client == OPTS_MAX_RULES) {
+                snprintf(err, errlen, "at most %d --allow-client blocks", OPTS_MAX_RULES);
+                return -1;
+            }
+            o->allow_client[o->nallow_client++] = optarg;
             break;
         }
         case O_AUTO_PASSTHROUGH: {

@@ -40,6 +40,8 @@ struct opts {
     const char *passthrough[OPTS_MAX_RULES]; /* --passthrough globs (borrowed from argv) */
     int npassthrough;
     int auto_passthrough;                /* client TLS rejections before a host is passed through */
+    const char *allow_client[OPTS_MAX_RULES]; /* --allow-client CIDR blocks (borrowed from argv) */
+    int nallow_client;
 };
 
 /* Parse argv into o (defaults first). Returns 0 to run, 1 when --help/--version was printed

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <openssl/ssl.h>
+#include "acl.h"
 #include "ca.h"
 #include "flow.h"
 #include "leafcache.h"
@@ -19,6 +20,7 @@ struct proxy {
     struct ca *ca;                   /* borrowed from main */
     struct leafcache *leaves;        /* borrowed from main, shared by workers */
     struct rules *rules;             /* interception rules (borrowed from main, thread-safe) */
+    struct acl allowed;              /* clients that may use the proxy */
     SSL_CTX *tls_server;             /* client-facing context (borrowed) */
     SSL_CTX *tls_client;             /* upstream-facing context (borrowed) */
     atomic_uint_fast64_t next_flow_id;
