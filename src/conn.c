@@ -479,6 +479,28 @@ static void format_authority(char *out, size_t len, const char *host, int port, 
 
 static void on_upstream_connected(const struct upstream_result *r, void *arg);
 
+/* "ip:port" of the proxy as this client reached it (for the setup page's links and PAC). */
+static void local_address(struct conn *c, char *out, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char ip[INET6_ADDRSTRLEN] = "127.0.0.1";
+    int port = 8080;
+    int fd = c->client.bev ? bufferevent_getfd(c->client.bev) : -1;
+    if (fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof ip);
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip, sizeof ip);
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+            if (!strncmp(ip, "::ffff:", 7))
+                memmove(ip, ip + 7, strlen(ip + 7) + 1);
+        }
+    }
+    snprintf(out, len, strchr(ip, ':') ? "[%s]:%d" : "%s:%d", ip, port);
+}
+
 /* Queue the request head towards upstream (now or once connected). */
 static int send_request_head(struct conn *c, const char *path, const char *host_field)
 {
@@ -533,6 +555,8 @@ static int route_request(struct conn *c)
     const char *host_field = NULL;
 
     if (c->intercepted) {
+        if (!strcmp(c->tunnel_host, SETUP_HOST))
+            return 1; /* https://httpeek.test/: the setup site over TLS */
         snprintf(scheme, sizeof scheme, "https");
         snprintf(host, sizeof host, "%s", c->sni[0] ? c->sni : c->tunnel_host);
         port = c->tunnel_port;
@@ -649,8 +673,20 @@ static int on_req_head(void *arg, struct http1_head *head)
         return -1;
     if (r == 1) { /* httpeek's own pages: answer now, the flow is not recorded */
         c->resp_started = c->resp_done = c->local_request = 1;
-        setup_respond(leg_output(&c->client), f->req->target[0] == '/' ? f->req->target : "/",
-                      c->head_request, c->proxy->ca, !c->client_keep_alive);
+        char self[300];
+        local_address(c, self, sizeof self);
+        const char *path = f->req->target;
+        if (path[0] != '/') { /* http://httpeek.test/... through the proxy */
+            char s2[16], h2[256];
+            int p2;
+            if (parse_absolute(f->req->target, s2, sizeof s2, h2, sizeof h2, &p2, &path) < 0)
+                path = "/";
+        }
+        struct setup_client who = {.proxy_hostport = self,
+                                   .via_proxy = c->intercepted || f->req->target[0] != '/',
+                                   .via_tls = c->intercepted};
+        setup_respond(leg_output(&c->client), path, c->head_request, c->proxy->ca, &who,
+                      !c->client_keep_alive);
         c->req_out = HTTP1_NO_BODY;
         c->upgrade_requested = 0;
     }

@@ -1,46 +1,101 @@
-/* setup.c — see setup.h. The full phone set-up page (iOS profile, PAC, QR) grows here; for now
- * the page explains the two steps (proxy, trust the CA) and serves the CA as PEM and DER. */
+/* setup.c — see setup.h. Every link on the page is an absolute http:// URL on the proxy's own
+ * address, because iOS Safari may upgrade a typed link to https and a phone without the CA
+ * cannot open https://httpeek.test yet. */
 #include "setup.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include "http1.h"
+#include "mobileconfig.h"
 
-static const char page[] =
-    "<!doctype html><html><head><meta charset=\"utf-8\">"
-    "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-    "<title>httpeek setup</title></head><body style=\"font-family:system-ui,sans-serif;"
-    "max-width:40em;margin:2em auto;padding:0 1em\">"
-    "<h1>httpeek</h1><p>This device reaches the httpeek proxy. To see HTTPS traffic, install "
-    "and trust httpeek's certificate authority:</p><ul>"
-    "<li><a href=\"/ca-cert.pem\">ca-cert.pem</a> (PEM: curl, Node, Python, macOS)</li>"
-    "<li><a href=\"/ca-cert.cer\">ca-cert.cer</a> (DER: iOS, Android)</li></ul>"
-    "<p>curl: <code>curl --cacert ca-cert.pem -x http://PROXY:PORT https://example.com/</code></p>"
-    "</body></html>\n";
-
-static int respond(struct evbuffer *out, int status, const char *type, const char *disposition,
+static int respond(struct evbuffer *out, int status, const char *type, const char *filename,
                    const void *body, size_t len, int head_only, int close)
 {
     evbuffer_add_printf(out,
                         "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                        "Cache-Control: no-store\r\n%s%s%s%s\r\n",
+                        "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s%s%s%s\r\n",
                         status, http1_reason(status), type, len,
-                        disposition ? "Content-Disposition: attachment; filename=\"" : "",
-                        disposition ? disposition : "", disposition ? "\"\r\n" : "",
+                        filename ? "Content-Disposition: attachment; filename=\"" : "",
+                        filename ? filename : "", filename ? "\"\r\n" : "",
                         close ? "Connection: close\r\n" : "");
     if (!head_only && len)
         evbuffer_add(out, body, len);
     return status;
 }
 
-int setup_respond(struct evbuffer *out, const char *path, int head_only, struct ca *ca, int close)
+static int page(struct evbuffer *out, const struct setup_client *cl, int head_only, int close)
+{
+    const char *hp = cl->proxy_hostport;
+    char host[256];
+    snprintf(host, sizeof host, "%s", hp);
+    char *colon = strrchr(host, ':');
+    const char *port = colon ? colon + 1 : "8080";
+    if (colon)
+        *colon = '\0';
+    const char *status = cl->via_tls
+        ? "<p class=ok>&#10004; This device uses the proxy and trusts httpeek's CA: its HTTPS "
+          "traffic is visible.</p>"
+        : cl->via_proxy
+        ? "<p class=ok>&#10004; This device uses the proxy. Next: install and trust the CA below, "
+          "then open <a href=\"https://" SETUP_HOST "/\">https://" SETUP_HOST "/</a> to check.</p>"
+        : "<p class=warn>This device reached httpeek directly, but is not using it as its proxy "
+          "yet: set the proxy first (step 1).</p>";
+    struct evbuffer *b = evbuffer_new();
+    if (!b)
+        return respond(out, 500, "text/plain", NULL, "out of memory\n", 14, head_only, close);
+    evbuffer_add_printf(b,
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content=\"width=device-width,initial-scale=1\">"
+        "<title>httpeek setup</title><style>"
+        "body{font:16px/1.5 system-ui,-apple-system,sans-serif;max-width:44em;margin:1.5em auto;padding:0 1em;color:#222}"
+        "code{background:#f2f2f2;padding:.1em .3em;border-radius:3px}h2{margin-top:1.6em}"
+        ".ok{color:#176c2c}.warn{color:#9a5b00}a.btn{display:inline-block;margin:.2em .4em .2em 0;padding:.4em .8em;"
+        "border:1px solid #888;border-radius:6px;text-decoration:none}"
+        "@media(prefers-color-scheme:dark){body{background:#111;color:#ddd}code{background:#222}.ok{color:#6c6}.warn{color:#eb5}}"
+        "</style></head><body><h1>httpeek setup</h1>%s"
+        "<h2>1. Point the device at the proxy</h2>"
+        "<p>Proxy <b><code>%s</code></b> port <b><code>%s</code></b>. iOS: Settings &gt; Wi-Fi &gt; (i) &gt; "
+        "Configure Proxy &gt; Manual, or Automatic with <code>http://%s/proxy.pac</code>. "
+        "Android: long-press the Wi-Fi network &gt; Modify &gt; Advanced &gt; Proxy: Manual.</p>"
+        "<h2>2. Install the CA</h2>"
+        "<p><a class=btn href=\"http://%s/httpeek.mobileconfig\">iOS profile</a>"
+        "<a class=btn href=\"http://%s/ca-cert.cer\">ca-cert.cer (DER)</a>"
+        "<a class=btn href=\"http://%s/ca-cert.pem\">ca-cert.pem</a></p>"
+        "<h2>3. Trust it</h2><ul>"
+        "<li><b>iOS</b>: Settings &gt; General &gt; VPN &amp; Device Management &gt; httpeek CA &gt; Install; then "
+        "<b>Settings &gt; General &gt; About &gt; Certificate Trust Settings</b> &gt; enable full trust for httpeek CA.</li>"
+        "<li><b>Android 7+</b>: Settings &gt; Security &gt; Encryption &amp; credentials &gt; Install a certificate &gt; "
+        "CA certificate (ca-cert.cer). Apps trust user CAs only if their "
+        "<code>network_security_config</code> says so, e.g. for debug builds: "
+        "<code>&lt;debug-overrides&gt;&lt;trust-anchors&gt;&lt;certificates src=\"user\"/&gt;&lt;/trust-anchors&gt;&lt;/debug-overrides&gt;</code>.</li>"
+        "<li><b>macOS / iOS Simulator</b>: <code>security add-trusted-cert -d -r trustRoot -k "
+        "/Library/Keychains/System.keychain ca-cert.pem</code>; Simulator: drag ca-cert.pem onto it "
+        "or <code>xcrun simctl keychain booted add-root-cert ca-cert.pem</code>.</li>"
+        "<li><b>Firefox</b> (own store): Settings &gt; Privacy &amp; Security &gt; Certificates &gt; Import (ca-cert.pem).</li>"
+        "<li><b>curl</b>: <code>curl --cacert ca-cert.pem -x http://%s ...</code> or <code>SSL_CERT_FILE=ca-cert.pem</code>.</li>"
+        "<li><b>Node</b>: <code>NODE_EXTRA_CA_CERTS=ca-cert.pem</code>. <b>Python requests</b>: "
+        "<code>REQUESTS_CA_BUNDLE=ca-cert.pem</code>.</li></ul>"
+        "<p>Remove the CA when you are done debugging.</p></body></html>\n",
+        status, host, port, hp, hp, hp, hp, hp);
+    size_t len = evbuffer_get_length(b);
+    respond(out, 200, "text/html; charset=utf-8", NULL, NULL, len, 1, close);
+    if (!head_only)
+        evbuffer_add_buffer(out, b);
+    evbuffer_free(b);
+    return 200;
+}
+
+int setup_respond(struct evbuffer *out, const char *path, int head_only, struct ca *ca,
+                  const struct setup_client *client, int close)
 {
     size_t plen = strcspn(path, "?#");
-    if ((plen == 1 && path[0] == '/') || (plen == 6 && !strncmp(path, "/setup", 6)))
-        return respond(out, 200, "text/html; charset=utf-8", NULL, page, sizeof page - 1,
-                       head_only, close);
-    if (plen == 12 && !strncmp(path, "/ca-cert.pem", 12)) {
+#define IS(p) (plen == sizeof(p) - 1 && !strncmp(path, p, plen))
+    if (IS("/") || IS("/setup"))
+        return page(out, client, head_only, close);
+    if (IS("/ca-cert.pem") || IS("/ca.pem")) {
         BIO *b = BIO_new(BIO_s_mem());
         char *data = NULL;
         long len = 0;
@@ -52,15 +107,37 @@ int setup_respond(struct evbuffer *out, const char *path, int head_only, struct 
         BIO_free(b);
         return st;
     }
-    if (plen == 12 && !strncmp(path, "/ca-cert.cer", 12)) {
+    if (IS("/ca-cert.cer") || IS("/ca-cert.crt") || IS("/ca.cer")) {
         unsigned char *der = NULL;
         int len = i2d_X509(ca_cert(ca), &der);
-        int st = len > 0 ? respond(out, 200, "application/pkix-cert", "httpeek-ca-cert.cer", der,
+        /* application/x-x509-ca-cert is what Android's installer and iOS Safari act on */
+        int st = len > 0 ? respond(out, 200, "application/x-x509-ca-cert", "httpeek-ca-cert.cer", der,
                                    (size_t)len, head_only, close)
                          : respond(out, 500, "text/plain", NULL, "cannot encode CA\n", 17, 0, close);
         OPENSSL_free(der);
         return st;
     }
+    if (IS("/httpeek.mobileconfig")) {
+        size_t len = 0;
+        char *profile = mobileconfig_build(ca_cert(ca), &len);
+        int st = profile ? respond(out, 200, MOBILECONFIG_CONTENT_TYPE, "httpeek.mobileconfig",
+                                   profile, len, head_only, close)
+                         : respond(out, 500, "text/plain", NULL, "cannot build profile\n", 21, 0, close);
+        free(profile);
+        return st;
+    }
+    if (IS("/proxy.pac")) {
+        char pac[512];
+        int n = snprintf(pac, sizeof pac,
+                         "function FindProxyForURL(url, host) {\n"
+                         "  if (isPlainHostName(host) || host == \"localhost\" || shExpMatch(host, \"127.*\"))\n"
+                         "    return \"DIRECT\";\n"
+                         "  return \"PROXY %s; DIRECT\";\n"
+                         "}\n",
+                         client->proxy_hostport);
+        return respond(out, 200, "application/x-ns-proxy-autoconfig", NULL, pac, (size_t)n, head_only, close);
+    }
+#undef IS
     static const char nf[] = "httpeek: no such page (this is the proxy's own setup site)\n";
     return respond(out, 404, "text/plain; charset=utf-8", NULL, nf, sizeof nf - 1, head_only, close);
 }

@@ -1,6 +1,7 @@
 /* setup.h — the pages httpeek serves itself: a plain (non-proxy) request to the proxy port, or a
- * proxied request to http://httpeek.test/, gets the setup page and the CA downloads. Only public
- * material is ever served here (never flows, never the CA key). */
+ * proxied request to http(s)://httpeek.test/, gets the setup page, the CA downloads, the iOS
+ * profile and the PAC file. Only public material is ever served here (never flows, never the
+ * CA key). */
 #ifndef HTTPEEK_SETUP_H
 #define HTTPEEK_SETUP_H
 
@@ -11,9 +12,16 @@
 /* The host name that always means httpeek itself. */
 #define SETUP_HOST "httpeek.test"
 
+/* What the setup page knows about the asking client. */
+struct setup_client {
+    const char *proxy_hostport; /* "192.168.1.20:8080": the proxy as this client reached it */
+    int via_proxy;              /* 1 when the request came through the proxy (httpeek.test) */
+    int via_tls;                /* 1 when it came inside an intercepted TLS tunnel */
+};
+
 /* Append a complete response for path (origin-form, query ignored) to out; returns its status.
  * close adds "Connection: close". */
-int setup_respond(struct evbuffer *out, const char *path, int head_only, struct ca *ca, int close)
-    HP_NONNULL(1, 2, 4);
+int setup_respond(struct evbuffer *out, const char *path, int head_only, struct ca *ca,
+                  const struct setup_client *client, int close) HP_NONNULL(1, 2, 4, 5);
 
 #endif

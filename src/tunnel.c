@@ -20,6 +20,7 @@
 #include "leafcache.h"
 #include "log.h"
 #include "rules.h"
+#include "setup.h"
 #include "tls_client.h"
 #include "tls_facts.h"
 #include "tls_server.h"
@@ -298,6 +299,10 @@ static void on_peek(evutil_socket_t fd, short what, void *arg)
         for (char *s = c->sni; *s; s++)
             if (*s >= 'A' && *s <= 'Z')
                 *s = (char)(*s + 32);
+        if (!strcmp(c->tunnel_host, SETUP_HOST)) {
+            start_client_tls(c);
+            return;
+        }
         const char *why;
         if (!rules_intercept(c->proxy->rules, c->sni[0] ? c->sni : c->tunnel_host, c->tunnel_port, &why)) {
             char note[256];
@@ -310,9 +315,15 @@ static void on_peek(evutil_socket_t fd, short what, void *arg)
         return;
     }
     c->sni[0] = '\0';
+    if (c->upstream.fd < 0) { /* plain bytes into the setup host's tunnel: nothing to relay to */
+        conn__close(c, 0);
+        return;
+    }
     bufferevent_enable(c->client.bev, EV_READ);
     start_opaque(c, r == CLIENTHELLO_NOT_TLS ? NULL : "malformed TLS ClientHello: relayed, not intercepted");
 }
+
+static void send_200_and_peek(struct conn *c);
 
 static void on_tunnel_connected(const struct upstream_result *r, void *arg)
 {
@@ -336,6 +347,12 @@ static void on_tunnel_connected(const struct upstream_result *r, void *arg)
         return;
     }
     c->upstream.fd = r->fd;
+    send_200_and_peek(c);
+}
+
+static void send_200_and_peek(struct conn *c)
+{
+    struct flow *f = c->tunnel_flow;
     struct evbuffer *out = bufferevent_get_output(c->client.bev);
     evbuffer_add_printf(out, "HTTP/1.%d 200 Connection established\r\n\r\n",
                         f->req && f->req->minor == 0 ? 0 : 1);
@@ -369,6 +386,12 @@ void tunnel_begin(struct conn *c, const char *host, int port)
     snprintf(url, sizeof url, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
     flow_set_url(f, url);
     bufferevent_disable(c->client.bev, EV_READ);
+    if (!strcmp(host, SETUP_HOST)) {
+        /* httpeek itself: no upstream; the tunnel is terminated here and served by setup.c */
+        snprintf(c->tunnel_flow->note, sizeof c->tunnel_flow->note, "httpeek's own setup site");
+        send_200_and_peek(c);
+        return;
+    }
     c->connecting = upstream_connect(c->base, c->dns, host, port, c->proxy->opts->upstream_timeout,
                                      on_tunnel_connected, c);
     if (!c->connecting) {
