@@ -8,6 +8,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <openssl/ssl.h>
+#include "banner.h"
 #include "ca.h"
 #include "leafcache.h"
 #include "log.h"
@@ -84,17 +85,9 @@ static int run(const struct opts *o)
 
     char addrs[512];
     worker_describe(workers[0], addrs, sizeof addrs);
-    printf("httpeek %s listening on %s (%d worker%s)\n", HTTPEEK_VERSION, addrs, nworkers,
-           nworkers == 1 ? "" : "s");
-    printf("CA certificate: %s%s\n", ca_cert_pem_path(ca), ca_was_created(ca) ? " (new)" : "");
-    printf("CA fingerprint (SHA-256): %s\n", ca_fingerprint(ca));
-    printf("Trust it: curl --cacert %s -x http://127.0.0.1:%s https://example.com/\n",
-           ca_cert_pem_path(ca), strrchr(addrs, ':') ? strrchr(addrs, ':') + 1 : "8080");
-    printf("Phone set-up page: http://<this machine's LAN address>:%s/\n",
-           strrchr(addrs, ':') ? strrchr(addrs, ':') + 1 : "8080");
-    if (o->insecure)
-        printf("WARNING: --insecure: upstream certificates are NOT verified\n");
-    fflush(stdout);
+    const char *last_colon = strrchr(addrs, ':');
+    banner_print(stdout, addrs, last_colon ? atoi(last_colon + 1) : 8080, ca, o->insecure,
+                 !o->no_qr && isatty(STDOUT_FILENO));
 
     for (int i = 0; i < nworkers; i++) {
         if (worker_start(workers[i], err, sizeof err) < 0) {

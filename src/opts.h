@@ -42,6 +42,7 @@ struct opts {
     int auto_passthrough;                /* client TLS rejections before a host is passed through */
     const char *allow_client[OPTS_MAX_RULES]; /* --allow-client CIDR blocks (borrowed from argv) */
     int nallow_client;
+    int no_qr;                           /* 1: no QR code of the setup URL at start-up */
 };
 
 /* Parse argv into o (defaults first). Returns 0 to run, 1 when --help/--version was printed
