@@ -69,7 +69,7 @@ nb=$(date -u -d "$(echo "$dates" | sed -n 's/^notBefore=//p')" +%s 2>/dev/null |
 na=$(date -u -d "$(echo "$dates" | sed -n 's/^notAfter=//p')" +%s 2>/dev/null || echo 0)
 now=$(date -u +%s)
 days=$(( (na - nb) / 86400 ))
-cmp_num "$days" -le 197 "leaf validity is at most 197 days ($dates)"
+cmp_num "$days" -le 197 "leaf validity is at most 197 days ($(echo $dates))"
 cmp_num "$(( na - now ))" -gt 86400 "leaf is valid for at least another day"
 back=$(( (now - nb) / 3600 ))
 if [ "$back" -ge 24 ] && [ "$back" -le 72 ]; then pass "leaf notBefore is about 2 days back (${back} h)"
