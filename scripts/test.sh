@@ -22,18 +22,28 @@ if [ ! -s "$log" ]; then
     exit 1
 fi
 summary=$(python3 - "$log" <<'PY'
-import json, sys
+# Count individual TAP checks ("ok N" / "not ok N") of every test program; a program that
+# failed without printing any "not ok" (crash, bail out, timeout) counts as one more failure.
+import json, re, sys
 passed = failed = skipped = 0
 for line in open(sys.argv[1]):
     line = line.strip()
     if not line:
         continue
-    r = json.loads(line).get("result", "")
-    if r in ("OK", "EXPECTEDFAIL"):
-        passed += 1
-    elif r == "SKIP":
-        skipped += 1
-    else:  # FAIL, ERROR, TIMEOUT, UNEXPECTEDPASS, ...
+    t = json.loads(line)
+    r = t.get("result", "")
+    out = t.get("stdout", "") or ""
+    oks = len(re.findall(r"^ok \d+", out, re.M))
+    skips = len(re.findall(r"^ok \d+.*# SKIP", out, re.M | re.I))
+    nots = len(re.findall(r"^not ok \d+", out, re.M))
+    if oks + nots == 0:  # not a TAP producer: count the program itself
+        oks = 1 if r in ("OK", "EXPECTEDFAIL") else 0
+        skips = 1 if r == "SKIP" else 0
+        oks += skips
+    passed += oks - skips
+    skipped += skips
+    failed += nots
+    if r not in ("OK", "EXPECTEDFAIL", "SKIP") and nots == 0:
         failed += 1
 s = "%d passed, %d failed" % (passed, failed)
 if skipped:
