@@ -6,6 +6,7 @@
  * by others, not even briefly. A file that exists but cannot be read or parsed is an error
  * naming it: silently making a new CA would break every device that trusts the old one. */
 #include "ca.h"
+#include "mint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,18 +42,6 @@ static void ossl_reason(char *buf, size_t len)
     ERR_clear_error();
 }
 
-static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-    X509V3_CTX ctx;
-    X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-    if (!ext)
-        return -1;
-    int ok = X509_add_ext(cert, ext, -1);
-    X509_EXTENSION_free(ext);
-    return ok ? 0 : -1;
-}
-
 static int random_serial(X509 *cert)
 {
     unsigned char b[16];
@@ -85,10 +74,10 @@ static X509 *make_ca_cert(EVP_PKEY *key)
                                     (const unsigned char *)"local debugging proxy; remove when done", -1, -1, 0) ||
         !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) ||
         X509_set_issuer_name(c, name) != 1 ||
-        add_ext(c, c, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
-        add_ext(c, c, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
-        add_ext(c, c, NID_subject_key_identifier, "hash") < 0 ||
-        add_ext(c, c, NID_authority_key_identifier, "keyid:always") < 0 ||
+        mint_add_ext(c, c, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
+        mint_add_ext(c, c, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
+        mint_add_ext(c, c, NID_subject_key_identifier, "hash") < 0 ||
+        mint_add_ext(c, c, NID_authority_key_identifier, "keyid:always") < 0 ||
         X509_sign(c, key, EVP_sha256()) <= 0) {
         X509_free(c);
         return NULL;

@@ -169,7 +169,7 @@ int mint_san_name(const char *host, char *out, size_t outlen)
     return o <= 253 ? 0 : -1;
 }
 
-static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+int mint_add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 {
     X509V3_CTX ctx;
     X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
@@ -222,13 +222,13 @@ X509 *mint_leaf(X509 *ca_cert, EVP_PKEY *ca_key, EVP_PKEY *leaf_key, const char 
          X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) &&
          X509_NAME_add_entry_by_txt(subj, "O", MBSTRING_UTF8, (const unsigned char *)"httpeek", -1, -1, 0) &&
          X509_set_issuer_name(c, X509_get_subject_name(ca_cert)) == 1 &&
-         add_ext(c, ca_cert, NID_basic_constraints, "critical,CA:FALSE") == 0 &&
-         add_ext(c, ca_cert, NID_key_usage,
+         mint_add_ext(c, ca_cert, NID_basic_constraints, "critical,CA:FALSE") == 0 &&
+         mint_add_ext(c, ca_cert, NID_key_usage,
                  rsa ? "critical,digitalSignature,keyEncipherment" : "critical,digitalSignature") == 0 &&
-         add_ext(c, ca_cert, NID_ext_key_usage, "serverAuth") == 0 &&
-         add_ext(c, ca_cert, NID_subject_key_identifier, "hash") == 0 &&
-         add_ext(c, ca_cert, NID_authority_key_identifier, "keyid:always") == 0 &&
-         add_ext(c, ca_cert, NID_subject_alt_name, san) == 0 &&
+         mint_add_ext(c, ca_cert, NID_ext_key_usage, "serverAuth") == 0 &&
+         mint_add_ext(c, ca_cert, NID_subject_key_identifier, "hash") == 0 &&
+         mint_add_ext(c, ca_cert, NID_authority_key_identifier, "keyid:always") == 0 &&
+         mint_add_ext(c, ca_cert, NID_subject_alt_name, san) == 0 &&
          X509_sign(c, ca_key, EVP_sha256()) > 0;
     BN_free(bn);
     if (!ok) {

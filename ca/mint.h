@@ -34,4 +34,8 @@ X509 *mint_leaf(X509 *ca_cert, EVP_PKEY *ca_key, EVP_PKEY *leaf_key, const char 
  * only the first label holds one, so strict verifiers that reject '_' still match the wildcard. */
 int mint_san_name(const char *host, char *out, size_t outlen) HP_NONNULL(1, 2);
 
+/* Add extension nid with an OpenSSL config-style value ("critical,CA:FALSE") to cert, issued by
+ * issuer (for key identifiers). Returns 0, or -1 when the value is invalid. */
+int mint_add_ext(X509 *cert, X509 *issuer, int nid, const char *value) HP_NONNULL(1, 2, 4);
+
 #endif
