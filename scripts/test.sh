@@ -1,32 +1,54 @@
 #!/usr/bin/env bash
-# scripts/test.sh [meson test args] — install missing build and test
-# dependencies, build into build/, run every test suite, and end with exactly
-# one summary line: "N passed, M failed" (", K skipped" when some were skipped).
-# Exits nonzero when any test failed or the build did not succeed.
+# scripts/test.sh [meson test args] — install missing build and test dependencies, then build
+# and run every test suite twice: a normal build in build/ and an ASan+UBSan build in
+# build-sanitize/ (skip the second with HTTPEEK_NO_SANITIZE=1). Ends with exactly one summary
+# line over both: "N passed, M failed" (", K skipped" when some were skipped). Exits nonzero
+# when any test failed or a build did not succeed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/deps.sh --test || { echo "0 passed, 1 failed"; exit 1; }
-if [ ! -f build/build.ninja ]; then
-    meson setup build || { echo "0 passed, 1 failed"; exit 1; }
-fi
-ninja -C build || { echo "0 passed, 1 failed"; exit 1; }
 
-rm -f build/meson-logs/testlog.json
-meson test -C build --print-errorlogs --num-processes "$(nproc)" "$@" </dev/null
-rc=$?
+# run_suite DIR [meson setup options]: configure, build and test DIR; leaves its testlog.json
+run_suite() {
+    local dir=$1; shift
+    if [ ! -f "$dir/build.ninja" ]; then
+        meson setup "$dir" "$@" || return 2
+    fi
+    ninja -C "$dir" || return 2
+    rm -f "$dir/meson-logs/testlog.json"
+    meson test -C "$dir" --print-errorlogs --num-processes "$(nproc)" "${TEST_ARGS[@]}" </dev/null
+}
 
-log=build/meson-logs/testlog.json
-if [ ! -s "$log" ]; then
-    echo "0 passed, 1 failed"
-    exit 1
+TEST_ARGS=("$@")
+logs=()
+rc=0
+echo "== normal build (build/)"
+run_suite build || rc=1
+logs+=(build/meson-logs/testlog.json)
+if [ "${HTTPEEK_NO_SANITIZE:-0}" != 1 ]; then
+    echo "== AddressSanitizer + UndefinedBehaviorSanitizer build (build-sanitize/)"
+    # leaks are checked at exit by LeakSanitizer; any UB report fails the test
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+    run_suite build-sanitize -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug || rc=1
+    logs+=(build-sanitize/meson-logs/testlog.json)
 fi
-summary=$(python3 - "$log" <<'PY'
+
+for log in "${logs[@]}"; do
+    if [ ! -s "$log" ]; then
+        echo "$log: no test results (the build failed)"
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+done
+summary=$(python3 - "${logs[@]}" <<'PY'
 # Count individual TAP checks ("ok N" / "not ok N") of every test program; a program that
 # failed without printing any "not ok" (crash, bail out, timeout) counts as one more failure.
 import json, re, sys
 passed = failed = skipped = 0
-for line in open(sys.argv[1]):
+lines = [l for path in sys.argv[1:] for l in open(path)]
+for line in lines:
     line = line.strip()
     if not line:
         continue

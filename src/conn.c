@@ -123,6 +123,12 @@ static void conn_free(struct conn *c)
         evbuffer_free(c->pending_up);
     if (c->timer)
         event_free(c->timer);
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (c->registry)
+        *c->registry = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
     atomic_fetch_sub(&c->proxy->live_conns, 1);
     log_msg(LOG_DEBUG, "conn %llu: freed", (unsigned long long)c->id);
     free(c);
@@ -351,8 +357,26 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 /* ------------------------------------------------------------------------------------------ */
 /* Accept */
 
-void conn_accept(struct proxy *proxy, struct event_base *base, struct evdns_base *dns, int fd,
-                 const struct sockaddr *addr, socklen_t addrlen)
+void conn_close_idle(struct conn **registry)
+{
+    for (struct conn *c = *registry; c; c = c->next)
+        if (c->state == CONN_S_IDLE)
+            conn__close(c, 0);
+}
+
+void conn_free_all(struct conn **registry)
+{
+    while (*registry) {
+        struct conn *c = *registry;
+        if (c->flow && !c->flow->fail.failed)
+            flow_fail(c->flow, c->req_done ? FLOW_STAGE_WAIT : FLOW_STAGE_CLIENT_REQUEST, 0,
+                      "httpeek was shut down during the exchange");
+        conn_free(c); /* unlinks itself */
+    }
+}
+
+void conn_accept(struct proxy *proxy, struct event_base *base, struct evdns_base *dns,
+                 struct conn **registry, int fd, const struct sockaddr *addr, socklen_t addrlen)
 {
     (void)addrlen;
     struct conn *c = calloc(1, sizeof *c);
@@ -367,6 +391,11 @@ void conn_accept(struct proxy *proxy, struct event_base *base, struct evdns_base
         return;
     }
     c->id = atomic_fetch_add(&proxy->next_conn_id, 1) + 1;
+    c->registry = registry;
+    c->next = *registry;
+    if (c->next)
+        c->next->prev = c;
+    *registry = c;
     c->proxy = proxy;
     c->base = base;
     c->dns = dns;

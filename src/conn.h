@@ -37,6 +37,8 @@ struct worker;
 
 struct conn {
     uint64_t id;                    /* process-unique connection id */
+    struct conn **registry;         /* the worker's list of its connections */
+    struct conn *prev, *next;       /* neighbours in that list */
     struct proxy *proxy;            /* shared context (borrowed) */
     struct event_base *base;        /* the worker's loop (borrowed) */
     struct evdns_base *dns;         /* the worker's resolver (borrowed) */
@@ -84,9 +86,18 @@ struct conn {
     uint64_t peek_started;          /* monotonic µs when the 200 went out */
 };
 
-/* Take a freshly accepted client socket (owned from now on, closed on any failure). */
-void conn_accept(struct proxy *proxy, struct event_base *base, struct evdns_base *dns, int fd,
-                 const struct sockaddr *addr, socklen_t addrlen) HP_NONNULL(1, 2, 3, 5);
+/* Take a freshly accepted client socket (owned from now on, closed on any failure); the
+ * connection links itself into *registry (the worker's list) until it is freed. */
+void conn_accept(struct proxy *proxy, struct event_base *base, struct evdns_base *dns,
+                 struct conn **registry, int fd, const struct sockaddr *addr, socklen_t addrlen)
+    HP_NONNULL(1, 2, 3, 4, 6);
+
+/* Shutdown, step 1: close every connection of registry that is between requests. */
+void conn_close_idle(struct conn **registry) HP_NONNULL(1);
+
+/* Shutdown, step 2 (event loop stopped): free every connection left, recording unfinished
+ * exchanges as failed flows. */
+void conn_free_all(struct conn **registry) HP_NONNULL(1);
 
 /* ---- internal to conn.c and tunnel.c ---- */
 

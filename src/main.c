@@ -101,6 +101,9 @@ static int run(const struct opts *o)
 fail_err:
     fprintf(stderr, "httpeek: %s\n", err);
 out:
+    for (int i = 0; i < nworkers; i++) /* all at once, so the grace periods overlap */
+        if (workers[i])
+            worker_request_stop(workers[i]);
     for (int i = 0; i < nworkers; i++)
         if (workers[i])
             worker_stop(workers[i]);

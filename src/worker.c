@@ -18,6 +18,10 @@
 
 /* Pause before accepting again when out of file descriptors (ms). */
 #define WORKER_ACCEPT_BACKOFF_MS 200
+/* On SIGINT/SIGTERM, how long exchanges in progress may take to finish (ms). */
+#define WORKER_GRACE_MS 2000
+/* How often the grace period checks whether every connection is gone (ms). */
+#define WORKER_GRACE_POLL_MS 50
 
 struct worker {
     int index;
@@ -29,6 +33,10 @@ struct worker {
     struct event *resume_accept;  /* re-enables listeners after an accept error */
     pthread_t thread;
     int started;
+    struct conn *conns;           /* every live connection of this worker */
+    struct event *stop_ev;        /* activated from the main thread by worker_stop */
+    struct event *grace_ev;       /* polls during the grace period */
+    uint64_t grace_deadline;      /* monotonic µs */
 };
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
@@ -36,7 +44,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
     (void)l;
     struct worker *w = arg;
-    conn_accept(w->proxy, w->base, w->dns, fd, addr, (socklen_t)addrlen);
+    conn_accept(w->proxy, w->base, w->dns, &w->conns, fd, addr, (socklen_t)addrlen);
 }
 
 static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
@@ -64,6 +72,33 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
     } else {
         log_msg(LOG_WARN, "accept: %s", strerror(err));
     }
+}
+
+static void on_grace(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker *w = arg;
+    conn_close_idle(&w->conns); /* exchanges that finished meanwhile leave their idle conns */
+    if (!w->conns || flow_now_us() >= w->grace_deadline) {
+        event_base_loopexit(w->base, NULL);
+        return;
+    }
+    struct timeval tv = {0, WORKER_GRACE_POLL_MS * 1000};
+    evtimer_add(w->grace_ev, &tv);
+}
+
+/* Runs on the worker's thread: stop accepting, let exchanges in progress finish. */
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker *w = arg;
+    for (int i = 0; i < w->nlisteners; i++)
+        evconnlistener_disable(w->listeners[i]);
+    event_del(w->resume_accept);
+    w->grace_deadline = flow_now_us() + WORKER_GRACE_MS * 1000ull;
+    on_grace(-1, 0, w);
 }
 
 static int bind_one(struct worker *w, const char *spec, int v6only, char *err, size_t errlen)
@@ -174,7 +209,9 @@ struct worker *worker_new(struct proxy *proxy, int index, char *err, size_t errl
         return NULL;
     }
     w->resume_accept = evtimer_new(w->base, on_resume_accept, w);
-    if (!w->resume_accept || setup_dns(w, err, errlen) < 0) {
+    w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
+    w->grace_ev = evtimer_new(w->base, on_grace, w);
+    if (!w->resume_accept || !w->stop_ev || !w->grace_ev || setup_dns(w, err, errlen) < 0) {
         worker_free(w);
         return NULL;
     }
@@ -200,6 +237,7 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    conn_free_all(&w->conns); /* what the grace period did not finish */
     return NULL;
 }
 
@@ -214,11 +252,17 @@ int worker_start(struct worker *w, char *err, size_t errlen)
     return 0;
 }
 
+void worker_request_stop(struct worker *w)
+{
+    if (w->started)
+        event_active(w->stop_ev, EV_TIMEOUT, 0); /* thread-safe: evthread_use_pthreads is on */
+}
+
 void worker_stop(struct worker *w)
 {
     if (!w->started)
         return;
-    event_base_loopexit(w->base, NULL);
+    worker_request_stop(w);
     pthread_join(w->thread, NULL);
     w->started = 0;
 }
@@ -229,8 +273,13 @@ void worker_free(struct worker *w)
         return;
     for (int i = 0; i < w->nlisteners; i++)
         evconnlistener_free(w->listeners[i]);
+    conn_free_all(&w->conns); /* a worker that never ran its loop */
     if (w->resume_accept)
         event_free(w->resume_accept);
+    if (w->stop_ev)
+        event_free(w->stop_ev);
+    if (w->grace_ev)
+        event_free(w->grace_ev);
     if (w->dns)
         evdns_base_free(w->dns, 1);
     if (w->base)

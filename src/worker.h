@@ -17,7 +17,11 @@ struct worker *worker_new(struct proxy *proxy, int index, char *err, size_t errl
 /* Start the worker's thread. Returns 0, or -1 with a reason in err. */
 int worker_start(struct worker *w, char *err, size_t errlen) HP_NONNULL(1, 2);
 
-/* Ask the worker to stop accepting and leave its loop (thread-safe), then join it. */
+/* Ask the worker to stop accepting, let its exchanges finish within a grace period and leave
+ * its loop (thread-safe; returns at once). */
+void worker_request_stop(struct worker *w) HP_NONNULL(1);
+
+/* worker_request_stop, then wait for the thread to end. */
 void worker_stop(struct worker *w) HP_NONNULL(1);
 
 /* Free a stopped (or never started) worker. NULL allowed. */

@@ -78,8 +78,17 @@ cmp_num() {
     else fail "$4" "got '$1', expected $2 $3"; fi
 }
 
-# done_testing: print the plan; exit status 1 when any test failed
+# done_testing: stop every httpeek (so LeakSanitizer runs at its exit), fail on any sanitizer
+# report in their stderr, print the plan; exit status 1 when any test failed
 done_testing() {
+    local pid f
+    for pid in "${_HP_PIDS[@]}"; do kill_pid "$pid"; done
+    for f in "$T"/httpeek*.err; do
+        [ -f "$f" ] || continue
+        if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f"; then
+            fail "$(basename "$f" .err): no sanitizer reports" "$(grep -E -m1 -A12 'ERROR: |runtime error:' "$f")"
+        fi
+    done
     _TAP_DONE=1
     echo "1..$_TAP_N"
     if [ "$_TAP_FAILED" -gt 0 ]; then
@@ -309,6 +318,7 @@ start_s_server() {
 }
 
 _HP_N=0
+_HP_PIDS=()
 _HP_HAS_WEB=
 # start_httpeek ARGS...: start the real binary with a fresh --confdir (unless
 # ARGS has one), --dns 127.0.0.1:$DNS_PORT (unless ARGS has --dns) and
@@ -351,6 +361,7 @@ start_httpeek() {
         >"$HTTPEEK_LOG" 2>"$HTTPEEK_ERR" </dev/null &
     HTTPEEK_PID=$!
     _PIDS+=("$HTTPEEK_PID")
+    _HP_PIDS+=("$HTTPEEK_PID")
     HTTPEEK_PORT=$port
     HTTPEEK_CA="$HTTPEEK_CONFDIR/ca-cert.pem"
     # ready when it says so on stdout; fall back to probing the port
