@@ -55,7 +55,7 @@ static int random_serial(X509 *cert)
     return ok ? 0 : -1;
 }
 
-static X509 *make_ca_cert(EVP_PKEY *key)
+static X509 *make_ca_cert(EVP_PKEY *key, const char *subject_cn)
 {
     X509 *c = X509_new();
     if (!c)
@@ -63,7 +63,10 @@ static X509 *make_ca_cert(EVP_PKEY *key)
     char host[256] = "localhost";
     gethostname(host, sizeof host - 1);
     char cn[320];
-    snprintf(cn, sizeof cn, "httpeek CA (%.200s)", host);
+    if (subject_cn)
+        snprintf(cn, sizeof cn, "%.300s", subject_cn);
+    else
+        snprintf(cn, sizeof cn, "httpeek CA (%.200s)", host);
     X509_NAME *name = X509_get_subject_name(c);
     if (X509_set_version(c, 2) != 1 || random_serial(c) < 0 ||
         !X509_gmtime_adj(X509_getm_notBefore(c), -2L * 86400) ||
@@ -140,7 +143,7 @@ static int create_files(struct ca *ca, const char *key_path, const char *cer_pat
                         size_t errlen)
 {
     ca->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    if (!ca->key || !(ca->cert = make_ca_cert(ca->key))) {
+    if (!ca->key || !(ca->cert = make_ca_cert(ca->key, NULL))) {
         char why[160];
         ossl_reason(why, sizeof why);
         snprintf(err, errlen, "cannot create the CA: %s", why);
@@ -247,6 +250,21 @@ struct ca *ca_load_or_create(const char *confdir, char *err, size_t errlen)
     X509_digest(ca->cert, EVP_sha256(), md, &mdlen);
     for (unsigned i = 0; i < mdlen; i++)
         snprintf(ca->fingerprint + 3 * i, 4, i + 1 < mdlen ? "%02X:" : "%02X", md[i]);
+    return ca;
+}
+
+struct ca *ca_new_untrusted(const char *subject_cn, char *err, size_t errlen)
+{
+    struct ca *ca = calloc(1, sizeof *ca);
+    if (!ca || !(ca->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) ||
+        !(ca->leaf_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) ||
+        !(ca->cert = make_ca_cert(ca->key, subject_cn))) {
+        snprintf(err, errlen, "cannot create the untrusted CA");
+        ca_free(ca);
+        return NULL;
+    }
+    snprintf(ca->pem_path, sizeof ca->pem_path, "(memory)");
+    snprintf(ca->fingerprint, sizeof ca->fingerprint, "-");
     return ca;
 }
 

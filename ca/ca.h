@@ -18,6 +18,11 @@ struct ca;
  * Caller frees with ca_free. */
 struct ca *ca_load_or_create(const char *confdir, char *err, size_t errlen) HP_NONNULL(1, 2) HP_WUNRES;
 
+/* A CA that lives only in memory and is never trusted by anyone: its leaves make a client fail
+ * exactly where it would fail against a bad upstream certificate. subject_cn names it.
+ * Returns NULL with a reason in err. Caller frees with ca_free. */
+struct ca *ca_new_untrusted(const char *subject_cn, char *err, size_t errlen) HP_NONNULL(1, 2) HP_WUNRES;
+
 /* Free the CA and everything it owns. NULL is allowed. */
 void ca_free(struct ca *ca);
 

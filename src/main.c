@@ -35,6 +35,8 @@ static int run(const struct opts *o)
     struct ca *ca = NULL;
     struct leafcache *leaves = NULL;
     SSL_CTX *server_ctx = NULL, *client_ctx = NULL;
+    struct ca *untrusted_ca = NULL;
+    struct leafcache *untrusted = NULL;
     struct rules *rules = rules_new(o->intercept, (size_t)o->nintercept, o->passthrough,
                                     (size_t)o->npassthrough, o->auto_passthrough);
     struct worker *workers[MAX_WORKERS] = {0};
@@ -52,6 +54,9 @@ static int run(const struct opts *o)
     }
     if (!(ca = ca_load_or_create(o->confdir, err, sizeof err)) ||
         !(leaves = leafcache_new(ca, LEAFCACHE_DEFAULT_CAPACITY)) ||
+        !(untrusted_ca = ca_new_untrusted("httpeek UNTRUSTED - mirrors an upstream certificate error",
+                                          err, sizeof err)) ||
+        !(untrusted = leafcache_new(untrusted_ca, 256)) ||
         !(server_ctx = tls_server_ctx_new(err, sizeof err)) ||
         !(client_ctx = tls_client_ctx_new(o->upstream_ca, o->insecure, err, sizeof err))) {
         if (!leaves && ca)
@@ -61,7 +66,9 @@ static int run(const struct opts *o)
     }
     static struct proxy proxy; /* static: a few KiB of ACL, alive for the whole run */
     proxy = (struct proxy){
-        .opts = o, .ca = ca, .leaves = leaves, .rules = rules, .tls_server = server_ctx,
+        .opts = o, .ca = ca, .leaves = leaves, .rules = rules, .untrusted = untrusted,
+        .untrusted_ca = untrusted_ca,
+        .tls_server = server_ctx,
         .tls_client = client_ctx,
         .out = stdout, .sink = NULL, .sink_arg = NULL};
     if (acl_add(&proxy.allowed, o->nallow_client ? "" : ACL_DEFAULT, err, sizeof err) < 0)
@@ -120,6 +127,9 @@ out:
     if (leaves)
         leafcache_free(leaves);
     rules_free(rules);
+    if (untrusted)
+        leafcache_free(untrusted);
+    ca_free(untrusted_ca);
     ca_free(ca);
     return rc;
 }

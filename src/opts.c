@@ -34,13 +34,15 @@ static const char usage[] =
     "  --auto-passthrough N      pass a host through after N client TLS rejections (default 3; 0 = never)\n"
     "  --allow-client CIDR       who may use the proxy (repeatable; default loopback + private ranges)\n"
     "  --no-qr                   do not print the setup URL as a QR code\n"
+    "  --upstream-errors=MODE    mirror (default): a bad upstream certificate fails the client's\n"
+    "                            handshake too, as without httpeek; page: a 502 page explaining it\n"
     "  -v, --verbose             debug logging on stderr\n"
     "  -h, --help                this text\n"
     "  -V, --version             print the version\n";
 
 enum { O_LISTEN = 256, O_WEB, O_CONFDIR, O_UPSTREAM_CA, O_INSECURE, O_UPSTREAM_TIMEOUT,
        O_HEADER_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_BODY, O_HOSTS, O_DNS, O_WORKERS, O_INTERCEPT,
-       O_PASSTHROUGH, O_AUTO_PASSTHROUGH, O_ALLOW_CLIENT, O_NO_QR };
+       O_PASSTHROUGH, O_AUTO_PASSTHROUGH, O_ALLOW_CLIENT, O_NO_QR, O_UPSTREAM_ERRORS };
 
 static int parse_seconds(const char *s, double *out)
 {
@@ -132,6 +134,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
         {"auto-passthrough", required_argument, NULL, O_AUTO_PASSTHROUGH},
         {"allow-client", required_argument, NULL, O_ALLOW_CLIENT},
         {"no-qr", no_argument, NULL, O_NO_QR},
+        {"upstream-errors", required_argument, NULL, O_UPSTREAM_ERRORS},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -247,6 +250,13 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
             break;
         }
         case O_NO_QR: o->no_qr = 1; break;
+        case O_UPSTREAM_ERRORS:
+            if (!strcmp(optarg, "page") || !strcmp(optarg, "mirror")) {
+                o->upstream_errors_page = !strcmp(optarg, "page");
+                break;
+            }
+            snprintf(err, errlen, "--upstream-errors: expected mirror or page, got '%s'", optarg);
+            return -1;
         case 'v': o->verbose = 1; break;
         case 'h': fputs(usage, stdout); return 1;
         case 'V': printf("httpeek %s\n", HTTPEEK_VERSION); return 1;

@@ -20,6 +20,8 @@ struct proxy {
     struct ca *ca;                   /* borrowed from main */
     struct leafcache *leaves;        /* borrowed from main, shared by workers */
     struct rules *rules;             /* interception rules (borrowed from main, thread-safe) */
+    struct leafcache *untrusted;     /* leaves of a never-trusted CA: mirror upstream cert errors */
+    struct ca *untrusted_ca;         /* that CA (in memory only) */
     struct acl allowed;              /* clients that may use the proxy */
     SSL_CTX *tls_server;             /* client-facing context (borrowed) */
     SSL_CTX *tls_client;             /* upstream-facing context (borrowed) */

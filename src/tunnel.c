@@ -132,7 +132,9 @@ static void client_tls_event(struct bufferevent *bev, short what, void *arg)
     if (f) {
         int err = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
         const char *host = c->sni[0] ? c->sni : c->tunnel_host;
-        if (leg->tls.alert_received[0] && rules_client_rejected(c->proxy->rules, host))
+        /* a client refusing our mirror of a bad upstream certificate is doing the right thing */
+        if (leg->tls.alert_received[0] && !c->mirror_untrusted &&
+            rules_client_rejected(c->proxy->rules, host))
             snprintf(f->note, sizeof f->note,
                      "%s is now passed through untouched: the client refused httpeek's "
                      "certificate %d times", host, c->proxy->opts->auto_passthrough);
@@ -155,8 +157,9 @@ static void start_client_tls(struct conn *c)
     struct proxy *p = c->proxy;
     const char *name = c->sni[0] ? c->sni : c->tunnel_host;
     char err[256] = "";
-    X509 *leaf = leafcache_get(p->leaves, name, NULL, err, sizeof err);
-    SSL *ssl = leaf ? tls_server_ssl_new(p->tls_server, leaf, ca_leaf_key(p->ca), ca_cert(p->ca)) : NULL;
+    struct ca *ca = c->mirror_untrusted ? p->untrusted_ca : p->ca;
+    X509 *leaf = leafcache_get(c->mirror_untrusted ? p->untrusted : p->leaves, name, NULL, err, sizeof err);
+    SSL *ssl = leaf ? tls_server_ssl_new(p->tls_server, leaf, ca_leaf_key(ca), ca_cert(ca)) : NULL;
     if (leaf)
         X509_free(leaf);
     struct bufferevent *bev = NULL;
@@ -224,6 +227,16 @@ static void upstream_tls_event(struct bufferevent *bev, short what, void *arg)
     struct flow_tls keep = leg->tls;
     leg_close(leg);
     leg->tls = keep;
+    if (!c->proxy->opts->upstream_errors_page) {
+        /* Fidelity: the app must fail as it would without httpeek. A certificate problem is
+         * mirrored with a leaf from a CA nobody trusts; any other handshake failure (version,
+         * ciphers, a reset) fails the client's handshake by closing it. */
+        if (leg->tls.verify_result == X509_V_OK) {
+            conn__close(c, 0);
+            return;
+        }
+        c->mirror_untrusted = 1;
+    }
     start_client_tls(c);
 }
 

@@ -153,4 +153,12 @@ timeout 5 "$HTTPEEK" --version >"$T/o" 2>"$T/e"; rc=$?
 is "$rc" 0 "--version exits 0"
 like "$(cat "$T/o")" "[0-9]+\.[0-9]+\.[0-9]+" "--version prints a version number"
 
+# ---- --upstream-errors=page: a readable 502 instead of a mirrored failure -----------------
+start_httpeek --upstream-ca "$PKI/ca.pem" --upstream-errors=page
+code=$(CURL_MAX_TIME=10 pcurl_tls -o "$T/body" -w "%{http_code}" "https://upstream.test:$SS/" 2>/dev/null)
+is "$code" 502 "--upstream-errors=page: the client completes TLS and gets a 502"
+like "$(cat "$T/body")" "self-signed" "--upstream-errors=page: the 502 names the verify error"
+out=$(timeout 10 "$HTTPEEK" --upstream-errors=maybe 2>&1); rc=$?
+is "$rc" 2 "--upstream-errors with a bad value is a command-line error"
+
 done_testing
