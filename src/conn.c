@@ -71,11 +71,14 @@ struct flow *conn__flow_new(struct conn *c)
 
 void conn__flow_done(struct conn *c, struct flow *f)
 {
-    struct diagnosis d;
+    struct diagnosis d, w[4];
     if (diagnose_flow(f, &d) && d.entry) {
         f->diag_code = d.entry->code;
         f->diag_name = d.entry->name;
     }
+    size_t nw = diagnose_warnings(f, w, 4);
+    for (size_t i = 0; i < nw; i++)
+        f->warn_codes[f->nwarn++] = w[i].entry->code;
     flow_done(f, c->proxy->out, c->proxy->sink, c->proxy->sink_arg);
 }
 

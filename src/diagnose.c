@@ -228,6 +228,43 @@ static int ats_exempt_host(const char *host)
     return n > 6 && !strcasecmp(host + n - 6, ".local");
 }
 
+size_t diagnose_warnings(const struct flow *f, struct diagnosis *out, size_t max)
+{
+    size_t n = 0;
+    if (max && diagnose_ats_warning(f, &out[n]))
+        n++;
+    const struct flow_tls *t = &f->tls_upstream;
+    if (f->fail.failed || !t->handshake_done || n >= max)
+        return n;
+    char why[3][160];
+    int nwhy = 0;
+    if (!strcmp(t->version, "TLSv1") || !strcmp(t->version, "TLSv1.1") || !strncmp(t->version, "SSL", 3))
+        snprintf(why[nwhy++], sizeof why[0],
+                 "%s (ATS needs TLS 1.2+; exception key NSExceptionMinimumTLSVersion = %s)", t->version,
+                 t->version);
+    if (!t->forward_secret && strcmp(t->version, "TLSv1.3"))
+        snprintf(why[nwhy++], sizeof why[0],
+                 "cipher %s has no forward secrecy (exception key NSExceptionRequiresForwardSecrecy = NO)",
+                 t->cipher);
+    if ((t->peer_sig[0] && strcasestr(t->peer_sig, "sha1")) ||
+        (!strcmp(t->peer_key_type, "RSA") && t->peer_key_bits && t->peer_key_bits < 2048) ||
+        (!strcmp(t->peer_key_type, "EC") && t->peer_key_bits && t->peer_key_bits < 256))
+        snprintf(why[nwhy++], sizeof why[0],
+                 "certificate %s %d-bit key signed with %s (ATS needs SHA-2 and RSA 2048+ / EC 256+)",
+                 t->peer_key_type, t->peer_key_bits, t->peer_sig);
+    if (!nwhy)
+        return n;
+    struct diagnosis *d = &out[n++];
+    memset(d, 0, sizeof *d);
+    d->entry = diagnose_lookup(NSURL_SECURE_CONNECTION_FAILED);
+    d->stage = flow_stage_name(FLOW_STAGE_UPSTREAM_TLS);
+    int w = snprintf(d->detail, sizeof d->detail,
+                     "This worked through httpeek, but App Transport Security would refuse %s: ", f->host);
+    for (int i = 0; i < nwhy && w > 0 && (size_t)w < sizeof d->detail; i++)
+        w += snprintf(d->detail + w, sizeof d->detail - (size_t)w, "%s%s", i ? "; " : "", why[i]);
+    return n;
+}
+
 int diagnose_ats_warning(const struct flow *f, struct diagnosis *out)
 {
     memset(out, 0, sizeof *out);

@@ -61,4 +61,10 @@ int diagnose_flow(const struct flow *f, struct diagnosis *out) HP_NONNULL(1, 2);
  * request that iOS would have blocked without an ATS exception, 0 otherwise. */
 int diagnose_ats_warning(const struct flow *f, struct diagnosis *out) HP_NONNULL(1, 2);
 
+/* Warnings for a flow that worked: the cleartext -1022 and the ATS audit of its upstream TLS
+ * session (TLS below 1.2, no forward secrecy, SHA-1 signature, RSA < 2048 or EC < 256 bits), each
+ * as the code the app would get under App Transport Security. Fills up to max entries of out;
+ * returns how many. */
+size_t diagnose_warnings(const struct flow *f, struct diagnosis *out, size_t max) HP_NONNULL(1, 2);
+
 #endif

@@ -175,7 +175,9 @@ void flow_format_line(const struct flow *f, char *buf, size_t buflen)
     if (f->note[0] && n > 0 && (size_t)n < buflen)
         n += snprintf(buf + n, buflen - (size_t)n, " (%s)", f->note);
     if (f->diag_code && n > 0 && (size_t)n < buflen)
-        snprintf(buf + n, buflen - (size_t)n, " [%d %s]", f->diag_code, f->diag_name);
+        n += snprintf(buf + n, buflen - (size_t)n, " [%d %s]", f->diag_code, f->diag_name);
+    for (int i = 0; i < f->nwarn && n > 0 && (size_t)n < buflen; i++)
+        n += snprintf(buf + n, buflen - (size_t)n, " [ATS %d]", f->warn_codes[i]);
 }
 
 void flow_done(struct flow *f, FILE *out, flow_sink_fn sink, void *sink_arg)

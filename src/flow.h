@@ -52,6 +52,10 @@ struct flow_tls {
     char peer_subject[256];   /* upstream certificate subject (one line) */
     char peer_issuer[256];    /* upstream certificate issuer */
     char peer_not_after[32];  /* upstream certificate notAfter, ISO 8601 */
+    char peer_key_type[8];    /* "RSA", "EC", ... of the upstream certificate's key */
+    int peer_key_bits;        /* its size in bits */
+    char peer_sig[32];        /* its signature algorithm, e.g. "sha256WithRSAEncryption" */
+    int forward_secret;       /* 1 when the key exchange was ephemeral (ECDHE/DHE or TLS 1.3) */
 };
 
 /* Raw failure facts; failed == 0 for a successful exchange. */
@@ -115,6 +119,8 @@ struct flow {
     struct flow_failure fail;
     char note[256];             /* free text shown with the flow (e.g. "tunnel not intercepted") */
     int no_request_after_tls;   /* client finished our TLS handshake, then closed without a request */
+    int warn_codes[4];          /* codes of warnings on a flow that worked (ATS -1022, -1200) */
+    int nwarn;
     int diag_code;              /* NSURLErrorDomain code the app saw (0 = none), set by diagnose */
     const char *diag_name;      /* its name, static string, or NULL */
 };

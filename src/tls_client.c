@@ -18,7 +18,12 @@ SSL_CTX *tls_client_ctx_new(const char *extra_ca_file, int insecure, char *err, 
         snprintf(err, errlen, "cannot create the upstream TLS context");
         return NULL;
     }
+    /* Reach old servers (TLS 1.0, SHA-1, small keys) instead of hiding them behind a handshake
+     * error: the flow then carries the ATS warning the app would hit (diagnose_warnings). Chain
+     * and host verification are unaffected by the security level. */
     SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+    SSL_CTX_set_security_level(ctx, 0);
+    SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0");
     if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
         snprintf(err, errlen, "cannot load the system trust store");
         SSL_CTX_free(ctx);

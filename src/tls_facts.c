@@ -76,6 +76,21 @@ void tls_facts_fill(SSL *ssl, struct flow_tls *facts)
             struct tm tm;
             if (ASN1_TIME_to_tm(X509_get0_notAfter(peer), &tm))
                 strftime(facts->peer_not_after, sizeof facts->peer_not_after, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            EVP_PKEY *pk = X509_get0_pubkey(peer);
+            if (pk) {
+                facts->peer_key_bits = EVP_PKEY_get_bits(pk);
+                snprintf(facts->peer_key_type, sizeof facts->peer_key_type, "%s",
+                         EVP_PKEY_is_a(pk, "RSA") ? "RSA" : EVP_PKEY_is_a(pk, "EC") ? "EC"
+                         : EVP_PKEY_is_a(pk, "ED25519") ? "Ed25519" : "other");
+            }
+            snprintf(facts->peer_sig, sizeof facts->peer_sig, "%s",
+                     OBJ_nid2ln(X509_get_signature_nid(peer)));
+        }
+        const SSL_CIPHER *cc = SSL_get_current_cipher(ssl);
+        if (cc) {
+            int kx = SSL_CIPHER_get_kx_nid(cc);
+            facts->forward_secret = kx == NID_kx_ecdhe || kx == NID_kx_dhe || kx == NID_kx_any ||
+                                    kx == NID_kx_ecdhe_psk || kx == NID_kx_dhe_psk;
         }
     }
 }

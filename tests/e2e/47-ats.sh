@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# 47-ats.sh — flows that work through httpeek but that iOS App Transport Security would block are
+# flagged on their line: cleartext http:// to a domain (-1022), and an upstream TLS session below
+# ATS's bar (TLS 1.0, no forward secrecy, SHA-1, small keys: -1200). A modern HTTPS server and IP hosts get no flag.
+source "$(dirname "$0")/lib.sh"
+
+PKI=$T/pki
+make_pki "$PKI" || { echo "Bail out! make_pki failed"; exit 1; }
+start_dns upstream.test=127.0.0.1
+start_upstream --quiet; PLAIN=$UPSTREAM_PORT
+start_upstream --tls server --quiet; MODERN=$UPSTREAM_PORT
+start_s_server server -tls1 -cipher 'ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0'; OLD=$SSERVER_PORT
+start_httpeek --upstream-ca "$PKI/ca.pem"
+
+CURL_MAX_TIME=10 pcurl -o /dev/null "http://upstream.test:$PLAIN/bytes/1"
+CURL_MAX_TIME=10 pcurl -o /dev/null "http://127.0.0.1:$PLAIN/bytes/1"
+CURL_MAX_TIME=10 pcurl_tls -o /dev/null "https://upstream.test:$MODERN/bytes/1"
+code=$(CURL_MAX_TIME=10 pcurl_tls -o /dev/null -w '%{http_code}' "https://upstream.test:$OLD/")
+is "$code" 200 "a TLS 1.0-only server is still reached through httpeek"
+wait_grep "upstream\.test:$OLD/ 200" "$HTTPEEK_LOG" 5
+like "$(grep "http://upstream.test:$PLAIN/" "$HTTPEEK_LOG")" "200 .*\[ATS -1022\]" "cleartext request to a domain: -1022 warning"
+unlike "$(grep "http://127.0.0.1:$PLAIN/" "$HTTPEEK_LOG")" "ATS" "cleartext to an IP literal: no ATS warning (ATS exempts IPs)"
+unlike "$(grep "https://upstream.test:$MODERN/" "$HTTPEEK_LOG")" "ATS" "modern TLS 1.3 server: no warning"
+like "$(grep "https://upstream.test:$OLD/" "$HTTPEEK_LOG")" "200 .*\[ATS -1200\]" "TLS 1.0 session: -1200 warning"
+done_testing
