@@ -1078,6 +1078,18 @@ void conn__upstream_event(struct bufferevent *bev, short what, void *arg)
         advance(c);
         return;
     }
+    if (leg->ssl && leg->tls.alert_received[0] && !c->resp_started) {
+        /* A TLS 1.3 server refuses after the handshake (e.g. certificate_required arrives once
+         * we sent Finished): that is a TLS failure, not a lost connection. */
+        tls_facts_fill(leg->ssl, &leg->tls);
+        f->tls_upstream = leg->tls;
+        char why[300];
+        snprintf(why, sizeof why, "%s:%d ended TLS with alert '%s'", c->up_host, c->up_port,
+                 leg->tls.alert_received);
+        flow_fail(f, FLOW_STAGE_UPSTREAM_TLS, sock_err, "tls: %s", why);
+        conn__fail_client(c, f, 502, why);
+        return;
+    }
     if (!c->resp_started && retry_request(c) == 0)
         return;
     strcpy(f->fail.closed_by, "server");

@@ -22,7 +22,17 @@ static void info_cb(const SSL *ssl, int where, int ret)
         return;
     char *dst = (where & SSL_CB_READ) ? facts->alert_received : facts->alert_sent;
     size_t len = (where & SSL_CB_READ) ? sizeof facts->alert_received : sizeof facts->alert_sent;
-    snprintf(dst, len, "%s", SSL_alert_desc_string_long(ret));
+    const char *name = SSL_alert_desc_string_long(ret);
+    if (!strcmp(name, "unknown")) {
+        /* OpenSSL 3.0 has no long names for the TLS 1.3 alerts (RFC 8446 §6) */
+        switch (ret & 0xff) {
+        case 109: name = "missing extension"; break;
+        case 115: name = "unknown PSK identity"; break;
+        case 116: name = "certificate required"; break;
+        case 120: name = "no application protocol"; break;
+        }
+    }
+    snprintf(dst, len, "%s", name);
 }
 
 void tls_facts_attach(SSL *ssl, struct flow_tls *facts)

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# 42-diagnosis.sh — the diagnosis matrix: misbehaving local servers and clients, each driven by
+# curl through the real proxy, and the NSURLErrorDomain code (and stage) its flow must carry.
+source "$(dirname "$0")/lib.sh"
+
+PKI=$T/pki
+make_pki "$PKI" || { echo "Bail out! make_pki failed"; exit 1; }
+( cd "$PKI" &&
+  # not yet valid: right name and chain, validity in the future
+  openssl ca -batch -config ca.cnf -extensions ext -in expired.csr -out future.pem \
+      -startdate 20400101000000Z -enddate 20410101000000Z -notext && cp expired.key future.key &&
+  # unknown root: a chain to a CA nobody was told about
+  openssl ecparam -name prime256v1 -genkey -noout -out other-ca.key &&
+  openssl req -x509 -new -key other-ca.key -sha256 -days 30 -subj "/CN=some private CA" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign -out other-ca.pem &&
+  openssl ecparam -name prime256v1 -genkey -noout -out unknown.key &&
+  openssl req -new -key unknown.key -subj "/CN=upstream.test" -out unknown.csr &&
+  printf 'subjectAltName=DNS:upstream.test\nextendedKeyUsage=serverAuth\n' > unknown.ext &&
+  openssl x509 -req -in unknown.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial -days 30 \
+      -sha256 -extfile unknown.ext -out unknown.pem ) >"$T/pki-extra.log" 2>&1 ||
+    { echo "Bail out! extra certificates: $(tail -3 "$T/pki-extra.log")"; exit 1; }
+
+# raw.py MODE PORTFILE: a TCP server that answers every connection with a fixed misbehaviour
+cat >"$T/raw.py" <<'PY'
+import socket, sys, threading
+mode, portfile = sys.argv[1], sys.argv[2]
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(16)
+open(portfile, "w").write(str(s.getsockname()[1]))
+def serve(c):
+    try:
+        c.recv(65536)
+        if mode == "garbage":
+            c.sendall(b"HELLO THIS IS NOT HTTP\r\n\r\n")
+        elif mode == "midbody":
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 1000)
+    finally:
+        c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+raw_server() { # raw_server MODE: sets RAW_PORT
+    spawn "raw-$1" 120 "$PYTHON" "$T/raw.py" "$1" "$T/raw-$1.port"
+    wait_file "$T/raw-$1.port" 10 || { echo "Bail out! raw server $1"; exit 1; }
+    RAW_PORT=$(cat "$T/raw-$1.port")
+}
+
+start_dns upstream.test=127.0.0.1
+start_s_server expired;    EXPIRED=$SSERVER_PORT
+start_s_server future;     FUTURE=$SSERVER_PORT
+start_s_server wronghost;  WRONG=$SSERVER_PORT
+start_s_server selfsigned; SELF=$SSERVER_PORT
+start_s_server unknown;    UNKNOWN=$SSERVER_PORT
+start_s_server server -Verify 1; CLIENTCERT=$SSERVER_PORT
+start_upstream --quiet; PLAIN=$UPSTREAM_PORT
+start_upstream --tls server --quiet; GOOD=$UPSTREAM_PORT
+start_upstream --mode blackhole --quiet; SILENT=$UPSTREAM_PORT
+raw_server garbage; GARBAGE=$RAW_PORT
+raw_server midbody; MIDBODY=$RAW_PORT
+REFUSED=$(free_port)
+start_httpeek --upstream-ca "$PKI/ca.pem" --upstream-timeout 1 --auto-passthrough 0
+
+# expect WHAT URL-ERE CODE NAME [STAGE]: the flow's line carries [CODE NAME] (and the stage)
+expect() {
+    local what=$1 url=$2 code=$3 name=$4 stage=${5:-} line
+    wait_grep "$url" "$HTTPEEK_LOG" 8
+    line=$(grep -E "$url" "$HTTPEEK_LOG" | tail -n 1)
+    like "$line" "\[$code $name\]" "$what: $code $name"
+    [ -n "$stage" ] && like "$line" "FAILED $stage:" "$what: stage $stage"
+}
+c() { CURL_MAX_TIME=${MT:-10} pcurl_tls -o /dev/null "$@" 2>/dev/null; }
+
+c "https://upstream.test:$EXPIRED/";   expect "expired certificate" "upstream.test:$EXPIRED" -1201 NSURLErrorServerCertificateHasBadDate upstream_tls
+c "https://upstream.test:$FUTURE/";    expect "not-yet-valid certificate" "upstream.test:$FUTURE" -1204 NSURLErrorServerCertificateNotYetValid upstream_tls
+c "https://upstream.test:$WRONG/";     expect "wrong-host certificate" "upstream.test:$WRONG" -1202 NSURLErrorServerCertificateUntrusted upstream_tls
+c "https://upstream.test:$SELF/";      expect "self-signed certificate" "upstream.test:$SELF" -1202 NSURLErrorServerCertificateUntrusted upstream_tls
+c "https://upstream.test:$UNKNOWN/";   expect "unknown root" "upstream.test:$UNKNOWN" -1203 NSURLErrorServerCertificateHasUnknownRoot upstream_tls
+c "https://upstream.test:$CLIENTCERT/"; expect "client certificate required" "upstream.test:$CLIENTCERT" -1206 NSURLErrorClientCertificateRequired upstream_tls
+c "https://upstream.test:$REFUSED/";   expect "refused port" "upstream.test:$REFUSED" -1004 NSURLErrorCannotConnectToHost connect
+c "https://nowhere.invalid/";          expect "unresolvable name" "nowhere\.invalid" -1003 NSURLErrorCannotFindHost dns
+c "http://upstream.test:$SILENT/x";    expect "server never answers" "upstream.test:$SILENT/x" -1001 NSURLErrorTimedOut wait
+c "http://upstream.test:$GARBAGE/";    expect "malformed response" "upstream.test:$GARBAGE/" -1017 NSURLErrorCannotParseResponse wait
+c "http://upstream.test:$MIDBODY/";    expect "close mid-body" "upstream.test:$MIDBODY/" -1005 NSURLErrorNetworkConnectionLost receive
+MT=0.4 c "http://upstream.test:$PLAIN/slow/3"; expect "client gives up while waiting" "upstream.test:$PLAIN/slow/3" -999 NSURLErrorCancelled wait
+CURL_MAX_TIME=10 pcurl -o /dev/null --cacert "$PKI/ca.pem" "https://upstream.test:$GOOD/bytes/1" 2>/dev/null
+expect "client refuses httpeek's certificate" "CONNECT upstream.test:$GOOD" -1202 NSURLErrorServerCertificateUntrusted client_tls
+CURL_MAX_TIME=10 pcurl -o /dev/null "ftp://upstream.test:$PLAIN/file" 2>/dev/null
+expect "unsupported scheme" "ftp://upstream.test" -1002 NSURLErrorUnsupportedURL client_request
+c "http://upstream.test:$PLAIN/bytes/5"
+wait_grep "upstream.test:$PLAIN/bytes/5" "$HTTPEEK_LOG" 5
+like "$(grep "upstream.test:$PLAIN/bytes/5" "$HTTPEEK_LOG")" " 200 .*\[ATS -1022\]" "cleartext request: -1022 warning on a flow that worked"
+c "https://upstream.test:$GOOD/bytes/7"
+wait_grep "upstream.test:$GOOD/bytes/7" "$HTTPEEK_LOG" 5
+line=$(grep "upstream.test:$GOOD/bytes/7" "$HTTPEEK_LOG")
+like "$line" " 200 7B" "healthy control: 200"
+unlike "$line" "FAILED|\[-?[0-9]+ " "healthy control: no diagnosis"
+done_testing
