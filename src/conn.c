@@ -104,6 +104,7 @@ static void conn_free(struct conn *c)
         if (c->intercepted && !c->tunnel_requests && !f->fail.failed && !f->note[0]) {
             const char *host = c->sni[0] ? c->sni : c->tunnel_host;
             f->no_request_after_tls = 1;
+            clients_note(c->proxy->clients, c->client_addr, CLIENT_TLS_REFUSED, host);
             if (rules_client_rejected(c->proxy->rules, host))
                 snprintf(f->note, sizeof f->note,
                          "client closed without a request after TLS; %s is now passed through", host);
@@ -673,8 +674,11 @@ static int on_req_head(void *arg, struct http1_head *head)
     c->req_out = f->req->framing;
     c->upgrade_requested = f->req->upgrade && f->req->method != HTTP_CONNECT;
     if (c->intercepted) {
-        if (!c->tunnel_requests++)
+        if (!c->tunnel_requests++) {
             rules_client_accepted(c->proxy->rules, c->sni[0] ? c->sni : c->tunnel_host);
+            if (!c->mirror_untrusted)
+                clients_note(c->proxy->clients, c->client_addr, CLIENT_TLS_TRUSTED, NULL);
+        }
         if (c->tunnel_flow) {
             /* The tunnel's connect and TLS timings belong to its first request (as HAR does). */
             f->marks.dns_start = c->tunnel_marks.dns_start;
@@ -703,6 +707,13 @@ static int on_req_head(void *arg, struct http1_head *head)
     int r = route_request(c);
     if (r < 0)
         return -1;
+    if (r == 0) {
+        const char *ua = http1_head_get(f->req, "user-agent");
+        if (ua)
+            clients_user_agent(c->proxy->clients, c->client_addr, ua);
+        if (!c->intercepted)
+            clients_note(c->proxy->clients, c->client_addr, CLIENT_PROXIED, NULL);
+    }
     if (r == 1) { /* httpeek's own pages: answer now, the flow is not recorded */
         c->resp_started = c->resp_done = c->local_request = 1;
         char self[300];
@@ -714,9 +725,14 @@ static int on_req_head(void *arg, struct http1_head *head)
             if (parse_absolute(f->req->target, s2, sizeof s2, h2, sizeof h2, &p2, &path) < 0)
                 path = "/";
         }
+        struct client_summary seen;
+        clients_get(c->proxy->clients, c->client_addr, &seen);
         struct setup_client who = {.proxy_hostport = self,
                                    .via_proxy = c->intercepted || f->req->target[0] != '/',
-                                   .via_tls = c->intercepted};
+                                   .via_tls = c->intercepted, .proxied = seen.proxied,
+                                   .tls_trusted = seen.tls_trusted, .tls_refused = seen.tls_refused};
+        if (setup_is_ca_download(path))
+            clients_note(c->proxy->clients, c->client_addr, CLIENT_CA_DOWNLOADED, NULL);
         setup_respond(leg_output(&c->client), path, c->head_request, c->proxy->ca, &who,
                       !c->client_keep_alive);
         c->req_out = HTTP1_NO_BODY;

@@ -36,6 +36,7 @@ static int run(const struct opts *o)
     struct leafcache *leaves = NULL;
     SSL_CTX *server_ctx = NULL, *client_ctx = NULL;
     struct ca *untrusted_ca = NULL;
+    struct clients *clients = clients_new(stdout);
     struct leafcache *untrusted = NULL;
     struct rules *rules = rules_new(o->intercept, (size_t)o->nintercept, o->passthrough,
                                     (size_t)o->npassthrough, o->auto_passthrough);
@@ -48,7 +49,7 @@ static int run(const struct opts *o)
     struct event_base *base = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
 
-    if (!rules) {
+    if (!rules || !clients) {
         fprintf(stderr, "httpeek: out of memory\n");
         goto out;
     }
@@ -67,7 +68,7 @@ static int run(const struct opts *o)
     static struct proxy proxy; /* static: a few KiB of ACL, alive for the whole run */
     proxy = (struct proxy){
         .opts = o, .ca = ca, .leaves = leaves, .rules = rules, .untrusted = untrusted,
-        .untrusted_ca = untrusted_ca,
+        .untrusted_ca = untrusted_ca, .clients = clients,
         .tls_server = server_ctx,
         .tls_client = client_ctx,
         .out = stdout, .sink = NULL, .sink_arg = NULL};
@@ -127,6 +128,7 @@ out:
     if (leaves)
         leafcache_free(leaves);
     rules_free(rules);
+    clients_free(clients);
     if (untrusted)
         leafcache_free(untrusted);
     ca_free(untrusted_ca);

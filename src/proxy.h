@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <openssl/ssl.h>
 #include "acl.h"
+#include "clients.h"
 #include "ca.h"
 #include "flow.h"
 #include "leafcache.h"
@@ -23,6 +24,7 @@ struct proxy {
     struct leafcache *untrusted;     /* leaves of a never-trusted CA: mirror upstream cert errors */
     struct ca *untrusted_ca;         /* that CA (in memory only) */
     struct acl allowed;              /* clients that may use the proxy */
+    struct clients *clients;         /* what is known per client address (thread-safe) */
     SSL_CTX *tls_server;             /* client-facing context (borrowed) */
     SSL_CTX *tls_client;             /* upstream-facing context (borrowed) */
     atomic_uint_fast64_t next_flow_id;

@@ -35,10 +35,14 @@ static int page(struct evbuffer *out, const struct setup_client *cl, int head_on
     const char *port = colon ? colon + 1 : "8080";
     if (colon)
         *colon = '\0';
-    const char *status = cl->via_tls
+    const char *status = cl->via_tls || cl->tls_trusted
         ? "<p class=ok>&#10004; This device uses the proxy and trusts httpeek's CA: its HTTPS "
           "traffic is visible.</p>"
-        : cl->via_proxy
+        : cl->tls_refused
+        ? "<p class=warn>This device uses the proxy but refused httpeek's certificate: install the "
+          "CA and enable full trust (step 3). If only some apps refuse it, they pin their "
+          "certificates.</p>"
+        : cl->via_proxy || cl->proxied
         ? "<p class=ok>&#10004; This device uses the proxy. Next: install and trust the CA below, "
           "then open <a href=\"https://" SETUP_HOST "/\">https://" SETUP_HOST "/</a> to check.</p>"
         : "<p class=warn>This device reached httpeek directly, but is not using it as its proxy "
@@ -86,6 +90,15 @@ static int page(struct evbuffer *out, const struct setup_client *cl, int head_on
         evbuffer_add_buffer(out, b);
     evbuffer_free(b);
     return 200;
+}
+
+int setup_is_ca_download(const char *path)
+{
+    size_t n = strcspn(path, "?#");
+    return (n == 12 && (!strncmp(path, "/ca-cert.pem", 12) || !strncmp(path, "/ca-cert.cer", 12) ||
+                        !strncmp(path, "/ca-cert.crt", 12))) ||
+           (n == 21 && !strncmp(path, "/httpeek.mobileconfig", 21)) ||
+           (n == 7 && (!strncmp(path, "/ca.pem", 7) || !strncmp(path, "/ca.cer", 7)));
 }
 
 int setup_respond(struct evbuffer *out, const char *path, int head_only, struct ca *ca,

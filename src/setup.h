@@ -17,7 +17,13 @@ struct setup_client {
     const char *proxy_hostport; /* "192.168.1.20:8080": the proxy as this client reached it */
     int via_proxy;              /* 1 when the request came through the proxy (httpeek.test) */
     int via_tls;                /* 1 when it came inside an intercepted TLS tunnel */
+    unsigned proxied;           /* proxy requests seen from this address so far */
+    unsigned tls_trusted;       /* intercepted TLS tunnels it sent requests through */
+    unsigned tls_refused;       /* times it refused httpeek's certificate */
 };
+
+/* 1 when path is one of the CA downloads (ca-cert.pem/.cer/.crt, the iOS profile). */
+int setup_is_ca_download(const char *path) HP_NONNULL(1);
 
 /* Append a complete response for path (origin-form, query ignored) to out; returns its status.
  * close adds "Connection: close". */

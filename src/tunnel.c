@@ -133,6 +133,8 @@ static void client_tls_event(struct bufferevent *bev, short what, void *arg)
         int err = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
         const char *host = c->sni[0] ? c->sni : c->tunnel_host;
         /* a client refusing our mirror of a bad upstream certificate is doing the right thing */
+        if (leg->tls.alert_received[0] && !c->mirror_untrusted)
+            clients_note(c->proxy->clients, c->client_addr, CLIENT_TLS_REFUSED, host);
         if (leg->tls.alert_received[0] && !c->mirror_untrusted &&
             rules_client_rejected(c->proxy->rules, host))
             snprintf(f->note, sizeof f->note,
@@ -386,6 +388,7 @@ static void send_200_and_peek(struct conn *c)
 
 void tunnel_begin(struct conn *c, const char *host, int port)
 {
+    clients_note(c->proxy->clients, c->client_addr, CLIENT_PROXIED, NULL);
     c->tunnel_flow = c->flow;
     c->flow = NULL;
     struct flow *f = c->tunnel_flow;

@@ -48,4 +48,21 @@ like "$pac" "PROXY 127\.0\.0\.1:$HTTPEEK_PORT" "PAC points at this proxy"
 like "$(cat "$T/pac.h")" "application/x-ns-proxy-autoconfig" "PAC content type"
 is "$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' "$P/ca-key.pem")" 404 "the CA key is never served"
 unlike "$(cat "$HTTPEEK_LOG")" "httpeek\.test" "httpeek's own pages are not recorded as app traffic"
+# ---- per-client state: what the page and the terminal say about this device --------------
+stop_httpeek
+PKI=$T/pki; make_pki "$PKI" >/dev/null || { echo "Bail out! make_pki"; exit 1; }
+start_dns upstream.test=127.0.0.1
+start_upstream --tls server --quiet; UP=$UPSTREAM_PORT
+start_httpeek --upstream-ca "$PKI/ca.pem"
+P=http://127.0.0.1:$HTTPEEK_PORT
+curl -s --max-time 10 -o /dev/null "$P/ca-cert.cer"
+CURL_MAX_TIME=10 pcurl -o /dev/null -A "MyApp/1.2 CFNetwork/1494.0.7 Darwin/23.0.0" --cacert "$PKI/ca.pem" \
+    "https://upstream.test:$UP/bytes/1" 2>/dev/null
+like "$(curl -s --max-time 10 "$P/")" "refused httpeek's certificate" "setup page: this device refused httpeek's certificate"
+wait_grep "^hint: " "$HTTPEEK_LOG" 5
+like "$(grep '^hint: ' "$HTTPEEK_LOG")" "hint: client 127\.0\.0\.1 .*refuses httpeek's certificate although it downloaded the CA.*Certificate Trust Settings" \
+    "terminal hint: CA downloaded but not trusted, with the iOS switch to flip"
+CURL_MAX_TIME=10 pcurl_tls -o /dev/null "https://upstream.test:$UP/bytes/1"
+like "$(curl -s --max-time 10 "$P/")" "trusts httpeek's CA" "after a trusted TLS exchange the page says so"
+
 done_testing
