@@ -24,13 +24,21 @@
 #define CA_VALIDITY_DAYS (10 * 365)
 
 struct ca {
-    X509 *cert;
-    EVP_PKEY *key;
-    EVP_PKEY *leaf_key;
-    int created;
-    char pem_path[4096];
-    char fingerprint[3 * 32];
+    X509 *cert;                 /* the CA certificate */
+    EVP_PKEY *key;              /* its private key */
+    EVP_PKEY *leaf_key;         /* the one key every leaf of this process carries */
+    struct mint_ctx *minter;    /* what every leaf shares, computed once (see mint.h) */
+    int created;                /* this run wrote the files */
+    char pem_path[4096];        /* confdir/ca-cert.pem, or "(memory)" */
+    char fingerprint[3 * 32];   /* SHA-256, "AB:CD:..." */
 };
+
+/* PEM password callback: an encrypted key is refused instead of OpenSSL prompting on the tty. */
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf, (void)size, (void)rwflag, (void)u;
+    return -1;
+}
 
 static void ossl_reason(char *buf, size_t len)
 {
@@ -48,7 +56,7 @@ static int random_serial(X509 *cert)
     if (RAND_bytes(b, sizeof b) != 1)
         return -1;
     b[0] &= 0x7f; /* positive */
-    b[0] |= 0x01; /* and never zero, with a full 128-bit length */
+    b[sizeof b - 1] |= 0x01; /* and never zero */
     BIGNUM *bn = BN_bin2bn(b, sizeof b, NULL);
     int ok = bn && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) != NULL;
     BN_free(bn);
@@ -155,18 +163,48 @@ static int create_files(struct ca *ca, const char *key_path, const char *cer_pat
         PEM_write_bio_X509(cb, ca->cert) != 1) {
         snprintf(err, errlen, "cannot encode the new CA");
     } else if (bio_to_file(key_path, 0600, kb, err, errlen) == 0) {
-        /* the key first: a certificate without its key would be an unusable CA */
-        if (bio_to_file(ca->pem_path, 0644, cb, err, errlen) == 0 &&
-            write_der(cer_path, ca->cert, err, errlen) == 0)
-            rc = 0;
-        else
+        /* the key first: a certificate without its key would be an unusable CA. On a later
+         * failure remove what this run wrote, so the next run starts clean instead of finding
+         * half a CA. */
+        if (bio_to_file(ca->pem_path, 0644, cb, err, errlen) < 0) {
             unlink(key_path);
+        } else if (write_der(cer_path, ca->cert, err, errlen) < 0) {
+            unlink(ca->pem_path);
+            unlink(key_path);
+        } else {
+            rc = 0;
+        }
     }
     BIO_free(kb);
     BIO_free(cb);
     if (rc == 0)
         ca->created = 1;
     return rc;
+}
+
+/* ca-cert.cer is derived from ca-cert.pem: rewrite it when missing (an older run, or a user who
+ * deleted it), but refuse one that holds another certificate, since phones would install the
+ * wrong CA from it. */
+static int check_der(const char *cer_path, X509 *cert, char *err, size_t errlen)
+{
+    FILE *f = fopen(cer_path, "rb");
+    if (!f && errno == ENOENT)
+        return write_der(cer_path, cert, err, errlen);
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot read: %s", cer_path, strerror(errno));
+        return -1;
+    }
+    X509 *der = d2i_X509_fp(f, NULL);
+    fclose(f);
+    int same = der && X509_cmp(der, cert) == 0;
+    X509_free(der);
+    ERR_clear_error();
+    if (!same) {
+        snprintf(err, errlen, "%s: does not hold the certificate of ca-cert.pem (delete it to have it "
+                 "rewritten)", cer_path);
+        return -1;
+    }
+    return 0;
 }
 
 static int load_files(struct ca *ca, const char *key_path, const char *cer_path, char *err,
@@ -177,7 +215,7 @@ static int load_files(struct ca *ca, const char *key_path, const char *cer_path,
         snprintf(err, errlen, "%s: cannot read: %s", ca->pem_path, strerror(errno));
         return -1;
     }
-    ca->cert = PEM_read_X509(f, NULL, NULL, NULL);
+    ca->cert = PEM_read_X509(f, NULL, no_password, NULL);
     fclose(f);
     if (!ca->cert) {
         snprintf(err, errlen, "%s: not a PEM certificate (corrupt? move it away to create a new CA)",
@@ -190,11 +228,11 @@ static int load_files(struct ca *ca, const char *key_path, const char *cer_path,
         snprintf(err, errlen, "%s: cannot read: %s", key_path, strerror(errno));
         return -1;
     }
-    ca->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    ca->key = PEM_read_PrivateKey(f, NULL, no_password, NULL);
     fclose(f);
     if (!ca->key) {
-        snprintf(err, errlen, "%s: not a PEM private key (corrupt? move the CA files away to create a new CA)",
-                 key_path);
+        snprintf(err, errlen, "%s: not an unencrypted PEM private key (corrupt? move the CA files away "
+                 "to create a new CA)", key_path);
         ERR_clear_error();
         return -1;
     }
@@ -203,11 +241,42 @@ static int load_files(struct ca *ca, const char *key_path, const char *cer_path,
         ERR_clear_error();
         return -1;
     }
+    if (X509_check_ca(ca->cert) < 1) {
+        snprintf(err, errlen, "%s: not a CA certificate (no basicConstraints CA:TRUE)", ca->pem_path);
+        return -1;
+    }
+    if (X509_cmp_current_time(X509_get0_notAfter(ca->cert)) < 0) {
+        /* every leaf would fail: say so now rather than at each handshake */
+        snprintf(err, errlen, "%s: the CA certificate has expired (move the CA files away to create "
+                 "a new CA)", ca->pem_path);
+        return -1;
+    }
     struct stat st;
     if (stat(key_path, &st) == 0 && (st.st_mode & 077))
         chmod(key_path, 0600); /* someone loosened it: the key must stay private */
-    if (access(cer_path, F_OK) != 0 && write_der(cer_path, ca->cert, err, errlen) < 0)
+    return check_der(cer_path, ca->cert, err, errlen);
+}
+
+/* What both kinds of CA need once cert and key are there: the leaf key, the minting context and
+ * the fingerprint. */
+static int finish(struct ca *ca, char *err, size_t errlen)
+{
+    if (!(ca->leaf_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"))) {
+        snprintf(err, errlen, "cannot create the leaf key");
+        ERR_clear_error();
         return -1;
+    }
+    if (!(ca->minter = mint_ctx_new(ca->cert, ca->key, ca->leaf_key, err, errlen)))
+        return -1;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    if (X509_digest(ca->cert, EVP_sha256(), md, &mdlen) != 1) {
+        snprintf(err, errlen, "cannot hash the CA certificate");
+        ERR_clear_error();
+        return -1;
+    }
+    for (unsigned i = 0; i < mdlen; i++)
+        snprintf(ca->fingerprint + 3 * i, 4, i + 1 < mdlen ? "%02X:" : "%02X", md[i]);
     return 0;
 }
 
@@ -237,19 +306,10 @@ struct ca *ca_load_or_create(const char *confdir, char *err, size_t errlen)
         rc = -1;
     } else
         rc = load_files(ca, key_path, cer_path, err, errlen);
-    if (rc == 0 && !(ca->leaf_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"))) {
-        snprintf(err, errlen, "cannot create the leaf key");
-        rc = -1;
-    }
-    if (rc < 0) {
+    if (rc < 0 || finish(ca, err, errlen) < 0) {
         ca_free(ca);
         return NULL;
     }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned mdlen = 0;
-    X509_digest(ca->cert, EVP_sha256(), md, &mdlen);
-    for (unsigned i = 0; i < mdlen; i++)
-        snprintf(ca->fingerprint + 3 * i, 4, i + 1 < mdlen ? "%02X:" : "%02X", md[i]);
     return ca;
 }
 
@@ -257,14 +317,17 @@ struct ca *ca_new_untrusted(const char *subject_cn, char *err, size_t errlen)
 {
     struct ca *ca = calloc(1, sizeof *ca);
     if (!ca || !(ca->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) ||
-        !(ca->leaf_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) ||
         !(ca->cert = make_ca_cert(ca->key, subject_cn))) {
         snprintf(err, errlen, "cannot create the untrusted CA");
+        ERR_clear_error();
         ca_free(ca);
         return NULL;
     }
     snprintf(ca->pem_path, sizeof ca->pem_path, "(memory)");
-    snprintf(ca->fingerprint, sizeof ca->fingerprint, "-");
+    if (finish(ca, err, errlen) < 0) {
+        ca_free(ca);
+        return NULL;
+    }
     return ca;
 }
 
@@ -272,6 +335,7 @@ void ca_free(struct ca *ca)
 {
     if (!ca)
         return;
+    mint_ctx_free(ca->minter); /* borrows cert and key: goes first */
     X509_free(ca->cert);
     EVP_PKEY_free(ca->key);
     EVP_PKEY_free(ca->leaf_key);
@@ -284,3 +348,8 @@ EVP_PKEY *ca_leaf_key(const struct ca *ca) { return ca->leaf_key; }
 int ca_was_created(const struct ca *ca) { return ca->created; }
 const char *ca_cert_pem_path(const struct ca *ca) { return ca->pem_path; }
 const char *ca_fingerprint(const struct ca *ca) { return ca->fingerprint; }
+
+X509 *ca_mint_leaf(const struct ca *ca, const char *host, char *err, size_t errlen)
+{
+    return mint_ctx_leaf(ca->minter, host, err, errlen);
+}

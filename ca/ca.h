@@ -44,4 +44,9 @@ const char *ca_cert_pem_path(const struct ca *ca) HP_NONNULL(1);
 /* SHA-256 fingerprint of the CA certificate as "AB:CD:..."; borrowed until ca_free. */
 const char *ca_fingerprint(const struct ca *ca) HP_NONNULL(1);
 
+/* Mint a leaf for host (rules in mint.h) with this CA and ca_leaf_key, from the context computed
+ * once at load: the fast path (tens of microseconds), safe from any thread. Returns NULL with a
+ * one-line reason in err (may be NULL). Caller frees with X509_free. */
+X509 *ca_mint_leaf(const struct ca *ca, const char *host, char *err, size_t errlen) HP_NONNULL(1, 2) HP_WUNRES;
+
 #endif

@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "mint.h"
 
 struct leaf_node {
     char host[256];                     /* lower-cased key */
+    uint32_t hash;                      /* of host, for unlinking from its chain on eviction */
     X509 *cert;                         /* the cache's reference */
     struct leaf_node *hnext;            /* hash chain */
     struct leaf_node *prev, *next;      /* LRU list: head = most recent */
@@ -48,7 +48,11 @@ struct leafcache *leafcache_new(struct ca *ca, size_t capacity)
         free(lc);
         return NULL;
     }
-    pthread_mutex_init(&lc->lock, NULL);
+    if (pthread_mutex_init(&lc->lock, NULL) != 0) {
+        free(lc->buckets);
+        free(lc);
+        return NULL;
+    }
     return lc;
 }
 
@@ -93,7 +97,7 @@ static void lru_push_front(struct leafcache *lc, struct leaf_node *n)
 static struct leaf_node *find(struct leafcache *lc, const char *key, uint32_t h)
 {
     for (struct leaf_node *n = lc->buckets[h & (lc->nbuckets - 1)]; n; n = n->hnext)
-        if (!strcmp(n->host, key))
+        if (n->hash == h && !strcmp(n->host, key))
             return n;
     return NULL;
 }
@@ -104,7 +108,7 @@ static void evict_tail(struct leafcache *lc)
     if (!n)
         return;
     lru_unlink(lc, n);
-    struct leaf_node **pp = &lc->buckets[hash(n->host) & (lc->nbuckets - 1)];
+    struct leaf_node **pp = &lc->buckets[n->hash & (lc->nbuckets - 1)];
     while (*pp && *pp != n)
         pp = &(*pp)->hnext;
     if (*pp)
@@ -142,7 +146,7 @@ X509 *leafcache_get(struct leafcache *lc, const char *host, int *minted, char *e
     }
     pthread_mutex_unlock(&lc->lock);
 
-    X509 *cert = mint_leaf(ca_cert(lc->ca), ca_key(lc->ca), ca_leaf_key(lc->ca), key, err, errlen);
+    X509 *cert = ca_mint_leaf(lc->ca, key, err, errlen);
     if (!cert)
         return NULL;
 
@@ -158,6 +162,7 @@ X509 *leafcache_get(struct leafcache *lc, const char *host, int *minted, char *e
         n = calloc(1, sizeof *n);
         if (n) {
             memcpy(n->host, key, strlen(key) + 1);
+            n->hash = h;
             n->cert = cert;
             X509_up_ref(cert); /* one for the cache, one for the caller */
             n->hnext = lc->buckets[h & (lc->nbuckets - 1)];

@@ -20,14 +20,18 @@
 /* How far in the past notBefore lies, in days. */
 #define MINT_BACKDATE_DAYS 2
 
-/* Mint a leaf for host (a DNS name, an IPv4 literal or an IPv6 literal without brackets),
+/* Mint a leaf for host (a DNS name, an IPv4 literal, or an IPv6 literal with or without brackets),
  * using leaf_key as its public key, signed by ca_cert/ca_key. Returns NULL with a reason in err
- * when host cannot be certified at all. Caller frees with X509_free. */
+ * when host cannot be certified at all. Caller frees with X509_free.
+ * Slow path (builds and drops a mint_ctx, ~0.2 ms): for one-off leaves; repeated minting goes
+ * through mint_ctx_leaf (or ca_mint_leaf, which uses the CA's own context). */
 X509 *mint_leaf(X509 *ca_cert, EVP_PKEY *ca_key, EVP_PKEY *leaf_key, const char *host,
                 char *err, size_t errlen) HP_NONNULL(1, 2, 3, 4) HP_WUNRES;
 
-/* Decide the DNS SAN for a host name: lower-cases it, strips one trailing dot, converts U-labels
- * (UTF-8) to A-labels (punycode, RFC 3492, "xn--"), and returns 0 when the result can be a DNS SAN
+/* Decide the DNS SAN for a host name: lower-cases it (ASCII; in U-labels also the Latin-1,
+ * Latin Extended-A, Greek and Cyrillic capitals: not full UTS #46 mapping, clients send A-labels
+ * anyway), strips one trailing dot, converts U-labels (UTF-8; overlong forms, surrogates
+ * rejected) to A-labels (punycode, RFC 3492, "xn--"), and returns 0 when the result can be a DNS SAN
  * (labels of 1..63 bytes of letters, digits, '-' and '_', total <= 253); -1 otherwise (empty label,
  * space, control or other bad character, too long). out gets the normalised name. Underscores are
  * kept literally (clients match them byte for byte); mint_leaf then also adds "*.parent" when
@@ -37,5 +41,25 @@ int mint_san_name(const char *host, char *out, size_t outlen) HP_NONNULL(1, 2);
 /* Add extension nid with an OpenSSL config-style value ("critical,CA:FALSE") to cert, issued by
  * issuer (for key identifiers). Returns 0, or -1 when the value is invalid. */
 int mint_add_ext(X509 *cert, X509 *issuer, int nid, const char *value) HP_NONNULL(1, 2, 4);
+
+/* Everything about a leaf that does not depend on its host, computed once: issuer name, the
+ * constant extensions with both key identifiers, the SHA-256 method, and a form of the leaf
+ * public key that is cheap to copy into a certificate (OpenSSL 3.0 re-encodes and re-decodes a
+ * provider key in X509_set_pubkey: ~0.15 ms of the ~0.18 ms a naive mint costs). Read-only once
+ * built, so any number of threads may mint with one context at the same time. */
+struct mint_ctx;
+
+/* Prepare minting leaves for leaf_key signed by ca_cert/ca_key (borrowed: they must outlive the
+ * context). Returns NULL with a reason in err. Caller frees with mint_ctx_free. */
+struct mint_ctx *mint_ctx_new(X509 *ca_cert, EVP_PKEY *ca_key, EVP_PKEY *leaf_key, char *err,
+                              size_t errlen) HP_NONNULL(1, 2, 3) HP_WUNRES;
+
+/* Free a context. NULL is allowed. Leaves already minted stay valid. */
+void mint_ctx_free(struct mint_ctx *mc);
+
+/* Mint a leaf for host by the rules above; thread-safe. Returns NULL with a one-line reason in err
+ * (err may be NULL) when host cannot be certified. Caller frees with X509_free. */
+X509 *mint_ctx_leaf(const struct mint_ctx *mc, const char *host, char *err, size_t errlen)
+    HP_NONNULL(1, 2) HP_WUNRES;
 
 #endif
