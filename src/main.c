@@ -1,19 +1,24 @@
 /* main.c — start-up and shutdown: options, CA, TLS contexts, workers, signals. The only place
  * with process-wide state (struct proxy lives on this stack frame for the whole run). */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <openssl/ssl.h>
 #include "banner.h"
 #include "ca.h"
+#include "export.h"
 #include "leafcache.h"
 #include "log.h"
 #include "opts.h"
 #include "proxy.h"
+#include "store.h"
 #include "tls_client.h"
 #include "tls_server.h"
 #include "worker.h"
@@ -26,6 +31,37 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     struct event_base *base = arg;
     log_msg(LOG_INFO, "%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     event_base_loopexit(base, NULL);
+}
+
+/* The session file: --session, or a new confdir/sessions/YYYYmmdd-HHMMSS[-N].sqlite (the
+ * directory is created 0700: sessions hold cookies and tokens). Returns 0, -1 with err. */
+static int session_path(const struct opts *o, char *path, size_t len, char *err, size_t errlen)
+{
+    if (o->session) {
+        snprintf(path, len, "%s", o->session);
+        return 0;
+    }
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/sessions", o->confdir);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    for (int i = 1; i < 100; i++) {
+        if (i == 1)
+            snprintf(path, len, "%s/%s.sqlite", dir, stamp);
+        else
+            snprintf(path, len, "%s/%s-%d.sqlite", dir, stamp, i);
+        if (access(path, F_OK) < 0)
+            return 0;
+    }
+    snprintf(err, errlen, "%s: too many sessions started this second", dir);
+    return -1;
 }
 
 static int run(const struct opts *o)
@@ -48,6 +84,8 @@ static int run(const struct opts *o)
         nworkers = MAX_WORKERS;
     struct event_base *base = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
+    struct store *store = NULL;
+    char session[4096];
 
     if (!rules || !clients) {
         fprintf(stderr, "httpeek: out of memory\n");
@@ -65,6 +103,13 @@ static int run(const struct opts *o)
         fprintf(stderr, "httpeek: %s\n", err);
         goto out;
     }
+    /* the store exists before any worker, so every flow has somewhere to go */
+    if (session_path(o, session, sizeof session, err, sizeof err) < 0 ||
+        !(store = store_open(session, err, sizeof err))) {
+        fprintf(stderr, "httpeek: %s\n", err);
+        goto out;
+    }
+    printf("Session: %s\n", session);
     static struct proxy proxy; /* static: a few KiB of ACL, alive for the whole run */
     proxy = (struct proxy){
         .opts = o, .ca = ca, .leaves = leaves, .rules = rules, .untrusted = untrusted,
@@ -72,6 +117,9 @@ static int run(const struct opts *o)
         .tls_server = server_ctx,
         .tls_client = client_ctx,
         .out = stdout, .sink = NULL, .sink_arg = NULL};
+    proxy.sink = store_sink;
+    proxy.sink_arg = store;
+    atomic_store(&proxy.next_flow_id, store_last_id(store)); /* ids continue in the file */
     if (acl_add(&proxy.allowed, o->nallow_client ? "" : ACL_DEFAULT, err, sizeof err) < 0)
         goto fail_err;
     for (int i = 0; i < o->nallow_client; i++)
@@ -117,6 +165,7 @@ out:
             worker_stop(workers[i]);
     for (int i = 0; i < nworkers; i++)
         worker_free(workers[i]);
+    store_close(store); /* after the workers: their last flows are written too */
     if (sigint)
         event_free(sigint);
     if (sigterm)
@@ -140,10 +189,8 @@ int main(int argc, char **argv)
 {
     struct opts o;
     char err[512];
-    if (argc > 1 && !strcmp(argv[1], "export")) {
-        fprintf(stderr, "httpeek: export: the session store is not part of this build yet\n");
-        return 2;
-    }
+    if (argc > 1 && !strcmp(argv[1], "export"))
+        return export_main(argc - 1, argv + 1);
     int r = opts_parse(&o, argc, argv, err, sizeof err);
     if (r != 0) {
         if (r < 0)

@@ -12,7 +12,7 @@
 
 static const char usage[] =
     "usage: httpeek [options]\n"
-    "       httpeek export --session FILE --har OUT   (not in this build yet)\n"
+    "       httpeek export --session FILE --har OUT [--redact]   (session → HAR 1.2)\n"
     "\n"
     "An HTTPS intercepting debug proxy: point a phone, simulator, browser or curl at it,\n"
     "trust its CA, and watch every exchange.\n"
@@ -25,6 +25,8 @@ static const char usage[] =
     "  --upstream-timeout SECS   connect, TLS handshake and first response byte (default 30)\n"
     "  --header-timeout SECS     time for a client to send a request head (default 30)\n"
     "  --idle-timeout SECS       silent keep-alive connections and tunnels (default 120)\n"
+    "  --session FILE            session file (SQLite) to create or continue (default: a new\n"
+    "                            CONFDIR/sessions/YYYYmmdd-HHMMSS.sqlite per run)\n"
     "  --max-body BYTES          bytes of each body captured in a flow (default 16777216)\n"
     "  --hosts FILE              extra hosts file, read after /etc/hosts\n"
     "  --dns HOST[:PORT]         nameserver replacing those of /etc/resolv.conf\n"
@@ -42,7 +44,8 @@ static const char usage[] =
 
 enum { O_LISTEN = 256, O_WEB, O_CONFDIR, O_UPSTREAM_CA, O_INSECURE, O_UPSTREAM_TIMEOUT,
        O_HEADER_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_BODY, O_HOSTS, O_DNS, O_WORKERS, O_INTERCEPT,
-       O_PASSTHROUGH, O_AUTO_PASSTHROUGH, O_ALLOW_CLIENT, O_NO_QR, O_UPSTREAM_ERRORS };
+       O_PASSTHROUGH, O_AUTO_PASSTHROUGH, O_ALLOW_CLIENT, O_NO_QR, O_UPSTREAM_ERRORS,
+       O_SESSION };
 
 static int parse_seconds(const char *s, double *out)
 {
@@ -135,6 +138,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
         {"allow-client", required_argument, NULL, O_ALLOW_CLIENT},
         {"no-qr", no_argument, NULL, O_NO_QR},
         {"upstream-errors", required_argument, NULL, O_UPSTREAM_ERRORS},
+        {"session", required_argument, NULL, O_SESSION},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -250,6 +254,13 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
             break;
         }
         case O_NO_QR: o->no_qr = 1; break;
+        case O_SESSION:
+            if (!*optarg) {
+                snprintf(err, errlen, "--session: expected a file name");
+                return -1;
+            }
+            o->session = optarg;
+            break;
         case O_UPSTREAM_ERRORS:
             if (!strcmp(optarg, "page") || !strcmp(optarg, "mirror")) {
                 o->upstream_errors_page = !strcmp(optarg, "page");

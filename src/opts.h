@@ -43,6 +43,8 @@ struct opts {
     const char *allow_client[OPTS_MAX_RULES]; /* --allow-client CIDR blocks (borrowed from argv) */
     int nallow_client;
     int no_qr;                           /* 1: no QR code of the setup URL at start-up */
+    const char *session;                 /* --session FILE (borrowed from argv), or NULL for a new
+                                            confdir/sessions/YYYYmmdd-HHMMSS.sqlite */
     int upstream_errors_page;            /* 1: answer upstream TLS failures with a 502 page instead
                                             of mirroring them to the client */
 };

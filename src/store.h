@@ -40,7 +40,10 @@ struct store *store_open(const char *path, char *err, size_t errlen) HP_NONNULL(
  * Signature matches flow_sink_fn with arg = the store. */
 void store_sink(struct flow *f, void *store) HP_NONNULL(1, 2);
 
-/* Called on the writer thread after each commit with the range of ids just made durable. */
+/* Called on the writer thread after each commit with the smallest and largest id of the batch
+ * just made durable. Ids are given when a flow starts and flows are committed when they finish,
+ * so a batch may hold ids below those of earlier batches (a long download finishing late):
+ * store_reader_list(r, first_id - 1, 0) returns every flow of the batch (and any newer). */
 typedef void (*store_notify_fn)(uint64_t first_id, uint64_t last_id, void *arg);
 
 /* Set the commit listener (call before flows arrive). */
@@ -49,12 +52,31 @@ void store_set_notify(struct store *s, store_notify_fn fn, void *arg) HP_NONNULL
 /* Highest flow id already in the file when it was opened (ids continue after it). */
 uint64_t store_last_id(struct store *s) HP_NONNULL(1);
 
-/* Write everything queued, stop the thread, close the file. NULL allowed. */
+/* The session file's path (borrowed until store_close). */
+const char *store_path(struct store *s) HP_NONNULL(1);
+
+/* What the writer thread has done so far (for logs and benchmarks). */
+struct store_stats {
+    uint64_t flows;          /* flows committed */
+    uint64_t commits;        /* transactions committed */
+    uint64_t batch_max;      /* most flows in one transaction */
+    uint64_t lost;           /* flows that could not be written (logged) */
+    uint64_t latency_sum_us; /* sum over committed flows of flow_done → commit (us) */
+    uint64_t latency_max_us; /* the longest such wait */
+};
+
+/* Copy the counters into out (thread-safe). */
+void store_get_stats(struct store *s, struct store_stats *out) HP_NONNULL(1, 2);
+
+/* Write everything queued, stop the thread, close the file. NULL allowed. Call after the
+ * workers have stopped (flows handed to store_sink after this are lost). */
 void store_close(struct store *s);
 
 struct store_reader;
 
-/* A read-only connection for one thread. Returns NULL with a reason in err. */
+/* A reading connection for one thread (it writes only the "cleared" mark). A missing file, a
+ * file that is not SQLite, or a database without the flows table gives NULL with a one-line
+ * reason naming the file in err. */
 struct store_reader *store_reader_open(const char *path, char *err, size_t errlen) HP_NONNULL(1, 2) HP_WUNRES;
 
 /* Close a reader. NULL allowed. */
@@ -69,14 +91,18 @@ json_t *store_reader_get(struct store_reader *r, uint64_t id) HP_NONNULL(1);
 
 /* Append the captured request (response = 0) or response (1) body of flow id to out, undoing its
  * Content-Encoding (gzip, deflate, br) when decode is 1. mime gets the body's Content-Type ("" if
- * none). Returns 0, -1 when there is no such flow or body, -2 when decoding failed. */
+ * none). Returns 0, -1 when there is no such flow or body, -2 when decoding failed (bad data,
+ * or an encoding this build cannot decode: br without the brotli feature, zstd). A truncated
+ * capture decodes as far as its bytes go. An empty body returns 0 and appends nothing. */
 int store_reader_body(struct store_reader *r, uint64_t id, int response, int decode,
                       struct evbuffer *out, char *mime, size_t mimelen) HP_NONNULL(1, 5, 6);
 
 /* Hide every flow up to now from lists and HAR (DELETE /api/flows); the file keeps them. */
 int store_reader_clear(struct store_reader *r) HP_NONNULL(1);
 
-/* Call fn for each visible flow id in order; stops early when fn returns nonzero (returned). */
+/* Call fn for each visible flow id in order; stops early when fn returns nonzero (returned).
+ * fn may call the other store_reader_* functions on r, but not store_reader_foreach.
+ * Returns 0, fn's nonzero value, or -1 on a store error. */
 int store_reader_foreach(struct store_reader *r, int (*fn)(uint64_t id, void *arg), void *arg)
     HP_NONNULL(1, 2);
 

@@ -1,0 +1,745 @@
+/* store.c — see store.h. The session file is one SQLite database in WAL mode:
+ *
+ *   flows(id INTEGER PRIMARY KEY,   the flow id (assigned when the flow started)
+ *         started, kind, method, host, status, failed, client, mime   indexed / filterable facts
+ *         summary TEXT, detail TEXT  the flow_to_json shapes (summary for lists, detail for one)
+ *         req_body BLOB, req_len, req_total, req_trunc, req_ctype, req_cenc      request body:
+ *                                    zlib-compressed captured bytes, their length, the body
+ *                                    size seen on the wire, truncated mark, Content-Type and
+ *                                    Content-Encoding of the head
+ *         resp_body BLOB, resp_len, resp_total, resp_trunc, resp_ctype, resp_cenc)
+ *   meta(key TEXT PRIMARY KEY, value)   'schema' = 1, 'cleared_upto' = highest hidden id
+ *
+ * Only the writer thread writes flows: workers hand finished flows to store_sink, which pushes
+ * them on a queue; the thread takes everything waiting (up to STORE_BATCH_MAX), serializes and
+ * compresses it, and commits one transaction. A batch therefore waits at most for the previous
+ * transaction, far under STORE_BATCH_MS. synchronous=NORMAL in WAL mode means a commit is in the
+ * WAL (the OS page cache) when COMMIT returns: a killed process loses nothing committed; a power
+ * loss may lose the last transactions but never corrupts the file. */
+#include "store.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sqlite3.h>
+#include <zlib.h>
+#ifdef HAVE_BROTLI
+#include <brotli/decode.h>
+#endif
+#include "flow_json.h"
+#include "log.h"
+#include "queue.h"
+
+#define STORE_SCHEMA_VERSION 1
+/* How long a reader or a second writer waits for a lock before giving up (ms). */
+#define STORE_BUSY_MS 5000
+/* zlib level for stored bodies: fast; bodies are often already compressed anyway. */
+#define STORE_ZLEVEL 1
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);"
+    "CREATE TABLE IF NOT EXISTS flows("
+    " id INTEGER PRIMARY KEY, started INTEGER NOT NULL, kind TEXT NOT NULL, method TEXT,"
+    " host TEXT, status INTEGER, failed INTEGER NOT NULL, client TEXT, mime TEXT,"
+    " summary TEXT NOT NULL, detail TEXT NOT NULL,"
+    " req_body BLOB, req_len INTEGER, req_total INTEGER, req_trunc INTEGER, req_ctype TEXT,"
+    " req_cenc TEXT,"
+    " resp_body BLOB, resp_len INTEGER, resp_total INTEGER, resp_trunc INTEGER, resp_ctype TEXT,"
+    " resp_cenc TEXT);"
+    "CREATE INDEX IF NOT EXISTS flows_started ON flows(started);"
+    "CREATE INDEX IF NOT EXISTS flows_host ON flows(host);"
+    "CREATE INDEX IF NOT EXISTS flows_status ON flows(status);"
+    "CREATE INDEX IF NOT EXISTS flows_failed ON flows(failed);"
+    "CREATE INDEX IF NOT EXISTS flows_client ON flows(client);"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema', 1);";
+
+static const char insert_sql[] =
+    "INSERT INTO flows(id, started, kind, method, host, status, failed, client, mime, summary,"
+    " detail, req_body, req_len, req_total, req_trunc, req_ctype, req_cenc,"
+    " resp_body, resp_len, resp_total, resp_trunc, resp_ctype, resp_cenc)"
+    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23)";
+
+struct store {
+    char *path;
+    sqlite3 *db;               /* the writer connection (used only by the thread once started) */
+    sqlite3_stmt *insert;
+    struct queue *queue;       /* finished flows waiting to be written */
+    pthread_t thread;
+    int started;
+    uint64_t last_id;          /* highest id in the file at open */
+    store_notify_fn notify;
+    void *notify_arg;
+    pthread_mutex_t stats_mu;
+    struct store_stats stats;
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Writer */
+
+static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen, const char *path)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        if (err)
+            snprintf(err, errlen, "%s: %s", path, msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* zlib-compress len bytes into a new buffer (*out, *outlen). Returns 0, -1 on OOM. */
+static int zpack(const char *data, size_t len, unsigned char **out, size_t *outlen)
+{
+    uLongf n = compressBound((uLong)len);
+    unsigned char *b = malloc(n ? n : 1);
+    if (!b)
+        return -1;
+    if (compress2(b, &n, (const Bytef *)data, (uLong)len, STORE_ZLEVEL) != Z_OK) {
+        free(b);
+        return -1;
+    }
+    *out = b;
+    *outlen = n;
+    return 0;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_TRANSIENT);
+}
+
+/* Bind the 6 columns of one body starting at column col. Returns 0, -1 on OOM. */
+static int bind_body(sqlite3_stmt *st, int col, const struct flow_capture *c,
+                     const struct http1_head *h)
+{
+    if (c->len) {
+        unsigned char *z;
+        size_t zlen;
+        if (zpack(c->data, c->len, &z, &zlen) < 0)
+            return -1;
+        sqlite3_bind_blob64(st, col, z, zlen, free);
+    } else
+        sqlite3_bind_null(st, col);
+    sqlite3_bind_int64(st, col + 1, (sqlite3_int64)c->len);
+    sqlite3_bind_int64(st, col + 2, (sqlite3_int64)c->total);
+    sqlite3_bind_int(st, col + 3, c->truncated || c->len < c->total);
+    bind_text(st, col + 4, h ? http1_head_get(h, "Content-Type") : "");
+    bind_text(st, col + 5, h ? http1_head_get(h, "Content-Encoding") : "");
+    return 0;
+}
+
+/* Insert one flow (inside the open transaction). Returns 0, -1 with the reason logged. */
+static int write_flow(struct store *s, const struct flow *f)
+{
+    sqlite3_stmt *st = s->insert;
+    json_t *sum = flow_to_json(f, 0), *det = flow_to_json(f, 1);
+    char *sumtext = sum ? json_dumps(sum, JSON_COMPACT) : NULL;
+    char *dettext = det ? json_dumps(det, JSON_COMPACT) : NULL;
+    json_decref(sum);
+    json_decref(det);
+    int rc = -1;
+    if (!sumtext || !dettext) {
+        log_msg(LOG_WARN, "store: flow %llu: out of memory serializing", (unsigned long long)f->id);
+        goto out;
+    }
+    char mime[128];
+    flow_json_mime(f->resp ? http1_head_get(f->resp, "Content-Type") : NULL, mime, sizeof mime);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)f->id);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)f->started.tv_sec * 1000 + f->started.tv_usec / 1000);
+    bind_text(st, 3, f->kind == FLOW_TUNNEL ? "tunnel" : "http");
+    bind_text(st, 4, f->kind == FLOW_TUNNEL ? "CONNECT"
+                     : f->req ? llhttp_method_name((llhttp_method_t)f->req->method) : "");
+    bind_text(st, 5, f->host);
+    sqlite3_bind_int(st, 6, f->resp ? f->resp->status : 0);
+    sqlite3_bind_int(st, 7, f->fail.failed);
+    bind_text(st, 8, f->client_addr);
+    bind_text(st, 9, mime);
+    sqlite3_bind_text(st, 10, sumtext, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 11, dettext, -1, SQLITE_STATIC);
+    if (bind_body(st, 12, &f->req_body, f->req) < 0 || bind_body(st, 18, &f->resp_body, f->resp) < 0) {
+        log_msg(LOG_WARN, "store: flow %llu: out of memory compressing a body",
+                (unsigned long long)f->id);
+        goto out;
+    }
+    if (sqlite3_step(st) != SQLITE_DONE)
+        log_msg(LOG_WARN, "store: flow %llu (%s): not written: %s", (unsigned long long)f->id,
+                f->host, sqlite3_errmsg(s->db));
+    else
+        rc = 0;
+out:
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st); /* drops the compressed bodies and our text pointers */
+    free(sumtext);
+    free(dettext);
+    return rc;
+}
+
+static void write_batch(struct store *s, struct flow **fl, size_t n)
+{
+    uint64_t lo = UINT64_MAX, hi = 0;
+    size_t written = 0;
+    if (exec(s->db, "BEGIN", NULL, 0, s->path) < 0)
+        log_msg(LOG_WARN, "store: %s: BEGIN failed: %s", s->path, sqlite3_errmsg(s->db));
+    for (size_t i = 0; i < n; i++) {
+        if (write_flow(s, fl[i]) == 0) {
+            written++;
+            if (fl[i]->id < lo)
+                lo = fl[i]->id;
+            if (fl[i]->id > hi)
+                hi = fl[i]->id;
+        }
+    }
+    int committed = 1;
+    if (sqlite3_get_autocommit(s->db) == 0 && exec(s->db, "COMMIT", NULL, 0, s->path) < 0) {
+        log_msg(LOG_WARN, "store: %s: commit of %zu flows failed: %s", s->path, n,
+                sqlite3_errmsg(s->db));
+        exec(s->db, "ROLLBACK", NULL, 0, s->path);
+        committed = 0;
+    }
+    uint64_t now = flow_now_us();
+    pthread_mutex_lock(&s->stats_mu);
+    if (committed) {
+        s->stats.commits++;
+        s->stats.flows += written;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t lat = fl[i]->marks.end && now > fl[i]->marks.end ? now - fl[i]->marks.end : 0;
+            s->stats.latency_sum_us += lat;
+            if (lat > s->stats.latency_max_us)
+                s->stats.latency_max_us = lat;
+        }
+        if (n > s->stats.batch_max)
+            s->stats.batch_max = n;
+    }
+    s->stats.lost += committed ? n - written : n;
+    pthread_mutex_unlock(&s->stats_mu);
+    for (size_t i = 0; i < n; i++)
+        flow_free(fl[i]);
+    if (committed && written && s->notify)
+        s->notify(lo, hi, s->notify_arg);
+}
+
+static void *writer_main(void *arg)
+{
+    struct store *s = arg;
+    struct flow **batch = malloc(STORE_BATCH_MAX * sizeof *batch);
+    if (!batch) {
+        log_msg(LOG_ERROR, "store: out of memory: flows will not be saved");
+        return NULL;
+    }
+    for (;;) {
+        /* wake at least every STORE_BATCH_MS so a close is seen promptly */
+        size_t n = queue_pop(s->queue, (void **)batch, STORE_BATCH_MAX, STORE_BATCH_MS);
+        if (n)
+            write_batch(s, batch, n);
+        else if (queue_finished(s->queue))
+            break;
+    }
+    free(batch);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Opening */
+
+/* Open path with flags; busy timeout set. Returns NULL with err filled. */
+static sqlite3 *open_db(const char *path, int flags, char *err, size_t errlen)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s: cannot open session file: %s", path,
+                 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, STORE_BUSY_MS);
+    sqlite3_extended_result_codes(db, 0);
+    return db;
+}
+
+static int query_int64(sqlite3 *db, const char *sql, sqlite3_int64 *out)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+struct store *store_open(const char *path, char *err, size_t errlen)
+{
+    if (!sqlite3_threadsafe()) {
+        snprintf(err, errlen, "%s: the SQLite library was built without thread support", path);
+        return NULL;
+    }
+    struct store *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path)) || !(s->queue = queue_new())) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto fail;
+    }
+    pthread_mutex_init(&s->stats_mu, NULL);
+    /* a new session holds cookies and tokens: create it 0600 (SQLite gives -wal/-shm the same) */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+    if (!(s->db = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err, errlen)))
+        goto fail;
+    /* journal_mode returns the mode now in effect: anything but "wal" means we cannot promise
+     * crash safety (e.g. a file system without shared memory) */
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: not a session file: %s", path, sqlite3_errmsg(s->db));
+        goto fail;
+    }
+    int rc = sqlite3_step(st);
+    const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    int wal = mode && !strcasecmp(mode, "wal");
+    if (!wal)
+        snprintf(err, errlen, "%s: not a session file (or no WAL support): %s", path,
+                 rc == SQLITE_ROW ? mode : sqlite3_errmsg(s->db));
+    sqlite3_finalize(st);
+    if (!wal)
+        goto fail;
+    if (exec(s->db, "PRAGMA synchronous=NORMAL", err, errlen, path) < 0 ||
+        exec(s->db, "BEGIN IMMEDIATE", err, errlen, path) < 0)
+        goto fail;
+    if (exec(s->db, schema_sql, err, errlen, path) < 0) {
+        exec(s->db, "ROLLBACK", NULL, 0, path);
+        goto fail;
+    }
+    sqlite3_int64 version = 0, last = 0;
+    if (query_int64(s->db, "SELECT value FROM meta WHERE key='schema'", &version) < 0 ||
+        query_int64(s->db, "SELECT coalesce(max(id), 0) FROM flows", &last) < 0) {
+        snprintf(err, errlen, "%s: cannot read the session: %s", path, sqlite3_errmsg(s->db));
+        exec(s->db, "ROLLBACK", NULL, 0, path);
+        goto fail;
+    }
+    if (version != STORE_SCHEMA_VERSION) {
+        snprintf(err, errlen, "%s: session schema %lld, this httpeek writes %d", path,
+                 (long long)version, STORE_SCHEMA_VERSION);
+        exec(s->db, "ROLLBACK", NULL, 0, path);
+        goto fail;
+    }
+    if (exec(s->db, "COMMIT", err, errlen, path) < 0)
+        goto fail;
+    s->last_id = (uint64_t)last;
+    if (sqlite3_prepare_v2(s->db, insert_sql, -1, &s->insert, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
+        goto fail;
+    }
+    if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
+        snprintf(err, errlen, "%s: cannot start the store thread", path);
+        goto fail;
+    }
+    s->started = 1;
+    return s;
+fail:
+    store_close(s);
+    return NULL;
+}
+
+void store_sink(struct flow *f, void *store)
+{
+    struct store *s = store;
+    if (queue_push(s->queue, f) < 0) {
+        log_msg(LOG_WARN, "store: flow %llu (%s) not saved: store closed or out of memory",
+                (unsigned long long)f->id, f->host);
+        flow_free(f);
+    }
+}
+
+void store_set_notify(struct store *s, store_notify_fn fn, void *arg)
+{
+    s->notify = fn;
+    s->notify_arg = arg;
+}
+
+uint64_t store_last_id(struct store *s) { return s->last_id; }
+
+const char *store_path(struct store *s) { return s->path; }
+
+void store_get_stats(struct store *s, struct store_stats *out)
+{
+    pthread_mutex_lock(&s->stats_mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->stats_mu);
+}
+
+void store_close(struct store *s)
+{
+    if (!s)
+        return;
+    if (s->queue)
+        queue_close(s->queue);
+    if (s->started) {
+        pthread_join(s->thread, NULL);
+        struct store_stats st = s->stats;
+        log_msg(LOG_DEBUG, "store: %s: %llu flows in %llu commits (largest batch %llu), "
+                "latency avg %.1f ms max %.1f ms, %llu lost",
+                s->path, (unsigned long long)st.flows, (unsigned long long)st.commits,
+                (unsigned long long)st.batch_max,
+                st.flows ? (double)st.latency_sum_us / (double)st.flows / 1000.0 : 0.0,
+                (double)st.latency_max_us / 1000.0, (unsigned long long)st.lost);
+        pthread_mutex_destroy(&s->stats_mu);
+    }
+    if (s->queue) { /* a thread that never started leaves flows behind */
+        void *f;
+        while (queue_pop(s->queue, &f, 1, 0))
+            flow_free(f);
+        queue_free(s->queue);
+    }
+    sqlite3_finalize(s->insert);
+    if (s->db && sqlite3_close(s->db) != SQLITE_OK)
+        log_msg(LOG_WARN, "store: %s: close: %s", s->path, sqlite3_errmsg(s->db));
+    free(s->path);
+    free(s);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Readers */
+
+struct store_reader {
+    sqlite3 *db;
+    sqlite3_stmt *list, *get, *body[2], *ids;
+};
+
+#define VISIBLE "(SELECT coalesce((SELECT value FROM meta WHERE key='cleared_upto'), 0))"
+
+struct store_reader *store_reader_open(const char *path, char *err, size_t errlen)
+{
+    struct store_reader *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    /* read-write without create: a missing file is an error, and clear needs to write meta */
+    if (!(r->db = open_db(path, SQLITE_OPEN_READWRITE, err, errlen)) &&
+        !(r->db = open_db(path, SQLITE_OPEN_READONLY, err, errlen)))
+        goto fail;
+    sqlite3_int64 n = 0;
+    if (query_int64(r->db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='flows'",
+                    &n) < 0) {
+        snprintf(err, errlen, "%s: not a session file: %s", path, sqlite3_errmsg(r->db));
+        goto fail;
+    }
+    if (n != 1) {
+        snprintf(err, errlen, "%s: not an httpeek session file (no flows table)", path);
+        goto fail;
+    }
+    static const char *const body_sql[2] = {
+        "SELECT req_body, req_len, req_trunc, req_ctype, req_cenc FROM flows WHERE id=?1",
+        "SELECT resp_body, resp_len, resp_trunc, resp_ctype, resp_cenc FROM flows WHERE id=?1"};
+    if (sqlite3_prepare_v2(r->db,
+                           "SELECT summary FROM flows WHERE id > max(?1, " VISIBLE ") ORDER BY id"
+                           " LIMIT ?2", -1, &r->list, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(r->db, "SELECT detail FROM flows WHERE id=?1", -1, &r->get, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(r->db, body_sql[0], -1, &r->body[0], NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(r->db, body_sql[1], -1, &r->body[1], NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(r->db, "SELECT id FROM flows WHERE id > " VISIBLE " ORDER BY id", -1,
+                           &r->ids, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: not a usable session file: %s", path, sqlite3_errmsg(r->db));
+        goto fail;
+    }
+    return r;
+fail:
+    store_reader_close(r);
+    return NULL;
+}
+
+void store_reader_close(struct store_reader *r)
+{
+    if (!r)
+        return;
+    sqlite3_finalize(r->list);
+    sqlite3_finalize(r->get);
+    sqlite3_finalize(r->body[0]);
+    sqlite3_finalize(r->body[1]);
+    sqlite3_finalize(r->ids);
+    sqlite3_close(r->db);
+    free(r);
+}
+
+json_t *store_reader_list(struct store_reader *r, uint64_t after_id, size_t limit)
+{
+    json_t *a = json_array();
+    if (!a)
+        return NULL;
+    sqlite3_stmt *st = r->list;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)after_id);
+    sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit : -1);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+        if (o)
+            json_array_append_new(a, o);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        log_msg(LOG_WARN, "store: list: %s", sqlite3_errmsg(r->db));
+        json_decref(a);
+        return NULL;
+    }
+    return a;
+}
+
+json_t *store_reader_get(struct store_reader *r, uint64_t id)
+{
+    sqlite3_stmt *st = r->get;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+    json_t *o = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        o = text ? json_loads(text, 0, NULL) : NULL;
+    }
+    sqlite3_reset(st);
+    return o;
+}
+
+/* --- Content-Encoding decoding ----------------------------------------------------------- */
+
+#define DECODE_CHUNK 65536
+/* Decoded bodies larger than this are refused (a decompression bomb stops here). */
+#define STORE_DECODE_MAX (256u * 1024 * 1024)
+
+/* Inflate in (windowBits as zlib's inflateInit2) into out. Concatenated gzip members are all
+ * decoded. Returns 0, 1 when the input ended early (a truncated capture), -1 on bad data. */
+static int inflate_to(const unsigned char *in, size_t inlen, int window, struct evbuffer *out)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, window) != Z_OK)
+        return -1;
+    unsigned char buf[DECODE_CHUNK];
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)inlen;
+    int rc = -1;
+    size_t total = 0;
+    for (;;) {
+        z.next_out = buf;
+        z.avail_out = sizeof buf;
+        int zr = inflate(&z, Z_NO_FLUSH);
+        size_t got = sizeof buf - z.avail_out;
+        if (got && evbuffer_add(out, buf, got) < 0)
+            break;
+        total += got;
+        if (total > STORE_DECODE_MAX)
+            break;
+        if (zr == Z_STREAM_END) {
+            /* skip trailing zero padding some servers add; another gzip member goes on */
+            while (z.avail_in && *z.next_in == 0) {
+                z.next_in++;
+                z.avail_in--;
+            }
+            if (!z.avail_in || window < 16) {
+                rc = 0;
+                break;
+            }
+            if (inflateReset(&z) != Z_OK)
+                break;
+            continue;
+        }
+        if (zr == Z_BUF_ERROR || (zr == Z_OK && !z.avail_in && z.avail_out)) {
+            if (!z.avail_in) {
+                rc = 1;
+                break;
+            }
+            continue;
+        }
+        if (zr != Z_OK)
+            break;
+    }
+    inflateEnd(&z);
+    return rc;
+}
+
+#ifdef HAVE_BROTLI
+static int brotli_to(const unsigned char *in, size_t inlen, struct evbuffer *out)
+{
+    BrotliDecoderState *d = BrotliDecoderCreateInstance(NULL, NULL, NULL);
+    if (!d)
+        return -1;
+    unsigned char buf[DECODE_CHUNK];
+    size_t avail_in = inlen, total = 0;
+    const uint8_t *next_in = in;
+    int rc = -1;
+    for (;;) {
+        size_t avail_out = sizeof buf;
+        uint8_t *next_out = buf;
+        BrotliDecoderResult br = BrotliDecoderDecompressStream(d, &avail_in, &next_in, &avail_out,
+                                                               &next_out, NULL);
+        size_t got = sizeof buf - avail_out;
+        if (got && evbuffer_add(out, buf, got) < 0)
+            break;
+        total += got;
+        if (total > STORE_DECODE_MAX)
+            break;
+        if (br == BROTLI_DECODER_RESULT_SUCCESS) {
+            rc = 0;
+            break;
+        }
+        if (br == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT) {
+            rc = 1;
+            break;
+        }
+        if (br == BROTLI_DECODER_RESULT_ERROR)
+            break;
+    }
+    BrotliDecoderDestroyInstance(d);
+    return rc;
+}
+#endif
+
+/* Decode one coding from in into out. Returns 0, 1 (input ended early), -1 (bad data or a
+ * coding this build cannot decode). */
+static int decode_one(const char *coding, const unsigned char *in, size_t inlen, struct evbuffer *out)
+{
+    if (!strcasecmp(coding, "gzip") || !strcasecmp(coding, "x-gzip"))
+        return inflate_to(in, inlen, 16 + MAX_WBITS, out);
+    if (!strcasecmp(coding, "deflate")) {
+        /* RFC 9110 §8.4.1.2 says zlib-wrapped; some servers send raw deflate */
+        int r = inflate_to(in, inlen, MAX_WBITS, out);
+        if (r < 0) {
+            evbuffer_drain(out, evbuffer_get_length(out));
+            r = inflate_to(in, inlen, -MAX_WBITS, out);
+        }
+        return r;
+    }
+    if (!strcasecmp(coding, "br")) {
+#ifdef HAVE_BROTLI
+        return brotli_to(in, inlen, out);
+#else
+        return -1;
+#endif
+    }
+    return -1;
+}
+
+/* Undo the codings listed in cenc (applied in order, so undone last first). Returns 0, -2. */
+static int decode_body(const char *cenc, int truncated, const unsigned char *data, size_t len,
+                       struct evbuffer *out)
+{
+    char codings[8][32];
+    int n = 0;
+    const char *p = cenc;
+    while (*p && n < 8) {
+        p += strspn(p, " \t,");
+        size_t l = strcspn(p, " \t,");
+        if (!l)
+            break;
+        if (l < sizeof codings[0] && !(l == 8 && !strncasecmp(p, "identity", 8))) {
+            memcpy(codings[n], p, l);
+            codings[n++][l] = '\0';
+        } else if (l >= sizeof codings[0])
+            return -2;
+        p += l;
+    }
+    if (!n) {
+        evbuffer_add(out, data, len);
+        return 0;
+    }
+    struct evbuffer *cur = evbuffer_new(), *next = evbuffer_new();
+    int rc = -2;
+    if (!cur || !next)
+        goto out;
+    evbuffer_add(cur, data, len);
+    for (int i = n - 1; i >= 0; i--) {
+        size_t clen = evbuffer_get_length(cur);
+        const unsigned char *c = evbuffer_pullup(cur, -1);
+        int r = decode_one(codings[i], c ? c : (const unsigned char *)"", clen, next);
+        if (r < 0 || (r == 1 && !truncated))
+            goto out;
+        evbuffer_drain(cur, clen);
+        struct evbuffer *t = cur;
+        cur = next;
+        next = t;
+    }
+    evbuffer_add_buffer(out, cur);
+    rc = 0;
+out:
+    if (cur)
+        evbuffer_free(cur);
+    if (next)
+        evbuffer_free(next);
+    return rc;
+}
+
+int store_reader_body(struct store_reader *r, uint64_t id, int response, int decode,
+                      struct evbuffer *out, char *mime, size_t mimelen)
+{
+    sqlite3_stmt *st = r->body[response ? 1 : 0];
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+    if (mimelen)
+        mime[0] = '\0';
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return -1;
+    }
+    int rc = 0;
+    const void *z = sqlite3_column_blob(st, 0);
+    size_t zlen = (size_t)sqlite3_column_bytes(st, 0);
+    sqlite3_int64 len = sqlite3_column_int64(st, 1);
+    int truncated = sqlite3_column_int(st, 2);
+    const char *ctype = (const char *)sqlite3_column_text(st, 3);
+    const char *cenc = (const char *)sqlite3_column_text(st, 4);
+    if (mimelen)
+        snprintf(mime, mimelen, "%s", ctype ? ctype : "");
+    if (len <= 0 || !z) {
+        sqlite3_reset(st);
+        return 0; /* an empty body is a body */
+    }
+    unsigned char *raw = malloc((size_t)len);
+    uLongf rawlen = (uLongf)len;
+    if (!raw || uncompress(raw, &rawlen, z, (uLong)zlen) != Z_OK || rawlen != (uLongf)len) {
+        log_msg(LOG_WARN, "store: flow %llu: stored body is damaged", (unsigned long long)id);
+        rc = -1;
+    } else if (decode && cenc && *cenc)
+        rc = decode_body(cenc, truncated, raw, rawlen, out);
+    else
+        evbuffer_add(out, raw, rawlen);
+    free(raw);
+    sqlite3_reset(st);
+    return rc;
+}
+
+int store_reader_clear(struct store_reader *r)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(r->db,
+                     "INSERT OR REPLACE INTO meta(key, value) VALUES('cleared_upto',"
+                     " (SELECT coalesce(max(id), 0) FROM flows))",
+                     NULL, NULL, &msg) != SQLITE_OK) {
+        log_msg(LOG_WARN, "store: clear: %s", msg ? msg : sqlite3_errmsg(r->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+int store_reader_foreach(struct store_reader *r, int (*fn)(uint64_t id, void *arg), void *arg)
+{
+    sqlite3_stmt *st = r->ids;
+    sqlite3_reset(st);
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if ((ret = fn((uint64_t)sqlite3_column_int64(st, 0), arg)) != 0)
+            break;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        log_msg(LOG_WARN, "store: foreach: %s", sqlite3_errmsg(r->db));
+        ret = -1;
+    }
+    sqlite3_reset(st);
+    return ret;
+}
