@@ -1,0 +1,215 @@
+/* test_flow_json.c — flow_to_json gives valid JSON (UTF-8, Latin-1 mapping for other bytes)
+ * whatever bytes the heads held, and the summary/detail shapes of store.h, failure facts
+ * included. */
+#include "../../src/flow_json.c"
+
+#include <errno.h>
+#include <stdlib.h>
+#include "tap.h"
+
+/* A head owning copies of n name/value pairs (values may hold any byte but NUL). */
+static struct http1_head *head(int is_request, const char *const *nv, size_t n)
+{
+    struct http1_head *h = calloc(1, sizeof *h);
+    size_t total = 1;
+    for (size_t i = 0; i < 2 * n; i++)
+        total += strlen(nv[i]) + 1;
+    h->buf = malloc(total);
+    h->fields = calloc(n ? n : 1, sizeof *h->fields);
+    char *p = h->buf;
+    *p++ = '\0';
+    for (size_t i = 0; i < n; i++) {
+        h->fields[i].name = p;
+        p = stpcpy(p, nv[2 * i]) + 1;
+        h->fields[i].value = p;
+        p = stpcpy(p, nv[2 * i + 1]) + 1;
+    }
+    h->nfields = n;
+    h->is_request = is_request;
+    h->target = h->reason = h->buf; /* "" */
+    h->major = h->minor = 1;
+    return h;
+}
+
+/* Serialize and parse back: 1 when jansson (which rejects invalid UTF-8) accepts the text. */
+static json_t *roundtrip(json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_t *back = s ? json_loads(s, 0, NULL) : NULL;
+    free(s);
+    return back;
+}
+
+/* The Latin-1 → UTF-8 image of bytes (what a non-UTF-8 value must become). */
+static void latin1(const unsigned char *in, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (in[i] < 0x80)
+            *out++ = (char)in[i];
+        else {
+            *out++ = (char)(0xc0 | (in[i] >> 6));
+            *out++ = (char)(0x80 | (in[i] & 0x3f));
+        }
+    }
+    *out = '\0';
+}
+
+static const char *req_value(json_t *d, size_t i)
+{
+    return json_string_value(json_object_get(
+        json_array_get(json_object_get(json_object_get(d, "request"), "headers"), i), "value"));
+}
+
+int main(void)
+{
+    /* every single byte 0x01..0xff as a header value, and as part of the URL */
+    int all_valid = 1, all_mapped = 1;
+    for (int b = 1; b < 256; b++) {
+        char v[2] = {(char)b, 0}, want[4];
+        const char *nv[] = {"X-Byte", v};
+        struct flow *f = flow_new((uint64_t)b, 1, 1024);
+        f->req = head(1, nv, 1);
+        char url[64];
+        snprintf(url, sizeof url, "http://h.test/p%c?q=%c", b, b);
+        flow_set_url(f, url);
+        json_t *j = flow_to_json(f, 1), *back = j ? roundtrip(j) : NULL;
+        if (!back)
+            all_valid = 0;
+        latin1((const unsigned char *)v, 1, want);
+        if (!back || !req_value(back, 0) || strcmp(req_value(back, 0), want))
+            all_mapped = 0;
+        json_decref(j);
+        json_decref(back);
+        flow_free(f);
+    }
+    ok(all_valid, "each byte 0x01..0xff in a header value and the URL gives valid JSON");
+    ok(all_mapped, "bytes >= 0x80 alone are mapped as Latin-1 (0xe9 -> U+00E9)");
+
+    /* random byte strings: always valid, valid UTF-8 parts kept */
+    srand(42);
+    int rnd_ok = 1;
+    for (int n = 0; n < 2000 && rnd_ok; n++) {
+        char v[64];
+        size_t len = (size_t)(rand() % 63);
+        for (size_t i = 0; i < len; i++)
+            v[i] = (char)(1 + rand() % 255);
+        v[len] = '\0';
+        const char *nv[] = {v, v};
+        struct flow *f = flow_new(1, 1, 1024);
+        f->resp = head(0, nv, 1);
+        f->resp->status = 200;
+        json_t *j = flow_to_json(f, 1), *back = j ? roundtrip(j) : NULL;
+        rnd_ok = back != NULL;
+        json_decref(j);
+        json_decref(back);
+        flow_free(f);
+    }
+    ok(rnd_ok, "2000 random header names and values (bytes 0x01..0xff) all give valid JSON");
+
+    const char *utf8 = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
+    json_t *s = flow_json_string(utf8, strlen(utf8));
+    is_str(json_string_value(s), utf8, "valid UTF-8 (2, 3 and 4-byte sequences) is kept as is");
+    json_decref(s);
+    const char mixed[] = "a\xc3\xa9\xff\xc3z\xed\xa0\x80\xc0\xaf";
+    s = flow_json_string(mixed, sizeof mixed - 1);
+    is_str(json_string_value(s),
+           "a\xc3\xa9\xc3\xbf\xc3\x83z\xc3\xad\xc2\xa0\xc2\x80\xc3\x80\xc2\xaf",
+           "invalid bytes (0xff, a lone lead, a surrogate, an overlong) mapped one by one");
+    json_decref(s);
+    s = flow_json_string("a\0b", 3);
+    char *dump = json_dumps(s, JSON_ENCODE_ANY);
+    is_str(dump, "\"a\\u0000b\"", "a NUL byte is kept as \\u0000");
+    free(dump);
+    json_decref(s);
+    ok(!flow_json_is_utf8("\xf4\x90\x80\x80", 4) && flow_json_is_utf8("\xf4\x8f\xbf\xbf", 4),
+       "code points above U+10FFFF are not UTF-8, U+10FFFF is");
+
+    char mime[64];
+    flow_json_mime(" Text/HTML; charset=utf-8", mime, sizeof mime);
+    is_str(mime, "text/html", "mime: lower-cased media type without parameters");
+
+    /* a failed flow: connection refused */
+    struct flow *f = flow_new(7, 3, 1024);
+    const char *nv[] = {"Host", "api.example.com:1"};
+    f->req = head(1, nv, 1);
+    f->req->method = HTTP_GET;
+    snprintf(f->host, sizeof f->host, "api.example.com");
+    snprintf(f->scheme, sizeof f->scheme, "http");
+    f->port = 1;
+    flow_set_url(f, "http://api.example.com:1/v1/items?x=1");
+    f->marks.connect_start = f->marks.start + 100;
+    f->fail.status_sent = 502;
+    flow_fail(f, FLOW_STAGE_CONNECT, ECONNREFUSED, "connect: Connection refused");
+    flow_done(f, NULL, NULL, NULL); /* runs compute_timings on a real failed flow; NULL sink frees it */
+    f = flow_new(7, 3, 1024);
+    f->req = head(1, nv, 1);
+    f->req->method = HTTP_GET;
+    snprintf(f->host, sizeof f->host, "api.example.com");
+    snprintf(f->scheme, sizeof f->scheme, "http");
+    f->port = 1;
+    flow_set_url(f, "http://api.example.com:1/v1/items?x=1");
+    f->fail.status_sent = 502;
+    flow_fail(f, FLOW_STAGE_CONNECT, ECONNREFUSED, "connect: Connection refused");
+    f->timings = (struct flow_timings){.blocked = 0.1, .dns = 1.5, .connect = -1, .ssl = -1,
+                                       .send = -1, .wait = -1, .receive = -1, .total = 2};
+    json_t *sum = flow_to_json(f, 0), *d = flow_to_json(f, 1);
+    ok(json_is_true(json_object_get(sum, "failed")), "failed flow: summary failed = true");
+    is_str(json_string_value(json_object_get(sum, "error")), "connect: Connection refused",
+           "failed flow: summary error = the reason");
+    is_int(json_integer_value(json_object_get(sum, "status")), 0, "failed flow: status 0 (no response)");
+    is_str(json_string_value(json_object_get(sum, "path")), "/v1/items?x=1", "summary path");
+    is_str(json_string_value(json_object_get(sum, "method")), "GET", "summary method");
+    ok(!json_object_get(sum, "request") && !json_object_get(sum, "failure"),
+       "the summary has no detail fields");
+    static const char *const keys[] = {"id", "conn_id", "kind", "started", "method", "url", "scheme",
+                                       "host", "port", "path", "status", "failed", "error", "mime",
+                                       "req_size", "resp_size", "duration_ms", "client", "note"};
+    int all = 1;
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if (!json_object_get(sum, keys[i]))
+            all = 0;
+    ok(all, "summary has every field of store.h");
+    const char *st = json_string_value(json_object_get(sum, "started"));
+    ok(st && strlen(st) == 24 && st[10] == 'T' && st[19] == '.' && st[23] == 'Z',
+       "started is ISO 8601 UTC with milliseconds (%s)", st ? st : "null");
+    json_t *fl = json_object_get(d, "failure");
+    is_str(json_string_value(json_object_get(fl, "stage")), "connect", "failure.stage");
+    is_int(json_integer_value(json_object_get(fl, "errno")), ECONNREFUSED, "failure.errno");
+    is_int(json_integer_value(json_object_get(fl, "status_sent")), 502, "failure.status_sent");
+    is_str(json_string_value(json_object_get(fl, "reason")), "connect: Connection refused", "failure.reason");
+    ok(json_is_null(json_object_get(d, "response")), "failed flow without a response: response null");
+    json_t *t = json_object_get(d, "timings");
+    ok(json_integer_value(json_object_get(t, "connect")) == -1 &&
+       json_real_value(json_object_get(t, "dns")) == 1.5, "timings: -1 where a phase did not happen");
+    json_t *dg = json_object_get(d, "diagnosis");
+    is_int(json_integer_value(json_object_get(dg, "code")), -1004,
+           "diagnosis: NSURLErrorCannotConnectToHost (-1004)");
+    ok(json_is_null(json_object_get(json_object_get(d, "tls"), "upstream")), "no TLS: tls.upstream null");
+    json_decref(sum);
+    json_decref(d);
+    flow_free(f);
+
+    /* a successful flow has failure null and the response head */
+    f = flow_new(8, 3, 1024);
+    const char *rv[] = {"Content-Type", "application/json; charset=utf-8", "Set-Cookie", "a=1",
+                        "set-cookie", "b=2"};
+    f->resp = head(0, rv, 3);
+    f->resp->status = 200;
+    f->tls_upstream.present = 1;
+    snprintf(f->tls_upstream.version, sizeof f->tls_upstream.version, "TLSv1.3");
+    flow_capture_add(&f->resp_body, "{}", 2);
+    d = flow_to_json(f, 1);
+    ok(json_is_null(json_object_get(d, "failure")) && !json_is_true(json_object_get(d, "failed")),
+       "successful flow: failure null");
+    is_str(json_string_value(json_object_get(d, "mime")), "application/json", "mime from Content-Type");
+    json_t *rh = json_object_get(json_object_get(d, "response"), "headers");
+    ok(json_array_size(rh) == 3 &&
+       !strcmp(json_string_value(json_object_get(json_array_get(rh, 2), "name")), "set-cookie"),
+       "response headers kept in order, case and duplicates");
+    is_str(json_string_value(json_object_get(json_object_get(json_object_get(d, "tls"), "upstream"), "version")),
+           "TLSv1.3", "tls.upstream.version");
+    is_int(json_integer_value(json_object_get(d, "resp_size")), 2, "resp_size");
+    json_decref(d);
+    flow_free(f);
+    return done();
+}
