@@ -421,6 +421,10 @@ struct store_reader *store_reader_open(const char *path, char *err, size_t errle
         snprintf(err, errlen, "%s: out of memory", path);
         return NULL;
     }
+    if (access(path, F_OK) < 0) {
+        snprintf(err, errlen, "%s: no such session file", path);
+        goto fail;
+    }
     /* read-write without create: a missing file is an error, and clear needs to write meta */
     if (!(r->db = open_db(path, SQLITE_OPEN_READWRITE, err, errlen)) &&
         !(r->db = open_db(path, SQLITE_OPEN_READONLY, err, errlen)))
