@@ -894,6 +894,27 @@ static void flush_pending(struct conn *c)
         process_client_input(c);
 }
 
+int conn__take_connect_result(struct conn *c, struct flow *f, const struct upstream_result *r,
+                              const char *host, int port)
+{
+    f->marks.dns_start = r->dns_start;
+    f->marks.dns_end = r->dns_end;
+    f->marks.connect_start = r->connect_start;
+    f->marks.connect_end = r->connect_end;
+    snprintf(f->server_ip, sizeof f->server_ip, "%s", r->addr);
+    snprintf(c->tunnel_server_ip, sizeof c->tunnel_server_ip, "%s", r->addr);
+    if (r->fd >= 0)
+        return 0;
+    f->fail.sys_errno = r->sys_errno;
+    f->fail.dns_error = r->dns_error;
+    f->fail.timeout = r->timeout;
+    flow_fail(f, r->stage, r->sys_errno, "%s", r->reason);
+    char why[320];
+    snprintf(why, sizeof why, "cannot reach %s:%d: %s", host, port, r->reason);
+    conn__fail_client(c, f, r->timeout ? 504 : 502, why);
+    return -1;
+}
+
 static void on_upstream_connected(const struct upstream_result *r, void *arg)
 {
     struct conn *c = arg;
@@ -905,22 +926,8 @@ static void on_upstream_connected(const struct upstream_result *r, void *arg)
         conn__close(c, 0);
         return;
     }
-    f->marks.dns_start = r->dns_start;
-    f->marks.dns_end = r->dns_end;
-    f->marks.connect_start = r->connect_start;
-    f->marks.connect_end = r->connect_end;
-    snprintf(f->server_ip, sizeof f->server_ip, "%s", r->addr);
-    snprintf(c->tunnel_server_ip, sizeof c->tunnel_server_ip, "%s", r->addr);
-    if (r->fd < 0) {
-        f->fail.sys_errno = r->sys_errno;
-        f->fail.dns_error = r->dns_error;
-        f->fail.timeout = r->timeout;
-        flow_fail(f, r->stage, r->sys_errno, "%s", r->reason);
-        char why[320];
-        snprintf(why, sizeof why, "cannot reach %s:%d: %s", c->up_host, c->up_port, r->reason);
-        conn__fail_client(c, f, r->timeout ? 504 : 502, why);
+    if (conn__take_connect_result(c, f, r, c->up_host, c->up_port) < 0)
         return;
-    }
     struct bufferevent *bev;
     SSL *ssl = NULL;
     if (c->up_tls) {

@@ -16,6 +16,7 @@
 #include "flow.h"
 #include "leg.h"
 #include "proxy.h"
+#include "upstream.h"
 
 enum conn_state {
     CONN_S_IDLE,             /* between requests: waiting for a request head (idle timeout) */
@@ -113,6 +114,12 @@ void conn__close(struct conn *c, int flush) HP_NONNULL(1);
  * finished) and close after flushing. */
 void conn__fail_client(struct conn *c, struct flow *flow, int status, const char *reason)
     HP_NONNULL(1, 4);
+
+/* Record an upstream connect result (timings, address) in flow f. When it failed, record the
+ * failure, answer the client with 502/504 naming host:port, and return -1 (c is closing);
+ * return 0 when the socket is ready. */
+int conn__take_connect_result(struct conn *c, struct flow *f, const struct upstream_result *r,
+                              const char *host, int port) HP_NONNULL(1, 2, 3, 4);
 
 /* Hand a finished flow on (terminal line, sink). */
 void conn__flow_done(struct conn *c, struct flow *flow) HP_NONNULL(1, 2);

@@ -345,22 +345,12 @@ static void on_tunnel_connected(const struct upstream_result *r, void *arg)
     struct conn *c = arg;
     struct flow *f = c->tunnel_flow;
     c->connecting = NULL;
-    f->marks.dns_start = c->tunnel_marks.dns_start = r->dns_start;
-    f->marks.dns_end = c->tunnel_marks.dns_end = r->dns_end;
-    f->marks.connect_start = c->tunnel_marks.connect_start = r->connect_start;
-    f->marks.connect_end = c->tunnel_marks.connect_end = r->connect_end;
-    snprintf(f->server_ip, sizeof f->server_ip, "%s", r->addr);
-    snprintf(c->tunnel_server_ip, sizeof c->tunnel_server_ip, "%s", r->addr);
-    if (r->fd < 0) {
-        f->fail.sys_errno = r->sys_errno;
-        f->fail.dns_error = r->dns_error;
-        f->fail.timeout = r->timeout;
-        flow_fail(f, r->stage, r->sys_errno, "%s", r->reason);
-        char why[320];
-        snprintf(why, sizeof why, "cannot reach %s:%d: %s", c->tunnel_host, c->tunnel_port, r->reason);
-        conn__fail_client(c, f, r->timeout ? 504 : 502, why);
+    c->tunnel_marks.dns_start = r->dns_start; /* given to the first request in the tunnel */
+    c->tunnel_marks.dns_end = r->dns_end;
+    c->tunnel_marks.connect_start = r->connect_start;
+    c->tunnel_marks.connect_end = r->connect_end;
+    if (conn__take_connect_result(c, f, r, c->tunnel_host, c->tunnel_port) < 0)
         return;
-    }
     c->upstream.fd = r->fd;
     send_200_and_peek(c);
 }
