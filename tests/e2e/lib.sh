@@ -37,15 +37,17 @@ _TAP_FAILED=0
 _TAP_DONE=0
 
 diag() { local l; for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done; }
-pass() { _TAP_N=$((_TAP_N + 1)); echo "ok $_TAP_N - $1"; }
+# a description must stay on its TAP line: newlines become spaces
+_tap_desc() { printf '%s' "$1" | tr '\r\n' '  '; }
+pass() { _TAP_N=$((_TAP_N + 1)); echo "ok $_TAP_N - $(_tap_desc "$1")"; }
 fail() {
     _TAP_N=$((_TAP_N + 1)); _TAP_FAILED=$((_TAP_FAILED + 1))
-    echo "not ok $_TAP_N - $1"
+    echo "not ok $_TAP_N - $(_tap_desc "$1")"
     shift
     [ $# -gt 0 ] && diag "$@"
     return 0
 }
-skip() { _TAP_N=$((_TAP_N + 1)); echo "ok $_TAP_N - $1 # SKIP ${2:-}"; }
+skip() { _TAP_N=$((_TAP_N + 1)); echo "ok $_TAP_N - $(_tap_desc "$1") # SKIP $(_tap_desc "${2:-}")"; }
 # ok DESC CMD...   passes when CMD exits 0
 ok() {
     local desc=$1 out rc; shift
