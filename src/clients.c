@@ -10,6 +10,8 @@
 struct client {
     char addr[64];
     struct client_summary s;
+    char refused_hosts[CLIENTS_REFUSED_HOSTS][128];
+    unsigned nrefused_hosts;
     int hinted_untrusted;   /* the "CA downloaded but not trusted" hint was printed */
     int hinted_pinning;     /* the "refuses only some hosts" hint was printed */
     time_t last_seen;
@@ -20,6 +22,8 @@ struct clients {
     FILE *out;
     struct client list[CLIENTS_MAX];
     size_t n;
+    void (*listener)(void *arg);
+    void *listener_arg;
 };
 
 struct clients *clients_new(FILE *out)
@@ -62,6 +66,64 @@ static struct client *find(struct clients *t, const char *addr, int create)
     return c;
 }
 
+/* Keep host in c's list of hosts refusing our certificate (most recent last, oldest dropped). */
+static void remember_refused(struct client *c, const char *host)
+{
+    unsigned i;
+    for (i = 0; i < c->nrefused_hosts; i++)
+        if (!strcmp(c->refused_hosts[i], host))
+            break;
+    if (i == c->nrefused_hosts && c->nrefused_hosts == CLIENTS_REFUSED_HOSTS)
+        i = 0; /* full: drop the oldest */
+    else if (i == c->nrefused_hosts)
+        c->nrefused_hosts++;
+    for (; i + 1 < c->nrefused_hosts; i++)
+        memcpy(c->refused_hosts[i], c->refused_hosts[i + 1], sizeof c->refused_hosts[i]);
+    snprintf(c->refused_hosts[c->nrefused_hosts - 1], sizeof c->refused_hosts[0], "%s", host);
+}
+
+static void notify(struct clients *t)
+{
+    pthread_mutex_lock(&t->lock);
+    void (*fn)(void *) = t->listener;
+    void *arg = t->listener_arg;
+    pthread_mutex_unlock(&t->lock);
+    if (fn)
+        fn(arg);
+}
+
+void clients_set_listener(struct clients *t, void (*fn)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&t->lock);
+    t->listener = fn;
+    t->listener_arg = arg;
+    pthread_mutex_unlock(&t->lock);
+}
+
+size_t clients_list(struct clients *t, struct client_info *out, size_t max)
+{
+    pthread_mutex_lock(&t->lock);
+    size_t n = 0;
+    for (size_t i = 0; i < t->n && n < max; i++) {
+        const struct client *c = &t->list[i];
+        struct client_info *o = &out[n++];
+        memcpy(o->addr, c->addr, sizeof o->addr);
+        o->s = c->s;
+        memcpy(o->refused_hosts, c->refused_hosts, sizeof o->refused_hosts);
+        o->nrefused_hosts = c->nrefused_hosts;
+        o->last_seen = (long)c->last_seen;
+    }
+    pthread_mutex_unlock(&t->lock);
+    /* most recently seen first: a phone just set up belongs at the top */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && out[j].last_seen > out[j - 1].last_seen; j--) {
+            struct client_info tmp = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = tmp;
+        }
+    return n;
+}
+
 void clients_note(struct clients *t, const char *addr, enum client_event ev, const char *host)
 {
     pthread_mutex_lock(&t->lock);
@@ -73,6 +135,8 @@ void clients_note(struct clients *t, const char *addr, enum client_event ev, con
     case CLIENT_TLS_TRUSTED: c->s.tls_trusted++; break;
     case CLIENT_TLS_REFUSED: c->s.tls_refused++; break;
     }
+    if (ev == CLIENT_TLS_REFUSED && host)
+        remember_refused(c, host);
     /* Hints for what a proxy cannot see: once per client, on the terminal. */
     if (ev == CLIENT_TLS_REFUSED && t->out) {
         const char *who = c->s.device[0] ? c->s.device : "";
@@ -96,6 +160,7 @@ void clients_note(struct clients *t, const char *addr, enum client_event ev, con
         fflush(t->out);
     }
     pthread_mutex_unlock(&t->lock);
+    notify(t);
 }
 
 void clients_name_from_ua(const char *ua, char *out, size_t outlen)
@@ -134,9 +199,12 @@ void clients_user_agent(struct clients *t, const char *addr, const char *ua)
         return;
     pthread_mutex_lock(&t->lock);
     struct client *c = find(t, addr, 1);
-    if (!c->s.device[0] || strstr(name, "app"))
+    int changed = strcmp(c->s.device, name) && (!c->s.device[0] || strstr(name, "app"));
+    if (changed)
         snprintf(c->s.device, sizeof c->s.device, "%s", name);
     pthread_mutex_unlock(&t->lock);
+    if (changed)
+        notify(t);
 }
 
 int clients_get(struct clients *t, const char *addr, struct client_summary *out)

@@ -40,6 +40,24 @@ struct client_summary {
 };
 int clients_get(struct clients *t, const char *addr, struct client_summary *out) HP_NONNULL(1, 2, 3);
 
+/* Most hosts remembered per client as refusing httpeek's certificate. */
+#define CLIENTS_REFUSED_HOSTS 8
+
+/* One client as the viewer shows it. */
+struct client_info {
+    char addr[64];
+    struct client_summary s;
+    char refused_hosts[CLIENTS_REFUSED_HOSTS][128]; /* hosts that refused, most recent last */
+    unsigned nrefused_hosts;
+    long last_seen;                                 /* unix time */
+};
+
+/* Copy up to max clients into out (most recently seen first); returns how many. */
+size_t clients_list(struct clients *t, struct client_info *out, size_t max) HP_NONNULL(1, 2);
+
+/* Call fn(arg) after every change (outside the table's lock; from any thread). */
+void clients_set_listener(struct clients *t, void (*fn)(void *arg), void *arg) HP_NONNULL(1);
+
 /* A short device/app name from a User-Agent ("iOS app MyApp 1.2", "Android okhttp/4.12"). */
 void clients_name_from_ua(const char *ua, char *out, size_t outlen) HP_NONNULL(1, 2);
 

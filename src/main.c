@@ -21,6 +21,7 @@
 #include "store.h"
 #include "tls_client.h"
 #include "tls_server.h"
+#include "web.h"
 #include "worker.h"
 
 #define MAX_WORKERS 256
@@ -77,6 +78,7 @@ static int run(const struct opts *o)
     struct rules *rules = rules_new(o->intercept, (size_t)o->nintercept, o->passthrough,
                                     (size_t)o->npassthrough, o->auto_passthrough);
     struct worker *workers[MAX_WORKERS] = {0};
+    struct web *web = NULL;
     int nworkers = o->workers ? o->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (nworkers < 1)
         nworkers = 1;
@@ -110,6 +112,24 @@ static int run(const struct opts *o)
         goto out;
     }
     printf("Session: %s\n", session);
+    /* the viewer reads the same file on its own thread and hears of every commit */
+    char token[33];
+    char webhost[256];
+    int webport;
+    struct web_config wc = {
+        .addr = o->web, .session_path = session, .clients = clients, .rules = rules,
+        .intercept = (const char *const *)o->intercept, .nintercept = (size_t)o->nintercept,
+        .passthrough = (const char *const *)o->passthrough, .npassthrough = (size_t)o->npassthrough};
+    if (opts_split_hostport(o->web, webhost, sizeof webhost, &webport, 8081) == 0 &&
+        strcmp(webhost, "localhost") && strncmp(webhost, "127.", 4) && strcmp(webhost, "::1")) {
+        web_new_token(token); /* reachable from other machines: only with this token */
+        wc.token = token;
+    }
+    if (!(web = web_start(&wc, err, sizeof err))) {
+        fprintf(stderr, "httpeek: %s\n", err);
+        goto out;
+    }
+    store_set_notify(store, web_notify, web);
     static struct proxy proxy; /* static: a few KiB of ACL, alive for the whole run */
     proxy = (struct proxy){
         .opts = o, .ca = ca, .leaves = leaves, .rules = rules, .untrusted = untrusted,
@@ -144,6 +164,9 @@ static int run(const struct opts *o)
     const char *last_colon = strrchr(addrs, ':');
     banner_print(stdout, addrs, last_colon ? atoi(last_colon + 1) : 8080, ca, o->insecure,
                  !o->no_qr && isatty(STDOUT_FILENO));
+    printf("Viewer: %s%s\n", web_url(web),
+           wc.token ? "  (reachable from other machines: keep this token private)" : "");
+    fflush(stdout);
 
     for (int i = 0; i < nworkers; i++) {
         if (worker_start(workers[i], err, sizeof err) < 0) {
@@ -166,6 +189,7 @@ out:
     for (int i = 0; i < nworkers; i++)
         worker_free(workers[i]);
     store_close(store); /* after the workers: their last flows are written too */
+    web_stop(web);      /* after the store: its last commit still notifies the viewer */
     if (sigint)
         event_free(sigint);
     if (sigterm)

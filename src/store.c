@@ -747,3 +747,77 @@ int store_reader_foreach(struct store_reader *r, int (*fn)(uint64_t id, void *ar
     sqlite3_reset(st);
     return ret;
 }
+
+json_t *store_reader_clients(struct store_reader *r)
+{
+    static const char sql[] =
+        "SELECT client, count(*), sum(failed),"
+        " sum(kind='http' AND json_extract(summary, '$.scheme')='https'),"
+        " sum(coalesce(host, '') <> 'httpeek.test')"
+        " FROM flows WHERE id > " VISIBLE " GROUP BY client ORDER BY min(id)";
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        log_msg(LOG_WARN, "store: clients: %s", sqlite3_errmsg(r->db));
+        return NULL;
+    }
+    json_t *a = json_array();
+    int rc;
+    while (a && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *addr = (const char *)sqlite3_column_text(st, 0);
+        json_array_append_new(a, json_pack("{s:s, s:I, s:I, s:I, s:I}", "addr", addr ? addr : "",
+                                           "flows", (json_int_t)sqlite3_column_int64(st, 1),
+                                           "failed", (json_int_t)sqlite3_column_int64(st, 2),
+                                           "https", (json_int_t)sqlite3_column_int64(st, 3),
+                                           "app", (json_int_t)sqlite3_column_int64(st, 4)));
+    }
+    sqlite3_finalize(st);
+    return a;
+}
+
+/* client_names is created on first use, so that session files from older builds stay readable */
+static const char client_names_sql[] =
+    "CREATE TABLE IF NOT EXISTS client_names(addr TEXT PRIMARY KEY, name TEXT NOT NULL)";
+
+json_t *store_reader_client_names(struct store_reader *r)
+{
+    json_t *o = json_object();
+    sqlite3_stmt *st;
+    sqlite3_int64 n = 0;
+    if (!o || query_int64(r->db, "SELECT count(*) FROM sqlite_master WHERE name='client_names'",
+                          &n) < 0 || n == 0)
+        return o;
+    if (sqlite3_prepare_v2(r->db, "SELECT addr, name FROM client_names", -1, &st, NULL) != SQLITE_OK)
+        return o;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *addr = (const char *)sqlite3_column_text(st, 0);
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        if (addr && name)
+            json_object_set_new(o, addr, json_string(name));
+    }
+    sqlite3_finalize(st);
+    return o;
+}
+
+int store_reader_set_client_name(struct store_reader *r, const char *addr, const char *name)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_exec(r->db, client_names_sql, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(r->db,
+                           name[0] ? "INSERT OR REPLACE INTO client_names(addr, name) VALUES(?1, ?2)"
+                                   : "DELETE FROM client_names WHERE addr=?1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        log_msg(LOG_WARN, "store: client name: %s", sqlite3_errmsg(r->db));
+        sqlite3_finalize(st);
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, addr, -1, SQLITE_TRANSIENT);
+    if (name[0])
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        log_msg(LOG_WARN, "store: client name: %s", sqlite3_errmsg(r->db));
+        return -1;
+    }
+    return 0;
+}

@@ -74,7 +74,7 @@ void store_close(struct store *s);
 
 struct store_reader;
 
-/* A reading connection for one thread (it writes only the "cleared" mark). A missing file, a
+/* A reading connection for one thread (it writes only the "cleared" mark and client names). A missing file, a
  * file that is not SQLite, or a database without the flows table gives NULL with a one-line
  * reason naming the file in err. */
 struct store_reader *store_reader_open(const char *path, char *err, size_t errlen) HP_NONNULL(1, 2) HP_WUNRES;
@@ -99,6 +99,18 @@ int store_reader_body(struct store_reader *r, uint64_t id, int response, int dec
 
 /* Hide every flow up to now from lists and HAR (DELETE /api/flows); the file keeps them. */
 int store_reader_clear(struct store_reader *r) HP_NONNULL(1);
+
+/* Per-client counts over the visible flows: a new JSON array of {addr, flows, failed, https,
+ * app} (https: requests inside intercepted TLS; app: requests to hosts other than the setup
+ * host), NULL on error. Caller json_decref. */
+json_t *store_reader_clients(struct store_reader *r) HP_NONNULL(1);
+
+/* The user's names for clients: a new JSON object addr → name (empty when none), NULL on error. */
+json_t *store_reader_client_names(struct store_reader *r) HP_NONNULL(1);
+
+/* Name client addr (an empty name forgets it); kept in the session file. Returns 0 or -1. */
+int store_reader_set_client_name(struct store_reader *r, const char *addr, const char *name)
+    HP_NONNULL(1, 2, 3);
 
 /* Call fn for each visible flow id in order; stops early when fn returns nonzero (returned).
  * fn may call the other store_reader_* functions on r, but not store_reader_foreach.

@@ -1,7 +1,37 @@
 /* web.h — the viewer and its JSON API on libevent's evhttp, on a thread of its own: embedded
  * web/ assets, /api/flows, /api/flows/{id}, bodies, /api/events (server-sent events fed by the
- * store's commit notifications), /api/har, DELETE /api/flows. Bound to 127.0.0.1 by default; a
- * non-loopback --web address requires the token printed at start-up. */
+ * store's commit notifications), /api/har, DELETE /api/flows, /api/clients, /api/passthrough.
+ * Bound to 127.0.0.1 by default; a non-loopback --web address requires the token printed at
+ * start-up.
+ *
+ * API (all JSON is UTF-8; shapes of summary/detail are in store.h):
+ *   GET  /                         the viewer (web/index.html; other web/ files by name)
+ *   GET  /api/flows?after=ID&limit=N   array of summaries with id > ID in id order (default
+ *                                  after=0, limit=0 = all). Each summary also carries
+ *                                  "client_name" (the user's name for the client, else the
+ *                                  name derived from its User-Agent, else "").
+ *   GET  /api/flows/{id}           detail (store.h) + diagnosis/warnings; 404 {error} if none
+ *   GET  /api/flows/{id}/request/body, /response/body   captured bytes; ?decode=1 undoes
+ *                                  Content-Encoding (422 {error} when it cannot); ?download=1
+ *                                  adds Content-Disposition: attachment. Served with the body's
+ *                                  Content-Type under "Content-Security-Policy: sandbox" and
+ *                                  nosniff, so a captured page can never script the viewer.
+ *   GET  /api/events               text/event-stream: "event: flows" with data = JSON array of
+ *                                  the summaries just committed; "event: cleared" after a
+ *                                  DELETE; "event: clients" (data {}) when client facts changed;
+ *                                  a ": ping" comment every 15 s.
+ *   GET  /api/har?redact=0|1&ids=1,2,3   HAR 1.2 download (redact defaults to 1); POST /api/har
+ *                                  with body {"ids":[...], "redact":true} for long id lists.
+ *   DELETE /api/flows              hide every flow so far (the file keeps them); 204
+ *   GET  /api/clients              [{addr, name, ua_name, custom_name, flows, failed,
+ *                                  checklist:{proxy_reached, ca_downloaded, trusted_tls,
+ *                                  app_traffic, refusing_hosts:[...]}, advice}]
+ *   PUT  /api/clients/{addr}       body {"name":"iPhone 15"} renames (kept in the session file)
+ *   GET  /api/passthrough          {rules:{intercept:[globs], passthrough:[globs]}, auto:[hosts]}
+ *   Errors: 4xx/5xx with {"error":"reason"}.
+ * Authentication: with a token, every request needs ?token=T, "Authorization: Bearer T", or the
+ * httpeek_token cookie (set HttpOnly, SameSite=Strict when / is opened with ?token=). On loopback
+ * the Host header must name a loopback address or localhost (no DNS rebinding). */
 #ifndef HTTPEEK_WEB_H
 #define HTTPEEK_WEB_H
 
@@ -10,22 +40,43 @@
 #include "attrib.h"
 #include "store.h"
 
+struct clients;
+struct rules;
+
+struct web_config {
+    const char *addr;         /* "HOST:PORT" */
+    const char *session_path; /* the session file the store writes */
+    const char *token;        /* NULL: none (loopback only); else required */
+    struct clients *clients;  /* per-client facts (may be NULL) */
+    struct rules *rules;      /* interception rules (may be NULL) */
+    const char *const *intercept;   /* --intercept globs (borrowed) */
+    size_t nintercept;
+    const char *const *passthrough; /* --passthrough globs (borrowed) */
+    size_t npassthrough;
+};
+
 struct web;
 
-/* Bind addr ("HOST:PORT") and start the web thread reading session file session_path.
- * token: NULL on loopback, else required as ?token= or "Authorization: Bearer". Returns NULL
- * with a one-line reason in err. Free with web_stop. */
-struct web *web_start(const char *addr, const char *session_path, const char *token, char *err,
-                      size_t errlen) HP_NONNULL(1, 2, 4) HP_WUNRES;
+/* Bind c->addr and start the web thread. Returns NULL with a one-line reason in err. Free with
+ * web_stop. */
+struct web *web_start(const struct web_config *c, char *err, size_t errlen) HP_NONNULL(1, 2)
+    HP_WUNRES;
 
 /* Thread-safe: tell live viewers that flows first_id..last_id are committed (a store_notify_fn
  * with arg = the web). */
 void web_notify(uint64_t first_id, uint64_t last_id, void *web);
 
-/* The URL the viewer is reachable at (borrowed until web_stop). */
+/* Thread-safe: client facts changed (rate-limited to one "clients" event per second). */
+void web_clients_changed(struct web *w);
+
+/* The URL the viewer is reachable at, with ?token= when one is required (borrowed until
+ * web_stop). */
 const char *web_url(struct web *w) HP_NONNULL(1);
 
 /* Stop the thread and free. NULL allowed. */
 void web_stop(struct web *w);
+
+/* A new random token for a non-loopback viewer (hex) into out[33]. */
+void web_new_token(char out[33]) HP_NONNULL(1);
 
 #endif

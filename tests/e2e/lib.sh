@@ -325,9 +325,10 @@ _HP_HAS_WEB=
 # start_httpeek ARGS...: start the real binary with a fresh --confdir (unless
 # ARGS has one), --dns 127.0.0.1:$DNS_PORT (unless ARGS has --dns) and
 # --listen 127.0.0.1:<free port>.  Sets HTTPEEK_PORT, HTTPEEK_PID,
-# HTTPEEK_LOG (its stdout), HTTPEEK_ERR, HTTPEEK_CONFDIR, HTTPEEK_CA.
+# HTTPEEK_LOG (its stdout), HTTPEEK_ERR, HTTPEEK_CONFDIR, HTTPEEK_CA, and HTTPEEK_WEB_PORT
+# (the viewer, on a free port unless ARGS has --web).
 start_httpeek() {
-    local args=("$@") a has_confdir= has_dns= port i
+    local args=("$@") a has_confdir= has_dns= has_web= port i
     if [ ! -x "$HTTPEEK" ]; then
         echo "Bail out! no httpeek binary at $HTTPEEK (build it, or set HTTPEEK)"
         exit 1
@@ -336,6 +337,7 @@ start_httpeek() {
         case $a in
             --confdir|--confdir=*) has_confdir=1 ;;
             --dns|--dns=*) has_dns=1 ;;
+            --web|--web=*) has_web=1 ;;
         esac
     done
     _HP_N=$((_HP_N + 1))
@@ -353,7 +355,10 @@ start_httpeek() {
     if [ -z "$_HP_HAS_WEB" ]; then
         if timeout 5 "$HTTPEEK" --help 2>&1 | grep -q -- '--web'; then _HP_HAS_WEB=yes; else _HP_HAS_WEB=no; fi
     fi
-    [ "$_HP_HAS_WEB" = yes ] && args+=(--web "127.0.0.1:$(free_port)")
+    if [ "$_HP_HAS_WEB" = yes ] && [ -z "$has_web" ]; then
+        HTTPEEK_WEB_PORT=$(free_port)
+        args+=(--web "127.0.0.1:$HTTPEEK_WEB_PORT")
+    fi
     port=$(free_port)
     args+=(--listen "127.0.0.1:$port")
     HTTPEEK_LOG="$T/httpeek$_HP_N.log"

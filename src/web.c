@@ -1,0 +1,1094 @@
+/* web.c — see web.h. One thread, one event_base, one evhttp; the thread owns the session reader,
+ * so every API call reads SQLite on this thread and never on a proxy worker. The store's writer
+ * thread and the workers only touch the small locked "pending" state and wake us with
+ * event_active. */
+#include "web.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/queue.h>
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include "clients.h"
+#include "har.h"
+#include "log.h"
+#include "opts.h"
+#include "rules.h"
+#include "web_assets.h"
+
+/* Largest request body the API accepts (a POST /api/har id list for 100k flows is ~700 KiB). */
+#define WEB_MAX_BODY (8u << 20)
+/* Largest request head the API accepts. */
+#define WEB_MAX_HEADERS (64u << 10)
+/* Seconds a quiet API connection may stay open. */
+#define WEB_TIMEOUT_S 60
+/* Seconds between keep-alive comments on live event streams (proxies and browsers drop silent
+ * streams). */
+#define WEB_PING_S 15
+/* Event streams are long-lived: only a write that cannot drain for this long closes one. */
+#define WEB_SSE_TIMEOUT_S (24 * 3600)
+/* Most flows sent in one "flows" event (a bigger commit is split). */
+#define WEB_EVENT_FLOWS 1000
+/* Minimum milliseconds between two "clients" events. */
+#define WEB_CLIENTS_EVENT_MS 1000
+/* Longest client name a user may set. */
+#define WEB_MAX_NAME 64
+
+struct sse_client {
+    struct evhttp_request *req;
+    struct web *web;
+    struct sse_client *next;
+};
+
+struct web {
+    char *addr, *session_path, *token;
+    struct clients *clients;
+    struct rules *rules;
+    const char *const *intercept, *const *passthrough;
+    size_t nintercept, npassthrough;
+    int loopback; /* bound to a loopback address: Host headers are checked instead of a token */
+    char url[512];
+
+    pthread_t thread;
+    int thread_started;
+    struct event_base *base;
+    struct evhttp *http;
+    struct store_reader *reader;
+    struct event *wake, *ping, *clients_timer;
+    struct sse_client *streams;
+    uint64_t last_event_id; /* highest flow id sent on the event streams */
+    struct timespec last_clients_event;
+
+    pthread_mutex_t mu;     /* guards the pending_* fields, written by other threads */
+    uint64_t pending_first, pending_last;
+    int pending_clients;
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Small helpers */
+
+static void common_headers(struct evhttp_request *req, const char *content_type)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    if (content_type)
+        evhttp_add_header(h, "Content-Type", content_type);
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+    evhttp_add_header(h, "X-Frame-Options", "DENY");
+}
+
+static void free_text(const void *data, size_t len, void *extra)
+{
+    (void)len;
+    (void)extra;
+    free((void *)data);
+}
+
+/* Send v (stolen) as the JSON body of a code response. */
+static void send_json(struct evhttp_request *req, int code, json_t *v)
+{
+    struct evbuffer *b = evbuffer_new();
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    if (!b || !text) {
+        free(text);
+        if (b)
+            evbuffer_free(b);
+        evhttp_send_error(req, 500, "out of memory");
+        return;
+    }
+    evbuffer_add_reference(b, text, strlen(text), free_text, NULL);
+    common_headers(req, "application/json; charset=utf-8");
+    evhttp_send_reply(req, code, code < 300 ? "OK" : "Error", b);
+    evbuffer_free(b);
+}
+
+static void send_error(struct evhttp_request *req, int code, const char *reason)
+{
+    send_json(req, code, json_pack("{s:s}", "error", reason));
+}
+
+/* The value of query parameter name, or NULL (borrowed from q). */
+static const char *param(struct evkeyvalq *q, const char *name)
+{
+    return evhttp_find_header(q, name);
+}
+
+/* Parse a decimal flow id; 0 when s is not one. */
+static uint64_t parse_id(const char *s, const char **end)
+{
+    uint64_t v = 0;
+    const char *p = s;
+    while (*p >= '0' && *p <= '9' && v < UINT64_MAX / 10)
+        v = v * 10 + (uint64_t)(*p++ - '0');
+    if (end)
+        *end = p;
+    return p == s ? 0 : v;
+}
+
+/* The name to show for a client: the user's, else the one its User-Agent gave, else "". */
+static void client_name(struct web *w, json_t *names, const char *addr, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    json_t *n = names && addr ? json_object_get(names, addr) : NULL;
+    if (json_is_string(n)) {
+        snprintf(out, outlen, "%s", json_string_value(n));
+        return;
+    }
+    struct client_summary s;
+    if (w->clients && addr && clients_get(w->clients, addr, &s) && s.device[0])
+        snprintf(out, outlen, "%s", s.device);
+}
+
+/* Add "client_name" to each summary of array a. */
+static void name_clients(struct web *w, json_t *a)
+{
+    json_t *names = store_reader_client_names(w->reader);
+    size_t i;
+    json_t *o;
+    json_array_foreach(a, i, o) {
+        char name[128];
+        client_name(w, names, json_string_value(json_object_get(o, "client")), name, sizeof name);
+        json_object_set_new(o, "client_name", json_string(name));
+    }
+    json_decref(names);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Access control */
+
+static int host_is_loopback(const char *host)
+{
+    if (!strcasecmp(host, "localhost") || !strcasecmp(host, "::1"))
+        return 1;
+    struct in_addr a4;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return 0;
+}
+
+/* The token of a "name=value; ..." Cookie header (into out), 0 when absent. */
+static int cookie_token(const char *cookies, char *out, size_t outlen)
+{
+    const char *p = cookies;
+    while (p && *p) {
+        p += strspn(p, " ;");
+        if (!strncmp(p, "httpeek_token=", 14)) {
+            p += 14;
+            size_t n = strcspn(p, ";");
+            snprintf(out, outlen, "%.*s", (int)n, p);
+            return 1;
+        }
+        p = strchr(p, ';');
+    }
+    return 0;
+}
+
+static int token_equal(const char *given, const char *token)
+{
+    size_t n = strlen(token);
+    return given && strlen(given) == n && CRYPTO_memcmp(given, token, n) == 0;
+}
+
+/* 1 when req may use the viewer; else the reply is sent and 0 returned. */
+static int allowed(struct web *w, struct evhttp_request *req, struct evkeyvalq *query)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    if (w->token) {
+        const char *auth = evhttp_find_header(in, "Authorization");
+        char cookie[128];
+        if (token_equal(param(query, "token"), w->token) ||
+            (auth && !strncasecmp(auth, "Bearer ", 7) && token_equal(auth + 7, w->token)) ||
+            (cookie_token(evhttp_find_header(in, "Cookie"), cookie, sizeof cookie) &&
+             token_equal(cookie, w->token)))
+            return 1;
+        send_error(req, 401, "this viewer needs its token: open the viewer URL printed at start-up");
+        return 0;
+    }
+    /* A web page elsewhere could point a DNS name at 127.0.0.1 and read flows through the
+     * victim's browser (DNS rebinding); its requests carry that name in Host. */
+    const char *host = evhttp_find_header(in, "Host");
+    char name[256];
+    int port;
+    if (host && opts_split_hostport(host, name, sizeof name, &port, 80) == 0 && host_is_loopback(name))
+        return 1;
+    send_error(req, 403, "the viewer answers only to a loopback Host (127.0.0.1 or localhost); "
+                         "use --web HOST:PORT with a token to reach it from elsewhere");
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Assets */
+
+static void serve_asset(struct web *w, struct evhttp_request *req, const char *path,
+                        struct evkeyvalq *query)
+{
+    if (!strcmp(path, "/"))
+        path = "/index.html";
+    for (const struct web_asset *a = web_assets; a->path; a++) {
+        if (strcmp(a->path, path))
+            continue;
+        struct evbuffer *b = evbuffer_new();
+        if (!b) {
+            evhttp_send_error(req, 500, "out of memory");
+            return;
+        }
+        evbuffer_add_reference(b, a->data, a->len, NULL, NULL);
+        common_headers(req, a->content_type);
+        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+        if (!strcmp(path, "/index.html")) {
+            /* the viewer loads nothing from elsewhere; captured bodies never run as our page */
+            evhttp_add_header(h, "Content-Security-Policy",
+                              "default-src 'self'; img-src 'self' data: blob:; "
+                              "style-src 'self' 'unsafe-inline'; script-src 'self'; "
+                              "connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; "
+                              "base-uri 'none'; form-action 'none'");
+            const char *t = param(query, "token");
+            if (w->token && token_equal(t, w->token)) {
+                char cookie[160];
+                snprintf(cookie, sizeof cookie,
+                         "httpeek_token=%s; Path=/; HttpOnly; SameSite=Strict", w->token);
+                evhttp_add_header(h, "Set-Cookie", cookie);
+            }
+        }
+        evhttp_send_reply(req, 200, "OK", b);
+        evbuffer_free(b);
+        return;
+    }
+    if (!strcmp(path, "/index.html")) {
+        send_error(req, 500, "this build has no viewer files (web/ was empty when it was built)");
+        return;
+    }
+    send_error(req, 404, "no such page");
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Flows */
+
+static void api_flows(struct web *w, struct evhttp_request *req, struct evkeyvalq *query)
+{
+    const char *after = param(query, "after"), *limit = param(query, "limit");
+    uint64_t after_id = after ? parse_id(after, NULL) : 0;
+    uint64_t lim = limit ? parse_id(limit, NULL) : 0;
+    json_t *a = store_reader_list(w->reader, after_id, (size_t)lim);
+    if (!a) {
+        send_error(req, 500, "the session file could not be read (see the log)");
+        return;
+    }
+    name_clients(w, a);
+    send_json(req, 200, a);
+}
+
+static void api_flow(struct web *w, struct evhttp_request *req, uint64_t id)
+{
+    json_t *o = store_reader_get(w->reader, id);
+    if (!o) {
+        send_error(req, 404, "no such flow");
+        return;
+    }
+    json_t *names = store_reader_client_names(w->reader);
+    char name[128];
+    client_name(w, names, json_string_value(json_object_get(o, "client")), name, sizeof name);
+    json_object_set_new(o, "client_name", json_string(name));
+    json_decref(names);
+    send_json(req, 200, o);
+}
+
+/* A file name for a downloaded body: the last path segment of the flow's URL, made safe. */
+static void body_filename(struct web *w, uint64_t id, int response, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "flow-%llu-%s.bin", (unsigned long long)id,
+             response ? "response" : "request");
+    json_t *o = store_reader_get(w->reader, id);
+    const char *path = o ? json_string_value(json_object_get(o, "path")) : NULL;
+    if (path) {
+        size_t q = strcspn(path, "?#");
+        const char *slash = path;
+        for (size_t i = 0; i < q; i++)
+            if (path[i] == '/')
+                slash = path + i + 1;
+        size_t n = (size_t)(path + q - slash), k = 0;
+        char safe[96];
+        for (size_t i = 0; i < n && k + 1 < sizeof safe; i++) {
+            char c = slash[i];
+            safe[k++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                                c == '.' || c == '-' || c == '_'
+                            ? c
+                            : '_';
+        }
+        safe[k] = '\0';
+        if (k && strcmp(safe, ".") && strcmp(safe, ".."))
+            snprintf(out, outlen, "%s", safe);
+    }
+    json_decref(o);
+}
+
+static void api_body(struct web *w, struct evhttp_request *req, uint64_t id, int response,
+                     struct evkeyvalq *query)
+{
+    const char *d = param(query, "decode"), *dl = param(query, "download");
+    int decode = d && strcmp(d, "0"), download = dl && strcmp(dl, "0");
+    struct evbuffer *b = evbuffer_new();
+    char mime[256];
+    if (!b) {
+        evhttp_send_error(req, 500, "out of memory");
+        return;
+    }
+    int rc = store_reader_body(w->reader, id, response, decode, b, mime, sizeof mime);
+    if (rc == -1) {
+        evbuffer_free(b);
+        send_error(req, 404, "no such flow or body");
+        return;
+    }
+    if (rc == -2) {
+        evbuffer_free(b);
+        send_error(req, 422, "the body could not be decoded (corrupt data, or an encoding this "
+                             "build cannot decode); fetch it without ?decode=1 for the raw bytes");
+        return;
+    }
+    /* The captured type is served as is so images and text render, but under a sandbox CSP: a
+     * captured HTML page runs in an opaque origin and cannot reach the API. */
+    common_headers(req, mime[0] && !strchr(mime, '\n') && !strchr(mime, '\r')
+                            ? mime
+                            : "application/octet-stream");
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Security-Policy", "sandbox; default-src 'none'; img-src data:; "
+                                                    "style-src 'unsafe-inline'");
+    if (download) {
+        char name[128], disp[200];
+        body_filename(w, id, response, name, sizeof name);
+        snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", name);
+        evhttp_add_header(h, "Content-Disposition", disp);
+    }
+    evhttp_send_reply(req, 200, "OK", b);
+    evbuffer_free(b);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Live events */
+
+static void sse_send(struct sse_client *c, const char *text, size_t len)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (!b)
+        return;
+    evbuffer_add(b, text, len);
+    evhttp_send_reply_chunk(c->req, b);
+    evbuffer_free(b);
+}
+
+static void sse_broadcast(struct web *w, const char *text, size_t len)
+{
+    for (struct sse_client *c = w->streams; c; c = c->next)
+        sse_send(c, text, len);
+}
+
+static void sse_closed(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    struct sse_client *c = arg;
+    struct web *w = c->web;
+    for (struct sse_client **p = &w->streams; *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    /* A stream the peer closed is detached from its connection and left to us to free; one still
+     * attached (the server shutting down) is freed with its connection. */
+    if (!evhttp_request_get_connection(c->req))
+        evhttp_send_reply_end(c->req);
+    free(c);
+}
+
+/* Send summaries of a (stolen) as "flows" events, WEB_EVENT_FLOWS per event. */
+static void send_flows_event(struct web *w, json_t *a)
+{
+    size_t n = json_array_size(a);
+    for (size_t off = 0; off < n; off += WEB_EVENT_FLOWS) {
+        json_t *part = json_array();
+        uint64_t max_id = 0;
+        for (size_t i = off; i < n && i < off + WEB_EVENT_FLOWS; i++) {
+            json_t *o = json_array_get(a, i);
+            uint64_t id = (uint64_t)json_integer_value(json_object_get(o, "id"));
+            if (id > max_id)
+                max_id = id;
+            json_array_append(part, o);
+        }
+        char *text = json_dumps(part, JSON_COMPACT);
+        json_decref(part);
+        if (!text)
+            break;
+        if (max_id > w->last_event_id)
+            w->last_event_id = max_id;
+        struct evbuffer *b = evbuffer_new();
+        if (b) {
+            evbuffer_add_printf(b, "id: %llu\nevent: flows\ndata: %s\n\n",
+                                (unsigned long long)w->last_event_id, text);
+            size_t len = evbuffer_get_length(b);
+            const char *p = (const char *)evbuffer_pullup(b, -1);
+            if (p)
+                sse_broadcast(w, p, len);
+            evbuffer_free(b);
+        }
+        free(text);
+    }
+    json_decref(a);
+}
+
+static void send_clients_event(struct web *w)
+{
+    static const char ev[] = "event: clients\ndata: {}\n\n";
+    sse_broadcast(w, ev, sizeof ev - 1);
+    clock_gettime(CLOCK_MONOTONIC, &w->last_clients_event);
+}
+
+static void on_clients_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    send_clients_event(arg);
+}
+
+/* Woken by web_notify / web_clients_changed from other threads. */
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct web *w = arg;
+    pthread_mutex_lock(&w->mu);
+    uint64_t first = w->pending_first, last = w->pending_last;
+    int clients = w->pending_clients;
+    w->pending_first = w->pending_last = 0;
+    w->pending_clients = 0;
+    pthread_mutex_unlock(&w->mu);
+
+    if (last && w->streams) {
+        json_t *a = store_reader_list(w->reader, first - 1, 0);
+        if (a) {
+            /* keep the batch's flows: newer ones arrive with their own notification */
+            size_t i = json_array_size(a);
+            while (i-- > 0) {
+                uint64_t id = (uint64_t)json_integer_value(json_object_get(json_array_get(a, i), "id"));
+                if (id > last)
+                    json_array_remove(a, i);
+            }
+            name_clients(w, a);
+            send_flows_event(w, a);
+        }
+    } else if (last > w->last_event_id) {
+        w->last_event_id = last;
+    }
+    if (clients && w->streams && !evtimer_pending(w->clients_timer, NULL)) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long ms = (now.tv_sec - w->last_clients_event.tv_sec) * 1000 +
+                  (now.tv_nsec - w->last_clients_event.tv_nsec) / 1000000;
+        if (ms >= WEB_CLIENTS_EVENT_MS) {
+            send_clients_event(w);
+        } else {
+            struct timeval tv = {0, (WEB_CLIENTS_EVENT_MS - ms) * 1000};
+            evtimer_add(w->clients_timer, &tv);
+        }
+    }
+}
+
+static void on_ping(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    static const char ping[] = ": ping\n\n";
+    sse_broadcast(arg, ping, sizeof ping - 1);
+}
+
+static void api_events(struct web *w, struct evhttp_request *req)
+{
+    struct sse_client *c = calloc(1, sizeof *c);
+    if (!c) {
+        evhttp_send_error(req, 500, "out of memory");
+        return;
+    }
+    c->req = req;
+    c->web = w;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    evhttp_connection_set_timeout(evcon, WEB_SSE_TIMEOUT_S);
+    evhttp_connection_set_closecb(evcon, sse_closed, c);
+    common_headers(req, "text/event-stream; charset=utf-8");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "X-Accel-Buffering", "no");
+    evhttp_send_reply_start(req, 200, "OK");
+    c->next = w->streams;
+    w->streams = c;
+    /* A reconnecting EventSource says what it saw last: send what it missed. */
+    const char *last = evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
+    char hello[64];
+    int n = snprintf(hello, sizeof hello, "retry: 2000\n: httpeek %s\n\n", HTTPEEK_VERSION);
+    sse_send(c, hello, (size_t)n);
+    uint64_t seen = last ? parse_id(last, NULL) : 0;
+    if (seen && seen < w->last_event_id) {
+        json_t *a = store_reader_list(w->reader, seen, WEB_EVENT_FLOWS * 10);
+        if (a) {
+            name_clients(w, a);
+            struct sse_client *others = c->next;
+            c->next = NULL; /* only to this stream */
+            struct sse_client *saved = w->streams;
+            w->streams = c;
+            uint64_t keep = w->last_event_id;
+            send_flows_event(w, a);
+            w->last_event_id = keep > w->last_event_id ? keep : w->last_event_id;
+            w->streams = saved;
+            c->next = others;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* HAR */
+
+static int har_to_file(const char *data, size_t len, void *arg)
+{
+    return fwrite(data, 1, len, arg) == len ? 0 : -1;
+}
+
+/* Parse "1,2,3" into a new array (*ids, *n). Returns 0, -1 on a malformed list. */
+static int parse_id_list(const char *s, uint64_t **ids, size_t *n)
+{
+    size_t cap = 16;
+    *n = 0;
+    *ids = malloc(cap * sizeof **ids);
+    if (!*ids)
+        return -1;
+    const char *p = s;
+    while (*p) {
+        const char *end;
+        uint64_t id = parse_id(p, &end);
+        if (!id || (*end && *end != ',')) {
+            free(*ids);
+            *ids = NULL;
+            return -1;
+        }
+        if (*n == cap) {
+            uint64_t *more = realloc(*ids, (cap *= 2) * sizeof **ids);
+            if (!more) {
+                free(*ids);
+                *ids = NULL;
+                return -1;
+            }
+            *ids = more;
+        }
+        (*ids)[(*n)++] = id;
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+static void api_har(struct web *w, struct evhttp_request *req, struct evkeyvalq *query)
+{
+    struct har_options o = {.redact = 1};
+    uint64_t *ids = NULL;
+    size_t nids = 0;
+    const char *r = param(query, "redact");
+    if (r)
+        o.redact = strcmp(r, "0") != 0 && strcasecmp(r, "false") != 0;
+    const char *list = param(query, "ids");
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
+        struct evbuffer *in = evhttp_request_get_input_buffer(req);
+        size_t len = evbuffer_get_length(in);
+        const char *text = (const char *)evbuffer_pullup(in, -1);
+        json_error_t jerr;
+        json_t *body = text ? json_loadb(text, len, 0, &jerr) : NULL;
+        if (!json_is_object(body)) {
+            json_decref(body);
+            send_error(req, 400, "expected a JSON body {\"ids\":[...], \"redact\":true}");
+            return;
+        }
+        json_t *jr = json_object_get(body, "redact");
+        if (jr)
+            o.redact = json_is_true(jr);
+        json_t *ja = json_object_get(body, "ids");
+        if (ja && !json_is_array(ja)) {
+            json_decref(body);
+            send_error(req, 400, "\"ids\" must be an array of flow ids");
+            return;
+        }
+        if (ja) {
+            nids = json_array_size(ja);
+            ids = malloc((nids ? nids : 1) * sizeof *ids);
+            for (size_t i = 0; ids && i < nids; i++) {
+                json_t *v = json_array_get(ja, i);
+                if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+                    free(ids);
+                    json_decref(body);
+                    send_error(req, 400, "\"ids\" must hold positive integers");
+                    return;
+                }
+                ids[i] = (uint64_t)json_integer_value(v);
+            }
+            if (!ids) {
+                json_decref(body);
+                send_error(req, 500, "out of memory");
+                return;
+            }
+        }
+        json_decref(body);
+        o.ids = ids;
+        o.nids = nids;
+    } else if (list) {
+        if (parse_id_list(list, &ids, &nids) < 0) {
+            send_error(req, 400, "ids: expected comma-separated flow ids");
+            return;
+        }
+        o.ids = ids;
+        o.nids = nids;
+    }
+    /* Written to an unlinked temporary file and sent from there: memory stays flat however many
+     * flows the session holds. */
+    FILE *f = tmpfile();
+    if (!f) {
+        free(ids);
+        send_error(req, 500, "cannot create a temporary file for the HAR");
+        return;
+    }
+    int rc = har_write(w->reader, &o, har_to_file, f);
+    free(ids);
+    if (rc < 0 || fflush(f) != 0) {
+        fclose(f);
+        send_error(req, 500, "the HAR could not be written (see the log)");
+        return;
+    }
+    long size = ftell(f);
+    int fd = dup(fileno(f));
+    fclose(f);
+    struct evbuffer *b = evbuffer_new();
+    if (fd < 0 || !b || size < 0 || evbuffer_add_file(b, fd, 0, size) < 0) {
+        if (b)
+            evbuffer_free(b);
+        if (fd >= 0)
+            close(fd);
+        send_error(req, 500, "the HAR could not be sent");
+        return;
+    }
+    char disp[96], stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    snprintf(disp, sizeof disp, "attachment; filename=\"httpeek-%s.har\"", stamp);
+    common_headers(req, "application/json; charset=utf-8");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Disposition", disp);
+    evhttp_send_reply(req, 200, "OK", b);
+    evbuffer_free(b);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Clients and rules */
+
+static json_t *find_by_addr(json_t *a, const char *addr)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(a, i, o) {
+        const char *v = json_string_value(json_object_get(o, "addr"));
+        if (v && !strcmp(v, addr))
+            return o;
+    }
+    return NULL;
+}
+
+/* One line of advice from the checklist: the first step this client has not reached. */
+static const char *client_advice(int proxied, int ca, int trusted, int app, unsigned refusing)
+{
+    if (!proxied)
+        return "Not using the proxy yet: set this device's Wi-Fi HTTP proxy to this machine "
+               "(Manual, the address and port shown at start-up) or use the PAC URL.";
+    if (!trusted && refusing)
+        return ca ? "Downloaded the CA but refuses httpeek's certificate: on iOS turn on full trust "
+                    "(Settings > General > About > Certificate Trust Settings); on Android the app "
+                    "must trust user CAs (network_security_config, debug builds)."
+                  : "Refuses httpeek's certificate: open the setup page (http://httpeek.test/ "
+                    "through the proxy) and install and trust the CA.";
+    if (trusted && refusing)
+        return "Trusts httpeek's CA, but some hosts refuse it: those apps pin their certificates "
+               "(the hosts are passed through after repeated refusals so the app keeps working).";
+    if (!trusted && !ca)
+        return "Only plain HTTP or untouched tunnels so far: install httpeek's CA from the setup "
+               "page to see HTTPS.";
+    if (!app)
+        return "Set up; no app traffic yet. An app that ignores the system proxy (Flutter/Dart, "
+               "some React Native builds, QUIC) sends nothing here.";
+    return "Set up: HTTPS through httpeek works for this device.";
+}
+
+static void api_clients(struct web *w, struct evhttp_request *req)
+{
+    json_t *counts = store_reader_clients(w->reader);
+    json_t *names = store_reader_client_names(w->reader);
+    json_t *out = json_array();
+    if (!counts || !names || !out) {
+        json_decref(counts);
+        json_decref(names);
+        json_decref(out);
+        send_error(req, 500, "the session file could not be read (see the log)");
+        return;
+    }
+    struct client_info *live = calloc(CLIENTS_MAX, sizeof *live);
+    size_t nlive = live && w->clients ? clients_list(w->clients, live, CLIENTS_MAX) : 0;
+    /* live clients first (most recent first), then those only the session file knows */
+    for (size_t i = 0; i <= nlive + json_array_size(counts); i++) {
+        const char *addr;
+        const struct client_info *ci = NULL;
+        json_t *cnt;
+        if (i < nlive) {
+            ci = &live[i];
+            addr = ci->addr;
+            cnt = find_by_addr(counts, addr);
+        } else if (i - nlive < json_array_size(counts)) {
+            cnt = json_array_get(counts, i - nlive);
+            addr = json_string_value(json_object_get(cnt, "addr"));
+            int seen = 0;
+            for (size_t k = 0; k < nlive; k++)
+                seen |= !strcmp(live[k].addr, addr);
+            if (seen || !addr[0])
+                continue;
+        } else {
+            break;
+        }
+        json_int_t flows = cnt ? json_integer_value(json_object_get(cnt, "flows")) : 0;
+        json_int_t failed = cnt ? json_integer_value(json_object_get(cnt, "failed")) : 0;
+        json_int_t https = cnt ? json_integer_value(json_object_get(cnt, "https")) : 0;
+        json_int_t app = cnt ? json_integer_value(json_object_get(cnt, "app")) : 0;
+        int proxied = (ci && ci->s.proxied) || flows > 0;
+        int ca = ci && ci->s.ca_downloads;
+        int trusted = (ci && ci->s.tls_trusted) || https > 0;
+        json_t *refusing = json_array();
+        for (unsigned k = 0; ci && k < ci->nrefused_hosts; k++)
+            json_array_append_new(refusing, json_string(ci->refused_hosts[k]));
+        json_t *custom = json_object_get(names, addr);
+        const char *ua_name = ci ? ci->s.device : "";
+        const char *name = json_is_string(custom) ? json_string_value(custom)
+                           : ua_name[0]           ? ua_name
+                                                  : addr;
+        json_array_append_new(
+            out, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:{s:b, s:b, s:b, s:b, s:o},"
+                           " s:s, s:I}",
+                           "addr", addr, "name", name, "ua_name", ua_name, "custom_name",
+                           json_is_string(custom) ? json_string_value(custom) : "", "flows", flows,
+                           "failed", failed, "refused", (json_int_t)(ci ? ci->s.tls_refused : 0),
+                           "checklist", "proxy_reached", proxied, "ca_downloaded", ca,
+                           "trusted_tls", trusted, "app_traffic", app > 0, "refusing_hosts",
+                           refusing, "advice",
+                           client_advice(proxied, ca, trusted, app > 0,
+                                         ci ? ci->s.tls_refused : 0),
+                           "last_seen", (json_int_t)(ci ? ci->last_seen : 0)));
+    }
+    free(live);
+    json_decref(counts);
+    json_decref(names);
+    send_json(req, 200, out);
+}
+
+static void api_rename_client(struct web *w, struct evhttp_request *req, const char *enc_addr)
+{
+    char *addr = evhttp_uridecode(enc_addr, 0, NULL);
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    const char *text = (const char *)evbuffer_pullup(in, -1);
+    json_error_t jerr;
+    json_t *body = text ? json_loadb(text, len, 0, &jerr) : NULL;
+    const char *name = json_string_value(json_object_get(body, "name"));
+    if (!addr || !addr[0] || strlen(addr) > 63) {
+        send_error(req, 400, "expected /api/clients/{client address}");
+    } else if (!name) {
+        send_error(req, 400, "expected a JSON body {\"name\": \"iPhone 15\"}");
+    } else if (strlen(name) > WEB_MAX_NAME) {
+        send_error(req, 400, "a client name is at most 64 bytes");
+    } else if (store_reader_set_client_name(w->reader, addr, name) < 0) {
+        send_error(req, 500, "the name could not be saved in the session file (see the log)");
+    } else {
+        send_json(req, 200, json_pack("{s:s, s:s}", "addr", addr, "name", name));
+        send_clients_event(w);
+    }
+    json_decref(body);
+    free(addr);
+}
+
+static json_t *string_array(const char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+static void api_passthrough(struct web *w, struct evhttp_request *req)
+{
+    json_t *autos = json_array();
+    if (w->rules) {
+        char buf[16384];
+        rules_auto_list(w->rules, buf, sizeof buf);
+        for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+            json_array_append_new(autos, json_string(line));
+    }
+    send_json(req, 200,
+              json_pack("{s:{s:o, s:o}, s:o}", "rules", "intercept",
+                        string_array(w->intercept, w->nintercept), "passthrough",
+                        string_array(w->passthrough, w->npassthrough), "auto", autos));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Routing */
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct web *w = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
+    struct evkeyvalq query;
+    TAILQ_INIT(&query);
+    if (!path || !path[0])
+        path = "/";
+    if (qs && evhttp_parse_query_str(qs, &query) < 0) {
+        send_error(req, 400, "malformed query string");
+        goto out;
+    }
+    if (!allowed(w, req, &query))
+        goto out;
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    int get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
+
+    if (strncmp(path, "/api/", 5)) {
+        if (get)
+            serve_asset(w, req, path, &query);
+        else
+            send_error(req, 405, "only GET is served here");
+    } else if (!strcmp(path, "/api/flows")) {
+        if (get)
+            api_flows(w, req, &query);
+        else if (cmd == EVHTTP_REQ_DELETE) {
+            if (store_reader_clear(w->reader) < 0) {
+                send_error(req, 500, "the session file could not be written (see the log)");
+            } else {
+                static const char ev[] = "event: cleared\ndata: {}\n\n";
+                sse_broadcast(w, ev, sizeof ev - 1);
+                common_headers(req, NULL);
+                evhttp_send_reply(req, 204, "No Content", NULL);
+            }
+        } else
+            send_error(req, 405, "use GET or DELETE on /api/flows");
+    } else if (!strncmp(path, "/api/flows/", 11)) {
+        const char *end;
+        uint64_t id = parse_id(path + 11, &end);
+        if (!id)
+            send_error(req, 404, "no such flow (expected /api/flows/{id})");
+        else if (!get)
+            send_error(req, 405, "use GET");
+        else if (!*end)
+            api_flow(w, req, id);
+        else if (!strcmp(end, "/response/body"))
+            api_body(w, req, id, 1, &query);
+        else if (!strcmp(end, "/request/body"))
+            api_body(w, req, id, 0, &query);
+        else
+            send_error(req, 404, "no such flow resource");
+    } else if (!strcmp(path, "/api/events")) {
+        if (get)
+            api_events(w, req);
+        else
+            send_error(req, 405, "use GET");
+    } else if (!strcmp(path, "/api/har")) {
+        if (get || cmd == EVHTTP_REQ_POST)
+            api_har(w, req, &query);
+        else
+            send_error(req, 405, "use GET or POST");
+    } else if (!strcmp(path, "/api/clients")) {
+        if (get)
+            api_clients(w, req);
+        else
+            send_error(req, 405, "use GET");
+    } else if (!strncmp(path, "/api/clients/", 13)) {
+        if (cmd == EVHTTP_REQ_PUT || cmd == EVHTTP_REQ_POST)
+            api_rename_client(w, req, path + 13);
+        else
+            send_error(req, 405, "use PUT with {\"name\": ...}");
+    } else if (!strcmp(path, "/api/passthrough")) {
+        if (get)
+            api_passthrough(w, req);
+        else
+            send_error(req, 405, "use GET");
+    } else {
+        send_error(req, 404, "no such API path");
+    }
+out:
+    evhttp_clear_headers(&query);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Life cycle */
+
+static void on_clients_changed(void *arg)
+{
+    web_clients_changed(arg);
+}
+
+static void *web_thread(void *arg)
+{
+    struct web *w = arg;
+    event_base_dispatch(w->base);
+    return NULL;
+}
+
+void web_new_token(char out[33])
+{
+    unsigned char raw[16];
+    if (RAND_bytes(raw, sizeof raw) != 1) {
+        /* never a predictable token: fall back to the kernel */
+        FILE *f = fopen("/dev/urandom", "rb");
+        if (!f || fread(raw, 1, sizeof raw, f) != sizeof raw)
+            abort();
+        fclose(f);
+    }
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+}
+
+struct web *web_start(const struct web_config *c, char *err, size_t errlen)
+{
+    char host[256];
+    int port;
+    if (!c->addr || opts_split_hostport(c->addr, host, sizeof host, &port, 8081) < 0) {
+        snprintf(err, errlen, "--web: expected HOST:PORT, got '%s'", c->addr ? c->addr : "");
+        return NULL;
+    }
+    struct web *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(err, errlen, "viewer: out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&w->mu, NULL);
+    w->loopback = host_is_loopback(host);
+    w->addr = strdup(c->addr);
+    w->session_path = strdup(c->session_path);
+    w->token = c->token ? strdup(c->token) : NULL;
+    w->clients = c->clients;
+    w->rules = c->rules;
+    w->intercept = c->intercept;
+    w->nintercept = c->nintercept;
+    w->passthrough = c->passthrough;
+    w->npassthrough = c->npassthrough;
+    if (!w->addr || !w->session_path || (c->token && !w->token)) {
+        snprintf(err, errlen, "viewer: out of memory");
+        goto fail;
+    }
+    if (!w->loopback && !w->token) {
+        snprintf(err, errlen, "--web %s: a viewer reachable from other machines needs a token",
+                 c->addr);
+        goto fail;
+    }
+    if (!(w->reader = store_reader_open(c->session_path, err, errlen)))
+        goto fail;
+    if (!(w->base = event_base_new()) || !(w->http = evhttp_new(w->base))) {
+        snprintf(err, errlen, "viewer: cannot create its event loop");
+        goto fail;
+    }
+    evhttp_set_max_body_size(w->http, WEB_MAX_BODY);
+    evhttp_set_max_headers_size(w->http, WEB_MAX_HEADERS);
+    evhttp_set_timeout(w->http, WEB_TIMEOUT_S);
+    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+    evhttp_set_gencb(w->http, on_request, w);
+    if (!evhttp_bind_socket_with_handle(w->http, host, (ev_uint16_t)port)) {
+        snprintf(err, errlen, "--web %s: cannot listen there: %s", c->addr, strerror(errno));
+        goto fail;
+    }
+    if (!(w->wake = event_new(w->base, -1, 0, on_wake, w)) ||
+        !(w->ping = event_new(w->base, -1, EV_PERSIST, on_ping, w)) ||
+        !(w->clients_timer = evtimer_new(w->base, on_clients_timer, w))) {
+        snprintf(err, errlen, "viewer: out of memory");
+        goto fail;
+    }
+    struct timeval ping = {WEB_PING_S, 0};
+    event_add(w->ping, &ping);
+    const char *shown = w->loopback && !strcmp(host, "0.0.0.0") ? "127.0.0.1" : host;
+    int v6 = strchr(shown, ':') != NULL;
+    snprintf(w->url, sizeof w->url, "http://%s%s%s:%d/%s%s", v6 ? "[" : "", shown, v6 ? "]" : "",
+             port, w->token ? "?token=" : "", w->token ? w->token : "");
+    if (pthread_create(&w->thread, NULL, web_thread, w) != 0) {
+        snprintf(err, errlen, "viewer: cannot start its thread");
+        goto fail;
+    }
+    w->thread_started = 1;
+    if (w->clients)
+        clients_set_listener(w->clients, on_clients_changed, w);
+    return w;
+fail:
+    web_stop(w);
+    return NULL;
+}
+
+void web_notify(uint64_t first_id, uint64_t last_id, void *arg)
+{
+    struct web *w = arg;
+    if (!w || !last_id)
+        return;
+    pthread_mutex_lock(&w->mu);
+    if (!w->pending_last || first_id < w->pending_first)
+        w->pending_first = first_id;
+    if (last_id > w->pending_last)
+        w->pending_last = last_id;
+    pthread_mutex_unlock(&w->mu);
+    event_active(w->wake, 0, 0);
+}
+
+void web_clients_changed(struct web *w)
+{
+    pthread_mutex_lock(&w->mu);
+    int was = w->pending_clients;
+    w->pending_clients = 1;
+    pthread_mutex_unlock(&w->mu);
+    if (!was) /* once per wake-up: workers call this for every request */
+        event_active(w->wake, 0, 0);
+}
+
+const char *web_url(struct web *w)
+{
+    return w->url;
+}
+
+void web_stop(struct web *w)
+{
+    if (!w)
+        return;
+    if (w->clients)
+        clients_set_listener(w->clients, NULL, NULL);
+    if (w->thread_started) {
+        event_base_loopbreak(w->base);
+        pthread_join(w->thread, NULL);
+    }
+    if (w->http)
+        evhttp_free(w->http); /* closes the event streams too (sse_closed frees their state) */
+    if (w->wake)
+        event_free(w->wake);
+    if (w->ping)
+        event_free(w->ping);
+    if (w->clients_timer)
+        event_free(w->clients_timer);
+    if (w->base)
+        event_base_free(w->base);
+    store_reader_close(w->reader);
+    pthread_mutex_destroy(&w->mu);
+    free(w->addr);
+    free(w->session_path);
+    free(w->token);
+    free(w);
+}
