@@ -361,6 +361,16 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 /* ------------------------------------------------------------------------------------------ */
 /* Accept */
 
+/* A request parser for the client leg, with the request size limits of the options. */
+static void client_parser_init(struct conn *c)
+{
+    const struct opts *o = c->proxy->opts;
+    http1_parser_init(&c->client.parser, 1, &request_handlers, &c->client);
+    struct http1_limits lim = {o->max_request_line, o->max_header_line, o->max_header_bytes,
+                               o->max_headers};
+    http1_parser_set_limits(&c->client.parser, &lim);
+}
+
 void conn_close_idle(struct conn **registry)
 {
     for (struct conn *c = *registry; c; c = c->next)
@@ -422,7 +432,7 @@ void conn_accept(struct proxy *proxy, struct event_base *base, struct evdns_base
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    http1_parser_init(&c->client.parser, 1, &request_handlers, &c->client);
+    client_parser_init(c);
     c->client.parser_ready = 1;
     if (!acl_allows(&proxy->allowed, addr)) {
         /* Never an open proxy: say why, once per connection, and hang up. */
@@ -444,7 +454,7 @@ void conn__start_requests(struct conn *c)
 {
     if (c->client.parser_ready)
         http1_parser_free(&c->client.parser);
-    http1_parser_init(&c->client.parser, 1, &request_handlers, &c->client);
+    client_parser_init(c);
     c->client.parser_ready = 1;
     bufferevent_setcb(c->client.bev, client_read, client_write, client_event, &c->client);
     bufferevent_setwatermark(c->client.bev, EV_READ, 0, LEG_INBUF_MAX);
@@ -834,6 +844,14 @@ static int on_resp_head(void *arg, struct http1_head *head)
         else if (!client_11)
             flags |= HTTP1_KEEP_ALIVE;
     }
+    if (!c->proxy->opts->keep_alt_svc && http1_head_get(resp, "alt-svc")) {
+        /* QUIC goes around the proxy: an app that learns of h3 stops showing up here */
+        flags |= HTTP1_STRIP_ALT_SVC;
+        if (!c->flow->note[0])
+            snprintf(c->flow->note, sizeof c->flow->note,
+                     "Alt-Svc removed so the app stays on this proxy instead of HTTP/3 "
+                     "(--strip-alt-svc=no keeps it)");
+    }
     if (http1_write_response_head(out, resp, c->resp_out, flags) < 0)
         return -1;
     c->resp_started = 1;
@@ -1215,12 +1233,42 @@ static void process_client_input(struct conn *c)
     case HTTP1_FEED_ERROR: {
         struct http1_parser *p = &c->client.parser;
         struct flow *f = c->flow;
-        if (!f && (f = conn__flow_new(c)))
-            flow_set_url(f, "-");
+        char limit[160] = "";
+        const struct opts *o = c->proxy->opts;
+        switch (p->limit) {
+        case HTTP1_LIMIT_TARGET:
+            snprintf(limit, sizeof limit, "request-target longer than %zu bytes (--max-request-line)",
+                     o->max_request_line);
+            break;
+        case HTTP1_LIMIT_FIELD_LINE:
+            snprintf(limit, sizeof limit, "a header line longer than %zu bytes (--max-header-line)",
+                     o->max_header_line);
+            break;
+        case HTTP1_LIMIT_HEAD:
+            snprintf(limit, sizeof limit, "request head larger than %zu bytes (--max-header-bytes)",
+                     o->max_header_bytes);
+            break;
+        case HTTP1_LIMIT_FIELDS:
+            snprintf(limit, sizeof limit, "more than %zu header fields (--max-headers)",
+                     o->max_headers);
+            break;
+        case HTTP1_LIMIT_NONE:
+            break;
+        }
+        if (!f && (f = conn__flow_new(c))) {
+            const char *target = http1_parser_target(p);
+            char url[300];
+            snprintf(url, sizeof url, "%.200s%s", target ? target : "-",
+                     target && strlen(target) > 200 ? "..." : "");
+            flow_set_url(f, url);
+        }
         if (f) {
             f->fail.parse_error = p->error_name;
-            flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "invalid request: %s (%s at byte %zu)",
-                      p->error, p->error_name, p->error_offset);
+            if (limit[0])
+                flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "request refused: %s", limit);
+            else
+                flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "invalid request: %s (%s at byte %zu)",
+                          p->error, p->error_name, p->error_offset);
         }
         if (c->resp_started) {
             if (f) {
@@ -1231,9 +1279,12 @@ static void process_client_input(struct conn *c)
             return;
         }
         char why[300];
-        snprintf(why, sizeof why, "invalid request: %s", p->error);
-        int status = !strcmp(p->error_name, "HPE_USER") &&
-                             strstr(p->error, "too large") ? 431 : 400;
+        if (limit[0])
+            snprintf(why, sizeof why, "request refused: %s", limit);
+        else
+            snprintf(why, sizeof why, "invalid request: %s (%s at byte %zu)", p->error,
+                     p->error_name, p->error_offset);
+        int status = p->limit == HTTP1_LIMIT_TARGET ? 414 : p->limit != HTTP1_LIMIT_NONE ? 431 : 400;
         conn__fail_client(c, f, status, why);
         return;
     }

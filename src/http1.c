@@ -16,9 +16,10 @@ struct http1_span {
 
 static struct http1_parser *parser_of(llhttp_t *l) { return (struct http1_parser *)l->data; }
 
-static int head_append(struct http1_head *h, const char *at, size_t len)
+/* Append to the head's strings: 0, -1 when the head would pass max bytes, -2 on OOM. */
+static int head_append(struct http1_head *h, const char *at, size_t len, size_t max)
 {
-    if (h->buf_len + len + 1 > HTTP1_MAX_HEAD_BYTES)
+    if (h->buf_len + len + 1 > max)
         return -1;
     if (h->buf_len + len + 1 > h->buf_cap) {
         size_t cap = h->buf_cap ? h->buf_cap : 512;
@@ -26,7 +27,7 @@ static int head_append(struct http1_head *h, const char *at, size_t len)
             cap *= 2;
         char *nb = realloc(h->buf, cap);
         if (!nb)
-            return -1;
+            return -2;
         h->buf = nb;
         h->buf_cap = cap;
     }
@@ -36,12 +37,12 @@ static int head_append(struct http1_head *h, const char *at, size_t len)
 }
 
 /* Ends the string being accumulated; returns its offset or SIZE_MAX on overflow. */
-static size_t head_end_string(struct http1_head *h, size_t *start)
+static size_t head_end_string(struct http1_parser *p, size_t *start)
 {
-    if (head_append(h, "", 1) < 0)
+    if (head_append(&p->head, "", 1, p->limits.max_head) < 0)
         return SIZE_MAX;
     size_t off = *start;
-    *start = h->buf_len;
+    *start = p->head.buf_len;
     return off;
 }
 
@@ -49,6 +50,27 @@ static int fail(llhttp_t *l, const char *why)
 {
     llhttp_set_error_reason(l, why);
     return HPE_USER;
+}
+
+/* A size limit broke: remember which (the owner picks 414 or 431) and stop. */
+static int fail_limit(llhttp_t *l, enum http1_limit which)
+{
+    static const char *const why[] = {
+        [HTTP1_LIMIT_TARGET] = "request-target too long",
+        [HTTP1_LIMIT_FIELD_LINE] = "header field too long",
+        [HTTP1_LIMIT_HEAD] = "request or response head too large",
+        [HTTP1_LIMIT_FIELDS] = "too many header fields"};
+    ((struct http1_parser *)l->data)->limit = which;
+    return fail(l, why[which]);
+}
+
+/* head_append's result as a parser callback result. */
+static int append_or_fail(llhttp_t *l, struct http1_parser *p, const char *at, size_t len)
+{
+    int r = head_append(&p->head, at, len, p->limits.max_head);
+    if (r == -1)
+        return fail_limit(l, HTTP1_LIMIT_HEAD);
+    return r < 0 ? fail(l, "out of memory") : 0;
 }
 
 static void head_reset(struct http1_head *h, int is_request)
@@ -105,9 +127,37 @@ static int on_data(llhttp_t *l, const char *at, size_t len)
     struct http1_parser *p = parser_of(l);
     if (p->in_body)
         return 0; /* trailer fields: dropped, see http1.h */
-    if (head_append(&p->head, at, len) < 0)
-        return fail(l, "request or response head too large");
-    return 0;
+    return append_or_fail(l, p, at, len);
+}
+
+/* Request-target bytes (llhttp may deliver them in pieces). */
+static int on_url(llhttp_t *l, const char *at, size_t len)
+{
+    struct http1_parser *p = parser_of(l);
+    if (p->head.buf_len - CUR_START(p) + len > p->limits.max_target)
+        return fail_limit(l, HTTP1_LIMIT_TARGET);
+    return on_data(l, at, len);
+}
+
+/* Header name bytes: the line so far is the name. */
+static int on_field_data(llhttp_t *l, const char *at, size_t len)
+{
+    struct http1_parser *p = parser_of(l);
+    if (!p->in_body && p->head.buf_len - CUR_START(p) + len > p->limits.max_field_line)
+        return fail_limit(l, HTTP1_LIMIT_FIELD_LINE);
+    return on_data(l, at, len);
+}
+
+/* Header value bytes: the line so far is the name (stored just before) plus the value. */
+static int on_value_data(llhttp_t *l, const char *at, size_t len)
+{
+    struct http1_parser *p = parser_of(l);
+    if (!p->in_body && p->head.nspans > 0) {
+        size_t name_off = p->head.spans[p->head.nspans - 1].name_off;
+        if (name_off != SIZE_MAX && p->head.buf_len - name_off + len > p->limits.max_field_line)
+            return fail_limit(l, HTTP1_LIMIT_FIELD_LINE);
+    }
+    return on_data(l, at, len);
 }
 
 static int on_startline_complete(llhttp_t *l)
@@ -116,9 +166,9 @@ static int on_startline_complete(llhttp_t *l)
     /* spans[0] holds the start-line string (target or reason) in name_off */
     if (add_span(&p->head) < 0)
         return fail(l, "out of memory");
-    size_t off = head_end_string(&p->head, &CUR_START(p));
+    size_t off = head_end_string(p, &CUR_START(p));
     if (off == SIZE_MAX)
-        return fail(l, "request or response head too large");
+        return fail_limit(l, HTTP1_LIMIT_HEAD);
     p->head.spans[0].name_off = off;
     return 0;
 }
@@ -130,13 +180,13 @@ static int on_field_complete(llhttp_t *l)
         return 0;
     if (p->head.nspans == 0 && add_span(&p->head) < 0) /* no start-line string seen */
         return fail(l, "out of memory");
-    if (p->head.nspans > HTTP1_MAX_HEADERS)
-        return fail(l, "too many header fields");
+    if (p->head.nspans > p->limits.max_fields)
+        return fail_limit(l, HTTP1_LIMIT_FIELDS);
     if (add_span(&p->head) < 0)
         return fail(l, "out of memory");
-    size_t off = head_end_string(&p->head, &CUR_START(p));
+    size_t off = head_end_string(p, &CUR_START(p));
     if (off == SIZE_MAX)
-        return fail(l, "request or response head too large");
+        return fail_limit(l, HTTP1_LIMIT_HEAD);
     p->head.spans[p->head.nspans - 1].name_off = off;
     return 0;
 }
@@ -146,9 +196,9 @@ static int on_value_complete(llhttp_t *l)
     struct http1_parser *p = parser_of(l);
     if (p->in_body)
         return 0;
-    size_t off = head_end_string(&p->head, &CUR_START(p));
+    size_t off = head_end_string(p, &CUR_START(p));
     if (off == SIZE_MAX)
-        return fail(l, "request or response head too large");
+        return fail_limit(l, HTTP1_LIMIT_HEAD);
     p->head.spans[p->head.nspans - 1].value_off = off;
     return 0;
 }
@@ -160,9 +210,9 @@ static int on_headers_complete(llhttp_t *l)
     if (h->nspans == 0 && add_span(h) < 0)
         return fail(l, "out of memory");
     if (h->spans[0].name_off == SIZE_MAX) { /* empty reason phrase: no on_status at all */
-        size_t off = head_end_string(h, &CUR_START(p));
+        size_t off = head_end_string(p, &CUR_START(p));
         if (off == SIZE_MAX)
-            return fail(l, "request or response head too large");
+            return fail_limit(l, HTTP1_LIMIT_HEAD);
         h->spans[0].name_off = off;
     }
     h->nfields = h->nspans - 1;
@@ -239,10 +289,10 @@ void http1_parser_init(struct http1_parser *p, int is_request, const struct http
     memset(p, 0, sizeof *p);
     llhttp_settings_init(&p->settings);
     p->settings.on_message_begin = on_message_begin;
-    p->settings.on_url = on_data;
+    p->settings.on_url = on_url;
     p->settings.on_status = on_data;
-    p->settings.on_header_field = on_data;
-    p->settings.on_header_value = on_data;
+    p->settings.on_header_field = on_field_data;
+    p->settings.on_header_value = on_value_data;
     p->settings.on_url_complete = on_startline_complete;
     p->settings.on_status_complete = on_startline_complete;
     p->settings.on_header_field_complete = on_field_complete;
@@ -254,7 +304,29 @@ void http1_parser_init(struct http1_parser *p, int is_request, const struct http
     p->llhttp.data = p;
     p->handlers = h;
     p->arg = arg;
+    p->limits = (struct http1_limits){HTTP1_MAX_TARGET, HTTP1_MAX_FIELD_LINE, HTTP1_MAX_HEAD_BYTES,
+                                      HTTP1_MAX_HEADERS};
     head_reset(&p->head, is_request);
+}
+
+void http1_parser_set_limits(struct http1_parser *p, const struct http1_limits *l)
+{
+    if (l->max_target)
+        p->limits.max_target = l->max_target;
+    if (l->max_field_line)
+        p->limits.max_field_line = l->max_field_line;
+    if (l->max_head)
+        p->limits.max_head = l->max_head;
+    if (l->max_fields)
+        p->limits.max_fields = l->max_fields;
+}
+
+const char *http1_parser_target(const struct http1_parser *p)
+{
+    const struct http1_head *h = &p->head;
+    if (!h->is_request || h->nspans == 0 || h->spans[0].name_off == SIZE_MAX || !h->buf)
+        return NULL;
+    return h->buf + h->spans[0].name_off;
 }
 
 void http1_parser_free(struct http1_parser *p)
@@ -418,6 +490,8 @@ static int write_fields(struct evbuffer *out, const struct http1_head *h, const 
         } else if (is_hop_by_hop(h, name)) {
             if (!((flags & HTTP1_KEEP_UPGRADE) && !strcasecmp(name, "upgrade")))
                 continue;
+        } else if ((flags & HTTP1_STRIP_ALT_SVC) && !strcasecmp(name, "alt-svc")) {
+            continue;
         }
         if (evbuffer_add_printf(out, "%s: %s\r\n", name, h->fields[i].value) < 0)
             return -1;

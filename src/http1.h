@@ -18,6 +18,28 @@
 #define HTTP1_MAX_HEAD_BYTES (64 * 1024)
 /* Most header fields in one head. */
 #define HTTP1_MAX_HEADERS 200
+/* Longest request-target (bytes). */
+#define HTTP1_MAX_TARGET (16 * 1024)
+/* Longest single header line (name + value, bytes). */
+#define HTTP1_MAX_FIELD_LINE (16 * 1024)
+
+/* Which limit a head broke (parser->limit after HTTP1_FEED_ERROR); a proxy answers a request
+ * with 414 for HTTP1_LIMIT_TARGET and 431 for the others (RFC 9110 §15.5.15, RFC 6585 §5). */
+enum http1_limit {
+    HTTP1_LIMIT_NONE,
+    HTTP1_LIMIT_TARGET,     /* request-target longer than max_target */
+    HTTP1_LIMIT_FIELD_LINE, /* one header line longer than max_field_line */
+    HTTP1_LIMIT_HEAD,       /* whole head longer than max_head */
+    HTTP1_LIMIT_FIELDS,     /* more than max_fields header fields */
+};
+
+/* Size limits of one parser (bytes, except max_fields). */
+struct http1_limits {
+    size_t max_target;      /* request-target (or reason phrase) */
+    size_t max_field_line;  /* one header field: name + value */
+    size_t max_head;        /* all of the head's strings together */
+    size_t max_fields;      /* number of header fields */
+};
 
 /* How a message body is delimited on the wire (RFC 9112 §6.3). */
 enum http1_framing {
@@ -76,6 +98,8 @@ struct http1_parser {
     const char *error;                     /* reason of the last HTTP1_ERROR (static or llhttp's) */
     const char *error_name;                /* llhttp_errno_name of the last error */
     size_t error_offset;                   /* bytes into the fed data where the error was found */
+    struct http1_limits limits;            /* size limits (HTTP1_MAX_* unless set) */
+    enum http1_limit limit;                /* the limit an HTTP1_FEED_ERROR broke, or NONE */
 };
 
 enum http1_feed_result {
@@ -88,6 +112,13 @@ enum http1_feed_result {
 /* Prepare a parser for requests (is_request 1) or responses. Never fails. */
 void http1_parser_init(struct http1_parser *p, int is_request, const struct http1_handlers *h,
                        void *arg) HP_NONNULL(1, 3);
+
+/* Replace the parser's size limits (a zero field keeps its current value). */
+void http1_parser_set_limits(struct http1_parser *p, const struct http1_limits *l) HP_NONNULL(1, 2);
+
+/* Request-target of the head being parsed once its start line is complete, else NULL; borrowed
+ * until the parser goes on (for recording a request that broke a limit). */
+const char *http1_parser_target(const struct http1_parser *p) HP_NONNULL(1);
 
 /* Release what the parser holds. */
 void http1_parser_free(struct http1_parser *p) HP_NONNULL(1);
@@ -121,6 +152,7 @@ int http1_connection_has(const struct http1_head *h, const char *token) HP_NONNU
 #define HTTP1_KEEP_UPGRADE 0x1  /* forward Upgrade + "Connection: upgrade" (WebSocket) */
 #define HTTP1_CLOSE        0x2  /* add "Connection: close" */
 #define HTTP1_KEEP_ALIVE   0x4  /* add "Connection: keep-alive" (HTTP/1.0 peers) */
+#define HTTP1_STRIP_ALT_SVC 0x8 /* drop Alt-Svc: an app told of HTTP/3 would leave the proxy */
 
 /* Append "METHOD target HTTP/1.1" and the end-to-end fields of h to out, framed as framing
  * says (Content-Length or Transfer-Encoding re-emitted to match). host, when not NULL, replaces

@@ -28,6 +28,11 @@ static const char usage[] =
     "  --session FILE            session file (SQLite) to create or continue (default: a new\n"
     "                            CONFDIR/sessions/YYYYmmdd-HHMMSS.sqlite per run)\n"
     "  --max-body BYTES          bytes of each body captured in a flow (default 16777216)\n"
+    "  --max-request-line BYTES  longest request-target; longer gets 414 (default 16384)\n"
+    "  --max-header-line BYTES   longest request header line; longer gets 431 (default 16384)\n"
+    "  --max-header-bytes BYTES  largest request head; larger gets 431 (default 65536)\n"
+    "  --max-headers N           most request header fields; more gets 431 (default 200)\n"
+    "  --max-connections N       client connections open at once; more get 503 (default 4096)\n"
     "  --hosts FILE              extra hosts file, read after /etc/hosts\n"
     "  --dns HOST[:PORT]         nameserver replacing those of /etc/resolv.conf\n"
     "  --workers N               worker threads (default: number of cores)\n"
@@ -36,6 +41,8 @@ static const char usage[] =
     "  --auto-passthrough N      pass a host through after N client TLS rejections (default 3; 0 = never)\n"
     "  --allow-client CIDR       who may use the proxy (repeatable; default loopback + private ranges)\n"
     "  --no-qr                   do not print the setup URL as a QR code\n"
+    "  --strip-alt-svc[=yes|no]  remove Alt-Svc from responses so apps stay off HTTP/3 (QUIC),\n"
+    "                            which would bypass the proxy (default yes)\n"
     "  --upstream-errors=MODE    mirror (default): a bad upstream certificate fails the client's\n"
     "                            handshake too, as without httpeek; page: a 502 page explaining it\n"
     "  -v, --verbose             debug logging on stderr\n"
@@ -44,8 +51,9 @@ static const char usage[] =
 
 enum { O_LISTEN = 256, O_WEB, O_CONFDIR, O_UPSTREAM_CA, O_INSECURE, O_UPSTREAM_TIMEOUT,
        O_HEADER_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_BODY, O_HOSTS, O_DNS, O_WORKERS, O_INTERCEPT,
-       O_PASSTHROUGH, O_AUTO_PASSTHROUGH, O_ALLOW_CLIENT, O_NO_QR, O_UPSTREAM_ERRORS,
-       O_SESSION };
+       O_PASSTHROUGH, O_AUTO_PASSTHROUGH, O_ALLOW_CLIENT, O_NO_QR, O_STRIP_ALT_SVC, O_UPSTREAM_ERRORS,
+       O_SESSION, O_MAX_REQUEST_LINE, O_MAX_HEADER_LINE, O_MAX_HEADER_BYTES, O_MAX_HEADERS,
+       O_MAX_CONNECTIONS };
 
 static int parse_seconds(const char *s, double *out)
 {
@@ -137,8 +145,14 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
         {"auto-passthrough", required_argument, NULL, O_AUTO_PASSTHROUGH},
         {"allow-client", required_argument, NULL, O_ALLOW_CLIENT},
         {"no-qr", no_argument, NULL, O_NO_QR},
+        {"strip-alt-svc", optional_argument, NULL, O_STRIP_ALT_SVC},
         {"upstream-errors", required_argument, NULL, O_UPSTREAM_ERRORS},
         {"session", required_argument, NULL, O_SESSION},
+        {"max-request-line", required_argument, NULL, O_MAX_REQUEST_LINE},
+        {"max-header-line", required_argument, NULL, O_MAX_HEADER_LINE},
+        {"max-header-bytes", required_argument, NULL, O_MAX_HEADER_BYTES},
+        {"max-headers", required_argument, NULL, O_MAX_HEADERS},
+        {"max-connections", required_argument, NULL, O_MAX_CONNECTIONS},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -151,6 +165,11 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
     o->idle_timeout = OPTS_DEFAULT_IDLE_TIMEOUT;
     o->max_body = OPTS_DEFAULT_MAX_BODY;
     o->auto_passthrough = 3;
+    o->max_request_line = OPTS_DEFAULT_MAX_REQUEST_LINE;
+    o->max_header_line = OPTS_DEFAULT_MAX_HEADER_LINE;
+    o->max_header_bytes = OPTS_DEFAULT_MAX_HEADER_BYTES;
+    o->max_headers = OPTS_DEFAULT_MAX_HEADERS;
+    o->max_connections = OPTS_DEFAULT_MAX_CONNECTIONS;
 
     opterr = 0;
     optind = 1;
@@ -195,6 +214,33 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
                 return -1;
             }
             break;
+        case O_MAX_REQUEST_LINE:
+        case O_MAX_HEADER_LINE:
+        case O_MAX_HEADER_BYTES:
+        case O_MAX_HEADERS: {
+            size_t *dst = c == O_MAX_REQUEST_LINE ? &o->max_request_line
+                          : c == O_MAX_HEADER_LINE ? &o->max_header_line
+                          : c == O_MAX_HEADER_BYTES ? &o->max_header_bytes : &o->max_headers;
+            const char *name = c == O_MAX_REQUEST_LINE ? "--max-request-line"
+                               : c == O_MAX_HEADER_LINE ? "--max-header-line"
+                               : c == O_MAX_HEADER_BYTES ? "--max-header-bytes" : "--max-headers";
+            size_t lo = c == O_MAX_HEADERS ? 1 : 64, hi = c == O_MAX_HEADERS ? 10000 : 16u << 20;
+            if (parse_size(optarg, dst) < 0 || *dst < lo || *dst > hi) {
+                snprintf(err, errlen, "%s: expected %zu..%zu, got '%s'", name, lo, hi, optarg);
+                return -1;
+            }
+            break;
+        }
+        case O_MAX_CONNECTIONS: {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (end == optarg || *end || n < 1 || n > 1000000) {
+                snprintf(err, errlen, "--max-connections: expected 1..1000000, got '%s'", optarg);
+                return -1;
+            }
+            o->max_connections = (int)n;
+            break;
+        }
         case O_HOSTS: o->hosts_file = optarg; break;
         case O_DNS: {
             char host[256];
@@ -254,6 +300,16 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
             break;
         }
         case O_NO_QR: o->no_qr = 1; break;
+        case O_STRIP_ALT_SVC:
+            if (!optarg || !strcmp(optarg, "yes")) {
+                o->keep_alt_svc = 0;
+            } else if (!strcmp(optarg, "no")) {
+                o->keep_alt_svc = 1;
+            } else {
+                snprintf(err, errlen, "--strip-alt-svc: expected yes or no, got '%s'", optarg);
+                return -1;
+            }
+            break;
         case O_SESSION:
             if (!*optarg) {
                 snprintf(err, errlen, "--session: expected a file name");

@@ -16,6 +16,16 @@
 #define OPTS_DEFAULT_IDLE_TIMEOUT 120
 /* Bytes of each body kept in a flow; the rest is forwarded but not captured. */
 #define OPTS_DEFAULT_MAX_BODY (16u * 1024 * 1024)
+/* Longest request-target a client may send (bytes); longer gets 414. */
+#define OPTS_DEFAULT_MAX_REQUEST_LINE (16u * 1024)
+/* Longest single request header line, name + value (bytes); longer gets 431. */
+#define OPTS_DEFAULT_MAX_HEADER_LINE (16u * 1024)
+/* Largest whole request head (bytes); larger gets 431. */
+#define OPTS_DEFAULT_MAX_HEADER_BYTES (64u * 1024)
+/* Most header fields in one request; more gets 431. */
+#define OPTS_DEFAULT_MAX_HEADERS 200
+/* Most client connections open at once (all workers); more are answered 503 and closed. */
+#define OPTS_DEFAULT_MAX_CONNECTIONS 4096
 #define OPTS_MAX_LISTEN 4
 /* Most --intercept / --passthrough globs each. */
 #define OPTS_MAX_RULES 64
@@ -31,6 +41,11 @@ struct opts {
     double header_timeout;               /* seconds */
     double idle_timeout;                 /* seconds */
     size_t max_body;                     /* bytes captured per body */
+    size_t max_request_line;             /* request-target bytes (414 beyond) */
+    size_t max_header_line;              /* one request header line (431 beyond) */
+    size_t max_header_bytes;             /* whole request head (431 beyond) */
+    size_t max_headers;                  /* request header fields (431 beyond) */
+    int max_connections;                 /* client connections open at once */
     const char *hosts_file;              /* extra hosts file, or NULL */
     const char *dns;                     /* HOST[:PORT] replacing resolv.conf nameservers, or NULL */
     int workers;                         /* worker threads; 0 means number of cores */
@@ -43,6 +58,7 @@ struct opts {
     const char *allow_client[OPTS_MAX_RULES]; /* --allow-client CIDR blocks (borrowed from argv) */
     int nallow_client;
     int no_qr;                           /* 1: no QR code of the setup URL at start-up */
+    int keep_alt_svc;                    /* 1: --strip-alt-svc=no (forward Alt-Svc untouched) */
     const char *session;                 /* --session FILE (borrowed from argv), or NULL for a new
                                             confdir/sessions/YYYYmmdd-HHMMSS.sqlite */
     int upstream_errors_page;            /* 1: answer upstream TLS failures with a 502 page instead

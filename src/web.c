@@ -237,6 +237,14 @@ static void serve_asset(struct web *w, struct evhttp_request *req, const char *p
 {
     if (!strcmp(path, "/"))
         path = "/index.html";
+    /* the page opened with ?token= hands the token to its own API calls as a cookie */
+    const char *t = param(query, "token");
+    if (!strcmp(path, "/index.html") && w->token && token_equal(t, w->token)) {
+        char cookie[160];
+        snprintf(cookie, sizeof cookie, "httpeek_token=%s; Path=/; HttpOnly; SameSite=Strict",
+                 w->token);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie", cookie);
+    }
     for (const struct web_asset *a = web_assets; a->path; a++) {
         if (strcmp(a->path, path))
             continue;
@@ -255,13 +263,6 @@ static void serve_asset(struct web *w, struct evhttp_request *req, const char *p
                               "style-src 'self' 'unsafe-inline'; script-src 'self'; "
                               "connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; "
                               "base-uri 'none'; form-action 'none'");
-            const char *t = param(query, "token");
-            if (w->token && token_equal(t, w->token)) {
-                char cookie[160];
-                snprintf(cookie, sizeof cookie,
-                         "httpeek_token=%s; Path=/; HttpOnly; SameSite=Strict", w->token);
-                evhttp_add_header(h, "Set-Cookie", cookie);
-            }
         }
         evhttp_send_reply(req, 200, "OK", b);
         evbuffer_free(b);

@@ -19,6 +19,7 @@ HTTP endpoints (any method; HEAD gets the heads without the body):
   /headers        JSON: request line, method, target, version, headers as
                   received (ordered [name, value] pairs), conn_id, tls, sni
   /status/N       status N; no body for 1xx/204/304, else a short text body
+  /altsvc         short body with Alt-Svc: h3=":443" (the proxy strips it by default)
   /close          short body with Connection: close, then closes
   /slow/SECS      sleeps SECS before the first byte, then a short body
   /hangup         closes the connection without any response
@@ -231,6 +232,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.start(code, hdrs)
             return
         self.send_body(code, ("status %d\n" % code).encode(), "text/plain")
+
+    def ep_altsvc(self, arg, body, chunked):
+        self.send_body(200, b"h3 offered\n", "text/plain",
+                       extra=[("Alt-Svc", 'h3=":443"; ma=86400'), ("X-After", "kept")])
 
     def ep_close(self, arg, body, chunked):
         self.close_connection = True

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# 55-api.sh — the viewer's JSON API as another tool sees it (curl only; the page itself is
+# 60-viewer.sh): flow list and detail, decoded and raw bodies served sandboxed, live events,
+# HAR by id list and redaction, clear, client names and checklist, passthrough list, the
+# loopback Host check and the token a non-loopback viewer requires. Also --strip-alt-svc.
+source "$(dirname "$0")/lib.sh"
+
+PKI=$T/pki
+make_pki "$PKI" || { echo "Bail out! make_pki failed"; exit 1; }
+start_dns upstream.test=127.0.0.1 pinned.test=127.0.0.1
+start_upstream --quiet; PLAIN=$UPSTREAM_PORT
+start_upstream --tls server --quiet; TLSUP=$UPSTREAM_PORT
+start_httpeek --upstream-ca "$PKI/ca.pem" --passthrough 'skip.test' --intercept '*'
+W="http://127.0.0.1:$HTTPEEK_WEB_PORT"
+api() { curl -sS --max-time 10 "$@"; }
+jq_py() { "$PYTHON" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# live events: listen before the flows exist
+api -N --max-time 8 "$W/api/events" >"$T/events" 2>/dev/null &
+EVPID=$!
+sleep 0.5
+
+pcurl -o /dev/null -A 'MyApp/2.1 (7) CFNetwork/1494.0.7 Darwin/23.0.0' "http://upstream.test:$PLAIN/gzip/5000"
+pcurl -o /dev/null "http://upstream.test:$PLAIN/headers?access_token=s3cr3t&x=1" -H 'Authorization: Bearer abc' -H 'Cookie: sid=42'
+pcurl_tls -o /dev/null "https://upstream.test:$TLSUP/bytes/100"
+pcurl -o /dev/null "http://nohost.test/"
+wait_grep "nohost.test" "$HTTPEEK_LOG" 5
+
+# flows are committed within a batch; wait until the list has all four
+for i in $(seq 50); do
+    n=$(api "$W/api/flows" | jq_py 'len(d)' 2>/dev/null)
+    [ "${n:-0}" -ge 4 ] && break
+    sleep 0.1
+done
+list=$(api "$W/api/flows")
+is "$(echo "$list" | jq_py 'len(d)')" 4 "GET /api/flows lists the four flows"
+is "$(echo "$list" | jq_py '[f["host"] for f in d]')" "['upstream.test', 'upstream.test', 'upstream.test', 'nohost.test']" "in id order, with host"
+is "$(echo "$list" | jq_py 'd[3]["failed"], d[3]["status"]')" "True 0" "the failed flow: failed true, status 0"
+like "$(echo "$list" | jq_py 'd[0]["client_name"]')" "MyApp/2.1" "client_name from a CFNetwork User-Agent"
+IDS=($(echo "$list" | jq_py '" ".join(str(f["id"]) for f in d)'))
+is "$(api "$W/api/flows?after=${IDS[1]}&limit=1" | jq_py '[f["id"] for f in d]')" "[${IDS[2]}]" "after= and limit= page the list"
+
+detail=$(api "$W/api/flows/${IDS[3]}")
+is "$(echo "$detail" | jq_py 'd["diagnosis"]["code"], d["diagnosis"]["name"]')" "-1003 NSURLErrorCannotFindHost" "detail of the failed flow carries its diagnosis"
+is "$(api "$W/api/flows/${IDS[2]}" | jq_py 'd["tls"]["upstream"] is not None and d["tls"]["client"] is not None')" "True" "detail of an HTTPS flow carries the TLS facts of both legs"
+is "$(api -o /dev/null -w '%{http_code}' "$W/api/flows/999")" 404 "an unknown flow is a 404"
+
+# bodies: raw gzip bytes, decoded bytes, sandboxed
+"$PYTHON" "$(dirname "$0")/upstream.py" --gen 5000 >"$T/want"
+api -D "$T/h1" -o "$T/dec" "$W/api/flows/${IDS[0]}/response/body?decode=1"
+cmp -s "$T/dec" "$T/want" && pass "?decode=1 gives the identity bytes of a gzip body" || fail "?decode=1 gives the identity bytes of a gzip body"
+api -o "$T/raw" "$W/api/flows/${IDS[0]}/response/body"
+is "$(head -c 2 "$T/raw" | od -An -tx1 | tr -d ' ')" "1f8b" "without decode: the gzip bytes as captured"
+like "$(tr -d '\r' <"$T/h1")" "Content-Security-Policy: sandbox" "bodies are served under a sandbox CSP"
+like "$(api -D - -o /dev/null "$W/api/flows/${IDS[0]}/response/body?download=1" | tr -d '\r')" 'Content-Disposition: attachment; filename="5000"' "?download=1 names the file after the URL"
+
+# HAR: by ids (GET and POST), redacted by default
+har=$(api "$W/api/har?ids=${IDS[1]}")
+is "$(echo "$har" | jq_py 'len(d["log"]["entries"])')" 1 "GET /api/har?ids=N exports one entry"
+like "$(echo "$har" | jq_py 'd["log"]["entries"][0]["request"]["headers"]')" "redacted" "secrets are redacted by default"
+har=$(api -X POST -d "{\"ids\":[${IDS[0]},${IDS[3]}],\"redact\":false}" "$W/api/har")
+is "$(echo "$har" | jq_py 'len(d["log"]["entries"]), d["log"]["entries"][1]["response"]["status"]')" "2 0" "POST /api/har with an id list; the failed flow has status 0"
+is "$(api -o /dev/null -w '%{http_code}' -X POST -d 'nonsense' "$W/api/har")" 400 "a malformed HAR request is a 400"
+is "$(api -o /dev/null -w '%{http_code}' "$W/api/har?ids=1,x")" 400 "a malformed id list is a 400"
+
+# live events carried the flows as they were committed
+sleep 0.3
+kill "$EVPID" 2>/dev/null; wait "$EVPID" 2>/dev/null
+ev_ids=$(grep '^data: \[' "$T/events" | sed 's/^data: //' | "$PYTHON" -c '
+import json, sys
+ids = sorted({f["id"] for line in sys.stdin for f in json.loads(line)})
+print(ids)')
+is "$ev_ids" "[${IDS[0]}, ${IDS[1]}, ${IDS[2]}, ${IDS[3]}]" "/api/events delivered every new flow as it was committed"
+
+# clients: checklist and renaming
+cl=$(api "$W/api/clients")
+is "$(echo "$cl" | jq_py 'd[0]["addr"], d[0]["checklist"]["proxy_reached"], d[0]["checklist"]["trusted_tls"]')" "127.0.0.1 True True" "client checklist: proxy reached, trusted TLS"
+is "$(api -X PUT -d '{"name":"iPhone 15"}' "$W/api/clients/127.0.0.1" | jq_py 'd["name"]')" "iPhone 15" "PUT /api/clients/{addr} renames"
+is "$(api "$W/api/flows?limit=1" | jq_py 'd[0]["client_name"]')" "iPhone 15" "the new name shows in the flow list"
+is "$(api -o /dev/null -w '%{http_code}' -X PUT -d '{}' "$W/api/clients/127.0.0.1")" 400 "renaming without a name is a 400"
+
+pt=$(api "$W/api/passthrough")
+is "$(echo "$pt" | jq_py 'd["rules"]["passthrough"], d["rules"]["intercept"], d["auto"]')" "['skip.test'] ['*'] []" "GET /api/passthrough shows the rules"
+
+# DNS rebinding: a foreign Host is refused
+is "$(api -o /dev/null -w '%{http_code}' -H 'Host: evil.example' "$W/api/flows")" 403 "a request naming another Host is refused (DNS rebinding)"
+is "$(api -o /dev/null -w '%{http_code}' -H "Host: localhost:$HTTPEEK_WEB_PORT" "$W/api/flows")" 200 "Host: localhost is fine"
+
+# clear
+is "$(api -o /dev/null -w '%{http_code}' -X DELETE "$W/api/flows")" 204 "DELETE /api/flows"
+is "$(api "$W/api/flows" | jq_py 'len(d)')" 0 "the list is empty after clearing"
+is "$(api -o /dev/null -w '%{http_code}' -X PUT "$W/api/flows")" 405 "another method is a 405"
+
+# Alt-Svc is stripped by default (and the flow says so), kept with --strip-alt-svc=no
+h=$(pcurl -D - -o /dev/null "http://upstream.test:$PLAIN/altsvc" | tr -d '\r')
+unlike "$h" "Alt-Svc" "Alt-Svc is removed from the response by default"
+like "$h" "X-After: kept" "the other headers stay"
+sleep 0.3
+like "$(api "$W/api/flows" | jq_py 'd[-1]["note"]')" "Alt-Svc removed" "the flow notes the removal"
+stop_httpeek
+
+start_httpeek --strip-alt-svc=no
+like "$(pcurl -D - -o /dev/null "http://upstream.test:$PLAIN/altsvc" | tr -d '\r')" "Alt-Svc: h3" "--strip-alt-svc=no forwards it"
+stop_httpeek
+
+# a viewer reachable from other machines needs the token it prints
+WP=$(free_port)
+start_httpeek --web "0.0.0.0:$WP"
+wait_grep "^Viewer: .*token=" "$HTTPEEK_LOG" 5
+url=$(grep "^Viewer:" "$HTTPEEK_LOG" | awk '{print $2}')
+tok=${url##*token=}
+like "$tok" "^[0-9a-f]{32}$" "a non-loopback --web prints a URL with a 128-bit token"
+is "$(api -o /dev/null -w '%{http_code}' "http://127.0.0.1:$WP/api/flows")" 401 "without the token: 401"
+is "$(api -o /dev/null -w '%{http_code}' "http://127.0.0.1:$WP/api/flows?token=nottheone")" 401 "a wrong token: 401"
+is "$(api -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" "http://127.0.0.1:$WP/api/flows")" 200 "Authorization: Bearer works"
+ck=$(api -D - -o /dev/null "http://127.0.0.1:$WP/?token=$tok" | tr -d '\r' | grep -i '^Set-Cookie:')
+like "$ck" "httpeek_token=$tok; Path=/; HttpOnly; SameSite=Strict" "opening the page with the token sets an HttpOnly cookie"
+is "$(api -o /dev/null -w '%{http_code}' -H "Cookie: httpeek_token=$tok" "http://127.0.0.1:$WP/api/flows")" 200 "the cookie works for the API"
+stop_httpeek
+done_testing
