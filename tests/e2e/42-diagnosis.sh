@@ -95,4 +95,41 @@ wait_grep "upstream.test:$GOOD/bytes/7" "$HTTPEEK_LOG" 5
 line=$(grep "upstream.test:$GOOD/bytes/7" "$HTTPEEK_LOG")
 like "$line" " 200 7B" "healthy control: 200"
 unlike "$line" "FAILED|\[-?[0-9]+ " "healthy control: no diagnosis"
+
+# The same diagnoses reach the viewer's API and the HAR (_diagnosis, _warnings), not only the
+# terminal: every failed flow's HAR entry carries the code its terminal line showed.
+sleep 0.3 # one store batch
+W="http://127.0.0.1:$HTTPEEK_WEB_PORT"
+curl -sS --max-time 20 "$W/api/har?redact=0" -o "$T/all.har"
+curl -sS --max-time 10 "$W/api/flows" -o "$T/flows.json"
+grep -oE '\[-[0-9]+ NSURLError[A-Za-z]+\]' "$HTTPEEK_LOG" | sort | uniq -c | awk '{print $2, $1}' | tr -d '[' >"$T/term-codes"
+out=$("$PYTHON" - "$T/all.har" "$T/flows.json" "$T/term-codes" <<'PY'
+import json, sys, collections
+har = json.load(open(sys.argv[1]))["log"]["entries"]
+flows = json.load(open(sys.argv[2]))
+term = {}
+for line in open(sys.argv[3]):
+    code, n = line.split()
+    term[int(code)] = int(n)
+har_codes = collections.Counter(e["_diagnosis"]["code"] for e in har if "_diagnosis" in e)
+api_codes = collections.Counter(f["diag_code"] for f in flows if f.get("diag_code"))
+shape_ok = all(set(e["_diagnosis"]) >= {"code", "name", "stage", "title", "detail", "fix"}
+               for e in har if "_diagnosis" in e)
+failed_without = [e["request"]["url"] for e in har
+                  if e["response"]["status"] == 0 and "_diagnosis" not in e]
+warn = [w["code"] for e in har for w in e.get("_warnings", [])]
+print("har=%s" % (dict(har_codes) == term), "api=%s" % (dict(api_codes) == term),
+      "shape=%s" % shape_ok, "undiagnosed=%d" % len(failed_without),
+      "ats=%s" % (-1022 in warn))
+print("# term", sorted(term.items()), "har", sorted(har_codes.items()), "api", sorted(api_codes.items()),
+      failed_without)
+PY
+)
+diag "$(echo "$out" | sed -n 2p)"
+out=$(echo "$out" | head -n 1)
+like "$out" "har=True" "HAR: every diagnosed flow has _diagnosis with the terminal's code"
+like "$out" "api=True" "API: /api/flows carries the same codes"
+like "$out" "shape=True" "HAR _diagnosis has code, name, stage, title, detail, fix"
+like "$out" "undiagnosed=0" "HAR: no failed entry without a diagnosis"
+like "$out" "ats=True" "HAR: the cleartext flow carries the -1022 warning in _warnings"
 done_testing
