@@ -321,12 +321,18 @@ void http1_parser_set_limits(struct http1_parser *p, const struct http1_limits *
         p->limits.max_fields = l->max_fields;
 }
 
-const char *http1_parser_target(const struct http1_parser *p)
+const char *http1_parser_target(struct http1_parser *p)
 {
-    const struct http1_head *h = &p->head;
-    if (!h->is_request || h->nspans == 0 || h->spans[0].name_off == SIZE_MAX || !h->buf)
+    struct http1_head *h = &p->head;
+    if (!h->is_request || !h->buf)
         return NULL;
-    return h->buf + h->spans[0].name_off;
+    if (h->nspans == 0) { /* the target is still arriving: what came so far (room is kept) */
+        if (h->buf_len == 0)
+            return NULL;
+        h->buf[h->buf_len] = '\0';
+        return h->buf;
+    }
+    return h->spans[0].name_off == SIZE_MAX ? NULL : h->buf + h->spans[0].name_off;
 }
 
 void http1_parser_free(struct http1_parser *p)

@@ -116,9 +116,9 @@ void http1_parser_init(struct http1_parser *p, int is_request, const struct http
 /* Replace the parser's size limits (a zero field keeps its current value). */
 void http1_parser_set_limits(struct http1_parser *p, const struct http1_limits *l) HP_NONNULL(1, 2);
 
-/* Request-target of the head being parsed once its start line is complete, else NULL; borrowed
- * until the parser goes on (for recording a request that broke a limit). */
-const char *http1_parser_target(const struct http1_parser *p) HP_NONNULL(1);
+/* Request-target of the head being parsed (what arrived so far when its start line is not
+ * complete), or NULL; borrowed until the parser goes on (to record a request that broke a limit). */
+const char *http1_parser_target(struct http1_parser *p) HP_NONNULL(1);
 
 /* Release what the parser holds. */
 void http1_parser_free(struct http1_parser *p) HP_NONNULL(1);

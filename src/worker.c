@@ -37,13 +37,45 @@ struct worker {
     struct event *stop_ev;        /* activated from the main thread by worker_stop */
     struct event *grace_ev;       /* polls during the grace period */
     uint64_t grace_deadline;      /* monotonic µs */
+    int busy_logged;              /* said once that --max-connections is reached */
+    uint64_t busy_refused;        /* connections refused since */
 };
+
+/* Over --max-connections: answer 503 without reading and hang up (no conn is made). */
+static void refuse_busy(struct worker *w, evutil_socket_t fd)
+{
+    static const char busy[] =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Length: 59\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
+        "httpeek: too many connections open (see --max-connections)\n";
+    if (!w->busy_logged) {
+        log_msg(LOG_WARN, "%d client connections open (--max-connections %d): refusing new ones "
+                "with 503 until some close", atomic_load(&w->proxy->live_conns),
+                w->proxy->opts->max_connections);
+        w->busy_logged = 1;
+    }
+    w->busy_refused++;
+    ssize_t n = send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)n;
+    shutdown(fd, SHUT_WR);
+    close(fd);
+}
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
                       int addrlen, void *arg)
 {
     (void)l;
     struct worker *w = arg;
+    if (atomic_load(&w->proxy->live_conns) >= w->proxy->opts->max_connections) {
+        refuse_busy(w, fd);
+        return;
+    }
+    if (w->busy_logged) {
+        log_msg(LOG_INFO, "accepting connections again (%llu refused while at --max-connections)",
+                (unsigned long long)w->busy_refused);
+        w->busy_logged = 0;
+        w->busy_refused = 0;
+    }
     conn_accept(w->proxy, w->base, w->dns, &w->conns, fd, addr, (socklen_t)addrlen);
 }
 
