@@ -152,6 +152,15 @@ static int on_field_data(llhttp_t *l, const char *at, size_t len)
 static int on_value_data(llhttp_t *l, const char *at, size_t len)
 {
     struct http1_parser *p = parser_of(l);
+    /* llhttp skips the CRLF of an obs-fold and goes on with the same value, so a value piece
+     * that does not start where the last one ended (nor at the start of a new read that
+     * follows one ending the previous read) was folded. RFC 9112 §5.2: a proxy refuses it in a
+     * request (400); in a response the fold's whitespace stays, as the RFC allows. */
+    uintptr_t start = (uintptr_t)at;
+    if (!p->in_body && p->head.is_request && p->value_end && start != p->value_end &&
+        !(start == p->feed_base && p->value_end == p->prev_feed_end))
+        return fail(l, "obsolete line folding (obs-fold) in a header value");
+    p->value_end = start + len;
     if (!p->in_body && p->head.nspans > 0) {
         size_t name_off = p->head.spans[p->head.nspans - 1].name_off;
         if (name_off != SIZE_MAX && p->head.buf_len - name_off + len > p->limits.max_field_line)
@@ -188,6 +197,7 @@ static int on_field_complete(llhttp_t *l)
     if (off == SIZE_MAX)
         return fail_limit(l, HTTP1_LIMIT_HEAD);
     p->head.spans[p->head.nspans - 1].name_off = off;
+    p->value_end = 0;
     return 0;
 }
 
@@ -200,6 +210,7 @@ static int on_value_complete(llhttp_t *l)
     if (off == SIZE_MAX)
         return fail_limit(l, HTTP1_LIMIT_HEAD);
     p->head.spans[p->head.nspans - 1].value_off = off;
+    p->value_end = 0;
     return 0;
 }
 
@@ -351,6 +362,9 @@ enum http1_feed_result http1_feed(struct http1_parser *p, struct evbuffer *in)
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
             break;
         const char *base = v.iov_base;
+        p->prev_feed_end = p->feed_end;
+        p->feed_base = (uintptr_t)base;
+        p->feed_end = (uintptr_t)base + v.iov_len;
         llhttp_errno_t err = llhttp_execute(&p->llhttp, base, v.iov_len);
         if (err == HPE_OK) {
             evbuffer_drain(in, v.iov_len);

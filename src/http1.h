@@ -100,6 +100,9 @@ struct http1_parser {
     size_t error_offset;                   /* bytes into the fed data where the error was found */
     struct http1_limits limits;            /* size limits (HTTP1_MAX_* unless set) */
     enum http1_limit limit;                /* the limit an HTTP1_FEED_ERROR broke, or NONE */
+    uintptr_t feed_base, feed_end;         /* the bytes of the llhttp_execute running now */
+    uintptr_t prev_feed_end;               /* end of the previous one */
+    uintptr_t value_end;                   /* end of the last piece of the current header value */
 };
 
 enum http1_feed_result {
