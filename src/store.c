@@ -409,7 +409,7 @@ void store_close(struct store *s)
 
 struct store_reader {
     sqlite3 *db;
-    sqlite3_stmt *list, *get, *body[2], *ids;
+    sqlite3_stmt *list, *list_text, *get, *body[2], *ids;
 };
 
 #define VISIBLE "(SELECT coalesce((SELECT value FROM meta WHERE key='cleared_upto'), 0))"
@@ -445,6 +445,9 @@ struct store_reader *store_reader_open(const char *path, char *err, size_t errle
     if (sqlite3_prepare_v2(r->db,
                            "SELECT summary FROM flows WHERE id > max(?1, " VISIBLE ") ORDER BY id"
                            " LIMIT ?2", -1, &r->list, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(r->db,
+                           "SELECT summary, client FROM flows WHERE id > max(?1, " VISIBLE ")"
+                           " ORDER BY id LIMIT ?2", -1, &r->list_text, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(r->db, "SELECT detail FROM flows WHERE id=?1", -1, &r->get, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(r->db, body_sql[0], -1, &r->body[0], NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(r->db, body_sql[1], -1, &r->body[1], NULL) != SQLITE_OK ||
@@ -464,6 +467,7 @@ void store_reader_close(struct store_reader *r)
     if (!r)
         return;
     sqlite3_finalize(r->list);
+    sqlite3_finalize(r->list_text);
     sqlite3_finalize(r->get);
     sqlite3_finalize(r->body[0]);
     sqlite3_finalize(r->body[1]);
@@ -495,6 +499,30 @@ json_t *store_reader_list(struct store_reader *r, uint64_t after_id, size_t limi
         return NULL;
     }
     return a;
+}
+
+int store_reader_list_text(struct store_reader *r, uint64_t after_id, size_t limit,
+                           int (*fn)(const char *summary, size_t len, const char *client, void *arg),
+                           void *arg)
+{
+    sqlite3_stmt *st = r->list_text;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)after_id);
+    sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit : -1);
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+        const char *client = (const char *)sqlite3_column_text(st, 1);
+        if (text && (ret = fn(text, len, client ? client : "", arg)) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        log_msg(LOG_WARN, "store: list: %s", sqlite3_errmsg(r->db));
+        ret = -1;
+    }
+    sqlite3_reset(st);
+    return ret;
 }
 
 json_t *store_reader_get(struct store_reader *r, uint64_t id)

@@ -86,6 +86,13 @@ void store_reader_close(struct store_reader *r);
  * Returns a new JSON array (caller json_decref), NULL on error. */
 json_t *store_reader_list(struct store_reader *r, uint64_t after_id, size_t limit) HP_NONNULL(1);
 
+/* The same list without building JSON objects: fn gets each summary's stored JSON text (an
+ * object) and its client address, in id order; stops early when fn returns nonzero. Returns 0,
+ * fn's nonzero value, or -1 on a store error. For the viewer's big lists. */
+int store_reader_list_text(struct store_reader *r, uint64_t after_id, size_t limit,
+                           int (*fn)(const char *summary, size_t len, const char *client, void *arg),
+                           void *arg) HP_NONNULL(1, 4);
+
 /* The detail object of flow id, or NULL when there is no such flow. Caller json_decref. */
 json_t *store_reader_get(struct store_reader *r, uint64_t id) HP_NONNULL(1);
 
