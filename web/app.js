@@ -334,7 +334,10 @@
 
   function setText(e, t) { if (e.textContent !== t) e.textContent = t; }
 
+  let scrollbarW = -1;
   function render() {
+    const sw = listEl.offsetWidth - listEl.clientWidth;
+    if (sw !== scrollbarW) { scrollbarW = sw; $('list-head').style.paddingRight = sw + 'px'; }
     const h = listEl.clientHeight || 400;
     const top = listEl.scrollTop;
     const first = Math.max(0, Math.floor(top / ROW_H) - 2);
@@ -712,7 +715,7 @@
     return out;
   }
   function pairTable(pairs, heads) {
-    const t = el('table', { class: 'headers' });
+    const t = el('table', { class: 'headers pairs' });
     if (heads) t.appendChild(el('tr', { class: 'th' }, ...heads.map((h) => el('th', null, h))));
     for (const p of pairs) t.appendChild(el('tr', null, el('th', null, p[0]), ...p.slice(1).map((v) => el('td', null, v))));
     return t;
@@ -1213,6 +1216,7 @@
   }
 
   let clientsSeq = 0;
+  const rowNames = new Map(); // addr → the client name last applied to the summaries
   async function refreshClients() {
     const seq = ++clientsSeq;
     let list;
@@ -1223,12 +1227,21 @@
     setText($('clients-count'), list.length ? String(list.length) : '');
     if (!list.length) box.appendChild(el('p', { class: 'muted' }, 'No clients yet. Set a device\'s HTTP proxy to this machine.'));
     let namesChanged = false;
+    let rowsChanged = false;
     for (const c of list) {
       const name = c.custom_name || c.ua_name || c.addr;
       if (clientNames.get(c.addr) !== name) { clientNames.set(c.addr, name); namesChanged = true; }
+      // a rename (here or in another tab): the summaries we hold carry the old name
+      const rowName = c.custom_name || c.ua_name || '';
+      if (rowNames.has(c.addr) ? rowNames.get(c.addr) !== rowName : c.custom_name) {
+        for (const s of flows) if (s.client === c.addr && rowName) s.client_name = rowName;
+        rowsChanged = true;
+      }
+      rowNames.set(c.addr, rowName);
       if (!knownClients.has(c.addr)) { knownClients.add(c.addr); namesChanged = true; }
       box.appendChild(clientCard(c, name));
     }
+    if (rowsChanged) scheduleRenderAll();
     if (namesChanged) { fillClientSelect(); if ($('f-group').checked) rebuildView(); }
   }
 

@@ -1,0 +1,331 @@
+#!/usr/bin/env node
+// viewer.js — the built-in viewer in headless Chromium (playwright-core), driven by
+// tests/e2e/60-viewer.sh, which has already sent real flows through httpeek.
+//
+// Environment: VIEWER_URL (http://127.0.0.1:PORT), PROXY_PORT, VUP_PORT (the test upstream),
+// TLS_PORT, EXPECT_FLOWS (how many flows the script made), HAR_OUT (where the exported HAR
+// goes), SCREENSHOT (a PNG kept as a test artifact), CHROMIUM (default /usr/bin/chromium).
+// Output: one line per check, "ok - DESC" or "not ok - DESC" followed by "# ..." details;
+// the shell script turns them into TAP. Exits 0 unless the browser could not be driven at all.
+'use strict';
+const path = require('path');
+const http = require('http');
+const fs = require('fs');
+const { execFileSync } = require('child_process');
+const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
+const harValidator = require(path.join(__dirname, 'node_modules', 'har-validator'));
+
+const WEB = process.env.VIEWER_URL;
+const ORIGIN = new URL(WEB).origin;
+const PROXY = +process.env.PROXY_PORT;
+const VUP = +process.env.VUP_PORT;
+const TLS_PORT = +process.env.TLS_PORT;
+const EXPECT = +process.env.EXPECT_FLOWS;
+const HAR_OUT = process.env.HAR_OUT;
+const SHOT = process.env.SCREENSHOT;
+
+function ok(cond, desc, ...diag) {
+  console.log((cond ? 'ok - ' : 'not ok - ') + desc.replace(/[\r\n]+/g, ' '));
+  if (!cond) for (const d of diag) for (const l of String(d).split('\n')) console.log('# ' + l);
+  return !!cond;
+}
+
+function getJSON(url) {
+  return new Promise((resolve, reject) => {
+    http.get(url, (r) => {
+      let b = '';
+      r.setEncoding('utf8');
+      r.on('data', (c) => { b += c; });
+      r.on('end', () => { try { resolve(JSON.parse(b)); } catch (e) { reject(e); } });
+    }).on('error', reject);
+  });
+}
+
+// A request through the proxy (absolute-form), as an app would make it.
+function viaProxy(url, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = http.request({ host: '127.0.0.1', port: PROXY, method: opts.method || 'GET', path: url,
+      headers: Object.assign({ Host: u.host }, opts.headers || {}) }, (r) => {
+      r.resume();
+      r.on('end', () => resolve(r.statusCode));
+    });
+    req.on('error', reject);
+    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+    req.end(opts.body);
+  });
+}
+
+async function rows(page) {
+  return page.$$eval('#list-rows .row[data-id]:not([hidden])', (rs) => rs.map((r) => {
+    const cells = {};
+    for (const c of r.children) if (c.className.startsWith('c c-')) cells[c.className.slice(4)] = c.textContent;
+    return { id: +r.dataset.id, cls: r.className, top: r.getBoundingClientRect().top, cells };
+  }).sort((a, b) => a.top - b.top));
+}
+
+async function waitRows(page, pred, ms = 5000) {
+  const t0 = Date.now();
+  let rs = [];
+  while (Date.now() - t0 < ms) {
+    rs = await rows(page);
+    if (pred(rs)) return rs;
+    await page.waitForTimeout(50);
+  }
+  return rs;
+}
+
+async function selectRow(page, id, tab) {
+  await page.click(`#list-rows .row[data-id="${id}"]`);
+  await page.waitForFunction((id) => {
+    const t = document.getElementById('d-title');
+    return t && window.httpeekViewer && !document.getElementById('detail').hidden &&
+      document.querySelector('#list-rows .row.selected') && document.querySelector('#list-rows .row.selected').dataset.id === String(id) &&
+      t.textContent.length > 0 && document.getElementById('d-body').childElementCount > 0;
+  }, id, { timeout: 5000 });
+  // the detail has arrived when its title names this flow's URL
+  const url = (await getJSON(`${WEB}/api/flows/${id}`)).url;
+  await page.waitForFunction((u) => document.getElementById('d-title').textContent.includes(u), url, { timeout: 5000 });
+  if (tab) await page.click(`#tabs button[data-tab="${tab}"]`);
+}
+
+async function text(page, sel) {
+  return page.$eval(sel, (e) => e.textContent).catch(() => '');
+}
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const requests = [];
+  const pageErrors = [];
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('dialog', (d) => d.accept());
+  page.setDefaultTimeout(8000);
+
+  try {
+    const api = await getJSON(`${WEB}/api/flows`);
+    const byPath = (frag) => api.find((f) => (f.url || '').includes(frag));
+    await page.goto(WEB + '/');
+
+    // ---- the list ---------------------------------------------------------------------------
+    let rs = await waitRows(page, (r) => r.length >= EXPECT);
+    ok(rs.length === api.length && api.length === EXPECT, `the list shows every flow (${rs.length} rows, API ${api.length}, made ${EXPECT})`);
+    const head = await page.$$eval('#list-head .c', (cs) => cs.map((c) => c.textContent));
+    ok(JSON.stringify(head) === JSON.stringify(['#', 'Method', 'Host', 'Path', 'Status', 'Type', 'Size', 'Time', 'Client']),
+      'columns: # method host path status type size time client', JSON.stringify(head));
+    ok(rs.every((r, i) => i === 0 || rs[i - 1].id < r.id), 'rows are in id order');
+    const items = byPath('/api/items');
+    const ir = rs.find((r) => r.id === items.id) || { cells: {} };
+    const c = ir.cells;
+    ok(c.method === 'GET' && c.host === `upstream.test:${VUP}` && c.path === '/api/items?page=1&q=a%20b' &&
+       c.status === '200' && c.type === 'json' && /^\d+ B$/.test(c.size) && /ms$/.test(c.time) &&
+       c.client === (items.client_name || items.client),
+    'the JSON flow\'s row: GET, host:port, path with query, 200, json, size, time, client', JSON.stringify(c));
+    const dns = api.find((f) => f.diag_code === -1003);
+    const dr = rs.find((r) => r.id === (dns && dns.id));
+    ok(dr && /\bfailed\b/.test(dr.cls) && dr.cells.status.includes('-1003') && dr.cells.status.includes('cannot resolve'),
+      'a failed flow stands out (class failed) with its code and error in the status column', JSON.stringify(dr));
+    const gz = byPath('/gz.json'), png = byPath('/logo.png'), bin = byPath('/bin'), post = byPath('/submit'),
+      tls = byPath(`https://upstream.test:${TLS_PORT}/`), missing = byPath('/missing');
+    ok(gz && png && bin && post && tls && missing && dns, 'the API lists the JSON, gzip, image, binary, POST, HTTPS, 404 and failed flows');
+    const tr = rs.find((r) => r.id === (tls && tls.id));
+    ok(tr && tr.cells.host === `upstream.test:${TLS_PORT}`, 'the HTTPS flow is listed with its host', JSON.stringify(tr));
+
+    // ---- live -------------------------------------------------------------------------------
+    await page.waitForFunction(() => document.getElementById('st-live').classList.contains('on'), null, { timeout: 5000 }).catch(() => {});
+    const t0 = Date.now();
+    await viaProxy(`http://upstream.test:${VUP}/live?after=load`);
+    rs = await waitRows(page, (r) => r.some((x) => x.cells.path === '/live?after=load'), 8000);
+    ok(rs.some((x) => x.cells.path === '/live?after=load'), `a flow made after the page loaded appears without reload (${Date.now() - t0} ms)`);
+    const total = rs.length;
+
+    // ---- filter -----------------------------------------------------------------------------
+    await page.fill('#filter', 'gz.json');
+    rs = await waitRows(page, (r) => r.length === 1);
+    ok(rs.length === 1 && rs[0].cells.path === '/gz.json', 'free text narrows the list to the matching URL', JSON.stringify(rs.map((r) => r.cells.path)));
+    ok((await text(page, '#st-count')).includes(`1 of ${total}`), 'the status bar says how many flows are shown', await text(page, '#st-count'));
+    await page.fill('#filter', 'status:failed');
+    rs = await waitRows(page, (r) => r.length === 2);
+    ok(rs.length === 2 && rs.every((r) => /\bfailed\b/.test(r.cls)), 'status:failed shows only the failed flows', JSON.stringify(rs.map((r) => r.cells.path)));
+    await page.fill('#filter', `host:upstream.test -type:json`);
+    rs = await waitRows(page, (r) => r.length > 0 && r.every((x) => x.cells.type !== 'json' && x.cells.host.startsWith('upstream.test')));
+    ok(rs.length > 0 && rs.every((x) => x.cells.type !== 'json' && x.cells.host.startsWith('upstream.test')), 'structured terms combine (host:, negated type:)',
+      JSON.stringify(rs.map((r) => r.cells)));
+    await page.fill('#filter', '');
+    await page.selectOption('#f-method', 'POST');
+    rs = await waitRows(page, (r) => r.length === 1);
+    ok(rs.length === 1 && rs[0].cells.method === 'POST', 'the method control narrows to POST');
+    await page.selectOption('#f-method', '');
+    await page.check('#f-errors');
+    rs = await waitRows(page, (r) => r.length === 3);
+    ok(rs.length === 3 && rs.every((r) => /failed|s4xx|s5xx/.test(r.cls)), '"Errors only" shows failed and 4xx/5xx flows', JSON.stringify(rs.map((r) => r.cells.status)));
+    await page.uncheck('#f-errors');
+    await page.selectOption('#f-status', '4xx');
+    rs = await waitRows(page, (r) => r.length === 1);
+    ok(rs.length === 1 && rs[0].cells.status === '404', 'status class 4xx shows the 404');
+    await page.selectOption('#f-status', '');
+    rs = await waitRows(page, (r) => r.length === total);
+    ok(rs.length === total, 'clearing the filter shows every flow again');
+
+    // ---- detail: headers, query, cookies, bodies ----------------------------------------------
+    await selectRow(page, items.id, 'response');
+    const rh = await page.$$eval('#d-body table.headers tr', (trs) => trs.map((t) => [t.children[0].textContent, t.children[1].textContent]));
+    const names = rh.map((h) => h[0]);
+    ok(names.filter((n) => n === 'X-Dup').length === 2 && names.includes('x-lower-Case') &&
+       names.indexOf('Set-Cookie') < names.indexOf('X-Dup'),
+    'response headers as received: order, case and duplicates kept', JSON.stringify(rh));
+    await page.click('#tabs button[data-tab="request"]');
+    const reqh = await text(page, '#d-body');
+    ok(reqh.includes('Cookie') && reqh.includes('sid=abc; theme=dark') && reqh.includes('GET http://upstream.test'), 'request headers and request line shown', reqh.slice(0, 300));
+    await page.click('#tabs button[data-tab="query"]');
+    const q = await page.$$eval('#d-body table.headers tr', (trs) => trs.map((t) => [...t.children].map((c) => c.textContent)));
+    ok(JSON.stringify(q) === JSON.stringify([['page', '1'], ['q', 'a b']]), 'query parameters decoded', JSON.stringify(q));
+    await page.click('#tabs button[data-tab="cookies"]');
+    const ck = await text(page, '#d-body');
+    ok(ck.includes('sid') && ck.includes('abc') && ck.includes('session') && ck.includes('xyz123') && ck.includes('HttpOnly'),
+      'cookies: request Cookie and response Set-Cookie parsed', ck.slice(0, 300));
+    await page.click('#tabs button[data-tab="respbody"]');
+    await page.waitForSelector('#d-body .json');
+    const jt = await text(page, '#d-body .json');
+    ok(jt.includes('"name": "widget",') && jt.includes('"tags": [') && jt.includes('"next": null'), 'the JSON body is pretty-printed', jt.slice(0, 300));
+    await page.click('#d-body .json .jtog');
+    const collapsed = await page.$eval('#d-body .json .jnode', (n) => n.querySelector('.jchildren').hidden && !n.querySelector('.jsum').hidden);
+    ok(collapsed, 'and collapsible');
+    await page.click('#tabs button[data-tab="overview"]');
+    const wf = await page.$$eval('#d-body .waterfall .wf-row', (r) => r.map((x) => x.children[0].textContent));
+    ok(['dns', 'connect', 'send', 'wait', 'receive'].every((p) => wf.includes(p)), 'overview: timing waterfall by phase', JSON.stringify(wf));
+    const ov = await text(page, '#d-body');
+    ok(ov.includes('Server IP') && ov.includes('127.0.0.1'), 'overview: server IP');
+    // keyboard: the next flow
+    await page.focus('#list');
+    await page.keyboard.press('ArrowDown');
+    await page.waitForFunction((id) => { const s = document.querySelector('#list-rows .row.selected'); return s && +s.dataset.id > id; }, items.id, { timeout: 3000 })
+      .then(() => ok(true, 'arrow keys move the selection'), () => ok(false, 'arrow keys move the selection'));
+
+    await selectRow(page, gz.id, 'respbody');
+    await page.waitForSelector('#d-body .json');
+    ok((await text(page, '#d-body .json')).includes('"greeting": "hello from gzip"'), 'a gzip body is shown decoded');
+    ok((await text(page, '#d-body .bodyinfo')).includes('gzip'), 'and its encoding is named');
+
+    await selectRow(page, png.id, 'respbody');
+    await page.waitForFunction(() => { const i = document.querySelector('#d-body img.bodyimg'); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 5000 }).catch(() => {});
+    const img = await page.$eval('#d-body img.bodyimg', (i) => [i.naturalWidth, i.naturalHeight, new URL(i.src).origin]).catch(() => null);
+    ok(img && img[0] === 24 && img[1] === 16 && img[2] === ORIGIN, 'an image body is shown as an image (24x16) from the viewer itself', JSON.stringify(img));
+
+    await selectRow(page, bin.id, 'respbody');
+    await page.waitForSelector('#d-body pre.hex');
+    ok((await text(page, '#d-body pre.hex')).startsWith('00000000  00 01 02 03'), 'a binary body is shown as a hex dump');
+
+    await selectRow(page, tls.id, 'tls');
+    const tt = await page.$$eval('#d-body .sec', (s) => s.map((x) => x.textContent));
+    ok(tt.length === 2 && tt.every((s) => /Version\s*TLSv1\.[23]/.test(s)) && /Certificate subject/.test(tt[1]) && tt[1].includes('upstream.test'),
+      'TLS facts of both legs (version, upstream certificate)', JSON.stringify(tt).slice(0, 500));
+
+    // ---- diagnosis --------------------------------------------------------------------------
+    await selectRow(page, dns.id, 'overview');
+    await page.waitForSelector('#d-diagnosis .diag');
+    const dg = await page.$eval('#d-diagnosis .diag', (d) => ({
+      code: d.querySelector('.diag-code').textContent, name: d.querySelector('.diag-name').textContent,
+      title: (d.querySelector('.diag-title') || {}).textContent, fix: (d.querySelector('.diag-fix') || {}).textContent }));
+    ok(dg.code === '-1003' && dg.name === 'NSURLErrorCannotFindHost', 'the failed flow shows its diagnosis code and name', JSON.stringify(dg));
+    ok(dg.title && dg.fix && dg.fix.length > 10, 'with a title and a fix', JSON.stringify(dg));
+    const fo = await text(page, '#d-body');
+    ok(fo.includes('Failure') && fo.includes('Stage') && fo.includes('dns'), 'failure facts are shown', fo.slice(0, 300));
+    const dd = await getJSON(`${WEB}/api/flows/${missing.id}`);
+    if (dd.warnings && dd.warnings.length) {
+      await selectRow(page, missing.id, 'overview');
+      const w = await page.$$eval('#d-body .diag.warn .diag-code', (e) => e.map((x) => x.textContent));
+      ok(w.includes(String(dd.warnings[0].code)), `warnings are shown as smaller panels (${w.join(',')})`);
+    }
+
+    // ---- copy as curl -----------------------------------------------------------------------
+    await selectRow(page, post.id);
+    await page.click('#b-curl');
+    await page.waitForSelector('#dlg[open]');
+    const cmd = await page.$eval('#dlg-text', (t) => t.value);
+    ok(/^curl -X POST http:\/\/upstream\.test:\d+\/submit /.test(cmd) && cmd.includes("-H 'Content-Type: application/json'") &&
+       !/Proxy-Connection|Content-Length/i.test(cmd), 'copy as curl: method, URL, headers (no hop-by-hop, no Content-Length)', cmd);
+    let replay = '';
+    try {
+      replay = execFileSync('bash', ['-c', cmd.replace(/^curl /m, `curl -sS --max-time 5 -x http://127.0.0.1:${PROXY} `)], { encoding: 'utf8', timeout: 8000 });
+    } catch (e) { replay = String(e.message); }
+    ok(replay.includes('"received": {"name": "it\'s", "n": 1}'), 'the copied command, run by bash, sends the same body (shell quoting)', cmd, replay);
+    await page.click('#dlg button[value=close]');
+
+    // ---- clients and rules --------------------------------------------------------------------
+    await page.waitForSelector('#clients .client[data-addr="127.0.0.1"]');
+    const cl = await page.$eval('#clients .client[data-addr="127.0.0.1"]', (c) => ({
+      checks: Object.fromEntries([...c.querySelectorAll('.check-item')].map((i) => [i.dataset.check, i.classList.contains('yes')])),
+      counts: c.querySelector('.client-counts').textContent, advice: (c.querySelector('.advice') || {}).textContent }));
+    ok(cl.checks.proxy_reached && cl.checks.ca_downloaded && cl.checks.trusted_tls && cl.checks.app_traffic && 'refusing_hosts' in cl.checks,
+      'client checklist: proxy reached, CA downloaded, trusted TLS, app traffic, refusing hosts', JSON.stringify(cl));
+    ok(/\d+ flows/.test(cl.counts) && /2 failed/.test(cl.counts) && cl.advice, 'client card: flow and failure counts, advice', JSON.stringify(cl));
+    await page.click('#clients .client[data-addr="127.0.0.1"] .rename');
+    await page.fill('#clients .rename-input', 'Test Phone');
+    await page.press('#clients .rename-input', 'Enter');
+    await page.waitForFunction(() => { const n = document.querySelector('#clients .client[data-addr="127.0.0.1"] .client-name'); return n && n.textContent === 'Test Phone'; }, null, { timeout: 5000 }).catch(() => {});
+    const cj = await getJSON(`${WEB}/api/clients`);
+    rs = await rows(page);
+    ok(cj.some((x) => x.addr === '127.0.0.1' && x.custom_name === 'Test Phone') && rs.every((r) => r.cells.client === 'Test Phone'),
+      'rename: saved through the API and shown in the list', JSON.stringify(cj), JSON.stringify(rs.slice(0, 2)));
+    await page.click('#clients .client[data-addr="127.0.0.1"] .client-name');
+    rs = await waitRows(page, (r) => r.length >= total);
+    const fc = await page.$eval('#f-client', (s) => [s.value, ...[...s.options].map((o) => o.value + '=' + o.textContent)]);
+    ok(fc[0] === '127.0.0.1' && rs.length >= total && rs.every((r) => r.cells.client === 'Test Phone'), 'clicking a client filters the list by it', JSON.stringify(fc), await text(page, '#clients'));
+    await page.click('#clients .client[data-addr="127.0.0.1"] .client-name');
+    await page.check('#f-group');
+    await page.waitForSelector('#list-rows .row.grouprow');
+    ok((await text(page, '#list-rows .row.grouprow')).includes('Test Phone'), 'group by client shows a header per client');
+    await page.uncheck('#f-group');
+    const pt = await text(page, '#passthrough');
+    ok(pt.includes('*.pinned.test'), 'the passthrough list shows the --passthrough globs', pt);
+
+    // ---- HAR export of what the filter shows -------------------------------------------------
+    await page.fill('#filter', 'type:json');
+    rs = await waitRows(page, (r) => r.length > 0 && r.every((x) => x.cells.type === 'json'));
+    const shown = rs.map((r) => r.id);
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 10000 }), page.click('#b-har')]);
+    await download.saveAs(HAR_OUT);
+    ok(/^httpeek-\d{8}-\d{6}\.har$/.test(download.suggestedFilename()), `the HAR download is named ${download.suggestedFilename()}`);
+    let har = null;
+    try { har = JSON.parse(fs.readFileSync(HAR_OUT, 'utf8')); } catch (e) { ok(false, 'the HAR parses as JSON', e.message); }
+    if (har) {
+      const urls = har.log.entries.map((e) => e.request.url);
+      ok(har.log.entries.length === shown.length && shown.length >= 3, `the HAR holds exactly the ${shown.length} flows the filter shows`, JSON.stringify(urls));
+      const verdict = await harValidator.har(har).then(() => 'valid', (e) => JSON.stringify(e.errors || e.message));
+      ok(verdict === 'valid', 'har-validator accepts the exported HAR', verdict);
+      const raw = fs.readFileSync(HAR_OUT, 'utf8');
+      ok(!raw.includes('xyz123') && raw.includes('widget'), '"redact secrets" (on by default) hid the Set-Cookie value and kept the bodies');
+    }
+    await page.fill('#filter', '');
+
+    // ---- screenshot, then clear ---------------------------------------------------------------
+    await selectRow(page, dns.id);
+    if (SHOT) await page.screenshot({ path: SHOT }).catch((e) => console.log('# screenshot failed: ' + e.message));
+    await page.click('#b-clear');
+    rs = await waitRows(page, (r) => r.length === 0);
+    const after = await getJSON(`${WEB}/api/flows`);
+    ok(rs.length === 0 && after.length === 0, 'Clear empties the list (and the API)', `${rs.length} rows, API ${after.length}`);
+    await viaProxy(`http://upstream.test:${VUP}/live?after=clear`);
+    rs = await waitRows(page, (r) => r.length === 1, 8000);
+    ok(rs.length === 1 && rs[0].cells.path === '/live?after=clear', 'flows after a clear appear live');
+
+    // ---- hygiene ------------------------------------------------------------------------------
+    const foreign = requests.filter((u) => !u.startsWith(ORIGIN + '/') && !u.startsWith('data:') && !u.startsWith('blob:' + ORIGIN));
+    ok(foreign.length === 0, `the page made no request to any other host (${requests.length} requests)`, foreign.join('\n'));
+    ok(pageErrors.length === 0, 'no script errors in the page', pageErrors.join('\n'));
+  } catch (e) {
+    ok(false, 'the viewer test ran to the end', e.stack || e.message);
+    if (SHOT) await page.screenshot({ path: SHOT }).catch(() => {});
+  } finally {
+    await browser.close();
+  }
+}
+
+main().catch((e) => { console.log('not ok - the browser could be driven'); console.log('# ' + (e.stack || e)); process.exit(1); });
