@@ -49,7 +49,9 @@ def main():
         with open(out, "w") as f:
             f.write(text)
     with open(depfile, "w") as f:
-        f.write("%s: %s\n" % (out, " ".join(full.replace(" ", "\\ ") for _, _, full in files)))
+        # the directory itself too: adding or removing a file changes its mtime
+        deps = [root] + [full for _, _, full in files]
+        f.write("%s: %s\n" % (out, " ".join(d.replace(" ", "\\ ") for d in deps)))
 
 
 if __name__ == "__main__":
