@@ -207,6 +207,9 @@ wait "$HTTPEEK_PID" 2>/dev/null
 ok "the killed instance left its WAL behind (nothing was checkpointed on exit)" test -e "$KSESSION-wal"
 start_httpeek --session "$KSESSION"
 like "$(grep '^Session: ' "$HTTPEEK_LOG")" "kill.sqlite" "httpeek restarts on the same session after kill -9"
+viewer_n=$(curl -sS --max-time 20 "http://127.0.0.1:$HTTPEEK_WEB_PORT/api/flows" |
+    "$PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null)
+viewer_page=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTPEEK_WEB_PORT/")
 stop_httpeek
 res=$("$PYTHON" - "$KSESSION" "$T/load.json" <<'EOF'
 import json, re, sqlite3, sys
@@ -234,6 +237,7 @@ cmp_num "${old:-0}" -gt 0 "some requests completed more than 1 s before the kill
 is "${miss_old:-x}" 0 "every flow completed >= 1 s before the kill is in the session ($stored stored)"
 diag "flows completed >= 100 ms before the kill: $recent, missing from the session: $miss_recent"
 is "${miss_recent:-x}" 0 "every flow completed >= 100 ms before the kill is in the session"
+is "$viewer_page/${viewer_n:-x}" "200/$stored" "the recovered session opens in the viewer with all $stored flows"
 t0=$(date +%s%N)
 "$HTTPEEK" export --session "$KSESSION" --har "$T/kill.har"
 rc=$?
