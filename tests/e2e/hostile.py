@@ -15,6 +15,11 @@
     hostile.py tls PORT HOST:PORT SNI|- CAFILE [--split N]
         CONNECT, then a TLS handshake sending SNI ("-" for none; Python escapes allowed), the
         ClientHello cut into N-byte TCP segments; then GET / inside. Prints "CONNECT-STATUS RESULT".
+    hostile.py hello PORT HOST:PORT SNI|-|@HEX [--records N] [--split N] [--cut N] [--raw TEXT]
+        CONNECT, then a hand-made TLS 1.2 ClientHello whose SNI may hold any bytes (@HEX gives
+        them in hex), spread over N TLS records, cut into N-byte segments, or only its first
+        --cut bytes; --raw sends TEXT instead of a hello. Prints "CONNECT-STATUS ANSWER" where
+        ANSWER is tls-handshake / tls-alert / closed / silent / other:HEX of what came back.
 """
 import select
 import socket
@@ -217,6 +222,82 @@ def tls(port, target, sni, cafile, split):
     print("%d %s" % (st, result))
 
 
+def client_hello(sni):
+    """A TLS 1.2 ClientHello that OpenSSL answers; sni is bytes or None."""
+    import os
+    import struct as st
+
+    def ext(t, data):
+        return st.pack("!HH", t, len(data)) + data
+    exts = b""
+    if sni is not None:
+        entry = b"\x00" + st.pack("!H", len(sni)) + sni
+        exts += ext(0, st.pack("!H", len(entry)) + entry)
+    exts += ext(10, bytes.fromhex("0004001d0017"))          # x25519, P-256
+    exts += ext(11, bytes.fromhex("0100"))                  # uncompressed points
+    exts += ext(13, bytes.fromhex("000a04030804040105010201"))  # signature algorithms
+    exts += ext(16, bytes.fromhex("0009") + b"\x08http/1.1")  # ALPN
+    ciphers = bytes.fromhex("c02bc02fc02cc030009c002f")
+    body = (b"\x03\x03" + os.urandom(32) + b"\x00" + st.pack("!H", len(ciphers)) + ciphers
+            + b"\x01\x00" + st.pack("!H", len(exts)) + exts)
+    return b"\x01" + st.pack("!I", len(body))[1:] + body
+
+
+def hello(port, target, sni, records, split, cut, raw):
+    import struct as st
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        b = s.recv(1)
+        if not b:
+            break
+        head += b
+    parts = head.split(b"\r\n", 1)[0].split(b" ")
+    code = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+    if code != 200:
+        print("%d no-tunnel" % code)
+        return
+    if raw is not None:
+        wire = raw.encode("latin-1").decode("unicode_escape").encode("latin-1")
+    else:
+        name = None if sni == "-" else (bytes.fromhex(sni[1:]) if sni.startswith("@")
+                                         else sni.encode("latin-1"))
+        msg = client_hello(name)
+        n = max(1, records)
+        size = (len(msg) + n - 1) // n
+        wire = b"".join(b"\x16\x03\x01" + st.pack("!H", len(msg[i:i + size])) + msg[i:i + size]
+                        for i in range(0, len(msg), size))
+    if cut:
+        wire = wire[:cut]
+    try:
+        if split:
+            for i in range(0, len(wire), split):
+                s.sendall(wire[i:i + split])
+                time.sleep(0.003)
+        else:
+            s.sendall(wire)
+    except OSError:
+        print("%d closed" % code)
+        return
+    s.settimeout(8)
+    try:
+        b = s.recv(5)
+    except socket.timeout:
+        print("%d silent" % code)
+        return
+    except OSError:
+        b = b""
+    if not b:
+        print("%d closed" % code)
+    elif b[0] == 0x16:
+        print("%d tls-handshake" % code)
+    elif b[0] == 0x15:
+        print("%d tls-alert" % code)
+    else:
+        print("%d other:%s" % (code, b.hex()))
+
+
 def main():
     a = sys.argv[1:]
     opt = {}
@@ -238,6 +319,9 @@ def main():
         show(*send(int(pos[1]), build(pos[2], int(pos[3]), int(pos[4])), timeout=timeout))
     elif pos[0] == "hold":
         hold(int(pos[1]), int(pos[2]), float(pos[3]))
+    elif pos[0] == "hello":
+        hello(int(pos[1]), pos[2], pos[3], int(opt.get("records", 1)), int(opt.get("split", 0)),
+              int(opt.get("cut", 0)), opt.get("raw"))
     elif pos[0] == "tls":
         tls(int(pos[1]), pos[2], pos[3], pos[4], int(opt.get("split", 0)))
     else:
