@@ -637,7 +637,7 @@ static int parse_id_list(const char *s, uint64_t **ids, size_t *n)
 
 static void api_har(struct web *w, struct evhttp_request *req, struct evkeyvalq *query)
 {
-    struct har_options o = {.redact = 1};
+    struct har_options o = {.redact = 0}; /* plain /api/har keeps everything */
     uint64_t *ids = NULL;
     size_t nids = 0;
     const char *r = param(query, "redact");

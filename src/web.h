@@ -20,7 +20,8 @@
  *                                  the summaries just committed; "event: cleared" after a
  *                                  DELETE; "event: clients" (data {}) when client facts changed;
  *                                  a ": ping" comment every 15 s.
- *   GET  /api/har?redact=0|1&ids=1,2,3   HAR 1.2 download (redact defaults to 1); POST /api/har
+ *   GET  /api/har?redact=0|1&ids=1,2,3   HAR 1.2 download (redact=1 hides secrets; the plain
+ *                                  /api/har keeps everything); POST /api/har
  *                                  with body {"ids":[...], "redact":true} for long id lists.
  *   DELETE /api/flows              hide every flow so far (the file keeps them); 204
  *   GET  /api/clients              [{addr, name, ua_name, custom_name, flows, failed,

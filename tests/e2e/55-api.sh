@@ -55,9 +55,11 @@ like "$(tr -d '\r' <"$T/h1")" "Content-Security-Policy: sandbox" "bodies are ser
 like "$(api -D - -o /dev/null "$W/api/flows/${IDS[0]}/response/body?download=1" | tr -d '\r')" 'Content-Disposition: attachment; filename="5000"' "?download=1 names the file after the URL"
 
 # HAR: by ids (GET and POST), redacted by default
-har=$(api "$W/api/har?ids=${IDS[1]}")
+har=$(api "$W/api/har?ids=${IDS[1]}&redact=1")
 is "$(echo "$har" | jq_py 'len(d["log"]["entries"])')" 1 "GET /api/har?ids=N exports one entry"
-like "$(echo "$har" | jq_py 'd["log"]["entries"][0]["request"]["headers"]')" "redacted" "secrets are redacted by default"
+like "$(echo "$har" | jq_py 'd["log"]["entries"][0]["request"]["headers"]')" "redacted" "?redact=1 hides secrets"
+unlike "$(echo "$har" | jq_py 'd["log"]["entries"][0]["request"]["headers"]')" "abc|sid=42" "?redact=1: no Authorization or Cookie value left"
+like "$(api "$W/api/har?ids=${IDS[1]}" | jq_py 'd["log"]["entries"][0]["request"]["headers"]')" "Bearer abc" "the plain /api/har keeps everything"
 har=$(api -X POST -d "{\"ids\":[${IDS[0]},${IDS[3]}],\"redact\":false}" "$W/api/har")
 is "$(echo "$har" | jq_py 'len(d["log"]["entries"]), d["log"]["entries"][1]["response"]["status"]')" "2 0" "POST /api/har with an id list; the failed flow has status 0"
 is "$(api -o /dev/null -w '%{http_code}' -X POST -d 'nonsense' "$W/api/har")" 400 "a malformed HAR request is a 400"
