@@ -988,7 +988,7 @@ static int retry_request(struct conn *c)
 {
     struct flow *f = c->flow;
     if (!f || !f->reused_upstream || c->retried || f->req->framing != HTTP1_NO_BODY ||
-        c->resp_started || c->upstream.bytes_in > 0)
+        c->resp_started || f->marks.first_byte) /* bytes_in counts earlier responses too */
         return -1;
     c->retried = 1;
     f->reused_upstream = 0;
@@ -1049,6 +1049,16 @@ void conn__upstream_read(struct bufferevent *bev, void *arg)
             conn__close(c, 0);
         }
         return;
+    }
+    if (r == HTTP1_FEED_PAUSED && c->resp_done && evbuffer_get_length(in) > 0) {
+        /* Bytes past the end of the response (more than its Content-Length): never forwarded;
+         * the connection is out of step, so it is not reused for the next request. */
+        size_t extra = evbuffer_get_length(in);
+        evbuffer_drain(in, extra);
+        c->upstream_reusable = 0;
+        if (!c->flow->note[0])
+            snprintf(c->flow->note, sizeof c->flow->note,
+                     "upstream sent %zu bytes past the end of the response: dropped", extra);
     }
     if (r == HTTP1_FEED_UPGRADE && c->flow && c->flow->resp && c->flow->resp->status == 101) {
         struct flow *f = c->flow;
