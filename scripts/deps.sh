@@ -7,7 +7,8 @@ set -euo pipefail
 
 build_pkgs=(meson ninja-build pkg-config gcc libssl-dev libevent-dev node-llhttp
     zlib1g-dev libsqlite3-dev libjansson-dev libbrotli-dev libqrencode-dev)
-test_pkgs=(curl openssl ca-certificates nodejs chromium)
+# clang + libclang-rt-14-dev: the libFuzzer targets (tests/fuzz, short runs in test.sh)
+test_pkgs=(curl openssl ca-certificates nodejs chromium clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
 case "${1:-}" in

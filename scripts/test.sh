@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # scripts/test.sh [meson test args] — install missing build and test dependencies, then build
 # and run every test suite twice: a normal build in build/ and an ASan+UBSan build in
-# build-sanitize/ (skip the second with HTTPEEK_NO_SANITIZE=1). Ends with exactly one summary
-# line over both: "N passed, M failed" (", K skipped" when some were skipped). Exits nonzero
-# when any test failed or a build did not succeed.
+# build-sanitize/ (skip the second with HTTPEEK_NO_SANITIZE=1), then a short run of each
+# libFuzzer target in build-fuzz/ (FUZZ_SECONDS each, default 20; skipped with HTTPEEK_NO_FUZZ=1
+# or when meson test arguments are given). Ends with exactly one summary line over all:
+# "N passed, M failed" (", K skipped" when some were skipped). Exits nonzero when any test
+# failed or a build did not succeed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +35,22 @@ if [ "${HTTPEEK_NO_SANITIZE:-0}" != 1 ]; then
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
     run_suite build-sanitize -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug || rc=1
     logs+=(build-sanitize/meson-logs/testlog.json)
+fi
+
+if [ "${HTTPEEK_NO_FUZZ:-0}" != 1 ] && [ ${#TEST_ARGS[@]} -eq 0 ]; then
+    # libFuzzer targets (clang, ASan+UBSan), each a short run from its seed corpus; longer runs:
+    # ./scripts/fuzz.sh SECONDS. Only the fuzz targets are built in build-fuzz/.
+    echo "== libFuzzer targets, ${FUZZ_SECONDS:=20} s each (build-fuzz/)"
+    export FUZZ_SECONDS
+    rm -f build-fuzz/meson-logs/testlog.json
+    if { [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true; } &&
+        ninja -C build-fuzz tests/fuzz/fuzz_request tests/fuzz/fuzz_response \
+            tests/fuzz/fuzz_clienthello tests/fuzz/fuzz_flow_json; then
+        meson test -C build-fuzz --suite fuzz --no-rebuild --print-errorlogs </dev/null || rc=1
+    else
+        rc=1
+    fi
+    logs+=(build-fuzz/meson-logs/testlog.json)
 fi
 
 for log in "${logs[@]}"; do

@@ -254,6 +254,12 @@ static int on_headers_complete(llhttp_t *l)
             h->framing = HTTP1_NO_BODY;
     } else {
         h->status = llhttp_get_status_code(l);
+        if (h->status < 100 || h->status > 999) /* "HTTP/1.1  200" gives 0: not forwardable */
+            return fail(l, "invalid status code");
+        /* control bytes llhttp lets through in a reason phrase would break the client's parser */
+        for (char *r = h->buf + h->spans[0].name_off; *r; r++)
+            if ((unsigned char)*r < 0x20 ? *r != '\t' : *r == 0x7f)
+                *r = ' ';
         h->reason = start;
         wire += strlen(start) + 15; /* "HTTP/1.1 200 " CRLF */
         if ((h->status >= 100 && h->status < 200) || h->status == 204 || h->status == 304)
@@ -271,6 +277,10 @@ static int on_headers_complete(llhttp_t *l)
     int rc = p->handlers->on_head ? p->handlers->on_head(p->arg, h) : 0;
     if (rc < 0)
         return fail(l, "message refused");
+    /* llhttp would read a body announced on a 1xx, 204 or 304 (RFC 9112 §6.3: they have none);
+     * the bytes after such a head are the next message, as for the answer to HEAD. */
+    if (!h->is_request && h->status != 101 && h->framing == HTTP1_NO_BODY)
+        return 1;
     return rc == 1 ? 1 : 0;
 }
 
@@ -517,9 +527,19 @@ static int write_fields(struct evbuffer *out, const struct http1_head *h, const 
             return -1;
     }
     if (framing == HTTP1_CHUNKED) {
-        const char *te = http1_head_get(h, "transfer-encoding");
-        if (evbuffer_add_printf(out, "Transfer-Encoding: %s\r\n",
-                                same_framing && te ? te : "chunked") < 0)
+        /* One field with every coding of every Transfer-Encoding field received, in order:
+         * forwarding only the first field would hide the final "chunked" that llhttp framed the
+         * body by ("TE: x" + "TE: chunked" reaching upstream as "TE: x" is request smuggling). */
+        int n = 0;
+        if (evbuffer_add(out, "Transfer-Encoding: ", 19) < 0)
+            return -1;
+        for (size_t i = 0; same_framing && i < h->nfields; i++) {
+            if (strcasecmp(h->fields[i].name, "transfer-encoding") || !h->fields[i].value[0])
+                continue;
+            if (evbuffer_add_printf(out, "%s%s", n++ ? ", " : "", h->fields[i].value) < 0)
+                return -1;
+        }
+        if (evbuffer_add_printf(out, "%s\r\n", n ? "" : "chunked") < 0)
             return -1;
     } else if (framing == HTTP1_LENGTH && !same_framing) {
         if (evbuffer_add_printf(out, "Content-Length: %" PRIu64 "\r\n", h->content_length) < 0)
