@@ -1370,6 +1370,12 @@
         if (!Array.isArray(page)) break;
         addFlows(page);
         total += page.length;
+        if (after === 0) {
+          // the clients panel asks the server for per-client counts over the whole session:
+          // only once the first screen is on its way
+          refreshClients();
+          refreshPassthrough();
+        }
         if (page.length) after = page[page.length - 1].id;
         if (page.length < limit) break;
         limit = PAGE;
@@ -1388,7 +1394,5 @@
 
   connectEvents();
   loadAll();
-  refreshClients();
-  refreshPassthrough();
   window.httpeekViewer = { flows, byId, get view() { return view; }, get viewIds() { return viewIds; }, select };
 })();
