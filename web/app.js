@@ -411,6 +411,9 @@
     setText($('st-count'), shown === flows.length ? flows.length + ' flows'
       : shown + ' of ' + flows.length + ' flows shown');
   }
+  function updateSelectedNote() {
+    setText($('st-sel'), selectedId ? 'flow #' + selectedId + ' selected · ↑/↓ to move, Esc to close' : '');
+  }
 
   function rowIndexOf(id) {
     // view is sorted by id unless grouped
@@ -495,9 +498,15 @@
   function select(id) {
     if (!byId.has(id)) return;
     selectedId = id;
+    updateSelectedNote();
     scheduleRenderAll();
     const seq = ++detailSeq;
-    $('detail').hidden = false;
+    if ($('detail').hidden || following) {
+      // opening the pane shrinks the list, and following would scroll the selection away
+      $('detail').hidden = false;
+      if (following) setFollowing(false);
+      requestAnimationFrame(() => ensureVisible(id));
+    }
     setTimeout(() => {
       if (seq !== detailSeq) return; // a newer selection (key held down)
       apiJSON('/api/flows/' + id).then((d) => {
@@ -523,6 +532,7 @@
   function closeDetail() {
     $('detail').hidden = true;
     selectedId = 0;
+    updateSelectedNote();
     detail = null;
     detailSeq++;
     scheduleRenderAll();
@@ -1156,7 +1166,9 @@
     }
   });
 
+  let generation = 0; // bumped by a clear: pages of an older load are dropped
   function clearAll() {
+    generation++;
     flows.length = 0;
     byId.clear();
     view = [];
@@ -1363,11 +1375,12 @@
   async function loadAll() {
     const t0 = performance.now();
     let after = 0, limit = FIRST_PAGE, total = 0;
+    const gen = generation;
     setText($('st-load'), 'loading…');
     try {
       for (;;) {
         const page = await apiJSON('/api/flows?after=' + after + '&limit=' + limit);
-        if (!Array.isArray(page)) break;
+        if (!Array.isArray(page) || gen !== generation) break;
         addFlows(page);
         total += page.length;
         if (after === 0) {
