@@ -388,7 +388,7 @@
     setText(c.path, s.kind === 'tunnel' ? (s.note || 'tunnel') : (s.path || ''));
     let st;
     if (s.failed) st = (s.diag_code ? s.diag_code + ' ' : '') + shortError(s.error);
-    else st = s.status ? String(s.status) : '';
+    else st = s.status ? String(s.status) : s.kind === 'tunnel' ? 'tunnel' : '';
     setText(c.status, st);
     c.status.title = s.failed ? s.error || '' : '';
     c.path.title = s.url || '';
@@ -565,6 +565,7 @@
     if (!detail) return;
     const d = detail;
     box.dataset.tab = name;
+    $('d-diagnosis').hidden = name === 'overview'; // the Overview shows the whole panel
     if (name === 'overview') box.appendChild(renderOverview(d));
     else if (name === 'request') box.appendChild(renderHeaders(d, 'request'));
     else if (name === 'response') box.appendChild(renderHeaders(d, 'response'));
@@ -593,10 +594,20 @@
   }
 
   /* Diagnosis (issue 4): what the app saw, why, and what to change. */
+  // A one-line banner above the tabs (always visible); the full panel opens the Overview tab.
   function renderDiagnosis(d) {
     const box = $('d-diagnosis');
     clear(box);
-    if (d.diagnosis) box.appendChild(diagPanel(d.diagnosis, false));
+    const g = d.diagnosis;
+    if (!g) return;
+    const b = el('button', { type: 'button', class: 'diag-banner', title: 'What the app saw, why, and the fix (Overview)' },
+      el('span', { class: 'diag-badge' },
+        el('span', { class: 'diag-code' }, String(g.code)), ' ',
+        el('span', { class: 'diag-name' }, g.name || '')),
+      el('span', { class: 'diag-title' }, g.title || ''),
+      g.stage ? el('span', { class: 'diag-stage' }, 'stage: ' + g.stage) : null);
+    b.addEventListener('click', () => showTab('overview'));
+    box.appendChild(b);
   }
   function diagPanel(g, small) {
     const p = el('div', { class: small ? 'diag warn' : 'diag', 'data-code': g.code });
@@ -614,6 +625,7 @@
 
   function renderOverview(d) {
     const frag = el('div', { class: 'overview' });
+    if (d.diagnosis) frag.appendChild(diagPanel(d.diagnosis, false));
     if (d.warnings && d.warnings.length) {
       frag.appendChild(section('Warnings', ...d.warnings.map((w) => diagPanel(w, true))));
     }

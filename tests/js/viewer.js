@@ -229,8 +229,10 @@ async function main() {
 
     // ---- diagnosis --------------------------------------------------------------------------
     await selectRow(page, dns.id, 'overview');
-    await page.waitForSelector('#d-diagnosis .diag');
-    const dg = await page.$eval('#d-diagnosis .diag', (d) => ({
+    await page.waitForSelector('#d-body .diag');
+    const banner = await text(page, '#d-diagnosis .diag-banner');
+    ok(banner.includes('-1003 NSURLErrorCannotFindHost'), 'a diagnosis banner above the tabs names the code', banner);
+    const dg = await page.$eval('#d-body .diag', (d) => ({
       code: d.querySelector('.diag-code').textContent, name: d.querySelector('.diag-name').textContent,
       title: (d.querySelector('.diag-title') || {}).textContent, fix: (d.querySelector('.diag-fix') || {}).textContent }));
     ok(dg.code === '-1003' && dg.name === 'NSURLErrorCannotFindHost', 'the failed flow shows its diagnosis code and name', JSON.stringify(dg));
