@@ -3,7 +3,7 @@
 # (CC=clang meson setup build-fuzz -Dfuzz=true) and run each for SECONDS (default 60), one
 # TAP-style line per target with its figures. Inputs that found new coverage are kept in
 # build-fuzz/tests/fuzz/work/<target>/ between runs; a crashing input is saved in
-# build-fuzz/tests/fuzz/artifacts/<target>/ (replay: build-fuzz/tests/fuzz/fuzz_<target> FILE,
+# build-fuzz/tests/fuzz/work/artifacts/<target>/ (replay: build-fuzz/tests/fuzz/fuzz_<target> FILE,
 # FUZZ_DUMP=1 shows what would be forwarded). Exits nonzero when any target failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -154,10 +154,11 @@ static int on_value_data(llhttp_t *l, const char *at, size_t len)
     struct http1_parser *p = parser_of(l);
     /* llhttp skips the CRLF of an obs-fold and goes on with the same value, so a value piece
      * that does not start where the last one ended (nor at the start of a new read that
-     * follows one ending the previous read) was folded. RFC 9112 §5.2: a proxy refuses it in a
-     * request (400); in a response the fold's whitespace stays, as the RFC allows. */
+     * follows one ending the previous read) was folded. RFC 9112 §5.2: a proxy refuses it
+     * (400 for a request, 502 for a response): llhttp has already interpreted the folded value
+     * (a folded "chunked " is not chunked to it, but would be to the next hop once forwarded). */
     uintptr_t start = (uintptr_t)at;
-    if (!p->in_body && p->head.is_request && p->value_end && start != p->value_end &&
+    if (!p->in_body && p->value_end && start != p->value_end &&
         !(start == p->feed_base && p->value_end == p->prev_feed_end))
         return fail(l, "obsolete line folding (obs-fold) in a header value");
     p->value_end = start + len;

@@ -67,11 +67,29 @@ sleep 0.3
 like "$(tail -n 1 "$T/faulty.rec")" "requests 1 first GET /ok/5" "... and the upstream saw exactly one request"
 
 # broken response framing from the upstream: 502, the smuggled part never reaches the client
-for c in resp-cl-te resp-dup-cl resp-bare-lf; do
+for c in resp-cl-te resp-dup-cl resp-bare-lf resp-obs-fold; do
     out=$(raw "GET http://upstream.test:$UP/$c HTTP/1.1\\r\\nHost: u\\r\\n\\r\\n")
     like "$out" "^502 1 .*invalid response from upstream" "upstream $c: 502 with the reason ($out)"
     unlike "$out" "smuggled" "upstream $c: nothing of it reaches the client"
 done
+out=$(raw "GET http://upstream.test:$UP/resp-204-body HTTP/1.1\\r\\nHost: u\\r\\n\\r\\n")
+like "$out" "^204 " "upstream 204 with a body: the client gets the 204 ($out)"
+unlike "$out" "smuggled" "... and never the body bytes behind it"
+out=$(timeout -k 2 20 "$PYTHON" - "$HTTPEEK_PORT" "$UP" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"GET http://upstream.test:%s/resp-te-split HTTP/1.1\r\nHost: u\r\nConnection: close\r\n\r\n" % sys.argv[2].encode())
+d = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    d += b
+te = [l for l in d.split(b"\r\n\r\n")[0].split(b"\r\n") if l.lower().startswith(b"transfer-encoding")]
+print(b" | ".join(te).decode())
+PY
+)
+is "$out" "Transfer-Encoding: identity, chunked" "two Transfer-Encoding fields reach the client as one list ending in chunked"
 out=$(raw "GET http://upstream.test:$UP/resp-bad-chunk HTTP/1.1\\r\\nHost: u\\r\\n\\r\\n")
 unlike "$out" "^200 0" "upstream invalid chunk size: the client connection is not kept as if it were fine ($out)"
 

@@ -13,14 +13,17 @@ The request path picks the behaviour, so a client always knows what it asked for
   /noread          answers 200 at once without reading the request body, then waits
   /silent          reads nothing more and never answers
   /slow/MS         waits MS milliseconds, then /ok/10
-  /resp-cl-te, /resp-dup-cl, /resp-bad-chunk, /resp-bare-lf   responses with broken framing
+  /resp-cl-te, /resp-dup-cl, /resp-bad-chunk, /resp-bare-lf, /resp-obs-fold, /resp-204-body,
+  /resp-te-split   responses with broken or unusual framing
 Bodies are bytes of "0123456789" repeated. Every accepted connection and the bytes it
 delivered are appended to --record FILE as
 "conn <n> bytes <count> requests <complete requests read> first <request line>".
+With --cert/--key every connection is TLS (ALPN http/1.1).
 """
 import argparse
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -36,6 +39,10 @@ CANNED = {
     "resp-dup-cl": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 13\r\n\r\nhello, world!",
     "resp-bad-chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
     "resp-bare-lf": b"HTTP/1.1 200 OK\nContent-Length: 5\n\nhello",
+    "resp-obs-fold": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n \r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    "resp-204-body": b"HTTP/1.1 204 No Content\r\nContent-Length: 8\r\n\r\nsmuggled",
+    "resp-te-split": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"5\r\nhello\r\n0\r\n\r\n",
 }
 
 
@@ -93,12 +100,22 @@ class Conn:
             self.take(n)
 
     def reset(self):
-        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.s.close()
+        raw = self.s
+        if isinstance(raw, ssl.SSLSocket):  # reset the TCP connection under the TLS session
+            raw = socket.socket(fileno=raw.detach())
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        raw.close()
 
 
 class Handler(socketserver.BaseRequestHandler):
     def handle(self):
+        if self.server.tls:
+            try:
+                self.request.settimeout(10)
+                self.request = self.server.tls.wrap_socket(self.request, server_side=True)
+                self.request.settimeout(None)
+            except (OSError, ssl.SSLError):
+                return
         c = Conn(self.request)
         srv = self.server
         with srv.lock:
@@ -211,11 +228,18 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--record")
+    ap.add_argument("--cert", help="serve TLS with this certificate (PEM)")
+    ap.add_argument("--key")
     a = ap.parse_args()
     srv = Server(("127.0.0.1", a.port), Handler)
     srv.lock = threading.Lock()
     srv.nconn = 0
     srv.record = a.record
+    srv.tls = None
+    if a.cert:
+        srv.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        srv.tls.load_cert_chain(a.cert, a.key)
+        srv.tls.set_alpn_protocols(["http/1.1"])
     if a.port_file:
         with open(a.port_file + ".tmp", "w") as f:
             f.write("%d\n" % srv.server_address[1])

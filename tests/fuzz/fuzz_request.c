@@ -61,7 +61,8 @@ static enum http1_feed_result run(struct side *s, const uint8_t *data, size_t le
     struct http1_parser p;
     http1_parser_init(&p, 1, &handlers, s);
     struct http1_limits lim = {4096, 2048, 16384, 50};
-    http1_parser_set_limits(&p, &lim);
+    if (!s->second) /* the re-parse keeps the defaults: forwarding adds Host */
+        http1_parser_set_limits(&p, &lim);
     struct evbuffer *in = evbuffer_new();
     enum http1_feed_result r = HTTP1_FEED_MORE;
     if (split && split < len) {
@@ -73,6 +74,9 @@ static enum http1_feed_result run(struct side *s, const uint8_t *data, size_t le
     r = http1_feed(&p, in);
     if (r == HTTP1_FEED_UPGRADE)
         s->upgrade = 1;
+    if (r == HTTP1_FEED_ERROR && getenv("FUZZ_DUMP"))
+        fprintf(stderr, "parse %s: %s (%s at %zu)\n", s->second ? "again" : "first", p.error,
+                p.error_name, p.error_offset);
     evbuffer_free(in);
     http1_parser_free(&p);
     return r;

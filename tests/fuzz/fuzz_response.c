@@ -86,6 +86,9 @@ static enum http1_feed_result run(struct side *s, const uint8_t *data, size_t le
     enum http1_feed_result r = http1_feed(&p, in);
     if (r == HTTP1_FEED_MORE && !s->done)
         r = http1_finish(&p); /* the upstream closed */
+    if (r == HTTP1_FEED_ERROR && getenv("FUZZ_DUMP"))
+        fprintf(stderr, "parse %s: %s (%s at %zu)\n", s->second ? "again" : "first", p.error,
+                p.error_name, p.error_offset);
     evbuffer_free(in);
     http1_parser_free(&p);
     return r;

@@ -3,7 +3,7 @@
 # from the seed corpus (read-only) plus WORKDIR (new inputs are kept there between runs), and
 # print TAP: one line with the figures (runs, exec/s, coverage, corpus), "not ok" on any crash,
 # leak, timeout or sanitizer report, with the reproducer's file name. Crash inputs are saved in
-# WORKDIR/../artifacts/NAME/.
+# WORKDIR/../artifacts/NAME/ (the log in WORKDIR/../NAME.log).
 set -u
 exe=$1 name=$2 seed=$3 work=$4
 secs=${FUZZ_SECONDS:-20}
