@@ -92,6 +92,8 @@ flow "http://upstream.test:$VUP/bin"
 flow "http://upstream.test:$VUP/page.html"
 flow "http://upstream.test:$VUP/submit" -H 'Content-Type: application/json' --data "{\"name\":\"it's\",\"n\":1}"
 flow "http://upstream.test:$VUP/missing"
+# markup in a path and a header: the viewer must show it as text
+flow "http://upstream.test:$VUP/x/%3Cb%3E/<i>y</i>" -H 'X-Evil: <img src=x onerror="document.title=1">'
 pcurl_tls -o /dev/null "https://upstream.test:$TLSUP/headers" && N=$((N + 1))
 pcurl -o /dev/null "http://nothere.invalid/x"; N=$((N + 1))            # -1003
 pcurl -o /dev/null "http://upstream.test:$REFUSED/x"; N=$((N + 1))     # -1004

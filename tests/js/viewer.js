@@ -134,6 +134,10 @@ async function main() {
     const gz = byPath('/gz.json'), png = byPath('/logo.png'), bin = byPath('/bin'), post = byPath('/submit'),
       tls = byPath(`https://upstream.test:${TLS_PORT}/`), missing = byPath('/missing');
     ok(gz && png && bin && post && tls && missing && dns, 'the API lists the JSON, gzip, image, binary, POST, HTTPS, 404 and failed flows');
+    const evil = byPath('/x/');
+    const er = rs.find((r) => r.id === (evil && evil.id));
+    ok(er && er.cells.path.includes('<i>y</i>') && (await page.$$('#list-rows i, #list-rows b, #list-rows img')).length === 0,
+      'markup in a captured path is shown as text', JSON.stringify(er));
     const tr = rs.find((r) => r.id === (tls && tls.id));
     ok(tr && tr.cells.host === `upstream.test:${TLS_PORT}`, 'the HTTPS flow is listed with its host', JSON.stringify(tr));
 
@@ -207,6 +211,11 @@ async function main() {
     await page.keyboard.press('ArrowDown');
     await page.waitForFunction((id) => { const s = document.querySelector('#list-rows .row.selected'); return s && +s.dataset.id > id; }, items.id, { timeout: 3000 })
       .then(() => ok(true, 'arrow keys move the selection'), () => ok(false, 'arrow keys move the selection'));
+
+    await selectRow(page, evil.id, 'request');
+    const ev = await text(page, '#d-body');
+    ok(ev.includes('<img src=x onerror="document.title=1">') && (await page.$$('#d-body img')).length === 0 &&
+       (await page.title()) === 'httpeek', 'markup in a captured header is shown as text, never run', ev.slice(0, 300));
 
     await selectRow(page, gz.id, 'respbody');
     await page.waitForSelector('#d-body .json');
@@ -317,6 +326,18 @@ async function main() {
     await viaProxy(`http://upstream.test:${VUP}/live?after=clear`);
     rs = await waitRows(page, (r) => r.length === 1, 8000);
     ok(rs.length === 1 && rs[0].cells.path === '/live?after=clear', 'flows after a clear appear live');
+
+    // ---- the token is forwarded to every API call --------------------------------------------
+    const p2 = await context.newPage();
+    const p2req = [];
+    p2.on('request', (r) => p2req.push(r.url()));
+    await p2.goto(WEB + '/?token=t0k3n');
+    await p2.waitForFunction(() => document.body.dataset.loaded !== undefined, null, { timeout: 8000 }).catch(() => {});
+    const apiCalls = p2req.filter((u) => u.includes('/api/'));
+    ok(apiCalls.length >= 3 && apiCalls.every((u) => new URL(u).searchParams.get('token') === 't0k3n'),
+      `opened with ?token=, the page forwards it on every API call (${apiCalls.length})`, apiCalls.join('\n'));
+    requests.push(...p2req);
+    await p2.close();
 
     // ---- hygiene ------------------------------------------------------------------------------
     const foreign = requests.filter((u) => !u.startsWith(ORIGIN + '/') && !u.startsWith('data:') && !u.startsWith('blob:' + ORIGIN));
