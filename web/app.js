@@ -1384,6 +1384,14 @@
     es.addEventListener('clients', clientsChanged);
   }
 
+  // The first page is preloaded by index.html (same URL, no token: the cookie set with the page
+  // covers it); when that is refused, ask again with the token.
+  async function firstPage() {
+    const r = await fetch('/api/flows?after=0&limit=' + FIRST_PAGE);
+    if (r.ok) return r.json();
+    return apiJSON('/api/flows?after=0&limit=' + FIRST_PAGE);
+  }
+
   async function loadAll() {
     const t0 = performance.now();
     let after = 0, limit = FIRST_PAGE, total = 0;
@@ -1391,7 +1399,7 @@
     setText($('st-load'), 'loading…');
     try {
       for (;;) {
-        const page = await apiJSON('/api/flows?after=' + after + '&limit=' + limit);
+        const page = after === 0 ? await firstPage() : await apiJSON('/api/flows?after=' + after + '&limit=' + limit);
         if (!Array.isArray(page) || gen !== generation) break;
         addFlows(page);
         total += page.length;
