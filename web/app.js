@@ -237,7 +237,7 @@
       list = out;
     }
     view = list;
-    viewIds = grouped ? list.filter((x) => !x.group) : list;
+    viewIds = grouped ? list.filter((x) => x.group === undefined) : list;
     afterViewChange(true);
   }
 
@@ -247,9 +247,10 @@
     rebuildTimer = setTimeout(rebuildView, ms);
   }
 
+  let filterTimer = 0;
   function onFilterInput() {
-    clearTimeout(rebuildTimer);
-    rebuildTimer = setTimeout(() => { filter = compileFilter(); rebuildView(); }, FILTER_DEBOUNCE_MS);
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(() => { clearTimeout(rebuildTimer); filter = compileFilter(); rebuildView(); }, FILTER_DEBOUNCE_MS);
   }
 
   /* ------------------------------------------------------------------------------------------ */
@@ -384,7 +385,7 @@
     r.dataset.id = s.id;
     setText(c.id, String(s.id));
     setText(c.method, s.method || '');
-    setText(c.host, s.host + (s.port && s.port !== 80 && s.port !== 443 ? ':' + s.port : ''));
+    setText(c.host, s.host + (s.port && s.port !== (s.scheme === 'https' || s.kind === 'tunnel' ? 443 : 80) ? ':' + s.port : ''));
     setText(c.path, s.kind === 'tunnel' ? (s.note || 'tunnel') : (s.path || ''));
     let st;
     if (s.failed) st = (s.diag_code ? s.diag_code + ' ' : '') + shortError(s.error);
@@ -1359,10 +1360,24 @@
     box.appendChild(list(p.auto, 'none: no host refused httpeek\'s certificate repeatedly'));
   }
 
-  let clientsTimer = 0;
+  // Per-client counts cost the server a pass over the session: under live load they are asked
+  // for at most every CLIENTS_MIN_MS, and never twice at once.
+  const CLIENTS_MIN_MS = 2000;
+  let clientsTimer = 0, clientsBusy = false, clientsDirty = false, clientsLast = -1e9;
   function clientsChanged() {
-    clearTimeout(clientsTimer);
-    clientsTimer = setTimeout(() => { refreshClients(); refreshPassthrough(); }, 150);
+    clientsDirty = true;
+    if (clientsTimer || clientsBusy) return;
+    const wait = Math.max(150, clientsLast + CLIENTS_MIN_MS - performance.now());
+    clientsTimer = setTimeout(async () => {
+      clientsTimer = 0;
+      clientsDirty = false;
+      clientsBusy = true;
+      try { await Promise.all([refreshClients(), refreshPassthrough()]); } finally {
+        clientsBusy = false;
+        clientsLast = performance.now();
+        if (clientsDirty) clientsChanged();
+      }
+    }, wait);
   }
 
   /* ------------------------------------------------------------------------------------------ */
