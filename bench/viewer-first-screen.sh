@@ -5,7 +5,8 @@
 # loopback; about 1% of the flows fail with a refused port, 1% are 404s, 4% are images), stops
 # httpeek, starts it again with --session on that file, loads the viewer in headless Chromium
 # and prints: navigation → first screen of rows, → all N loaded, scroll responsiveness, filter
-# latency, the JS heap. Figures only, no pass/fail. Everything stays on 127.0.0.1 (loopback DNS).
+# latency, the JS heap, then sends LIVE_FLOWS (default 10,000) more flows through the proxy while
+# the page follows them live. Figures only, no pass/fail. Everything stays on 127.0.0.1 (loopback DNS).
 # HTTPEEK=path/to/httpeek (default build/httpeek); needs python3, curl, node + tests/js/node_modules
 # (cd tests/js && npm ci) and chromium.
 set -u -o pipefail
@@ -79,4 +80,4 @@ WEB=http://127.0.0.1:$WEBP
 t0=$(now_ms); curl -s -o "$W/p1.json" "$WEB/api/flows?after=0&limit=2000"; t1=$(now_ms)
 curl -s -o "$W/all.json" "$WEB/api/flows?after=0&limit=0"; t2=$(now_ms)
 echo "API: first page of 2000 in $(( t1 - t0 )) ms ($(du -k "$W/p1.json" | cut -f1) KiB); all $have in $(( t2 - t1 )) ms ($(du -m "$W/all.json" | cut -f1) MiB)"
-node "$REPO/bench/viewer/measure.js" "$WEB/" "$have"
+PROXY_PORT=$PROXY UP_PORT=$UP LIVE_FLOWS=${LIVE_FLOWS:-10000} node "$REPO/bench/viewer/measure.js" "$WEB/" "$have"

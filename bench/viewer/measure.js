@@ -92,6 +92,33 @@ const f1 = (x) => x.toFixed(1);
     console.log(`filter "${q}" (${desc}): ${Date.now() - t0} ms → ${n} rows (includes the 120 ms debounce)`);
   }
 
+  // live: more flows through the proxy while the page follows them (SSE)
+  const LIVE = +(process.env.LIVE_FLOWS || 0);
+  if (LIVE && process.env.PROXY_PORT && process.env.UP_PORT) {
+    const { spawn } = require('child_process');
+    if (!(await page.$eval('#b-follow', (b) => b.classList.contains('on')))) await page.click('#b-follow');
+    await page.evaluate(() => {
+      window.__gaps = [];
+      let last = performance.now();
+      window.__stop = false;
+      const tick = (t) => { window.__gaps.push(t - last); last = t; if (!window.__stop) requestAnimationFrame(tick); };
+      requestAnimationFrame(tick);
+    });
+    const have = await page.evaluate(() => window.httpeekViewer.flows.length);
+    const l0 = Date.now();
+    const curl = spawn('curl', ['-s', '-o', '/dev/null', '--max-time', '300', '-x', 'http://127.0.0.1:' + process.env.PROXY_PORT,
+      `http://upstream.test:${process.env.UP_PORT}/api/live/[1-${LIVE}]`], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const curlDone = new Promise((r) => curl.on('exit', () => r(Date.now() - l0)));
+    await page.waitForFunction((n) => window.httpeekViewer.flows.length >= n, have + LIVE, { timeout: 300000, polling: 100 });
+    const seen = Date.now() - l0;
+    const sent = await curlDone;
+    const lg = await page.evaluate(() => { window.__stop = true; return window.__gaps.slice(1); });
+    await page.waitForTimeout(100);
+    const bottom = await page.evaluate(() => { const l = document.getElementById('list'); return l.scrollTop + l.clientHeight >= l.scrollHeight - 30; });
+    console.log(`live: ${LIVE} more flows through the proxy in ${sent} ms (${Math.round(LIVE * 1000 / sent)}/s); all in the viewer after ${seen} ms; ` +
+      `frames median ${f1(pct(lg, 0.5))} ms, p95 ${f1(pct(lg, 0.95))} ms, max ${f1(Math.max(...lg))} ms; still following the bottom: ${bottom}`);
+  }
+
   // selecting a flow deep in the list
   const t0 = Date.now();
   await page.evaluate(() => window.httpeekViewer.select(window.httpeekViewer.flows[50000 % window.httpeekViewer.flows.length].id));
