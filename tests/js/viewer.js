@@ -227,6 +227,13 @@ async function main() {
     const img = await page.$eval('#d-body img.bodyimg', (i) => [i.naturalWidth, i.naturalHeight, new URL(i.src).origin]).catch(() => null);
     ok(img && img[0] === 24 && img[1] === 16 && img[2] === ORIGIN, 'an image body is shown as an image (24x16) from the viewer itself', JSON.stringify(img));
 
+    const [bodyDl] = await Promise.all([page.waitForEvent('download', { timeout: 8000 }), page.click('#a-download')]);
+    const bodyPath = HAR_OUT + '.png';
+    await bodyDl.saveAs(bodyPath);
+    const pngBytes = fs.readFileSync(bodyPath);
+    ok(bodyDl.suggestedFilename() === 'logo.png' && pngBytes.slice(1, 4).toString() === 'PNG',
+      `"Download body" saves the body (${bodyDl.suggestedFilename()}, ${pngBytes.length} bytes)`);
+
     await selectRow(page, bin.id, 'respbody');
     await page.waitForSelector('#d-body pre.hex');
     ok((await text(page, '#d-body pre.hex')).startsWith('00000000  00 01 02 03'), 'a binary body is shown as a hex dump');
@@ -315,6 +322,16 @@ async function main() {
       ok(!raw.includes('xyz123') && raw.includes('widget'), '"redact secrets" (on by default) hid the Set-Cookie value and kept the bodies');
     }
     await page.fill('#filter', '');
+    await page.selectOption('#har-scope', 'all');
+    await page.uncheck('#har-redact');
+    const [allDl] = await Promise.all([page.waitForEvent('download', { timeout: 10000 }), page.click('#b-har')]);
+    await allDl.saveAs(HAR_OUT + '.all');
+    const allHar = JSON.parse(fs.readFileSync(HAR_OUT + '.all', 'utf8'));
+    const nowApi = await getJSON(`${WEB}/api/flows`);
+    ok(allHar.log.entries.length === nowApi.length && fs.readFileSync(HAR_OUT + '.all', 'utf8').includes('xyz123'),
+      `"all" exports every flow (${allHar.log.entries.length} of ${nowApi.length}), unredacted when asked`);
+    await page.check('#har-redact');
+    await page.selectOption('#har-scope', 'filtered');
 
     // ---- screenshot, then clear ---------------------------------------------------------------
     await selectRow(page, dns.id);
