@@ -241,16 +241,23 @@
     afterViewChange(true);
   }
 
+  // Grouped views are rebuilt at most every ms while flows stream in (a pending rebuild is
+  // never pushed back, or steady traffic would starve it).
   let rebuildTimer = 0;
   function scheduleRebuild(ms) {
-    clearTimeout(rebuildTimer);
-    rebuildTimer = setTimeout(rebuildView, ms);
+    if (rebuildTimer) return;
+    rebuildTimer = setTimeout(() => { rebuildTimer = 0; rebuildView(); }, ms);
   }
 
   let filterTimer = 0;
   function onFilterInput() {
     clearTimeout(filterTimer);
-    filterTimer = setTimeout(() => { clearTimeout(rebuildTimer); filter = compileFilter(); rebuildView(); }, FILTER_DEBOUNCE_MS);
+    filterTimer = setTimeout(() => {
+      clearTimeout(rebuildTimer);
+      rebuildTimer = 0;
+      filter = compileFilter();
+      rebuildView();
+    }, FILTER_DEBOUNCE_MS);
   }
 
   /* ------------------------------------------------------------------------------------------ */
