@@ -1249,11 +1249,13 @@
 
   let clientsSeq = 0;
   const rowNames = new Map(); // addr → the client name last applied to the summaries
+  let renaming = false; // a rename field is open: repainting the cards would throw it away
   async function refreshClients() {
+    if (renaming) return; // the rename's end refreshes
     const seq = ++clientsSeq;
     let list;
     try { list = await apiJSON('/api/clients'); } catch (e) { return; }
-    if (seq !== clientsSeq) return;
+    if (seq !== clientsSeq || renaming) return;
     const box = $('clients');
     clear(box);
     setText($('clients-count'), list.length ? String(list.length) : '');
@@ -1326,9 +1328,13 @@
     const cancel = el('button', { type: 'button', class: 'small' }, 'Cancel');
     const form = el('div', { class: 'client-top' }, input, save, cancel);
     top.replaceWith(form);
+    renaming = true;
     input.focus();
     input.select();
+    let finished = false;
     const done = async (ok) => {
+      if (finished) return;
+      finished = true;
       if (ok) {
         try {
           await apiJSON('/api/clients/' + encodeURIComponent(c.addr), {
@@ -1341,6 +1347,7 @@
           showDialog('Rename', 'Could not rename: ' + e.message);
         }
       }
+      renaming = false;
       refreshClients();
     };
     save.addEventListener('click', () => done(true));
