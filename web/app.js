@@ -556,6 +556,7 @@
       d.failed ? el('span', { class: 'badge bad' }, 'FAILED')
         : d.status ? el('span', { class: 'badge s' + statusClass(d) }, String(d.status) + (d.response && d.response.reason ? ' ' + d.response.reason : '')) : null,
     ]);
+    $('b-curl').hidden = d.kind === 'tunnel'; // an opaque tunnel has no request to replay
     const dl = $('a-download');
     const hasBody = d.response && d.response.body_captured > 0;
     dl.hidden = !hasBody;
