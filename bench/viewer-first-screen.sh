@@ -79,5 +79,6 @@ start_httpeek 2
 WEB=http://127.0.0.1:$WEBP
 t0=$(now_ms); curl -s -o "$W/p1.json" "$WEB/api/flows?after=0&limit=2000"; t1=$(now_ms)
 curl -s -o "$W/all.json" "$WEB/api/flows?after=0&limit=0"; t2=$(now_ms)
-echo "API: first page of 2000 in $(( t1 - t0 )) ms ($(du -k "$W/p1.json" | cut -f1) KiB); all $have in $(( t2 - t1 )) ms ($(du -m "$W/all.json" | cut -f1) MiB)"
+curl -s -o /dev/null "$WEB/api/clients"; t3=$(now_ms)
+echo "API: first page of 2000 in $(( t1 - t0 )) ms ($(du -k "$W/p1.json" | cut -f1) KiB); all $have in $(( t2 - t1 )) ms ($(du -m "$W/all.json" | cut -f1) MiB); /api/clients in $(( t3 - t2 )) ms"
 PROXY_PORT=$PROXY UP_PORT=$UP LIVE_FLOWS=${LIVE_FLOWS:-10000} node "$REPO/bench/viewer/measure.js" "$WEB/" "$have"
