@@ -1201,12 +1201,23 @@
   }
 
   $('b-follow').addEventListener('click', () => setFollowing(!following));
-  $('b-side').addEventListener('click', () => {
-    const side = $('side');
-    side.hidden = !side.hidden;
-    $('b-side').classList.toggle('on', !side.hidden);
+  // Layout choices survive a reload (never data: flows stay on the server).
+  function pref(k, v) {
+    try {
+      if (v === undefined) return localStorage.getItem('httpeek.' + k);
+      localStorage.setItem('httpeek.' + k, String(v));
+    } catch (e) { /* storage disabled */ }
+    return null;
+  }
+  function setSide(show) {
+    $('side').hidden = !show;
+    $('b-side').classList.toggle('on', show);
     scheduleRender();
-  });
+  }
+  $('b-side').addEventListener('click', () => { setSide($('side').hidden); pref('side', $('side').hidden ? 0 : 1); });
+  if (pref('side') === '0') setSide(false);
+  const savedH = +pref('detailH');
+  if (savedH >= 120) $('detail').style.height = savedH + 'px';
   for (const id of ['filter']) $(id).addEventListener('input', onFilterInput);
   for (const id of ['f-method', 'f-status', 'f-type', 'f-client', 'f-errors']) $(id).addEventListener('change', onFilterInput);
   $('f-group').addEventListener('change', () => { filter = compileFilter(); rebuildView(); });
@@ -1221,7 +1232,11 @@
       detailEl.style.height = h + 'px';
       scheduleRender();
     };
-    const up = () => { document.removeEventListener('mousemove', move); document.removeEventListener('mouseup', up); };
+    const up = () => {
+      document.removeEventListener('mousemove', move);
+      document.removeEventListener('mouseup', up);
+      pref('detailH', Math.round(detailEl.getBoundingClientRect().height));
+    };
     document.addEventListener('mousemove', move);
     document.addEventListener('mouseup', up);
   });
