@@ -20,27 +20,28 @@ cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
     sleep 0.3
     for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-    [ "${KEEP:-0}" = 1 ] && echo "kept: $W" || rm -rf "$W"
+    if [ "${KEEP:-0}" = 1 ]; then echo "kept: $W"; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 export CURL_HOME=/nonexistent
 
 [ -x "$HTTPEEK" ] || { echo "no httpeek at $HTTPEEK (build it or set HTTPEEK)"; exit 1; }
-command -v node >/dev/null && [ -f "$REPO/tests/js/node_modules/playwright-core/package.json" ] ||
-    { echo "needs node and tests/js/node_modules (cd tests/js && npm ci)"; exit 1; }
+if ! command -v node >/dev/null || [ ! -f "$REPO/tests/js/node_modules/playwright-core/package.json" ]; then
+    echo "needs node and tests/js/node_modules (cd tests/js && npm ci)"; exit 1
+fi
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "needs chromium"; exit 1; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_file() { local i; for i in $(seq 200); do [ -s "$1" ] && return 0; sleep 0.05; done; return 1; }
-wait_port() { local i; for i in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+wait_file() { local _; for _ in $(seq 200); do [ -s "$1" ] && return 0; sleep 0.05; done; return 1; }
+wait_port() { local _; for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 now_ms() { date +%s%3N; }
 
 python3 "$REPO/tests/e2e/dns.py" --port 0 --port-file "$W/dns.port" upstream.test=127.0.0.1 >"$W/dns.log" 2>&1 &
 PIDS+=($!)
 python3 "$REPO/bench/viewer/upstream.py" "$W/up.port" >"$W/up.log" 2>&1 &
 PIDS+=($!)
-wait_file "$W/dns.port" && wait_file "$W/up.port" || { echo "dns.py or the origin did not start"; exit 1; }
+if ! wait_file "$W/dns.port" || ! wait_file "$W/up.port"; then echo "dns.py or the origin did not start"; exit 1; fi
 DNS=$(cat "$W/dns.port"); UP=$(cat "$W/up.port"); REFUSED=$(free_port)
 SESSION=$W/session.sqlite
 
@@ -50,7 +51,7 @@ start_httpeek() {
         --listen "127.0.0.1:$PROXY" --web "127.0.0.1:$WEBP" >"$W/httpeek$1.log" 2>"$W/httpeek$1.err" </dev/null &
     HP=$!
     PIDS+=("$HP")
-    wait_port "$PROXY" && wait_port "$WEBP" || { echo "httpeek did not start: $(tail -3 "$W/httpeek$1.err")"; exit 1; }
+    if ! wait_port "$PROXY" || ! wait_port "$WEBP"; then echo "httpeek did not start: $(tail -3 "$W/httpeek$1.err")"; exit 1; fi
 }
 count_flows() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from flows").fetchone()[0])' "$SESSION" 2>/dev/null || echo 0; }
 
@@ -68,7 +69,7 @@ c1=$!
   [ "$FAIL" -gt 0 ] && "${C[@]}" "http://upstream.test:$REFUSED/gone?i=[1-$FAIL]" >/dev/null; } &
 c2=$!
 wait "$c1" "$c2"
-for i in $(seq 100); do [ "$(count_flows)" -ge "$N" ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ "$(count_flows)" -ge "$N" ] && break; sleep 0.1; done
 t1=$(now_ms)
 kill -TERM "$HP"; wait "$HP" 2>/dev/null
 have=$(count_flows)

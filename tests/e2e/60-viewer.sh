@@ -99,7 +99,7 @@ pcurl -o /dev/null "http://nothere.invalid/x"; N=$((N + 1))            # -1003
 pcurl -o /dev/null "http://upstream.test:$REFUSED/x"; N=$((N + 1))     # -1004
 pcurl -o /dev/null "http://httpeek.test/ca-cert.pem"                   # the setup host: CA downloaded
 count=0
-for i in $(seq 100); do
+for _ in $(seq 100); do
     count=$(curl -s "$WEB/api/flows" | "$PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null)
     [ "${count:-0}" -ge "$N" ] && break
     sleep 0.05
@@ -141,7 +141,6 @@ out=$(VIEWER_URL=$WEB PROXY_PORT=$HTTPEEK_PORT VUP_PORT=$VUP TLS_PORT=$TLSUP EXP
       HAR_OUT=$T/viewer.har SCREENSHOT=$ART/60-viewer.png CHROMIUM=$CHROMIUM HOME=$T \
       timeout -k 5 75 "$NODE" "$JS/viewer.js" 2>&1)
 rc=$?
-desc=
 while IFS= read -r l; do
     case $l in
         "ok - "*) pass "${l#ok - }" ;;
