@@ -333,6 +333,25 @@ async function main() {
     await page.check('#har-redact');
     await page.selectOption('#har-scope', 'filtered');
 
+    // ---- follow: a short window stays at the newest flow, unless the user scrolled up -------
+    const p3 = await context.newPage();
+    await p3.setViewportSize({ width: 1000, height: 260 });
+    p3.on('request', (r) => requests.push(r.url()));
+    await p3.goto(WEB + '/');
+    await p3.waitForFunction(() => document.body.dataset.loaded !== undefined, null, { timeout: 8000 }).catch(() => {});
+    const atBottom = () => p3.evaluate(() => { const l = document.getElementById('list'); return l.scrollHeight > l.clientHeight && l.scrollTop + l.clientHeight >= l.scrollHeight - 2; });
+    ok(await atBottom(), 'a list taller than its window opens at the newest flow (follow)');
+    await viaProxy(`http://upstream.test:${VUP}/live?follow=1`);
+    await p3.waitForFunction(() => [...document.querySelectorAll('#list-rows .row[data-id]:not([hidden]) .c-path')].some((c) => c.textContent === '/live?follow=1'), null, { timeout: 8000 }).catch(() => {});
+    ok(await atBottom(), 'a live flow keeps the list at the bottom while following');
+    await p3.evaluate(() => { document.getElementById('list').scrollTop = 0; });
+    await p3.waitForFunction(() => !document.getElementById('b-follow').classList.contains('on'), null, { timeout: 3000 }).catch(() => {});
+    await viaProxy(`http://upstream.test:${VUP}/live?follow=2`);
+    await p3.waitForFunction(() => window.httpeekViewer.flows.some((f) => f.path === '/live?follow=2'), null, { timeout: 8000 }).catch(() => {});
+    await p3.waitForTimeout(100);
+    ok((await p3.evaluate(() => document.getElementById('list').scrollTop)) === 0, 'after scrolling up, new flows do not move the list');
+    await p3.close();
+
     // ---- screenshot, then clear ---------------------------------------------------------------
     await selectRow(page, dns.id);
     if (SHOT) await page.screenshot({ path: SHOT }).catch((e) => console.log('# screenshot failed: ' + e.message));
