@@ -143,7 +143,8 @@
   const flows = [];          // summaries sorted by id
   const byId = new Map();    // id → summary
   let view = [];             // filtered: summaries (and {group} headers when grouping)
-  let viewIds = [];          // view items that are flows, for keyboard/HAR (same order)
+  let viewIds = [];          // the flows the filter lets through, in id order (counts, HAR)
+  let navList = [];          // the flow rows of view, in display order (keyboard)
   let selectedId = 0;
   let filter = null;         // compiled filter, see compileFilter
   let following = true;      // keep the newest flow in view
@@ -218,6 +219,7 @@
   function rebuildView() {
     const grouped = $('f-group').checked;
     let list = filter ? flows.filter(filter) : flows.slice();
+    viewIds = list;
     if (grouped) {
       const groups = new Map();
       for (const s of list) {
@@ -237,7 +239,7 @@
       list = out;
     }
     view = list;
-    viewIds = grouped ? list.filter((x) => x.group === undefined) : list;
+    navList = grouped ? list.filter((x) => x.group === undefined) : list;
     afterViewChange(true);
   }
 
@@ -290,7 +292,7 @@
     }
     if (!added) return;
     if (grouped) scheduleRebuild(200);
-    else viewIds = view;
+    else viewIds = navList = view;
     noteClients(list);
     afterViewChange(false);
   }
@@ -466,13 +468,13 @@
   });
 
   function moveSelection(delta) {
-    if (!viewIds.length) return;
-    let i = selectedId ? viewIds.findIndex((s) => s.id === selectedId) : -1;
-    if (i < 0) i = delta > 0 ? -1 : viewIds.length;
-    i = Math.max(0, Math.min(viewIds.length - 1, i + delta));
-    select(viewIds[i].id);
+    if (!navList.length) return;
+    let i = selectedId ? navList.findIndex((s) => s.id === selectedId) : -1;
+    if (i < 0) i = delta > 0 ? -1 : navList.length;
+    i = Math.max(0, Math.min(navList.length - 1, i + delta));
+    select(navList[i].id);
     setFollowing(false);
-    ensureVisible(viewIds[i].id);
+    ensureVisible(navList[i].id);
   }
 
   document.addEventListener('keydown', (ev) => {
@@ -487,8 +489,8 @@
     else if (ev.key === 'ArrowUp' || ev.key === 'k') moveSelection(-1);
     else if (ev.key === 'PageDown') moveSelection(page);
     else if (ev.key === 'PageUp') moveSelection(-page);
-    else if (ev.key === 'Home') moveSelection(-viewIds.length);
-    else if (ev.key === 'End') { moveSelection(viewIds.length); setFollowing(true); }
+    else if (ev.key === 'Home') moveSelection(-navList.length);
+    else if (ev.key === 'End') { moveSelection(navList.length); setFollowing(true); }
     else if (ev.key === 'Escape') closeDetail();
     else if (ev.key === '/') { $('filter').focus(); }
     else return;
@@ -1194,6 +1196,7 @@
     byId.clear();
     view = [];
     viewIds = [];
+    navList = [];
     closeDetail();
     setFollowing(true);
     afterViewChange(true);
