@@ -289,9 +289,10 @@ async function main() {
     await page.press('#clients .rename-input', 'Enter');
     await page.waitForFunction(() => { const n = document.querySelector('#clients .client[data-addr="127.0.0.1"] .client-name'); return n && n.textContent === 'Test Phone'; }, null, { timeout: 5000 }).catch(() => {});
     const cj = await getJSON(`${WEB}/api/clients`);
-    rs = await rows(page);
+    rs = await waitRows(page, (r) => r.length > 0 && r.every((x) => x.cells.client === 'Test Phone'));
     ok(cj.some((x) => x.addr === '127.0.0.1' && x.custom_name === 'Test Phone') && rs.every((r) => r.cells.client === 'Test Phone'),
-      'rename: saved through the API and shown in the list', JSON.stringify(cj), JSON.stringify(rs.slice(0, 2)));
+      'rename: saved through the API and shown in the list', JSON.stringify(cj), JSON.stringify(rs.slice(0, 2)),
+      await page.evaluate(() => JSON.stringify(window.httpeekViewer.flows.slice(0, 2))));
     await page.click('#clients .client[data-addr="127.0.0.1"] .client-name');
     rs = await waitRows(page, (r) => r.length >= total);
     const fc = await page.$eval('#f-client', (s) => [s.value, ...[...s.options].map((o) => o.value + '=' + o.textContent)]);
