@@ -51,6 +51,7 @@ struct flow_tls {
     char error[256];          /* first OpenSSL error of a failed handshake */
     char peer_subject[256];   /* upstream certificate subject (one line) */
     char peer_issuer[256];    /* upstream certificate issuer */
+    char peer_not_before[32]; /* upstream certificate notBefore, ISO 8601 */
     char peer_not_after[32];  /* upstream certificate notAfter, ISO 8601 */
     char peer_key_type[8];    /* "RSA", "EC", ... of the upstream certificate's key */
     int peer_key_bits;        /* its size in bits */

@@ -182,6 +182,7 @@ static json_t *tls_json(const struct flow_tls *t)
     put(o, "error", jstr(t->error));
     put(o, "peer_subject", jstr(t->peer_subject));
     put(o, "peer_issuer", jstr(t->peer_issuer));
+    put(o, "peer_not_before", jstr(t->peer_not_before));
     put(o, "peer_not_after", jstr(t->peer_not_after));
     put(o, "peer_key_type", jstr(t->peer_key_type));
     put(o, "peer_key_bits", json_integer(t->peer_key_bits));
@@ -332,6 +333,10 @@ json_t *flow_to_json(const struct flow *f, int detail)
     put(o, "client", jstr(f->client_addr));
     put(o, "note", jstr(f->note));
     put(o, "diag_code", json_integer(f->diag_code));
+    /* the first warning's code (ATS -1022 / -1200), so a list can mark flows that only worked
+     * because of an exception */
+    struct diagnosis warn;
+    put(o, "warn_code", json_integer(diagnose_warnings(f, &warn, 1) && warn.entry ? warn.entry->code : 0));
     if (detail)
         add_detail(o, f);
     return o;

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "opts.h"
 #include "proxy.h"
+#include "setup.h"
 #include "store.h"
 #include "tls_client.h"
 #include "tls_server.h"
@@ -112,24 +113,6 @@ static int run(const struct opts *o)
         goto out;
     }
     printf("Session: %s\n", session);
-    /* the viewer reads the same file on its own thread and hears of every commit */
-    char token[33];
-    char webhost[256];
-    int webport;
-    struct web_config wc = {
-        .addr = o->web, .session_path = session, .clients = clients, .rules = rules,
-        .intercept = (const char *const *)o->intercept, .nintercept = (size_t)o->nintercept,
-        .passthrough = (const char *const *)o->passthrough, .npassthrough = (size_t)o->npassthrough};
-    if (opts_split_hostport(o->web, webhost, sizeof webhost, &webport, 8081) == 0 &&
-        strcmp(webhost, "localhost") && strncmp(webhost, "127.", 4) && strcmp(webhost, "::1")) {
-        web_new_token(token); /* reachable from other machines: only with this token */
-        wc.token = token;
-    }
-    if (!(web = web_start(&wc, err, sizeof err))) {
-        fprintf(stderr, "httpeek: %s\n", err);
-        goto out;
-    }
-    store_set_notify(store, web_notify, web);
     static struct proxy proxy; /* static: a few KiB of ACL, alive for the whole run */
     proxy = (struct proxy){
         .opts = o, .ca = ca, .leaves = leaves, .rules = rules, .untrusted = untrusted,
@@ -161,6 +144,25 @@ static int run(const struct opts *o)
 
     char addrs[512];
     worker_describe(workers[0], addrs, sizeof addrs);
+    /* the viewer reads the same file on its own thread and hears of every commit */
+    char token[33];
+    char webhost[256];
+    int webport;
+    struct web_config wc = {
+        .addr = o->web, .session_path = session, .clients = clients, .rules = rules,
+        .proxy = addrs, .setup_url = "http://" SETUP_HOST "/",
+        .intercept = (const char *const *)o->intercept, .nintercept = (size_t)o->nintercept,
+        .passthrough = (const char *const *)o->passthrough, .npassthrough = (size_t)o->npassthrough};
+    if (opts_split_hostport(o->web, webhost, sizeof webhost, &webport, 8081) == 0 &&
+        strcmp(webhost, "localhost") && strncmp(webhost, "127.", 4) && strcmp(webhost, "::1")) {
+        web_new_token(token); /* reachable from other machines: only with this token */
+        wc.token = token;
+    }
+    if (!(web = web_start(&wc, err, sizeof err))) {
+        fprintf(stderr, "httpeek: %s\n", err);
+        goto out;
+    }
+    store_set_notify(store, web_notify, web); /* before worker_start: no flow yet */
     const char *last_colon = strrchr(addrs, ':');
     banner_print(stdout, addrs, last_colon ? atoi(last_colon + 1) : 8080, ca, o->insecure,
                  !o->no_qr && isatty(STDOUT_FILENO));

@@ -80,12 +80,21 @@ void tls_facts_fill(SSL *ssl, struct flow_tls *facts)
             snprintf(facts->verify_error, sizeof facts->verify_error, "%s",
                      X509_verify_cert_error_string(facts->verify_result));
         X509 *peer = SSL_get0_peer_certificate(ssl);
+        if (!peer) {
+            /* A certificate that failed verification never becomes "the peer certificate", but
+             * the chain it came in is kept: its facts matter most exactly then. */
+            STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+            if (chain && sk_X509_num(chain) > 0)
+                peer = sk_X509_value(chain, 0);
+        }
         if (peer) {
             name_oneline(X509_get_subject_name(peer), facts->peer_subject, sizeof facts->peer_subject);
             name_oneline(X509_get_issuer_name(peer), facts->peer_issuer, sizeof facts->peer_issuer);
             struct tm tm;
             if (ASN1_TIME_to_tm(X509_get0_notAfter(peer), &tm))
                 strftime(facts->peer_not_after, sizeof facts->peer_not_after, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            if (ASN1_TIME_to_tm(X509_get0_notBefore(peer), &tm))
+                strftime(facts->peer_not_before, sizeof facts->peer_not_before, "%Y-%m-%dT%H:%M:%SZ", &tm);
             EVP_PKEY *pk = X509_get0_pubkey(peer);
             if (pk) {
                 facts->peer_key_bits = EVP_PKEY_get_bits(pk);

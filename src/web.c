@@ -52,13 +52,14 @@ struct sse_client {
 };
 
 struct web {
-    char *addr, *session_path, *token;
+    char *addr, *session_path, *token, *proxy, *setup_url;
     struct clients *clients;
     struct rules *rules;
     const char *const *intercept, *const *passthrough;
     size_t nintercept, npassthrough;
     int loopback; /* bound to a loopback address: Host headers are checked instead of a token */
     char url[512];
+    char url_public[512]; /* url without the token */
 
     pthread_t thread;
     int thread_started;
@@ -78,7 +79,8 @@ struct web {
 /* ------------------------------------------------------------------------------------------ */
 /* Small helpers */
 
-static void common_headers(struct evhttp_request *req, const char *content_type)
+/* Headers of every answer; frame_self: the viewer may show it in a (sandboxed) iframe. */
+static void answer_headers(struct evhttp_request *req, const char *content_type, int frame_self)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     if (content_type)
@@ -86,7 +88,12 @@ static void common_headers(struct evhttp_request *req, const char *content_type)
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_add_header(h, "Referrer-Policy", "no-referrer");
-    evhttp_add_header(h, "X-Frame-Options", "DENY");
+    evhttp_add_header(h, "X-Frame-Options", frame_self ? "SAMEORIGIN" : "DENY");
+}
+
+static void common_headers(struct evhttp_request *req, const char *content_type)
+{
+    answer_headers(req, content_type, 0);
 }
 
 static void free_text(const void *data, size_t len, void *extra)
@@ -403,12 +410,13 @@ static void api_body(struct web *w, struct evhttp_request *req, uint64_t id, int
     }
     /* The captured type is served as is so images and text render, but under a sandbox CSP: a
      * captured HTML page runs in an opaque origin and cannot reach the API. */
-    common_headers(req, mime[0] && !strchr(mime, '\n') && !strchr(mime, '\r')
+    answer_headers(req, mime[0] && !strchr(mime, '\n') && !strchr(mime, '\r')
                             ? mime
-                            : "application/octet-stream");
+                            : "application/octet-stream", 1);
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Security-Policy", "sandbox; default-src 'none'; img-src data:; "
-                                                    "style-src 'unsafe-inline'");
+                                                    "style-src 'unsafe-inline'; "
+                                                    "frame-ancestors 'self'");
     if (download) {
         char name[128], disp[200];
         body_filename(w, id, response, name, sizeof name);
@@ -766,6 +774,10 @@ static const char *client_advice(int proxied, int ca, int trusted, int app, unsi
     if (!trusted && !ca)
         return "Only plain HTTP or untouched tunnels so far: install httpeek's CA from the setup "
                "page to see HTTPS.";
+    if (!trusted)
+        return "Downloaded the CA, but no HTTPS has gone through httpeek yet: install it and turn "
+               "on full trust (iOS: Settings > General > VPN & Device Management, then General > "
+               "About > Certificate Trust Settings), then open an https:// page.";
     if (!app)
         return "Set up; no app traffic yet. An app that ignores the system proxy (Flutter/Dart, "
                "some React Native builds, QUIC) sends nothing here.";
@@ -964,6 +976,15 @@ static void on_request(struct evhttp_request *req, void *arg)
             api_rename_client(w, req, path + 13);
         else
             send_error(req, 405, "use PUT with {\"name\": ...}");
+    } else if (!strcmp(path, "/api/info")) {
+        if (get)
+            send_json(req, 200,
+                      json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "version", HTTPEEK_VERSION,
+                                "session", w->session_path, "proxy", w->proxy ? w->proxy : "",
+                                "setup_url", w->setup_url ? w->setup_url : "", "viewer_url",
+                                w->url_public, "token_required", w->token != NULL));
+        else
+            send_error(req, 405, "use GET");
     } else if (!strcmp(path, "/api/passthrough")) {
         if (get)
             api_passthrough(w, req);
@@ -1023,6 +1044,8 @@ struct web *web_start(const struct web_config *c, char *err, size_t errlen)
     w->addr = strdup(c->addr);
     w->session_path = strdup(c->session_path);
     w->token = c->token ? strdup(c->token) : NULL;
+    w->proxy = c->proxy ? strdup(c->proxy) : NULL;
+    w->setup_url = c->setup_url ? strdup(c->setup_url) : NULL;
     w->clients = c->clients;
     w->rules = c->rules;
     w->intercept = c->intercept;
@@ -1064,8 +1087,10 @@ struct web *web_start(const struct web_config *c, char *err, size_t errlen)
     event_add(w->ping, &ping);
     const char *shown = w->loopback && !strcmp(host, "0.0.0.0") ? "127.0.0.1" : host;
     int v6 = strchr(shown, ':') != NULL;
-    snprintf(w->url, sizeof w->url, "http://%s%s%s:%d/%s%s", v6 ? "[" : "", shown, v6 ? "]" : "",
-             port, w->token ? "?token=" : "", w->token ? w->token : "");
+    snprintf(w->url_public, sizeof w->url_public, "http://%s%s%s:%d/", v6 ? "[" : "", shown,
+             v6 ? "]" : "", port);
+    snprintf(w->url, sizeof w->url, "%s%s%s", w->url_public, w->token ? "?token=" : "",
+             w->token ? w->token : "");
     if (pthread_create(&w->thread, NULL, web_thread, w) != 0) {
         snprintf(err, errlen, "viewer: cannot start its thread");
         goto fail;
@@ -1133,5 +1158,7 @@ void web_stop(struct web *w)
     free(w->addr);
     free(w->session_path);
     free(w->token);
+    free(w->proxy);
+    free(w->setup_url);
     free(w);
 }

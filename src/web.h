@@ -6,7 +6,8 @@
  *
  * API (all JSON is UTF-8; shapes of summary/detail are in store.h):
  *   GET  /                         the viewer (web/index.html; other web/ files by name)
- *   GET  /api/flows?after=ID&limit=N   array of summaries with id > ID in id order (default
+ *   GET  /api/flows?after=ID&limit=N   array of summaries (store.h, plus "warn_code": the first
+ *                                  ATS warning's code or 0) with id > ID in id order (default
  *                                  after=0, limit=0 = all). Each summary also carries
  *                                  "client_name" (the user's name for the client, else the
  *                                  name derived from its User-Agent, else "").
@@ -28,6 +29,8 @@
  *                                  checklist:{proxy_reached, ca_downloaded, trusted_tls,
  *                                  app_traffic, refusing_hosts:[...]}, advice}]
  *   PUT  /api/clients/{addr}       body {"name":"iPhone 15"} renames (kept in the session file)
+ *   GET  /api/info                 {version, session, proxy, setup_url, viewer_url,
+ *                                  token_required}
  *   GET  /api/passthrough          {rules:{intercept:[globs], passthrough:[globs]}, auto:[hosts]}
  *   Errors: 4xx/5xx with {"error":"reason"}.
  * Authentication: with a token, every request needs ?token=T, "Authorization: Bearer T", or the
@@ -48,6 +51,8 @@ struct web_config {
     const char *addr;         /* "HOST:PORT" */
     const char *session_path; /* the session file the store writes */
     const char *token;        /* NULL: none (loopback only); else required */
+    const char *proxy;        /* the proxy's listening addresses, for GET /api/info (may be NULL) */
+    const char *setup_url;    /* the setup page for phones, for GET /api/info (may be NULL) */
     struct clients *clients;  /* per-client facts (may be NULL) */
     struct rules *rules;      /* interception rules (may be NULL) */
     const char *const *intercept;   /* --intercept globs (borrowed) */

@@ -132,4 +132,18 @@ like "$out" "api=True" "API: /api/flows carries the same codes"
 like "$out" "shape=True" "HAR _diagnosis has code, name, stage, title, detail, fix"
 like "$out" "undiagnosed=0" "HAR: no failed entry without a diagnosis"
 like "$out" "ats=True" "HAR: the cleartext flow carries the -1022 warning in _warnings"
+# the certificate that failed verification is described, not blank
+cert=$("$PYTHON" - "$T/flows.json" "$W" "$SELF" "$EXPIRED" <<'PY'
+import json, sys, urllib.request
+flows, base = json.load(open(sys.argv[1])), sys.argv[2]
+for f in flows:
+    for port in sys.argv[3:]:
+        if f["url"].endswith(":" + port) or (":%s/" % port) in f["url"]:
+            d = json.load(urllib.request.urlopen("%s/api/flows/%d" % (base, f["id"]), timeout=10))
+            t = (d.get("tls") or {}).get("upstream") or {}
+            print(port, t.get("peer_subject", ""), "|", t.get("peer_issuer", ""), "|", t.get("peer_not_after", ""))
+PY
+)
+like "$(echo "$cert" | grep "^$SELF ")" "CN=upstream.test \| CN=upstream.test" "a self-signed certificate that failed verification still has its subject and issuer"
+like "$(echo "$cert" | grep "^$EXPIRED ")" "\| 2020-" "an expired certificate's notAfter is recorded"
 done_testing

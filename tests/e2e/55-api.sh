@@ -37,6 +37,7 @@ is "$(echo "$list" | jq_py 'len(d)')" 4 "GET /api/flows lists the four flows"
 is "$(echo "$list" | jq_py '[f["host"] for f in d]')" "['upstream.test', 'upstream.test', 'upstream.test', 'nohost.test']" "in id order, with host"
 is "$(echo "$list" | jq_py 'd[3]["failed"], d[3]["status"]')" "True 0" "the failed flow: failed true, status 0"
 like "$(echo "$list" | jq_py 'd[0]["client_name"]')" "MyApp/2.1" "client_name from a CFNetwork User-Agent"
+is "$(echo "$list" | jq_py 'd[0]["warn_code"], d[2]["warn_code"]')" "-1022 0" "summaries carry warn_code: -1022 on cleartext, 0 on HTTPS"
 IDS=($(echo "$list" | jq_py '" ".join(str(f["id"]) for f in d)'))
 is "$(api "$W/api/flows?after=${IDS[1]}&limit=1" | jq_py '[f["id"] for f in d]')" "[${IDS[2]}]" "after= and limit= page the list"
 
@@ -81,6 +82,8 @@ is "$(api -X PUT -d '{"name":"iPhone 15"}' "$W/api/clients/127.0.0.1" | jq_py 'd
 is "$(api "$W/api/flows?limit=1" | jq_py 'd[0]["client_name"]')" "iPhone 15" "the new name shows in the flow list"
 is "$(api -o /dev/null -w '%{http_code}' -X PUT -d '{}' "$W/api/clients/127.0.0.1")" 400 "renaming without a name is a 400"
 
+info=$(api "$W/api/info")
+is "$(echo "$info" | jq_py 'd["proxy"].endswith(":'"$HTTPEEK_PORT"'"), d["session"].endswith(".sqlite"), d["token_required"], d["setup_url"]')" "True True False http://httpeek.test/" "GET /api/info: proxy address, session, setup URL"
 pt=$(api "$W/api/passthrough")
 is "$(echo "$pt" | jq_py 'd["rules"]["passthrough"], d["rules"]["intercept"], d["auto"]')" "['skip.test'] ['*'] []" "GET /api/passthrough shows the rules"
 
