@@ -54,7 +54,27 @@ static const char schema_sql[] =
     "CREATE INDEX IF NOT EXISTS flows_status ON flows(status);"
     "CREATE INDEX IF NOT EXISTS flows_failed ON flows(failed);"
     "CREATE INDEX IF NOT EXISTS flows_client ON flows(client);"
-    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema', 1);";
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema', 1);"
+    /* per-client counts kept up by a trigger, so the viewer's clients panel is one small read
+     * whatever the session's size (flows hidden by a clear are not counted) */
+    "CREATE TABLE IF NOT EXISTS client_stats(addr TEXT PRIMARY KEY, flows INTEGER NOT NULL,"
+    " failed INTEGER NOT NULL, https INTEGER NOT NULL, app INTEGER NOT NULL);"
+    "CREATE TRIGGER IF NOT EXISTS flows_client_stats AFTER INSERT ON flows"
+    " WHEN NEW.id > coalesce((SELECT value FROM meta WHERE key='cleared_upto'), 0) BEGIN"
+    " INSERT INTO client_stats(addr, flows, failed, https, app) VALUES(coalesce(NEW.client, ''), 1,"
+    "  NEW.failed, NEW.kind='http' AND instr(NEW.summary, '\"scheme\":\"https\"') > 0,"
+    "  coalesce(NEW.host, '') <> 'httpeek.test')"
+    " ON CONFLICT(addr) DO UPDATE SET flows=flows+1, failed=failed+excluded.failed,"
+    "  https=https+excluded.https, app=app+excluded.app;"
+    " END;";
+
+/* Counts of a session written before client_stats existed. */
+static const char client_stats_backfill_sql[] =
+    "INSERT INTO client_stats(addr, flows, failed, https, app)"
+    " SELECT coalesce(client, ''), count(*), sum(failed),"
+    " sum(kind='http' AND instr(summary, '\"scheme\":\"https\"') > 0),"
+    " sum(coalesce(host, '') <> 'httpeek.test') FROM flows"
+    " WHERE id > coalesce((SELECT value FROM meta WHERE key='cleared_upto'), 0) GROUP BY client";
 
 static const char insert_sql[] =
     "INSERT INTO flows(id, started, kind, method, host, status, failed, client, mime, summary,"
@@ -312,7 +332,11 @@ struct store *store_open(const char *path, char *err, size_t errlen)
     if (exec(s->db, "PRAGMA synchronous=NORMAL", err, errlen, path) < 0 ||
         exec(s->db, "BEGIN IMMEDIATE", err, errlen, path) < 0)
         goto fail;
-    if (exec(s->db, schema_sql, err, errlen, path) < 0) {
+    sqlite3_int64 had_stats = 0;
+    if (query_int64(s->db, "SELECT count(*) FROM sqlite_master WHERE name='client_stats'",
+                    &had_stats) < 0 ||
+        exec(s->db, schema_sql, err, errlen, path) < 0 ||
+        (!had_stats && exec(s->db, client_stats_backfill_sql, err, errlen, path) < 0)) {
         exec(s->db, "ROLLBACK", NULL, 0, path);
         goto fail;
     }
@@ -749,10 +773,19 @@ int store_reader_body(struct store_reader *r, uint64_t id, int response, int dec
 int store_reader_clear(struct store_reader *r)
 {
     char *msg = NULL;
+    sqlite3_int64 has_stats = 0;
+    query_int64(r->db, "SELECT count(*) FROM sqlite_master WHERE name='client_stats'", &has_stats);
+    /* one transaction: the counts restart exactly where the visible flows do */
     if (sqlite3_exec(r->db,
-                     "INSERT OR REPLACE INTO meta(key, value) VALUES('cleared_upto',"
-                     " (SELECT coalesce(max(id), 0) FROM flows))",
+                     has_stats ? "BEGIN IMMEDIATE;"
+                                 "INSERT OR REPLACE INTO meta(key, value) VALUES('cleared_upto',"
+                                 " (SELECT coalesce(max(id), 0) FROM flows));"
+                                 "DELETE FROM client_stats;"
+                                 "COMMIT"
+                               : "INSERT OR REPLACE INTO meta(key, value) VALUES('cleared_upto',"
+                                 " (SELECT coalesce(max(id), 0) FROM flows))",
                      NULL, NULL, &msg) != SQLITE_OK) {
+        sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
         log_msg(LOG_WARN, "store: clear: %s", msg ? msg : sqlite3_errmsg(r->db));
         sqlite3_free(msg);
         return -1;
@@ -778,13 +811,20 @@ int store_reader_foreach(struct store_reader *r, int (*fn)(uint64_t id, void *ar
 
 json_t *store_reader_clients(struct store_reader *r)
 {
-    static const char sql[] =
+    sqlite3_int64 has_stats = 0;
+    query_int64(r->db, "SELECT count(*) FROM sqlite_master WHERE name='client_stats'", &has_stats);
+    /* a file from an older build, opened read-only by a reader: count the slow way */
+    static const char scan_sql[] =
         "SELECT client, count(*), sum(failed),"
-        " sum(kind='http' AND json_extract(summary, '$.scheme')='https'),"
+        " sum(kind='http' AND instr(summary, '\"scheme\":\"https\"') > 0),"
         " sum(coalesce(host, '') <> 'httpeek.test')"
         " FROM flows WHERE id > " VISIBLE " GROUP BY client ORDER BY min(id)";
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(r->db,
+                           has_stats ? "SELECT addr, flows, failed, https, app FROM client_stats"
+                                       " WHERE flows > 0 ORDER BY rowid"
+                                     : scan_sql,
+                           -1, &st, NULL) != SQLITE_OK) {
         log_msg(LOG_WARN, "store: clients: %s", sqlite3_errmsg(r->db));
         return NULL;
     }

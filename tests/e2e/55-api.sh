@@ -94,6 +94,7 @@ is "$(api -o /dev/null -w '%{http_code}' -H "Host: localhost:$HTTPEEK_WEB_PORT" 
 # clear
 is "$(api -o /dev/null -w '%{http_code}' -X DELETE "$W/api/flows")" 204 "DELETE /api/flows"
 is "$(api "$W/api/flows" | jq_py 'len(d)')" 0 "the list is empty after clearing"
+is "$(api "$W/api/clients" | jq_py 'd[0]["flows"], d[0]["failed"]')" "0 0" "client counts restart after clearing"
 is "$(api -o /dev/null -w '%{http_code}' -X PUT "$W/api/flows")" 405 "another method is a 405"
 
 # Alt-Svc is stripped by default (and the flow says so), kept with --strip-alt-svc=no
@@ -102,6 +103,7 @@ unlike "$h" "Alt-Svc" "Alt-Svc is removed from the response by default"
 like "$h" "X-After: kept" "the other headers stay"
 sleep 0.3
 like "$(api "$W/api/flows" | jq_py 'd[-1]["note"]')" "Alt-Svc removed" "the flow notes the removal"
+is "$(api "$W/api/clients" | jq_py 'd[0]["flows"]')" 1 "a flow after clearing counts again"
 stop_httpeek
 
 start_httpeek --strip-alt-svc=no
