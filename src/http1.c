@@ -49,6 +49,7 @@ static size_t head_end_string(struct http1_parser *p, size_t *start)
 static int fail(llhttp_t *l, const char *why)
 {
     llhttp_set_error_reason(l, why);
+    parser_of(l)->user_error = why; /* llhttp puts its own reason on *_complete callback errors */
     return HPE_USER;
 }
 
@@ -245,6 +246,10 @@ static int on_headers_complete(llhttp_t *l)
     h->upgrade = llhttp_get_upgrade(l);
     if (h->is_request) {
         h->method = llhttp_get_method(l);
+        /* llhttp takes "GET /" (HTTP/0.9) and "PRI * HTTP/2.0"; neither can be forwarded as the
+         * HTTP/1.1 request we would make of it */
+        if (h->major != 1)
+            return fail(l, "unsupported HTTP version in the request line (HTTP/1.x only)");
         h->target = start;
         wire += strlen(llhttp_method_name(h->method)) + strlen(start) + 12; /* " " " HTTP/1.1" CRLF */
         if (l->flags & F_CHUNKED)
@@ -393,7 +398,7 @@ enum http1_feed_result http1_feed(struct http1_parser *p, struct evbuffer *in)
             return HTTP1_FEED_UPGRADE;
         }
         p->error_name = llhttp_errno_name(err);
-        p->error = llhttp_get_error_reason(&p->llhttp);
+        p->error = p->user_error ? p->user_error : llhttp_get_error_reason(&p->llhttp);
         if (!p->error)
             p->error = "invalid message";
         p->error_offset = fed + used;

@@ -97,6 +97,7 @@ struct http1_parser {
     uint64_t body_bytes;                   /* de-chunked body bytes of the current message */
     const char *error;                     /* reason of the last HTTP1_ERROR (static or llhttp's) */
     const char *error_name;                /* llhttp_errno_name of the last error */
+    const char *user_error;                /* reason given by our own callbacks (static), or NULL */
     size_t error_offset;                   /* bytes into the fed data where the error was found */
     struct http1_limits limits;            /* size limits (HTTP1_MAX_* unless set) */
     enum http1_limit limit;                /* the limit an HTTP1_FEED_ERROR broke, or NONE */

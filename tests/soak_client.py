@@ -120,8 +120,10 @@ def client(idx, a, deadline, stats, ids, ids_lock):
                     if not b:
                         raise EOFError("CONNECT closed")
                     head += b
-                if b" 200 " not in head.split(b"\r\n", 1)[0]:
-                    raise EOFError("CONNECT refused")
+                line = head.split(b"\r\n", 1)[0]
+                if b" 200 " not in line:  # e.g. 504: the upstream did not accept in time
+                    stats.add("tunnel-refused-" + line.split(b" ")[1].decode("latin-1"))
+                    raise StopIteration
                 ctx = ssl.create_default_context(cafile=a.ca)
                 ctx.set_alpn_protocols(["http/1.1"])
                 s = ctx.wrap_socket(s, server_hostname="upstream.test")

@@ -43,6 +43,8 @@ head_case "space before the colon" "${A}Content-Length : 5\\r\\n\\r\\nhello" "In
 head_case "chunked not the final coding" "${A}Transfer-Encoding: chunked, gzip\\r\\n\\r\\n0\\r\\n\\r\\n" "Transfer-Encoding"
 head_case "unknown transfer coding" "${A}Transfer-Encoding: xchunked\\r\\n\\r\\n0\\r\\n\\r\\n" "Transfer-Encoding"
 head_case "chunked twice" "${A}Transfer-Encoding: chunked\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n0\\r\\n\\r\\n" "Transfer-Encoding"
+head_case "HTTP/2.0 request line" "GET http://upstream.test:$UP/ok/5 HTTP/2.0\\r\\nHost: u\\r\\n\\r\\n" "unsupported HTTP version"
+head_case "HTTP/0.9 request line" "GET http://upstream.test:$UP/ok/5\\r\\n\\r\\n" "unsupported HTTP version"
 head_case "identity with Content-Length" "${A}Transfer-Encoding: identity\\r\\nContent-Length: 5\\r\\n\\r\\nhello" "Content-Length can't be present"
 
 # body_case DESC REQUEST REASON-ERE: 400, closed, reason; the upstream never got a whole request
@@ -96,8 +98,8 @@ unlike "$out" "^200 0" "upstream invalid chunk size: the client connection is no
 # every refused request is a failed flow in the session
 wait_grep "resp-bad-chunk.*FAILED" "$HTTPEEK_LOG" 5
 n=$(log_lines "400 .*FAILED client_request: invalid request" | wc -l)
-is "$n" 24 "each refused request is one FAILED flow (log)"
+is "$n" 26 "each refused request is one FAILED flow (log)"
 stop_httpeek
-is "$("$PYTHON" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from flows where failed=1 and detail like \"%invalid request%\"").fetchone()[0])' "$T/s.sqlite")" 24 "each refused request is a failed flow in the session"
+is "$("$PYTHON" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from flows where failed=1 and detail like \"%invalid request%\"").fetchone()[0])' "$T/s.sqlite")" 26 "each refused request is a failed flow in the session"
 
 done_testing

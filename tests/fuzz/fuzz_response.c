@@ -76,6 +76,10 @@ static enum http1_feed_result run(struct side *s, const uint8_t *data, size_t le
 {
     struct http1_parser p;
     http1_parser_init(&p, 0, &handlers, s);
+    if (s->second) { /* the re-parse is the client's: our Connection field may add one more */
+        struct http1_limits lim = {0, 0, 2 * HTTP1_MAX_HEAD_BYTES, 2 * HTTP1_MAX_HEADERS};
+        http1_parser_set_limits(&p, &lim);
+    }
     struct evbuffer *in = evbuffer_new();
     if (split && split < len) {
         evbuffer_add(in, data, split);
