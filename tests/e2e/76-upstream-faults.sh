@@ -75,6 +75,30 @@ rss_bound "$((rss1 - rss0))" "... while httpeek's memory stays bounded"
 wait_grep "/endless .*FAILED" "$HTTPEEK_LOG" 5
 like "$(log_lines '/endless')" "200 .*FAILED .*client closed" "log: the endless response is a flow ended by the client"
 
+# a client that stops reading: back-pressure stops reading the upstream, memory stays bounded
+rss0=$(rss_kb)
+timeout -k 2 20 "$PYTHON" - "$HTTPEEK_PORT" "$UP" <<'PY' >"$T/slow.out" 2>&1
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.sendall(b"GET http://upstream.test:%s/endless HTTP/1.1\r\nHost: u\r\n\r\n" % sys.argv[2].encode())
+time.sleep(4)  # read nothing while the server pushes as fast as it can
+n = 0
+s.settimeout(2)
+try:
+    while n < 2000000:
+        b = s.recv(65536)
+        if not b:
+            break
+        n += len(b)
+except OSError:
+    pass
+print("read", n)
+PY
+rss1=$(rss_kb)
+like "$(cat "$T/slow.out")" "^read 2[0-9]{6}" "a client that stopped reading for 4 s still gets the stream afterwards"
+rss_bound "$((rss1 - rss0))" "... and httpeek did not buffer the endless body meanwhile"
+
 # ---- a server that never reads the request body ---------------------------------------------
 head -c 20000000 /dev/zero >"$T/big"
 t0=$(date +%s%N)
@@ -114,7 +138,7 @@ for summary, failed, rlen, rtotal, rtrunc in rows:
     if url.endswith("/endless"):
         print("endless", failed, rlen, rtotal, rtrunc)
 PY
-like "$(grep '^flows' "$T/db.out")" "^flows 10$" "the session holds one flow per request (10)"
+like "$(grep '^flows' "$T/db.out")" "^flows 11$" "the session holds one flow per request (11)"
 read -r _ failed rlen rtotal rtrunc < <(grep '^endless' "$T/db.out")
 is "$failed/$rlen/$rtrunc" "1/1000000/1" "endless flow: failed (client closed), 1000000 bytes captured (--max-body), marked truncated"
 cmp_num "${rtotal:-0}" -gt 5000000 "endless flow: the total counts every byte forwarded ($rtotal)"
