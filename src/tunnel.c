@@ -304,10 +304,15 @@ static void on_peek(evutil_socket_t fd, short what, void *arg)
     c->last_activity = flow_now_us();
     enum clienthello_result r = clienthello_parse(buf, (size_t)n, c->sni, sizeof c->sni);
     if (r == CLIENTHELLO_INCOMPLETE && (size_t)n < sizeof buf) {
+        if (c->tunnel_flow) /* said with the deadline's failure if the rest never comes */
+            snprintf(c->tunnel_flow->note, sizeof c->tunnel_flow->note,
+                     "TLS ClientHello incomplete: %zd bytes received", n);
         peek_retry_later(c); /* level-triggered readiness would spin on the unread bytes */
         return;
     }
     tunnel_cleanup(c);
+    if (c->tunnel_flow && !strncmp(c->tunnel_flow->note, "TLS ClientHello incomplete", 26))
+        c->tunnel_flow->note[0] = '\0'; /* it came whole after all */
     if (r == CLIENTHELLO_SNI || r == CLIENTHELLO_NO_SNI) {
         if (r == CLIENTHELLO_NO_SNI)
             c->sni[0] = '\0';

@@ -57,6 +57,8 @@ t0=$(date +%s%N)
 hello "ClientHello cut after 30 bytes: closed at --header-timeout" "closed" upstream.test --cut 30
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 cmp_num "$ms" -lt 5000 "... within the 2 s deadline plus slack (${ms} ms)"
+wait_grep "timed out waiting .*ClientHello incomplete: 30 bytes" "$HTTPEEK_LOG" 3
+ok "... and its flow says the ClientHello stopped after 30 bytes" grep -q "ClientHello incomplete: 30 bytes" "$HTTPEEK_LOG"
 hello "plain-text garbage after CONNECT: relayed untouched" "closed|tls-alert|other:.*" - --raw 'hello there\r\n'
 hello "TLS record header then garbage" "tls-alert|closed" - --raw '\x16\x03\x01\x00\x05garbage-after'
 hello "TLS record with a 64 kB length" "tls-alert|closed" - --raw '\x16\x03\x01\xff\xff\x01\x00\xff\xfb'
