@@ -45,19 +45,19 @@ like "$out" "^200 " "a slow but complete head within the deadline is served"
 wait_grep "408 .*FAILED client_request: request head not received" "$HTTPEEK_LOG" 5
 ok "the 408 is a FAILED flow line" grep -q "FAILED client_request: request head not received" "$HTTPEEK_LOG"
 
-# slowloris: 150 connections trickling a head do not stop a healthy client
-timeout -k 2 30 "$PYTHON" "$H" hold "$HTTPEEK_PORT" 150 6 >"$T/hold.out" 2>&1 &
+# slowloris: 300 connections trickling a head do not stop a healthy client
+timeout -k 2 30 "$PYTHON" "$H" hold "$HTTPEEK_PORT" 300 6 >"$T/hold.out" 2>&1 &
 HOLD=$!
 sleep 1
 t0=$(date +%s%N)
 code=$(pcurl -o "$T/body" -w '%{http_code}' "http://upstream.test:$UP/bytes/1000")
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-is "$code/$(file_sha "$T/body")" "200/$(gen_sha 1000)" "during a 150-connection slowloris a healthy client is served"
+is "$code/$(file_sha "$T/body")" "200/$(gen_sha 1000)" "during a 300-connection slowloris a healthy client is served"
 cmp_num "$ms" -lt 2000 "... promptly (${ms} ms)"
 wait $HOLD
 read -r opened ended <"$T/hold.out"
-is "$opened" 150 "slowloris opened its 150 connections"
-is "$ended" 150 "every slowloris connection was answered (408) or closed by the deadline"
+is "$opened" 300 "slowloris opened its 300 connections"
+is "$ended" 300 "every slowloris connection was answered (408) or closed by the deadline"
 
 # flows are in the session: the refused ones are there with their failure
 stop_httpeek
