@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # 70-limits.sh — size and count limits on request heads (414 / 431 with a reason, flow
 # recorded, connection closed), the header deadline (408), slowloris against a healthy client,
-# and --max-connections (503 past the limit, logged once, service resumes).
+# --max-connections (503 past the limit, logged once, service resumes), and running out of file
+# descriptors (accepting pauses, service resumes).
 source "$(dirname "$0")/lib.sh"
 
 start_dns upstream.test=127.0.0.1
@@ -123,5 +124,37 @@ PY
 like "$(grep over: "$T/maxc.out")" "over: HTTP/1.1 503[^|]*\|HTTP/1.1 503[^|]*\|HTTP/1.1 503" "--max-connections 5: the 6th, 7th, 8th connections get 503"
 like "$(grep after: "$T/maxc.out")" "after: HTTP/1.1 200" "once connections close, service resumes"
 is "$(grep -c 'max-connections 5' "$HTTPEEK_ERR" "$HTTPEEK_LOG" | awk -F: '{s+=$2} END {print s}')" 1 "reaching the limit is logged once"
+
+# ---- out of file descriptors: accepting pauses, nothing spins or crashes, service resumes -------
+if command -v prlimit >/dev/null; then
+    start_httpeek --workers 1
+    HP=$(pgrep -P "$HTTPEEK_PID" -x httpeek || echo "$HTTPEEK_PID")
+    n0=$(ls "/proc/$HP/fd" | wc -l)
+    prlimit --pid "$HP" --nofile=$((n0 + 20)):$((n0 + 20))
+    out=$("$PYTHON" - "$HTTPEEK_PORT" "$UP" <<'PY'
+import socket, sys, time
+port, up = int(sys.argv[1]), int(sys.argv[2])
+held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(60)]
+time.sleep(1.5)
+for s in held:
+    s.close()
+time.sleep(0.5)
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall(b"GET http://upstream.test:%d/bytes/10 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % up)
+d = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    d += b
+print(d.split(b"\r\n")[0].decode())
+PY
+)
+    like "$(grep -c 'pausing accepts' "$HTTPEEK_ERR")" "^[1-9]" "60 connections with 20 descriptors to spare: accepting pauses (EMFILE), logged"
+    is "$out" "HTTP/1.1 200 OK" "once they close, the next client is served"
+    ok "httpeek is still running" kill -0 "$HP"
+else
+    skip "out of file descriptors" "no prlimit"
+fi
 
 done_testing
