@@ -30,6 +30,8 @@ struct worker {
     struct evdns_base *dns;
     struct evconnlistener *listeners[OPTS_MAX_LISTEN + 1];
     int nlisteners;
+    uint64_t fd_warned_us;    /* when the last "out of descriptors" line was logged */
+    unsigned fd_pauses;       /* pauses since then (logged with the next line) */
     struct event *resume_accept;  /* re-enables listeners after an accept error */
     pthread_t thread;
     int started;
@@ -88,15 +90,25 @@ static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
         evconnlistener_enable(w->listeners[i]);
 }
 
+/* Seconds between two "out of descriptors" log lines of one worker. */
+#define WORKER_FD_WARN_S 10
+
 static void on_accept_error(struct evconnlistener *l, void *arg)
 {
     (void)l;
     struct worker *w = arg;
     int err = EVUTIL_SOCKET_ERROR();
     if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-        /* Out of descriptors: stop accepting for a moment instead of spinning on the error. */
-        log_msg(LOG_WARN, "accept: %s (%d connections open); pausing accepts", strerror(err),
-                atomic_load(&w->proxy->live_conns));
+        /* Out of descriptors: stop accepting for a moment instead of spinning on the error.
+         * One log line per WORKER_FD_WARN_S, not one per pause, or the log floods. */
+        uint64_t now = flow_now_us();
+        w->fd_pauses++;
+        if (!w->fd_warned_us || now - w->fd_warned_us >= WORKER_FD_WARN_S * 1000000ull) {
+            log_msg(LOG_WARN, "accept: %s (%d connections open); pausing accepts (%u pauses)",
+                    strerror(err), atomic_load(&w->proxy->live_conns), w->fd_pauses);
+            w->fd_warned_us = now;
+            w->fd_pauses = 0;
+        }
         for (int i = 0; i < w->nlisteners; i++)
             evconnlistener_disable(w->listeners[i]);
         struct timeval tv = {0, WORKER_ACCEPT_BACKOFF_MS * 1000};
