@@ -156,6 +156,10 @@ int diagnose_flow(const struct flow *f, struct diagnosis *out)
                  "evaluation cancels the load).", f->host);
         return 1;
     }
+    /* httpeek's own size limits answer 414/431: the app receives that HTTP status as a
+     * response, not an NSURLError; the flow's failure facts say which limit. */
+    if (x->stage == FLOW_STAGE_CLIENT_REQUEST && (x->status_sent == 414 || x->status_sent == 431))
+        return 0;
     out->stage = flow_stage_name(x->stage);
     switch (x->stage) {
     case FLOW_STAGE_CLIENT_REQUEST:
