@@ -1,6 +1,7 @@
 /* main.c — start-up and shutdown: options, CA, TLS contexts, workers, signals. The only place
  * with process-wide state (struct proxy lives on this stack frame for the whole run). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,37 @@
 #include "worker.h"
 
 #define MAX_WORKERS 256
+
+/* Point stdout and stderr at path (appending). dup2 swaps the descriptors in place, so threads
+ * writing concurrently go on to the new file without a lock. Returns 0, -1 with errno. */
+static int open_log(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    fflush(stdout);
+    fflush(stderr);
+    int rc = dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0 ? -1 : 0;
+    close(fd);
+    return rc;
+}
+
+/* SIGHUP: reopen the --log file (after logrotate moved it away). */
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    const char *path = arg;
+    if (!path) {
+        log_msg(LOG_INFO, "SIGHUP: no --log file to reopen");
+        return;
+    }
+    if (open_log(path) < 0)
+        log_msg(LOG_WARN, "SIGHUP: cannot reopen %s: %s (still writing the old file)", path,
+                strerror(errno));
+    else
+        log_msg(LOG_INFO, "SIGHUP: reopened %s", path);
+}
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -86,7 +118,7 @@ static int run(const struct opts *o)
     if (nworkers > MAX_WORKERS)
         nworkers = MAX_WORKERS;
     struct event_base *base = NULL;
-    struct event *sigint = NULL, *sigterm = NULL;
+    struct event *sigint = NULL, *sigterm = NULL, *sighup = NULL;
     struct store *store = NULL;
     char session[4096];
 
@@ -137,7 +169,9 @@ static int run(const struct opts *o)
     base = event_base_new();
     sigint = evsignal_new(base, SIGINT, on_signal, base);
     sigterm = evsignal_new(base, SIGTERM, on_signal, base);
-    if (!base || !sigint || !sigterm || event_add(sigint, NULL) || event_add(sigterm, NULL)) {
+    sighup = evsignal_new(base, SIGHUP, on_hup, (void *)o->log);
+    if (!base || !sigint || !sigterm || !sighup || event_add(sigint, NULL) ||
+        event_add(sigterm, NULL) || event_add(sighup, NULL)) {
         fprintf(stderr, "httpeek: cannot set up signal handling\n");
         goto out;
     }
@@ -196,6 +230,8 @@ out:
         event_free(sigint);
     if (sigterm)
         event_free(sigterm);
+    if (sighup)
+        event_free(sighup);
     if (base)
         event_base_free(base);
     SSL_CTX_free(server_ctx);
@@ -223,6 +259,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "httpeek: %s\n", err);
         opts_free(&o);
         return r < 0 ? 2 : 0;
+    }
+    if (o.log && open_log(o.log) < 0) {
+        fprintf(stderr, "httpeek: --log %s: %s\n", o.log, strerror(errno));
+        opts_free(&o);
+        return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0); /* one exchange line at a time, even into a pipe */
     signal(SIGPIPE, SIG_IGN);

@@ -41,6 +41,8 @@ static const char usage[] =
     "  --auto-passthrough N      pass a host through after N client TLS rejections (default 3; 0 = never)\n"
     "  --allow-client CIDR       who may use the proxy (repeatable; default loopback + private ranges)\n"
     "  --no-qr                   do not print the setup URL as a QR code\n"
+    "  --log FILE                append output (flow lines and log) to FILE; SIGHUP reopens it\n"
+    "                            (log rotation)\n"
     "  --strip-alt-svc[=yes|no]  remove Alt-Svc from responses so apps stay off HTTP/3 (QUIC),\n"
     "                            which would bypass the proxy (default yes)\n"
     "  --upstream-errors=MODE    mirror (default): a bad upstream certificate fails the client's\n"
@@ -51,7 +53,7 @@ static const char usage[] =
 
 enum { O_LISTEN = 256, O_WEB, O_CONFDIR, O_UPSTREAM_CA, O_INSECURE, O_UPSTREAM_TIMEOUT,
        O_HEADER_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_BODY, O_HOSTS, O_DNS, O_WORKERS, O_INTERCEPT,
-       O_PASSTHROUGH, O_AUTO_PASSTHROUGH, O_ALLOW_CLIENT, O_NO_QR, O_STRIP_ALT_SVC, O_UPSTREAM_ERRORS,
+       O_PASSTHROUGH, O_AUTO_PASSTHROUGH, O_ALLOW_CLIENT, O_NO_QR, O_STRIP_ALT_SVC, O_LOG, O_UPSTREAM_ERRORS,
        O_SESSION, O_MAX_REQUEST_LINE, O_MAX_HEADER_LINE, O_MAX_HEADER_BYTES, O_MAX_HEADERS,
        O_MAX_CONNECTIONS };
 
@@ -146,6 +148,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
         {"allow-client", required_argument, NULL, O_ALLOW_CLIENT},
         {"no-qr", no_argument, NULL, O_NO_QR},
         {"strip-alt-svc", optional_argument, NULL, O_STRIP_ALT_SVC},
+        {"log", required_argument, NULL, O_LOG},
         {"upstream-errors", required_argument, NULL, O_UPSTREAM_ERRORS},
         {"session", required_argument, NULL, O_SESSION},
         {"max-request-line", required_argument, NULL, O_MAX_REQUEST_LINE},
@@ -300,6 +303,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
             break;
         }
         case O_NO_QR: o->no_qr = 1; break;
+        case O_LOG: o->log = optarg; break;
         case O_STRIP_ALT_SVC:
             if (!optarg || !strcmp(optarg, "yes")) {
                 o->keep_alt_svc = 0;

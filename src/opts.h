@@ -59,6 +59,7 @@ struct opts {
     int nallow_client;
     int no_qr;                           /* 1: no QR code of the setup URL at start-up */
     int keep_alt_svc;                    /* 1: --strip-alt-svc=no (forward Alt-Svc untouched) */
+    const char *log;                     /* --log FILE (borrowed from argv), or NULL: the terminal */
     const char *session;                 /* --session FILE (borrowed from argv), or NULL for a new
                                             confdir/sessions/YYYYmmdd-HHMMSS.sqlite */
     int upstream_errors_page;            /* 1: answer upstream TLS failures with a 502 page instead

@@ -28,4 +28,23 @@ is "$(cat "$T/slow.code")" 200 "the exchange in progress at SIGTERM finished"
 like "$(cat "$HTTPEEK_LOG")" "GET http://upstream\.test:$UP/slow/1 200" "and it was recorded"
 code=$(curl -s --max-time 3 -x "http://127.0.0.1:$HTTPEEK_PORT" -o /dev/null -w '%{http_code}' "http://upstream.test:$UP/bytes/1")
 is "$code" 000 "after shutdown nothing accepts on the proxy port"
+
+# SIGHUP reopens the --log file (log rotation) and does not stop the proxy
+LOGF=$T/rotate.log
+start_httpeek --log "$LOGF"
+pid=$(pgrep -P "$HTTPEEK_PID" | head -n 1)
+pcurl -o /dev/null "http://upstream.test:$UP/bytes/11"
+wait_grep "/bytes/11 200" "$LOGF" 5
+mv "$LOGF" "$LOGF.1"
+kill -HUP "$pid"
+wait_file "$LOGF" 5
+pcurl -o /dev/null "http://upstream.test:$UP/bytes/12"
+wait_grep "/bytes/12 200" "$LOGF" 5
+ok "httpeek is still running after SIGHUP" kill -0 "$pid"
+like "$(cat "$LOGF.1")" "/bytes/11 200" "before SIGHUP: lines went to the file now rotated away"
+like "$(head -n 1 "$LOGF")" "SIGHUP: reopened " "after SIGHUP: a new file, starting with the reopen line"
+like "$(cat "$LOGF")" "/bytes/12 200" "later flow lines go to the new file"
+unlike "$(cat "$LOGF.1")" "/bytes/12" "nothing after SIGHUP went to the old file"
+err=$("$HTTPEEK" --log /nonexistent/dir/x.log 2>&1); rc=$?
+is "$rc:$err" "2:httpeek: --log /nonexistent/dir/x.log: No such file or directory" "an unwritable --log is a one-line error"
 done_testing
