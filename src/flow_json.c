@@ -341,3 +341,8 @@ json_t *flow_to_json(const struct flow *f, int detail)
         add_detail(o, f);
     return o;
 }
+
+void flow_json_add_detail(json_t *o, const struct flow *f)
+{
+    add_detail(o, f);
+}

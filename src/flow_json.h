@@ -18,6 +18,10 @@
  * (caller json_decref), NULL on OOM. */
 json_t *flow_to_json(const struct flow *f, int detail) HP_NONNULL(1);
 
+/* Turn the summary object o of f (from flow_to_json(f, 0)) into its detail, in place: for a
+ * writer that needs both texts without building the summary twice. */
+void flow_json_add_detail(json_t *o, const struct flow *f) HP_NONNULL(1, 2);
+
 /* A JSON string of len bytes of s: valid UTF-8 sequences kept, other bytes mapped as Latin-1.
  * NUL bytes are kept (as \u0000). Returns a new reference, NULL on OOM. */
 json_t *flow_json_string(const char *s, size_t len);

@@ -156,11 +156,13 @@ static int bind_body(sqlite3_stmt *st, int col, const struct flow_capture *c,
 static int write_flow(struct store *s, const struct flow *f)
 {
     sqlite3_stmt *st = s->insert;
-    json_t *sum = flow_to_json(f, 0), *det = flow_to_json(f, 1);
-    char *sumtext = sum ? json_dumps(sum, JSON_COMPACT) : NULL;
-    char *dettext = det ? json_dumps(det, JSON_COMPACT) : NULL;
-    json_decref(sum);
-    json_decref(det);
+    /* the detail is the summary plus more: build it once, dump it at both stages */
+    json_t *o = flow_to_json(f, 0);
+    char *sumtext = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (o)
+        flow_json_add_detail(o, f);
+    char *dettext = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
     int rc = -1;
     if (!sumtext || !dettext) {
         log_msg(LOG_WARN, "store: flow %llu: out of memory serializing", (unsigned long long)f->id);

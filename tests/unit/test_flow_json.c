@@ -161,6 +161,10 @@ int main(void)
     is_str(json_string_value(json_object_get(sum, "method")), "GET", "summary method");
     ok(!json_object_get(sum, "request") && !json_object_get(sum, "failure"),
        "the summary has no detail fields");
+    json_t *grown = json_deep_copy(sum);
+    flow_json_add_detail(grown, f);
+    ok(json_equal(grown, d), "flow_json_add_detail turns the summary into exactly the detail");
+    json_decref(grown);
     static const char *const keys[] = {"id", "conn_id", "kind", "started", "method", "url", "scheme",
                                        "host", "port", "path", "status", "failed", "error", "mime",
                                        "req_size", "resp_size", "duration_ms", "client", "note"};
