@@ -19,6 +19,8 @@
 #include "store.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -86,6 +88,8 @@ struct store {
     char *path;
     sqlite3 *db;               /* the writer connection (used only by the thread once started) */
     sqlite3_stmt *insert;
+    z_stream zs;               /* the writer's deflate stream, reset for each body */
+    int zs_ready;
     struct queue *queue;       /* finished flows waiting to be written */
     pthread_t thread;
     int started;
@@ -111,19 +115,36 @@ static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen, const ch
     return 0;
 }
 
-/* zlib-compress len bytes into a new buffer (*out, *outlen). Returns 0, -1 on OOM. */
-static int zpack(const char *data, size_t len, unsigned char **out, size_t *outlen)
+/* zlib-compress len bytes into a new buffer (*out, *outlen) with the writer's stream z (set up
+ * once by deflateInit: compress2 would allocate and clear ~270 KiB of zlib state per body, which
+ * cost ~57 us for a 1 KiB body against ~12 us with a reset). Returns 0, -1 on OOM or error. */
+static int zpack(z_stream *z, const char *data, size_t len, unsigned char **out, size_t *outlen)
 {
-    uLongf n = compressBound((uLong)len);
-    unsigned char *b = malloc(n ? n : 1);
+    if (deflateReset(z) != Z_OK)
+        return -1;
+    size_t cap = (size_t)deflateBound(z, (uLong)len);
+    unsigned char *b = malloc(cap ? cap : 1);
     if (!b)
         return -1;
-    if (compress2(b, &n, (const Bytef *)data, (uLong)len, STORE_ZLEVEL) != Z_OK) {
+    z->next_in = (Bytef *)(uintptr_t)data;
+    z->next_out = b;
+    size_t in_left = len, out_left = cap;
+    int rc;
+    do { /* avail_in/avail_out are 32-bit: feed a big body in slices */
+        uInt in = in_left > UINT_MAX ? UINT_MAX : (uInt)in_left;
+        uInt room = out_left > UINT_MAX ? UINT_MAX : (uInt)out_left;
+        z->avail_in = in;
+        z->avail_out = room;
+        rc = deflate(z, in_left > in ? Z_NO_FLUSH : Z_FINISH);
+        in_left -= in - z->avail_in;
+        out_left -= room - z->avail_out;
+    } while (rc == Z_OK || (rc == Z_BUF_ERROR && in_left));
+    if (rc != Z_STREAM_END) {
         free(b);
         return -1;
     }
     *out = b;
-    *outlen = n;
+    *outlen = cap - out_left;
     return 0;
 }
 
@@ -133,13 +154,14 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 }
 
 /* Bind the 6 columns of one body starting at column col. Returns 0, -1 on OOM. */
-static int bind_body(sqlite3_stmt *st, int col, const struct flow_capture *c,
+static int bind_body(struct store *s, int col, const struct flow_capture *c,
                      const struct http1_head *h)
 {
+    sqlite3_stmt *st = s->insert;
     if (c->len) {
         unsigned char *z;
         size_t zlen;
-        if (zpack(c->data, c->len, &z, &zlen) < 0)
+        if (zpack(&s->zs, c->data, c->len, &z, &zlen) < 0)
             return -1;
         sqlite3_bind_blob64(st, col, z, zlen, free);
     } else
@@ -184,7 +206,7 @@ static int write_flow(struct store *s, const struct flow *f)
     bind_text(st, 9, mime);
     sqlite3_bind_text(st, 10, sumtext, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 11, dettext, -1, SQLITE_STATIC);
-    if (bind_body(st, 12, &f->req_body, f->req) < 0 || bind_body(st, 18, &f->resp_body, f->resp) < 0) {
+    if (bind_body(s, 12, &f->req_body, f->req) < 0 || bind_body(s, 18, &f->resp_body, f->resp) < 0) {
         log_msg(LOG_WARN, "store: flow %llu: out of memory compressing a body",
                 (unsigned long long)f->id);
         goto out;
@@ -362,6 +384,11 @@ struct store *store_open(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
         goto fail;
     }
+    if (deflateInit(&s->zs, STORE_ZLEVEL) != Z_OK) {
+        snprintf(err, errlen, "%s: out of memory (zlib)", path);
+        goto fail;
+    }
+    s->zs_ready = 1;
     if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
         snprintf(err, errlen, "%s: cannot start the store thread", path);
         goto fail;
@@ -424,6 +451,8 @@ void store_close(struct store *s)
         queue_free(s->queue);
     }
     sqlite3_finalize(s->insert);
+    if (s->zs_ready)
+        deflateEnd(&s->zs);
     if (s->db && sqlite3_close(s->db) != SQLITE_OK)
         log_msg(LOG_WARN, "store: %s: close: %s", s->path, sqlite3_errmsg(s->db));
     free(s->path);
