@@ -188,7 +188,7 @@ static void start_conn(struct client *c) {
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->t_conn = now();
-    if (opt.new_conn || opt.s6) c->t_req = c->t_conn;
+    c->t_req = c->t_conn;        /* the timeout covers connection setup too */
     c->reqs_on_conn = 0;
     c->th->conns++;
     c->st = S_CONNECT;

@@ -241,7 +241,7 @@ stop_proxy() {
     [ -n "$PROXY_PID" ] || return 0
     kill "$PROXY_PID" 2>/dev/null
     local i
-    for ((i = 0; i < 60; i++)); do kill -0 "$PROXY_PID" 2>/dev/null || break; sleep 0.05; done
+    for ((i = 0; i < 120; i++)); do kill -0 "$PROXY_PID" 2>/dev/null || break; sleep 0.05; done
     kill -9 "$PROXY_PID" 2>/dev/null
     PROXY_PID=
 }
