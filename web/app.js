@@ -175,7 +175,8 @@
         else if (key === 'status') t = statusTest(v);
         else if (key === 'type' || key === 'mime') t = (s) => mimeCat(s.mime) === v || (s.mime || '').toLowerCase().includes(v);
         else if (key === 'client') t = (s) => clientLabel(s).toLowerCase().includes(v) || (s.client || '').includes(v);
-        else if (key === 'is') t = (v === 'failed' || v === 'error' || v === 'errors') ? isError : () => true;
+        else if (key === 'is') t = (v === 'failed' || v === 'error' || v === 'errors') ? isError
+          : (v === 'warning' || v === 'warnings' || v === 'warn') ? isWarning : () => true;
         else t = (s) => lowerUrl(s).includes(v);
       } else {
         const v = tok.toLowerCase();
@@ -200,6 +201,7 @@
     };
   }
   function statusTest(v) {
+    if (v === 'warning' || v === 'warnings' || v === 'warn') return isWarning;
     if (v === 'failed' || v === 'error' || v === 'failure') return (s) => !!s.failed;
     const m = /^([1-5])xx$/.exec(v);
     if (m) { const d = +m[1]; return (s) => !s.failed && Math.floor(s.status / 100) === d; }
@@ -207,6 +209,7 @@
     return () => true;
   }
   function isError(s) { return s.failed || s.status >= 400; }
+  function isWarning(s) { return !s.failed && !!s.warn_code; }
   function lowerUrl(s) {
     if (s._u === undefined) s._u = (s.url || '').toLowerCase();
     return s._u;
@@ -400,7 +403,10 @@
     if (s.failed) st = (s.diag_code ? s.diag_code + ' ' : '') + shortError(s.error);
     else st = s.status ? String(s.status) : s.kind === 'tunnel' ? 'tunnel' : '';
     setText(c.status, st);
-    c.status.title = s.failed ? s.error || '' : '';
+    // an ATS warning: a small amber badge drawn by CSS from data-warn (failed flows stay red)
+    const wb = !s.failed && s.warn_code ? 'ATS ' + s.warn_code : '';
+    if ((c.status.dataset.warn || '') !== wb) { if (wb) c.status.dataset.warn = wb; else delete c.status.dataset.warn; }
+    c.status.title = s.failed ? s.error || '' : wb ? 'ATS warning ' + s.warn_code + ' (see the Overview tab)' : '';
     c.path.title = s.url || '';
     setText(c.type, mimeShort(s.mime));
     setText(c.size, s.failed && !s.resp_size ? '' : fmtSize(s.resp_size));
@@ -1473,7 +1479,26 @@
     document.body.dataset.loaded = String(Math.round(performance.now() - t0));
   }
 
+  // version and session in the status bar; the empty list says how to connect a device
+  async function loadInfo() {
+    let info;
+    try { info = await apiJSON('/api/info'); } catch (e) { return; }
+    if (!info || typeof info !== 'object') return;
+    const sess = String(info.session || '').split('/').pop();
+    setText($('st-info'), 'httpeek ' + String(info.version || '') + (sess ? ' · ' + sess : ''));
+    $('st-info').title = String(info.session || '');
+    if (info.proxy) {
+      const box = $('list-empty');
+      clear(box);
+      box.appendChild(el('p', null, 'No flows yet.'));
+      box.appendChild(el('p', null, 'Point your device\'s HTTP proxy at ', el('code', { class: 'proxy-addr' }, String(info.proxy)),
+        ', then open ', el('code', null, 'http://httpeek.test/'), ' on it to install the CA.'));
+      if (info.setup_url) box.appendChild(el('p', { class: 'muted' }, 'Setup page: ', el('code', null, String(info.setup_url))));
+    }
+  }
+
   connectEvents();
   loadAll();
+  loadInfo();
   window.httpeekViewer = { flows, byId, get view() { return view; }, get viewIds() { return viewIds; }, select };
 })();

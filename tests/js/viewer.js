@@ -141,6 +141,23 @@ async function main() {
     const tr = rs.find((r) => r.id === (tls && tls.id));
     ok(tr && tr.cells.host === `upstream.test:${TLS_PORT}`, 'the HTTPS flow is listed with its host', JSON.stringify(tr));
 
+    // ---- ATS warnings: an amber badge in the status cell (failed flows stay red, no badge) ------
+    const badges = await page.$$eval('#list-rows .row[data-id]:not([hidden])', (rs) => rs.map((r) => {
+      const st = r.querySelector('.c-status');
+      return { id: +r.dataset.id, warn: st.dataset.warn || '', after: getComputedStyle(st, '::after').content };
+    }));
+    const warned = api.filter((f) => !f.failed && f.warn_code);
+    ok(warned.length > 0 && warned.every((f) => { const b = badges.find((x) => x.id === f.id); return b && b.warn === 'ATS ' + f.warn_code && b.after.includes('ATS ' + f.warn_code); }),
+      `flows with an ATS warning carry a badge "ATS <code>" in the status cell (${warned.length})`, JSON.stringify(badges), JSON.stringify(api.map((f) => [f.id, f.warn_code])));
+    ok(badges.filter((b) => b.warn).length === warned.length && api.filter((f) => f.failed).every((f) => { const b = badges.find((x) => x.id === f.id); return b && !b.warn; }),
+      'no badge on flows without a warning, nor on failed flows', JSON.stringify(badges));
+    ok(c.status === '200', 'the badge leaves the status text alone', c.status);
+    const info = await getJSON(`${WEB}/api/info`);
+    await page.waitForFunction((v) => document.getElementById('st-info').textContent.includes(v), String(info.version), { timeout: 5000 }).catch(() => {});
+    const sti = await text(page, '#st-info');
+    const sessName = String(info.session || '').split('/').pop();
+    ok(sti.includes('httpeek ' + info.version) && sessName && sti.includes(sessName), 'the status bar shows the version and the session file name', sti, JSON.stringify(info));
+
     // ---- live -------------------------------------------------------------------------------
     await page.waitForFunction(() => document.getElementById('st-live').classList.contains('on'), null, { timeout: 5000 }).catch(() => {});
     const t0 = Date.now();
@@ -173,6 +190,20 @@ async function main() {
     await page.selectOption('#f-status', '4xx');
     rs = await waitRows(page, (r) => r.length === 1);
     ok(rs.length === 1 && rs[0].cells.status === '404', 'status class 4xx shows the 404');
+    const apiNow = await getJSON(`${WEB}/api/flows`);
+    const nWarn = apiNow.filter((f) => !f.failed && f.warn_code).length;
+    await page.selectOption('#f-status', 'warning');
+    rs = await waitRows(page, (r) => r.length === nWarn);
+    ok(nWarn > 0 && rs.length === nWarn && rs.every((r) => !/\bfailed\b/.test(r.cls)), `the status control "ATS warnings" shows the ${nWarn} flows with a warning`, JSON.stringify(rs.map((r) => r.cells.path)));
+    await page.selectOption('#f-status', '');
+    await page.fill('#filter', 'is:warning');
+    rs = await waitRows(page, (r) => r.length === nWarn);
+    const rsIds = rs.map((r) => r.id);
+    ok(rs.length === nWarn && apiNow.filter((f) => !f.failed && f.warn_code).every((f) => rsIds.includes(f.id)), 'the filter term is:warning shows the same flows');
+    await page.fill('#filter', '-is:warning');
+    rs = await waitRows(page, (r) => r.length === total - nWarn);
+    ok(rs.length === total - nWarn && !rs.some((r) => rsIds.includes(r.id)), '-is:warning hides them');
+    await page.fill('#filter', '');
     await page.selectOption('#f-status', '');
     rs = await waitRows(page, (r) => r.length === total);
     ok(rs.length === total, 'clearing the filter shows every flow again');
@@ -360,6 +391,10 @@ async function main() {
     rs = await waitRows(page, (r) => r.length === 0);
     const after = await getJSON(`${WEB}/api/flows`);
     ok(rs.length === 0 && after.length === 0, 'Clear empties the list (and the API)', `${rs.length} rows, API ${after.length}`);
+    const empty = await page.$eval('#list-empty', (e) => ({ shown: !e.hidden && e.offsetHeight > 0, text: e.textContent, code: e.querySelectorAll('code').length, other: e.querySelectorAll('script,img,a,b,i').length }));
+    const info2 = await getJSON(`${WEB}/api/info`);
+    ok(empty.shown && info2.proxy && empty.text.includes(`Point your device's HTTP proxy at ${info2.proxy}, then open http://httpeek.test/ on it to install the CA`) && empty.other === 0,
+      'the empty list tells how to connect a device, with the proxy address from /api/info', JSON.stringify(empty), JSON.stringify(info2));
     await viaProxy(`http://upstream.test:${VUP}/live?after=clear`);
     rs = await waitRows(page, (r) => r.length === 1, 8000);
     ok(rs.length === 1 && rs[0].cells.path === '/live?after=clear', 'flows after a clear appear live');
