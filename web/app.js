@@ -877,13 +877,37 @@
     fetchBody(base).then((res) => {
       const v = el('div', { class: 'bodyview' });
       if (res.note) v.appendChild(el('p', { class: 'note' }, res.note));
-      v.appendChild(bodyContent(res.bytes, ctype));
+      if (response && cat === 'html') v.appendChild(htmlToggle(base, bodyContent(res.bytes, ctype)));
+      else v.appendChild(bodyContent(res.bytes, ctype));
       bodyCache.set(key, v);
       holder.replaceWith(v);
     }, (e) => {
       holder.replaceWith(el('p', { class: 'error' }, 'Could not load the body: ' + e.message));
     });
     return box;
+  }
+
+  // An HTML body: its source (default) or a preview in a sandboxed frame (no scripts, an opaque
+  // origin) loaded from our own body URL, which the server frames only for this origin.
+  function htmlToggle(base, source) {
+    const bSrc = el('button', { type: 'button', class: 'small on', 'data-view': 'source' }, 'Source');
+    const bPrev = el('button', { type: 'button', class: 'small', 'data-view': 'preview' }, 'Preview');
+    const wrap = el('div', { class: 'htmlbody' }, el('div', { class: 'viewtoggle', role: 'group', 'aria-label': 'HTML view' }, bSrc, bPrev), source);
+    let frame = null;
+    const show = (preview) => {
+      bSrc.classList.toggle('on', !preview);
+      bPrev.classList.toggle('on', preview);
+      if (preview && !frame) {
+        frame = el('iframe', { class: 'htmlpreview', sandbox: '', referrerpolicy: 'no-referrer', title: 'HTML preview (scripts off)' });
+        frame.src = api(base + '?decode=1');
+        wrap.appendChild(frame);
+      }
+      source.hidden = preview;
+      if (frame) frame.hidden = !preview;
+    };
+    bSrc.addEventListener('click', () => show(false));
+    bPrev.addEventListener('click', () => show(true));
+    return wrap;
   }
 
   // The decoded bytes; when the server cannot decode them, the raw bytes with a note.

@@ -265,6 +265,27 @@ async function main() {
     ok(bodyDl.suggestedFilename() === 'logo.png' && pngBytes.slice(1, 4).toString() === 'PNG',
       `"Download body" saves the body (${bodyDl.suggestedFilename()}, ${pngBytes.length} bytes)`);
 
+    // ---- HTML: Source by default, Preview in a sandboxed frame (no scripts, opaque origin) ------
+    const html = byPath('/page.html');
+    await selectRow(page, html.id, 'respbody');
+    await page.waitForSelector('#d-body .viewtoggle');
+    const srcShown = await page.$eval('#d-body .htmlbody', (w) => ({ on: w.querySelector('.viewtoggle .on').dataset.view,
+      text: w.querySelector('pre.text') && !w.querySelector('pre.text').closest('[hidden]') ? w.querySelector('pre.text').textContent : '', frames: w.querySelectorAll('iframe').length }));
+    ok(srcShown.on === 'source' && srcShown.text.includes("<script>parent.document.title='pwned'</script>") && srcShown.frames === 0,
+      'an HTML body opens as its source, with a Source/Preview toggle', JSON.stringify(srcShown));
+    await page.click('#d-body .viewtoggle button[data-view="preview"]');
+    await page.waitForSelector('#d-body iframe.htmlpreview');
+    const fr = await page.$eval('#d-body iframe.htmlpreview', (f) => ({ sandbox: f.getAttribute('sandbox'), src: f.src, hidden: f.hidden }));
+    ok(fr.sandbox === '' && !fr.hidden && new URL(fr.src).origin === ORIGIN && new URL(fr.src).pathname === `/api/flows/${html.id}/response/body` &&
+       new URL(fr.src).searchParams.get('decode') === '1', 'Preview shows it in an <iframe sandbox> (no allow-scripts, no allow-same-origin) from the body URL', JSON.stringify(fr));
+    const frame = page.frames().find((f) => f.url() === fr.src);
+    let ftext = '';
+    for (let i = 0; i < 100 && frame; i++) { ftext = await frame.evaluate(() => document.body ? document.body.textContent : '').catch(() => ''); if (ftext.includes('hi')) break; await page.waitForTimeout(50); }
+    ok(frame && ftext.includes('hi'), 'the preview renders the page', ftext);
+    ok((await page.title()) === 'httpeek', 'the previewed page\'s script did not run (title unchanged)', await page.title());
+    await page.click('#d-body .viewtoggle button[data-view="source"]');
+    ok(await page.$eval('#d-body .htmlbody', (w) => w.querySelector('iframe').hidden && !w.querySelector('pre.text').closest('[hidden]')), 'and Source comes back');
+
     await selectRow(page, bin.id, 'respbody');
     await page.waitForSelector('#d-body pre.hex');
     ok((await text(page, '#d-body pre.hex')).startsWith('00000000  00 01 02 03'), 'a binary body is shown as a hex dump');
