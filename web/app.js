@@ -222,6 +222,7 @@
   function rebuildView() {
     const grouped = $('f-group').checked;
     let list = filter ? flows.filter(filter) : flows.slice();
+    if (!idAsc()) sortList(list);
     viewIds = list;
     if (grouped) {
       const groups = new Map();
@@ -277,11 +278,80 @@
     return lo;
   }
 
+  /* Sorting: by a column, ascending or descending, the id breaking ties (a total order, so a
+   * binary search finds any row). The default, id ascending, is the order flows arrive in. */
+  let sortKey = 'id', sortDir = 1;
+  const SORT_KEYS = {
+    id: (s) => s.id,
+    method: (s) => s.method || '',
+    host: (s) => (s.host || '') + ':' + String(s.port || 0).padStart(5, '0'),
+    path: (s) => s.kind === 'tunnel' ? (s.note || '') : (s.path || ''),
+    status: (s) => s.failed ? -1 : (s.status | 0),
+    type: (s) => (s._ty === undefined ? (s._ty = mimeShort(s.mime)) : s._ty),
+    size: (s) => (s.failed && !s.resp_size) || s.resp_size === undefined || s.resp_size === null ? -1 : s.resp_size,
+    time: (s) => (s.duration_ms === undefined || s.duration_ms === null ? -1 : s.duration_ms),
+    client: (s) => clientLabel(s).toLowerCase(),
+  };
+  function idAsc() { return sortKey === 'id' && sortDir === 1; }
+  function cmpFlows(a, b) {
+    const f = SORT_KEYS[sortKey];
+    const x = f(a), y = f(b);
+    if (x < y) return -sortDir;
+    if (x > y) return sortDir;
+    return (a.id - b.id) * sortDir;
+  }
+  // decorate, sort, undecorate: each key is computed once per flow (100k flows ≈ tens of ms)
+  function sortList(list) {
+    if (sortKey === 'id') { if (sortDir < 0) list.reverse(); return list; }
+    const f = SORT_KEYS[sortKey], dir = sortDir;
+    const dec = new Array(list.length);
+    for (let i = 0; i < list.length; i++) dec[i] = { k: f(list[i]), s: list[i] };
+    dec.sort((a, b) => (a.k < b.k ? -dir : a.k > b.k ? dir : (a.s.id - b.s.id) * dir));
+    for (let i = 0; i < list.length; i++) list[i] = dec[i].s;
+    return list;
+  }
+  // new summaries into a sorted view: one at a time by binary search, or one merge for a burst
+  function sortedIndex(arr, s) {
+    let lo = 0, hi = arr.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cmpFlows(arr[mid], s) < 0) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  }
+  function mergeSorted(arr, fresh) {
+    if (fresh.length <= 32) {
+      for (const s of fresh) arr.splice(sortedIndex(arr, s), 0, s);
+      return arr;
+    }
+    sortList(fresh);
+    const out = new Array(arr.length + fresh.length);
+    let i = 0, j = 0, k = 0;
+    while (i < arr.length && j < fresh.length) out[k++] = cmpFlows(arr[i], fresh[j]) <= 0 ? arr[i++] : fresh[j++];
+    while (i < arr.length) out[k++] = arr[i++];
+    while (j < fresh.length) out[k++] = fresh[j++];
+    return out;
+  }
+  function setSort(key, dir) {
+    if (!SORT_KEYS[key]) return;
+    sortKey = key;
+    sortDir = dir < 0 ? -1 : 1;
+    for (const h of document.querySelectorAll('#list-head .c')) {
+      const on = h.dataset.sort === sortKey;
+      h.classList.toggle('sorted', on);
+      h.classList.toggle('asc', on && sortDir === 1);
+      h.classList.toggle('desc', on && sortDir === -1);
+      if (h.dataset.sort) h.setAttribute('aria-sort', on ? (sortDir === 1 ? 'ascending' : 'descending') : 'none');
+    }
+  }
+
   // Add summaries (any order, duplicates ignored); keeps flows and view sorted by id.
   function addFlows(list) {
     if (!list || !list.length) return;
     let added = 0;
     const grouped = $('f-group').checked;
+    const byIdAsc = idAsc();
+    const fresh = []; // matching new summaries when the list is sorted by another column
     for (const s of list) {
       if (!s || typeof s.id !== 'number' || byId.has(s.id)) continue;
       byId.set(s.id, s);
@@ -289,11 +359,13 @@
       else flows.splice(lowerBound(flows, s.id), 0, s);
       added++;
       if (!grouped && matches(s)) {
+        if (!byIdAsc) { fresh.push(s); continue; }
         if (!view.length || view[view.length - 1].id < s.id) view.push(s);
         else view.splice(lowerBound(view, s.id), 0, s);
       }
     }
     if (!added) return;
+    if (fresh.length) view = mergeSorted(view, fresh);
     if (grouped) scheduleRebuild(200);
     else viewIds = navList = view;
     noteClients(list);
@@ -434,8 +506,11 @@
   function rowIndexOf(id) {
     // view is sorted by id unless grouped
     if (!$('f-group').checked) {
-      const i = lowerBound(view, id);
-      return i < view.length && view[i].id === id ? i : -1;
+      const s = byId.get(id);
+      if (!s) return -1;
+      const i = idAsc() ? lowerBound(view, id) : sortedIndex(view, s);
+      if (i < view.length && view[i].id === id) return i;
+      return idAsc() ? -1 : view.indexOf(s); // a rename can leave a client sort stale
     }
     return view.findIndex((x) => x.id === id && x.group === undefined);
   }
@@ -1234,6 +1309,29 @@
   }
 
   $('b-follow').addEventListener('click', () => setFollowing(!following));
+
+  // click a column header to sort by it; again to reverse
+  {
+    const head = $('list-head');
+    CELLS.forEach((k, i) => {
+      const h = head.children[i];
+      if (!h) return;
+      h.dataset.sort = k;
+      h.title = 'Sort by ' + h.textContent + ' (click again to reverse)';
+    });
+    head.addEventListener('click', (ev) => {
+      const h = ev.target.closest('.c');
+      if (!h || !h.dataset.sort || head.dataset.dragged) return;
+      const k = h.dataset.sort;
+      setSort(k, k === sortKey ? -sortDir : 1);
+      pref('sort', sortKey + ':' + sortDir);
+      clearTimeout(rebuildTimer);
+      rebuildTimer = 0;
+      rebuildView();
+    });
+    const saved = /^(\w+):(-?1)$/.exec(pref('sort') || '');
+    setSort(saved && SORT_KEYS[saved[1]] ? saved[1] : 'id', saved ? +saved[2] : 1);
+  }
   // Layout choices survive a reload (never data: flows stay on the server).
   function pref(k, v) {
     try {

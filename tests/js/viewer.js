@@ -208,6 +208,44 @@ async function main() {
     rs = await waitRows(page, (r) => r.length === total);
     ok(rs.length === total, 'clearing the filter shows every flow again');
 
+    // ---- sorting by a column header ------------------------------------------------------------
+    {
+      const all = await getJSON(`${WEB}/api/flows`);
+      const stKey = (f) => (f.failed ? -1 : f.status | 0);
+      const order = (list, dir) => list.slice().sort((a, b) => (stKey(a) - stKey(b) || a.id - b.id) * dir).map((f) => f.id);
+      const ids = (r) => r.map((x) => x.id);
+      await page.click('#list-head .c-status');
+      let exp = order(all, 1);
+      rs = await waitRows(page, (r) => JSON.stringify(ids(r)) === JSON.stringify(exp));
+      const hc = await page.$eval('#list-head .c-status', (h) => h.className + ' ' + h.getAttribute('aria-sort'));
+      ok(JSON.stringify(ids(rs)) === JSON.stringify(exp) && /sorted asc ascending/.test(hc), 'clicking the Status header sorts by status, ascending (failed first)', JSON.stringify(ids(rs)), JSON.stringify(exp), hc);
+      await page.click('#list-head .c-status');
+      exp = order(all, -1);
+      rs = await waitRows(page, (r) => JSON.stringify(ids(r)) === JSON.stringify(exp));
+      ok(JSON.stringify(ids(rs)) === JSON.stringify(exp) && (await page.$eval('#list-head .c-status', (h) => h.classList.contains('desc'))),
+        'a second click reverses it', JSON.stringify(ids(rs)), JSON.stringify(exp));
+      await viaProxy(`http://upstream.test:${VUP}/missing?sorted=1`);
+      const all2 = await getJSON(`${WEB}/api/flows`);
+      exp = order(all2, -1);
+      rs = await waitRows(page, (r) => JSON.stringify(ids(r)) === JSON.stringify(exp), 8000);
+      ok(rs.length === all2.length && JSON.stringify(ids(rs)) === JSON.stringify(exp), 'a live flow (a 404) is inserted at its sorted place', JSON.stringify(rs.map((x) => [x.id, x.cells.status])), JSON.stringify(exp));
+      await page.fill('#filter', 'upstream.test');
+      exp = order(all2.filter((f) => (f.url || '').toLowerCase().includes('upstream.test')), -1);
+      rs = await waitRows(page, (r) => JSON.stringify(ids(r)) === JSON.stringify(exp));
+      ok(JSON.stringify(ids(rs)) === JSON.stringify(exp), 'the sort holds under a filter', JSON.stringify(ids(rs)), JSON.stringify(exp));
+      await page.fill('#filter', '');
+      await page.click('#list-head .c-size');
+      const szKey = (f) => ((f.failed && !f.resp_size) || f.resp_size == null ? -1 : f.resp_size);
+      exp = all2.slice().sort((a, b) => szKey(a) - szKey(b) || a.id - b.id).map((f) => f.id);
+      rs = await waitRows(page, (r) => JSON.stringify(ids(r)) === JSON.stringify(exp));
+      ok(JSON.stringify(ids(rs)) === JSON.stringify(exp), 'another column (Size) sorts ascending on its first click', JSON.stringify(ids(rs)), JSON.stringify(exp));
+      await page.click('#list-head .c-id');
+      exp = all2.map((f) => f.id).sort((a, b) => a - b);
+      rs = await waitRows(page, (r) => JSON.stringify(ids(r)) === JSON.stringify(exp));
+      ok(JSON.stringify(ids(rs)) === JSON.stringify(exp) && JSON.stringify(await page.$$eval('#list-head .c', (cs) => cs.map((c) => c.textContent))).includes('"#","Method"'),
+        'the # header brings back id order; header labels unchanged', JSON.stringify(ids(rs)));
+    }
+
     // ---- detail: headers, query, cookies, bodies ----------------------------------------------
     await selectRow(page, items.id, 'response');
     const rh = await page.$$eval('#d-body table.headers tr', (trs) => trs.map((t) => [t.children[0].textContent, t.children[1].textContent]));
