@@ -901,12 +901,65 @@
     }
     return rows.length ? kv(rows) : el('p', { class: 'muted' }, 'Nothing recorded.');
   }
+  // The certificate's dates as given ("Nov 25 08:00:00 2026 GMT" or ISO) and how they stand now.
+  function certValidity(nb, na) {
+    const from = Date.parse(nb), until = Date.parse(na), now = Date.now();
+    if (isNaN(from) || isNaN(until)) return { text: '', cls: '' };
+    if (now < from) return { text: 'not yet valid', cls: 'bad' };
+    if (now > until) return { text: 'expired ' + Math.floor((now - until) / 86400000) + ' days ago', cls: 'bad' };
+    const left = Math.floor((until - now) / 86400000);
+    return { text: 'valid, ' + left + ' day' + (left === 1 ? '' : 's') + ' left', cls: left < 14 ? 'warn' : 'good' };
+  }
+  const TLS_SHOWN = ['handshake_done', 'version', 'cipher', 'alpn', 'sni', 'forward_secret', 'error', 'verify_result',
+    'verify_error', 'alert_sent', 'alert_received', 'peer_subject', 'peer_issuer', 'peer_not_before', 'peer_not_after',
+    'peer_key_type', 'peer_key_bits', 'peer_sig'];
+  // One leg: the handshake, the certificate the peer showed (also when it failed verification),
+  // the verification verdict and the alerts, always in the same places; other facts follow.
+  function tlsLeg(o, upstream) {
+    const box = el('div', { class: 'tls-leg' });
+    const done = !!o.handshake_done;
+    const str = (v) => (v === undefined || v === null || v === '' ? '' : String(v));
+    box.appendChild(el('p', { class: 'tls-state ' + (done ? 'good' : 'bad') },
+      done ? 'Handshake completed' : 'Handshake failed' + (o.error ? ': ' + o.error : '')));
+    box.appendChild(kv([
+      ['Version', str(o.version)], ['Cipher', str(o.cipher)], ['ALPN', str(o.alpn)], ['SNI', str(o.sni)],
+      ['Forward secrecy', typeof o.forward_secret === 'boolean' ? (o.forward_secret ? 'yes' : 'no') : str(o.forward_secret)],
+      ['Error', done ? str(o.error) : ''],
+    ]));
+    const hasCert = o.peer_subject || o.peer_issuer || o.peer_not_after;
+    const cert = el('div', { class: 'tls-cert' }, el('h5', null, upstream ? 'Server certificate' : 'Client certificate'));
+    if (hasCert) {
+      const val = certValidity(o.peer_not_before, o.peer_not_after);
+      const key = [str(o.peer_key_type), o.peer_key_bits ? o.peer_key_bits + ' bits' : ''].filter(Boolean).join(' ');
+      const t = kv([['Certificate subject', str(o.peer_subject)], ['Certificate issuer', str(o.peer_issuer)],
+        ['Valid from', str(o.peer_not_before)], ['Valid until', str(o.peer_not_after)], ['Key', key], ['Signature', str(o.peer_sig)]]);
+      if (val.text) t.appendChild(el('tr', null, el('th', null, 'Validity'), el('td', { class: 'tls-validity ' + val.cls }, val.text)));
+      cert.appendChild(t);
+    } else {
+      cert.appendChild(el('p', { class: 'muted' }, upstream ? 'No certificate recorded (the handshake ended before one arrived).'
+        : 'httpeek showed its minted leaf; the client sent no certificate.'));
+    }
+    if (upstream || o.verify_result || o.verify_error) {
+      const vr = o.verify_result;
+      const verdict = (vr === 0 || vr === undefined || vr === null) && !o.verify_error
+        ? (done || hasCert ? 'verified' : '')
+        : 'failed' + (o.verify_error ? ': ' + o.verify_error : '') + (vr ? ' (' + vr + ')' : '');
+      if (verdict) cert.appendChild(el('p', { class: 'tls-verify ' + (verdict === 'verified' ? 'good' : 'bad') }, 'Verification: ' + verdict));
+    }
+    box.appendChild(cert);
+    box.appendChild(el('div', { class: 'tls-alerts' }, el('h5', null, 'Alerts'),
+      kv([['Alert sent', str(o.alert_sent) || 'none'], ['Alert received', str(o.alert_received) || 'none']])));
+    const rest = {};
+    for (const k of Object.keys(o)) if (!TLS_SHOWN.includes(k)) rest[k] = o[k];
+    if (Object.keys(rest).length) box.appendChild(tlsTable(rest));
+    return box;
+  }
   function renderTLS(d) {
     const box = el('div', { class: 'tls' });
     const t = d.tls || {};
-    box.appendChild(section('Client ↔ httpeek', t.client ? tlsTable(t.client)
+    box.appendChild(section('Client ↔ httpeek', t.client ? tlsLeg(t.client, false)
       : el('p', { class: 'muted' }, d.scheme === 'https' && d.kind === 'tunnel' ? 'Not intercepted (tunnel).' : 'No TLS on this leg.')));
-    box.appendChild(section('httpeek ↔ server', t.upstream ? tlsTable(t.upstream)
+    box.appendChild(section('httpeek ↔ server', t.upstream ? tlsLeg(t.upstream, true)
       : el('p', { class: 'muted' }, 'No TLS on this leg.')));
     return box;
   }

@@ -16,6 +16,7 @@ PKI=$T/pki
 make_pki "$PKI" || { echo "Bail out! make_pki failed"; exit 1; }
 start_dns upstream.test=127.0.0.1
 start_upstream --tls server --quiet; TLSUP=$UPSTREAM_PORT
+start_upstream --tls expired --quiet; EXPUP=$UPSTREAM_PORT   # a certificate failing verification (TLS tab)
 REFUSED=$(free_port)   # nothing listens there
 
 # the viewer's upstream: JSON with cookies and repeated headers, gzip JSON, a PNG, binary, POST
@@ -137,7 +138,7 @@ if [ ! -x "$CHROMIUM" ]; then
 fi
 ART=${VIEWER_ARTIFACTS:-$(dirname "$HTTPEEK")/meson-logs}
 mkdir -p "$ART" 2>/dev/null || ART=$T
-out=$(VIEWER_URL=$WEB PROXY_PORT=$HTTPEEK_PORT VUP_PORT=$VUP TLS_PORT=$TLSUP EXPECT_FLOWS=$N \
+out=$(VIEWER_URL=$WEB PROXY_PORT=$HTTPEEK_PORT VUP_PORT=$VUP TLS_PORT=$TLSUP EXPIRED_PORT=$EXPUP EXPECT_FLOWS=$N \
       HAR_OUT=$T/viewer.har SCREENSHOT=$ART/60-viewer.png CHROMIUM=$CHROMIUM HOME=$T \
       timeout -k 5 75 "$NODE" "$JS/viewer.js" 2>&1)
 rc=$?

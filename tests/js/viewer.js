@@ -225,7 +225,11 @@ async function main() {
       ok(JSON.stringify(ids(rs)) === JSON.stringify(exp) && (await page.$eval('#list-head .c-status', (h) => h.classList.contains('desc'))),
         'a second click reverses it', JSON.stringify(ids(rs)), JSON.stringify(exp));
       await viaProxy(`http://upstream.test:${VUP}/missing?sorted=1`);
-      const all2 = await getJSON(`${WEB}/api/flows`);
+      let all2 = await getJSON(`${WEB}/api/flows`);
+      for (let i = 0; i < 160 && !all2.some((f) => (f.url || '').includes('sorted=1')); i++) {
+        await page.waitForTimeout(50);
+        all2 = await getJSON(`${WEB}/api/flows`);
+      }
       exp = order(all2, -1);
       rs = await waitRows(page, (r) => JSON.stringify(ids(r)) === JSON.stringify(exp), 8000);
       ok(rs.length === all2.length && JSON.stringify(ids(rs)) === JSON.stringify(exp), 'a live flow (a 404) is inserted at its sorted place', JSON.stringify(rs.map((x) => [x.id, x.cells.status])), JSON.stringify(exp));
@@ -457,6 +461,38 @@ async function main() {
     await viaProxy(`http://upstream.test:${VUP}/live?after=clear`);
     rs = await waitRows(page, (r) => r.length === 1, 8000);
     ok(rs.length === 1 && rs[0].cells.path === '/live?after=clear', 'flows after a clear appear live');
+
+    // ---- TLS tab: certificate facts of a handshake that failed verification ------------------
+    {
+      const EXP = +process.env.EXPIRED_PORT;
+      try { execFileSync('curl', ['-sS', '-o', '/dev/null', '--max-time', '5', '-x', `http://127.0.0.1:${PROXY}`, `https://upstream.test:${EXP}/expired`], { stdio: 'ignore', timeout: 8000 }); } catch (e) { /* fails, as it should */ }
+      rs = await waitRows(page, (r) => r.length === 2, 8000);
+      const fl = (await getJSON(`${WEB}/api/flows`)).find((f) => f.port === EXP || (f.url || '').includes(`:${EXP}`));
+      ok(fl && fl.failed, 'a flow to an upstream with an expired certificate fails', JSON.stringify(fl));
+      if (fl) {
+        const det = await getJSON(`${WEB}/api/flows/${fl.id}`);
+        const up = (det.tls || {}).upstream || {};
+        await selectRow(page, fl.id, 'tls');
+        const legs = await page.$$eval('#d-body .sec', (ss) => ss.map((x) => ({ text: x.textContent,
+          state: (x.querySelector('.tls-state') || {}).textContent || '', verify: (x.querySelector('.tls-verify') || {}).textContent || '',
+          validity: (x.querySelector('.tls-validity') || {}).textContent || '',
+          kv: Object.fromEntries([...x.querySelectorAll('table.kv tr')].map((t) => [t.children[0].textContent, t.children[1].textContent])) })));
+        const u = legs[1] || { kv: {} };
+        ok(legs.length === 2 && /^Handshake failed/.test(u.state), 'TLS tab: the upstream leg says the handshake failed', JSON.stringify(legs).slice(0, 800));
+        ok(up.peer_subject && u.kv['Certificate subject'] === up.peer_subject && u.kv['Certificate issuer'] === up.peer_issuer &&
+           u.kv['Valid from'] === up.peer_not_before && u.kv['Valid until'] === up.peer_not_after,
+        'and shows the certificate that failed: subject, issuer, validity dates', JSON.stringify(u.kv), JSON.stringify(up));
+        ok(/^expired \d+ days ago$/.test(u.validity), `its validity is called out (${u.validity})`);
+        ok(u.kv.Key === [up.peer_key_type, up.peer_key_bits ? up.peer_key_bits + ' bits' : ''].filter(Boolean).join(' ') && u.kv.Key && u.kv.Signature === up.peer_sig,
+          `key type/bits and signature (${u.kv.Key}, ${u.kv.Signature})`, JSON.stringify(up));
+        ok(/^Verification: failed/.test(u.verify) && (!up.verify_error || u.verify.includes(up.verify_error)), `the verification verdict with its error (${u.verify})`);
+        ok('Alert sent' in u.kv && 'Alert received' in u.kv && (u.kv['Alert sent'] === (up.alert_sent || 'none')) && (u.kv['Alert received'] === (up.alert_received || 'none')),
+          'alerts sent and received are always shown (none when none)', JSON.stringify(u.kv));
+        const cl = legs[0] || { kv: {} };
+        const cd = (det.tls || {}).client;
+        ok(!cd || (/^Handshake (completed|failed)/.test(cl.state) && 'Alert sent' in cl.kv), 'the client leg shows its own handshake state and alerts', JSON.stringify(cl).slice(0, 500), JSON.stringify(cd));
+      }
+    }
 
     // ---- the token is forwarded to every API call --------------------------------------------
     const p2 = await context.newPage();
