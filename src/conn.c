@@ -127,6 +127,8 @@ static void conn_free(struct conn *c)
         evbuffer_free(c->pending_up);
     if (c->timer)
         event_free(c->timer);
+    if (c->hold_ev)
+        event_free(c->hold_ev);
     if (c->prev)
         c->prev->next = c->next;
     else if (c->registry)
@@ -1208,11 +1210,46 @@ static void advance(struct conn *c)
     }
 }
 
+/* Back-pressure from the store: while finished flows wait for the disk beyond the store's mark,
+ * a client's next request is not read (the client sees a slower proxy) and is looked at again
+ * every STORE_HOLD_US; exchanges in progress go on. This keeps memory bounded when the proxy
+ * outruns the session store, instead of queueing flows without limit. */
+#define STORE_HOLD_US 2000
+
+static void on_hold(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct conn *c = arg;
+    if (c->state != CONN_S_IDLE || !c->client.bev)
+        return;
+    bufferevent_enable(c->client.bev, EV_READ);
+    process_client_input(c);
+}
+
+/* 1 when the next request must wait (the hold is armed), 0 to go on. */
+static int hold_for_store(struct conn *c)
+{
+    const struct proxy *p = c->proxy;
+    if (!p->sink_busy || !p->sink_busy(p->sink_arg))
+        return 0;
+    if (!c->hold_ev && !(c->hold_ev = evtimer_new(c->base, on_hold, c)))
+        return 0; /* out of memory: better to go on than to stall this client for good */
+    if (!evtimer_pending(c->hold_ev, NULL)) {
+        struct timeval tv = {0, STORE_HOLD_US};
+        bufferevent_disable(c->client.bev, EV_READ);
+        evtimer_add(c->hold_ev, &tv);
+    }
+    return 1;
+}
+
 static void process_client_input(struct conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->client.bev);
     if (c->state == CONN_S_CLOSING || (c->flow && c->req_done))
         return; /* paused: a pipelined request waits for the current exchange */
+    if (c->state == CONN_S_IDLE && evbuffer_get_length(in) > 0 && hold_for_store(c))
+        return;
     if (c->state == CONN_S_IDLE && evbuffer_get_length(in) > 0) {
         c->head_started = flow_now_us();
         conn__set_state(c, CONN_S_REQUEST_HEAD, "request begins");

@@ -52,6 +52,7 @@ struct conn {
     uint64_t last_activity;         /* monotonic µs of the last byte either way */
     struct upstream_connect *connecting; /* resolve/connect in progress, or NULL */
     struct event *peek_ev;          /* CONNECT: waits for the client's first bytes */
+    struct event *hold_ev;          /* a new request waits while the store is behind, or NULL */
 
     /* The exchange in progress (state CONNECTING / EXCHANGE). */
     struct flow *flow;              /* owned until flow_done */

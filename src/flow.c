@@ -46,6 +46,16 @@ void flow_free(struct flow *f)
     free(f);
 }
 
+size_t flow_mem_size(const struct flow *f)
+{
+    size_t n = sizeof *f + f->req_body.cap + f->resp_body.cap + (f->url ? strlen(f->url) + 1 : 0);
+    const struct http1_head *heads[2] = {f->req, f->resp};
+    for (int i = 0; i < 2; i++)
+        if (heads[i])
+            n += sizeof *heads[i] + heads[i]->buf_cap + heads[i]->nfields * sizeof *heads[i]->fields;
+    return n;
+}
+
 void flow_capture_add(struct flow_capture *cap, const char *data, size_t len)
 {
     cap->total += len;

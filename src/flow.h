@@ -139,6 +139,9 @@ struct flow *flow_new(uint64_t id, uint64_t conn_id, size_t max_body) HP_WUNRES;
 /* Free a flow and all it owns. NULL allowed. */
 void flow_free(struct flow *f);
 
+/* Bytes of memory f holds (struct, heads, captured bodies): what a queued flow costs. */
+size_t flow_mem_size(const struct flow *f) HP_NONNULL(1);
+
 /* Keep up to cap->max bytes of a body; count all. Never fails the exchange: OOM just marks
  * the capture truncated. */
 void flow_capture_add(struct flow_capture *cap, const char *data, size_t len) HP_NONNULL(1);

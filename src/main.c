@@ -154,6 +154,7 @@ static int run(const struct opts *o)
         .out = stdout, .sink = NULL, .sink_arg = NULL};
     proxy.sink = store_sink;
     proxy.sink_arg = store;
+    proxy.sink_busy = store_backlogged;
     atomic_store(&proxy.next_flow_id, store_last_id(store)); /* ids continue in the file */
     if (acl_add(&proxy.allowed, o->nallow_client ? "" : ACL_DEFAULT, err, sizeof err) < 0)
         goto fail_err;

@@ -33,6 +33,7 @@ struct proxy {
     FILE *out;                       /* where the one-line-per-exchange log goes */
     flow_sink_fn sink;               /* takes finished flows; NULL frees them */
     void *sink_arg;
+    int (*sink_busy)(void *sink_arg); /* 1: take no new request now (store behind); may be NULL */
 };
 
 #endif

@@ -22,6 +22,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,12 @@
 #define STORE_SCHEMA_VERSION 1
 /* How long a reader or a second writer waits for a lock before giving up (ms). */
 #define STORE_BUSY_MS 5000
+/* Back-pressure: when finished flows waiting for the writer hold more than this much memory (or
+ * are this many), store_backlogged says so and workers take no new request until the backlog is
+ * under half of it again. Without it a store slower than the proxy (2 cores shared with the client
+ * and the server under a benchmark) grew the queue to over 1 GB in seconds. */
+#define STORE_BACKLOG_BYTES (64u << 20)
+#define STORE_BACKLOG_FLOWS 8192u
 /* zlib level for stored bodies: fast; bodies are often already compressed anyway. */
 #define STORE_ZLEVEL 1
 
@@ -91,6 +98,9 @@ struct store {
     z_stream zs;               /* the writer's deflate stream, reset for each body */
     int zs_ready;
     struct queue *queue;       /* finished flows waiting to be written */
+    atomic_size_t queued_bytes; /* flow_mem_size of the flows in the queue or being written */
+    atomic_size_t queued_flows;
+    atomic_int backlogged;     /* 1 from the high mark until back under half of it */
     pthread_t thread;
     int started;
     uint64_t last_id;          /* highest id in the file at open */
@@ -262,8 +272,15 @@ static void write_batch(struct store *s, struct flow **fl, size_t n)
     }
     s->stats.lost += committed ? n - written : n;
     pthread_mutex_unlock(&s->stats_mu);
-    for (size_t i = 0; i < n; i++)
+    size_t freed = 0;
+    for (size_t i = 0; i < n; i++) {
+        freed += flow_mem_size(fl[i]);
         flow_free(fl[i]);
+    }
+    size_t bytes = atomic_fetch_sub(&s->queued_bytes, freed) - freed;
+    size_t flows = atomic_fetch_sub(&s->queued_flows, n) - n;
+    if (bytes < STORE_BACKLOG_BYTES / 2 && flows < STORE_BACKLOG_FLOWS / 2)
+        atomic_store(&s->backlogged, 0);
     if (committed && written && s->notify)
         s->notify(lo, hi, s->notify_arg);
 }
@@ -403,11 +420,24 @@ fail:
 void store_sink(struct flow *f, void *store)
 {
     struct store *s = store;
+    size_t size = flow_mem_size(f);
+    size_t bytes = atomic_fetch_add(&s->queued_bytes, size) + size;
+    size_t flows = atomic_fetch_add(&s->queued_flows, 1) + 1;
+    if (bytes > STORE_BACKLOG_BYTES || flows > STORE_BACKLOG_FLOWS)
+        atomic_store(&s->backlogged, 1);
     if (queue_push(s->queue, f) < 0) {
+        atomic_fetch_sub(&s->queued_bytes, size);
+        atomic_fetch_sub(&s->queued_flows, 1);
         log_msg(LOG_WARN, "store: flow %llu (%s) not saved: store closed or out of memory",
                 (unsigned long long)f->id, f->host);
         flow_free(f);
     }
+}
+
+int store_backlogged(void *store)
+{
+    struct store *s = store;
+    return atomic_load_explicit(&s->backlogged, memory_order_relaxed);
 }
 
 void store_set_notify(struct store *s, store_notify_fn fn, void *arg)

@@ -40,6 +40,11 @@ struct store *store_open(const char *path, char *err, size_t errlen) HP_NONNULL(
  * Signature matches flow_sink_fn with arg = the store. */
 void store_sink(struct flow *f, void *store) HP_NONNULL(1, 2);
 
+/* 1 while the flows waiting to be written hold more memory than the store lets queue up (set at a
+ * high mark, cleared at half of it): a worker then takes no new request until it is 0 again, so
+ * memory stays bounded when the proxy outruns the disk. Lock-free. Argument: the store. */
+int store_backlogged(void *store) HP_NONNULL(1);
+
 /* Called on the writer thread after each commit with the smallest and largest id of the batch
  * just made durable. Ids are given when a flow starts and flows are committed when they finish,
  * so a batch may hold ids below those of earlier batches (a long download finishing late):
