@@ -1,4 +1,7 @@
-/* flow_json.c — see flow_json.h. Pure: no I/O, no globals; jansson does all escaping. */
+/* flow_json.c — see flow_json.h. Pure: no I/O, no globals. The store's texts are written directly
+ * into one growable buffer (no jansson tree: building and freeing ~150 small objects per flow was
+ * a quarter of the store thread's time); tests/common/flow_json_ref.c is the jansson model they
+ * are checked against. */
 #include "flow_json.h"
 
 #include <ctype.h>
@@ -82,18 +85,6 @@ json_t *flow_json_string(const char *s, size_t len)
     return j;
 }
 
-static json_t *jstr(const char *s)
-{
-    return flow_json_string(s ? s : "", s ? strlen(s) : 0);
-}
-
-/* json_object_set_new that tolerates a NULL value (OOM): the key is then simply missing. */
-static void put(json_t *o, const char *key, json_t *v)
-{
-    if (v)
-        json_object_set_new(o, key, v);
-}
-
 void flow_json_iso_time(const struct timeval *tv, char *buf, size_t buflen)
 {
     struct tm tm;
@@ -117,27 +108,171 @@ void flow_json_mime(const char *ctype, char *out, size_t outlen)
     out[o] = '\0';
 }
 
-static json_t *headers_json(const struct http1_head *h)
+/* ------------------------------------------------------------------------------------------ */
+/* A JSON text writer: appends to out->buf; a failed allocation sets out->oom and stops writing. */
+
+static void reserve(struct flow_json_text *w, size_t more)
 {
-    json_t *a = json_array();
-    if (!a || !h)
-        return a;
-    for (size_t i = 0; i < h->nfields; i++) {
-        json_t *o = json_object();
-        if (!o)
-            break;
-        put(o, "name", jstr(h->fields[i].name));
-        put(o, "value", jstr(h->fields[i].value));
-        json_array_append_new(a, o);
+    if (w->oom || w->len + more <= w->cap)
+        return;
+    size_t ncap = w->cap ? w->cap : 4096;
+    while (ncap < w->len + more)
+        ncap *= 2;
+    char *nb = realloc(w->buf, ncap);
+    if (!nb) {
+        w->oom = 1;
+        return;
     }
-    return a;
+    w->buf = nb;
+    w->cap = ncap;
 }
 
-static json_t *version_json(const struct http1_head *h)
+static void raw(struct flow_json_text *w, const char *s, size_t n)
 {
-    char v[16];
+    reserve(w, n);
+    if (w->oom)
+        return;
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+}
+
+#define RAW(w, lit) raw((w), (lit), sizeof(lit) - 1)
+
+/* A comma unless the container just opened: values and keys call it first. */
+static void sep(struct flow_json_text *w)
+{
+    if (!w->oom && w->len && w->buf[w->len - 1] != '{' && w->buf[w->len - 1] != '[')
+        raw(w, ",", 1);
+}
+
+/* s[0..n) as a JSON string: valid UTF-8 kept, other bytes as Latin-1 (two bytes each), the
+ * escapes jansson uses (\" \\ \b \f \n \r \t, \u00XX for other controls and NUL). */
+static void str_n(struct flow_json_text *w, const char *s, size_t n)
+{
+    reserve(w, n * 6 + 2); /* worst case: every byte a \u00XX escape */
+    if (w->oom)
+        return;
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    char *o = w->buf + w->len;
+    *o++ = '"';
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            i++;
+        } else if (c < 0x80) {
+            *o++ = '\\';
+            switch (c) {
+            case '"': *o++ = '"'; break;
+            case '\\': *o++ = '\\'; break;
+            case '\b': *o++ = 'b'; break;
+            case '\f': *o++ = 'f'; break;
+            case '\n': *o++ = 'n'; break;
+            case '\r': *o++ = 'r'; break;
+            case '\t': *o++ = 't'; break;
+            default:
+                *o++ = 'u';
+                *o++ = '0';
+                *o++ = '0';
+                *o++ = hex[c >> 4];
+                *o++ = hex[c & 15];
+            }
+            i++;
+        } else {
+            size_t k = utf8_seq(p + i, n - i);
+            if (k) {
+                memcpy(o, p + i, k);
+                o += k;
+                i += k;
+            } else { /* Latin-1: U+0080..U+00FF as two bytes */
+                *o++ = (char)(0xc0 | (c >> 6));
+                *o++ = (char)(0x80 | (c & 0x3f));
+                i++;
+            }
+        }
+    }
+    *o++ = '"';
+    w->len = (size_t)(o - w->buf);
+}
+
+static void str(struct flow_json_text *w, const char *s)
+{
+    str_n(w, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* "key": (keys are our own ASCII literals) */
+static void key(struct flow_json_text *w, const char *k)
+{
+    sep(w);
+    raw(w, "\"", 1);
+    raw(w, k, strlen(k));
+    raw(w, "\":", 2);
+}
+
+static void kstr(struct flow_json_text *w, const char *k, const char *v)
+{
+    key(w, k);
+    str(w, v);
+}
+
+static void kint(struct flow_json_text *w, const char *k, long long v)
+{
+    char num[24];
+    key(w, k);
+    raw(w, num, (size_t)snprintf(num, sizeof num, "%lld", v));
+}
+
+static void kbool(struct flow_json_text *w, const char *k, int v)
+{
+    key(w, k);
+    if (v)
+        RAW(w, "true");
+    else
+        RAW(w, "false");
+}
+
+/* A duration in ms rounded to the microsecond, always with a decimal point (a JSON real); a
+ * phase that did not happen is the integer -1. */
+static void kms(struct flow_json_text *w, const char *k, double ms)
+{
+    key(w, k);
+    if (ms < 0) {
+        RAW(w, "-1");
+        return;
+    }
+    char num[48];
+    int n = snprintf(num, sizeof num, "%.3f", (double)(long long)(ms * 1000.0 + 0.5) / 1000.0);
+    if (n <= 0 || (size_t)n >= sizeof num) {
+        RAW(w, "0.0");
+        return;
+    }
+    while (n > 2 && num[n - 1] == '0' && num[n - 2] != '.')
+        n--; /* 12.500 -> 12.5, 3.000 -> 3.0 */
+    raw(w, num, (size_t)n);
+}
+
+static void khttp_version(struct flow_json_text *w, const char *k, const struct http1_head *h)
+{
+    char v[32];
     snprintf(v, sizeof v, "HTTP/%d.%d", h->major, h->minor);
-    return json_string(v);
+    kstr(w, k, v);
+}
+
+static void kheaders(struct flow_json_text *w, const char *k, const struct http1_head *h)
+{
+    key(w, k);
+    RAW(w, "[");
+    for (size_t i = 0; h && i < h->nfields; i++) {
+        sep(w);
+        RAW(w, "{\"name\":");
+        str(w, h->fields[i].name);
+        RAW(w, ",\"value\":");
+        str(w, h->fields[i].value);
+        RAW(w, "}");
+    }
+    RAW(w, "]");
 }
 
 static const char *method_of(const struct flow *f)
@@ -148,201 +283,212 @@ static const char *method_of(const struct flow *f)
 }
 
 /* The path + query of the flow's URL ("/a?b"), "" for tunnels and flows without a request. */
-static json_t *path_json(const struct flow *f)
+static const char *path_of(const struct flow *f)
 {
     if (f->kind == FLOW_TUNNEL || !f->url)
-        return json_string("");
-    const char *u = f->url, *sep = strstr(u, "://");
-    if (sep) {
-        const char *p = sep + 3;
+        return "";
+    const char *sep_ = strstr(f->url, "://");
+    if (sep_) {
+        const char *p = sep_ + 3;
         p += strcspn(p, "/?#");
-        if (!*p)
-            return json_string("/");
-        return jstr(p);
+        return *p ? p : "/";
     }
-    return jstr(f->req ? f->req->target : "");
+    return f->req ? f->req->target : "";
 }
 
-static json_t *tls_json(const struct flow_tls *t)
+static void ktls(struct flow_json_text *w, const char *k, const struct flow_tls *t)
 {
-    if (!t->present)
-        return json_null();
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    put(o, "handshake_done", json_boolean(t->handshake_done));
-    put(o, "version", jstr(t->version));
-    put(o, "cipher", jstr(t->cipher));
-    put(o, "alpn", jstr(t->alpn));
-    put(o, "sni", jstr(t->sni));
-    put(o, "verify_result", json_integer(t->verify_result));
-    put(o, "verify_error", jstr(t->verify_error));
-    put(o, "alert_sent", jstr(t->alert_sent));
-    put(o, "alert_received", jstr(t->alert_received));
-    put(o, "error", jstr(t->error));
-    put(o, "peer_subject", jstr(t->peer_subject));
-    put(o, "peer_issuer", jstr(t->peer_issuer));
-    put(o, "peer_not_before", jstr(t->peer_not_before));
-    put(o, "peer_not_after", jstr(t->peer_not_after));
-    put(o, "peer_key_type", jstr(t->peer_key_type));
-    put(o, "peer_key_bits", json_integer(t->peer_key_bits));
-    put(o, "peer_sig", jstr(t->peer_sig));
-    put(o, "forward_secret", json_boolean(t->forward_secret));
-    return o;
+    key(w, k);
+    if (!t->present) {
+        RAW(w, "null");
+        return;
+    }
+    RAW(w, "{");
+    kbool(w, "handshake_done", t->handshake_done);
+    kstr(w, "version", t->version);
+    kstr(w, "cipher", t->cipher);
+    kstr(w, "alpn", t->alpn);
+    kstr(w, "sni", t->sni);
+    kint(w, "verify_result", t->verify_result);
+    kstr(w, "verify_error", t->verify_error);
+    kstr(w, "alert_sent", t->alert_sent);
+    kstr(w, "alert_received", t->alert_received);
+    kstr(w, "error", t->error);
+    kstr(w, "peer_subject", t->peer_subject);
+    kstr(w, "peer_issuer", t->peer_issuer);
+    kstr(w, "peer_not_before", t->peer_not_before);
+    kstr(w, "peer_not_after", t->peer_not_after);
+    kstr(w, "peer_key_type", t->peer_key_type);
+    kint(w, "peer_key_bits", t->peer_key_bits);
+    kstr(w, "peer_sig", t->peer_sig);
+    kbool(w, "forward_secret", t->forward_secret);
+    RAW(w, "}");
 }
 
-/* Timings in ms rounded to microseconds; -1 stays -1. */
-static json_t *ms_json(double ms)
+static void diagnosis_obj(struct flow_json_text *w, const struct diagnosis *d)
 {
-    if (ms < 0)
-        return json_integer(-1);
-    return json_real((double)(long long)(ms * 1000.0 + 0.5) / 1000.0);
-}
-
-static json_t *diagnosis_json(const struct diagnosis *d)
-{
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    put(o, "code", json_integer(d->entry->code));
-    put(o, "name", jstr(d->entry->name));
-    put(o, "stage", jstr(d->stage ? d->stage : ""));
-    put(o, "title", jstr(d->entry->title));
-    put(o, "detail", jstr(d->detail));
-    put(o, "fix", jstr(d->entry->fix));
+    RAW(w, "{");
+    kint(w, "code", d->entry->code);
+    kstr(w, "name", d->entry->name);
+    kstr(w, "stage", d->stage ? d->stage : "");
+    kstr(w, "title", d->entry->title);
+    kstr(w, "detail", d->detail);
+    kstr(w, "fix", d->entry->fix);
     if (d->entry->android && d->entry->android[0])
-        put(o, "android", jstr(d->entry->android));
-    return o;
+        kstr(w, "android", d->entry->android);
+    RAW(w, "}");
 }
 
-static json_t *capture_json(json_t *o, const struct flow_capture *c)
+static void capture_fields(struct flow_json_text *w, const struct flow_capture *c)
 {
-    put(o, "body_size", json_integer((json_int_t)c->total));
-    put(o, "body_captured", json_integer((json_int_t)c->len));
-    put(o, "body_truncated", json_boolean(c->truncated));
-    return o;
+    kint(w, "body_size", (long long)c->total);
+    kint(w, "body_captured", (long long)c->len);
+    kbool(w, "body_truncated", c->truncated);
 }
 
-static void add_detail(json_t *o, const struct flow *f)
+static void summary_fields(struct flow_json_text *w, const struct flow *f, int warn_code)
 {
-    json_t *req = json_object();
-    if (req) {
-        put(req, "method", jstr(method_of(f)));
-        put(req, "target", jstr(f->req ? f->req->target : f->kind == FLOW_TUNNEL ? f->url : ""));
-        put(req, "http_version", f->req ? version_json(f->req) : json_string(""));
-        put(req, "headers", headers_json(f->req));
-        put(req, "head_size", json_integer(f->req ? (json_int_t)f->req->wire_size : -1));
-        capture_json(req, &f->req_body);
-        put(o, "request", req);
-    }
-    if (f->resp) {
-        json_t *resp = json_object();
-        if (resp) {
-            put(resp, "status", json_integer(f->resp->status));
-            put(resp, "reason", jstr(f->resp->reason));
-            put(resp, "http_version", version_json(f->resp));
-            put(resp, "headers", headers_json(f->resp));
-            put(resp, "head_size", json_integer((json_int_t)f->resp->wire_size));
-            capture_json(resp, &f->resp_body);
-            put(o, "response", resp);
-        }
-    } else
-        put(o, "response", json_null());
-
-    const struct flow_timings *t = &f->timings;
-    json_t *tj = json_object();
-    if (tj) {
-        put(tj, "blocked", ms_json(t->blocked));
-        put(tj, "dns", ms_json(t->dns));
-        put(tj, "connect", ms_json(t->connect));
-        put(tj, "ssl", ms_json(t->ssl));
-        put(tj, "send", ms_json(t->send));
-        put(tj, "wait", ms_json(t->wait));
-        put(tj, "receive", ms_json(t->receive));
-        put(tj, "total", ms_json(t->total));
-        put(o, "timings", tj);
-    }
-    put(o, "server_ip", jstr(f->server_ip));
-    put(o, "client_port", json_integer(f->client_port));
-    put(o, "reused_upstream", json_boolean(f->reused_upstream));
-    json_t *tls = json_object();
-    if (tls) {
-        put(tls, "client", tls_json(&f->tls_client));
-        put(tls, "upstream", tls_json(&f->tls_upstream));
-        put(o, "tls", tls);
-    }
-    if (f->fail.failed) {
-        json_t *fj = json_object();
-        if (fj) {
-            put(fj, "stage", json_string(flow_stage_name(f->fail.stage)));
-            put(fj, "errno", json_integer(f->fail.sys_errno));
-            put(fj, "dns_error", json_integer(f->fail.dns_error));
-            put(fj, "timeout", json_boolean(f->fail.timeout));
-            put(fj, "status_sent", json_integer(f->fail.status_sent));
-            put(fj, "closed_by", jstr(f->fail.closed_by));
-            put(fj, "parse_error", jstr(f->fail.parse_error ? f->fail.parse_error : ""));
-            put(fj, "reason", jstr(f->fail.reason));
-            put(o, "failure", fj);
-        }
-    } else
-        put(o, "failure", json_null());
-    put(o, "bytes_up", json_integer((json_int_t)f->bytes_up));
-    put(o, "bytes_down", json_integer((json_int_t)f->bytes_down));
-    put(o, "no_request_after_tls", json_boolean(f->no_request_after_tls));
-
-    /* diagnose is pure: recomputing here gives the full {code, name, stage, title, detail, fix} */
-    struct diagnosis d;
-    if (diagnose_flow(f, &d) && d.entry)
-        put(o, "diagnosis", diagnosis_json(&d));
-    struct diagnosis w[4];
-    size_t nw = diagnose_warnings(f, w, 4);
-    if (nw) {
-        json_t *wa = json_array();
-        for (size_t i = 0; wa && i < nw; i++)
-            if (w[i].entry)
-                json_array_append_new(wa, diagnosis_json(&w[i]));
-        put(o, "warnings", wa);
-    }
-}
-
-json_t *flow_to_json(const struct flow *f, int detail)
-{
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
     char ts[40], mime[128];
     flow_json_iso_time(&f->started, ts, sizeof ts);
     flow_json_mime(f->resp ? http1_head_get(f->resp, "Content-Type") : NULL, mime, sizeof mime);
-    put(o, "id", json_integer((json_int_t)f->id));
-    put(o, "conn_id", json_integer((json_int_t)f->conn_id));
-    put(o, "kind", json_string(f->kind == FLOW_TUNNEL ? "tunnel" : "http"));
-    put(o, "started", json_string(ts));
-    put(o, "method", jstr(method_of(f)));
-    put(o, "url", jstr(f->url ? f->url : ""));
-    put(o, "scheme", jstr(f->scheme));
-    put(o, "host", jstr(f->host));
-    put(o, "port", json_integer(f->port));
-    put(o, "path", path_json(f));
-    put(o, "status", json_integer(f->resp ? f->resp->status : 0));
-    put(o, "failed", json_boolean(f->fail.failed));
-    put(o, "error", jstr(f->fail.failed ? f->fail.reason : ""));
-    put(o, "mime", jstr(mime));
-    put(o, "req_size", json_integer((json_int_t)f->req_body.total));
-    put(o, "resp_size", json_integer((json_int_t)f->resp_body.total));
-    put(o, "duration_ms", ms_json(f->timings.total));
-    put(o, "client", jstr(f->client_addr));
-    put(o, "note", jstr(f->note));
-    put(o, "diag_code", json_integer(f->diag_code));
+    kint(w, "id", (long long)f->id);
+    kint(w, "conn_id", (long long)f->conn_id);
+    kstr(w, "kind", f->kind == FLOW_TUNNEL ? "tunnel" : "http");
+    kstr(w, "started", ts);
+    kstr(w, "method", method_of(f));
+    kstr(w, "url", f->url ? f->url : "");
+    kstr(w, "scheme", f->scheme);
+    kstr(w, "host", f->host);
+    kint(w, "port", f->port);
+    kstr(w, "path", path_of(f));
+    kint(w, "status", f->resp ? f->resp->status : 0);
+    kbool(w, "failed", f->fail.failed);
+    kstr(w, "error", f->fail.failed ? f->fail.reason : "");
+    kstr(w, "mime", mime);
+    kint(w, "req_size", (long long)f->req_body.total);
+    kint(w, "resp_size", (long long)f->resp_body.total);
+    kms(w, "duration_ms", f->timings.total);
+    kstr(w, "client", f->client_addr);
+    kstr(w, "note", f->note);
+    kint(w, "diag_code", f->diag_code);
     /* the first warning's code (ATS -1022 / -1200), so a list can mark flows that only worked
      * because of an exception */
-    struct diagnosis warn;
-    put(o, "warn_code", json_integer(diagnose_warnings(f, &warn, 1) && warn.entry ? warn.entry->code : 0));
-    if (detail)
-        add_detail(o, f);
-    return o;
+    kint(w, "warn_code", warn_code);
 }
 
-void flow_json_add_detail(json_t *o, const struct flow *f)
+static void detail_fields(struct flow_json_text *w, const struct flow *f,
+                          const struct diagnosis *warn, size_t nwarn)
 {
-    add_detail(o, f);
+    key(w, "request");
+    RAW(w, "{");
+    kstr(w, "method", method_of(f));
+    kstr(w, "target", f->req ? f->req->target : f->kind == FLOW_TUNNEL ? f->url : "");
+    if (f->req)
+        khttp_version(w, "http_version", f->req);
+    else
+        kstr(w, "http_version", "");
+    kheaders(w, "headers", f->req);
+    kint(w, "head_size", f->req ? (long long)f->req->wire_size : -1);
+    capture_fields(w, &f->req_body);
+    RAW(w, "}");
+    key(w, "response");
+    if (f->resp) {
+        RAW(w, "{");
+        kint(w, "status", f->resp->status);
+        kstr(w, "reason", f->resp->reason);
+        khttp_version(w, "http_version", f->resp);
+        kheaders(w, "headers", f->resp);
+        kint(w, "head_size", (long long)f->resp->wire_size);
+        capture_fields(w, &f->resp_body);
+        RAW(w, "}");
+    } else
+        RAW(w, "null");
+
+    const struct flow_timings *t = &f->timings;
+    key(w, "timings");
+    RAW(w, "{");
+    kms(w, "blocked", t->blocked);
+    kms(w, "dns", t->dns);
+    kms(w, "connect", t->connect);
+    kms(w, "ssl", t->ssl);
+    kms(w, "send", t->send);
+    kms(w, "wait", t->wait);
+    kms(w, "receive", t->receive);
+    kms(w, "total", t->total);
+    RAW(w, "}");
+    kstr(w, "server_ip", f->server_ip);
+    kint(w, "client_port", f->client_port);
+    kbool(w, "reused_upstream", f->reused_upstream);
+    key(w, "tls");
+    RAW(w, "{");
+    ktls(w, "client", &f->tls_client);
+    ktls(w, "upstream", &f->tls_upstream);
+    RAW(w, "}");
+    key(w, "failure");
+    if (f->fail.failed) {
+        RAW(w, "{");
+        kstr(w, "stage", flow_stage_name(f->fail.stage));
+        kint(w, "errno", f->fail.sys_errno);
+        kint(w, "dns_error", f->fail.dns_error);
+        kbool(w, "timeout", f->fail.timeout);
+        kint(w, "status_sent", f->fail.status_sent);
+        kstr(w, "closed_by", f->fail.closed_by);
+        kstr(w, "parse_error", f->fail.parse_error ? f->fail.parse_error : "");
+        kstr(w, "reason", f->fail.reason);
+        RAW(w, "}");
+    } else
+        RAW(w, "null");
+    kint(w, "bytes_up", (long long)f->bytes_up);
+    kint(w, "bytes_down", (long long)f->bytes_down);
+    kbool(w, "no_request_after_tls", f->no_request_after_tls);
+
+    /* diagnose is pure: recomputing here gives the full {code, name, stage, title, detail, fix} */
+    struct diagnosis d;
+    if (diagnose_flow(f, &d) && d.entry) {
+        key(w, "diagnosis");
+        diagnosis_obj(w, &d);
+    }
+    if (nwarn) {
+        key(w, "warnings");
+        RAW(w, "[");
+        for (size_t i = 0; i < nwarn; i++)
+            if (warn[i].entry) {
+                sep(w);
+                diagnosis_obj(w, &warn[i]);
+            }
+        RAW(w, "]");
+    }
+}
+
+int flow_json_texts(const struct flow *f, struct flow_json_text *out)
+{
+    out->len = 0;
+    out->oom = 0;
+    struct diagnosis warn[4];
+    size_t nwarn = diagnose_warnings(f, warn, 4);
+    RAW(out, "{");
+    summary_fields(out, f, nwarn && warn[0].entry ? warn[0].entry->code : 0);
+    RAW(out, "}");
+    if (out->oom)
+        return -1;
+    /* the detail is the summary's members and more: copy them, then go on */
+    out->summary_len = out->len;
+    reserve(out, out->summary_len - 1); /* first: buf may move */
+    if (out->oom)
+        return -1;
+    memcpy(out->buf + out->len, out->buf, out->summary_len - 1);
+    out->len += out->summary_len - 1;
+    detail_fields(out, f, warn, nwarn);
+    RAW(out, "}");
+    if (out->oom)
+        return -1;
+    out->detail = out->buf + out->summary_len;
+    out->detail_len = out->len - out->summary_len;
+    return 0;
+}
+
+void flow_json_text_free(struct flow_json_text *out)
+{
+    free(out->buf);
+    memset(out, 0, sizeof *out);
 }

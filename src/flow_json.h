@@ -1,6 +1,6 @@
-/* flow_json.h — a finished flow as JSON (jansson): the summary shown in lists and the detail
- * shown for one flow, in the shapes documented in store.h. Runs on the store's writer thread,
- * which persists the detail text; the viewer and HAR export read it back.
+/* flow_json.h — a finished flow as JSON text: the summary shown in lists and the detail shown for
+ * one flow, in the shapes documented in store.h. Runs on the store's writer thread, which persists
+ * both texts; the viewer and HAR export read them back.
  *
  * Every string is valid UTF-8 whatever bytes the flow held: a byte sequence that is not valid
  * UTF-8 is mapped byte by byte as Latin-1 (0x80..0xff → U+0080..U+00FF), so header values survive
@@ -14,13 +14,22 @@
 #include "attrib.h"
 #include "flow.h"
 
-/* The summary (detail = 0) or detail (detail = 1) object of f. Returns a new reference
- * (caller json_decref), NULL on OOM. */
-json_t *flow_to_json(const struct flow *f, int detail) HP_NONNULL(1);
+/* Both texts of one flow, in a buffer reused from flow to flow (start zeroed). */
+struct flow_json_text {
+    char *buf;                 /* summary text, then detail text (neither NUL-terminated) */
+    size_t len, cap;
+    size_t summary_len;        /* the summary is buf[0 .. summary_len) */
+    const char *detail;        /* the detail: detail[0 .. detail_len), inside buf */
+    size_t detail_len;
+    int oom;
+};
 
-/* Turn the summary object o of f (from flow_to_json(f, 0)) into its detail, in place: for a
- * writer that needs both texts without building the summary twice. */
-void flow_json_add_detail(json_t *o, const struct flow *f) HP_NONNULL(1, 2);
+/* Write f's summary and detail JSON (compact, members in a fixed order) into out, replacing what
+ * it held. Returns 0, -1 on OOM. */
+int flow_json_texts(const struct flow *f, struct flow_json_text *out) HP_NONNULL(1, 2);
+
+/* Free out's buffer (out is zeroed, reusable). */
+void flow_json_text_free(struct flow_json_text *out) HP_NONNULL(1);
 
 /* A JSON string of len bytes of s: valid UTF-8 sequences kept, other bytes mapped as Latin-1.
  * NUL bytes are kept (as \u0000). Returns a new reference, NULL on OOM. */

@@ -2,7 +2,7 @@
  *
  *   flows(id INTEGER PRIMARY KEY,   the flow id (assigned when the flow started)
  *         started, kind, method, host, status, failed, client, mime   indexed / filterable facts
- *         summary TEXT, detail TEXT  the flow_to_json shapes (summary for lists, detail for one)
+ *         summary TEXT, detail TEXT  the flow_json_texts shapes (summary for lists, detail for one)
  *         req_body BLOB, req_len, req_total, req_trunc, req_ctype, req_cenc      request body:
  *                                    zlib-compressed captured bytes, their length, the body
  *                                    size seen on the wire, truncated mark, Content-Type and
@@ -95,6 +95,7 @@ struct store {
     char *path;
     sqlite3 *db;               /* the writer connection (used only by the thread once started) */
     sqlite3_stmt *insert;
+    struct flow_json_text json; /* the writer's JSON buffer, reused for each flow */
     z_stream zs;               /* the writer's deflate stream, reset for each body */
     int zs_ready;
     struct queue *queue;       /* finished flows waiting to be written */
@@ -188,15 +189,8 @@ static int bind_body(struct store *s, int col, const struct flow_capture *c,
 static int write_flow(struct store *s, const struct flow *f)
 {
     sqlite3_stmt *st = s->insert;
-    /* the detail is the summary plus more: build it once, dump it at both stages */
-    json_t *o = flow_to_json(f, 0);
-    char *sumtext = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    if (o)
-        flow_json_add_detail(o, f);
-    char *dettext = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
     int rc = -1;
-    if (!sumtext || !dettext) {
+    if (flow_json_texts(f, &s->json) < 0) {
         log_msg(LOG_WARN, "store: flow %llu: out of memory serializing", (unsigned long long)f->id);
         goto out;
     }
@@ -214,8 +208,8 @@ static int write_flow(struct store *s, const struct flow *f)
     sqlite3_bind_int(st, 7, f->fail.failed);
     bind_text(st, 8, f->client_addr);
     bind_text(st, 9, mime);
-    sqlite3_bind_text(st, 10, sumtext, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 11, dettext, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, s->json.buf, (int)s->json.summary_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 11, s->json.detail, (int)s->json.detail_len, SQLITE_STATIC);
     if (bind_body(s, 12, &f->req_body, f->req) < 0 || bind_body(s, 18, &f->resp_body, f->resp) < 0) {
         log_msg(LOG_WARN, "store: flow %llu: out of memory compressing a body",
                 (unsigned long long)f->id);
@@ -229,8 +223,6 @@ static int write_flow(struct store *s, const struct flow *f)
 out:
     sqlite3_reset(st);
     sqlite3_clear_bindings(st); /* drops the compressed bodies and our text pointers */
-    free(sumtext);
-    free(dettext);
     return rc;
 }
 
@@ -483,6 +475,7 @@ void store_close(struct store *s)
     sqlite3_finalize(s->insert);
     if (s->zs_ready)
         deflateEnd(&s->zs);
+    flow_json_text_free(&s->json);
     if (s->db && sqlite3_close(s->db) != SQLITE_OK)
         log_msg(LOG_WARN, "store: %s: close: %s", s->path, sqlite3_errmsg(s->db));
     free(s->path);

@@ -1,8 +1,9 @@
 /* fuzz_flow_json.c — libFuzzer target: a flow holding arbitrary bytes (request and response
  * heads with any non-NUL bytes in names, values, target and reason; URL, host, failure reason,
- * note, TLS strings; bodies) → flow_to_json (summary and detail), the terminal line, and a HAR
+ * note, TLS strings; bodies) → flow_json_texts (summary and detail), the terminal line, and a HAR
  * document written by har.c from that detail (the store is replaced by stubs serving this one
- * flow). Oracle: every JSON text produced parses back with jansson's json_loads. */
+ * flow). Oracles: every JSON text produced parses back with jansson's json_loads, and the texts
+ * equal the jansson model of the flow (tests/common/flow_json_ref.c). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "flow_json.h"
 #include "har.h"
 #include "store.h"
+#include "../common/flow_json_ref.h"
 
 struct reader {
     const uint8_t *p;
@@ -96,6 +98,23 @@ static struct http1_head *take_head(struct reader *r, int is_request)
         h->status = take_byte(r) * 3;
     }
     return h;
+}
+
+/* One of the store's texts parsed back; abort when it is not JSON or differs from the model. */
+static json_t *parse_text(const char *text, size_t len, const struct flow *f, int detail)
+{
+    json_error_t e;
+    json_t *j = json_loadb(text, len, JSON_ALLOW_NUL, &e);
+    if (!j) {
+        if (getenv("FUZZ_DUMP"))
+            fprintf(stderr, "not JSON: %s at %d\n%.*s\n", e.text, e.position, (int)len, text);
+        abort();
+    }
+    json_t *model = flow_json_ref(f, detail);
+    if (!json_equal(j, model))
+        abort(); /* the text writer and the model disagree */
+    json_decref(model);
+    return j;
 }
 
 static void check_json(json_t *j)
@@ -192,7 +211,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g_body_len[1] = n;
     g_decode_fails = (flags & 32) != 0;
 
-    json_t *sum = flow_to_json(f, 0), *det = flow_to_json(f, 1);
+    static struct flow_json_text text;
+    if (flow_json_texts(f, &text) < 0)
+        abort();
+    json_t *sum = parse_text(text.buf, text.summary_len, f, 0);
+    json_t *det = parse_text(text.detail, text.detail_len, f, 1);
     check_json(sum);
     check_json(det);
     char line[1024];
