@@ -151,10 +151,11 @@ static int run(const struct opts *o)
         .untrusted_ca = untrusted_ca, .clients = clients,
         .tls_server = server_ctx,
         .tls_client = client_ctx,
-        .out = stdout, .sink = NULL, .sink_arg = NULL};
+        .out = NULL, .sink = NULL, .sink_arg = NULL}; /* lines: printed by the store */
     proxy.sink = store_sink;
     proxy.sink_arg = store;
     proxy.sink_busy = store_backlogged;
+    store_set_lines(store, stdout);
     atomic_store(&proxy.next_flow_id, store_last_id(store)); /* ids continue in the file */
     if (acl_add(&proxy.allowed, o->nallow_client ? "" : ACL_DEFAULT, err, sizeof err) < 0)
         goto fail_err;

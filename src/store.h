@@ -45,6 +45,11 @@ void store_sink(struct flow *f, void *store) HP_NONNULL(1, 2);
  * memory stays bounded when the proxy outruns the disk. Lock-free. Argument: the store. */
 int store_backlogged(void *store) HP_NONNULL(1);
 
+/* Print each flow's terminal line (flow_format_line) to out as the writer takes it, a batch at a
+ * time with one write, so workers make no write per exchange (call before flows arrive; pass
+ * NULL as the workers' flow_done output then). */
+void store_set_lines(struct store *s, FILE *out) HP_NONNULL(1);
+
 /* Called on the writer thread after each commit with the smallest and largest id of the batch
  * just made durable. Ids are given when a flow starts and flows are committed when they finish,
  * so a batch may hold ids below those of earlier batches (a long download finishing late):
