@@ -951,7 +951,7 @@ static void on_upstream_connected(const struct upstream_result *r, void *arg)
     struct bufferevent *bev;
     SSL *ssl = NULL;
     if (c->up_tls) {
-        ssl = tls_client_ssl_new(c->proxy->tls_client, c->up_host);
+        ssl = tls_client_ssl_new(c->proxy->tls_client, c->up_host, c->up_port);
         if (ssl)
             tls_facts_attach(ssl, &c->upstream.tls);
         bev = ssl ? bufferevent_openssl_socket_new(c->base, r->fd, ssl, BUFFEREVENT_SSL_CONNECTING,

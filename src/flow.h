@@ -57,6 +57,7 @@ struct flow_tls {
     int peer_key_bits;        /* its size in bits */
     char peer_sig[32];        /* its signature algorithm, e.g. "sha256WithRSAEncryption" */
     int forward_secret;       /* 1 when the key exchange was ephemeral (ECDHE/DHE or TLS 1.3) */
+    int resumed;              /* 1 when an earlier session was resumed (no certificate sent) */
 };
 
 /* Raw failure facts; failed == 0 for a successful exchange. */

@@ -322,6 +322,7 @@ static void ktls(struct flow_json_text *w, const char *k, const struct flow_tls 
     kint(w, "peer_key_bits", t->peer_key_bits);
     kstr(w, "peer_sig", t->peer_sig);
     kbool(w, "forward_secret", t->forward_secret);
+    kbool(w, "resumed", t->resumed);
     RAW(w, "}");
 }
 

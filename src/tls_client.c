@@ -4,12 +4,97 @@
 #include "tls_client.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 static const unsigned char alpn_http11[] = "\x08http/1.1";
+
+/* Upstream session resumption. A new client connection usually means a new upstream connection
+ * to a server we just talked to; resuming its last session skips the server's signature and our
+ * chain verification (a full handshake is most of a new connection's cost). One direct-mapped
+ * table per context, "host:port" -> the newest session of a handshake that passed verification
+ * for that host (a resumed session keeps the verify result of the handshake that made it). */
+#define SESSION_SLOTS 1024
+#define SESSION_KEY_MAX 280
+
+struct session_cache {
+    pthread_mutex_t mu; /* taken once per new upstream connection and per ticket received */
+    struct session_slot {
+        char key[SESSION_KEY_MAX];
+        SSL_SESSION *sess;
+    } slot[SESSION_SLOTS];
+};
+
+static int cache_index = -1, key_index = -1;
+static pthread_once_t index_once = PTHREAD_ONCE_INIT;
+
+static void free_cache(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+    struct session_cache *sc = ptr;
+    if (!sc)
+        return;
+    for (size_t i = 0; i < SESSION_SLOTS; i++)
+        SSL_SESSION_free(sc->slot[i].sess);
+    pthread_mutex_destroy(&sc->mu);
+    free(sc);
+}
+
+static void free_key(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+    free(ptr);
+}
+
+static void init_indexes(void)
+{
+    cache_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_cache);
+    key_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_key);
+}
+
+static struct session_slot *slot_for(struct session_cache *sc, const char *key)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return &sc->slot[h % SESSION_SLOTS];
+}
+
+/* OpenSSL hands us each new session (TLS 1.3: each ticket, after the handshake). Returns 1 when
+ * we keep the reference. */
+static int on_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+    struct session_cache *sc = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), cache_index);
+    const char *key = SSL_get_ex_data(ssl, key_index);
+    if (!sc || !key || !SSL_SESSION_is_resumable(sess))
+        return 0;
+    if ((SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) && SSL_get_verify_result(ssl) != X509_V_OK)
+        return 0; /* never resume what did not verify */
+    pthread_mutex_lock(&sc->mu);
+    struct session_slot *sl = slot_for(sc, key);
+    SSL_SESSION_free(sl->sess);
+    snprintf(sl->key, sizeof sl->key, "%s", key);
+    sl->sess = sess;
+    pthread_mutex_unlock(&sc->mu);
+    return 1;
+}
+
+/* Set the session to resume for key on ssl, when there is one. */
+static void resume(SSL_CTX *ctx, SSL *ssl, const char *key)
+{
+    struct session_cache *sc = SSL_CTX_get_ex_data(ctx, cache_index);
+    if (!sc)
+        return;
+    pthread_mutex_lock(&sc->mu);
+    struct session_slot *sl = slot_for(sc, key);
+    if (sl->sess && !strcmp(sl->key, key))
+        SSL_set_session(ssl, sl->sess); /* takes its own reference */
+    pthread_mutex_unlock(&sc->mu);
+}
 
 SSL_CTX *tls_client_ctx_new(const char *extra_ca_file, int insecure, char *err, size_t errlen)
 {
@@ -43,14 +128,32 @@ SSL_CTX *tls_client_ctx_new(const char *extra_ca_file, int insecure, char *err, 
      * we set; see conn's use). Renegotiation is refused: we never want it on a relay. */
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    pthread_once(&index_once, init_indexes);
+    struct session_cache *sc = calloc(1, sizeof *sc);
+    if (!sc || cache_index < 0 || key_index < 0 || pthread_mutex_init(&sc->mu, NULL) != 0 ||
+        !SSL_CTX_set_ex_data(ctx, cache_index, sc)) {
+        free(sc);
+        snprintf(err, errlen, "out of memory setting up the upstream TLS context");
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, on_new_session);
     return ctx;
 }
 
-SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *host)
+SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *host, int port)
 {
     SSL *ssl = SSL_new(ctx);
     if (!ssl)
         return NULL;
+    char *key = malloc(SESSION_KEY_MAX);
+    if (!key || !SSL_set_ex_data(ssl, key_index, key)) {
+        free(key);
+        SSL_free(ssl);
+        return NULL;
+    }
+    snprintf(key, SESSION_KEY_MAX, "%s:%d", host, port);
     unsigned char addr[16];
     int is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
     if (!is_ip)
@@ -63,5 +166,6 @@ SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *host)
             return NULL;
         }
     }
+    resume(ctx, ssl, key);
     return ssl;
 }

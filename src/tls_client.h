@@ -8,12 +8,15 @@
 #include "attrib.h"
 
 /* Context for all upstream connections. extra_ca_file (PEM, may be NULL) adds trust anchors;
- * insecure disables verification. Returns NULL with a reason in err. Free with SSL_CTX_free. */
+ * insecure disables verification. It keeps the newest session per host:port of handshakes that
+ * verified, for resumption. Returns NULL with a reason in err. Free with SSL_CTX_free. */
 SSL_CTX *tls_client_ctx_new(const char *extra_ca_file, int insecure, char *err, size_t errlen)
     HP_NONNULL(3) HP_WUNRES;
 
-/* A client SSL for host (name or IP literal): SNI for names, host/IP verification unless the
- * context is insecure. Returns NULL on OOM. Caller owns it (or hands it to a bufferevent). */
-SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *host) HP_NONNULL(1, 2) HP_WUNRES;
+/* A client SSL for host (name or IP literal) on port: SNI for names, host/IP verification unless
+ * the context is insecure, resuming the last verified session with host:port when there is one
+ * (SSL_session_reused tells afterwards). Returns NULL on OOM. Caller owns it (or hands it to a
+ * bufferevent). */
+SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *host, int port) HP_NONNULL(1, 2) HP_WUNRES;
 
 #endif

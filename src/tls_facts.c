@@ -74,6 +74,7 @@ void tls_facts_fill(SSL *ssl, struct flow_tls *facts)
     const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     if (sni)
         snprintf(facts->sni, sizeof facts->sni, "%s", sni);
+    facts->resumed = SSL_session_reused(ssl);
     if (!SSL_is_server(ssl)) {
         facts->verify_result = SSL_get_verify_result(ssl);
         if (facts->verify_result != X509_V_OK)

@@ -94,6 +94,7 @@ static json_t *tls_json(const struct flow_tls *t)
     put(o, "peer_key_bits", json_integer(t->peer_key_bits));
     put(o, "peer_sig", jstr(t->peer_sig));
     put(o, "forward_secret", json_boolean(t->forward_secret));
+    put(o, "resumed", json_boolean(t->resumed));
     return o;
 }
 

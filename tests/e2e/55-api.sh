@@ -110,6 +110,21 @@ start_httpeek --strip-alt-svc=no
 like "$(pcurl -D - -o /dev/null "http://upstream.test:$PLAIN/altsvc" | tr -d '\r')" "Alt-Svc: h3" "--strip-alt-svc=no forwards it"
 stop_httpeek
 
+# upstream TLS resumption: a second client connection to the same server resumes the session the
+# first one verified (the TLS facts say so); a server that fails verification is never resumed
+start_httpeek --upstream-ca "$PKI/ca.pem"
+W2="http://127.0.0.1:$HTTPEEK_WEB_PORT"
+pcurl_tls -o /dev/null "https://upstream.test:$TLSUP/bytes/10"
+pcurl_tls -o /dev/null "https://upstream.test:$TLSUP/bytes/20"
+for i in $(seq 50); do
+    [ "$(api "$W2/api/flows" | jq_py 'len(d)' 2>/dev/null)" = 2 ] && break
+    sleep 0.1
+done
+RIDS=($(api "$W2/api/flows" | jq_py '" ".join(str(f["id"]) for f in d)'))
+is "$(api "$W2/api/flows/${RIDS[0]}" | jq_py 'd["tls"]["upstream"]["resumed"]')" False "first connection to a server: full handshake"
+is "$(api "$W2/api/flows/${RIDS[1]}" | jq_py 'd["tls"]["upstream"]["resumed"], d["tls"]["upstream"]["verify_result"], d["tls"]["upstream"]["peer_subject"] != ""')" "True 0 True" "second connection: the verified session resumed, certificate facts still there"
+stop_httpeek
+
 # a viewer reachable from other machines needs the token it prints
 WP=$(free_port)
 start_httpeek --web "0.0.0.0:$WP"
