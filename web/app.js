@@ -885,7 +885,7 @@
     alert_received: 'Alert received', error: 'Error', peer_subject: 'Certificate subject',
     peer_issuer: 'Certificate issuer', peer_not_before: 'Valid from', peer_not_after: 'Valid until',
     peer_key_type: 'Key type', peer_key_bits: 'Key bits', peer_sig: 'Signature',
-    forward_secret: 'Forward secrecy',
+    forward_secret: 'Forward secrecy', resumed: 'Session resumed',
   };
   function tlsTable(o) {
     const rows = [];
@@ -910,7 +910,7 @@
     const left = Math.floor((until - now) / 86400000);
     return { text: 'valid, ' + left + ' day' + (left === 1 ? '' : 's') + ' left', cls: left < 14 ? 'warn' : 'good' };
   }
-  const TLS_SHOWN = ['handshake_done', 'version', 'cipher', 'alpn', 'sni', 'forward_secret', 'error', 'verify_result',
+  const TLS_SHOWN = ['handshake_done', 'version', 'cipher', 'alpn', 'sni', 'forward_secret', 'resumed', 'error', 'verify_result',
     'verify_error', 'alert_sent', 'alert_received', 'peer_subject', 'peer_issuer', 'peer_not_before', 'peer_not_after',
     'peer_key_type', 'peer_key_bits', 'peer_sig'];
   // One leg: the handshake, the certificate the peer showed (also when it failed verification),
@@ -924,6 +924,8 @@
     box.appendChild(kv([
       ['Version', str(o.version)], ['Cipher', str(o.cipher)], ['ALPN', str(o.alpn)], ['SNI', str(o.sni)],
       ['Forward secrecy', typeof o.forward_secret === 'boolean' ? (o.forward_secret ? 'yes' : 'no') : str(o.forward_secret)],
+      // a resumed session sent no certificate: what is shown below is from the handshake it resumes
+      ['Session resumed', o.resumed ? 'yes (certificate facts from the session resumed)' : ''],
       ['Error', done ? str(o.error) : ''],
     ]));
     const hasCert = o.peer_subject || o.peer_issuer || o.peer_not_after;
