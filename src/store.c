@@ -47,6 +47,17 @@
 #define STORE_BACKLOG_FLOWS 8192u
 /* zlib level for stored bodies: fast; bodies are often already compressed anyway. */
 #define STORE_ZLEVEL 1
+/* Bodies up to this size go through a second deflate stream with a 16 KiB window and hash table:
+ * deflateReset clears the hash table, and the full-size stream's 64 KiB one cost more than
+ * compressing a 1 KiB body. A 14-bit window still reaches back over the whole body. */
+#define STORE_ZSMALL_MAX (16u << 10)
+#define STORE_ZSMALL_WBITS 14
+#define STORE_ZSMALL_MEMLEVEL 6
+/* A body not known to be compressed is deflated STORE_ZSAMPLE bytes first; when those come out
+ * larger than STORE_ZSAMPLE_PCT % of themselves the rest goes in stored blocks (level 0: a copy
+ * and adler32), so a 10 MiB download of random-looking bytes costs a memcpy, not a compression. */
+#define STORE_ZSAMPLE (64u << 10)
+#define STORE_ZSAMPLE_PCT 90
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);"
@@ -91,13 +102,22 @@ static const char insert_sql[] =
     " resp_body, resp_len, resp_total, resp_trunc, resp_ctype, resp_cenc)"
     " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23)";
 
+/* The writer's deflate streams (the output of each is a zlib stream that uncompress reads). */
+enum store_zs {
+    ZS_BIG,    /* level 1, 32 KiB window: bodies over STORE_ZSMALL_MAX */
+    ZS_SMALL,  /* level 1, small window and hash table: cheap to reset */
+    ZS_STORED, /* level 0, smallest tables: bodies already compressed (Content-Encoding, media) */
+    ZS_N
+};
+
 struct store {
     char *path;
     sqlite3 *db;               /* the writer connection (used only by the thread once started) */
     sqlite3_stmt *insert;
     struct flow_json_text json; /* the writer's JSON buffer, reused for each flow */
-    z_stream zs;               /* the writer's deflate stream, reset for each body */
-    int zs_ready;
+    z_stream zs[ZS_N];         /* the writer's deflate streams, one reset for each body */
+    int zs_ready;              /* how many of zs are initialized */
+    int zs_big_level;          /* zs[ZS_BIG]'s level now (a sampled body may leave it at 0) */
     struct queue *queue;       /* finished flows waiting to be written */
     atomic_size_t queued_bytes; /* flow_mem_size of the flows in the queue or being written */
     atomic_size_t queued_flows;
@@ -129,13 +149,79 @@ static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen, const ch
     return 0;
 }
 
-/* zlib-compress len bytes into a new buffer (*out, *outlen) with the writer's stream z (set up
- * once by deflateInit: compress2 would allocate and clear ~270 KiB of zlib state per body, which
- * cost ~57 us for a 1 KiB body against ~12 us with a reset). Returns 0, -1 on OOM or error. */
-static int zpack(z_stream *z, const char *data, size_t len, unsigned char **out, size_t *outlen)
+/* The media type's main and sub type are exactly t (case-insensitive; parameters ignored). */
+static int ctype_is(const char *ctype, const char *t)
 {
+    size_t n = strlen(t);
+    return !strncasecmp(ctype, t, n) && strchr("; \t", ctype[n]);
+}
+
+/* Whether a body was compressed before it reached us, so deflating it again costs time for a few
+ * bytes at best: any Content-Encoding but identity, or a media type that compresses itself
+ * (images other than SVG/BMP/icons, audio, video, archives, WOFF fonts). */
+static int precompressed(const char *ctype, const char *cenc)
+{
+    cenc += strspn(cenc, " \t");
+    if (*cenc && strncasecmp(cenc, "identity", 8) != 0)
+        return 1;
+    static const char *const whole[] = {"image/", "audio/", "video/"};
+    static const char *const except[] = {"image/svg+xml", "image/bmp", "image/x-ms-bmp",
+                                         "image/x-icon", "image/vnd.microsoft.icon"};
+    static const char *const exact[] = {
+        "application/zip", "application/gzip", "application/x-gzip", "application/zstd",
+        "application/x-xz", "application/x-bzip2", "application/x-7z-compressed",
+        "application/vnd.rar", "application/x-rar-compressed", "font/woff", "font/woff2"};
+    for (size_t i = 0; i < sizeof except / sizeof *except; i++)
+        if (ctype_is(ctype, except[i]))
+            return 0;
+    for (size_t i = 0; i < sizeof whole / sizeof *whole; i++)
+        if (!strncasecmp(ctype, whole[i], strlen(whole[i])))
+            return 1;
+    for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
+        if (ctype_is(ctype, exact[i]))
+            return 1;
+    return 0;
+}
+
+/* Set up the writer's deflate streams. Returns 0, -1 on OOM (those made are counted in
+ * zs_ready). */
+static int zinit(struct store *s)
+{
+    static const int cfg[ZS_N][3] = {/* level, windowBits, memLevel */
+                                     [ZS_BIG] = {STORE_ZLEVEL, MAX_WBITS, 8},
+                                     [ZS_SMALL] = {STORE_ZLEVEL, STORE_ZSMALL_WBITS,
+                                                   STORE_ZSMALL_MEMLEVEL},
+                                     [ZS_STORED] = {0, 9, 1}};
+    for (; s->zs_ready < ZS_N; s->zs_ready++) {
+        const int *c = cfg[s->zs_ready];
+        if (deflateInit2(&s->zs[s->zs_ready], c[0], Z_DEFLATED, c[1], c[2], Z_DEFAULT_STRATEGY) !=
+            Z_OK)
+            return -1;
+    }
+    s->zs_big_level = STORE_ZLEVEL;
+    return 0;
+}
+
+/* zlib-compress len bytes into a new buffer (*out, *outlen) with one of the writer's streams (set
+ * up once by zinit: compress2 would allocate and clear ~270 KiB of zlib state per body, which cost
+ * ~57 us for a 1 KiB body against ~12 us with a reset). ctype and cenc are the body's
+ * Content-Type and Content-Encoding ("" when none). Whatever the stream, the result is one zlib
+ * stream that inflate with windowBits 15 (uncompress) reads. Returns 0, -1 on OOM or error. */
+static int zpack(struct store *s, const char *data, size_t len, const char *ctype,
+                 const char *cenc, unsigned char **out, size_t *outlen)
+{
+    enum store_zs which = precompressed(ctype, cenc) ? ZS_STORED
+                          : len <= STORE_ZSMALL_MAX   ? ZS_SMALL
+                                                      : ZS_BIG;
+    z_stream *z = &s->zs[which];
     if (deflateReset(z) != Z_OK)
         return -1;
+    /* a reset stream has had no input: deflateParams only changes the level, nothing is flushed */
+    if (which == ZS_BIG && s->zs_big_level != STORE_ZLEVEL) {
+        if (deflateParams(z, STORE_ZLEVEL, Z_DEFAULT_STRATEGY) != Z_OK)
+            return -1;
+        s->zs_big_level = STORE_ZLEVEL;
+    }
     size_t cap = (size_t)deflateBound(z, (uLong)len);
     unsigned char *b = malloc(cap ? cap : 1);
     if (!b)
@@ -144,6 +230,23 @@ static int zpack(z_stream *z, const char *data, size_t len, unsigned char **out,
     z->next_out = b;
     size_t in_left = len, out_left = cap;
     int rc;
+    if (which == ZS_BIG && len > STORE_ZSAMPLE) {
+        /* Z_BLOCK puts out everything deflated so far, so total_out is the sample's size */
+        uInt room = out_left > UINT_MAX ? UINT_MAX : (uInt)out_left;
+        z->avail_in = STORE_ZSAMPLE;
+        z->avail_out = room;
+        rc = deflate(z, Z_BLOCK);
+        in_left -= STORE_ZSAMPLE - z->avail_in;
+        out_left -= room - z->avail_out;
+        if (rc != Z_OK)
+            goto fail;
+        if (z->total_out > (uLong)STORE_ZSAMPLE * STORE_ZSAMPLE_PCT / 100) {
+            /* the rest as stored blocks, in the same stream (needs avail_out, left as it is) */
+            if (deflateParams(z, 0, Z_DEFAULT_STRATEGY) != Z_OK)
+                goto fail;
+            s->zs_big_level = 0;
+        }
+    }
     do { /* avail_in/avail_out are 32-bit: feed a big body in slices */
         uInt in = in_left > UINT_MAX ? UINT_MAX : (uInt)in_left;
         uInt room = out_left > UINT_MAX ? UINT_MAX : (uInt)out_left;
@@ -153,13 +256,14 @@ static int zpack(z_stream *z, const char *data, size_t len, unsigned char **out,
         in_left -= in - z->avail_in;
         out_left -= room - z->avail_out;
     } while (rc == Z_OK || (rc == Z_BUF_ERROR && in_left));
-    if (rc != Z_STREAM_END) {
-        free(b);
-        return -1;
-    }
+    if (rc != Z_STREAM_END)
+        goto fail;
     *out = b;
     *outlen = cap - out_left;
     return 0;
+fail:
+    free(b);
+    return -1;
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
@@ -172,10 +276,12 @@ static int bind_body(struct store *s, int col, const struct flow_capture *c,
                      const struct http1_head *h)
 {
     sqlite3_stmt *st = s->insert;
+    const char *ctype = h ? http1_head_get(h, "Content-Type") : NULL;
+    const char *cenc = h ? http1_head_get(h, "Content-Encoding") : NULL;
     if (c->len) {
         unsigned char *z;
         size_t zlen;
-        if (zpack(&s->zs, c->data, c->len, &z, &zlen) < 0)
+        if (zpack(s, c->data, c->len, ctype ? ctype : "", cenc ? cenc : "", &z, &zlen) < 0)
             return -1;
         sqlite3_bind_blob64(st, col, z, zlen, free);
     } else
@@ -183,8 +289,8 @@ static int bind_body(struct store *s, int col, const struct flow_capture *c,
     sqlite3_bind_int64(st, col + 1, (sqlite3_int64)c->len);
     sqlite3_bind_int64(st, col + 2, (sqlite3_int64)c->total);
     sqlite3_bind_int(st, col + 3, c->truncated || c->len < c->total);
-    bind_text(st, col + 4, h ? http1_head_get(h, "Content-Type") : "");
-    bind_text(st, col + 5, h ? http1_head_get(h, "Content-Encoding") : "");
+    bind_text(st, col + 4, ctype);
+    bind_text(st, col + 5, cenc);
     return 0;
 }
 
@@ -423,11 +529,10 @@ struct store *store_open(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
         goto fail;
     }
-    if (deflateInit(&s->zs, STORE_ZLEVEL) != Z_OK) {
+    if (zinit(s) < 0) {
         snprintf(err, errlen, "%s: out of memory (zlib)", path);
         goto fail;
     }
-    s->zs_ready = 1;
     if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
         snprintf(err, errlen, "%s: cannot start the store thread", path);
         goto fail;
@@ -508,8 +613,8 @@ void store_close(struct store *s)
         queue_free(s->queue);
     }
     sqlite3_finalize(s->insert);
-    if (s->zs_ready)
-        deflateEnd(&s->zs);
+    for (int i = 0; i < s->zs_ready; i++)
+        deflateEnd(&s->zs[i]);
     flow_json_text_free(&s->json);
     free(s->linebuf);
     if (s->db && sqlite3_close(s->db) != SQLITE_OK)

@@ -1,7 +1,8 @@
 /* test_store.c — the session store through its contract: flows handed to store_sink are
  * committed by the writer thread (notify after commit), read back as summary/detail JSON, bodies
  * come back exact and decoded (gzip, deflate zlib and raw, br, stacked codings, truncated
- * captures), clear hides earlier flows, ids continue on reopen, and har_write streams valid JSON.
+ * captures; small, random and already-compressed bodies through their deflate paths), clear
+ * hides earlier flows, ids continue on reopen, and har_write streams valid JSON.
  * Prints (as TAP comments) the commit rate and batch latency for 20,000 small flows. */
 #include "../../src/store.c"
 
@@ -23,6 +24,12 @@ static void on_commit(uint64_t lo, uint64_t hi, void *arg)
     atomic_fetch_add(&notified_n, hi - lo + 1);
     if (hi > atomic_load(&notified_hi))
         atomic_store(&notified_hi, hi);
+}
+
+static void wait_committed(uint64_t n)
+{
+    for (int i = 0; i < 500 && atomic_load(&notified_n) < n; i++)
+        usleep(10000);
 }
 
 static struct http1_head *resp_head(const char *ctype, const char *cenc)
@@ -48,7 +55,8 @@ static struct http1_head *resp_head(const char *ctype, const char *cenc)
     return h;
 }
 
-static struct flow *mkflow(uint64_t id, const char *cenc, const void *body, size_t len, size_t max)
+static struct flow *mkflow_ct(uint64_t id, const char *ctype, const char *cenc, const void *body,
+                              size_t len, size_t max)
 {
     struct flow *f = flow_new(id, 1, max);
     snprintf(f->host, sizeof f->host, "h%llu.test", (unsigned long long)id);
@@ -57,10 +65,29 @@ static struct flow *mkflow(uint64_t id, const char *cenc, const void *body, size
     char url[64];
     snprintf(url, sizeof url, "http://h%llu.test/x", (unsigned long long)id);
     flow_set_url(f, url);
-    f->resp = resp_head("text/plain", cenc);
+    f->resp = resp_head(ctype, cenc);
     flow_capture_add(&f->resp_body, body, len);
     f->marks.end = flow_now_us();
     return f;
+}
+
+static struct flow *mkflow(uint64_t id, const char *cenc, const void *body, size_t len, size_t max)
+{
+    return mkflow_ct(id, "text/plain", cenc, body, len, max);
+}
+
+/* The stored (zlib) size of flow id's response body, -1 when none. */
+static long long stored_len(const char *path, uint64_t id)
+{
+    sqlite3 *db;
+    sqlite3_int64 n = -1;
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT length(resp_body) FROM flows WHERE id=%llu",
+             (unsigned long long)id);
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+        query_int64(db, sql, &n);
+    sqlite3_close(db);
+    return n;
 }
 
 static size_t zcomp(const char *in, size_t len, unsigned char *out, size_t cap, int window)
@@ -93,12 +120,6 @@ static int body_is(struct store_reader *r, uint64_t id, int decode, const char *
 static int to_buf(const char *data, size_t len, void *arg)
 {
     return evbuffer_add(arg, data, len);
-}
-
-static void wait_committed(uint64_t n)
-{
-    for (int i = 0; i < 500 && atomic_load(&notified_n) < n; i++)
-        usleep(10000);
 }
 
 int main(void)
@@ -138,13 +159,29 @@ int main(void)
 #else
     store_sink(mkflow(9, "br", "\x0b\x02\x80hello\x03", 9, 1 << 20), s);
 #endif
-    wait_committed(9);
-    is_int((long long)atomic_load(&notified_n), 9, "notify reports all 9 flows committed");
+    /* bodies that take the other deflate paths: small, already compressed, random */
+    static char small[1000], *rnd;
+    size_t rndn = 300000;
+    rnd = malloc(rndn);
+    unsigned rs = 7;
+    for (size_t i = 0; i < rndn; i++) {
+        rs = rs * 1103515245 + 12345;
+        rnd[i] = (char)(rs >> 16);
+    }
+    for (size_t i = 0; i < sizeof small; i++)
+        small[i] = text[i];
+    store_sink(mkflow_ct(10, "application/json", NULL, small, sizeof small, 1 << 20), s);
+    store_sink(mkflow_ct(11, "application/octet-stream", NULL, rnd, rndn, 1 << 20), s);
+    store_sink(mkflow_ct(12, "image/png", NULL, rnd, rndn, 1 << 20), s);
+    store_sink(mkflow_ct(13, "text/plain", "gzip", gz, gzn, 1 << 20), s);
+    store_sink(mkflow_ct(14, "text/plain", NULL, text, sizeof text, 1 << 20), s);
+    wait_committed(14);
+    is_int((long long)atomic_load(&notified_n), 14, "notify reports all 14 flows committed");
 
     struct store_reader *r = store_reader_open(path, err, sizeof err);
     ok(r != NULL, "a reader opens the session while the writer runs");
     json_t *list = store_reader_list(r, 0, 0);
-    is_int((long long)json_array_size(list), 9, "list: 9 summaries");
+    is_int((long long)json_array_size(list), 14, "list: 14 summaries");
     is_str(json_string_value(json_object_get(json_array_get(list, 1), "host")), "h2.test", "in id order");
     json_decref(list);
     list = store_reader_list(r, 3, 2);
@@ -157,6 +194,17 @@ int main(void)
     ok(store_reader_get(r, 99) == NULL, "get: NULL for an unknown id");
 
     ok(body_is(r, 1, 1, text, sizeof text), "identity body read back exactly");
+    ok(body_is(r, 10, 1, small, sizeof small) && stored_len(path, 10) < 200,
+       "small body (small deflate stream) compressed and read back exactly");
+    ok(body_is(r, 11, 1, rnd, rndn) && stored_len(path, 11) < (long long)rndn + 100,
+       "random body (sampled, then stored blocks) read back exactly");
+    ok(body_is(r, 12, 1, rnd, rndn) && stored_len(path, 12) < (long long)rndn + 100,
+       "image/png body (stored blocks) read back exactly");
+    ok(body_is(r, 13, 0, (const char *)gz, gzn) && body_is(r, 13, 1, text, sizeof text),
+       "gzip body (stored blocks) read back as received, and decoded");
+    ok(body_is(r, 14, 1, text, sizeof text) && stored_len(path, 14) < (long long)sizeof text / 4,
+       "a text body after a random one is compressed again");
+    free(rnd);
     ok(body_is(r, 2, 0, (const char *)gz, gzn), "decode=0: gzip bytes as received");
     ok(body_is(r, 2, 1, text, sizeof text), "decode=1: gzip undone");
     ok(body_is(r, 3, 1, text, sizeof text), "deflate (zlib-wrapped) undone");
@@ -193,7 +241,7 @@ int main(void)
     size_t hl = evbuffer_get_length(b);
     json_t *har = json_loadb((const char *)evbuffer_pullup(b, -1), hl, 0, NULL);
     json_t *entries = json_object_get(json_object_get(har, "log"), "entries");
-    is_int((long long)json_array_size(entries), 9, "HAR parses back with 9 entries");
+    is_int((long long)json_array_size(entries), 14, "HAR parses back with 14 entries");
     json_t *c2 = json_object_get(json_object_get(json_array_get(entries, 1), "response"), "content");
     ok(json_string_length(json_object_get(c2, "text")) == sizeof text &&
        json_integer_value(json_object_get(c2, "compression")) == (json_int_t)(sizeof text - gzn),
@@ -221,10 +269,10 @@ int main(void)
     list = store_reader_list(r, 0, 0);
     is_int((long long)json_array_size(list), 0, "after clear the list is empty");
     json_decref(list);
-    store_sink(mkflow(10, NULL, "x", 1, 10), s);
-    wait_committed(10);
+    store_sink(mkflow(15, NULL, "x", 1, 10), s);
+    wait_committed(15);
     list = store_reader_list(r, 0, 0);
-    ok(json_array_size(list) == 1 && json_integer_value(json_object_get(json_array_get(list, 0), "id")) == 10,
+    ok(json_array_size(list) == 1 && json_integer_value(json_object_get(json_array_get(list, 0), "id")) == 15,
        "a flow committed after clear is listed");
     json_decref(list);
 
@@ -239,7 +287,7 @@ int main(void)
         store_sink(many[i], s);
         backlogged |= store_backlogged(s);
     }
-    wait_committed(10 + 20000);
+    wait_committed(15 + 20000);
     uint64_t t1 = flow_now_us();
     /* 20,000 flows handed over at once are more than the store lets wait (8,192): workers were
      * told to hold new requests, and told to go on once the writer caught up */
@@ -248,7 +296,7 @@ int main(void)
     free(many);
     struct store_stats st;
     store_get_stats(s, &st);
-    is_int((long long)atomic_load(&notified_n), 20010, "20,000 more flows committed");
+    is_int((long long)atomic_load(&notified_n), 20015, "20,000 more flows committed");
     printf("# burst: 20000 flows committed in %.0f ms (%.0f flows/s), largest batch %llu\n",
            (double)(t1 - t0) / 1000.0, 20000.0 / ((double)(t1 - t0) / 1e6),
            (unsigned long long)st.batch_max);
@@ -260,7 +308,7 @@ int main(void)
         store_sink(f, s);
         usleep(250);
     }
-    wait_committed(20010 + 2000);
+    wait_committed(20015 + 2000);
     store_get_stats(s, &st);
     printf("# paced 4000 flows/s: %llu commits for 2000 flows, latency (flow_done -> commit) "
            "avg %.2f ms, max over the whole run %.1f ms\n",
