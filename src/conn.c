@@ -24,6 +24,7 @@
 #include "acl.h"
 #include "diagnose.h"
 #include "log.h"
+#include "pool.h"
 #include "setup.h"
 #include "tls_client.h"
 #include "tls_facts.h"
@@ -163,8 +164,31 @@ static void closing_event(struct bufferevent *bev, short what, void *arg)
     event_active(leg->conn->timer, EV_TIMEOUT, 0); /* peer gone: nothing left to flush to it */
 }
 
+/* The client connection ends: keep its upstream TLS connection for the next tunnel to the same
+ * server when it is clean — verified, its last exchange complete, nothing buffered either way. */
+static void pool_upstream(struct conn *c)
+{
+    struct leg *u = &c->upstream;
+    int between_exchanges = c->state == CONN_S_IDLE || c->state == CONN_S_REQUEST_HEAD ||
+                            (c->state == CONN_S_EXCHANGE && c->req_done && c->resp_done);
+    if (!c->pool || !c->intercepted || !u->bev || !u->ssl || !c->upstream_reusable || c->flow ||
+        !between_exchanges || !c->up_tls || c->up_port != c->tunnel_port ||
+        !u->tls.handshake_done || u->tls.verify_result != X509_V_OK || c->mirror_untrusted ||
+        c->tunnel_error[0] || u->paused_by_peer ||
+        evbuffer_get_length(bufferevent_get_output(u->bev)) ||
+        evbuffer_get_length(bufferevent_get_input(u->bev)))
+        return;
+    struct pool_conn pc = {.bev = u->bev, .ssl = u->ssl, .tls = u->tls};
+    snprintf(pc.server_ip, sizeof pc.server_ip, "%s", c->tunnel_server_ip);
+    u->bev = NULL;
+    u->ssl = NULL;
+    pool_put(c->pool, c->tunnel_host, c->tunnel_port, c->up_host, &pc);
+}
+
 void conn__close(struct conn *c, int flush)
 {
+    if (c->state != CONN_S_CLOSING)
+        pool_upstream(c);
     if (c->state == CONN_S_CLOSING && !flush) {
         event_active(c->timer, EV_TIMEOUT, 0);
         return;
@@ -392,7 +416,8 @@ void conn_free_all(struct conn **registry)
 }
 
 void conn_accept(struct proxy *proxy, struct event_base *base, struct evdns_base *dns,
-                 struct conn **registry, int fd, const struct sockaddr *addr, socklen_t addrlen)
+                 struct pool *pool, struct conn **registry, int fd, const struct sockaddr *addr,
+                 socklen_t addrlen)
 {
     (void)addrlen;
     struct conn *c = calloc(1, sizeof *c);
@@ -415,6 +440,7 @@ void conn_accept(struct proxy *proxy, struct event_base *base, struct evdns_base
     c->proxy = proxy;
     c->base = base;
     c->dns = dns;
+    c->pool = pool;
     c->client.conn = c;
     c->client.is_client = 1;
     c->upstream.conn = c;

@@ -35,6 +35,7 @@ enum conn_state {
 const char *conn_state_name(enum conn_state s);
 
 struct worker;
+struct pool;
 
 struct conn {
     uint64_t id;                    /* process-unique connection id */
@@ -53,6 +54,7 @@ struct conn {
     struct upstream_connect *connecting; /* resolve/connect in progress, or NULL */
     struct event *peek_ev;          /* CONNECT: waits for the client's first bytes */
     struct event *hold_ev;          /* a new request waits while the store is behind, or NULL */
+    struct pool *pool;              /* the worker's idle upstream connections (borrowed), or NULL */
 
     /* The exchange in progress (state CONNECTING / EXCHANGE). */
     struct flow *flow;              /* owned until flow_done */
@@ -87,13 +89,15 @@ struct conn {
     char tunnel_server_ip[64];
     int tunnel_requests;            /* requests seen inside the tunnel */
     uint64_t peek_started;          /* monotonic µs when the 200 went out */
+    int peek_result;                /* enum clienthello_result of the client's first bytes */
+    int tunnel_pooled;              /* answered 200 without connecting: a pooled connection waits */
 };
 
 /* Take a freshly accepted client socket (owned from now on, closed on any failure); the
  * connection links itself into *registry (the worker's list) until it is freed. */
 void conn_accept(struct proxy *proxy, struct event_base *base, struct evdns_base *dns,
-                 struct conn **registry, int fd, const struct sockaddr *addr, socklen_t addrlen)
-    HP_NONNULL(1, 2, 3, 4, 6);
+                 struct pool *pool, struct conn **registry, int fd, const struct sockaddr *addr,
+                 socklen_t addrlen) HP_NONNULL(1, 2, 3, 5, 7);
 
 /* Shutdown, step 1: close every connection of registry that is between requests. */
 void conn_close_idle(struct conn **registry) HP_NONNULL(1);

@@ -25,6 +25,9 @@ static const char usage[] =
     "  --upstream-timeout SECS   connect, TLS handshake and first response byte (default 30)\n"
     "  --header-timeout SECS     time for a client to send a request head (default 30)\n"
     "  --idle-timeout SECS       silent keep-alive connections and tunnels (default 120)\n"
+    "  --upstream-idle SECS      keep a finished tunnel's upstream TLS connection this long for\n"
+    "                            the next tunnel to the same server (default 30; 0 = never, so\n"
+    "                            every tunnel shows its own connect and TLS timings)\n"
     "  --session FILE            session file (SQLite) to create or continue (default: a new\n"
     "                            CONFDIR/sessions/YYYYmmdd-HHMMSS.sqlite per run)\n"
     "  --max-body BYTES          bytes of each body captured in a flow (default 16777216)\n"
@@ -55,7 +58,7 @@ enum { O_LISTEN = 256, O_WEB, O_CONFDIR, O_UPSTREAM_CA, O_INSECURE, O_UPSTREAM_T
        O_HEADER_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_BODY, O_HOSTS, O_DNS, O_WORKERS, O_INTERCEPT,
        O_PASSTHROUGH, O_AUTO_PASSTHROUGH, O_ALLOW_CLIENT, O_NO_QR, O_STRIP_ALT_SVC, O_LOG, O_UPSTREAM_ERRORS,
        O_SESSION, O_MAX_REQUEST_LINE, O_MAX_HEADER_LINE, O_MAX_HEADER_BYTES, O_MAX_HEADERS,
-       O_MAX_CONNECTIONS };
+       O_MAX_CONNECTIONS, O_UPSTREAM_IDLE };
 
 static int parse_seconds(const char *s, double *out)
 {
@@ -138,6 +141,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
         {"upstream-timeout", required_argument, NULL, O_UPSTREAM_TIMEOUT},
         {"header-timeout", required_argument, NULL, O_HEADER_TIMEOUT},
         {"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
+        {"upstream-idle", required_argument, NULL, O_UPSTREAM_IDLE},
         {"max-body", required_argument, NULL, O_MAX_BODY},
         {"hosts", required_argument, NULL, O_HOSTS},
         {"dns", required_argument, NULL, O_DNS},
@@ -166,6 +170,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
     o->upstream_timeout = OPTS_DEFAULT_UPSTREAM_TIMEOUT;
     o->header_timeout = OPTS_DEFAULT_HEADER_TIMEOUT;
     o->idle_timeout = OPTS_DEFAULT_IDLE_TIMEOUT;
+    o->upstream_idle = OPTS_DEFAULT_UPSTREAM_IDLE;
     o->max_body = OPTS_DEFAULT_MAX_BODY;
     o->auto_passthrough = 3;
     o->max_request_line = OPTS_DEFAULT_MAX_REQUEST_LINE;
@@ -211,6 +216,15 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
             }
             break;
         }
+        case O_UPSTREAM_IDLE:
+            if (strcmp(optarg, "0") && parse_seconds(optarg, &o->upstream_idle) < 0) {
+                snprintf(err, errlen, "--upstream-idle: expected seconds (0 <= s <= 86400), got '%s'",
+                         optarg);
+                return -1;
+            }
+            if (!strcmp(optarg, "0"))
+                o->upstream_idle = 0;
+            break;
         case O_MAX_BODY:
             if (parse_size(optarg, &o->max_body) < 0) {
                 snprintf(err, errlen, "--max-body: expected a byte count, got '%s'", optarg);

@@ -14,6 +14,7 @@
 #define OPTS_DEFAULT_HEADER_TIMEOUT 30
 /* Seconds a connection (keep-alive client, tunnel, stalled transfer) may stay silent. */
 #define OPTS_DEFAULT_IDLE_TIMEOUT 120
+#define OPTS_DEFAULT_UPSTREAM_IDLE 30
 /* Bytes of each body kept in a flow; the rest is forwarded but not captured. */
 #define OPTS_DEFAULT_MAX_BODY (16u * 1024 * 1024)
 /* Longest request-target a client may send (bytes); longer gets 414. */
@@ -40,6 +41,7 @@ struct opts {
     double upstream_timeout;             /* seconds */
     double header_timeout;               /* seconds */
     double idle_timeout;                 /* seconds */
+    double upstream_idle;                /* seconds an idle upstream TLS connection is pooled; 0 off */
     size_t max_body;                     /* bytes captured per body */
     size_t max_request_line;             /* request-target bytes (414 beyond) */
     size_t max_header_line;              /* one request header line (431 beyond) */

@@ -5,7 +5,10 @@
  *     first, then the client is handshaken with a leaf minted for the SNI (or the CONNECT host);
  *   - anything else: an opaque relay, still recorded as a tunnel flow.
  * Peeking instead of reading lets OpenSSL take the ClientHello from the socket itself, so both
- * legs use socket-based TLS bufferevents (no filter layer, no extra copy). */
+ * legs use socket-based TLS bufferevents (no filter layer, no extra copy).
+ * When the worker's pool (pool.h) holds an idle verified connection to host:port, the 200 goes out
+ * at once and the ClientHello's server name picks the pooled connection (no connect, no upstream
+ * handshake); when none fits after all, the connect happens then. */
 #include "conn.h"
 
 #include <errno.h>
@@ -19,6 +22,7 @@
 #include "clienthello.h"
 #include "leafcache.h"
 #include "log.h"
+#include "pool.h"
 #include "rules.h"
 #include "setup.h"
 #include "tls_client.h"
@@ -30,6 +34,7 @@
 #define TUNNEL_PEEK_RETRY_MS 5
 
 static void on_peek(evutil_socket_t fd, short what, void *arg);
+static void after_peek(struct conn *c);
 
 void tunnel_cleanup(struct conn *c)
 {
@@ -276,6 +281,117 @@ static void peek_retry_later(struct conn *c)
     event_add(c->peek_ev, &tv);
 }
 
+/* A pooled tunnel (no upstream yet) that cannot use a pooled connection after all: connect now,
+ * then decide again. The client already has its 200, so a failure closes it (and is recorded). */
+static void on_late_connected(const struct upstream_result *r, void *arg)
+{
+    struct conn *c = arg;
+    struct flow *f = c->tunnel_flow;
+    c->connecting = NULL;
+    c->tunnel_marks.dns_start = r->dns_start;
+    c->tunnel_marks.dns_end = r->dns_end;
+    c->tunnel_marks.connect_start = r->connect_start;
+    c->tunnel_marks.connect_end = r->connect_end;
+    snprintf(c->tunnel_server_ip, sizeof c->tunnel_server_ip, "%s", r->addr);
+    if (r->fd < 0) {
+        if (f) {
+            f->marks.dns_start = r->dns_start;
+            f->marks.dns_end = r->dns_end;
+            f->marks.connect_start = r->connect_start;
+            f->marks.connect_end = r->connect_end;
+            snprintf(f->server_ip, sizeof f->server_ip, "%s", r->addr);
+            f->fail.dns_error = r->dns_error;
+            f->fail.timeout = r->timeout;
+            flow_fail(f, r->stage, r->sys_errno, "%s", r->reason);
+        }
+        conn__close(c, 0);
+        return;
+    }
+    if (f)
+        snprintf(f->server_ip, sizeof f->server_ip, "%s", r->addr);
+    c->upstream.fd = r->fd;
+    c->tunnel_pooled = 0;
+    after_peek(c);
+}
+
+static void connect_late(struct conn *c)
+{
+    c->connecting = upstream_connect(c->base, c->dns, c->tunnel_host, c->tunnel_port,
+                                     c->proxy->opts->upstream_timeout, on_late_connected, c);
+    if (!c->connecting) {
+        if (c->tunnel_flow)
+            flow_fail(c->tunnel_flow, FLOW_STAGE_CONNECT, ENOMEM, "out of memory");
+        conn__close(c, 0);
+        return;
+    }
+    conn__set_state(c, CONN_S_TUNNEL_CONNECTING, "connecting upstream (pooled connection unusable)");
+}
+
+/* Intercept on a pooled upstream connection made for this server name: no connect, no upstream
+ * handshake. Returns 0, or -1 when none is pooled (any more). */
+static int take_pooled(struct conn *c)
+{
+    const char *name = c->sni[0] ? c->sni : c->tunnel_host;
+    struct pool_conn pc;
+    if (!pool_take(c->pool, c->tunnel_host, c->tunnel_port, name, &pc))
+        return -1;
+    c->upstream.tls = pc.tls;
+    tls_facts_attach(pc.ssl, &c->upstream.tls);
+    snprintf(c->tunnel_server_ip, sizeof c->tunnel_server_ip, "%s", pc.server_ip);
+    if (c->tunnel_flow)
+        snprintf(c->tunnel_flow->server_ip, sizeof c->tunnel_flow->server_ip, "%s", pc.server_ip);
+    snprintf(c->up_host, sizeof c->up_host, "%s", name);
+    c->up_port = c->tunnel_port;
+    c->up_tls = 1;
+    c->tunnel_pooled = 0;
+    leg_attach(&c->upstream, pc.bev, pc.ssl, NULL, NULL, NULL);
+    bufferevent_disable(pc.bev, EV_READ); /* nothing to read until a request went out */
+    log_msg(LOG_DEBUG, "conn %llu: %s:%d intercepted on a pooled upstream connection",
+            (unsigned long long)c->id, c->tunnel_host, c->tunnel_port);
+    start_client_tls(c);
+    return 0;
+}
+
+/* What the client's first bytes (c->peek_result, c->sni) decide: intercept, pass through, or
+ * relay opaque bytes. */
+static void after_peek(struct conn *c)
+{
+    enum clienthello_result r = (enum clienthello_result)c->peek_result;
+    if (r == CLIENTHELLO_SNI || r == CLIENTHELLO_NO_SNI) {
+        if (!strcmp(c->tunnel_host, SETUP_HOST)) {
+            start_client_tls(c);
+            return;
+        }
+        const char *why;
+        if (!rules_intercept(c->proxy->rules, c->sni[0] ? c->sni : c->tunnel_host, c->tunnel_port, &why)) {
+            if (c->tunnel_pooled) {
+                connect_late(c);
+                return;
+            }
+            char note[256];
+            snprintf(note, sizeof note, "TLS passed through, not intercepted: %s", why);
+            bufferevent_enable(c->client.bev, EV_READ);
+            start_opaque(c, note);
+            return;
+        }
+        if (!c->tunnel_pooled)
+            start_upstream_tls(c);
+        else if (take_pooled(c) < 0)
+            connect_late(c);
+        return;
+    }
+    if (c->tunnel_pooled) {
+        connect_late(c);
+        return;
+    }
+    if (c->upstream.fd < 0) { /* plain bytes into the setup host's tunnel: nothing to relay to */
+        conn__close(c, 0);
+        return;
+    }
+    bufferevent_enable(c->client.bev, EV_READ);
+    start_opaque(c, r == CLIENTHELLO_NOT_TLS ? NULL : "malformed TLS ClientHello: relayed, not intercepted");
+}
+
 static void on_peek(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -319,28 +435,10 @@ static void on_peek(evutil_socket_t fd, short what, void *arg)
         for (char *s = c->sni; *s; s++)
             if (*s >= 'A' && *s <= 'Z')
                 *s = (char)(*s + 32);
-        if (!strcmp(c->tunnel_host, SETUP_HOST)) {
-            start_client_tls(c);
-            return;
-        }
-        const char *why;
-        if (!rules_intercept(c->proxy->rules, c->sni[0] ? c->sni : c->tunnel_host, c->tunnel_port, &why)) {
-            char note[256];
-            snprintf(note, sizeof note, "TLS passed through, not intercepted: %s", why);
-            bufferevent_enable(c->client.bev, EV_READ);
-            start_opaque(c, note);
-            return;
-        }
-        start_upstream_tls(c);
-        return;
-    }
-    c->sni[0] = '\0';
-    if (c->upstream.fd < 0) { /* plain bytes into the setup host's tunnel: nothing to relay to */
-        conn__close(c, 0);
-        return;
-    }
-    bufferevent_enable(c->client.bev, EV_READ);
-    start_opaque(c, r == CLIENTHELLO_NOT_TLS ? NULL : "malformed TLS ClientHello: relayed, not intercepted");
+    } else
+        c->sni[0] = '\0';
+    c->peek_result = (int)r;
+    after_peek(c);
 }
 
 static void send_200_and_peek(struct conn *c);
@@ -400,6 +498,13 @@ void tunnel_begin(struct conn *c, const char *host, int port)
     if (!strcmp(host, SETUP_HOST)) {
         /* httpeek itself: no upstream; the tunnel is terminated here and served by setup.c */
         snprintf(c->tunnel_flow->note, sizeof c->tunnel_flow->note, "httpeek's own setup site");
+        send_200_and_peek(c);
+        return;
+    }
+    if (c->pool && pool_has(c->pool, host, port)) {
+        /* an idle verified connection to this server is pooled: answer now, pick it (or connect
+         * after all) once the ClientHello tells the server name */
+        c->tunnel_pooled = 1;
         send_200_and_peek(c);
         return;
     }

@@ -15,6 +15,7 @@
 #include <event2/listener.h>
 #include "conn.h"
 #include "log.h"
+#include "pool.h"
 
 /* Pause before accepting again when out of file descriptors (ms). */
 #define WORKER_ACCEPT_BACKOFF_MS 200
@@ -36,6 +37,7 @@ struct worker {
     pthread_t thread;
     int started;
     struct conn *conns;           /* every live connection of this worker */
+    struct pool *pool;            /* idle upstream TLS connections kept for the next tunnel */
     struct event *stop_ev;        /* activated from the main thread by worker_stop */
     struct event *grace_ev;       /* polls during the grace period */
     uint64_t grace_deadline;      /* monotonic µs */
@@ -78,7 +80,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         w->busy_logged = 0;
         w->busy_refused = 0;
     }
-    conn_accept(w->proxy, w->base, w->dns, &w->conns, fd, addr, (socklen_t)addrlen);
+    conn_accept(w->proxy, w->base, w->dns, w->pool, &w->conns, fd, addr, (socklen_t)addrlen);
 }
 
 static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
@@ -255,7 +257,10 @@ struct worker *worker_new(struct proxy *proxy, int index, char *err, size_t errl
     w->resume_accept = evtimer_new(w->base, on_resume_accept, w);
     w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
     w->grace_ev = evtimer_new(w->base, on_grace, w);
-    if (!w->resume_accept || !w->stop_ev || !w->grace_ev || setup_dns(w, err, errlen) < 0) {
+    if (proxy->opts->upstream_idle > 0)
+        w->pool = pool_new(w->base, proxy->opts->upstream_idle);
+    if (!w->resume_accept || !w->stop_ev || !w->grace_ev || setup_dns(w, err, errlen) < 0 ||
+        (proxy->opts->upstream_idle > 0 && !w->pool)) {
         worker_free(w);
         return NULL;
     }
@@ -282,6 +287,8 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
     conn_free_all(&w->conns); /* what the grace period did not finish */
+    pool_free(w->pool);
+    w->pool = NULL;
     return NULL;
 }
 
@@ -318,6 +325,7 @@ void worker_free(struct worker *w)
     for (int i = 0; i < w->nlisteners; i++)
         evconnlistener_free(w->listeners[i]);
     conn_free_all(&w->conns); /* a worker that never ran its loop */
+    pool_free(w->pool);
     if (w->resume_accept)
         event_free(w->resume_accept);
     if (w->stop_ev)

@@ -110,11 +110,12 @@ start_httpeek --strip-alt-svc=no
 like "$(pcurl -D - -o /dev/null "http://upstream.test:$PLAIN/altsvc" | tr -d '\r')" "Alt-Svc: h3" "--strip-alt-svc=no forwards it"
 stop_httpeek
 
-# upstream TLS resumption: a second client connection to the same server resumes the session the
-# first one verified (the TLS facts say so); a server that fails verification is never resumed
-start_httpeek --upstream-ca "$PKI/ca.pem"
+# upstream TLS resumption: with the pool off, a second client connection to the same server
+# resumes the session the first one verified (the TLS facts say so)
+start_httpeek --upstream-ca "$PKI/ca.pem" --upstream-idle 0
 W2="http://127.0.0.1:$HTTPEEK_WEB_PORT"
 pcurl_tls -o /dev/null "https://upstream.test:$TLSUP/bytes/10"
+sleep 0.3
 pcurl_tls -o /dev/null "https://upstream.test:$TLSUP/bytes/20"
 for i in $(seq 50); do
     [ "$(api "$W2/api/flows" | jq_py 'len(d)' 2>/dev/null)" = 2 ] && break
@@ -122,7 +123,36 @@ for i in $(seq 50); do
 done
 RIDS=($(api "$W2/api/flows" | jq_py '" ".join(str(f["id"]) for f in d)'))
 is "$(api "$W2/api/flows/${RIDS[0]}" | jq_py 'd["tls"]["upstream"]["resumed"]')" False "first connection to a server: full handshake"
-is "$(api "$W2/api/flows/${RIDS[1]}" | jq_py 'd["tls"]["upstream"]["resumed"], d["tls"]["upstream"]["verify_result"], d["tls"]["upstream"]["peer_subject"] != ""')" "True 0 True" "second connection: the verified session resumed, certificate facts still there"
+is "$(api "$W2/api/flows/${RIDS[1]}" | jq_py 'd["tls"]["upstream"]["resumed"], d["tls"]["upstream"]["verify_result"], d["tls"]["upstream"]["peer_subject"] != "", d["timings"]["ssl"] >= 0')" "True 0 True True" "second connection (--upstream-idle 0): the verified session resumed in a new handshake, certificate facts still there"
+stop_httpeek
+
+# the upstream pool (default): a tunnel that ended leaves its verified upstream connection idle,
+# and the next tunnel to the same server uses it (no connect, no handshake: those phases are -1).
+# 'Connection: close' to the proxy ends each tunnel after its response, so curl opens a new one
+# for the next URL only after the first is over. One worker: each worker has its own pool.
+start_httpeek --upstream-ca "$PKI/ca.pem" --workers 1
+W2="http://127.0.0.1:$HTTPEEK_WEB_PORT"
+pcurl_tls -H 'Connection: close' -o /dev/null "https://upstream.test:$TLSUP/bytes/10" \
+    -o "$T/pooled" "https://upstream.test:$TLSUP/bytes/30"
+is "$(file_sha "$T/pooled")" "$(gen_sha 30)" "a tunnel on a pooled upstream connection: body intact"
+for i in $(seq 50); do
+    [ "$(api "$W2/api/flows" | jq_py 'len(d)' 2>/dev/null)" = 2 ] && break
+    sleep 0.1
+done
+RIDS=($(api "$W2/api/flows" | jq_py '" ".join(str(f["id"]) for f in d)'))
+is "$(api "$W2/api/flows/${RIDS[0]}" | jq_py 'd["timings"]["connect"] >= 0, d["timings"]["ssl"] >= 0')" "True True" "first tunnel: connect and TLS timings"
+is "$(api "$W2/api/flows/${RIDS[1]}" | jq_py 'd["reused_upstream"], d["timings"]["connect"], d["timings"]["ssl"], d["tls"]["upstream"]["verify_result"], d["server_ip"]')" "True -1 -1 0 127.0.0.1" "second tunnel: on the pooled connection (connect and ssl -1), verified, server_ip kept"
+# a connection the server ends (Connection: close from the server) is not pooled: the next tunnel
+# connects anew
+pcurl_tls -H 'Connection: close' -o /dev/null "https://upstream.test:$TLSUP/close" \
+    -o "$T/pooled" "https://upstream.test:$TLSUP/bytes/40"
+is "$(file_sha "$T/pooled")" "$(gen_sha 40)" "after the server ended the pooled connection: the next tunnel connects anew"
+for i in $(seq 50); do
+    [ "$(api "$W2/api/flows" | jq_py 'len(d)' 2>/dev/null)" = 4 ] && break
+    sleep 0.1
+done
+is "$(api "$W2/api/flows" | jq_py 'd[3]["status"]')" 200 "and its flow is recorded"
+is "$(api "$W2/api/flows/$(api "$W2/api/flows" | jq_py 'd[3]["id"]')" | jq_py 'd["timings"]["connect"] >= 0')" True "with its own connect timing"
 stop_httpeek
 
 # a viewer reachable from other machines needs the token it prints
