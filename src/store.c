@@ -1,7 +1,8 @@
 /* store.c — see store.h. The session file is one SQLite database in WAL mode:
  *
  *   flows(id INTEGER PRIMARY KEY,   the flow id (assigned when the flow started)
- *         started, kind, method, host, status, failed, client, mime   indexed / filterable facts
+ *         started, kind, method, host, status, failed, client, mime   filterable facts (no
+ *                                    index: files from earlier builds have five, unused)
  *         summary TEXT, detail TEXT  the flow_json_texts shapes (summary for lists, detail for one)
  *         req_body BLOB, req_len, req_total, req_trunc, req_ctype, req_cenc      request body:
  *                                    zlib-compressed captured bytes, their length, the body
@@ -9,6 +10,8 @@
  *                                    Content-Encoding of the head
  *         resp_body BLOB, resp_len, resp_total, resp_trunc, resp_ctype, resp_cenc)
  *   meta(key TEXT PRIMARY KEY, value)   'schema' = 1, 'cleared_upto' = highest hidden id
+ *   client_stats(addr PRIMARY KEY, flows, failed, https, app)   per-client counts of the visible
+ *                                    flows, added to in each batch's transaction
  *
  * Only the writer thread writes flows: workers hand finished flows to store_sink, which pushes
  * them on a queue; the thread takes everything waiting (up to STORE_BATCH_MAX), serializes and
@@ -69,24 +72,17 @@ static const char schema_sql[] =
     " req_cenc TEXT,"
     " resp_body BLOB, resp_len INTEGER, resp_total INTEGER, resp_trunc INTEGER, resp_ctype TEXT,"
     " resp_cenc TEXT);"
-    "CREATE INDEX IF NOT EXISTS flows_started ON flows(started);"
-    "CREATE INDEX IF NOT EXISTS flows_host ON flows(host);"
-    "CREATE INDEX IF NOT EXISTS flows_status ON flows(status);"
-    "CREATE INDEX IF NOT EXISTS flows_failed ON flows(failed);"
-    "CREATE INDEX IF NOT EXISTS flows_client ON flows(client);"
+    /* No secondary index: every read is by id (the viewer filters the summaries it holds), and
+     * the five indexes earlier builds made (flows_started, _host, _status, _failed, _client)
+     * cost the writer an insert each per flow. Files that have them keep them. */
     "INSERT OR IGNORE INTO meta(key, value) VALUES('schema', 1);"
-    /* per-client counts kept up by a trigger, so the viewer's clients panel is one small read
-     * whatever the session's size (flows hidden by a clear are not counted) */
+    /* per-client counts kept up by the writer (one upsert per client per batch, see
+     * write_client_stats), so the viewer's clients panel is one small read whatever the
+     * session's size (flows hidden by a clear are not counted) */
     "CREATE TABLE IF NOT EXISTS client_stats(addr TEXT PRIMARY KEY, flows INTEGER NOT NULL,"
     " failed INTEGER NOT NULL, https INTEGER NOT NULL, app INTEGER NOT NULL);"
-    "CREATE TRIGGER IF NOT EXISTS flows_client_stats AFTER INSERT ON flows"
-    " WHEN NEW.id > coalesce((SELECT value FROM meta WHERE key='cleared_upto'), 0) BEGIN"
-    " INSERT INTO client_stats(addr, flows, failed, https, app) VALUES(coalesce(NEW.client, ''), 1,"
-    "  NEW.failed, NEW.kind='http' AND instr(NEW.summary, '\"scheme\":\"https\"') > 0,"
-    "  coalesce(NEW.host, '') <> 'httpeek.test')"
-    " ON CONFLICT(addr) DO UPDATE SET flows=flows+1, failed=failed+excluded.failed,"
-    "  https=https+excluded.https, app=app+excluded.app;"
-    " END;";
+    /* earlier builds counted with a trigger per row: it would count every flow a second time */
+    "DROP TRIGGER IF EXISTS flows_client_stats;";
 
 /* Counts of a session written before client_stats existed. */
 static const char client_stats_backfill_sql[] =
@@ -95,6 +91,15 @@ static const char client_stats_backfill_sql[] =
     " sum(kind='http' AND instr(summary, '\"scheme\":\"https\"') > 0),"
     " sum(coalesce(host, '') <> 'httpeek.test') FROM flows"
     " WHERE id > coalesce((SELECT value FROM meta WHERE key='cleared_upto'), 0) GROUP BY client";
+
+/* Add one batch's counts for one client; same sums as client_stats_backfill_sql. */
+static const char client_stats_sql[] =
+    "INSERT INTO client_stats(addr, flows, failed, https, app) VALUES(?1, ?2, ?3, ?4, ?5)"
+    " ON CONFLICT(addr) DO UPDATE SET flows=flows+excluded.flows, failed=failed+excluded.failed,"
+    " https=https+excluded.https, app=app+excluded.app";
+
+static const char cleared_sql[] =
+    "SELECT coalesce((SELECT value FROM meta WHERE key='cleared_upto'), 0)";
 
 static const char insert_sql[] =
     "INSERT INTO flows(id, started, kind, method, host, status, failed, client, mime, summary,"
@@ -110,11 +115,21 @@ enum store_zs {
     ZS_N
 };
 
+/* One client's share of a batch, added to client_stats before the batch commits. */
+struct client_count {
+    const char *addr;          /* the flow's client_addr (borrowed until the batch is freed) */
+    sqlite3_int64 flows, failed, https, app;
+};
+
 struct store {
     char *path;
     sqlite3 *db;               /* the writer connection (used only by the thread once started) */
     sqlite3_stmt *insert;
     struct flow_json_text json; /* the writer's JSON buffer, reused for each flow */
+    sqlite3_stmt *client_stats; /* client_stats_sql */
+    sqlite3_stmt *cleared;     /* cleared_sql */
+    struct client_count *counts; /* one batch's counts per client, in first-seen order */
+    size_t ncounts;
     z_stream zs[ZS_N];         /* the writer's deflate streams, one reset for each body */
     int zs_ready;              /* how many of zs are initialized */
     int zs_big_level;          /* zs[ZS_BIG]'s level now (a sampled body may leave it at 0) */
@@ -361,13 +376,66 @@ static void print_lines(struct store *s, struct flow **fl, size_t n)
     fflush(s->lines);
 }
 
+/* Count a written flow for its client as the old per-row trigger did: 'https' = an http flow
+ * with scheme https, 'app' = not the proxy's own httpeek.test pages. */
+static void count_client(struct store *s, const struct flow *f)
+{
+    struct client_count *c = NULL;
+    /* a batch comes from a handful of clients: a linear search, most recent match first */
+    for (size_t i = s->ncounts; i-- > 0;)
+        if (!strcmp(s->counts[i].addr, f->client_addr)) {
+            c = &s->counts[i];
+            break;
+        }
+    if (!c) { /* counts holds STORE_BATCH_MAX entries: a batch has no more clients than that */
+        c = &s->counts[s->ncounts++];
+        *c = (struct client_count){.addr = f->client_addr};
+    }
+    c->flows++;
+    c->failed += f->fail.failed;
+    c->https += f->kind != FLOW_TUNNEL && !strcmp(f->scheme, "https");
+    c->app += strcmp(f->host, "httpeek.test") != 0;
+}
+
+/* Add the batch's counts to client_stats (inside its transaction). Returns 0, -1 (logged). */
+static int write_client_stats(struct store *s)
+{
+    sqlite3_stmt *st = s->client_stats;
+    int rc = 0;
+    for (size_t i = 0; i < s->ncounts && rc == 0; i++) {
+        const struct client_count *c = &s->counts[i];
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, c->addr, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, c->flows);
+        sqlite3_bind_int64(st, 3, c->failed);
+        sqlite3_bind_int64(st, 4, c->https);
+        sqlite3_bind_int64(st, 5, c->app);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            log_msg(LOG_WARN, "store: %s: client counts not written: %s", s->path,
+                    sqlite3_errmsg(s->db));
+            rc = -1;
+        }
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    s->ncounts = 0;
+    return rc;
+}
+
 static void write_batch(struct store *s, struct flow **fl, size_t n)
 {
     print_lines(s, fl, n);
     uint64_t lo = UINT64_MAX, hi = 0;
     size_t written = 0;
-    if (exec(s->db, "BEGIN", NULL, 0, s->path) < 0)
+    /* IMMEDIATE: the write lock from the start, so cleared_upto cannot move (a reader's clear
+     * waits for the commit) until the batch, counted against it, is committed */
+    if (exec(s->db, "BEGIN IMMEDIATE", NULL, 0, s->path) < 0)
         log_msg(LOG_WARN, "store: %s: BEGIN failed: %s", s->path, sqlite3_errmsg(s->db));
+    sqlite3_int64 cleared = 0;
+    sqlite3_reset(s->cleared);
+    if (sqlite3_step(s->cleared) == SQLITE_ROW)
+        cleared = sqlite3_column_int64(s->cleared, 0);
+    sqlite3_reset(s->cleared);
     for (size_t i = 0; i < n; i++) {
         if (write_flow(s, fl[i]) == 0) {
             written++;
@@ -375,10 +443,15 @@ static void write_batch(struct store *s, struct flow **fl, size_t n)
                 lo = fl[i]->id;
             if (fl[i]->id > hi)
                 hi = fl[i]->id;
+            if ((sqlite3_int64)fl[i]->id > cleared) /* flows hidden by a clear are not counted */
+                count_client(s, fl[i]);
         }
     }
     int committed = 1;
-    if (sqlite3_get_autocommit(s->db) == 0 && exec(s->db, "COMMIT", NULL, 0, s->path) < 0) {
+    if (write_client_stats(s) < 0) { /* counts that miss flows would stay wrong: drop the batch */
+        exec(s->db, "ROLLBACK", NULL, 0, s->path);
+        committed = 0;
+    } else if (sqlite3_get_autocommit(s->db) == 0 && exec(s->db, "COMMIT", NULL, 0, s->path) < 0) {
         log_msg(LOG_WARN, "store: %s: commit of %zu flows failed: %s", s->path, n,
                 sqlite3_errmsg(s->db));
         exec(s->db, "ROLLBACK", NULL, 0, s->path);
@@ -471,7 +544,8 @@ struct store *store_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
     struct store *s = calloc(1, sizeof *s);
-    if (!s || !(s->path = strdup(path)) || !(s->queue = queue_new())) {
+    if (!s || !(s->path = strdup(path)) || !(s->queue = queue_new()) ||
+        !(s->counts = malloc(STORE_BATCH_MAX * sizeof *s->counts))) {
         snprintf(err, errlen, "%s: out of memory", path);
         goto fail;
     }
@@ -525,7 +599,9 @@ struct store *store_open(const char *path, char *err, size_t errlen)
     if (exec(s->db, "COMMIT", err, errlen, path) < 0)
         goto fail;
     s->last_id = (uint64_t)last;
-    if (sqlite3_prepare_v2(s->db, insert_sql, -1, &s->insert, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(s->db, insert_sql, -1, &s->insert, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, client_stats_sql, -1, &s->client_stats, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, cleared_sql, -1, &s->cleared, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
         goto fail;
     }
@@ -613,6 +689,9 @@ void store_close(struct store *s)
         queue_free(s->queue);
     }
     sqlite3_finalize(s->insert);
+    sqlite3_finalize(s->client_stats);
+    sqlite3_finalize(s->cleared);
+    free(s->counts);
     for (int i = 0; i < s->zs_ready; i++)
         deflateEnd(&s->zs[i]);
     flow_json_text_free(&s->json);

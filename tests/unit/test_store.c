@@ -2,7 +2,8 @@
  * committed by the writer thread (notify after commit), read back as summary/detail JSON, bodies
  * come back exact and decoded (gzip, deflate zlib and raw, br, stacked codings, truncated
  * captures; small, random and already-compressed bodies through their deflate paths), clear
- * hides earlier flows, ids continue on reopen, and har_write streams valid JSON.
+ * hides earlier flows, ids continue on reopen, har_write streams valid JSON, and client_stats
+ * counts each visible flow once (also in a file made by the earlier schema with its trigger).
  * Prints (as TAP comments) the commit rate and batch latency for 20,000 small flows. */
 #include "../../src/store.c"
 
@@ -76,6 +77,17 @@ static struct flow *mkflow(uint64_t id, const char *cenc, const void *body, size
     return mkflow_ct(id, "text/plain", cenc, body, len, max);
 }
 
+/* A flow from client addr, scheme https or http, to host, failed or not (for client_stats). */
+static struct flow *mkclient(uint64_t id, const char *addr, int https, const char *host, int failed)
+{
+    struct flow *f = mkflow(id, NULL, "ok", 2, 10);
+    snprintf(f->client_addr, sizeof f->client_addr, "%s", addr);
+    snprintf(f->scheme, sizeof f->scheme, "%s", https ? "https" : "http");
+    snprintf(f->host, sizeof f->host, "%s", host);
+    f->fail.failed = failed;
+    return f;
+}
+
 /* The stored (zlib) size of flow id's response body, -1 when none. */
 static long long stored_len(const char *path, uint64_t id)
 {
@@ -88,6 +100,151 @@ static long long stored_len(const char *path, uint64_t id)
         query_int64(db, sql, &n);
     sqlite3_close(db);
     return n;
+}
+
+static long long count_sql(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_int64 n = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+        query_int64(db, sql, &n);
+    sqlite3_close(db);
+    return n;
+}
+
+/* client_stats as the viewer reads it, one "addr flows failed https app;" per client. */
+static void clients_text(struct store_reader *r, char *out, size_t outlen)
+{
+    json_t *a = store_reader_clients(r);
+    size_t i, n = 0;
+    json_t *c;
+    out[0] = '\0';
+    json_array_foreach(a, i, c)
+        n += (size_t)snprintf(out + n, outlen - n, "%s %lld %lld %lld %lld;",
+                              json_string_value(json_object_get(c, "addr")),
+                              (long long)json_integer_value(json_object_get(c, "flows")),
+                              (long long)json_integer_value(json_object_get(c, "failed")),
+                              (long long)json_integer_value(json_object_get(c, "https")),
+                              (long long)json_integer_value(json_object_get(c, "app")));
+    json_decref(a);
+}
+
+/* Rows in which client_stats and the counts taken from the visible flows the slow way (the
+ * backfill's SELECT) differ: 0 when they agree. */
+static long long clients_differ(const char *path)
+{
+    const char *scan = strstr(client_stats_backfill_sql, "SELECT");
+    char sql[2048];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM (SELECT * FROM (SELECT addr, flows, failed, https, app"
+             " FROM client_stats WHERE flows > 0 EXCEPT %s) UNION ALL SELECT * FROM (%s EXCEPT"
+             " SELECT addr, flows, failed, https, app FROM client_stats))", scan, scan);
+    return count_sql(path, sql);
+}
+
+/* The schema of the builds before the writer counted clients itself: five indexes and a trigger
+ * that counts each inserted row. */
+static const char old_schema_sql[] =
+    "PRAGMA journal_mode=WAL;"
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
+    "CREATE TABLE flows("
+    " id INTEGER PRIMARY KEY, started INTEGER NOT NULL, kind TEXT NOT NULL, method TEXT,"
+    " host TEXT, status INTEGER, failed INTEGER NOT NULL, client TEXT, mime TEXT,"
+    " summary TEXT NOT NULL, detail TEXT NOT NULL,"
+    " req_body BLOB, req_len INTEGER, req_total INTEGER, req_trunc INTEGER, req_ctype TEXT,"
+    " req_cenc TEXT,"
+    " resp_body BLOB, resp_len INTEGER, resp_total INTEGER, resp_trunc INTEGER, resp_ctype TEXT,"
+    " resp_cenc TEXT);"
+    "CREATE INDEX flows_started ON flows(started);"
+    "CREATE INDEX flows_host ON flows(host);"
+    "CREATE INDEX flows_status ON flows(status);"
+    "CREATE INDEX flows_failed ON flows(failed);"
+    "CREATE INDEX flows_client ON flows(client);"
+    "INSERT INTO meta(key, value) VALUES('schema', 1);"
+    "CREATE TABLE client_stats(addr TEXT PRIMARY KEY, flows INTEGER NOT NULL,"
+    " failed INTEGER NOT NULL, https INTEGER NOT NULL, app INTEGER NOT NULL);"
+    "CREATE TRIGGER flows_client_stats AFTER INSERT ON flows"
+    " WHEN NEW.id > coalesce((SELECT value FROM meta WHERE key='cleared_upto'), 0) BEGIN"
+    " INSERT INTO client_stats(addr, flows, failed, https, app) VALUES(coalesce(NEW.client, ''), 1,"
+    "  NEW.failed, NEW.kind='http' AND instr(NEW.summary, '\"scheme\":\"https\"') > 0,"
+    "  coalesce(NEW.host, '') <> 'httpeek.test')"
+    " ON CONFLICT(addr) DO UPDATE SET flows=flows+1, failed=failed+excluded.failed,"
+    "  https=https+excluded.https, app=app+excluded.app;"
+    " END;"
+    /* flow 1 from .1 (https), flow 2 from .2, a clear, flow 3 from .1 (http, failed) */
+    "INSERT INTO flows(id, started, kind, host, failed, client, summary, detail)"
+    " VALUES(1, 0, 'http', 'a.test', 0, '10.0.0.1', '{\"scheme\":\"https\"}', '{}');"
+    "INSERT INTO flows(id, started, kind, host, failed, client, summary, detail)"
+    " VALUES(2, 0, 'http', 'b.test', 0, '10.0.0.2', '{\"scheme\":\"http\"}', '{}');"
+    "INSERT INTO meta(key, value) VALUES('cleared_upto', 2); DELETE FROM client_stats;"
+    "INSERT INTO flows(id, started, kind, host, failed, client, summary, detail)"
+    " VALUES(3, 0, 'http', 'a.test', 1, '10.0.0.1', '{\"scheme\":\"http\"}', '{}');";
+
+/* Client counts: kept by the writer per batch, hidden flows not counted, old files (with the
+ * trigger) counted once. */
+static void test_client_stats(const char *dir)
+{
+    char path[160], err[512], got[512];
+    snprintf(path, sizeof path, "%s/c.sqlite", dir);
+    struct store *s = store_open(path, err, sizeof err);
+    if (!s) {
+        ok(0, "client_stats session: %s", err);
+        return;
+    }
+    atomic_store(&notified_n, 0);
+    store_set_notify(s, on_commit, NULL);
+    is_int(count_sql(path, "SELECT count(*) FROM sqlite_master WHERE type IN ('index', 'trigger')"
+                     " AND name LIKE 'flows_%'"), 0, "a new session has no flows_* index or trigger");
+    store_sink(mkclient(1, "10.0.0.1", 1, "a.test", 0), s);
+    store_sink(mkclient(2, "10.0.0.1", 0, "a.test", 1), s);
+    store_sink(mkclient(3, "10.0.0.2", 1, "httpeek.test", 0), s);
+    struct flow *t = mkclient(4, "10.0.0.1", 1, "a.test", 0);
+    t->kind = FLOW_TUNNEL; /* not an http flow: not counted as https */
+    store_sink(t, s);
+    wait_committed(4);
+    struct store_reader *r = store_reader_open(path, err, sizeof err);
+    clients_text(r, got, sizeof got);
+    is_str(got, "10.0.0.1 3 1 1 3;10.0.0.2 1 0 1 0;", "client_stats: flows, failed, https, app");
+    is_int(clients_differ(path), 0, "client_stats = the counts taken from the flows");
+    is_int(store_reader_clear(r), 0, "clear");
+    store_sink(mkclient(6, "10.0.0.2", 1, "b.test", 0), s);
+    store_sink(mkclient(5, "10.0.0.3", 0, "httpeek.test", 1), s);
+    wait_committed(6);
+    clients_text(r, got, sizeof got);
+    is_str(got, "10.0.0.2 1 0 1 1;10.0.0.3 1 1 0 0;", "after clear only the new flows count");
+    is_int(clients_differ(path), 0, "after clear client_stats = the counts of the visible flows");
+    store_reader_close(r);
+    store_close(s);
+
+    /* a session written by an earlier build: the trigger goes, the indexes stay */
+    snprintf(path, sizeof path, "%s/old.sqlite", dir);
+    sqlite3 *db;
+    char *msg = NULL;
+    if (sqlite3_open(path, &db) != SQLITE_OK ||
+        sqlite3_exec(db, old_schema_sql, NULL, NULL, &msg) != SQLITE_OK)
+        printf("# old schema: %s\n", msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    s = store_open(path, err, sizeof err);
+    ok(s != NULL, "a session from an earlier build opens (%s)", s ? "ok" : err);
+    if (!s)
+        return;
+    atomic_store(&notified_n, 0);
+    store_set_notify(s, on_commit, NULL);
+    is_int((long long)store_last_id(s), 3, "its ids go on");
+    is_int(count_sql(path, "SELECT count(*) FROM sqlite_master WHERE name='flows_client_stats'"), 0,
+           "its trigger is dropped");
+    is_int(count_sql(path, "SELECT count(*) FROM sqlite_master WHERE type='index'"
+                     " AND name LIKE 'flows_%'"), 5, "its indexes are left alone");
+    store_sink(mkclient(4, "10.0.0.1", 1, "a.test", 0), s);
+    store_sink(mkclient(5, "10.0.0.2", 0, "httpeek.test", 0), s);
+    wait_committed(2);
+    r = store_reader_open(path, err, sizeof err);
+    clients_text(r, got, sizeof got);
+    is_str(got, "10.0.0.1 2 1 1 2;10.0.0.2 1 0 0 0;", "old session: each flow counted once");
+    is_int(clients_differ(path), 0, "old session: client_stats = the counts of the visible flows");
+    store_reader_close(r);
+    store_close(s);
 }
 
 static size_t zcomp(const char *in, size_t len, unsigned char *out, size_t cap, int window)
@@ -336,6 +493,7 @@ int main(void)
     ok(!s && strstr(err, path), "a damaged file is refused with a reason naming it (%s)", err);
     store_close(s);
     evbuffer_free(b);
+    test_client_stats(dir);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
