@@ -6,7 +6,8 @@
  * chain against --cafile and the host name (SSL_set1_host) with a full handshake (no session
  * resumption, so the check really happens on every connection); every response's status and
  * body length are checked. Failures are counted by kind and never counted as completed
- * requests. Modes: keep-alive (default) or one request per connection (--new-conn); --idle N
+ * requests. Modes: keep-alive (default) or one request per connection (--new-conn), for -d
+ * seconds or until -n N requests are done (--requests; bench/scale.sh); --idle N
  * (open N connections, one request each, report READY, hold them); --s6 N (sequential: first
  * request to a new host name, then one to a known name, N times; reports both medians).
  *
@@ -59,6 +60,7 @@ static struct {
     int clients, threads;
     double duration, warmup;
     int new_conn;
+    long requests;               /* stop after this many requests in all (0: run for -d) */
     int idle;                    /* S5: number of idle connections to hold */
     int s6;                      /* S6: number of new names */
     char host_pattern[256];      /* S6: printf pattern with %d for new names */
@@ -69,6 +71,7 @@ static struct {
 
 static SSL_CTX *ctx;
 static volatile int stop_flag;
+static long issued;              /* --requests: requests begun so far (atomic) */
 static double t_start, t_measure, t_end;
 
 struct client {
@@ -104,6 +107,7 @@ struct thread {
     struct client *clients;
     unsigned long long reqs, bytes, errs[E_COUNT], conns;
     uint64_t lat_hist[64 * 16];  /* log-linear histogram of request latency in us */
+    double t_done;               /* when the thread stopped */
     int idle_started, idle_ready;
     char last_err[256];
 };
@@ -174,6 +178,11 @@ static void build_request(struct client *c) {
 }
 
 static void begin_request(struct client *c) {
+    if (opt.requests && __atomic_fetch_add(&issued, 1, __ATOMIC_RELAXED) >= opt.requests) {
+        close_conn(c);           /* --requests reached: this client is done */
+        c->done = 1;
+        return;
+    }
     build_request(c);
     c->head_len = 0; c->in_body = 0; c->chunked = 0; c->conn_close = 0;
     c->content_length = -1; c->body_got = 0; c->status = 0;
@@ -183,6 +192,10 @@ static void begin_request(struct client *c) {
 }
 
 static void start_conn(struct client *c) {
+    if (opt.requests && __atomic_load_n(&issued, __ATOMIC_RELAXED) >= opt.requests) {
+        c->done = 1;             /* --requests reached: no new connection */
+        return;
+    }
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0) die("socket: %s (raise ulimit -n)", strerror(errno));
     int one = 1;
@@ -349,6 +362,7 @@ static void response_complete(struct client *c) {
 static void step(struct client *c) {
     static __thread char buf[BUF_SIZE];
     for (;;) {
+        if (c->fd < 0) return;   /* closed (failure, or --requests reached) */
         switch (c->st) {
         case S_CONNECT: {
             int err = 0; socklen_t l = sizeof err;
@@ -478,6 +492,10 @@ static void *thread_main(void *arg) {
             if (stop_flag) break;
         } else if (t >= t_end) {
             break;
+        } else if (opt.requests) {
+            int open = 0;
+            for (int i = 0; i < th->nclients && !open; i++) open = th->clients[i].fd >= 0;
+            if (!open) break;    /* every request of --requests done */
         }
         int n = epoll_wait(th->epfd, evs, 256, 50);
         for (int i = 0; i < n; i++) {
@@ -486,7 +504,8 @@ static void *thread_main(void *arg) {
         }
         if (t - last_check > 0.5) { check_timeouts(th, t); last_check = t; }
     }
-    stop_flag = 1;
+    th->t_done = now();
+    if (!opt.requests) stop_flag = 1;
     for (int i = 0; i < th->nclients; i++) close_conn(&th->clients[i]);
     return NULL;
 }
@@ -542,7 +561,9 @@ static void usage(void) {
     fprintf(stderr,
 "usage: loadgen --connect IP:PORT --host NAME [--port N] [--proxy] [--tls --cafile FILE]\n"
 "               [--path P] [--expect-bytes N] [-c CLIENTS] [-t THREADS] [-d SECONDS]\n"
-"               [--warmup SECONDS] [--new-conn] [--idle N] [--s6 N --host-pattern FMT]\n"
+"               [--warmup SECONDS] [--new-conn] [-n|--requests N] [--idle N]\n"
+"               [--s6 N --host-pattern FMT]\n"
+"  -n, --requests  stop after N requests in all (-d stays the upper bound)\n"
 "  --connect   address to connect to: the proxy (with --proxy) or the server\n"
 "  --host      target host name (Host header, SNI, verified name, CONNECT authority)\n"
 "  --port      target port (default 443)\n");
@@ -568,6 +589,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--warmup")) opt.warmup = atof(NEXT());
         else if (!strcmp(a, "--timeout")) opt.timeout = atof(NEXT());
         else if (!strcmp(a, "--new-conn")) opt.new_conn = 1;
+        else if (!strcmp(a, "--requests") || !strcmp(a, "-n")) opt.requests = atol(NEXT());
         else if (!strcmp(a, "--idle")) opt.idle = atoi(NEXT());
         else if (!strcmp(a, "--s6")) opt.s6 = atoi(NEXT());
         else if (!strcmp(a, "--host-pattern")) snprintf(opt.host_pattern, sizeof opt.host_pattern, "%s", NEXT());
@@ -651,6 +673,12 @@ int main(int argc, char **argv) {
     }
     for (int t = 0; t < opt.threads; t++) pthread_join(th[t].tid, NULL);
     double elapsed = opt.duration;
+    if (opt.requests) {          /* the time it took, not the bound */
+        double last = t_measure;
+        for (int t = 0; t < opt.threads; t++) if (th[t].t_done > last) last = th[t].t_done;
+        elapsed = last - t_measure;
+        if (elapsed <= 0) elapsed = 1e-9;
+    }
 
     unsigned long long reqs = 0, bytes = 0, conns = 0, errs[E_COUNT] = {0}, etot = 0;
     uint64_t hist[64 * 16] = {0};
