@@ -182,7 +182,7 @@ static void pool_upstream(struct conn *c)
     snprintf(pc.server_ip, sizeof pc.server_ip, "%s", c->tunnel_server_ip);
     u->bev = NULL;
     u->ssl = NULL;
-    pool_put(c->pool, c->tunnel_host, c->tunnel_port, c->up_host, &pc);
+    pool_put(c->pool, c->client_addr, c->tunnel_host, c->tunnel_port, c->up_host, &pc);
 }
 
 void conn__close(struct conn *c, int flush)

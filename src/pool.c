@@ -15,6 +15,7 @@
 struct pool_entry {
     struct pool_entry *prev, *next;
     struct pool *pool;
+    char client[64];
     char host[256];
     int port;
     char sni[256];
@@ -102,18 +103,24 @@ void pool_free(struct pool *p)
     free(p);
 }
 
-int pool_has(struct pool *p, const char *host, int port)
+static int same_server(const struct pool_entry *e, const char *client, const char *host, int port)
+{
+    return e->port == port && !strcmp(e->client, client) && !strcasecmp(e->host, host);
+}
+
+int pool_has(struct pool *p, const char *client, const char *host, int port)
 {
     for (struct pool_entry *e = p->head; e; e = e->next)
-        if (e->port == port && !strcasecmp(e->host, host))
+        if (same_server(e, client, host, port))
             return 1;
     return 0;
 }
 
-int pool_take(struct pool *p, const char *host, int port, const char *sni, struct pool_conn *out)
+int pool_take(struct pool *p, const char *client, const char *host, int port, const char *sni,
+              struct pool_conn *out)
 {
     for (struct pool_entry *e = p->head; e; e = e->next) {
-        if (e->port != port || strcasecmp(e->host, host) || strcasecmp(e->sni, sni))
+        if (!same_server(e, client, host, port) || strcasecmp(e->sni, sni))
             continue;
         unlink_entry(e);
         *out = e->conn;
@@ -126,12 +133,13 @@ int pool_take(struct pool *p, const char *host, int port, const char *sni, struc
     return 0;
 }
 
-void pool_put(struct pool *p, const char *host, int port, const char *sni, const struct pool_conn *conn)
+void pool_put(struct pool *p, const char *client, const char *host, int port, const char *sni,
+              const struct pool_conn *conn)
 {
     size_t same = 0;
     struct pool_entry *oldest_same = NULL;
     for (struct pool_entry *e = p->head; e; e = e->next)
-        if (e->port == port && !strcasecmp(e->host, host)) {
+        if (same_server(e, client, host, port)) {
             same++;
             oldest_same = e;
         }
@@ -150,6 +158,7 @@ void pool_put(struct pool *p, const char *host, int port, const char *sni, const
         return;
     }
     e->pool = p;
+    snprintf(e->client, sizeof e->client, "%s", client);
     snprintf(e->host, sizeof e->host, "%s", host);
     e->port = port;
     snprintf(e->sni, sizeof e->sni, "%s", sni);

@@ -35,17 +35,17 @@ struct pool *pool_new(struct event_base *base, double idle_s) HP_WUNRES;
 /* Close every pooled connection and free the pool. NULL allowed. */
 void pool_free(struct pool *p);
 
-/* 1 when an idle connection to host:port is pooled (any server name). */
-int pool_has(struct pool *p, const char *host, int port) HP_NONNULL(1, 2);
+/* 1 when an idle connection of client to host:port is pooled (any server name). */
+int pool_has(struct pool *p, const char *client, const char *host, int port) HP_NONNULL(1, 2, 3);
 
-/* Take the newest idle connection to host:port made for server name sni into out. Returns 1, or 0
- * when there is none. */
-int pool_take(struct pool *p, const char *host, int port, const char *sni, struct pool_conn *out)
-    HP_NONNULL(1, 2, 4, 5);
+/* Take the newest idle connection of client to host:port made for server name sni into out.
+ * Returns 1, or 0 when there is none. */
+int pool_take(struct pool *p, const char *client, const char *host, int port, const char *sni,
+              struct pool_conn *out) HP_NONNULL(1, 2, 3, 5, 6);
 
-/* Keep bev (TLS, idle, output and input empty) for host:port/sni; the pool owns it from now on
- * (it is freed at once when the pool is full or on OOM). */
-void pool_put(struct pool *p, const char *host, int port, const char *sni,
-              const struct pool_conn *conn) HP_NONNULL(1, 2, 4, 5);
+/* Keep bev (TLS, idle, output and input empty) for client and host:port/sni; the pool owns it
+ * from now on (it is freed at once when the pool is full or on OOM). */
+void pool_put(struct pool *p, const char *client, const char *host, int port, const char *sni,
+              const struct pool_conn *conn) HP_NONNULL(1, 2, 3, 5, 6);
 
 #endif

@@ -333,7 +333,7 @@ static int take_pooled(struct conn *c)
 {
     const char *name = c->sni[0] ? c->sni : c->tunnel_host;
     struct pool_conn pc;
-    if (!pool_take(c->pool, c->tunnel_host, c->tunnel_port, name, &pc))
+    if (!pool_take(c->pool, c->client_addr, c->tunnel_host, c->tunnel_port, name, &pc))
         return -1;
     c->upstream.tls = pc.tls;
     tls_facts_attach(pc.ssl, &c->upstream.tls);
@@ -501,7 +501,7 @@ void tunnel_begin(struct conn *c, const char *host, int port)
         send_200_and_peek(c);
         return;
     }
-    if (c->pool && pool_has(c->pool, host, port)) {
+    if (c->pool && pool_has(c->pool, c->client_addr, host, port)) {
         /* an idle verified connection to this server is pooled: answer now, pick it (or connect
          * after all) once the ClientHello tells the server name */
         c->tunnel_pooled = 1;

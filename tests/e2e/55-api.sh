@@ -142,17 +142,24 @@ done
 RIDS=($(api "$W2/api/flows" | jq_py '" ".join(str(f["id"]) for f in d)'))
 is "$(api "$W2/api/flows/${RIDS[0]}" | jq_py 'd["timings"]["connect"] >= 0, d["timings"]["ssl"] >= 0')" "True True" "first tunnel: connect and TLS timings"
 is "$(api "$W2/api/flows/${RIDS[1]}" | jq_py 'd["reused_upstream"], d["timings"]["connect"], d["timings"]["ssl"], d["tls"]["upstream"]["verify_result"], d["server_ip"]')" "True -1 -1 0 127.0.0.1" "second tunnel: on the pooled connection (connect and ssl -1), verified, server_ip kept"
+# never shared between two clients (connection-bound state such as NTLM must not cross devices)
+pcurl_tls --interface 127.0.0.2 -o /dev/null "https://upstream.test:$TLSUP/bytes/5"
+for i in $(seq 50); do
+    [ "$(api "$W2/api/flows" | jq_py 'len(d)' 2>/dev/null)" = 3 ] && break
+    sleep 0.1
+done
+is "$(api "$W2/api/flows/$(api "$W2/api/flows" | jq_py 'd[2]["id"]')" | jq_py 'd["client"], d["timings"]["connect"] >= 0')" "127.0.0.2 True" "another client's tunnel does not get the first client's pooled connection"
 # a connection the server ends (Connection: close from the server) is not pooled: the next tunnel
 # connects anew
 pcurl_tls -H 'Connection: close' -o /dev/null "https://upstream.test:$TLSUP/close" \
     -o "$T/pooled" "https://upstream.test:$TLSUP/bytes/40"
 is "$(file_sha "$T/pooled")" "$(gen_sha 40)" "after the server ended the pooled connection: the next tunnel connects anew"
 for i in $(seq 50); do
-    [ "$(api "$W2/api/flows" | jq_py 'len(d)' 2>/dev/null)" = 4 ] && break
+    [ "$(api "$W2/api/flows" | jq_py 'len(d)' 2>/dev/null)" = 5 ] && break
     sleep 0.1
 done
-is "$(api "$W2/api/flows" | jq_py 'd[3]["status"]')" 200 "and its flow is recorded"
-is "$(api "$W2/api/flows/$(api "$W2/api/flows" | jq_py 'd[3]["id"]')" | jq_py 'd["timings"]["connect"] >= 0')" True "with its own connect timing"
+is "$(api "$W2/api/flows" | jq_py 'd[4]["status"]')" 200 "and its flow is recorded"
+is "$(api "$W2/api/flows/$(api "$W2/api/flows" | jq_py 'd[4]["id"]')" | jq_py 'd["timings"]["connect"] >= 0')" True "with its own connect timing"
 stop_httpeek
 
 # a viewer reachable from other machines needs the token it prints
