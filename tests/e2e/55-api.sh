@@ -124,6 +124,17 @@ done
 RIDS=($(api "$W2/api/flows" | jq_py '" ".join(str(f["id"]) for f in d)'))
 is "$(api "$W2/api/flows/${RIDS[0]}" | jq_py 'd["tls"]["upstream"]["resumed"]')" False "first connection to a server: full handshake"
 is "$(api "$W2/api/flows/${RIDS[1]}" | jq_py 'd["tls"]["upstream"]["resumed"], d["tls"]["upstream"]["verify_result"], d["tls"]["upstream"]["peer_subject"] != "", d["timings"]["ssl"] >= 0')" "True 0 True True" "second connection (--upstream-idle 0): the verified session resumed in a new handshake, certificate facts still there"
+# the client leg resumes too (TLS 1.3 tickets from httpeek): no new signature for a returning app
+req=$'GET /bytes/10 HTTP/1.1\r\nHost: upstream.test\r\nConnection: close\r\n\r\n'
+sc() { timeout 10 openssl s_client -proxy "127.0.0.1:$HTTPEEK_PORT" -connect "upstream.test:$TLSUP" \
+    -servername upstream.test -CAfile "$HTTPEEK_CA" "$@" 2>&1; }
+printf "%s" "$req" | sc -quiet -sess_out "$T/sess" >/dev/null
+like "$(printf "%s" "$req" | sc -ign_eof -sess_in "$T/sess" | grep -E '^(Reused|New),')" "^Reused, TLSv1.3" "a client presenting its session ticket resumes with httpeek"
+for i in $(seq 50); do
+    [ "$(api "$W2/api/flows" | jq_py 'len(d)' 2>/dev/null)" = 4 ] && break
+    sleep 0.1
+done
+is "$(api "$W2/api/flows/$(api "$W2/api/flows" | jq_py 'd[3]["id"]')" | jq_py 'd["tls"]["client"]["resumed"]')" True "and its flow says the client leg resumed"
 stop_httpeek
 
 # the upstream pool (default): a tunnel that ended leaves its verified upstream connection idle,
