@@ -345,6 +345,26 @@ void ca_free(struct ca *ca)
 X509 *ca_cert(const struct ca *ca) { return ca->cert; }
 EVP_PKEY *ca_key(const struct ca *ca) { return ca->key; }
 EVP_PKEY *ca_leaf_key(const struct ca *ca) { return ca->leaf_key; }
+
+int ca_use_rsa_leaves(struct ca *ca, char *err, size_t errlen)
+{
+    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    if (!key) {
+        snprintf(err, errlen, "cannot create an RSA-2048 leaf key");
+        ERR_clear_error();
+        return -1;
+    }
+    struct mint_ctx *minter = mint_ctx_new(ca->cert, ca->key, key, err, errlen);
+    if (!minter) {
+        EVP_PKEY_free(key);
+        return -1;
+    }
+    mint_ctx_free(ca->minter);
+    EVP_PKEY_free(ca->leaf_key);
+    ca->leaf_key = key;
+    ca->minter = minter;
+    return 0;
+}
 int ca_was_created(const struct ca *ca) { return ca->created; }
 const char *ca_cert_pem_path(const struct ca *ca) { return ca->pem_path; }
 const char *ca_fingerprint(const struct ca *ca) { return ca->fingerprint; }

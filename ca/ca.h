@@ -32,8 +32,13 @@ X509 *ca_cert(const struct ca *ca) HP_NONNULL(1);
 /* The CA private key; borrowed until ca_free. Never written anywhere but ca-key.pem. */
 EVP_PKEY *ca_key(const struct ca *ca) HP_NONNULL(1);
 
-/* The process-wide leaf key (fresh ECDSA P-256 per process, shared by all leaves); borrowed until ca_free. */
+/* The process-wide leaf key (fresh ECDSA P-256 per process unless ca_use_rsa_leaves, shared by all leaves); borrowed until ca_free. */
 EVP_PKEY *ca_leaf_key(const struct ca *ca) HP_NONNULL(1);
+
+/* Make later leaves carry a fresh RSA-2048 key instead of ECDSA P-256 (--leaf-key rsa: for old
+ * clients without ECDSA; signing is slower). Call before any leaf is minted. Returns 0, -1 with a
+ * reason in err (the CA is then unchanged). */
+int ca_use_rsa_leaves(struct ca *ca, char *err, size_t errlen) HP_NONNULL(1, 2);
 
 /* 1 when this run created the CA files, 0 when it loaded existing ones. */
 int ca_was_created(const struct ca *ca) HP_NONNULL(1);

@@ -130,6 +130,8 @@ static int run(const struct opts *o)
         !(leaves = leafcache_new(ca, LEAFCACHE_DEFAULT_CAPACITY)) ||
         !(untrusted_ca = ca_new_untrusted("httpeek UNTRUSTED - mirrors an upstream certificate error",
                                           err, sizeof err)) ||
+        (o->leaf_rsa && (ca_use_rsa_leaves(ca, err, sizeof err) < 0 ||
+                         ca_use_rsa_leaves(untrusted_ca, err, sizeof err) < 0)) ||
         !(untrusted = leafcache_new(untrusted_ca, 256)) ||
         !(server_ctx = tls_server_ctx_new(err, sizeof err)) ||
         !(client_ctx = tls_client_ctx_new(o->upstream_ca, o->insecure, err, sizeof err))) {

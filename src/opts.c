@@ -25,6 +25,8 @@ static const char usage[] =
     "  --upstream-timeout SECS   connect, TLS handshake and first response byte (default 30)\n"
     "  --header-timeout SECS     time for a client to send a request head (default 30)\n"
     "  --idle-timeout SECS       silent keep-alive connections and tunnels (default 120)\n"
+    "  --leaf-key ec|rsa         key of the certificates httpeek shows clients: ECDSA P-256\n"
+    "                            (default, fast) or RSA-2048 (for old clients without ECDSA)\n"
     "  --upstream-idle SECS      keep a finished tunnel's upstream TLS connection this long for\n"
     "                            the next tunnel to the same server (default 30; 0 = never, so\n"
     "                            every tunnel shows its own connect and TLS timings)\n"
@@ -58,7 +60,7 @@ enum { O_LISTEN = 256, O_WEB, O_CONFDIR, O_UPSTREAM_CA, O_INSECURE, O_UPSTREAM_T
        O_HEADER_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_BODY, O_HOSTS, O_DNS, O_WORKERS, O_INTERCEPT,
        O_PASSTHROUGH, O_AUTO_PASSTHROUGH, O_ALLOW_CLIENT, O_NO_QR, O_STRIP_ALT_SVC, O_LOG, O_UPSTREAM_ERRORS,
        O_SESSION, O_MAX_REQUEST_LINE, O_MAX_HEADER_LINE, O_MAX_HEADER_BYTES, O_MAX_HEADERS,
-       O_MAX_CONNECTIONS, O_UPSTREAM_IDLE };
+       O_MAX_CONNECTIONS, O_UPSTREAM_IDLE, O_LEAF_KEY };
 
 static int parse_seconds(const char *s, double *out)
 {
@@ -142,6 +144,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
         {"header-timeout", required_argument, NULL, O_HEADER_TIMEOUT},
         {"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
         {"upstream-idle", required_argument, NULL, O_UPSTREAM_IDLE},
+        {"leaf-key", required_argument, NULL, O_LEAF_KEY},
         {"max-body", required_argument, NULL, O_MAX_BODY},
         {"hosts", required_argument, NULL, O_HOSTS},
         {"dns", required_argument, NULL, O_DNS},
@@ -216,6 +219,13 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
             }
             break;
         }
+        case O_LEAF_KEY:
+            if (strcmp(optarg, "ec") && strcmp(optarg, "rsa")) {
+                snprintf(err, errlen, "--leaf-key: expected ec or rsa, got '%s'", optarg);
+                return -1;
+            }
+            o->leaf_rsa = !strcmp(optarg, "rsa");
+            break;
         case O_UPSTREAM_IDLE:
             if (strcmp(optarg, "0") && parse_seconds(optarg, &o->upstream_idle) < 0) {
                 snprintf(err, errlen, "--upstream-idle: expected seconds (0 <= s <= 86400), got '%s'",

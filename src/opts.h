@@ -41,6 +41,7 @@ struct opts {
     double upstream_timeout;             /* seconds */
     double header_timeout;               /* seconds */
     double idle_timeout;                 /* seconds */
+    int leaf_rsa;                        /* 1: leaves carry RSA-2048 keys (--leaf-key rsa) */
     double upstream_idle;                /* seconds an idle upstream TLS connection is pooled; 0 off */
     size_t max_body;                     /* bytes captured per body */
     size_t max_request_line;             /* request-target bytes (414 beyond) */

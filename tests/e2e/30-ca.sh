@@ -106,6 +106,19 @@ v=$(openssl verify -CAfile "$CONF/ca-cert.pem" -purpose sslserver -verify_hostna
 like "$v" ": OK$" "second run mints leaves from the same CA"
 stop_httpeek
 
+# ---- --leaf-key rsa: RSA-2048 leaves for old clients, from the same CA --------
+start_httpeek --confdir "$CONF" --upstream-ca "$PKI/ca.pem" --leaf-key rsa
+get_leaf "$T/leaf4.pem" -connect "upstream.test:$UP" -servername upstream.test
+leaf_text=$(openssl x509 -in "$T/leaf4.pem" -noout -text 2>&1)
+like "$leaf_text" "Public Key Algorithm: rsaEncryption" "--leaf-key rsa: the leaf key is RSA"
+like "$leaf_text" "Public-Key: \(2048 bit\)" "--leaf-key rsa: 2048 bits"
+like "$leaf_text" "Digital Signature, Key Encipherment" "--leaf-key rsa: keyUsage for RSA key exchange too"
+v=$(openssl verify -CAfile "$CONF/ca-cert.pem" -purpose sslserver -verify_hostname upstream.test \
+    "$T/leaf4.pem" 2>&1)
+like "$v" ": OK$" "--leaf-key rsa: the leaf verifies with the same CA"
+stop_httpeek
+like "$(timeout 5 "$HTTPEEK" --leaf-key dsa 2>&1)" "--leaf-key: expected ec or rsa, got 'dsa'" "--leaf-key with another value: a one-line error"
+
 # ---- a corrupt ca-cert.pem is refused, and left as it is ------------------
 BAD="$T/badconf"
 mkdir -p "$BAD"
