@@ -33,7 +33,7 @@ like "$out" "^431 1 .*more than 200 header fields" "201 header fields: 431, clos
 wait_grep "FAILED client_request: request refused: more than 200" "$HTTPEEK_LOG" 5
 n=$(log_lines "FAILED client_request: request refused" | wc -l)
 is "$n" 4 "each refused request is one FAILED flow line in the log"
-like "$(log_lines '414' | head -n 1)" " http://upstream\.test:$UP/bytes/1\?a+\.\.\. 414 " "the 414 flow keeps the (cut) request-target"
+like "$(log_lines ' 414 ' | head -n 1)" " http://upstream\.test:$UP/bytes/1\?a+\.\.\. 414 " "the 414 flow keeps the (cut) request-target"
 unlike "$(log_lines 'FAILED client_request: request refused')" "NSURLError" "a 414/431 is an HTTP status the app receives, not an NSURLError: no code on those lines"
 
 # ---- header deadline ------------------------------------------------------------------------
