@@ -361,6 +361,18 @@ int main(void)
        "gzip body (stored blocks) read back as received, and decoded");
     ok(body_is(r, 14, 1, text, sizeof text) && stored_len(path, 14) < (long long)sizeof text / 4,
        "a text body after a random one is compressed again");
+    /* small bodies: random-looking bytes go to stored blocks without a deflate attempt */
+    static const char b64set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char b64[1024];
+    for (size_t i = 0; i < sizeof b64; i++)
+        b64[i] = b64set[(unsigned char)rnd[i] & 63];
+    ok(looks_random((const unsigned char *)rnd, 256) && looks_random((const unsigned char *)rnd, 1024) &&
+       looks_random((const unsigned char *)rnd, 16384), "random bytes (256 B, 1 KiB, 16 KiB) look random");
+    ok(!looks_random((const unsigned char *)text, sizeof text) &&
+       !looks_random((const unsigned char *)small, sizeof small) &&
+       !looks_random((const unsigned char *)b64, 256) && !looks_random((const unsigned char *)b64, sizeof b64) &&
+       !looks_random((const unsigned char *)rnd, 255),
+       "text, JSON, base64 (256 B and 1 KiB) and bodies under 256 bytes do not: they are deflated");
     free(rnd);
     ok(body_is(r, 2, 0, (const char *)gz, gzn), "decode=0: gzip bytes as received");
     ok(body_is(r, 2, 1, text, sizeof text), "decode=1: gzip undone");
