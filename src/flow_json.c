@@ -202,8 +202,12 @@ static void str(struct flow_json_text *w, const char *s)
     str_n(w, s ? s : "", s ? strlen(s) : 0);
 }
 
+/* The member writers below are always inlined: their key is a literal, so strlen(k) becomes a
+ * constant instead of a call per member (~100 per flow). */
+#define MEMBER static inline __attribute__((always_inline)) void
+
 /* "key": (keys are our own ASCII literals) */
-static void key(struct flow_json_text *w, const char *k)
+MEMBER key(struct flow_json_text *w, const char *k)
 {
     sep(w);
     raw(w, "\"", 1);
@@ -211,20 +215,20 @@ static void key(struct flow_json_text *w, const char *k)
     raw(w, "\":", 2);
 }
 
-static void kstr(struct flow_json_text *w, const char *k, const char *v)
+MEMBER kstr(struct flow_json_text *w, const char *k, const char *v)
 {
     key(w, k);
     str(w, v);
 }
 
-static void kint(struct flow_json_text *w, const char *k, long long v)
+MEMBER kint(struct flow_json_text *w, const char *k, long long v)
 {
     char num[24];
     key(w, k);
     raw(w, num, (size_t)snprintf(num, sizeof num, "%lld", v));
 }
 
-static void kbool(struct flow_json_text *w, const char *k, int v)
+MEMBER kbool(struct flow_json_text *w, const char *k, int v)
 {
     key(w, k);
     if (v)
@@ -235,7 +239,7 @@ static void kbool(struct flow_json_text *w, const char *k, int v)
 
 /* A duration in ms rounded to the microsecond, always with a decimal point (a JSON real); a
  * phase that did not happen is the integer -1. */
-static void kms(struct flow_json_text *w, const char *k, double ms)
+MEMBER kms(struct flow_json_text *w, const char *k, double ms)
 {
     key(w, k);
     if (ms < 0) {
