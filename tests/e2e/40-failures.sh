@@ -43,7 +43,7 @@ check_bad_cert() { # check_bad_cert PORT WHAT REASON-ERE
     wait_grep "upstream\.test:$port.*FAILED" "$HTTPEEK_LOG" 5
     line=$(grep -E "upstream\.test:$port" "$HTTPEEK_LOG" | grep FAILED | tail -n 1)
     like "$line" "FAILED [A-Za-z_ -]*[Tt][Ll][Ss][A-Za-z_ -]*: " "$what upstream: log line says FAILED at a tls stage"
-    if printf '%s' "$line" | grep -Eiq -- "$reason"; then
+    if grep -Eiq -- "$reason" <<<"$line"; then
         pass "$what upstream: log line gives the verify reason"
     else
         fail "$what upstream: log line gives the verify reason" "line:    '$line'" "pattern: /$reason/i"

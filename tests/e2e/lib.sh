@@ -65,13 +65,14 @@ isnt() {
     if [ "$1" != "$2" ]; then pass "$3"
     else fail "$3" "got '$(printf %.300s "$1")', expected anything else"; fi
 }
-# like GOT ERE DESC
+# like GOT ERE DESC (a here-string, not a pipe: with pipefail, grep -q leaving early would make
+# the writer's SIGPIPE fail a match)
 like() {
-    if printf '%s' "$1" | grep -Eq -- "$2"; then pass "$3"
+    if grep -Eq -- "$2" <<<"$1"; then pass "$3"
     else fail "$3" "got:     '$(printf %.600s "$1")'" "pattern: /$2/"; fi
 }
 unlike() {
-    if ! printf '%s' "$1" | grep -Eq -- "$2"; then pass "$3"
+    if ! grep -Eq -- "$2" <<<"$1"; then pass "$3"
     else fail "$3" "got:     '$(printf %.600s "$1")'" "must not match: /$2/"; fi
 }
 # cmp_num GOT OP EXPECTED DESC   (OP: -lt -le -eq -ge -gt -ne)
@@ -353,7 +354,7 @@ start_httpeek() {
     fi
     # the viewer must not take a fixed port (two instances, parallel runs)
     if [ -z "$_HP_HAS_WEB" ]; then
-        if timeout 5 "$HTTPEEK" --help 2>&1 | grep -q -- '--web'; then _HP_HAS_WEB=yes; else _HP_HAS_WEB=no; fi
+        if grep -q -- '--web' <<<"$(timeout 5 "$HTTPEEK" --help 2>&1)"; then _HP_HAS_WEB=yes; else _HP_HAS_WEB=no; fi
     fi
     if [ "$_HP_HAS_WEB" = yes ] && [ -z "$has_web" ]; then
         HTTPEEK_WEB_PORT=$(free_port)
