@@ -1211,6 +1211,8 @@ static void finish_exchange(struct conn *c)
         return;
     }
     conn__set_state(c, CONN_S_IDLE, "exchange done");
+    leg_release_buffers(&c->client);
+    leg_release_buffers(&c->upstream);
     http1_parser_resume(&c->client.parser);
     if (c->client.bev && evbuffer_get_length(bufferevent_get_input(c->client.bev)) > 0)
         process_client_input(c);

@@ -41,6 +41,24 @@ void leg_close(struct leg *leg)
     }
 }
 
+/* SSL_free_buffers could free a record that was read but not yet returned before OpenSSL 3.0.14,
+ * 3.1.6, 3.2.2 and 3.3.1 (CVE-2024-4741): with those, the buffers are left alone. */
+static int free_buffers_safe(void)
+{
+    unsigned long v = OpenSSL_version_num(); /* 0xMNN00PP0 */
+    unsigned long major = v >> 28, minor = (v >> 20) & 0xff, patch = (v >> 4) & 0xff;
+    static const unsigned char fixed[] = {14, 6, 2, 1};
+    if (major != 3)
+        return major > 3;
+    return minor >= sizeof fixed || patch >= fixed[minor];
+}
+
+void leg_release_buffers(struct leg *leg)
+{
+    if (leg->ssl && free_buffers_safe())
+        SSL_free_buffers(leg->ssl); /* 0 (kept) when a record is still buffered either way */
+}
+
 struct evbuffer *leg_output(struct leg *leg)
 {
     return leg->bev ? bufferevent_get_output(leg->bev) : NULL;

@@ -40,6 +40,11 @@ void leg_attach(struct leg *leg, struct bufferevent *bev, SSL *ssl, bufferevent_
 /* Free the leg's bufferevent (closing its socket) and any bare fd; keeps counters and facts. */
 void leg_close(struct leg *leg) HP_NONNULL(1);
 
+/* Between exchanges: free the TLS record buffers OpenSSL still holds while they are empty
+ * (SSL_MODE_RELEASE_BUFFERS misses some, e.g. the write buffer a post-handshake message made);
+ * they are allocated again on the next read or write. No-op for a plain leg. */
+void leg_release_buffers(struct leg *leg) HP_NONNULL(1);
+
 /* Output buffer of the leg (NULL when not connected). */
 struct evbuffer *leg_output(struct leg *leg) HP_NONNULL(1);
 
