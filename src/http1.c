@@ -310,24 +310,28 @@ static int on_message_complete(llhttp_t *l)
     return rc == 0 ? HPE_PAUSED : 0;
 }
 
+/* The callbacks are the same for every parser (each finds its wrapper through llhttp.data), so
+ * one settings table serves them all instead of a copy in each connection's two parsers. */
+static const llhttp_settings_t parser_settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_status = on_data,
+    .on_header_field = on_field_data,
+    .on_header_value = on_value_data,
+    .on_url_complete = on_startline_complete,
+    .on_status_complete = on_startline_complete,
+    .on_header_field_complete = on_field_complete,
+    .on_header_value_complete = on_value_complete,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
 void http1_parser_init(struct http1_parser *p, int is_request, const struct http1_handlers *h,
                        void *arg)
 {
     memset(p, 0, sizeof *p);
-    llhttp_settings_init(&p->settings);
-    p->settings.on_message_begin = on_message_begin;
-    p->settings.on_url = on_url;
-    p->settings.on_status = on_data;
-    p->settings.on_header_field = on_field_data;
-    p->settings.on_header_value = on_value_data;
-    p->settings.on_url_complete = on_startline_complete;
-    p->settings.on_status_complete = on_startline_complete;
-    p->settings.on_header_field_complete = on_field_complete;
-    p->settings.on_header_value_complete = on_value_complete;
-    p->settings.on_headers_complete = on_headers_complete;
-    p->settings.on_body = on_body;
-    p->settings.on_message_complete = on_message_complete;
-    llhttp_init(&p->llhttp, is_request ? HTTP_REQUEST : HTTP_RESPONSE, &p->settings);
+    llhttp_init(&p->llhttp, is_request ? HTTP_REQUEST : HTTP_RESPONSE, &parser_settings);
     p->llhttp.data = p;
     p->handlers = h;
     p->arg = arg;
@@ -439,9 +443,13 @@ struct http1_head *http1_head_take(struct http1_head *src)
     if (!h)
         return NULL;
     *h = *src;
-    /* the parser keeps its span scratch array; the taken head keeps strings and fields */
+    /* the taken head keeps strings and fields; the span scratch array is freed too (the next
+     * message makes a new one), so a connection between messages holds no head memory */
     h->spans = NULL;
     h->nspans = h->spans_cap = 0;
+    free(src->spans);
+    src->spans = NULL;
+    src->nspans = src->spans_cap = 0;
     src->buf = NULL;
     src->buf_len = src->buf_cap = 0;
     src->fields = NULL;

@@ -88,7 +88,6 @@ struct http1_handlers {
 
 struct http1_parser {
     llhttp_t llhttp;                       /* the llhttp state machine */
-    llhttp_settings_t settings;            /* callbacks bound to this wrapper */
     struct http1_head head;                /* head being parsed */
     const struct http1_handlers *handlers; /* owner callbacks (borrowed) */
     void *arg;                             /* owner callback argument */
