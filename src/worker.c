@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,8 @@
 #define WORKER_GRACE_MS 2000
 /* How often the grace period checks whether every connection is gone (ms). */
 #define WORKER_GRACE_POLL_MS 50
+/* Quiet time after the last new connection before the freed heap is given back (ms). */
+#define WORKER_TRIM_QUIET_MS 500
 
 struct worker {
     int index;
@@ -43,7 +46,42 @@ struct worker {
     uint64_t grace_deadline;      /* monotonic µs */
     int busy_logged;              /* said once that --max-connections is reached */
     uint64_t busy_refused;        /* connections refused since */
+    struct event *trim_ev;        /* gives freed heap back once new connections stop coming */
+    uint64_t accepted;            /* connections accepted, for trim_ev */
+    uint64_t trim_seen;           /* accepted when trim_ev was last armed */
 };
+
+/* A burst of new connections leaves the heap full of freed handshake memory (each TLS
+ * handshake in flight holds several 16 KiB record and message buffers) scattered between the
+ * connections that stay. glibc keeps it mapped; malloc_trim hands its whole free pages back, so
+ * the proxy's resident size follows what its connections hold. Done once per burst, when no
+ * connection arrived for WORKER_TRIM_QUIET_MS (never on a steady stream of connections). */
+static void on_trim(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker *w = arg;
+    if (w->accepted != w->trim_seen) { /* still arriving: look again later */
+        w->trim_seen = w->accepted;
+        struct timeval tv = {0, WORKER_TRIM_QUIET_MS * 1000};
+        evtimer_add(w->trim_ev, &tv);
+        return;
+    }
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+/* Count a new connection for on_trim and make sure the trim is scheduled. */
+static void note_accept(struct worker *w)
+{
+    w->accepted++;
+    if (!evtimer_pending(w->trim_ev, NULL)) {
+        w->trim_seen = w->accepted;
+        struct timeval tv = {0, WORKER_TRIM_QUIET_MS * 1000};
+        evtimer_add(w->trim_ev, &tv);
+    }
+}
 
 /* Over --max-connections: answer 503 without reading and hang up (no conn is made). */
 static void refuse_busy(struct worker *w, evutil_socket_t fd)
@@ -81,6 +119,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         w->busy_refused = 0;
     }
     conn_accept(w->proxy, w->base, w->dns, w->pool, &w->conns, fd, addr, (socklen_t)addrlen);
+    note_accept(w);
 }
 
 static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
@@ -143,6 +182,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     for (int i = 0; i < w->nlisteners; i++)
         evconnlistener_disable(w->listeners[i]);
     event_del(w->resume_accept);
+    event_del(w->trim_ev);
     w->grace_deadline = flow_now_us() + WORKER_GRACE_MS * 1000ull;
     on_grace(-1, 0, w);
 }
@@ -257,9 +297,10 @@ struct worker *worker_new(struct proxy *proxy, int index, char *err, size_t errl
     w->resume_accept = evtimer_new(w->base, on_resume_accept, w);
     w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
     w->grace_ev = evtimer_new(w->base, on_grace, w);
+    w->trim_ev = evtimer_new(w->base, on_trim, w);
     if (proxy->opts->upstream_idle > 0)
         w->pool = pool_new(w->base, proxy->opts->upstream_idle);
-    if (!w->resume_accept || !w->stop_ev || !w->grace_ev || setup_dns(w, err, errlen) < 0 ||
+    if (!w->resume_accept || !w->stop_ev || !w->grace_ev || !w->trim_ev || setup_dns(w, err, errlen) < 0 ||
         (proxy->opts->upstream_idle > 0 && !w->pool)) {
         worker_free(w);
         return NULL;
@@ -332,6 +373,8 @@ void worker_free(struct worker *w)
         event_free(w->stop_ev);
     if (w->grace_ev)
         event_free(w->grace_ev);
+    if (w->trim_ev)
+        event_free(w->trim_ev);
     if (w->dns)
         evdns_base_free(w->dns, 1);
     if (w->base)
