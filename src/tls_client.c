@@ -147,13 +147,14 @@ SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *host, int port)
     SSL *ssl = SSL_new(ctx);
     if (!ssl)
         return NULL;
-    char *key = malloc(SESSION_KEY_MAX);
+    char keybuf[SESSION_KEY_MAX];
+    snprintf(keybuf, sizeof keybuf, "%s:%d", host, port);
+    char *key = strdup(keybuf); /* lives as long as the SSL (idle tunnels keep theirs) */
     if (!key || !SSL_set_ex_data(ssl, key_index, key)) {
         free(key);
         SSL_free(ssl);
         return NULL;
     }
-    snprintf(key, SESSION_KEY_MAX, "%s:%d", host, port);
     unsigned char addr[16];
     int is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
     if (!is_ip)
