@@ -940,8 +940,7 @@ static void flush_pending(struct conn *c)
         process_client_input(c);
 }
 
-int conn__take_connect_result(struct conn *c, struct flow *f, const struct upstream_result *r,
-                              const char *host, int port)
+int conn__record_connect(struct conn *c, struct flow *f, const struct upstream_result *r)
 {
     f->marks.dns_start = r->dns_start;
     f->marks.dns_end = r->dns_end;
@@ -955,6 +954,14 @@ int conn__take_connect_result(struct conn *c, struct flow *f, const struct upstr
     f->fail.dns_error = r->dns_error;
     f->fail.timeout = r->timeout;
     flow_fail(f, r->stage, r->sys_errno, "%s", r->reason);
+    return -1;
+}
+
+int conn__take_connect_result(struct conn *c, struct flow *f, const struct upstream_result *r,
+                              const char *host, int port)
+{
+    if (conn__record_connect(c, f, r) == 0)
+        return 0;
     char why[320];
     snprintf(why, sizeof why, "cannot reach %s:%d: %s", host, port, r->reason);
     conn__fail_client(c, f, r->timeout ? 504 : 502, why);

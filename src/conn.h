@@ -120,9 +120,13 @@ void conn__close(struct conn *c, int flush) HP_NONNULL(1);
 void conn__fail_client(struct conn *c, struct flow *flow, int status, const char *reason)
     HP_NONNULL(1, 4);
 
-/* Record an upstream connect result (timings, address) in flow f. When it failed, record the
- * failure, answer the client with 502/504 naming host:port, and return -1 (c is closing);
- * return 0 when the socket is ready. */
+/* Record an upstream connect result (timings, address; the failure facts when it failed) in
+ * flow f. Returns 0 when the socket is ready, -1 when the connect failed. */
+int conn__record_connect(struct conn *c, struct flow *f, const struct upstream_result *r)
+    HP_NONNULL(1, 2, 3);
+
+/* conn__record_connect, and when it failed answer the client with 502/504 naming host:port and
+ * return -1 (c is closing); return 0 when the socket is ready. */
 int conn__take_connect_result(struct conn *c, struct flow *f, const struct upstream_result *r,
                               const char *host, int port) HP_NONNULL(1, 2, 3, 4);
 

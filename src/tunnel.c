@@ -283,32 +283,24 @@ static void peek_retry_later(struct conn *c)
 
 /* A pooled tunnel (no upstream yet) that cannot use a pooled connection after all: connect now,
  * then decide again. The client already has its 200, so a failure closes it (and is recorded). */
-static void on_late_connected(const struct upstream_result *r, void *arg)
+/* The lookup and connect timings of the tunnel's upstream, given to its first request. */
+static void take_tunnel_marks(struct conn *c, const struct upstream_result *r)
 {
-    struct conn *c = arg;
-    struct flow *f = c->tunnel_flow;
-    c->connecting = NULL;
     c->tunnel_marks.dns_start = r->dns_start;
     c->tunnel_marks.dns_end = r->dns_end;
     c->tunnel_marks.connect_start = r->connect_start;
     c->tunnel_marks.connect_end = r->connect_end;
-    snprintf(c->tunnel_server_ip, sizeof c->tunnel_server_ip, "%s", r->addr);
-    if (r->fd < 0) {
-        if (f) {
-            f->marks.dns_start = r->dns_start;
-            f->marks.dns_end = r->dns_end;
-            f->marks.connect_start = r->connect_start;
-            f->marks.connect_end = r->connect_end;
-            snprintf(f->server_ip, sizeof f->server_ip, "%s", r->addr);
-            f->fail.dns_error = r->dns_error;
-            f->fail.timeout = r->timeout;
-            flow_fail(f, r->stage, r->sys_errno, "%s", r->reason);
-        }
-        conn__close(c, 0);
+}
+
+static void on_late_connected(const struct upstream_result *r, void *arg)
+{
+    struct conn *c = arg;
+    c->connecting = NULL;
+    take_tunnel_marks(c, r);
+    if (conn__record_connect(c, c->tunnel_flow, r) < 0) {
+        conn__close(c, 0); /* the client has its 200 already: no 502 to send */
         return;
     }
-    if (f)
-        snprintf(f->server_ip, sizeof f->server_ip, "%s", r->addr);
     c->upstream.fd = r->fd;
     c->tunnel_pooled = 0;
     after_peek(c);
@@ -448,10 +440,7 @@ static void on_tunnel_connected(const struct upstream_result *r, void *arg)
     struct conn *c = arg;
     struct flow *f = c->tunnel_flow;
     c->connecting = NULL;
-    c->tunnel_marks.dns_start = r->dns_start; /* given to the first request in the tunnel */
-    c->tunnel_marks.dns_end = r->dns_end;
-    c->tunnel_marks.connect_start = r->connect_start;
-    c->tunnel_marks.connect_end = r->connect_end;
+    take_tunnel_marks(c, r);
     if (conn__take_connect_result(c, f, r, c->tunnel_host, c->tunnel_port) < 0)
         return;
     c->upstream.fd = r->fd;

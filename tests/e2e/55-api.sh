@@ -14,6 +14,14 @@ start_httpeek --upstream-ca "$PKI/ca.pem" --passthrough 'skip.test' --intercept 
 W="http://127.0.0.1:$HTTPEEK_WEB_PORT"
 api() { curl -sS --max-time 10 "$@"; }
 jq_py() { "$PYTHON" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# wait_flows VIEWER-URL N: until the flow list holds N flows (committed in batches), at most 5 s
+wait_flows() {
+    local i
+    for i in $(seq 50); do
+        [ "$(api "$1/api/flows" | jq_py 'len(d)' 2>/dev/null)" = "$2" ] && return 0
+        sleep 0.1
+    done
+}
 
 # live events: listen before the flows exist
 api -N --max-time 8 "$W/api/events" >"$T/events" 2>/dev/null &
@@ -117,10 +125,7 @@ W2="http://127.0.0.1:$HTTPEEK_WEB_PORT"
 pcurl_tls -o /dev/null "https://upstream.test:$TLSUP/bytes/10"
 sleep 0.3
 pcurl_tls -o /dev/null "https://upstream.test:$TLSUP/bytes/20"
-for i in $(seq 50); do
-    [ "$(api "$W2/api/flows" | jq_py 'len(d)' 2>/dev/null)" = 2 ] && break
-    sleep 0.1
-done
+wait_flows "$W2" 2
 RIDS=($(api "$W2/api/flows" | jq_py '" ".join(str(f["id"]) for f in d)'))
 is "$(api "$W2/api/flows/${RIDS[0]}" | jq_py 'd["tls"]["upstream"]["resumed"]')" False "first connection to a server: full handshake"
 is "$(api "$W2/api/flows/${RIDS[1]}" | jq_py 'd["tls"]["upstream"]["resumed"], d["tls"]["upstream"]["verify_result"], d["tls"]["upstream"]["peer_subject"] != "", d["timings"]["ssl"] >= 0')" "True 0 True True" "second connection (--upstream-idle 0): the verified session resumed in a new handshake, certificate facts still there"
@@ -130,10 +135,7 @@ sc() { timeout 10 openssl s_client -proxy "127.0.0.1:$HTTPEEK_PORT" -connect "up
     -servername upstream.test -CAfile "$HTTPEEK_CA" "$@" 2>&1; }
 printf "%s" "$req" | sc -quiet -sess_out "$T/sess" >/dev/null
 like "$(printf "%s" "$req" | sc -ign_eof -sess_in "$T/sess" | grep -E '^(Reused|New),')" "^Reused, TLSv1.3" "a client presenting its session ticket resumes with httpeek"
-for i in $(seq 50); do
-    [ "$(api "$W2/api/flows" | jq_py 'len(d)' 2>/dev/null)" = 4 ] && break
-    sleep 0.1
-done
+wait_flows "$W2" 4
 is "$(api "$W2/api/flows/$(api "$W2/api/flows" | jq_py 'd[3]["id"]')" | jq_py 'd["tls"]["client"]["resumed"]')" True "and its flow says the client leg resumed"
 stop_httpeek
 
@@ -146,29 +148,20 @@ W2="http://127.0.0.1:$HTTPEEK_WEB_PORT"
 pcurl_tls -H 'Connection: close' -o /dev/null "https://upstream.test:$TLSUP/bytes/10" \
     -o "$T/pooled" "https://upstream.test:$TLSUP/bytes/30"
 is "$(file_sha "$T/pooled")" "$(gen_sha 30)" "a tunnel on a pooled upstream connection: body intact"
-for i in $(seq 50); do
-    [ "$(api "$W2/api/flows" | jq_py 'len(d)' 2>/dev/null)" = 2 ] && break
-    sleep 0.1
-done
+wait_flows "$W2" 2
 RIDS=($(api "$W2/api/flows" | jq_py '" ".join(str(f["id"]) for f in d)'))
 is "$(api "$W2/api/flows/${RIDS[0]}" | jq_py 'd["timings"]["connect"] >= 0, d["timings"]["ssl"] >= 0')" "True True" "first tunnel: connect and TLS timings"
 is "$(api "$W2/api/flows/${RIDS[1]}" | jq_py 'd["reused_upstream"], d["timings"]["connect"], d["timings"]["ssl"], d["tls"]["upstream"]["verify_result"], d["server_ip"]')" "True -1 -1 0 127.0.0.1" "second tunnel: on the pooled connection (connect and ssl -1), verified, server_ip kept"
 # never shared between two clients (connection-bound state such as NTLM must not cross devices)
 pcurl_tls --interface 127.0.0.2 -o /dev/null "https://upstream.test:$TLSUP/bytes/5"
-for i in $(seq 50); do
-    [ "$(api "$W2/api/flows" | jq_py 'len(d)' 2>/dev/null)" = 3 ] && break
-    sleep 0.1
-done
+wait_flows "$W2" 3
 is "$(api "$W2/api/flows/$(api "$W2/api/flows" | jq_py 'd[2]["id"]')" | jq_py 'd["client"], d["timings"]["connect"] >= 0')" "127.0.0.2 True" "another client's tunnel does not get the first client's pooled connection"
 # a connection the server ends (Connection: close from the server) is not pooled: the next tunnel
 # connects anew
 pcurl_tls -H 'Connection: close' -o /dev/null "https://upstream.test:$TLSUP/close" \
     -o "$T/pooled" "https://upstream.test:$TLSUP/bytes/40"
 is "$(file_sha "$T/pooled")" "$(gen_sha 40)" "after the server ended the pooled connection: the next tunnel connects anew"
-for i in $(seq 50); do
-    [ "$(api "$W2/api/flows" | jq_py 'len(d)' 2>/dev/null)" = 5 ] && break
-    sleep 0.1
-done
+wait_flows "$W2" 5
 is "$(api "$W2/api/flows" | jq_py 'd[4]["status"]')" 200 "and its flow is recorded"
 is "$(api "$W2/api/flows/$(api "$W2/api/flows" | jq_py 'd[4]["id"]')" | jq_py 'd["timings"]["connect"] >= 0')" True "with its own connect timing"
 stop_httpeek
