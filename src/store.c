@@ -8,7 +8,11 @@
  *                                    zlib-compressed captured bytes, their length, the body
  *                                    size seen on the wire, truncated mark, Content-Type and
  *                                    Content-Encoding of the head
- *         resp_body BLOB, resp_len, resp_total, resp_trunc, resp_ctype, resp_cenc)
+ *         resp_body BLOB, resp_len, resp_total, resp_trunc, resp_ctype, resp_cenc,
+ *         req_at, req_flen, resp_at, resp_flen)   a body of STORE_SIDE_MIN bytes or more is not
+ *                                    in the row (its BLOB is NULL) but in the body file
+ *                                    SESSION-bodies at offset _at, _flen bytes long: its raw
+ *                                    bytes when _flen = _len, else a zlib stream
  *   meta(key TEXT PRIMARY KEY, value)   'schema' = 1, 'cleared_upto' = highest hidden id
  *   client_stats(addr PRIMARY KEY, flows, failed, https, app)   per-client counts of the visible
  *                                    flows, added to in each batch's transaction
@@ -21,6 +25,7 @@
  * loss may lose the last transactions but never corrupts the file. */
 #include "store.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
@@ -61,6 +66,11 @@
  * and adler32), so a 10 MiB download of random-looking bytes costs a memcpy, not a compression. */
 #define STORE_ZSAMPLE (64u << 10)
 #define STORE_ZSAMPLE_PCT 90
+/* Captured bodies at least this big are appended to the body file (SESSION-bodies) instead of the
+ * database: in the database every byte is written twice, to the WAL and again by the checkpoint,
+ * which made a 10 MiB download cost the store thread 20 MiB of writes plus an adler32 pass. In
+ * the body file a body is written once, raw unless its sample compresses. */
+#define STORE_SIDE_MIN (256u << 10)
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);"
@@ -71,7 +81,7 @@ static const char schema_sql[] =
     " req_body BLOB, req_len INTEGER, req_total INTEGER, req_trunc INTEGER, req_ctype TEXT,"
     " req_cenc TEXT,"
     " resp_body BLOB, resp_len INTEGER, resp_total INTEGER, resp_trunc INTEGER, resp_ctype TEXT,"
-    " resp_cenc TEXT);"
+    " resp_cenc TEXT, req_at INTEGER, req_flen INTEGER, resp_at INTEGER, resp_flen INTEGER);"
     /* No secondary index: every read is by id (the viewer filters the summaries it holds), and
      * the five indexes earlier builds made (flows_started, _host, _status, _failed, _client)
      * cost the writer an insert each per flow. Files that have them keep them. */
@@ -104,8 +114,15 @@ static const char cleared_sql[] =
 static const char insert_sql[] =
     "INSERT INTO flows(id, started, kind, method, host, status, failed, client, mime, summary,"
     " detail, req_body, req_len, req_total, req_trunc, req_ctype, req_cenc,"
-    " resp_body, resp_len, resp_total, resp_trunc, resp_ctype, resp_cenc)"
-    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23)";
+    " resp_body, resp_len, resp_total, resp_trunc, resp_ctype, resp_cenc,"
+    " req_at, req_flen, resp_at, resp_flen)"
+    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,"
+    "?24,?25,?26,?27)";
+
+/* Files from builds before the body file get its columns (NULL: every body in its row). */
+static const char side_columns_sql[] =
+    "ALTER TABLE flows ADD COLUMN req_at INTEGER; ALTER TABLE flows ADD COLUMN req_flen INTEGER;"
+    "ALTER TABLE flows ADD COLUMN resp_at INTEGER; ALTER TABLE flows ADD COLUMN resp_flen INTEGER;";
 
 /* The writer's deflate streams (the output of each is a zlib stream that uncompress reads). */
 enum store_zs {
@@ -123,6 +140,8 @@ struct client_count {
 
 struct store {
     char *path;
+    char *side_path;           /* the body file: path + "-bodies" */
+    int side_fd;               /* opened (O_APPEND) at the first big body; -1 before, -2 failed */
     sqlite3 *db;               /* the writer connection (used only by the thread once started) */
     sqlite3_stmt *insert;
     struct flow_json_text json; /* the writer's JSON buffer, reused for each flow */
@@ -310,14 +329,93 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
     sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_TRANSIENT);
 }
 
-/* Bind the 6 columns of one body starting at column col. Returns 0, -1 on OOM. */
-static int bind_body(struct store *s, int col, const struct flow_capture *c,
+/* Whether the first STORE_ZSAMPLE bytes of a big body deflate (level STORE_ZLEVEL) to at most
+ * STORE_ZSAMPLE_PCT % of themselves. -1 on a zlib error. */
+static int sample_compresses(struct store *s, const char *data)
+{
+    static __thread unsigned char out[STORE_ZSAMPLE + 1024]; /* > deflateBound of the sample */
+    z_stream *z = &s->zs[ZS_BIG];
+    if (deflateReset(z) != Z_OK)
+        return -1;
+    if (s->zs_big_level != STORE_ZLEVEL) {
+        if (deflateParams(z, STORE_ZLEVEL, Z_DEFAULT_STRATEGY) != Z_OK)
+            return -1;
+        s->zs_big_level = STORE_ZLEVEL;
+    }
+    z->next_in = (Bytef *)(uintptr_t)data;
+    z->avail_in = STORE_ZSAMPLE;
+    z->next_out = out;
+    z->avail_out = sizeof out;
+    if (deflate(z, Z_BLOCK) != Z_OK)
+        return -1;
+    return z->total_out <= (uLong)STORE_ZSAMPLE * STORE_ZSAMPLE_PCT / 100;
+}
+
+/* Append len bytes to the body file in one write; *at gets their offset. Returns 0, -1 (logged
+ * once; the caller keeps the body in the database instead). */
+static int side_append(struct store *s, const void *data, size_t len, uint64_t *at)
+{
+    if (s->side_fd == -1) {
+        /* 0600 like the session: bodies hold what the app sent and received */
+        s->side_fd = open(s->side_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (s->side_fd < 0) {
+            log_msg(LOG_WARN, "store: %s: %s: big bodies stay in the session file",
+                    s->side_path, strerror(errno));
+            s->side_fd = -2;
+        }
+    }
+    if (s->side_fd < 0)
+        return -1;
+    /* O_APPEND: the write lands at the end even if the file was appended to by another process;
+     * the offset after it, minus len, is where it landed */
+    ssize_t n = write(s->side_fd, data, len);
+    off_t end = n == (ssize_t)len ? lseek(s->side_fd, 0, SEEK_CUR) : -1;
+    if (end < (off_t)len) {
+        log_msg(LOG_WARN, "store: %s: %s: body kept in the session file", s->side_path,
+                n < 0 ? strerror(errno) : "short write");
+        return -1;
+    }
+    *at = (uint64_t)end - len;
+    return 0;
+}
+
+/* A big body into the body file: raw when it is known or sampled to be compressed already, else
+ * a zlib stream if that is smaller. Binds its _at and _flen columns (col_at, col_at + 1).
+ * Returns 0, -1 when it must go in the row instead. */
+static int side_put(struct store *s, int col_at, const struct flow_capture *c, const char *ctype,
+                    const char *cenc)
+{
+    const char *put = c->data;
+    size_t putlen = c->len;
+    unsigned char *z = NULL;
+    size_t zlen;
+    if (!precompressed(ctype, cenc) && sample_compresses(s, c->data) == 1 &&
+        zpack(s, c->data, c->len, ctype, cenc, &z, &zlen) == 0 && zlen < c->len) {
+        put = (const char *)z;
+        putlen = zlen;
+    }
+    uint64_t at;
+    int rc = side_append(s, put, putlen, &at);
+    free(z);
+    if (rc < 0)
+        return -1;
+    sqlite3_bind_int64(s->insert, col_at, (sqlite3_int64)at);
+    sqlite3_bind_int64(s->insert, col_at + 1, (sqlite3_int64)putlen);
+    return 0;
+}
+
+/* Bind the 6 columns of one body starting at column col, or (a big body) its body file columns
+ * at col_at and col_at + 1. Returns 0, -1 on OOM. */
+static int bind_body(struct store *s, int col, int col_at, const struct flow_capture *c,
                      const struct http1_head *h)
 {
     sqlite3_stmt *st = s->insert;
     const char *ctype = h ? http1_head_get(h, "Content-Type") : NULL;
     const char *cenc = h ? http1_head_get(h, "Content-Encoding") : NULL;
-    if (c->len) {
+    if (c->len >= STORE_SIDE_MIN &&
+        side_put(s, col_at, c, ctype ? ctype : "", cenc ? cenc : "") == 0) {
+        sqlite3_bind_null(st, col);
+    } else if (c->len) {
         unsigned char *z;
         size_t zlen;
         if (zpack(s, c->data, c->len, ctype ? ctype : "", cenc ? cenc : "", &z, &zlen) < 0)
@@ -358,7 +456,8 @@ static int write_flow(struct store *s, const struct flow *f)
     bind_text(st, 9, mime);
     sqlite3_bind_text(st, 10, s->json.buf, (int)s->json.summary_len, SQLITE_STATIC);
     sqlite3_bind_text(st, 11, s->json.detail, (int)s->json.detail_len, SQLITE_STATIC);
-    if (bind_body(s, 12, &f->req_body, f->req) < 0 || bind_body(s, 18, &f->resp_body, f->resp) < 0) {
+    if (bind_body(s, 12, 24, &f->req_body, f->req) < 0 ||
+        bind_body(s, 18, 26, &f->resp_body, f->resp) < 0) {
         log_msg(LOG_WARN, "store: flow %llu: out of memory compressing a body",
                 (unsigned long long)f->id);
         goto out;
@@ -568,7 +667,10 @@ struct store *store_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
     struct store *s = calloc(1, sizeof *s);
-    if (!s || !(s->path = strdup(path)) || !(s->queue = queue_new()) ||
+    if (s)
+        s->side_fd = -1;
+    if (!s || !(s->path = strdup(path)) || asprintf(&s->side_path, "%s-bodies", path) < 0 ||
+        !(s->queue = queue_new()) ||
         !(s->counts = malloc(STORE_BATCH_MAX * sizeof *s->counts))) {
         snprintf(err, errlen, "%s: out of memory", path);
         goto fail;
@@ -606,11 +708,14 @@ struct store *store_open(const char *path, char *err, size_t errlen)
     if (exec(s->db, "PRAGMA synchronous=NORMAL", err, errlen, path) < 0 ||
         exec(s->db, "BEGIN IMMEDIATE", err, errlen, path) < 0)
         goto fail;
-    sqlite3_int64 had_stats = 0;
+    sqlite3_int64 had_stats = 0, had_side = 0;
     if (query_int64(s->db, "SELECT count(*) FROM sqlite_master WHERE name='client_stats'",
                     &had_stats) < 0 ||
         exec(s->db, schema_sql, err, errlen, path) < 0 ||
-        (!had_stats && exec(s->db, client_stats_backfill_sql, err, errlen, path) < 0)) {
+        (!had_stats && exec(s->db, client_stats_backfill_sql, err, errlen, path) < 0) ||
+        query_int64(s->db, "SELECT count(*) FROM pragma_table_info('flows') WHERE name='resp_flen'",
+                    &had_side) < 0 ||
+        (!had_side && exec(s->db, side_columns_sql, err, errlen, path) < 0)) {
         exec(s->db, "ROLLBACK", NULL, 0, path);
         goto fail;
     }
@@ -729,6 +834,9 @@ void store_close(struct store *s)
     free(s->linebuf);
     if (s->db && sqlite3_close(s->db) != SQLITE_OK)
         log_msg(LOG_WARN, "store: %s: close: %s", s->path, sqlite3_errmsg(s->db));
+    if (s->side_fd >= 0)
+        close(s->side_fd);
+    free(s->side_path);
     free(s->path);
     free(s);
 }
@@ -739,6 +847,8 @@ void store_close(struct store *s)
 struct store_reader {
     sqlite3 *db;
     sqlite3_stmt *list, *list_text, *get, *body[2], *ids;
+    char *side_path;           /* the session's body file */
+    int side_fd;               /* opened at the first body read from it; -1 before */
 };
 
 #define VISIBLE "(SELECT coalesce((SELECT value FROM meta WHERE key='cleared_upto'), 0))"
@@ -746,8 +856,11 @@ struct store_reader {
 struct store_reader *store_reader_open(const char *path, char *err, size_t errlen)
 {
     struct store_reader *r = calloc(1, sizeof *r);
-    if (!r) {
+    if (r)
+        r->side_fd = -1;
+    if (!r || asprintf(&r->side_path, "%s-bodies", path) < 0) {
         snprintf(err, errlen, "%s: out of memory", path);
+        free(r);
         return NULL;
     }
     if (access(path, F_OK) < 0) {
@@ -769,8 +882,18 @@ struct store_reader *store_reader_open(const char *path, char *err, size_t errle
         goto fail;
     }
     static const char *const body_sql[2] = {
-        "SELECT req_body, req_len, req_trunc, req_ctype, req_cenc FROM flows WHERE id=?1",
-        "SELECT resp_body, resp_len, resp_trunc, resp_ctype, resp_cenc FROM flows WHERE id=?1"};
+        "SELECT req_body, req_len, req_trunc, req_ctype, req_cenc, req_at, req_flen FROM flows"
+        " WHERE id=?1",
+        "SELECT resp_body, resp_len, resp_trunc, resp_ctype, resp_cenc, resp_at, resp_flen"
+        " FROM flows WHERE id=?1"};
+    /* a file from a build before the body file, opened read-only (not migrated): no _at */
+    static const char *const old_body_sql[2] = {
+        "SELECT req_body, req_len, req_trunc, req_ctype, req_cenc, NULL, NULL FROM flows WHERE id=?1",
+        "SELECT resp_body, resp_len, resp_trunc, resp_ctype, resp_cenc, NULL, NULL FROM flows"
+        " WHERE id=?1"};
+    for (int i = 0; i < 2; i++)
+        if (sqlite3_prepare_v2(r->db, body_sql[i], -1, &r->body[i], NULL) != SQLITE_OK)
+            sqlite3_prepare_v2(r->db, old_body_sql[i], -1, &r->body[i], NULL);
     if (sqlite3_prepare_v2(r->db,
                            "SELECT summary FROM flows WHERE id > max(?1, " VISIBLE ") ORDER BY id"
                            " LIMIT ?2", -1, &r->list, NULL) != SQLITE_OK ||
@@ -778,8 +901,7 @@ struct store_reader *store_reader_open(const char *path, char *err, size_t errle
                            "SELECT summary, client FROM flows WHERE id > max(?1, " VISIBLE ")"
                            " ORDER BY id LIMIT ?2", -1, &r->list_text, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(r->db, "SELECT detail FROM flows WHERE id=?1", -1, &r->get, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(r->db, body_sql[0], -1, &r->body[0], NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(r->db, body_sql[1], -1, &r->body[1], NULL) != SQLITE_OK ||
+        !r->body[0] || !r->body[1] ||
         sqlite3_prepare_v2(r->db, "SELECT id FROM flows WHERE id > " VISIBLE " ORDER BY id", -1,
                            &r->ids, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: not a usable session file: %s", path, sqlite3_errmsg(r->db));
@@ -802,6 +924,9 @@ void store_reader_close(struct store_reader *r)
     sqlite3_finalize(r->body[1]);
     sqlite3_finalize(r->ids);
     sqlite3_close(r->db);
+    if (r->side_fd >= 0)
+        close(r->side_fd);
+    free(r->side_path);
     free(r);
 }
 
@@ -1057,13 +1182,40 @@ int store_reader_body(struct store_reader *r, uint64_t id, int response, int dec
     const char *cenc = (const char *)sqlite3_column_text(st, 4);
     if (mimelen)
         snprintf(mime, mimelen, "%s", ctype ? ctype : "");
+    unsigned char *side = NULL; /* the body file's bytes for this body */
+    if (sqlite3_column_type(st, 5) != SQLITE_NULL && len > 0) {
+        sqlite3_int64 at = sqlite3_column_int64(st, 5), flen = sqlite3_column_int64(st, 6);
+        if (r->side_fd < 0)
+            r->side_fd = open(r->side_path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = -1;
+        if (r->side_fd >= 0 && at >= 0 && flen > 0 && flen <= len && (side = malloc((size_t)flen)))
+            n = pread(r->side_fd, side, (size_t)flen, (off_t)at);
+        if (n != (ssize_t)flen || n <= 0) {
+            log_msg(LOG_WARN, "store: flow %llu: body missing from %s: %s", (unsigned long long)id,
+                    r->side_path, r->side_fd < 0 ? strerror(errno) : "file too short");
+            free(side);
+            sqlite3_reset(st);
+            return -1;
+        }
+        z = side;
+        zlen = (size_t)flen;
+    }
     if (len <= 0 || !z) {
         sqlite3_reset(st);
         return 0; /* an empty body is a body */
     }
-    unsigned char *raw = malloc((size_t)len);
+    unsigned char *raw = NULL;
     uLongf rawlen = (uLongf)len;
-    if (!raw || uncompress(raw, &rawlen, z, (uLong)zlen) != Z_OK || rawlen != (uLongf)len) {
+    if (side && zlen == (size_t)len) { /* stored raw */
+        raw = side;
+        side = NULL;
+    } else if (!(raw = malloc((size_t)len)) || uncompress(raw, &rawlen, z, (uLong)zlen) != Z_OK ||
+               rawlen != (uLongf)len) {
+        free(raw);
+        raw = NULL;
+    }
+    free(side);
+    if (!raw) {
         log_msg(LOG_WARN, "store: flow %llu: stored body is damaged", (unsigned long long)id);
         rc = -1;
     } else if (decode && cenc && *cenc)

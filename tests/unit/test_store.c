@@ -8,6 +8,7 @@
 #include "../../src/store.c"
 
 #include <stdatomic.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -94,7 +95,21 @@ static long long stored_len(const char *path, uint64_t id)
     sqlite3 *db;
     sqlite3_int64 n = -1;
     char sql[128];
-    snprintf(sql, sizeof sql, "SELECT length(resp_body) FROM flows WHERE id=%llu",
+    snprintf(sql, sizeof sql, "SELECT coalesce(length(resp_body), -1) FROM flows WHERE id=%llu",
+             (unsigned long long)id);
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+        query_int64(db, sql, &n);
+    sqlite3_close(db);
+    return n;
+}
+
+/* The body file length of flow id's response body (resp_flen), -1 when it is in its row. */
+static long long side_len(const char *path, uint64_t id)
+{
+    sqlite3 *db;
+    sqlite3_int64 n = -1;
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT coalesce(resp_flen, -1) FROM flows WHERE id=%llu",
              (unsigned long long)id);
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
         query_int64(db, sql, &n);
@@ -247,6 +262,134 @@ static void test_client_stats(const char *dir)
     store_close(s);
 }
 
+static size_t zcomp(const char *in, size_t len, unsigned char *out, size_t cap, int window);
+
+static int body_is(struct store_reader *r, uint64_t id, int decode, const char *want, size_t wlen);
+
+/* Bodies of STORE_SIDE_MIN bytes or more: in the body file (raw, or zlib when that is smaller),
+ * written once, 0600, read back exactly; a missing body file is an error, not a crash; a session
+ * from before the body file is read (not migrated) and then migrated by a writer. */
+static void test_body_file(const char *dir)
+{
+    char path[160], side[180], err[512];
+    snprintf(path, sizeof path, "%s/big.sqlite", dir);
+    snprintf(side, sizeof side, "%s-bodies", path);
+    struct store *s = store_open(path, err, sizeof err);
+    if (!s) {
+        ok(0, "body file session: %s", err);
+        return;
+    }
+    atomic_store(&notified_n, 0);
+    store_set_notify(s, on_commit, NULL);
+    size_t n = 1u << 20;
+    char *text = malloc(n), *rnd = malloc(n);
+    unsigned rs = 11;
+    for (size_t i = 0; i < n; i++) {
+        text[i] = "{\"k\": [1, 2, 3], \"name\": \"value\"}\n"[i % 38];
+        rs = rs * 1103515245 + 12345;
+        rnd[i] = (char)(rs >> 16);
+    }
+    size_t gzcap = n + 4096, gzn;
+    unsigned char *gz = malloc(gzcap);
+    gzn = zcomp(rnd, 300000, gz, gzcap, 16 + 15); /* a gzip body that does not shrink */
+    store_sink(mkflow_ct(1, "application/json", NULL, text, n, n), s);
+    store_sink(mkflow_ct(2, "application/octet-stream", NULL, rnd, n, n), s);
+    store_sink(mkflow_ct(3, "text/plain", "gzip", gz, gzn, n), s);
+    struct flow *up = mkflow_ct(4, "text/plain", NULL, "ok", 2, n);
+    up->req = resp_head("application/octet-stream", NULL);
+    flow_capture_add(&up->req_body, rnd, 400000);
+    store_sink(up, s);
+    store_sink(mkflow_ct(5, "application/json", NULL, text, 1000, n), s);
+    wait_committed(5);
+    struct stat sb;
+    ok(stat(side, &sb) == 0 && (sb.st_mode & 0777) == 0600, "the body file is made 0600");
+    long long flen1 = side_len(path, 1), flen2 = side_len(path, 2), flen3 = side_len(path, 3);
+    ok(stored_len(path, 1) == -1 && flen1 > 0 && flen1 < (long long)n / 10,
+       "a 1 MiB JSON body: zlib in the body file (%lld bytes), not in the row", flen1);
+    is_int(flen2, (long long)n, "a 1 MiB random body: raw in the body file");
+    is_int(flen3, (long long)gzn, "a big gzip body: raw (as received) in the body file");
+    is_int(side_len(path, 5), -1, "a 1 KiB body stays in its row");
+    is_int(count_sql(path, "SELECT count(*) FROM flows WHERE id=4 AND req_body IS NULL"
+                     " AND req_flen=400000"), 1, "a big request body goes to the body file too");
+    ok(sb.st_size >= flen1 + flen2 + flen3 + 400000, "the body file holds each body once");
+    struct store_reader *r = store_reader_open(path, err, sizeof err);
+    ok(body_is(r, 1, 1, text, n), "zlib body from the body file read back exactly");
+    ok(body_is(r, 2, 1, rnd, n), "raw body from the body file read back exactly");
+    ok(body_is(r, 3, 0, (const char *)gz, gzn) && body_is(r, 3, 1, rnd, 300000),
+       "gzip body from the body file: as received, and decoded");
+    ok(body_is(r, 5, 1, text, 1000), "a body in its row still reads back");
+    struct evbuffer *b = evbuffer_new();
+    char mime[64];
+    is_int(store_reader_body(r, 4, 0, 1, b, mime, sizeof mime), 0, "request body read");
+    ok(evbuffer_get_length(b) == 400000 && !memcmp(evbuffer_pullup(b, -1), rnd, 400000),
+       "request body from the body file read back exactly");
+    store_reader_close(r);
+    store_close(s);
+    /* the body file lost (a session copied without it): -1 and a log line, never a crash */
+    unlink(side);
+    r = store_reader_open(path, err, sizeof err);
+    evbuffer_drain(b, evbuffer_get_length(b));
+    is_int(store_reader_body(r, 2, 1, 1, b, mime, sizeof mime), -1,
+           "body file missing: the body read fails cleanly");
+    ok(body_is(r, 5, 1, text, 1000), "body file missing: bodies in rows still read");
+    store_reader_close(r);
+    /* a truncated body file: -1 too */
+    FILE *fp = fopen(side, "w");
+    if (fp) {
+        fputs("short", fp);
+        fclose(fp);
+    }
+    r = store_reader_open(path, err, sizeof err);
+    is_int(store_reader_body(r, 1, 1, 1, b, mime, sizeof mime), -1,
+           "body file too short: the body read fails cleanly");
+    store_reader_close(r);
+
+    /* a session from before the body file: a reader (which never migrates) reads it as it is,
+     * then a writer adds the columns */
+    snprintf(path, sizeof path, "%s/pre-side.sqlite", dir);
+    sqlite3 *db;
+    if (sqlite3_open(path, &db) == SQLITE_OK) {
+        sqlite3_exec(db,
+                     "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
+                     "INSERT INTO meta VALUES('schema', 1);"
+                     "CREATE TABLE flows(id INTEGER PRIMARY KEY, started INTEGER NOT NULL,"
+                     " kind TEXT NOT NULL, method TEXT, host TEXT, status INTEGER,"
+                     " failed INTEGER NOT NULL, client TEXT, mime TEXT, summary TEXT NOT NULL,"
+                     " detail TEXT NOT NULL, req_body BLOB, req_len INTEGER, req_total INTEGER,"
+                     " req_trunc INTEGER, req_ctype TEXT, req_cenc TEXT, resp_body BLOB,"
+                     " resp_len INTEGER, resp_total INTEGER, resp_trunc INTEGER,"
+                     " resp_ctype TEXT, resp_cenc TEXT);", NULL, NULL, NULL);
+        sqlite3_stmt *st;
+        unsigned char z[64];
+        uLongf zl = sizeof z;
+        compress(z, &zl, (const Bytef *)"hello", 5);
+        sqlite3_prepare_v2(db, "INSERT INTO flows(id, started, kind, failed, summary, detail,"
+                           " resp_body, resp_len) VALUES(1, 0, 'http', 0, '{}', '{}', ?1, 5)",
+                           -1, &st, NULL);
+        sqlite3_bind_blob(st, 1, z, (int)zl, SQLITE_TRANSIENT);
+        sqlite3_step(st);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
+    r = store_reader_open(path, err, sizeof err);
+    ok(r && body_is(r, 1, 1, "hello", 5), "a session from before the body file reads (%s)",
+       r ? "ok" : err);
+    store_reader_close(r);
+    s = store_open(path, err, sizeof err);
+    ok(s != NULL, "and a writer opens it (%s)", s ? "ok" : err);
+    store_close(s);
+    is_int(count_sql(path, "SELECT count(*) FROM pragma_table_info('flows') WHERE name IN"
+                     " ('req_at', 'req_flen', 'resp_at', 'resp_flen')"), 4,
+           "the writer adds the body file columns");
+    r = store_reader_open(path, err, sizeof err);
+    ok(r && body_is(r, 1, 1, "hello", 5), "its old bodies still read after the migration");
+    store_reader_close(r);
+    evbuffer_free(b);
+    free(text);
+    free(rnd);
+    free(gz);
+}
+
 static size_t zcomp(const char *in, size_t len, unsigned char *out, size_t cap, int window)
 {
     z_stream z = {0};
@@ -353,10 +496,12 @@ int main(void)
     ok(body_is(r, 1, 1, text, sizeof text), "identity body read back exactly");
     ok(body_is(r, 10, 1, small, sizeof small) && stored_len(path, 10) < 200,
        "small body (small deflate stream) compressed and read back exactly");
-    ok(body_is(r, 11, 1, rnd, rndn) && stored_len(path, 11) < (long long)rndn + 100,
-       "random body (sampled, then stored blocks) read back exactly");
-    ok(body_is(r, 12, 1, rnd, rndn) && stored_len(path, 12) < (long long)rndn + 100,
-       "image/png body (stored blocks) read back exactly");
+    ok(body_is(r, 11, 1, rnd, rndn) && stored_len(path, 11) == -1 &&
+       side_len(path, 11) == (long long)rndn,
+       "big random body (sampled): raw in the body file, read back exactly");
+    ok(body_is(r, 12, 1, rnd, rndn) && stored_len(path, 12) == -1 &&
+       side_len(path, 12) == (long long)rndn,
+       "big image/png body: raw in the body file, read back exactly");
     ok(body_is(r, 13, 0, (const char *)gz, gzn) && body_is(r, 13, 1, text, sizeof text),
        "gzip body (stored blocks) read back as received, and decoded");
     ok(body_is(r, 14, 1, text, sizeof text) && stored_len(path, 14) < (long long)sizeof text / 4,
@@ -506,6 +651,7 @@ int main(void)
     store_close(s);
     evbuffer_free(b);
     test_client_stats(dir);
+    test_body_file(dir);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
