@@ -27,6 +27,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <stdint.h>
 #include <pthread.h>
@@ -141,7 +143,10 @@ struct client_count {
 struct store {
     char *path;
     char *side_path;           /* the body file: path + "-bodies" */
-    int side_fd;               /* opened (O_APPEND) at the first big body; -1 before, -2 failed */
+    int side_fd;               /* opened at the first big body; -1 before, -2 unusable */
+    int side_direct;           /* side_fd is O_DIRECT: writes go through side_bounce */
+    unsigned char *side_bounce; /* SIDE_BOUNCE bytes aligned to SIDE_ALIGN */
+    uint64_t side_end;         /* where the next body goes (aligned) */
     sqlite3 *db;               /* the writer connection (used only by the thread once started) */
     sqlite3_stmt *insert;
     struct flow_json_text json; /* the writer's JSON buffer, reused for each flow */
@@ -351,31 +356,100 @@ static int sample_compresses(struct store *s, const char *data)
     return z->total_out <= (uLong)STORE_ZSAMPLE * STORE_ZSAMPLE_PCT / 100;
 }
 
-/* Append len bytes to the body file in one write; *at gets their offset. Returns 0, -1 (logged
- * once; the caller keeps the body in the database instead). */
-static int side_append(struct store *s, const void *data, size_t len, uint64_t *at)
+/* Body file entries start at multiples of this and are padded to it with zeros: O_DIRECT needs
+ * offsets, lengths and buffers aligned to the device's block size (512 or 4096). */
+#define SIDE_ALIGN 4096u
+/* The writer's bounce buffer for O_DIRECT: a body is copied through it this much at a time. */
+#define SIDE_BOUNCE (1u << 20)
+
+/* Open the body file: O_DIRECT where the file system takes it, locked for this writer. Sets
+ * side_fd (-2 when bodies must stay in the database) and side_end. */
+static void side_open(struct store *s)
 {
-    if (s->side_fd == -1) {
-        /* 0600 like the session: bodies hold what the app sent and received */
-        s->side_fd = open(s->side_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (s->side_fd < 0) {
-            log_msg(LOG_WARN, "store: %s: %s: big bodies stay in the session file",
-                    s->side_path, strerror(errno));
+    /* 0600 like the session: bodies hold what the app sent and received */
+    int fd = open(s->side_path, O_RDWR | O_CREAT | O_CLOEXEC | O_DIRECT, 0600);
+    s->side_direct = fd >= 0;
+    if (fd < 0 && errno == EINVAL) /* tmpfs and some others refuse O_DIRECT */
+        fd = open(s->side_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        log_msg(LOG_WARN, "store: %s: %s: big bodies stay in the session file", s->side_path,
+                strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        s->side_fd = -2;
+        return;
+    }
+    /* appends go where this writer tracks the end: a second httpeek on the same session would
+     * overwrite them, so it keeps its bodies in the database instead */
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        log_msg(LOG_WARN, "store: %s: in use by another httpeek: big bodies stay in the session "
+                "file", s->side_path);
+        close(fd);
+        s->side_fd = -2;
+        return;
+    }
+    if (s->side_direct && posix_memalign((void **)&s->side_bounce, SIDE_ALIGN, SIDE_BOUNCE) != 0) {
+        s->side_bounce = NULL;
+        close(fd);
+        fd = open(s->side_path, O_RDWR | O_CLOEXEC, 0600);
+        s->side_direct = 0;
+        if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+            if (fd >= 0)
+                close(fd);
             s->side_fd = -2;
+            return;
         }
     }
+    s->side_fd = fd;
+    s->side_end = ((uint64_t)st.st_size + SIDE_ALIGN - 1) / SIDE_ALIGN * SIDE_ALIGN;
+}
+
+/* Write len bytes at the aligned offset at: through the bounce buffer with O_DIRECT (no page
+ * cache: on this kind of VM a new page-cache page cost more than the copy into it, so buffered
+ * appends ran at ~750 MB/s against ~2 GB/s direct), else a plain pwrite. 0, -1 (errno). */
+static int side_write(struct store *s, const unsigned char *data, size_t len, uint64_t at)
+{
+    if (!s->side_direct) {
+        for (size_t done = 0; done < len;) {
+            ssize_t n = pwrite(s->side_fd, data + done, len - done, (off_t)(at + done));
+            if (n <= 0)
+                return -1;
+            done += (size_t)n;
+        }
+        return 0;
+    }
+    for (size_t done = 0; done < len;) {
+        size_t part = len - done < SIDE_BOUNCE ? len - done : SIDE_BOUNCE;
+        size_t padded = (part + SIDE_ALIGN - 1) / SIDE_ALIGN * SIDE_ALIGN;
+        memcpy(s->side_bounce, data + done, part);
+        memset(s->side_bounce + part, 0, padded - part);
+        for (size_t w = 0; w < padded;) {
+            ssize_t n = pwrite(s->side_fd, s->side_bounce + w, padded - w, (off_t)(at + done + w));
+            if (n <= 0 || (size_t)n % SIDE_ALIGN)
+                return -1;
+            w += (size_t)n;
+        }
+        done += part;
+    }
+    return 0;
+}
+
+/* Append len bytes to the body file at an aligned offset (*at). Returns 0, -1 (logged; the caller
+ * keeps the body in the database instead). */
+static int side_append(struct store *s, const void *data, size_t len, uint64_t *at)
+{
+    if (s->side_fd == -1)
+        side_open(s);
     if (s->side_fd < 0)
         return -1;
-    /* O_APPEND: the write lands at the end even if the file was appended to by another process;
-     * the offset after it, minus len, is where it landed */
-    ssize_t n = write(s->side_fd, data, len);
-    off_t end = n == (ssize_t)len ? lseek(s->side_fd, 0, SEEK_CUR) : -1;
-    if (end < (off_t)len) {
+    if (side_write(s, data, len, s->side_end) < 0) {
         log_msg(LOG_WARN, "store: %s: %s: body kept in the session file", s->side_path,
-                n < 0 ? strerror(errno) : "short write");
+                strerror(errno));
         return -1;
     }
-    *at = (uint64_t)end - len;
+    *at = s->side_end;
+    s->side_end += (len + SIDE_ALIGN - 1) / SIDE_ALIGN * SIDE_ALIGN;
     return 0;
 }
 
@@ -836,6 +910,7 @@ void store_close(struct store *s)
         log_msg(LOG_WARN, "store: %s: close: %s", s->path, sqlite3_errmsg(s->db));
     if (s->side_fd >= 0)
         close(s->side_fd);
+    free(s->side_bounce);
     free(s->side_path);
     free(s->path);
     free(s);

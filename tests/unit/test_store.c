@@ -324,6 +324,22 @@ static void test_body_file(const char *dir)
     ok(evbuffer_get_length(b) == 400000 && !memcmp(evbuffer_pullup(b, -1), rnd, 400000),
        "request body from the body file read back exactly");
     store_reader_close(r);
+    /* a second writer on the same session (another httpeek): the body file is locked by the
+     * first, so its big bodies stay in the database instead of overwriting the first's */
+    struct store *s2 = store_open(path, err, sizeof err);
+    if (s2) {
+        store_set_notify(s2, on_commit, NULL);
+        store_sink(mkflow_ct(6, "application/octet-stream", NULL, rnd, 300000, n), s2);
+        store_sink(mkflow_ct(7, "application/octet-stream", NULL, rnd, 300000, n), s);
+        wait_committed(7);
+        store_close(s2);
+    }
+    ok(s2 && side_len(path, 6) == -1 && stored_len(path, 6) > 300000 && side_len(path, 7) == 300000,
+       "a second writer keeps its big bodies in the database; the first goes on using the file");
+    r = store_reader_open(path, err, sizeof err);
+    ok(body_is(r, 6, 1, rnd, 300000) && body_is(r, 7, 1, rnd, 300000) && body_is(r, 2, 1, rnd, n),
+       "both read back exactly, and the bodies before them too");
+    store_reader_close(r);
     store_close(s);
     /* the body file lost (a session copied without it): -1 and a log line, never a crash */
     unlink(side);
