@@ -284,8 +284,9 @@ static void test_body_file(const char *dir)
     size_t n = 1u << 20;
     char *text = malloc(n), *rnd = malloc(n);
     unsigned rs = 11;
+    static const char line[] = "{\"k\": [1, 2, 3], \"name\": \"value\"}\n";
     for (size_t i = 0; i < n; i++) {
-        text[i] = "{\"k\": [1, 2, 3], \"name\": \"value\"}\n"[i % 38];
+        text[i] = line[i % (sizeof line - 1)];
         rs = rs * 1103515245 + 12345;
         rnd[i] = (char)(rs >> 16);
     }
