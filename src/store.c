@@ -443,7 +443,17 @@ static int side_append(struct store *s, const void *data, size_t len, uint64_t *
         side_open(s);
     if (s->side_fd < 0)
         return -1;
-    if (side_write(s, data, len, s->side_end) < 0) {
+    int rc = side_write(s, data, len, s->side_end);
+    if (rc < 0 && s->side_direct && errno == EINVAL) {
+        /* opened O_DIRECT but the file system refuses the write (alignment it wants larger,
+         * overlay file systems): go on with buffered writes on the same (locked) descriptor */
+        int fl = fcntl(s->side_fd, F_GETFL);
+        if (fl >= 0 && fcntl(s->side_fd, F_SETFL, fl & ~O_DIRECT) == 0) {
+            s->side_direct = 0;
+            rc = side_write(s, data, len, s->side_end);
+        }
+    }
+    if (rc < 0) {
         log_msg(LOG_WARN, "store: %s: %s: body kept in the session file", s->side_path,
                 strerror(errno));
         return -1;
