@@ -984,7 +984,7 @@ static void on_upstream_connected(const struct upstream_result *r, void *arg)
     struct bufferevent *bev;
     SSL *ssl = NULL;
     if (c->up_tls) {
-        ssl = tls_client_ssl_new(c->proxy->tls_client, c->up_host, c->up_port);
+        ssl = tls_client_ssl_new(c->proxy->tls_client, c->up_host, c->up_port, r->addr);
         if (ssl)
             tls_facts_attach(ssl, &c->upstream.tls);
         bev = ssl ? bufferevent_openssl_socket_new(c->base, r->fd, ssl, BUFFEREVENT_SSL_CONNECTING,

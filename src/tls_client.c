@@ -17,9 +17,22 @@ static const unsigned char alpn_http11[] = "\x08http/1.1";
  * to a server we just talked to; resuming its last session skips the server's signature and our
  * chain verification (a full handshake is most of a new connection's cost). One direct-mapped
  * table per context, "host:port" -> the newest session of a handshake that passed verification
- * for that host (a resumed session keeps the verify result of the handshake that made it). */
+ * for that host (a resumed session keeps the verify result of the handshake that made it).
+ *
+ * A new name on a server address we have a session with ("@ip:port" -> its newest session) is
+ * offered that session when the certificate it verified is valid for the new name too (RFC 8446
+ * 4.6.1 allows exactly that): one TLS terminator serving many names under one certificate
+ * (*.example.com, a CDN edge) then costs a new host name a resumption, not a full handshake. A
+ * server whose names have different certificates has different ticket keys per certificate in
+ * practice, refuses the ticket and does the full handshake, verified as always. */
 #define SESSION_SLOTS 1024
 #define SESSION_KEY_MAX 280
+
+/* What an SSL remembers for its new sessions: where to file them. */
+struct session_keys {
+    char name[SESSION_KEY_MAX]; /* "host:port" */
+    char addr[SESSION_KEY_MAX]; /* "@ip:port", "" when the address is not known */
+};
 
 struct session_cache {
     pthread_mutex_t mu; /* taken once per new upstream connection and per ticket received */
@@ -64,35 +77,63 @@ static struct session_slot *slot_for(struct session_cache *sc, const char *key)
     return &sc->slot[h % SESSION_SLOTS];
 }
 
+/* File sess under key (the cache's lock held); takes one reference. */
+static void file_session(struct session_cache *sc, const char *key, SSL_SESSION *sess)
+{
+    struct session_slot *sl = slot_for(sc, key);
+    SSL_SESSION_free(sl->sess);
+    snprintf(sl->key, sizeof sl->key, "%s", key);
+    sl->sess = sess;
+}
+
 /* OpenSSL hands us each new session (TLS 1.3: each ticket, after the handshake). Returns 1 when
  * we keep the reference. */
 static int on_new_session(SSL *ssl, SSL_SESSION *sess)
 {
     struct session_cache *sc = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), cache_index);
-    const char *key = SSL_get_ex_data(ssl, key_index);
-    if (!sc || !key || !SSL_SESSION_is_resumable(sess))
+    const struct session_keys *keys = SSL_get_ex_data(ssl, key_index);
+    if (!sc || !keys || !SSL_SESSION_is_resumable(sess))
         return 0;
     if ((SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) && SSL_get_verify_result(ssl) != X509_V_OK)
         return 0; /* never resume what did not verify */
+    int by_addr = keys->addr[0] && SSL_SESSION_get0_peer(sess) &&
+                  (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER);
     pthread_mutex_lock(&sc->mu);
-    struct session_slot *sl = slot_for(sc, key);
-    SSL_SESSION_free(sl->sess);
-    snprintf(sl->key, sizeof sl->key, "%s", key);
-    sl->sess = sess;
+    file_session(sc, keys->name, sess);
+    if (by_addr && SSL_SESSION_up_ref(sess))
+        file_session(sc, keys->addr, sess);
     pthread_mutex_unlock(&sc->mu);
     return 1;
 }
 
-/* Set the session to resume for key on ssl, when there is one. */
-static void resume(SSL_CTX *ctx, SSL *ssl, const char *key)
+/* Whether sess's verified certificate is valid for host (a name or an IP literal). */
+static int session_covers(SSL_SESSION *sess, const char *host, int is_ip)
+{
+    X509 *peer = SSL_SESSION_get0_peer(sess);
+    if (!peer)
+        return 0;
+    return is_ip ? X509_check_ip_asc(peer, host, 0) == 1
+                 : X509_check_host(peer, host, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
+}
+
+/* Set the session to resume on ssl: the host's own, else (verified contexts only) the server
+ * address's when its certificate covers host. */
+static void resume(SSL_CTX *ctx, SSL *ssl, const struct session_keys *keys, const char *host,
+                   int is_ip)
 {
     struct session_cache *sc = SSL_CTX_get_ex_data(ctx, cache_index);
     if (!sc)
         return;
     pthread_mutex_lock(&sc->mu);
-    struct session_slot *sl = slot_for(sc, key);
-    if (sl->sess && !strcmp(sl->key, key))
+    struct session_slot *sl = slot_for(sc, keys->name);
+    if (sl->sess && !strcmp(sl->key, keys->name)) {
         SSL_set_session(ssl, sl->sess); /* takes its own reference */
+    } else if (keys->addr[0] && (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER)) {
+        sl = slot_for(sc, keys->addr);
+        if (sl->sess && !strcmp(sl->key, keys->addr) && SSL_SESSION_is_resumable(sl->sess) &&
+            session_covers(sl->sess, host, is_ip))
+            SSL_set_session(ssl, sl->sess);
+    }
     pthread_mutex_unlock(&sc->mu);
 }
 
@@ -142,19 +183,22 @@ SSL_CTX *tls_client_ctx_new(const char *extra_ca_file, int insecure, char *err, 
     return ctx;
 }
 
-SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *host, int port)
+SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *host, int port, const char *server_ip)
 {
     SSL *ssl = SSL_new(ctx);
     if (!ssl)
         return NULL;
-    char keybuf[SESSION_KEY_MAX];
-    snprintf(keybuf, sizeof keybuf, "%s:%d", host, port);
-    char *key = strdup(keybuf); /* lives as long as the SSL (idle tunnels keep theirs) */
-    if (!key || !SSL_set_ex_data(ssl, key_index, key)) {
-        free(key);
+    /* lives as long as the SSL (idle tunnels keep theirs) */
+    struct session_keys *keys = malloc(sizeof *keys);
+    if (!keys || !SSL_set_ex_data(ssl, key_index, keys)) {
+        free(keys);
         SSL_free(ssl);
         return NULL;
     }
+    snprintf(keys->name, sizeof keys->name, "%s:%d", host, port);
+    keys->addr[0] = '\0';
+    if (server_ip && server_ip[0])
+        snprintf(keys->addr, sizeof keys->addr, "@%s:%d", server_ip, port);
     unsigned char addr[16];
     int is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
     if (!is_ip)
@@ -167,6 +211,6 @@ SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *host, int port)
             return NULL;
         }
     }
-    resume(ctx, ssl, key);
+    resume(ctx, ssl, keys, host, is_ip);
     return ssl;
 }

@@ -13,10 +13,12 @@
 SSL_CTX *tls_client_ctx_new(const char *extra_ca_file, int insecure, char *err, size_t errlen)
     HP_NONNULL(3) HP_WUNRES;
 
-/* A client SSL for host (name or IP literal) on port: SNI for names, host/IP verification unless
- * the context is insecure, resuming the last verified session with host:port when there is one
- * (SSL_session_reused tells afterwards). Returns NULL on OOM. Caller owns it (or hands it to a
- * bufferevent). */
-SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *host, int port) HP_NONNULL(1, 2) HP_WUNRES;
+/* A client SSL for host (name or IP literal) on port, connected to server_ip (NULL or "" when not
+ * known): SNI for names, host/IP verification unless the context is insecure, resuming the last
+ * verified session with host:port, or else the last one with server_ip:port whose certificate is
+ * valid for host (SSL_session_reused tells afterwards). Returns NULL on OOM. Caller owns it (or
+ * hands it to a bufferevent). */
+SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *host, int port, const char *server_ip)
+    HP_NONNULL(1, 2) HP_WUNRES;
 
 #endif

@@ -250,7 +250,7 @@ static void upstream_tls_event(struct bufferevent *bev, short what, void *arg)
 static void start_upstream_tls(struct conn *c)
 {
     const char *name = c->sni[0] ? c->sni : c->tunnel_host;
-    SSL *ssl = tls_client_ssl_new(c->proxy->tls_client, name, c->tunnel_port);
+    SSL *ssl = tls_client_ssl_new(c->proxy->tls_client, name, c->tunnel_port, c->tunnel_server_ip);
     struct bufferevent *bev = NULL;
     if (ssl) {
         tls_facts_attach(ssl, &c->upstream.tls);

@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 
 PKI=$T/pki
 make_pki "$PKI" || { echo "Bail out! make_pki failed"; exit 1; }
-start_dns upstream.test=127.0.0.1 pinned.test=127.0.0.1
+start_dns upstream.test=127.0.0.1 pinned.test=127.0.0.1 a.alias.test=127.0.0.1 notcovered.test=127.0.0.1
 start_upstream --quiet; PLAIN=$UPSTREAM_PORT
 start_upstream --tls server --quiet; TLSUP=$UPSTREAM_PORT
 start_httpeek --upstream-ca "$PKI/ca.pem" --passthrough 'skip.test' --intercept '*'
@@ -137,6 +137,15 @@ printf "%s" "$req" | sc -quiet -sess_out "$T/sess" >/dev/null
 like "$(printf "%s" "$req" | sc -ign_eof -sess_in "$T/sess" | grep -E '^(Reused|New),')" "^Reused, TLSv1.3" "a client presenting its session ticket resumes with httpeek"
 wait_flows "$W2" 4
 is "$(api "$W2/api/flows/$(api "$W2/api/flows" | jq_py 'd[3]["id"]')" | jq_py 'd["tls"]["client"]["resumed"]')" True "and its flow says the client leg resumed"
+# a new name on the same server address resumes that server's session when the certificate it
+# verified covers the name (RFC 8446 4.6.1; one certificate for many names, as on a CDN), and never
+# when it does not: that name gets a full handshake and its own verification (which fails here)
+flow_of() { api "$W2/api/flows/$(api "$W2/api/flows" | jq_py "[f['id'] for f in d if f['host'] == '$1'][0]")"; }
+pcurl_tls -o /dev/null "https://a.alias.test:$TLSUP/bytes/10"
+pcurl_tls -o /dev/null "https://notcovered.test:$TLSUP/bytes/10" 2>/dev/null
+wait_flows "$W2" 6
+is "$(flow_of a.alias.test | jq_py 'd["status"], d["tls"]["upstream"]["resumed"], d["tls"]["upstream"]["verify_result"], d["tls"]["upstream"]["sni"]')" "200 True 0 a.alias.test" "a new name covered by the server's certificate (*.alias.test): resumed, verified, its own SNI"
+is "$(flow_of notcovered.test | jq_py 'd["tls"]["upstream"]["resumed"], d["tls"]["upstream"]["verify_result"] != 0')" "False True" "a name the certificate does not cover: no resumption, a full handshake that fails verification"
 stop_httpeek
 
 # the upstream pool (default): a tunnel that ended leaves its verified upstream connection idle,

@@ -218,7 +218,7 @@ make_pki() {
     (
         set -e
         cd "$d"
-        local san="subjectAltName=DNS:upstream.test,DNS:localhost,IP:127.0.0.1"
+        local san="subjectAltName=DNS:upstream.test,DNS:*.alias.test,DNS:localhost,IP:127.0.0.1"
         openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null
         openssl req -x509 -new -key ca.key -sha256 -days 30 -subj "/CN=httpeek e2e test root" \
             -addext "basicConstraints=critical,CA:TRUE" \
