@@ -90,7 +90,10 @@ struct conn {
     int tunnel_requests;            /* requests seen inside the tunnel */
     uint64_t peek_started;          /* monotonic µs when the 200 went out */
     int peek_result;                /* enum clienthello_result of the client's first bytes */
-    int tunnel_pooled;              /* answered 200 without connecting: a pooled connection waits */
+    int tunnel_pooled;              /* answered 200 without a usable upstream (a pooled one waits,
+                                     * or the early handshake was dropped): connect late if needed */
+    int early_tls;                  /* TUNNEL_EARLY_*: upstream TLS started at CONNECT time */
+    int peeked;                     /* the client's first bytes have been looked at */
 };
 
 /* Take a freshly accepted client socket (owned from now on, closed on any failure); the

@@ -146,6 +146,13 @@ pcurl_tls -o /dev/null "https://notcovered.test:$TLSUP/bytes/10" 2>/dev/null
 wait_flows "$W2" 6
 is "$(flow_of a.alias.test | jq_py 'd["status"], d["tls"]["upstream"]["resumed"], d["tls"]["upstream"]["verify_result"], d["tls"]["upstream"]["sni"]')" "200 True 0 a.alias.test" "a new name covered by the server's certificate (*.alias.test): resumed, verified, its own SNI"
 is "$(flow_of notcovered.test | jq_py 'd["tls"]["upstream"]["resumed"], d["tls"]["upstream"]["verify_result"] != 0')" "False True" "a name the certificate does not cover: no resumption, a full handshake that fails verification"
+# the upstream handshake starts at CONNECT time with the CONNECT host's name; a client whose hello
+# names another server gets a new upstream connection for that name (the early one is dropped)
+printf 'GET /bytes/7 HTTP/1.1\r\nHost: a.alias.test\r\nConnection: close\r\n\r\n' |
+    timeout 10 openssl s_client -proxy "127.0.0.1:$HTTPEEK_PORT" -connect "upstream.test:$TLSUP" \
+        -servername a.alias.test -CAfile "$HTTPEEK_CA" -quiet >"$T/othersni" 2>/dev/null
+wait_flows "$W2" 7
+is "$(api "$W2/api/flows/$(api "$W2/api/flows" | jq_py 'd[6]["id"]')" | jq_py 'd["status"], d["tls"]["upstream"]["sni"], d["tls"]["client"]["sni"], d["tls"]["upstream"]["verify_result"]')" "200 a.alias.test a.alias.test 0" "CONNECT upstream.test with a hello for a.alias.test: upstream TLS with the client's name, verified"
 stop_httpeek
 
 # the upstream pool (default): a tunnel that ended leaves its verified upstream connection idle,
