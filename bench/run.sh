@@ -12,8 +12,11 @@
 #
 # Everything is local: Debian's nginx (config generated here, not the system one) is the TLS
 # and plain upstream on 127.0.0.1 with a test PKI made with openssl (wildcard *.bench.test);
-# host names are resolved by tests/e2e/dns.py on loopback (httpeek --dns), mitmdump gets an
-# addon that points every upstream connection at 127.0.0.1 (so it never resolves a name). The
+# neither the direct client nor a proxy asks DNS for a name: the load generator connects to
+# 127.0.0.1, mitmdump gets an addon that points every upstream connection at 127.0.0.1, and
+# httpeek reads the names from a hosts file (--hosts; --dns points at tests/e2e/dns.py on
+# loopback, so a name missing there still never leaves the machine). An app without a proxy
+# resolves a new name itself, so a lookup is not part of what a proxy adds to S6. The
 # load comes from bench/loadgen.c, built here with cc: it verifies the chain and host name on
 # every TLS connection and checks every response's status and body length; errors are
 # reported, never counted as speed. Each step is bounded by `timeout`; an EXIT trap kills
@@ -206,6 +209,7 @@ for ((r = 1; r <= RUNS; r++)); do
         for ((i = 0; i < S6_N; i++)); do names+=("s6-$r-$t-$i.bench.test=127.0.0.1"); done
     done
 done
+for n in "${names[@]}"; do echo "${n#*=} ${n%%=*}"; done >"$W/hosts"
 python3 "$ROOT/tests/e2e/dns.py" --port 0 --port-file "$W/dns.port" "${names[@]}" >"$W/dns.log" 2>&1 &
 PIDS+=($!)
 for ((i = 0; i < 100; i++)); do [ -s "$W/dns.port" ] && break; sleep 0.05; done
@@ -235,7 +239,7 @@ start_proxy() {   # start_proxy TARGET RUN: a fresh proxy (new confdir, CA and s
             WEB_PORT=$(free_port)
             rm -rf "$W/hp"
             timeout 3000 "$HTTPEEK" --listen "127.0.0.1:$PROXY_PORT" --web "127.0.0.1:$WEB_PORT" \
-                --confdir "$W/hp" --upstream-ca "$W/ca.pem" --dns "127.0.0.1:$DNS_PORT" --no-qr \
+                --confdir "$W/hp" --upstream-ca "$W/ca.pem" --hosts "$W/hosts" --dns "127.0.0.1:$DNS_PORT" --no-qr \
                 "${HTTPEEK_EXTRA[@]}" >"$W/httpeek-$r.log" 2>&1 &
             PROXY_PID=$!
             PROXY_CA=$W/hp/ca-cert.pem ;;

@@ -880,6 +880,12 @@ static int on_resp_head(void *arg, struct http1_head *head)
                      "Alt-Svc removed so the app stays on this proxy instead of HTTP/3 "
                      "(--strip-alt-svc=no keeps it)");
     }
+    /* A small response goes to the client as one TLS record and one write: room for the head
+     * and the whole body in one chain (evbuffer_add would start a second chain for the body, and
+     * the TLS bufferevent writes each chain as its own record and syscall). */
+    if (c->resp_out == HTTP1_LENGTH && resp->framing == HTTP1_LENGTH && !c->head_request &&
+        resp->content_length <= LEG_COALESCE_MAX && evbuffer_get_length(out) == 0)
+        evbuffer_expand(out, resp->wire_size + 64 + (size_t)resp->content_length);
     if (http1_write_response_head(out, resp, c->resp_out, flags) < 0)
         return -1;
     c->resp_started = 1;
