@@ -579,6 +579,10 @@ static int send_request_head(struct conn *c, const char *path, const char *host_
     struct evbuffer *out = c->upstream.bev && !c->connecting && c->state != CONN_S_CONNECTING
                                ? leg_output(&c->upstream) : c->pending_up;
     unsigned flags = c->upgrade_requested ? HTTP1_KEEP_UPGRADE : 0;
+    /* a small request body (an app's JSON POST) goes out with its head: one record, one write */
+    if (c->req_out == HTTP1_LENGTH && f->req->framing == HTTP1_LENGTH &&
+        f->req->content_length <= LEG_COALESCE_MAX && evbuffer_get_length(out) == 0)
+        evbuffer_expand(out, f->req->wire_size + 64 + (size_t)f->req->content_length);
     if (http1_write_request_head(out, f->req, path, host_field, c->req_out, flags) < 0)
         return -1;
     if (out != c->pending_up)
