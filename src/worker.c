@@ -288,7 +288,13 @@ struct worker *worker_new(struct proxy *proxy, int index, char *err, size_t errl
     }
     w->index = index;
     w->proxy = proxy;
-    w->base = event_base_new();
+    /* the changelist folds an event added and deleted in one loop turn into no epoll_ctl at all
+     * (see kick_write in leg.c) */
+    struct event_config *cfg = event_config_new();
+    if (cfg)
+        event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    w->base = cfg ? event_base_new_with_config(cfg) : NULL;
+    event_config_free(cfg);
     if (!w->base) {
         snprintf(err, errlen, "cannot create an event loop");
         worker_free(w);
