@@ -8,7 +8,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/bufferevent_struct.h>
 
-/* Output added to an empty buffer of a TLS leg: run the bufferevent's write event in this loop
+/* Output added to an empty buffer: run the bufferevent's write event in this loop
  * turn instead of after the next epoll_wait reports the socket writable. With the workers' epoll
  * changelist the EPOLLOUT the bufferevent registers and the delete once the buffer is empty then
  * cancel out, so a request's two writes cost no epoll_ctl and no extra loop turn (they cost four
@@ -17,8 +17,9 @@
  * The event is added here first: this callback runs before the bufferevent's own (evbuffer
  * callbacks run newest first), and libevent's event_add does not register an event that is
  * already active, so activating it before the bufferevent added it would leave a write that
- * blocks (a full socket) waiting for an EPOLLOUT nobody asked for. Only TLS legs with the
- * handshake done: in that state the bufferevent adds the event on this same condition anyway. */
+ * blocks (a full socket) waiting for an EPOLLOUT nobody asked for. Plain legs (never connecting
+ * or suspended here: upstream.c connects before the bufferevent exists) and TLS legs with the
+ * handshake done: in those states the bufferevent adds the event on this same condition. */
 static void kick_write(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
     (void)buf;
@@ -26,7 +27,7 @@ static void kick_write(struct evbuffer *buf, const struct evbuffer_cb_info *info
     if (!info->n_added || info->orig_size || !(bufferevent_get_enabled(bev) & EV_WRITE))
         return;
     SSL *ssl = bufferevent_openssl_get_ssl(bev);
-    if (!ssl || !SSL_is_init_finished(ssl))
+    if (ssl && !SSL_is_init_finished(ssl))
         return;
     if (!event_pending(&bev->ev_write, EV_WRITE, NULL) && event_add(&bev->ev_write, NULL) < 0)
         return;
