@@ -417,7 +417,7 @@ for name, m, unit, kind, target in rows:
 print()
 print(f"runs with errors: {errors}" if errors else "no errors: every connection verified, every response checked")
 EOF
-log "machine shared with other work: figures are noisy; compare ratios, not absolutes"
+log "on a machine shared with other work the figures are noisy: compare ratios, not absolutes"
 fi
 if [ "$SCALE" = 1 ]; then
     # bench/scale.sh: the scale checks (httpeek only), with this script's nginx, DNS and helpers

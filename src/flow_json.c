@@ -221,11 +221,26 @@ MEMBER kstr(struct flow_json_text *w, const char *k, const char *v)
     str(w, v);
 }
 
+/* v in decimal, written backwards from end; returns where it starts. (snprintf's format parsing
+ * was a visible share of the store thread: a flow has some thirty numbers.) */
+static char *decimal(char *end, long long v)
+{
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    char *p = end;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--p = '-';
+    return p;
+}
+
 MEMBER kint(struct flow_json_text *w, const char *k, long long v)
 {
     char num[24];
     key(w, k);
-    raw(w, num, (size_t)snprintf(num, sizeof num, "%lld", v));
+    char *p = decimal(num + sizeof num, v);
+    raw(w, p, (size_t)(num + sizeof num - p));
 }
 
 MEMBER kbool(struct flow_json_text *w, const char *k, int v)
@@ -246,15 +261,31 @@ MEMBER kms(struct flow_json_text *w, const char *k, double ms)
         RAW(w, "-1");
         return;
     }
-    char num[48];
-    int n = snprintf(num, sizeof num, "%.3f", (double)(long long)(ms * 1000.0 + 0.5) / 1000.0);
-    if (n <= 0 || (size_t)n >= sizeof num) {
-        RAW(w, "0.0");
+    if (!(ms < 1e12)) { /* beyond any real duration (or NaN): printf's rounding, as before */
+        char num[400];
+        int n = ms < 1e300 ? snprintf(num, sizeof num, "%.3f", ms) : 0; /* NaN, inf: nothing valid */
+        if (n <= 0) {
+            RAW(w, "0.0");
+            return;
+        }
+        raw(w, num, n > 0 && (size_t)n < sizeof num ? (size_t)n : 0);
         return;
     }
-    while (n > 2 && num[n - 1] == '0' && num[n - 2] != '.')
-        n--; /* 12.500 -> 12.5, 3.000 -> 3.0 */
-    raw(w, num, (size_t)n);
+    long long us = (long long)(ms * 1000.0 + 0.5);
+    char num[32];
+    char *end = num + sizeof num;
+    int frac = (int)(us % 1000);
+    int digits = 3;
+    while (digits > 1 && frac % 10 == 0) { /* 12.500 -> 12.5, 3.000 -> 3.0 */
+        frac /= 10;
+        digits--;
+    }
+    char *p = end;
+    for (int i = 0; i < digits; i++, frac /= 10)
+        *--p = (char)('0' + frac % 10);
+    *--p = '.';
+    p = decimal(p, us / 1000);
+    raw(w, p, (size_t)(end - p));
 }
 
 static void khttp_version(struct flow_json_text *w, const char *k, const struct http1_head *h)

@@ -40,6 +40,10 @@
 #define WEB_SSE_TIMEOUT_S (24 * 3600)
 /* Most flows sent in one "flows" event (a bigger commit is split). */
 #define WEB_EVENT_FLOWS 1000
+/* Minimum milliseconds between two "flows" events: a commit every few milliseconds under load
+ * would otherwise cost the viewer a query, a JSON array and a browser repaint each; a person
+ * cannot tell 40 updates a second from more. */
+#define WEB_FLOWS_EVENT_MS 25
 /* Minimum milliseconds between two "clients" events. */
 #define WEB_CLIENTS_EVENT_MS 1000
 /* Longest client name a user may set. */
@@ -69,11 +73,13 @@ struct web {
     struct event *wake, *ping, *clients_timer;
     struct sse_client *streams;
     uint64_t last_event_id; /* highest flow id sent on the event streams */
-    struct timespec last_clients_event;
+    struct timespec last_clients_event, last_flows_event;
 
-    pthread_mutex_t mu;     /* guards the pending_* fields, written by other threads */
+    pthread_mutex_t mu;     /* guards the fields below, written by other threads */
     uint64_t pending_first, pending_last;
     int pending_clients;
+    int nstreams;   /* event streams open: without one, nobody is woken for a commit */
+    int wake_armed; /* on_wake is activated or scheduled: other threads need not activate it */
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -454,6 +460,9 @@ static void sse_closed(struct evhttp_connection *evcon, void *arg)
     for (struct sse_client **p = &w->streams; *p; p = &(*p)->next)
         if (*p == c) {
             *p = c->next;
+            pthread_mutex_lock(&w->mu);
+            w->nstreams--;
+            pthread_mutex_unlock(&w->mu);
             break;
         }
     /* A stream the peer closed is detached from its connection and left to us to free; one still
@@ -512,20 +521,37 @@ static void on_clients_timer(evutil_socket_t fd, short what, void *arg)
     send_clients_event(arg);
 }
 
-/* Woken by web_notify / web_clients_changed from other threads. */
+static long ms_since(const struct timespec *then)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - then->tv_sec) * 1000 + (now.tv_nsec - then->tv_nsec) / 1000000;
+}
+
+/* Woken by web_notify / web_clients_changed from other threads (only while an event stream is
+ * open), at most every WEB_FLOWS_EVENT_MS: sooner, it reschedules itself and stays armed, so
+ * the commits in between are sent together. */
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct web *w = arg;
+    long since = ms_since(&w->last_flows_event);
+    if (w->streams && since >= 0 && since < WEB_FLOWS_EVENT_MS) {
+        struct timeval tv = {0, (WEB_FLOWS_EVENT_MS - since) * 1000};
+        event_add(w->wake, &tv);
+        return;
+    }
     pthread_mutex_lock(&w->mu);
     uint64_t first = w->pending_first, last = w->pending_last;
     int clients = w->pending_clients;
     w->pending_first = w->pending_last = 0;
     w->pending_clients = 0;
+    w->wake_armed = 0;
     pthread_mutex_unlock(&w->mu);
 
     if (last && w->streams) {
+        clock_gettime(CLOCK_MONOTONIC, &w->last_flows_event);
         json_t *a = store_reader_list(w->reader, first - 1, 0);
         if (a) {
             /* keep the batch's flows: newer ones arrive with their own notification */
@@ -542,10 +568,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
         w->last_event_id = last;
     }
     if (clients && w->streams && !evtimer_pending(w->clients_timer, NULL)) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long ms = (now.tv_sec - w->last_clients_event.tv_sec) * 1000 +
-                  (now.tv_nsec - w->last_clients_event.tv_nsec) / 1000000;
+        long ms = ms_since(&w->last_clients_event);
         if (ms >= WEB_CLIENTS_EVENT_MS) {
             send_clients_event(w);
         } else {
@@ -580,6 +603,17 @@ static void api_events(struct web *w, struct evhttp_request *req)
     evhttp_send_reply_start(req, 200, "OK");
     c->next = w->streams;
     w->streams = c;
+    /* From now on commits wake us. Those before, nobody was woken for: they count as sent (the
+     * viewer lists them itself; a reconnecting stream gets them as missed, below). */
+    pthread_mutex_lock(&w->mu);
+    w->nstreams++;
+    if (!w->wake_armed) {
+        if (w->pending_last > w->last_event_id)
+            w->last_event_id = w->pending_last;
+        w->pending_first = w->pending_last = 0;
+        w->pending_clients = 0;
+    }
+    pthread_mutex_unlock(&w->mu);
     /* A reconnecting EventSource says what it saw last: send what it missed. */
     const char *last = evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
     char hello[64];
@@ -1114,17 +1148,23 @@ void web_notify(uint64_t first_id, uint64_t last_id, void *arg)
         w->pending_first = first_id;
     if (last_id > w->pending_last)
         w->pending_last = last_id;
+    int wake = w->nstreams && !w->wake_armed;
+    if (wake)
+        w->wake_armed = 1;
     pthread_mutex_unlock(&w->mu);
-    event_active(w->wake, 0, 0);
+    if (wake)
+        event_active(w->wake, 0, 0);
 }
 
 void web_clients_changed(struct web *w)
 {
     pthread_mutex_lock(&w->mu);
-    int was = w->pending_clients;
     w->pending_clients = 1;
+    int wake = w->nstreams && !w->wake_armed; /* once per wake-up: workers call this per request */
+    if (wake)
+        w->wake_armed = 1;
     pthread_mutex_unlock(&w->mu);
-    if (!was) /* once per wake-up: workers call this for every request */
+    if (wake)
         event_active(w->wake, 0, 0);
 }
 

@@ -320,9 +320,14 @@ async function main() {
     const fr = await page.$eval('#d-body iframe.htmlpreview', (f) => ({ sandbox: f.getAttribute('sandbox'), src: f.src, hidden: f.hidden }));
     ok(fr.sandbox === '' && !fr.hidden && new URL(fr.src).origin === ORIGIN && new URL(fr.src).pathname === `/api/flows/${html.id}/response/body` &&
        new URL(fr.src).searchParams.get('decode') === '1', 'Preview shows it in an <iframe sandbox> (no allow-scripts, no allow-same-origin) from the body URL', JSON.stringify(fr));
-    const frame = page.frames().find((f) => f.url() === fr.src);
-    let ftext = '';
-    for (let i = 0; i < 100 && frame; i++) { ftext = await frame.evaluate(() => document.body ? document.body.textContent : '').catch(() => ''); if (ftext.includes('hi')) break; await page.waitForTimeout(50); }
+    // the frame appears in page.frames() once it has navigated to the body URL: look each time
+    let frame, ftext = '';
+    for (let i = 0; i < 100; i++) {
+      frame = page.frames().find((f) => f.url() === fr.src);
+      if (frame) ftext = await frame.evaluate(() => document.body ? document.body.textContent : '').catch(() => '');
+      if (ftext.includes('hi')) break;
+      await page.waitForTimeout(50);
+    }
     ok(frame && ftext.includes('hi'), 'the preview renders the page', ftext);
     ok((await page.title()) === 'httpeek', 'the previewed page\'s script did not run (title unchanged)', await page.title());
     await page.click('#d-body .viewtoggle button[data-view="source"]');
