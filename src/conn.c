@@ -487,6 +487,7 @@ void conn__start_requests(struct conn *c)
     bufferevent_setcb(c->client.bev, client_read, client_write, client_event, &c->client);
     bufferevent_setwatermark(c->client.bev, EV_READ, 0, LEG_INBUF_MAX);
     bufferevent_enable(c->client.bev, EV_READ | EV_WRITE);
+    leg_read_enabled(c->client.bev);
     if (c->upstream.bev) {
         if (c->upstream.parser_ready)
             http1_parser_free(&c->upstream.parser);
@@ -496,6 +497,7 @@ void conn__start_requests(struct conn *c)
                           conn__upstream_event, &c->upstream);
         bufferevent_setwatermark(c->upstream.bev, EV_READ, 0, LEG_INBUF_MAX);
         bufferevent_enable(c->upstream.bev, EV_READ | EV_WRITE);
+        leg_read_enabled(c->upstream.bev);
         c->upstream_reusable = 1;
     }
     conn__set_state(c, CONN_S_IDLE, "tunnel intercepted");
@@ -945,6 +947,7 @@ static void flush_pending(struct conn *c)
     if (c->client.paused_by_peer) {
         c->client.paused_by_peer = 0;
         bufferevent_enable(c->client.bev, EV_READ);
+        leg_read_enabled(c->client.bev);
     }
     if (!c->req_done && evbuffer_get_length(bufferevent_get_input(c->client.bev)) > 0)
         process_client_input(c);
@@ -1269,6 +1272,7 @@ static void on_hold(evutil_socket_t fd, short what, void *arg)
     if (c->state != CONN_S_IDLE || !c->client.bev)
         return;
     bufferevent_enable(c->client.bev, EV_READ);
+    leg_read_enabled(c->client.bev);
     process_client_input(c);
 }
 

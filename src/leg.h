@@ -54,6 +54,10 @@ struct evbuffer *leg_output(struct leg *leg) HP_NONNULL(1);
  * leg_drained(dst) sees it drain to half. */
 void leg_throttle(struct leg *src, struct leg *dst) HP_NONNULL(1, 2);
 
+/* After bufferevent_enable(bev, EV_READ) on a leg's bev (or a pooled one): records OpenSSL read
+ * ahead while reading was off are processed now (no socket event would come for them). */
+void leg_read_enabled(struct bufferevent *bev) HP_NONNULL(1);
+
 /* Call from dst's write callback: resumes src when it was throttled by dst. */
 void leg_drained(struct leg *dst, struct leg *src) HP_NONNULL(1, 2);
 

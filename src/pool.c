@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <event2/buffer.h>
+#include "leg.h"
 #include "log.h"
 #include "tls_facts.h"
 
@@ -179,5 +180,6 @@ void pool_put(struct pool *p, const char *client, const char *host, int port, co
     bufferevent_setwatermark(e->conn.bev, EV_READ, 0, 0);
     bufferevent_setcb(e->conn.bev, on_idle_read, NULL, on_idle_event, e);
     bufferevent_enable(e->conn.bev, EV_READ);
+    leg_read_enabled(e->conn.bev);
     log_msg(LOG_DEBUG, "pool: %s:%d (%s) kept idle (%zu pooled)", host, port, sni, p->n);
 }

@@ -106,6 +106,7 @@ void tunnel_relay(struct conn *c)
         bufferevent_setcb(legs[i]->bev, relay_read, relay_write, relay_event, legs[i]);
         bufferevent_setwatermark(legs[i]->bev, EV_READ, 0, LEG_INBUF_MAX);
         bufferevent_enable(legs[i]->bev, EV_READ | EV_WRITE);
+        leg_read_enabled(legs[i]->bev);
     }
     /* Bytes already buffered behind a CONNECT or a 101 go across now. */
     for (int i = 0; i < 2; i++)
