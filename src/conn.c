@@ -100,8 +100,8 @@ static void conn_free(struct conn *c)
         c->tunnel_flow = NULL;
         f->bytes_up = c->client.bytes_in;
         f->bytes_down = c->upstream.bytes_in;
-        f->tls_client = c->client.tls;
-        f->tls_upstream = c->upstream.tls;
+        tls_facts_get(&c->client.tls, &f->tls_client);
+        tls_facts_get(&c->upstream.tls, &f->tls_upstream);
         if (c->intercepted && !c->tunnel_requests && !f->fail.failed && !f->note[0]) {
             const char *host = c->sni[0] ? c->sni : c->tunnel_host;
             f->no_request_after_tls = 1;
@@ -120,6 +120,8 @@ static void conn_free(struct conn *c)
     tunnel_cleanup(c);
     leg_close(&c->client);
     leg_close(&c->upstream);
+    tls_facts_clear(&c->client.tls);
+    tls_facts_clear(&c->upstream.tls);
     if (c->client.parser_ready)
         http1_parser_free(&c->client.parser);
     if (c->upstream.parser_ready)
@@ -178,7 +180,8 @@ static void pool_upstream(struct conn *c)
         evbuffer_get_length(bufferevent_get_output(u->bev)) ||
         evbuffer_get_length(bufferevent_get_input(u->bev)))
         return;
-    struct pool_conn pc = {.bev = u->bev, .ssl = u->ssl, .tls = u->tls};
+    struct pool_conn pc = {.bev = u->bev, .ssl = u->ssl};
+    tls_facts_move(&pc.tls, &u->tls);
     snprintf(pc.server_ip, sizeof pc.server_ip, "%s", c->tunnel_server_ip);
     u->bev = NULL;
     u->ssl = NULL;
@@ -231,8 +234,8 @@ void conn__fail_client(struct conn *c, struct flow *f, int status, const char *r
             c->flow = NULL;
         if (f == c->tunnel_flow)
             c->tunnel_flow = NULL;
-        f->tls_client = c->client.tls;
-        f->tls_upstream = c->upstream.tls;
+        tls_facts_get(&c->client.tls, &f->tls_client);
+        tls_facts_get(&c->upstream.tls, &f->tls_upstream);
     }
     struct evbuffer *out = leg_output(&c->client);
     if (out) {
@@ -608,7 +611,7 @@ static int ensure_upstream(struct conn *c, const char *host, int port, int tls)
     snprintf(c->up_host, sizeof c->up_host, "%s", host);
     c->up_port = port;
     c->up_tls = tls;
-    memset(&c->upstream.tls, 0, sizeof c->upstream.tls);
+    tls_facts_clear(&c->upstream.tls);
     if (!c->pending_up && !(c->pending_up = evbuffer_new()))
         return -1;
     c->connecting = upstream_connect(c->base, c->dns, host, port, c->proxy->opts->upstream_timeout,
@@ -685,7 +688,7 @@ static int route_request(struct conn *c)
 
     if (c->intercepted && c->tunnel_error[0]) {
         flow_fail(f, FLOW_STAGE_UPSTREAM_TLS, 0, "%s", c->tunnel_error);
-        f->tls_upstream = c->upstream.tls;
+        tls_facts_get(&c->upstream.tls, &f->tls_upstream);
         conn__fail_client(c, f, 502, c->tunnel_error);
         return -1;
     }
@@ -1149,17 +1152,17 @@ void conn__upstream_event(struct bufferevent *bev, short what, void *arg)
         unsigned long e = bufferevent_get_openssl_error(bev);
         tls_facts_take_error(&leg->tls, e);
         f->marks.tls_end = flow_now_us();
-        f->tls_upstream = leg->tls;
+        tls_facts_get(&leg->tls, &f->tls_upstream);
         char why[400];
         if (leg->tls.verify_result != X509_V_OK)
             snprintf(why, sizeof why, "upstream certificate of %s:%d refused: %s", c->up_host,
-                     c->up_port, leg->tls.verify_error);
+                     c->up_port, tls_facts_verify_error(&leg->tls));
         else if (leg->tls.alert_received[0])
             snprintf(why, sizeof why, "TLS handshake with %s:%d failed: server sent alert '%s'",
                      c->up_host, c->up_port, leg->tls.alert_received);
         else
             snprintf(why, sizeof why, "TLS handshake with %s:%d failed: %s", c->up_host, c->up_port,
-                     leg->tls.error[0] ? leg->tls.error : sock_err ? strerror(sock_err)
+                     tls_facts_error(&leg->tls)[0] ? tls_facts_error(&leg->tls) : sock_err ? strerror(sock_err)
                                                                     : "connection closed");
         flow_fail(f, FLOW_STAGE_UPSTREAM_TLS, sock_err, "tls: %s", why);
         conn__fail_client(c, f, 502, why);
@@ -1181,7 +1184,7 @@ void conn__upstream_event(struct bufferevent *bev, short what, void *arg)
         /* A TLS 1.3 server refuses after the handshake (e.g. certificate_required arrives once
          * we sent Finished): that is a TLS failure, not a lost connection. */
         tls_facts_fill(leg->ssl, &leg->tls);
-        f->tls_upstream = leg->tls;
+        tls_facts_get(&leg->tls, &f->tls_upstream);
         char why[300];
         snprintf(why, sizeof why, "%s:%d ended TLS with alert '%s'", c->up_host, c->up_port,
                  leg->tls.alert_received);
@@ -1217,9 +1220,9 @@ static void finish_exchange(struct conn *c)
     c->flow = NULL;
     int local = c->local_request;
     if (c->intercepted)
-        f->tls_client = c->client.tls;
+        tls_facts_get(&c->client.tls, &f->tls_client);
     if (c->up_tls)
-        f->tls_upstream = c->upstream.tls;
+        tls_facts_get(&c->upstream.tls, &f->tls_upstream);
     if (local)
         flow_free(f); /* httpeek's own setup page: not part of the app's traffic */
     else
@@ -1422,7 +1425,7 @@ static void client_event(struct bufferevent *bev, short what, void *arg)
             flow_fail(f, c->resp_started ? FLOW_STAGE_RECEIVE : FLOW_STAGE_WAIT, sock_err,
                       "client closed the connection before the response was complete");
         c->flow = NULL;
-        f->tls_client = c->client.tls;
+        tls_facts_get(&c->client.tls, &f->tls_client);
         conn__flow_done(c, f);
     }
     conn__close(c, 0);

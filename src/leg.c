@@ -97,6 +97,7 @@ void leg_close(struct leg *leg)
              * gets nothing (SSL_shutdown fails quietly). */
             SSL_set_shutdown(leg->ssl, SSL_RECEIVED_SHUTDOWN);
             SSL_shutdown(leg->ssl);
+            tls_facts_attach(leg->ssl, NULL); /* the SSL may outlive the leg's facts */
         }
         bufferevent_free(leg->bev);
         leg->bev = NULL;

@@ -9,6 +9,7 @@
 #include "attrib.h"
 #include "flow.h"
 #include "http1.h"
+#include "tls_facts.h"
 
 /* Bytes queued towards a slow peer before we stop reading from the other side. */
 #define LEG_OUTBUF_MAX (256 * 1024)
@@ -28,7 +29,7 @@ struct leg {
     SSL *ssl;                     /* TLS of bev (owned by bev), or NULL */
     struct http1_parser parser;   /* requests (client leg) or responses (upstream leg) */
     int parser_ready;             /* parser initialised (needs http1_parser_free) */
-    struct flow_tls tls;          /* TLS facts of this side */
+    struct tls_facts tls;         /* TLS facts of this side (tls_facts_clear when done) */
     uint64_t bytes_in, bytes_out; /* payload bytes read from / queued to this side */
     int is_client;                /* 1 for the client side */
     int paused_by_peer;           /* reading stopped because the other leg is full */

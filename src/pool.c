@@ -50,7 +50,9 @@ static void drop(struct pool_entry *e, const char *why)
 {
     log_msg(LOG_DEBUG, "pool: %s:%d (%s) dropped: %s", e->host, e->port, e->sni, why);
     unlink_entry(e);
+    tls_facts_attach(e->conn.ssl, NULL); /* the SSL may outlive e in a deferred free */
     bufferevent_free(e->conn.bev); /* closes the socket; an idle server needs no close_notify */
+    tls_facts_clear(&e->conn.tls);
     free(e);
 }
 
@@ -135,7 +137,7 @@ int pool_take(struct pool *p, const char *client, const char *host, int port, co
 }
 
 void pool_put(struct pool *p, const char *client, const char *host, int port, const char *sni,
-              const struct pool_conn *conn)
+              struct pool_conn *conn)
 {
     size_t same = 0;
     struct pool_entry *oldest_same = NULL;
@@ -156,6 +158,7 @@ void pool_put(struct pool *p, const char *client, const char *host, int port, co
     if (!e) {
         tls_facts_attach(conn->ssl, NULL);
         bufferevent_free(conn->bev);
+        tls_facts_clear(&conn->tls);
         return;
     }
     e->pool = p;
@@ -165,6 +168,7 @@ void pool_put(struct pool *p, const char *client, const char *host, int port, co
     snprintf(e->sni, sizeof e->sni, "%s", sni);
     e->idle_since = flow_now_us();
     e->conn = *conn;
+    memset(&conn->tls, 0, sizeof conn->tls); /* moved into the pool */
     /* the SSL reports alerts into the facts it was given: from now on the pool's copy, not the
      * freed connection's */
     tls_facts_attach(e->conn.ssl, &e->conn.tls);

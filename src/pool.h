@@ -13,6 +13,7 @@
 #include <openssl/ssl.h>
 #include "attrib.h"
 #include "flow.h"
+#include "tls_facts.h"
 
 /* Most idle connections per server and per worker. */
 #define POOL_PER_KEY 8
@@ -24,7 +25,7 @@ struct pool;
 struct pool_conn {
     struct bufferevent *bev;    /* TLS bufferevent, callbacks cleared, reading disabled */
     SSL *ssl;                   /* its SSL (owned by bev) */
-    struct flow_tls tls;        /* facts of the handshake that made it */
+    struct tls_facts tls;       /* facts of the handshake that made it (owned) */
     char server_ip[64];
 };
 
@@ -44,8 +45,9 @@ int pool_take(struct pool *p, const char *client, const char *host, int port, co
               struct pool_conn *out) HP_NONNULL(1, 2, 3, 5, 6);
 
 /* Keep bev (TLS, idle, output and input empty) for client and host:port/sni; the pool owns it
- * from now on (it is freed at once when the pool is full or on OOM). */
+ * and conn's facts from now on (conn->tls is left empty; all is freed at once when the pool is
+ * full or on OOM). */
 void pool_put(struct pool *p, const char *client, const char *host, int port, const char *sni,
-              const struct pool_conn *conn) HP_NONNULL(1, 2, 3, 5, 6);
+              struct pool_conn *conn) HP_NONNULL(1, 2, 3, 5, 6);
 
 #endif

@@ -2,6 +2,8 @@
  * calls on the leg's worker thread; it only writes into the facts it was given. */
 #include "tls_facts.h"
 
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
 #include <openssl/err.h>
@@ -17,7 +19,7 @@ static void info_cb(const SSL *ssl, int where, int ret)
 {
     if (!(where & SSL_CB_ALERT))
         return;
-    struct flow_tls *facts = SSL_get_ex_data(ssl, facts_index);
+    struct tls_facts *facts = SSL_get_ex_data(ssl, facts_index);
     if (!facts)
         return;
     char *dst = (where & SSL_CB_READ) ? facts->alert_received : facts->alert_sent;
@@ -35,7 +37,7 @@ static void info_cb(const SSL *ssl, int where, int ret)
     snprintf(dst, len, "%s", name);
 }
 
-void tls_facts_attach(SSL *ssl, struct flow_tls *facts)
+void tls_facts_attach(SSL *ssl, struct tls_facts *facts)
 {
     pthread_once(&facts_once, init_index);
     SSL_set_ex_data(ssl, facts_index, facts);
@@ -61,7 +63,99 @@ static void name_oneline(X509_NAME *name, char *buf, size_t len)
     BIO_free(b);
 }
 
-void tls_facts_fill(SSL *ssl, struct flow_tls *facts)
+/* The string fields of struct flow_tls that tls_facts packs, in packing order. */
+#define FIELD(name) {offsetof(struct flow_tls, name), sizeof ((struct flow_tls *)0)->name}
+static const struct {
+    size_t off, size;
+} packed_fields[] = {
+    FIELD(version),      FIELD(cipher),        FIELD(alpn),           FIELD(sni),
+    FIELD(verify_error), FIELD(error),         FIELD(peer_subject),   FIELD(peer_issuer),
+    FIELD(peer_not_before), FIELD(peer_not_after), FIELD(peer_key_type), FIELD(peer_sig),
+};
+#define NPACKED (sizeof packed_fields / sizeof packed_fields[0])
+enum { PACKED_VERIFY_ERROR = 4, PACKED_ERROR = 5 };
+
+void tls_facts_get(const struct tls_facts *facts, struct flow_tls *out)
+{
+    memset(out, 0, sizeof *out);
+    out->present = facts->present;
+    out->handshake_done = facts->handshake_done;
+    out->forward_secret = facts->forward_secret;
+    out->resumed = facts->resumed;
+    out->peer_key_bits = facts->peer_key_bits;
+    out->verify_result = facts->verify_result;
+    memcpy(out->alert_sent, facts->alert_sent, sizeof out->alert_sent);
+    memcpy(out->alert_received, facts->alert_received, sizeof out->alert_received);
+    const char *p = facts->strings;
+    for (size_t i = 0; p && i < NPACKED; i++) {
+        size_t n = strlen(p); /* packed from fields of these sizes: always fits */
+        memcpy((char *)out + packed_fields[i].off, p, n + 1);
+        p += n + 1;
+    }
+}
+
+/* Pack full's strings and flags into facts (alerts stay as the info callback wrote them). */
+static void put(struct tls_facts *facts, const struct flow_tls *full)
+{
+    facts->present = full->present;
+    facts->handshake_done = full->handshake_done;
+    facts->forward_secret = full->forward_secret;
+    facts->resumed = full->resumed;
+    facts->peer_key_bits = full->peer_key_bits;
+    facts->verify_result = full->verify_result;
+    size_t total = 0;
+    for (size_t i = 0; i < NPACKED; i++)
+        total += strnlen((const char *)full + packed_fields[i].off, packed_fields[i].size - 1) + 1;
+    char *p = malloc(total);
+    if (!p) /* out of memory: the facts lose their strings, the connection goes on */
+        return;
+    free(facts->strings);
+    facts->strings = p;
+    for (size_t i = 0; i < NPACKED; i++) {
+        const char *f = (const char *)full + packed_fields[i].off;
+        size_t n = strnlen(f, packed_fields[i].size - 1);
+        memcpy(p, f, n);
+        p[n] = '\0';
+        p += n + 1;
+    }
+}
+
+static const char *packed_string(const struct tls_facts *facts, size_t which)
+{
+    const char *p = facts->strings;
+    if (!p)
+        return "";
+    for (size_t i = 0; i < which; i++)
+        p += strlen(p) + 1;
+    return p;
+}
+
+const char *tls_facts_error(const struct tls_facts *facts)
+{
+    return packed_string(facts, PACKED_ERROR);
+}
+
+const char *tls_facts_verify_error(const struct tls_facts *facts)
+{
+    return packed_string(facts, PACKED_VERIFY_ERROR);
+}
+
+void tls_facts_clear(struct tls_facts *facts)
+{
+    free(facts->strings);
+    memset(facts, 0, sizeof *facts);
+}
+
+void tls_facts_move(struct tls_facts *dst, struct tls_facts *src)
+{
+    if (dst == src)
+        return;
+    tls_facts_clear(dst);
+    *dst = *src;
+    memset(src, 0, sizeof *src);
+}
+
+static void fill_full(SSL *ssl, struct flow_tls *facts)
 {
     facts->present = 1;
     snprintf(facts->version, sizeof facts->version, "%s", SSL_get_version(ssl));
@@ -115,9 +209,21 @@ void tls_facts_fill(SSL *ssl, struct flow_tls *facts)
     }
 }
 
-void tls_facts_take_error(struct flow_tls *facts, unsigned long err)
+void tls_facts_fill(SSL *ssl, struct tls_facts *facts)
 {
-    if (err && !facts->error[0])
-        ERR_error_string_n(err, facts->error, sizeof facts->error);
+    struct flow_tls full;
+    tls_facts_get(facts, &full);
+    fill_full(ssl, &full);
+    put(facts, &full);
+}
+
+void tls_facts_take_error(struct tls_facts *facts, unsigned long err)
+{
+    if (err && !tls_facts_error(facts)[0]) {
+        struct flow_tls full;
+        tls_facts_get(facts, &full);
+        ERR_error_string_n(err, full.error, sizeof full.error);
+        put(facts, &full);
+    }
     ERR_clear_error();
 }

@@ -7,15 +7,45 @@
 #include "attrib.h"
 #include "flow.h"
 
+/* A leg's TLS facts for as long as its connection lives (thousands of them, mostly idle): the
+ * flags, verify result and alerts inline, the other strings of struct flow_tls packed one after
+ * another in one heap block (~200 bytes instead of the ~1.4 KiB of fixed arrays a flow holds).
+ * Zero-initialised means "no TLS on this leg"; tls_facts_clear frees it. */
+struct tls_facts {
+    int present;              /* 1 when this leg used TLS */
+    int handshake_done;       /* 1 when the handshake completed */
+    int forward_secret, resumed, peer_key_bits;
+    long verify_result;       /* X509_V_* of the upstream chain */
+    char alert_sent[64];      /* last TLS alert we sent (written by the info callback) */
+    char alert_received[64];  /* last TLS alert the peer sent */
+    char *strings;            /* the other string facts (see tls_facts.c), or NULL: all empty */
+};
+
 /* Make ssl record its alerts into facts (borrowed: must outlive ssl or be detached with
  * tls_facts_attach(ssl, NULL)). Also marks facts->present. */
-void tls_facts_attach(SSL *ssl, struct flow_tls *facts) HP_NONNULL(1);
+void tls_facts_attach(SSL *ssl, struct tls_facts *facts) HP_NONNULL(1);
 
 /* Fill version, cipher, ALPN, SNI, verify result and peer certificate facts from ssl
  * (after a handshake, complete or failed). */
-void tls_facts_fill(SSL *ssl, struct flow_tls *facts) HP_NONNULL(1, 2);
+void tls_facts_fill(SSL *ssl, struct tls_facts *facts) HP_NONNULL(1, 2);
 
-/* Copy the first queued OpenSSL error string into facts->error (if empty) and clear the queue. */
-void tls_facts_take_error(struct flow_tls *facts, unsigned long err) HP_NONNULL(1);
+/* Copy the first queued OpenSSL error string into the facts' error (if empty) and clear the
+ * queue. */
+void tls_facts_take_error(struct tls_facts *facts, unsigned long err) HP_NONNULL(1);
+
+/* The facts as a flow keeps them. */
+void tls_facts_get(const struct tls_facts *facts, struct flow_tls *out) HP_NONNULL(1, 2);
+
+/* The first OpenSSL error of a failed handshake, and the verify error text ("" when none; valid
+ * until the facts change). */
+const char *tls_facts_error(const struct tls_facts *facts) HP_NONNULL(1);
+const char *tls_facts_verify_error(const struct tls_facts *facts) HP_NONNULL(1);
+
+/* Free what facts hold and zero them (no TLS). */
+void tls_facts_clear(struct tls_facts *facts) HP_NONNULL(1);
+
+/* Move src into dst (dst cleared first, src left zeroed). An SSL attached to src must be
+ * attached to dst again. */
+void tls_facts_move(struct tls_facts *dst, struct tls_facts *src) HP_NONNULL(1, 2);
 
 #endif

@@ -165,7 +165,7 @@ static void client_tls_event(struct bufferevent *bev, short what, void *arg)
                       leg->tls.alert_received);
         else
             flow_fail(f, FLOW_STAGE_CLIENT_TLS, err, "client ended the TLS handshake: %s",
-                      leg->tls.error[0] ? leg->tls.error : err ? strerror(err) : "connection closed");
+                      tls_facts_error(&leg->tls)[0] ? tls_facts_error(&leg->tls) : err ? strerror(err) : "connection closed");
     }
     leg_close(leg);
     conn__close(c, 0);
@@ -230,7 +230,7 @@ static void upstream_tls_event(struct bufferevent *bev, short what, void *arg)
         /* not recorded: the name was our guess; after the hello a new connection with the
          * client's own name meets (and records) whatever this was */
         leg_close(leg);
-        leg->tls = (struct flow_tls){0};
+        tls_facts_clear(&leg->tls);
         c->early_tls = TUNNEL_EARLY_FAILED;
         return;
     }
@@ -242,7 +242,7 @@ static void upstream_tls_event(struct bufferevent *bev, short what, void *arg)
     if (leg->tls.verify_result != X509_V_OK)
         snprintf(c->tunnel_error, sizeof c->tunnel_error,
                  "upstream certificate of %s:%d refused: %s", host, c->tunnel_port,
-                 leg->tls.verify_error);
+                 tls_facts_verify_error(&leg->tls));
     else if (leg->tls.alert_received[0])
         snprintf(c->tunnel_error, sizeof c->tunnel_error,
                  "TLS handshake with %s:%d failed: server sent alert '%s'", host, c->tunnel_port,
@@ -250,12 +250,12 @@ static void upstream_tls_event(struct bufferevent *bev, short what, void *arg)
     else
         snprintf(c->tunnel_error, sizeof c->tunnel_error, "TLS handshake with %s:%d failed: %s",
                  host, c->tunnel_port,
-                 leg->tls.error[0] ? leg->tls.error : err ? strerror(err) : "connection closed");
+                 tls_facts_error(&leg->tls)[0] ? tls_facts_error(&leg->tls) : err ? strerror(err) : "connection closed");
     if (c->tunnel_flow) {
-        c->tunnel_flow->tls_upstream = leg->tls;
+        tls_facts_get(&leg->tls, &c->tunnel_flow->tls_upstream);
         flow_fail(c->tunnel_flow, FLOW_STAGE_UPSTREAM_TLS, err, "tls: %s", c->tunnel_error);
     }
-    struct flow_tls keep = leg->tls;
+    struct tls_facts keep = leg->tls; /* without the close_notify leg_close sends */
     leg_close(leg);
     leg->tls = keep;
     if (!c->proxy->opts->upstream_errors_page) {
@@ -327,7 +327,7 @@ static int keep_early_tls(struct conn *c)
                                c->tunnel_port, &why);
     if (!keep) {
         leg_close(&c->upstream);
-        c->upstream.tls = (struct flow_tls){0};
+        tls_facts_clear(&c->upstream.tls);
         c->early_tls = TUNNEL_EARLY_NONE;
         c->tunnel_pooled = 1; /* no usable upstream: after_peek connects late */
     }
@@ -388,7 +388,7 @@ static int take_pooled(struct conn *c)
     struct pool_conn pc;
     if (!c->pool || !pool_take(c->pool, c->client_addr, c->tunnel_host, c->tunnel_port, name, &pc))
         return -1;
-    c->upstream.tls = pc.tls;
+    tls_facts_move(&c->upstream.tls, &pc.tls);
     tls_facts_attach(pc.ssl, &c->upstream.tls);
     snprintf(c->tunnel_server_ip, sizeof c->tunnel_server_ip, "%s", pc.server_ip);
     if (c->tunnel_flow)
