@@ -143,7 +143,7 @@ struct client_count {
 struct store {
     char *path;
     char *side_path;           /* the body file: path + "-bodies" */
-    int side_fd;               /* opened at the first big body; -1 before, -2 unusable */
+    int side_fd;               /* the body file, opened by store_open; -2 unusable */
     int side_direct;           /* side_fd is O_DIRECT: writes go through side_bounce */
     unsigned char *side_bounce; /* SIDE_BOUNCE bytes aligned to SIDE_ALIGN */
     uint64_t side_end;         /* where the next body goes (aligned) */
@@ -833,6 +833,9 @@ struct store *store_open(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: out of memory (zlib)", path);
         goto fail;
     }
+    /* Opened (and locked) now rather than at the first big body: a session is always both files,
+     * and which of two httpeeks on one session owns the body file is settled at start. */
+    side_open(s);
     if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
         snprintf(err, errlen, "%s: cannot start the store thread", path);
         goto fail;
