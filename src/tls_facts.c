@@ -74,16 +74,15 @@ static const struct {
 };
 #define NPACKED (sizeof packed_fields / sizeof packed_fields[0])
 enum { PACKED_VERIFY_ERROR = 4, PACKED_ERROR = 5 };
+/* The flags and numbers both structs hold under the same names. */
+#define SCALARS(X) X(present) X(handshake_done) X(forward_secret) X(resumed) X(peer_key_bits) \
+    X(verify_result)
 
 void tls_facts_get(const struct tls_facts *facts, struct flow_tls *out)
 {
     memset(out, 0, sizeof *out);
-    out->present = facts->present;
-    out->handshake_done = facts->handshake_done;
-    out->forward_secret = facts->forward_secret;
-    out->resumed = facts->resumed;
-    out->peer_key_bits = facts->peer_key_bits;
-    out->verify_result = facts->verify_result;
+#define COPY_OUT(name) out->name = facts->name;
+    SCALARS(COPY_OUT)
     memcpy(out->alert_sent, facts->alert_sent, sizeof out->alert_sent);
     memcpy(out->alert_received, facts->alert_received, sizeof out->alert_received);
     const char *p = facts->strings;
@@ -97,12 +96,8 @@ void tls_facts_get(const struct tls_facts *facts, struct flow_tls *out)
 /* Pack full's strings and flags into facts (alerts stay as the info callback wrote them). */
 static void put(struct tls_facts *facts, const struct flow_tls *full)
 {
-    facts->present = full->present;
-    facts->handshake_done = full->handshake_done;
-    facts->forward_secret = full->forward_secret;
-    facts->resumed = full->resumed;
-    facts->peer_key_bits = full->peer_key_bits;
-    facts->verify_result = full->verify_result;
+#define COPY_IN(name) facts->name = full->name;
+    SCALARS(COPY_IN)
     size_t total = 0;
     for (size_t i = 0; i < NPACKED; i++)
         total += strnlen((const char *)full + packed_fields[i].off, packed_fields[i].size - 1) + 1;
