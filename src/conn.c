@@ -1162,8 +1162,7 @@ void conn__upstream_event(struct bufferevent *bev, short what, void *arg)
                      c->up_host, c->up_port, leg->tls.alert_received);
         else
             snprintf(why, sizeof why, "TLS handshake with %s:%d failed: %s", c->up_host, c->up_port,
-                     tls_facts_error(&leg->tls)[0] ? tls_facts_error(&leg->tls) : sock_err ? strerror(sock_err)
-                                                                    : "connection closed");
+                     tls_facts_error(&leg->tls, sock_err ? strerror(sock_err) : "connection closed"));
         flow_fail(f, FLOW_STAGE_UPSTREAM_TLS, sock_err, "tls: %s", why);
         conn__fail_client(c, f, 502, why);
         return;

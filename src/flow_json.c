@@ -261,14 +261,8 @@ MEMBER kms(struct flow_json_text *w, const char *k, double ms)
         RAW(w, "-1");
         return;
     }
-    if (!(ms < 1e12)) { /* beyond any real duration (or NaN): printf's rounding, as before */
-        char num[400];
-        int n = ms < 1e300 ? snprintf(num, sizeof num, "%.3f", ms) : 0; /* NaN, inf: nothing valid */
-        if (n <= 0) {
-            RAW(w, "0.0");
-            return;
-        }
-        raw(w, num, n > 0 && (size_t)n < sizeof num ? (size_t)n : 0);
+    if (!(ms < 9e15)) { /* NaN, inf, or beyond any duration: not a microsecond count in range */
+        RAW(w, "0.0");
         return;
     }
     long long us = (long long)(ms * 1000.0 + 0.5);

@@ -64,16 +64,21 @@ static void name_oneline(X509_NAME *name, char *buf, size_t len)
 }
 
 /* The string fields of struct flow_tls that tls_facts packs, in packing order. */
+enum packed {
+    P_VERSION, P_CIPHER, P_ALPN, P_SNI, P_VERIFY_ERROR, P_ERROR, P_PEER_SUBJECT, P_PEER_ISSUER,
+    P_PEER_NOT_BEFORE, P_PEER_NOT_AFTER, P_PEER_KEY_TYPE, P_PEER_SIG, NPACKED
+};
 #define FIELD(name) {offsetof(struct flow_tls, name), sizeof ((struct flow_tls *)0)->name}
 static const struct {
     size_t off, size;
-} packed_fields[] = {
-    FIELD(version),      FIELD(cipher),        FIELD(alpn),           FIELD(sni),
-    FIELD(verify_error), FIELD(error),         FIELD(peer_subject),   FIELD(peer_issuer),
-    FIELD(peer_not_before), FIELD(peer_not_after), FIELD(peer_key_type), FIELD(peer_sig),
+} packed_fields[NPACKED] = {
+    [P_VERSION] = FIELD(version),           [P_CIPHER] = FIELD(cipher),
+    [P_ALPN] = FIELD(alpn),                 [P_SNI] = FIELD(sni),
+    [P_VERIFY_ERROR] = FIELD(verify_error), [P_ERROR] = FIELD(error),
+    [P_PEER_SUBJECT] = FIELD(peer_subject), [P_PEER_ISSUER] = FIELD(peer_issuer),
+    [P_PEER_NOT_BEFORE] = FIELD(peer_not_before), [P_PEER_NOT_AFTER] = FIELD(peer_not_after),
+    [P_PEER_KEY_TYPE] = FIELD(peer_key_type), [P_PEER_SIG] = FIELD(peer_sig),
 };
-#define NPACKED (sizeof packed_fields / sizeof packed_fields[0])
-enum { PACKED_VERIFY_ERROR = 4, PACKED_ERROR = 5 };
 /* The flags and numbers both structs hold under the same names. */
 #define SCALARS(X) X(present) X(handshake_done) X(forward_secret) X(resumed) X(peer_key_bits) \
     X(verify_result)
@@ -115,24 +120,25 @@ static void put(struct tls_facts *facts, const struct flow_tls *full)
     }
 }
 
-static const char *packed_string(const struct tls_facts *facts, size_t which)
+static const char *packed_string(const struct tls_facts *facts, enum packed which)
 {
     const char *p = facts->strings;
     if (!p)
         return "";
-    for (size_t i = 0; i < which; i++)
+    for (int i = 0; i < (int)which; i++)
         p += strlen(p) + 1;
     return p;
 }
 
-const char *tls_facts_error(const struct tls_facts *facts)
+const char *tls_facts_error(const struct tls_facts *facts, const char *otherwise)
 {
-    return packed_string(facts, PACKED_ERROR);
+    const char *e = packed_string(facts, P_ERROR);
+    return e[0] ? e : otherwise;
 }
 
 const char *tls_facts_verify_error(const struct tls_facts *facts)
 {
-    return packed_string(facts, PACKED_VERIFY_ERROR);
+    return packed_string(facts, P_VERIFY_ERROR);
 }
 
 void tls_facts_clear(struct tls_facts *facts)
@@ -214,7 +220,7 @@ void tls_facts_fill(SSL *ssl, struct tls_facts *facts)
 
 void tls_facts_take_error(struct tls_facts *facts, unsigned long err)
 {
-    if (err && !tls_facts_error(facts)[0]) {
+    if (err && !tls_facts_error(facts, NULL)) {
         struct flow_tls full;
         tls_facts_get(facts, &full);
         ERR_error_string_n(err, full.error, sizeof full.error);

@@ -36,9 +36,9 @@ void tls_facts_take_error(struct tls_facts *facts, unsigned long err) HP_NONNULL
 /* The facts as a flow keeps them. */
 void tls_facts_get(const struct tls_facts *facts, struct flow_tls *out) HP_NONNULL(1, 2);
 
-/* The first OpenSSL error of a failed handshake, and the verify error text ("" when none; valid
- * until the facts change). */
-const char *tls_facts_error(const struct tls_facts *facts) HP_NONNULL(1);
+/* The first OpenSSL error of a failed handshake, or otherwise when there is none; the verify
+ * error text ("" when none). Valid until the facts change. */
+const char *tls_facts_error(const struct tls_facts *facts, const char *otherwise) HP_NONNULL(1);
 const char *tls_facts_verify_error(const struct tls_facts *facts) HP_NONNULL(1);
 
 /* Free what facts hold and zero them (no TLS). */

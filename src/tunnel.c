@@ -165,7 +165,7 @@ static void client_tls_event(struct bufferevent *bev, short what, void *arg)
                       leg->tls.alert_received);
         else
             flow_fail(f, FLOW_STAGE_CLIENT_TLS, err, "client ended the TLS handshake: %s",
-                      tls_facts_error(&leg->tls)[0] ? tls_facts_error(&leg->tls) : err ? strerror(err) : "connection closed");
+                      tls_facts_error(&leg->tls, err ? strerror(err) : "connection closed"));
     }
     leg_close(leg);
     conn__close(c, 0);
@@ -250,7 +250,7 @@ static void upstream_tls_event(struct bufferevent *bev, short what, void *arg)
     else
         snprintf(c->tunnel_error, sizeof c->tunnel_error, "TLS handshake with %s:%d failed: %s",
                  host, c->tunnel_port,
-                 tls_facts_error(&leg->tls)[0] ? tls_facts_error(&leg->tls) : err ? strerror(err) : "connection closed");
+                 tls_facts_error(&leg->tls, err ? strerror(err) : "connection closed"));
     if (c->tunnel_flow) {
         tls_facts_get(&leg->tls, &c->tunnel_flow->tls_upstream);
         flow_fail(c->tunnel_flow, FLOW_STAGE_UPSTREAM_TLS, err, "tls: %s", c->tunnel_error);
