@@ -26,6 +26,7 @@
 #include "log.h"
 #include "pool.h"
 #include "setup.h"
+#include "str.h"
 #include "tls_client.h"
 #include "tls_facts.h"
 #include "upstream.h"
@@ -65,7 +66,7 @@ struct flow *conn__flow_new(struct conn *c)
     struct flow *f = flow_new(atomic_fetch_add(&p->next_flow_id, 1) + 1, c->id, p->opts->max_body);
     if (!f)
         return NULL;
-    snprintf(f->client_addr, sizeof f->client_addr, "%s", c->client_addr);
+    str_copy(f->client_addr, sizeof f->client_addr, c->client_addr);
     f->client_port = c->client_port;
     return f;
 }
@@ -182,7 +183,7 @@ static void pool_upstream(struct conn *c)
         return;
     struct pool_conn pc = {.bev = u->bev, .ssl = u->ssl};
     tls_facts_move(&pc.tls, &u->tls);
-    snprintf(pc.server_ip, sizeof pc.server_ip, "%s", c->tunnel_server_ip);
+    str_copy(pc.server_ip, sizeof pc.server_ip, c->tunnel_server_ip);
     u->bev = NULL;
     u->ssl = NULL;
     pool_put(c->pool, c->client_addr, c->tunnel_host, c->tunnel_port, c->up_host, &pc);
@@ -547,10 +548,15 @@ static void lowercase(char *s)
 static void format_authority(char *out, size_t len, const char *host, int port, int tls)
 {
     int v6 = strchr(host, ':') != NULL;
-    if (port == (tls ? 443 : 80))
-        snprintf(out, len, v6 ? "[%s]" : "%s", host);
-    else
-        snprintf(out, len, v6 ? "[%s]:%d" : "%s:%d", host, port);
+    size_t n = 0;
+    out[0] = '\0';
+    str_append(out, len, &n, v6 ? "[" : "");
+    str_append(out, len, &n, host);
+    str_append(out, len, &n, v6 ? "]" : "");
+    if (port != (tls ? 443 : 80)) {
+        str_append(out, len, &n, ":");
+        str_append_uint(out, len, &n, (uint64_t)(unsigned)port);
+    }
 }
 
 static void on_upstream_connected(const struct upstream_result *r, void *arg);
@@ -602,13 +608,13 @@ static int ensure_upstream(struct conn *c, const char *host, int port, int tls)
     if (c->upstream.bev && c->upstream_reusable && c->up_port == port && c->up_tls == tls &&
         !strcasecmp(c->up_host, host)) {
         f->reused_upstream = 1;
-        snprintf(f->server_ip, sizeof f->server_ip, "%s", c->tunnel_server_ip);
+        str_copy(f->server_ip, sizeof f->server_ip, c->tunnel_server_ip);
         http1_parser_resume(&c->upstream.parser); /* it paused at the end of the last response */
         conn__set_state(c, CONN_S_EXCHANGE, "upstream reused");
         return 0;
     }
     leg_close(&c->upstream);
-    snprintf(c->up_host, sizeof c->up_host, "%s", host);
+    str_copy(c->up_host, sizeof c->up_host, host);
     c->up_port = port;
     c->up_tls = tls;
     tls_facts_clear(&c->upstream.tls);
@@ -637,8 +643,8 @@ static int route_request(struct conn *c)
     if (c->intercepted) {
         if (!strcmp(c->tunnel_host, SETUP_HOST))
             return 1; /* https://httpeek.test/: the setup site over TLS */
-        snprintf(scheme, sizeof scheme, "https");
-        snprintf(host, sizeof host, "%s", c->sni[0] ? c->sni : c->tunnel_host);
+        str_copy(scheme, sizeof scheme, "https");
+        str_copy(host, sizeof host, c->sni[0] ? c->sni : c->tunnel_host);
         port = c->tunnel_port;
         if (target[0] != '/' && !(req->method == HTTP_OPTIONS && !strcmp(target, "*"))) {
             char s2[16], h2[256];
@@ -679,11 +685,16 @@ static int route_request(struct conn *c)
         host_field = authority;
     }
     lowercase(host);
-    snprintf(f->scheme, sizeof f->scheme, "%s", scheme);
-    snprintf(f->host, sizeof f->host, "%s", host);
+    str_copy(f->scheme, sizeof f->scheme, scheme);
+    str_copy(f->host, sizeof f->host, host);
     f->port = port;
     char url[8192];
-    snprintf(url, sizeof url, "%s://%s%s", scheme, authority, path[0] == '*' ? "" : path);
+    size_t url_len = 0;
+    url[0] = '\0';
+    str_append(url, sizeof url, &url_len, scheme);
+    str_append(url, sizeof url, &url_len, "://");
+    str_append(url, sizeof url, &url_len, authority);
+    str_append(url, sizeof url, &url_len, path[0] == '*' ? "" : path);
     flow_set_url(f, url);
 
     if (c->intercepted && c->tunnel_error[0]) {
@@ -736,7 +747,7 @@ static int on_req_head(void *arg, struct http1_head *head)
             f->marks.tls_end = c->tunnel_marks.tls_end;
             if (c->tunnel_marks.start && c->tunnel_marks.start < f->marks.start)
                 f->marks.start = c->tunnel_marks.start;
-            snprintf(f->server_ip, sizeof f->server_ip, "%s", c->tunnel_server_ip);
+            str_copy(f->server_ip, sizeof f->server_ip, c->tunnel_server_ip);
             flow_free(c->tunnel_flow);
             c->tunnel_flow = NULL;
         }
@@ -962,8 +973,8 @@ int conn__record_connect(struct conn *c, struct flow *f, const struct upstream_r
     f->marks.dns_end = r->dns_end;
     f->marks.connect_start = r->connect_start;
     f->marks.connect_end = r->connect_end;
-    snprintf(f->server_ip, sizeof f->server_ip, "%s", r->addr);
-    snprintf(c->tunnel_server_ip, sizeof c->tunnel_server_ip, "%s", r->addr);
+    str_copy(f->server_ip, sizeof f->server_ip, r->addr);
+    str_copy(c->tunnel_server_ip, sizeof c->tunnel_server_ip, r->addr);
     if (r->fd >= 0)
         return 0;
     f->fail.sys_errno = r->sys_errno;
@@ -1055,7 +1066,7 @@ static int retry_request(struct conn *c)
             return -1;
     }
     char host[256];
-    snprintf(host, sizeof host, "%s", c->up_host);
+    str_copy(host, sizeof host, c->up_host);
     if (ensure_upstream(c, host, c->up_port, c->up_tls) < 0)
         return -1;
     if (http1_write_request_head(c->pending_up, f->req, path,

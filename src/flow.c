@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "str.h"
 
 const char *flow_stage_name(enum flow_stage stage)
 {
@@ -132,62 +133,136 @@ static void compute_timings(struct flow *f)
         t->total = 0;
 }
 
-static void format_size(uint64_t n, char *buf, size_t len)
+/* x / unit with `decimals` digits after the point, rounded half up, then suffix. */
+static void append_scaled(char *buf, size_t len, size_t *n, uint64_t x, uint64_t unit,
+                          int decimals, const char *suffix)
 {
-    if (n < 1000)
-        snprintf(buf, len, "%lluB", (unsigned long long)n);
-    else if (n < 1000 * 1000)
-        snprintf(buf, len, "%.1fkB", (double)n / 1000.0);
-    else if (n < 1000ull * 1000 * 1000)
-        snprintf(buf, len, "%.1fMB", (double)n / 1e6);
-    else
-        snprintf(buf, len, "%.2fGB", (double)n / 1e9);
+    uint64_t scale = decimals == 2 ? 100 : decimals == 1 ? 10 : 1;
+    uint64_t step = unit / scale; /* unit is a power of ten >= scale */
+    uint64_t v = (x + step / 2) / step;
+    str_append_uint(buf, len, n, v / scale);
+    if (decimals) {
+        char frac[4];
+        uint64_t f = v % scale;
+        for (int i = decimals - 1; i >= 0; i--, f /= 10)
+            frac[i] = (char)('0' + f % 10);
+        str_append(buf, len, n, ".");
+        str_append_n(buf, len, n, frac, (size_t)decimals);
+    }
+    str_append(buf, len, n, suffix);
 }
 
-static void format_duration(double ms, char *buf, size_t len)
+/* 512B, 1.0kB, 2.5MB, 1.25GB */
+static void append_size(char *buf, size_t len, size_t *n, uint64_t bytes)
 {
-    if (ms < 1000)
-        snprintf(buf, len, "%.0fms", ms);
+    if (bytes < 1000)
+        append_scaled(buf, len, n, bytes, 1, 0, "B");
+    else if (bytes < 1000 * 1000)
+        append_scaled(buf, len, n, bytes, 1000, 1, "kB");
+    else if (bytes < 1000ull * 1000 * 1000)
+        append_scaled(buf, len, n, bytes, 1000 * 1000, 1, "MB");
     else
-        snprintf(buf, len, "%.1fs", ms / 1000.0);
+        append_scaled(buf, len, n, bytes, 1000ull * 1000 * 1000, 2, "GB");
+}
+
+/* 12ms, 3.4s */
+static void append_duration(char *buf, size_t len, size_t *n, double ms)
+{
+    if (!(ms >= 0) || ms > 1e15)
+        ms = 0;
+    uint64_t us = (uint64_t)(ms * 1000.0 + 0.5);
+    if (ms < 1000)
+        append_scaled(buf, len, n, us, 1000, 0, "ms");
+    else
+        append_scaled(buf, len, n, us, 1000 * 1000, 1, "s");
+}
+
+static void append_int(char *buf, size_t len, size_t *n, long long v)
+{
+    if (v < 0)
+        str_append(buf, len, n, "-");
+    str_append_uint(buf, len, n, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
+}
+
+/* "HH:MM:SS " of sec in local time. localtime_r is asked once per second per thread: the store
+ * thread prints a line per flow, and the time zone conversion (a lock and a table walk) was
+ * most of what the line cost. */
+static void append_clock(char *buf, size_t len, size_t *n, time_t sec)
+{
+    static __thread time_t cached_sec = -1;
+    static __thread char cached[10];
+    if (sec != cached_sec) {
+        struct tm tm;
+        localtime_r(&sec, &tm);
+        int v[3] = {tm.tm_hour, tm.tm_min, tm.tm_sec};
+        for (int i = 0; i < 3; i++) {
+            cached[i * 3] = (char)('0' + v[i] / 10 % 10);
+            cached[i * 3 + 1] = (char)('0' + v[i] % 10);
+            cached[i * 3 + 2] = i < 2 ? ':' : ' ';
+        }
+        cached_sec = sec;
+    }
+    str_append_n(buf, len, n, cached, 9);
 }
 
 void flow_format_line(const struct flow *f, char *buf, size_t buflen)
 {
-    struct tm tm;
-    time_t sec = f->started.tv_sec;
-    localtime_r(&sec, &tm);
-    char size[32], dur[32], up[32], down[32];
-    format_duration(f->timings.total, dur, sizeof dur);
-    const char *url = f->url ? f->url : f->host;
-    int n;
-    if (f->kind == FLOW_TUNNEL) {
-        format_size(f->bytes_up, up, sizeof up);
-        format_size(f->bytes_down, down, sizeof down);
-        if (f->fail.failed && f->fail.status_sent)
-            n = snprintf(buf, buflen, "%02d:%02d:%02d %s CONNECT %s %d 0B %s", tm.tm_hour,
-                         tm.tm_min, tm.tm_sec, f->client_addr, url, f->fail.status_sent, dur);
-        else
-            n = snprintf(buf, buflen, "%02d:%02d:%02d %s CONNECT %s TUNNEL up=%s down=%s %s",
-                         tm.tm_hour, tm.tm_min, tm.tm_sec, f->client_addr, url, up, down, dur);
-    } else {
-        int status = f->resp ? f->resp->status : f->fail.status_sent;
-        format_size(f->resp_body.total, size, sizeof size);
-        n = snprintf(buf, buflen, "%02d:%02d:%02d %s %s %s %d %s %s", tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, f->client_addr,
-                     f->req ? llhttp_method_name(f->req->method) : "-", url, status, size, dur);
-    }
-    if (n < 0 || (size_t)n >= buflen)
+    if (!buflen)
         return;
-    if (f->fail.failed)
-        n += snprintf(buf + n, buflen - (size_t)n, " FAILED %s: %s", flow_stage_name(f->fail.stage),
-                      f->fail.reason);
-    if (f->note[0] && n > 0 && (size_t)n < buflen)
-        n += snprintf(buf + n, buflen - (size_t)n, " (%s)", f->note);
-    if (f->diag_code && n > 0 && (size_t)n < buflen)
-        n += snprintf(buf + n, buflen - (size_t)n, " [%d %s]", f->diag_code, f->diag_name);
-    for (int i = 0; i < f->nwarn && n > 0 && (size_t)n < buflen; i++)
-        n += snprintf(buf + n, buflen - (size_t)n, " [ATS %d]", f->warn_codes[i]);
+    size_t n = 0;
+    buf[0] = '\0';
+    append_clock(buf, buflen, &n, f->started.tv_sec);
+    str_append(buf, buflen, &n, f->client_addr);
+    const char *url = f->url ? f->url : f->host;
+    if (f->kind == FLOW_TUNNEL) {
+        str_append(buf, buflen, &n, " CONNECT ");
+        str_append(buf, buflen, &n, url);
+        if (f->fail.failed && f->fail.status_sent) {
+            str_append(buf, buflen, &n, " ");
+            append_int(buf, buflen, &n, f->fail.status_sent);
+            str_append(buf, buflen, &n, " 0B ");
+        } else {
+            str_append(buf, buflen, &n, " TUNNEL up=");
+            append_size(buf, buflen, &n, f->bytes_up);
+            str_append(buf, buflen, &n, " down=");
+            append_size(buf, buflen, &n, f->bytes_down);
+            str_append(buf, buflen, &n, " ");
+        }
+    } else {
+        str_append(buf, buflen, &n, " ");
+        str_append(buf, buflen, &n, f->req ? llhttp_method_name(f->req->method) : "-");
+        str_append(buf, buflen, &n, " ");
+        str_append(buf, buflen, &n, url);
+        str_append(buf, buflen, &n, " ");
+        append_int(buf, buflen, &n, f->resp ? f->resp->status : f->fail.status_sent);
+        str_append(buf, buflen, &n, " ");
+        append_size(buf, buflen, &n, f->resp_body.total);
+        str_append(buf, buflen, &n, " ");
+    }
+    append_duration(buf, buflen, &n, f->timings.total);
+    if (f->fail.failed) {
+        str_append(buf, buflen, &n, " FAILED ");
+        str_append(buf, buflen, &n, flow_stage_name(f->fail.stage));
+        str_append(buf, buflen, &n, ": ");
+        str_append(buf, buflen, &n, f->fail.reason);
+    }
+    if (f->note[0]) {
+        str_append(buf, buflen, &n, " (");
+        str_append(buf, buflen, &n, f->note);
+        str_append(buf, buflen, &n, ")");
+    }
+    if (f->diag_code) {
+        str_append(buf, buflen, &n, " [");
+        append_int(buf, buflen, &n, f->diag_code);
+        str_append(buf, buflen, &n, " ");
+        str_append(buf, buflen, &n, f->diag_name ? f->diag_name : "(null)");
+        str_append(buf, buflen, &n, "]");
+    }
+    for (int i = 0; i < f->nwarn; i++) {
+        str_append(buf, buflen, &n, " [ATS ");
+        append_int(buf, buflen, &n, f->warn_codes[i]);
+        str_append(buf, buflen, &n, "]");
+    }
 }
 
 void flow_done(struct flow *f, FILE *out, flow_sink_fn sink, void *sink_arg)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include "diagnose.h"
+#include "str.h"
 
 /* Length of the valid UTF-8 sequence starting at s (at most n bytes), or 0 when invalid
  * (RFC 3629 §4 table: no overlongs, no surrogates, nothing above U+10FFFF). */
@@ -87,11 +88,29 @@ json_t *flow_json_string(const char *s, size_t len)
 
 void flow_json_iso_time(const struct timeval *tv, char *buf, size_t buflen)
 {
-    struct tm tm;
+    /* "YYYY-MM-DDTHH:MM:SS" is made once per second per thread: gmtime_r and snprintf for each
+     * flow were a visible share of the store thread */
+    static __thread time_t cached_sec = -1;
+    static __thread char cached[32];
     time_t sec = tv->tv_sec;
-    gmtime_r(&sec, &tm);
-    snprintf(buf, buflen, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv->tv_usec / 1000));
+    if (sec != cached_sec) {
+        struct tm tm;
+        gmtime_r(&sec, &tm);
+        snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        cached_sec = sec;
+    }
+    int ms = (int)(tv->tv_usec / 1000);
+    if (ms < 0 || ms > 999)
+        ms = 0;
+    char frac[6] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10),
+                    'Z', '\0'};
+    size_t n = 0;
+    if (!buflen)
+        return;
+    buf[0] = '\0';
+    str_append(buf, buflen, &n, cached);
+    str_append(buf, buflen, &n, frac);
 }
 
 void flow_json_mime(const char *ctype, char *out, size_t outlen)
@@ -145,6 +164,11 @@ static void sep(struct flow_json_text *w)
         raw(w, ",", 1);
 }
 
+/* 1 for the bytes a JSON string holds as they are: ASCII from space up, but '"' and '\\'. */
+static const unsigned char json_plain[256] = {
+    [' '] = 1, ['!'] = 1, ['#' ... '['] = 1, [']' ... 0x7f] = 1,
+};
+
 /* s[0..n) as a JSON string: valid UTF-8 kept, other bytes as Latin-1 (two bytes each), the
  * escapes jansson uses (\" \\ \b \f \n \r \t, \u00XX for other controls and NUL). */
 static void str_n(struct flow_json_text *w, const char *s, size_t n)
@@ -158,11 +182,17 @@ static void str_n(struct flow_json_text *w, const char *s, size_t n)
     *o++ = '"';
     size_t i = 0;
     while (i < n) {
+        /* a run of bytes that stand for themselves, copied at once (most header text is one) */
+        size_t run = i;
+        while (run < n && json_plain[p[run]])
+            run++;
+        memcpy(o, p + i, run - i);
+        o += run - i;
+        i = run;
+        if (i == n)
+            break;
         unsigned char c = p[i];
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-            *o++ = (char)c;
-            i++;
-        } else if (c < 0x80) {
+        if (c < 0x80) {
             *o++ = '\\';
             switch (c) {
             case '"': *o++ = '"'; break;
@@ -284,6 +314,11 @@ MEMBER kms(struct flow_json_text *w, const char *k, double ms)
 
 static void khttp_version(struct flow_json_text *w, const char *k, const struct http1_head *h)
 {
+    if (h->major >= 0 && h->major <= 9 && h->minor >= 0 && h->minor <= 9) {
+        char v[] = {'H', 'T', 'T', 'P', '/', (char)('0' + h->major), '.', (char)('0' + h->minor), 0};
+        kstr(w, k, v);
+        return;
+    }
     char v[32];
     snprintf(v, sizeof v, "HTTP/%d.%d", h->major, h->minor);
     kstr(w, k, v);

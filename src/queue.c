@@ -1,5 +1,8 @@
 /* queue.c — see queue.h. A growable ring buffer of pointers; one mutex, one condvar (only the
- * consumer ever waits). */
+ * consumer ever waits). A push signals only when the queue holds what the consumer waits for
+ * (want): a signal to a waiting thread is a futex syscall on the pushing worker, and the store's
+ * consumer gathering a batch would otherwise be woken (and the worker pay that syscall) for
+ * every flow. */
 #include "queue.h"
 
 #include <errno.h>
@@ -9,9 +12,10 @@
 
 struct queue {
     pthread_mutex_t mu;
-    pthread_cond_t nonempty; /* signalled on push and on close */
+    pthread_cond_t nonempty; /* signalled when len reaches want, and on close */
     void **ring;             /* cap slots */
     size_t cap, head, len;   /* oldest at ring[head] */
+    size_t want;             /* items the consumer is waiting for; 0 when it is not waiting */
     int closed;
 };
 
@@ -67,29 +71,52 @@ int queue_push(struct queue *q, void *item)
     }
     q->ring[(q->head + q->len) % q->cap] = item;
     q->len++;
-    pthread_cond_signal(&q->nonempty);
+    if (q->want && q->len >= q->want)
+        pthread_cond_signal(&q->nonempty);
     pthread_mutex_unlock(&q->mu);
     return 0;
 }
 
-size_t queue_pop(struct queue *q, void **items, size_t max, int timeout_ms)
+/* now + ms on the monotonic clock */
+static struct timespec deadline_after(int ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+/* Wait (mu held) until len >= n or the queue is closed, up to the deadline (NULL: forever). */
+static void wait_for(struct queue *q, size_t n, const struct timespec *deadline)
+{
+    q->want = n;
+    while (q->len < n && !q->closed) {
+        if (!deadline)
+            pthread_cond_wait(&q->nonempty, &q->mu);
+        else if (pthread_cond_timedwait(&q->nonempty, &q->mu, deadline) == ETIMEDOUT)
+            break;
+    }
+    q->want = 0;
+}
+
+size_t queue_pop(struct queue *q, void **items, size_t max, int timeout_ms, size_t gather,
+                 int linger_ms)
 {
     struct timespec deadline;
-    if (timeout_ms >= 0) {
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_sec += timeout_ms / 1000;
-        deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
-    }
+    if (timeout_ms >= 0)
+        deadline = deadline_after(timeout_ms);
     pthread_mutex_lock(&q->mu);
-    while (!q->len && !q->closed) {
-        if (timeout_ms < 0)
-            pthread_cond_wait(&q->nonempty, &q->mu);
-        else if (pthread_cond_timedwait(&q->nonempty, &q->mu, &deadline) == ETIMEDOUT)
-            break;
+    wait_for(q, 1, timeout_ms >= 0 ? &deadline : NULL);
+    if (gather > max)
+        gather = max;
+    if (q->len && q->len < gather && linger_ms > 0) {
+        struct timespec linger = deadline_after(linger_ms);
+        wait_for(q, gather, &linger);
     }
     size_t n = 0;
     while (n < max && q->len) {

@@ -19,8 +19,11 @@ void queue_free(struct queue *q);
 int queue_push(struct queue *q, void *item) HP_NONNULL(1, 2);
 
 /* Take up to max items (oldest first) into items, waiting up to timeout_ms (< 0: forever) for
- * the first one. Returns how many were taken; 0 on timeout or when closed and empty. */
-size_t queue_pop(struct queue *q, void **items, size_t max, int timeout_ms) HP_NONNULL(1, 2);
+ * the first one; once there is one and fewer than gather, wait up to linger_ms more for gather
+ * (pushes wake the consumer only when what it waits for is there). Returns how many were taken;
+ * 0 on timeout or when closed and empty. */
+size_t queue_pop(struct queue *q, void **items, size_t max, int timeout_ms, size_t gather,
+                 int linger_ms) HP_NONNULL(1, 2);
 
 /* Refuse further pushes and wake the consumer; items already queued can still be popped. */
 void queue_close(struct queue *q) HP_NONNULL(1);

@@ -335,11 +335,20 @@ static void test_body_file(const char *dir)
         wait_committed(7);
         store_close(s2);
     }
-    ok(s2 && side_len(path, 6) == -1 && stored_len(path, 6) > 300000 && side_len(path, 7) == 300000,
-       "a second writer keeps its big bodies in the database; the first goes on using the file");
+    ok(s2 && side_len(path, 6) == -1 && stored_len(path, 6) == 300000 && side_len(path, 7) == 300000,
+       "a second writer keeps its big bodies (raw: random bytes) in the database; the first goes "
+       "on using the file");
+    /* small bodies that would not shrink stay raw in their row: no zlib, no copy */
+    store_sink(mkflow_ct(8, "application/octet-stream", NULL, rnd, 1024, n), s);
+    store_sink(mkflow_ct(9, "image/jpeg", NULL, text, 2000, n), s);
+    wait_committed(9);
+    is_int(stored_len(path, 8), 1024, "a 1 KiB random body: raw in its row");
+    is_int(stored_len(path, 9), 2000, "a 2 KB image/jpeg body (compressed media): raw in its row");
     r = store_reader_open(path, err, sizeof err);
     ok(body_is(r, 6, 1, rnd, 300000) && body_is(r, 7, 1, rnd, 300000) && body_is(r, 2, 1, rnd, n),
        "both read back exactly, and the bodies before them too");
+    ok(body_is(r, 8, 1, rnd, 1024) && body_is(r, 9, 1, text, 2000),
+       "raw bodies in rows read back exactly");
     store_reader_close(r);
     store_close(s);
     /* the body file lost (a session copied without it): -1 and a log line, never a crash */
@@ -364,6 +373,20 @@ static void test_body_file(const char *dir)
     /* a session from before the body file: a reader (which never migrates) reads it as it is,
      * then a writer adds the columns */
     snprintf(path, sizeof path, "%s/pre-side.sqlite", dir);
+    /* earlier builds kept every body as a zlib stream, which can be exactly as long as the body:
+     * a run of zeros (shrinks) then random bytes (grow by the stream's framing) */
+    static unsigned char body[2000], zs[2100];
+    uLongf zsl = 0;
+    size_t blen = 0;
+    for (size_t zeros = 1; zeros < 200; zeros++) {
+        blen = zeros + 1000;
+        memset(body, 0, zeros);
+        memcpy(body + zeros, rnd, 1000);
+        zsl = sizeof zs;
+        if (compress2(zs, &zsl, body, (uLong)blen, 1) == Z_OK && zsl == blen)
+            break;
+    }
+    ok(zsl == blen, "a zlib stream exactly as long as its body (%zu bytes) was made", blen);
     sqlite3 *db;
     if (sqlite3_open(path, &db) == SQLITE_OK) {
         sqlite3_exec(db,
@@ -386,11 +409,20 @@ static void test_body_file(const char *dir)
         sqlite3_bind_blob(st, 1, z, (int)zl, SQLITE_TRANSIENT);
         sqlite3_step(st);
         sqlite3_finalize(st);
+        sqlite3_prepare_v2(db, "INSERT INTO flows(id, started, kind, failed, summary, detail,"
+                           " resp_body, resp_len) VALUES(2, 0, 'http', 0, '{}', '{}', ?1, ?2)",
+                           -1, &st, NULL);
+        sqlite3_bind_blob(st, 1, zs, (int)zsl, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)blen);
+        sqlite3_step(st);
+        sqlite3_finalize(st);
         sqlite3_close(db);
     }
     r = store_reader_open(path, err, sizeof err);
     ok(r && body_is(r, 1, 1, "hello", 5), "a session from before the body file reads (%s)",
        r ? "ok" : err);
+    ok(r && body_is(r, 2, 1, (const char *)body, blen),
+       "its zlib body as long as the raw one is inflated, not taken for raw bytes");
     store_reader_close(r);
     s = store_open(path, err, sizeof err);
     ok(s != NULL, "and a writer opens it (%s)", s ? "ok" : err);
