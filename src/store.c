@@ -811,7 +811,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
         goto fail;
     /* The writer appends: it needs the few pages on the right edge of each B-tree, not SQLite's
      * default 2 MB cache (which grew with every flow written, visible in the proxy's RSS). */
-    exec(s->db, "PRAGMA cache_size=-4096", NULL, 0, path);
+    exec(s->db, "PRAGMA cache_size=-512", NULL, 0, path);
     if (exec(s->db, "PRAGMA synchronous=NORMAL", err, errlen, path) < 0 ||
         exec(s->db, "BEGIN IMMEDIATE", err, errlen, path) < 0)
         goto fail;
