@@ -67,6 +67,9 @@ struct conn {
     int upgrade_requested;          /* request asked for a protocol upgrade (WebSocket) */
     int client_keep_alive;          /* the client may send another request */
     int upstream_reusable;          /* upstream connection may carry another request */
+    int tls_buffers_held;           /* idle, TLS record buffers not yet given back (see
+                                     * CONN_BUFFER_HOLD in conn.c) */
+    unsigned exchanges;             /* exchanges completed on this client connection */
     int retried;                    /* request already retried once on a fresh connection */
     int head_request;               /* current request is HEAD: response has no body */
     int local_request;              /* current request is for httpeek's own pages */

@@ -121,10 +121,16 @@ static int free_buffers_safe(void)
     return minor >= sizeof fixed || patch >= fixed[minor];
 }
 
-void leg_release_buffers(struct leg *leg)
+int leg_free_tls_buffers(SSL *ssl)
 {
-    if (leg->ssl && free_buffers_safe())
-        SSL_free_buffers(leg->ssl); /* 0 (kept) when a record is still buffered either way */
+    if (!ssl || !free_buffers_safe())
+        return 1;
+    return SSL_free_buffers(ssl); /* 0 (kept) when a record is still buffered either way */
+}
+
+int leg_release_buffers(struct leg *leg)
+{
+    return leg_free_tls_buffers(leg->ssl);
 }
 
 struct evbuffer *leg_output(struct leg *leg)

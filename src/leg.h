@@ -43,10 +43,13 @@ void leg_attach(struct leg *leg, struct bufferevent *bev, SSL *ssl, bufferevent_
 /* Free the leg's bufferevent (closing its socket) and any bare fd; keeps counters and facts. */
 void leg_close(struct leg *leg) HP_NONNULL(1);
 
-/* Between exchanges: free the TLS record buffers OpenSSL still holds while they are empty
- * (SSL_MODE_RELEASE_BUFFERS misses some, e.g. the write buffer a post-handshake message made);
- * they are allocated again on the next read or write. No-op for a plain leg. */
-void leg_release_buffers(struct leg *leg) HP_NONNULL(1);
+/* Give the leg's TLS record buffers back (SSL_free_buffers) while it is idle: ~34 KiB per leg.
+ * They are allocated again on the next read or write. Returns 1 when none are held now (also for
+ * a plain leg), 0 when OpenSSL kept them because a record is still buffered. */
+int leg_release_buffers(struct leg *leg) HP_NONNULL(1);
+
+/* The same for an SSL outside a leg (a pooled upstream connection); NULL allowed. */
+int leg_free_tls_buffers(SSL *ssl);
 
 /* Output buffer of the leg (NULL when not connected). */
 struct evbuffer *leg_output(struct leg *leg) HP_NONNULL(1);

@@ -169,6 +169,7 @@ void pool_put(struct pool *p, const char *client, const char *host, int port, co
     e->idle_since = flow_now_us();
     e->conn = *conn;
     memset(&conn->tls, 0, sizeof conn->tls); /* moved into the pool */
+    leg_free_tls_buffers(e->conn.ssl);       /* idle until taken: no record buffers */
     /* the SSL reports alerts into the facts it was given: from now on the pool's copy, not the
      * freed connection's */
     tls_facts_attach(e->conn.ssl, &e->conn.tls);
