@@ -8,7 +8,10 @@
 #include "../../src/store.c"
 
 #include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -115,6 +118,39 @@ static long long side_len(const char *path, uint64_t id)
         query_int64(db, sql, &n);
     sqlite3_close(db);
     return n;
+}
+
+/* Pages (4 KiB) of the file at path, and in *cached how many of them are in the page cache. */
+static long long file_pages_cached(const char *path, long long *cached)
+{
+    *cached = -1;
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || st.st_size == 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    long page = sysconf(_SC_PAGESIZE);
+    size_t n = ((size_t)st.st_size + (size_t)page - 1) / (size_t)page;
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    unsigned char *vec = malloc(n);
+    if (m != MAP_FAILED && vec && mincore(m, (size_t)st.st_size, vec) == 0) {
+        *cached = 0;
+        for (size_t i = 0; i < n; i++)
+            *cached += vec[i] & 1;
+    }
+    free(vec);
+    if (m != MAP_FAILED)
+        munmap(m, (size_t)st.st_size);
+    close(fd);
+    return (long long)n;
+}
+
+static int on_tmpfs(const char *path)
+{
+    struct statfs sf;
+    return statfs(path, &sf) == 0 && sf.f_type == TMPFS_MAGIC;
 }
 
 static long long count_sql(const char *path, const char *sql)
@@ -678,6 +714,14 @@ int main(void)
            (unsigned long long)(st.commits - st0.commits),
            (double)(st.latency_sum_us - st0.latency_sum_us) / (double)(st.flows - st0.flows) / 1000.0,
            (double)st.latency_max_us / 1000.0);
+    ok(s->db_fd >= 0, "the writer has SQLite's own descriptor of the session file");
+    long long cached, pages = file_pages_cached(path, &cached);
+    if (on_tmpfs(path))
+        ok(1, "# SKIP tmpfs keeps every page in memory: the session's pages leave the page cache");
+    else
+        ok(pages > 1000 && cached < pages / 4,
+           "checkpointed pages leave the page cache: %lld of the file's %lld pages cached", cached,
+           pages);
     t0 = flow_now_us();
     evbuffer_drain(b, evbuffer_get_length(b));
     ho.ids = NULL;
