@@ -96,6 +96,9 @@ struct conn {
     int tunnel_pooled;              /* answered 200 without a usable upstream (a pooled one waits,
                                      * or the early handshake was dropped): connect late if needed */
     int early_tls;                  /* TUNNEL_EARLY_*: upstream TLS started at CONNECT time */
+    int up_resuming;                /* the tunnel's upstream handshake offers a cached session */
+    int up_tls_pending;             /* the client's handshake went ahead of that upstream
+                                     * handshake (resuming a verified session), still running */
     int peeked;                     /* the client's first bytes have been looked at */
 };
 

@@ -223,6 +223,10 @@ static void upstream_tls_event(struct bufferevent *bev, short what, void *arg)
             c->early_tls = TUNNEL_EARLY_DONE; /* the client's hello decides (after_peek) */
             return;
         }
+        if (c->up_tls_pending) { /* the client's handshake is already under way */
+            c->up_tls_pending = 0;
+            return;
+        }
         start_client_tls(c);
         return;
     }
@@ -258,6 +262,15 @@ static void upstream_tls_event(struct bufferevent *bev, short what, void *arg)
     struct tls_facts keep = leg->tls; /* without the close_notify leg_close sends */
     leg_close(leg);
     leg->tls = keep;
+    if (c->up_tls_pending) {
+        /* The client's handshake went ahead (a verified session was being resumed) and cannot
+         * be given the untrusted mirror any more: with --upstream-errors=page its requests get
+         * the 502 page (route_request), else its connection fails as the app's would. */
+        c->up_tls_pending = 0;
+        if (!c->proxy->opts->upstream_errors_page)
+            conn__close(c, 0);
+        return;
+    }
     if (!c->proxy->opts->upstream_errors_page) {
         /* Fidelity: the app must fail as it would without httpeek. A certificate problem is
          * mirrored with a leaf from a CA nobody trusts; any other handshake failure (version,
@@ -278,6 +291,7 @@ static void start_upstream_tls(struct conn *c, int early)
     SSL *ssl = tls_client_ssl_new(c->proxy->tls_client, name, c->tunnel_port, c->tunnel_server_ip);
     struct bufferevent *bev = NULL;
     if (ssl) {
+        c->up_resuming = SSL_get_session(ssl) != NULL; /* set by tls_client_ssl_new, not yet used */
         tls_facts_attach(ssl, &c->upstream.tls);
         bev = bufferevent_openssl_socket_new(c->base, c->upstream.fd, ssl, BUFFEREVENT_SSL_CONNECTING,
                                              BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
@@ -414,7 +428,15 @@ static void after_peek(struct conn *c)
         int running = c->early_tls == TUNNEL_EARLY_RUNNING;
         if (keep_early_tls(c)) {
             c->early_tls = TUNNEL_EARLY_NONE;
-            if (running) /* upstream_tls_event goes on from here */
+            if (running && c->up_resuming && !c->mirror_untrusted) {
+                /* A verified session whose certificate covers the name is being resumed: the
+                 * certificate the client would be shown a mirror of is known good, so its
+                 * handshake need not wait for the upstream's (the new host's extra latency, S6);
+                 * requests wait in the upstream's output until that handshake is done, and a
+                 * failure goes the way of a lost upstream (a new, verified connection). */
+                c->up_tls_pending = 1;
+                start_client_tls(c);
+            } else if (running) /* upstream_tls_event goes on from here */
                 conn__set_state(c, CONN_S_TUNNEL_UP_TLS, "upstream TLS handshake");
             else
                 start_client_tls(c);

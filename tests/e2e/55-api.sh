@@ -7,7 +7,8 @@ source "$(dirname "$0")/lib.sh"
 
 PKI=$T/pki
 make_pki "$PKI" || { echo "Bail out! make_pki failed"; exit 1; }
-start_dns upstream.test=127.0.0.1 pinned.test=127.0.0.1 a.alias.test=127.0.0.1 notcovered.test=127.0.0.1
+start_dns upstream.test=127.0.0.1 pinned.test=127.0.0.1 a.alias.test=127.0.0.1 notcovered.test=127.0.0.1 \
+    b.alias.test=127.0.0.1
 start_upstream --quiet; PLAIN=$UPSTREAM_PORT
 start_upstream --tls server --quiet; TLSUP=$UPSTREAM_PORT
 start_httpeek --upstream-ca "$PKI/ca.pem" --passthrough 'skip.test' --intercept '*'
@@ -145,6 +146,9 @@ pcurl_tls -o /dev/null "https://a.alias.test:$TLSUP/bytes/10"
 pcurl_tls -o /dev/null "https://notcovered.test:$TLSUP/bytes/10" 2>/dev/null
 wait_flows "$W2" 6
 is "$(flow_of a.alias.test | jq_py 'd["status"], d["tls"]["upstream"]["resumed"], d["tls"]["upstream"]["verify_result"], d["tls"]["upstream"]["sni"]')" "200 True 0 a.alias.test" "a new name covered by the server's certificate (*.alias.test): resumed, verified, its own SNI"
+# the client's handshake went ahead of that resumed upstream handshake: the flow still has the
+# upstream's handshake (done, timed) and the client's
+is "$(flow_of a.alias.test | jq_py 'd["tls"]["upstream"]["handshake_done"], d["tls"]["upstream"]["version"], d["timings"]["ssl"] >= 0, d["timings"]["connect"] >= d["timings"]["ssl"], d["tls"]["client"]["handshake_done"]')" "True TLSv1.3 True True True" "... its upstream handshake done and timed, the client's too"
 is "$(flow_of notcovered.test | jq_py 'd["tls"]["upstream"]["resumed"], d["tls"]["upstream"]["verify_result"] != 0')" "False True" "a name the certificate does not cover: no resumption, a full handshake that fails verification"
 # the upstream handshake starts at CONNECT time with the CONNECT host's name; a client whose hello
 # names another server gets a new upstream connection for that name (the early one is dropped)
@@ -153,6 +157,44 @@ printf 'GET /bytes/7 HTTP/1.1\r\nHost: a.alias.test\r\nConnection: close\r\n\r\n
         -servername a.alias.test -CAfile "$HTTPEEK_CA" -quiet >"$T/othersni" 2>/dev/null
 wait_flows "$W2" 7
 is "$(api "$W2/api/flows/$(api "$W2/api/flows" | jq_py 'd[6]["id"]')" | jq_py 'd["status"], d["tls"]["upstream"]["sni"], d["tls"]["client"]["sni"], d["tls"]["upstream"]["verify_result"]')" "200 a.alias.test a.alias.test 0" "CONNECT upstream.test with a hello for a.alias.test: upstream TLS with the client's name, verified"
+# a resumed upstream handshake that fails after the client's handshake went ahead of it: a server
+# that serves its first connection (full handshake, certificate for *.alias.test), then takes each
+# later ClientHello and hangs up 300 ms on. The client gets an answer (502), never a hang, and the
+# flow says what failed.
+spawn flaky 60 "$PYTHON" -c '
+import socket, ssl, sys, time
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1] + "/server.pem", sys.argv[1] + "/server.key")
+ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(16)
+open(sys.argv[2] + ".tmp", "w").write(str(ls.getsockname()[1]))
+import os; os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+n = 0
+while True:
+    c, _ = ls.accept(); n += 1
+    c.settimeout(10)
+    try:
+        if n == 1:
+            t = ctx.wrap_socket(c, server_side=True)
+            while b"\r\n\r\n" not in t.recv(4096): pass
+            t.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            time.sleep(0.2)
+            t.close()
+        else:
+            c.recv(4096); time.sleep(0.3); c.close()
+    except Exception:
+        c.close()
+' "$PKI" "$T/flaky.port"
+wait_file "$T/flaky.port" 10
+FLAKY=$(cat "$T/flaky.port")
+is "$(pcurl_tls -sS -o - "https://a.alias.test:$FLAKY/" 2>&1)" "ok" "a flaky server's first connection serves a.alias.test (its session is cached)"
+t0=$(date +%s%N)
+code=$(CURL_MAX_TIME=20 pcurl_tls -o /dev/null -w '%{http_code}' "https://b.alias.test:$FLAKY/" 2>/dev/null)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+like "$code" "^(502|000)$" "its next connection, resuming for b.alias.test, hangs up mid-handshake: the client gets a 502 or a failed handshake ($code), not a hang"
+cmp_num "$ms" -lt 10000 "... within the server's own delays (${ms} ms)"
+wait_flows "$W2" 9
+like "$(flow_of b.alias.test | jq_py 'd["failed"], d["error"]')" "^True .*b\.alias\.test:$FLAKY" "the flow for b.alias.test failed, naming the server"
+is "$(pcurl_tls -sS -o /dev/null -w '%{http_code}' "https://upstream.test:$TLSUP/bytes/10")" "200" "httpeek serves the next request"
 stop_httpeek
 
 # the upstream pool (default): a tunnel that ended leaves its verified upstream connection idle,
