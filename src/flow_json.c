@@ -229,7 +229,11 @@ static void str_n(struct flow_json_text *w, const char *s, size_t n)
 
 static void str(struct flow_json_text *w, const char *s)
 {
-    str_n(w, s ? s : "", s ? strlen(s) : 0);
+    if (!s || !*s) { /* most TLS facts of a client leg, notes, errors: no strlen, no reserve */
+        raw(w, "\"\"", 2);
+        return;
+    }
+    str_n(w, s, strlen(s));
 }
 
 /* The member writers below are always inlined: their key is a literal, so strlen(k) becomes a

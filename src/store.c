@@ -250,18 +250,21 @@ static int zinit(struct store *s)
     return 0;
 }
 
-/* Whether a small body looks like random bytes (encrypted, or compressed without saying so):
- * its first RANDOM_SAMPLE bytes are close to uniform over the 256 values (Pearson's chi-square
- * against uniform below 3 x its 255 degrees of freedom; uniform bytes give 255 +- 23, base64 text
- * ~3 x the sample size, JSON and text far more). Deflating 1 KiB of random bytes at level 1
- * costs ~18 us for nothing (JSON: ~2 us, and it shrinks); this test ~1 us. */
+/* Whether a body looks like random bytes (encrypted, or compressed without saying so): its first
+ * bytes (RANDOM_SAMPLE_ROW of a body for a row, RANDOM_SAMPLE of a big one) are close to uniform
+ * over the 256 values (Pearson's chi-square against uniform below 3 x its 255 degrees of freedom;
+ * uniform bytes give 255 +- 25 even at 512 bytes, base64 text ~3.5 x the sample size, JSON and
+ * text far more). Deflating 1 KiB of random bytes at level 1 costs ~18 us for nothing (JSON:
+ * ~2 us, and it shrinks); this test well under 1 us, run on every body of a row. */
 #define RANDOM_SAMPLE 4096
+#define RANDOM_SAMPLE_ROW 512
 #define RANDOM_MIN 256
 static int looks_random(const unsigned char *data, size_t len)
 {
     if (len < RANDOM_MIN)
         return 0;
-    size_t n = len < RANDOM_SAMPLE ? len : RANDOM_SAMPLE;
+    size_t sample = len <= STORE_ZSMALL_MAX ? RANDOM_SAMPLE_ROW : RANDOM_SAMPLE;
+    size_t n = len < sample ? len : sample;
     unsigned count[256] = {0};
     for (size_t i = 0; i < n; i++)
         count[data[i]]++;
