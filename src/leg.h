@@ -17,6 +17,8 @@
 #define LEG_INBUF_MAX (256 * 1024)
 /* Largest single read: bigger reads mean fewer callbacks on fast transfers. */
 #define LEG_READ_MAX (64 * 1024)
+/* TLS read buffer of an open leg (read-ahead on): a read(2) takes up to this much. */
+#define LEG_TLS_READ_BUF (64 * 1024)
 /* A response whose head and body fit this (one TLS record's worth) is written in one piece. */
 #define LEG_COALESCE_MAX (15 * 1024)
 
