@@ -1181,6 +1181,10 @@ void conn__upstream_event(struct bufferevent *bev, short what, void *arg)
             tls_facts_fill(leg->ssl, &leg->tls);
             leg->tls.handshake_done = 1;
         }
+        if (c->up_tls_pending) { /* a tunnel's resumed handshake, which the client's went ahead of */
+            c->up_tls_pending = 0;
+            c->tunnel_marks.tls_end = flow_now_us(); /* for a first request still to come */
+        }
         if (f)
             f->marks.tls_end = flow_now_us();
         flush_pending(c);

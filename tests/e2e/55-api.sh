@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 PKI=$T/pki
 make_pki "$PKI" || { echo "Bail out! make_pki failed"; exit 1; }
 start_dns upstream.test=127.0.0.1 pinned.test=127.0.0.1 a.alias.test=127.0.0.1 notcovered.test=127.0.0.1 \
-    b.alias.test=127.0.0.1
+    b.alias.test=127.0.0.1 c.alias.test=127.0.0.1
 start_upstream --quiet; PLAIN=$UPSTREAM_PORT
 start_upstream --tls server --quiet; TLSUP=$UPSTREAM_PORT
 start_httpeek --upstream-ca "$PKI/ca.pem" --passthrough 'skip.test' --intercept '*'
@@ -161,29 +161,32 @@ is "$(api "$W2/api/flows/$(api "$W2/api/flows" | jq_py 'd[6]["id"]')" | jq_py 'd
 # that serves its first connection (full handshake, certificate for *.alias.test), then takes each
 # later ClientHello and hangs up 300 ms on. The client gets an answer (502), never a hang, and the
 # flow says what failed.
-spawn flaky 60 "$PYTHON" -c '
+TLS_SERVER_PY='
 import socket, ssl, sys, time
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(sys.argv[1] + "/server.pem", sys.argv[1] + "/server.key")
 ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(16)
 open(sys.argv[2] + ".tmp", "w").write(str(ls.getsockname()[1]))
 import os; os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+slow = sys.argv[3] == "slow"
 n = 0
 while True:
     c, _ = ls.accept(); n += 1
     c.settimeout(10)
     try:
-        if n == 1:
-            t = ctx.wrap_socket(c, server_side=True)
-            while b"\r\n\r\n" not in t.recv(4096): pass
-            t.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-            time.sleep(0.2)
-            t.close()
-        else:
-            c.recv(4096); time.sleep(0.3); c.close()
+        if n > 1 and not slow:
+            c.recv(4096); time.sleep(0.3); c.close(); continue
+        if n > 1:
+            time.sleep(0.3)  # the ClientHello waits in the socket: the handshake ends 300 ms late
+        t = ctx.wrap_socket(c, server_side=True)
+        while b"\r\n\r\n" not in t.recv(4096): pass
+        t.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        time.sleep(0.2)
+        t.close()
     except Exception:
         c.close()
-' "$PKI" "$T/flaky.port"
+'
+spawn flaky 60 "$PYTHON" -c "$TLS_SERVER_PY" "$PKI" "$T/flaky.port" flaky
 wait_file "$T/flaky.port" 10
 FLAKY=$(cat "$T/flaky.port")
 is "$(pcurl_tls -sS -o - "https://a.alias.test:$FLAKY/" 2>&1)" "ok" "a flaky server's first connection serves a.alias.test (its session is cached)"
@@ -195,6 +198,18 @@ cmp_num "$ms" -lt 10000 "... within the server's own delays (${ms} ms)"
 wait_flows "$W2" 9
 like "$(flow_of b.alias.test | jq_py 'd["failed"], d["error"]')" "^True .*b\.alias\.test:$FLAKY" "the flow for b.alias.test failed, naming the server"
 is "$(pcurl_tls -sS -o /dev/null -w '%{http_code}' "https://upstream.test:$TLSUP/bytes/10")" "200" "httpeek serves the next request"
+# a resumed upstream handshake that ends 300 ms late, after the client's handshake and before its
+# request: the request still goes through, and its flow times the upstream handshake
+spawn slowtls 60 "$PYTHON" -c "$TLS_SERVER_PY" "$PKI" "$T/slowtls.port" slow
+wait_file "$T/slowtls.port" 10
+SLOW=$(cat "$T/slowtls.port")
+pcurl_tls -sS -o /dev/null "https://a.alias.test:$SLOW/"
+out=$( (sleep 0.8; printf 'GET / HTTP/1.1\r\nHost: c.alias.test\r\nConnection: close\r\n\r\n'; sleep 1) |
+    timeout 10 openssl s_client -proxy "127.0.0.1:$HTTPEEK_PORT" -connect "c.alias.test:$SLOW" \
+        -servername c.alias.test -CAfile "$HTTPEEK_CA" -quiet 2>/dev/null)
+like "$out" "^HTTP/1.1 200" "a client whose request comes after the late upstream handshake gets its answer"
+wait_flows "$W2" 12
+is "$(flow_of c.alias.test | jq_py 'd["status"], d["tls"]["upstream"]["resumed"], d["tls"]["upstream"]["handshake_done"], d["timings"]["ssl"] >= 250')" "200 True True True" "its flow: upstream resumed, handshake done, timed (>= 250 ms)"
 stop_httpeek
 
 # the upstream pool (default): a tunnel that ended leaves its verified upstream connection idle,
