@@ -259,11 +259,7 @@ MEMBER kstr(struct flow_json_text *w, const char *k, const char *v)
  * was a visible share of the store thread: a flow has some thirty numbers.) */
 static char *decimal(char *end, long long v)
 {
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    char *p = end;
-    do
-        *--p = (char)('0' + u % 10);
-    while (u /= 10);
+    char *p = str_decimal(end, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
     if (v < 0)
         *--p = '-';
     return p;

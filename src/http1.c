@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "str.h"
 
 struct http1_span {
     size_t name_off;  /* offset of the NUL-terminated field name in buf */
@@ -568,10 +569,8 @@ static void head_str(struct head_out *o, const char *s) { head_put(o, s, strlen(
 /* v in decimal */
 static void head_uint(struct head_out *o, uint64_t v)
 {
-    char num[24], *p = num + sizeof num;
-    do
-        *--p = (char)('0' + v % 10);
-    while (v /= 10);
+    char num[20];
+    char *p = str_decimal(num + sizeof num, v);
     head_put(o, p, (size_t)(num + sizeof num - p));
 }
 
@@ -679,10 +678,7 @@ int http1_write_response_head(struct evbuffer *out, const struct http1_head *h,
     o.failed = 0;
     o.len = 0;
     HEAD_LIT(&o, "HTTP/1.1 ");
-    /* llhttp takes any three digits: print what it parsed, as "%d" did (0 stays "0") */
-    if (h->status < 0)
-        HEAD_LIT(&o, "-");
-    head_uint(&o, (uint64_t)(h->status < 0 ? -(int64_t)h->status : h->status));
+    head_uint(&o, (uint64_t)(unsigned)h->status); /* llhttp's: three digits, never negative */
     HEAD_LIT(&o, " ");
     head_str(&o, h->reason);
     HEAD_LIT(&o, "\r\n");

@@ -25,13 +25,22 @@ static inline void str_append(char *dst, size_t size, size_t *len, const char *s
     str_append_n(dst, size, len, src, strlen(src));
 }
 
-/* v in decimal, appended as str_append does. */
-static inline void str_append_uint(char *dst, size_t size, size_t *len, uint64_t v)
+/* v in decimal, written backwards ending just before end (room for 20 digits); returns where
+ * it starts. */
+static inline char *str_decimal(char *end, uint64_t v)
 {
-    char num[24], *p = num + sizeof num;
+    char *p = end;
     do
         *--p = (char)('0' + v % 10);
     while (v /= 10);
+    return p;
+}
+
+/* v in decimal, appended as str_append does. */
+static inline void str_append_uint(char *dst, size_t size, size_t *len, uint64_t v)
+{
+    char num[20];
+    char *p = str_decimal(num + sizeof num, v);
     str_append_n(dst, size, len, p, (size_t)(num + sizeof num - p));
 }
 
