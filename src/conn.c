@@ -29,6 +29,7 @@
 #include "str.h"
 #include "tls_client.h"
 #include "tls_facts.h"
+#include "tls_wbuf.h"
 #include "upstream.h"
 
 /* Seconds we keep flushing a final answer to a client that does not read it. */
@@ -153,10 +154,16 @@ static void conn_free(struct conn *c)
     free(c);
 }
 
+/* Whether nothing is left to write to the leg: its output and its gathered TLS records. */
+static int leg_flushed(struct leg *l)
+{
+    struct evbuffer *o = leg_output(l);
+    return (!o || evbuffer_get_length(o) == 0) && tls_wbuf_pending(l->ssl) == 0;
+}
+
 static int outputs_flushed(struct conn *c)
 {
-    struct evbuffer *co = leg_output(&c->client), *uo = leg_output(&c->upstream);
-    return (!co || evbuffer_get_length(co) == 0) && (!uo || evbuffer_get_length(uo) == 0);
+    return leg_flushed(&c->client) && leg_flushed(&c->upstream);
 }
 
 static void closing_write(struct bufferevent *bev, void *arg)
@@ -164,6 +171,7 @@ static void closing_write(struct bufferevent *bev, void *arg)
     (void)bev;
     struct leg *leg = arg;
     struct conn *c = leg->conn;
+    tls_wbuf_flush(leg->ssl);
     if (outputs_flushed(c))
         event_active(c->timer, EV_TIMEOUT, 0);
 }
@@ -217,7 +225,8 @@ void conn__close(struct conn *c, int flush)
         struct leg *l = legs[i];
         if (!l->bev)
             continue;
-        if (flush && evbuffer_get_length(bufferevent_get_output(l->bev)) > 0) {
+        tls_wbuf_flush(l->ssl); /* what the socket takes now; the rest waits for it */
+        if (flush && !leg_flushed(l)) {
             bufferevent_disable(l->bev, EV_READ);
             bufferevent_setwatermark(l->bev, EV_WRITE, 0, 0);
             bufferevent_setcb(l->bev, NULL, closing_write, closing_event, l);
@@ -507,6 +516,8 @@ void conn__start_requests(struct conn *c)
     client_parser_init(c);
     c->client.parser_ready = 1;
     bufferevent_setcb(c->client.bev, client_read, client_write, client_event, &c->client);
+    if (c->client.ssl)
+        tls_wbuf_bind(c->client.ssl, c->client.bev); /* client_write flushes it */
     bufferevent_setwatermark(c->client.bev, EV_READ, 0, LEG_INBUF_MAX);
     bufferevent_enable(c->client.bev, EV_READ | EV_WRITE);
     leg_read_enabled(c->client.bev);
@@ -1448,6 +1459,7 @@ static void client_write(struct bufferevent *bev, void *arg)
     (void)bev;
     struct leg *leg = arg;
     struct conn *c = leg->conn;
+    tls_wbuf_flush(leg->ssl); /* the output drained into the gathered records: out they go */
     leg_drained(&c->client, &c->upstream);
 }
 

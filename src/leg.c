@@ -7,6 +7,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/bufferevent_struct.h>
+#include "tls_wbuf.h"
 
 /* Output added to an empty buffer: run the bufferevent's write event in this loop
  * turn instead of after the next epoll_wait reports the socket writable. With the workers' epoll
@@ -101,6 +102,7 @@ void leg_close(struct leg *leg)
              * gets nothing (SSL_shutdown fails quietly). */
             SSL_set_shutdown(leg->ssl, SSL_RECEIVED_SHUTDOWN);
             SSL_shutdown(leg->ssl);
+            tls_wbuf_unbind(leg->ssl); /* the close_notify and anything gathered: out now */
             tls_facts_attach(leg->ssl, NULL); /* the SSL may outlive the leg's facts */
         }
         bufferevent_free(leg->bev);
@@ -127,6 +129,7 @@ static int free_buffers_safe(void)
 
 int leg_free_tls_buffers(SSL *ssl)
 {
+    tls_wbuf_release(ssl);
     if (!ssl || !free_buffers_safe())
         return 1;
     return SSL_free_buffers(ssl); /* 0 (kept) when a record is still buffered either way */

@@ -29,6 +29,7 @@
 #include "setup.h"
 #include "tls_client.h"
 #include "tls_facts.h"
+#include "tls_wbuf.h"
 #include "tls_server.h"
 #include "upstream.h"
 
@@ -79,6 +80,7 @@ static void relay_write(struct bufferevent *bev, void *arg)
     (void)bev;
     struct leg *leg = arg;
     struct conn *c = leg->conn;
+    tls_wbuf_flush(leg->ssl);
     leg_drained(leg, leg->is_client ? &c->upstream : &c->client);
 }
 
@@ -104,6 +106,8 @@ void tunnel_relay(struct conn *c)
         if (!legs[i]->bev)
             continue;
         bufferevent_setcb(legs[i]->bev, relay_read, relay_write, relay_event, legs[i]);
+        if (legs[i]->ssl)
+            tls_wbuf_bind(legs[i]->ssl, legs[i]->bev); /* relay_write flushes it */
         bufferevent_setwatermark(legs[i]->bev, EV_READ, 0, LEG_INBUF_MAX);
         bufferevent_enable(legs[i]->bev, EV_READ | EV_WRITE);
         leg_read_enabled(legs[i]->bev);
@@ -190,6 +194,11 @@ static void start_client_tls(struct conn *c)
         bufferevent_free(c->client.bev);
         c->client.bev = NULL;
         tls_facts_attach(ssl, &c->client.tls);
+        /* the client's records go out gathered (tls_wbuf.h); without the BIO, libevent makes a
+         * plain socket BIO and each record is its own write */
+        if (tls_wbuf_attach(ssl, fd) < 0)
+            log_msg(LOG_DEBUG, "conn %llu: out of memory for the write-gathering BIO",
+                    (unsigned long long)c->id);
         bev = bufferevent_openssl_socket_new(c->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                              BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
         if (!bev) {

@@ -241,6 +241,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
         self.send_body(200, b"bye\n", "text/plain", extra=[("Connection", "close")])
 
+    def ep_eof(self, arg, body, chunked):
+        """N bytes whose end is the connection's close (no length, no chunks)."""
+        data = gen_bytes(int(arg or "0"))
+        self.close_connection = True
+        self.start(200, [("Content-Type", "application/octet-stream"), ("Connection", "close"),
+                         ("X-Body-Sha256", sha256(data))])
+        if not self.is_head():
+            self.wfile.write(data)
+        self.wfile.flush()
+        # a clean TLS end (close_notify): without it the body's end could be a truncation, which
+        # httpeek passes on as one
+        if isinstance(self.connection, ssl.SSLSocket):
+            try:
+                self.connection.settimeout(5)
+                self.connection.unwrap()
+            except (ssl.SSLError, OSError):
+                pass
+
     def ep_slow(self, arg, body, chunked):
         time.sleep(float(arg or "1"))
         self.send_body(200, b"slow\n", "text/plain")
