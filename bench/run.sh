@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # bench/run.sh — httpeek's benchmark: scenarios S1–S6 of issue 6 plus proxy CPU per request,
-# against the direct connection, httpeek (capture on: default session store) and mitmdump
-# (when installed), in one run; 3 runs each (medians), a table of figures and ratios to direct.
+# against the direct connection, a byte-copying relay (bench/relay.c: the ceiling any proxy can
+# reach on this machine), httpeek (capture on: default session store) and mitmdump (when
+# installed), in one run; 3 runs each (medians), a table of figures and ratios to direct.
 #
 #   bench/run.sh            full run (about 10 minutes) + the scale checks (about 1 minute)
 #   bench/run.sh --quick    one run, short durations (about 2 minutes), no scale checks
 #   bench/run.sh --scale    the scale checks only (bench/scale.sh: 10,000 idle tunnels,
 #                           100,000 flows in one session, the viewer's API at 100,000 flows)
-#   options: --runs N  --duration SECONDS  --targets "direct httpeek mitmdump"  --keep
+#   options: --runs N  --duration SECONDS  --targets "direct relay httpeek mitmdump"  --keep
 #            --no-scale  --scale-tunnels N  --scale-flows N
 #
 # Everything is local: Debian's nginx (config generated here, not the system one) is the TLS
@@ -28,7 +29,7 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
 RUNS=3 DUR=10 QUICK=0 KEEP=0
-TARGETS="direct httpeek mitmdump"
+TARGETS="direct relay httpeek mitmdump"
 S5_N=1000 S6_N=100
 SCALE=1 SCALE_ONLY=0 SCALE_TUNNELS=10000 SCALE_FLOWS=100000
 HTTPEEK_BUILD=${HTTPEEK_BUILD:-$ROOT/build-bench}
@@ -95,6 +96,7 @@ fi
 log "building loadgen and httpeek (release, $HTTPEEK_BUILD)"
 cc -O2 -Wall -Wextra -o "$W/loadgen" "$BENCH_DIR/loadgen.c" -lssl -lcrypto -lpthread ||
     die "loadgen does not build"
+cc -O2 -Wall -Wextra -o "$W/relay" "$BENCH_DIR/relay.c" -lpthread || die "relay does not build"
 if [ ! -f "$HTTPEEK_BUILD/build.ninja" ]; then
     meson setup "$HTTPEEK_BUILD" "$ROOT" -Dbuildtype=release >"$W/meson.log" 2>&1 ||
         die "meson setup failed: $W/meson.log"
@@ -250,6 +252,12 @@ start_proxy() {   # start_proxy TARGET RUN: a fresh proxy (new confdir, CA and s
                 -s "$W/loopback.py" -w "$W/mitm-$r.flows" >"$W/mitmdump-$r.log" 2>&1 &
             PROXY_PID=$!
             PROXY_CA=$W/mitm/mitmproxy-ca-cert.pem ;;
+        relay)  # copies bytes only: the client's TLS goes through to nginx, verified end to end
+            timeout 3000 "$W/relay" --listen "$PROXY_PORT" --connect-tls "$TLS_PORT" \
+                --connect-plain "$PLAIN_PORT" --threads "$(nproc)" --max-seconds 3000 \
+                >"$W/relay-$r.log" 2>&1 &
+            PROXY_PID=$!
+            PROXY_CA=$W/ca.pem ;;
     esac
     PIDS+=($PROXY_PID)
     wait_port "$PROXY_PORT" 30 || die "$t did not start: $(tail -5 "$W/$t-$r.log")"
@@ -320,7 +328,7 @@ run_target() {   # run_target TARGET RUN
     out=$(lg "$t" --plain --path /1k --expect-bytes 1024 -c 32 -t 2 -d "$DUR")
     check "$r" "$t" S4 "$out"; record "$r" "$t" s4_rps "$(kv rps "$out")"
     log "  $t S4: $out"
-    if [ "$t" != direct ]; then
+    if [ "$t" != direct ] && [ "$t" != relay ]; then
         # S5 idle intercepted tunnels: RSS delta / N (each tunnel did one request), in a freshly
         # started proxy (after S1–S4 the process has freed heap that would absorb the tunnels
         # and hide their cost); one request first so one-off costs (leaf, thread arenas) are in
@@ -347,7 +355,9 @@ run_target() {   # run_target TARGET RUN
         log "  $t S5: rss ${before} -> ${after} KiB for $S5_N tunnels; $out"
         sleep 1
     fi
-    # S6 first request to a new host name vs a known one (new TLS connection each)
+    # S6 first request to a new host name vs a known one (new TLS connection each); the relay
+    # intercepts nothing, so it has no S5 or S6
+    [ "$t" = relay ] && { stop_proxy; return; }
     out=$(lg "$t" --path /1k --expect-bytes 1024 --s6 "$S6_N" --host-pattern "s6-$r-$t-%d.bench.test")
     check "$r" "$t" S6 "$out"; record "$r" "$t" s6_extra_ms "$(kv extra_ms "$out")"
     record "$r" "$t" s6_known_ms "$(kv known_median_ms "$out")"
@@ -399,7 +409,8 @@ def fmt(x):
     if x == "err": return "err"
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.2f}"
 cols = [t for t in targets]
-hdr = f"{'scenario':38} {'unit':8}" + "".join(f" {c:>10}" for c in cols) + "".join(f" {c+'/dir':>13}" for c in cols if c != "direct") + f"  {'target':>10}"
+vs_relay = "relay" in cols and "httpeek" in cols
+hdr = f"{'scenario':38} {'unit':8}" + "".join(f" {c:>10}" for c in cols) + "".join(f" {c+'/dir':>13}" for c in cols if c != "direct") + (f" {'httpeek/relay':>13}" if vs_relay else "") + f"  {'target':>10}"
 print()
 print(f"httpeek benchmark — {runs} run(s), medians; ratios are to the direct connection")
 print(hdr)
@@ -412,10 +423,17 @@ for name, m, unit, kind, target in rows:
         ok = d not in (None, "err") and v not in (None, "err")
         r = (v / d) if (kind == "ratio" and ok and d) else None
         line += f" {(f'{r:.3f}' if r is not None else ''):>13}"
+    if vs_relay:
+        d, v = med("relay", m), med("httpeek", m)
+        ok = d not in (None, "err") and v not in (None, "err")
+        line += f" {(f'{v / d:.3f}' if kind == 'ratio' and ok and d else ''):>13}"
     line += f"  {target:>10}"
     print(line)
 print()
 print(f"runs with errors: {errors}" if errors else "no errors: every connection verified, every response checked")
+if "relay" in cols:
+    print("relay: bench/relay.c copies bytes and nothing else (no TLS, parsing or recording); its ratio")
+    print("is the most any proxy can reach on this machine, so httpeek/relay is how close httpeek gets")
 EOF
 log "on a machine shared with other work the figures are noisy: compare ratios, not absolutes"
 fi
