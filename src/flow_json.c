@@ -130,10 +130,8 @@ void flow_json_mime(const char *ctype, char *out, size_t outlen)
 /* ------------------------------------------------------------------------------------------ */
 /* A JSON text writer: appends to out->buf; a failed allocation sets out->oom and stops writing. */
 
-static void reserve(struct flow_json_text *w, size_t more)
+static void grow(struct flow_json_text *w, size_t more)
 {
-    if (w->oom || w->len + more <= w->cap)
-        return;
     size_t ncap = w->cap ? w->cap : 4096;
     while (ncap < w->len + more)
         ncap *= 2;
@@ -146,7 +144,16 @@ static void reserve(struct flow_json_text *w, size_t more)
     w->cap = ncap;
 }
 
-static void raw(struct flow_json_text *w, const char *s, size_t n)
+/* Room for more bytes; the check is inlined at each of the ~250 writes of a flow, the growth
+ * (a few times per writer's life) is not. */
+static inline __attribute__((always_inline)) void reserve(struct flow_json_text *w, size_t more)
+{
+    if (__builtin_expect(w->len + more > w->cap, 0) && !w->oom)
+        grow(w, more);
+}
+
+static inline __attribute__((always_inline)) void raw(struct flow_json_text *w, const char *s,
+                                                      size_t n)
 {
     reserve(w, n);
     if (w->oom)
@@ -169,6 +176,28 @@ static const unsigned char json_plain[256] = {
     [' '] = 1, ['!'] = 1, ['#' ... '['] = 1, [']' ... 0x7f] = 1,
 };
 
+/* The end of the run of bytes from i that stand for themselves (json_plain), 8 at a time while
+ * none of them needs a look: a control byte, '"', '\\' or a byte of 0x80 and up (the usual
+ * "has a byte less than / equal to" word tricks; exact for "any byte", which is all we ask).
+ * Header values and URLs are long runs: this was most of the JSON writer's instructions. */
+static size_t plain_run(const unsigned char *p, size_t i, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    while (i + 8 <= n) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        uint64_t quote = v ^ (ones * '"'), backslash = v ^ (ones * '\\');
+        uint64_t look = ((v - ones * 0x20) & ~v) | ((quote - ones) & ~quote) |
+                        ((backslash - ones) & ~backslash) | v;
+        if (look & highs)
+            break;
+        i += 8;
+    }
+    while (i < n && json_plain[p[i]])
+        i++;
+    return i;
+}
+
 /* s[0..n) as a JSON string: valid UTF-8 kept, other bytes as Latin-1 (two bytes each), the
  * escapes jansson uses (\" \\ \b \f \n \r \t, \u00XX for other controls and NUL). */
 static void str_n(struct flow_json_text *w, const char *s, size_t n)
@@ -183,9 +212,7 @@ static void str_n(struct flow_json_text *w, const char *s, size_t n)
     size_t i = 0;
     while (i < n) {
         /* a run of bytes that stand for themselves, copied at once (most header text is one) */
-        size_t run = i;
-        while (run < n && json_plain[p[run]])
-            run++;
+        size_t run = plain_run(p, i, n);
         memcpy(o, p + i, run - i);
         o += run - i;
         i = run;
@@ -240,13 +267,22 @@ static void str(struct flow_json_text *w, const char *s)
  * constant instead of a call per member (~100 per flow). */
 #define MEMBER static inline __attribute__((always_inline)) void
 
-/* "key": (keys are our own ASCII literals) */
+/* ,"key": (keys are our own ASCII literals: their length is a constant here) in one write */
 MEMBER key(struct flow_json_text *w, const char *k)
 {
-    sep(w);
-    raw(w, "\"", 1);
-    raw(w, k, strlen(k));
-    raw(w, "\":", 2);
+    size_t kl = strlen(k);
+    reserve(w, kl + 4);
+    if (w->oom)
+        return;
+    char *o = w->buf + w->len;
+    if (w->len && o[-1] != '{' && o[-1] != '[')
+        *o++ = ',';
+    *o++ = '"';
+    memcpy(o, k, kl);
+    o += kl;
+    *o++ = '"';
+    *o++ = ':';
+    w->len = (size_t)(o - w->buf);
 }
 
 MEMBER kstr(struct flow_json_text *w, const char *k, const char *v)

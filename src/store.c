@@ -338,9 +338,11 @@ fail:
     return -1;
 }
 
+/* Bind a string without a copy: every string bound for a flow (its fields, its heads' values,
+ * write_flow's locals) outlives the step, and write_flow clears the bindings before it returns. */
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
-    sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_STATIC);
 }
 
 /* Whether the first STORE_ZSAMPLE bytes of a big body deflate (level STORE_ZLEVEL) to at most
@@ -554,8 +556,7 @@ static int write_flow(struct store *s, const struct flow *f)
     }
     char mime[128];
     flow_json_mime(f->resp ? http1_head_get(f->resp, "Content-Type") : NULL, mime, sizeof mime);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    /* the statement was reset and its bindings cleared at the end of the last write_flow */
     sqlite3_bind_int64(st, 1, (sqlite3_int64)f->id);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)f->started.tv_sec * 1000 + f->started.tv_usec / 1000);
     bind_text(st, 3, f->kind == FLOW_TUNNEL ? "tunnel" : "http");

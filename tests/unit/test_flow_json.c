@@ -138,6 +138,26 @@ int main(void)
     }
     ok(rnd_ok, "2000 random header names and values (bytes 0x01..0xff) all give valid JSON");
 
+    /* the writer scans plain text 8 bytes at a time: every byte value at every place of the
+     * first two words and the tail of a 21-byte value (each text is checked against the model) */
+    int sweep_ok = 1;
+    for (int b = 1; b < 256 && sweep_ok; b++)
+        for (int at = 0; at < 21 && sweep_ok; at++) {
+            char v[22];
+            memset(v, 'a' + at % 26, 21);
+            v[21] = '\0';
+            v[at] = (char)b;
+            const char *nv[] = {"X-Sweep", v};
+            struct flow *f = flow_new(1, 1, 1024);
+            f->req = head(1, nv, 1);
+            int before = texts_differ;
+            json_t *j = flow_to_json(f, 1);
+            sweep_ok = j && texts_differ == before;
+            json_decref(j);
+            flow_free(f);
+        }
+    ok(sweep_ok, "each byte 0x01..0xff at each of 21 places of a value is written as the model");
+
     const char *utf8 = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
     json_t *s = flow_json_string(utf8, strlen(utf8));
     is_str(json_string_value(s), utf8, "valid UTF-8 (2, 3 and 4-byte sequences) is kept as is");
