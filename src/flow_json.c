@@ -165,9 +165,15 @@ static inline __attribute__((always_inline)) void raw(struct flow_json_text *w, 
 #define RAW(w, lit) raw((w), (lit), sizeof(lit) - 1)
 
 /* A comma unless the container just opened: values and keys call it first. */
+/* Whether the next value or key follows another one in its container (so needs a comma). */
+static inline int after_member(const struct flow_json_text *w)
+{
+    return w->len && w->buf[w->len - 1] != '{' && w->buf[w->len - 1] != '[';
+}
+
 static void sep(struct flow_json_text *w)
 {
-    if (!w->oom && w->len && w->buf[w->len - 1] != '{' && w->buf[w->len - 1] != '[')
+    if (!w->oom && after_member(w))
         raw(w, ",", 1);
 }
 
@@ -179,7 +185,8 @@ static const unsigned char json_plain[256] = {
 /* The end of the run of bytes from i that stand for themselves (json_plain), 8 at a time while
  * none of them needs a look: a control byte, '"', '\\' or a byte of 0x80 and up (the usual
  * "has a byte less than / equal to" word tricks; exact for "any byte", which is all we ask).
- * Header values and URLs are long runs: this was most of the JSON writer's instructions. */
+ * Header values and URLs are long runs; measured, a small gain (~2 % of the writer's
+ * instructions: most of them are per member, see key). */
 static size_t plain_run(const unsigned char *p, size_t i, size_t n)
 {
     const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
@@ -275,7 +282,7 @@ MEMBER key(struct flow_json_text *w, const char *k)
     if (w->oom)
         return;
     char *o = w->buf + w->len;
-    if (w->len && o[-1] != '{' && o[-1] != '[')
+    if (after_member(w))
         *o++ = ',';
     *o++ = '"';
     memcpy(o, k, kl);

@@ -7,7 +7,7 @@
  * Why: a download through an intercepted tunnel arrives in reads of ~32-64 KiB, which OpenSSL
  * re-encrypts as records of 16 KiB, each its own write(2) to the client: on loopback every write
  * runs the reader's TCP receive path and wakes it. Gathered, a read's worth leaves in one write
- * (S3 +6 % in A/B on this machine), and a keep-alive exchange still costs one write. */
+ * (S3 +4-6 % in A/B on this machine), and a keep-alive exchange still costs one write. */
 #include "tls_wbuf.h"
 
 #include <pthread.h>
