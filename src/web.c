@@ -2,7 +2,7 @@
  * so every API call reads SQLite on this thread and never on a proxy worker. The store's writer
  * thread and the workers only touch the small locked "pending" state and wake us with
  * event_active. */
-#include "web.h"
+#include "web_internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -46,41 +46,6 @@
 #define WEB_FLOWS_EVENT_MS 25
 /* Minimum milliseconds between two "clients" events. */
 #define WEB_CLIENTS_EVENT_MS 1000
-/* Longest client name a user may set. */
-#define WEB_MAX_NAME 64
-
-struct sse_client {
-    struct evhttp_request *req;
-    struct web *web;
-    struct sse_client *next;
-};
-
-struct web {
-    char *addr, *session_path, *token, *proxy, *setup_url;
-    struct clients *clients;
-    struct rules *rules;
-    const char *const *intercept, *const *passthrough;
-    size_t nintercept, npassthrough;
-    int loopback; /* bound to a loopback address: Host headers are checked instead of a token */
-    char url[512];
-    char url_public[512]; /* url without the token */
-
-    pthread_t thread;
-    int thread_started;
-    struct event_base *base;
-    struct evhttp *http;
-    struct store_reader *reader;
-    struct event *wake, *ping, *clients_timer;
-    struct sse_client *streams;
-    uint64_t last_event_id; /* highest flow id sent on the event streams */
-    struct timespec last_clients_event, last_flows_event;
-
-    pthread_mutex_t mu;     /* guards the fields below, written by other threads */
-    uint64_t pending_first, pending_last;
-    int pending_clients;
-    int nstreams;   /* event streams open: without one, nobody is woken for a commit */
-    int wake_armed; /* on_wake is activated or scheduled: other threads need not activate it */
-};
 
 /* ------------------------------------------------------------------------------------------ */
 /* Small helpers */
@@ -97,7 +62,7 @@ static void answer_headers(struct evhttp_request *req, const char *content_type,
     evhttp_add_header(h, "X-Frame-Options", frame_self ? "SAMEORIGIN" : "DENY");
 }
 
-static void common_headers(struct evhttp_request *req, const char *content_type)
+void web__common_headers(struct evhttp_request *req, const char *content_type)
 {
     answer_headers(req, content_type, 0);
 }
@@ -110,7 +75,7 @@ static void free_text(const void *data, size_t len, void *extra)
 }
 
 /* Send v (stolen) as the JSON body of a code response. */
-static void send_json(struct evhttp_request *req, int code, json_t *v)
+void web__send_json(struct evhttp_request *req, int code, json_t *v)
 {
     struct evbuffer *b = evbuffer_new();
     char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
@@ -123,14 +88,14 @@ static void send_json(struct evhttp_request *req, int code, json_t *v)
         return;
     }
     evbuffer_add_reference(b, text, strlen(text), free_text, NULL);
-    common_headers(req, "application/json; charset=utf-8");
+    web__common_headers(req, "application/json; charset=utf-8");
     evhttp_send_reply(req, code, code < 300 ? "OK" : "Error", b);
     evbuffer_free(b);
 }
 
-static void send_error(struct evhttp_request *req, int code, const char *reason)
+void web__send_error(struct evhttp_request *req, int code, const char *reason)
 {
-    send_json(req, code, json_pack("{s:s}", "error", reason));
+    web__send_json(req, code, json_pack("{s:s}", "error", reason));
 }
 
 /* The value of query parameter name, or NULL (borrowed from q). */
@@ -227,7 +192,7 @@ static int allowed(struct web *w, struct evhttp_request *req, struct evkeyvalq *
             (cookie_token(evhttp_find_header(in, "Cookie"), cookie, sizeof cookie) &&
              token_equal(cookie, w->token)))
             return 1;
-        send_error(req, 401, "this viewer needs its token: open the viewer URL printed at start-up");
+        web__send_error(req, 401, "this viewer needs its token: open the viewer URL printed at start-up");
         return 0;
     }
     /* A web page elsewhere could point a DNS name at 127.0.0.1 and read flows through the
@@ -237,7 +202,7 @@ static int allowed(struct web *w, struct evhttp_request *req, struct evkeyvalq *
     int port;
     if (host && opts_split_hostport(host, name, sizeof name, &port, 80) == 0 && host_is_loopback(name))
         return 1;
-    send_error(req, 403, "the viewer answers only to a loopback Host (127.0.0.1 or localhost); "
+    web__send_error(req, 403, "the viewer answers only to a loopback Host (127.0.0.1 or localhost); "
                          "use --web HOST:PORT with a token to reach it from elsewhere");
     return 0;
 }
@@ -267,7 +232,7 @@ static void serve_asset(struct web *w, struct evhttp_request *req, const char *p
             return;
         }
         evbuffer_add_reference(b, a->data, a->len, NULL, NULL);
-        common_headers(req, a->content_type);
+        web__common_headers(req, a->content_type);
         struct evkeyvalq *h = evhttp_request_get_output_headers(req);
         if (!strcmp(path, "/index.html")) {
             /* the viewer loads nothing from elsewhere; captured bodies never run as our page */
@@ -282,10 +247,10 @@ static void serve_asset(struct web *w, struct evhttp_request *req, const char *p
         return;
     }
     if (!strcmp(path, "/index.html")) {
-        send_error(req, 500, "this build has no viewer files (web/ was empty when it was built)");
+        web__send_error(req, 500, "this build has no viewer files (web/ was empty when it was built)");
         return;
     }
-    send_error(req, 404, "no such page");
+    web__send_error(req, 404, "no such page");
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -335,10 +300,10 @@ static void api_flows(struct web *w, struct evhttp_request *req, struct evkeyval
                          .shown = json_object()};
     if (!l.out || !l.shown ||
         store_reader_list_text(w->reader, after_id, (size_t)lim, list_one, &l) < 0) {
-        send_error(req, 500, "the session file could not be read (see the log)");
+        web__send_error(req, 500, "the session file could not be read (see the log)");
     } else {
         evbuffer_add(l.out, l.n ? "]" : "[]", l.n ? 1 : 2);
-        common_headers(req, "application/json; charset=utf-8");
+        web__common_headers(req, "application/json; charset=utf-8");
         evhttp_send_reply(req, 200, "OK", l.out);
     }
     if (l.out)
@@ -351,7 +316,7 @@ static void api_flow(struct web *w, struct evhttp_request *req, uint64_t id)
 {
     json_t *o = store_reader_get(w->reader, id);
     if (!o) {
-        send_error(req, 404, "no such flow");
+        web__send_error(req, 404, "no such flow");
         return;
     }
     json_t *names = store_reader_client_names(w->reader);
@@ -359,7 +324,7 @@ static void api_flow(struct web *w, struct evhttp_request *req, uint64_t id)
     client_name(w, names, json_string_value(json_object_get(o, "client")), name, sizeof name);
     json_object_set_new(o, "client_name", json_string(name));
     json_decref(names);
-    send_json(req, 200, o);
+    web__send_json(req, 200, o);
 }
 
 /* A file name for a downloaded body: the last path segment of the flow's URL, made safe. */
@@ -405,12 +370,12 @@ static void api_body(struct web *w, struct evhttp_request *req, uint64_t id, int
     int rc = store_reader_body(w->reader, id, response, decode, b, mime, sizeof mime);
     if (rc == -1) {
         evbuffer_free(b);
-        send_error(req, 404, "no such flow or body");
+        web__send_error(req, 404, "no such flow or body");
         return;
     }
     if (rc == -2) {
         evbuffer_free(b);
-        send_error(req, 422, "the body could not be decoded (corrupt data, or an encoding this "
+        web__send_error(req, 422, "the body could not be decoded (corrupt data, or an encoding this "
                              "build cannot decode); fetch it without ?decode=1 for the raw bytes");
         return;
     }
@@ -507,7 +472,7 @@ static void send_flows_event(struct web *w, json_t *a)
     json_decref(a);
 }
 
-static void send_clients_event(struct web *w)
+void web__send_clients_event(struct web *w)
 {
     static const char ev[] = "event: clients\ndata: {}\n\n";
     sse_broadcast(w, ev, sizeof ev - 1);
@@ -518,7 +483,7 @@ static void on_clients_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    send_clients_event(arg);
+    web__send_clients_event(arg);
 }
 
 static long ms_since(const struct timespec *then)
@@ -570,7 +535,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     if (clients && w->streams && !evtimer_pending(w->clients_timer, NULL)) {
         long ms = ms_since(&w->last_clients_event);
         if (ms >= WEB_CLIENTS_EVENT_MS) {
-            send_clients_event(w);
+            web__send_clients_event(w);
         } else {
             struct timeval tv = {0, (WEB_CLIENTS_EVENT_MS - ms) * 1000};
             evtimer_add(w->clients_timer, &tv);
@@ -598,7 +563,7 @@ static void api_events(struct web *w, struct evhttp_request *req)
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     evhttp_connection_set_timeout(evcon, WEB_SSE_TIMEOUT_S);
     evhttp_connection_set_closecb(evcon, sse_closed, c);
-    common_headers(req, "text/event-stream; charset=utf-8");
+    web__common_headers(req, "text/event-stream; charset=utf-8");
     evhttp_add_header(evhttp_request_get_output_headers(req), "X-Accel-Buffering", "no");
     evhttp_send_reply_start(req, 200, "OK");
     c->next = w->streams;
@@ -694,7 +659,7 @@ static void api_har(struct web *w, struct evhttp_request *req, struct evkeyvalq 
         json_t *body = text ? json_loadb(text, len, 0, &jerr) : NULL;
         if (!json_is_object(body)) {
             json_decref(body);
-            send_error(req, 400, "expected a JSON body {\"ids\":[...], \"redact\":true}");
+            web__send_error(req, 400, "expected a JSON body {\"ids\":[...], \"redact\":true}");
             return;
         }
         json_t *jr = json_object_get(body, "redact");
@@ -703,7 +668,7 @@ static void api_har(struct web *w, struct evhttp_request *req, struct evkeyvalq 
         json_t *ja = json_object_get(body, "ids");
         if (ja && !json_is_array(ja)) {
             json_decref(body);
-            send_error(req, 400, "\"ids\" must be an array of flow ids");
+            web__send_error(req, 400, "\"ids\" must be an array of flow ids");
             return;
         }
         if (ja) {
@@ -714,14 +679,14 @@ static void api_har(struct web *w, struct evhttp_request *req, struct evkeyvalq 
                 if (!json_is_integer(v) || json_integer_value(v) <= 0) {
                     free(ids);
                     json_decref(body);
-                    send_error(req, 400, "\"ids\" must hold positive integers");
+                    web__send_error(req, 400, "\"ids\" must hold positive integers");
                     return;
                 }
                 ids[i] = (uint64_t)json_integer_value(v);
             }
             if (!ids) {
                 json_decref(body);
-                send_error(req, 500, "out of memory");
+                web__send_error(req, 500, "out of memory");
                 return;
             }
         }
@@ -730,7 +695,7 @@ static void api_har(struct web *w, struct evhttp_request *req, struct evkeyvalq 
         o.nids = nids;
     } else if (list) {
         if (parse_id_list(list, &ids, &nids) < 0) {
-            send_error(req, 400, "ids: expected comma-separated flow ids");
+            web__send_error(req, 400, "ids: expected comma-separated flow ids");
             return;
         }
         o.ids = ids;
@@ -741,14 +706,14 @@ static void api_har(struct web *w, struct evhttp_request *req, struct evkeyvalq 
     FILE *f = tmpfile();
     if (!f) {
         free(ids);
-        send_error(req, 500, "cannot create a temporary file for the HAR");
+        web__send_error(req, 500, "cannot create a temporary file for the HAR");
         return;
     }
     int rc = har_write(w->reader, &o, har_to_file, f);
     free(ids);
     if (rc < 0 || fflush(f) != 0) {
         fclose(f);
-        send_error(req, 500, "the HAR could not be written (see the log)");
+        web__send_error(req, 500, "the HAR could not be written (see the log)");
         return;
     }
     long size = ftell(f);
@@ -760,7 +725,7 @@ static void api_har(struct web *w, struct evhttp_request *req, struct evkeyvalq 
             evbuffer_free(b);
         if (fd >= 0)
             close(fd);
-        send_error(req, 500, "the HAR could not be sent");
+        web__send_error(req, 500, "the HAR could not be sent");
         return;
     }
     char disp[96], stamp[32];
@@ -769,169 +734,10 @@ static void api_har(struct web *w, struct evhttp_request *req, struct evkeyvalq 
     localtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
     snprintf(disp, sizeof disp, "attachment; filename=\"httpeek-%s.har\"", stamp);
-    common_headers(req, "application/json; charset=utf-8");
+    web__common_headers(req, "application/json; charset=utf-8");
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Disposition", disp);
     evhttp_send_reply(req, 200, "OK", b);
     evbuffer_free(b);
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Clients and rules */
-
-static json_t *find_by_addr(json_t *a, const char *addr)
-{
-    size_t i;
-    json_t *o;
-    json_array_foreach(a, i, o) {
-        const char *v = json_string_value(json_object_get(o, "addr"));
-        if (v && !strcmp(v, addr))
-            return o;
-    }
-    return NULL;
-}
-
-/* One line of advice from the checklist: the first step this client has not reached. */
-static const char *client_advice(int proxied, int ca, int trusted, int app, unsigned refusing)
-{
-    if (!proxied)
-        return "Not using the proxy yet: set this device's Wi-Fi HTTP proxy to this machine "
-               "(Manual, the address and port shown at start-up) or use the PAC URL.";
-    if (!trusted && refusing)
-        return ca ? "Downloaded the CA but refuses httpeek's certificate: on iOS turn on full trust "
-                    "(Settings > General > About > Certificate Trust Settings); on Android the app "
-                    "must trust user CAs (network_security_config, debug builds)."
-                  : "Refuses httpeek's certificate: open the setup page (http://httpeek.test/ "
-                    "through the proxy) and install and trust the CA.";
-    if (trusted && refusing)
-        return "Trusts httpeek's CA, but some hosts refuse it: those apps pin their certificates "
-               "(the hosts are passed through after repeated refusals so the app keeps working).";
-    if (!trusted && !ca)
-        return "Only plain HTTP or untouched tunnels so far: install httpeek's CA from the setup "
-               "page to see HTTPS.";
-    if (!trusted)
-        return "Downloaded the CA, but no HTTPS has gone through httpeek yet: install it and turn "
-               "on full trust (iOS: Settings > General > VPN & Device Management, then General > "
-               "About > Certificate Trust Settings), then open an https:// page.";
-    if (!app)
-        return "Set up; no app traffic yet. An app that ignores the system proxy (Flutter/Dart, "
-               "some React Native builds, QUIC) sends nothing here.";
-    return "Set up: HTTPS through httpeek works for this device.";
-}
-
-static void api_clients(struct web *w, struct evhttp_request *req)
-{
-    json_t *counts = store_reader_clients(w->reader);
-    json_t *names = store_reader_client_names(w->reader);
-    json_t *out = json_array();
-    if (!counts || !names || !out) {
-        json_decref(counts);
-        json_decref(names);
-        json_decref(out);
-        send_error(req, 500, "the session file could not be read (see the log)");
-        return;
-    }
-    struct client_info *live = calloc(CLIENTS_MAX, sizeof *live);
-    size_t nlive = live && w->clients ? clients_list(w->clients, live, CLIENTS_MAX) : 0;
-    /* live clients first (most recent first), then those only the session file knows */
-    for (size_t i = 0; i <= nlive + json_array_size(counts); i++) {
-        const char *addr;
-        const struct client_info *ci = NULL;
-        json_t *cnt;
-        if (i < nlive) {
-            ci = &live[i];
-            addr = ci->addr;
-            cnt = find_by_addr(counts, addr);
-        } else if (i - nlive < json_array_size(counts)) {
-            cnt = json_array_get(counts, i - nlive);
-            addr = json_string_value(json_object_get(cnt, "addr"));
-            int seen = 0;
-            for (size_t k = 0; k < nlive; k++)
-                seen |= !strcmp(live[k].addr, addr);
-            if (seen || !addr[0])
-                continue;
-        } else {
-            break;
-        }
-        json_int_t flows = cnt ? json_integer_value(json_object_get(cnt, "flows")) : 0;
-        json_int_t failed = cnt ? json_integer_value(json_object_get(cnt, "failed")) : 0;
-        json_int_t https = cnt ? json_integer_value(json_object_get(cnt, "https")) : 0;
-        json_int_t app = cnt ? json_integer_value(json_object_get(cnt, "app")) : 0;
-        int proxied = (ci && ci->s.proxied) || flows > 0;
-        int ca = ci && ci->s.ca_downloads;
-        int trusted = (ci && ci->s.tls_trusted) || https > 0;
-        json_t *refusing = json_array();
-        for (unsigned k = 0; ci && k < ci->nrefused_hosts; k++)
-            json_array_append_new(refusing, json_string(ci->refused_hosts[k]));
-        json_t *custom = json_object_get(names, addr);
-        const char *ua_name = ci ? ci->s.device : "";
-        const char *name = json_is_string(custom) ? json_string_value(custom)
-                           : ua_name[0]           ? ua_name
-                                                  : addr;
-        json_array_append_new(
-            out, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:{s:b, s:b, s:b, s:b, s:o},"
-                           " s:s, s:I}",
-                           "addr", addr, "name", name, "ua_name", ua_name, "custom_name",
-                           json_is_string(custom) ? json_string_value(custom) : "", "flows", flows,
-                           "failed", failed, "refused", (json_int_t)(ci ? ci->s.tls_refused : 0),
-                           "checklist", "proxy_reached", proxied, "ca_downloaded", ca,
-                           "trusted_tls", trusted, "app_traffic", app > 0, "refusing_hosts",
-                           refusing, "advice",
-                           client_advice(proxied, ca, trusted, app > 0,
-                                         ci ? ci->s.tls_refused : 0),
-                           "last_seen", (json_int_t)(ci ? ci->last_seen : 0)));
-    }
-    free(live);
-    json_decref(counts);
-    json_decref(names);
-    send_json(req, 200, out);
-}
-
-static void api_rename_client(struct web *w, struct evhttp_request *req, const char *enc_addr)
-{
-    char *addr = evhttp_uridecode(enc_addr, 0, NULL);
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t len = evbuffer_get_length(in);
-    const char *text = (const char *)evbuffer_pullup(in, -1);
-    json_error_t jerr;
-    json_t *body = text ? json_loadb(text, len, 0, &jerr) : NULL;
-    const char *name = json_string_value(json_object_get(body, "name"));
-    if (!addr || !addr[0] || strlen(addr) > 63) {
-        send_error(req, 400, "expected /api/clients/{client address}");
-    } else if (!name) {
-        send_error(req, 400, "expected a JSON body {\"name\": \"iPhone 15\"}");
-    } else if (strlen(name) > WEB_MAX_NAME) {
-        send_error(req, 400, "a client name is at most 64 bytes");
-    } else if (store_reader_set_client_name(w->reader, addr, name) < 0) {
-        send_error(req, 500, "the name could not be saved in the session file (see the log)");
-    } else {
-        send_json(req, 200, json_pack("{s:s, s:s}", "addr", addr, "name", name));
-        send_clients_event(w);
-    }
-    json_decref(body);
-    free(addr);
-}
-
-static json_t *string_array(const char *const *v, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++)
-        json_array_append_new(a, json_string(v[i]));
-    return a;
-}
-
-static void api_passthrough(struct web *w, struct evhttp_request *req)
-{
-    json_t *autos = json_array();
-    if (w->rules) {
-        char buf[16384];
-        rules_auto_list(w->rules, buf, sizeof buf);
-        for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
-            json_array_append_new(autos, json_string(line));
-    }
-    send_json(req, 200,
-              json_pack("{s:{s:o, s:o}, s:o}", "rules", "intercept",
-                        string_array(w->intercept, w->nintercept), "passthrough",
-                        string_array(w->passthrough, w->npassthrough), "auto", autos));
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -948,7 +754,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     if (!path || !path[0])
         path = "/";
     if (qs && evhttp_parse_query_str(qs, &query) < 0) {
-        send_error(req, 400, "malformed query string");
+        web__send_error(req, 400, "malformed query string");
         goto out;
     }
     if (!allowed(w, req, &query))
@@ -960,28 +766,28 @@ static void on_request(struct evhttp_request *req, void *arg)
         if (get)
             serve_asset(w, req, path, &query);
         else
-            send_error(req, 405, "only GET is served here");
+            web__send_error(req, 405, "only GET is served here");
     } else if (!strcmp(path, "/api/flows")) {
         if (get)
             api_flows(w, req, &query);
         else if (cmd == EVHTTP_REQ_DELETE) {
             if (store_reader_clear(w->reader) < 0) {
-                send_error(req, 500, "the session file could not be written (see the log)");
+                web__send_error(req, 500, "the session file could not be written (see the log)");
             } else {
                 static const char ev[] = "event: cleared\ndata: {}\n\n";
                 sse_broadcast(w, ev, sizeof ev - 1);
-                common_headers(req, NULL);
+                web__common_headers(req, NULL);
                 evhttp_send_reply(req, 204, "No Content", NULL);
             }
         } else
-            send_error(req, 405, "use GET or DELETE on /api/flows");
+            web__send_error(req, 405, "use GET or DELETE on /api/flows");
     } else if (!strncmp(path, "/api/flows/", 11)) {
         const char *end;
         uint64_t id = parse_id(path + 11, &end);
         if (!id)
-            send_error(req, 404, "no such flow (expected /api/flows/{id})");
+            web__send_error(req, 404, "no such flow (expected /api/flows/{id})");
         else if (!get)
-            send_error(req, 405, "use GET");
+            web__send_error(req, 405, "use GET");
         else if (!*end)
             api_flow(w, req, id);
         else if (!strcmp(end, "/response/body"))
@@ -989,43 +795,30 @@ static void on_request(struct evhttp_request *req, void *arg)
         else if (!strcmp(end, "/request/body"))
             api_body(w, req, id, 0, &query);
         else
-            send_error(req, 404, "no such flow resource");
+            web__send_error(req, 404, "no such flow resource");
     } else if (!strcmp(path, "/api/events")) {
         if (get)
             api_events(w, req);
         else
-            send_error(req, 405, "use GET");
+            web__send_error(req, 405, "use GET");
     } else if (!strcmp(path, "/api/har")) {
         if (get || cmd == EVHTTP_REQ_POST)
             api_har(w, req, &query);
         else
-            send_error(req, 405, "use GET or POST");
-    } else if (!strcmp(path, "/api/clients")) {
-        if (get)
-            api_clients(w, req);
-        else
-            send_error(req, 405, "use GET");
-    } else if (!strncmp(path, "/api/clients/", 13)) {
-        if (cmd == EVHTTP_REQ_PUT || cmd == EVHTTP_REQ_POST)
-            api_rename_client(w, req, path + 13);
-        else
-            send_error(req, 405, "use PUT with {\"name\": ...}");
+            web__send_error(req, 405, "use GET or POST");
+    } else if (web__devices_route(w, req, path, cmd)) {
+        /* answered */
     } else if (!strcmp(path, "/api/info")) {
         if (get)
-            send_json(req, 200,
+            web__send_json(req, 200,
                       json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "version", HTTPEEK_VERSION,
                                 "session", w->session_path, "proxy", w->proxy ? w->proxy : "",
                                 "setup_url", w->setup_url ? w->setup_url : "", "viewer_url",
                                 w->url_public, "token_required", w->token != NULL));
         else
-            send_error(req, 405, "use GET");
-    } else if (!strcmp(path, "/api/passthrough")) {
-        if (get)
-            api_passthrough(w, req);
-        else
-            send_error(req, 405, "use GET");
+            web__send_error(req, 405, "use GET");
     } else {
-        send_error(req, 404, "no such API path");
+        web__send_error(req, 404, "no such API path");
     }
 out:
     evhttp_clear_headers(&query);

@@ -1,0 +1,66 @@
+/* web_internal.h — what the viewer's modules (web.c: assets, flows, events, HAR; web_devices.c:
+ * clients and passthrough) share. Private to src/web*.c; everything here runs on the web thread
+ * unless a field says otherwise. */
+#ifndef HTTPEEK_WEB_INTERNAL_H
+#define HTTPEEK_WEB_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include "web.h"
+
+struct sse_client {
+    struct evhttp_request *req;
+    struct web *web;
+    struct sse_client *next;
+};
+
+struct web {
+    char *addr, *session_path, *token, *proxy, *setup_url;
+    struct clients *clients;
+    struct rules *rules;
+    const char *const *intercept, *const *passthrough;
+    size_t nintercept, npassthrough;
+    int loopback; /* bound to a loopback address: Host headers are checked instead of a token */
+    char url[512];
+    char url_public[512]; /* url without the token */
+
+    pthread_t thread;
+    int thread_started;
+    struct event_base *base;
+    struct evhttp *http;
+    struct store_reader *reader;
+    struct event *wake, *ping, *clients_timer;
+    struct sse_client *streams;
+    uint64_t last_event_id; /* highest flow id sent on the event streams */
+    struct timespec last_clients_event, last_flows_event;
+
+    pthread_mutex_t mu;     /* guards the fields below, written by other threads */
+    uint64_t pending_first, pending_last;
+    int pending_clients;
+    int nstreams;   /* event streams open: without one, nobody is woken for a commit */
+    int wake_armed; /* on_wake is activated or scheduled: other threads need not activate it */
+};
+
+
+/* Headers every API answer carries (content_type may be NULL). */
+void web__common_headers(struct evhttp_request *req, const char *content_type) HP_NONNULL(1);
+
+/* Send v (stolen) as the JSON body of a code response. */
+void web__send_json(struct evhttp_request *req, int code, json_t *v) HP_NONNULL(1);
+
+/* Send {"error": reason} with code. */
+void web__send_error(struct evhttp_request *req, int code, const char *reason) HP_NONNULL(1, 3);
+
+/* Tell live viewers now that client facts changed. */
+void web__send_clients_event(struct web *w) HP_NONNULL(1);
+
+/* Answer the /api/clients and /api/passthrough paths (web_devices.c): 1 when path was one of
+ * them (the answer is sent), 0 when it belongs elsewhere. */
+int web__devices_route(struct web *w, struct evhttp_request *req, const char *path,
+                       enum evhttp_cmd_type cmd) HP_NONNULL(1, 2, 3);
+
+#endif
