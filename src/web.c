@@ -796,6 +796,11 @@ static void on_request(struct evhttp_request *req, void *arg)
             api_body(w, req, id, 0, &query);
         else
             web__send_error(req, 404, "no such flow resource");
+    } else if (!strcmp(path, "/api/search")) {
+        if (get)
+            web__search(w, req, &query);
+        else
+            web__send_error(req, 405, "use GET");
     } else if (!strcmp(path, "/api/events")) {
         if (get)
             api_events(w, req);

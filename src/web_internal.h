@@ -63,4 +63,8 @@ void web__send_clients_event(struct web *w) HP_NONNULL(1);
 int web__devices_route(struct web *w, struct evhttp_request *req, const char *path,
                        enum evhttp_cmd_type cmd) HP_NONNULL(1, 2, 3);
 
+/* Answer GET /api/search (web_search.c). */
+void web__search(struct web *w, struct evhttp_request *req, struct evkeyvalq *query)
+    HP_NONNULL(1, 2, 3);
+
 #endif
