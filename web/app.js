@@ -16,126 +16,9 @@
   const FIRST_PAGE = 2000;     // summaries for the first screen
   const PAGE = 10000;          // summaries per background page
   const FILTER_DEBOUNCE_MS = 120;
-  const HEX_MAX = 64 * 1024;   // bytes shown as a hex dump
-  const TEXT_MAX = 2 * 1024 * 1024; // characters of text shown before cutting
-  const JSON_CHILDREN = 500;   // children of one JSON node rendered before "show more"
+  const { $, el, append, clear, api, apiJSON, fmtSize, fmtMs, pad2, mimeShort, mimeCat, header, headersAll,
+    statusClass, pref, setText, section, fmtClock, statusText, pathText, clientLabel, clientText, renderOverview, renderTLS, renderBody, bodyCache, renderRaw } = window.HP;
 
-  const $ = (id) => document.getElementById(id);
-  const TOKEN = new URLSearchParams(location.search).get('token');
-
-  /* ------------------------------------------------------------------------------------------ */
-  /* DOM and formatting helpers */
-
-  // el('div', {class: 'x', title: t}, 'text', child...) — strings become text nodes.
-  function el(tag, attrs, ...children) {
-    const e = document.createElement(tag);
-    if (attrs) {
-      for (const k of Object.keys(attrs)) {
-        const v = attrs[k];
-        if (v === undefined || v === null || v === false) continue;
-        if (k === 'class') e.className = v;
-        else if (k === 'text') e.textContent = v;
-        else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-        else if (k === 'dataset') Object.assign(e.dataset, v);
-        else e.setAttribute(k, v === true ? '' : String(v));
-      }
-    }
-    for (const c of children) append(e, c);
-    return e;
-  }
-  function append(e, c) {
-    if (c === undefined || c === null || c === false) return;
-    if (Array.isArray(c)) { for (const x of c) append(e, x); return; }
-    e.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));
-  }
-  function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); }
-
-  // API URL with the viewer token forwarded (the HttpOnly cookie normally covers it).
-  function api(path) {
-    if (!TOKEN) return path;
-    return path + (path.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(TOKEN);
-  }
-  async function apiJSON(path, opts) {
-    const r = await fetch(api(path), Object.assign({ cache: 'no-store' }, opts || {}));
-    if (!r.ok) {
-      let msg = r.status + ' ' + r.statusText;
-      try { const j = await r.json(); if (j && j.error) msg = j.error; } catch (e) { /* not JSON */ }
-      const err = new Error(msg);
-      err.status = r.status;
-      throw err;
-    }
-    return r.status === 204 ? null : r.json();
-  }
-
-  function fmtSize(n) {
-    if (n === undefined || n === null || n < 0) return '';
-    if (n < 1000) return n + ' B';
-    if (n < 1000 * 1000) return (n / 1000).toFixed(n < 10000 ? 1 : 0) + ' kB';
-    if (n < 1000 * 1000 * 1000) return (n / 1e6).toFixed(n < 1e7 ? 1 : 0) + ' MB';
-    return (n / 1e9).toFixed(1) + ' GB';
-  }
-  function fmtMs(ms) {
-    if (ms === undefined || ms === null || ms < 0) return '';
-    if (ms < 10) return ms.toFixed(1) + ' ms';
-    if (ms < 1000) return Math.round(ms) + ' ms';
-    if (ms < 60000) return (ms / 1000).toFixed(2) + ' s';
-    return (ms / 60000).toFixed(1) + ' min';
-  }
-  function pad2(n) { return (n < 10 ? '0' : '') + n; }
-
-  // "application/json; charset=utf-8" → "json"; "image/png" → "png"
-  function mimeShort(m) {
-    if (!m) return '';
-    let t = m.split(';')[0].trim().toLowerCase();
-    if (!t) return '';
-    let sub = t.includes('/') ? t.slice(t.indexOf('/') + 1) : t;
-    if (sub.endsWith('+json') || sub === 'json') return 'json';
-    if (sub.endsWith('+xml')) return sub === 'svg+xml' ? 'svg' : 'xml';
-    if (sub === 'javascript' || sub === 'x-javascript' || sub === 'ecmascript') return 'js';
-    if (sub === 'octet-stream') return 'binary';
-    if (sub === 'x-www-form-urlencoded') return 'form';
-    if (sub === 'plain') return 'text';
-    if (sub.startsWith('x-')) sub = sub.slice(2);
-    return sub;
-  }
-  // category for the type filter
-  function mimeCat(m) {
-    const t = (m || '').split(';')[0].trim().toLowerCase();
-    if (!t) return 'none';
-    if (t.includes('json')) return 'json';
-    if (t === 'text/html' || t === 'application/xhtml+xml') return 'html';
-    if (t.includes('javascript') || t.includes('ecmascript')) return 'js';
-    if (t === 'text/css') return 'css';
-    if (t.startsWith('image/')) return 'image';
-    if (t.startsWith('font/') || t.includes('font')) return 'font';
-    if (t.startsWith('text/') || t.includes('xml') || t.includes('x-www-form-urlencoded')) return 'text';
-    if (t.startsWith('audio/') || t.startsWith('video/')) return 'media';
-    return 'binary';
-  }
-
-  function header(headers, name) {
-    if (!headers) return undefined;
-    const n = name.toLowerCase();
-    for (const h of headers) if (h.name.toLowerCase() === n) return h.value;
-    return undefined;
-  }
-  function headersAll(headers, name) {
-    const n = name.toLowerCase();
-    return (headers || []).filter((h) => h.name.toLowerCase() === n).map((h) => h.value);
-  }
-
-  function statusClass(s) {
-    if (s.failed) return 'failed';
-    const c = s.status | 0;
-    if (c >= 200 && c < 300) return '2xx';
-    if (c >= 300 && c < 400) return '3xx';
-    if (c >= 400 && c < 500) return '4xx';
-    if (c >= 500) return '5xx';
-    if (c >= 100) return '1xx';
-    return '';
-  }
-
-  function clientLabel(s) { return s.client_name || s.client || ''; }
 
   /* ------------------------------------------------------------------------------------------ */
   /* State */
@@ -160,12 +43,15 @@
   function compileFilter() {
     const text = $('filter').value.trim();
     const tests = [];
-    const tokens = text.match(/(?:[^\s"]+|"[^"]*")+/g) || [];
-    for (let tok of tokens) {
+    // body and header terms go to the server (search.js); the rest is filtered here
+    const { local, server } = HP.splitQuery(text);
+    const srv = HP.serverSearch(server, onSearchProgress);
+    if (srv) tests.push((s) => srv.has(s.id));
+    for (let tok of local) {
       let neg = false;
       if (tok.length > 1 && tok[0] === '-') { neg = true; tok = tok.slice(1); }
       tok = tok.replace(/"/g, '');
-      const m = /^(host|method|status|type|mime|client|is|url|path):(.*)$/i.exec(tok);
+      const m = /^(host|method|status|type|mime|client|app|is|url|path):(.*)$/i.exec(tok);
       let t;
       if (m) {
         const key = m[1].toLowerCase();
@@ -175,6 +61,7 @@
         else if (key === 'status') t = statusTest(v);
         else if (key === 'type' || key === 'mime') t = (s) => mimeCat(s.mime) === v || (s.mime || '').toLowerCase().includes(v);
         else if (key === 'client') t = (s) => clientLabel(s).toLowerCase().includes(v) || (s.client || '').includes(v);
+        else if (key === 'app') t = (s) => (s.app || '').toLowerCase().includes(v);
         else if (key === 'is') t = (v === 'failed' || v === 'error' || v === 'errors') ? isError
           : (v === 'warning' || v === 'warnings' || v === 'warn') ? isWarning : () => true;
         else t = (s) => lowerUrl(s).includes(v);
@@ -255,6 +142,13 @@
     rebuildTimer = setTimeout(() => { rebuildTimer = 0; rebuildView(); }, ms);
   }
 
+  // the server found more matches (or finished): show them
+  function onSearchProgress() {
+    clearTimeout(rebuildTimer);
+    rebuildTimer = 0;
+    rebuildView();
+  }
+
   let filterTimer = 0;
   function onFilterInput() {
     clearTimeout(filterTimer);
@@ -283,9 +177,10 @@
   let sortKey = 'id', sortDir = 1;
   const SORT_KEYS = {
     id: (s) => s.id,
+    start: (s) => s.started || '',
     method: (s) => s.method || '',
     host: (s) => (s.host || '') + ':' + String(s.port || 0).padStart(5, '0'),
-    path: (s) => s.kind === 'tunnel' ? (s.note || '') : (s.path || ''),
+    path: (s) => pathText(s),
     status: (s) => s.failed ? -1 : (s.status | 0),
     type: (s) => (s._ty === undefined ? (s._ty = mimeShort(s.mime)) : s._ty),
     size: (s) => (s.failed && !s.resp_size) || s.resp_size === undefined || s.resp_size === null ? -1 : s.resp_size,
@@ -369,6 +264,7 @@
     if (grouped) scheduleRebuild(200);
     else viewIds = navList = view;
     noteClients(list);
+    HP.searchMore();
     afterViewChange(false);
   }
 
@@ -384,12 +280,30 @@
 
   function afterViewChange(reset) {
     spacerEl.style.height = (view.length * ROW_H) + 'px';
-    $('list-empty').hidden = view.length > 0 || loading;
+    updateEmpty();
     if (following) scrollToBottom();
     else if (reset && selectedId) ensureVisible(selectedId);
     updateCounts();
     scheduleRender();
   }
+
+  // An empty list says why: no flows at all (how to connect a device), or a filter that lets
+  // none through (with a way out).
+  function updateEmpty() {
+    const none = !view.length && !loading;
+    $('list-empty').hidden = !none || flows.length > 0;
+    $('list-nomatch').hidden = !none || !flows.length;
+  }
+  function clearFilter() {
+    $('filter').value = '';
+    for (const id of ['f-method', 'f-status', 'f-type', 'f-client']) $(id).value = '';
+    $('f-errors').checked = false;
+    clearTimeout(filterTimer);
+    filter = compileFilter();
+    rebuildView();
+    for (const x of document.querySelectorAll('#clients .client')) x.classList.remove('active');
+  }
+  $('b-clearfilter').addEventListener('click', clearFilter);
 
   function scrollToBottom() {
     const max = view.length * ROW_H - listEl.clientHeight;
@@ -402,7 +316,7 @@
     requestAnimationFrame(() => { renderQueued = false; render(); });
   }
 
-  const CELLS = ['id', 'method', 'host', 'path', 'status', 'type', 'size', 'time', 'client'];
+  const CELLS = ['id', 'start', 'method', 'host', 'path', 'status', 'type', 'size', 'time', 'client'];
 
   function makeRow() {
     const r = el('div', { class: 'row', role: 'row' });
@@ -417,7 +331,6 @@
     return r;
   }
 
-  function setText(e, t) { if (e.textContent !== t) e.textContent = t; }
 
   let scrollbarW = -1;
   function render() {
@@ -465,16 +378,15 @@
     const sel = s.id === selectedId;
     r._sel = sel;
     r.className = 'row' + (s.failed ? ' failed' : '') + (sc ? ' s' + sc : '') + (sel ? ' selected' : '') +
-      (s.kind === 'tunnel' ? ' tunnel' : '');
+      (s.kind === 'tunnel' || s.failed_before_tls ? ' tunnel' : '');
     r.dataset.id = s.id;
     setText(c.id, String(s.id));
+    setText(c.start, fmtClock(s.started));
+    c.start.title = s.started || '';
     setText(c.method, s.method || '');
     setText(c.host, s.host + (s.port && s.port !== (s.scheme === 'https' || s.kind === 'tunnel' ? 443 : 80) ? ':' + s.port : ''));
-    setText(c.path, s.kind === 'tunnel' ? (s.note || 'tunnel') : (s.path || ''));
-    let st;
-    if (s.failed) st = (s.diag_code ? s.diag_code + ' ' : '') + shortError(s.error);
-    else st = s.status ? String(s.status) : s.kind === 'tunnel' ? 'tunnel' : '';
-    setText(c.status, st);
+    setText(c.path, pathText(s));
+    setText(c.status, statusText(s));
     // an ATS warning: a small amber badge drawn by CSS from data-warn (failed flows stay red)
     const wb = !s.failed && s.warn_code ? 'ATS ' + s.warn_code : '';
     if ((c.status.dataset.warn || '') !== wb) { if (wb) c.status.dataset.warn = wb; else delete c.status.dataset.warn; }
@@ -483,15 +395,8 @@
     setText(c.type, mimeShort(s.mime));
     setText(c.size, s.failed && !s.resp_size ? '' : fmtSize(s.resp_size));
     setText(c.time, fmtMs(s.duration_ms));
-    setText(c.client, clientLabel(s));
-    c.client.title = s.client || '';
-  }
-
-  // "cannot resolve x: no such host (NXDOMAIN ...)" → "cannot resolve x"
-  function shortError(e) {
-    if (!e) return 'failed';
-    const i = e.indexOf(':');
-    return i > 8 && i < 60 ? e.slice(0, i) : e.slice(0, 60);
+    setText(c.client, clientText(s));
+    c.client.title = (s.client || '') + (s.app ? ' · app ' + s.app + (s.ua ? ' (' + s.ua + ')' : '') : '');
   }
 
   function updateCounts() {
@@ -584,7 +489,6 @@
   let detailSeq = 0;
   let detail = null;     // the flow detail being shown
   let tab = 'overview';
-  const bodyCache = new Map(); // 'id:resp' → rendered element (one flow at a time)
 
   function select(id) {
     if (!byId.has(id)) return;
@@ -666,24 +570,13 @@
     else if (name === 'reqbody') box.appendChild(renderBody(d, false));
     else if (name === 'respbody') box.appendChild(renderBody(d, true));
     else if (name === 'tls') box.appendChild(renderTLS(d));
+    else if (name === 'raw') box.appendChild(renderRaw(d));
   }
   $('tabs').addEventListener('click', (ev) => {
     const b = ev.target.closest('button');
     if (b && b.dataset.tab) showTab(b.dataset.tab);
   });
   $('b-close').addEventListener('click', closeDetail);
-
-  function kv(rows) {
-    const t = el('table', { class: 'kv' });
-    for (const [k, v] of rows) {
-      if (v === undefined || v === null || v === '') continue;
-      t.appendChild(el('tr', null, el('th', null, k), el('td', null, v)));
-    }
-    return t;
-  }
-  function section(title, ...content) {
-    return el('section', { class: 'sec' }, el('h4', null, title), ...content);
-  }
 
   /* Diagnosis (issue 4): what the app saw, why, and what to change. */
   // A one-line banner above the tabs (always visible); the full panel opens the Overview tab.
@@ -701,99 +594,6 @@
     b.addEventListener('click', () => showTab('overview'));
     box.appendChild(b);
   }
-  function diagPanel(g, small) {
-    const p = el('div', { class: small ? 'diag warn' : 'diag', 'data-code': g.code });
-    p.appendChild(el('div', { class: 'diag-top' },
-      el('span', { class: 'diag-badge' },
-        el('span', { class: 'diag-code' }, String(g.code)), ' ',
-        el('span', { class: 'diag-name' }, g.name || '')),
-      g.stage ? el('span', { class: 'diag-stage' }, 'stage: ' + g.stage) : null));
-    if (g.title) p.appendChild(el(small ? 'h5' : 'h3', { class: 'diag-title' }, g.title));
-    if (g.detail) p.appendChild(el('p', { class: 'diag-detail' }, g.detail));
-    if (g.fix) p.appendChild(el('div', { class: 'diag-fix' }, el('b', null, 'Fix: '), g.fix));
-    if (g.android) p.appendChild(el('div', { class: 'diag-android' }, el('b', null, 'Android: '), g.android));
-    return p;
-  }
-
-  function renderOverview(d) {
-    const frag = el('div', { class: 'overview' });
-    if (d.diagnosis) frag.appendChild(diagPanel(d.diagnosis, false));
-    if (d.warnings && d.warnings.length) {
-      frag.appendChild(section('Warnings', ...d.warnings.map((w) => diagPanel(w, true))));
-    }
-    const req = d.request || {}, resp = d.response;
-    const client = (d.client_name ? d.client_name + ' — ' : '') + (d.client || '') + (d.client_port ? ':' + d.client_port : '');
-    frag.appendChild(section('General', kv([
-      ['URL', d.url],
-      ['Method', d.method],
-      ['Status', d.failed ? 'failed' + (d.error ? ': ' + d.error : '') : resp ? resp.status + ' ' + (resp.reason || '') : ''],
-      ['Protocol', [req.http_version, resp && resp.http_version].filter(Boolean).join(' → ')],
-      ['Kind', d.kind === 'tunnel' ? 'tunnel (not intercepted)' : null],
-      ['Note', d.note],
-      ['Started', d.started ? new Date(d.started).toLocaleString() + '  (' + d.started + ')' : ''],
-      ['Duration', fmtMs(d.duration_ms)],
-      ['Client', client],
-      ['Server IP', d.server_ip ? d.server_ip + (d.port ? ' port ' + d.port : '') : ''],
-      ['Connection', d.reused_upstream ? 'reused upstream connection' : null],
-      ['Flow', '#' + d.id + (d.conn_id ? ', client connection ' + d.conn_id : '')],
-    ])));
-    frag.appendChild(section('Sizes', kv([
-      ['Request', (req.head_size >= 0 ? fmtSize(req.head_size) + ' head + ' : '') + fmtSize(req.body_size || 0) + ' body' + truncNote(req)],
-      ['Response', resp ? (resp.head_size >= 0 ? fmtSize(resp.head_size) + ' head + ' : '') + fmtSize(resp.body_size || 0) + ' body' + truncNote(resp) : ''],
-      ['On the wire', d.bytes_up !== undefined ? '↑ ' + fmtSize(d.bytes_up) + '   ↓ ' + fmtSize(d.bytes_down) : ''],
-    ])));
-    if (d.timings) frag.appendChild(section('Timing', waterfall(d.timings)));
-    if (d.failure) {
-      const f = d.failure;
-      frag.appendChild(section('Failure', kv([
-        ['Stage', f.stage],
-        ['Reason', f.reason],
-        ['errno', f.errno ? String(f.errno) : ''],
-        ['DNS error', f.dns_error ? String(f.dns_error) : ''],
-        ['Timed out', f.timeout ? 'yes' : ''],
-        ['Status sent to client', f.status_sent ? String(f.status_sent) : ''],
-        ['Closed by', f.closed_by],
-        ['Parse error', f.parse_error],
-        ['No request after TLS', d.no_request_after_tls ? 'yes: the client finished the handshake and sent nothing' : ''],
-      ])));
-    }
-    return frag;
-  }
-  function truncNote(part) {
-    if (!part) return '';
-    if (part.body_truncated) return ' (captured ' + fmtSize(part.body_captured) + ', truncated)';
-    return '';
-  }
-
-  const PHASES = ['blocked', 'dns', 'connect', 'ssl', 'send', 'wait', 'receive'];
-  function waterfall(t) {
-    let total = 0;
-    for (const p of PHASES) if (t[p] > 0) total += t[p];
-    const box = el('div', { class: 'waterfall' });
-    let at = 0;
-    for (const p of PHASES) {
-      const v = t[p];
-      const happened = typeof v === 'number' && v >= 0;
-      const bar = el('span', { class: 'bar ph-' + p });
-      if (happened && total > 0) {
-        bar.style.left = (100 * at / total) + '%';
-        bar.style.width = Math.max(0.5, 100 * v / total) + '%';
-        at += v;
-      } else {
-        bar.hidden = true;
-      }
-      box.appendChild(el('div', { class: 'wf-row' + (happened ? '' : ' none') },
-        el('span', { class: 'wf-label' }, p),
-        el('span', { class: 'wf-track' }, bar),
-        el('span', { class: 'wf-val' }, happened ? fmtMs(v) : '—')));
-    }
-    if (typeof t.total === 'number') {
-      box.appendChild(el('div', { class: 'wf-row total' }, el('span', { class: 'wf-label' }, 'total'),
-        el('span', { class: 'wf-track' }), el('span', { class: 'wf-val' }, fmtMs(t.total))));
-    }
-    return box;
-  }
-
   function renderHeaders(d, which) {
     const part = d[which];
     const box = el('div');
@@ -877,331 +677,6 @@
     box.appendChild(section('Response cookies (Set-Cookie)', setC.length ? pairTable(setC, ['Name', 'Value', 'Attributes'])
       : el('p', { class: 'muted' }, 'No Set-Cookie header.')));
     return box;
-  }
-
-  const TLS_LABELS = {
-    handshake_done: 'Handshake completed', version: 'Version', cipher: 'Cipher', alpn: 'ALPN',
-    sni: 'SNI', verify_result: 'Verify result', verify_error: 'Verify error', alert_sent: 'Alert sent',
-    alert_received: 'Alert received', error: 'Error', peer_subject: 'Certificate subject',
-    peer_issuer: 'Certificate issuer', peer_not_before: 'Valid from', peer_not_after: 'Valid until',
-    peer_key_type: 'Key type', peer_key_bits: 'Key bits', peer_sig: 'Signature',
-    forward_secret: 'Forward secrecy', resumed: 'Session resumed',
-  };
-  function tlsTable(o) {
-    const rows = [];
-    for (const k of Object.keys(o)) {
-      let v = o[k];
-      if (v === '' || v === null || v === undefined) continue;
-      if (k === 'peer_key_bits' && !v) continue;
-      if (k === 'verify_result') v = v === 0 ? 'ok (0)' : String(v);
-      else if (typeof v === 'boolean') v = v ? 'yes' : 'no';
-      else if (typeof v === 'object') v = JSON.stringify(v);
-      else v = String(v);
-      rows.push([TLS_LABELS[k] || k, v]);
-    }
-    return rows.length ? kv(rows) : el('p', { class: 'muted' }, 'Nothing recorded.');
-  }
-  // The certificate's dates as given ("Nov 25 08:00:00 2026 GMT" or ISO) and how they stand now.
-  function certValidity(nb, na) {
-    const from = Date.parse(nb), until = Date.parse(na), now = Date.now();
-    if (isNaN(from) || isNaN(until)) return { text: '', cls: '' };
-    if (now < from) return { text: 'not yet valid', cls: 'bad' };
-    if (now > until) return { text: 'expired ' + Math.floor((now - until) / 86400000) + ' days ago', cls: 'bad' };
-    const left = Math.floor((until - now) / 86400000);
-    return { text: 'valid, ' + left + ' day' + (left === 1 ? '' : 's') + ' left', cls: left < 14 ? 'warn' : 'good' };
-  }
-  const TLS_SHOWN = ['handshake_done', 'version', 'cipher', 'alpn', 'sni', 'forward_secret', 'resumed', 'error', 'verify_result',
-    'verify_error', 'alert_sent', 'alert_received', 'peer_subject', 'peer_issuer', 'peer_not_before', 'peer_not_after',
-    'peer_key_type', 'peer_key_bits', 'peer_sig'];
-  // One leg: the handshake, the certificate the peer showed (also when it failed verification),
-  // the verification verdict and the alerts, always in the same places; other facts follow.
-  function tlsLeg(o, upstream) {
-    const box = el('div', { class: 'tls-leg' });
-    const done = !!o.handshake_done;
-    const str = (v) => (v === undefined || v === null || v === '' ? '' : String(v));
-    box.appendChild(el('p', { class: 'tls-state ' + (done ? 'good' : 'bad') },
-      done ? 'Handshake completed' : 'Handshake failed' + (o.error ? ': ' + o.error : '')));
-    box.appendChild(kv([
-      ['Version', str(o.version)], ['Cipher', str(o.cipher)], ['ALPN', str(o.alpn)], ['SNI', str(o.sni)],
-      ['Forward secrecy', typeof o.forward_secret === 'boolean' ? (o.forward_secret ? 'yes' : 'no') : str(o.forward_secret)],
-      // a resumed session sent no certificate: what is shown below is from the handshake it resumes
-      ['Session resumed', o.resumed ? 'yes (certificate facts from the session resumed)' : ''],
-      ['Error', done ? str(o.error) : ''],
-    ]));
-    const hasCert = o.peer_subject || o.peer_issuer || o.peer_not_after;
-    const cert = el('div', { class: 'tls-cert' }, el('h5', null, upstream ? 'Server certificate' : 'Client certificate'));
-    if (hasCert) {
-      const val = certValidity(o.peer_not_before, o.peer_not_after);
-      const key = [str(o.peer_key_type), o.peer_key_bits ? o.peer_key_bits + ' bits' : ''].filter(Boolean).join(' ');
-      const t = kv([['Certificate subject', str(o.peer_subject)], ['Certificate issuer', str(o.peer_issuer)],
-        ['Valid from', str(o.peer_not_before)], ['Valid until', str(o.peer_not_after)], ['Key', key], ['Signature', str(o.peer_sig)]]);
-      if (val.text) t.appendChild(el('tr', null, el('th', null, 'Validity'), el('td', { class: 'tls-validity ' + val.cls }, val.text)));
-      cert.appendChild(t);
-    } else {
-      cert.appendChild(el('p', { class: 'muted' }, upstream ? 'No certificate recorded (the handshake ended before one arrived).'
-        : 'httpeek showed its minted leaf; the client sent no certificate.'));
-    }
-    if (upstream || o.verify_result || o.verify_error) {
-      const vr = o.verify_result;
-      const verdict = (vr === 0 || vr === undefined || vr === null) && !o.verify_error
-        ? (done || hasCert ? 'verified' : '')
-        : 'failed' + (o.verify_error ? ': ' + o.verify_error : '') + (vr ? ' (' + vr + ')' : '');
-      if (verdict) cert.appendChild(el('p', { class: 'tls-verify ' + (verdict === 'verified' ? 'good' : 'bad') }, 'Verification: ' + verdict));
-    }
-    box.appendChild(cert);
-    box.appendChild(el('div', { class: 'tls-alerts' }, el('h5', null, 'Alerts'),
-      kv([['Alert sent', str(o.alert_sent) || 'none'], ['Alert received', str(o.alert_received) || 'none']])));
-    const rest = {};
-    for (const k of Object.keys(o)) if (!TLS_SHOWN.includes(k)) rest[k] = o[k];
-    if (Object.keys(rest).length) box.appendChild(tlsTable(rest));
-    return box;
-  }
-  function renderTLS(d) {
-    const box = el('div', { class: 'tls' });
-    const t = d.tls || {};
-    box.appendChild(section('Client ↔ httpeek', t.client ? tlsLeg(t.client, false)
-      : el('p', { class: 'muted' }, d.scheme === 'https' && d.kind === 'tunnel' ? 'Not intercepted (tunnel).' : 'No TLS on this leg.')));
-    box.appendChild(section('httpeek ↔ server', t.upstream ? tlsLeg(t.upstream, true)
-      : el('p', { class: 'muted' }, 'No TLS on this leg.')));
-    return box;
-  }
-
-  /* Bodies */
-
-  function renderBody(d, response) {
-    const part = response ? d.response : d.request;
-    const box = el('div', { class: 'bodybox' });
-    if (!part) { box.appendChild(el('p', { class: 'muted' }, response ? 'No response.' : 'No request.')); return box; }
-    if (!part.body_size && !part.body_captured) { box.appendChild(el('p', { class: 'muted' }, 'No body.')); return box; }
-    const which = response ? 'response' : 'request';
-    const ctype = header(part.headers, 'content-type') || (response ? d.mime : '') || '';
-    const enc = header(part.headers, 'content-encoding') || '';
-    const base = '/api/flows/' + d.id + '/' + which + '/body';
-    const info = el('div', { class: 'bodyinfo' },
-      el('span', null, (ctype || 'no Content-Type') + (enc ? ' · ' + enc : '') + ' · ' + fmtSize(part.body_size) +
-        (enc ? ' on the wire' : '')),
-      el('a', { href: api(base + '?decode=1&download=1'), class: 'button small' }, 'Download'),
-      enc ? el('a', { href: api(base + '?download=1'), class: 'button small' }, 'Download raw') : null);
-    box.appendChild(info);
-    if (part.body_truncated) {
-      box.appendChild(el('p', { class: 'note warn-note' }, 'Truncated capture: ' + fmtSize(part.body_captured) + ' of ' +
-        fmtSize(part.body_size) + ' were kept (--max-body).'));
-    }
-    if (!part.body_captured) { box.appendChild(el('p', { class: 'muted' }, 'The body was not captured.')); return box; }
-    const holder = el('div', { class: 'bodyview' }, el('span', { class: 'muted' }, 'Loading…'));
-    box.appendChild(holder);
-    const key = d.id + ':' + which;
-    const cached = bodyCache.get(key);
-    if (cached) { holder.replaceWith(cached); return box; }
-    const cat = mimeCat(ctype);
-    if (cat === 'image') {
-      const img = el('img', { class: 'bodyimg', alt: 'image body', src: api(base + '?decode=1') });
-      const dims = el('div', { class: 'muted small' });
-      img.addEventListener('load', () => { dims.textContent = img.naturalWidth + ' × ' + img.naturalHeight + ' px'; });
-      img.addEventListener('error', () => { dims.textContent = 'The image could not be displayed; see the hex view with Download raw.'; });
-      const v = el('div', { class: 'bodyview' }, img, dims);
-      bodyCache.set(key, v);
-      holder.replaceWith(v);
-      return box;
-    }
-    fetchBody(base).then((res) => {
-      const v = el('div', { class: 'bodyview' });
-      if (res.note) v.appendChild(el('p', { class: 'note' }, res.note));
-      if (response && cat === 'html') v.appendChild(htmlToggle(base, bodyContent(res.bytes, ctype)));
-      else v.appendChild(bodyContent(res.bytes, ctype));
-      bodyCache.set(key, v);
-      holder.replaceWith(v);
-    }, (e) => {
-      holder.replaceWith(el('p', { class: 'error' }, 'Could not load the body: ' + e.message));
-    });
-    return box;
-  }
-
-  // An HTML body: its source (default) or a preview in a sandboxed frame (no scripts, an opaque
-  // origin) loaded from our own body URL, which the server frames only for this origin.
-  function htmlToggle(base, source) {
-    const bSrc = el('button', { type: 'button', class: 'small on', 'data-view': 'source' }, 'Source');
-    const bPrev = el('button', { type: 'button', class: 'small', 'data-view': 'preview' }, 'Preview');
-    const wrap = el('div', { class: 'htmlbody' }, el('div', { class: 'viewtoggle', role: 'group', 'aria-label': 'HTML view' }, bSrc, bPrev), source);
-    let frame = null;
-    const show = (preview) => {
-      bSrc.classList.toggle('on', !preview);
-      bPrev.classList.toggle('on', preview);
-      if (preview && !frame) {
-        frame = el('iframe', { class: 'htmlpreview', sandbox: '', referrerpolicy: 'no-referrer', title: 'HTML preview (scripts off)' });
-        frame.src = api(base + '?decode=1');
-        wrap.appendChild(frame);
-      }
-      source.hidden = preview;
-      if (frame) frame.hidden = !preview;
-    };
-    bSrc.addEventListener('click', () => show(false));
-    bPrev.addEventListener('click', () => show(true));
-    return wrap;
-  }
-
-  // The decoded bytes; when the server cannot decode them, the raw bytes with a note.
-  async function fetchBody(base) {
-    let r = await fetch(api(base + '?decode=1'), { cache: 'no-store' });
-    let note = '';
-    if (r.status === 422) {
-      let msg = 'it could not be decoded';
-      try { msg = (await r.json()).error || msg; } catch (e) { /* keep */ }
-      note = 'Shown raw: ' + msg;
-      r = await fetch(api(base), { cache: 'no-store' });
-    }
-    if (!r.ok) {
-      let msg = r.status + ' ' + r.statusText;
-      try { msg = (await r.json()).error || msg; } catch (e) { /* keep */ }
-      throw new Error(msg);
-    }
-    return { bytes: new Uint8Array(await r.arrayBuffer()), note };
-  }
-
-  function bodyContent(bytes, ctype) {
-    const cat = mimeCat(ctype);
-    let text = null;
-    if (cat !== 'image' && cat !== 'media' && cat !== 'font') {
-      try { text = new TextDecoder('utf-8', { fatal: true }).decode(bytes); } catch (e) { text = null; }
-      if (text !== null && cat === 'binary' && /[\x00-\x08\x0e-\x1a\x1c-\x1f]/.test(text.slice(0, 4096))) text = null;
-      if (text === null && (cat === 'text' || cat === 'json' || cat === 'html' || cat === 'js' || cat === 'css')) {
-        // declared as text but not UTF-8: show it as Latin-1 rather than as hex
-        if (!/[\x00-\x08]/.test(String.fromCharCode.apply(null, bytes.subarray(0, 512)))) {
-          text = new TextDecoder('latin1').decode(bytes);
-        }
-      }
-    }
-    if (text === null) return hexDump(bytes);
-    const trimmed = text.trimStart();
-    if (cat === 'json' || ((cat === 'binary' || cat === 'text' || cat === 'none') && /^[[{]/.test(trimmed))) {
-      if (text.length <= 32 * 1024 * 1024) {
-        try {
-          const value = JSON.parse(text);
-          return jsonView(value, text);
-        } catch (e) { /* not JSON after all: show the text */ }
-      }
-    }
-    return textView(text);
-  }
-
-  function textView(text) {
-    const box = el('div');
-    if (text.length > TEXT_MAX) {
-      box.appendChild(el('p', { class: 'note' }, 'Showing the first ' + fmtSize(TEXT_MAX) + ' characters of ' + fmtSize(text.length) + '; download the body for the rest.'));
-      text = text.slice(0, TEXT_MAX);
-    }
-    box.appendChild(el('pre', { class: 'text' }, text));
-    return box;
-  }
-
-  function hexDump(bytes) {
-    const n = Math.min(bytes.length, HEX_MAX);
-    const lines = [];
-    for (let off = 0; off < n; off += 16) {
-      let hex = '', asc = '';
-      for (let i = 0; i < 16; i++) {
-        if (off + i < n) {
-          const b = bytes[off + i];
-          hex += (b < 16 ? '0' : '') + b.toString(16) + ' ';
-          asc += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
-        } else {
-          hex += '   ';
-        }
-        if (i === 7) hex += ' ';
-      }
-      lines.push(off.toString(16).padStart(8, '0') + '  ' + hex + ' |' + asc + '|');
-    }
-    const box = el('div');
-    box.appendChild(el('p', { class: 'note' }, 'Binary: ' + fmtSize(bytes.length) +
-      (bytes.length > HEX_MAX ? ', hex dump of the first 64 KiB (download the body for all of it)' : '') + '.'));
-    box.appendChild(el('pre', { class: 'hex' }, lines.join('\n')));
-    return box;
-  }
-
-  /* A pretty-printed, collapsible JSON tree. Children are built when a node is first opened,
-   * so a large document costs only what is on screen. */
-  function jsonView(value, raw) {
-    const box = el('div', { class: 'jsonbox' });
-    const tree = el('div', { class: 'json' });
-    const pretty = el('pre', { class: 'text', hidden: true });
-    const bar = el('div', { class: 'bodybar' },
-      el('button', { type: 'button', class: 'small', onclick: () => setAll(true) }, 'Expand all'),
-      el('button', { type: 'button', class: 'small', onclick: () => setAll(false) }, 'Collapse all'),
-      el('button', { type: 'button', class: 'small', onclick: () => {
-        const showTree = tree.hidden;
-        tree.hidden = !showTree;
-        if (!showTree && !pretty.textContent) pretty.textContent = JSON.stringify(value, null, 2);
-        pretty.hidden = showTree;
-      } }, 'Text'));
-    tree.appendChild(jsonNode(value, null, true, 0));
-    function setAll(open) {
-      // expanding everything is bounded: huge documents only open the first levels
-      const limit = open ? (raw.length > 1 << 20 ? 3 : 64) : 0;
-      const walk = (node, depth) => {
-        if (node._setOpen) node._setOpen(open && depth < limit);
-        for (const c of node.querySelectorAll(':scope > .jchildren > .jnode')) walk(c, depth + 1);
-      };
-      walk(tree.firstChild, 0);
-    }
-    box.appendChild(bar);
-    box.appendChild(tree);
-    box.appendChild(pretty);
-    return box;
-  }
-
-  function jsonScalar(v) {
-    if (v === null) return el('span', { class: 'jnull' }, 'null');
-    if (typeof v === 'string') return el('span', { class: 'jstr' }, JSON.stringify(v));
-    if (typeof v === 'number') return el('span', { class: 'jnum' }, String(v));
-    if (typeof v === 'boolean') return el('span', { class: 'jbool' }, String(v));
-    return el('span', null, String(v));
-  }
-
-  function jsonNode(v, key, last, depth) {
-    const node = el('div', { class: 'jnode' });
-    const keyEl = key !== null ? [el('span', { class: 'jkey' }, JSON.stringify(key)), ': '] : null;
-    const comma = last ? '' : ',';
-    if (v === null || typeof v !== 'object') {
-      append(node, [keyEl, jsonScalar(v), comma]);
-      return node;
-    }
-    const isArr = Array.isArray(v);
-    const keys = isArr ? null : Object.keys(v);
-    const n = isArr ? v.length : keys.length;
-    const open = isArr ? '[' : '{', close = isArr ? ']' : '}';
-    if (!n) { append(node, [keyEl, open + close + comma]); return node; }
-    const tog = el('span', { class: 'jtog' });
-    const summary = el('span', { class: 'jsum' }, ' … ' + n + (isArr ? ' item' : ' key') + (n === 1 ? '' : 's') + ' ' + close + comma);
-    const children = el('div', { class: 'jchildren' });
-    const closeEl = el('div', { class: 'jclose' }, close + comma);
-    let built = 0;
-    function build(upto) {
-      const more = children.querySelector(':scope > .jmore');
-      if (more) more.remove();
-      for (; built < Math.min(n, upto); built++) {
-        const k = isArr ? built : keys[built];
-        children.appendChild(jsonNode(v[k], isArr ? null : k, built === n - 1, depth + 1));
-      }
-      if (built < n) {
-        children.appendChild(el('div', { class: 'jmore' }, el('button', { type: 'button', class: 'small',
-          onclick: () => build(built + JSON_CHILDREN) }, 'Show ' + Math.min(JSON_CHILDREN, n - built) + ' more of ' + (n - built))));
-      }
-    }
-    let isOpen = false;
-    node._setOpen = (o) => {
-      isOpen = o;
-      if (o && !built) build(JSON_CHILDREN);
-      tog.textContent = o ? '▾' : '▸';
-      summary.hidden = o;
-      children.hidden = !o;
-      closeEl.hidden = !o;
-    };
-    tog.addEventListener('click', () => node._setOpen(!isOpen));
-    const headLine = el('span', { class: 'jhead' }, tog, keyEl, open, summary);
-    headLine.addEventListener('dblclick', () => node._setOpen(!isOpen));
-    append(node, [headLine, children, closeEl]);
-    node._setOpen(depth < 2 || n <= 20 && depth < 4);
-    return node;
   }
 
   /* ------------------------------------------------------------------------------------------ */
@@ -1387,45 +862,10 @@
     const saved = /^(\w+):(-?1)$/.exec(pref('sort') || '');
     setSort(saved && SORT_KEYS[saved[1]] ? saved[1] : 'id', saved ? +saved[2] : 1);
   }
-  // Layout choices survive a reload (never data: flows stay on the server).
-  function pref(k, v) {
-    try {
-      if (v === undefined) return localStorage.getItem('httpeek.' + k);
-      localStorage.setItem('httpeek.' + k, String(v));
-    } catch (e) { /* storage disabled */ }
-    return null;
-  }
-  function setSide(show) {
-    $('side').hidden = !show;
-    $('b-side').classList.toggle('on', show);
-    scheduleRender();
-  }
-  $('b-side').addEventListener('click', () => { setSide($('side').hidden); pref('side', $('side').hidden ? 0 : 1); });
-  if (pref('side') === '0') setSide(false);
-  const savedH = +pref('detailH');
-  if (savedH >= 120) $('detail').style.height = savedH + 'px';
   for (const id of ['filter']) $(id).addEventListener('input', onFilterInput);
   for (const id of ['f-method', 'f-status', 'f-type', 'f-client', 'f-errors']) $(id).addEventListener('change', onFilterInput);
   $('f-group').addEventListener('change', () => { filter = compileFilter(); rebuildView(); });
 
-  // drag the border between the list and the detail pane
-  $('resizer').addEventListener('mousedown', (ev) => {
-    ev.preventDefault();
-    const detailEl = $('detail');
-    const startY = ev.clientY, startH = detailEl.getBoundingClientRect().height;
-    const move = (e) => {
-      const h = Math.max(120, Math.min(window.innerHeight - 160, startH - (e.clientY - startY)));
-      detailEl.style.height = h + 'px';
-      scheduleRender();
-    };
-    const up = () => {
-      document.removeEventListener('mousemove', move);
-      document.removeEventListener('mouseup', up);
-      pref('detailH', Math.round(detailEl.getBoundingClientRect().height));
-    };
-    document.addEventListener('mousemove', move);
-    document.addEventListener('mouseup', up);
-  });
 
   /* ------------------------------------------------------------------------------------------ */
   /* Clients (issues 4 and 5) and interception rules */
@@ -1465,7 +905,7 @@
     let namesChanged = false;
     let rowsChanged = false;
     for (const c of list) {
-      const name = c.custom_name || c.ua_name || c.addr;
+      const name = HP.clientDisplayName(c);
       if (clientNames.get(c.addr) !== name) { clientNames.set(c.addr, name); namesChanged = true; }
       // a rename (here or in another tab): the summaries we hold carry the old name
       const rowName = c.custom_name || c.ua_name || '';
@@ -1482,45 +922,16 @@
   }
 
   function clientCard(c, name) {
-    const ck = c.checklist || {};
-    const card = el('div', { class: 'client' + ($('f-client').value === c.addr ? ' active' : ''), 'data-addr': c.addr });
-    const nameEl = el('button', { type: 'button', class: 'client-name linkish', title: 'Show only this client\'s flows' }, name);
-    nameEl.addEventListener('click', () => {
-      const sel = $('f-client');
-      sel.value = sel.value === c.addr ? '' : c.addr;
-      for (const x of document.querySelectorAll('#clients .client')) x.classList.toggle('active', x.dataset.addr === sel.value);
-      onFilterInput();
+    return HP.clientCard(c, name, {
+      active: $('f-client').value === c.addr,
+      onPick: () => {
+        const sel = $('f-client');
+        sel.value = sel.value === c.addr ? '' : c.addr;
+        for (const x of document.querySelectorAll('#clients .client')) x.classList.toggle('active', x.dataset.addr === sel.value);
+        onFilterInput();
+      },
+      onRename: (card) => startRename(card, c, name),
     });
-    const rename = el('button', { type: 'button', class: 'small rename', title: 'Rename this client' }, 'Rename');
-    rename.addEventListener('click', () => startRename(card, c, name));
-    card.appendChild(el('div', { class: 'client-top' }, nameEl, rename));
-    card.appendChild(el('div', { class: 'client-meta muted' },
-      c.addr + (name !== c.addr && c.ua_name && c.custom_name ? ' · ' + c.ua_name : '')));
-    card.appendChild(el('div', { class: 'client-counts' },
-      el('span', null, c.flows + ' flow' + (c.flows === 1 ? '' : 's')),
-      c.failed ? el('span', { class: 'bad' }, c.failed + ' failed') : null,
-      c.refused ? el('span', { class: 'bad' }, c.refused + ' TLS refusal' + (c.refused === 1 ? '' : 's')) : null));
-    const items = [
-      ['proxy_reached', 'Proxy reached'],
-      ['ca_downloaded', 'CA downloaded'],
-      ['trusted_tls', 'First trusted TLS handshake'],
-      ['app_traffic', 'App traffic seen'],
-    ];
-    const ul = el('ul', { class: 'checklist' });
-    for (const [k, label] of items) {
-      const on = !!ck[k];
-      ul.appendChild(el('li', { class: 'check-item ' + (on ? 'yes' : 'no'), 'data-check': k },
-        el('span', { class: 'mark' }, on ? '✓' : '✗'), ' ', label));
-    }
-    const refusing = ck.refusing_hosts || [];
-    const li = el('li', { class: 'check-item ' + (refusing.length ? 'no' : 'yes'), 'data-check': 'refusing_hosts' },
-      el('span', { class: 'mark' }, refusing.length ? '!' : '✓'), ' ',
-      refusing.length ? 'Hosts refusing our certificate:' : 'No host refuses our certificate');
-    if (refusing.length) li.appendChild(el('ul', { class: 'refusing' }, ...refusing.map((h) => el('li', null, h))));
-    ul.appendChild(li);
-    card.appendChild(ul);
-    if (c.advice) card.appendChild(el('p', { class: 'advice' }, c.advice));
-    return card;
   }
 
   function startRename(card, c, name) {
@@ -1560,21 +971,7 @@
     });
   }
 
-  async function refreshPassthrough() {
-    let p;
-    try { p = await apiJSON('/api/passthrough'); } catch (e) { return; }
-    const box = $('passthrough');
-    clear(box);
-    const rules = p.rules || {};
-    const list = (arr, none) => arr && arr.length ? el('ul', { class: 'globs' }, ...arr.map((g) => el('li', null, g)))
-      : el('p', { class: 'muted' }, none);
-    box.appendChild(el('h5', null, 'Intercepted (--intercept)'));
-    box.appendChild(list(rules.intercept, 'every host'));
-    box.appendChild(el('h5', null, 'Passed through (--passthrough)'));
-    box.appendChild(list(rules.passthrough, 'none'));
-    box.appendChild(el('h5', null, 'Automatic passthrough'));
-    box.appendChild(list(p.auto, 'none: no host refused httpeek\'s certificate repeatedly'));
-  }
+  const refreshPassthrough = HP.refreshPassthrough;
 
   // Per-client counts cost the server a pass over the session: under live load they are asked
   // for at most every CLIENTS_MIN_MS, and never twice at once.
@@ -1651,7 +1048,7 @@
       setText($('st-load'), 'loading failed: ' + e.message);
     }
     loading = false;
-    $('list-empty').hidden = view.length > 0;
+    updateEmpty();
     try { performance.mark('httpeek-all-loaded'); } catch (e) { /* old browser */ }
     document.body.dataset.loaded = String(Math.round(performance.now() - t0));
   }

@@ -117,16 +117,22 @@ async function main() {
     let rs = await waitRows(page, (r) => r.length >= EXPECT);
     ok(rs.length === api.length && api.length === EXPECT, `the list shows every flow (${rs.length} rows, API ${api.length}, made ${EXPECT})`);
     const head = await page.$$eval('#list-head .c', (cs) => cs.map((c) => c.textContent));
-    ok(JSON.stringify(head) === JSON.stringify(['#', 'Method', 'Host', 'Path', 'Status', 'Type', 'Size', 'Time', 'Client']),
-      'columns: # method host path status type size time client', JSON.stringify(head));
+    ok(JSON.stringify(head) === JSON.stringify(['#', 'Start', 'Method', 'Host', 'Path', 'Status', 'Type', 'Size', 'Time', 'Client']),
+      'columns: # start method host path status type size time client', JSON.stringify(head));
     ok(rs.every((r, i) => i === 0 || rs[i - 1].id < r.id), 'rows are in id order');
     const items = byPath('/api/items');
     const ir = rs.find((r) => r.id === items.id) || { cells: {} };
     const c = ir.cells;
     ok(c.method === 'GET' && c.host === `upstream.test:${VUP}` && c.path === '/api/items?page=1&q=a%20b' &&
        c.status === '200' && c.type === 'json' && /^\d+ B$/.test(c.size) && /ms$/.test(c.time) &&
-       c.client === (items.client_name || items.client),
+       c.client.startsWith(items.client_name || items.client),
     'the JSON flow\'s row: GET, host:port, path with query, 200, json, size, time, client', JSON.stringify(c));
+    {
+      const t = new Date(items.started);
+      const p2 = (n) => String(n).padStart(2, '0');
+      const want = p2(t.getHours()) + ':' + p2(t.getMinutes()) + ':' + p2(t.getSeconds()) + '.' + String(t.getMilliseconds()).padStart(3, '0');
+      ok(c.start === want, `the start column shows the local time of day with milliseconds (${c.start}, want ${want} from ${items.started})`);
+    }
     const dns = api.find((f) => f.diag_code === -1003);
     const dr = rs.find((r) => r.id === (dns && dns.id));
     ok(dr && /\bfailed\b/.test(dr.cls) && dr.cells.status.includes('-1003') && dr.cells.status.includes('cannot resolve'),
@@ -246,7 +252,7 @@ async function main() {
       await page.click('#list-head .c-id');
       exp = all2.map((f) => f.id).sort((a, b) => a - b);
       rs = await waitRows(page, (r) => JSON.stringify(ids(r)) === JSON.stringify(exp));
-      ok(JSON.stringify(ids(rs)) === JSON.stringify(exp) && JSON.stringify(await page.$$eval('#list-head .c', (cs) => cs.map((c) => c.textContent))).includes('"#","Method"'),
+      ok(JSON.stringify(ids(rs)) === JSON.stringify(exp) && JSON.stringify(await page.$$eval('#list-head .c', (cs) => cs.map((c) => c.textContent))).includes('"#","Start","Method"'),
         'the # header brings back id order; header labels unchanged', JSON.stringify(ids(rs)));
     }
 
