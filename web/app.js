@@ -151,6 +151,8 @@
 
   let filterTimer = 0;
   function onFilterInput() {
+    // where the detail covers the list (a phone-sized window), filtering shows the list again
+    if (!$('detail').hidden && matchMedia('(max-width: 699px)').matches) closeDetail();
     clearTimeout(filterTimer);
     filterTimer = setTimeout(() => {
       clearTimeout(rebuildTimer);

@@ -9,7 +9,10 @@
 # curl (replayed by bash), HAR export of the filtered flows (validated), clear, and no request
 # to any other host. The API side checks run with curl: DNS-rebinding Host headers are refused
 # and captured bodies are served under a sandbox CSP. A screenshot is kept as an artifact
-# (meson-logs/60-viewer.png next to the binary, or $VIEWER_ARTIFACTS).
+# (meson-logs/60-viewer.png next to the binary, or $VIEWER_ARTIFACTS). A second pass
+# (tests/js/viewer-layout.js) checks the facts of a first HTTPS flow, the timing waterfall's
+# geometry, failure rows told apart, body and header search, the raw view, the no-match state and
+# the layout at 1400, 800 and 600 px, and keeps viewer-1400/800/600.png (copied to docs/).
 source "$(dirname "$0")/lib.sh"
 
 PKI=$T/pki
@@ -157,5 +160,32 @@ is "$rc" 0 "viewer.js finished (status $rc)"
     like "$v" '^valid ' "validate-har.js accepts the viewer's HAR ($v)"
 }
 [ -s "$ART/60-viewer.png" ] && diag "screenshot: $ART/60-viewer.png"
+
+# ---- second pass (viewer-layout.js): facts of a first HTTPS flow, waterfall geometry, failure
+# rows, body/header search, the raw view, the no-match state and the layout at 1400/800/600 px
+start_upstream --tls server --quiet; FRESH=$UPSTREAM_PORT      # nobody has connected to it yet
+start_upstream --tls selfsigned --quiet; SELF=$UPSTREAM_PORT
+start_upstream --tls wronghost --quiet; WRONG=$UPSTREAM_PORT
+pcurl_tls -o /dev/null "https://upstream.test:$FRESH/headers" -H 'X-Request-Id: req-7781'
+pcurl -o /dev/null "http://upstream.test:$VUP/submit" -H 'Content-Type: application/json' --data '{"sku":"SKU-1002","qty":1}'
+pcurl -o /dev/null "http://upstream.test:$VUP/submit" -H 'Content-Type: application/json' --data '{"sku":"SKU-2001","qty":2}'
+pcurl -o /dev/null "http://upstream.test:$VUP/api/items?second=1"
+pcurl_tls -o /dev/null "https://upstream.test:$SELF/self"        # -1202, self-signed
+pcurl_tls -o /dev/null "https://upstream.test:$WRONG/wrong"      # -1202, name mismatch
+pcurl_tls -o /dev/null "https://nothere.invalid/x"               # CONNECT that fails before TLS
+out=$(VIEWER_URL=$WEB PROXY_PORT=$HTTPEEK_PORT VUP_PORT=$VUP FRESH_PORT=$FRESH SELF_PORT=$SELF WRONG_PORT=$WRONG \
+      SHOT_DIR=$ART CHROMIUM=$CHROMIUM HOME=$T timeout -k 5 90 "$NODE" "$JS/viewer-layout.js" 2>&1)
+rc=$?
+while IFS= read -r l; do
+    case $l in
+        "ok - "*) pass "${l#ok - }" ;;
+        "not ok - "*) fail "${l#not ok - }" ;;
+        "# "*) diag "${l#\# }" ;;
+        "") ;;
+        *) diag "$l" ;;
+    esac
+done <<<"$out"
+is "$rc" 0 "viewer-layout.js finished (status $rc)"
+for w in 1400 800 600; do [ -s "$ART/viewer-$w.png" ] && diag "screenshot: $ART/viewer-$w.png"; done
 
 done_testing
