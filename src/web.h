@@ -17,6 +17,14 @@
  *                                  adds Content-Disposition: attachment. Served with the body's
  *                                  Content-Type under "Content-Security-Policy: sandbox" and
  *                                  nosniff, so a captured page can never script the viewer.
+ *   GET  /api/search?q=Q&after=ID&limit=N   flows whose bodies or headers match Q (terms in
+ *                                  search.h: body:T reqbody:T respbody:T header:NAME[=VALUE],
+ *                                  ~b ~bq ~bs ~h ~hq ~hs T, "-" negates; other words ignored):
+ *                                  {ids:[matching ids > ID, in order, at most N (default and
+ *                                  most 10000)], next_after: the last id examined, done: bool}.
+ *                                  One request examines about 16 MB of headers and decoded
+ *                                  bodies, then answers: ask again with after=next_after until
+ *                                  done. 400 {error} when Q holds no body or header term.
  *   GET  /api/events               text/event-stream: "event: flows" with data = JSON array of
  *                                  the summaries just committed; "event: cleared" after a
  *                                  DELETE; "event: clients" (data {}) when client facts changed;

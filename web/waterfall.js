@@ -43,9 +43,9 @@
       } else {
         bar.hidden = true;
       }
-      const label = p === 'ssl' && q && q.nested ? 'ssl (in connect)' : p;
-      box.appendChild(el('div', { class: 'wf-row' + (q ? '' : ' none') + (p === 'ssl' ? ' nested' : ''), 'data-phase': p },
-        el('span', { class: 'wf-label' }, label),
+      const nested = p === 'ssl' && q && q.nested;
+      box.appendChild(el('div', { class: 'wf-row' + (q ? '' : ' none') + (nested ? ' nested' : ''), 'data-phase': p },
+        el('span', { class: 'wf-label', title: nested ? 'the TLS handshake, part of connect' : null }, nested ? '↳ ssl' : p),
         el('span', { class: 'wf-track' }, bar),
         el('span', { class: 'wf-val' }, q ? fmtMs(q.dur) : '—')));
     }
