@@ -99,7 +99,8 @@ async function main() {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 900 } });
+  // a time zone away from UTC, so a start column in UTC instead of local time shows
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 900 }, timezoneId: 'Asia/Kolkata' });
   const page = await context.newPage();
   const requests = [];
   const pageErrors = [];
@@ -128,9 +129,9 @@ async function main() {
        c.client.startsWith(items.client_name || items.client),
     'the JSON flow\'s row: GET, host:port, path with query, 200, json, size, time, client', JSON.stringify(c));
     {
-      const t = new Date(items.started);
+      const t = new Date(Date.parse(items.started) + 330 * 60000); // Asia/Kolkata: UTC+5:30, no DST
       const p2 = (n) => String(n).padStart(2, '0');
-      const want = p2(t.getHours()) + ':' + p2(t.getMinutes()) + ':' + p2(t.getSeconds()) + '.' + String(t.getMilliseconds()).padStart(3, '0');
+      const want = p2(t.getUTCHours()) + ':' + p2(t.getUTCMinutes()) + ':' + p2(t.getUTCSeconds()) + '.' + String(t.getUTCMilliseconds()).padStart(3, '0');
       ok(c.start === want, `the start column shows the local time of day with milliseconds (${c.start}, want ${want} from ${items.started})`);
     }
     const dns = api.find((f) => f.diag_code === -1003);
