@@ -173,6 +173,25 @@ pcurl -o /dev/null "http://upstream.test:$VUP/api/items?second=1"
 pcurl_tls -o /dev/null "https://upstream.test:$SELF/self"        # -1202, self-signed
 pcurl_tls -o /dev/null "https://upstream.test:$WRONG/wrong"      # -1202, name mismatch
 pcurl_tls -o /dev/null "https://nothere.invalid/x"               # CONNECT that fails before TLS
+# the search API itself: matches, paging by after=next_after, a query without a search term
+for _ in $(seq 100); do
+    curl -s "$WEB/api/flows" | grep -q nothere.invalid && break
+    sleep 0.05
+done
+search() { curl -s "$WEB/api/search?$1" | "$PYTHON" -c 'import json,sys; d=json.load(sys.stdin); print(d.get("ids"), d.get("done"), d.get("next_after"), d.get("error", ""))'; }
+sku1=$(curl -s "$WEB/api/flows" | "$PYTHON" -c 'import json,sys; print([f["id"] for f in json.load(sys.stdin) if f["method"] == "POST"][-2])')
+sku2=$(curl -s "$WEB/api/flows" | "$PYTHON" -c 'import json,sys; print([f["id"] for f in json.load(sys.stdin) if f["method"] == "POST"][-1])')
+like "$(search 'q=body:SKU-1002')" "^\[$sku1\] True " "GET /api/search?q=body:SKU-1002 finds the one flow whose body holds it"
+like "$(search 'q=reqbody:%22sku%22:%22sku-2001%22')" "^\[$sku2\] True " "reqbody: with a quoted JSON fragment, case-insensitive"
+like "$(search 'q=respbody:SKU-2001')" "^\[$sku2\] True " "respbody: the response body (the upstream echoes it)"
+like "$(search 'q=header:x-request-id%3Dreq-7781')" "^\[[0-9]+\] True " "header:NAME=VALUE finds the flow that sent it"
+first=$(search 'q=body:sku-&limit=1')
+like "$first" "^\[$sku1\] False $sku1 " "limit=1: the first match, not done, next_after = it ($first)"
+like "$(search "q=body:sku-&limit=1&after=$sku1")" "^\[$sku2\] " "after=next_after: the next match"
+like "$(search 'q=hello')" "^None None None no body or header term" "a query without a body or header term is refused with a reason"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$WEB/api/search?q=body:")
+is "$code" 400 "body: without text is a 400"
+
 out=$(VIEWER_URL=$WEB PROXY_PORT=$HTTPEEK_PORT VUP_PORT=$VUP FRESH_PORT=$FRESH SELF_PORT=$SELF WRONG_PORT=$WRONG \
       SHOT_DIR=$ART CHROMIUM=$CHROMIUM HOME=$T timeout -k 5 90 "$NODE" "$JS/viewer-layout.js" 2>&1)
 rc=$?
