@@ -116,13 +116,9 @@ static void conn_free(struct conn *c)
         if (c->intercepted && !c->tunnel_requests && !f->fail.failed && !f->note[0]) {
             const char *host = c->sni[0] ? c->sni : c->tunnel_host;
             f->no_request_after_tls = 1;
-            clients_note(c->proxy->clients, c->client_addr, CLIENT_TLS_REFUSED, host);
-            if (rules_client_rejected(c->proxy->rules, host))
-                snprintf(f->note, sizeof f->note,
-                         "client closed without a request after TLS; %s is now passed through", host);
-            else
-                snprintf(f->note, sizeof f->note,
-                         "TLS intercepted, but the client closed without sending a request");
+            snprintf(f->note, sizeof f->note,
+                     "TLS intercepted, but the client closed without sending a request");
+            conn__client_refused(c, f, host);
         }
         conn__flow_done(c, f);
     }
@@ -774,9 +770,9 @@ static int on_req_head(void *arg, struct http1_head *head)
         hold_tls_buffers(c);
     if (c->intercepted) {
         if (!c->tunnel_requests++) {
-            rules_client_accepted(c->proxy->rules, c->sni[0] ? c->sni : c->tunnel_host);
-            if (!c->mirror_untrusted)
-                clients_note(c->proxy->clients, c->client_addr, CLIENT_TLS_TRUSTED, NULL);
+            if (!c->mirror_untrusted) /* a client taking our mirror of a bad server proves nothing */
+                rules_client_accepted(c->proxy->rules, c->client_addr,
+                                      c->sni[0] ? c->sni : c->tunnel_host);
         }
         if (c->tunnel_flow) {
             /* The tunnel's connect and TLS timings belong to its first request (as HAR does). */
@@ -807,11 +803,10 @@ static int on_req_head(void *arg, struct http1_head *head)
     if (r < 0)
         return -1;
     if (r == 0) {
-        const char *ua = http1_head_get(f->req, "user-agent");
-        if (ua)
-            clients_user_agent(c->proxy->clients, c->client_addr, ua);
+        clients_request(c->proxy->clients, c->client_addr, http1_head_get(f->req, "user-agent"),
+                        c->intercepted && !c->mirror_untrusted);
         if (!c->intercepted)
-            clients_note(c->proxy->clients, c->client_addr, CLIENT_PROXIED, NULL);
+            clients_note(c->proxy->clients, c->client_addr, CLIENT_PROXIED);
     }
     if (r == 1) { /* httpeek's own pages: answer now, the flow is not recorded */
         c->resp_started = c->resp_done = c->local_request = 1;
@@ -831,7 +826,7 @@ static int on_req_head(void *arg, struct http1_head *head)
                                    .via_tls = c->intercepted, .proxied = seen.proxied,
                                    .tls_trusted = seen.tls_trusted, .tls_refused = seen.tls_refused};
         if (setup_is_ca_download(path))
-            clients_note(c->proxy->clients, c->client_addr, CLIENT_CA_DOWNLOADED, NULL);
+            clients_note(c->proxy->clients, c->client_addr, CLIENT_CA_DOWNLOADED);
         setup_respond(leg_output(&c->client), path, c->head_request, c->proxy->ca, &who,
                       !c->client_keep_alive);
         c->req_out = HTTP1_NO_BODY;

@@ -142,6 +142,10 @@ int conn__take_connect_result(struct conn *c, struct flow *f, const struct upstr
 /* Hand a finished flow on (terminal line, sink). */
 void conn__flow_done(struct conn *c, struct flow *flow) HP_NONNULL(1, 2);
 
+/* The client refused httpeek's certificate for host on tunnel flow f (tunnel.c): tell the clients
+ * table and the rules (automatic passthrough for this device), and note both in f. */
+void conn__client_refused(struct conn *c, struct flow *f, const char *host) HP_NONNULL(1, 2, 3);
+
 /* A new flow for this connection (client address filled). NULL on OOM. */
 struct flow *conn__flow_new(struct conn *c) HP_NONNULL(1);
 

@@ -121,6 +121,9 @@ struct flow {
     struct flow_failure fail;
     char note[256];             /* free text shown with the flow (e.g. "tunnel not intercepted") */
     int no_request_after_tls;   /* client finished our TLS handshake, then closed without a request */
+    unsigned device_trusted;    /* for a refusal of our certificate: requests this device had sent
+                                   through intercepted tunnels before (it trusts the CA) */
+    unsigned app_trusted;       /* of those, from the app that refused (same User-Agent product) */
     int warn_codes[4];          /* codes of warnings on a flow that worked (ATS -1022, -1200) */
     int nwarn;
     int diag_code;              /* NSURLErrorDomain code the app saw (0 = none), set by diagnose */

@@ -108,8 +108,11 @@ static int run(const struct opts *o)
     struct ca *untrusted_ca = NULL;
     struct clients *clients = clients_new(stdout);
     struct leafcache *untrusted = NULL;
-    struct rules *rules = rules_new(o->intercept, (size_t)o->nintercept, o->passthrough,
-                                    (size_t)o->npassthrough, o->auto_passthrough);
+    struct rules_config rcfg = {.intercept = o->intercept, .nintercept = (size_t)o->nintercept,
+                              .passthrough = o->passthrough, .npassthrough = (size_t)o->npassthrough,
+                              .builtin = !o->no_default_passthrough,
+                              .auto_after = o->auto_passthrough, .auto_ttl = o->auto_passthrough_ttl};
+    struct rules *rules = rules_new(&rcfg);
     struct worker *workers[MAX_WORKERS] = {0};
     struct web *web = NULL;
     int nworkers = o->workers ? o->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
