@@ -133,8 +133,8 @@ static void refusal_detail(const struct flow *f, const char *how, char *out, siz
     const char *who = app[0] ? app : "The app";
     if (f->app_trusted)
         snprintf(out, outlen,
-                 "%s %s for %s, yet it sent %u requests through httpeek's certificate for other "
-                 "hosts: it pins this host's certificate (or trusts its own roots for it).",
+                 "%s %s for %s, yet it had sent %u requests through httpeek's certificates: it "
+                 "pins this host's certificate, or uses its own trust store for it.",
                  who, how, f->host, f->app_trusted);
     else if (f->device_trusted)
         snprintf(out, outlen,

@@ -55,6 +55,22 @@ like "$(flows_of 127.0.0.2)" "^http:200:False http:200:False tunnel:0:True$" \
     "device .2's flows: two intercepted exchanges, then its own refusal"
 is "$(flows_of 127.0.0.1)" "tunnel:0:True tunnel:0:True tunnel:0:True tunnel:0:False" \
     "device .1's flows: three refusals, then one untouched tunnel"
+# the refusals' diagnosis: its own catalogue entry, the app named, the inference from the device
+diag_of() { # CLIENT N: the diagnosis of that client's Nth flow as "code|title|detail|fix"
+    local id
+    id=$(api "$W/api/flows" | jq_py "[f['id'] for f in d if f['client'] == '$1'][$2]")
+    api "$W/api/flows/$id" | jq_py "'|'.join(str(d['diagnosis'][k]) for k in ('code', 'title', 'detail', 'fix'))"
+}
+CURLV="curl/$(curl -V | awk 'NR==1{print $2}')"
+d1=$(diag_of 127.0.0.1 0)
+like "$d1" "^-1202\|The app refused httpeek's certificate\|" "a refusal has its own title (not the bad-server one)"
+like "$d1" "Certificate Trust Settings.*network_security_config" "its fix: full trust on iOS, user CAs on Android"
+unlike "$d1" "upstream-ca|public CA" "its fix is not the one for a bad server certificate"
+like "$d1" "^[^|]*\|[^|]*\|$CURLV refused httpeek's certificate .* nothing from this device has been intercepted yet" \
+    "a device with no intercepted traffic: the app is named and the CA is the likely cause"
+d2=$(diag_of 127.0.0.2 2)
+like "$d2" "^[^|]*\|[^|]*\|$CURLV refused .* yet it had sent 2 requests through httpeek's certificates: it pins|$CURLV refused .* Other apps' traffic from this device" \
+    "a device whose traffic is intercepted: the claim is about the app (pins, or its own trust store)"
 note=$(api "$W/api/flows" | jq_py "[f['note'] for f in d if f['client'] == '127.0.0.1'][-1]")
 like "$note" "passed through.*automatic passthrough: this device refused" \
     "the untouched tunnel's flow says why: this device refused"
