@@ -73,7 +73,9 @@ void conn__set_state(struct conn *c, enum conn_state s, const char *why)
 struct flow *conn__flow_new(struct conn *c)
 {
     struct proxy *p = c->proxy;
-    struct flow *f = flow_new(atomic_fetch_add(&p->next_flow_id, 1) + 1, c->id, p->opts->max_body);
+    /* numbered when recorded (conn__flow_done): a flow that is never recorded (a CONNECT that
+     * became its requests, httpeek's own pages) must not leave a gap the user reads as lost */
+    struct flow *f = flow_new(0, c->id, p->opts->max_body);
     if (!f)
         return NULL;
     str_copy(f->client_addr, sizeof f->client_addr, c->client_addr);
@@ -91,6 +93,7 @@ void conn__flow_done(struct conn *c, struct flow *f)
     size_t nw = diagnose_warnings(f, w, 4);
     for (size_t i = 0; i < nw; i++)
         f->warn_codes[f->nwarn++] = w[i].entry->code;
+    f->id = atomic_fetch_add(&c->proxy->next_flow_id, 1) + 1;
     flow_done(f, c->proxy->out, c->proxy->sink, c->proxy->sink_arg);
 }
 
@@ -262,7 +265,7 @@ void conn__fail_client(struct conn *c, struct flow *f, int status, const char *r
         bufferevent_enable(c->client.bev, EV_WRITE);
     }
     if (f) {
-        log_msg(LOG_DEBUG, "flow %llu %s: %d %s", (unsigned long long)f->id, f->host, status, reason);
+        log_msg(LOG_DEBUG, "conn %llu %s: %d %s", (unsigned long long)c->id, f->host, status, reason);
         conn__flow_done(c, f);
     }
     leg_close(&c->upstream);
@@ -632,7 +635,9 @@ static int ensure_upstream(struct conn *c, const char *host, int port, int tls)
     struct flow *f = c->flow;
     if (c->upstream.bev && c->upstream_reusable && c->up_port == port && c->up_tls == tls &&
         !strcasecmp(c->up_host, host)) {
-        f->reused_upstream = 1;
+        /* a tunnel's own upstream carries its first request fresh: only an earlier exchange
+         * (or the pool) makes it reused */
+        f->reused_upstream = c->up_exchanges > 0;
         str_copy(f->server_ip, sizeof f->server_ip, c->tunnel_server_ip);
         http1_parser_resume(&c->upstream.parser); /* it paused at the end of the last response */
         conn__set_state(c, CONN_S_EXCHANGE, "upstream reused");
@@ -641,6 +646,7 @@ static int ensure_upstream(struct conn *c, const char *host, int port, int tls)
     leg_close(&c->upstream);
     str_copy(c->up_host, sizeof c->up_host, host);
     c->up_port = port;
+    c->up_exchanges = 0;
     c->up_tls = tls;
     tls_facts_clear(&c->upstream.tls);
     if (!c->pending_up && !(c->pending_up = evbuffer_new()))
@@ -1109,8 +1115,8 @@ static int retry_request(struct conn *c)
                                  http1_head_get(f->req, "host") && c->intercepted ? NULL : host_field,
                                  c->req_out, 0) < 0)
         return -1;
-    log_msg(LOG_DEBUG, "flow %llu: reused upstream closed, retrying on a new connection",
-            (unsigned long long)f->id);
+    log_msg(LOG_DEBUG, "conn %llu: reused upstream closed, retrying on a new connection",
+            (unsigned long long)c->id);
     return 0;
 }
 
@@ -1285,6 +1291,7 @@ static void finish_exchange(struct conn *c)
     }
     conn__set_state(c, CONN_S_IDLE, "exchange done");
     c->exchanges++;
+    c->up_exchanges++;
     http1_parser_resume(&c->client.parser);
     if (c->client.bev && evbuffer_get_length(bufferevent_get_input(c->client.bev)) > 0)
         process_client_input(c);

@@ -79,6 +79,9 @@ struct conn {
     char up_host[256];              /* host connected to */
     int up_port;
     int up_tls;                     /* 1 when the upstream leg speaks TLS */
+    unsigned up_exchanges;          /* exchanges the upstream connection carried before the
+                                     * current one (a pooled connection counts its earlier use):
+                                     * what makes a flow's "reused upstream connection" true */
 
     /* CONNECT tunnels. */
     int intercepted;                /* client leg is TLS we terminate: requests are https */

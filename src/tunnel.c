@@ -330,6 +330,7 @@ static void start_upstream_tls(struct conn *c, int early)
     snprintf(c->up_host, sizeof c->up_host, "%s", name);
     c->up_port = c->tunnel_port;
     c->up_tls = 1;
+    c->up_exchanges = 0;
     c->tunnel_marks.tls_start = flow_now_us();
     leg_attach(&c->upstream, bev, ssl, NULL, NULL, upstream_tls_event);
     if (early)
@@ -433,6 +434,7 @@ static int take_pooled(struct conn *c)
     snprintf(c->up_host, sizeof c->up_host, "%s", name);
     c->up_port = c->tunnel_port;
     c->up_tls = 1;
+    c->up_exchanges = 1; /* it carried an earlier tunnel's exchanges */
     c->tunnel_pooled = 0;
     leg_attach(&c->upstream, pc.bev, pc.ssl, NULL, NULL, NULL);
     bufferevent_disable(pc.bev, EV_READ); /* nothing to read until a request went out */
