@@ -62,28 +62,48 @@ static int is_loopback_host(const char *host)
     return !strncmp(host, "127.", 4) || !strcmp(host, "[::1]");
 }
 
-/* Append this machine's up, non-loopback addresses of family (AF_INET, AF_INET6 without
- * link-local: a phone cannot type a scope id into its proxy settings) with port to r->lan. */
+/* 1 for interfaces no phone is on: container and VM bridges, VPN tunnels. */
+static int is_virtual_interface(const char *name)
+{
+    static const char *const prefixes[] = {"docker", "br-", "veth", "virbr", "vmnet", "vboxnet",
+                                           "tun", "tap", "utun", "wg", "cni", "flannel"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
+        if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
+            return 1;
+    return 0;
+}
+
+/* One interface address of family with port into r->lan (the caller checked the room); IPv6
+ * link-local is skipped: a phone cannot type a scope id into its proxy settings. */
+static void add_address(struct setup_reach *r, const struct ifaddrs *i, int family, int port)
+{
+    char ip[INET6_ADDRSTRLEN];
+    if (family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)i->ifa_addr)->sin_addr, ip, sizeof ip);
+    } else {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+        if (IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_LOOPBACK(a))
+            return;
+        inet_ntop(AF_INET6, a, ip, sizeof ip);
+    }
+    snprintf(r->lan[r->nlan].ifname, sizeof r->lan[r->nlan].ifname, "%s", i->ifa_name);
+    snprintf(r->lan[r->nlan].host, sizeof r->lan[r->nlan].host, family == AF_INET6 ? "[%s]" : "%s", ip);
+    r->lan[r->nlan].port = port;
+    r->nlan++;
+}
+
+/* Append this machine's up, non-loopback addresses of family (AF_INET, AF_INET6) with port to
+ * r->lan: real interfaces first, so the set-up line and its QR code name the Wi-Fi or Ethernet
+ * address rather than a container bridge's. */
 static void add_interfaces(struct setup_reach *r, struct ifaddrs *ifs, int family, int port)
 {
-    for (struct ifaddrs *i = ifs; i && r->nlan < SETUP_MAX_LAN; i = i->ifa_next) {
-        if (!i->ifa_addr || i->ifa_addr->sa_family != family || (i->ifa_flags & IFF_LOOPBACK) ||
-            !(i->ifa_flags & IFF_UP))
-            continue;
-        char ip[INET6_ADDRSTRLEN];
-        if (family == AF_INET) {
-            inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, ip, sizeof ip);
-        } else {
-            const struct in6_addr *a = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
-            if (IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_LOOPBACK(a))
+    for (int pass = 0; pass < 2; pass++)
+        for (struct ifaddrs *i = ifs; i && r->nlan < SETUP_MAX_LAN; i = i->ifa_next) {
+            if (!i->ifa_addr || i->ifa_addr->sa_family != family || (i->ifa_flags & IFF_LOOPBACK) ||
+                !(i->ifa_flags & IFF_UP) || is_virtual_interface(i->ifa_name) != pass)
                 continue;
-            inet_ntop(AF_INET6, a, ip, sizeof ip);
+            add_address(r, i, family, port);
         }
-        snprintf(r->lan[r->nlan].ifname, sizeof r->lan[r->nlan].ifname, "%s", i->ifa_name);
-        snprintf(r->lan[r->nlan].host, sizeof r->lan[r->nlan].host, family == AF_INET6 ? "[%s]" : "%s", ip);
-        r->lan[r->nlan].port = port;
-        r->nlan++;
-    }
 }
 
 void banner_reach(const char *listen_desc, struct setup_reach *r)
