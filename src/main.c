@@ -204,9 +204,11 @@ static int run(const struct opts *o)
         goto out;
     }
     store_set_notify(store, web_notify, web); /* before worker_start: no flow yet */
-    const char *last_colon = strrchr(addrs, ':');
-    banner_print(stdout, addrs, last_colon ? atoi(last_colon + 1) : 8080, ca, o->insecure,
-                 !o->no_qr && isatty(STDOUT_FILENO));
+    /* who can reach the proxy: the banner warns when no phone can; the setup pages too */
+    struct setup_reach reach;
+    banner_reach(addrs, &reach);
+    setup_set_reach(&reach); /* before worker_start: the workers only read it */
+    banner_print(stdout, addrs, &reach, ca, o->insecure, !o->no_qr && isatty(STDOUT_FILENO));
     printf("Viewer: %s%s\n", web_url(web),
            wc.token ? "  (reachable from other machines: keep this token private)" : "");
     fflush(stdout);
