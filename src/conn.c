@@ -73,7 +73,9 @@ void conn__set_state(struct conn *c, enum conn_state s, const char *why)
 struct flow *conn__flow_new(struct conn *c)
 {
     struct proxy *p = c->proxy;
-    struct flow *f = flow_new(atomic_fetch_add(&p->next_flow_id, 1) + 1, c->id, p->opts->max_body);
+    /* numbered when recorded (conn__flow_done): a flow that is never recorded (a CONNECT that
+     * became its requests, httpeek's own pages) must not leave a gap the user reads as lost */
+    struct flow *f = flow_new(0, c->id, p->opts->max_body);
     if (!f)
         return NULL;
     str_copy(f->client_addr, sizeof f->client_addr, c->client_addr);
@@ -91,6 +93,7 @@ void conn__flow_done(struct conn *c, struct flow *f)
     size_t nw = diagnose_warnings(f, w, 4);
     for (size_t i = 0; i < nw; i++)
         f->warn_codes[f->nwarn++] = w[i].entry->code;
+    f->id = atomic_fetch_add(&c->proxy->next_flow_id, 1) + 1;
     flow_done(f, c->proxy->out, c->proxy->sink, c->proxy->sink_arg);
 }
 
@@ -116,13 +119,9 @@ static void conn_free(struct conn *c)
         if (c->intercepted && !c->tunnel_requests && !f->fail.failed && !f->note[0]) {
             const char *host = c->sni[0] ? c->sni : c->tunnel_host;
             f->no_request_after_tls = 1;
-            clients_note(c->proxy->clients, c->client_addr, CLIENT_TLS_REFUSED, host);
-            if (rules_client_rejected(c->proxy->rules, host))
-                snprintf(f->note, sizeof f->note,
-                         "client closed without a request after TLS; %s is now passed through", host);
-            else
-                snprintf(f->note, sizeof f->note,
-                         "TLS intercepted, but the client closed without sending a request");
+            snprintf(f->note, sizeof f->note,
+                     "TLS intercepted, but the client closed without sending a request");
+            conn__client_refused(c, f, host);
         }
         conn__flow_done(c, f);
     }
@@ -266,7 +265,7 @@ void conn__fail_client(struct conn *c, struct flow *f, int status, const char *r
         bufferevent_enable(c->client.bev, EV_WRITE);
     }
     if (f) {
-        log_msg(LOG_DEBUG, "flow %llu %s: %d %s", (unsigned long long)f->id, f->host, status, reason);
+        log_msg(LOG_DEBUG, "conn %llu %s: %d %s", (unsigned long long)c->id, f->host, status, reason);
         conn__flow_done(c, f);
     }
     leg_close(&c->upstream);
@@ -636,7 +635,9 @@ static int ensure_upstream(struct conn *c, const char *host, int port, int tls)
     struct flow *f = c->flow;
     if (c->upstream.bev && c->upstream_reusable && c->up_port == port && c->up_tls == tls &&
         !strcasecmp(c->up_host, host)) {
-        f->reused_upstream = 1;
+        /* a tunnel's own upstream carries its first request fresh: only an earlier exchange
+         * (or the pool) makes it reused */
+        f->reused_upstream = c->up_exchanges > 0;
         str_copy(f->server_ip, sizeof f->server_ip, c->tunnel_server_ip);
         http1_parser_resume(&c->upstream.parser); /* it paused at the end of the last response */
         conn__set_state(c, CONN_S_EXCHANGE, "upstream reused");
@@ -645,6 +646,7 @@ static int ensure_upstream(struct conn *c, const char *host, int port, int tls)
     leg_close(&c->upstream);
     str_copy(c->up_host, sizeof c->up_host, host);
     c->up_port = port;
+    c->up_exchanges = 0;
     c->up_tls = tls;
     tls_facts_clear(&c->upstream.tls);
     if (!c->pending_up && !(c->pending_up = evbuffer_new()))
@@ -774,9 +776,9 @@ static int on_req_head(void *arg, struct http1_head *head)
         hold_tls_buffers(c);
     if (c->intercepted) {
         if (!c->tunnel_requests++) {
-            rules_client_accepted(c->proxy->rules, c->sni[0] ? c->sni : c->tunnel_host);
-            if (!c->mirror_untrusted)
-                clients_note(c->proxy->clients, c->client_addr, CLIENT_TLS_TRUSTED, NULL);
+            if (!c->mirror_untrusted) /* a client taking our mirror of a bad server proves nothing */
+                rules_client_accepted(c->proxy->rules, c->client_addr,
+                                      c->sni[0] ? c->sni : c->tunnel_host);
         }
         if (c->tunnel_flow) {
             /* The tunnel's connect and TLS timings belong to its first request (as HAR does). */
@@ -807,11 +809,10 @@ static int on_req_head(void *arg, struct http1_head *head)
     if (r < 0)
         return -1;
     if (r == 0) {
-        const char *ua = http1_head_get(f->req, "user-agent");
-        if (ua)
-            clients_user_agent(c->proxy->clients, c->client_addr, ua);
+        clients_request(c->proxy->clients, c->client_addr, http1_head_get(f->req, "user-agent"),
+                        c->intercepted && !c->mirror_untrusted);
         if (!c->intercepted)
-            clients_note(c->proxy->clients, c->client_addr, CLIENT_PROXIED, NULL);
+            clients_note(c->proxy->clients, c->client_addr, CLIENT_PROXIED);
     }
     if (r == 1) { /* httpeek's own pages: answer now, the flow is not recorded */
         c->resp_started = c->resp_done = c->local_request = 1;
@@ -831,7 +832,7 @@ static int on_req_head(void *arg, struct http1_head *head)
                                    .via_tls = c->intercepted, .proxied = seen.proxied,
                                    .tls_trusted = seen.tls_trusted, .tls_refused = seen.tls_refused};
         if (setup_is_ca_download(path))
-            clients_note(c->proxy->clients, c->client_addr, CLIENT_CA_DOWNLOADED, NULL);
+            clients_note(c->proxy->clients, c->client_addr, CLIENT_CA_DOWNLOADED);
         setup_respond(leg_output(&c->client), path, c->head_request, c->proxy->ca, &who,
                       !c->client_keep_alive);
         c->req_out = HTTP1_NO_BODY;
@@ -1114,8 +1115,8 @@ static int retry_request(struct conn *c)
                                  http1_head_get(f->req, "host") && c->intercepted ? NULL : host_field,
                                  c->req_out, 0) < 0)
         return -1;
-    log_msg(LOG_DEBUG, "flow %llu: reused upstream closed, retrying on a new connection",
-            (unsigned long long)f->id);
+    log_msg(LOG_DEBUG, "conn %llu: reused upstream closed, retrying on a new connection",
+            (unsigned long long)c->id);
     return 0;
 }
 
@@ -1290,6 +1291,7 @@ static void finish_exchange(struct conn *c)
     }
     conn__set_state(c, CONN_S_IDLE, "exchange done");
     c->exchanges++;
+    c->up_exchanges++;
     http1_parser_resume(&c->client.parser);
     if (c->client.bev && evbuffer_get_length(bufferevent_get_input(c->client.bev)) > 0)
         process_client_input(c);

@@ -79,6 +79,9 @@ struct conn {
     char up_host[256];              /* host connected to */
     int up_port;
     int up_tls;                     /* 1 when the upstream leg speaks TLS */
+    unsigned up_exchanges;          /* exchanges the upstream connection carried before the
+                                     * current one (a pooled connection counts its earlier use):
+                                     * what makes a flow's "reused upstream connection" true */
 
     /* CONNECT tunnels. */
     int intercepted;                /* client leg is TLS we terminate: requests are https */
@@ -141,6 +144,10 @@ int conn__take_connect_result(struct conn *c, struct flow *f, const struct upstr
 
 /* Hand a finished flow on (terminal line, sink). */
 void conn__flow_done(struct conn *c, struct flow *flow) HP_NONNULL(1, 2);
+
+/* The client refused httpeek's certificate for host on tunnel flow f (tunnel.c): tell the clients
+ * table and the rules (automatic passthrough for this device), and note both in f. */
+void conn__client_refused(struct conn *c, struct flow *f, const char *host) HP_NONNULL(1, 2, 3);
 
 /* A new flow for this connection (client address filled). NULL on OOM. */
 struct flow *conn__flow_new(struct conn *c) HP_NONNULL(1);

@@ -10,6 +10,8 @@
 #include <strings.h>
 #include <openssl/x509_vfy.h>
 #include <event2/util.h>
+#include "http1.h"
+#include "useragent.h"
 
 static const struct diagnose_entry catalogue[] = {
     {NSURL_CANCELLED, "NSURLErrorCancelled", "The app cancelled the request",
@@ -97,11 +99,55 @@ static const struct diagnose_entry catalogue[] = {
      "javax.net.ssl.SSLHandshakeException: certificate_required"},
 };
 
-size_t diagnose_count(void) { return sizeof catalogue / sizeof *catalogue; }
+/* The app refused httpeek's own certificate: the same -1202 the app reports for an untrusted
+ * server, but the fix is on the device (or in the app), never on the server. */
+static const struct diagnose_entry refused_entry = {
+    NSURL_CERT_UNTRUSTED, "NSURLErrorServerCertificateUntrusted",
+    "The app refused httpeek's certificate",
+    "Install and trust httpeek's CA on the device: open http://httpeek.test/ on it (through the "
+    "proxy), install the profile (iOS: Settings > General > VPN & Device Management), then turn "
+    "on full trust: Settings > General > About > Certificate Trust Settings > httpeek CA. "
+    "Android 7+ apps trust a user-installed CA only when their network_security_config says so "
+    "(<debug-overrides> or <certificates src=\"user\"/> in a debug build). If other traffic from "
+    "this device is intercepted fine, the app pins its certificate or uses its own trust store "
+    "(Flutter/Dart's bundled roots, some SDKs): turn pinning off in debug builds, or leave the "
+    "host on passthrough.",
+    "javax.net.ssl.SSLHandshakeException: Trust anchor for certification path not found (user CA "
+    "not trusted by the app) / SSLPeerUnverifiedException: Certificate pinning failure"};
+
+size_t diagnose_count(void) { return sizeof catalogue / sizeof *catalogue + 1; }
 
 const struct diagnose_entry *diagnose_entry_at(size_t i)
 {
-    return i < diagnose_count() ? &catalogue[i] : NULL;
+    size_t n = sizeof catalogue / sizeof *catalogue;
+    return i < n ? &catalogue[i] : i == n ? &refused_entry : NULL;
+}
+
+/* What the device's other traffic says about why the app refused our certificate for host. */
+static void refusal_detail(const struct flow *f, const char *how, char *out, size_t outlen)
+{
+    char app[64] = "";
+    const char *ua = f->req ? http1_head_get(f->req, "user-agent") : NULL;
+    if (ua)
+        ua_app(ua, app, sizeof app);
+    const char *who = app[0] ? app : "The app";
+    if (f->app_trusted)
+        snprintf(out, outlen,
+                 "%s %s for %s, yet it had sent %u requests through httpeek's certificates: it "
+                 "pins this host's certificate, or uses its own trust store for it.",
+                 who, how, f->host, f->app_trusted);
+    else if (f->device_trusted)
+        snprintf(out, outlen,
+                 "%s %s for %s. Other apps' traffic from this device (%u requests) is intercepted "
+                 "fine, so the device trusts httpeek's CA: %s pins its certificate, or uses its "
+                 "own trust store.",
+                 who, how, f->host, f->device_trusted, app[0] ? app : "this app");
+    else
+        snprintf(out, outlen,
+                 "%s %s for %s, and nothing from this device has been intercepted yet: most "
+                 "likely the device does not trust httpeek's CA (not installed, or full trust not "
+                 "turned on).",
+                 who, how, f->host);
 }
 
 const struct diagnose_entry *diagnose_lookup(int code)
@@ -150,10 +196,9 @@ int diagnose_flow(const struct flow *f, struct diagnosis *out)
             return 0;
         out->entry = diagnose_lookup(NSURL_CANCELLED);
         out->stage = flow_stage_name(FLOW_STAGE_CLIENT_TLS);
-        snprintf(out->detail, sizeof out->detail,
-                 "The client completed a TLS handshake with httpeek's certificate for %s and closed "
-                 "without sending a request: typical of certificate pinning (the app's trust "
-                 "evaluation cancels the load).", f->host);
+        refusal_detail(f, "completed a TLS handshake with httpeek's certificate and closed "
+                          "without sending a request (its trust evaluation cancelled the load)",
+                       out->detail, sizeof out->detail);
         return 1;
     }
     /* httpeek's own size limits answer 414/431: the app receives that HTTP status as a
@@ -205,12 +250,13 @@ int diagnose_flow(const struct flow *f, struct diagnosis *out)
         break;
     }
     out->entry = diagnose_lookup(code);
-    if (x->stage == FLOW_STAGE_CLIENT_TLS && code == NSURL_CERT_UNTRUSTED)
-        snprintf(out->detail, sizeof out->detail,
-                 "The app refused httpeek's certificate for %s (TLS alert '%s'): the device does "
-                 "not trust the httpeek CA, or the app pins its server's certificate.",
-                 f->host, f->tls_client.alert_received);
-    else if (x->stage == FLOW_STAGE_UPSTREAM_TLS && f->tls_upstream.verify_result)
+    if (x->stage == FLOW_STAGE_CLIENT_TLS && code == NSURL_CERT_UNTRUSTED) {
+        char how[128];
+        snprintf(how, sizeof how, "refused httpeek's certificate (TLS alert '%s')",
+                 f->tls_client.alert_received);
+        out->entry = &refused_entry;
+        refusal_detail(f, how, out->detail, sizeof out->detail);
+    } else if (x->stage == FLOW_STAGE_UPSTREAM_TLS && f->tls_upstream.verify_result)
         snprintf(out->detail, sizeof out->detail,
                  "%s. The server presented '%s' issued by '%s'. The app would see the same error "
                  "without httpeek.", x->reason, f->tls_upstream.peer_subject,

@@ -270,6 +270,12 @@ void flow_done(struct flow *f, FILE *out, flow_sink_fn sink, void *sink_arg)
     if (!f->marks.end)
         f->marks.end = flow_now_us();
     compute_timings(f);
+    if (f->kind == FLOW_HTTP) {
+        /* an exchange's bytes: its heads as they came plus its bodies (a tunnel counts the
+         * relayed bytes instead); never a misleading 0 for an intercepted exchange */
+        f->bytes_up = (f->req ? f->req->wire_size : 0) + f->req_body.total;
+        f->bytes_down = (f->resp ? f->resp->wire_size : 0) + f->resp_body.total;
+    }
     if (out) {
         char line[1024];
         flow_format_line(f, line, sizeof line);

@@ -99,7 +99,8 @@ struct flow_timings {
 };
 
 struct flow {
-    uint64_t id;                /* process-unique, increasing */
+    uint64_t id;                /* process-unique, increasing in the order flows are recorded
+                                   (0 until then): the numbers a user sees have no gaps */
     uint64_t conn_id;           /* client connection it came on */
     enum flow_kind kind;
     char client_addr[64];       /* client IP (no port) */
@@ -113,7 +114,9 @@ struct flow {
     struct http1_head *req;     /* request head (owned), NULL for tunnels */
     struct http1_head *resp;    /* final response head (owned), NULL if none */
     struct flow_capture req_body, resp_body;
-    uint64_t bytes_up, bytes_down;  /* tunnel bytes client→server, server→client */
+    uint64_t bytes_up, bytes_down;  /* tunnel bytes client→server, server→client; for an HTTP
+                                       exchange (set by flow_done) its request head + body and
+                                       response head + body */
     struct timeval started;     /* wall clock of marks.start */
     struct flow_marks marks;
     struct flow_timings timings;    /* filled by flow_done */
@@ -121,6 +124,9 @@ struct flow {
     struct flow_failure fail;
     char note[256];             /* free text shown with the flow (e.g. "tunnel not intercepted") */
     int no_request_after_tls;   /* client finished our TLS handshake, then closed without a request */
+    unsigned device_trusted;    /* for a refusal of our certificate: requests this device had sent
+                                   through intercepted tunnels before (it trusts the CA) */
+    unsigned app_trusted;       /* of those, from the app that refused (same User-Agent product) */
     int warn_codes[4];          /* codes of warnings on a flow that worked (ATS -1022, -1200) */
     int nwarn;
     int diag_code;              /* NSURLErrorDomain code the app saw (0 = none), set by diagnose */

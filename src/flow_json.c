@@ -10,6 +10,7 @@
 #include <time.h>
 #include "diagnose.h"
 #include "str.h"
+#include "useragent.h"
 
 /* Length of the valid UTF-8 sequence starting at s (at most n bytes), or 0 when invalid
  * (RFC 3629 §4 table: no overlongs, no surrogates, nothing above U+10FFFF). */
@@ -454,10 +455,20 @@ static void capture_fields(struct flow_json_text *w, const struct flow_capture *
     kbool(w, "body_truncated", c->truncated);
 }
 
+void flow_json_app(const struct flow *f, char *out, size_t outlen)
+{
+    const char *ua = f->req ? http1_head_get(f->req, "user-agent") : NULL;
+    if (ua)
+        ua_app(ua, out, outlen);
+    else
+        out[0] = '\0';
+}
+
 static void summary_fields(struct flow_json_text *w, const struct flow *f, int warn_code)
 {
-    char ts[40], mime[128];
+    char ts[40], mime[128], app[64];
     flow_json_iso_time(&f->started, ts, sizeof ts);
+    flow_json_app(f, app, sizeof app);
     flow_json_mime(f->resp ? http1_head_get(f->resp, "Content-Type") : NULL, mime, sizeof mime);
     kint(w, "id", (long long)f->id);
     kint(w, "conn_id", (long long)f->conn_id);
@@ -477,6 +488,7 @@ static void summary_fields(struct flow_json_text *w, const struct flow *f, int w
     kint(w, "resp_size", (long long)f->resp_body.total);
     kms(w, "duration_ms", f->timings.total);
     kstr(w, "client", f->client_addr);
+    kstr(w, "app", app);
     kstr(w, "note", f->note);
     kint(w, "diag_code", f->diag_code);
     /* the first warning's code (ATS -1022 / -1200), so a list can mark flows that only worked

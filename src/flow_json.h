@@ -45,4 +45,8 @@ void flow_json_iso_time(const struct timeval *tv, char *buf, size_t buflen) HP_N
  * NULL or empty), into out. */
 void flow_json_mime(const char *ctype, char *out, size_t outlen) HP_NONNULL(2);
 
+/* The app that sent f's request (useragent.h ua_app of its User-Agent; the CONNECT's for a
+ * tunnel) into out, "" when it sent none. */
+void flow_json_app(const struct flow *f, char *out, size_t outlen) HP_NONNULL(1, 2);
+
 #endif

@@ -108,8 +108,11 @@ static int run(const struct opts *o)
     struct ca *untrusted_ca = NULL;
     struct clients *clients = clients_new(stdout);
     struct leafcache *untrusted = NULL;
-    struct rules *rules = rules_new(o->intercept, (size_t)o->nintercept, o->passthrough,
-                                    (size_t)o->npassthrough, o->auto_passthrough);
+    struct rules_config rcfg = {.intercept = o->intercept, .nintercept = (size_t)o->nintercept,
+                              .passthrough = o->passthrough, .npassthrough = (size_t)o->npassthrough,
+                              .builtin = !o->no_default_passthrough,
+                              .auto_after = o->auto_passthrough, .auto_ttl = o->auto_passthrough_ttl};
+    struct rules *rules = rules_new(&rcfg);
     struct worker *workers[MAX_WORKERS] = {0};
     struct web *web = NULL;
     int nworkers = o->workers ? o->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -201,9 +204,11 @@ static int run(const struct opts *o)
         goto out;
     }
     store_set_notify(store, web_notify, web); /* before worker_start: no flow yet */
-    const char *last_colon = strrchr(addrs, ':');
-    banner_print(stdout, addrs, last_colon ? atoi(last_colon + 1) : 8080, ca, o->insecure,
-                 !o->no_qr && isatty(STDOUT_FILENO));
+    /* who can reach the proxy: the banner warns when no phone can; the setup pages too */
+    struct setup_reach reach;
+    banner_reach(addrs, &reach);
+    setup_set_reach(&reach); /* before worker_start: the workers only read it */
+    banner_print(stdout, addrs, &reach, ca, o->insecure, !o->no_qr && isatty(STDOUT_FILENO));
     printf("Viewer: %s%s\n", web_url(web),
            wc.token ? "  (reachable from other machines: keep this token private)" : "");
     fflush(stdout);

@@ -43,7 +43,11 @@ static const char usage[] =
     "  --workers N               worker threads (default: number of cores)\n"
     "  --intercept GLOB          intercept only matching CONNECT hosts (repeatable; *.example.com[:port])\n"
     "  --passthrough GLOB        relay matching CONNECT hosts untouched (repeatable)\n"
-    "  --auto-passthrough N      pass a host through after N client TLS rejections (default 3; 0 = never)\n"
+    "  --auto-passthrough N      pass a host through for one device after it refused httpeek's\n"
+    "                            certificate N times (default 3; 0 = never)\n"
+    "  --auto-passthrough-ttl SECS  how long such an entry lasts (default 1800)\n"
+    "  --no-default-passthrough  intercept the built-in list too (Apple push/iCloud/App Store,\n"
+    "                            Google Play services: they pin their certificates)\n"
     "  --allow-client CIDR       who may use the proxy (repeatable; default loopback + private ranges)\n"
     "  --no-qr                   do not print the setup URL as a QR code\n"
     "  --log FILE                append output (flow lines and log) to FILE; SIGHUP reopens it\n"
@@ -60,7 +64,8 @@ enum { O_LISTEN = 256, O_WEB, O_CONFDIR, O_UPSTREAM_CA, O_INSECURE, O_UPSTREAM_T
        O_HEADER_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_BODY, O_HOSTS, O_DNS, O_WORKERS, O_INTERCEPT,
        O_PASSTHROUGH, O_AUTO_PASSTHROUGH, O_ALLOW_CLIENT, O_NO_QR, O_STRIP_ALT_SVC, O_LOG, O_UPSTREAM_ERRORS,
        O_SESSION, O_MAX_REQUEST_LINE, O_MAX_HEADER_LINE, O_MAX_HEADER_BYTES, O_MAX_HEADERS,
-       O_MAX_CONNECTIONS, O_UPSTREAM_IDLE, O_LEAF_KEY };
+       O_MAX_CONNECTIONS, O_UPSTREAM_IDLE, O_LEAF_KEY,
+       O_AUTO_PASSTHROUGH_TTL, O_NO_DEFAULT_PASSTHROUGH };
 
 static int parse_seconds(const char *s, double *out)
 {
@@ -152,6 +157,8 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
         {"intercept", required_argument, NULL, O_INTERCEPT},
         {"passthrough", required_argument, NULL, O_PASSTHROUGH},
         {"auto-passthrough", required_argument, NULL, O_AUTO_PASSTHROUGH},
+        {"auto-passthrough-ttl", required_argument, NULL, O_AUTO_PASSTHROUGH_TTL},
+        {"no-default-passthrough", no_argument, NULL, O_NO_DEFAULT_PASSTHROUGH},
         {"allow-client", required_argument, NULL, O_ALLOW_CLIENT},
         {"no-qr", no_argument, NULL, O_NO_QR},
         {"strip-alt-svc", optional_argument, NULL, O_STRIP_ALT_SVC},
@@ -176,6 +183,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
     o->upstream_idle = OPTS_DEFAULT_UPSTREAM_IDLE;
     o->max_body = OPTS_DEFAULT_MAX_BODY;
     o->auto_passthrough = 3;
+    o->auto_passthrough_ttl = 30 * 60;
     o->max_request_line = OPTS_DEFAULT_MAX_REQUEST_LINE;
     o->max_header_line = OPTS_DEFAULT_MAX_HEADER_LINE;
     o->max_header_bytes = OPTS_DEFAULT_MAX_HEADER_BYTES;
@@ -326,6 +334,18 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
             o->auto_passthrough = (int)n;
             break;
         }
+        case O_AUTO_PASSTHROUGH_TTL: {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (end == optarg || *end || n < 1 || n > 7 * 24 * 3600) {
+                snprintf(err, errlen, "--auto-passthrough-ttl: expected 1..604800 seconds, got '%s'",
+                         optarg);
+                return -1;
+            }
+            o->auto_passthrough_ttl = (int)n;
+            break;
+        }
+        case O_NO_DEFAULT_PASSTHROUGH: o->no_default_passthrough = 1; break;
         case O_NO_QR: o->no_qr = 1; break;
         case O_LOG: o->log = optarg; break;
         case O_STRIP_ALT_SVC:

@@ -57,7 +57,10 @@ struct opts {
     int nintercept;
     const char *passthrough[OPTS_MAX_RULES]; /* --passthrough globs (borrowed from argv) */
     int npassthrough;
-    int auto_passthrough;                /* client TLS rejections before a host is passed through */
+    int auto_passthrough;                /* one device's TLS rejections before a host is passed
+                                            through for it */
+    int auto_passthrough_ttl;            /* seconds an automatic passthrough entry lasts */
+    int no_default_passthrough;          /* 1: the built-in passthrough list does not apply */
     const char *allow_client[OPTS_MAX_RULES]; /* --allow-client CIDR blocks (borrowed from argv) */
     int nallow_client;
     int no_qr;                           /* 1: no QR code of the setup URL at start-up */

@@ -1,5 +1,7 @@
-/* rules.c — see rules.h. The rejection table is a small array under a mutex: it is touched once
- * per intercepted tunnel, never per byte. */
+/* rules.c — see rules.h. The rejection table is a small array of (device, host) pairs under a
+ * mutex: it is touched once per intercepted tunnel, never per byte. Times are wall-clock seconds
+ * (entries are shown to the user with their expiry); the *_at functions take the time so the unit
+ * test can move it. */
 #include "rules.h"
 
 #include <fnmatch.h>
@@ -9,34 +11,43 @@
 #include <string.h>
 #include <strings.h>
 
+/* Services whose clients pin their certificates (or use a trust store of their own), so on a real
+ * phone they refuse any proxy CA and fill the list with refusals before the user's app sends
+ * anything. Only hosts no third-party app talks to: intercepting *.googleapis.com would hide
+ * Firebase and Maps traffic developers do want to see. docs/PASSTHROUGH.md explains each. */
+static const char *const builtin[] = {
+    /* Apple: push, iCloud, App Store, software update, Apple ID, Siri */
+    "*.apple.com", "*.icloud.com", "*.icloud-content.com", "*.apple-cloudkit.com",
+    "*.mzstatic.com", "*.cdn-apple.com",
+    /* Google Play services and the Play Store on Android */
+    "android.clients.google.com", "android.googleapis.com", "play.googleapis.com",
+    "play-fe.googleapis.com", "mtalk.google.com",
+};
+
 struct tracked {
+    char client[64];
     char host[256];
     int rejections;
-    int passthrough; /* 1 once auto_after rejections were seen */
+    int passthrough;    /* 1 once auto_after rejections were seen (until expires) */
+    int device_trusted; /* the device trusted the CA for other hosts when it switched */
+    time_t since, expires;
 };
 
 struct rules {
-    const char *const *intercept;
-    size_t nintercept;
-    const char *const *passthrough;
-    size_t npassthrough;
-    int auto_after;
+    struct rules_config c;
     pthread_mutex_t lock;
-    struct tracked *hosts;
-    size_t nhosts;
+    struct tracked *pairs;
+    size_t npairs;
 };
 
-struct rules *rules_new(const char *const *intercept, size_t nintercept,
-                        const char *const *passthrough, size_t npassthrough, int auto_after)
+struct rules *rules_new(const struct rules_config *c)
 {
     struct rules *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    r->intercept = intercept;
-    r->nintercept = nintercept;
-    r->passthrough = passthrough;
-    r->npassthrough = npassthrough;
-    r->auto_after = auto_after;
+    r->c = *c;
+    if (r->c.auto_ttl <= 0)
+        r->c.auto_ttl = RULES_DEFAULT_AUTO_TTL;
     pthread_mutex_init(&r->lock, NULL);
     return r;
 }
@@ -46,8 +57,18 @@ void rules_free(struct rules *r)
     if (!r)
         return;
     pthread_mutex_destroy(&r->lock);
-    free(r->hosts);
+    free(r->pairs);
     free(r);
+}
+
+int rules_builtin_enabled(const struct rules *r)
+{
+    return r->c.builtin;
+}
+
+const char *rules_builtin_at(size_t i)
+{
+    return i < sizeof builtin / sizeof *builtin ? builtin[i] : NULL;
 }
 
 int rules_glob_match(const char *glob, const char *host, int port)
@@ -66,89 +87,189 @@ int rules_glob_match(const char *glob, const char *host, int port)
     return fnmatch(pat, host, FNM_CASEFOLD) == 0;
 }
 
-static struct tracked *find(struct rules *r, const char *host, int create)
+static int any_match(const char *const *globs, size_t n, const char *host, int port)
 {
-    for (size_t i = 0; i < r->nhosts; i++)
-        if (!strcasecmp(r->hosts[i].host, host))
-            return &r->hosts[i];
-    if (!create || r->nhosts >= RULES_MAX_TRACKED)
+    for (size_t i = 0; i < n; i++)
+        if (rules_glob_match(globs[i], host, port))
+            return 1;
+    return 0;
+}
+
+/* An entry that carries nothing any more: no count, no live passthrough. */
+static int spent(const struct tracked *t, time_t now)
+{
+    return t->passthrough ? now >= t->expires : t->rejections == 0;
+}
+
+static void forget(struct rules *r, size_t i)
+{
+    r->pairs[i] = r->pairs[--r->npairs];
+}
+
+static struct tracked *find(struct rules *r, const char *client, const char *host, int create,
+                            time_t now)
+{
+    for (size_t i = 0; i < r->npairs; i++) {
+        struct tracked *t = &r->pairs[i];
+        if (!strcasecmp(t->host, host) && !strcmp(t->client, client)) {
+            if (t->passthrough && now >= t->expires) /* expired: counting starts over */
+                memset(&t->rejections, 0, sizeof *t - offsetof(struct tracked, rejections));
+            return t;
+        }
+    }
+    if (!create)
         return NULL;
-    if (r->nhosts % 64 == 0) {
-        struct tracked *n = realloc(r->hosts, (r->nhosts + 64) * sizeof *n);
+    if (r->npairs >= RULES_MAX_TRACKED) /* full: make room from what has expired */
+        for (size_t i = r->npairs; i-- > 0;)
+            if (spent(&r->pairs[i], now))
+                forget(r, i);
+    if (r->npairs >= RULES_MAX_TRACKED)
+        return NULL;
+    if (r->npairs % 64 == 0) {
+        struct tracked *n = realloc(r->pairs, (r->npairs + 64) * sizeof *n);
         if (!n)
             return NULL;
-        r->hosts = n;
+        r->pairs = n;
     }
-    struct tracked *t = &r->hosts[r->nhosts++];
+    struct tracked *t = &r->pairs[r->npairs++];
     memset(t, 0, sizeof *t);
+    snprintf(t->client, sizeof t->client, "%s", client);
     snprintf(t->host, sizeof t->host, "%s", host);
     return t;
 }
 
-int rules_intercept(struct rules *r, const char *host, int port, const char **why)
+static int intercept_at(struct rules *r, const char *client, const char *host, int port,
+                        const char **why, time_t now)
 {
     *why = NULL;
-    for (size_t i = 0; i < r->npassthrough; i++)
-        if (rules_glob_match(r->passthrough[i], host, port)) {
-            *why = "--passthrough rule";
-            return 0;
-        }
-    if (r->nintercept) {
-        int any = 0;
-        for (size_t i = 0; i < r->nintercept && !any; i++)
-            any = rules_glob_match(r->intercept[i], host, port);
-        if (!any) {
-            *why = "not matched by any --intercept rule";
-            return 0;
-        }
+    if (any_match(r->c.passthrough, r->c.npassthrough, host, port)) {
+        *why = "--passthrough rule";
+        return 0;
+    }
+    int asked = any_match(r->c.intercept, r->c.nintercept, host, port);
+    if (r->c.nintercept && !asked) {
+        *why = "not matched by any --intercept rule";
+        return 0;
+    }
+    /* an --intercept glob naming the host is the user asking for it: it beats the built-in list */
+    if (r->c.builtin && !asked &&
+        any_match(builtin, sizeof builtin / sizeof *builtin, host, port)) {
+        *why = "built-in passthrough: a platform service that pins its certificates "
+               "(--no-default-passthrough intercepts it)";
+        return 0;
     }
     pthread_mutex_lock(&r->lock);
-    struct tracked *t = find(r, host, 0);
+    struct tracked *t = find(r, client, host, 0, now);
     int pass = t && t->passthrough;
     pthread_mutex_unlock(&r->lock);
     if (pass) {
-        *why = "automatic passthrough: the client refused httpeek's certificate for this host";
+        *why = "automatic passthrough: this device refused httpeek's certificate for this host";
         return 0;
     }
     return 1;
 }
 
-int rules_client_rejected(struct rules *r, const char *host)
+int rules_intercept(struct rules *r, const char *client, const char *host, int port, const char **why)
 {
-    if (r->auto_after <= 0)
+    return intercept_at(r, client, host, port, why, time(NULL));
+}
+
+static int rejected_at(struct rules *r, const char *client, const char *host, int device_trusted,
+                       time_t now)
+{
+    if (r->c.auto_after <= 0)
         return 0;
     int switched = 0;
     pthread_mutex_lock(&r->lock);
-    struct tracked *t = find(r, host, 1);
-    if (t && !t->passthrough && ++t->rejections >= r->auto_after)
+    struct tracked *t = find(r, client, host, 1, now);
+    if (t && !t->passthrough && ++t->rejections >= r->c.auto_after) {
         t->passthrough = switched = 1;
+        t->device_trusted = device_trusted;
+        t->since = now;
+        t->expires = now + r->c.auto_ttl;
+    }
     pthread_mutex_unlock(&r->lock);
     return switched;
 }
 
-void rules_client_accepted(struct rules *r, const char *host)
+int rules_client_rejected(struct rules *r, const char *client, const char *host, int device_trusted)
+{
+    return rejected_at(r, client, host, device_trusted, time(NULL));
+}
+
+static void accepted_at(struct rules *r, const char *client, const char *host, time_t now)
 {
     pthread_mutex_lock(&r->lock);
-    struct tracked *t = find(r, host, 0);
-    if (t && !t->passthrough)
-        t->rejections = 0;
+    for (size_t i = r->npairs; i-- > 0;) {
+        struct tracked *t = &r->pairs[i];
+        if (strcmp(t->client, client))
+            continue;
+        if (!strcasecmp(t->host, host)) {
+            if (!t->passthrough)
+                t->rejections = 0;
+        } else if (t->passthrough && !t->device_trusted) {
+            /* made while the device did not trust the CA yet: now it does, so the refusals
+             * were most likely that, not pinning; intercept again (a pinning app refuses again
+             * and earns a new entry) */
+            t->passthrough = t->rejections = 0;
+        }
+        if (spent(t, now))
+            forget(r, i);
+    }
     pthread_mutex_unlock(&r->lock);
 }
 
-size_t rules_auto_list(struct rules *r, char *buf, size_t buflen)
+void rules_client_accepted(struct rules *r, const char *client, const char *host)
 {
-    size_t n = 0, used = 0;
-    buf[0] = '\0';
+    accepted_at(r, client, host, time(NULL));
+}
+
+static size_t auto_list_at(struct rules *r, struct rules_auto *out, size_t max, time_t now)
+{
+    size_t n = 0;
     pthread_mutex_lock(&r->lock);
-    for (size_t i = 0; i < r->nhosts; i++) {
-        if (!r->hosts[i].passthrough)
+    for (size_t i = 0; i < r->npairs && n < max; i++) {
+        const struct tracked *t = &r->pairs[i];
+        if (!t->passthrough || now >= t->expires)
             continue;
-        int w = snprintf(buf + used, buflen - used, "%s\n", r->hosts[i].host);
-        if (w < 0 || (size_t)w >= buflen - used)
-            break;
-        used += (size_t)w;
-        n++;
+        struct rules_auto *o = &out[n++];
+        memcpy(o->client, t->client, sizeof o->client);
+        memcpy(o->host, t->host, sizeof o->host);
+        o->rejections = t->rejections;
+        o->device_trusted = t->device_trusted;
+        o->since = t->since;
+        o->expires = t->expires;
     }
     pthread_mutex_unlock(&r->lock);
+    /* oldest first: the order they happened in */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && out[j].since < out[j - 1].since; j--) {
+            struct rules_auto tmp = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = tmp;
+        }
     return n;
+}
+
+size_t rules_auto_list(struct rules *r, struct rules_auto *out, size_t max)
+{
+    return auto_list_at(r, out, max, time(NULL));
+}
+
+int rules_auto_remove(struct rules *r, const char *client, const char *host)
+{
+    int found = -1;
+    time_t now = time(NULL);
+    pthread_mutex_lock(&r->lock);
+    for (size_t i = 0; i < r->npairs; i++) {
+        struct tracked *t = &r->pairs[i];
+        if (!strcmp(t->client, client) && !strcasecmp(t->host, host) && t->passthrough &&
+            now < t->expires) {
+            forget(r, i);
+            found = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    return found;
 }

@@ -26,6 +26,63 @@ static int respond(struct evbuffer *out, int status, const char *type, const cha
     return status;
 }
 
+/* Set once by main before the workers start (setup_set_reach), read-only afterwards. */
+static struct setup_reach reach_of_proxy;
+
+void setup_set_reach(const struct setup_reach *reach)
+{
+    reach_of_proxy = *reach;
+}
+
+int setup_is_loopback(const char *hostport)
+{
+    return !strncmp(hostport, "127.", 4) || !strncmp(hostport, "[::1]", 5) ||
+           !strncmp(hostport, "localhost", 9);
+}
+
+/* "192.168.1.20 port 8080, or 10.0.0.5 port 8080" into b: where a phone finds the proxy (port:
+ * for the addresses a restart with --listen 0.0.0.0:PORT would serve). */
+static void add_lan_list(struct evbuffer *b, const struct setup_reach *r, const char *port)
+{
+    for (int i = 0; i < r->nlan; i++) {
+        char p[16];
+        snprintf(p, sizeof p, "%d", r->lan[i].port);
+        evbuffer_add_printf(b, "%s<b><code>%s</code></b> port <b><code>%s</code></b>", i ? ", or " : "",
+                            r->lan[i].host, r->lan[i].port ? p : port);
+    }
+}
+
+/* The paragraph about who can reach the proxy at all, for a page opened on this machine: a
+ * loopback-only listener is the classic "the phone is told 127.0.0.1" trap. */
+static void add_reach_notice(struct evbuffer *b, const struct setup_reach *r, const char *port)
+{
+    if (r->loopback_only) {
+        evbuffer_add_printf(b,
+            "<div class=alert><p><b>Phones and other devices cannot reach this proxy.</b> httpeek "
+            "listens on a loopback address only, which only this machine can use (curl, a simulator, "
+            "or an Android device through <code>adb reverse tcp:%s tcp:%s</code>).</p><p>To capture a "
+            "phone, restart httpeek with <code>--listen 0.0.0.0:%s</code>, then set the phone's proxy to ",
+            port, port, port);
+        if (r->nlan)
+            add_lan_list(b, r, port);
+        else
+            evbuffer_add_printf(b, "this machine's Wi-Fi address (none was up when httpeek started), "
+                                   "port <b><code>%s</code></b>", port);
+        evbuffer_add_printf(b, ".</p></div>");
+        return;
+    }
+    evbuffer_add_printf(b, "<p class=note>You opened this page on the machine running httpeek. On a phone, set "
+                           "the Wi-Fi proxy to ");
+    if (r->nlan) {
+        add_lan_list(b, r, port);
+        evbuffer_add_printf(b, " and open <code>http://%s:%d/</code> there.</p>", r->lan[0].host,
+                            r->lan[0].port);
+    } else {
+        evbuffer_add_printf(b, "this machine's Wi-Fi address (no network address other than loopback "
+                               "was up when httpeek started).</p>");
+    }
+}
+
 static int page(struct evbuffer *out, const struct setup_client *cl, int head_only, int close)
 {
     const char *hp = cl->proxy_hostport;
@@ -35,6 +92,11 @@ static int page(struct evbuffer *out, const struct setup_client *cl, int head_on
     const char *port = colon ? colon + 1 : "8080";
     if (colon)
         *colon = '\0';
+    const char *server = host; /* the proxy settings' Server field: an IPv6 address without brackets */
+    if (host[0] == '[') {
+        server = host + 1;
+        host[strcspn(host, "]")] = '\0';
+    }
     const char *status = cl->via_tls || cl->tls_trusted
         ? "<p class=ok>&#10004; This device uses the proxy and trusts httpeek's CA: its HTTPS "
           "traffic is visible.</p>"
@@ -50,22 +112,35 @@ static int page(struct evbuffer *out, const struct setup_client *cl, int head_on
     struct evbuffer *b = evbuffer_new();
     if (!b)
         return respond(out, 500, "text/plain", NULL, "out of memory\n", 14, head_only, close);
+    /* Sized for a phone first (390 px): long commands wrap anywhere instead of widening the
+     * page, and every button is at least 44 px high (Apple's minimum tap target). */
     evbuffer_add_printf(b,
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         "<meta name=viewport content=\"width=device-width,initial-scale=1\">"
         "<title>httpeek setup</title><style>"
-        "body{font:16px/1.5 system-ui,-apple-system,sans-serif;max-width:44em;margin:1.5em auto;padding:0 1em;color:#222}"
-        "code{background:#f2f2f2;padding:.1em .3em;border-radius:3px}h2{margin-top:1.6em}"
-        ".ok{color:#176c2c}.warn{color:#9a5b00}a.btn{display:inline-block;margin:.2em .4em .2em 0;padding:.4em .8em;"
-        "border:1px solid #888;border-radius:6px;text-decoration:none}"
-        "@media(prefers-color-scheme:dark){body{background:#111;color:#ddd}code{background:#222}.ok{color:#6c6}.warn{color:#eb5}}"
-        "</style></head><body><h1>httpeek setup</h1>%s"
+        "body{font:16px/1.5 system-ui,-apple-system,sans-serif;max-width:44em;margin:1em auto;padding:0 1em;color:#222}"
+        "h1{font-size:1.6em;margin:.4em 0}h2{font-size:1.25em;margin-top:1.5em}ul{padding-left:1.2em}li{margin:.4em 0}"
+        "code{background:#f2f2f2;padding:.1em .3em;border-radius:3px;overflow-wrap:anywhere}"
+        ".ok{color:#176c2c}.warn{color:#9a5b00}.note{background:#eef4fb;padding:.6em .8em;border-radius:6px}"
+        ".alert{background:#fff3e0;border:2px solid #c77700;border-radius:6px;padding:0 .8em}"
+        ".proxy{display:flex;flex-wrap:wrap;gap:.3em 1.5em;font-size:1.15em;margin:.6em 0}"
+        ".proxy b{font-size:1.2em}"
+        ".btns{display:flex;flex-wrap:wrap;gap:.5em}"
+        "a.btn{display:inline-flex;align-items:center;min-height:44px;box-sizing:border-box;padding:.4em 1em;"
+        "border:1px solid #888;border-radius:8px;text-decoration:none}"
+        "@media(prefers-color-scheme:dark){body{background:#111;color:#ddd}code{background:#222}"
+        ".ok{color:#6c6}.warn{color:#eb5}a{color:#8bf}.note{background:#1c2733}.alert{background:#2b2010}}"
+        "</style></head><body><h1>httpeek setup</h1>");
+    if (setup_is_loopback(hp))
+        add_reach_notice(b, &reach_of_proxy, port);
+    evbuffer_add_printf(b, "%s"
         "<h2>1. Point the device at the proxy</h2>"
-        "<p>Proxy <b><code>%s</code></b> port <b><code>%s</code></b>. iOS: Settings &gt; Wi-Fi &gt; (i) &gt; "
-        "Configure Proxy &gt; Manual, or Automatic with <code>http://%s/proxy.pac</code>. "
-        "Android: long-press the Wi-Fi network &gt; Modify &gt; Advanced &gt; Proxy: Manual.</p>"
+        "<div class=proxy><span>Server <b><code>%s</code></b></span><span>Port <b><code>%s</code></b></span></div>"
+        "<ul><li><b>iOS</b>: Settings &gt; Wi-Fi &gt; (i) &gt; Configure Proxy &gt; Manual; or Automatic with "
+        "URL <code>http://%s/proxy.pac</code>.</li>"
+        "<li><b>Android</b>: long-press the Wi-Fi network &gt; Modify &gt; Advanced &gt; Proxy: Manual.</li></ul>"
         "<h2>2. Install the CA</h2>"
-        "<p><a class=btn href=\"http://%s/httpeek.mobileconfig\">iOS profile</a>"
+        "<p class=btns><a class=btn href=\"http://%s/httpeek.mobileconfig\">iOS profile</a>"
         "<a class=btn href=\"http://%s/ca-cert.cer\">ca-cert.cer (DER)</a>"
         "<a class=btn href=\"http://%s/ca-cert.pem\">ca-cert.pem</a></p>"
         "<h2>3. Trust it</h2><ul>"
@@ -83,7 +158,7 @@ static int page(struct evbuffer *out, const struct setup_client *cl, int head_on
         "<li><b>Node</b>: <code>NODE_EXTRA_CA_CERTS=ca-cert.pem</code>. <b>Python requests</b>: "
         "<code>REQUESTS_CA_BUNDLE=ca-cert.pem</code>.</li></ul>"
         "<p>Remove the CA when you are done debugging.</p></body></html>\n",
-        status, host, port, hp, hp, hp, hp, hp);
+        status, server, port, hp, hp, hp, hp, hp);
     size_t len = evbuffer_get_length(b);
     respond(out, 200, "text/html; charset=utf-8", NULL, NULL, len, 1, close);
     if (!head_only)
@@ -140,12 +215,20 @@ int setup_respond(struct evbuffer *out, const char *path, int head_only, struct 
         return st;
     }
     if (IS("/proxy.pac")) {
+        /* PROXY with no "; DIRECT" fallback: a device that cannot reach httpeek fails visibly
+         * instead of quietly bypassing it (Charles and mitmproxy users expect every request to go
+         * through, or fail). hostport is where this device reached the proxy, so it can reach
+         * it. Only names that mean the device itself go DIRECT: through the proxy, "localhost"
+         * would be this machine, not the phone. Plain host names do go through the proxy (the
+         * app's traffic to a LAN server is what one debugs; a name httpeek cannot resolve shows
+         * up as a -1003 flow rather than vanishing). */
         char pac[512];
         int n = snprintf(pac, sizeof pac,
                          "function FindProxyForURL(url, host) {\n"
-                         "  if (isPlainHostName(host) || host == \"localhost\" || shExpMatch(host, \"127.*\"))\n"
+                         "  if (host == \"localhost\" || dnsDomainIs(host, \".localhost\") ||\n"
+                         "      shExpMatch(host, \"127.*\") || host == \"::1\" || host == \"[::1]\")\n"
                          "    return \"DIRECT\";\n"
-                         "  return \"PROXY %s; DIRECT\";\n"
+                         "  return \"PROXY %s\";\n"
                          "}\n",
                          client->proxy_hostport);
         return respond(out, 200, "application/x-ns-proxy-autoconfig", NULL, pac, (size_t)n, head_only, close);

@@ -201,12 +201,12 @@ static void fill_full(SSL *ssl, struct flow_tls *facts)
             snprintf(facts->peer_sig, sizeof facts->peer_sig, "%s",
                      OBJ_nid2ln(X509_get_signature_nid(peer)));
         }
-        const SSL_CIPHER *cc = SSL_get_current_cipher(ssl);
-        if (cc) {
-            int kx = SSL_CIPHER_get_kx_nid(cc);
-            facts->forward_secret = kx == NID_kx_ecdhe || kx == NID_kx_dhe || kx == NID_kx_any ||
-                                    kx == NID_kx_ecdhe_psk || kx == NID_kx_dhe_psk;
-        }
+    }
+    /* both legs: the client leg's TLS 1.3 (kx "any", always ephemeral) is forward secret too */
+    if (c) {
+        int kx = SSL_CIPHER_get_kx_nid(c);
+        facts->forward_secret = kx == NID_kx_ecdhe || kx == NID_kx_dhe || kx == NID_kx_any ||
+                                kx == NID_kx_ecdhe_psk || kx == NID_kx_dhe_psk;
     }
 }
 

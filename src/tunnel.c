@@ -155,12 +155,7 @@ static void client_tls_event(struct bufferevent *bev, short what, void *arg)
         const char *host = c->sni[0] ? c->sni : c->tunnel_host;
         /* a client refusing our mirror of a bad upstream certificate is doing the right thing */
         if (leg->tls.alert_received[0] && !c->mirror_untrusted)
-            clients_note(c->proxy->clients, c->client_addr, CLIENT_TLS_REFUSED, host);
-        if (leg->tls.alert_received[0] && !c->mirror_untrusted &&
-            rules_client_rejected(c->proxy->rules, host))
-            snprintf(f->note, sizeof f->note,
-                     "%s is now passed through untouched: the client refused httpeek's "
-                     "certificate %d times", host, c->proxy->opts->auto_passthrough);
+            conn__client_refused(c, f, host);
         strcpy(f->fail.closed_by, "client");
         if (leg->tls.alert_received[0])
             flow_fail(f, FLOW_STAGE_CLIENT_TLS, 0,
@@ -173,6 +168,25 @@ static void client_tls_event(struct bufferevent *bev, short what, void *arg)
     }
     leg_close(leg);
     conn__close(c, 0);
+}
+
+void conn__client_refused(struct conn *c, struct flow *f, const char *host)
+{
+    struct proxy *p = c->proxy;
+    const char *ua = f->req ? http1_head_get(f->req, "user-agent") : NULL;
+    struct client_trust before;
+    clients_tls_refused(p->clients, c->client_addr, host, ua, &before);
+    f->device_trusted = before.device_trusted;
+    f->app_trusted = before.app_trusted;
+    if (!rules_client_rejected(p->rules, c->client_addr, host, before.device_trusted > 0))
+        return;
+    struct client_summary s;
+    clients_get(p->clients, c->client_addr, &s);
+    snprintf(f->note, sizeof f->note,
+             "%s is now passed through untouched for this device only (%s%s%s): it refused "
+             "httpeek's certificate %d times. Other devices are still intercepted; \"Resume "
+             "interception\" in the viewer's passthrough panel undoes it.",
+             host, c->client_addr, s.device[0] ? ", " : "", s.device, p->opts->auto_passthrough);
 }
 
 static void start_client_tls(struct conn *c)
@@ -316,6 +330,7 @@ static void start_upstream_tls(struct conn *c, int early)
     snprintf(c->up_host, sizeof c->up_host, "%s", name);
     c->up_port = c->tunnel_port;
     c->up_tls = 1;
+    c->up_exchanges = 0;
     c->tunnel_marks.tls_start = flow_now_us();
     leg_attach(&c->upstream, bev, ssl, NULL, NULL, upstream_tls_event);
     if (early)
@@ -333,7 +348,7 @@ static int early_tls_wanted(const struct conn *c)
     return c->tunnel_port != 80 && strcmp(c->tunnel_host, SETUP_HOST) &&
            inet_pton(AF_INET, c->tunnel_host, addr) != 1 &&
            inet_pton(AF_INET6, c->tunnel_host, addr) != 1 &&
-           rules_intercept(c->proxy->rules, c->tunnel_host, c->tunnel_port, &why);
+           rules_intercept(c->proxy->rules, c->client_addr, c->tunnel_host, c->tunnel_port, &why);
 }
 
 /* The client's hello came: keep the early handshake when it is for the same name (or the hello
@@ -346,8 +361,8 @@ static int keep_early_tls(struct conn *c)
     int keep = c->early_tls != TUNNEL_EARLY_FAILED &&
                (r == CLIENTHELLO_SNI || r == CLIENTHELLO_NO_SNI) &&
                (!c->sni[0] || !strcasecmp(c->sni, c->tunnel_host)) &&
-               rules_intercept(c->proxy->rules, c->sni[0] ? c->sni : c->tunnel_host,
-                               c->tunnel_port, &why);
+               rules_intercept(c->proxy->rules, c->client_addr,
+                               c->sni[0] ? c->sni : c->tunnel_host, c->tunnel_port, &why);
     if (!keep) {
         leg_close(&c->upstream);
         tls_facts_clear(&c->upstream.tls);
@@ -419,6 +434,7 @@ static int take_pooled(struct conn *c)
     snprintf(c->up_host, sizeof c->up_host, "%s", name);
     c->up_port = c->tunnel_port;
     c->up_tls = 1;
+    c->up_exchanges = 1; /* it carried an earlier tunnel's exchanges */
     c->tunnel_pooled = 0;
     leg_attach(&c->upstream, pc.bev, pc.ssl, NULL, NULL, NULL);
     bufferevent_disable(pc.bev, EV_READ); /* nothing to read until a request went out */
@@ -458,7 +474,8 @@ static void after_peek(struct conn *c)
             return;
         }
         const char *why;
-        if (!rules_intercept(c->proxy->rules, c->sni[0] ? c->sni : c->tunnel_host, c->tunnel_port, &why)) {
+        if (!rules_intercept(c->proxy->rules, c->client_addr, c->sni[0] ? c->sni : c->tunnel_host,
+                             c->tunnel_port, &why)) {
             if (c->tunnel_pooled) {
                 connect_late(c);
                 return;
@@ -585,7 +602,7 @@ static void send_200_and_peek(struct conn *c)
 
 void tunnel_begin(struct conn *c, const char *host, int port)
 {
-    clients_note(c->proxy->clients, c->client_addr, CLIENT_PROXIED, NULL);
+    clients_note(c->proxy->clients, c->client_addr, CLIENT_PROXIED);
     c->tunnel_flow = c->flow;
     c->flow = NULL;
     struct flow *f = c->tunnel_flow;

@@ -207,6 +207,20 @@ static int allowed(struct web *w, struct evhttp_request *req, struct evkeyvalq *
     return 0;
 }
 
+/* 1 unless req carries an Origin other than the address it was sent to: a page on another site
+ * may make a browser send simple POSTs here, and they carry its Origin (scripts and curl send
+ * none, and are held by the Host and token checks). */
+static int same_origin(struct evhttp_request *req)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    const char *origin = evhttp_find_header(in, "Origin");
+    const char *host = evhttp_find_header(in, "Host");
+    if (!origin)
+        return 1;
+    size_t n = strlen("http://");
+    return host && !strncasecmp(origin, "http://", n) && !strcasecmp(origin + n, host);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Assets */
 
@@ -761,6 +775,11 @@ static void on_request(struct evhttp_request *req, void *arg)
         goto out;
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     int get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
+    if (!get && !same_origin(req)) {
+        web__send_error(req, 403, "a write from another origin is refused (Origin must be this "
+                                  "viewer's own address)");
+        goto out;
+    }
 
     if (strncmp(path, "/api/", 5)) {
         if (get)

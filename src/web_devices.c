@@ -14,6 +14,8 @@
 
 /* Longest client name a user may set. */
 #define WEB_MAX_NAME 64
+/* Most automatic passthrough entries listed. */
+#define WEB_MAX_AUTO 1024
 
 /* ------------------------------------------------------------------------------------------ */
 /* Clients and rules */
@@ -43,8 +45,10 @@ static const char *client_advice(int proxied, int ca, int trusted, int app, unsi
                   : "Refuses httpeek's certificate: open the setup page (http://httpeek.test/ "
                     "through the proxy) and install and trust the CA.";
     if (trusted && refusing)
-        return "Trusts httpeek's CA, but some hosts refuse it: those apps pin their certificates "
-               "(the hosts are passed through after repeated refusals so the app keeps working).";
+        return "Trusts httpeek's CA, but some apps refuse it for some hosts: those apps pin their "
+               "certificates or use their own trust store (Flutter/Dart, some SDKs). After "
+               "repeated refusals a host is passed through for this device only, so the app "
+               "keeps working; the passthrough panel resumes interception.";
     if (!trusted && !ca)
         return "Only plain HTTP or untouched tunnels so far: install httpeek's CA from the setup "
                "page to see HTTPS.";
@@ -56,6 +60,30 @@ static const char *client_advice(int proxied, int ca, int trusted, int app, unsi
         return "Set up; no app traffic yet. An app that ignores the system proxy (Flutter/Dart, "
                "some React Native builds, QUIC) sends nothing here.";
     return "Set up: HTTPS through httpeek works for this device.";
+}
+
+/* The apps seen on a client, most recent first; an app refusing httpeek's certificate while
+ * the device trusts it says which claim that supports (pinning or its own trust store). */
+static json_t *apps_json(const struct client_info *ci)
+{
+    json_t *a = json_array();
+    for (unsigned i = 0; a && ci && i < ci->napps; i++) {
+        const struct client_app *p = &ci->apps[i];
+        json_t *hosts = json_array();
+        for (unsigned k = 0; k < p->nrefused_hosts; k++)
+            json_array_append_new(hosts, json_string(p->refused_hosts[k]));
+        const char *why = !p->nrefused_hosts ? ""
+                          : ci->s.tls_trusted ? "pins, or uses its own trust store"
+                                              : "the device does not trust httpeek's CA yet";
+        json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:o, s:s, s:I}",
+                                           "name", p->name, "ua", p->ua, "flows",
+                                           (json_int_t)p->requests, "trusted_requests",
+                                           (json_int_t)p->trusted, "refused",
+                                           (json_int_t)p->refused, "trusted", p->trusted > 0,
+                                           "refused_hosts", hosts, "refusal", why, "last_seen",
+                                           (json_int_t)p->last_seen));
+    }
+    return a;
 }
 
 static void api_clients(struct web *w, struct evhttp_request *req)
@@ -96,29 +124,33 @@ static void api_clients(struct web *w, struct evhttp_request *req)
         json_int_t failed = cnt ? json_integer_value(json_object_get(cnt, "failed")) : 0;
         json_int_t https = cnt ? json_integer_value(json_object_get(cnt, "https")) : 0;
         json_int_t app = cnt ? json_integer_value(json_object_get(cnt, "app")) : 0;
+        /* the checklist is the device's history (the live table), not what the list shows:
+         * clearing the list must not turn "app traffic seen" back to no */
         int proxied = (ci && ci->s.proxied) || flows > 0;
         int ca = ci && ci->s.ca_downloads;
         int trusted = (ci && ci->s.tls_trusted) || https > 0;
+        int app_seen = (ci && ci->s.app_requests) || app > 0;
         json_t *refusing = json_array();
         for (unsigned k = 0; ci && k < ci->nrefused_hosts; k++)
             json_array_append_new(refusing, json_string(ci->refused_hosts[k]));
         json_t *custom = json_object_get(names, addr);
-        const char *ua_name = ci ? ci->s.device : "";
+        const char *device = ci ? ci->s.device : "";
         const char *name = json_is_string(custom) ? json_string_value(custom)
-                           : ua_name[0]           ? ua_name
+                           : device[0]            ? device
                                                   : addr;
         json_array_append_new(
-            out, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:{s:b, s:b, s:b, s:b, s:o},"
-                           " s:s, s:I}",
-                           "addr", addr, "name", name, "ua_name", ua_name, "custom_name",
-                           json_is_string(custom) ? json_string_value(custom) : "", "flows", flows,
-                           "failed", failed, "refused", (json_int_t)(ci ? ci->s.tls_refused : 0),
-                           "checklist", "proxy_reached", proxied, "ca_downloaded", ca,
-                           "trusted_tls", trusted, "app_traffic", app > 0, "refusing_hosts",
-                           refusing, "advice",
-                           client_advice(proxied, ca, trusted, app > 0,
+            out, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:{s:b, s:b, s:b, s:b, s:o},"
+                           " s:s, s:I, s:o}",
+                           "addr", addr, "name", name, "device", device, "ua_name", device,
+                           "custom_name", json_is_string(custom) ? json_string_value(custom) : "",
+                           "flows", flows, "failed", failed, "refused",
+                           (json_int_t)(ci ? ci->s.tls_refused : 0), "checklist", "proxy_reached",
+                           proxied, "ca_downloaded", ca, "trusted_tls", trusted, "app_traffic",
+                           app_seen, "refusing_hosts", refusing, "advice",
+                           client_advice(proxied, ca, trusted, app_seen,
                                          ci ? ci->s.tls_refused : 0),
-                           "last_seen", (json_int_t)(ci ? ci->last_seen : 0)));
+                           "last_seen", (json_int_t)(ci ? ci->last_seen : 0), "apps",
+                           apps_json(ci)));
     }
     free(live);
     json_decref(counts);
@@ -159,19 +191,58 @@ static json_t *string_array(const char *const *v, size_t n)
     return a;
 }
 
+/* GET /api/passthrough: the rules, the built-in list and the automatic entries (per device). */
 static void api_passthrough(struct web *w, struct evhttp_request *req)
 {
-    json_t *autos = json_array();
-    if (w->rules) {
-        char buf[16384];
-        rules_auto_list(w->rules, buf, sizeof buf);
-        for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
-            json_array_append_new(autos, json_string(line));
+    json_t *autos = json_array(), *builtin = json_array();
+    for (size_t i = 0; builtin && rules_builtin_at(i); i++)
+        json_array_append_new(builtin, json_string(rules_builtin_at(i)));
+    struct rules_auto *list = w->rules ? calloc(WEB_MAX_AUTO, sizeof *list) : NULL;
+    size_t n = list ? rules_auto_list(w->rules, list, WEB_MAX_AUTO) : 0;
+    for (size_t i = 0; autos && i < n; i++) {
+        struct client_summary s;
+        if (!w->clients || !clients_get(w->clients, list[i].client, &s))
+            s.device[0] = '\0';
+        json_array_append_new(
+            autos, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "host", list[i].host,
+                             "client", list[i].client, "device", s.device, "since",
+                             (json_int_t)list[i].since, "expires", (json_int_t)list[i].expires,
+                             "rejections", (json_int_t)list[i].rejections, "reason",
+                             list[i].device_trusted
+                                 ? "an app on this device pins, or uses its own trust store: "
+                                   "other traffic from the device is intercepted fine"
+                                 : "this device refused httpeek's certificate (CA not "
+                                   "installed or not trusted); it ends once the device trusts "
+                                   "the CA"));
     }
+    free(list);
     web__send_json(req, 200,
-              json_pack("{s:{s:o, s:o}, s:o}", "rules", "intercept",
-                        string_array(w->intercept, w->nintercept), "passthrough",
-                        string_array(w->passthrough, w->npassthrough), "auto", autos));
+                   json_pack("{s:{s:o, s:o}, s:{s:b, s:o}, s:o}", "rules", "intercept",
+                             string_array(w->intercept, w->nintercept), "passthrough",
+                             string_array(w->passthrough, w->npassthrough), "builtin",
+                             "enabled", w->rules && rules_builtin_enabled(w->rules), "globs",
+                             builtin, "auto", autos));
+}
+
+/* DELETE /api/passthrough/{client}/{host}: resume intercepting host for that device. */
+static void api_resume(struct web *w, struct evhttp_request *req, const char *rest)
+{
+    const char *slash = strchr(rest, '/');
+    char *enc = slash ? strndup(rest, (size_t)(slash - rest)) : NULL;
+    char *client = enc ? evhttp_uridecode(enc, 0, NULL) : NULL;
+    char *host = slash ? evhttp_uridecode(slash + 1, 0, NULL) : NULL;
+    if (!client || !host || !client[0] || !host[0] || strchr(host, '/'))
+        web__send_error(req, 400, "expected DELETE /api/passthrough/{client address}/{host}");
+    else if (!w->rules || rules_auto_remove(w->rules, client, host) < 0)
+        web__send_error(req, 404, "no automatic passthrough of that host for that client");
+    else {
+        web__common_headers(req, NULL);
+        evhttp_send_reply(req, 204, "No Content", NULL);
+        web__send_clients_event(w); /* the panels refresh on it */
+    }
+    free(enc);
+    free(client);
+    free(host);
 }
 
 int web__devices_route(struct web *w, struct evhttp_request *req, const char *path,
@@ -193,6 +264,11 @@ int web__devices_route(struct web *w, struct evhttp_request *req, const char *pa
             api_passthrough(w, req);
         else
             web__send_error(req, 405, "use GET");
+    } else if (!strncmp(path, "/api/passthrough/", 17)) {
+        if (cmd == EVHTTP_REQ_DELETE)
+            api_resume(w, req, path + 17);
+        else
+            web__send_error(req, 405, "use DELETE to resume interception");
     } else {
         return 0;
     }

@@ -238,6 +238,9 @@ json_t *flow_json_ref(const struct flow *f, int detail)
     put(o, "resp_size", json_integer((json_int_t)f->resp_body.total));
     put(o, "duration_ms", ms_json(f->timings.total));
     put(o, "client", jstr(f->client_addr));
+    char app[64];
+    flow_json_app(f, app, sizeof app);
+    put(o, "app", jstr(app));
     put(o, "note", jstr(f->note));
     put(o, "diag_code", json_integer(f->diag_code));
     /* the first warning's code (ATS -1022 / -1200), so a list can mark flows that only worked

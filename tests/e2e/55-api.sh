@@ -45,7 +45,8 @@ list=$(api "$W/api/flows")
 is "$(echo "$list" | jq_py 'len(d)')" 4 "GET /api/flows lists the four flows"
 is "$(echo "$list" | jq_py '[f["host"] for f in d]')" "['upstream.test', 'upstream.test', 'upstream.test', 'nohost.test']" "in id order, with host"
 is "$(echo "$list" | jq_py 'd[3]["failed"], d[3]["status"]')" "True 0" "the failed flow: failed true, status 0"
-like "$(echo "$list" | jq_py 'd[0]["client_name"]')" "MyApp/2.1" "client_name from a CFNetwork User-Agent"
+is "$(echo "$list" | jq_py 'd[0]["client_name"]')" "iOS 17" "client_name: the device from a CFNetwork User-Agent's Darwin version"
+is "$(echo "$list" | jq_py 'd[0]["app"], d[1]["app"]')" "MyApp/2.1 curl/$(curl -V | awk 'NR==1{print $2}')" "each summary names its app (User-Agent product)"
 is "$(echo "$list" | jq_py 'd[0]["warn_code"], d[2]["warn_code"]')" "-1022 0" "summaries carry warn_code: -1022 on cleartext, 0 on HTTPS"
 IDS=($(echo "$list" | jq_py '" ".join(str(f["id"]) for f in d)'))
 is "$(api "$W/api/flows?after=${IDS[1]}&limit=1" | jq_py '[f["id"] for f in d]')" "[${IDS[2]}]" "after= and limit= page the list"

@@ -222,7 +222,7 @@ int main(void)
     ok(prefix, "the detail holds every summary member with the same value");
     static const char *const keys[] = {"id", "conn_id", "kind", "started", "method", "url", "scheme",
                                        "host", "port", "path", "status", "failed", "error", "mime",
-                                       "req_size", "resp_size", "duration_ms", "client", "note"};
+                                       "req_size", "resp_size", "duration_ms", "client", "app", "note"};
     int all = 1;
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         if (!json_object_get(sum, keys[i]))

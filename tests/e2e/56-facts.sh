@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# 56-facts.sh — the facts the viewer shows for ordinary flows are true: the first request of a
+# tunnel is on a new upstream connection (not "reused"), the second on the same one is reused; a
+# TLS 1.3 client leg has forward secrecy; an intercepted exchange's bytes are its heads and
+# bodies (never 0); flow numbers have no gaps although CONNECTs and httpeek's own pages are not
+# recorded as flows.
+source "$(dirname "$0")/lib.sh"
+
+PKI=$T/pki
+make_pki "$PKI" || { echo "Bail out! make_pki failed"; exit 1; }
+start_dns upstream.test=127.0.0.1
+start_upstream --tls server --quiet; UP=$UPSTREAM_PORT
+start_upstream --quiet; PLAIN=$UPSTREAM_PORT
+start_httpeek --upstream-ca "$PKI/ca.pem" --upstream-idle 0
+W="http://127.0.0.1:$HTTPEEK_WEB_PORT"
+api() { curl -sS --max-time 10 "$@"; }
+jq_py() { "$PYTHON" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+wait_flows() {
+    local i
+    for i in $(seq 50); do
+        [ "$(api "$W/api/flows" | jq_py 'len(d)' 2>/dev/null)" = "$1" ] && return 0
+        sleep 0.1
+    done
+}
+detail() { api "$W/api/flows/$1" | jq_py "$2"; }
+
+# two requests on one tunnel, httpeek's own setup page, one plain request, a new tunnel
+pcurl_tls --tlsv1.3 -o /dev/null -o /dev/null "https://upstream.test:$UP/bytes/100" "https://upstream.test:$UP/bytes/200"
+pcurl -o /dev/null "http://httpeek.test/"
+pcurl -o /dev/null "http://upstream.test:$PLAIN/bytes/50"
+pcurl_tls -o /dev/null "https://upstream.test:$UP/bytes/10"
+wait_flows 4
+ids=$(api "$W/api/flows" | jq_py "' '.join(str(f['id']) for f in d)")
+is "$ids" "1 2 3 4" "flow numbers have no gaps (CONNECTs and own pages are not flows)"
+read -r F1 F2 F3 F4 <<<"$ids"
+is "$(detail "$F1" "d['reused_upstream']")" False "a tunnel's first request: a new upstream connection, not reused"
+is "$(detail "$F1" "d['timings']['connect'] >= 0 and d['timings']['ssl'] >= 0")" True "its connect and TLS times are real"
+is "$(detail "$F2" "d['reused_upstream']")" True "the second request on that tunnel: reused"
+is "$(detail "$F4" "d['reused_upstream']")" False "a new tunnel (no pool): not reused"
+is "$(detail "$F1" "d['tls']['client']['version'], d['tls']['client']['forward_secret']")" "TLSv1.3 True" \
+    "a TLS 1.3 client leg has forward secrecy"
+is "$(detail "$F1" "d['tls']['upstream']['forward_secret']")" True "so does the upstream leg"
+is "$(detail "$F1" "d['bytes_up'] == d['request']['head_size'] + d['request']['body_size'] and d['bytes_up'] > 0")" True \
+    "an intercepted exchange's bytes up: its request head and body"
+is "$(detail "$F1" "d['bytes_down'] == d['response']['head_size'] + 100")" True \
+    "its bytes down: the response head and the 100-byte body"
+is "$(detail "$F3" "d['bytes_down'] == d['response']['head_size'] + 50")" True "a plain exchange's bytes down too"
+stop_httpeek
+done_testing
