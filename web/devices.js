@@ -119,9 +119,10 @@
       const b = p.builtin;
       box.appendChild(el('h5', { class: 'builtin-head' }, 'Passed through, built in' + (b.enabled === false ? ' (off)' : '')));
       const sec = el('div', { class: 'builtin' + (b.enabled === false ? ' off' : '') });
+      const flag = el('code', null, '--no-default-passthrough');
       sec.appendChild(el('p', { class: 'muted small' }, b.enabled === false
-        ? 'Off (--no-default-passthrough): these pinned platform services are intercepted.'
-        : 'Platform services that pin their certificates; --no-default-passthrough turns this list off.'));
+        ? ['Off (', flag, '): these pinned platform services are intercepted.']
+        : ['Platform services that pin their certificates; ', flag, ' turns this list off.']));
       sec.appendChild(list(b.globs, 'none'));
       box.appendChild(sec);
     }

@@ -31,7 +31,8 @@
       ['Method', d.method],
       ['Status', d.failed ? 'failed' + (d.error ? ': ' + d.error : '') : resp ? resp.status + ' ' + (resp.reason || '') : ''],
       ['Protocol', [req.http_version, resp && resp.http_version].filter(Boolean).join(' → ')],
-      ['Kind', d.kind === 'tunnel' ? 'tunnel (not intercepted)' : null],
+      ['Kind', d.failed_before_tls ? 'CONNECT that failed before TLS (no tunnel was opened)'
+        : d.kind === 'tunnel' ? 'tunnel (not intercepted)' : null],
       ['Note', d.note],
       ['Started', d.started ? new Date(d.started).toLocaleString() + '  (' + d.started + ')' : ''],
       ['Duration', fmtMs(d.duration_ms)],

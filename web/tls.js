@@ -79,10 +79,10 @@
       // a resumed session sent no certificate: what is shown below is from the handshake it resumes
       ['Session resumed', o.resumed ? 'yes (certificate facts from the session resumed)' : ''],
       ['Error', done ? err : ''],
+      // which leaf the client was shown (a mirror of a bad server certificate, or httpeek's own)
+      ['Certificate shown', !upstream && o.leaf ? LEAF_WORDS[o.leaf] || String(o.leaf) : ''],
+      ['Why', !upstream && o.leaf ? str(o.leaf_reason) : ''],
     ]));
-    if (!upstream && o.leaf) {
-      box.appendChild(kv([['Certificate shown', LEAF_WORDS[o.leaf] || String(o.leaf)], ['Why', str(o.leaf_reason)]]));
-    }
     const hasCert = o.peer_subject || o.peer_issuer || o.peer_not_after;
     const cert = el('div', { class: 'tls-cert' }, el('h5', null, upstream ? 'Server certificate' : 'Client certificate'));
     if (hasCert) {
