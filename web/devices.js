@@ -123,7 +123,10 @@
       sec.appendChild(el('p', { class: 'muted small' }, b.enabled === false
         ? ['Off (', flag, '): these pinned platform services are intercepted.']
         : ['Platform services that pin their certificates; ', flag, ' turns this list off.']));
-      sec.appendChild(list(b.globs, 'none'));
+      const globs = Array.isArray(b.globs) ? b.globs : [];
+      // a long list stays folded: the panel is for what the user's own traffic does
+      sec.appendChild(globs.length > 4 ? el('details', null, el('summary', null, globs.length + ' host patterns'), list(globs, 'none'))
+        : list(globs, 'none'));
       box.appendChild(sec);
     }
     box.appendChild(el('h5', null, 'Automatic passthrough'));
