@@ -7,6 +7,10 @@
  * client). The list is virtual: a fixed row height, a spacer for the scroll range and a small
  * pool of row elements repainted from `view` on scroll, so 100,000 flows cost one array.
  *
+ * This file holds the list, the filter, the detail pane's frame and loading; the tabs' content,
+ * the side panel, the layout, search and actions are in the other web/*.js files (util.js loads
+ * first and publishes window.HP; this file loads last and takes from it).
+ *
  * Everything captured is untrusted: it reaches the DOM only through textContent, attribute
  * setters and <img src> to our own body URL (served under a sandbox CSP). Never innerHTML. */
 'use strict';
@@ -16,8 +20,10 @@
   const FIRST_PAGE = 2000;     // summaries for the first screen
   const PAGE = 10000;          // summaries per background page
   const FILTER_DEBOUNCE_MS = 120;
-  const { $, el, append, clear, api, apiJSON, fmtSize, fmtMs, pad2, mimeShort, mimeCat, header, headersAll,
-    statusClass, pref, setText, section, fmtClock, statusText, pathText, clientLabel, clientText, renderOverview, renderTLS, renderBody, bodyCache, renderRaw } = window.HP;
+  // from the other web/*.js files (index.html loads them first)
+  const { $, el, append, clear, api, apiJSON, fmtSize, fmtMs, mimeShort, mimeCat, header, statusClass, pref, setText,
+    fmtClock, statusText, pathText, clientLabel, clientText, renderOverview, renderTLS, renderBody, bodyCache, renderRaw,
+    renderHeaders, renderQuery, renderCookies, curlCommand, copyText, showDialog, stamp, saveBlob } = window.HP;
 
 
   /* ------------------------------------------------------------------------------------------ */
@@ -596,176 +602,8 @@
     b.addEventListener('click', () => showTab('overview'));
     box.appendChild(b);
   }
-  function renderHeaders(d, which) {
-    const part = d[which];
-    const box = el('div');
-    if (!part) {
-      box.appendChild(el('p', { class: 'muted' }, which === 'response'
-        ? 'No response' + (d.failed ? ': the flow failed before one arrived.' : '.') : 'No request.'));
-      return box;
-    }
-    const line = which === 'request'
-      ? (part.method || d.method) + ' ' + (part.target || '') + ' ' + (part.http_version || '')
-      : (part.http_version || '') + ' ' + part.status + ' ' + (part.reason || '');
-    box.appendChild(el('div', { class: 'startline' }, line));
-    const hs = part.headers || [];
-    const t = el('table', { class: 'headers' });
-    for (const h of hs) t.appendChild(el('tr', null, el('th', null, h.name), el('td', null, h.value)));
-    box.appendChild(t);
-    box.appendChild(el('p', { class: 'muted small' }, hs.length + ' header' + (hs.length === 1 ? '' : 's') +
-      ', in the order and case ' + (which === 'request' ? 'the client sent them' : 'the server sent them') + '.'));
-    return box;
-  }
-
-  function decodeComponent(s) {
-    try { return decodeURIComponent(s.replace(/\+/g, ' ')); } catch (e) { return s; }
-  }
-  function parsePairs(qs) {
-    const out = [];
-    if (!qs) return out;
-    for (const part of qs.split('&')) {
-      if (!part) continue;
-      const i = part.indexOf('=');
-      out.push(i < 0 ? [decodeComponent(part), ''] : [decodeComponent(part.slice(0, i)), decodeComponent(part.slice(i + 1))]);
-    }
-    return out;
-  }
-  function pairTable(pairs, heads) {
-    const t = el('table', { class: 'headers pairs' });
-    if (heads) t.appendChild(el('tr', { class: 'th' }, ...heads.map((h) => el('th', null, h))));
-    for (const p of pairs) t.appendChild(el('tr', null, el('th', null, p[0]), ...p.slice(1).map((v) => el('td', null, v))));
-    return t;
-  }
-
-  function renderQuery(d) {
-    const box = el('div');
-    const url = d.url || '';
-    const q = url.indexOf('?');
-    const qs = q < 0 ? '' : url.slice(q + 1).split('#')[0];
-    const pairs = parsePairs(qs);
-    box.appendChild(section('Query string', pairs.length ? pairTable(pairs) : el('p', { class: 'muted' }, 'No query parameters.'),
-      qs ? el('div', { class: 'raw small' }, '?' + qs) : null));
-    const ct = header(d.request && d.request.headers, 'content-type') || '';
-    if (/x-www-form-urlencoded/i.test(ct) && d.request.body_captured > 0) {
-      const holder = el('div', { class: 'muted' }, 'Loading form body…');
-      box.appendChild(section('Form body', holder));
-      fetch(api('/api/flows/' + d.id + '/request/body?decode=1')).then((r) => r.ok ? r.text() : Promise.reject(new Error(r.status)))
-        .then((text) => { holder.replaceWith(pairTable(parsePairs(text))); }, () => { holder.textContent = 'Could not load the form body.'; });
-    }
-    return box;
-  }
-
-  function renderCookies(d) {
-    const box = el('div');
-    const reqC = [];
-    for (const v of headersAll(d.request && d.request.headers, 'cookie')) {
-      for (const part of v.split(';')) {
-        const p = part.trim();
-        if (!p) continue;
-        const i = p.indexOf('=');
-        reqC.push(i < 0 ? [p, ''] : [p.slice(0, i), p.slice(i + 1)]);
-      }
-    }
-    box.appendChild(section('Request cookies', reqC.length ? pairTable(reqC, ['Name', 'Value'])
-      : el('p', { class: 'muted' }, 'No Cookie header.')));
-    const setC = [];
-    for (const v of headersAll(d.response && d.response.headers, 'set-cookie')) {
-      const parts = v.split(';');
-      const first = parts.shift() || '';
-      const i = first.indexOf('=');
-      const attrs = parts.map((s) => s.trim()).filter(Boolean).join('; ');
-      setC.push([i < 0 ? first.trim() : first.slice(0, i).trim(), i < 0 ? '' : first.slice(i + 1).trim(), attrs]);
-    }
-    box.appendChild(section('Response cookies (Set-Cookie)', setC.length ? pairTable(setC, ['Name', 'Value', 'Attributes'])
-      : el('p', { class: 'muted' }, 'No Set-Cookie header.')));
-    return box;
-  }
-
   /* ------------------------------------------------------------------------------------------ */
   /* Actions */
-
-  function shellQuote(s) {
-    if (s === '') return "''";
-    if (/^[A-Za-z0-9_\-.,:/@%+=]+$/.test(s)) return s;
-    if (/[\x00-\x08\x0b-\x1f\x7f]/.test(s)) {
-      // ANSI-C quoting keeps control bytes exact
-      let out = "$'";
-      for (const ch of s) {
-        const c = ch.codePointAt(0);
-        if (ch === '\\') out += '\\\\';
-        else if (ch === "'") out += "\\'";
-        else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
-        else out += ch;
-      }
-      return out + "'";
-    }
-    return "'" + s.replace(/'/g, "'\\''") + "'";
-  }
-
-  const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization',
-    'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length']);
-
-  async function curlCommand(d) {
-    const req = d.request || {};
-    const method = d.method || req.method || 'GET';
-    const parts = ['curl'];
-    if (method === 'HEAD') parts.push('--head');
-    else if (method !== 'GET') parts.push('-X', shellQuote(method));
-    parts.push(shellQuote(d.url));
-    let host = '';
-    try { host = new URL(d.url).host; } catch (e) { /* keep */ }
-    let compressed = false;
-    for (const h of req.headers || []) {
-      const n = h.name.toLowerCase();
-      if (HOP_BY_HOP.has(n)) continue;
-      if (n === 'host' && h.value.toLowerCase() === host.toLowerCase()) continue;
-      if (n === 'accept-encoding' && /gzip|deflate|br/i.test(h.value)) compressed = true;
-      parts.push('-H', shellQuote(h.name + ': ' + h.value));
-    }
-    if (compressed) parts.push('--compressed');
-    const notes = [];
-    if (req.body_captured > 0) {
-      const r = await fetch(api('/api/flows/' + d.id + '/request/body'), { cache: 'no-store' });
-      const bytes = r.ok ? new Uint8Array(await r.arrayBuffer()) : null;
-      let text = null;
-      if (bytes) { try { text = new TextDecoder('utf-8', { fatal: true }).decode(bytes); } catch (e) { text = null; } }
-      if (text !== null && !/\x00/.test(text)) parts.push('--data-binary', shellQuote(text));
-      else notes.push('# the ' + fmtSize(req.body_size) + ' binary request body is not inline: download it and add --data-binary @FILE');
-      if (req.body_truncated) notes.push('# the request body was truncated when captured: this body is incomplete');
-    } else if (req.body_size > 0) {
-      notes.push('# the request body (' + fmtSize(req.body_size) + ') was not captured');
-    }
-    return notes.concat([parts.join(' ')]).join('\n');
-  }
-
-  function copyText(text) {
-    // navigator.clipboard needs a secure context; http://127.0.0.1 is one, other hosts are not
-    if (navigator.clipboard && window.isSecureContext) {
-      return navigator.clipboard.writeText(text).then(() => true, () => legacyCopy(text));
-    }
-    return Promise.resolve(legacyCopy(text));
-  }
-  function legacyCopy(text) {
-    const ta = el('textarea', { class: 'offscreen' });
-    ta.value = text;
-    document.body.appendChild(ta);
-    ta.select();
-    let ok = false;
-    try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
-    ta.remove();
-    return ok;
-  }
-
-  function showDialog(title, msg, text) {
-    setText($('dlg-title'), title);
-    setText($('dlg-msg'), msg || '');
-    const ta = $('dlg-text');
-    ta.hidden = text === undefined;
-    ta.value = text || '';
-    const dlg = $('dlg');
-    if (!dlg.open) dlg.showModal();
-    if (text !== undefined) { ta.focus(); ta.select(); }
-  }
 
   $('b-curl').addEventListener('click', async () => {
     if (!detail) return;
@@ -774,20 +612,6 @@
     const ok = await copyText(cmd);
     showDialog('Copy as curl', ok ? 'Copied to the clipboard.' : 'Copy it from here (the clipboard is not available).', cmd);
   });
-
-  function stamp() {
-    const d = new Date();
-    return d.getFullYear() + pad2(d.getMonth() + 1) + pad2(d.getDate()) + '-' + pad2(d.getHours()) + pad2(d.getMinutes()) + pad2(d.getSeconds());
-  }
-
-  function saveBlob(blob, name) {
-    const url = URL.createObjectURL(blob);
-    const a = el('a', { href: url, download: name, class: 'offscreen' });
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60000);
-  }
 
   $('b-har').addEventListener('click', async () => {
     const redact = $('har-redact').checked;

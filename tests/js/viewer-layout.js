@@ -56,12 +56,20 @@ async function waitRows(page, pred, ms = 6000) {
   }
   return rs;
 }
-// type a filter, let it apply (debounce, then any server search), then wait for pred
-async function filterTo(page, text, pred) {
+// type a filter, let it apply (debounce, then any server search), then wait until pred holds
+// for the flows the filter lets through (all of them, not only the rows scrolled into view)
+async function filterTo(page, text, pred, ms = 6000) {
   await page.fill('#filter', text);
   await page.waitForTimeout(250);
   await page.waitForFunction(() => document.getElementById('st-search').textContent === '', null, { timeout: 5000 }).catch(() => {});
-  return waitRows(page, pred);
+  const t0 = Date.now();
+  let ids = [];
+  while (Date.now() - t0 < ms) {
+    ids = await page.evaluate(() => window.httpeekViewer.viewIds.map((s) => ({ id: s.id, cells: { method: s.method } })));
+    if (pred(ids)) return ids;
+    await page.waitForTimeout(50);
+  }
+  return ids;
 }
 async function selectRow(page, id, tab) {
   await page.evaluate((id) => window.httpeekViewer.select(id), id);
