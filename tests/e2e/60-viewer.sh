@@ -193,7 +193,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$WEB/api/search?q=body:")
 is "$code" 400 "body: without text is a 400"
 
 out=$(VIEWER_URL=$WEB PROXY_PORT=$HTTPEEK_PORT VUP_PORT=$VUP FRESH_PORT=$FRESH SELF_PORT=$SELF WRONG_PORT=$WRONG \
-      SHOT_DIR=$ART CHROMIUM=$CHROMIUM HOME=$T timeout -k 5 90 "$NODE" "$JS/viewer-layout.js" 2>&1)
+      SERVER_CA=$PKI/ca.pem SHOT_DIR=$ART CHROMIUM=$CHROMIUM HOME=$T timeout -k 5 90 "$NODE" "$JS/viewer-layout.js" 2>&1)
 rc=$?
 while IFS= read -r l; do
     case $l in

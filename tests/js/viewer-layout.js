@@ -12,6 +12,7 @@
 'use strict';
 const path = require('path');
 const http = require('http');
+const { execFileSync } = require('child_process');
 const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
 
 const WEB = process.env.VIEWER_URL;
@@ -288,6 +289,39 @@ async function main() {
       ok(/built in/.test(ptext) && ptext.includes('--no-default-passthrough'), 'the built-in passthrough list is labelled, with the flag that turns it off', ptext);
     } else {
       note('the server sends no built-in passthrough list yet: check skipped');
+    }
+
+    // a device without httpeek's CA (127.0.0.4) refuses it three times: an automatic passthrough
+    // entry for that device and host, shown with its device, and "Resume interception" ends it
+    if (pt.builtin && process.env.SERVER_CA) {
+      for (let i = 0; i < 3; i++) {
+        try {
+          execFileSync('curl', ['-sS', '-o', '/dev/null', '--max-time', '5', '--interface', '127.0.0.4', '--cacert', process.env.SERVER_CA,
+            '-x', `http://127.0.0.1:${process.env.PROXY_PORT}`, `https://upstream.test:${FRESH}/refuse`], { stdio: 'ignore', timeout: 8000 });
+        } catch (e) { /* refused, as it should be */ }
+      }
+      let auto = [];
+      for (let i = 0; i < 100 && !auto.some((a) => a.client === '127.0.0.4'); i++) {
+        await page.waitForTimeout(50);
+        auto = (await getJSON(`${WEB}/api/passthrough`)).auto || [];
+      }
+      const entry = auto.find((a) => a.client === '127.0.0.4');
+      ok(entry && entry.host === 'upstream.test', 'three refusals from 127.0.0.4 make an automatic passthrough entry for it', JSON.stringify(auto));
+      const sel = '#passthrough li.auto-entry[data-client="127.0.0.4"]';
+      await page.waitForSelector(sel, { timeout: 6000 }).catch(() => {});
+      const li = await page.$eval(sel, (e) => e.textContent).catch(() => '');
+      ok(li.includes('upstream.test') && li.includes(entry && entry.device ? entry.device : '127.0.0.4') && /expires (in|now)/.test(li) && li.includes('Resume interception'),
+        'the panel shows the entry: host, device, when it expires, and "Resume interception"', li);
+      await page.click(sel + ' button.resume').catch(() => {});
+      let gone = false;
+      for (let i = 0; i < 60 && !gone; i++) {
+        await page.waitForTimeout(50);
+        gone = !((await getJSON(`${WEB}/api/passthrough`)).auto || []).some((a) => a.client === '127.0.0.4');
+      }
+      await page.waitForFunction((s) => !document.querySelector(s), sel, { timeout: 3000 }).catch(() => {});
+      ok(gone && !(await page.$(sel)), '"Resume interception" ends it (DELETE /api/passthrough/{client}/{host}) and the panel drops it');
+    } else {
+      note('no built-in list or no SERVER_CA: the automatic passthrough panel check skipped');
     }
 
     ok(pageErrors.length === 0, 'no script errors in the page', pageErrors.join('\n'));
