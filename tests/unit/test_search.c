@@ -164,6 +164,24 @@ int main(void)
     is_str(run(r, "body:", 0, 0, 1 << 20), "error: body: needs a text to search for", "body: without text: refused");
     is_str(run(r, "header:=x", 0, 0, 1 << 20), "error: header: needs a name before '='", "header:=VALUE: refused");
     is_str(run(r, "~b", 0, 0, 1 << 20), "error: ~b needs a text to search for", "~b without text: refused");
+    /* any bytes as a query: a term list or a reason, never a crash (ASan build checks the rest) */
+    {
+        static const char alphabet[] = "bodyheaderq:~-=\" \t\xff\x01SKU";
+        unsigned seed = 12345;
+        int answered = 1;
+        for (int i = 0; i < 20000 && answered; i++) {
+            char q[40];
+            size_t n = (seed = seed * 1103515245u + 12345u) % sizeof q;
+            for (size_t k = 0; k < n; k++)
+                q[k] = alphabet[(seed = seed * 1103515245u + 12345u) % (sizeof alphabet - 1)];
+            q[n] = '\0';
+            char why[160] = "";
+            struct search_query *sq = search_parse(q, why, sizeof why);
+            answered = sq != NULL || why[0] != '\0';
+            search_free(sq);
+        }
+        ok(answered, "20,000 random queries: each parsed or refused with a reason");
+    }
     ok(store_reader_clear(r) == 0, "clear");
     is_str(run(r, "body:SKU", 0, 0, 1 << 20), " done", "cleared flows are never returned");
 
