@@ -30,7 +30,8 @@
  *                                  app_traffic, refusing_hosts:[...]}, advice}]
  *   PUT  /api/clients/{addr}       body {"name":"iPhone 15"} renames (kept in the session file)
  *   GET  /api/info                 {version, session, proxy, setup_url, viewer_url,
- *                                  token_required}
+ *                                  token_required, phone_proxy ("LAN-IP:PORT" a phone can use,
+ *                                  "" when none), loopback_only}
  *   GET  /api/passthrough          {rules:{intercept:[globs], passthrough:[globs]}, auto:[hosts]}
  *   Errors: 4xx/5xx with {"error":"reason"}.
  * Authentication: with a token, every request needs ?token=T, "Authorization: Bearer T", or the
@@ -53,6 +54,9 @@ struct web_config {
     const char *token;        /* NULL: none (loopback only); else required */
     const char *proxy;        /* the proxy's listening addresses, for GET /api/info (may be NULL) */
     const char *setup_url;    /* the setup page for phones, for GET /api/info (may be NULL) */
+    const char *phone_proxy;  /* "192.168.1.20:8080": what a phone's proxy setting should say,
+                                 "" when no other device can reach the proxy (may be NULL) */
+    int loopback_only;        /* 1: the proxy listens on loopback only (phones cannot reach it) */
     struct clients *clients;  /* per-client facts (may be NULL) */
     struct rules *rules;      /* interception rules (may be NULL) */
     const char *const *intercept;   /* --intercept globs (borrowed) */

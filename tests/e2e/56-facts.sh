@@ -45,5 +45,7 @@ is "$(detail "$F1" "d['bytes_up'] == d['request']['head_size'] + d['request']['b
 is "$(detail "$F1" "d['bytes_down'] == d['response']['head_size'] + 100")" True \
     "its bytes down: the response head and the 100-byte body"
 is "$(detail "$F3" "d['bytes_down'] == d['response']['head_size'] + 50")" True "a plain exchange's bytes down too"
+is "$(api "$W/api/info" | jq_py "d['loopback_only'], repr(d['phone_proxy'])")" "True ''" \
+    "/api/info on a loopback listener: no address a phone could use, said so"
 stop_httpeek
 done_testing
