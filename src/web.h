@@ -10,7 +10,8 @@
  *                                  ATS warning's code or 0) with id > ID in id order (default
  *                                  after=0, limit=0 = all). Each summary also carries
  *                                  "client_name" (the user's name for the client, else the
- *                                  name derived from its User-Agent, else "").
+ *                                  device named from its User-Agents, else "") and "app" (the
+ *                                  User-Agent product of the request: "MyApp/1.2", "Safari 17").
  *   GET  /api/flows/{id}           detail (store.h) + diagnosis/warnings; 404 {error} if none
  *   GET  /api/flows/{id}/request/body, /response/body   captured bytes; ?decode=1 undoes
  *                                  Content-Encoding (422 {error} when it cannot); ?download=1
@@ -25,14 +26,23 @@
  *                                  /api/har keeps everything); POST /api/har
  *                                  with body {"ids":[...], "redact":true} for long id lists.
  *   DELETE /api/flows              hide every flow so far (the file keeps them); 204
- *   GET  /api/clients              [{addr, name, ua_name, custom_name, flows, failed,
- *                                  checklist:{proxy_reached, ca_downloaded, trusted_tls,
- *                                  app_traffic, refusing_hosts:[...]}, advice}]
+ *   GET  /api/clients              [{addr, name, device, ua_name (= device), custom_name, flows,
+ *                                  failed, checklist:{proxy_reached, ca_downloaded, trusted_tls,
+ *                                  app_traffic, refusing_hosts:[...]} (the device's history: a
+ *                                  DELETE /api/flows does not reset it), advice, last_seen,
+ *                                  apps:[{name, ua, flows, trusted_requests, refused, trusted,
+ *                                  refused_hosts:[...], refusal, last_seen}]}]. name is the
+ *                                  user's name, else device ("iPhone, iOS 17.4"), else addr.
  *   PUT  /api/clients/{addr}       body {"name":"iPhone 15"} renames (kept in the session file)
  *   GET  /api/info                 {version, session, proxy, setup_url, viewer_url,
  *                                  token_required, phone_proxy ("LAN-IP:PORT" a phone can use,
  *                                  "" when none), loopback_only}
- *   GET  /api/passthrough          {rules:{intercept:[globs], passthrough:[globs]}, auto:[hosts]}
+ *   GET  /api/passthrough          {rules:{intercept:[globs], passthrough:[globs]},
+ *                                  builtin:{enabled, globs:[...]}, auto:[{host, client, device,
+ *                                  since, expires (unix s), rejections, reason}]}
+ *   DELETE /api/passthrough/{client}/{host}   resume intercepting host for that device (both
+ *                                  percent-encoded); 204, or 404 {error} when no such entry
+ *   Writes (DELETE, PUT, POST) carrying an Origin other than http://{Host} get 403.
  *   Errors: 4xx/5xx with {"error":"reason"}.
  * Authentication: with a token, every request needs ?token=T, "Authorization: Bearer T", or the
  * httpeek_token cookie (set HttpOnly, SameSite=Strict when / is opened with ?token=). On loopback
