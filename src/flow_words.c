@@ -29,36 +29,36 @@ static int ssl_reason(const char *error)
     return ERR_GET_REASON(code);
 }
 
-/* What an alert number means, worded after "<peer> ..." (RFC 8446 §6.2, RFC 5246 §7.2). */
-static const char *alert_words(int alert)
-{
-    switch (alert) {
-    case 10: return "sent an unexpected message (unexpected message";
-    case 20: return "could not check a record (bad record MAC";
-    case 40: return "ended the handshake: no TLS settings in common (handshake failure";
-    case 42: return "refused the certificate: bad certificate (bad certificate";
-    case 43: return "refused the certificate: unsupported certificate (unsupported certificate";
-    case 44: return "refused the certificate: revoked (certificate revoked";
-    case 45: return "refused the certificate: expired (certificate expired";
-    case 46: return "refused the certificate: certificate unknown (certificate unknown";
-    case 47: return "found a bad value in the handshake (illegal parameter";
-    case 48: return "refused the certificate: unknown CA (unknown CA";
-    case 49: return "refused access (access denied";
-    case 50: return "could not decode a handshake message (decode error";
-    case 51: return "could not verify a signature or decrypt (decrypt error";
-    case 70: return "refused the TLS version offered (protocol version";
-    case 71: return "wants stronger ciphers (insufficient security";
-    case 80: return "had an internal error (internal error";
-    case 86: return "refused a downgraded retry (inappropriate fallback";
-    case 90: return "cancelled the handshake (user canceled";
-    case 109: return "is missing a required extension (missing extension";
-    case 110: return "got an extension it does not support (unsupported extension";
-    case 112: return "does not serve the name asked for (unrecognized name";
-    case 116: return "requires a client certificate (certificate required";
-    case 120: return "shares no application protocol (no application protocol";
-    }
-    return NULL;
-}
+/* What an alert number means, worded after "<peer> ..." (RFC 8446 §6.2, RFC 5246 §7.2), and the
+ * alert's own name when the words do not already say it. */
+static const struct {
+    int alert;
+    const char *words, *name;
+} alerts[] = {
+    {10, "sent an unexpected message", NULL},
+    {20, "could not check a record", "bad record MAC"},
+    {40, "ended the handshake: no TLS settings in common", "handshake failure"},
+    {42, "refused the certificate: bad certificate", NULL},
+    {43, "refused the certificate: unsupported certificate", NULL},
+    {44, "refused the certificate: certificate revoked", NULL},
+    {45, "refused the certificate: certificate expired", NULL},
+    {46, "refused the certificate: certificate unknown", NULL},
+    {47, "found a bad value in the handshake", "illegal parameter"},
+    {48, "refused the certificate: unknown CA", NULL},
+    {49, "refused access", "access denied"},
+    {50, "could not decode a handshake message", "decode error"},
+    {51, "could not verify a signature or decrypt", "decrypt error"},
+    {70, "refused the TLS version offered", "protocol version"},
+    {71, "wants stronger ciphers", "insufficient security"},
+    {80, "had an internal error", NULL},
+    {86, "refused a downgraded retry", "inappropriate fallback"},
+    {90, "cancelled the handshake", "user canceled"},
+    {109, "is missing a required extension", NULL},
+    {110, "got an extension it does not support", NULL},
+    {112, "does not serve the name asked for", "unrecognized name"},
+    {116, "requires a client certificate", "certificate required"},
+    {120, "shares no application protocol", "no application protocol"},
+};
 
 void flow_words_tls_error(const struct flow_tls *t, int client_leg, char *out, size_t outlen)
 {
@@ -71,11 +71,13 @@ void flow_words_tls_error(const struct flow_tls *t, int client_leg, char *out, s
     int reason = ssl_reason(t->error);
     if (reason > SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256) {
         int alert = reason - SSL_AD_REASON_OFFSET;
-        const char *w = alert_words(alert);
-        if (w)
-            snprintf(out, outlen, "%s %s, alert %d)", peer, w, alert);
-        else
-            snprintf(out, outlen, "%s ended the handshake with TLS alert %d", peer, alert);
+        for (size_t i = 0; i < sizeof alerts / sizeof *alerts; i++)
+            if (alerts[i].alert == alert) {
+                snprintf(out, outlen, "%s %s (%s%salert %d)", peer, alerts[i].words,
+                         alerts[i].name ? alerts[i].name : "", alerts[i].name ? ", " : "", alert);
+                return;
+            }
+        snprintf(out, outlen, "%s ended the handshake with TLS alert %d", peer, alert);
         return;
     }
     switch (reason) {
