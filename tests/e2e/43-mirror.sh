@@ -127,6 +127,22 @@ out=$(facts "$GOOD")
 like "$out" "^minted \| The app was shown a certificate for upstream.test from httpeek's CA\. \| upstream.test, " "good server: leaf minted ($out)"
 like "$out" "\|  \| False$" "good server: reason_short empty, failed_before_tls false"
 
+# the diagnosis says what the app gets now: the server's own error
+diag_of() { # diag_of PORT: "code | detail" of its first flow
+    "$PYTHON" - "$T/flows.json" "$W" "$1" <<'PY'
+import json, sys, urllib.request
+flows, base, port = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+for f in flows:
+    if f["url"].endswith(":" + port):
+        d = json.load(urllib.request.urlopen("%s/api/flows/%d" % (base, f["id"]), timeout=10))
+        print("%s | %s" % (d["diagnosis"]["code"], d["diagnosis"]["detail"]))
+        break
+PY
+}
+like "$(diag_of "$EXPIRED")" "^-1201 \| .*a certificate with the same dates, so the app gets this same error" "expired: the diagnosis (-1201) says the app gets that same error through the mirror"
+like "$(diag_of "$WRONG")" "^-1202 \| .*a certificate with the same names, so the app gets this same error" "wrong name: the diagnosis (-1202) says the app gets that same error"
+like "$(diag_of "$SELF")" "^-1202 \| .*a certificate it cannot trust either" "self-signed: the diagnosis says the app fails its trust check"
+
 # failures before any TLS with the client: short reasons and failed_before_tls
 pcurl --cacert "$HTTPEEK_CA" -o /dev/null "https://upstream.test:$REFUSED/" 2>/dev/null
 pcurl --cacert "$HTTPEEK_CA" -o /dev/null "https://nosuch.test/" 2>/dev/null
