@@ -178,6 +178,16 @@ static void client_tls_event(struct bufferevent *bev, short what, void *arg)
     conn__close(c, 0);
 }
 
+/* Whether httpeek can make a certificate for name at all (mint.h): a mirror of names must not
+ * give a name it could never certify a handshake the usual leaf would not get. */
+static int certifiable(const char *name)
+{
+    char san[256];
+    unsigned char addr[16];
+    return name[0] == '[' || inet_pton(AF_INET, name, addr) == 1 ||
+           inet_pton(AF_INET6, name, addr) == 1 || mint_san_name(name, san, sizeof san) == 0;
+}
+
 /* The leaf the client is shown and why (mirror.h): the usual one, or when the server's
  * certificate failed verification (c->mirror_untrusted) a mirror of its defect. Mirrors of dates
  * and names are minted each time, never cached: a later good server for the same name must get
@@ -201,6 +211,8 @@ static SSL *client_tls_ssl(struct conn *c, const char *name, char *err, size_t e
     } else {
         mirror_minted_reason(name, c->tunnel_error[0] != '\0', minted_reason, sizeof minted_reason);
     }
+    if (kind == MIRROR_NAMES && !certifiable(name))
+        kind = MIRROR_UNTRUSTED; /* no leaf at all for it: closed, as for any leaf */
     if (kind == MIRROR_UNTRUSTED) {
         ca = p->untrusted_ca;
         send_chain = plan.send_chain;
