@@ -68,6 +68,12 @@ void flow_words_tls_error(const struct flow_tls *t, int client_leg, char *out, s
     if (!t->error[0])
         return;
     const char *peer = client_leg ? "the client" : "the server";
+    if (!strcmp(t->error, "error:00000005:lib(0)::reason(5)")) {
+        /* not an OpenSSL error: libevent records SSL_ERROR_SYSCALL (5) when the socket ended
+         * under the handshake without one */
+        snprintf(out, outlen, "%s closed the connection during the handshake, without a TLS alert", peer);
+        return;
+    }
     int reason = ssl_reason(t->error);
     if (reason > SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256) {
         int alert = reason - SSL_AD_REASON_OFFSET;

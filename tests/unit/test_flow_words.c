@@ -69,6 +69,9 @@ static void test_tls_error(void)
           "the server does not support secure renegotiation (RFC 5746), which OpenSSL 3 requires",
           "unsafe legacy renegotiation");
     words(ssl_error(SSL_R_BAD_KEY_SHARE), "", 0, "TLS failed: bad key share", "anything else: OpenSSL's reason text");
+    words("error:00000005:lib(0)::reason(5)", "", 1,
+          "the client closed the connection during the handshake, without a TLS alert",
+          "libevent's SSL_ERROR_SYSCALL (the socket ended under the handshake)");
     words("", "", 0, "", "no error: no words");
     words("not an OpenSSL error", "", 0, "TLS failed: not an OpenSSL error", "not OpenSSL's shape: said as it is");
 }
