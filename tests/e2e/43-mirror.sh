@@ -68,6 +68,14 @@ same "$EXPWRONG" "expired, wrong name" "certificate has expired"
 same "$SELF"     "self-signed"         "self-signed certificate"
 same "$UNKNOWN"  "unknown root"        "unable to get local issuer certificate"
 
+# an IP address the certificate does not name
+curl -q -sS -o /dev/null --max-time 10 --cacert "$PKI/ca.pem" "https://127.0.0.1:$WRONG/" 2>"$T/direct.err"
+rc_d=$?
+pcurl --cacert "$T/both.pem" -o /dev/null "https://127.0.0.1:$WRONG/" 2>"$T/proxied.err"
+rc_p=$?
+is "$rc_p/$(curl_error "$T/proxied.err")" "$rc_d/$(curl_error "$T/direct.err")" \
+    "an IP address the certificate does not name: the same exit code and error through httpeek ($rc_d)"
+
 # after the expired mirror for upstream.test, a good server for the same name: the usual leaf
 pcurl --cacert "$HTTPEEK_CA" -o "$T/good" "https://upstream.test:$GOOD/bytes/10" 2>"$T/good.err"
 is "$?/$(file_sha "$T/good")" "0/$(gen_sha 10)" "a good server for the same name afterwards: intercepted with the usual leaf (no mirror cached)"
