@@ -19,6 +19,11 @@ make_pki "$PKI" || { echo "Bail out! make_pki failed"; exit 1; }
   sed 's/^subjectAltName=.*/subjectAltName=DNS:wrong.test,DNS:www.wrong.test/' ca.cnf >expwrong.cnf &&
   openssl ca -batch -config expwrong.cnf -extensions ext -in expwrong.csr -out expwrong.pem \
       -startdate 20230101000000Z -enddate 20240401000000Z -notext && cp wronghost.key expwrong.key &&
+  # self-signed and expired: the chain problem is what clients report
+  openssl req -new -key selfsigned.key -subj "/CN=upstream.test" -out expself.csr &&
+  openssl ca -batch -config ca.cnf -selfsign -keyfile selfsigned.key -extensions ext -in expself.csr \
+      -out expself.pem -startdate 20200101000000Z -enddate 20200201000000Z -notext &&
+  cp selfsigned.key expself.key &&
   # unknown root: a chain to a CA nobody was told about (the server sends its leaf only)
   openssl ecparam -name prime256v1 -genkey -noout -out other-ca.key &&
   openssl req -x509 -new -key other-ca.key -sha256 -days 30 -subj "/CN=some private CA" \
@@ -37,6 +42,7 @@ start_s_server wronghost;  WRONG=$SSERVER_PORT
 start_s_server expwrong;   EXPWRONG=$SSERVER_PORT
 start_s_server selfsigned; SELF=$SSERVER_PORT
 start_s_server unknown;    UNKNOWN=$SSERVER_PORT
+start_s_server expself;    EXPSELF=$SSERVER_PORT
 start_upstream --tls server --quiet; GOOD=$UPSTREAM_PORT
 start_upstream --quiet; PLAIN=$UPSTREAM_PORT
 REFUSED=$(free_port)
@@ -67,6 +73,7 @@ same "$WRONG"    "wrong name"          "no alternative certificate subject name 
 same "$EXPWRONG" "expired, wrong name" "certificate has expired"
 same "$SELF"     "self-signed"         "self-signed certificate"
 same "$UNKNOWN"  "unknown root"        "unable to get local issuer certificate"
+same "$EXPSELF"  "self-signed, expired" "self-signed certificate"
 
 # an IP address the certificate does not name
 curl -q -sS -o /dev/null --max-time 10 --cacert "$PKI/ca.pem" "https://127.0.0.1:$WRONG/" 2>"$T/direct.err"
@@ -128,6 +135,8 @@ like "$out" "^mirror_names \| .*wrong.test, www.wrong.test, not upstream.test, a
 out=$(facts "$SELF")
 like "$out" "^mirror_untrusted \| The server's certificate was refused \(self-signed certificate\), so the app was shown a certificate from a CA nobody trusts" "self-signed: leaf mirror_untrusted ($out)"
 like "$out" "\| self-signed \| False$" "self-signed: reason_short 'self-signed'"
+out=$(facts "$EXPSELF")
+like "$out" "^mirror_untrusted \| .*\(self-signed certificate\).* \| self-signed \| False$" "self-signed and expired: the untrusted CA, as the chain problem comes first ($out)"
 out=$(facts "$UNKNOWN")
 like "$out" "^mirror_untrusted \| .*whose issuer it cannot find either" "unknown root: leaf from the untrusted CA, sent without its issuer ($out)"
 like "$out" "\| unknown CA \| " "unknown root: reason_short 'unknown CA'"
