@@ -10,8 +10,13 @@
  *                                  ATS warning's code or 0) with id > ID in id order (default
  *                                  after=0, limit=0 = all). Each summary also carries
  *                                  "client_name" (the user's name for the client, else the
- *                                  device named from its User-Agents, else "") and "app" (the
- *                                  User-Agent product of the request: "MyApp/1.2", "Safari 17").
+ *                                  device named from its User-Agents, else ""), "app" (the
+ *                                  User-Agent product of the request: "MyApp/1.2", "Safari 17"),
+ *                                  "reason_short"
+ *                                  (why it failed in a few words: "expired 2024-04-01",
+ *                                  "self-signed", "connection refused"; "" when it worked) and
+ *                                  "failed_before_tls" (a CONNECT that failed resolving,
+ *                                  connecting or handshaking upstream before any client TLS).
  *   GET  /api/flows/{id}           detail (store.h) + diagnosis/warnings; 404 {error} if none
  *   GET  /api/flows/{id}/request/body, /response/body   captured bytes; ?decode=1 undoes
  *                                  Content-Encoding (422 {error} when it cannot); ?download=1
