@@ -327,34 +327,30 @@ static int set_serial(X509 *c)
     return ok ? 0 : -1;
 }
 
-/* subjectAltName: the IP address, or the DNS name plus, when asked, "*.parent". */
-static int add_san(X509 *c, const char *ip, const char *dns, const char *wild)
+/* subjectAltName: n entries, each an IP address (is_ip[i]) or a DNS name. No extension at all
+ * when n is 0 (an empty subjectAltName is not allowed, RFC 5280 §4.2.1.6). */
+static int add_san(X509 *c, const char *const *names, const int *is_ip, size_t n)
 {
+    if (!n)
+        return 0;
     GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
     int ok = gens != NULL;
-    const char *names[2] = {dns, wild};
-    if (ok && ip) {
-        ASN1_OCTET_STRING *oct = a2i_IPADDRESS(ip);
-        GENERAL_NAME *gn = oct ? GENERAL_NAME_new() : NULL;
-        if (gn) {
-            GENERAL_NAME_set0_value(gn, GEN_IPADD, oct);
-            oct = NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        GENERAL_NAME *gn = GENERAL_NAME_new();
+        if (gn && is_ip[i]) {
+            ASN1_OCTET_STRING *oct = a2i_IPADDRESS(names[i]);
+            if (oct)
+                GENERAL_NAME_set0_value(gn, GEN_IPADD, oct);
+            ok = oct != NULL;
+        } else if (gn) {
+            ASN1_IA5STRING *s = ASN1_IA5STRING_new();
+            ok = s && ASN1_STRING_set(s, names[i], -1);
+            if (ok)
+                GENERAL_NAME_set0_value(gn, GEN_DNS, s);
+            else
+                ASN1_IA5STRING_free(s);
         }
-        ASN1_OCTET_STRING_free(oct);
-        ok = gn && sk_GENERAL_NAME_push(gens, gn);
-        if (!ok)
-            GENERAL_NAME_free(gn);
-    }
-    for (int i = 0; ok && !ip && i < 2 && names[i]; i++) {
-        ASN1_IA5STRING *s = ASN1_IA5STRING_new();
-        GENERAL_NAME *gn = s ? GENERAL_NAME_new() : NULL;
-        ok = gn && ASN1_STRING_set(s, names[i], -1);
-        if (gn) {
-            GENERAL_NAME_set0_value(gn, GEN_DNS, s);
-            s = NULL;
-        }
-        ASN1_IA5STRING_free(s);
-        ok = ok && sk_GENERAL_NAME_push(gens, gn);
+        ok = ok && gn && sk_GENERAL_NAME_push(gens, gn);
         if (!ok)
             GENERAL_NAME_free(gn);
     }
@@ -372,53 +368,23 @@ static void printable(const char *host, char *out, size_t outlen)
     out[i] = '\0';
 }
 
-X509 *mint_ctx_leaf(const struct mint_ctx *mc, const char *host, char *err, size_t errlen)
+/* Sign a leaf with subject CN cn (at most 64 bytes: RFC 5280 ub-common-name; the SAN carries
+ * the full names), the n SAN entries, valid from not_before to not_after. host only names the
+ * leaf in err. */
+static X509 *mint_core(const struct mint_ctx *mc, const char *cn_in, const char *const *sans,
+                       const int *san_ip, size_t n, time_t not_before, time_t not_after,
+                       const char *host, char *err, size_t errlen)
 {
-    unsigned char ipbuf[16];
-    char name[256], wild[258], shown[84], ip[64];
-    const char *wildp = NULL, *ipp = NULL;
-    size_t hlen = strlen(host);
-    if (hlen > 2 && hlen < sizeof ip && host[0] == '[' && host[hlen - 1] == ']') {
-        memcpy(ip, host + 1, hlen - 2); /* "[::1]" as in a URL or a CONNECT line */
-        ip[hlen - 2] = '\0';
-        if (inet_pton(AF_INET6, ip, ipbuf) == 1)
-            ipp = ip;
-    } else if (hlen < sizeof ip &&
-               (inet_pton(AF_INET, host, ipbuf) == 1 || inet_pton(AF_INET6, host, ipbuf) == 1)) {
-        ipp = host;
-    }
-    if (ipp) {
-        snprintf(name, sizeof name, "%s", ipp);
-    } else {
-        const char *why = san_name(host, name, sizeof name);
-        if (why) {
-            if (err) {
-                printable(host, shown, sizeof shown);
-                snprintf(err, errlen, "no certificate for '%s%s': %s", shown, hlen > 80 ? "..." : "", why);
-            }
-            return NULL;
-        }
-        /* "a_b.example.com": strict verifiers refuse '_' in a DNS SAN; *.example.com covers it
-         * for them (never a wildcard for a bare TLD: "*.com" would match nothing anyway) */
-        const char *dot = strchr(name, '.');
-        if (dot && memchr(name, '_', (size_t)(dot - name)) && !strchr(dot, '_') && strchr(dot + 1, '.')) {
-            snprintf(wild, sizeof wild, "*%s", dot);
-            wildp = wild;
-        }
-    }
-    /* CN is at most 64 characters (RFC 5280 ub-common-name); the SAN carries the full name */
-    char cn[65];
-    size_t cnlen = strlen(name) < 64 ? strlen(name) : 64;
-    memcpy(cn, name, cnlen);
+    char cn[65], shown[84];
+    size_t cnlen = strlen(cn_in) < 64 ? strlen(cn_in) : 64;
+    memcpy(cn, cn_in, cnlen);
     cn[cnlen] = '\0';
 
     X509 *c = X509_new();
-    time_t now = time(NULL);
     X509_NAME *subj = c ? X509_get_subject_name(c) : NULL;
     int ok = c && X509_set_version(c, X509_VERSION_3) == 1 && set_serial(c) == 0 &&
-             /* both dates from one clock reading: exactly MINT_VALIDITY_DAYS apart */
-             X509_time_adj_ex(X509_getm_notBefore(c), -MINT_BACKDATE_DAYS, 0, &now) &&
-             X509_time_adj_ex(X509_getm_notAfter(c), MINT_VALIDITY_DAYS - MINT_BACKDATE_DAYS, 0, &now) &&
+             ASN1_TIME_set(X509_getm_notBefore(c), not_before) &&
+             ASN1_TIME_set(X509_getm_notAfter(c), not_after) &&
              X509_set_pubkey(c, mc->pub) == 1 &&
              X509_NAME_add_entry_by_NID(subj, NID_commonName, MBSTRING_ASC, (unsigned char *)cn, -1, -1, 0) &&
              X509_NAME_add_entry_by_NID(subj, NID_organizationName, MBSTRING_ASC,
@@ -426,7 +392,7 @@ X509 *mint_ctx_leaf(const struct mint_ctx *mc, const char *host, char *err, size
              X509_set_issuer_name(c, mc->issuer) == 1;
     for (int i = 0; ok && i < sk_X509_EXTENSION_num(mc->exts); i++)
         ok = X509_add_ext(c, sk_X509_EXTENSION_value(mc->exts, i), -1) == 1;
-    ok = ok && add_san(c, ipp, ipp ? NULL : name, wildp) == 0 && X509_sign(c, mc->ca_key, mc->sha256) > 0;
+    ok = ok && add_san(c, sans, san_ip, n) == 0 && X509_sign(c, mc->ca_key, mc->sha256) > 0;
     if (!ok) {
         if (err) {
             printable(host, shown, sizeof shown);
@@ -438,6 +404,91 @@ X509 *mint_ctx_leaf(const struct mint_ctx *mc, const char *host, char *err, size
         return NULL;
     }
     return c;
+}
+
+/* host as a literal IP address into ip (brackets of "[::1]" removed): 1, or 0 for a name. */
+static int ip_literal(const char *host, char *ip, size_t iplen)
+{
+    unsigned char buf[16];
+    size_t hlen = strlen(host);
+    if (hlen > 2 && hlen < iplen && host[0] == '[' && host[hlen - 1] == ']') {
+        memcpy(ip, host + 1, hlen - 2); /* "[::1]" as in a URL or a CONNECT line */
+        ip[hlen - 2] = '\0';
+        return inet_pton(AF_INET6, ip, buf) == 1;
+    }
+    if (hlen < iplen && (inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1)) {
+        memcpy(ip, host, hlen + 1);
+        return 1;
+    }
+    return 0;
+}
+
+X509 *mint_ctx_leaf(const struct mint_ctx *mc, const char *host, char *err, size_t errlen)
+{
+    return mint_ctx_leaf_spec(mc, host, NULL, err, errlen);
+}
+
+X509 *mint_ctx_leaf_spec(const struct mint_ctx *mc, const char *host, const struct mint_spec *spec,
+                         char *err, size_t errlen)
+{
+    char name[256], wild[258], shown[84], ip[64];
+    const char *sans[MINT_MAX_NAMES];
+    int san_ip[MINT_MAX_NAMES];
+    char copies[MINT_MAX_NAMES][256];
+    size_t n = 0;
+    const char *cn;
+    if (spec && spec->names) {
+        /* exactly the names given: as they are (wildcards kept), those that cannot be a SAN
+         * dropped; the first one is the CN whatever it is (a CN-only certificate's "name") */
+        cn = spec->nnames ? spec->names[0] : "no name";
+        for (size_t i = 0; i < spec->nnames && n < MINT_MAX_NAMES; i++) {
+            const char *v = spec->names[i];
+            int star = v[0] == '*' && v[1] == '.';
+            if (ip_literal(v, copies[n], sizeof copies[n])) {
+                san_ip[n] = 1;
+            } else if (!san_name(v + (star ? 2 : 0), copies[n] + (star ? 2 : 0),
+                                 sizeof copies[n] - 2) && !strchr(copies[n] + (star ? 2 : 0), '*')) {
+                if (star)
+                    memcpy(copies[n], "*.", 2);
+                san_ip[n] = 0;
+            } else {
+                continue;
+            }
+            sans[n] = copies[n];
+            n++;
+        }
+    } else if (ip_literal(host, ip, sizeof ip)) {
+        cn = sans[0] = ip;
+        san_ip[n++] = 1;
+    } else {
+        size_t hlen = strlen(host);
+        const char *why = san_name(host, name, sizeof name);
+        if (why) {
+            if (err) {
+                printable(host, shown, sizeof shown);
+                snprintf(err, errlen, "no certificate for '%s%s': %s", shown, hlen > 80 ? "..." : "", why);
+            }
+            return NULL;
+        }
+        cn = sans[0] = name;
+        san_ip[n++] = 0;
+        /* "a_b.example.com": strict verifiers refuse '_' in a DNS SAN; *.example.com covers it
+         * for them (never a wildcard for a bare TLD: "*.com" would match nothing anyway) */
+        const char *dot = strchr(name, '.');
+        if (dot && memchr(name, '_', (size_t)(dot - name)) && !strchr(dot, '_') && strchr(dot + 1, '.')) {
+            snprintf(wild, sizeof wild, "*%s", dot);
+            sans[n] = wild;
+            san_ip[n++] = 0;
+        }
+    }
+    time_t now = time(NULL);
+    time_t not_before = now - (time_t)MINT_BACKDATE_DAYS * 86400,
+           not_after = now + (time_t)(MINT_VALIDITY_DAYS - MINT_BACKDATE_DAYS) * 86400;
+    if (spec && (spec->not_before || spec->not_after)) {
+        not_before = spec->not_before;
+        not_after = spec->not_after;
+    }
+    return mint_core(mc, cn, sans, san_ip, n, not_before, not_after, host, err, errlen);
 }
 
 X509 *mint_leaf(X509 *ca_cert, EVP_PKEY *ca_key, EVP_PKEY *leaf_key, const char *host, char *err,

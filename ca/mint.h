@@ -11,6 +11,7 @@
 #define HTTPEEK_MINT_H
 
 #include <stddef.h>
+#include <time.h>
 #include <openssl/x509.h>
 #include <openssl/evp.h>
 #include "attrib.h"
@@ -57,9 +58,30 @@ struct mint_ctx *mint_ctx_new(X509 *ca_cert, EVP_PKEY *ca_key, EVP_PKEY *leaf_ke
 /* Free a context. NULL is allowed. Leaves already minted stay valid. */
 void mint_ctx_free(struct mint_ctx *mc);
 
+/* Most names a leaf minted from a spec carries. */
+#define MINT_MAX_NAMES 32
+
+/* What a leaf copies from another certificate instead of following the rules above (mirroring a
+ * server certificate's defect: its dates, its names). Zero-initialised: the rules. */
+struct mint_spec {
+    time_t not_before, not_after; /* both 0: now - MINT_BACKDATE_DAYS .. + MINT_VALIDITY_DAYS;
+                                   * else exactly these, whatever they are (expired, future) */
+    const char *const *names;     /* NULL: host's own name; else exactly these subjectAltName
+                                   * entries (DNS names as given, "*." wildcards kept, IP
+                                   * literals as IP; entries that cannot be a SAN are dropped,
+                                   * at most MINT_MAX_NAMES), the first one also the CN
+                                   * ("no name" when there are none: then no SAN at all) */
+    size_t nnames;
+};
+
 /* Mint a leaf for host by the rules above; thread-safe. Returns NULL with a one-line reason in err
  * (err may be NULL) when host cannot be certified. Caller frees with X509_free. */
 X509 *mint_ctx_leaf(const struct mint_ctx *mc, const char *host, char *err, size_t errlen)
     HP_NONNULL(1, 2) HP_WUNRES;
+
+/* mint_ctx_leaf with what spec (may be NULL: the rules) says instead; host then only names the
+ * leaf in err when spec gives names. Thread-safe. Caller frees with X509_free. */
+X509 *mint_ctx_leaf_spec(const struct mint_ctx *mc, const char *host, const struct mint_spec *spec,
+                         char *err, size_t errlen) HP_NONNULL(1, 2) HP_WUNRES;
 
 #endif

@@ -830,7 +830,8 @@ static int on_req_head(void *arg, struct http1_head *head)
         struct setup_client who = {.proxy_hostport = self,
                                    .via_proxy = c->intercepted || f->req->target[0] != '/',
                                    .via_tls = c->intercepted, .proxied = seen.proxied,
-                                   .tls_trusted = seen.tls_trusted, .tls_refused = seen.tls_refused};
+                                   .tls_trusted = seen.tls_trusted, .tls_refused = seen.tls_refused,
+                                   .reach = &c->proxy->reach};
         if (setup_is_ca_download(path))
             clients_note(c->proxy->clients, c->client_addr, CLIENT_CA_DOWNLOADED);
         setup_respond(leg_output(&c->client), path, c->head_request, c->proxy->ca, &who,

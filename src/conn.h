@@ -90,7 +90,8 @@ struct conn {
     char sni[256];                  /* SNI the client sent ("" when none) */
     struct flow *tunnel_flow;       /* the CONNECT's own flow until it becomes requests */
     char tunnel_error[256];         /* upstream TLS failure answered to each request (502) */
-    int mirror_untrusted;           /* present a never-trusted leaf: the client fails as upstream did */
+    int mirror_untrusted;           /* upstream's certificate failed verification: the client is
+                                     * shown a mirror of its defect (mirror.h), fails as upstream did */
     struct flow_marks tunnel_marks; /* dns/connect/tls marks given to the first request */
     char tunnel_server_ip[64];
     int tunnel_requests;            /* requests seen inside the tunnel */

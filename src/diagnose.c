@@ -186,6 +186,24 @@ static int upstream_tls_code(const struct flow_tls *t, int timeout)
     return NSURL_SECURE_CONNECTION_FAILED;
 }
 
+/* What the app got for a refused server certificate, by the leaf it was shown (mirror.h). */
+static const char *mirror_words(const char *leaf)
+{
+    if (!strcmp(leaf, "mirror_dates"))
+        return "httpeek showed the app a certificate with the same dates, so the app gets this same "
+               "error, as it would without httpeek.";
+    if (!strcmp(leaf, "mirror_names"))
+        return "httpeek showed the app a certificate with the same names, so the app gets this same "
+               "error, as it would without httpeek.";
+    if (!strcmp(leaf, "mirror_untrusted"))
+        return "httpeek showed the app a certificate it cannot trust either, so the app fails its "
+               "trust check as it would without httpeek.";
+    if (!strcmp(leaf, "minted"))
+        return "The app was shown httpeek's own certificate, so instead of this error it gets "
+               "httpeek's 502 page naming it (--upstream-errors=page) or a closed connection.";
+    return "The app would see the same error without httpeek.";
+}
+
 int diagnose_flow(const struct flow *f, struct diagnosis *out)
 {
     const struct flow_failure *x = &f->fail;
@@ -257,10 +275,9 @@ int diagnose_flow(const struct flow *f, struct diagnosis *out)
         out->entry = &refused_entry;
         refusal_detail(f, how, out->detail, sizeof out->detail);
     } else if (x->stage == FLOW_STAGE_UPSTREAM_TLS && f->tls_upstream.verify_result)
-        snprintf(out->detail, sizeof out->detail,
-                 "%s. The server presented '%s' issued by '%s'. The app would see the same error "
-                 "without httpeek.", x->reason, f->tls_upstream.peer_subject,
-                 f->tls_upstream.peer_issuer);
+        snprintf(out->detail, sizeof out->detail, "%s. The server presented '%.120s' issued by "
+                 "'%.120s'. %s", x->reason, f->tls_upstream.peer_subject,
+                 f->tls_upstream.peer_issuer, mirror_words(f->tls_client.leaf));
     else
         snprintf(out->detail, sizeof out->detail, "%s", x->reason);
     return 1;

@@ -58,6 +58,11 @@ struct flow_tls {
     char peer_sig[32];        /* its signature algorithm, e.g. "sha256WithRSAEncryption" */
     int forward_secret;       /* 1 when the key exchange was ephemeral (ECDHE/DHE or TLS 1.3) */
     int resumed;              /* 1 when an earlier session was resumed (no certificate sent) */
+    char peer_names[512];     /* upstream certificate's DNS and IP subjectAltNames, ", " between
+                               * them (its CN when it has none); "... (+N more)" when cut */
+    char leaf[20];            /* client leg: the certificate it was shown: "minted" (httpeek's
+                               * CA), "mirror_dates", "mirror_names", "mirror_untrusted"; "" none */
+    char leaf_reason[400];    /* client leg: one sentence saying why that certificate */
 };
 
 /* Raw failure facts; failed == 0 for a successful exchange. */

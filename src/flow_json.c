@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include "diagnose.h"
+#include "flow_words.h"
 #include "str.h"
 #include "useragent.h"
 
@@ -404,7 +405,7 @@ static const char *path_of(const struct flow *f)
     return f->req ? f->req->target : "";
 }
 
-static void ktls(struct flow_json_text *w, const char *k, const struct flow_tls *t)
+static void ktls(struct flow_json_text *w, const char *k, const struct flow_tls *t, int client_leg)
 {
     key(w, k);
     if (!t->present) {
@@ -431,6 +432,12 @@ static void ktls(struct flow_json_text *w, const char *k, const struct flow_tls 
     kstr(w, "peer_sig", t->peer_sig);
     kbool(w, "forward_secret", t->forward_secret);
     kbool(w, "resumed", t->resumed);
+    kstr(w, "peer_names", t->peer_names);
+    kstr(w, "leaf", t->leaf);
+    kstr(w, "leaf_reason", t->leaf_reason);
+    char words[300];
+    flow_words_tls_error(t, client_leg, words, sizeof words);
+    kstr(w, "error_text", words);
     RAW(w, "}");
 }
 
@@ -494,6 +501,10 @@ static void summary_fields(struct flow_json_text *w, const struct flow *f, int w
     /* the first warning's code (ATS -1022 / -1200), so a list can mark flows that only worked
      * because of an exception */
     kint(w, "warn_code", warn_code);
+    char why[64];
+    flow_words_reason_short(f, why, sizeof why);
+    kstr(w, "reason_short", why);
+    kbool(w, "failed_before_tls", flow_words_failed_before_tls(f));
 }
 
 static void detail_fields(struct flow_json_text *w, const struct flow *f,
@@ -541,8 +552,8 @@ static void detail_fields(struct flow_json_text *w, const struct flow *f,
     kbool(w, "reused_upstream", f->reused_upstream);
     key(w, "tls");
     RAW(w, "{");
-    ktls(w, "client", &f->tls_client);
-    ktls(w, "upstream", &f->tls_upstream);
+    ktls(w, "client", &f->tls_client, 1);
+    ktls(w, "upstream", &f->tls_upstream, 0);
     RAW(w, "}");
     key(w, "failure");
     if (f->fail.failed) {

@@ -186,12 +186,21 @@ static int run(const struct opts *o)
     char addrs[512];
     worker_describe(workers[0], addrs, sizeof addrs);
     /* the viewer reads the same file on its own thread and hears of every commit */
+    /* who can reach the proxy: the banner warns when no phone can; the setup pages and the
+     * viewer too */
+    struct setup_reach reach;
+    banner_reach(addrs, &reach);
+    proxy.reach = reach; /* before worker_start: the workers only read it */
+    char phone_proxy[INET6_ADDRSTRLEN + 16] = "";
+    if (!reach.loopback_only && reach.nlan)
+        snprintf(phone_proxy, sizeof phone_proxy, "%s:%d", reach.lan[0].host, reach.lan[0].port);
     char token[33];
     char webhost[256];
     int webport;
     struct web_config wc = {
         .addr = o->web, .session_path = session, .clients = clients, .rules = rules,
-        .proxy = addrs, .setup_url = "http://" SETUP_HOST "/",
+        .proxy = addrs, .setup_url = "http://" SETUP_HOST "/", .phone_proxy = phone_proxy,
+        .loopback_only = reach.loopback_only,
         .intercept = (const char *const *)o->intercept, .nintercept = (size_t)o->nintercept,
         .passthrough = (const char *const *)o->passthrough, .npassthrough = (size_t)o->npassthrough};
     if (opts_split_hostport(o->web, webhost, sizeof webhost, &webport, 8081) == 0 &&
@@ -204,10 +213,6 @@ static int run(const struct opts *o)
         goto out;
     }
     store_set_notify(store, web_notify, web); /* before worker_start: no flow yet */
-    /* who can reach the proxy: the banner warns when no phone can; the setup pages too */
-    struct setup_reach reach;
-    banner_reach(addrs, &reach);
-    setup_set_reach(&reach); /* before worker_start: the workers only read it */
     banner_print(stdout, addrs, &reach, ca, o->insecure, !o->no_qr && isatty(STDOUT_FILENO));
     printf("Viewer: %s%s\n", web_url(web),
            wc.token ? "  (reachable from other machines: keep this token private)" : "");

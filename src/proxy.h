@@ -15,6 +15,7 @@
 #include "leafcache.h"
 #include "opts.h"
 #include "rules.h"
+#include "setup.h"
 
 struct proxy {
     const struct opts *opts;         /* borrowed from main */
@@ -25,6 +26,7 @@ struct proxy {
     struct ca *untrusted_ca;         /* that CA (in memory only) */
     struct acl allowed;              /* clients that may use the proxy */
     struct clients *clients;         /* what is known per client address (thread-safe) */
+    struct setup_reach reach;        /* how devices reach the proxy (for the setup pages) */
     SSL_CTX *tls_server;             /* client-facing context (borrowed) */
     SSL_CTX *tls_client;             /* upstream-facing context (borrowed) */
     atomic_uint_fast64_t next_flow_id;

@@ -26,13 +26,6 @@ static int respond(struct evbuffer *out, int status, const char *type, const cha
     return status;
 }
 
-/* Set once by main before the workers start (setup_set_reach), read-only afterwards. */
-static struct setup_reach reach_of_proxy;
-
-void setup_set_reach(const struct setup_reach *reach)
-{
-    reach_of_proxy = *reach;
-}
 
 int setup_is_loopback(const char *hostport)
 {
@@ -131,8 +124,8 @@ static int page(struct evbuffer *out, const struct setup_client *cl, int head_on
         "@media(prefers-color-scheme:dark){body{background:#111;color:#ddd}code{background:#222}"
         ".ok{color:#6c6}.warn{color:#eb5}a{color:#8bf}.note{background:#1c2733}.alert{background:#2b2010}}"
         "</style></head><body><h1>httpeek setup</h1>");
-    if (setup_is_loopback(hp))
-        add_reach_notice(b, &reach_of_proxy, port);
+    if (setup_is_loopback(hp) && cl->reach)
+        add_reach_notice(b, cl->reach, port);
     evbuffer_add_printf(b, "%s"
         "<h2>1. Point the device at the proxy</h2>"
         "<div class=proxy><span>Server <b><code>%s</code></b></span><span>Port <b><code>%s</code></b></span></div>"

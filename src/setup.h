@@ -39,11 +39,9 @@ struct setup_client {
     unsigned proxied;           /* proxy requests seen from this address so far */
     unsigned tls_trusted;       /* intercepted TLS tunnels it sent requests through */
     unsigned tls_refused;       /* times it refused httpeek's certificate */
+    const struct setup_reach *reach; /* how devices reach the proxy (borrowed; NULL: assume a
+                                        LAN-reachable proxy) */
 };
-
-/* Give the setup pages the proxy's reach (copied). Call once from main before any worker starts:
- * the pages read it afterwards without a lock. Until then they assume a LAN-reachable proxy. */
-void setup_set_reach(const struct setup_reach *reach) HP_NONNULL(1);
 
 /* 1 when host:port (as in proxy_hostport) is a loopback address (127.0.0.0/8, ::1). */
 int setup_is_loopback(const char *hostport) HP_NONNULL(1);

@@ -2,6 +2,7 @@
  * calls on the leg's worker thread; it only writes into the facts it was given. */
 #include "tls_facts.h"
 
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +67,8 @@ static void name_oneline(X509_NAME *name, char *buf, size_t len)
 /* The string fields of struct flow_tls that tls_facts packs, in packing order. */
 enum packed {
     P_VERSION, P_CIPHER, P_ALPN, P_SNI, P_VERIFY_ERROR, P_ERROR, P_PEER_SUBJECT, P_PEER_ISSUER,
-    P_PEER_NOT_BEFORE, P_PEER_NOT_AFTER, P_PEER_KEY_TYPE, P_PEER_SIG, NPACKED
+    P_PEER_NOT_BEFORE, P_PEER_NOT_AFTER, P_PEER_KEY_TYPE, P_PEER_SIG, P_PEER_NAMES, P_LEAF,
+    P_LEAF_REASON, NPACKED
 };
 #define FIELD(name) {offsetof(struct flow_tls, name), sizeof ((struct flow_tls *)0)->name}
 static const struct {
@@ -78,6 +80,8 @@ static const struct {
     [P_PEER_SUBJECT] = FIELD(peer_subject), [P_PEER_ISSUER] = FIELD(peer_issuer),
     [P_PEER_NOT_BEFORE] = FIELD(peer_not_before), [P_PEER_NOT_AFTER] = FIELD(peer_not_after),
     [P_PEER_KEY_TYPE] = FIELD(peer_key_type), [P_PEER_SIG] = FIELD(peer_sig),
+    [P_PEER_NAMES] = FIELD(peer_names),     [P_LEAF] = FIELD(leaf),
+    [P_LEAF_REASON] = FIELD(leaf_reason),
 };
 /* The flags and numbers both structs hold under the same names. */
 #define SCALARS(X) X(present) X(handshake_done) X(forward_secret) X(resumed) X(peer_key_bits) \
@@ -156,6 +160,69 @@ void tls_facts_move(struct tls_facts *dst, struct tls_facts *src)
     memset(src, 0, sizeof *src);
 }
 
+/* cert's DNS and IP subjectAltNames as "a, b, c" into out (whole names only: "... (+N more)"
+ * when they do not all fit), or its CN when it has none. */
+static void peer_names(X509 *cert, char *out, size_t outlen)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    GENERAL_NAMES *gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    int n = sk_GENERAL_NAME_num(gens), shown = 0, named = 0;
+    for (int i = 0; i < n; i++) {
+        const GENERAL_NAME *gn = sk_GENERAL_NAME_value(gens, i);
+        char one[INET6_ADDRSTRLEN + 256] = "";
+        if (gn->type == GEN_DNS) {
+            const ASN1_STRING *s = gn->d.dNSName;
+            int len = ASN1_STRING_length(s);
+            if (len <= 0 || len > 253 || memchr(ASN1_STRING_get0_data(s), '\0', (size_t)len))
+                continue;
+            snprintf(one, sizeof one, "%.*s", len, (const char *)ASN1_STRING_get0_data(s));
+            for (char *p = one; *p; p++) /* one line, and never our separator */
+                if ((unsigned char)*p < 0x20 || *p == ',' || *p == ' ' || (unsigned char)*p >= 0x7f)
+                    *p = '?';
+        } else if (gn->type == GEN_IPADD) {
+            int len = ASN1_STRING_length(gn->d.iPAddress);
+            if ((len != 4 && len != 16) ||
+                !inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(gn->d.iPAddress), one,
+                           sizeof one))
+                continue;
+        } else {
+            continue;
+        }
+        named++;
+        size_t len = strlen(one);
+        if (o + len + 2 + 16 < outlen) { /* room left for " (+N more)" */
+            o += (size_t)snprintf(out + o, outlen - o, "%s%s", o ? ", " : "", one);
+            shown++;
+        }
+    }
+    GENERAL_NAMES_free(gens);
+    if (named > shown)
+        snprintf(out + o, outlen - o, " (+%d more)", named - shown);
+    if (!named) {
+        X509_NAME *subj = X509_get_subject_name(cert);
+        int i = subj ? X509_NAME_get_index_by_NID(subj, NID_commonName, -1) : -1;
+        const ASN1_STRING *cn = i >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)) : NULL;
+        unsigned char *utf8 = NULL;
+        int len = cn ? ASN1_STRING_to_UTF8(&utf8, cn) : -1;
+        if (len > 0)
+            snprintf(out, outlen, "%.*s", len, (const char *)utf8);
+        OPENSSL_free(utf8);
+        for (char *p = out; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == ',')
+                *p = '?';
+    }
+}
+
+void tls_facts_set_leaf(struct tls_facts *facts, const char *leaf, const char *reason)
+{
+    struct flow_tls full;
+    tls_facts_get(facts, &full);
+    snprintf(full.leaf, sizeof full.leaf, "%s", leaf);
+    snprintf(full.leaf_reason, sizeof full.leaf_reason, "%s", reason);
+    put(facts, &full);
+}
+
 static void fill_full(SSL *ssl, struct flow_tls *facts)
 {
     facts->present = 1;
@@ -200,6 +267,7 @@ static void fill_full(SSL *ssl, struct flow_tls *facts)
             }
             snprintf(facts->peer_sig, sizeof facts->peer_sig, "%s",
                      OBJ_nid2ln(X509_get_signature_nid(peer)));
+            peer_names(peer, facts->peer_names, sizeof facts->peer_names);
         }
     }
     /* both legs: the client leg's TLS 1.3 (kx "any", always ephemeral) is forward secret too */

@@ -29,6 +29,9 @@ void tls_facts_attach(SSL *ssl, struct tls_facts *facts) HP_NONNULL(1);
  * (after a handshake, complete or failed). */
 void tls_facts_fill(SSL *ssl, struct tls_facts *facts) HP_NONNULL(1, 2);
 
+/* Record which certificate the client leg was shown (struct flow_tls: leaf, leaf_reason). */
+void tls_facts_set_leaf(struct tls_facts *facts, const char *leaf, const char *reason) HP_NONNULL(1, 2, 3);
+
 /* Copy the first queued OpenSSL error string into the facts' error (if empty) and clear the
  * queue. */
 void tls_facts_take_error(struct tls_facts *facts, unsigned long err) HP_NONNULL(1);

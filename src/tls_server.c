@@ -55,3 +55,13 @@ SSL *tls_server_ssl_new(SSL_CTX *ctx, X509 *leaf, EVP_PKEY *key, X509 *ca_cert)
     }
     return ssl;
 }
+
+/* The session id context is part of every session and ticket: OpenSSL resumes only sessions
+ * made under the same context, so a different one here turns resumption into a full handshake. */
+void tls_server_no_resumption(SSL *ssl)
+{
+    static const char mirror_ctx[] = "httpeek-mirror";
+    SSL_set_session_id_context(ssl, (const unsigned char *)mirror_ctx, sizeof mirror_ctx - 1);
+    SSL_set_num_tickets(ssl, 0);
+    SSL_set_options(ssl, SSL_OP_NO_TICKET);
+}

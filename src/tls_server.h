@@ -10,9 +10,14 @@
 /* Context for client-facing handshakes. Returns NULL with a reason in err. Free with SSL_CTX_free. */
 SSL_CTX *tls_server_ctx_new(char *err, size_t errlen) HP_NONNULL(1) HP_WUNRES;
 
-/* A server SSL presenting leaf (signed by ca_cert, sent as its chain) with key. The SSL takes
+/* A server SSL presenting leaf (signed by ca_cert, sent as its chain; NULL: no chain) with key. The SSL takes
  * its own references; the caller keeps its own. Returns NULL on failure. */
 SSL *tls_server_ssl_new(SSL_CTX *ctx, X509 *leaf, EVP_PKEY *key, X509 *ca_cert)
     HP_NONNULL(1, 2, 3) HP_WUNRES;
+
+/* Make ssl do a full handshake whatever session the client offers, and issue it none: a mirror
+ * of a bad server certificate must be shown every time, not skipped by resuming an earlier
+ * session made with httpeek's usual certificate. */
+void tls_server_no_resumption(SSL *ssl) HP_NONNULL(1);
 
 #endif

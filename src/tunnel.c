@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -24,6 +25,8 @@
 #include "clienthello.h"
 #include "leafcache.h"
 #include "log.h"
+#include "mint.h"
+#include "mirror.h"
 #include "pool.h"
 #include "rules.h"
 #include "setup.h"
@@ -189,16 +192,68 @@ void conn__client_refused(struct conn *c, struct flow *f, const char *host)
              host, c->client_addr, s.device[0] ? ", " : "", s.device, p->opts->auto_passthrough);
 }
 
-static void start_client_tls(struct conn *c)
+/* Whether httpeek can make a certificate for name at all (mint.h): a mirror of names must not
+ * give a name it could never certify a handshake the usual leaf would not get. */
+static int certifiable(const char *name)
+{
+    char san[256];
+    unsigned char addr[16];
+    return name[0] == '[' || inet_pton(AF_INET, name, addr) == 1 ||
+           inet_pton(AF_INET6, name, addr) == 1 || mint_san_name(name, san, sizeof san) == 0;
+}
+
+/* The leaf the client is shown and why (mirror.h): the usual one, or when the server's
+ * certificate failed verification (c->mirror_untrusted) a mirror of its defect. Mirrors of dates
+ * and names are minted each time, never cached: a later good server for the same name must get
+ * the usual leaf. Returns the SSL, or NULL with a reason in err. */
+static SSL *client_tls_ssl(struct conn *c, const char *name, char *err, size_t errlen)
 {
     struct proxy *p = c->proxy;
-    const char *name = c->sni[0] ? c->sni : c->tunnel_host;
-    char err[256] = "";
-    struct ca *ca = c->mirror_untrusted ? p->untrusted_ca : p->ca;
-    X509 *leaf = leafcache_get(c->mirror_untrusted ? p->untrusted : p->leaves, name, NULL, err, sizeof err);
-    SSL *ssl = leaf ? tls_server_ssl_new(p->tls_server, leaf, ca_leaf_key(ca), ca_cert(ca)) : NULL;
+    struct ca *ca = p->ca;
+    X509 *leaf;
+    int send_chain = 1;
+    enum mirror_leaf kind = MIRROR_MINTED;
+    char minted_reason[300];
+    const char *reason = minted_reason;
+    struct mirror_plan plan;
+    if (c->mirror_untrusted) {
+        struct flow_tls up;
+        tls_facts_get(&c->upstream.tls, &up);
+        mirror_plan(&up, name, time(NULL), &plan);
+        kind = plan.leaf;
+        reason = plan.reason;
+    } else {
+        mirror_minted_reason(name, c->tunnel_error[0] != '\0', minted_reason, sizeof minted_reason);
+    }
+    if (kind == MIRROR_NAMES && !certifiable(name))
+        kind = MIRROR_UNTRUSTED; /* no leaf at all for it: closed, as for any leaf */
+    if (kind == MIRROR_UNTRUSTED) {
+        ca = p->untrusted_ca;
+        send_chain = plan.send_chain;
+        leaf = leafcache_get(p->untrusted, name, NULL, err, errlen);
+    } else if (kind != MIRROR_MINTED) {
+        leaf = ca_mint_leaf_spec(ca, name, &plan.spec, err, errlen);
+    } else {
+        leaf = leafcache_get(p->leaves, name, NULL, err, errlen);
+    }
+    SSL *ssl = leaf ? tls_server_ssl_new(p->tls_server, leaf, ca_leaf_key(ca),
+                                         send_chain ? ca_cert(ca) : NULL) : NULL;
     if (leaf)
         X509_free(leaf);
+    if (ssl) {
+        tls_facts_attach(ssl, &c->client.tls);
+        tls_facts_set_leaf(&c->client.tls, mirror_leaf_name(kind), reason);
+        if (kind != MIRROR_MINTED)
+            tls_server_no_resumption(ssl);
+    }
+    return ssl;
+}
+
+static void start_client_tls(struct conn *c)
+{
+    const char *name = c->sni[0] ? c->sni : c->tunnel_host;
+    char err[256] = "";
+    SSL *ssl = client_tls_ssl(c, name, err, sizeof err);
     struct bufferevent *bev = NULL;
     int fd = bufferevent_getfd(c->client.bev);
     if (ssl) {
@@ -207,7 +262,6 @@ static void start_client_tls(struct conn *c)
         bufferevent_setfd(c->client.bev, -1);
         bufferevent_free(c->client.bev);
         c->client.bev = NULL;
-        tls_facts_attach(ssl, &c->client.tls);
         /* the client's records go out gathered (tls_wbuf.h); without the BIO, libevent makes a
          * plain socket BIO and each record is its own write */
         if (tls_wbuf_attach(ssl, fd) < 0)
@@ -296,8 +350,9 @@ static void upstream_tls_event(struct bufferevent *bev, short what, void *arg)
     }
     if (!c->proxy->opts->upstream_errors_page) {
         /* Fidelity: the app must fail as it would without httpeek. A certificate problem is
-         * mirrored with a leaf from a CA nobody trusts; any other handshake failure (version,
-         * ciphers, a reset) fails the client's handshake by closing it. */
+         * mirrored (mirror.h: the same dates, the same names, or a CA nobody trusts); any other
+         * handshake failure (version, ciphers, a reset) fails the client's handshake by closing
+         * it. */
         if (leg->tls.verify_result == X509_V_OK) {
             conn__close(c, 0);
             return;

@@ -132,7 +132,7 @@ enum ua_specificity ua_device(const char *ua, char *out, size_t outlen)
     return UA_DEVICE_PLATFORM;
 }
 
-/* name + the major version following key ("Chrome/120.0" → "Chrome 120") into out. */
+/* name and the major version after the token: "Chrome/120.0" gives "Chrome 120". */
 static int browser(const char *ua, const char *key, const char *name, char *out, size_t outlen)
 {
     const char *p = strstr(ua, key);

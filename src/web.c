@@ -835,10 +835,13 @@ static void on_request(struct evhttp_request *req, void *arg)
     } else if (!strcmp(path, "/api/info")) {
         if (get)
             web__send_json(req, 200,
-                      json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "version", HTTPEEK_VERSION,
-                                "session", w->session_path, "proxy", w->proxy ? w->proxy : "",
-                                "setup_url", w->setup_url ? w->setup_url : "", "viewer_url",
-                                w->url_public, "token_required", w->token != NULL));
+                      json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:b}", "version",
+                                HTTPEEK_VERSION, "session", w->session_path, "proxy",
+                                w->proxy ? w->proxy : "", "setup_url",
+                                w->setup_url ? w->setup_url : "", "viewer_url", w->url_public,
+                                "token_required", w->token != NULL, "phone_proxy",
+                                w->phone_proxy ? w->phone_proxy : "", "loopback_only",
+                                w->loopback_only));
         else
             web__send_error(req, 405, "use GET");
     } else {
@@ -897,6 +900,8 @@ struct web *web_start(const struct web_config *c, char *err, size_t errlen)
     w->token = c->token ? strdup(c->token) : NULL;
     w->proxy = c->proxy ? strdup(c->proxy) : NULL;
     w->setup_url = c->setup_url ? strdup(c->setup_url) : NULL;
+    w->phone_proxy = strdup(c->phone_proxy ? c->phone_proxy : "");
+    w->loopback_only = c->loopback_only;
     w->clients = c->clients;
     w->rules = c->rules;
     w->intercept = c->intercept;
@@ -1017,5 +1022,6 @@ void web_stop(struct web *w)
     free(w->token);
     free(w->proxy);
     free(w->setup_url);
+    free(w->phone_proxy);
     free(w);
 }

@@ -10,7 +10,13 @@
  *                                  ATS warning's code or 0) with id > ID in id order (default
  *                                  after=0, limit=0 = all). Each summary also carries
  *                                  "client_name" (the user's name for the client, else the
- *                                  name derived from its User-Agent, else "").
+ *                                  device named from its User-Agents, else ""), "app" (the
+ *                                  User-Agent product of the request: "MyApp/1.2", "Safari 17"),
+ *                                  "reason_short"
+ *                                  (why it failed in a few words: "expired 2024-04-01",
+ *                                  "self-signed", "connection refused"; "" when it worked) and
+ *                                  "failed_before_tls" (a CONNECT that failed resolving,
+ *                                  connecting or handshaking upstream before any client TLS).
  *   GET  /api/flows/{id}           detail (store.h) + diagnosis/warnings; 404 {error} if none
  *   GET  /api/flows/{id}/request/body, /response/body   captured bytes; ?decode=1 undoes
  *                                  Content-Encoding (422 {error} when it cannot); ?download=1
@@ -33,13 +39,23 @@
  *                                  /api/har keeps everything); POST /api/har
  *                                  with body {"ids":[...], "redact":true} for long id lists.
  *   DELETE /api/flows              hide every flow so far (the file keeps them); 204
- *   GET  /api/clients              [{addr, name, ua_name, custom_name, flows, failed,
- *                                  checklist:{proxy_reached, ca_downloaded, trusted_tls,
- *                                  app_traffic, refusing_hosts:[...]}, advice}]
+ *   GET  /api/clients              [{addr, name, device, ua_name (= device), custom_name, flows,
+ *                                  failed, checklist:{proxy_reached, ca_downloaded, trusted_tls,
+ *                                  app_traffic, refusing_hosts:[...]} (the device's history: a
+ *                                  DELETE /api/flows does not reset it), advice, last_seen,
+ *                                  apps:[{name, ua, flows, trusted_requests, refused, trusted,
+ *                                  refused_hosts:[...], refusal, last_seen}]}]. name is the
+ *                                  user's name, else device ("iPhone, iOS 17.4"), else addr.
  *   PUT  /api/clients/{addr}       body {"name":"iPhone 15"} renames (kept in the session file)
  *   GET  /api/info                 {version, session, proxy, setup_url, viewer_url,
- *                                  token_required}
- *   GET  /api/passthrough          {rules:{intercept:[globs], passthrough:[globs]}, auto:[hosts]}
+ *                                  token_required, phone_proxy ("LAN-IP:PORT" a phone can use,
+ *                                  "" when none), loopback_only}
+ *   GET  /api/passthrough          {rules:{intercept:[globs], passthrough:[globs]},
+ *                                  builtin:{enabled, globs:[...]}, auto:[{host, client, device,
+ *                                  since, expires (unix s), rejections, reason}]}
+ *   DELETE /api/passthrough/{client}/{host}   resume intercepting host for that device (both
+ *                                  percent-encoded); 204, or 404 {error} when no such entry
+ *   Writes (DELETE, PUT, POST) carrying an Origin other than http://{Host} get 403.
  *   Errors: 4xx/5xx with {"error":"reason"}.
  * Authentication: with a token, every request needs ?token=T, "Authorization: Bearer T", or the
  * httpeek_token cookie (set HttpOnly, SameSite=Strict when / is opened with ?token=). On loopback
@@ -61,6 +77,9 @@ struct web_config {
     const char *token;        /* NULL: none (loopback only); else required */
     const char *proxy;        /* the proxy's listening addresses, for GET /api/info (may be NULL) */
     const char *setup_url;    /* the setup page for phones, for GET /api/info (may be NULL) */
+    const char *phone_proxy;  /* "192.168.1.20:8080": what a phone's proxy setting should say,
+                                 "" when no other device can reach the proxy (may be NULL) */
+    int loopback_only;        /* 1: the proxy listens on loopback only (phones cannot reach it) */
     struct clients *clients;  /* per-client facts (may be NULL) */
     struct rules *rules;      /* interception rules (may be NULL) */
     const char *const *intercept;   /* --intercept globs (borrowed) */

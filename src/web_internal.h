@@ -19,7 +19,8 @@ struct sse_client {
 };
 
 struct web {
-    char *addr, *session_path, *token, *proxy, *setup_url;
+    char *addr, *session_path, *token, *proxy, *setup_url, *phone_proxy;
+    int loopback_only;
     struct clients *clients;
     struct rules *rules;
     const char *const *intercept, *const *passthrough;

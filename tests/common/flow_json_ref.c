@@ -8,6 +8,7 @@
 #include <string.h>
 #include "../../src/diagnose.h"
 #include "../../src/flow_json.h"
+#include "../../src/flow_words.h"
 
 static json_t *jstr(const char *s)
 {
@@ -69,7 +70,7 @@ static json_t *path_json(const struct flow *f)
     return jstr(f->req ? f->req->target : "");
 }
 
-static json_t *tls_json(const struct flow_tls *t)
+static json_t *tls_json(const struct flow_tls *t, int client_leg)
 {
     if (!t->present)
         return json_null();
@@ -95,6 +96,12 @@ static json_t *tls_json(const struct flow_tls *t)
     put(o, "peer_sig", jstr(t->peer_sig));
     put(o, "forward_secret", json_boolean(t->forward_secret));
     put(o, "resumed", json_boolean(t->resumed));
+    put(o, "peer_names", jstr(t->peer_names));
+    put(o, "leaf", jstr(t->leaf));
+    put(o, "leaf_reason", jstr(t->leaf_reason));
+    char words[300];
+    flow_words_tls_error(t, client_leg, words, sizeof words);
+    put(o, "error_text", jstr(words));
     return o;
 }
 
@@ -174,8 +181,8 @@ static void add_detail(json_t *o, const struct flow *f)
     put(o, "reused_upstream", json_boolean(f->reused_upstream));
     json_t *tls = json_object();
     if (tls) {
-        put(tls, "client", tls_json(&f->tls_client));
-        put(tls, "upstream", tls_json(&f->tls_upstream));
+        put(tls, "client", tls_json(&f->tls_client, 1));
+        put(tls, "upstream", tls_json(&f->tls_upstream, 0));
         put(o, "tls", tls);
     }
     if (f->fail.failed) {
@@ -247,6 +254,10 @@ json_t *flow_json_ref(const struct flow *f, int detail)
      * because of an exception */
     struct diagnosis warn;
     put(o, "warn_code", json_integer(diagnose_warnings(f, &warn, 1) && warn.entry ? warn.entry->code : 0));
+    char why[64];
+    flow_words_reason_short(f, why, sizeof why);
+    put(o, "reason_short", jstr(why));
+    put(o, "failed_before_tls", json_boolean(flow_words_failed_before_tls(f)));
     if (detail)
         add_detail(o, f);
     return o;

@@ -132,15 +132,7 @@ else
           SCREENSHOT=$ART/35-setup-iphone.png CHROMIUM=$CHROMIUM HOME=$T \
           timeout -k 5 60 "$NODE" "$JS/setup-page.js" 2>&1)
     rc=$?
-    while IFS= read -r l; do
-        case $l in
-            "ok - "*) pass "${l#ok - }" ;;
-            "not ok - "*) fail "${l#not ok - }" ;;
-            "# "*) diag "${l#\# }" ;;
-            "") ;;
-            *) diag "$l" ;;
-        esac
-    done <<<"$out"
+    node_tap "$out"
     is "$rc" 0 "setup-page.js finished (status $rc)"
     [ -s "$ART/35-setup-iphone.png" ] && diag "screenshot: $ART/35-setup-iphone.png"
 fi

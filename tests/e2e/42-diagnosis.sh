@@ -5,20 +5,6 @@ source "$(dirname "$0")/lib.sh"
 
 PKI=$T/pki
 make_pki "$PKI" || { echo "Bail out! make_pki failed"; exit 1; }
-( cd "$PKI" &&
-  # not yet valid: right name and chain, validity in the future
-  openssl ca -batch -config ca.cnf -extensions ext -in expired.csr -out future.pem \
-      -startdate 20400101000000Z -enddate 20410101000000Z -notext && cp expired.key future.key &&
-  # unknown root: a chain to a CA nobody was told about
-  openssl ecparam -name prime256v1 -genkey -noout -out other-ca.key &&
-  openssl req -x509 -new -key other-ca.key -sha256 -days 30 -subj "/CN=some private CA" \
-      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign -out other-ca.pem &&
-  openssl ecparam -name prime256v1 -genkey -noout -out unknown.key &&
-  openssl req -new -key unknown.key -subj "/CN=upstream.test" -out unknown.csr &&
-  printf 'subjectAltName=DNS:upstream.test\nextendedKeyUsage=serverAuth\n' > unknown.ext &&
-  openssl x509 -req -in unknown.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial -days 30 \
-      -sha256 -extfile unknown.ext -out unknown.pem ) >"$T/pki-extra.log" 2>&1 ||
-    { echo "Bail out! extra certificates: $(tail -3 "$T/pki-extra.log")"; exit 1; }
 
 # raw.py MODE PORTFILE: a TCP server that answers every connection with a fixed misbehaviour
 cat >"$T/raw.py" <<'PY'

@@ -13,8 +13,6 @@ make_pki "$PKI" || { echo "Bail out! make_pki failed"; exit 1; }
 start_dns api.alias.test=127.0.0.1 other.alias.test=127.0.0.1 upstream.test=127.0.0.1 \
     gateway.push.apple.com=127.0.0.1
 start_upstream --tls server --quiet; UP=$UPSTREAM_PORT
-api() { curl -sS --max-time 10 "$@"; }
-jq_py() { "$PYTHON" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 # as CLIENT: curl through httpeek from source address CLIENT
 as() { local who=$1; shift; CURL_MAX_TIME=10 pcurl --interface "$who" "$@"; }
 # refuse CLIENT HOST: a client without httpeek's CA (it trusts only the server's own CA)
@@ -24,13 +22,6 @@ trusted() { as "$1" --cacert "$HTTPEEK_CA" -o /dev/null -w '%{http_code}' "https
 # flows_of CLIENT: the API's flows of one client as "kind:status:failed" words
 flows_of() {
     api "$W/api/flows" | jq_py "' '.join('%s:%s:%s' % (f['kind'], f['status'], f['failed']) for f in d if f['client'] == '$1')"
-}
-wait_flows() {
-    local i
-    for i in $(seq 50); do
-        [ "$(api "$W/api/flows" | jq_py 'len(d)' 2>/dev/null)" = "$1" ] && return 0
-        sleep 0.1
-    done
 }
 
 start_httpeek --upstream-ca "$PKI/ca.pem" --auto-passthrough 3
@@ -49,7 +40,7 @@ is "$(trusted 127.0.0.2 api.alias.test)" 200 "device .2 is still intercepted for
 is "$(trusted 127.0.0.3 api.alias.test)" 200 "device .3 is still intercepted for api.alias.test"
 refuse 127.0.0.2 api.alias.test
 isnt "$?" 0 "device .2 still gets httpeek's certificate (not the server's) for api.alias.test"
-wait_flows 8
+wait_flows "$W" 8
 is "$(flows_of 127.0.0.3)" "http:200:False" "device .3's flow: an intercepted exchange, not a blamed tunnel"
 like "$(flows_of 127.0.0.2)" "^http:200:False http:200:False tunnel:0:True$" \
     "device .2's flows: two intercepted exchanges, then its own refusal"

@@ -13,16 +13,6 @@ start_upstream --quiet; PLAIN=$UPSTREAM_PORT
 start_upstream --tls server --quiet; TLSUP=$UPSTREAM_PORT
 start_httpeek --upstream-ca "$PKI/ca.pem" --passthrough 'skip.test' --intercept '*'
 W="http://127.0.0.1:$HTTPEEK_WEB_PORT"
-api() { curl -sS --max-time 10 "$@"; }
-jq_py() { "$PYTHON" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-# wait_flows VIEWER-URL N: until the flow list holds N flows (committed in batches), at most 5 s
-wait_flows() {
-    local i
-    for i in $(seq 50); do
-        [ "$(api "$1/api/flows" | jq_py 'len(d)' 2>/dev/null)" = "$2" ] && return 0
-        sleep 0.1
-    done
-}
 
 # live events: listen before the flows exist
 api -N --max-time 8 "$W/api/events" >"$T/events" 2>/dev/null &

@@ -13,15 +13,6 @@ start_upstream --tls server --quiet; UP=$UPSTREAM_PORT
 start_upstream --quiet; PLAIN=$UPSTREAM_PORT
 start_httpeek --upstream-ca "$PKI/ca.pem" --upstream-idle 0
 W="http://127.0.0.1:$HTTPEEK_WEB_PORT"
-api() { curl -sS --max-time 10 "$@"; }
-jq_py() { "$PYTHON" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-wait_flows() {
-    local i
-    for i in $(seq 50); do
-        [ "$(api "$W/api/flows" | jq_py 'len(d)' 2>/dev/null)" = "$1" ] && return 0
-        sleep 0.1
-    done
-}
 detail() { api "$W/api/flows/$1" | jq_py "$2"; }
 
 # two requests on one tunnel, httpeek's own setup page, one plain request, a new tunnel
@@ -29,7 +20,7 @@ pcurl_tls --tlsv1.3 -o /dev/null -o /dev/null "https://upstream.test:$UP/bytes/1
 pcurl -o /dev/null "http://httpeek.test/"
 pcurl -o /dev/null "http://upstream.test:$PLAIN/bytes/50"
 pcurl_tls -o /dev/null "https://upstream.test:$UP/bytes/10"
-wait_flows 4
+wait_flows "$W" 4
 ids=$(api "$W/api/flows" | jq_py "' '.join(str(f['id']) for f in d)")
 is "$ids" "1 2 3 4" "flow numbers have no gaps (CONNECTs and own pages are not flows)"
 read -r F1 F2 F3 F4 <<<"$ids"
@@ -45,5 +36,7 @@ is "$(detail "$F1" "d['bytes_up'] == d['request']['head_size'] + d['request']['b
 is "$(detail "$F1" "d['bytes_down'] == d['response']['head_size'] + 100")" True \
     "its bytes down: the response head and the 100-byte body"
 is "$(detail "$F3" "d['bytes_down'] == d['response']['head_size'] + 50")" True "a plain exchange's bytes down too"
+is "$(api "$W/api/info" | jq_py "d['loopback_only'], repr(d['phone_proxy'])")" "True ''" \
+    "/api/info on a loopback listener: no address a phone could use, said so"
 stop_httpeek
 done_testing

@@ -276,6 +276,20 @@ EOF
         openssl req -new -key expired.key -subj "/CN=upstream.test" -out expired.csr
         openssl ca -batch -config ca.cnf -extensions ext -in expired.csr -out expired.pem \
             -startdate 20200101000000Z -enddate 20200201000000Z -notext 2>/dev/null
+        # future: right name and chain, validity in the future (not yet valid)
+        openssl ca -batch -config ca.cnf -extensions ext -in expired.csr -out future.pem \
+            -startdate 20400101000000Z -enddate 20410101000000Z -notext 2>/dev/null
+        cp expired.key future.key
+        # unknown: a chain to a CA nobody was told about (the server sends its leaf only)
+        openssl ecparam -name prime256v1 -genkey -noout -out other-ca.key 2>/dev/null
+        openssl req -x509 -new -key other-ca.key -sha256 -days 30 -subj "/CN=some private CA" \
+            -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
+            -out other-ca.pem
+        openssl ecparam -name prime256v1 -genkey -noout -out unknown.key 2>/dev/null
+        openssl req -new -key unknown.key -subj "/CN=upstream.test" -out unknown.csr
+        printf 'subjectAltName=DNS:upstream.test\nextendedKeyUsage=serverAuth\n' > unknown.ext
+        openssl x509 -req -in unknown.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial \
+            -days 30 -sha256 -extfile unknown.ext -out unknown.pem 2>/dev/null
     ) >"$d/make_pki.log" 2>&1 || { cat "$d/make_pki.log" >&2; return 1; }
 }
 
@@ -432,3 +446,31 @@ log_lines() { grep -E -- "$1" "$HTTPEEK_LOG" 2>/dev/null; }
 
 # py SCRIPT ARGS...: run an inline python3 client with a hard time limit
 py() { timeout -k 2 "${PY_TIMEOUT:-30}" "$PYTHON" -c "$@"; }
+
+# ------------------------------------------------------------ viewer API ----
+# api CURL-ARGS...: curl the viewer's API
+api() { curl -sS --max-time 10 "$@"; }
+# jq_py EXPR: print a python expression of the JSON on stdin (as d)
+jq_py() { "$PYTHON" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# wait_flows VIEWER-URL N: until the flow list holds N flows (committed in batches), at most 5 s
+wait_flows() {
+    local i
+    for i in $(seq 50); do
+        [ "$(api "$1/api/flows" | jq_py 'len(d)' 2>/dev/null)" = "$2" ] && return 0
+        sleep 0.1
+    done
+}
+
+# node_tap OUTPUT: turn a node test's "ok - " / "not ok - " / "# " lines into TAP checks here
+node_tap() {
+    local l
+    while IFS= read -r l; do
+        case $l in
+            "ok - "*) pass "${l#ok - }" ;;
+            "not ok - "*) fail "${l#not ok - }" ;;
+            "# "*) diag "${l#\# }" ;;
+            "") ;;
+            *) diag "$l" ;;
+        esac
+    done <<<"$1"
+}

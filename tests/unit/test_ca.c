@@ -588,6 +588,120 @@ static void *hammer(void *arg)
     return (void *)bad;
 }
 
+/* Every error OpenSSL's verification finds for leaf under ca (a callback that goes on after each
+ * one), as a sorted list "10,62" ("" when it verifies); host checked when not NULL. */
+static int collect_cb(int ok_, X509_STORE_CTX *ctx)
+{
+    if (!ok_) {
+        char *list = X509_STORE_CTX_get_app_data(ctx);
+        size_t n = strlen(list);
+        snprintf(list + n, 128 - n, "%s%d", n ? "," : "", X509_STORE_CTX_get_error(ctx));
+    }
+    return 1;
+}
+
+static const char *verify_errors(X509 *ca, X509 *leaf, const char *host)
+{
+    static char list[128];
+    list[0] = '\0';
+    X509_STORE *st = X509_STORE_new();
+    X509_STORE_add_cert(st, ca);
+    X509_STORE_set_verify_cb(st, collect_cb);
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    X509_STORE_CTX_init(ctx, st, leaf, NULL);
+    X509_STORE_CTX_set_app_data(ctx, list);
+    X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(ctx);
+    X509_VERIFY_PARAM_set_purpose(vp, X509_PURPOSE_SSL_SERVER);
+    if (host)
+        X509_VERIFY_PARAM_set1_host(vp, host, 0);
+    X509_verify_cert(ctx);
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(st);
+    return list;
+}
+
+static int same_time(const ASN1_TIME *t, time_t want)
+{
+    int days = -1, secs = -1;
+    ASN1_TIME *w = ASN1_TIME_set(NULL, want);
+    int ok_ = w && ASN1_TIME_diff(&days, &secs, t, w) && days == 0 && secs == 0;
+    ASN1_TIME_free(w);
+    return ok_;
+}
+
+/* Leaves from a mint_spec (mirroring a server certificate's defect): each fails OpenSSL's own
+ * verification against the CA for exactly the defect copied, and for nothing else. */
+static void test_spec_leaves(struct ca *ca)
+{
+    char err[256];
+    X509 *cac = ca_cert(ca);
+    const time_t jan2020 = 1577836800, feb2020 = 1580515200, y2040 = 2208988800, y2041 = 2240611200;
+    struct mint_spec expired = {.not_before = jan2020, .not_after = feb2020};
+    X509 *e = ca_mint_leaf_spec(ca, "upstream.test", &expired, err, sizeof err);
+    ok(e && !strcmp(verify_errors(cac, e, "upstream.test"), "10"),
+       "expired spec: verifies but for 'certificate has expired' (errors: %s)", e ? verify_errors(cac, e, "upstream.test") : err);
+    ok(e && same_time(X509_get0_notBefore(e), jan2020) && same_time(X509_get0_notAfter(e), feb2020),
+       "expired spec: notBefore and notAfter exactly as given");
+    char esan[128] = "";
+    if (e)
+        san_text(e, esan, sizeof esan);
+    ok(e && X509_verify(e, X509_get0_pubkey(cac)) == 1 && !strcmp(esan, "DNS:upstream.test") &&
+           X509_get_ext_count(e) == 6,
+       "expired spec: signed by the CA, for the host, the usual extensions");
+    X509_free(e);
+
+    struct mint_spec future = {.not_before = y2040, .not_after = y2041};
+    X509 *fu = ca_mint_leaf_spec(ca, "upstream.test", &future, err, sizeof err);
+    ok(fu && !strcmp(verify_errors(cac, fu, "upstream.test"), "9"),
+       "not-yet-valid spec: verifies but for 'certificate is not yet valid' (errors: %s)",
+       fu ? verify_errors(cac, fu, "upstream.test") : err);
+    X509_free(fu);
+
+    const char *names[] = {"wrong.test", "*.alias.test", "127.0.0.1", "Not A Name", "::1"};
+    struct mint_spec named = {.names = names, .nnames = 5};
+    X509 *n = ca_mint_leaf_spec(ca, "upstream.test", &named, err, sizeof err);
+    char san[256] = "", cn[80] = "";
+    if (n) {
+        san_text(n, san, sizeof san);
+        name_entry(X509_get_subject_name(n), NID_commonName, cn, sizeof cn);
+    }
+    ok(n && !strcmp(san, "DNS:wrong.test,DNS:*.alias.test,IP:127.0.0.1,IP:::1") && !strcmp(cn, "wrong.test"),
+       "names spec: exactly the names given as SANs, wildcard kept, non-names dropped, CN the first (%s; %s)", san, cn);
+    ok(n && !strcmp(verify_errors(cac, n, NULL), ""), "names spec: the chain and dates verify");
+    ok(n && !strcmp(verify_errors(cac, n, "upstream.test"), "62") &&
+           X509_check_host(n, "upstream.test", 0, 0, NULL) != 1,
+       "names spec: fails only the host check for the requested name (errors: %s)",
+       n ? verify_errors(cac, n, "upstream.test") : err);
+    ok(n && X509_check_host(n, "wrong.test", 0, 0, NULL) == 1 &&
+           X509_check_host(n, "a.alias.test", 0, 0, NULL) == 1 && X509_check_ip_asc(n, "127.0.0.1", 0) == 1,
+       "names spec: valid for the names it copied");
+    X509_free(n);
+
+    struct mint_spec both = {.not_before = jan2020, .not_after = feb2020, .names = names, .nnames = 1};
+    X509 *b = ca_mint_leaf_spec(ca, "upstream.test", &both, err, sizeof err);
+    ok(b && !strcmp(verify_errors(cac, b, "upstream.test"), "62,10"),
+       "names and dates spec: fails the host check and the date, nothing else (errors: %s)",
+       b ? verify_errors(cac, b, "upstream.test") : err);
+    X509_free(b);
+
+    const char *cn_only[] = {"My Server"};
+    struct mint_spec odd = {.names = cn_only, .nnames = 1};
+    X509 *o = ca_mint_leaf_spec(ca, "upstream.test", &odd, err, sizeof err);
+    cn[0] = '\0';
+    if (o)
+        name_entry(X509_get_subject_name(o), NID_commonName, cn, sizeof cn);
+    ok(o && X509_get_ext_by_NID(o, NID_subject_alt_name, -1) < 0 && !strcmp(cn, "My Server") &&
+           X509_check_host(o, "upstream.test", 0, 0, NULL) != 1,
+       "a name that cannot be a SAN: CN only, no subjectAltName, valid for no host");
+    X509_free(o);
+    struct mint_spec none = {.names = names, .nnames = 0};
+    o = ca_mint_leaf_spec(ca, "upstream.test", &none, err, sizeof err);
+    ok(o && X509_get_ext_by_NID(o, NID_subject_alt_name, -1) < 0 &&
+           X509_check_host(o, "upstream.test", 0, 0, NULL) != 1,
+       "no names at all: no subjectAltName, valid for no host");
+    X509_free(o);
+}
+
 static void test_cache(struct ca *ca)
 {
     char err[256];
@@ -661,6 +775,7 @@ int main(void)
     test_files(dir, conf, ca);
     test_san_names();
     test_leaves(ca);
+    test_spec_leaves(ca);
     test_cache(ca);
     ca_free(ca);
     char cmd[400];

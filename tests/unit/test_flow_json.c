@@ -222,7 +222,8 @@ int main(void)
     ok(prefix, "the detail holds every summary member with the same value");
     static const char *const keys[] = {"id", "conn_id", "kind", "started", "method", "url", "scheme",
                                        "host", "port", "path", "status", "failed", "error", "mime",
-                                       "req_size", "resp_size", "duration_ms", "client", "app", "note"};
+                                       "req_size", "resp_size", "duration_ms", "client", "app", "note",
+                                       "reason_short", "failed_before_tls"};
     int all = 1;
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         if (!json_object_get(sum, keys[i]))
@@ -269,6 +270,54 @@ int main(void)
            "TLSv1.3", "tls.upstream.version");
     is_int(json_integer_value(json_object_get(d, "resp_size")), 2, "resp_size");
     json_decref(d);
+    flow_free(f);
+    /* a mirrored expired certificate: which leaf the client was shown and why, the server's names,
+     * both legs' OpenSSL errors in words; the summary's short reason */
+    f = flow_new(9, 4, 1024);
+    f->kind = FLOW_TUNNEL;
+    snprintf(f->host, sizeof f->host, "api.shop.test");
+    f->port = 443;
+    flow_set_url(f, "api.shop.test:443");
+    struct flow_tls *up = &f->tls_upstream, *cl = &f->tls_client;
+    up->present = cl->present = 1;
+    up->verify_result = 10;
+    snprintf(up->verify_error, sizeof up->verify_error, "certificate has expired");
+    snprintf(up->error, sizeof up->error, "error:0A000086:SSL routines::certificate verify failed");
+    snprintf(up->peer_names, sizeof up->peer_names, "api.shop.test, *.shop.test, 10.0.0.1");
+    snprintf(up->peer_not_after, sizeof up->peer_not_after, "2020-02-01T00:00:00Z");
+    snprintf(cl->leaf, sizeof cl->leaf, "mirror_dates");
+    snprintf(cl->leaf_reason, sizeof cl->leaf_reason, "The server's certificate expired on 2020-02-01, \"so\"...");
+    snprintf(cl->error, sizeof cl->error, "error:0A000415:SSL routines::sslv3 alert certificate expired");
+    snprintf(cl->alert_received, sizeof cl->alert_received, "certificate expired");
+    flow_fail(f, FLOW_STAGE_UPSTREAM_TLS, 0, "tls: upstream certificate refused: certificate has expired");
+    sum = flow_to_json(f, 0);
+    d = flow_to_json(f, 1);
+    is_str(json_string_value(json_object_get(sum, "reason_short")), "expired 2020-02-01",
+           "summary reason_short of an expired server certificate");
+    ok(json_is_false(json_object_get(sum, "failed_before_tls")),
+       "summary failed_before_tls false: the client was shown a mirror");
+    json_t *tc = json_object_get(json_object_get(d, "tls"), "client"),
+           *tu = json_object_get(json_object_get(d, "tls"), "upstream");
+    is_str(json_string_value(json_object_get(tc, "leaf")), "mirror_dates", "tls.client.leaf");
+    is_str(json_string_value(json_object_get(tc, "leaf_reason")), cl->leaf_reason, "tls.client.leaf_reason");
+    is_str(json_string_value(json_object_get(tc, "error_text")),
+           "the client refused the certificate: certificate expired (alert 45)", "tls.client.error_text");
+    is_str(json_string_value(json_object_get(tu, "error_text")),
+           "httpeek refused the server's certificate: certificate has expired", "tls.upstream.error_text");
+    is_str(json_string_value(json_object_get(tu, "peer_names")), up->peer_names, "tls.upstream.peer_names");
+    is_str(json_string_value(json_object_get(tu, "leaf")), "", "tls.upstream.leaf empty");
+    json_decref(sum);
+    json_decref(d);
+    flow_free(f);
+    f = flow_new(10, 5, 1024);
+    f->kind = FLOW_TUNNEL;
+    flow_set_url(f, "api.shop.test:1");
+    flow_fail(f, FLOW_STAGE_CONNECT, ECONNREFUSED, "connect: Connection refused");
+    sum = flow_to_json(f, 0);
+    ok(json_is_true(json_object_get(sum, "failed_before_tls")) &&
+           !strcmp(json_string_value(json_object_get(sum, "reason_short")), "connection refused"),
+       "a refused CONNECT: failed_before_tls true, reason_short 'connection refused'");
+    json_decref(sum);
     flow_free(f);
     ok(texts_checked > 2000 && !texts_invalid, "all %d texts written are valid JSON", texts_checked);
     ok(!texts_differ, "every text equals the jansson model of its flow (%d differ)", texts_differ);
