@@ -136,8 +136,8 @@ async function main() {
     }
     const dns = api.find((f) => f.diag_code === -1003);
     const dr = rs.find((r) => r.id === (dns && dns.id));
-    ok(dr && /\bfailed\b/.test(dr.cls) && dr.cells.status.includes('-1003') && dr.cells.status.includes('cannot resolve'),
-      'a failed flow stands out (class failed) with its code and error in the status column', JSON.stringify(dr));
+    ok(dr && /\bfailed\b/.test(dr.cls) && dr.cells.status.includes('-1003') && (dns.reason_short ? dr.cells.status === '-1003 ' + dns.reason_short : dr.cells.status.includes('cannot resolve')),
+      'a failed flow stands out (class failed) with its code and short reason in the status column', JSON.stringify(dr));
     const gz = byPath('/gz.json'), png = byPath('/logo.png'), bin = byPath('/bin'), post = byPath('/submit'),
       tls = byPath(`https://upstream.test:${TLS_PORT}/`), missing = byPath('/missing');
     ok(gz && png && bin && post && tls && missing && dns, 'the API lists the JSON, gzip, image, binary, POST, HTTPS, 404 and failed flows');
