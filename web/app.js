@@ -891,8 +891,17 @@
       const box = $('list-empty');
       clear(box);
       box.appendChild(el('p', null, 'No flows yet.'));
-      box.appendChild(el('p', null, 'Point your device\'s HTTP proxy at ', el('code', { class: 'proxy-addr' }, String(info.proxy)),
-        ', then open ', el('code', null, 'http://httpeek.test/'), ' on it to install the CA.'));
+      // a phone can only use an address it can reach: never tell it 127.0.0.1 or 0.0.0.0
+      if (info.phone_proxy) {
+        box.appendChild(el('p', null, 'Point your device\'s HTTP proxy at ', el('code', { class: 'proxy-addr' }, String(info.phone_proxy)),
+          ', then open ', el('code', null, 'http://httpeek.test/'), ' on it to install the CA.'));
+      } else if (info.loopback_only) {
+        box.appendChild(el('p', { class: 'warn' }, 'httpeek listens on loopback only (', el('code', { class: 'proxy-addr' }, String(info.proxy)),
+          '): only this machine can use it (curl, a simulator). For a phone, restart with ', el('code', null, '--listen 0.0.0.0:PORT'), '.'));
+      } else {
+        box.appendChild(el('p', null, 'Point your device\'s HTTP proxy at this machine\'s network address (', el('code', { class: 'proxy-addr' }, String(info.proxy)),
+          '), then open ', el('code', null, 'http://httpeek.test/'), ' on it to install the CA.'));
+      }
       if (info.setup_url) box.appendChild(el('p', { class: 'muted' }, 'Setup page: ', el('code', null, String(info.setup_url))));
     }
   }

@@ -15,7 +15,9 @@
   function appItem(a) {
     const li = el('li', { class: 'app' + (a.refused_hosts && a.refused_hosts.length ? ' refusing' : ''), 'data-app': a.name || '' },
       el('span', { class: 'app-name', title: a.ua || '' }, a.name || '(no User-Agent)'),
-      typeof a.flows === 'number' ? el('span', { class: 'muted' }, ' · ' + plural(a.flows, 'flow')) : null);
+      // the device's history (Clear does not reset it), so not "flows" like the list's count
+      typeof a.flows === 'number' ? el('span', { class: 'muted', title: 'requests seen since httpeek started' },
+        ' · ' + plural(a.flows, 'request') + ' seen') : null);
     const refused = a.refused_hosts || [];
     if (refused.length) {
       li.appendChild(el('div', { class: 'app-refuses bad' },

@@ -468,8 +468,12 @@ async function main() {
     ok(rs.length === 0 && after.length === 0, 'Clear empties the list (and the API)', `${rs.length} rows, API ${after.length}`);
     const empty = await page.$eval('#list-empty', (e) => ({ shown: !e.hidden && e.offsetHeight > 0, text: e.textContent, code: e.querySelectorAll('code').length, other: e.querySelectorAll('script,img,a,b,i').length }));
     const info2 = await getJSON(`${WEB}/api/info`);
-    ok(empty.shown && info2.proxy && empty.text.includes(`Point your device's HTTP proxy at ${info2.proxy}, then open http://httpeek.test/ on it to install the CA`) && empty.other === 0,
-      'the empty list tells how to connect a device, with the proxy address from /api/info', JSON.stringify(empty), JSON.stringify(info2));
+    // the test's httpeek listens on 127.0.0.1 only: a phone cannot use it, and the page must say
+    // so instead of telling it to use 127.0.0.1
+    ok(empty.shown && info2.loopback_only === true && info2.phone_proxy === '' &&
+      empty.text.includes(`httpeek listens on loopback only (${info2.proxy}): only this machine can use it`) &&
+      !empty.text.includes('Point your device') && empty.other === 0,
+      'the empty list says a loopback-only proxy cannot serve a phone, not to point a phone at 127.0.0.1', JSON.stringify(empty), JSON.stringify(info2));
     await viaProxy(`http://upstream.test:${VUP}/live?after=clear`);
     rs = await waitRows(page, (r) => r.length === 1, 8000);
     ok(rs.length === 1 && rs[0].cells.path === '/live?after=clear', 'flows after a clear appear live');
