@@ -2,7 +2,9 @@
  * so every API call reads SQLite on this thread and never on a proxy worker. The store's writer
  * thread and the workers only touch the small locked "pending" state and wake us with
  * event_active. */
+#include "web.h"
 #include "web_internal.h"
+#include "web_reply.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -50,53 +52,6 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Small helpers */
 
-/* Headers of every answer; frame_self: the viewer may show it in a (sandboxed) iframe. */
-static void answer_headers(struct evhttp_request *req, const char *content_type, int frame_self)
-{
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    if (content_type)
-        evhttp_add_header(h, "Content-Type", content_type);
-    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-    evhttp_add_header(h, "Cache-Control", "no-store");
-    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
-    evhttp_add_header(h, "X-Frame-Options", frame_self ? "SAMEORIGIN" : "DENY");
-}
-
-void web__common_headers(struct evhttp_request *req, const char *content_type)
-{
-    answer_headers(req, content_type, 0);
-}
-
-static void free_text(const void *data, size_t len, void *extra)
-{
-    (void)len;
-    (void)extra;
-    free((void *)data);
-}
-
-/* Send v (stolen) as the JSON body of a code response. */
-void web__send_json(struct evhttp_request *req, int code, json_t *v)
-{
-    struct evbuffer *b = evbuffer_new();
-    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
-    json_decref(v);
-    if (!b || !text) {
-        free(text);
-        if (b)
-            evbuffer_free(b);
-        evhttp_send_error(req, 500, "out of memory");
-        return;
-    }
-    evbuffer_add_reference(b, text, strlen(text), free_text, NULL);
-    web__common_headers(req, "application/json; charset=utf-8");
-    evhttp_send_reply(req, code, code < 300 ? "OK" : "Error", b);
-    evbuffer_free(b);
-}
-
-void web__send_error(struct evhttp_request *req, int code, const char *reason)
-{
-    web__send_json(req, code, json_pack("{s:s}", "error", reason));
-}
 
 /* The value of query parameter name, or NULL (borrowed from q). */
 static const char *param(struct evkeyvalq *q, const char *name)
@@ -395,7 +350,7 @@ static void api_body(struct web *w, struct evhttp_request *req, uint64_t id, int
     }
     /* The captured type is served as is so images and text render, but under a sandbox CSP: a
      * captured HTML page runs in an opaque origin and cannot reach the API. */
-    answer_headers(req, mime[0] && !strchr(mime, '\n') && !strchr(mime, '\r')
+    web__answer_headers(req, mime[0] && !strchr(mime, '\n') && !strchr(mime, '\r')
                             ? mime
                             : "application/octet-stream", 1);
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
@@ -486,7 +441,7 @@ static void send_flows_event(struct web *w, json_t *a)
     json_decref(a);
 }
 
-void web__send_clients_event(struct web *w)
+static void send_clients_event(struct web *w)
 {
     static const char ev[] = "event: clients\ndata: {}\n\n";
     sse_broadcast(w, ev, sizeof ev - 1);
@@ -497,7 +452,7 @@ static void on_clients_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    web__send_clients_event(arg);
+    send_clients_event(arg);
 }
 
 static long ms_since(const struct timespec *then)
@@ -549,7 +504,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     if (clients && w->streams && !evtimer_pending(w->clients_timer, NULL)) {
         long ms = ms_since(&w->last_clients_event);
         if (ms >= WEB_CLIENTS_EVENT_MS) {
-            web__send_clients_event(w);
+            send_clients_event(w);
         } else {
             struct timeval tv = {0, (WEB_CLIENTS_EVENT_MS - ms) * 1000};
             evtimer_add(w->clients_timer, &tv);
@@ -759,6 +714,7 @@ static void api_har(struct web *w, struct evhttp_request *req, struct evkeyvalq 
 
 static void on_request(struct evhttp_request *req, void *arg)
 {
+    int routed;
     struct web *w = arg;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
@@ -830,8 +786,9 @@ static void on_request(struct evhttp_request *req, void *arg)
             api_har(w, req, &query);
         else
             web__send_error(req, 405, "use GET or POST");
-    } else if (web__devices_route(w, req, path, cmd)) {
-        /* answered */
+    } else if ((routed = web__devices_route(w, req, path, cmd))) {
+        if (routed == WEB_ROUTED_CLIENTS_CHANGED)
+            send_clients_event(w); /* the panels refresh on it */
     } else if (!strcmp(path, "/api/info")) {
         if (get)
             web__send_json(req, 200,

@@ -2,6 +2,7 @@
  * advice), PUT /api/clients/{addr} (rename), GET /api/passthrough (rules and automatic entries)
  * and DELETE /api/passthrough/... (resume interception). Runs on the web thread. */
 #include "web_internal.h"
+#include "web_reply.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,8 +159,9 @@ static void api_clients(struct web *w, struct evhttp_request *req)
     web__send_json(req, 200, out);
 }
 
-static void api_rename_client(struct web *w, struct evhttp_request *req, const char *enc_addr)
+static int api_rename_client(struct web *w, struct evhttp_request *req, const char *enc_addr)
 {
+    int changed = 0;
     char *addr = evhttp_uridecode(enc_addr, 0, NULL);
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
@@ -177,10 +179,11 @@ static void api_rename_client(struct web *w, struct evhttp_request *req, const c
         web__send_error(req, 500, "the name could not be saved in the session file (see the log)");
     } else {
         web__send_json(req, 200, json_pack("{s:s, s:s}", "addr", addr, "name", name));
-        web__send_clients_event(w);
+        changed = 1;
     }
     json_decref(body);
     free(addr);
+    return changed;
 }
 
 static json_t *string_array(const char *const *v, size_t n)
@@ -225,8 +228,9 @@ static void api_passthrough(struct web *w, struct evhttp_request *req)
 }
 
 /* DELETE /api/passthrough/{client}/{host}: resume intercepting host for that device. */
-static void api_resume(struct web *w, struct evhttp_request *req, const char *rest)
+static int api_resume(struct web *w, struct evhttp_request *req, const char *rest)
 {
+    int changed = 0;
     const char *slash = strchr(rest, '/');
     char *enc = slash ? strndup(rest, (size_t)(slash - rest)) : NULL;
     char *client = enc ? evhttp_uridecode(enc, 0, NULL) : NULL;
@@ -238,17 +242,19 @@ static void api_resume(struct web *w, struct evhttp_request *req, const char *re
     else {
         web__common_headers(req, NULL);
         evhttp_send_reply(req, 204, "No Content", NULL);
-        web__send_clients_event(w); /* the panels refresh on it */
+        changed = 1;
     }
     free(enc);
     free(client);
     free(host);
+    return changed;
 }
 
 int web__devices_route(struct web *w, struct evhttp_request *req, const char *path,
                        enum evhttp_cmd_type cmd)
 {
     int get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
+    int changed = 0;
     if (!strcmp(path, "/api/clients")) {
         if (get)
             api_clients(w, req);
@@ -256,7 +262,7 @@ int web__devices_route(struct web *w, struct evhttp_request *req, const char *pa
             web__send_error(req, 405, "use GET");
     } else if (!strncmp(path, "/api/clients/", 13)) {
         if (cmd == EVHTTP_REQ_PUT || cmd == EVHTTP_REQ_POST)
-            api_rename_client(w, req, path + 13);
+            changed = api_rename_client(w, req, path + 13);
         else
             web__send_error(req, 405, "use PUT with {\"name\": ...}");
     } else if (!strcmp(path, "/api/passthrough")) {
@@ -266,11 +272,11 @@ int web__devices_route(struct web *w, struct evhttp_request *req, const char *pa
             web__send_error(req, 405, "use GET");
     } else if (!strncmp(path, "/api/passthrough/", 17)) {
         if (cmd == EVHTTP_REQ_DELETE)
-            api_resume(w, req, path + 17);
+            changed = api_resume(w, req, path + 17);
         else
             web__send_error(req, 405, "use DELETE to resume interception");
     } else {
-        return 0;
+        return WEB_NOT_ROUTED;
     }
-    return 1;
+    return changed ? WEB_ROUTED_CLIENTS_CHANGED : WEB_ROUTED;
 }

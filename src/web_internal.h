@@ -1,5 +1,5 @@
 /* web_internal.h — what the viewer's modules (web.c: assets, flows, events, HAR; web_devices.c:
- * clients and passthrough) share. Private to src/web*.c; everything here runs on the web thread
+ * clients and passthrough; web_search.c: search) share; web_reply.h is how they answer. Private to src/web*.c; everything here runs on the web thread
  * unless a field says otherwise. */
 #ifndef HTTPEEK_WEB_INTERNAL_H
 #define HTTPEEK_WEB_INTERNAL_H
@@ -10,7 +10,11 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
-#include "web.h"
+#include "attrib.h"
+
+struct clients;
+struct rules;
+struct store_reader;
 
 struct sse_client {
     struct evhttp_request *req;
@@ -47,20 +51,14 @@ struct web {
 };
 
 
-/* Headers every API answer carries (content_type may be NULL). */
-void web__common_headers(struct evhttp_request *req, const char *content_type) HP_NONNULL(1);
+/* What web__devices_route did. */
+enum web_routed {
+    WEB_NOT_ROUTED = 0,          /* the path belongs elsewhere */
+    WEB_ROUTED = 1,              /* answered */
+    WEB_ROUTED_CLIENTS_CHANGED,  /* answered, and client facts changed: tell live viewers */
+};
 
-/* Send v (stolen) as the JSON body of a code response. */
-void web__send_json(struct evhttp_request *req, int code, json_t *v) HP_NONNULL(1);
-
-/* Send {"error": reason} with code. */
-void web__send_error(struct evhttp_request *req, int code, const char *reason) HP_NONNULL(1, 3);
-
-/* Tell live viewers now that client facts changed. */
-void web__send_clients_event(struct web *w) HP_NONNULL(1);
-
-/* Answer the /api/clients and /api/passthrough paths (web_devices.c): 1 when path was one of
- * them (the answer is sent), 0 when it belongs elsewhere. */
+/* Answer the /api/clients and /api/passthrough paths (web_devices.c); returns an enum web_routed. */
 int web__devices_route(struct web *w, struct evhttp_request *req, const char *path,
                        enum evhttp_cmd_type cmd) HP_NONNULL(1, 2, 3);
 

@@ -1,6 +1,7 @@
 /* web_search.c — GET /api/search?q=...&after=ID&limit=N: the ids of flows whose bodies or headers
  * match q (search.h), a bounded page of work per request. Runs on the web thread. */
 #include "web_internal.h"
+#include "web_reply.h"
 
 #include <stdlib.h>
 #include <event2/keyvalq_struct.h>
