@@ -95,8 +95,8 @@ static int page(struct evbuffer *out, const struct setup_client *cl, int head_on
           "traffic is visible.</p>"
         : cl->tls_refused
         ? "<p class=warn>This device uses the proxy but refused httpeek's certificate: install the "
-          "CA and enable full trust (step 3). If only some apps refuse it, they pin their "
-          "certificates.</p>"
+          "CA and enable full trust (step 3). If only some apps refuse it, those apps pin their "
+          "certificates or use their own trust store.</p>"
         : cl->via_proxy || cl->proxied
         ? "<p class=ok>&#10004; This device uses the proxy. Next: install and trust the CA below, "
           "then open <a href=\"https://" SETUP_HOST "/\">https://" SETUP_HOST "/</a> to check.</p>"

@@ -163,7 +163,7 @@ static void client_tls_event(struct bufferevent *bev, short what, void *arg)
         if (leg->tls.alert_received[0])
             flow_fail(f, FLOW_STAGE_CLIENT_TLS, 0,
                       "client refused httpeek's certificate for %s: alert '%s' (CA not trusted, "
-                      "or certificate pinning)", c->sni[0] ? c->sni : c->tunnel_host,
+                      "or the app pins or has its own trust store)", c->sni[0] ? c->sni : c->tunnel_host,
                       leg->tls.alert_received);
         else
             flow_fail(f, FLOW_STAGE_CLIENT_TLS, err, "client ended the TLS handshake: %s",
