@@ -280,6 +280,30 @@ static int finish(struct ca *ca, char *err, size_t errlen)
     return 0;
 }
 
+/* mkdir -p with mode 0700 for every directory it creates (--confdir /new/path works as users
+ * expect; what it creates holds the CA key, so nobody else may list it). 0, or -1 with errno. */
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1; ; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+            return -1;
+        *p = c;
+        if (!c)
+            return 0;
+    }
+}
+
 struct ca *ca_load_or_create(const char *confdir, char *err, size_t errlen)
 {
     struct ca *ca = calloc(1, sizeof *ca);
@@ -287,7 +311,7 @@ struct ca *ca_load_or_create(const char *confdir, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (mkdir(confdir, 0700) < 0 && errno != EEXIST) {
+    if (make_dirs(confdir) < 0) {
         snprintf(err, errlen, "%s: cannot create directory: %s", confdir, strerror(errno));
         free(ca);
         return NULL;

@@ -10,7 +10,7 @@ make_pki "$PKI" || { echo "Bail out! make_pki failed"; exit 1; }
 start_dns upstream.test=127.0.0.1
 start_upstream --tls server --quiet
 UP=$UPSTREAM_PORT
-CONF="$T/conf"
+CONF="$T/new/nested/conf"   # parents that do not exist yet: created, as mkdir -p would
 start_httpeek --confdir "$CONF" --upstream-ca "$PKI/ca.pem"
 FIRST_PID=$HTTPEEK_PID
 
@@ -19,6 +19,7 @@ for f in ca-cert.pem ca-key.pem ca-cert.cer; do
     ok "confdir has $f" test -s "$CONF/$f"
 done
 is "$(stat -c %a "$CONF/ca-key.pem" 2>/dev/null)" 600 "ca-key.pem has mode 0600"
+is "$(stat -c %a "$CONF" "$T/new" 2>/dev/null | tr '\n' ' ')" "700 700 " "a --confdir whose parents did not exist is created with them, mode 0700"
 fp_pem=$(openssl x509 -in "$CONF/ca-cert.pem" -noout -fingerprint -sha256 2>&1)
 fp_der=$(openssl x509 -inform DER -in "$CONF/ca-cert.cer" -noout -fingerprint -sha256 2>&1)
 like "$fp_pem" "^sha256 Fingerprint=" "ca-cert.pem parses"
