@@ -16,6 +16,10 @@ struct client {
     unsigned nrefused_hosts;
     struct client_app apps[CLIENTS_MAX_APPS];
     unsigned napps;
+    /* the last User-Agent seen and its app: an app sends the same one request after request,
+     * so the worker's per-request cost is a strcmp, not a parse */
+    char last_ua[sizeof ((struct client_app *)0)->ua];
+    struct client_app *last_app;
     int hinted_untrusted;   /* the "CA downloaded but not trusted" hint was printed */
     int hinted_pinning;     /* the "this app pins" hint was printed */
     time_t last_seen;
@@ -208,9 +212,16 @@ void clients_request(struct clients *t, const char *addr, const char *ua, int vi
     int changed = !c->s.app_requests || (via_tls && !c->s.tls_trusted);
     c->s.app_requests++;
     c->s.tls_trusted += via_tls != 0;
-    if (ua)
-        changed |= name_device(c, ua);
-    struct client_app *a = app_of(c, ua, c->last_seen);
+    struct client_app *a;
+    if (ua && c->last_app && !strcmp(ua, c->last_ua)) {
+        a = c->last_app;
+        a->last_seen = (long)c->last_seen;
+    } else {
+        if (ua)
+            changed |= name_device(c, ua);
+        a = c->last_app = app_of(c, ua, c->last_seen);
+        snprintf(c->last_ua, sizeof c->last_ua, "%s", a ? ua : "");
+    }
     if (a) {
         changed |= a->requests == 0 || (via_tls && !a->trusted);
         a->requests++;
@@ -257,6 +268,7 @@ void clients_tls_refused(struct clients *t, const char *addr, const char *host, 
     if (ua)
         name_device(c, ua);
     struct client_app *a = app_of(c, ua, c->last_seen);
+    c->last_app = NULL; /* app_of may have given its slot to another app */
     if (before) {
         before->device_trusted = c->s.tls_trusted;
         before->app_trusted = a ? a->trusted : 0;

@@ -93,6 +93,17 @@ int main(void)
        "the refusing app carries its refused host");
     ok(shop && shop->requests == 2 && shop->trusted == 2, "the app's requests and trusted requests");
 
+    /* the same User-Agent again (the per-request fast path) counts for the same app */
+    clients_request(t, "10.0.0.5", "curl/8.4.0", 0);
+    clients_request(t, "10.0.0.5", "curl/8.4.0", 1);
+    n = clients_list(t, list, CLIENTS_MAX);
+    const struct client_app *cu = NULL;
+    for (unsigned i = 0; i < list[0].napps; i++)
+        if (!strcmp(list[0].apps[i].name, "curl/8.4.0"))
+            cu = &list[0].apps[i];
+    ok(list[0].napps == 4 && cu && cu->requests == 3 && cu->trusted == 1,
+       "a repeated User-Agent counts for its app (no new app)");
+
     /* an untrusting device: the hint names a URL it can open, never a placeholder */
     clients_note(t, "10.0.0.9", CLIENT_PROXIED);
     clients_tls_refused(t, "10.0.0.9", "api.shop.test", "okhttp/4.12.0", &before);
