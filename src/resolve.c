@@ -33,20 +33,23 @@
 #define RESOLVE_CACHE_OK_US 5000000      /* a found name is reused for 5 s */
 #define RESOLVE_CACHE_NONAME_US 2000000  /* a missing one for 2 s */
 #define RESOLVE_SLOW_US 1500000   /* an EAI_AGAIN slower than this waited for a server: timeout */
-#define RESOLVE_HOSTS_MAX 256     /* names kept from the --hosts file */
 
+#define RESOLVE_HOSTS_ADDRS 4     /* addresses kept per name from the --hosts file */
+
+/* One name of the --hosts file: compact, as such files can list 100,000 names. */
 struct hosts_entry {
-    char name[256];
+    char *name;                  /* lower case (owned) */
+    size_t order;                /* position in the file, while loading */
     int naddrs;
-    struct sockaddr_storage addrs[RESOLVE_MAX_ADDRS];
+    struct { int family; unsigned char a[16]; } addrs[RESOLVE_HOSTS_ADDRS];
 };
 
 struct resolver {
     struct event_base *base;
     struct evdns_base *dns;      /* the --dns server, or NULL: the system resolver */
     char dns_name[64];           /* "127.0.0.1:5353" for the words */
-    struct hosts_entry *hosts;   /* the --hosts file's names */
-    int nhosts;
+    struct hosts_entry *hosts;   /* the --hosts file's names, sorted by name */
+    size_t nhosts;
 };
 
 enum req_state { REQ_QUEUED, REQ_RUNNING, REQ_DONE };
@@ -136,16 +139,22 @@ static void set_fail(struct resolve_result *r, enum resolve_status st, int eai, 
     snprintf(r->why, sizeof r->why, fmt, a, b);
 }
 
+static int hosts_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct hosts_entry *)a)->name, ((const struct hosts_entry *)b)->name);
+}
+
 /* Answers that need nobody: the --hosts file, then the special-use names. 1 when answered. */
 static int answer_locally(const struct resolver *rv, const char *name, struct resolve_result *r)
 {
-    for (int i = 0; i < rv->nhosts; i++)
-        if (!strcmp(rv->hosts[i].name, name)) {
-            r->status = RESOLVE_OK;
-            r->naddrs = rv->hosts[i].naddrs;
-            memcpy(r->addrs, rv->hosts[i].addrs, sizeof r->addrs);
-            return 1;
-        }
+    struct hosts_entry key = {.name = (char *)name};
+    const struct hosts_entry *h = rv->nhosts ? bsearch(&key, rv->hosts, rv->nhosts, sizeof key, hosts_cmp) : NULL;
+    if (h) {
+        r->status = RESOLVE_OK;
+        for (int i = 0; i < h->naddrs; i++)
+            add_addr(r, h->addrs[i].family, h->addrs[i].a);
+        return 1;
+    }
     if (has_label_suffix(name, "invalid")) {
         set_fail(r, RESOLVE_NO_SUCH_HOST, EVUTIL_EAI_NONAME,
                  "%s is a special-use name (RFC 6761 .invalid): it never resolves%s", name, "");
@@ -161,18 +170,17 @@ static int answer_locally(const struct resolver *rv, const char *name, struct re
     return 0;
 }
 
+/* Read a hosts file ("ADDRESS NAME..." lines, # comments) into rv->hosts, sorted, one entry
+ * per name (its addresses in file order). */
 static int load_hosts(struct resolver *rv, const char *path)
 {
     FILE *fp = fopen(path, "r");
     if (!fp)
         return -1;
-    rv->hosts = calloc(RESOLVE_HOSTS_MAX, sizeof *rv->hosts);
-    if (!rv->hosts) {
-        fclose(fp);
-        return -1;
-    }
-    char line[1024];
-    while (fgets(line, sizeof line, fp)) {
+    size_t cap = 0;
+    int rc = 0;
+    char line[4096];
+    while (rc == 0 && fgets(line, sizeof line, fp)) {
         char *hash = strchr(line, '#');
         if (hash)
             *hash = '\0';
@@ -180,27 +188,63 @@ static int load_hosts(struct resolver *rv, const char *path)
         unsigned char a[16];
         int family = !ip ? 0 : inet_pton(AF_INET, ip, a) == 1 ? AF_INET
                              : inet_pton(AF_INET6, ip, a) == 1 ? AF_INET6 : 0;
-        if (!family)
-            continue;
-        for (char *n; (n = strtok_r(NULL, " \t\r\n", &save));) {
+        for (char *n; family && (n = strtok_r(NULL, " \t\r\n", &save));) {
+            if (rv->nhosts == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                struct hosts_entry *g = realloc(rv->hosts, ncap * sizeof *g);
+                if (!g) {
+                    rc = -1;
+                    break;
+                }
+                rv->hosts = g;
+                cap = ncap;
+            }
             char name[256];
             lower_copy(name, sizeof name, n);
-            int i = 0;
-            while (i < rv->nhosts && strcmp(rv->hosts[i].name, name))
-                i++;
-            if (i == rv->nhosts) {
-                if (rv->nhosts == RESOLVE_HOSTS_MAX)
-                    continue;
-                snprintf(rv->hosts[rv->nhosts++].name, sizeof rv->hosts[0].name, "%s", name);
+            struct hosts_entry *h = &rv->hosts[rv->nhosts];
+            memset(h, 0, sizeof *h);
+            if (!(h->name = strdup(name))) {
+                rc = -1;
+                break;
             }
-            struct resolve_result tmp = {.naddrs = rv->hosts[i].naddrs};
-            memcpy(tmp.addrs, rv->hosts[i].addrs, sizeof tmp.addrs);
-            add_addr(&tmp, family, a);
-            rv->hosts[i].naddrs = tmp.naddrs;
-            memcpy(rv->hosts[i].addrs, tmp.addrs, sizeof tmp.addrs);
+            h->order = rv->nhosts;
+            h->naddrs = 1;
+            h->addrs[0].family = family;
+            memcpy(h->addrs[0].a, a, 16);
+            rv->nhosts++;
         }
     }
     fclose(fp);
+    if (rc < 0 || !rv->nhosts)
+        return rc;
+    /* one entry per name: merge the lines that name it again, keeping file order */
+    qsort(rv->hosts, rv->nhosts, sizeof *rv->hosts, hosts_cmp);
+    size_t out = 0;
+    for (size_t i = 0; i < rv->nhosts;) {
+        size_t j = i + 1;
+        while (j < rv->nhosts && !strcmp(rv->hosts[j].name, rv->hosts[i].name))
+            j++;
+        /* the group i..j-1: order by file position, then collect addresses */
+        for (size_t x = i + 1; x < j; x++)
+            for (size_t y = x; y > i && rv->hosts[y].order < rv->hosts[y - 1].order; y--) {
+                struct hosts_entry t = rv->hosts[y];
+                rv->hosts[y] = rv->hosts[y - 1];
+                rv->hosts[y - 1] = t;
+            }
+        struct hosts_entry merged = {.name = rv->hosts[i].name};
+        for (size_t x = i; x < j; x++) {
+            if (x > i)
+                free(rv->hosts[x].name);
+            if (merged.naddrs < RESOLVE_HOSTS_ADDRS) {
+                merged.addrs[merged.naddrs].family = rv->hosts[x].addrs[0].family;
+                memcpy(merged.addrs[merged.naddrs].a, rv->hosts[x].addrs[0].a, 16);
+                merged.naddrs++;
+            }
+        }
+        rv->hosts[out++] = merged;
+        i = j;
+    }
+    rv->nhosts = out;
     return 0;
 }
 
@@ -534,6 +578,8 @@ void resolver_free(struct resolver *rv)
         return;
     if (rv->dns)
         evdns_base_free(rv->dns, 1);
+    for (size_t i = 0; i < rv->nhosts; i++)
+        free(rv->hosts[i].name);
     free(rv->hosts);
     free(rv);
 }
