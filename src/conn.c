@@ -791,6 +791,7 @@ static int on_req_head(void *arg, struct http1_head *head)
             if (c->tunnel_marks.start && c->tunnel_marks.start < f->marks.start)
                 f->marks.start = c->tunnel_marks.start;
             str_copy(f->server_ip, sizeof f->server_ip, c->tunnel_server_ip);
+            f->connect_attempts = c->tunnel_flow->connect_attempts;
             flow_free(c->tunnel_flow);
             c->tunnel_flow = NULL;
         }

@@ -290,6 +290,11 @@ static void on_resolved(const struct resolve_result *res, void *arg)
     struct upstream_connect *uc = arg;
     uc->lookup = NULL;
     uc->r.dns_end = flow_now_us();
+    if (res->status == RESOLVE_OK && !res->naddrs) {
+        uc->r.dns_error = EVUTIL_EAI_NONAME;
+        fail(uc, FLOW_STAGE_DNS, "no such host: %s has no IPv4 or IPv6 address", uc->host);
+        return;
+    }
     if (res->status != RESOLVE_OK) {
         uc->r.dns_error = res->eai ? res->eai : EVUTIL_EAI_NONAME;
         uc->r.timeout = res->status == RESOLVE_TIMEOUT;

@@ -28,13 +28,17 @@ blackhole6() { # blackhole6 NAME PORT: sets BH_PORT
     BH_PORT=$(cat "$T/bh-$1.port")
 }
 
+PKI=$T/pki
+make_pki "$PKI" || { echo "Bail out! make_pki failed"; exit 1; }
 start_dns
 start_upstream; UP=$UPSTREAM_PORT
 start_upstream; UP2=$UPSTREAM_PORT
+start_upstream --tls server; TLSUP=$UPSTREAM_PORT
 blackhole6 same "$UP"
+blackhole6 tls "$TLSUP"
 blackhole6 dead 0; DEAD=$BH_PORT
-printf '::1 he.test refused6.test dead.test\n127.0.0.1 he.test refused6.test dead.test\n' >"$T/hosts"
-start_httpeek --hosts "$T/hosts" --upstream-timeout 2
+printf '::1 he.test refused6.test dead.test upstream.test\n127.0.0.1 he.test refused6.test dead.test upstream.test\n' >"$T/hosts"
+start_httpeek --hosts "$T/hosts" --upstream-timeout 2 --upstream-ca "$PKI/ca.pem"
 W="http://127.0.0.1:$HTTPEEK_WEB_PORT"
 
 # flow_of HOST: attempts, warnings and diagnosis of the newest flow for HOST, one per line
@@ -67,6 +71,12 @@ like "$out" "attempts: ::1/6/cancelled 127.0.0.1/4/connected" "the flow lists bo
 like "$out" "warning: -1004 connect IPv6 to this host fails; the app would have used IPv4 after 250 ms" \
     "the flow warns that IPv6 to this host fails and the app would use IPv4 after 250 ms"
 like "$out" "diagnosis: 0 " "... and it is not a failure"
+
+code=$(pcurl_tls -o /dev/null -w '%{http_code}' "https://upstream.test:$TLSUP/bytes/10")
+is "$code" 200 "HTTPS (intercepted) to a dual-stack name with a black-holed IPv6: 200"
+out=$(flow_of upstream.test)
+like "$out" "attempts: ::1/6/cancelled 127.0.0.1/4/connected" "the intercepted request lists the tunnel's connect attempts"
+like "$out" "IPv6 to this host fails; the app would have used IPv4 after 250 ms" "... and carries the family warning"
 
 code=$(pcurl -o /dev/null -w '%{http_code}' "http://refused6.test:$UP2/bytes/10")
 is "$code" 200 "IPv6 refused: 200 over IPv4"
