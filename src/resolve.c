@@ -32,7 +32,9 @@
 #define RESOLVE_CACHE_SLOTS 64
 #define RESOLVE_CACHE_OK_US 5000000      /* a found name is reused for 5 s */
 #define RESOLVE_CACHE_NONAME_US 2000000  /* a missing one for 2 s */
-#define RESOLVE_SLOW_US 1500000   /* an EAI_AGAIN slower than this waited for a server: timeout */
+/* A failure slower than this waited for a server that did not answer: a timeout. Servers that
+ * cannot be reached fail in microseconds (ICMP refused, no route); evdns's own timeout is 3 s. */
+#define RESOLVE_SLOW_US 500000
 
 #define RESOLVE_HOSTS_ADDRS 4     /* addresses kept per name from the --hosts file */
 

@@ -66,15 +66,30 @@ out=$(flow_of absent.test)
 like "$out" "^-1003 NSURLErrorCannotFindHost timeout=False" "no reachable DNS server: -1003, not -1001"
 like "$out" "no DNS server answered" "no reachable DNS server: the reason says no DNS server answered"
 
-# a DNS server that is reachable and never answers: --dns at a UDP socket that reads and drops
+# a DNS server that is reachable and never answers: a UDP socket that reads and drops, first on
+# port 53 (the private resolv.conf's server: the system path), then for --dns
 cat >"$T/silent.py" <<'PY'
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", int(sys.argv[2])))
 open(sys.argv[1], "w").write(str(s.getsockname()[1]))
 while True:
     s.recvfrom(4096)
 PY
-spawn silent 120 "$PYTHON" "$T/silent.py" "$T/silent.port"
+spawn silent53 120 "$PYTHON" "$T/silent.py" "$T/silent53.port" 53
+wait_file "$T/silent53.port" 10 || { echo "Bail out! silent DNS on 53: $(cat "$T/silent53.err")"; exit 1; }
+code=$(pcurl -o /dev/null -w '%{http_code}' "http://slow.test:$UPSTREAM_PORT/bytes/10")
+out=$(flow_of slow.test)
+like "$out" "^-1001 NSURLErrorTimedOut timeout=True" "system resolver, its DNS server reachable and silent: -1001 TimedOut"
+like "$out" "did not answer in time" "... and the reason says the DNS server did not answer in time"
+# the client gives up while getaddrinfo still waits on the silent server: the result that comes
+# later must not touch the connection that went away (ASan builds catch a use after free)
+pcurl --max-time 0.3 -o /dev/null "http://gone.test:$UPSTREAM_PORT/bytes/10" 2>/dev/null
+pcurl --max-time 0.3 -o /dev/null "http://gone2.test:$UPSTREAM_PORT/bytes/10" 2>/dev/null
+sleep 2.5
+code=$(pcurl -o /dev/null -w '%{http_code}' "http://etc.test:$UPSTREAM_PORT/bytes/10")
+is "$code" 200 "lookups whose client went away finish harmlessly: httpeek still serves"
+
+spawn silent 120 "$PYTHON" "$T/silent.py" "$T/silent.port" 0
 wait_file "$T/silent.port" 10 || { echo "Bail out! silent DNS"; exit 1; }
 start_httpeek --dns "127.0.0.1:$(cat "$T/silent.port")" --upstream-timeout 2
 W="http://127.0.0.1:$HTTPEEK_WEB_PORT"
