@@ -445,7 +445,7 @@ void conn_free_all(struct conn **registry)
     }
 }
 
-void conn_accept(struct proxy *proxy, struct event_base *base, struct evdns_base *dns,
+void conn_accept(struct proxy *proxy, struct event_base *base, struct resolver *dns,
                  struct pool *pool, struct conn **registry, int fd, const struct sockaddr *addr,
                  socklen_t addrlen)
 {
@@ -791,6 +791,7 @@ static int on_req_head(void *arg, struct http1_head *head)
             if (c->tunnel_marks.start && c->tunnel_marks.start < f->marks.start)
                 f->marks.start = c->tunnel_marks.start;
             str_copy(f->server_ip, sizeof f->server_ip, c->tunnel_server_ip);
+            f->connect_attempts = c->tunnel_flow->connect_attempts;
             flow_free(c->tunnel_flow);
             c->tunnel_flow = NULL;
         }
@@ -1017,6 +1018,7 @@ int conn__record_connect(struct conn *c, struct flow *f, const struct upstream_r
     f->marks.connect_start = r->connect_start;
     f->marks.connect_end = r->connect_end;
     str_copy(f->server_ip, sizeof f->server_ip, r->addr);
+    f->connect_attempts = r->attempts;
     str_copy(c->tunnel_server_ip, sizeof c->tunnel_server_ip, r->addr);
     if (r->fd >= 0)
         return 0;

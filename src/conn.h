@@ -43,7 +43,7 @@ struct conn {
     struct conn *prev, *next;       /* neighbours in that list */
     struct proxy *proxy;            /* shared context (borrowed) */
     struct event_base *base;        /* the worker's loop (borrowed) */
-    struct evdns_base *dns;         /* the worker's resolver (borrowed) */
+    struct resolver *dns;           /* the worker's resolver (borrowed) */
     enum conn_state state;          /* see enum conn_state; change with conn_set_state */
     struct leg client;              /* the app/phone side */
     struct leg upstream;            /* the server side (bev NULL when not connected) */
@@ -108,7 +108,7 @@ struct conn {
 
 /* Take a freshly accepted client socket (owned from now on, closed on any failure); the
  * connection links itself into *registry (the worker's list) until it is freed. */
-void conn_accept(struct proxy *proxy, struct event_base *base, struct evdns_base *dns,
+void conn_accept(struct proxy *proxy, struct event_base *base, struct resolver *dns,
                  struct pool *pool, struct conn **registry, int fd, const struct sockaddr *addr,
                  socklen_t addrlen) HP_NONNULL(1, 2, 3, 5, 7);
 

@@ -204,6 +204,51 @@ static const char *mirror_words(const char *leaf)
     return "The app would see the same error without httpeek.";
 }
 
+/* "[2001:db8::1] timeout after 250 ms, 192.0.2.1 refused after 1 ms" */
+static void attempts_words(const struct flow *f, char *buf, size_t len)
+{
+    size_t used = 0;
+    if (len)
+        buf[0] = '\0';
+    for (int i = 0; i < f->connect_attempts.n && i < FLOW_MAX_ATTEMPTS && used < len; i++) {
+        const struct flow_attempt *a = &f->connect_attempts.a[i];
+        int w = snprintf(buf + used, len - used, a->family == 6 ? "%s[%s] (IPv6) %s after %u ms" : "%s%s (IPv4) %s after %u ms",
+                         i ? ", " : "", a->addr, a->outcome, a->ms);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+/* A flow that connected over one family after an address of the other did not: what a user
+ * on a network with only that family (IPv6-only cellular, NAT64) or a slower fallback meets. */
+static int broken_family_warning(const struct flow *f, struct diagnosis *d)
+{
+    const struct flow_attempts *at = &f->connect_attempts;
+    const struct flow_attempt *won = NULL, *lost = NULL;
+    for (int i = 0; i < at->n && i < FLOW_MAX_ATTEMPTS; i++)
+        if (!strcmp(at->a[i].outcome, "connected"))
+            won = &at->a[i];
+    for (int i = 0; won && i < at->n && i < FLOW_MAX_ATTEMPTS && &at->a[i] != won; i++)
+        if (at->a[i].family != won->family && !lost)
+            lost = &at->a[i];
+    if (f->fail.failed || !won || !lost)
+        return 0;
+    memset(d, 0, sizeof *d);
+    d->entry = diagnose_lookup(NSURL_CANNOT_CONNECT_TO_HOST);
+    d->stage = flow_stage_name(FLOW_STAGE_CONNECT);
+    int slow = !strcmp(lost->outcome, "cancelled") || !strcmp(lost->outcome, "timeout");
+    char tried[400];
+    attempts_words(f, tried, sizeof tried);
+    snprintf(d->detail, sizeof d->detail,
+             "IPv%d to this host fails; the app would have used IPv%d %s, as httpeek did (%s). "
+             "Users whose network has only IPv%d (IPv6-only cellular with NAT64) cannot reach it: "
+             "fix the server's IPv%d address (%s record, listener, firewall).",
+             lost->family, won->family, slow ? "after 250 ms" : "at once", tried, lost->family,
+             lost->family, lost->family == 6 ? "AAAA" : "A");
+    return 1;
+}
+
 int diagnose_flow(const struct flow *f, struct diagnosis *out)
 {
     const struct flow_failure *x = &f->fail;
@@ -268,7 +313,10 @@ int diagnose_flow(const struct flow *f, struct diagnosis *out)
         break;
     }
     out->entry = diagnose_lookup(code);
-    if (x->stage == FLOW_STAGE_CLIENT_TLS && code == NSURL_CERT_UNTRUSTED) {
+    if (x->stage == FLOW_STAGE_CONNECT && f->connect_attempts.n > 1) {
+        int w = snprintf(out->detail, sizeof out->detail, "%s. Addresses tried: ", x->reason);
+        attempts_words(f, out->detail + w, w > 0 && (size_t)w < sizeof out->detail ? sizeof out->detail - (size_t)w : 0);
+    } else if (x->stage == FLOW_STAGE_CLIENT_TLS && code == NSURL_CERT_UNTRUSTED) {
         char how[128];
         snprintf(how, sizeof how, "refused httpeek's certificate (TLS alert '%s')",
                  f->tls_client.alert_received);
@@ -299,6 +347,8 @@ size_t diagnose_warnings(const struct flow *f, struct diagnosis *out, size_t max
 {
     size_t n = 0;
     if (max && diagnose_ats_warning(f, &out[n]))
+        n++;
+    if (n < max && broken_family_warning(f, &out[n]))
         n++;
     const struct flow_tls *t = &f->tls_upstream;
     if (f->fail.failed || !t->handshake_done || n >= max)

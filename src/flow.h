@@ -78,6 +78,19 @@ struct flow_failure {
     char reason[256];         /* one short human line: "connect: Connection refused" */
 };
 
+/* One address tried while connecting (Happy Eyeballs, RFC 8305), in the order started. */
+#define FLOW_MAX_ATTEMPTS 8
+struct flow_attempt {
+    char addr[48];            /* IP address */
+    int family;               /* 4 or 6 */
+    char outcome[12];         /* "connected", "refused", "unreachable", "timeout", "cancelled", "error" */
+    unsigned ms;              /* from its start to its outcome */
+};
+struct flow_attempts {
+    int n;
+    struct flow_attempt a[FLOW_MAX_ATTEMPTS];
+};
+
 /* A capped copy of a body: forwarding never waits on it. */
 struct flow_capture {
     char *data;       /* captured bytes (owned) */
@@ -114,6 +127,7 @@ struct flow {
     char host[256];             /* upstream host as requested */
     int port;                   /* upstream port */
     char server_ip[64];         /* address actually connected to */
+    struct flow_attempts connect_attempts; /* addresses tried for this flow's connect (n 0: none) */
     char *url;                  /* absolute URL (owned); "host:port" for tunnels */
     int reused_upstream;        /* 1 when the upstream connection was reused */
     struct http1_head *req;     /* request head (owned), NULL for tunnels */

@@ -548,6 +548,19 @@ static void detail_fields(struct flow_json_text *w, const struct flow *f,
     kms(w, "total", t->total);
     RAW(w, "}");
     kstr(w, "server_ip", f->server_ip);
+    key(w, "connect_attempts"); /* Happy Eyeballs: every address tried, in order */
+    RAW(w, "[");
+    for (int i = 0; i < f->connect_attempts.n && i < FLOW_MAX_ATTEMPTS; i++) {
+        const struct flow_attempt *a = &f->connect_attempts.a[i];
+        sep(w);
+        RAW(w, "{");
+        kstr(w, "addr", a->addr);
+        kint(w, "family", a->family);
+        kstr(w, "outcome", a->outcome);
+        kint(w, "ms", a->ms);
+        RAW(w, "}");
+    }
+    RAW(w, "]");
     kint(w, "client_port", f->client_port);
     kbool(w, "reused_upstream", f->reused_upstream);
     key(w, "tls");

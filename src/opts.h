@@ -49,8 +49,8 @@ struct opts {
     size_t max_header_bytes;             /* whole request head (431 beyond) */
     size_t max_headers;                  /* request header fields (431 beyond) */
     int max_connections;                 /* client connections open at once */
-    const char *hosts_file;              /* extra hosts file, or NULL */
-    const char *dns;                     /* HOST[:PORT] replacing resolv.conf nameservers, or NULL */
+    const char *hosts_file;              /* hosts file consulted first, or NULL */
+    const char *dns;                     /* HOST[:PORT]: the only nameserver; NULL: the system's */
     int workers;                         /* worker threads; 0 means number of cores */
     int verbose;                         /* 1: debug logging */
     const char *intercept[OPTS_MAX_RULES];   /* --intercept globs (borrowed from argv) */

@@ -1,75 +1,90 @@
 /* upstream.c — see upstream.h.
  *
- * Lifetime: the handle is freed when it has reported (or was cancelled) AND no evdns callback
- * is still owed to it: evdns_getaddrinfo_cancel reports EVUTIL_EAI_CANCEL later, from the loop,
- * so a cancelled lookup keeps the handle alive, detached, until that callback arrives. */
+ * States: resolving (lookup != NULL, timer = the lookup deadline), then racing (timer = the
+ * connect deadline, stagger = when the next address starts, race[] = sockets in flight). Every
+ * report goes through report(), which runs from a loop callback only: IP literals start from a
+ * deferred event, and resolve.h never answers from inside resolve_start. */
 #include "upstream.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <stdarg.h>
 #include <event2/util.h>
+
+struct race {
+    int fd;              /* -1 when not in flight */
+    struct event *ev;
+    uint64_t start;
+    int slot;            /* its entry in r.attempts */
+};
 
 struct upstream_connect {
     struct event_base *base;
-    struct evdns_base *dns;
-    struct evdns_getaddrinfo_request *lookup; /* pending lookup, or NULL */
-    struct evutil_addrinfo *addrs;            /* resolved list (owned) */
-    struct evutil_addrinfo *next;             /* next address to try */
-    struct evutil_addrinfo literal;           /* for IP literals: no lookup */
-    struct sockaddr_storage literal_addr;
-    struct event *ev;                         /* connect wait / timeouts / deferred report */
-    int fd;                                   /* socket being connected, or -1 */
+    struct resolver *rv;
+    struct resolve_req *lookup;               /* pending lookup, or NULL */
+    struct sockaddr_storage addrs[RESOLVE_MAX_ADDRS]; /* in the order they are tried */
+    int naddrs, next;
+    struct race race[RESOLVE_MAX_ADDRS];
+    int in_flight;
+    struct event *timer;                      /* lookup deadline, then connect deadline */
+    struct event *stagger;                    /* starts the next address */
+    struct event *start_ev;                   /* IP literal: connect from the loop */
     double timeout_s;
+    int port;
     upstream_cb cb;                           /* NULL once reported or cancelled */
     void *arg;
-    int dns_pending;                          /* an evdns callback is still owed to us */
-    int starting;                             /* inside upstream_connect: do not report yet */
-    int sync_result;                          /* lookup answered synchronously: its result */
-    struct evutil_addrinfo *sync_res;         /* ... and its addresses (owned) */
     int last_errno;
     struct upstream_result r;
     char host[256];
 };
 
-static void uc_free(struct upstream_connect *uc)
+static void close_races(struct upstream_connect *uc, const char *outcome)
 {
-    if (uc->fd >= 0)
-        close(uc->fd);
-    if (uc->addrs)
-        evutil_freeaddrinfo(uc->addrs);
-    if (uc->sync_res)
-        evutil_freeaddrinfo(uc->sync_res);
-    if (uc->ev)
-        event_free(uc->ev);
-    free(uc);
+    uint64_t now = flow_now_us();
+    for (int i = 0; i < uc->naddrs; i++) {
+        struct race *ra = &uc->race[i];
+        if (ra->fd < 0)
+            continue;
+        if (ra->ev)
+            event_free(ra->ev);
+        ra->ev = NULL;
+        close(ra->fd);
+        ra->fd = -1;
+        struct flow_attempt *a = &uc->r.attempts.a[ra->slot];
+        snprintf(a->outcome, sizeof a->outcome, "%s", outcome);
+        a->ms = (unsigned)((now - ra->start) / 1000);
+    }
+    uc->in_flight = 0;
 }
 
-static void uc_maybe_free(struct upstream_connect *uc)
+static void uc_free(struct upstream_connect *uc)
 {
-    if (!uc->cb && !uc->dns_pending)
-        uc_free(uc);
+    close_races(uc, "cancelled");
+    if (uc->lookup)
+        resolve_cancel(uc->lookup);
+    if (uc->timer)
+        event_free(uc->timer);
+    if (uc->stagger)
+        event_free(uc->stagger);
+    if (uc->start_ev)
+        event_free(uc->start_ev);
+    free(uc);
 }
 
 static void report(struct upstream_connect *uc)
 {
     upstream_cb cb = uc->cb;
     uc->cb = NULL;
-    if (uc->ev)
-        event_del(uc->ev);
-    if (uc->r.fd >= 0)
-        uc->fd = -1; /* handed over */
     if (cb)
         cb(&uc->r, uc->arg);
-    uc_maybe_free(uc);
+    uc_free(uc);
 }
 
 static void fail(struct upstream_connect *uc, enum flow_stage stage, const char *fmt, ...)
@@ -89,156 +104,225 @@ static void fail(struct upstream_connect *uc, enum flow_stage stage, const char 
     report(uc);
 }
 
-static void try_next(struct upstream_connect *uc);
-
-static void on_connect_event(evutil_socket_t fd, short what, void *arg)
+static const char *outcome_of(int err)
 {
-    struct upstream_connect *uc = arg;
-    if (what & EV_TIMEOUT) {
-        uc->r.timeout = 1;
-        uc->last_errno = ETIMEDOUT;
-        close(uc->fd);
-        uc->fd = -1;
-        /* A timed-out address does not get the others their own full timeout: report now. */
-        fail(uc, FLOW_STAGE_CONNECT, "no answer from %s within %gs", uc->r.addr, uc->timeout_s);
-        return;
+    switch (err) {
+    case ECONNREFUSED: return "refused";
+    case ETIMEDOUT: return "timeout";
+    case ENETUNREACH:
+    case EHOSTUNREACH:
+    case EADDRNOTAVAIL:
+    case EAFNOSUPPORT: return "unreachable";
+    default: return "error";
     }
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        err = errno;
-    if (err == 0) {
-        uc->r.connect_end = flow_now_us();
-        uc->r.fd = uc->fd;
-        report(uc);
-        return;
-    }
-    uc->last_errno = err;
-    close(uc->fd);
-    uc->fd = -1;
-    try_next(uc);
 }
 
-static void try_next(struct upstream_connect *uc)
+static void set_ip(char *buf, size_t len, const struct sockaddr_storage *ss)
 {
-    while (uc->next) {
-        struct evutil_addrinfo *ai = uc->next;
-        uc->next = ai->ai_next;
-        evutil_inet_ntop(ai->ai_family,
-                         ai->ai_family == AF_INET
-                             ? (void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
-                             : (void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr,
-                         uc->r.addr, sizeof uc->r.addr);
-        int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-        if (fd < 0) {
-            uc->last_errno = errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (!uc->r.connect_start)
-            uc->r.connect_start = flow_now_us();
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS) {
-            uc->fd = fd;
-            if (uc->ev)
-                event_free(uc->ev);
-            uc->ev = event_new(uc->base, fd, EV_WRITE, on_connect_event, uc);
-            struct timeval tv = {(time_t)uc->timeout_s,
-                                 (suseconds_t)((uc->timeout_s - (time_t)uc->timeout_s) * 1e6)};
-            if (!uc->ev || event_add(uc->ev, &tv) < 0) {
-                uc->last_errno = ENOMEM;
-                close(fd);
-                uc->fd = -1;
-                continue;
-            }
-            return;
-        }
-        uc->last_errno = errno;
-        close(fd);
-    }
-    errno = uc->last_errno;
+    evutil_inet_ntop(ss->ss_family,
+                     ss->ss_family == AF_INET ? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
+                                              : (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr,
+                     buf, len);
+}
+
+static void start_next(struct upstream_connect *uc);
+
+/* Nothing left to try and nothing in flight: the connect failed. */
+static void fail_all_tried(struct upstream_connect *uc)
+{
     uc->r.sys_errno = uc->last_errno;
     fail(uc, FLOW_STAGE_CONNECT, "%s (%s)", strerror(uc->last_errno),
          uc->r.addr[0] ? uc->r.addr : uc->host);
 }
 
-/* What a resolver error means to a person (evutil's texts are getaddrinfo's). */
-static const char *dns_error_text(int e)
+static void on_attempt(evutil_socket_t fd, short what, void *arg)
 {
-    switch (e) {
-    case EVUTIL_EAI_NONAME: return "no such host (NXDOMAIN or no address)";
-    case EVUTIL_EAI_AGAIN: return "the DNS server did not answer";
-    case EVUTIL_EAI_FAIL: return "the DNS server failed";
-    case EVUTIL_EAI_MEMORY: return "out of memory";
-    default: return evutil_gai_strerror(e);
-    }
-}
-
-static void handle_lookup(struct upstream_connect *uc, int result, struct evutil_addrinfo *res)
-{
-    if (!uc->cb) { /* cancelled or already reported (timeout) */
-        if (res)
-            evutil_freeaddrinfo(res);
-        uc_maybe_free(uc);
-        return;
-    }
-    if (uc->ev)
-        event_del(uc->ev); /* the lookup deadline */
-    uc->r.dns_end = flow_now_us();
-    if (result != 0 || !res) {
-        uc->r.dns_error = result ? result : EVUTIL_EAI_NONAME;
-        if (res)
-            evutil_freeaddrinfo(res);
-        fail(uc, FLOW_STAGE_DNS, "cannot resolve %s: %s", uc->host, dns_error_text(uc->r.dns_error));
-        return;
-    }
-    uc->addrs = uc->next = res;
-    try_next(uc);
-}
-
-static void on_lookup(int result, struct evutil_addrinfo *res, void *arg)
-{
+    (void)what;
     struct upstream_connect *uc = arg;
-    uc->dns_pending = 0;
-    uc->lookup = NULL;
-    if (uc->starting) { /* answered from inside evdns_getaddrinfo (hosts file, bad name) */
-        uc->sync_result = result;
-        uc->sync_res = res;
+    struct race *ra = NULL;
+    for (int i = 0; i < uc->naddrs && !ra; i++)
+        if (uc->race[i].fd == fd)
+            ra = &uc->race[i];
+    if (!ra)
+        return;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    struct flow_attempt *a = &uc->r.attempts.a[ra->slot];
+    a->ms = (unsigned)((flow_now_us() - ra->start) / 1000);
+    event_free(ra->ev);
+    ra->ev = NULL;
+    ra->fd = -1;
+    uc->in_flight--;
+    if (err == 0) {
+        snprintf(a->outcome, sizeof a->outcome, "connected");
+        snprintf(uc->r.addr, sizeof uc->r.addr, "%s", a->addr);
+        uc->r.connect_end = flow_now_us();
+        uc->r.fd = fd;
+        close_races(uc, "cancelled"); /* the losers */
+        report(uc);
         return;
     }
-    handle_lookup(uc, result, res);
+    snprintf(a->outcome, sizeof a->outcome, "%s", outcome_of(err));
+    uc->last_errno = err;
+    close(fd);
+    start_next(uc); /* a failed address starts the next one at once (RFC 8305 §5) */
 }
 
-static void on_deferred_lookup(evutil_socket_t fd, short what, void *arg)
+static void arm_ms(struct event *ev, unsigned ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    event_add(ev, &tv);
+}
+
+static void start_next(struct upstream_connect *uc)
+{
+    event_del(uc->stagger);
+    while (uc->next < uc->naddrs) {
+        int i = uc->next++;
+        struct sockaddr_storage *ss = &uc->addrs[i];
+        struct race *ra = &uc->race[i];
+        if (uc->r.attempts.n >= FLOW_MAX_ATTEMPTS)
+            break;
+        ra->slot = uc->r.attempts.n++;
+        struct flow_attempt *a = &uc->r.attempts.a[ra->slot];
+        set_ip(a->addr, sizeof a->addr, ss);
+        a->family = ss->ss_family == AF_INET6 ? 6 : 4;
+        snprintf(uc->r.addr, sizeof uc->r.addr, "%s", a->addr);
+        ra->start = flow_now_us();
+        int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+        int err = fd < 0 ? errno : 0;
+        if (fd >= 0) {
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            socklen_t len = ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+            if (connect(fd, (struct sockaddr *)ss, len) != 0 && errno != EINPROGRESS)
+                err = errno;
+            else if (!(ra->ev = event_new(uc->base, fd, EV_WRITE, on_attempt, uc)) || event_add(ra->ev, NULL) < 0)
+                err = ENOMEM;
+        }
+        if (err) {
+            if (ra->ev)
+                event_free(ra->ev);
+            ra->ev = NULL;
+            if (fd >= 0)
+                close(fd);
+            snprintf(a->outcome, sizeof a->outcome, "%s", outcome_of(err));
+            uc->last_errno = err;
+            continue; /* this one failed at once: the next starts now */
+        }
+        ra->fd = fd;
+        uc->in_flight++;
+        if (uc->next < uc->naddrs)
+            arm_ms(uc->stagger, UPSTREAM_ATTEMPT_DELAY_MS);
+        return;
+    }
+    if (!uc->in_flight)
+        fail_all_tried(uc);
+}
+
+static void on_stagger(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    struct upstream_connect *uc = arg;
-    struct evutil_addrinfo *res = uc->sync_res;
-    uc->sync_res = NULL;
-    handle_lookup(uc, uc->sync_result, res);
+    start_next(arg);
 }
 
-static void on_lookup_timeout(evutil_socket_t fd, short what, void *arg)
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct upstream_connect *uc = arg;
     uc->r.timeout = 1;
-    uc->r.dns_error = EVUTIL_EAI_AGAIN;
-    if (uc->lookup)
-        evdns_getaddrinfo_cancel(uc->lookup); /* its callback arrives later and frees us */
-    fail(uc, FLOW_STAGE_DNS, "no DNS answer for %s within %gs", uc->host, uc->timeout_s);
+    if (uc->lookup) {
+        resolve_cancel(uc->lookup);
+        uc->lookup = NULL;
+        uc->r.dns_error = EVUTIL_EAI_AGAIN;
+        fail(uc, FLOW_STAGE_DNS, "no DNS answer for %s within %gs", uc->host, uc->timeout_s);
+        return;
+    }
+    close_races(uc, "timeout");
+    uc->r.sys_errno = ETIMEDOUT;
+    fail(uc, FLOW_STAGE_CONNECT, "no answer from %s within %gs", uc->r.addr, uc->timeout_s);
 }
 
-static void on_deferred_start(evutil_socket_t fd, short what, void *arg)
+static void arm_deadline(struct upstream_connect *uc)
+{
+    double t = uc->timeout_s;
+    struct timeval tv = {(time_t)t, (suseconds_t)((t - (time_t)t) * 1e6)};
+    event_add(uc->timer, &tv);
+}
+
+/* RFC 8305 §4: IPv6 first when there is one, then alternate families. */
+static void begin_connect(struct upstream_connect *uc, const struct sockaddr_storage *in, int n)
+{
+    int k = 0;
+    const struct sockaddr_storage *six[RESOLVE_MAX_ADDRS], *four[RESOLVE_MAX_ADDRS];
+    int a = 0, b = 0;
+    for (int i = 0; i < n; i++) {
+        if (in[i].ss_family == AF_INET6)
+            six[a++] = &in[i];
+        else
+            four[b++] = &in[i];
+    }
+    for (int i = 0, j = 0; i < a || j < b;) {
+        if (i < a)
+            uc->addrs[k++] = *six[i++];
+        if (j < b)
+            uc->addrs[k++] = *four[j++];
+    }
+    uc->naddrs = k;
+    for (int i = 0; i < k; i++) {
+        if (uc->addrs[i].ss_family == AF_INET)
+            ((struct sockaddr_in *)&uc->addrs[i])->sin_port = htons((uint16_t)uc->port);
+        else
+            ((struct sockaddr_in6 *)&uc->addrs[i])->sin6_port = htons((uint16_t)uc->port);
+    }
+    uc->r.connect_start = flow_now_us();
+    event_del(uc->timer);
+    arm_deadline(uc);
+    start_next(uc);
+}
+
+static void on_resolved(const struct resolve_result *res, void *arg)
+{
+    struct upstream_connect *uc = arg;
+    uc->lookup = NULL;
+    uc->r.dns_end = flow_now_us();
+    if (res->status == RESOLVE_OK && !res->naddrs) {
+        uc->r.dns_error = EVUTIL_EAI_NONAME;
+        fail(uc, FLOW_STAGE_DNS, "no such host: %s has no IPv4 or IPv6 address", uc->host);
+        return;
+    }
+    if (res->status != RESOLVE_OK) {
+        uc->r.dns_error = res->eai ? res->eai : EVUTIL_EAI_NONAME;
+        uc->r.timeout = res->status == RESOLVE_TIMEOUT;
+        fail(uc, FLOW_STAGE_DNS, "%s", res->why);
+        return;
+    }
+    begin_connect(uc, res->addrs, res->naddrs);
+}
+
+static void on_literal(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    try_next(arg);
+    struct upstream_connect *uc = arg;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, uc->host, &sin->sin_addr) == 1)
+        ss.ss_family = AF_INET;
+    else {
+        inet_pton(AF_INET6, uc->host, &sin6->sin6_addr);
+        ss.ss_family = AF_INET6;
+    }
+    begin_connect(uc, &ss, 1);
 }
 
-struct upstream_connect *upstream_connect(struct event_base *base, struct evdns_base *dns,
+struct upstream_connect *upstream_connect(struct event_base *base, struct resolver *rv,
                                           const char *host, int port, double timeout_s,
                                           upstream_cb cb, void *arg)
 {
@@ -246,69 +330,42 @@ struct upstream_connect *upstream_connect(struct event_base *base, struct evdns_
     if (!uc)
         return NULL;
     uc->base = base;
-    uc->dns = dns;
-    uc->fd = -1;
+    uc->rv = rv;
     uc->timeout_s = timeout_s;
+    uc->port = port;
     uc->cb = cb;
     uc->arg = arg;
     uc->r.fd = -1;
+    for (int i = 0; i < RESOLVE_MAX_ADDRS; i++)
+        uc->race[i].fd = -1;
     snprintf(uc->host, sizeof uc->host, "%s", host);
-    struct timeval tv = {(time_t)timeout_s, (suseconds_t)((timeout_s - (time_t)timeout_s) * 1e6)};
-
-    /* IP literals skip the resolver (HAR: dns -1). */
-    struct sockaddr_in *sin = (struct sockaddr_in *)&uc->literal_addr;
-    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&uc->literal_addr;
-    if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons((uint16_t)port);
-        uc->literal.ai_addrlen = sizeof *sin;
-    } else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons((uint16_t)port);
-        uc->literal.ai_addrlen = sizeof *sin6;
-    }
-    if (uc->literal.ai_addrlen) {
-        uc->literal.ai_family = uc->literal_addr.ss_family;
-        uc->literal.ai_addr = (struct sockaddr *)&uc->literal_addr;
-        uc->next = &uc->literal;
-        uc->ev = event_new(base, -1, 0, on_deferred_start, uc);
-        if (!uc->ev) {
-            free(uc);
-            return NULL;
-        }
-        event_active(uc->ev, EV_TIMEOUT, 0); /* report from the loop, never from here */
-        return uc;
-    }
-
-    uc->ev = evtimer_new(base, on_lookup_timeout, uc);
-    if (!uc->ev || evtimer_add(uc->ev, &tv) < 0) {
-        if (uc->ev)
-            event_free(uc->ev);
-        free(uc);
+    uc->timer = evtimer_new(base, on_deadline, uc);
+    uc->stagger = evtimer_new(base, on_stagger, uc);
+    if (!uc->timer || !uc->stagger) {
+        uc->cb = NULL;
+        uc_free(uc);
         return NULL;
     }
-    struct evutil_addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_protocol = IPPROTO_TCP;
-    hints.ai_flags = EVUTIL_AI_ADDRCONFIG;
-    char portstr[8];
-    snprintf(portstr, sizeof portstr, "%d", port);
-    uc->r.dns_start = flow_now_us();
-    uc->dns_pending = 1;
-    uc->starting = 1;
-    uc->lookup = evdns_getaddrinfo(dns, host, portstr, &hints, on_lookup, uc);
-    uc->starting = 0;
-    if (!uc->dns_pending) {
-        /* Answered synchronously: report from the loop, as promised in upstream.h. */
-        event_free(uc->ev);
-        uc->ev = event_new(base, -1, 0, on_deferred_lookup, uc);
-        if (!uc->ev) {
+
+    /* IP literals skip the resolver (HAR: dns -1). */
+    unsigned char buf[16];
+    if (inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1) {
+        uc->start_ev = event_new(base, -1, 0, on_literal, uc);
+        if (!uc->start_ev) {
+            uc->cb = NULL;
             uc_free(uc);
             return NULL;
         }
-        event_active(uc->ev, EV_TIMEOUT, 0);
+        event_active(uc->start_ev, EV_TIMEOUT, 0); /* report from the loop, never from here */
+        return uc;
+    }
+    arm_deadline(uc);
+    uc->r.dns_start = flow_now_us();
+    uc->lookup = resolve_start(rv, host, on_resolved, uc);
+    if (!uc->lookup) {
+        uc->cb = NULL;
+        uc_free(uc);
+        return NULL;
     }
     return uc;
 }
@@ -316,9 +373,5 @@ struct upstream_connect *upstream_connect(struct event_base *base, struct evdns_
 void upstream_cancel(struct upstream_connect *uc)
 {
     uc->cb = NULL;
-    if (uc->ev)
-        event_del(uc->ev);
-    if (uc->lookup && uc->dns_pending)
-        evdns_getaddrinfo_cancel(uc->lookup);
-    uc_maybe_free(uc);
+    uc_free(uc);
 }

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <event2/dns.h>
+#include "resolve.h"
 #include <event2/event.h>
 #include <event2/listener.h>
 #include "conn.h"
@@ -31,7 +32,7 @@ struct worker {
     int index;
     struct proxy *proxy;
     struct event_base *base;
-    struct evdns_base *dns;
+    struct resolver *dns;         /* names to addresses (resolve.h) */
     struct evconnlistener *listeners[OPTS_MAX_LISTEN + 1];
     int nlisteners;
     uint64_t fd_warned_us;    /* when the last "out of descriptors" line was logged */
@@ -246,37 +247,9 @@ static int bind_one(struct worker *w, const char *spec, int v6only, char *err, s
 static int setup_dns(struct worker *w, char *err, size_t errlen)
 {
     const struct opts *o = w->proxy->opts;
-    w->dns = evdns_base_new(w->base, 0);
-    if (!w->dns) {
-        snprintf(err, errlen, "cannot create the DNS resolver");
-        return -1;
-    }
-    if (o->dns) {
-        char host[256];
-        int port;
-        char spec[300];
-        opts_split_hostport(o->dns, host, sizeof host, &port, 53);
-        snprintf(spec, sizeof spec, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
-        if (evdns_base_nameserver_ip_add(w->dns, spec) != 0) {
-            snprintf(err, errlen, "--dns: cannot use nameserver '%s' (an IP address is needed)", o->dns);
-            return -1;
-        }
-        evdns_base_load_hosts(w->dns, "/etc/hosts");
-    } else {
-        /* Like the system resolver: /etc/hosts first, then resolv.conf's nameservers. A
-         * machine without resolv.conf still works for hosts-file names and IP literals. */
-        evdns_base_resolv_conf_parse(w->dns, DNS_OPTIONS_ALL, "/etc/resolv.conf");
-        evdns_base_load_hosts(w->dns, "/etc/hosts");
-    }
-    if (o->hosts_file && evdns_base_load_hosts(w->dns, o->hosts_file) != 0) {
-        snprintf(err, errlen, "--hosts: cannot read '%s'", o->hosts_file);
-        return -1;
-    }
-    /* 0x20 case randomisation trips some home routers' DNS; timeouts are ours to bound. */
-    evdns_base_set_option(w->dns, "randomize-case:", "0");
-    evdns_base_set_option(w->dns, "timeout:", "3");
-    evdns_base_set_option(w->dns, "attempts:", "2");
-    return 0;
+    /* --hosts first; then --dns alone when given, else the system resolver (resolve.h). */
+    w->dns = resolver_new(w->base, o->hosts_file, o->dns, err, errlen);
+    return w->dns ? 0 : -1;
 }
 
 struct worker *worker_new(struct proxy *proxy, int index, char *err, size_t errlen)
@@ -381,8 +354,7 @@ void worker_free(struct worker *w)
         event_free(w->grace_ev);
     if (w->trim_ev)
         event_free(w->trim_ev);
-    if (w->dns)
-        evdns_base_free(w->dns, 1);
+    resolver_free(w->dns);
     if (w->base)
         event_base_free(w->base);
     free(w);

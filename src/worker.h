@@ -1,4 +1,4 @@
-/* worker.h — one thread with its own event_base and evdns_base, accepting on the proxy
+/* worker.h — one thread with its own event_base and resolver, accepting on the proxy
  * address(es) with SO_REUSEPORT; every connection it accepts lives and dies on this thread. */
 #ifndef HTTPEEK_WORKER_H
 #define HTTPEEK_WORKER_H

@@ -177,6 +177,19 @@ static void add_detail(json_t *o, const struct flow *f)
         put(o, "timings", tj);
     }
     put(o, "server_ip", jstr(f->server_ip));
+    json_t *atts = json_array();
+    for (int i = 0; atts && i < f->connect_attempts.n && i < FLOW_MAX_ATTEMPTS; i++) {
+        const struct flow_attempt *a = &f->connect_attempts.a[i];
+        json_t *aj = json_object();
+        if (!aj)
+            continue;
+        put(aj, "addr", jstr(a->addr));
+        put(aj, "family", json_integer(a->family));
+        put(aj, "outcome", jstr(a->outcome));
+        put(aj, "ms", json_integer(a->ms));
+        json_array_append_new(atts, aj);
+    }
+    put(o, "connect_attempts", atts);
     put(o, "client_port", json_integer(f->client_port));
     put(o, "reused_upstream", json_boolean(f->reused_upstream));
     json_t *tls = json_object();

@@ -362,7 +362,7 @@ start_httpeek() {
     else
         HTTPEEK_CONFDIR=$(_arg_value --confdir "${args[@]}")
     fi
-    if [ -z "$has_dns" ]; then
+    if [ -z "$has_dns" ] && [ -z "${HTTPEEK_SYSTEM_RESOLVER:-}" ]; then
         [ -n "${DNS_PORT:-}" ] || { echo "Bail out! start_dns before start_httpeek"; exit 1; }
         args+=(--dns "127.0.0.1:$DNS_PORT")
     fi
@@ -474,3 +474,39 @@ node_tap() {
         esac
     done <<<"$1"
 }
+
+# ------------------------------------------------------ private network ----
+# Tests of the system resolver (httpeek without --dns) must never ask this machine's real one.
+# enter_private_net HOSTS NSSWITCH RESOLV: re-run the calling script in its own network and
+# mount namespace (unshare -n -m) with only lo up and the given contents bind-mounted over
+# /etc/hosts, /etc/nsswitch.conf and /etc/resolv.conf; inside, it sets
+# HTTPEEK_SYSTEM_RESOLVER=1 (start_httpeek passes no --dns) and returns 0. Returns 1, with
+# the reason in PRIVATE_NET_SKIP, when namespaces are not permitted here. Call it first,
+# before starting anything: the outer run is replaced.
+enter_private_net() {
+    if [ -n "${_E2E_PRIVNET:-}" ]; then
+        rm -rf "$_E2E_PRIVNET" # the bind mounts keep the files
+        export HTTPEEK_SYSTEM_RESOLVER=1
+        return 0
+    fi
+    if ! unshare -n -m true 2>/dev/null; then
+        PRIVATE_NET_SKIP="unshare -n -m is not permitted here (needs root or user namespaces)"
+        return 1
+    fi
+    local d="$T/privnet"
+    mkdir -p "$d"
+    printf '%s\n' "$1" >"$d/hosts"
+    printf '%s\n' "$2" >"$d/nsswitch.conf"
+    printf '%s\n' "$3" >"$d/resolv.conf"
+    mv "$d" "$T.privnet"
+    kill -TERM "$_WATCHDOG" 2>/dev/null
+    trap - EXIT
+    rm -rf "$T"
+    export _E2E_PRIVNET="$T.privnet"
+    exec unshare -n -m -- bash -c 'ip link set lo up && mount --bind "$1/hosts" /etc/hosts &&
+        mount --bind "$1/nsswitch.conf" /etc/nsswitch.conf && mount --bind "$1/resolv.conf" /etc/resolv.conf &&
+        exec bash "$2"' enter_private_net "$_E2E_PRIVNET" "$0"
+}
+
+# flow_detail ID: the flow's detail JSON from the API
+flow_detail() { api "http://127.0.0.1:$HTTPEEK_WEB_PORT/api/flows/$1"; }

@@ -204,6 +204,8 @@ int main(void)
     flow_fail(f, FLOW_STAGE_CONNECT, ECONNREFUSED, "connect: Connection refused");
     f->timings = (struct flow_timings){.blocked = 0.1, .dns = 1.5, .connect = -1, .ssl = -1,
                                        .send = -1, .wait = -1, .receive = -1, .total = 2};
+    f->connect_attempts = (struct flow_attempts){
+        .n = 2, .a = {{"2001:db8::1", 6, "timeout", 250}, {"192.0.2.1", 4, "refused", 3}}};
     json_t *sum = flow_to_json(f, 0), *d = flow_to_json(f, 1);
     ok(json_is_true(json_object_get(sum, "failed")), "failed flow: summary failed = true");
     is_str(json_string_value(json_object_get(sum, "error")), "connect: Connection refused",
@@ -238,6 +240,14 @@ int main(void)
     is_int(json_integer_value(json_object_get(fl, "status_sent")), 502, "failure.status_sent");
     is_str(json_string_value(json_object_get(fl, "reason")), "connect: Connection refused", "failure.reason");
     ok(json_is_null(json_object_get(d, "response")), "failed flow without a response: response null");
+    json_t *att = json_object_get(d, "connect_attempts");
+    ok(json_array_size(att) == 2 &&
+           !strcmp(json_string_value(json_object_get(json_array_get(att, 0), "addr")), "2001:db8::1") &&
+           json_integer_value(json_object_get(json_array_get(att, 0), "family")) == 6 &&
+           !strcmp(json_string_value(json_object_get(json_array_get(att, 1), "outcome")), "refused") &&
+           json_integer_value(json_object_get(json_array_get(att, 0), "ms")) == 250,
+       "connect_attempts: each address tried with family, outcome and ms, in order");
+    ok(!json_object_get(sum, "connect_attempts"), "connect_attempts is a detail field only");
     json_t *t = json_object_get(d, "timings");
     ok(json_integer_value(json_object_get(t, "connect")) == -1 &&
        json_real_value(json_object_get(t, "dns")) == 1.5, "timings: -1 where a phase did not happen");
