@@ -180,6 +180,17 @@ static int upstream_tls_code(const struct flow_tls *t, int timeout)
     }
     if (contains(t->alert_received, "certificate required"))
         return NSURL_CLIENT_CERT_REQUIRED;
+    /* The server asked for a client certificate (CertificateRequest) and httpeek, having none,
+     * sent an empty one: whatever ended the handshake then — TLS 1.2's handshake_failure,
+     * bad_certificate, certificate_unknown, or a bare close — the app (with no identity for the
+     * NSURLAuthenticationMethodClientCertificate challenge) gets -1206. Other alerts (protocol
+     * version, decode errors) are not about the certificate. */
+    if (t->cert_requested &&
+        (!t->alert_received[0] || contains(t->alert_received, "handshake failure") ||
+         contains(t->alert_received, "bad certificate") ||
+         contains(t->alert_received, "certificate unknown") ||
+         contains(t->alert_received, "unknown ca") || contains(t->alert_received, "access denied")))
+        return NSURL_CLIENT_CERT_REQUIRED;
     if (contains(t->alert_received, "bad certificate") || contains(t->alert_received, "unknown ca") ||
         contains(t->alert_received, "certificate unknown"))
         return NSURL_CLIENT_CERT_REJECTED;

@@ -58,6 +58,8 @@ struct flow_tls {
     char peer_sig[32];        /* its signature algorithm, e.g. "sha256WithRSAEncryption" */
     int forward_secret;       /* 1 when the key exchange was ephemeral (ECDHE/DHE or TLS 1.3) */
     int resumed;              /* 1 when an earlier session was resumed (no certificate sent) */
+    int cert_requested;       /* upstream leg: 1 when the server sent a CertificateRequest (it
+                               * asked for a client certificate; httpeek never has one to send) */
     char peer_names[512];     /* upstream certificate's DNS and IP subjectAltNames, ", " between
                                * them (its CN when it has none); "... (+N more)" when cut */
     char leaf[20];            /* client leg: the certificate it was shown: "minted" (httpeek's

@@ -182,6 +182,8 @@ static void upstream_tls(const struct flow *f, char *out, size_t outlen)
     }
     if (!w && f->fail.timeout)
         w = "timed out (TLS)";
+    if (!w && t->cert_requested && !alert_is(t->alert_received, "protocol version"))
+        w = "client certificate required"; /* TLS 1.2: the CertificateRequest says it */
     if (!w && t->alert_received[0]) {
         const char *a = t->alert_received;
         w = alert_is(a, "certificate required") ? "client certificate required"

@@ -16,7 +16,7 @@
  *             connect, ssl, send, wait, receive} (ms, -1 = did not happen), server_ip,
  *             tls:{client:{...}|null, upstream:{...}|null} (flow_tls fields, plus error_text:
  *             the OpenSSL error in plain words; leaf/leaf_reason on the client leg, peer_names
- *             on the upstream leg),
+ *             and cert_requested (the server sent a CertificateRequest) on the upstream leg),
  *             failure:{stage, errno, dns_error, timeout, status_sent, closed_by, parse_error,
  *             reason} or null, bytes_up, bytes_down} */
 #ifndef HTTPEEK_STORE_H

@@ -65,6 +65,25 @@ int main(void)
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
     strcpy(f->tls_upstream.alert_received, "certificate required");
     is_int(code_of(f), -1206, "certificate required alert -> -1206");
+    /* TLS 1.2: the server asked (CertificateRequest), then ended the handshake its own way */
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    f->tls_upstream.cert_requested = 1;
+    strcpy(f->tls_upstream.alert_received, "handshake failure");
+    is_int(code_of(f), -1206, "TLS 1.2 CertificateRequest then handshake_failure -> -1206");
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    f->tls_upstream.cert_requested = 1;
+    strcpy(f->tls_upstream.alert_received, "bad certificate");
+    is_int(code_of(f), -1206, "TLS 1.2 CertificateRequest then bad_certificate -> -1206 (we sent none)");
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    f->tls_upstream.cert_requested = 1;
+    is_int(code_of(f), -1206, "TLS 1.2 CertificateRequest then a bare close -> -1206");
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    strcpy(f->tls_upstream.alert_received, "handshake failure");
+    is_int(code_of(f), -1200, "handshake_failure without a CertificateRequest stays -1200");
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    f->tls_upstream.cert_requested = 1;
+    f->tls_upstream.verify_result = X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT;
+    is_int(code_of(f), -1202, "a verify error wins over a CertificateRequest");
 
     f = failed(FLOW_STAGE_CLIENT_TLS, 0, "refused");
     strcpy(f->tls_client.alert_received, "unknown CA");
