@@ -67,6 +67,23 @@ struct flow_tls {
     char leaf_reason[400];    /* client leg: one sentence saying why that certificate */
 };
 
+/* Why httpeek answered a request itself instead of forwarding it (struct flow_failure.refusal);
+ * diagnose maps each to what the client got. */
+enum flow_refusal {
+    FLOW_REFUSED_NONE,
+    FLOW_REFUSED_UNSUPPORTED,    /* 400: a scheme httpeek does not proxy (ftp://), CONNECT in a tunnel */
+    FLOW_REFUSED_NOT_PROXY,      /* 400: origin-form request for a host that is not httpeek (no
+                                  * proxy set: sent to httpeek's address, or redirected to it) */
+    FLOW_REFUSED_BAD_TARGET,     /* 400: malformed request-target (URL) */
+    FLOW_REFUSED_BAD_REQUEST,    /* 400: malformed head or body framing (RFC 9112) */
+    FLOW_REFUSED_NO_PAGE,        /* 404: httpeek's own site has no such page */
+    FLOW_REFUSED_TARGET_LIMIT,   /* 414: --max-request-line */
+    FLOW_REFUSED_HEAD_LIMIT,     /* 431: --max-header-line, --max-header-bytes, --max-headers */
+    FLOW_REFUSED_HEADER_TIMEOUT, /* 408: --header-timeout */
+    FLOW_REFUSED_CLIENT,         /* 403: client address outside --allow-client */
+    FLOW_REFUSED_BUSY,           /* 503: --max-connections reached */
+};
+
 /* Raw failure facts; failed == 0 for a successful exchange. */
 struct flow_failure {
     int failed;               /* 1 when the exchange did not complete */
@@ -78,6 +95,7 @@ struct flow_failure {
     char closed_by[8];        /* "client" / "server" when a peer closed early, else "" */
     const char *parse_error;  /* llhttp_errno_name of a parse error, or NULL (static string) */
     char reason[256];         /* one short human line: "connect: Connection refused" */
+    int refusal;              /* enum flow_refusal: httpeek answered the request itself */
 };
 
 /* A capped copy of a body: forwarding never waits on it. */
@@ -136,7 +154,11 @@ struct flow {
     unsigned app_trusted;       /* of those, from the app that refused (same User-Agent product) */
     int warn_codes[4];          /* codes of warnings on a flow that worked (ATS -1022, -1200) */
     int nwarn;
-    int diag_code;              /* NSURLErrorDomain code the app saw (0 = none), set by diagnose */
+    int own;                    /* a request for httpeek's own pages, recorded (--record-own) */
+    char proxy_addr[72];        /* "ip:port" of httpeek as the client reached it ("" unknown):
+                                   what a refusal's advice names as the proxy to set */
+    int diag_code;              /* NSURLErrorDomain code the app saw (0 = none), set by diagnose;
+                                   for httpeek's own HTTP refusals the status (domain "HTTP") */
     const char *diag_name;      /* its name, static string, or NULL */
 };
 

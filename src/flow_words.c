@@ -243,7 +243,12 @@ void flow_words_reason_short(const struct flow *f, char *out, size_t outlen)
     }
     switch (x->stage) {
     case FLOW_STAGE_CLIENT_REQUEST:
-        w = x->timeout || x->sys_errno == ETIMEDOUT ? "timed out (request)"
+        w = x->refusal == FLOW_REFUSED_NOT_PROXY ? "not a proxy request"
+            : x->refusal == FLOW_REFUSED_UNSUPPORTED ? "unsupported request"
+            : x->refusal == FLOW_REFUSED_BAD_TARGET ? "malformed URL"
+            : x->refusal == FLOW_REFUSED_NO_PAGE ? "no such page"
+            : x->refusal == FLOW_REFUSED_BUSY ? "too many connections"
+            : x->timeout || x->sys_errno == ETIMEDOUT ? "timed out (request)"
             : x->status_sent == 414 ? "URL too long"
             : x->status_sent == 431 ? "headers too large"
             : x->status_sent == 413 ? "body too large"

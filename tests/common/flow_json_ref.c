@@ -120,6 +120,8 @@ static json_t *diagnosis_json(const struct diagnosis *d)
     if (!o)
         return NULL;
     put(o, "code", json_integer(d->entry->code));
+    if (d->entry->domain)
+        put(o, "domain", jstr(d->entry->domain));
     put(o, "name", jstr(d->entry->name));
     put(o, "stage", jstr(d->stage ? d->stage : ""));
     put(o, "title", jstr(d->entry->title));
@@ -259,6 +261,7 @@ json_t *flow_json_ref(const struct flow *f, int detail)
     flow_words_reason_short(f, why, sizeof why);
     put(o, "reason_short", jstr(why));
     put(o, "failed_before_tls", json_boolean(flow_words_failed_before_tls(f)));
+    put(o, "own", json_boolean(f->own));
     if (detail)
         add_detail(o, f);
     return o;
