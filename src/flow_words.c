@@ -60,7 +60,21 @@ static const struct {
     {120, "shares no application protocol", "no application protocol"},
 };
 
+static void tls_error_words(const struct flow_tls *t, int client_leg, char *out, size_t outlen);
+static int alert_is(const char *alert, const char *name);
+
 void flow_words_tls_error(const struct flow_tls *t, int client_leg, char *out, size_t outlen)
+{
+    tls_error_words(t, client_leg, out, outlen);
+    if (outlen && out[0] && !client_leg && t->cert_requested && !t->handshake_done &&
+        t->verify_result == X509_V_OK &&
+        !alert_is(t->alert_received, "protocol version")) /* as diagnose's -1206 */
+        snprintf(out, outlen, "the server asked for a client certificate (CertificateRequest), "
+                 "which httpeek cannot send, and ended the handshake (%s)",
+                 t->alert_received[0] ? t->alert_received : "closed, no alert");
+}
+
+static void tls_error_words(const struct flow_tls *t, int client_leg, char *out, size_t outlen)
 {
     if (!outlen)
         return;
