@@ -178,5 +178,6 @@ is "$out" "HTTP/1.1 503 Service Unavailable" "--max-connections 1, one connectio
 like "$(line_of " 503 ")" " 503 .*FAILED client_request: 1 client connections were open, the --max-connections 1 limit.*\[503 HTTPServiceUnavailable\]" "503: a flow saying which limit"
 sleep 0.2
 like "$(flow_of "-")" "^503\|HTTP\|HTTPServiceUnavailable\|client_request\|503\|too many connections\|.*--max-connections" "503: diagnosis in domain HTTP naming --max-connections"
+like "$(api "$W/api/har?redact=0" | jq_py '[(e["response"]["status"], e["_diagnosis"]["code"], e["_diagnosis"]["domain"], e["_client"]) for e in d["log"]["entries"]]')" "^\[\(0, 503, 'HTTP', '127\.0\.0\.1'\)\]$" "503: in the HAR with _diagnosis code 503, domain HTTP, the client"
 
 done_testing
