@@ -21,10 +21,10 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
-#include "acl.h"
-#include "diagnose.h"
 #include "log.h"
+#include "own.h"
 #include "pool.h"
+#include "record.h"
 #include "setup.h"
 #include "str.h"
 #include "tls_client.h"
@@ -85,16 +85,7 @@ struct flow *conn__flow_new(struct conn *c)
 
 void conn__flow_done(struct conn *c, struct flow *f)
 {
-    struct diagnosis d, w[4];
-    if (diagnose_flow(f, &d) && d.entry) {
-        f->diag_code = d.entry->code;
-        f->diag_name = d.entry->name;
-    }
-    size_t nw = diagnose_warnings(f, w, 4);
-    for (size_t i = 0; i < nw; i++)
-        f->warn_codes[f->nwarn++] = w[i].entry->code;
-    f->id = atomic_fetch_add(&c->proxy->next_flow_id, 1) + 1;
-    flow_done(f, c->proxy->out, c->proxy->sink, c->proxy->sink_arg);
+    record_flow(c->proxy, f);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -272,6 +263,19 @@ void conn__fail_client(struct conn *c, struct flow *f, int status, const char *r
     conn__close(c, 1);
 }
 
+/* httpeek answers the request in flow f itself (enum flow_refusal why): conn__fail_client, with
+ * the facts the diagnosis needs (where the client reached httpeek, for its advice). */
+static void refuse(struct conn *c, struct flow *f, int status, enum flow_refusal why,
+                   const char *reason)
+{
+    if (f) {
+        f->fail.refusal = why;
+        own_local_address(c->client.bev ? bufferevent_getfd(c->client.bev) : -1, f->proxy_addr,
+                          sizeof f->proxy_addr, NULL);
+    }
+    conn__fail_client(c, f, status, reason);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Deadlines: one timer per connection, meaning what the state says. */
 
@@ -351,14 +355,18 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     case CONN_S_REQUEST_HEAD: {
         struct flow *hf = conn__flow_new(c);
         if (hf) {
-            flow_set_url(hf, "-");
+            const char *target = http1_parser_target(&c->client.parser); /* as far as it came */
+            char url[300];
+            snprintf(url, sizeof url, "%.200s%s", target && target[0] ? target : "-",
+                     target && strlen(target) > 200 ? "..." : "");
+            flow_set_url(hf, url);
             hf->fail.timeout = 1;
             flow_fail(hf, FLOW_STAGE_CLIENT_REQUEST, ETIMEDOUT,
-                      "request head not received within %gs", t);
+                      "request head not received within %gs (--header-timeout)", t);
         }
         char why[96];
         snprintf(why, sizeof why, "request head not received within %gs", t);
-        conn__fail_client(c, hf, 408, why);
+        refuse(c, hf, 408, FLOW_REFUSED_HEADER_TIMEOUT, why);
         return;
     }
     case CONN_S_CONNECTING:
@@ -477,32 +485,12 @@ void conn_accept(struct proxy *proxy, struct event_base *base, struct resolver *
     c->upstream.fd = -1;
     c->last_activity = flow_now_us();
     atomic_fetch_add(&proxy->live_conns, 1);
-    if (addr->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
-        inet_ntop(AF_INET, &in->sin_addr, c->client_addr, sizeof c->client_addr);
-        c->client_port = ntohs(in->sin_port);
-    } else if (addr->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
-        inet_ntop(AF_INET6, &in6->sin6_addr, c->client_addr, sizeof c->client_addr);
-        if (!strncmp(c->client_addr, "::ffff:", 7)) /* v4-mapped: show the IPv4 address */
-            memmove(c->client_addr, c->client_addr + 7, strlen(c->client_addr + 7) + 1);
-        c->client_port = ntohs(in6->sin6_port);
-    }
+    own_client_address(addr, c->client_addr, sizeof c->client_addr, &c->client_port);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     client_parser_init(c);
     c->client.parser_ready = 1;
-    if (!acl_allows(&proxy->allowed, addr)) {
-        /* Never an open proxy: say why, once per connection, and hang up. */
-        log_msg(LOG_WARN, "refused client %s: not in the allowed ranges (--allow-client)", c->client_addr);
-        leg_attach(&c->client, bev, NULL, NULL, NULL, NULL);
-        bufferevent_disable(bev, EV_READ);
-        static const char why[] = "httpeek: this address may not use the proxy (see --allow-client)\n";
-        http1_write_simple_response(bufferevent_get_output(bev), 403, "Forbidden", NULL, why,
-                                    sizeof why - 1, 1);
-        conn__close(c, 1);
-        return;
-    }
+    /* clients outside --allow-client never get here: worker.c refuses them at accept */
     leg_attach(&c->client, bev, NULL, client_read, client_write, client_event);
     conn__set_state(c, CONN_S_IDLE, "accepted");
 }
@@ -592,23 +580,9 @@ static void on_upstream_connected(const struct upstream_result *r, void *arg);
 /* "ip:port" of the proxy as this client reached it (for the setup page's links and PAC). */
 static void local_address(struct conn *c, char *out, size_t len)
 {
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    char ip[INET6_ADDRSTRLEN] = "127.0.0.1";
-    int port = 8080;
-    int fd = c->client.bev ? bufferevent_getfd(c->client.bev) : -1;
-    if (fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-        if (ss.ss_family == AF_INET) {
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof ip);
-            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        } else if (ss.ss_family == AF_INET6) {
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip, sizeof ip);
-            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-            if (!strncmp(ip, "::ffff:", 7))
-                memmove(ip, ip + 7, strlen(ip + 7) + 1);
-        }
-    }
-    snprintf(out, len, strchr(ip, ':') ? "[%s]:%d" : "%s:%d", ip, port);
+    own_local_address(c->client.bev ? bufferevent_getfd(c->client.bev) : -1, out, len, NULL);
+    if (!out[0])
+        snprintf(out, len, "127.0.0.1:8080");
 }
 
 /* Queue the request head towards upstream (now or once connected). */
@@ -659,6 +633,18 @@ static int ensure_upstream(struct conn *c, const char *host, int port, int tls)
     return 0;
 }
 
+/* An origin-form request whose Host is not httpeek: answer 400 saying how to set the proxy,
+ * record it (-1002) and return 1; 0 when it is for httpeek's own pages. */
+static int not_for_a_proxy(struct conn *c, struct flow *f)
+{
+    char why[400];
+    if (!own_not_for_a_proxy(f, c->client.bev ? bufferevent_getfd(c->client.bev) : -1, why,
+                             sizeof why))
+        return 0;
+    refuse(c, f, 400, FLOW_REFUSED_NOT_PROXY, why);
+    return 1;
+}
+
 /* Decide where the request in c->flow goes and queue its head. Returns 0, or -1 after having
  * answered the client itself (error or local page). */
 static int route_request(struct conn *c)
@@ -681,8 +667,9 @@ static int route_request(struct conn *c)
             char s2[16], h2[256];
             int p2;
             if (parse_absolute(target, s2, sizeof s2, h2, sizeof h2, &p2, &path) < 0) {
-                flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "unsupported request target '%.100s'", target);
-                conn__fail_client(c, f, 400, "unsupported request target in the tunnel");
+                flow_set_url(f, target);
+                flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "malformed request-target '%.100s'", target);
+                refuse(c, f, 400, FLOW_REFUSED_BAD_TARGET, "malformed request target in the tunnel");
                 return -1;
             }
         }
@@ -690,15 +677,16 @@ static int route_request(struct conn *c)
         if (!http1_head_get(req, "host"))
             host_field = authority;
     } else if (target[0] == '/' || (req->method == HTTP_OPTIONS && !strcmp(target, "*"))) {
-        /* Not a proxy request: someone opened http://PROXY:PORT/ (the phone set-up path). */
-        return 1;
+        /* Not a proxy request: someone opened http://PROXY:PORT/ (the phone set-up path), or a
+         * client with no proxy set was sent here for another server. */
+        return not_for_a_proxy(c, f) ? -1 : 1;
     } else {
         if (parse_absolute(target, scheme, sizeof scheme, host, sizeof host, &port, &path) < 0) {
             flow_set_url(f, target);
-            flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "unsupported request target");
-            conn__fail_client(c, f, 400,
-                              "unsupported request target: a proxy request needs an absolute "
-                              "http:// or https:// URL");
+            flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "malformed request-target '%.100s'", target);
+            refuse(c, f, 400, FLOW_REFUSED_BAD_TARGET,
+                   "malformed request target: a proxy request needs an absolute http:// or "
+                   "https:// URL with a host");
             return -1;
         }
         if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
@@ -706,7 +694,7 @@ static int route_request(struct conn *c)
             flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "unsupported URL scheme '%s'", scheme);
             char why[96];
             snprintf(why, sizeof why, "unsupported URL scheme '%.20s' (only http and https)", scheme);
-            conn__fail_client(c, f, 400, why);
+            refuse(c, f, 400, FLOW_REFUSED_UNSUPPORTED, why);
             return -1;
         }
         lowercase(host);
@@ -798,8 +786,10 @@ static int on_req_head(void *arg, struct http1_head *head)
     }
     if (f->req->method == HTTP_CONNECT) {
         if (c->intercepted) {
+            flow_set_url(f, f->req->target);
             flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "CONNECT inside an intercepted tunnel");
-            conn__fail_client(c, f, 400, "CONNECT inside an intercepted tunnel is not supported");
+            refuse(c, f, 400, FLOW_REFUSED_UNSUPPORTED,
+                   "CONNECT inside an intercepted tunnel is not supported");
             return -1;
         }
         f->kind = FLOW_TUNNEL;
@@ -835,8 +825,14 @@ static int on_req_head(void *arg, struct http1_head *head)
                                    .reach = &c->proxy->reach};
         if (setup_is_ca_download(path))
             clients_note(c->proxy->clients, c->client_addr, CLIENT_CA_DOWNLOADED);
-        setup_respond(leg_output(&c->client), path, c->head_request, c->proxy->ca, &who,
-                      !c->client_keep_alive);
+        struct evbuffer *out = leg_output(&c->client);
+        size_t before = evbuffer_get_length(out);
+        int status = setup_respond(out, path, c->head_request, c->proxy->ca, &who,
+                                   !c->client_keep_alive);
+        /* recorded (2) when the page does not exist or with --record-own, else dropped (1) */
+        c->local_request = own_page_flow(f, c->proxy->opts->record_own,
+                                         bufferevent_getfd(c->client.bev), c->intercepted, path,
+                                         status, out, before, c->head_request) ? 2 : 1;
         c->req_out = HTTP1_NO_BODY;
         c->upgrade_requested = 0;
     }
@@ -1280,9 +1276,9 @@ static void finish_exchange(struct conn *c)
     int local = c->local_request;
     if (c->intercepted)
         tls_facts_get(&c->client.tls, &f->tls_client);
-    if (c->up_tls)
+    if (c->up_tls && local != 2)
         tls_facts_get(&c->upstream.tls, &f->tls_upstream);
-    if (local)
+    if (local == 1)
         flow_free(f); /* httpeek's own setup page: not part of the app's traffic */
     else
         conn__flow_done(c, f);
@@ -1380,7 +1376,7 @@ static void process_client_input(struct conn *c)
             if (opts_split_hostport(f->req->target, host, sizeof host, &port, 0) < 0) {
                 flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "CONNECT needs host:port, got '%.100s'",
                           f->req->target);
-                conn__fail_client(c, f, 400, "CONNECT needs a host:port authority");
+                refuse(c, f, 400, FLOW_REFUSED_BAD_TARGET, "CONNECT needs a host:port authority");
                 return;
             }
             lowercase(host);
@@ -1443,7 +1439,12 @@ static void process_client_input(struct conn *c)
             snprintf(why, sizeof why, "invalid request: %s (%s at byte %zu)", p->error,
                      p->error_name, p->error_offset);
         int status = p->limit == HTTP1_LIMIT_TARGET ? 414 : p->limit != HTTP1_LIMIT_NONE ? 431 : 400;
-        conn__fail_client(c, f, status, why);
+        enum flow_refusal kind = p->limit == HTTP1_LIMIT_TARGET ? FLOW_REFUSED_TARGET_LIMIT
+                                 : p->limit != HTTP1_LIMIT_NONE ? FLOW_REFUSED_HEAD_LIMIT
+                                 : p->error_name && !strcmp(p->error_name, "HPE_INVALID_URL")
+                                     ? FLOW_REFUSED_BAD_TARGET
+                                     : FLOW_REFUSED_BAD_REQUEST;
+        refuse(c, f, status, kind, why);
         return;
     }
     }

@@ -21,37 +21,37 @@ static const struct diagnose_entry catalogue[] = {
      "or, for certificate pinning (URLSession delegate, AFSecurityPolicy, TrustKit, Alamofire "
      "ServerTrustManager), disable pinning in debug builds or add httpeek to --passthrough.",
      "OkHttp: java.io.IOException: Canceled; pinning: javax.net.ssl.SSLPeerUnverifiedException: "
-     "Certificate pinning failure (CertificatePinner)"},
+     "Certificate pinning failure (CertificatePinner)", NULL},
     {NSURL_BAD_URL, "NSURLErrorBadURL", "The URL is malformed",
      "Build the URL with URLComponents (percent-encode the path and query) instead of string "
-     "concatenation.", "java.lang.IllegalArgumentException: unexpected url"},
+     "concatenation.", "java.lang.IllegalArgumentException: unexpected url", NULL},
     {NSURL_TIMED_OUT, "NSURLErrorTimedOut", "The request timed out",
      "The server (or the DNS server) did not answer in time. Check it responds at all (curl -v), "
      "raise URLRequest.timeoutInterval / URLSessionConfiguration.timeoutIntervalForRequest for "
      "slow endpoints, or fix the server's slowness shown in the timings.",
-     "java.net.SocketTimeoutException (OkHttp connectTimeout/readTimeout)"},
+     "java.net.SocketTimeoutException (OkHttp connectTimeout/readTimeout)", NULL},
     {NSURL_UNSUPPORTED_URL, "NSURLErrorUnsupportedURL", "The URL scheme or target is not supported",
      "Use an http:// or https:// URL with a host; custom schemes are handled by the app, not the "
-     "network stack.", "java.net.MalformedURLException / UnknownServiceException"},
+     "network stack.", "java.net.MalformedURLException / UnknownServiceException", NULL},
     {NSURL_CANNOT_FIND_HOST, "NSURLErrorCannotFindHost", "The host name could not be resolved",
      "Check the host name for typos and that it exists in public DNS (dig NAME); a host that only "
      "resolves on a VPN or office network needs that network.",
-     "java.net.UnknownHostException"},
+     "java.net.UnknownHostException", NULL},
     {NSURL_CANNOT_CONNECT_TO_HOST, "NSURLErrorCannotConnectToHost",
      "The server refused or could not be reached",
      "Nothing accepts connections on that address and port: check the port, that the server is "
-     "running, and firewalls.", "java.net.ConnectException: Failed to connect"},
+     "running, and firewalls.", "java.net.ConnectException: Failed to connect", NULL},
     {NSURL_NETWORK_CONNECTION_LOST, "NSURLErrorNetworkConnectionLost",
      "The connection was lost before the response was complete",
      "The server closed or reset the connection mid-exchange: look at the server's logs for a "
      "crash or a proxy/load-balancer idle timeout; retry idempotent requests.",
-     "java.io.IOException: unexpected end of stream / java.net.SocketException: Connection reset"},
+     "java.io.IOException: unexpected end of stream / java.net.SocketException: Connection reset", NULL},
     {NSURL_BAD_SERVER_RESPONSE, "NSURLErrorBadServerResponse", "The server sent a malformed response",
      "The response breaks HTTP framing (wrong Content-Length, bad chunking). Fix the server or "
-     "the proxy in front of it.", "java.net.ProtocolException"},
+     "the proxy in front of it.", "java.net.ProtocolException", NULL},
     {NSURL_CANNOT_PARSE_RESPONSE, "NSURLErrorCannotParseResponse", "The response could not be parsed",
      "The server did not answer with valid HTTP (a TLS port spoken to in clear, or a broken "
-     "status line). Check the scheme and port.", "java.net.ProtocolException: Unexpected status line"},
+     "status line). Check the scheme and port.", "java.net.ProtocolException: Unexpected status line", NULL},
     {NSURL_ATS_REQUIRES_SECURE, "NSURLErrorAppTransportSecurityRequiresSecureConnection",
      "App Transport Security blocks cleartext HTTP",
      "Use https://. If this cleartext load is intended, it only works with an ATS exception in "
@@ -59,45 +59,92 @@ static const struct diagnose_entry catalogue[] = {
      "NSExceptionAllowsInsecureHTTPLoads = YES (scope it to that domain, with "
      "NSIncludesSubdomains if needed), not NSAllowsArbitraryLoads, which App Review questions.",
      "Android 9+: CLEARTEXT communication not permitted by network security policy "
-     "(network_security_config cleartextTrafficPermitted)"},
+     "(network_security_config cleartextTrafficPermitted)", NULL},
     {NSURL_DATA_LENGTH_EXCEEDS_MAXIMUM, "NSURLErrorDataLengthExceedsMaximum",
-     "The resource is larger than allowed", "Stream large downloads with a download task.", ""},
+     "The resource is larger than allowed", "Stream large downloads with a download task.", "", NULL},
     {NSURL_SECURE_CONNECTION_FAILED, "NSURLErrorSecureConnectionFailed",
      "The TLS connection could not be established",
      "The server and client share no TLS version or cipher suite, or the server aborted the "
      "handshake. iOS requires TLS 1.2+ with forward-secret ciphers (ATS): enable TLS 1.2/1.3 "
-     "with ECDHE suites on the server.", "javax.net.ssl.SSLHandshakeException"},
+     "with ECDHE suites on the server.", "javax.net.ssl.SSLHandshakeException", NULL},
     {NSURL_CERT_BAD_DATE, "NSURLErrorServerCertificateHasBadDate",
      "The server's certificate has expired",
      "Renew the server certificate (and check the device clock).",
-     "javax.net.ssl.SSLHandshakeException: CertificateExpiredException"},
+     "javax.net.ssl.SSLHandshakeException: CertificateExpiredException", NULL},
     {NSURL_CERT_UNTRUSTED, "NSURLErrorServerCertificateUntrusted",
      "The server's certificate is not trusted",
      "The certificate is self-signed or does not name this host. Use a certificate from a public "
      "CA that lists the host in its subjectAltName; for a private staging CA, run httpeek with "
      "--upstream-ca and install that CA on the device.",
      "javax.net.ssl.SSLPeerUnverifiedException: Hostname not verified / "
-     "SSLHandshakeException: trust anchor for certification path not found"},
+     "SSLHandshakeException: trust anchor for certification path not found", NULL},
     {NSURL_CERT_UNKNOWN_ROOT, "NSURLErrorServerCertificateHasUnknownRoot",
      "The server's certificate chains to an unknown root",
      "Serve the full chain (leaf + intermediates) and use a CA the device trusts; a private CA "
      "must be installed on the device (and given to httpeek with --upstream-ca).",
-     "javax.net.ssl.SSLHandshakeException: Trust anchor for certification path not found"},
+     "javax.net.ssl.SSLHandshakeException: Trust anchor for certification path not found", NULL},
     {NSURL_CERT_NOT_YET_VALID, "NSURLErrorServerCertificateNotYetValid",
      "The server's certificate is not valid yet",
      "The certificate's notBefore is in the future: check the server's and the device's clocks.",
-     "javax.net.ssl.SSLHandshakeException: CertificateNotYetValidException"},
+     "javax.net.ssl.SSLHandshakeException: CertificateNotYetValidException", NULL},
     {NSURL_CLIENT_CERT_REJECTED, "NSURLErrorClientCertificateRejected",
      "The server rejected the client certificate",
      "The server wants a different client certificate (mutual TLS); check which CA it expects.",
-     "javax.net.ssl.SSLHandshakeException: bad_certificate"},
+     "javax.net.ssl.SSLHandshakeException: bad_certificate", NULL},
     {NSURL_CLIENT_CERT_REQUIRED, "NSURLErrorClientCertificateRequired",
      "The server requires a client certificate",
      "This endpoint uses mutual TLS: the app must answer the "
      "NSURLAuthenticationMethodClientCertificate challenge with an identity. httpeek cannot "
      "present the app's certificate: add the host to --passthrough to see it work untouched.",
-     "javax.net.ssl.SSLHandshakeException: certificate_required"},
+     "javax.net.ssl.SSLHandshakeException: certificate_required", NULL},
+    /* httpeek's own answers: the app receives these statuses as HTTP responses, not as errors
+     * (domain "HTTP"; AFNetworking/Alamofire validation then reports the status, -1011) */
+    {400, "HTTPBadRequest", "httpeek refused a malformed request",
+     "The request breaks HTTP/1.1 syntax or framing (RFC 9112): Content-Length together with "
+     "Transfer-Encoding, a bad chunk, a control character in a header, an unknown HTTP version. "
+     "httpeek refuses it rather than guess where it ends (request smuggling), as servers should. "
+     "Fix the code that writes the request by hand; URLSession and OkHttp never send these.",
+     "", "HTTP"},
+    {403, "HTTPForbidden", "This client may not use the proxy",
+     "httpeek serves loopback and private networks only, unless told otherwise, so it never "
+     "becomes an open proxy. If this device should use it (a VPN or carrier-grade NAT address), "
+     "start httpeek with --allow-client CIDR naming its network (repeat for each range; it "
+     "replaces the default ranges).", "", "HTTP"},
+    {404, "HTTPNotFound", "httpeek's own site has no such page",
+     "httpeek's own site serves /, /ca-cert.pem, /ca-cert.cer, /httpeek.mobileconfig and "
+     "/proxy.pac. If this was the app's own request, the app was given httpeek's address as its "
+     "server: give it its real server's URL and set the device's proxy instead (Wi-Fi > "
+     "Configure Proxy > Manual: this machine's address and httpeek's port, or Automatic with "
+     "the PAC URL).", "", "HTTP"},
+    {408, "HTTPRequestTimeout", "The request head did not arrive in time",
+     "The client began a request and did not finish its head within --header-timeout (default "
+     "30 s): a stalled client, or one that opened the connection and never used it. Raise "
+     "--header-timeout SECONDS for a very slow link.", "", "HTTP"},
+    {414, "HTTPURITooLong", "The URL is longer than httpeek accepts",
+     "Shorten the URL (send large query data in a POST body), or raise the limit with "
+     "--max-request-line BYTES (default 16384).", "", "HTTP"},
+    {431, "HTTPRequestHeaderFieldsTooLarge", "The request headers are larger than httpeek accepts",
+     "Send smaller headers (an oversized cookie or token is the usual cause), or raise the limit "
+     "the detail names: --max-header-line BYTES, --max-header-bytes BYTES or --max-headers N.",
+     "", "HTTP"},
+    {503, "HTTPServiceUnavailable", "httpeek is at its connection limit",
+     "httpeek had --max-connections client connections open (default 4096) and refused new ones "
+     "until some closed. Raise --max-connections N, or find the client that opens connections "
+     "and keeps them (the flow list shows who).", "", "HTTP"},
 };
+
+/* A plain (origin-form) request for another host reached the proxy port: -1002 with the fix that
+ * fits it, how to set the proxy. */
+static const struct diagnose_entry not_proxy_entry = {
+    NSURL_UNSUPPORTED_URL, "NSURLErrorUnsupportedURL", "The request was not meant for a proxy",
+    "httpeek is an HTTP proxy: the device (or the app) must be set to use it, not sent to it as if "
+    "it were the server. iOS: Settings > Wi-Fi > (i) > Configure Proxy > Manual, Server = this "
+    "machine's address, Port = httpeek's port (the detail names both), or Automatic with "
+    "http://ADDRESS:PORT/proxy.pac; the iOS Simulator uses the Mac's proxy settings. Transparent "
+    "mode (traffic redirected to httpeek's port by a firewall or router rule, with no proxy set) "
+    "is not offered: httpeek needs the absolute URL or CONNECT a proxy client sends.",
+    "Android: long-press the Wi-Fi network > Modify > Advanced > Proxy: Manual; emulator: proxy "
+    "10.0.2.2 and httpeek's port", NULL};
 
 /* The app refused httpeek's own certificate: the same -1202 the app reports for an untrusted
  * server, but the fix is on the device (or in the app), never on the server. */
@@ -113,14 +160,16 @@ static const struct diagnose_entry refused_entry = {
     "(Flutter/Dart's bundled roots, some SDKs): turn pinning off in debug builds, or leave the "
     "host on passthrough.",
     "javax.net.ssl.SSLHandshakeException: Trust anchor for certification path not found (user CA "
-    "not trusted by the app) / SSLPeerUnverifiedException: Certificate pinning failure"};
+    "not trusted by the app) / SSLPeerUnverifiedException: Certificate pinning failure", NULL};
 
-size_t diagnose_count(void) { return sizeof catalogue / sizeof *catalogue + 1; }
+#define NCATALOGUE (sizeof catalogue / sizeof *catalogue)
+
+size_t diagnose_count(void) { return NCATALOGUE + 2; }
 
 const struct diagnose_entry *diagnose_entry_at(size_t i)
 {
-    size_t n = sizeof catalogue / sizeof *catalogue;
-    return i < n ? &catalogue[i] : i == n ? &refused_entry : NULL;
+    return i < NCATALOGUE ? &catalogue[i] : i == NCATALOGUE ? &refused_entry
+           : i == NCATALOGUE + 1 ? &not_proxy_entry : NULL;
 }
 
 /* What the device's other traffic says about why the app refused our certificate for host. */
@@ -152,7 +201,7 @@ static void refusal_detail(const struct flow *f, const char *how, char *out, siz
 
 const struct diagnose_entry *diagnose_lookup(int code)
 {
-    for (size_t i = 0; i < diagnose_count(); i++)
+    for (size_t i = 0; i < NCATALOGUE; i++)
         if (catalogue[i].code == code)
             return &catalogue[i];
     return NULL;
@@ -179,6 +228,17 @@ static int upstream_tls_code(const struct flow_tls *t, int timeout)
     default: return NSURL_CERT_UNTRUSTED; /* self-signed, wrong host, bad chain, ... */
     }
     if (contains(t->alert_received, "certificate required"))
+        return NSURL_CLIENT_CERT_REQUIRED;
+    /* The server asked for a client certificate (CertificateRequest) and httpeek, having none,
+     * sent an empty one: whatever ended the handshake then — TLS 1.2's handshake_failure,
+     * bad_certificate, certificate_unknown, or a bare close — the app (with no identity for the
+     * NSURLAuthenticationMethodClientCertificate challenge) gets -1206. Other alerts (protocol
+     * version, decode errors) are not about the certificate. */
+    if (t->cert_requested &&
+        (!t->alert_received[0] || contains(t->alert_received, "handshake failure") ||
+         contains(t->alert_received, "bad certificate") ||
+         contains(t->alert_received, "certificate unknown") ||
+         contains(t->alert_received, "unknown ca") || contains(t->alert_received, "access denied")))
         return NSURL_CLIENT_CERT_REQUIRED;
     if (contains(t->alert_received, "bad certificate") || contains(t->alert_received, "unknown ca") ||
         contains(t->alert_received, "certificate unknown"))
@@ -249,6 +309,70 @@ static int broken_family_warning(const struct flow *f, struct diagnosis *d)
     return 1;
 }
 
+/* "host" and "port" of an "ip:port" / "[v6]:port" address into the advice's words. */
+static void proxy_words(const char *hostport, char *out, size_t outlen)
+{
+    const char *colon = strrchr(hostport, ':');
+    if (!hostport[0] || !colon) {
+        snprintf(out, outlen, "this machine's address and httpeek's port");
+        return;
+    }
+    snprintf(out, outlen, "server %.*s, port %s", (int)(colon - hostport), hostport, colon + 1);
+}
+
+/* A request httpeek answered itself: what the client got and what to change. */
+static int refusal_diagnosis(const struct flow *f, struct diagnosis *out)
+{
+    const struct flow_failure *x = &f->fail;
+    char proxy[96];
+    proxy_words(f->proxy_addr, proxy, sizeof proxy);
+    const char *host = f->req ? http1_head_get(f->req, "host") : NULL;
+    switch (x->refusal) {
+    case FLOW_REFUSED_UNSUPPORTED:
+        out->entry = diagnose_lookup(NSURL_UNSUPPORTED_URL);
+        snprintf(out->detail, sizeof out->detail,
+                 "%s. httpeek answered %d: it proxies http:// and https:// requests and CONNECT "
+                 "tunnels only (URLSession fails other schemes itself with -1002).",
+                 x->reason, x->status_sent);
+        return 1;
+    case FLOW_REFUSED_BAD_TARGET:
+        out->entry = diagnose_lookup(NSURL_BAD_URL);
+        snprintf(out->detail, sizeof out->detail,
+                 "%s. httpeek answered %d: a proxy request needs an absolute http:// or https:// "
+                 "URL with a host (CONNECT: host:port).", x->reason, x->status_sent);
+        return 1;
+    case FLOW_REFUSED_NOT_PROXY:
+        out->entry = &not_proxy_entry;
+        snprintf(out->detail, sizeof out->detail,
+                 "%s %.200s for host %.100s reached httpeek (%s) as a plain request, not as a "
+                 "proxy request: the client has no proxy set and was given httpeek's address as "
+                 "its server, or its traffic was redirected to httpeek's port. httpeek answered "
+                 "%d. Set the device's proxy to %s.",
+                 f->req ? llhttp_method_name((llhttp_method_t)f->req->method) : "-",
+                 f->req ? f->req->target : "-", host ? host : "(none)",
+                 f->proxy_addr[0] ? f->proxy_addr : "its port", x->status_sent, proxy);
+        return 1;
+    case FLOW_REFUSED_NO_PAGE:
+        out->entry = diagnose_lookup(404);
+        snprintf(out->detail, sizeof out->detail,
+                 "httpeek's own site has no page %.200s (asked for as host %.100s); httpeek "
+                 "answered 404. If this was the app's request to its server, the app was given "
+                 "httpeek's address: give it the real server's URL and set the device's proxy "
+                 "to %s.",
+                 f->req ? f->req->target : "-", host ? host : "(none)", proxy);
+        return 1;
+    default:
+        break;
+    }
+    out->entry = diagnose_lookup(x->status_sent);
+    if (!out->entry) /* every refusal names a status it has an entry for */
+        out->entry = diagnose_lookup(400);
+    snprintf(out->detail, sizeof out->detail,
+             "%s. httpeek answered %d itself: the app receives it as an HTTP response (status %d), "
+             "not as an NSURLError.", x->reason, x->status_sent, x->status_sent);
+    return 1;
+}
+
 int diagnose_flow(const struct flow *f, struct diagnosis *out)
 {
     const struct flow_failure *x = &f->fail;
@@ -264,17 +388,13 @@ int diagnose_flow(const struct flow *f, struct diagnosis *out)
                        out->detail, sizeof out->detail);
         return 1;
     }
-    /* httpeek's own size limits answer 414/431: the app receives that HTTP status as a
-     * response, not an NSURLError; the flow's failure facts say which limit. */
-    if (x->stage == FLOW_STAGE_CLIENT_REQUEST && (x->status_sent == 414 || x->status_sent == 431))
-        return 0;
     out->stage = flow_stage_name(x->stage);
+    if (x->refusal)
+        return refusal_diagnosis(f, out);
     switch (x->stage) {
     case FLOW_STAGE_CLIENT_REQUEST:
         if (x->timeout)
             code = NSURL_TIMED_OUT;
-        else if (contains(x->reason, "unsupported") || contains(x->reason, "CONNECT needs"))
-            code = NSURL_UNSUPPORTED_URL;
         else if (x->parse_error)
             code = NSURL_BAD_URL;
         else
@@ -385,7 +505,8 @@ size_t diagnose_warnings(const struct flow *f, struct diagnosis *out, size_t max
 int diagnose_ats_warning(const struct flow *f, struct diagnosis *out)
 {
     memset(out, 0, sizeof *out);
-    if (f->kind != FLOW_HTTP || strcmp(f->scheme, "http") || f->fail.failed || ats_exempt_host(f->host))
+    if (f->kind != FLOW_HTTP || strcmp(f->scheme, "http") || f->fail.failed || f->own ||
+        ats_exempt_host(f->host))
         return 0;
     out->entry = diagnose_lookup(NSURL_ATS_REQUIRES_SECURE);
     out->stage = "request";

@@ -38,6 +38,9 @@ struct diagnose_entry {
     const char *title;     /* one line a developer reads first */
     const char *fix;       /* what to change, concretely */
     const char *android;   /* javax.net.ssl / OkHttp equivalent, or "" */
+    const char *domain;    /* NULL: code is in NSURLErrorDomain. "HTTP": no NSURLError at all, the
+                            * app received code as an HTTP status that httpeek answered itself
+                            * (403, 404, 408, 414, 431, 503, a malformed request's 400) */
 };
 
 /* A diagnosis of one flow: entry plus a detail line built from the flow's facts. */
@@ -54,7 +57,10 @@ const struct diagnose_entry *diagnose_lookup(int code);
 size_t diagnose_count(void);
 const struct diagnose_entry *diagnose_entry_at(size_t i);
 
-/* Explain a failed flow. Returns 1 and fills out when the flow failed, 0 when it did not. */
+/* Explain a failed flow. Returns 1 and fills out when the flow failed, 0 when it did not. A
+ * request httpeek answered itself (fail.refusal) gets -1002 (a scheme it does not proxy, or a
+ * request not meant for a proxy: the fix says how to set the proxy), -1000 (a malformed URL), or
+ * an "HTTP" domain entry naming the limit or rule and the option that changes it. */
 int diagnose_flow(const struct flow *f, struct diagnosis *out) HP_NONNULL(1, 2);
 
 /* The ATS warning for a flow that worked: 1 and out filled (-1022) when f was a cleartext http://

@@ -58,11 +58,30 @@ struct flow_tls {
     char peer_sig[32];        /* its signature algorithm, e.g. "sha256WithRSAEncryption" */
     int forward_secret;       /* 1 when the key exchange was ephemeral (ECDHE/DHE or TLS 1.3) */
     int resumed;              /* 1 when an earlier session was resumed (no certificate sent) */
+    int cert_requested;       /* upstream leg: 1 when the server sent a CertificateRequest (it
+                               * asked for a client certificate; httpeek never has one to send) */
     char peer_names[512];     /* upstream certificate's DNS and IP subjectAltNames, ", " between
                                * them (its CN when it has none); "... (+N more)" when cut */
     char leaf[20];            /* client leg: the certificate it was shown: "minted" (httpeek's
                                * CA), "mirror_dates", "mirror_names", "mirror_untrusted"; "" none */
     char leaf_reason[400];    /* client leg: one sentence saying why that certificate */
+};
+
+/* Why httpeek answered a request itself instead of forwarding it (struct flow_failure.refusal);
+ * diagnose maps each to what the client got. */
+enum flow_refusal {
+    FLOW_REFUSED_NONE,
+    FLOW_REFUSED_UNSUPPORTED,    /* 400: a scheme httpeek does not proxy (ftp://), CONNECT in a tunnel */
+    FLOW_REFUSED_NOT_PROXY,      /* 400: origin-form request for a host that is not httpeek (no
+                                  * proxy set: sent to httpeek's address, or redirected to it) */
+    FLOW_REFUSED_BAD_TARGET,     /* 400: malformed request-target (URL) */
+    FLOW_REFUSED_BAD_REQUEST,    /* 400: malformed head or body framing (RFC 9112) */
+    FLOW_REFUSED_NO_PAGE,        /* 404: httpeek's own site has no such page */
+    FLOW_REFUSED_TARGET_LIMIT,   /* 414: --max-request-line */
+    FLOW_REFUSED_HEAD_LIMIT,     /* 431: --max-header-line, --max-header-bytes, --max-headers */
+    FLOW_REFUSED_HEADER_TIMEOUT, /* 408: --header-timeout */
+    FLOW_REFUSED_CLIENT,         /* 403: client address outside --allow-client */
+    FLOW_REFUSED_BUSY,           /* 503: --max-connections reached */
 };
 
 /* Raw failure facts; failed == 0 for a successful exchange. */
@@ -76,6 +95,7 @@ struct flow_failure {
     char closed_by[8];        /* "client" / "server" when a peer closed early, else "" */
     const char *parse_error;  /* llhttp_errno_name of a parse error, or NULL (static string) */
     char reason[256];         /* one short human line: "connect: Connection refused" */
+    int refusal;              /* enum flow_refusal: httpeek answered the request itself */
 };
 
 /* One address tried while connecting (Happy Eyeballs, RFC 8305), in the order started. */
@@ -148,7 +168,11 @@ struct flow {
     unsigned app_trusted;       /* of those, from the app that refused (same User-Agent product) */
     int warn_codes[4];          /* codes of warnings on a flow that worked (ATS -1022, -1200) */
     int nwarn;
-    int diag_code;              /* NSURLErrorDomain code the app saw (0 = none), set by diagnose */
+    int own;                    /* a request for httpeek's own pages, recorded (--record-own) */
+    char proxy_addr[72];        /* "ip:port" of httpeek as the client reached it ("" unknown):
+                                   what a refusal's advice names as the proxy to set */
+    int diag_code;              /* NSURLErrorDomain code the app saw (0 = none), set by diagnose;
+                                   for httpeek's own HTTP refusals the status (domain "HTTP") */
     const char *diag_name;      /* its name, static string, or NULL */
 };
 

@@ -432,6 +432,7 @@ static void ktls(struct flow_json_text *w, const char *k, const struct flow_tls 
     kstr(w, "peer_sig", t->peer_sig);
     kbool(w, "forward_secret", t->forward_secret);
     kbool(w, "resumed", t->resumed);
+    kbool(w, "cert_requested", t->cert_requested);
     kstr(w, "peer_names", t->peer_names);
     kstr(w, "leaf", t->leaf);
     kstr(w, "leaf_reason", t->leaf_reason);
@@ -445,6 +446,8 @@ static void diagnosis_obj(struct flow_json_text *w, const struct diagnosis *d)
 {
     RAW(w, "{");
     kint(w, "code", d->entry->code);
+    if (d->entry->domain)
+        kstr(w, "domain", d->entry->domain);
     kstr(w, "name", d->entry->name);
     kstr(w, "stage", d->stage ? d->stage : "");
     kstr(w, "title", d->entry->title);
@@ -505,6 +508,7 @@ static void summary_fields(struct flow_json_text *w, const struct flow *f, int w
     flow_words_reason_short(f, why, sizeof why);
     kstr(w, "reason_short", why);
     kbool(w, "failed_before_tls", flow_words_failed_before_tls(f));
+    kbool(w, "own", f->own);
 }
 
 static void detail_fields(struct flow_json_text *w, const struct flow *f,

@@ -60,7 +60,21 @@ static const struct {
     {120, "shares no application protocol", "no application protocol"},
 };
 
+static void tls_error_words(const struct flow_tls *t, int client_leg, char *out, size_t outlen);
+static int alert_is(const char *alert, const char *name);
+
 void flow_words_tls_error(const struct flow_tls *t, int client_leg, char *out, size_t outlen)
+{
+    tls_error_words(t, client_leg, out, outlen);
+    if (outlen && out[0] && !client_leg && t->cert_requested && !t->handshake_done &&
+        t->verify_result == X509_V_OK &&
+        !alert_is(t->alert_received, "protocol version")) /* as diagnose's -1206 */
+        snprintf(out, outlen, "the server asked for a client certificate (CertificateRequest), "
+                 "which httpeek cannot send, and ended the handshake (%s)",
+                 t->alert_received[0] ? t->alert_received : "closed, no alert");
+}
+
+static void tls_error_words(const struct flow_tls *t, int client_leg, char *out, size_t outlen)
 {
     if (!outlen)
         return;
@@ -182,6 +196,8 @@ static void upstream_tls(const struct flow *f, char *out, size_t outlen)
     }
     if (!w && f->fail.timeout)
         w = "timed out (TLS)";
+    if (!w && t->cert_requested && !alert_is(t->alert_received, "protocol version"))
+        w = "client certificate required"; /* TLS 1.2: the CertificateRequest says it */
     if (!w && t->alert_received[0]) {
         const char *a = t->alert_received;
         w = alert_is(a, "certificate required") ? "client certificate required"
@@ -241,7 +257,12 @@ void flow_words_reason_short(const struct flow *f, char *out, size_t outlen)
     }
     switch (x->stage) {
     case FLOW_STAGE_CLIENT_REQUEST:
-        w = x->timeout || x->sys_errno == ETIMEDOUT ? "timed out (request)"
+        w = x->refusal == FLOW_REFUSED_NOT_PROXY ? "not a proxy request"
+            : x->refusal == FLOW_REFUSED_UNSUPPORTED ? "unsupported request"
+            : x->refusal == FLOW_REFUSED_BAD_TARGET ? "malformed URL"
+            : x->refusal == FLOW_REFUSED_NO_PAGE ? "no such page"
+            : x->refusal == FLOW_REFUSED_BUSY ? "too many connections"
+            : x->timeout || x->sys_errno == ETIMEDOUT ? "timed out (request)"
             : x->status_sent == 414 ? "URL too long"
             : x->status_sent == 431 ? "headers too large"
             : x->status_sent == 413 ? "body too large"

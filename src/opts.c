@@ -50,6 +50,8 @@ static const char usage[] =
     "                            Google Play services: they pin their certificates)\n"
     "  --allow-client CIDR       who may use the proxy (repeatable; default loopback + private ranges)\n"
     "  --no-qr                   do not print the setup URL as a QR code\n"
+    "  --record-own              record requests for httpeek's own pages (setup page, CA, PAC)\n"
+    "                            as flows too, marked own (default: they only count for the device)\n"
     "  --log FILE                append output (flow lines and log) to FILE; SIGHUP reopens it\n"
     "                            (log rotation)\n"
     "  --strip-alt-svc[=yes|no]  remove Alt-Svc from responses so apps stay off HTTP/3 (QUIC),\n"
@@ -65,7 +67,8 @@ enum { O_LISTEN = 256, O_WEB, O_CONFDIR, O_UPSTREAM_CA, O_INSECURE, O_UPSTREAM_T
        O_PASSTHROUGH, O_AUTO_PASSTHROUGH, O_ALLOW_CLIENT, O_NO_QR, O_STRIP_ALT_SVC, O_LOG, O_UPSTREAM_ERRORS,
        O_SESSION, O_MAX_REQUEST_LINE, O_MAX_HEADER_LINE, O_MAX_HEADER_BYTES, O_MAX_HEADERS,
        O_MAX_CONNECTIONS, O_UPSTREAM_IDLE, O_LEAF_KEY,
-       O_AUTO_PASSTHROUGH_TTL, O_NO_DEFAULT_PASSTHROUGH };
+       O_AUTO_PASSTHROUGH_TTL, O_NO_DEFAULT_PASSTHROUGH,
+       O_RECORD_OWN };
 
 static int parse_seconds(const char *s, double *out)
 {
@@ -161,6 +164,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
         {"no-default-passthrough", no_argument, NULL, O_NO_DEFAULT_PASSTHROUGH},
         {"allow-client", required_argument, NULL, O_ALLOW_CLIENT},
         {"no-qr", no_argument, NULL, O_NO_QR},
+        {"record-own", no_argument, NULL, O_RECORD_OWN},
         {"strip-alt-svc", optional_argument, NULL, O_STRIP_ALT_SVC},
         {"log", required_argument, NULL, O_LOG},
         {"upstream-errors", required_argument, NULL, O_UPSTREAM_ERRORS},
@@ -347,6 +351,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
         }
         case O_NO_DEFAULT_PASSTHROUGH: o->no_default_passthrough = 1; break;
         case O_NO_QR: o->no_qr = 1; break;
+        case O_RECORD_OWN: o->record_own = 1; break;
         case O_LOG: o->log = optarg; break;
         case O_STRIP_ALT_SVC:
             if (!optarg || !strcmp(optarg, "yes")) {

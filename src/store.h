@@ -9,14 +9,15 @@
  *             scheme, host, port, path, status (0 when none), failed (bool), error (string or ""),
  *             mime, req_size, resp_size (body bytes), duration_ms, client, note, diag_code,
  *             warn_code, reason_short (a few words why it failed, "" when it worked: flow_words.h),
- *             failed_before_tls (bool: a CONNECT that failed before any TLS with the client)}
+ *             failed_before_tls (bool: a CONNECT that failed before any TLS with the client),
+ *             own (bool: a request for httpeek's own pages, recorded with --record-own)}
  *   detail:  summary + {request:{method, target, http_version, headers:[{name,value}],
  *             body_size, body_captured, body_truncated}, response:{status, reason, http_version,
  *             headers, body_size, body_captured, body_truncated} or null, timings:{blocked, dns,
  *             connect, ssl, send, wait, receive} (ms, -1 = did not happen), server_ip,
  *             tls:{client:{...}|null, upstream:{...}|null} (flow_tls fields, plus error_text:
  *             the OpenSSL error in plain words; leaf/leaf_reason on the client leg, peer_names
- *             on the upstream leg),
+ *             and cert_requested (the server sent a CertificateRequest) on the upstream leg),
  *             failure:{stage, errno, dns_error, timeout, status_sent, closed_by, parse_error,
  *             reason} or null, bytes_up, bytes_down} */
 #ifndef HTTPEEK_STORE_H

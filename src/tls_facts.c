@@ -18,6 +18,18 @@ static void init_index(void) { facts_index = SSL_get_ex_new_index(0, NULL, NULL,
 
 static void info_cb(const SSL *ssl, int where, int ret)
 {
+    if (where & SSL_CB_LOOP) {
+        /* A client that just read a CertificateRequest: the server wants mutual TLS. Whatever it
+         * does when we send no certificate (TLS 1.2: handshake_failure, bad_certificate,
+         * certificate_required or a bare close; TLS 1.3: certificate_required after our
+         * Finished), this is the fact that explains it. */
+        if (SSL_get_state(ssl) == TLS_ST_CR_CERT_REQ) {
+            struct tls_facts *facts = SSL_get_ex_data(ssl, facts_index);
+            if (facts)
+                facts->cert_requested = 1;
+        }
+        return;
+    }
     if (!(where & SSL_CB_ALERT))
         return;
     struct tls_facts *facts = SSL_get_ex_data(ssl, facts_index);
@@ -85,7 +97,7 @@ static const struct {
 };
 /* The flags and numbers both structs hold under the same names. */
 #define SCALARS(X) X(present) X(handshake_done) X(forward_secret) X(resumed) X(peer_key_bits) \
-    X(verify_result)
+    X(verify_result) X(cert_requested)
 
 void tls_facts_get(const struct tls_facts *facts, struct flow_tls *out)
 {

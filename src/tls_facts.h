@@ -15,6 +15,7 @@ struct tls_facts {
     int present;              /* 1 when this leg used TLS */
     int handshake_done;       /* 1 when the handshake completed */
     int forward_secret, resumed, peer_key_bits;
+    int cert_requested;       /* upstream leg: the server sent a CertificateRequest (info callback) */
     long verify_result;       /* X509_V_* of the upstream chain */
     char alert_sent[64];      /* last TLS alert we sent (written by the info callback) */
     char alert_received[64];  /* last TLS alert the peer sent */

@@ -16,8 +16,11 @@
  *                                  (why it failed in a few words: "expired 2024-04-01",
  *                                  "self-signed", "connection refused"; "" when it worked) and
  *                                  "failed_before_tls" (a CONNECT that failed resolving,
- *                                  connecting or handshaking upstream before any client TLS).
- *   GET  /api/flows/{id}           detail (store.h) + diagnosis/warnings; 404 {error} if none
+ *                                  connecting or handshaking upstream before any client TLS),
+ *                                  "own" (httpeek's own page, recorded with --record-own).
+ *   GET  /api/flows/{id}           detail (store.h) + diagnosis/warnings; 404 {error} if none.
+ *                                  A diagnosis with "domain": "HTTP" is an HTTP status httpeek
+ *                                  answered itself (code = the status), not an NSURLError.
  *   GET  /api/flows/{id}/request/body, /response/body   captured bytes; ?decode=1 undoes
  *                                  Content-Encoding (422 {error} when it cannot); ?download=1
  *                                  adds Content-Disposition: attachment. Served with the body's

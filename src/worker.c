@@ -17,6 +17,7 @@
 #include <event2/listener.h>
 #include "conn.h"
 #include "log.h"
+#include "own.h"
 #include "pool.h"
 
 /* Pause before accepting again when out of file descriptors (ms). */
@@ -50,6 +51,7 @@ struct worker {
     struct event *trim_ev;        /* gives freed heap back once new connections stop coming */
     uint64_t accepted;            /* connections accepted, for trim_ev */
     uint64_t trim_seen;           /* accepted when trim_ev was last armed */
+    struct own_limiter refusals;  /* bounds the flows of connections refused at accept */
 };
 
 /* A burst of new connections leaves the heap full of freed handshake memory (each TLS
@@ -84,33 +86,33 @@ static void note_accept(struct worker *w)
     }
 }
 
-/* Over --max-connections: answer 503 without reading and hang up (no conn is made). */
-static void refuse_busy(struct worker *w, evutil_socket_t fd)
+/* Over --max-connections: answer 503 without reading and hang up (no conn is made); the refusal
+ * is a flow (own.h bounds how many). */
+static void refuse_busy(struct worker *w, evutil_socket_t fd, const struct sockaddr *addr)
 {
-    static const char busy[] =
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        "Content-Length: 59\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
-        "httpeek: too many connections open (see --max-connections)\n";
+    int open = atomic_load(&w->proxy->live_conns);
     if (!w->busy_logged) {
         log_msg(LOG_WARN, "%d client connections open (--max-connections %d): refusing new ones "
-                "with 503 until some close", atomic_load(&w->proxy->live_conns),
-                w->proxy->opts->max_connections);
+                "with 503 until some close", open, w->proxy->opts->max_connections);
         w->busy_logged = 1;
     }
     w->busy_refused++;
-    ssize_t n = send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-    (void)n;
-    shutdown(fd, SHUT_WR);
-    close(fd);
+    own_refuse_connection(w->proxy, &w->refusals, fd, addr, 503, open);
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
                       int addrlen, void *arg)
 {
     (void)l;
+    (void)addrlen;
     struct worker *w = arg;
+    if (!acl_allows(&w->proxy->allowed, addr)) {
+        /* never an open proxy: a 403 saying why, without reading a byte */
+        own_refuse_connection(w->proxy, &w->refusals, fd, addr, 403, 0);
+        return;
+    }
     if (atomic_load(&w->proxy->live_conns) >= w->proxy->opts->max_connections) {
-        refuse_busy(w, fd);
+        refuse_busy(w, fd, addr);
         return;
     }
     if (w->busy_logged) {

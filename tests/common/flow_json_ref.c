@@ -96,6 +96,7 @@ static json_t *tls_json(const struct flow_tls *t, int client_leg)
     put(o, "peer_sig", jstr(t->peer_sig));
     put(o, "forward_secret", json_boolean(t->forward_secret));
     put(o, "resumed", json_boolean(t->resumed));
+    put(o, "cert_requested", json_boolean(t->cert_requested));
     put(o, "peer_names", jstr(t->peer_names));
     put(o, "leaf", jstr(t->leaf));
     put(o, "leaf_reason", jstr(t->leaf_reason));
@@ -119,6 +120,8 @@ static json_t *diagnosis_json(const struct diagnosis *d)
     if (!o)
         return NULL;
     put(o, "code", json_integer(d->entry->code));
+    if (d->entry->domain)
+        put(o, "domain", jstr(d->entry->domain));
     put(o, "name", jstr(d->entry->name));
     put(o, "stage", jstr(d->stage ? d->stage : ""));
     put(o, "title", jstr(d->entry->title));
@@ -271,6 +274,7 @@ json_t *flow_json_ref(const struct flow *f, int detail)
     flow_words_reason_short(f, why, sizeof why);
     put(o, "reason_short", jstr(why));
     put(o, "failed_before_tls", json_boolean(flow_words_failed_before_tls(f)));
+    put(o, "own", json_boolean(f->own));
     if (detail)
         add_detail(o, f);
     return o;

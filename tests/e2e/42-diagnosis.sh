@@ -39,6 +39,61 @@ start_s_server wronghost;  WRONG=$SSERVER_PORT
 start_s_server selfsigned; SELF=$SSERVER_PORT
 start_s_server unknown;    UNKNOWN=$SSERVER_PORT
 start_s_server server -Verify 1; CLIENTCERT=$SSERVER_PORT
+# TLS 1.2 servers asking for a client certificate, ending the handshake each their own way when
+# none comes: s_server's handshake_failure alert, and python ssl servers that close barely or
+# after a bad_certificate alert
+start_s_server server -tls1_2 -Verify 1; CLIENTCERT12=$SSERVER_PORT
+cat >"$T/mtls12.py" <<'PY'
+# A TLS 1.2 server that asks for a client certificate (CertificateRequest) and, when the client's
+# flight comes without one, ends the handshake as MODE says: "close" drops the socket with no
+# alert; "bad_certificate" / "certificate_required" send that alert instead of OpenSSL's own.
+import socket, ssl, sys, threading
+mode, cert, key, ca, portfile = sys.argv[1:6]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+ctx.load_cert_chain(cert, key)
+ctx.load_verify_locations(ca)
+ctx.verify_mode = ssl.CERT_REQUIRED
+ALERT = {"bad_certificate": 42, "certificate_required": 116}
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(16)
+open(portfile, "w").write(str(s.getsockname()[1]))
+def serve(c):
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    t = ctx.wrap_bio(inc, out, server_side=True)
+    c.settimeout(5)
+    try:
+        while True:
+            data = c.recv(65536)
+            if not data:
+                return
+            inc.write(data)
+            try:
+                t.do_handshake()
+                return  # a client with a certificate: not what this server is for
+            except ssl.SSLWantReadError:
+                c.sendall(out.read())  # ServerHello ... CertificateRequest, ServerHelloDone
+            except ssl.SSLError:
+                out.read()  # OpenSSL's own alert: never sent
+                if mode in ALERT:
+                    c.sendall(bytes([21, 3, 3, 0, 2, 2, ALERT[mode]]))
+                return
+    except OSError:
+        pass
+    finally:
+        c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+mtls12() { # mtls12 MODE: sets MTLS_PORT
+    spawn "mtls12-$1" 120 "$PYTHON" "$T/mtls12.py" "$1" "$PKI/server.pem" "$PKI/server.key" "$PKI/ca.pem" "$T/mtls12-$1.port"
+    wait_file "$T/mtls12-$1.port" 10 || { echo "Bail out! mtls12 server $1"; exit 1; }
+    MTLS_PORT=$(cat "$T/mtls12-$1.port")
+}
+mtls12 close; MTLS_CLOSE=$MTLS_PORT
+mtls12 bad_certificate; MTLS_BADCERT=$MTLS_PORT
+mtls12 certificate_required; MTLS_CERTREQ=$MTLS_PORT
 start_upstream --quiet; PLAIN=$UPSTREAM_PORT
 start_upstream --tls server --quiet; GOOD=$UPSTREAM_PORT
 start_upstream --mode blackhole --quiet; SILENT=$UPSTREAM_PORT
@@ -63,6 +118,10 @@ c "https://upstream.test:$WRONG/";     expect "wrong-host certificate" "upstream
 c "https://upstream.test:$SELF/";      expect "self-signed certificate" "upstream.test:$SELF" -1202 NSURLErrorServerCertificateUntrusted upstream_tls
 c "https://upstream.test:$UNKNOWN/";   expect "unknown root" "upstream.test:$UNKNOWN" -1203 NSURLErrorServerCertificateHasUnknownRoot upstream_tls
 c "https://upstream.test:$CLIENTCERT/"; expect "client certificate required" "upstream.test:$CLIENTCERT" -1206 NSURLErrorClientCertificateRequired upstream_tls
+c "https://upstream.test:$CLIENTCERT12/"; expect "TLS 1.2 client certificate required (s_server: handshake_failure)" "upstream.test:$CLIENTCERT12" -1206 NSURLErrorClientCertificateRequired upstream_tls
+c "https://upstream.test:$MTLS_CLOSE/"; expect "TLS 1.2 client certificate required (bare close)" "upstream.test:$MTLS_CLOSE" -1206 NSURLErrorClientCertificateRequired upstream_tls
+c "https://upstream.test:$MTLS_BADCERT/"; expect "TLS 1.2 client certificate required (bad_certificate)" "upstream.test:$MTLS_BADCERT" -1206 NSURLErrorClientCertificateRequired upstream_tls
+c "https://upstream.test:$MTLS_CERTREQ/"; expect "TLS 1.2 client certificate required (certificate_required)" "upstream.test:$MTLS_CERTREQ" -1206 NSURLErrorClientCertificateRequired upstream_tls
 c "https://upstream.test:$REFUSED/";   expect "refused port" "upstream.test:$REFUSED" -1004 NSURLErrorCannotConnectToHost connect
 c "https://nowhere.invalid/";          expect "unresolvable name" "nowhere\.invalid" -1003 NSURLErrorCannotFindHost dns
 c "http://upstream.test:$SILENT/x";    expect "server never answers" "upstream.test:$SILENT/x" -1001 NSURLErrorTimedOut wait
@@ -132,4 +191,23 @@ PY
 )
 like "$(echo "$cert" | grep "^$SELF ")" "CN=upstream.test \| CN=upstream.test" "a self-signed certificate that failed verification still has its subject and issuer"
 like "$(echo "$cert" | grep "^$EXPIRED ")" "\| 2020-" "an expired certificate's notAfter is recorded"
+# the fact behind -1206: the server's CertificateRequest, in the upstream leg's TLS facts
+mtls=$("$PYTHON" - "$T/flows.json" "$W" "$CLIENTCERT" "$CLIENTCERT12" "$MTLS_CLOSE" "$MTLS_BADCERT" "$GOOD" <<'PY'
+import json, sys, urllib.request
+flows, base = json.load(open(sys.argv[1])), sys.argv[2]
+for port in sys.argv[3:]:
+    for f in flows:
+        if f["url"].endswith(":" + port) or (":%s/" % port) in f["url"]:
+            d = json.load(urllib.request.urlopen("%s/api/flows/%d" % (base, f["id"]), timeout=10))
+            t = (d.get("tls") or {}).get("upstream") or {}
+            print(port, t.get("version"), t.get("cert_requested"), (d.get("diagnosis") or {}).get("code"), f["reason_short"], "|", t.get("error_text"))
+            break
+PY
+)
+diag "$mtls"
+like "$(echo "$mtls" | grep "^$CLIENTCERT ")" "True -1206 client certificate required" "TLS 1.3: cert_requested true in the upstream TLS facts, -1206"
+like "$(echo "$mtls" | grep "^$CLIENTCERT12 ")" "TLSv1.2 True -1206 client certificate required" "TLS 1.2 (handshake_failure): cert_requested true, -1206, reason_short"
+like "$(echo "$mtls" | grep "^$CLIENTCERT12 ")" "\| the server asked for a client certificate \(CertificateRequest\), which httpeek cannot send, and ended the handshake \(handshake failure\)" "TLS 1.2: the TLS tab's error_text says the server asked for a client certificate"
+like "$(echo "$mtls" | grep "^$MTLS_CLOSE ")" "True -1206 client certificate required" "TLS 1.2 (bare close): cert_requested true, -1206"
+like "$(echo "$mtls" | grep "^$MTLS_BADCERT ")" "True -1206 client certificate required" "TLS 1.2 (bad_certificate): cert_requested true, -1206"
 done_testing

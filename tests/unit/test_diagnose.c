@@ -13,6 +13,14 @@ static struct flow *failed(enum flow_stage stage, int err, const char *reason)
     return f;
 }
 
+static struct flow *refused(enum flow_refusal why, int status, const char *reason)
+{
+    struct flow *f = failed(FLOW_STAGE_CLIENT_REQUEST, 0, reason);
+    f->fail.refusal = why;
+    f->fail.status_sent = status;
+    return f;
+}
+
 static int code_of(struct flow *f)
 {
     struct diagnosis d;
@@ -27,7 +35,11 @@ int main(void)
     int complete = 1;
     for (size_t i = 0; i < diagnose_count(); i++) {
         const struct diagnose_entry *e = diagnose_entry_at(i);
-        if (!e->name || strncmp(e->name, "NSURLError", 10) || !e->title[0] || strlen(e->fix) < 30)
+        /* NSURLErrorDomain entries, or httpeek's own HTTP answers: a status, domain "HTTP" */
+        int http = e->domain && !strcmp(e->domain, "HTTP");
+        if (!e->name || strncmp(e->name, http ? "HTTP" : "NSURLError", http ? 4 : 10) ||
+            (http ? e->code < 400 || e->code > 599 : e->code >= 0) || !e->title[0] ||
+            strlen(e->fix) < 30)
             complete = 0;
     }
     ok(complete && diagnose_count() >= 18, "catalogue: %zu entries, each with name, title and a concrete fix",
@@ -65,6 +77,25 @@ int main(void)
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
     strcpy(f->tls_upstream.alert_received, "certificate required");
     is_int(code_of(f), -1206, "certificate required alert -> -1206");
+    /* TLS 1.2: the server asked (CertificateRequest), then ended the handshake its own way */
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    f->tls_upstream.cert_requested = 1;
+    strcpy(f->tls_upstream.alert_received, "handshake failure");
+    is_int(code_of(f), -1206, "TLS 1.2 CertificateRequest then handshake_failure -> -1206");
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    f->tls_upstream.cert_requested = 1;
+    strcpy(f->tls_upstream.alert_received, "bad certificate");
+    is_int(code_of(f), -1206, "TLS 1.2 CertificateRequest then bad_certificate -> -1206 (we sent none)");
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    f->tls_upstream.cert_requested = 1;
+    is_int(code_of(f), -1206, "TLS 1.2 CertificateRequest then a bare close -> -1206");
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    strcpy(f->tls_upstream.alert_received, "handshake failure");
+    is_int(code_of(f), -1200, "handshake_failure without a CertificateRequest stays -1200");
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    f->tls_upstream.cert_requested = 1;
+    f->tls_upstream.verify_result = X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT;
+    is_int(code_of(f), -1202, "a verify error wins over a CertificateRequest");
 
     f = failed(FLOW_STAGE_CLIENT_TLS, 0, "refused");
     strcpy(f->tls_client.alert_received, "unknown CA");
@@ -82,8 +113,49 @@ int main(void)
     f = failed(FLOW_STAGE_WAIT, 0, "bad");
     f->fail.parse_error = "HPE_INVALID_CONSTANT";
     is_int(code_of(f), -1017, "unparseable response head -> -1017");
-    is_int(code_of(failed(FLOW_STAGE_CLIENT_REQUEST, 0, "unsupported URL scheme 'ftp'")), -1002,
-           "unsupported scheme -> -1002");
+    /* requests httpeek answered itself */
+    struct diagnosis rd;
+    f = refused(FLOW_REFUSED_UNSUPPORTED, 400, "unsupported URL scheme 'ftp'");
+    ok(diagnose_flow(f, &rd) && rd.entry->code == -1002 && !rd.entry->domain &&
+           !strcmp(rd.stage, "client_request") && strstr(rd.detail, "answered 400"),
+       "unsupported scheme -> -1002 at client_request, the detail says httpeek answered 400");
+    flow_free(f);
+    f = refused(FLOW_REFUSED_NOT_PROXY, 400, "not a proxy request");
+    strcpy(f->proxy_addr, "192.168.1.20:8080");
+    ok(diagnose_flow(f, &rd) && rd.entry->code == -1002 &&
+           strstr(rd.detail, "server 192.168.1.20, port 8080") &&
+           strstr(rd.entry->fix, "Configure Proxy > Manual") && strstr(rd.entry->fix, "proxy.pac") &&
+           strstr(rd.entry->fix, "Transparent mode") && strstr(rd.entry->fix, "not offered"),
+       "origin-form request for another host -> -1002; detail names the proxy to set, the fix how "
+       "(Manual or PAC) and that transparent mode is not offered");
+    flow_free(f);
+    is_int(code_of(refused(FLOW_REFUSED_BAD_TARGET, 400, "malformed request-target")), -1000,
+           "malformed target -> -1000");
+    f = refused(FLOW_REFUSED_HEAD_LIMIT, 431,
+                "request refused: more than 200 header fields (--max-headers)");
+    ok(diagnose_flow(f, &rd) && rd.entry->code == 431 && !strcmp(rd.entry->domain, "HTTP") &&
+           !strcmp(rd.entry->name, "HTTPRequestHeaderFieldsTooLarge") &&
+           strstr(rd.detail, "--max-headers") && strstr(rd.detail, "not as an NSURLError"),
+       "431: an HTTP-domain diagnosis naming the limit and its option, not an NSURLError");
+    flow_free(f);
+    static const struct {
+        enum flow_refusal why;
+        int status;
+        const char *option; /* the fix names what changes it */
+    } limits[] = {{FLOW_REFUSED_TARGET_LIMIT, 414, "--max-request-line"},
+                  {FLOW_REFUSED_HEADER_TIMEOUT, 408, "--header-timeout"},
+                  {FLOW_REFUSED_CLIENT, 403, "--allow-client"},
+                  {FLOW_REFUSED_BUSY, 503, "--max-connections"},
+                  {FLOW_REFUSED_BAD_REQUEST, 400, "RFC 9112"},
+                  {FLOW_REFUSED_NO_PAGE, 404, "proxy.pac"}};
+    for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
+        f = refused(limits[i].why, limits[i].status, "refused");
+        ok(diagnose_flow(f, &rd) && rd.entry->code == limits[i].status &&
+               !strcmp(rd.entry->domain, "HTTP") && strstr(rd.entry->fix, limits[i].option),
+           "refusal %d: HTTP %d, the fix names %s", (int)limits[i].why, limits[i].status,
+           limits[i].option);
+        flow_free(f);
+    }
 
     f = flow_new(1, 1, 16);
     ok(!code_of(f), "a successful flow has no diagnosis");

@@ -31,6 +31,16 @@ static void words(const char *error, const char *verify_error, int client_leg, c
 
 static void test_tls_error(void)
 {
+    struct flow_tls ct;
+    memset(&ct, 0, sizeof ct);
+    snprintf(ct.error, sizeof ct.error, "%s", ssl_error(SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE));
+    snprintf(ct.alert_received, sizeof ct.alert_received, "handshake failure");
+    ct.cert_requested = 1;
+    char cto[300];
+    flow_words_tls_error(&ct, 0, cto, sizeof cto);
+    is_str(cto, "the server asked for a client certificate (CertificateRequest), which httpeek "
+                "cannot send, and ended the handshake (handshake failure)",
+           "TLS 1.2 server asked for a client certificate, then handshake_failure: said so");
     words(ssl_error(SSL_R_TLSV1_ALERT_UNKNOWN_CA), "", 1,
           "the client refused the certificate: unknown CA (alert 48)", "alert unknown ca (client leg)");
     is_str(ssl_error(SSL_R_TLSV1_ALERT_UNKNOWN_CA), "error:0A000418:SSL routines::tlsv1 alert unknown ca",
