@@ -16,6 +16,8 @@
 #include <time.h>
 #include <event2/buffer.h>
 #include "body_decode.h"
+#include "json_scan.h"
+#include "urlcache.h"
 #include "http1.h"
 
 #define AF_DOMAIN "AFURLResponseSerializationErrorDomain"
@@ -240,219 +242,6 @@ static const char *status_hint(int s)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* JSON scan (RFC 8259), no allocation */
-
-struct jscan {
-    const unsigned char *s;
-    size_t n, i;
-    const char *why;
-    int depth;
-};
-
-#define JSON_MAX_DEPTH 512
-
-static void ws(struct jscan *j)
-{
-    while (j->i < j->n && (j->s[j->i] == ' ' || j->s[j->i] == '\t' || j->s[j->i] == '\n' ||
-                           j->s[j->i] == '\r'))
-        j->i++;
-}
-
-static int fail(struct jscan *j, const char *why)
-{
-    if (!j->why)
-        j->why = why;
-    return -1;
-}
-
-static int jstring(struct jscan *j)
-{
-    j->i++; /* the opening quote */
-    while (j->i < j->n) {
-        unsigned char c = j->s[j->i];
-        if (c == '"') {
-            j->i++;
-            return 0;
-        }
-        if (c < 0x20)
-            return fail(j, "Unescaped control character");
-        if (c == '\\') {
-            if (++j->i >= j->n)
-                break;
-            c = j->s[j->i];
-            if (c == 'u') {
-                for (int k = 1; k <= 4; k++)
-                    if (j->i + k >= j->n || !isxdigit(j->s[j->i + k])) {
-                        j->i += (size_t)k;
-                        return j->i >= j->n ? fail(j, "Unexpected end of file during string parse")
-                                            : fail(j, "Invalid escape sequence");
-                    }
-                j->i += 4;
-            } else if (!strchr("\"\\/bfnrt", c) || !c)
-                return fail(j, "Invalid escape sequence");
-        }
-        j->i++;
-    }
-    return fail(j, "Unexpected end of file during string parse");
-}
-
-static int jnumber(struct jscan *j)
-{
-    size_t i = j->i;
-    if (i < j->n && j->s[i] == '-')
-        i++;
-    if (i >= j->n || !isdigit(j->s[i])) {
-        j->i = i;
-        return fail(j, "Invalid value");
-    }
-    if (j->s[i] == '0')
-        i++;
-    else
-        while (i < j->n && isdigit(j->s[i]))
-            i++;
-    if (i < j->n && j->s[i] == '.') {
-        i++;
-        if (i >= j->n || !isdigit(j->s[i])) {
-            j->i = i;
-            return fail(j, "Invalid number");
-        }
-        while (i < j->n && isdigit(j->s[i]))
-            i++;
-    }
-    if (i < j->n && (j->s[i] == 'e' || j->s[i] == 'E')) {
-        i++;
-        if (i < j->n && (j->s[i] == '+' || j->s[i] == '-'))
-            i++;
-        if (i >= j->n || !isdigit(j->s[i])) {
-            j->i = i;
-            return fail(j, "Invalid number");
-        }
-        while (i < j->n && isdigit(j->s[i]))
-            i++;
-    }
-    j->i = i;
-    return 0;
-}
-
-static int jvalue(struct jscan *j);
-
-static int jcontainer(struct jscan *j, int object)
-{
-    if (++j->depth > JSON_MAX_DEPTH)
-        return fail(j, "Too many nested arrays or dictionaries");
-    j->i++;
-    ws(j);
-    if (j->i < j->n && j->s[j->i] == (object ? '}' : ']')) {
-        j->i++;
-        j->depth--;
-        return 0;
-    }
-    for (;;) {
-        ws(j);
-        if (j->i >= j->n)
-            return fail(j, "Unexpected end of file while parsing object");
-        if (object) {
-            if (j->s[j->i] != '"')
-                return fail(j, "No string key for value in object");
-            if (jstring(j) < 0)
-                return -1;
-            ws(j);
-            if (j->i >= j->n)
-                return fail(j, "Unexpected end of file while parsing object");
-            if (j->s[j->i] != ':')
-                return fail(j, "No value for key in object");
-            j->i++;
-        }
-        if (jvalue(j) < 0)
-            return -1;
-        ws(j);
-        if (j->i >= j->n)
-            return fail(j, "Unexpected end of file while parsing object");
-        if (j->s[j->i] == ',') {
-            j->i++;
-            continue;
-        }
-        if (j->s[j->i] == (object ? '}' : ']')) {
-            j->i++;
-            j->depth--;
-            return 0;
-        }
-        return fail(j, object ? "Badly formed object" : "Badly formed array");
-    }
-}
-
-static int jvalue(struct jscan *j)
-{
-    ws(j);
-    if (j->i >= j->n)
-        return fail(j, "Unexpected end of file");
-    switch (j->s[j->i]) {
-    case '{': return jcontainer(j, 1);
-    case '[': return jcontainer(j, 0);
-    case '"': return jstring(j);
-    case 't':
-    case 'f':
-    case 'n': {
-        const char *lit = j->s[j->i] == 't' ? "true" : j->s[j->i] == 'f' ? "false" : "null";
-        size_t l = strlen(lit);
-        if (j->n - j->i >= l && !memcmp(j->s + j->i, lit, l)) {
-            j->i += l;
-            return 0;
-        }
-        return fail(j, "Invalid value");
-    }
-    default:
-        if (j->s[j->i] == '-' || isdigit(j->s[j->i]))
-            return jnumber(j);
-        return fail(j, "Invalid value");
-    }
-}
-
-void warnings_json_scan(const char *s, size_t n, struct warnings_json *out)
-{
-    struct jscan j = {(const unsigned char *)s, n, 0, NULL, 0};
-    memset(out, 0, sizeof *out);
-    /* a UTF-8 byte order mark is allowed (JSONSerialization detects the encoding) */
-    if (n >= 3 && !memcmp(s, "\xef\xbb\xbf", 3))
-        j.i = 3;
-    ws(&j);
-    if (j.i >= n) {
-        out->state = WARNINGS_BODY_EMPTY;
-        out->why = "Unexpected end of file";
-    } else {
-        unsigned char first = j.s[j.i];
-        int container = first == '{' || first == '[';
-        if (jvalue(&j) == 0) {
-            ws(&j);
-            if (j.i < n) {
-                j.why = "Garbage at end";
-                out->state = WARNINGS_BODY_BAD_JSON;
-            } else
-                out->state = container ? WARNINGS_BODY_JSON : WARNINGS_BODY_FRAGMENT;
-        } else {
-            out->state = WARNINGS_BODY_BAD_JSON;
-            if (!container) { /* what JSONSerialization says first for "<html>" or "OK" */
-                j.i = 0;
-                ws(&j);
-                j.why = "JSON text did not start with array or object and option to allow "
-                        "fragments not set";
-            }
-        }
-    }
-    out->why = out->state == WARNINGS_BODY_BAD_JSON ? j.why : out->why;
-    out->at = j.i < n ? j.i : n;
-    out->line = 1;
-    out->col = 1;
-    for (size_t i = 0; i < out->at; i++) {
-        if (s[i] == '\n') {
-            out->line++;
-            out->col = 1;
-        } else
-            out->col++;
-    }
-}
-
-/* ------------------------------------------------------------------------------------------ */
 /* Hosts */
 
 int warnings_local_host(const char *host)
@@ -553,21 +342,16 @@ static void hls_scan(struct flow_checks *c, const char *s, size_t n)
     }
 }
 
-static int head_has(const struct http1_head *h, const char *name)
-{
-    return h && http1_head_get(h, name) != NULL;
-}
-
-static void compute_checks(const struct flow *f, struct flow_checks *c)
+static void compute_checks(const struct flow *f, const struct urlcache_heads *h, struct flow_checks *c)
 {
     const struct http1_head *resp = f->resp;
     const struct flow_capture *b = &f->resp_body;
     if (!resp || f->fail.failed || f->kind != FLOW_HTTP)
         return;
     char mime[96];
-    const char *ct = http1_head_get(resp, "content-type");
+    const char *ct = h->content_type;
     media_type(ct ? ct : "", ct ? strlen(ct) : 0, mime, sizeof mime);
-    const char *cenc = http1_head_get(resp, "content-encoding");
+    const char *cenc = h->content_encoding;
     int declared = json_type(mime);
     int playlist = playlist_type(mime) || (m3u8_url(f->url) && !json_type(mime) &&
                                            strncmp(mime, "text/html", 9));
@@ -618,8 +402,8 @@ static void compute_checks(const struct flow *f, struct flow_checks *c)
         }
     }
     if (declared || maybe_json) {
-        struct warnings_json j;
-        warnings_json_scan(text, len, &j);
+        struct json_scan_result j;
+        json_scan(text, len, &j);
         if (!declared && j.state != WARNINGS_BODY_JSON)
             c->body = WARNINGS_BODY_NOT_JSON; /* not JSON under a non-JSON type: nothing to say */
         else {
@@ -638,13 +422,13 @@ static void compute_checks(const struct flow *f, struct flow_checks *c)
         evbuffer_free(dec);
 }
 
-static const struct flow_checks *checks_of(const struct flow *f)
+static const struct flow_checks *checks_of(const struct flow *f, const struct urlcache_heads *h)
 {
     /* The flow is owned by one thread at a time (worker, then store writer); the checks are a
      * cache of a pure function of its bytes, so filling them through a const pointer is safe. */
     struct flow_checks *c = (struct flow_checks *)&f->checks;
     if (!c->done) {
-        compute_checks(f, c);
+        compute_checks(f, h, c);
         c->done = 1;
     }
     return c;
@@ -661,114 +445,6 @@ void warnings_remember(const struct flow *f, const struct diagnosis *w, size_t n
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* URLCache */
-
-static int has_directive(const char *cc, const char *name, long *value)
-{
-    size_t nl = strlen(name);
-    for (const char *p = cc; p && *p;) {
-        p += strspn(p, " \t,");
-        if (!strncasecmp(p, name, nl) && (p[nl] == '\0' || p[nl] == ',' || p[nl] == '=' ||
-                                          p[nl] == ' ' || p[nl] == ';')) {
-            if (value) {
-                *value = -1;
-                if (p[nl] == '=') {
-                    const char *v = p + nl + 1 + (p[nl + 1] == '"');
-                    char *end;
-                    long x = strtol(v, &end, 10);
-                    if (end != v)
-                        *value = x < 0 ? 0 : x;
-                }
-            }
-            return 1;
-        }
-        p = strchr(p, ',');
-    }
-    return 0;
-}
-
-/* An HTTP-date (IMF-fixdate; RFC 850 and asctime forms too) as seconds, -1 when invalid. */
-static long long http_date(const char *s)
-{
-    if (!s)
-        return -1;
-    struct tm tm;
-    static const char *const forms[] = {"%a, %d %b %Y %H:%M:%S", "%A, %d-%b-%y %H:%M:%S",
-                                        "%a %b %d %H:%M:%S %Y"};
-    for (size_t i = 0; i < 3; i++) {
-        memset(&tm, 0, sizeof tm);
-        const char *end = strptime(s, forms[i], &tm);
-        if (end)
-            return (long long)timegm(&tm);
-    }
-    return -1;
-}
-
-long warnings_cache_lifetime(const struct flow *f, const char **why)
-{
-    const struct http1_head *q = f->req, *r = f->resp;
-    *why = "";
-    if (!q || !r)
-        return -1;
-    const char *rcc = http1_head_get(r, "cache-control"), *qcc = http1_head_get(q, "cache-control");
-    long v;
-    if (has_directive(rcc, "no-store", NULL) || has_directive(qcc, "no-store", NULL)) {
-        *why = "no-store";
-        return -1;
-    }
-    const char *vary = http1_head_get(r, "vary");
-    if (vary && strchr(vary, '*')) {
-        *why = "Vary: *";
-        return -1;
-    }
-    if (f->resp_body.total > WARNINGS_URLCACHE_DISK / 20) {
-        *why = "too large";
-        return -1;
-    }
-    if (has_directive(rcc, "no-cache", NULL) || (!rcc && http1_head_get(r, "pragma") &&
-                                                 strcasestr(http1_head_get(r, "pragma"), "no-cache"))) {
-        *why = "no-cache";
-        return 0;
-    }
-    long long date = http_date(http1_head_get(r, "date"));
-    if (date < 0)
-        date = f->started.tv_sec;
-    const char *age_s = http1_head_get(r, "age");
-    long age = age_s ? strtol(age_s, NULL, 10) : 0;
-    if (age < 0)
-        age = 0;
-    long life;
-    if (has_directive(rcc, "max-age", &v) && v >= 0) {
-        *why = "max-age";
-        life = v;
-    } else if (http1_head_get(r, "expires")) {
-        long long exp = http_date(http1_head_get(r, "expires"));
-        *why = "Expires";
-        life = exp < 0 || exp <= date ? 0 : (long)(exp - date);
-    } else if (http1_head_get(r, "last-modified")) {
-        long long lm = http_date(http1_head_get(r, "last-modified"));
-        *why = "heuristic";
-        life = lm < 0 || lm >= date ? 0 : (long)((date - lm) / 10);
-    } else {
-        *why = "none";
-        life = 0;
-    }
-    return life > age ? life - age : 0;
-}
-
-static void append_duration(char *out, size_t outlen, long s)
-{
-    if (s < 120)
-        snprintf(out, outlen, "%ld s", s);
-    else if (s < 7200)
-        snprintf(out, outlen, "%ld min", s / 60);
-    else if (s < 2 * 86400)
-        snprintf(out, outlen, "%.1f h", s / 3600.0);
-    else
-        snprintf(out, outlen, "%.1f days", s / 86400.0);
-}
-
-/* ------------------------------------------------------------------------------------------ */
 /* Building the warnings */
 
 static struct diagnosis *add(struct diagnosis *out, size_t max, size_t *n,
@@ -778,81 +454,12 @@ static struct diagnosis *add(struct diagnosis *out, size_t max, size_t *n,
     if (*n >= max)
         return NULL;
     struct diagnosis *d = &out[(*n)++];
-    memset(d, 0, sizeof *d);
+    d->detail[0] = '\0'; /* not a memset of the whole 512-byte detail, on every flow */
     d->entry = e;
     d->kind = kind;
     d->domain = domain;
     d->stage = stage;
     return d;
-}
-
-static void cache_note(const struct flow *f, struct diagnosis *out, size_t max, size_t *n)
-{
-    const struct http1_head *q = f->req, *r = f->resp;
-    if (q->method != HTTP_GET)
-        return;
-    const char *inm = http1_head_get(q, "if-none-match"), *ims = http1_head_get(q, "if-modified-since");
-    int status = r->status;
-    int cacheable = status == 200 || status == 203 || status == 301 || status == 304;
-    if (!cacheable)
-        return;
-    int says = inm || ims || status == 304 || head_has(r, "cache-control") || head_has(r, "expires") ||
-               head_has(r, "last-modified") || head_has(r, "etag") || head_has(r, "pragma") ||
-               head_has(r, "vary") || f->resp_body.total > WARNINGS_URLCACHE_DISK / 20;
-    if (!says)
-        return;
-    struct diagnosis *d = add(out, max, n, &cache_entry, "cache", NULL, "response");
-    if (!d)
-        return;
-    size_t o = 0;
-    char *t = d->detail;
-    size_t tl = sizeof d->detail;
-#define PUT(...)                                                                                 \
-    do {                                                                                         \
-        if (o < tl)                                                                              \
-            o += (size_t)snprintf(t + o, tl - o, __VA_ARGS__);                                   \
-    } while (0)
-    if (inm || ims)
-        PUT("Conditional request (%s%.80s%s%s%.40s): ", inm ? "If-None-Match: " : "", inm ? inm : "",
-            inm && ims ? ", " : "", ims ? "If-Modified-Since: " : "", ims ? ims : "");
-    if (status == 304) {
-        const char *etag = http1_head_get(r, "etag");
-        PUT("304 Not Modified: URLCache updates its stored response%s%.80s and the app gets that "
-            "stored body with status 200 (the 304 itself is not seen by the app).",
-            etag ? " with ETag " : "", etag ? etag : "");
-        return;
-    }
-    if (inm || ims)
-        PUT("the server sent the whole response again (%d), not 304. ", status);
-    const char *why;
-    long life = warnings_cache_lifetime(f, &why);
-    char dur[32];
-    append_duration(dur, sizeof dur, life < 0 ? 0 : life);
-    const char *vary = http1_head_get(r, "vary");
-    if (life < 0 && !strcmp(why, "too large"))
-        PUT("Not stored: the body (%llu bytes) is over 5%% of URLCache's disk capacity (assuming "
-            "URLCache.shared's default 10 MB: responses over 500 kB are not cached), so the app "
-            "fetches it again every time.", (unsigned long long)f->resp_body.total);
-    else if (life < 0)
-        PUT("Not stored (%s): every request goes to the server.", why);
-    else if (!strcmp(why, "no-cache"))
-        PUT("Stored, but no-cache: URLCache revalidates it with the server before each use%s.",
-            head_has(r, "etag") || head_has(r, "last-modified") ? " (a conditional request)" : "");
-    else if (!strcmp(why, "none"))
-        PUT("Stored without a lifetime (no Cache-Control max-age, Expires or Last-Modified): "
-            "URLCache asks the server again before reusing it%s.",
-            head_has(r, "etag") ? " (If-None-Match with its ETag)" : "");
-    else if (!strcmp(why, "heuristic"))
-        PUT("Stored and fresh for %s by heuristic (10%% of the time since Last-Modified; no "
-            "max-age or Expires): within that time the app gets the stored copy without asking "
-            "the server, which is how stale data shows up.", dur);
-    else
-        PUT("Stored and fresh for %s (%s): within that time the app gets the stored copy without "
-            "asking the server.", dur, why);
-    if (vary && life >= 0)
-        PUT(" Vary: %.60s - reused only for requests with the same value%s.", vary,
-            strchr(vary, ',') ? "s" : "");
-#undef PUT
 }
 
 size_t warnings_app(const struct flow *f, struct diagnosis *out, size_t max)
@@ -872,7 +479,9 @@ size_t warnings_app(const struct flow *f, struct diagnosis *out, size_t max)
     const struct http1_head *r = f->resp;
     if (!r)
         return n;
-    const struct flow_checks *c = checks_of(f);
+    struct urlcache_heads h;
+    urlcache_heads(f, &h);
+    const struct flow_checks *c = checks_of(f, &h);
     int status = r->status;
     if (status >= 400 && status <= 599 && (d = add(out, max, &n, &status_entry, "status", AF_DOMAIN, "response")))
         snprintf(d->detail, sizeof d->detail,
@@ -884,9 +493,9 @@ size_t warnings_app(const struct flow *f, struct diagnosis *out, size_t max)
     /* content type: against the request's Accept when it names types; else a JSON body typed
      * as something else (AFJSONResponseSerializer checks the type whatever the request said) */
     char mime[96];
-    const char *ct = http1_head_get(r, "content-type");
+    const char *ct = h.content_type;
     media_type(ct ? ct : "", ct ? strlen(ct) : 0, mime, sizeof mime);
-    const char *accept = http1_head_get(f->req, "accept");
+    const char *accept = h.accept;
     int has_body = f->resp_body.total > 0 && status != 204 && status != 304 &&
                    f->req->method != HTTP_HEAD;
     if (has_body && mime[0]) {
@@ -917,7 +526,7 @@ size_t warnings_app(const struct flow *f, struct diagnosis *out, size_t max)
                  "The response says Content-Encoding: %.60s, but its %llu bytes are not in that "
                  "coding: URLSession fails the load with -1015 (NSURLErrorCannotDecodeRawData) and "
                  "the app gets no body.",
-                 http1_head_get(r, "content-encoding"), (unsigned long long)f->resp_body.total);
+                 h.content_encoding, (unsigned long long)f->resp_body.total);
     int declared = json_type(mime);
     if (declared && has_body && c->body == WARNINGS_BODY_BAD_JSON &&
         (d = add(out, max, &n, &json_entry, "decode", COCOA_DOMAIN, "response"))) {
@@ -973,6 +582,8 @@ size_t warnings_app(const struct flow *f, struct diagnosis *out, size_t max)
                  "\"%s\". Under ATS, AVPlayer fails them with -1022 unless the app sets "
                  "NSAllowsArbitraryLoadsForMedia or an exception for that host.",
                  c->hls_clear, c->hls_uris, c->hls_clear_line, c->hls_clear_uri);
-    cache_note(f, out, max, &n);
+    if ((d = add(out, max, &n, &cache_entry, "cache", NULL, "response")) &&
+        !urlcache_note(f, &h, d->detail, sizeof d->detail))
+        n--; /* nothing to say */
     return n;
 }

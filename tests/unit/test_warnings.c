@@ -77,31 +77,31 @@ static const char *const JSON[] = {"Content-Type", "application/json; charset=ut
 
 int main(void)
 {
-    struct warnings_json j;
+    struct json_scan_result j;
     const char *valid = "{\"a\": [1, 2.5e3, -0.5, true, false, null, \"x\\u00e9\\n\"], \"b\": {}}";
-    warnings_json_scan(valid, strlen(valid), &j);
-    is_int(j.state, WARNINGS_BODY_JSON, "json scan: a valid object");
-    warnings_json_scan("{\"a\": 1, \"b\": }", 15, &j);
-    ok(j.state == WARNINGS_BODY_BAD_JSON && j.at == 14 && !strcmp(j.why, "Invalid value"),
+    json_scan(valid, strlen(valid), &j);
+    is_int(j.state, JSON_SCAN_CONTAINER, "json scan: a valid object");
+    json_scan("{\"a\": 1, \"b\": }", 15, &j);
+    ok(j.state == JSON_SCAN_BAD && j.at == 14 && !strcmp(j.why, "Invalid value"),
        "json scan: a missing value breaks at its byte (14), 'Invalid value'");
-    warnings_json_scan("<html>", 6, &j);
-    ok(j.state == WARNINGS_BODY_BAD_JSON && j.at == 0 && strstr(j.why, "did not start with array"),
+    json_scan("<html>", 6, &j);
+    ok(j.state == JSON_SCAN_BAD && j.at == 0 && strstr(j.why, "did not start with array"),
        "json scan: HTML is 'JSON text did not start with array or object' at 0");
-    warnings_json_scan("[1,\n 2,\n 3", 10, &j);
-    ok(j.state == WARNINGS_BODY_BAD_JSON && j.line == 3 && j.col == 3 && j.at == 10,
+    json_scan("[1,\n 2,\n 3", 10, &j);
+    ok(j.state == JSON_SCAN_BAD && j.line == 3 && j.col == 3 && j.at == 10,
        "json scan: a cut array breaks at the end, line 3 column 3");
-    warnings_json_scan("{} x", 4, &j);
-    ok(j.state == WARNINGS_BODY_BAD_JSON && !strcmp(j.why, "Garbage at end") && j.at == 3,
+    json_scan("{} x", 4, &j);
+    ok(j.state == JSON_SCAN_BAD && !strcmp(j.why, "Garbage at end") && j.at == 3,
        "json scan: garbage after the value");
-    warnings_json_scan("\"ok\"", 4, &j);
-    is_int(j.state, WARNINGS_BODY_FRAGMENT, "json scan: a bare string is a fragment");
-    warnings_json_scan(" \r\n", 3, &j);
-    is_int(j.state, WARNINGS_BODY_EMPTY, "json scan: whitespace only is empty");
+    json_scan("\"ok\"", 4, &j);
+    is_int(j.state, JSON_SCAN_FRAGMENT, "json scan: a bare string is a fragment");
+    json_scan(" \r\n", 3, &j);
+    is_int(j.state, JSON_SCAN_EMPTY, "json scan: whitespace only is empty");
     char deep[1200];
     memset(deep, '[', 600);
     memset(deep + 600, ']', 600);
-    warnings_json_scan(deep, 1200, &j);
-    ok(j.state == WARNINGS_BODY_BAD_JSON && strstr(j.why, "nested"), "json scan: nesting over 512 is refused, not a stack overflow");
+    json_scan(deep, 1200, &j);
+    ok(j.state == JSON_SCAN_BAD && strstr(j.why, "nested"), "json scan: nesting over 512 is refused, not a stack overflow");
 
     ok(warnings_local_host("mybox.local") && warnings_local_host("nas") &&
        warnings_local_host("192.168.1.20") && warnings_local_host("10.0.0.1") &&
