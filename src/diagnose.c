@@ -12,6 +12,7 @@
 #include <event2/util.h>
 #include "http1.h"
 #include "useragent.h"
+#include "warnings.h"
 
 static const struct diagnose_entry catalogue[] = {
     {NSURL_CANCELLED, "NSURLErrorCancelled", "The app cancelled the request",
@@ -463,7 +464,8 @@ static int ats_exempt_host(const char *host)
     return n > 6 && !strcasecmp(host + n - 6, ".local");
 }
 
-size_t diagnose_warnings(const struct flow *f, struct diagnosis *out, size_t max)
+/* The ATS warnings: cleartext -1022 and the audit of the upstream TLS session. */
+static size_t ats_warnings(const struct flow *f, struct diagnosis *out, size_t max)
 {
     size_t n = 0;
     if (max && diagnose_ats_warning(f, &out[n]))
@@ -499,6 +501,16 @@ size_t diagnose_warnings(const struct flow *f, struct diagnosis *out, size_t max
                      "This worked through httpeek, but App Transport Security would refuse %s: ", f->host);
     for (int i = 0; i < nwhy && w > 0 && (size_t)w < sizeof d->detail; i++)
         w += snprintf(d->detail + w, sizeof d->detail - (size_t)w, "%s%s", i ? "; " : "", why[i]);
+    return n;
+}
+
+size_t diagnose_warnings(const struct flow *f, struct diagnosis *out, size_t max)
+{
+    size_t n = ats_warnings(f, out, max);
+    for (size_t i = 0; i < n; i++)
+        out[i].kind = "ats";
+    n += warnings_app(f, out + n, max - n); /* app-level: warnings.h */
+    warnings_remember(f, out, n);
     return n;
 }
 

@@ -48,6 +48,9 @@ struct diagnosis {
     const struct diagnose_entry *entry; /* borrowed from the static catalogue */
     const char *stage;                  /* flow_stage_name of where it failed */
     char detail[512];                   /* the facts: "verify error 'self-signed certificate' ..." */
+    const char *kind;                   /* warnings only: "ats", "local-network", "status",
+                                         * "content-type", "decode", "hls", "cache" (static) */
+    const char *domain;                 /* error domain when not NSURLErrorDomain, else NULL */
 };
 
 /* The catalogue entry for code, or NULL when httpeek does not explain it. */
@@ -69,8 +72,10 @@ int diagnose_ats_warning(const struct flow *f, struct diagnosis *out) HP_NONNULL
 
 /* Warnings for a flow that worked: the cleartext -1022 and the ATS audit of its upstream TLS
  * session (TLS below 1.2, no forward secrecy, SHA-1 signature, RSA < 2048 or EC < 256 bits), each
- * as the code the app would get under App Transport Security. Fills up to max entries of out;
- * returns how many. */
+ * as the code the app would get under App Transport Security (kind "ats"), then the app-level
+ * warnings of warnings.h (local-network, status, content-type, decode, hls, cache). Fills up to
+ * max entries of out; returns how many. The first call also records the kinds in f->checks for
+ * the terminal line. */
 size_t diagnose_warnings(const struct flow *f, struct diagnosis *out, size_t max) HP_NONNULL(1, 2);
 
 #endif

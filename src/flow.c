@@ -258,9 +258,21 @@ void flow_format_line(const struct flow *f, char *buf, size_t buflen)
         str_append(buf, buflen, &n, f->diag_name ? f->diag_name : "(null)");
         str_append(buf, buflen, &n, "]");
     }
-    for (int i = 0; i < f->nwarn; i++) {
-        str_append(buf, buflen, &n, " [ATS ");
-        append_int(buf, buflen, &n, f->warn_codes[i]);
+    /* ATS warnings as "[ATS -1022]", app-level ones as "[-1016 content-type]"; cache notes
+     * (code 0) are for the viewer, not the terminal */
+    for (int i = 0; i < f->nwarn && i < 4; i++) {
+        const char *kind = f->checks.kinds[i];
+        if (!f->warn_codes[i])
+            continue;
+        if (!kind || !strcmp(kind, "ats")) {
+            str_append(buf, buflen, &n, " [ATS ");
+            append_int(buf, buflen, &n, f->warn_codes[i]);
+        } else {
+            str_append(buf, buflen, &n, " [");
+            append_int(buf, buflen, &n, f->warn_codes[i]);
+            str_append(buf, buflen, &n, " ");
+            str_append(buf, buflen, &n, kind);
+        }
         str_append(buf, buflen, &n, "]");
     }
 }

@@ -120,6 +120,27 @@ struct flow_capture {
     int truncated;    /* 1 when total > max */
 };
 
+/* What warnings.c learned from a finished exchange's response body (bounded work: see
+ * warnings.h), kept so that the warnings computed on the worker (conn__flow_done) and again by
+ * the store's JSON writer scan the body once. Filled on first use by the thread that holds the
+ * flow; all zero (not done) from flow_new. */
+struct flow_checks {
+    unsigned char done;        /* 1 once filled */
+    unsigned char body;        /* enum warnings_body: what the JSON check found */
+    unsigned char encoding;    /* enum warnings_enc: does the body match its Content-Encoding */
+    unsigned char json_byte;   /* the byte where the JSON breaks */
+    unsigned char json_at_end; /* 1 when it breaks at the end (the text stops early) */
+    uint32_t json_at;          /* its offset in the decoded body (0-based) */
+    uint32_t json_line, json_col; /* and its line and column (1-based) */
+    const char *json_why;      /* static: what NSJSONSerialization says there */
+    uint32_t hls_uris;         /* URIs checked in a playlist (0: not a playlist) */
+    uint32_t hls_bad, hls_clear;           /* unsupported or malformed URIs; http:// URIs */
+    uint32_t hls_bad_line, hls_clear_line; /* line of the first of each (1-based) */
+    char hls_bad_uri[96], hls_clear_uri[96]; /* the first of each, cut */
+    unsigned char kinds_set;   /* 1 once kinds was written (warnings_remember) */
+    const char *kinds[4];      /* kind of each of warn_codes ("ats", "status", ...), static */
+};
+
 /* Monotonic microsecond marks; 0 = did not happen. HAR phases are derived in flow_done. */
 struct flow_marks {
     uint64_t start;         /* request head began (or CONNECT received) */
@@ -174,6 +195,7 @@ struct flow {
     int diag_code;              /* NSURLErrorDomain code the app saw (0 = none), set by diagnose;
                                    for httpeek's own HTTP refusals the status (domain "HTTP") */
     const char *diag_name;      /* its name, static string, or NULL */
+    struct flow_checks checks;  /* app-level body facts and warning kinds (warnings.c) */
 };
 
 /* Called with each finished flow; takes ownership (frees with flow_free when done). */

@@ -442,12 +442,16 @@ static void ktls(struct flow_json_text *w, const char *k, const struct flow_tls 
     RAW(w, "}");
 }
 
-static void diagnosis_obj(struct flow_json_text *w, const struct diagnosis *d)
+/* A diagnosis, or (warning = 1) a warning: with its kind, and its domain when not
+ * NSURLErrorDomain. */
+static void diagnosis_obj(struct flow_json_text *w, const struct diagnosis *d, int warning)
 {
     RAW(w, "{");
     kint(w, "code", d->entry->code);
-    if (d->entry->domain)
-        kstr(w, "domain", d->entry->domain);
+    /* the warning's own domain (an app library's), else its entry's ("HTTP"), else none */
+    const char *domain = d->domain ? d->domain : d->entry->domain;
+    if (domain)
+        kstr(w, "domain", domain);
     kstr(w, "name", d->entry->name);
     kstr(w, "stage", d->stage ? d->stage : "");
     kstr(w, "title", d->entry->title);
@@ -455,6 +459,8 @@ static void diagnosis_obj(struct flow_json_text *w, const struct diagnosis *d)
     kstr(w, "fix", d->entry->fix);
     if (d->entry->android && d->entry->android[0])
         kstr(w, "android", d->entry->android);
+    if (warning)
+        kstr(w, "kind", d->kind ? d->kind : "ats");
     RAW(w, "}");
 }
 
@@ -474,7 +480,8 @@ void flow_json_app(const struct flow *f, char *out, size_t outlen)
         out[0] = '\0';
 }
 
-static void summary_fields(struct flow_json_text *w, const struct flow *f, int warn_code)
+static void summary_fields(struct flow_json_text *w, const struct flow *f,
+                           const struct diagnosis *warn, size_t nwarn)
 {
     char ts[40], mime[128], app[64];
     flow_json_iso_time(&f->started, ts, sizeof ts);
@@ -503,7 +510,37 @@ static void summary_fields(struct flow_json_text *w, const struct flow *f, int w
     kint(w, "diag_code", f->diag_code);
     /* the first warning's code (ATS -1022 / -1200), so a list can mark flows that only worked
      * because of an exception */
-    kint(w, "warn_code", warn_code);
+    kint(w, "warn_code", nwarn && warn[0].entry ? warn[0].entry->code : 0);
+    /* every warning's kind and (non-zero) code, each once, in order: the viewer's warning:KIND
+     * and code:N filters */
+    key(w, "warn_kinds");
+    RAW(w, "[");
+    for (size_t i = 0; i < nwarn; i++) {
+        const char *k = warn[i].kind ? warn[i].kind : "ats";
+        size_t j = 0;
+        while (j < i && strcmp(warn[j].kind ? warn[j].kind : "ats", k))
+            j++;
+        if (j == i) {
+            sep(w);
+            str(w, k);
+        }
+    }
+    RAW(w, "]");
+    key(w, "warn_codes");
+    RAW(w, "[");
+    for (size_t i = 0; i < nwarn; i++) {
+        int c = warn[i].entry ? warn[i].entry->code : 0;
+        size_t j = 0;
+        while (j < i && (warn[j].entry ? warn[j].entry->code : 0) != c)
+            j++;
+        if (c && j == i) {
+            char num[24];
+            sep(w);
+            char *p = decimal(num + sizeof num, c);
+            raw(w, p, (size_t)(num + sizeof num - p));
+        }
+    }
+    RAW(w, "]");
     char why[64];
     flow_words_reason_short(f, why, sizeof why);
     kstr(w, "reason_short", why);
@@ -594,7 +631,7 @@ static void detail_fields(struct flow_json_text *w, const struct flow *f,
     struct diagnosis d;
     if (diagnose_flow(f, &d) && d.entry) {
         key(w, "diagnosis");
-        diagnosis_obj(w, &d);
+        diagnosis_obj(w, &d, 0);
     }
     if (nwarn) {
         key(w, "warnings");
@@ -602,7 +639,7 @@ static void detail_fields(struct flow_json_text *w, const struct flow *f,
         for (size_t i = 0; i < nwarn; i++)
             if (warn[i].entry) {
                 sep(w);
-                diagnosis_obj(w, &warn[i]);
+                diagnosis_obj(w, &warn[i], 1);
             }
         RAW(w, "]");
     }
@@ -612,10 +649,10 @@ int flow_json_texts(const struct flow *f, struct flow_json_text *out)
 {
     out->len = 0;
     out->oom = 0;
-    struct diagnosis warn[4];
-    size_t nwarn = diagnose_warnings(f, warn, 4);
+    struct diagnosis warn[FLOW_JSON_MAX_WARNINGS];
+    size_t nwarn = diagnose_warnings(f, warn, FLOW_JSON_MAX_WARNINGS);
     RAW(out, "{");
-    summary_fields(out, f, nwarn && warn[0].entry ? warn[0].entry->code : 0);
+    summary_fields(out, f, warn, nwarn);
     RAW(out, "}");
     if (out->oom)
         return -1;

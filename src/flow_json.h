@@ -14,6 +14,9 @@
 #include "attrib.h"
 #include "flow.h"
 
+/* Most warnings written for one flow (ATS, app-level and cache notes together). */
+#define FLOW_JSON_MAX_WARNINGS 10
+
 /* Both texts of one flow, in a buffer reused from flow to flow (start zeroed). */
 struct flow_json_text {
     char *buf;                 /* summary text, then detail text (neither NUL-terminated) */

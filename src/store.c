@@ -40,9 +40,7 @@
 #include <strings.h>
 #include <sqlite3.h>
 #include <zlib.h>
-#ifdef HAVE_BROTLI
-#include <brotli/decode.h>
-#endif
+#include "body_decode.h"
 #include "flow_json.h"
 #include "log.h"
 #include "queue.h"
@@ -1158,174 +1156,6 @@ json_t *store_reader_get(struct store_reader *r, uint64_t id)
     return o;
 }
 
-/* --- Content-Encoding decoding ----------------------------------------------------------- */
-
-#define DECODE_CHUNK 65536
-/* Decoded bodies larger than this are refused (a decompression bomb stops here). */
-#define STORE_DECODE_MAX (256u * 1024 * 1024)
-
-/* Inflate in (windowBits as zlib's inflateInit2) into out. Concatenated gzip members are all
- * decoded. Returns 0, 1 when the input ended early (a truncated capture), -1 on bad data. */
-static int inflate_to(const unsigned char *in, size_t inlen, int window, struct evbuffer *out)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (inflateInit2(&z, window) != Z_OK)
-        return -1;
-    unsigned char buf[DECODE_CHUNK];
-    z.next_in = (Bytef *)in;
-    z.avail_in = (uInt)inlen;
-    int rc = -1;
-    size_t total = 0;
-    for (;;) {
-        z.next_out = buf;
-        z.avail_out = sizeof buf;
-        int zr = inflate(&z, Z_NO_FLUSH);
-        size_t got = sizeof buf - z.avail_out;
-        if (got && evbuffer_add(out, buf, got) < 0)
-            break;
-        total += got;
-        if (total > STORE_DECODE_MAX)
-            break;
-        if (zr == Z_STREAM_END) {
-            /* skip trailing zero padding some servers add; another gzip member goes on */
-            while (z.avail_in && *z.next_in == 0) {
-                z.next_in++;
-                z.avail_in--;
-            }
-            if (!z.avail_in || window < 16) {
-                rc = 0;
-                break;
-            }
-            if (inflateReset(&z) != Z_OK)
-                break;
-            continue;
-        }
-        if (zr == Z_BUF_ERROR || (zr == Z_OK && !z.avail_in && z.avail_out)) {
-            if (!z.avail_in) {
-                rc = 1;
-                break;
-            }
-            continue;
-        }
-        if (zr != Z_OK)
-            break;
-    }
-    inflateEnd(&z);
-    return rc;
-}
-
-#ifdef HAVE_BROTLI
-static int brotli_to(const unsigned char *in, size_t inlen, struct evbuffer *out)
-{
-    BrotliDecoderState *d = BrotliDecoderCreateInstance(NULL, NULL, NULL);
-    if (!d)
-        return -1;
-    unsigned char buf[DECODE_CHUNK];
-    size_t avail_in = inlen, total = 0;
-    const uint8_t *next_in = in;
-    int rc = -1;
-    for (;;) {
-        size_t avail_out = sizeof buf;
-        uint8_t *next_out = buf;
-        BrotliDecoderResult br = BrotliDecoderDecompressStream(d, &avail_in, &next_in, &avail_out,
-                                                               &next_out, NULL);
-        size_t got = sizeof buf - avail_out;
-        if (got && evbuffer_add(out, buf, got) < 0)
-            break;
-        total += got;
-        if (total > STORE_DECODE_MAX)
-            break;
-        if (br == BROTLI_DECODER_RESULT_SUCCESS) {
-            rc = 0;
-            break;
-        }
-        if (br == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT) {
-            rc = 1;
-            break;
-        }
-        if (br == BROTLI_DECODER_RESULT_ERROR)
-            break;
-    }
-    BrotliDecoderDestroyInstance(d);
-    return rc;
-}
-#endif
-
-/* Decode one coding from in into out. Returns 0, 1 (input ended early), -1 (bad data or a
- * coding this build cannot decode). */
-static int decode_one(const char *coding, const unsigned char *in, size_t inlen, struct evbuffer *out)
-{
-    if (!strcasecmp(coding, "gzip") || !strcasecmp(coding, "x-gzip"))
-        return inflate_to(in, inlen, 16 + MAX_WBITS, out);
-    if (!strcasecmp(coding, "deflate")) {
-        /* RFC 9110 §8.4.1.2 says zlib-wrapped; some servers send raw deflate */
-        int r = inflate_to(in, inlen, MAX_WBITS, out);
-        if (r < 0) {
-            evbuffer_drain(out, evbuffer_get_length(out));
-            r = inflate_to(in, inlen, -MAX_WBITS, out);
-        }
-        return r;
-    }
-    if (!strcasecmp(coding, "br")) {
-#ifdef HAVE_BROTLI
-        return brotli_to(in, inlen, out);
-#else
-        return -1;
-#endif
-    }
-    return -1;
-}
-
-/* Undo the codings listed in cenc (applied in order, so undone last first). Returns 0, -2. */
-static int decode_body(const char *cenc, int truncated, const unsigned char *data, size_t len,
-                       struct evbuffer *out)
-{
-    char codings[8][32];
-    int n = 0;
-    const char *p = cenc;
-    while (*p && n < 8) {
-        p += strspn(p, " \t,");
-        size_t l = strcspn(p, " \t,");
-        if (!l)
-            break;
-        if (l < sizeof codings[0] && !(l == 8 && !strncasecmp(p, "identity", 8))) {
-            memcpy(codings[n], p, l);
-            codings[n++][l] = '\0';
-        } else if (l >= sizeof codings[0])
-            return -2;
-        p += l;
-    }
-    if (!n) {
-        evbuffer_add(out, data, len);
-        return 0;
-    }
-    struct evbuffer *cur = evbuffer_new(), *next = evbuffer_new();
-    int rc = -2;
-    if (!cur || !next)
-        goto out;
-    evbuffer_add(cur, data, len);
-    for (int i = n - 1; i >= 0; i--) {
-        size_t clen = evbuffer_get_length(cur);
-        const unsigned char *c = evbuffer_pullup(cur, -1);
-        int r = decode_one(codings[i], c ? c : (const unsigned char *)"", clen, next);
-        if (r < 0 || (r == 1 && !truncated))
-            goto out;
-        evbuffer_drain(cur, clen);
-        struct evbuffer *t = cur;
-        cur = next;
-        next = t;
-    }
-    evbuffer_add_buffer(out, cur);
-    rc = 0;
-out:
-    if (cur)
-        evbuffer_free(cur);
-    if (next)
-        evbuffer_free(next);
-    return rc;
-}
-
 int store_reader_body(struct store_reader *r, uint64_t id, int response, int decode,
                       struct evbuffer *out, char *mime, size_t mimelen)
 {
@@ -1391,7 +1221,7 @@ int store_reader_body(struct store_reader *r, uint64_t id, int response, int dec
         log_msg(LOG_WARN, "store: flow %llu: stored body is damaged", (unsigned long long)id);
         rc = -1;
     } else if (decode && cenc && *cenc)
-        rc = decode_body(cenc, truncated, raw, rawlen, out);
+        rc = body_decode(cenc, truncated, raw, rawlen, BODY_DECODE_MAX, out) < 0 ? -2 : 0;
     else
         evbuffer_add(out, raw, rawlen);
     free(raw);

@@ -8,7 +8,8 @@
  *   summary: {id, conn_id, kind:"http"|"tunnel", started:"ISO-8601 with ms, UTC", method, url,
  *             scheme, host, port, path, status (0 when none), failed (bool), error (string or ""),
  *             mime, req_size, resp_size (body bytes), duration_ms, client, note, diag_code,
- *             warn_code, reason_short (a few words why it failed, "" when it worked: flow_words.h),
+ *             warn_code, warn_kinds, warn_codes (flow_json.c), reason_short (a few words why it
+ *             failed, "" when it worked: flow_words.h),
  *             failed_before_tls (bool: a CONNECT that failed before any TLS with the client),
  *             own (bool: a request for httpeek's own pages, recorded with --record-own)}
  *   detail:  summary + {request:{method, target, http_version, headers:[{name,value}],

@@ -7,7 +7,8 @@
  * API (all JSON is UTF-8; shapes of summary/detail are in store.h):
  *   GET  /                         the viewer (web/index.html; other web/ files by name)
  *   GET  /api/flows?after=ID&limit=N   array of summaries (store.h, plus "warn_code": the first
- *                                  ATS warning's code or 0) with id > ID in id order (default
+ *                                  warning's code or 0, "warn_kinds": each warning kind once,
+ *                                  "warn_codes": each non-zero warning code once) with id > ID in id order (default
  *                                  after=0, limit=0 = all). Each summary also carries
  *                                  "client_name" (the user's name for the client, else the
  *                                  device named from its User-Agents, else ""), "app" (the
@@ -18,9 +19,14 @@
  *                                  "failed_before_tls" (a CONNECT that failed resolving,
  *                                  connecting or handshaking upstream before any client TLS),
  *                                  "own" (httpeek's own page, recorded with --record-own).
- *   GET  /api/flows/{id}           detail (store.h) + diagnosis/warnings; 404 {error} if none.
- *                                  A diagnosis with "domain": "HTTP" is an HTTP status httpeek
- *                                  answered itself (code = the status), not an NSURLError.
+ *   GET  /api/flows/{id}           detail (store.h) + diagnosis {code, name, stage, title, detail,
+ *                                  fix[, android][, domain]} and warnings [{same + kind ("ats",
+ *                                  "local-network", "status", "content-type", "decode", "hls",
+ *                                  "cache", "connect") + domain when not NSURLErrorDomain}]
+ *                                  (warnings.h; a "cache" note has code 0: information, not an
+ *                                  error); 404 {error} if none. A diagnosis with "domain": "HTTP"
+ *                                  is an HTTP status httpeek answered itself (code = the status),
+ *                                  not an NSURLError.
  *   GET  /api/flows/{id}/request/body, /response/body   captured bytes; ?decode=1 undoes
  *                                  Content-Encoding (422 {error} when it cannot); ?download=1
  *                                  adds Content-Disposition: attachment. Served with the body's

@@ -57,7 +57,7 @@
       let neg = false;
       if (tok.length > 1 && tok[0] === '-') { neg = true; tok = tok.slice(1); }
       tok = tok.replace(/"/g, '');
-      const m = /^(host|method|status|type|mime|client|app|is|url|path):(.*)$/i.exec(tok);
+      const m = /^(host|method|status|type|mime|client|app|is|url|path|warning|code):(.*)$/i.exec(tok);
       let t;
       if (m) {
         const key = m[1].toLowerCase();
@@ -68,6 +68,7 @@
         else if (key === 'type' || key === 'mime') t = (s) => mimeCat(s.mime) === v || (s.mime || '').toLowerCase().includes(v);
         else if (key === 'client') t = (s) => clientLabel(s).toLowerCase().includes(v) || (s.client || '').includes(v);
         else if (key === 'app') t = (s) => (s.app || '').toLowerCase().includes(v);
+        else if (key === 'warning' || key === 'code') t = HP.warnTerm(key, v);
         else if (key === 'is') t = (v === 'failed' || v === 'error' || v === 'errors') ? isError
           : (v === 'warning' || v === 'warnings' || v === 'warn') ? isWarning : () => true;
         else t = (s) => lowerUrl(s).includes(v);
@@ -395,10 +396,9 @@
     setText(c.host, s.host + (s.port && s.port !== (s.scheme === 'https' || s.kind === 'tunnel' ? 443 : 80) ? ':' + s.port : ''));
     setText(c.path, pathText(s));
     setText(c.status, statusText(s));
-    // an ATS warning: a small amber badge drawn by CSS from data-warn (failed flows stay red)
-    const wb = !s.failed && s.warn_code ? 'ATS ' + s.warn_code : '';
+    const wb = HP.warnBadge(s); // ATS or app-level warning: an amber badge drawn by CSS from data-warn
     if ((c.status.dataset.warn || '') !== wb) { if (wb) c.status.dataset.warn = wb; else delete c.status.dataset.warn; }
-    c.status.title = s.failed ? s.error || '' : wb ? 'ATS warning ' + s.warn_code + ' (see the Overview tab)' : '';
+    c.status.title = s.failed ? s.error || '' : wb ? 'warning ' + wb + ' (see the Overview tab)' : '';
     c.path.title = s.url || '';
     setText(c.type, mimeShort(s.mime));
     setText(c.size, s.failed && !s.resp_size ? '' : fmtSize(s.resp_size));
@@ -749,7 +749,7 @@
 
   function clientCard(c, name) {
     return HP.clientCard(c, name, {
-      active: $('f-client').value === c.addr,
+      active: $('f-client').value === c.addr, appFailures: HP.appFailureCount(flows, c.addr),
       onPick: () => {
         const sel = $('f-client');
         sel.value = sel.value === c.addr ? '' : c.addr;

@@ -26,7 +26,7 @@
     return li;
   }
 
-  // opts: {active: bool, onPick(), onRename(card)}
+  // opts: {active: bool, appFailures: number, onPick(), onRename(card)}
   function clientCard(c, name, opts) {
     const ck = c.checklist || {};
     const card = el('div', { class: 'client' + (opts.active ? ' active' : ''), 'data-addr': c.addr });
@@ -41,7 +41,11 @@
     card.appendChild(el('div', { class: 'client-meta muted' }, meta.join(' · ')));
     card.appendChild(el('div', { class: 'client-counts' },
       el('span', null, plural(c.flows, 'flow')),
-      c.failed ? el('span', { class: 'bad' }, c.failed + ' failed') : null,
+      c.failed ? el('span', { class: 'bad', title: 'transport failures: the request did not complete' }, c.failed + ' failed') : null,
+      // counted by the viewer from the flows it holds (warnings.js): the network worked, the app's
+      // validation or decoding would not (content-type, status, decode, hls warnings)
+      opts.appFailures ? el('span', { class: 'warn app-failures', title: 'requests that arrived but that the app\'s response validation or decoding fails (warning:app)' },
+        plural(opts.appFailures, 'app-level failure')) : null,
       c.refused ? el('span', { class: 'bad' }, plural(c.refused, 'TLS refusal')) : null));
     if (Array.isArray(c.apps) && c.apps.length) {
       card.appendChild(el('h5', null, 'Apps'));

@@ -5,11 +5,16 @@
   const { el, kv, section, fmtMs, fmtSize, waterfall } = window.HP;
 
   function diagPanel(g, small) {
-    const p = el('div', { class: small ? 'diag warn' : 'diag', 'data-code': g.code });
+    // a warning's kind (ats, content-type, status, decode, hls, cache, local-network) and its error
+    // domain when not NSURLErrorDomain; a cache note (code 0) is information, not a warning
+    const note = small && g.kind === 'cache';
+    const p = el('div', { class: note ? 'diag note' : small ? 'diag warn' : 'diag', 'data-code': g.code, 'data-kind': g.kind });
     p.appendChild(el('div', { class: 'diag-top' },
       el('span', { class: 'diag-badge' },
-        el('span', { class: 'diag-code' }, String(g.code)), ' ',
+        note ? null : el('span', { class: 'diag-code' }, String(g.code)), note ? null : ' ',
         el('span', { class: 'diag-name' }, g.name || '')),
+      g.kind ? el('span', { class: 'diag-kind' }, g.kind) : null,
+      g.domain ? el('span', { class: 'diag-domain' }, g.domain) : null,
       g.stage ? el('span', { class: 'diag-stage' }, 'stage: ' + g.stage) : null));
     if (g.title) p.appendChild(el(small ? 'h5' : 'h3', { class: 'diag-title' }, g.title));
     if (g.detail) p.appendChild(el('p', { class: 'diag-detail' }, g.detail));

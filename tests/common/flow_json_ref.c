@@ -114,14 +114,15 @@ static json_t *ms_json(double ms)
     return json_real((double)(long long)(ms * 1000.0 + 0.5) / 1000.0);
 }
 
-static json_t *diagnosis_json(const struct diagnosis *d)
+static json_t *diagnosis_json(const struct diagnosis *d, int warning)
 {
     json_t *o = json_object();
     if (!o)
         return NULL;
     put(o, "code", json_integer(d->entry->code));
-    if (d->entry->domain)
-        put(o, "domain", jstr(d->entry->domain));
+    const char *domain = d->domain ? d->domain : d->entry->domain;
+    if (domain)
+        put(o, "domain", jstr(domain));
     put(o, "name", jstr(d->entry->name));
     put(o, "stage", jstr(d->stage ? d->stage : ""));
     put(o, "title", jstr(d->entry->title));
@@ -129,6 +130,8 @@ static json_t *diagnosis_json(const struct diagnosis *d)
     put(o, "fix", jstr(d->entry->fix));
     if (d->entry->android && d->entry->android[0])
         put(o, "android", jstr(d->entry->android));
+    if (warning)
+        put(o, "kind", jstr(d->kind ? d->kind : "ats"));
     return o;
 }
 
@@ -223,14 +226,14 @@ static void add_detail(json_t *o, const struct flow *f)
     /* diagnose is pure: recomputing here gives the full {code, name, stage, title, detail, fix} */
     struct diagnosis d;
     if (diagnose_flow(f, &d) && d.entry)
-        put(o, "diagnosis", diagnosis_json(&d));
-    struct diagnosis w[4];
-    size_t nw = diagnose_warnings(f, w, 4);
+        put(o, "diagnosis", diagnosis_json(&d, 0));
+    struct diagnosis w[FLOW_JSON_MAX_WARNINGS];
+    size_t nw = diagnose_warnings(f, w, FLOW_JSON_MAX_WARNINGS);
     if (nw) {
         json_t *wa = json_array();
         for (size_t i = 0; wa && i < nw; i++)
             if (w[i].entry)
-                json_array_append_new(wa, diagnosis_json(&w[i]));
+                json_array_append_new(wa, diagnosis_json(&w[i], 1));
         put(o, "warnings", wa);
     }
 }
@@ -268,8 +271,31 @@ json_t *flow_json_ref(const struct flow *f, int detail)
     put(o, "diag_code", json_integer(f->diag_code));
     /* the first warning's code (ATS -1022 / -1200), so a list can mark flows that only worked
      * because of an exception */
-    struct diagnosis warn;
-    put(o, "warn_code", json_integer(diagnose_warnings(f, &warn, 1) && warn.entry ? warn.entry->code : 0));
+    struct diagnosis warn[FLOW_JSON_MAX_WARNINGS];
+    size_t nwarn = diagnose_warnings(f, warn, FLOW_JSON_MAX_WARNINGS);
+    put(o, "warn_code", json_integer(nwarn && warn[0].entry ? warn[0].entry->code : 0));
+    /* each kind and each non-zero code once, in order */
+    json_t *kinds = json_array(), *codes = json_array();
+    for (size_t i = 0; kinds && codes && i < nwarn; i++) {
+        json_t *k = jstr(warn[i].kind ? warn[i].kind : "ats");
+        int seen = 0;
+        for (size_t j = 0; j < json_array_size(kinds); j++)
+            seen |= json_equal(json_array_get(kinds, j), k);
+        if (seen)
+            json_decref(k);
+        else
+            json_array_append_new(kinds, k);
+        json_t *c = json_integer(warn[i].entry ? warn[i].entry->code : 0);
+        seen = !json_integer_value(c);
+        for (size_t j = 0; j < json_array_size(codes); j++)
+            seen |= json_equal(json_array_get(codes, j), c);
+        if (seen)
+            json_decref(c);
+        else
+            json_array_append_new(codes, c);
+    }
+    put(o, "warn_kinds", kinds);
+    put(o, "warn_codes", codes);
     char why[64];
     flow_words_reason_short(f, why, sizeof why);
     put(o, "reason_short", jstr(why));

@@ -131,7 +131,7 @@ like "$(line_of "httpeek.test/proxy.pac")" " 200 .*httpeek's own page \(recorded
 stop_httpeek
 
 # ---- 403: a client outside --allow-client, rate-limited per client ----------------------------
-start_httpeek --allow-client 10.0.0.0/8
+start_httpeek --allow-client 10.0.0.0/8 --workers 1   # the bound is per worker
 W="http://127.0.0.1:$HTTPEEK_WEB_PORT"
 code=$(CURL_MAX_TIME=10 pcurl -o "$T/b" -w '%{http_code}' "http://upstream.test:$UP/bytes/10")
 is "$code" 403 "a client outside --allow-client: 403"

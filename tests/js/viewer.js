@@ -154,8 +154,10 @@ async function main() {
       return { id: +r.dataset.id, warn: st.dataset.warn || '', after: getComputedStyle(st, '::after').content };
     }));
     const warned = api.filter((f) => !f.failed && f.warn_code);
-    ok(warned.length > 0 && warned.every((f) => { const b = badges.find((x) => x.id === f.id); return b && b.warn === 'ATS ' + f.warn_code && b.after.includes('ATS ' + f.warn_code); }),
-      `flows with an ATS warning carry a badge "ATS <code>" in the status cell (${warned.length})`, JSON.stringify(badges), JSON.stringify(api.map((f) => [f.id, f.warn_code])));
+    // "ATS <code>" for App Transport Security, "<code> <kind>" for an app-level warning (issue 16)
+    const badgeOf = (f) => (!f.warn_kinds || f.warn_kinds[0] === 'ats' ? 'ATS ' + f.warn_code : f.warn_code + ' ' + f.warn_kinds[0]);
+    ok(warned.length > 0 && warned.every((f) => { const b = badges.find((x) => x.id === f.id); return b && b.warn === badgeOf(f) && b.after.includes(badgeOf(f)); }),
+      `flows with a warning carry a badge "ATS <code>" or "<code> <kind>" in the status cell (${warned.length})`, JSON.stringify(badges), JSON.stringify(api.map((f) => [f.id, f.warn_code, f.warn_kinds])));
     ok(badges.filter((b) => b.warn).length === warned.length && api.filter((f) => f.failed).every((f) => { const b = badges.find((x) => x.id === f.id); return b && !b.warn; }),
       'no badge on flows without a warning, nor on failed flows', JSON.stringify(badges));
     ok(c.status === '200', 'the badge leaves the status text alone', c.status);
@@ -210,6 +212,25 @@ async function main() {
     await page.fill('#filter', '-is:warning');
     rs = await waitRows(page, (r) => r.length === total - nWarn);
     ok(rs.length === total - nWarn && !rs.some((r) => rsIds.includes(r.id)), '-is:warning hides them');
+    // warning:KIND and code:N (issue 16): the 404 carries an app-level status warning (-1011)
+    const withStatus = apiNow.filter((f) => (f.warn_kinds || []).includes('status')).map((f) => f.id).sort();
+    await page.fill('#filter', 'warning:status');
+    rs = await waitRows(page, (r) => r.length === withStatus.length);
+    ok(withStatus.length > 0 && JSON.stringify(rs.map((r) => r.id).sort()) === JSON.stringify(withStatus), `warning:status shows the flows with a status warning (${withStatus.length})`, JSON.stringify(rs.map((r) => r.cells.path)));
+    await page.fill('#filter', '');
+    await waitRows(page, (r) => r.length === total); // so the next rows are code:'s, not warning:'s
+    await page.fill('#filter', 'code:-1011');
+    rs = await waitRows(page, (r) => r.length === withStatus.length);
+    ok(JSON.stringify(rs.map((r) => r.id).sort()) === JSON.stringify(withStatus) && rs.some((r) => r.cells.path === '/missing'), 'code:-1011 matches a warning code (the 404)', JSON.stringify(rs.map((r) => r.cells.path)));
+    await page.fill('#filter', '');
+    await waitRows(page, (r) => r.length === total);
+    await page.fill('#filter', 'code:-1003');
+    rs = await waitRows(page, (r) => r.length === 1 && /\bfailed\b/.test(r[0].cls));
+    ok(rs.length === 1 && /\bfailed\b/.test(rs[0].cls), 'code:-1003 matches the diagnosis code of the failed lookup', JSON.stringify(rs.map((r) => r.cells.path)));
+    const withAts = apiNow.filter((f) => (f.warn_kinds || []).includes('ats')).length;
+    await page.fill('#filter', 'warning:ats -warning:status');
+    rs = await waitRows(page, (r) => r.length === apiNow.filter((f) => (f.warn_kinds || []).includes('ats') && !(f.warn_kinds || []).includes('status')).length);
+    ok(withAts > 0 && rs.length > 0 && rs.every((r) => r.cells.path !== '/missing'), 'warning:ats combines with a negated -warning:status', JSON.stringify(rs.map((r) => r.cells.path)));
     await page.fill('#filter', '');
     await page.selectOption('#f-status', '');
     rs = await waitRows(page, (r) => r.length === total);
@@ -362,11 +383,14 @@ async function main() {
     const fo = await text(page, '#d-body');
     ok(fo.includes('Failure') && fo.includes('Stage') && fo.includes('dns'), 'failure facts are shown', fo.slice(0, 300));
     const dd = await getJSON(`${WEB}/api/flows/${missing.id}`);
-    if (dd.warnings && dd.warnings.length) {
-      await selectRow(page, missing.id, 'overview');
-      const w = await page.$$eval('#d-body .diag.warn .diag-code', (e) => e.map((x) => x.textContent));
-      ok(w.includes(String(dd.warnings[0].code)), `warnings are shown as smaller panels (${w.join(',')})`);
-    }
+    await selectRow(page, missing.id, 'overview');
+    const w = await page.$$eval('#d-body .diag.warn', (e) => e.map((x) => ({ code: x.querySelector('.diag-code').textContent,
+      kind: (x.querySelector('.diag-kind') || {}).textContent, domain: (x.querySelector('.diag-domain') || {}).textContent,
+      detail: (x.querySelector('.diag-detail') || {}).textContent })));
+    ok(dd.warnings && w.length === dd.warnings.length && w.some((x) => x.code === String(dd.warnings[0].code)), `warnings are shown as smaller panels (${w.map((x) => x.code).join(',')})`, JSON.stringify(w));
+    const sw = w.find((x) => x.kind === 'status');
+    ok(sw && sw.code === '-1011' && sw.domain === 'AFURLResponseSerializationErrorDomain' && sw.detail.includes('Request failed: not found (404)'),
+      'the 404\'s status warning shows its kind, its domain and AFNetworking\'s words', JSON.stringify(w));
 
     // ---- copy as curl -----------------------------------------------------------------------
     await selectRow(page, post.id);
@@ -390,6 +414,10 @@ async function main() {
     ok(cl.checks.proxy_reached && cl.checks.ca_downloaded && cl.checks.trusted_tls && cl.checks.app_traffic && 'refusing_hosts' in cl.checks,
       'client checklist: proxy reached, CA downloaded, trusted TLS, app traffic, refusing hosts', JSON.stringify(cl));
     ok(/\d+ flows/.test(cl.counts) && /2 failed/.test(cl.counts) && cl.advice, 'client card: flow and failure counts, advice', JSON.stringify(cl));
+    const nApp = (await getJSON(`${WEB}/api/flows`)).filter((f) => f.client === '127.0.0.1' && !f.failed &&
+      (f.warn_kinds || []).some((k) => ['content-type', 'status', 'decode', 'hls'].includes(k))).length;
+    ok(nApp > 0 && cl.counts.includes(nApp + ' app-level failure') && /2 failed/.test(cl.counts),
+      `client card: app-level failures (${nApp}) counted apart from the transport failures`, JSON.stringify(cl));
     await page.click('#clients .client[data-addr="127.0.0.1"] .rename');
     await page.fill('#clients .rename-input', 'Test Phone');
     await page.press('#clients .rename-input', 'Enter');

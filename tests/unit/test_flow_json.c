@@ -333,6 +333,35 @@ int main(void)
        "a refused CONNECT: failed_before_tls true, reason_short 'connection refused'");
     json_decref(sum);
     flow_free(f);
+    /* app-level warnings: kind on each, domain when not NSURLErrorDomain, summary lists */
+    f = flow_new(11, 6, 1024);
+    const char *qv[] = {"Accept", "application/json"};
+    f->req = head(1, qv, 1);
+    f->req->method = HTTP_GET;
+    snprintf(f->host, sizeof f->host, "mybox.local");
+    snprintf(f->scheme, sizeof f->scheme, "http");
+    flow_set_url(f, "http://mybox.local/api");
+    const char *hv[] = {"Content-Type", "text/html", "Cache-Control", "max-age=60"};
+    f->resp = head(0, hv, 2);
+    f->resp->status = 502;
+    flow_capture_add(&f->resp_body, "<html>", 6);
+    sum = flow_to_json(f, 0);
+    d = flow_to_json(f, 1);
+    char *kinds = json_dumps(json_object_get(sum, "warn_kinds"), JSON_COMPACT),
+         *codes = json_dumps(json_object_get(sum, "warn_codes"), JSON_COMPACT);
+    is_str(kinds, "[\"local-network\",\"status\",\"content-type\"]", "summary warn_kinds: each kind once, in order");
+    is_str(codes, "[-1022,-1011,-1016]", "summary warn_codes: the non-zero codes");
+    free(kinds);
+    free(codes);
+    json_t *wa = json_object_get(d, "warnings"), *w1 = json_array_get(wa, 1), *w0 = json_array_get(wa, 0);
+    ok(json_array_size(wa) == 3 && !strcmp(json_string_value(json_object_get(w1, "kind")), "status") &&
+       !strcmp(json_string_value(json_object_get(w1, "domain")), "AFURLResponseSerializationErrorDomain") &&
+       !json_object_get(w0, "domain") && !strcmp(json_string_value(json_object_get(w0, "kind")), "local-network"),
+       "detail warnings carry kind, and domain only outside NSURLErrorDomain");
+    ok(!json_object_get(json_object_get(d, "diagnosis"), "kind"), "a diagnosis has no kind");
+    json_decref(sum);
+    json_decref(d);
+    flow_free(f);
     ok(texts_checked > 2000 && !texts_invalid, "all %d texts written are valid JSON", texts_checked);
     ok(!texts_differ, "every text equals the jansson model of its flow (%d differ)", texts_differ);
     return done();
