@@ -272,7 +272,10 @@ void flow_words_reason_short(const struct flow *f, char *out, size_t outlen)
             : "client gave up";
         break;
     case FLOW_STAGE_DNS:
-        w = x->timeout && x->dns_error != EVUTIL_EAI_NONAME ? "timed out (DNS)" : "no such host";
+        /* a temporary failure that was not a timeout: no DNS server could be asked at all */
+        w = x->timeout && x->dns_error != EVUTIL_EAI_NONAME ? "timed out (DNS)"
+            : x->dns_error == EVUTIL_EAI_AGAIN              ? "no DNS server answered"
+                                                            : "no such host";
         break;
     case FLOW_STAGE_CONNECT:
         w = x->timeout || x->sys_errno == ETIMEDOUT ? "timed out (connect)"

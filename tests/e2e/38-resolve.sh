@@ -65,6 +65,8 @@ cmp_num "$ms" -lt 2000 "it fails fast (${ms} ms), not after the upstream timeout
 out=$(flow_of absent.test)
 like "$out" "^-1003 NSURLErrorCannotFindHost timeout=False" "no reachable DNS server: -1003, not -1001"
 like "$out" "no DNS server answered" "no reachable DNS server: the reason says no DNS server answered"
+is "$(api "http://127.0.0.1:$HTTPEEK_WEB_PORT/api/flows" | jq_py "[f['reason_short'] for f in d if f['host'] == 'absent.test'][-1]")" \
+    "no DNS server answered" "no reachable DNS server: the list's short reason says so, not 'no such host'"
 
 # a DNS server that is reachable and never answers: a UDP socket that reads and drops, first on
 # port 53 (the private resolv.conf's server: the system path), then for --dns
