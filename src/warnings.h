@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "attrib.h"
-#include "diagnose.h"
+#include "diagnosis.h"
 #include "flow.h"
 #include "json_scan.h"
 

@@ -2,6 +2,7 @@
  * networking layer would fail (or, for cache notes, says what URLCache does), and stays silent
  * otherwise; the JSON scan reports where a body breaks; the body facts are computed once. */
 #include "../../src/warnings.c"
+#include "../../src/diagnose.h"
 
 #include <stdlib.h>
 #include <zlib.h>
