@@ -12,6 +12,9 @@ const path = require('path');
 const http = require('http');
 const { execFileSync } = require('child_process');
 const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
+const { ok, getJSON, rows, waitRows: waitRowsFor } = require('./common');
+// the second pass waits a little longer: its flows come from fresh upstreams
+const waitRows = (page, pred, ms = 6000) => waitRowsFor(page, pred, ms);
 
 const WEB = process.env.VIEWER_URL;
 const VUP = +process.env.VUP_PORT;
@@ -20,41 +23,9 @@ const SELF = +process.env.SELF_PORT;
 const WRONG = +process.env.WRONG_PORT;
 const SHOT_DIR = process.env.SHOT_DIR;
 
-function ok(cond, desc, ...diag) {
-  console.log((cond ? 'ok - ' : 'not ok - ') + desc.replace(/[\r\n]+/g, ' '));
-  if (!cond) for (const d of diag) for (const l of String(d).split('\n')) console.log('# ' + l);
-  return !!cond;
-}
 function note(msg) { console.log('# ' + msg); }
 
-function getJSON(url) {
-  return new Promise((resolve, reject) => {
-    http.get(url, (r) => {
-      let b = '';
-      r.setEncoding('utf8');
-      r.on('data', (c) => { b += c; });
-      r.on('end', () => { try { resolve(JSON.parse(b)); } catch (e) { reject(e); } });
-    }).on('error', reject);
-  });
-}
 
-async function rows(page) {
-  return page.$$eval('#list-rows .row[data-id]:not([hidden])', (rs) => rs.map((r) => {
-    const cells = {};
-    for (const c of r.children) if (c.className.startsWith('c c-')) cells[c.className.slice(4)] = c.textContent;
-    return { id: +r.dataset.id, cls: r.className, top: r.getBoundingClientRect().top, cells };
-  }).sort((a, b) => a.top - b.top));
-}
-async function waitRows(page, pred, ms = 6000) {
-  const t0 = Date.now();
-  let rs = [];
-  while (Date.now() - t0 < ms) {
-    rs = await rows(page);
-    if (pred(rs)) return rs;
-    await page.waitForTimeout(50);
-  }
-  return rs;
-}
 // type a filter, let it apply (debounce, then any server search), then wait until pred holds
 // for the flows the filter lets through (all of them, not only the rows scrolled into view)
 async function filterTo(page, text, pred, ms = 6000) {

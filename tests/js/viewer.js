@@ -14,6 +14,7 @@ const fs = require('fs');
 const { execFileSync } = require('child_process');
 const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
 const harValidator = require(path.join(__dirname, 'node_modules', 'har-validator'));
+const { ok, getJSON, rows, waitRows } = require('./common');
 
 const WEB = process.env.VIEWER_URL;
 const ORIGIN = new URL(WEB).origin;
@@ -24,22 +25,7 @@ const EXPECT = +process.env.EXPECT_FLOWS;
 const HAR_OUT = process.env.HAR_OUT;
 const SHOT = process.env.SCREENSHOT;
 
-function ok(cond, desc, ...diag) {
-  console.log((cond ? 'ok - ' : 'not ok - ') + desc.replace(/[\r\n]+/g, ' '));
-  if (!cond) for (const d of diag) for (const l of String(d).split('\n')) console.log('# ' + l);
-  return !!cond;
-}
 
-function getJSON(url) {
-  return new Promise((resolve, reject) => {
-    http.get(url, (r) => {
-      let b = '';
-      r.setEncoding('utf8');
-      r.on('data', (c) => { b += c; });
-      r.on('end', () => { try { resolve(JSON.parse(b)); } catch (e) { reject(e); } });
-    }).on('error', reject);
-  });
-}
 
 // A request through the proxy (absolute-form), as an app would make it.
 function viaProxy(url, opts = {}) {
@@ -56,24 +42,7 @@ function viaProxy(url, opts = {}) {
   });
 }
 
-async function rows(page) {
-  return page.$$eval('#list-rows .row[data-id]:not([hidden])', (rs) => rs.map((r) => {
-    const cells = {};
-    for (const c of r.children) if (c.className.startsWith('c c-')) cells[c.className.slice(4)] = c.textContent;
-    return { id: +r.dataset.id, cls: r.className, top: r.getBoundingClientRect().top, cells };
-  }).sort((a, b) => a.top - b.top));
-}
 
-async function waitRows(page, pred, ms = 5000) {
-  const t0 = Date.now();
-  let rs = [];
-  while (Date.now() - t0 < ms) {
-    rs = await rows(page);
-    if (pred(rs)) return rs;
-    await page.waitForTimeout(50);
-  }
-  return rs;
-}
 
 async function selectRow(page, id, tab) {
   await page.click(`#list-rows .row[data-id="${id}"]`);

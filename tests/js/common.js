@@ -1,0 +1,43 @@
+// common.js — what the headless viewer tests share: TAP-like output ("ok - " / "not ok - " and
+// "# " diagnostics, turned into checks by lib.sh's node_tap), JSON from the API, and the list's
+// rows as the page shows them.
+'use strict';
+const http = require('http');
+
+function ok(cond, desc, ...diag) {
+  console.log((cond ? 'ok - ' : 'not ok - ') + desc.replace(/[\r\n]+/g, ' '));
+  if (!cond) for (const d of diag) for (const l of String(d).split('\n')) console.log('# ' + l);
+  return !!cond;
+}
+
+function getJSON(url) {
+  return new Promise((resolve, reject) => {
+    http.get(url, (r) => {
+      let b = '';
+      r.setEncoding('utf8');
+      r.on('data', (c) => { b += c; });
+      r.on('end', () => { try { resolve(JSON.parse(b)); } catch (e) { reject(e); } });
+    }).on('error', reject);
+  });
+}
+
+async function rows(page) {
+  return page.$$eval('#list-rows .row[data-id]:not([hidden])', (rs) => rs.map((r) => {
+    const cells = {};
+    for (const c of r.children) if (c.className.startsWith('c c-')) cells[c.className.slice(4)] = c.textContent;
+    return { id: +r.dataset.id, cls: r.className, top: r.getBoundingClientRect().top, cells };
+  }).sort((a, b) => a.top - b.top));
+}
+
+async function waitRows(page, pred, ms = 5000) {
+  const t0 = Date.now();
+  let rs = [];
+  while (Date.now() - t0 < ms) {
+    rs = await rows(page);
+    if (pred(rs)) return rs;
+    await page.waitForTimeout(50);
+  }
+  return rs;
+}
+
+module.exports = { ok, getJSON, rows, waitRows };
