@@ -187,7 +187,8 @@ struct flow {
     unsigned device_trusted;    /* for a refusal of our certificate: requests this device had sent
                                    through intercepted tunnels before (it trusts the CA) */
     unsigned app_trusted;       /* of those, from the app that refused (same User-Agent product) */
-    int warn_codes[4];          /* codes of warnings on a flow that worked (ATS -1022, -1200) */
+    int warn_codes[4];          /* codes of its first warnings, for the terminal line: set by the store,
+                                   which computes them once with the flow's JSON (0 = a note) */
     int nwarn;
     int own;                    /* a request for httpeek's own pages, recorded (--record-own) */
     char proxy_addr[72];        /* "ip:port" of httpeek as the client reached it ("" unknown):

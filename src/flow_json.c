@@ -651,6 +651,9 @@ int flow_json_texts(const struct flow *f, struct flow_json_text *out)
     out->oom = 0;
     struct diagnosis warn[FLOW_JSON_MAX_WARNINGS];
     size_t nwarn = diagnose_warnings(f, warn, FLOW_JSON_MAX_WARNINGS);
+    out->nwarn = 0;
+    for (size_t i = 0; i < nwarn && i < sizeof out->warn_codes / sizeof *out->warn_codes; i++)
+        out->warn_codes[out->nwarn++] = warn[i].entry->code;
     RAW(out, "{");
     summary_fields(out, f, warn, nwarn);
     RAW(out, "}");

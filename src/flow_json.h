@@ -25,6 +25,9 @@ struct flow_json_text {
     const char *detail;        /* the detail: detail[0 .. detail_len), inside buf */
     size_t detail_len;
     int oom;
+    int warn_codes[4];         /* the codes of the flow's first warnings (0 for a note), as the
+                                  terminal line marks them: warnings are computed here, once */
+    int nwarn;
 };
 
 /* Write f's summary and detail JSON (compact, members in a fixed order) into out, replacing what

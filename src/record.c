@@ -6,14 +6,14 @@
 
 void record_flow(struct proxy *p, struct flow *f)
 {
-    struct diagnosis d, w[4];
+    struct diagnosis d;
     if (diagnose_flow(f, &d) && d.entry) {
         f->diag_code = d.entry->code;
         f->diag_name = d.entry->name;
     }
-    size_t nw = diagnose_warnings(f, w, 4);
-    for (size_t i = 0; i < nw; i++)
-        f->warn_codes[f->nwarn++] = w[i].entry->code;
+    /* warnings (ATS, app-level: body checks, URLCache notes) are not computed here on the
+     * worker: the store computes them once, writing the flow's JSON, and marks the terminal
+     * line from that (store.c write_batch) */
     f->id = atomic_fetch_add(&p->next_flow_id, 1) + 1;
     flow_done(f, p->out, p->sink, p->sink_arg);
 }

@@ -658,7 +658,6 @@ static int write_client_stats(struct store *s)
 
 static void write_batch(struct store *s, struct flow **fl, size_t n)
 {
-    print_lines(s, fl, n);
     uint64_t lo = UINT64_MAX, hi = 0;
     size_t written = 0;
     /* IMMEDIATE: the write lock from the start, so cleared_upto cannot move (a reader's clear
@@ -671,7 +670,11 @@ static void write_batch(struct store *s, struct flow **fl, size_t n)
         cleared = sqlite3_column_int64(s->cleared, 0);
     sqlite3_reset(s->cleared);
     for (size_t i = 0; i < n; i++) {
-        if (write_flow(s, fl[i]) == 0) {
+        int rc = write_flow(s, fl[i]);
+        /* the warnings were computed once, for the JSON: the terminal line marks them */
+        memcpy(fl[i]->warn_codes, s->json.warn_codes, sizeof fl[i]->warn_codes);
+        fl[i]->nwarn = rc == 0 ? s->json.nwarn : 0;
+        if (rc == 0) {
             written++;
             if (fl[i]->id < lo)
                 lo = fl[i]->id;
@@ -681,6 +684,7 @@ static void write_batch(struct store *s, struct flow **fl, size_t n)
                 count_client(s, fl[i]);
         }
     }
+    print_lines(s, fl, n); /* after write_flow: each line carries its flow's warnings */
     int committed = 1;
     if (write_client_stats(s) < 0) { /* counts that miss flows would stay wrong: drop the batch */
         exec(s->db, "ROLLBACK", NULL, 0, s->path);
