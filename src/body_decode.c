@@ -12,6 +12,16 @@
 
 #define DECODE_CHUNK 65536
 
+/* Append got decoded bytes of buf to out and count them: 0, or BODY_DECODE_OOM / _TOO_BIG. */
+static int take(struct evbuffer *out, const unsigned char *buf, size_t got, size_t *total,
+                size_t max)
+{
+    if (got && evbuffer_add(out, buf, got) < 0)
+        return BODY_DECODE_OOM;
+    *total += got;
+    return *total > max ? BODY_DECODE_TOO_BIG : 0;
+}
+
 /* Inflate in (windowBits as zlib's inflateInit2) into out. Concatenated gzip members are all
  * decoded. Returns 0, 1 when the input ended early (a truncated capture), -1 on bad data, -3
  * past max. */
@@ -31,16 +41,9 @@ static int inflate_to(const unsigned char *in, size_t inlen, int window, size_t 
         z.next_out = buf;
         z.avail_out = sizeof buf;
         int zr = inflate(&z, Z_NO_FLUSH);
-        size_t got = sizeof buf - z.avail_out;
-        if (got && evbuffer_add(out, buf, got) < 0) {
-            rc = BODY_DECODE_OOM;
+        if ((rc = take(out, buf, sizeof buf - z.avail_out, &total, max)) < 0)
             break;
-        }
-        total += got;
-        if (total > max) {
-            rc = BODY_DECODE_TOO_BIG;
-            break;
-        }
+        rc = BODY_DECODE_BAD;
         if (zr == Z_STREAM_END) {
             /* skip trailing zero padding some servers add; another gzip member goes on */
             while (z.avail_in && *z.next_in == 0) {
@@ -84,16 +87,9 @@ static int brotli_to(const unsigned char *in, size_t inlen, size_t max, struct e
         uint8_t *next_out = buf;
         BrotliDecoderResult br = BrotliDecoderDecompressStream(d, &avail_in, &next_in, &avail_out,
                                                                &next_out, NULL);
-        size_t got = sizeof buf - avail_out;
-        if (got && evbuffer_add(out, buf, got) < 0) {
-            rc = BODY_DECODE_OOM;
+        if ((rc = take(out, buf, sizeof buf - avail_out, &total, max)) < 0)
             break;
-        }
-        total += got;
-        if (total > max) {
-            rc = BODY_DECODE_TOO_BIG;
-            break;
-        }
+        rc = BODY_DECODE_BAD;
         if (br == BROTLI_DECODER_RESULT_SUCCESS) {
             rc = 0;
             break;

@@ -24,21 +24,16 @@ start_httpeek --hosts "$T/hosts" --upstream-timeout 10
 W="http://127.0.0.1:$HTTPEEK_WEB_PORT"
 unlike "$(tr '\0' ' ' <"/proc/$(pgrep -P "$HTTPEEK_PID" | head -n 1)/cmdline")" "--dns" "httpeek runs without --dns: the system resolver"
 
-# flow_of HOST: "code name timeout dns_error | reason" of the newest flow for HOST
+# flow_of HOST: "code name timeout dns_error | reason | detail" of the newest flow for HOST
 flow_of() {
-    wait_grep "$1" "$HTTPEEK_LOG" 10 >/dev/null 2>&1
-    sleep 0.3
-    "$PYTHON" - "$W" "$1" <<'PY'
-import json, sys, urllib.request
-base, host = sys.argv[1], sys.argv[2]
-flows = [f for f in json.load(urllib.request.urlopen(base + "/api/flows", timeout=10)) if f["host"] == host]
-if not flows:
+    newest_flow_detail "$W" "$1" | "$PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin)
+if not d:
     print("no flow"); sys.exit()
-d = json.load(urllib.request.urlopen("%s/api/flows/%d" % (base, max(f["id"] for f in flows)), timeout=10))
 g, x = d.get("diagnosis") or {}, d.get("failure") or {}
 print(g.get("code", 0), g.get("name", ""), "timeout=%s" % x.get("timeout"), "dns_error=%s" % x.get("dns_error"),
-      "|", x.get("reason", ""), "|", g.get("detail", ""))
-PY
+      "|", x.get("reason", ""), "|", g.get("detail", ""))'
 }
 
 code=$(pcurl -o /dev/null -w '%{http_code}' "http://etc.test:$UPSTREAM_PORT/bytes/10")

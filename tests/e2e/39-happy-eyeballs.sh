@@ -43,21 +43,16 @@ W="http://127.0.0.1:$HTTPEEK_WEB_PORT"
 
 # flow_of HOST: attempts, warnings and diagnosis of the newest flow for HOST, one per line
 flow_of() {
-    wait_grep "$1" "$HTTPEEK_LOG" 10 >/dev/null 2>&1
-    sleep 0.3
-    "$PYTHON" - "$W" "$1" <<'PY'
-import json, sys, urllib.request
-base, host = sys.argv[1], sys.argv[2]
-flows = [f for f in json.load(urllib.request.urlopen(base + "/api/flows", timeout=10)) if f["host"] == host]
-if not flows:
+    newest_flow_detail "$W" "$1" | "$PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin)
+if not d:
     print("no flow"); sys.exit()
-d = json.load(urllib.request.urlopen("%s/api/flows/%d" % (base, max(f["id"] for f in flows)), timeout=10))
 print("attempts:", " ".join("%s/%d/%s" % (a["addr"], a["family"], a["outcome"]) for a in d.get("connect_attempts", [])))
 for w in d.get("warnings", []):
     print("warning:", w["code"], w["stage"], w["detail"])
 g = d.get("diagnosis") or {}
-print("diagnosis:", g.get("code", 0), g.get("detail", ""))
-PY
+print("diagnosis:", g.get("code", 0), g.get("detail", ""))'
 }
 
 t0=$(date +%s%N)

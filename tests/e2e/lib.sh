@@ -510,3 +510,17 @@ enter_private_net() {
 
 # flow_detail ID: the flow's detail JSON from the API
 flow_detail() { api "http://127.0.0.1:$HTTPEEK_WEB_PORT/api/flows/$1"; }
+
+# newest_flow_detail VIEWER-URL HOST: the detail JSON of the newest flow for HOST once its line
+# is in the log ({} when there is none)
+newest_flow_detail() {
+    wait_grep "$2" "$HTTPEEK_LOG" 10 >/dev/null 2>&1
+    sleep 0.3
+    "$PYTHON" - "$1" "$2" <<'PY'
+import json, sys, urllib.request
+base, host = sys.argv[1], sys.argv[2]
+flows = [f for f in json.load(urllib.request.urlopen(base + "/api/flows", timeout=10)) if f["host"] == host]
+print(json.dumps(json.load(urllib.request.urlopen("%s/api/flows/%d" % (base, max(f["id"] for f in flows)),
+                                                  timeout=10)) if flows else {}))
+PY
+}
