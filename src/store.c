@@ -1146,6 +1146,11 @@ int store_reader_list_text(struct store_reader *r, uint64_t after_id, size_t lim
     return ret;
 }
 
+struct sqlite3 *store_reader_db(struct store_reader *r)
+{
+    return r->db;
+}
+
 json_t *store_reader_get(struct store_reader *r, uint64_t id)
 {
     sqlite3_stmt *st = r->get;

@@ -120,6 +120,11 @@ json_t *store_reader_get(struct store_reader *r, uint64_t id) HP_NONNULL(1);
 int store_reader_body(struct store_reader *r, uint64_t id, int response, int decode,
                       struct evbuffer *out, char *mime, size_t mimelen) HP_NONNULL(1, 5, 6);
 
+/* The reader's own SQLite connection, for read-only queries by other read-side modules (links.c)
+ * on the reader's thread. Its table is the schema in store.c: flows(id, kind, method, host,
+ * status, failed, client, mime, summary, detail, ...) and meta('cleared_upto'). */
+struct sqlite3 *store_reader_db(struct store_reader *r) HP_NONNULL(1);
+
 /* Hide every flow up to now from lists and HAR (DELETE /api/flows); the file keeps them. */
 int store_reader_clear(struct store_reader *r) HP_NONNULL(1);
 

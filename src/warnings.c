@@ -16,6 +16,7 @@
 #include <time.h>
 #include <event2/buffer.h>
 #include "body_decode.h"
+#include "hls.h"
 #include "json_scan.h"
 #include "urlcache.h"
 #include "http1.h"
@@ -313,33 +314,10 @@ static void hls_uri(struct flow_checks *c, const char *u, size_t n, unsigned lin
     }
 }
 
-static void hls_scan(struct flow_checks *c, const char *s, size_t n)
+/* hls_each_uri's callback */
+static void hls_check(const char *u, size_t n, unsigned line, int attr, void *c)
 {
-    unsigned line = 0;
-    size_t i = 0;
-    while (i < n) {
-        size_t e = i;
-        while (e < n && s[e] != '\n')
-            e++;
-        size_t le = e;
-        if (le > i && s[le - 1] == '\r')
-            le--;
-        line++;
-        if (le > i && s[i] != '#')
-            hls_uri(c, s + i, le - i, line, 0);
-        else if (le > i + 4 && !strncmp(s + i, "#EXT", 4)) {
-            /* URI="..." attributes of EXT-X-KEY, -MAP, -MEDIA, -I-FRAME-STREAM-INF, ... */
-            for (size_t k = i; k + 5 <= le; k++)
-                if (!memcmp(s + k, "URI=\"", 5) && (k == i || s[k - 1] == ',' || s[k - 1] == ':')) {
-                    size_t b = k + 5, q = b;
-                    while (q < le && s[q] != '"')
-                        q++;
-                    hls_uri(c, s + b, q - b, line, 1);
-                    k = q;
-                }
-        }
-        i = e + 1;
-    }
+    hls_uri(c, u, n, line, attr);
 }
 
 static void compute_checks(const struct flow *f, const struct urlcache_heads *h, struct flow_checks *c)
@@ -417,7 +395,7 @@ static void compute_checks(const struct flow *f, const struct urlcache_heads *h,
         }
     }
     if (playlist && len >= 7 && !memcmp(text, "#EXTM3U", 7))
-        hls_scan(c, text, len);
+        hls_each_uri(text, len, hls_check, c);
     if (dec)
         evbuffer_free(dec);
 }

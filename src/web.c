@@ -3,6 +3,7 @@
  * thread and the workers only touch the small locked "pending" state and wake us with
  * event_active. */
 #include "web.h"
+#include "links.h"
 #include "web_internal.h"
 #include "web_reply.h"
 
@@ -293,6 +294,7 @@ static void api_flow(struct web *w, struct evhttp_request *req, uint64_t id)
     client_name(w, names, json_string_value(json_object_get(o, "client")), name, sizeof name);
     json_object_set_new(o, "client_name", json_string(name));
     json_decref(names);
+    links_add(w->reader, o);
     web__send_json(req, 200, o);
 }
 

@@ -26,7 +26,11 @@
  *                                  (warnings.h; a "cache" note has code 0: information, not an
  *                                  error); 404 {error} if none. A diagnosis with "domain": "HTTP"
  *                                  is an HTTP status httpeek answered itself (code = the status),
- *                                  not an NSURLError.
+ *                                  not an NSURLError. Found when read (links.h): links [{rel
+ *                                  ("revalidates" | "revalidated-by" | "hls-playlist" |
+ *                                  "hls-failed"), flow (id, null when not in the session), url,
+ *                                  status, failed, reason}], and an "hls" warning with flow (the
+ *                                  first failed URI's id) on a playlist whose URIs then failed.
  *   GET  /api/flows/{id}/request/body, /response/body   captured bytes; ?decode=1 undoes
  *                                  Content-Encoding (422 {error} when it cannot); ?download=1
  *                                  adds Content-Disposition: attachment. Served with the body's

@@ -527,6 +527,8 @@
       });
     }, 40);
   }
+  // a link in the detail pane to another flow (overview.js: related flows, a warning's flow)
+  document.addEventListener('hp-open-flow', (e) => select(e.detail));
   function scheduleRenderAll() {
     for (const r of pool) r._item = null;
     scheduleRender();

@@ -20,6 +20,7 @@
     if (g.detail) p.appendChild(el('p', { class: 'diag-detail' }, g.detail));
     if (g.fix) p.appendChild(el('div', { class: 'diag-fix' }, el('b', null, 'Fix: '), g.fix));
     if (g.android) p.appendChild(el('div', { class: 'diag-android' }, el('b', null, 'Android: '), g.android));
+    if (g.flow) p.appendChild(el('div', { class: 'diag-flow' }, 'Open flow ', flowLink(g.flow)));
     return p;
   }
 
@@ -29,6 +30,7 @@
     if (d.warnings && d.warnings.length) {
       frag.appendChild(section('Warnings', ...d.warnings.map((w) => diagPanel(w, true))));
     }
+    if (d.links && d.links.length) frag.appendChild(section('Related flows', relatedList(d.links)));
     const req = d.request || {}, resp = d.response;
     const client = (d.client_name ? d.client_name + ' — ' : '') + (d.client || '') + (d.client_port ? ':' + d.client_port : '');
     frag.appendChild(section('General', kv([
@@ -91,6 +93,37 @@
     if (!part) return '';
     if (part.body_truncated) return ' (captured ' + fmtSize(part.body_captured) + ', truncated)';
     return '';
+  }
+
+  // Flows this one is linked to, found by the server when the detail was read (links.c): the
+  // response a 304 revalidated, the 304s that revalidated this response, the playlist that listed
+  // this segment, the listed URIs that failed. A link opens that flow (app.js listens).
+  const REL = {
+    'revalidates': 'Revalidates the response of',
+    'revalidated-by': 'Revalidated (304) by',
+    'hls-playlist': 'Listed by the playlist',
+    'hls-failed': 'Listed here, then failed:',
+  };
+  function flowLink(id) {
+    const a = el('a', { href: '#', class: 'flow-link', 'data-flow': String(id) }, '#' + id);
+    a.addEventListener('click', (e) => {
+      e.preventDefault();
+      document.dispatchEvent(new CustomEvent('hp-open-flow', { detail: id }));
+    });
+    return a;
+  }
+  function relatedList(links) {
+    const ul = el('ul', { class: 'related' });
+    for (const l of links) {
+      const what = l.flow == null ? null
+        : l.failed ? 'failed' + (l.reason ? ': ' + l.reason : '') : l.status ? String(l.status) : '';
+      ul.appendChild(el('li', { 'data-rel': l.rel },
+        (REL[l.rel] || l.rel) + ' ',
+        l.flow == null ? el('i', null, l.reason || 'not in this session') : flowLink(l.flow),
+        what ? ' ' + what : null,
+        l.url && l.rel.startsWith('hls') ? el('span', { class: 'related-url' }, ' ' + l.url) : null));
+    }
+    return ul;
   }
 
   Object.assign(window.HP, { diagPanel, renderOverview });

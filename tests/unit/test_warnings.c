@@ -238,5 +238,30 @@ int main(void)
     flow_format_line(f, line, sizeof line);
     ok(strstr(line, "[-1011 status] [-1016 content-type]") != NULL, "terminal line: %s", line);
     flow_free(f);
+
+    /* playlist URIs resolve against the playlist's URL (RFC 3986 5.2) for links.c */
+    static const struct { const char *base, *u, *want; } res[] = {
+        {"https://cdn.example/v/main.m3u8?tok=1", "seg1.ts", "https://cdn.example/v/seg1.ts"},
+        {"https://cdn.example/v/main.m3u8", "../a/seg.ts?x=1#f", "https://cdn.example/a/seg.ts?x=1"},
+        {"https://cdn.example/v/w/main.m3u8", "./../../b/./c.ts", "https://cdn.example/b/c.ts"},
+        {"https://cdn.example/v/main.m3u8", "/abs/seg.ts", "https://cdn.example/abs/seg.ts"},
+        {"https://cdn.example:8443/v/main.m3u8", "//other.example/s.ts", "https://other.example/s.ts"},
+        {"http://a.example/v/main.m3u8", "HTTPS://b.example/x/../y.ts", "HTTPS://b.example/y.ts"},
+        {"http://a.example/v/main.m3u8", "https://b.example", "https://b.example/"},
+        {"http://a.example/main.m3u8", "?v=2", "http://a.example/main.m3u8?v=2"},
+        {"http://a.example", "s.ts", "http://a.example/s.ts"},
+    };
+    for (size_t i = 0; i < sizeof res / sizeof *res; i++) {
+        char out[256];
+        int rc = hls_resolve(res[i].base, res[i].u, strlen(res[i].u), out, sizeof out);
+        ok(rc == 0 && !strcmp(out, res[i].want), "hls_resolve %s + %s = %s (got %s)", res[i].base,
+           res[i].u, res[i].want, rc ? "error" : out);
+    }
+    char out[64];
+    ok(hls_resolve("https://a.example/m.m3u8", "ftp://x/y.ts", 12, out, sizeof out) < 0 &&
+           hls_resolve("https://a.example/m.m3u8", "seg 4.ts", 8, out, sizeof out) < 0 &&
+           hls_resolve("https://a.example/m.m3u8", "skd://key", 9, out, sizeof out) < 0,
+       "hls_resolve refuses other schemes and URIs with spaces");
+    ok(hls_resolve("https://a.example/m.m3u8", "s.ts", 4, out, 10) < 0, "hls_resolve: too long is an error");
     return done();
 }
