@@ -91,9 +91,17 @@ fi
 nreq=$(grep -c . "$T/ids")
 cmp_num "$nreq" -gt $((secs * 5)) "the clients sent a real load ($nreq requests)"
 
-stop_httpeek
-"$PYTHON" - "$T/soak.sqlite" "$T/ids" >"$T/check.out" 2>&1 <<'PY'
-import json, re, sqlite3, sys
+kill -TERM "$HP"
+for i in $(seq 100); do kill -0 "$HP" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$HP" 2>/dev/null; then
+    fail "httpeek exits 0 on SIGTERM" "still running 10 s after SIGTERM"
+    stop_httpeek
+else
+    wait "$HTTPEEK_PID"
+    is "$?" 0 "httpeek exits 0 on SIGTERM"
+fi
+"$PYTHON" - "$T/soak.sqlite" "$T/ids" "$HTTPEEK_LOG" >"$T/check.out" 2>&1 <<'PY'
+import collections, json, re, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 sent = [l.strip() for l in open(sys.argv[2]) if l.strip()]
 seen = {}
@@ -109,10 +117,18 @@ dups = [i for i in sent if len(seen.get(i, [])) > 1]
 empty = [i for i in sent if i in seen and not any(s > 0 or f for s, f in seen[i])]
 print("flows %d sent %d missing %d duplicated %d without-outcome %d" %
       (flows, len(sent), len(missing), len(dups), len(empty)))
+# every exchange httpeek printed (requests cut short by the client included) is a row: the
+# terminal line is printed whether or not the row was written, so compare the two, line for row
+printed = collections.Counter(m.group(1) for m in
+                              (re.search(r"[?&]soak=([0-9]+-[0-9]+)", l) for l in open(sys.argv[3], errors="replace")) if m)
+rows = collections.Counter(i for i, v in seen.items() for _ in v)
+unstored = sorted((printed - rows).elements())
+print("printed %d unstored %d examples %s" % (sum(printed.values()), len(unstored), unstored[:5]))
 print("examples missing=%s dup=%s empty=%s" % (missing[:5], dups[:5], empty[:5]))
 PY
 diag "$(cat "$T/check.out")"
 like "$(head -n 1 "$T/check.out")" "missing 0 duplicated 0 without-outcome 0" "every request sent is exactly one flow with a response or a failure"
+like "$(sed -n 2p "$T/check.out")" "^printed [1-9][0-9]* unstored 0 " "every flow printed on the terminal is a row of the session file"
 like "$(grep -c 'soak=' "$HTTPEEK_LOG")" "^[1-9]" "the terminal shows the exchanges"
 
 done_testing

@@ -25,7 +25,13 @@ ok "httpeek exited after SIGTERM" bash -c "! kill -0 $pid 2>/dev/null"
 ms=$(( (t1 - t0) / 1000000 ))
 cmp_num "$ms" -lt 3000 "it exits within the grace period, not held up by the idle client (${ms} ms)"
 is "$(cat "$T/slow.code")" 200 "the exchange in progress at SIGTERM finished"
-like "$(cat "$HTTPEEK_LOG")" "GET http://upstream\.test:$UP/slow/1 200" "and it was recorded"
+# recorded means in the session file, not the terminal line (printed before the flow is written)
+session=$(ls "$HTTPEEK_CONFDIR"/sessions/*.sqlite 2>/dev/null | head -n 1)
+"$HTTPEEK" export --session "$session" --har "$T/shutdown.har" 2>"$T/export.err"
+got=$("$PYTHON" -c 'import json,sys
+E = json.load(open(sys.argv[1]))["log"]["entries"]
+print(" ".join(str(e["response"]["status"]) for e in E if e["request"]["url"].endswith("/slow/1")))' "$T/shutdown.har" 2>&1)
+is "$got" 200 "and it was recorded in the session file, with its response"
 code=$(curl -s --max-time 3 -x "http://127.0.0.1:$HTTPEEK_PORT" -o /dev/null -w '%{http_code}' "http://upstream.test:$UP/bytes/1")
 is "$code" 000 "after shutdown nothing accepts on the proxy port"
 

@@ -36,10 +36,16 @@ code=$(pcurl -o /dev/null -w '%{http_code}' "http://upstream.test:$REFUSED/nothi
 is "$code" 502 "a request to a refused port gets 502"
 cmp -s "$T/post.bin" "$T/post.out"; is $? 0 "the binary POST went through unchanged"
 wait_grep "upstream\.test:$REFUSED" "$HTTPEEK_LOG" 5
+# an exchange still in progress at SIGTERM: it finishes in the grace period and must be stored
+CURL_MAX_TIME=10 pcurl -o /dev/null -w '%{http_code}' "http://upstream.test:$UP/slow/1" >"$T/slow.code" 2>/dev/null &
+slow_pid=$!
+sleep 0.3
 hp=$(pgrep -P "$HTTPEEK_PID" | head -n 1)
 kill -TERM "$hp"
 wait "$HTTPEEK_PID"
 is $? 0 "httpeek stopped with SIGTERM exits 0"
+wait "$slow_pid"
+is "$(cat "$T/slow.code")" 200 "the exchange in progress at SIGTERM got its answer"
 
 # ---- export ------------------------------------------------------------------------------------
 t0=$(date +%s%N)
@@ -70,7 +76,10 @@ E = log["entries"]
 http = [e for e in E if e["request"]["method"] != "CONNECT"]
 by = lambda frag: [e for e in http if frag in e["request"]["url"]]
 check(len(log["pages"]) == 1 and all(e["pageref"] == log["pages"][0]["id"] for e in E), "one page, every entry refers to it")
-check(len(http) == 7, "seven HTTP entries (got %d)" % len(http))
+check(len(http) == 8, "eight HTTP entries (got %d)" % len(http))
+slow = by("/slow/1")
+check(len(slow) == 1 and slow[0]["response"]["status"] == 200 and body(slow[0]["response"]["content"]) == b"slow\n",
+      "the exchange that finished after SIGTERM is in the session, with its response")
 tun = [e for e in E if e["request"]["method"] == "CONNECT"]
 check(len(tun) == 1 and tun[0]["request"]["url"] == "https://localhost:%s/" % tlsup and tun[0]["response"]["status"] == 200,
       "the opaque CONNECT tunnel is an entry too (%s)" % [t["request"]["url"] for t in tun])

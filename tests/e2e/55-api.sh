@@ -134,13 +134,15 @@ is "$(api "$W2/api/flows/$(api "$W2/api/flows" | jq_py 'd[3]["id"]')" | jq_py 'd
 # when it does not: that name gets a full handshake and its own verification (which fails here)
 flow_of() { api "$W2/api/flows/$(api "$W2/api/flows" | jq_py "[f['id'] for f in d if f['host'] == '$1'][0]")"; }
 pcurl_tls -o /dev/null "https://a.alias.test:$TLSUP/bytes/10"
-pcurl_tls -o /dev/null "https://notcovered.test:$TLSUP/bytes/10" 2>/dev/null
+nc_code=$(pcurl_tls -o /dev/null -w '%{http_code}' "https://notcovered.test:$TLSUP/bytes/10" 2>/dev/null)
 wait_flows "$W2" 6
 is "$(flow_of a.alias.test | jq_py 'd["status"], d["tls"]["upstream"]["resumed"], d["tls"]["upstream"]["verify_result"], d["tls"]["upstream"]["sni"]')" "200 True 0 a.alias.test" "a new name covered by the server's certificate (*.alias.test): resumed, verified, its own SNI"
 # the client's handshake went ahead of that resumed upstream handshake: the flow still has the
 # upstream's handshake (done, timed) and the client's
 is "$(flow_of a.alias.test | jq_py 'd["tls"]["upstream"]["handshake_done"], d["tls"]["upstream"]["version"], d["timings"]["ssl"] >= 0, d["timings"]["connect"] >= d["timings"]["ssl"], d["tls"]["client"]["handshake_done"]')" "True TLSv1.3 True True True" "... its upstream handshake done and timed, the client's too"
-is "$(flow_of notcovered.test | jq_py 'd["tls"]["upstream"]["resumed"], d["tls"]["upstream"]["verify_result"] != 0')" "False True" "a name the certificate does not cover: no resumption, a full handshake that fails verification"
+# failed verification means a failed handshake: no answer from that server, a -1202 flow
+is "$(flow_of notcovered.test | jq_py 'd["tls"]["upstream"]["resumed"], d["tls"]["upstream"]["verify_result"] != 0, d["status"], d.get("diagnosis", {}).get("code")')" "False True 0 -1202" "a name the certificate does not cover: no resumption, a full handshake that fails verification (no response, -1202)"
+like "$nc_code" "^(000|5[0-9][0-9])$" "... and the client gets no answer from that server: a failed handshake or httpeek's error ($nc_code)"
 # the upstream handshake starts at CONNECT time with the CONNECT host's name; a client whose hello
 # names another server gets a new upstream connection for that name (the early one is dropped)
 printf 'GET /bytes/7 HTTP/1.1\r\nHost: a.alias.test\r\nConnection: close\r\n\r\n' |

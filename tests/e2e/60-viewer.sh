@@ -145,20 +145,25 @@ out=$(VIEWER_URL=$WEB PROXY_PORT=$HTTPEEK_PORT VUP_PORT=$VUP TLS_PORT=$TLSUP EXP
       HAR_OUT=$T/viewer.har SCREENSHOT=$ART/60-viewer.png CHROMIUM=$CHROMIUM HOME=$T \
       timeout -k 5 75 "$NODE" "$JS/viewer.js" 2>&1)
 rc=$?
+plan= ran=0
 while IFS= read -r l; do
     case $l in
-        "ok - "*) pass "${l#ok - }" ;;
-        "not ok - "*) fail "${l#not ok - }" ;;
+        "ok - "*) pass "${l#ok - }"; ran=$((ran + 1)) ;;
+        "not ok - "*) fail "${l#not ok - }"; ran=$((ran + 1)) ;;
         "# "*) diag "${l#\# }" ;;
+        1..[0-9]*) plan=${l#1..} ;;
         "") ;;
         *) diag "$l" ;;
     esac
 done <<<"$out"
 is "$rc" 0 "viewer.js finished (status $rc)"
-[ -s "$T/viewer.har" ] && {
+is "$ran" "${plan:-no plan}" "viewer.js ran every check of its plan (${plan:-no plan line})"
+if [ -s "$T/viewer.har" ]; then
     v=$("$NODE" "$JS/validate-har.js" "$T/viewer.har" 2>&1)
     like "$v" '^valid ' "validate-har.js accepts the viewer's HAR ($v)"
-}
+else
+    fail "validate-har.js accepts the viewer's HAR" "the viewer's HAR download did not reach $T/viewer.har"
+fi
 [ -s "$ART/60-viewer.png" ] && diag "screenshot: $ART/60-viewer.png"
 
 # ---- second pass (viewer-layout.js): facts of a first HTTPS flow, waterfall geometry, failure

@@ -14,8 +14,15 @@ UP=$(cat "$pf")
 start_httpeek --session "$T/s.sqlite"
 H="$E2E_DIR/hostile.py"
 raw() { timeout -k 2 20 "$PYTHON" "$H" raw "$HTTPEEK_PORT" "$@" --timeout 5 2>&1 | tail -n 1; }
-# upstream connections so far (faulty.py appends a line when one ends)
-nconn() { sleep 0.3; { cat "$T/faulty.rec" 2>/dev/null; } | grep -c '^conn '; }
+# upstream connections accepted and requests read whole so far: faulty.py appends "accept N" and
+# "request N LINE" as they happen, so nothing waits for a connection to close
+nconn() { { cat "$T/faulty.rec" 2>/dev/null; } | grep -c '^accept '; }
+nreq() { { cat "$T/faulty.rec" 2>/dev/null; } | grep -c '^request '; }
+# requests_since N: the request lines the upstream read whole after the first N
+requests_since() { { cat "$T/faulty.rec" 2>/dev/null; } | grep '^request ' | tail -n +$(($1 + 1)) | cut -d' ' -f3- | tr '\n' '|'; }
+# good_request PATH: one good request on a new client connection; the upstream has read it by the
+# time its answer is back, and on the same upstream connection anything sent before it too
+good_request() { raw "GET http://upstream.test:$UP$1 HTTP/1.1\\r\\nHost: u\\r\\n\\r\\n"; }
 
 A="POST http://upstream.test:$UP/ok/5 HTTP/1.1\\r\\nHost: upstream.test\\r\\n"
 # head_case DESC REQUEST REASON-ERE: 400, closed, reason, nothing reaches the upstream
@@ -46,14 +53,16 @@ head_case "chunked twice" "${A}Transfer-Encoding: chunked\\r\\nTransfer-Encoding
 head_case "HTTP/2.0 request line" "GET http://upstream.test:$UP/ok/5 HTTP/2.0\\r\\nHost: u\\r\\n\\r\\n" "unsupported HTTP version"
 head_case "HTTP/0.9 request line" "GET http://upstream.test:$UP/ok/5\\r\\n\\r\\n" "unsupported HTTP version"
 head_case "identity with Content-Length" "${A}Transfer-Encoding: identity\\r\\nContent-Length: 5\\r\\n\\r\\nhello" "Content-Length can't be present"
+like "$(good_request /ok/5)" "^200 0 01234$" "a good request after the refused heads is answered"
+is "$(nconn) $(requests_since 0)" "1 GET /ok/5 HTTP/1.1|" "... and it is the first and only request, on the first and only connection, the upstream got"
 
 # body_case DESC REQUEST REASON-ERE: 400, closed, reason; the upstream never got a whole request
 body_case() {
-    local desc=$1 req=$2 reason=$3 out
+    local desc=$1 req=$2 reason=$3 out before
+    before=$(nreq)
     out=$(raw "$req")
     like "$out" "^400 1 .*($reason)" "$desc: 400, closed, reason ($out)"
-    sleep 0.3
-    is "$({ cat "$T/faulty.rec" 2>/dev/null; } | grep -c 'requests [1-9]')" 0 "$desc: the upstream never had a whole request"
+    is "$(nreq)" "$before" "$desc: the upstream never had a whole request"
 }
 body_case "invalid chunk size" "${A}Transfer-Encoding: chunked\\r\\n\\r\\nzz\\r\\nhello\\r\\n0\\r\\n\\r\\n" "chunk size"
 body_case "chunk size overflow" "${A}Transfer-Encoding: chunked\\r\\n\\r\\nfffffffffffffffff\\r\\nhello\\r\\n0\\r\\n\\r\\n" "overflow"
@@ -62,11 +71,16 @@ body_case "bare LF after chunk size" "${A}Transfer-Encoding: chunked\\r\\n\\r\\n
 body_case "empty chunk extension" "${A}Transfer-Encoding: chunked\\r\\n\\r\\n5;\\r\\nhello\\r\\n0\\r\\n\\r\\n" "chunk extension"
 body_case "invalid chunk size after a good chunk, sent slowly" "${A}Transfer-Encoding: chunked\\r\\n\\r\\n5\\r\\nhello\\r\\n-1\\r\\n\\r\\n\" --split \"40\" --delay \"0.2" "chunk size"
 
+before=$(nreq)
+like "$(good_request /ok/5)" "^200 0 01234$" "a good request after the invalid bodies is answered"
+is "$(requests_since "$before")" "GET /ok/5 HTTP/1.1|" "... and it is the only request the upstream read whole since them"
+
 # a body that looks like a request stays a body
+before=$(nreq)
 out=$(raw "GET http://upstream.test:$UP/ok/5 HTTP/1.1\\r\\nHost: u\\r\\nContent-Length: 31\\r\\n\\r\\nGET /ok/7 HTTP/1.1\\r\\nHost: u\\r\\n\\r\\n")
 like "$out" "^200 0 01234$" "a request inside a Content-Length body is forwarded as a body"
-sleep 0.3
-like "$(tail -n 1 "$T/faulty.rec")" "requests 1 first GET /ok/5" "... and the upstream saw exactly one request"
+like "$(good_request /ok/3)" "^200 0 012$" "a good request after it is answered"
+is "$(requests_since "$before")" "GET /ok/5 HTTP/1.1|GET /ok/3 HTTP/1.1|" "... and the upstream saw exactly those two requests, not the one inside the body"
 
 # broken response framing from the upstream: 502, the smuggled part never reaches the client
 for c in resp-cl-te resp-dup-cl resp-bare-lf resp-obs-fold; do

@@ -10,6 +10,7 @@ PKI=$T/pki
 make_pki "$PKI" || { echo "Bail out! make_pki failed"; exit 1; }
 start_dns upstream.test=127.0.0.1
 start_upstream --tls server --quiet; UP=$UPSTREAM_PORT
+start_upstream --quiet; PLAINUP=$UPSTREAM_PORT
 start_httpeek --upstream-ca "$PKI/ca.pem" --header-timeout 2 --session "$T/s.sqlite"
 H="$E2E_DIR/hostile.py"
 NT=0  # tunnels opened
@@ -59,7 +60,35 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 cmp_num "$ms" -lt 5000 "... within the 2 s deadline plus slack (${ms} ms)"
 wait_grep "timed out waiting .*ClientHello incomplete: 30 bytes" "$HTTPEEK_LOG" 3
 ok "... and its flow says the ClientHello stopped after 30 bytes" grep -q "ClientHello incomplete: 30 bytes" "$HTTPEEK_LOG"
-hello "plain-text garbage after CONNECT: relayed untouched" "closed|tls-alert|other:.*" - --raw 'hello there\r\n'
+# plain text after CONNECT goes to the server as it was sent: a plain HTTP server behind the
+# tunnel echoes the request head it received, field names in their odd case and Connection kept
+# (an interception would have rewritten both)
+NT=$((NT + 1))
+out=$(py 'import json, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"CONNECT upstream.test:%s HTTP/1.1\r\nHost: upstream.test\r\n\r\n" % sys.argv[2].encode())
+data = b""
+while b"\r\n\r\n" not in data:
+    b = s.recv(1)
+    if not b:
+        break
+    data += b
+s.sendall(b"GET /headers HTTP/1.1\r\nhOsT: upstream.test\r\nx-ODD-case: kept\r\nConnection: close\r\n\r\n")
+resp = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    resp += b
+head, _, body = resp.partition(b"\r\n\r\n")
+try:
+    info = json.loads(body)
+except ValueError:
+    print("connect %r answer %r" % (data[:12], resp[:80])); sys.exit()
+print(data.split(b"\r\n")[0].decode(), "|", head.split(b"\r\n")[0].decode(), "|", info["request_line"], "|",
+      " ".join("%s=%s" % (k, v) for k, v in info["headers"]))' "$HTTPEEK_PORT" "$PLAINUP" 2>&1)
+is "$out" "HTTP/1.1 200 Connection established | HTTP/1.1 200 OK | GET /headers HTTP/1.1 | hOsT=upstream.test x-ODD-case=kept Connection=close" \
+    "plain text after CONNECT: relayed untouched to the server"
 hello "TLS record header then garbage" "tls-alert|closed" - --raw '\x16\x03\x01\x00\x05garbage-after'
 hello "TLS record with a 64 kB length" "tls-alert|closed" - --raw '\x16\x03\x01\xff\xff\x01\x00\xff\xfb'
 hello "handshake record that is not a ClientHello" "tls-alert|closed" - --raw '\x16\x03\x01\x00\x04\x02\x00\x00\x00'

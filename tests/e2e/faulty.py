@@ -17,7 +17,9 @@ The request path picks the behaviour, so a client always knows what it asked for
   /resp-te-split   responses with broken or unusual framing
 Bodies are bytes of "0123456789" repeated. Every accepted connection and the bytes it
 delivered are appended to --record FILE as
-"conn <n> bytes <count> requests <complete requests read> first <request line>".
+"conn <n> bytes <count> requests <complete requests read> first <request line>" when it ends;
+as they happen, "accept <n>" when one is accepted and "request <n> <request line>" for each
+request read whole (so a test can count them without waiting for connections to close).
 With --cert/--key every connection is TLS (ALPN http/1.1).
 """
 import argparse
@@ -121,6 +123,8 @@ class Handler(socketserver.BaseRequestHandler):
         with srv.lock:
             srv.nconn += 1
             n = srv.nconn
+        self.n = n
+        self.note("accept %d" % n)
         first = b""
         try:
             self.serve(c)
@@ -132,6 +136,11 @@ class Handler(socketserver.BaseRequestHandler):
                 with srv.lock, open(srv.record, "a") as f:
                     f.write("conn %d bytes %d requests %d first %s\n"
                             % (n, c.total, c.complete, first.decode("latin-1")))
+
+    def note(self, line):
+        if self.server.record:
+            with self.server.lock, open(self.server.record, "a") as f:
+                f.write(line + "\n")
 
     def serve(self, c):
         s = c.s
@@ -161,6 +170,7 @@ class Handler(socketserver.BaseRequestHandler):
                 return
             c.read_body(headers)
             c.complete += 1
+            self.note("request %d %s" % (self.n, lines[0].decode("latin-1")))
             if what in CANNED:
                 s.sendall(CANNED[what])
                 time.sleep(0.2)

@@ -7,6 +7,9 @@
 // goes), SCREENSHOT (a PNG kept as a test artifact), CHROMIUM (default /usr/bin/chromium).
 // Output: one line per check, "ok - DESC" or "not ok - DESC" followed by "# ..." details;
 // the shell script turns them into TAP. Exits 0 unless the browser could not be driven at all.
+// The first line is the plan, "1..PLAN": a run that prints fewer (or more) checks than that fails
+// in 60-viewer.sh, so a check skipped by an early return or a thrown error is never silently lost.
+// Add a check: bump PLAN.
 'use strict';
 const path = require('path');
 const http = require('http');
@@ -24,6 +27,7 @@ const TLS_PORT = +process.env.TLS_PORT;
 const EXPECT = +process.env.EXPECT_FLOWS;
 const HAR_OUT = process.env.HAR_OUT;
 const SHOT = process.env.SCREENSHOT;
+const PLAN = 94;
 
 
 
@@ -63,6 +67,7 @@ async function text(page, sel) {
 }
 
 async function main() {
+  console.log('1..' + PLAN);
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',

@@ -11,6 +11,7 @@ struct capture {
     char body[4096];
     size_t body_len;
     int done;
+    size_t body_at_done[8]; /* body_len when each message ended */
     int skip_body_for_head; /* answer on_head with 1 (response to HEAD) */
 };
 
@@ -35,6 +36,8 @@ static int cap_body(void *arg, const char *d, size_t n)
 static int cap_done(void *arg)
 {
     struct capture *c = arg;
+    if (c->done < 8)
+        c->body_at_done[c->done] = c->body_len;
     c->done++;
     return 1; /* do not pause: see every message of the transcript */
 }
@@ -42,6 +45,8 @@ static int cap_done(void *arg)
 static int cap_done_pause(void *arg)
 {
     struct capture *c = arg;
+    if (c->done < 8)
+        c->body_at_done[c->done] = c->body_len;
     c->done++;
     return 0; /* pause after each message, as conn.c does for pipelining */
 }
@@ -288,11 +293,85 @@ static void test_connect_upgrade(void)
     cap_free(&c);
 }
 
+/* Feed what is in `in`, resuming after each paused message as conn.c does. */
+static enum http1_feed_result feed_resuming(struct http1_parser *p, struct evbuffer *in)
+{
+    enum http1_feed_result r;
+    while ((r = http1_feed(p, in)) == HTTP1_FEED_PAUSED)
+        http1_parser_resume(p);
+    return r;
+}
+
+/* Three pipelined requests, each framed another way, split at every byte of the whole input:
+ * every message (not only the first) must come out the same, and forward with its framing. */
+static void test_pipelined_every_split(void)
+{
+    static const char three[] =
+        "POST http://h/a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+        "PUT http://h/b HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nX-B: 2\r\n\r\nabcde"
+        "GET http://h/c HTTP/1.1\r\nHost: h\r\nX-C: 3\r\n\r\n";
+    size_t len = sizeof three - 1;
+    int all_ok = 1, forwarded_ok = 1;
+    struct http1_handlers pausing = {cap_head, cap_body, cap_done_pause};
+    for (size_t split = 0; split <= len && all_ok; split++) {
+        struct capture c = {0};
+        struct http1_parser p;
+        http1_parser_init(&p, 1, &pausing, &c);
+        struct evbuffer *in = evbuffer_new();
+        evbuffer_add(in, three, split);
+        enum http1_feed_result r = feed_resuming(&p, in);
+        if (r == HTTP1_FEED_MORE) {
+            evbuffer_add(in, three + split, len - split);
+            r = feed_resuming(&p, in);
+        }
+        int good = r == HTTP1_FEED_MORE && evbuffer_get_length(in) == 0 && c.nheads == 3 &&
+                   c.done == 3 && c.body_len == 16 && !memcmp(c.body, "hello worldabcde", 16) &&
+                   c.body_at_done[0] == 11 && c.body_at_done[1] == 16 && c.body_at_done[2] == 16;
+        if (good) {
+            struct http1_head **h = c.heads;
+            good = h[0]->method == HTTP_POST && !strcmp(h[0]->target, "http://h/a") &&
+                   h[0]->framing == HTTP1_CHUNKED &&
+                   h[1]->method == HTTP_PUT && !strcmp(h[1]->target, "http://h/b") &&
+                   h[1]->framing == HTTP1_LENGTH && h[1]->content_length == 5 &&
+                   !strcmp(http1_head_get(h[1], "x-b"), "2") &&
+                   h[2]->method == HTTP_GET && !strcmp(h[2]->target, "http://h/c") &&
+                   h[2]->framing == HTTP1_NO_BODY && !strcmp(http1_head_get(h[2], "x-c"), "3");
+        }
+        if (!good) {
+            all_ok = 0;
+            printf("# pipelined input split at %zu: result %d heads %d done %d body %zu\n", split, r,
+                   c.nheads, c.done, c.body_len);
+        }
+        if (good && split == 0) { /* each forwarded head keeps its own framing */
+            char *a = serialize_request(c.heads[0], NULL, c.heads[0]->framing, 0);
+            char *b = serialize_request(c.heads[1], NULL, c.heads[1]->framing, 0);
+            char *g = serialize_request(c.heads[2], NULL, c.heads[2]->framing, 0);
+            forwarded_ok = strstr(a, "Transfer-Encoding: chunked\r\n") && !strstr(a, "Content-Length") &&
+                           strstr(b, "Content-Length: 5\r\n") && !strstr(b, "Transfer-Encoding") &&
+                           !strstr(g, "Content-Length") && !strstr(g, "Transfer-Encoding");
+            if (!forwarded_ok)
+                printf("# a forwarded head lost its framing fields\n");
+            free(a);
+            free(b);
+            free(g);
+        }
+        evbuffer_free(in);
+        http1_parser_free(&p);
+        cap_free(&c);
+    }
+    ok(all_ok, "three pipelined requests (chunked, Content-Length, no body) parse identically at "
+               "every split point of the whole input, pausing after each as conn.c does");
+    ok(forwarded_ok, "each pipelined request is forwarded with its own framing (chunked, "
+                     "Content-Length: 5, none)");
+}
+
 int main(void)
 {
     test_request_every_split();
     test_body_writer();
     test_pipelined_and_pause();
+    test_pipelined_every_split();
     test_responses();
     test_rejects();
     test_connect_upgrade();

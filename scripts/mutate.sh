@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# scripts/mutate.sh — does the suite catch the breakages it claims to? Each mutation below breaks
+# one behaviour on purpose in a scratch copy of the tree (never this working tree), rebuilds it
+# and runs the suites that promise that behaviour: a mutation is "caught" when one of them fails.
+# Before any mutation, the same suites run unmutated and must pass (a red baseline would make
+# every mutation look caught).
+#
+#   ./scripts/mutate.sh             every mutation
+#   ./scripts/mutate.sh NAME...     only these (./scripts/mutate.sh --list names them)
+#
+# Prints one line per mutation and a summary; exits 1 when any mutation survived (or did not
+# apply: an anchor that no longer matches the source is reported, never skipped silently).
+# Slow (a build and several e2e tests per mutation): not part of .ci/run or scripts/test.sh.
+set -u -o pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+
+# ---- the mutations -----------------------------------------------------------------------------
+# Each is: NAME | TESTS (meson test names) | what it breaks; its edits are in mutate_NAME below,
+# made with subst FILE OLD NEW, which fails unless OLD occurs exactly once.
+MUTATIONS=(
+    "store-skip-in-big-batch|store|the store silently skips 2 % of the flows, only in batches of 128 or more"
+    "shutdown-no-store|48-shutdown 50-store-har|flows that finish after SIGTERM are printed but not stored"
+    "verify-none|55-api 40-failures 20-connect-tls|any upstream certificate is accepted (SSL_VERIFY_NONE)"
+    "verify-callback-ok|55-api 40-failures|a verify callback accepts every certificate (verify_result still says why it is bad)"
+    "no-backpressure|76-upstream-faults|a full output buffer no longer stops reading from the other side"
+    "drop-content-length|http1 10-http-proxy|forwarded heads lose Content-Length (the body is framed by nothing)"
+    "wbuf-keeps-buffer|tls_wbuf|an idle TLS connection keeps its 64 KiB write buffer (tls_wbuf_release does nothing)"
+    "acl-off|46-allow-client|clients outside --allow-client are served, CONNECT included (an open proxy)"
+)
+
+mutate_store-skip-in-big-batch() {
+    subst src/store.c '        int rc = write_flow(s, fl[i]);' \
+        '        int rc = n >= 128 && i % 50 == 7 ? 0 : write_flow(s, fl[i]); /* MUTANT */'
+}
+mutate_shutdown-no-store() {
+    # the worker's stop event marks the shutdown; from then on the store writes nothing but still
+    # prints the flows' terminal lines
+    subst src/worker.c '    struct worker *w = arg;
+    for (int i = 0; i < w->nlisteners; i++)
+        evconnlistener_disable(w->listeners[i]);' '    struct worker *w = arg;
+    extern int mutant_stopping;
+    mutant_stopping = 1;
+    for (int i = 0; i < w->nlisteners; i++)
+        evconnlistener_disable(w->listeners[i]);' &&
+    subst src/store.c 'static void write_batch(struct store *s, struct flow **fl, size_t n)
+{' 'int mutant_stopping;
+static void write_batch(struct store *s, struct flow **fl, size_t n)
+{' &&
+    subst src/store.c '        int rc = write_flow(s, fl[i]);' \
+        '        int rc = mutant_stopping ? -1 : write_flow(s, fl[i]);'
+}
+mutate_verify-none() {
+    subst src/tls_client.c 'SSL_CTX_set_verify(ctx, insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);' \
+        'SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL); (void)insecure;'
+}
+mutate_verify-callback-ok() {
+    subst src/tls_client.c 'SSL_CTX_set_verify(ctx, insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);' \
+        'SSL_CTX_set_verify(ctx, insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, mutant_accept_all);' &&
+    subst src/tls_client.c 'SSL_CTX *tls_client_ctx_new(' \
+        'static int mutant_accept_all(int ok, X509_STORE_CTX *x) { (void)ok; (void)x; return 1; }
+SSL_CTX *tls_client_ctx_new('
+}
+mutate_no-backpressure() {
+    subst src/leg.c '    if (evbuffer_get_length(bufferevent_get_output(dst->bev)) >= LEG_OUTBUF_MAX) {' \
+        '    if (0) {'
+}
+mutate_drop-content-length() {
+    subst src/http1.c '            if (!same_framing || framing == HTTP1_CHUNKED)
+                continue;' '            continue;' &&
+    subst src/http1.c '    } else if (framing == HTTP1_LENGTH && !same_framing) {' '    } else if (0) {'
+}
+mutate_wbuf-keeps-buffer() {
+    subst src/tls_wbuf.c '    if (w && !w->len && w->buf) {' '    if (0) {'
+}
+mutate_acl-off() {
+    subst src/worker.c '    if (!acl_allows(&w->proxy->allowed, addr)) {' '    if (0) {'
+}
+
+# ---- machinery ---------------------------------------------------------------------------------
+# subst FILE OLD NEW: replace the one occurrence of OLD in the scratch copy of FILE
+subst() {
+    python3 - "$SCRATCH/$1" "$2" "$3" <<'PY'
+import sys
+path, old, new = sys.argv[1:4]
+s = open(path).read()
+n = s.count(old)
+if n != 1:
+    sys.exit("%s: the anchor occurs %d times (expected once): %r" % (path, n, old[:80]))
+open(path, "w").write(s.replace(old, new))
+PY
+}
+
+names=()
+for m in "${MUTATIONS[@]}"; do names+=("${m%%|*}"); done
+if [ "${1:-}" = --list ]; then
+    for m in "${MUTATIONS[@]}"; do IFS='|' read -r n t d <<<"$m"; printf '%-24s %-40s %s\n' "$n" "$t" "$d"; done
+    exit 0
+fi
+want=("$@")
+[ ${#want[@]} -gt 0 ] || want=("${names[@]}")
+for w in "${want[@]}"; do
+    [[ " ${names[*]} " == *" $w "* ]] || { echo "mutate.sh: no mutation named $w (--list)" >&2; exit 2; }
+done
+
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/httpeek-mutate.XXXXXX")
+trap 'rm -rf "$SCRATCH"' EXIT
+LOG=$SCRATCH/log
+# the tree as it is now (uncommitted edits included), tracked files only; node_modules linked
+(cd "$ROOT" && git ls-files -z | xargs -0 cp --parents -t "$SCRATCH") || exit 2
+[ -d "$ROOT/tests/js/node_modules" ] && ln -s "$ROOT/tests/js/node_modules" "$SCRATCH/tests/js/node_modules"
+mkdir -p "$SCRATCH/.orig"
+(cd "$SCRATCH" && cp --parents -t .orig src/*.c src/*.h)
+
+echo "# scratch copy in $SCRATCH; building"
+if ! (cd "$SCRATCH" && meson setup build >"$LOG" 2>&1 && ninja -C build >>"$LOG" 2>&1); then
+    tail -n 30 "$LOG"; echo "mutate.sh: the unmutated scratch copy does not build" >&2; exit 2
+fi
+
+# restore: every mutated source back as it was (copied, so ninja rebuilds just those)
+restore() {
+    local f
+    for f in "$SCRATCH"/.orig/src/*; do
+        cmp -s "$f" "$SCRATCH/src/${f##*/}" || cp "$f" "$SCRATCH/src/${f##*/}"
+    done
+}
+tests_of() { local m; for m in "${MUTATIONS[@]}"; do [ "${m%%|*}" = "$1" ] && { IFS='|' read -r _ t _ <<<"$m"; echo "$t"; }; done; }
+run_tests() { # run_tests TEST...: 0 when every one passes
+    (cd "$SCRATCH" && meson test -C build --no-rebuild "$@" >"$LOG" 2>&1)
+}
+
+# failed_checks: each failed test of the last run, with how many of its checks failed and the first
+# three of them (the evidence that a check names the behaviour the mutation broke)
+failed_checks() {
+    python3 - "$SCRATCH/build/meson-logs/testlog.json" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    if t["result"] in ("OK", "SKIP", "EXPECTEDFAIL"):
+        continue
+    bad = [l for l in t.get("stdout", "").splitlines() if l.startswith("not ok")]
+    print("    %s: %s, %d failed check%s" % (t["name"].split(" / ")[-1], t["result"], len(bad), "" if len(bad) == 1 else "s"))
+    for l in bad[:3]:
+        print("        " + l[:150])
+PY
+}
+
+all=()
+for w in "${want[@]}"; do for t in $(tests_of "$w"); do [[ " ${all[*]} " == *" $t "* ]] || all+=("$t"); done; done
+echo "# baseline (unmutated): ${all[*]}"
+if ! run_tests "${all[@]}"; then
+    failed_checks
+    echo "mutate.sh: the suites fail without any mutation: fix that first" >&2
+    exit 2
+fi
+
+caught=0 survived=0 broken=0
+for w in "${want[@]}"; do
+    restore
+    read -r -a tests <<<"$(tests_of "$w")"
+    if ! err=$("mutate_$w" 2>&1); then
+        echo "NOT APPLIED  $w: $err"; broken=$((broken + 1)); continue
+    fi
+    if ! ninja -C "$SCRATCH/build" >"$LOG" 2>&1; then
+        echo "NOT BUILT    $w: $(grep -m1 'error:' "$LOG")"; broken=$((broken + 1)); continue
+    fi
+    t0=$(date +%s)
+    if run_tests "${tests[@]}"; then
+        echo "SURVIVED     $w (${tests[*]} all passed, $(( $(date +%s) - t0 )) s)"
+        survived=$((survived + 1))
+    else
+        echo "caught       $w ($(( $(date +%s) - t0 )) s) by:"
+        failed_checks
+        caught=$((caught + 1))
+    fi
+done
+restore
+
+echo "mutations: ${#want[@]}, caught $caught, survived $survived, not applied $broken"
+[ "$survived" -eq 0 ] && [ "$broken" -eq 0 ]
