@@ -44,6 +44,7 @@
 #include "flow_json.h"
 #include "log.h"
 #include "queue.h"
+#include "store_health.h"
 
 #define STORE_SCHEMA_VERSION 1
 /* How long a reader or a second writer waits for a lock before giving up (ms). */
@@ -179,6 +180,9 @@ struct store {
     size_t linecap;
     pthread_mutex_t stats_mu;
     struct store_stats stats;
+    struct store_health health; /* recording or failing, said out loud (store_health.h) */
+    int file_gone;             /* the session file was deleted under us (never comes back) */
+    time_t gone_checked;       /* when file_gone was last looked at (once a second) */
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -466,8 +470,9 @@ static int side_append(struct store *s, const void *data, size_t len, uint64_t *
         }
     }
     if (rc < 0) {
-        log_msg(LOG_WARN, "store: %s: %s: body kept in the session file", s->side_path,
-                strerror(errno));
+        if (store_health_side_failed(&s->health, time(NULL))) /* not once per body */
+            log_msg(LOG_WARN, "store: %s: %s: bodies kept in the session file", s->side_path,
+                    strerror(errno));
         return -1;
     }
     *at = s->side_end;
@@ -543,7 +548,16 @@ static int bind_body(struct store *s, int col, int col_at, const struct flow_cap
     return 0;
 }
 
-/* Insert one flow (inside the open transaction). Returns 0, -1 with the reason logged. */
+/* Whether the writer's last SQLite error is a fault of the session file (full, read-only,
+ * deleted, I/O) rather than of one flow. */
+static enum store_fault db_fault(struct store *s)
+{
+    return store_health_classify(sqlite3_errcode(s->db), sqlite3_system_errno(s->db), s->db_fd,
+                                 s->path);
+}
+
+/* Insert one flow (inside the open transaction). Returns 0, -1 with the reason logged, -2 when
+ * the file cannot be written (db_fault; not logged). */
 static int write_flow(struct store *s, const struct flow *f)
 {
     sqlite3_stmt *st = s->insert;
@@ -573,11 +587,13 @@ static int write_flow(struct store *s, const struct flow *f)
                 (unsigned long long)f->id);
         goto out;
     }
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (sqlite3_step(st) == SQLITE_DONE)
+        rc = 0;
+    else if (db_fault(s)) /* the file, not the flow: write_batch says it once */
+        rc = -2;
+    else
         log_msg(LOG_WARN, "store: flow %llu (%s): not written: %s", (unsigned long long)f->id,
                 f->host, sqlite3_errmsg(s->db));
-    else
-        rc = 0;
 out:
     sqlite3_reset(st);
     sqlite3_clear_bindings(st); /* drops the compressed bodies and our text pointers */
@@ -645,8 +661,9 @@ static int write_client_stats(struct store *s)
         sqlite3_bind_int64(st, 4, c->https);
         sqlite3_bind_int64(st, 5, c->app);
         if (sqlite3_step(st) != SQLITE_DONE) {
-            log_msg(LOG_WARN, "store: %s: client counts not written: %s", s->path,
-                    sqlite3_errmsg(s->db));
+            if (!db_fault(s)) /* a fault of the file is said by write_batch */
+                log_msg(LOG_WARN, "store: %s: client counts not written: %s", s->path,
+                        sqlite3_errmsg(s->db));
             rc = -1;
         }
     }
@@ -656,21 +673,59 @@ static int write_client_stats(struct store *s)
     return rc;
 }
 
+/* Tell store_health how the batch went (fault: why nothing of it is in the file, or NONE), and
+ * the terminal when that is news: once when recording fails, once a minute while it fails, once
+ * when it resumes (a full disk used to log a line per flow). */
+static void say_health(struct store *s, enum store_fault fault, const char *error, size_t n)
+{
+    char line[768];
+    time_t now = time(NULL);
+    if (fault) {
+        if (store_health_failed(&s->health, fault, error, n, now, s->path, line, sizeof line))
+            log_msg(LOG_WARN, "store: %s", line);
+    } else if (store_health_recorded(&s->health, now, s->path, line, sizeof line)) {
+        log_msg(LOG_INFO, "store: %s", line);
+    }
+}
+
+/* Whether the session file has been deleted under us (looked at once a second: an fstat and a
+ * stat). In WAL mode SQLite goes on writing into the deleted file without a word. */
+static int file_gone(struct store *s)
+{
+    time_t now = time(NULL);
+    if (!s->file_gone && now != s->gone_checked) {
+        s->gone_checked = now;
+        s->file_gone = !store_health_file_present(s->db_fd, s->path);
+    }
+    return s->file_gone;
+}
+
 static void write_batch(struct store *s, struct flow **fl, size_t n)
 {
     uint64_t lo = UINT64_MAX, hi = 0;
     size_t written = 0;
+    enum store_fault fault = STORE_FAULT_NONE;
+    char error[256] = "";
     /* IMMEDIATE: the write lock from the start, so cleared_upto cannot move (a reader's clear
      * waits for the commit) until the batch, counted against it, is committed */
-    if (exec(s->db, "BEGIN IMMEDIATE", NULL, 0, s->path) < 0)
+    if (exec(s->db, "BEGIN IMMEDIATE", NULL, 0, s->path) < 0 && !(fault = db_fault(s)))
         log_msg(LOG_WARN, "store: %s: BEGIN failed: %s", s->path, sqlite3_errmsg(s->db));
+    if (fault)
+        snprintf(error, sizeof error, "%s", sqlite3_errmsg(s->db));
     sqlite3_int64 cleared = 0;
     sqlite3_reset(s->cleared);
-    if (sqlite3_step(s->cleared) == SQLITE_ROW)
+    if (!fault && sqlite3_step(s->cleared) == SQLITE_ROW)
         cleared = sqlite3_column_int64(s->cleared, 0);
     sqlite3_reset(s->cleared);
     for (size_t i = 0; i < n; i++) {
-        int rc = write_flow(s, fl[i]);
+        /* once the file fails, the rest of the batch is not tried: SQLite may have rolled the
+         * transaction back, and the next insert would be a transaction of its own */
+        int rc = fault ? -1 : write_flow(s, fl[i]);
+        if (rc == -2) {
+            fault = db_fault(s);
+            snprintf(error, sizeof error, "%s", sqlite3_errmsg(s->db));
+            rc = -1;
+        }
         /* the warnings were computed once, for the JSON: the terminal line marks them */
         memcpy(fl[i]->warn_codes, s->json.warn_codes, sizeof fl[i]->warn_codes);
         fl[i]->nwarn = rc == 0 ? s->json.nwarn : 0;
@@ -686,15 +741,28 @@ static void write_batch(struct store *s, struct flow **fl, size_t n)
     }
     print_lines(s, fl, n); /* after write_flow: each line carries its flow's warnings */
     int committed = 1;
-    if (write_client_stats(s) < 0) { /* counts that miss flows would stay wrong: drop the batch */
+    if (fault) {
+        s->ncounts = 0;
+        exec(s->db, "ROLLBACK", NULL, 0, s->path);
+        committed = 0;
+    } else if (write_client_stats(s) < 0) { /* counts that miss flows would stay wrong: drop the batch */
+        if ((fault = db_fault(s)))
+            snprintf(error, sizeof error, "%s", sqlite3_errmsg(s->db));
         exec(s->db, "ROLLBACK", NULL, 0, s->path);
         committed = 0;
     } else if (sqlite3_get_autocommit(s->db) == 0 && exec(s->db, "COMMIT", NULL, 0, s->path) < 0) {
-        log_msg(LOG_WARN, "store: %s: commit of %zu flows failed: %s", s->path, n,
-                sqlite3_errmsg(s->db));
+        if ((fault = db_fault(s)))
+            snprintf(error, sizeof error, "%s", sqlite3_errmsg(s->db));
+        else
+            log_msg(LOG_WARN, "store: %s: commit of %zu flows failed: %s", s->path, n,
+                    sqlite3_errmsg(s->db));
         exec(s->db, "ROLLBACK", NULL, 0, s->path);
         committed = 0;
     }
+    if (committed && file_gone(s)) /* written, but into a file nobody can open again */
+        say_health(s, STORE_FAULT_DELETED, "the session file was deleted", written);
+    else if (committed || fault)
+        say_health(s, fault, error, fault ? n : 0);
     uint64_t now = flow_now_us();
     pthread_mutex_lock(&s->stats_mu);
     if (committed) {
@@ -828,8 +896,10 @@ struct store *store_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
     struct store *s = calloc(1, sizeof *s);
-    if (s)
+    if (s) {
         s->side_fd = s->db_fd = -1;
+        store_health_init(&s->health);
+    }
     if (!s || !(s->path = strdup(path)) || asprintf(&s->side_path, "%s-bodies", path) < 0 ||
         !(s->queue = queue_new()) ||
         !(s->counts = malloc(STORE_BATCH_MAX * sizeof *s->counts))) {
@@ -960,6 +1030,10 @@ uint64_t store_last_id(struct store *s) { return s->last_id; }
 
 const char *store_path(struct store *s) { return s->path; }
 
+json_t *store_recording(struct store *s) { return store_health_json(&s->health); }
+
+uint64_t store_recording_changes(struct store *s) { return store_health_changes(&s->health); }
+
 void store_get_stats(struct store *s, struct store_stats *out)
 {
     pthread_mutex_lock(&s->stats_mu);
@@ -1005,6 +1079,7 @@ void store_close(struct store *s)
     free(s->side_bounce);
     free(s->side_path);
     free(s->path);
+    store_health_destroy(&s->health);
     free(s);
 }
 
