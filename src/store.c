@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <limits.h>
 #include <stdint.h>
 #include <pthread.h>
@@ -80,6 +81,17 @@
  * the store thread. A flow is in the session at most STORE_LINGER_MS plus one commit later. */
 #define STORE_GATHER 64
 #define STORE_LINGER_MS 2
+/* While the session cannot be written (disk full, ...), the flows of failed batches are held in
+ * memory, up to STORE_HOLD_FLOWS of them and STORE_HOLD_BYTES, and written first once it can be
+ * again: a short outage loses nothing, a long one loses what does not fit (counted, said). A
+ * failing file is tried again at most every STORE_RETRY_MS (each try serializes the held flows
+ * again); flows arriving between tries are held or counted without a try. */
+#define STORE_HOLD_FLOWS 256u
+#define STORE_HOLD_BYTES (16u << 20)
+#define STORE_RETRY_MS 1000
+/* Free space a full disk needs beyond the held flows' size before they are tried again (WAL
+ * frames, page and alignment rounding). */
+#define STORE_HOLD_MARGIN (1u << 20)
 /* WAL frames after which a commit checkpoints (SQLite's default). */
 #define STORE_WAL_FRAMES 1000
 
@@ -182,6 +194,10 @@ struct store {
     struct store_stats stats;
     struct store_health health; /* recording or failing, said out loud (store_health.h) */
     int file_gone;             /* the session file was deleted under us (never comes back) */
+    enum store_fault failing;  /* why the last batch could not be written, or NONE (writer) */
+    struct flow **held;        /* flows waiting for the file to be writable (STORE_HOLD_FLOWS) */
+    size_t nheld, held_bytes;
+    uint64_t last_try_us;      /* when a failing file was last tried (flow_now_us) */
     time_t gone_checked;       /* when file_gone was last looked at (once a second) */
 };
 
@@ -681,7 +697,8 @@ static void say_health(struct store *s, enum store_fault fault, const char *erro
     char line[768];
     time_t now = time(NULL);
     if (fault) {
-        if (store_health_failed(&s->health, fault, error, n, now, s->path, line, sizeof line))
+        if (store_health_failed(&s->health, fault, error, n, s->nheld, now, s->path, line,
+                                sizeof line))
             log_msg(LOG_WARN, "store: %s", line);
     } else if (store_health_recorded(&s->health, now, s->path, line, sizeof line)) {
         log_msg(LOG_INFO, "store: %s", line);
@@ -700,17 +717,36 @@ static int file_gone(struct store *s)
     return s->file_gone;
 }
 
-static void write_batch(struct store *s, struct flow **fl, size_t n)
+/* Hold what fits of a batch that could not be written (fl[i] set to NULL); returns how many. */
+static size_t hold(struct store *s, struct flow **fl, size_t n)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t size = flow_mem_size(fl[i]);
+        if (s->nheld < STORE_HOLD_FLOWS && s->held_bytes + size <= STORE_HOLD_BYTES) {
+            s->held[s->nheld++] = fl[i];
+            s->held_bytes += size;
+            fl[i] = NULL;
+            kept++;
+        }
+    }
+    return kept;
+}
+
+/* Write fl[0..n) in one transaction; fl[0..nold) are held flows of earlier batches (their
+ * terminal lines are out). try = 0: the file is failing and it is not time to try it again:
+ * the flows are held or counted without a write. Takes the flows (freed, or held). */
+static void write_batch(struct store *s, struct flow **fl, size_t n, size_t nold, int try)
 {
     uint64_t lo = UINT64_MAX, hi = 0;
     size_t written = 0;
-    enum store_fault fault = STORE_FAULT_NONE;
+    enum store_fault fault = try ? STORE_FAULT_NONE : s->failing;
     char error[256] = "";
     /* IMMEDIATE: the write lock from the start, so cleared_upto cannot move (a reader's clear
      * waits for the commit) until the batch, counted against it, is committed */
-    if (exec(s->db, "BEGIN IMMEDIATE", NULL, 0, s->path) < 0 && !(fault = db_fault(s)))
+    if (!fault && exec(s->db, "BEGIN IMMEDIATE", NULL, 0, s->path) < 0 && !(fault = db_fault(s)))
         log_msg(LOG_WARN, "store: %s: BEGIN failed: %s", s->path, sqlite3_errmsg(s->db));
-    if (fault)
+    if (try && fault)
         snprintf(error, sizeof error, "%s", sqlite3_errmsg(s->db));
     sqlite3_int64 cleared = 0;
     sqlite3_reset(s->cleared);
@@ -739,11 +775,12 @@ static void write_batch(struct store *s, struct flow **fl, size_t n)
                 count_client(s, fl[i]);
         }
     }
-    print_lines(s, fl, n); /* after write_flow: each line carries its flow's warnings */
+    print_lines(s, fl + nold, n - nold); /* after write_flow: each line carries its warnings */
     int committed = 1;
     if (fault) {
         s->ncounts = 0;
-        exec(s->db, "ROLLBACK", NULL, 0, s->path);
+        if (try)
+            exec(s->db, "ROLLBACK", NULL, 0, s->path);
         committed = 0;
     } else if (write_client_stats(s) < 0) { /* counts that miss flows would stay wrong: drop the batch */
         if ((fault = db_fault(s)))
@@ -759,10 +796,12 @@ static void write_batch(struct store *s, struct flow **fl, size_t n)
         exec(s->db, "ROLLBACK", NULL, 0, s->path);
         committed = 0;
     }
+    s->failing = committed ? STORE_FAULT_NONE : fault;
+    size_t kept = fault ? hold(s, fl, n) : 0;
     if (committed && file_gone(s)) /* written, but into a file nobody can open again */
         say_health(s, STORE_FAULT_DELETED, "the session file was deleted", written);
     else if (committed || fault)
-        say_health(s, fault, error, fault ? n : 0);
+        say_health(s, fault, try ? error : NULL, fault ? n - kept : 0);
     uint64_t now = flow_now_us();
     pthread_mutex_lock(&s->stats_mu);
     if (committed) {
@@ -777,19 +816,53 @@ static void write_batch(struct store *s, struct flow **fl, size_t n)
         if (n > s->stats.batch_max)
             s->stats.batch_max = n;
     }
-    s->stats.lost += committed ? n - written : n;
+    s->stats.lost += committed ? n - written : n - kept;
     pthread_mutex_unlock(&s->stats_mu);
-    size_t freed = 0;
+    /* held flows stay in queued_bytes/queued_flows: they hold memory as much as queued ones */
+    size_t freed = 0, nfreed = 0;
     for (size_t i = 0; i < n; i++) {
+        if (!fl[i])
+            continue;
         freed += flow_mem_size(fl[i]);
+        nfreed++;
         flow_free(fl[i]);
     }
     size_t bytes = atomic_fetch_sub(&s->queued_bytes, freed) - freed;
-    size_t flows = atomic_fetch_sub(&s->queued_flows, n) - n;
+    size_t flows = atomic_fetch_sub(&s->queued_flows, nfreed) - nfreed;
     if (bytes < STORE_BACKLOG_BYTES / 2 && flows < STORE_BACKLOG_FLOWS / 2)
         atomic_store(&s->backlogged, 0);
     if (committed && written && s->notify)
         s->notify(lo, hi, s->notify_arg);
+}
+
+/* Before a full disk is tried again: whether it is worth trying (some space returned), and if
+ * the held flows would not all fit in what returned, the newest of them dropped (counted) until
+ * they do, so a batch bigger than the freed space cannot keep recording from resuming. */
+static int fit_held(struct store *s)
+{
+    struct statvfs v;
+    if (s->failing != STORE_FAULT_FULL || statvfs(s->path, &v) < 0)
+        return 1;
+    uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
+    if (avail < STORE_HOLD_MARGIN)
+        return 0; /* still full: not even a try (it would serialize every held flow again) */
+    size_t dropped = 0;
+    while (s->nheld && s->held_bytes + STORE_HOLD_MARGIN > avail) {
+        struct flow *f = s->held[--s->nheld];
+        size_t size = flow_mem_size(f);
+        s->held_bytes -= size;
+        atomic_fetch_sub(&s->queued_bytes, size);
+        atomic_fetch_sub(&s->queued_flows, 1);
+        flow_free(f);
+        dropped++;
+    }
+    if (dropped) {
+        pthread_mutex_lock(&s->stats_mu);
+        s->stats.lost += dropped;
+        pthread_mutex_unlock(&s->stats_mu);
+        say_health(s, STORE_FAULT_FULL, NULL, dropped);
+    }
+    return 1;
 }
 
 static void *writer_main(void *arg)
@@ -801,13 +874,40 @@ static void *writer_main(void *arg)
         return NULL;
     }
     for (;;) {
-        /* wake at least every STORE_BATCH_MS so a close is seen promptly */
-        size_t n = queue_pop(s->queue, (void **)batch, STORE_BATCH_MAX, STORE_BATCH_MS,
-                             STORE_GATHER, STORE_LINGER_MS);
-        if (n)
-            write_batch(s, batch, n);
-        else if (queue_finished(s->queue))
+        /* held flows go first in the next batch, tried at most every STORE_RETRY_MS while the
+         * file fails; wake at least every STORE_BATCH_MS so a close is seen promptly (and a
+         * failing file is tried again without new flows) */
+        uint64_t now = flow_now_us();
+        int due = !s->failing || now - s->last_try_us >= STORE_RETRY_MS * 1000ull;
+        if (due && s->failing) {
+            s->last_try_us = now;
+            due = fit_held(s);
+        }
+        size_t nold = s->nheld;
+        size_t n = queue_pop(s->queue, (void **)(batch + nold), STORE_BATCH_MAX - nold,
+                             STORE_BATCH_MS, STORE_GATHER, STORE_LINGER_MS);
+        int finished = !n && queue_finished(s->queue);
+        if (finished)
+            due = 1; /* a last try before closing */
+        if (n || (nold && due)) {
+            memcpy(batch, s->held, nold * sizeof *batch);
+            s->nheld = s->held_bytes = 0;
+            if (due)
+                s->last_try_us = flow_now_us();
+            write_batch(s, batch, nold + n, nold, due);
+        }
+        if (finished)
             break;
+    }
+    if (s->nheld) { /* closing with the file still failing: they are lost after all */
+        log_msg(LOG_WARN, "store: %s: %zu flows that waited for the session file to be writable "
+                "are not recorded (%s)", s->path, s->nheld, store_fault_words(s->failing));
+        pthread_mutex_lock(&s->stats_mu);
+        s->stats.lost += s->nheld;
+        pthread_mutex_unlock(&s->stats_mu);
+        for (size_t i = 0; i < s->nheld; i++)
+            flow_free(s->held[i]);
+        s->nheld = s->held_bytes = 0;
     }
     free(batch);
     return NULL;
@@ -902,7 +1002,8 @@ struct store *store_open(const char *path, char *err, size_t errlen)
     }
     if (!s || !(s->path = strdup(path)) || asprintf(&s->side_path, "%s-bodies", path) < 0 ||
         !(s->queue = queue_new()) ||
-        !(s->counts = malloc(STORE_BATCH_MAX * sizeof *s->counts))) {
+        !(s->counts = malloc(STORE_BATCH_MAX * sizeof *s->counts)) ||
+        !(s->held = malloc(STORE_HOLD_FLOWS * sizeof *s->held))) {
         snprintf(err, errlen, "%s: out of memory", path);
         goto fail;
     }
@@ -1068,6 +1169,7 @@ void store_close(struct store *s)
     sqlite3_finalize(s->client_stats);
     sqlite3_finalize(s->cleared);
     free(s->counts);
+    free(s->held);
     for (int i = 0; i < s->zs_ready; i++)
         deflateEnd(&s->zs[i]);
     flow_json_text_free(&s->json);

@@ -84,7 +84,11 @@ static void failing_line(const struct store_health *h, const char *path, char *l
 {
     char since[16];
     clock_text(h->since, since, sizeof since);
-    unsigned long long n = (unsigned long long)h->not_recorded;
+    unsigned long long n = (unsigned long long)(h->lost + h->waiting);
+    char waiting[96] = "";
+    if (h->waiting)
+        snprintf(waiting, sizeof waiting, ", %llu of them waiting in memory to be written",
+                 (unsigned long long)h->waiting);
     switch (h->fault) {
     case STORE_FAULT_DELETED:
         /* the open file still takes the flows (and the viewer still reads them), but nothing
@@ -94,30 +98,32 @@ static void failing_line(const struct store_health *h, const char *path, char *l
                  "to keep them, restart httpeek for a new session)", n, since, path);
         break;
     case STORE_FAULT_FULL:
-        snprintf(line, len, "session disk full: %llu flows not recorded since %s (%s: %s); "
-                 "proxying goes on, recording resumes when space is freed", n, since, path,
-                 h->error);
+        snprintf(line, len, "session disk full: %llu flows not recorded since %s%s (%s: %s); "
+                 "proxying goes on, recording resumes when space is freed", n, since, waiting,
+                 path, h->error);
         break;
     default:
-        snprintf(line, len, "session %s: %llu flows not recorded since %s (%s: %s); proxying "
-                 "goes on, recording resumes when the file can be written", store_fault_words(h->fault),
-                 n, since, path, h->error);
+        snprintf(line, len, "session %s: %llu flows not recorded since %s%s (%s: %s); "
+                 "proxying goes on, recording resumes when the file can be written",
+                 store_fault_words(h->fault), n, since, waiting, path, h->error);
         break;
     }
 }
 
 int store_health_failed(struct store_health *h, enum store_fault fault, const char *error,
-                        uint64_t nflows, time_t now, const char *path, char *line, size_t linelen)
+                        uint64_t nlost, uint64_t waiting, time_t now, const char *path, char *line,
+                        size_t linelen)
 {
     pthread_mutex_lock(&h->mu);
     int changed = h->fault != fault;
     if (h->fault == STORE_FAULT_NONE) {
         h->since = now;
-        h->not_recorded = 0;
+        h->lost = 0;
     }
     h->fault = fault;
-    h->not_recorded += nflows;
-    h->not_recorded_total += nflows;
+    h->lost += nlost;
+    h->waiting = waiting;
+    h->lost_total += nlost;
     if (error)
         snprintf(h->error, sizeof h->error, "%s", error);
     h->changes++;
@@ -139,10 +145,12 @@ int store_health_recorded(struct store_health *h, time_t now, const char *path, 
         char since[16], until[16];
         clock_text(h->since, since, sizeof since);
         clock_text(now, until, sizeof until);
-        snprintf(line, linelen, "session recording resumed (%s): %llu flows were not recorded "
-                 "between %s and %s (%s)", path, (unsigned long long)h->not_recorded, since,
-                 until, store_fault_words(h->fault));
+        snprintf(line, linelen, "session recording resumed (%s): %llu flows that waited are "
+                 "recorded, %llu flows were not recorded between %s and %s (%s)", path,
+                 (unsigned long long)h->waiting, (unsigned long long)h->lost, since, until,
+                 store_fault_words(h->fault));
         h->fault = STORE_FAULT_NONE;
+        h->waiting = 0;
         h->said = 0;
         h->changes++;
     }
@@ -169,13 +177,14 @@ json_t *store_health_json(struct store_health *h)
         gmtime_r(&h->since, &tm);
         strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", &tm);
     }
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}",
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}",
                           "state", h->fault == STORE_FAULT_NONE ? "ok" : "failing",
                           "reason", store_fault_code(h->fault),
                           "reason_text", store_fault_words(h->fault), "since", since,
                           "not_recorded",
-                          (json_int_t)(h->fault == STORE_FAULT_NONE ? 0 : h->not_recorded),
-                          "not_recorded_total", (json_int_t)h->not_recorded_total,
+                          (json_int_t)(h->fault == STORE_FAULT_NONE ? 0 : h->lost + h->waiting),
+                          "waiting", (json_int_t)(h->fault == STORE_FAULT_NONE ? 0 : h->waiting),
+                          "not_recorded_total", (json_int_t)h->lost_total,
                           "last_error", h->error);
     pthread_mutex_unlock(&h->mu);
     return o;

@@ -32,8 +32,9 @@ struct store_health {
     pthread_mutex_t mu;
     enum store_fault fault;      /* STORE_FAULT_NONE while recording */
     time_t since;                /* when this failure began (wall clock) */
-    uint64_t not_recorded;       /* flows lost since then */
-    uint64_t not_recorded_total; /* flows lost since the store opened */
+    uint64_t lost;               /* flows of this failure dropped for good */
+    uint64_t waiting;            /* flows held in memory to be written when it resumes */
+    uint64_t lost_total;         /* flows dropped for good since the store opened */
     char error[256];             /* the last error text ("database or disk is full") */
     time_t said;                 /* when the terminal was last told of this failure */
     uint64_t changes;            /* bumped at every change of the fields above */
@@ -62,15 +63,18 @@ const char *store_fault_code(enum store_fault f);
 /* The fault in words for people ("disk full", "read-only", "deleted", "I/O error", "ok"). */
 const char *store_fault_words(enum store_fault f);
 
-/* nflows flows could not be recorded at now for fault (not NONE) with error (may be NULL).
- * Returns 1 with a line for the terminal in line when it should be said now (the failure
- * began or changed reason, or STORE_HEALTH_SAY_S have passed since it was last said), else 0. */
+/* A batch could not be recorded at now for fault (not NONE) with error (NULL: the last one
+ * stays): nlost of its flows are dropped for good, and waiting flows in all are now held to be
+ * written later. Returns 1 with a line for the terminal in line when it should be said now (the
+ * failure began or changed reason, or STORE_HEALTH_SAY_S have passed since it was last said),
+ * else 0. */
 int store_health_failed(struct store_health *h, enum store_fault fault, const char *error,
-                        uint64_t nflows, time_t now, const char *path, char *line, size_t linelen)
-    HP_NONNULL(1, 6, 7);
+                        uint64_t nlost, uint64_t waiting, time_t now, const char *path, char *line,
+                        size_t linelen) HP_NONNULL(1, 7, 8);
 
-/* A batch was recorded at now. Returns 1 with a line saying recording resumed (and how many
- * flows were lost) when it was failing, else 0. */
+/* A batch was recorded at now, with the flows that had waited in it. Returns 1 with a line
+ * saying recording resumed (how many flows waited and were recorded, how many were lost) when
+ * it was failing, else 0. */
 int store_health_recorded(struct store_health *h, time_t now, const char *path, char *line,
                           size_t linelen) HP_NONNULL(1, 3, 4);
 
@@ -80,7 +84,9 @@ int store_health_side_failed(struct store_health *h, time_t now) HP_NONNULL(1);
 
 /* The state as a new JSON object (caller json_decref), NULL on OOM:
  * {state: "ok"|"failing", reason: store_fault_code, reason_text: store_fault_words,
- *  since: "ISO-8601 UTC" or "", not_recorded, not_recorded_total, last_error}. */
+ *  since: "ISO-8601 UTC" or "", not_recorded (flows of this failure not in the file: lost or
+ *  waiting), waiting (of those, held in memory and written when recording resumes),
+ *  not_recorded_total (flows lost for good since the store opened), last_error}. */
 json_t *store_health_json(struct store_health *h) HP_NONNULL(1);
 
 /* A counter that changes whenever the state does (for pollers). */

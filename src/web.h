@@ -65,7 +65,9 @@
  *                                  ("stopped" while httpeek exits), reason: "disk_full"|
  *                                  "read_only"|"deleted"|"io_error"|"", reason_text ("disk
  *                                  full"), since (ISO-8601 UTC, "" when ok), not_recorded
- *                                  (flows lost since then), not_recorded_total, last_error}}
+ *                                  (flows of this failure not in the file), waiting (of those,
+ *                                  held in memory to be written when it resumes),
+ *                                  not_recorded_total (lost for good), last_error}}
  *                                  (store.h store_recording: proxying goes on when the session
  *                                  cannot be written; recording resumes by itself)
  *   GET  /api/passthrough          {rules:{intercept:[globs], passthrough:[globs]},

@@ -28,11 +28,13 @@
     const n = Number(r.not_recorded) || 0;
     const count = n.toLocaleString('en-US') + (n === 1 ? ' flow' : ' flows');
     const since = r.since ? ' since ' + hhmm(r.since) : '';
+    const w = Number(r.waiting) || 0;
+    const waiting = w ? ' (' + w.toLocaleString('en-US') + ' waiting in memory, written when it resumes)' : '';
     switch (r.reason) {
-      case 'disk_full': return 'Session disk full: ' + count + ' not recorded' + since + '. Proxying goes on; recording resumes when space is freed.';
-      case 'read_only': return 'Session file read-only: ' + count + ' not recorded' + since + '. Proxying goes on.';
+      case 'disk_full': return 'Session disk full: ' + count + ' not recorded' + since + waiting + '. Proxying goes on; recording resumes when space is freed.';
+      case 'read_only': return 'Session file read-only: ' + count + ' not recorded' + since + waiting + '. Proxying goes on.';
       case 'deleted': return 'Session file deleted: ' + count + since + ' are not saved to any file. Export a HAR to keep them.';
-      default: return 'Session not recorded (' + String(r.reason_text || 'I/O error') + '): ' + count + ' not recorded' + since + '. Proxying goes on.';
+      default: return 'Session not recorded (' + String(r.reason_text || 'I/O error') + '): ' + count + ' not recorded' + since + waiting + '. Proxying goes on.';
     }
   }
 

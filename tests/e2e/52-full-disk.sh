@@ -25,7 +25,7 @@ fi
 
 DISK=$T/disk
 mkdir -p "$DISK"
-mount -t tmpfs -o size=3m,mode=0700 tmpfs "$DISK" || {
+mount -t tmpfs -o size=64m,mode=0700 tmpfs "$DISK" || {
     skip "the full-disk tests" "cannot mount a tmpfs here"; done_testing; }
 # the tmpfs goes before lib.sh removes $T (rm cannot remove a mount point)
 _status() { return "$1"; }
@@ -69,7 +69,7 @@ wait_grep 'httpeek' "$T/events.out" 5
 dd if=/dev/zero of="$DISK/fill" bs=4k 2>/dev/null
 is "$(df --output=avail "$DISK" | tail -n 1 | tr -d ' ')" 0 "the session's tmpfs is full"
 
-LOST=22
+LOST=26 # not recorded while the disk is full: 25 held in memory (up to 16 MiB), one dropped
 is "$(proxy 20 full)" 20 "with the disk full, every request through the proxy still succeeds"
 # two bodies big enough for the body file (256 KiB and more): it fails too, said once
 for i in 1 2; do
@@ -77,18 +77,26 @@ for i in 1 2; do
 done
 is "$(file_sha "$T/big1"),$(file_sha "$T/big2")" "$(gen_sha 300000),$(gen_sha 300000)" \
     "bodies for the body file still reach the client whole"
+# four 4 MB bodies: three more fit in the 16 MiB held in memory, the fourth does not
+for i in 1 2 3 4; do
+    pcurl -o "$T/huge$i" "http://127.0.0.1:$UPSTREAM_PORT/bytes/4000000?huge$i"
+done
+is "$(file_sha "$T/huge4")" "$(gen_sha 4000000)" "a 4 MB body reaches the client whole with the disk full"
 wait_rec "r['not_recorded'] >= $LOST"
 is "$(rec 'r["state"], r["reason"]')" "failing disk_full" "GET /api/session: recording failing, reason disk_full"
-is "$(rec 'r["not_recorded"]')" $LOST "GET /api/session counts exactly the $LOST flows not recorded"
+is "$(rec 'r["not_recorded"], r["waiting"], r["not_recorded_total"]')" "$LOST 25 1" \
+    "GET /api/session: exactly $LOST flows not recorded, 25 of them waiting in memory, 1 lost (over 16 MiB)"
 like "$(rec 'r["since"], r["reason_text"], r["last_error"]')" "^20[0-9-]+T[0-9:]+Z disk full .*full" \
     "it says since when (ISO-8601 UTC), in words, and SQLite's error"
 is "$(rows)" 3 "nothing half-written reached the session file"
+sleep 1.2 # a retry a second: the held flows are tried again (and fail again) without new traffic
+is "$(rec 'r["not_recorded"], r["waiting"]')" "$LOST 25" "retries without new flows keep the count (nothing counted twice)"
 wait_grep '"not_recorded":'$LOST "$T/events.out" 4
 like "$(grep -E '^event: recording' -A1 "$T/events.out" | grep -F '"disk_full"' | tail -n 1)" \
     '"state":"failing".*"not_recorded":'$LOST "the event stream says recording is failing (event: recording, with the count)"
 sleep 1.2 # the writer has long seen every failure; a line per flow would be there by now
 is "$(grep -c 'session disk full' "$HTTPEEK_ERR")" 1 "the terminal says 'session disk full' once, not per flow"
-like "$(grep 'session disk full' "$HTTPEEK_ERR")" "session disk full: [0-9]+ flows not recorded since [0-9:]+ \($S" \
+like "$(grep 'session disk full' "$HTTPEEK_ERR")" "session disk full: [0-9]+ flows not recorded since [0-9:]+(, [0-9]+ of them waiting in memory to be written)? \($S" \
     "the terminal line names the count, the time and the session file"
 is "$(grep -cE 'not written|commit of [0-9]+ flows failed' "$HTTPEEK_ERR")" 0 "and no line per flow or per batch"
 cmp_num "$(grep -c 'bodies kept in the session file' "$HTTPEEK_ERR")" -le 1 "the body file failing is said at most once, not per body"
@@ -117,13 +125,21 @@ fi
 
 # space returns: recording resumes by itself
 rm -f "$DISK/fill"
-is "$(proxy 5 after)" 5 "five requests once space is freed"
+# no new request: the held flows are tried again on their own (once a second)
 wait_rec "r['state'] == 'ok'"
-is "$(rec 'r["state"], repr(r["reason"]), r["not_recorded"], r["not_recorded_total"]')" "ok '' 0 $LOST" \
-    "recording resumes by itself: state ok, and the total lost stays $LOST"
+is "$(rec 'r["state"], repr(r["reason"]), r["not_recorded"], r["not_recorded_total"]')" "ok '' 0 1" \
+    "recording resumes by itself, without new traffic: state ok, the total lost for good is 1"
+is "$(rows)" 28 "the 25 flows that waited in memory are in the session file"
+is "$(proxy 5 after)" 5 "five requests once space is freed"
 pcurl -o /dev/null "http://127.0.0.1:$UPSTREAM_PORT/bytes/300000?big-after"
-wait_flows "$W" 9
-is "$(rows)" 9 "the six new flows are in the session file"
+wait_flows "$W" 34
+is "$(rows)" 34 "the 25 flows that waited and the six new ones are in the session file"
+is "$(api "$W/api/flows" | jq_py 'sorted(f["path"] for f in d if "full" in f["path"] or "huge" in f["path"] or "big" in f["path"] and "after" not in f["path"])' | tr -d "'")" \
+    "[/bytes/1001?full, /bytes/1002?full, /bytes/1003?full, /bytes/1004?full, /bytes/1005?full, /bytes/1006?full, /bytes/1007?full, /bytes/1008?full, /bytes/1009?full, /bytes/1010?full, /bytes/1011?full, /bytes/1012?full, /bytes/1013?full, /bytes/1014?full, /bytes/1015?full, /bytes/1016?full, /bytes/1017?full, /bytes/1018?full, /bytes/1019?full, /bytes/1020?full, /bytes/300000?big1, /bytes/300000?big2, /bytes/4000000?huge1, /bytes/4000000?huge2, /bytes/4000000?huge3]" \
+    "every flow that waited is recorded (the one over the bound is not)"
+held=$(api "$W/api/flows" | jq_py '[f["id"] for f in d if f["path"].endswith("?huge3")][0]')
+is "$(api "$W/api/flows/$held/response/body" | sha256sum | cut -d' ' -f1)" "$(gen_sha 4000000)" \
+    "a 4 MB body that waited in memory reads back whole"
 big=$(api "$W/api/flows" | jq_py 'd[-1]["id"]')
 is "$(api "$W/api/flows/$big/response/body" | sha256sum | cut -d' ' -f1)" "$(gen_sha 300000)" \
     "a big body recorded after the resume reads back whole (the body file works again)"
@@ -131,17 +147,17 @@ is "$(api "$W/api/flows" | jq_py '[f["path"] for f in d[-6:-1]] == ["/bytes/%d?a
     "and in the viewer's list"
 wait_grep 'session recording resumed' "$HTTPEEK_ERR" 3
 is "$(grep -c 'session recording resumed' "$HTTPEEK_ERR")" 1 "the terminal says once that recording resumed"
-like "$(grep 'session recording resumed' "$HTTPEEK_ERR")" "$LOST flows were not recorded between [0-9:]+ and [0-9:]+ \(disk full\)" \
-    "with how many flows were not recorded and when"
+like "$(grep 'session recording resumed' "$HTTPEEK_ERR")" "25 flows that waited are recorded, 1 flows were not recorded between [0-9:]+ and [0-9:]+ \(disk full\)" \
+    "with how many flows waited and were recorded, how many were lost, and when"
 wait_grep '"state":"ok"' "$T/events.out" 3
 like "$(grep -E '^event: recording' -A1 "$T/events.out" | tail -n 1)" '"state":"ok"' "the event stream says recording is ok again"
 api "$W/api/har" >"$T/after.har"
-is "$(jq_py 'len(d["log"]["entries"])' <"$T/after.har")" 9 "HAR export after the resume has all nine recorded flows"
+is "$(jq_py 'len(d["log"]["entries"])' <"$T/after.har")" 34 "HAR export after the resume has all 34 recorded flows"
 if [ -n "$BROWSER" ]; then
     wait "$BANNER_PID"
     node_tap "$(cat "$T/banner.out")"
     v=$("$NODE" "$JS/validate-har.js" "$T/after.har" 2>&1)
-    like "$v" '^valid 9 entries' "the HAR is valid HAR 1.2 ($v)"
+    like "$v" '^valid 34 entries' "the HAR is valid HAR 1.2 ($v)"
 fi
 stop_httpeek
 

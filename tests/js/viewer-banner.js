@@ -48,6 +48,7 @@ async function main() {
     let s = await waitBanner(page, (x) => x.visible && want.test(x.text), 8000);
     ok(s.visible, 'the viewer shows a banner while the session disk is full', JSON.stringify(s));
     ok(want.test(s.text), `the banner says "Session disk full: ${COUNT} flows not recorded since HH:MM"`, JSON.stringify(s));
+    ok(/\(\d+ waiting in memory, written when it resumes\)/.test(s.text), 'and how many of them wait in memory', JSON.stringify(s));
     ok(s.reason === 'disk_full', 'the banner carries the reason disk_full', JSON.stringify(s));
     console.log('# banner-seen');
     s = await waitBanner(page, (x) => x.exists && !x.visible, 20000);

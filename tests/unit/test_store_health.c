@@ -19,17 +19,17 @@ static void test_said_once_a_minute(void)
     is_int(store_health_recorded(&h, t0, "/s", line, sizeof line), 0,
            "a batch recorded while recording says nothing");
     line[0] = '\0';
-    is_int(store_health_failed(&h, STORE_FAULT_FULL, "database or disk is full", 3, t0, "/s", line,
+    is_int(store_health_failed(&h, STORE_FAULT_FULL, "database or disk is full", 3, 0, t0, "/s", line,
                                sizeof line), 1, "the first failure is said at once");
     ok(strstr(line, "session disk full: 3 flows not recorded since") != NULL &&
            strstr(line, "database or disk is full") != NULL && strstr(line, "/s") != NULL,
        "the line names the count, the reason, the error and the file (%s)", line);
     int said = 0;
     for (int i = 1; i <= 100; i++) /* 100 more failed batches within the minute */
-        said += store_health_failed(&h, STORE_FAULT_FULL, "database or disk is full", 1,
+        said += store_health_failed(&h, STORE_FAULT_FULL, "database or disk is full", 1, 0,
                                     t0 + i * (STORE_HEALTH_SAY_S - 1) / 100, "/s", line, sizeof line);
     is_int(said, 0, "100 more failures within the minute are not said");
-    is_int(store_health_failed(&h, STORE_FAULT_FULL, NULL, 1, t0 + STORE_HEALTH_SAY_S, "/s", line,
+    is_int(store_health_failed(&h, STORE_FAULT_FULL, NULL, 1, 0, t0 + STORE_HEALTH_SAY_S, "/s", line,
                                sizeof line), 1, "a minute later it is said again");
     ok(strstr(line, "104 flows not recorded") != NULL, "with the count so far (%s)", line);
     ok(store_health_changes(&h) != c0, "the change counter moved");
@@ -44,14 +44,14 @@ static void test_said_once_a_minute(void)
            "json: last_error");
     json_decref(o);
 
-    is_int(store_health_failed(&h, STORE_FAULT_DELETED, "deleted", 1, t0 + STORE_HEALTH_SAY_S + 1,
+    is_int(store_health_failed(&h, STORE_FAULT_DELETED, "deleted", 1, 0, t0 + STORE_HEALTH_SAY_S + 1,
                                "/s", line, sizeof line), 1, "a new reason is said at once");
     ok(strstr(line, "session file deleted") != NULL, "and named (%s)", line);
 
     uint64_t c1 = store_health_changes(&h);
     is_int(store_health_recorded(&h, t0 + 200, "/s", line, sizeof line), 1,
            "recording again is said once");
-    ok(strstr(line, "resumed") && strstr(line, "105 flows were not recorded"),
+    ok(strstr(line, "resumed") && strstr(line, ", 105 flows were not recorded"),
        "with how many were lost (%s)", line);
     is_int(store_health_recorded(&h, t0 + 201, "/s", line, sizeof line), 0,
            "and not again for the next batch");
@@ -63,9 +63,19 @@ static void test_said_once_a_minute(void)
            "json: not_recorded_total keeps the 105");
     json_decref(o);
 
-    is_int(store_health_failed(&h, STORE_FAULT_FULL, "full", 2, t0 + 202, "/s", line, sizeof line),
+    is_int(store_health_failed(&h, STORE_FAULT_FULL, "full", 0, 2, t0 + 202, "/s", line, sizeof line),
            1, "a new failure after resuming is said at once");
-    ok(strstr(line, ": 2 flows not recorded") != NULL, "counted from zero (%s)", line);
+    ok(strstr(line, ": 2 flows not recorded") != NULL && strstr(line, "2 of them waiting in memory"),
+       "counted from zero, the held flows said as waiting (%s)", line);
+    o = store_health_json(&h);
+    is_int(json_integer_value(json_object_get(o, "not_recorded")), 2, "json: the waiting flows are not recorded yet");
+    is_int(json_integer_value(json_object_get(o, "waiting")), 2, "json: waiting 2");
+    is_int(json_integer_value(json_object_get(o, "not_recorded_total")), 105,
+           "json: not_recorded_total counts only flows lost for good");
+    json_decref(o);
+    is_int(store_health_recorded(&h, t0 + 203, "/s", line, sizeof line), 1, "resumed again");
+    ok(strstr(line, "2 flows that waited are recorded, 0 flows were not recorded") != NULL,
+       "the waiting flows are said recorded (%s)", line);
     store_health_destroy(&h);
 }
 
