@@ -30,7 +30,6 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <limits.h>
 #include <stdint.h>
 #include <pthread.h>
@@ -46,6 +45,7 @@
 #include "log.h"
 #include "queue.h"
 #include "store_health.h"
+#include "store_hold.h"
 
 #define STORE_SCHEMA_VERSION 1
 /* How long a reader or a second writer waits for a lock before giving up (ms). */
@@ -81,17 +81,12 @@
  * the store thread. A flow is in the session at most STORE_LINGER_MS plus one commit later. */
 #define STORE_GATHER 64
 #define STORE_LINGER_MS 2
-/* While the session cannot be written (disk full, ...), the flows of failed batches are held in
- * memory, up to STORE_HOLD_FLOWS of them and STORE_HOLD_BYTES, and written first once it can be
- * again: a short outage loses nothing, a long one loses what does not fit (counted, said). A
- * failing file is tried again at most every STORE_RETRY_MS (each try serializes the held flows
- * again); flows arriving between tries are held or counted without a try. */
-#define STORE_HOLD_FLOWS 256u
-#define STORE_HOLD_BYTES (16u << 20)
+/* While the session cannot be written (disk full, ...), the flows of failed batches wait in
+ * memory (store_hold.h: bounded) and are written first once it can be again: a short outage
+ * loses nothing, a long one loses what does not fit (counted, said). A failing file is tried
+ * again at most every STORE_RETRY_MS (each try serializes the held flows again); flows arriving
+ * between tries are held or counted without a try. */
 #define STORE_RETRY_MS 1000
-/* Free space a full disk needs beyond the held flows' size before they are tried again (WAL
- * frames, page and alignment rounding). */
-#define STORE_HOLD_MARGIN (1u << 20)
 /* WAL frames after which a commit checkpoints (SQLite's default). */
 #define STORE_WAL_FRAMES 1000
 
@@ -195,8 +190,7 @@ struct store {
     struct store_health health; /* recording or failing, said out loud (store_health.h) */
     int file_gone;             /* the session file was deleted under us (never comes back) */
     enum store_fault failing;  /* why the last batch could not be written, or NONE (writer) */
-    struct flow **held;        /* flows waiting for the file to be writable (STORE_HOLD_FLOWS) */
-    size_t nheld, held_bytes;
+    struct store_hold held;    /* flows waiting for the file to be writable */
     uint64_t last_try_us;      /* when a failing file was last tried (flow_now_us) */
     time_t gone_checked;       /* when file_gone was last looked at (once a second) */
 };
@@ -697,7 +691,7 @@ static void say_health(struct store *s, enum store_fault fault, const char *erro
     char line[768];
     time_t now = time(NULL);
     if (fault) {
-        if (store_health_failed(&s->health, fault, error, n, s->nheld, now, s->path, line,
+        if (store_health_failed(&s->health, fault, error, n, s->held.n, now, s->path, line,
                                 sizeof line))
             log_msg(LOG_WARN, "store: %s", line);
     } else if (store_health_recorded(&s->health, now, s->path, line, sizeof line)) {
@@ -715,22 +709,6 @@ static int file_gone(struct store *s)
         s->file_gone = !store_health_file_present(s->db_fd, s->path);
     }
     return s->file_gone;
-}
-
-/* Hold what fits of a batch that could not be written (fl[i] set to NULL); returns how many. */
-static size_t hold(struct store *s, struct flow **fl, size_t n)
-{
-    size_t kept = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t size = flow_mem_size(fl[i]);
-        if (s->nheld < STORE_HOLD_FLOWS && s->held_bytes + size <= STORE_HOLD_BYTES) {
-            s->held[s->nheld++] = fl[i];
-            s->held_bytes += size;
-            fl[i] = NULL;
-            kept++;
-        }
-    }
-    return kept;
 }
 
 /* Write fl[0..n) in one transaction; fl[0..nold) are held flows of earlier batches (their
@@ -797,7 +775,7 @@ static void write_batch(struct store *s, struct flow **fl, size_t n, size_t nold
         committed = 0;
     }
     s->failing = committed ? STORE_FAULT_NONE : fault;
-    size_t kept = fault ? hold(s, fl, n) : 0;
+    size_t kept = fault ? store_hold_take(&s->held, fl, n) : 0;
     if (committed && file_gone(s)) /* written, but into a file nobody can open again */
         say_health(s, STORE_FAULT_DELETED, "the session file was deleted", written);
     else if (committed || fault)
@@ -840,23 +818,16 @@ static void write_batch(struct store *s, struct flow **fl, size_t n, size_t nold
  * they do, so a batch bigger than the freed space cannot keep recording from resuming. */
 static int fit_held(struct store *s)
 {
-    struct statvfs v;
-    if (s->failing != STORE_FAULT_FULL || statvfs(s->path, &v) < 0)
+    if (s->failing != STORE_FAULT_FULL)
         return 1;
-    uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
+    uint64_t avail = store_hold_space(s->path);
     if (avail < STORE_HOLD_MARGIN)
         return 0; /* still full: not even a try (it would serialize every held flow again) */
-    size_t dropped = 0;
-    while (s->nheld && s->held_bytes + STORE_HOLD_MARGIN > avail) {
-        struct flow *f = s->held[--s->nheld];
-        size_t size = flow_mem_size(f);
-        s->held_bytes -= size;
-        atomic_fetch_sub(&s->queued_bytes, size);
-        atomic_fetch_sub(&s->queued_flows, 1);
-        flow_free(f);
-        dropped++;
-    }
+    size_t freed;
+    size_t dropped = store_hold_fit(&s->held, avail, &freed);
     if (dropped) {
+        atomic_fetch_sub(&s->queued_bytes, freed);
+        atomic_fetch_sub(&s->queued_flows, dropped);
         pthread_mutex_lock(&s->stats_mu);
         s->stats.lost += dropped;
         pthread_mutex_unlock(&s->stats_mu);
@@ -883,15 +854,14 @@ static void *writer_main(void *arg)
             s->last_try_us = now;
             due = fit_held(s);
         }
-        size_t nold = s->nheld;
+        size_t nold = s->held.n;
         size_t n = queue_pop(s->queue, (void **)(batch + nold), STORE_BATCH_MAX - nold,
                              STORE_BATCH_MS, STORE_GATHER, STORE_LINGER_MS);
         int finished = !n && queue_finished(s->queue);
         if (finished)
             due = 1; /* a last try before closing */
         if (n || (nold && due)) {
-            memcpy(batch, s->held, nold * sizeof *batch);
-            s->nheld = s->held_bytes = 0;
+            store_hold_release(&s->held, batch);
             if (due)
                 s->last_try_us = flow_now_us();
             write_batch(s, batch, nold + n, nold, due);
@@ -899,15 +869,12 @@ static void *writer_main(void *arg)
         if (finished)
             break;
     }
-    if (s->nheld) { /* closing with the file still failing: they are lost after all */
+    if (s->held.n) { /* closing with the file still failing: they are lost after all */
         log_msg(LOG_WARN, "store: %s: %zu flows that waited for the session file to be writable "
-                "are not recorded (%s)", s->path, s->nheld, store_fault_words(s->failing));
+                "are not recorded (%s)", s->path, s->held.n, store_fault_words(s->failing));
         pthread_mutex_lock(&s->stats_mu);
-        s->stats.lost += s->nheld;
+        s->stats.lost += store_hold_destroy(&s->held);
         pthread_mutex_unlock(&s->stats_mu);
-        for (size_t i = 0; i < s->nheld; i++)
-            flow_free(s->held[i]);
-        s->nheld = s->held_bytes = 0;
     }
     free(batch);
     return NULL;
@@ -1003,7 +970,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
     if (!s || !(s->path = strdup(path)) || asprintf(&s->side_path, "%s-bodies", path) < 0 ||
         !(s->queue = queue_new()) ||
         !(s->counts = malloc(STORE_BATCH_MAX * sizeof *s->counts)) ||
-        !(s->held = malloc(STORE_HOLD_FLOWS * sizeof *s->held))) {
+        store_hold_init(&s->held) < 0) {
         snprintf(err, errlen, "%s: out of memory", path);
         goto fail;
     }
@@ -1169,7 +1136,7 @@ void store_close(struct store *s)
     sqlite3_finalize(s->client_stats);
     sqlite3_finalize(s->cleared);
     free(s->counts);
-    free(s->held);
+    store_hold_destroy(&s->held); /* empty by now: the writer wrote or counted them */
     for (int i = 0; i < s->zs_ready; i++)
         deflateEnd(&s->zs[i]);
     flow_json_text_free(&s->json);

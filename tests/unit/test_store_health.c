@@ -1,8 +1,11 @@
 /* test_store_health.c — the recording state (store_health.c): a failure is said at once, then at
  * most once a minute whatever the number of failed batches, again at once when its reason
  * changes, and once when recording resumes; the counts and the JSON the API serves; and how a
- * failed write is classified (disk full, read-only, I/O, a flow's own error, a deleted file). */
+ * failed write is classified (disk full, read-only, I/O, a flow's own error, a deleted file).
+ * And the flows that wait meanwhile (store_hold.c): bounded in count and bytes, given back
+ * oldest first, the newest dropped when the returned space is too small for all. */
 #include "../../src/store_health.c"
+#include "../../src/store_hold.c"
 #include "tap.h"
 
 #include <fcntl.h>
@@ -125,8 +128,62 @@ static void test_classify(void)
     is_str(store_fault_code(STORE_FAULT_NONE), "", "codes: none is empty");
 }
 
+static struct flow *flow_of(uint64_t id, size_t body)
+{
+    struct flow *f = flow_new(id, 1, body + 1);
+    char *b = calloc(1, body + 1);
+    if (f && b)
+        flow_capture_add(&f->resp_body, b, body);
+    free(b);
+    return f;
+}
+
+static void test_hold(void)
+{
+    struct store_hold h;
+    if (store_hold_init(&h) < 0) {
+        ok(0, "store_hold_init");
+        return;
+    }
+    struct flow *fl[STORE_HOLD_FLOWS + 10];
+    for (size_t i = 0; i < STORE_HOLD_FLOWS + 10; i++)
+        fl[i] = flow_of(i + 1, 10);
+    is_int((long long)store_hold_take(&h, fl, STORE_HOLD_FLOWS + 10), STORE_HOLD_FLOWS,
+           "the hold takes at most STORE_HOLD_FLOWS flows");
+    ok(fl[0] == NULL && fl[STORE_HOLD_FLOWS - 1] == NULL && fl[STORE_HOLD_FLOWS] != NULL,
+       "the oldest are taken, the rest stay the caller's");
+    for (size_t i = STORE_HOLD_FLOWS; i < STORE_HOLD_FLOWS + 10; i++)
+        flow_free(fl[i]);
+    struct flow *out[STORE_HOLD_FLOWS];
+    is_int((long long)store_hold_release(&h, out), STORE_HOLD_FLOWS, "release gives them all back");
+    ok(out[0]->id == 1 && out[STORE_HOLD_FLOWS - 1]->id == STORE_HOLD_FLOWS, "oldest first");
+    is_int((long long)h.n, 0, "and the hold is empty");
+    for (size_t i = 0; i < STORE_HOLD_FLOWS; i++)
+        flow_free(out[i]);
+
+    /* bytes: 4 MiB bodies, at most STORE_HOLD_BYTES in all */
+    struct flow *big[5];
+    for (int i = 0; i < 5; i++)
+        big[i] = flow_of(100 + i, 4u << 20);
+    size_t took = store_hold_take(&h, big, 5);
+    is_int((long long)took, 3, "three 4 MiB flows fit in 16 MiB, the fourth and fifth do not");
+    ok(h.bytes <= STORE_HOLD_BYTES, "the bytes held stay under the bound (%zu)", h.bytes);
+    flow_free(big[3]);
+    flow_free(big[4]);
+
+    size_t freed;
+    is_int((long long)store_hold_fit(&h, UINT64_MAX, &freed), 0, "with room for all, nothing is dropped");
+    is_int((long long)store_hold_fit(&h, (9u << 20) + STORE_HOLD_MARGIN, &freed), 1,
+           "with room for two of three, one is dropped");
+    ok(h.n == 2 && h.flows[1]->id == 101 && freed >= (4u << 20), "the newest one (%zu left)", h.n);
+    is_int((long long)store_hold_destroy(&h), 2, "destroy frees the two left");
+    ok(store_hold_space("/") != UINT64_MAX, "the free space of / can be told");
+    is_int(store_hold_space("/nonexistent/dir/x") == UINT64_MAX, 1, "an unknown path says UINT64_MAX");
+}
+
 int main(void)
 {
+    test_hold();
     test_said_once_a_minute();
     test_side_file();
     test_classify();
