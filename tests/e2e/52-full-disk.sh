@@ -180,4 +180,15 @@ is "$(api "$W/api/flows" | jq_py 'len(d)')" 6 "the viewer still lists every flow
 is "$(api "$W/api/har" | jq_py 'len(d["log"]["entries"])')" 6 "and exports them as HAR, to keep them"
 stop_httpeek
 
+# ---- stopped while the disk is full: the waiting flows are said lost, nothing leaks ---------------
+start_httpeek --session "$DISK/q.sqlite"
+W="http://127.0.0.1:$HTTPEEK_WEB_PORT"
+dd if=/dev/zero of="$DISK/fill" bs=4k 2>/dev/null
+is "$(proxy 3 at-exit)" 3 "three requests with the disk full again"
+wait_rec "r['waiting'] == 3"
+stop_httpeek
+like "$(grep 'waited for the session file' "$HTTPEEK_ERR")" "3 flows that waited for the session file to be writable are not recorded \(disk full\)" \
+    "stopped with the disk still full, the terminal says the 3 waiting flows are not recorded"
+rm -f "$DISK/fill"
+
 done_testing
