@@ -213,6 +213,7 @@ static int run(const struct opts *o)
         goto out;
     }
     store_set_notify(store, web_notify, web); /* before worker_start: no flow yet */
+    web_set_store(web, store);
     banner_print(stdout, addrs, &reach, ca, o->insecure, !o->no_qr && isatty(STDOUT_FILENO));
     printf("Viewer: %s%s\n", web_url(web),
            wc.token ? "  (reachable from other machines: keep this token private)" : "");
@@ -238,6 +239,8 @@ out:
             worker_stop(workers[i]);
     for (int i = 0; i < nworkers; i++)
         worker_free(workers[i]);
+    if (web)
+        web_set_store(web, NULL); /* the viewer stops asking the store it is about to lose */
     store_close(store); /* after the workers: their last flows are written too */
     web_stop(web);      /* after the store: its last commit still notifies the viewer */
     if (sigint)

@@ -44,6 +44,8 @@
 #include "flow_json.h"
 #include "log.h"
 #include "queue.h"
+#include "store_health.h"
+#include "store_hold.h"
 
 #define STORE_SCHEMA_VERSION 1
 /* How long a reader or a second writer waits for a lock before giving up (ms). */
@@ -79,6 +81,12 @@
  * the store thread. A flow is in the session at most STORE_LINGER_MS plus one commit later. */
 #define STORE_GATHER 64
 #define STORE_LINGER_MS 2
+/* While the session cannot be written (disk full, ...), the flows of failed batches wait in
+ * memory (store_hold.h: bounded) and are written first once it can be again: a short outage
+ * loses nothing, a long one loses what does not fit (counted, said). A failing file is tried
+ * again at most every STORE_RETRY_MS (each try serializes the held flows again); flows arriving
+ * between tries are held or counted without a try. */
+#define STORE_RETRY_MS 1000
 /* WAL frames after which a commit checkpoints (SQLite's default). */
 #define STORE_WAL_FRAMES 1000
 
@@ -179,6 +187,12 @@ struct store {
     size_t linecap;
     pthread_mutex_t stats_mu;
     struct store_stats stats;
+    struct store_health health; /* recording or failing, said out loud (store_health.h) */
+    int file_gone;             /* the session file was deleted under us (never comes back) */
+    enum store_fault failing;  /* why the last batch could not be written, or NONE (writer) */
+    struct store_hold held;    /* flows waiting for the file to be writable */
+    uint64_t last_try_us;      /* when a failing file was last tried (flow_now_us) */
+    time_t gone_checked;       /* when file_gone was last looked at (once a second) */
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -466,8 +480,9 @@ static int side_append(struct store *s, const void *data, size_t len, uint64_t *
         }
     }
     if (rc < 0) {
-        log_msg(LOG_WARN, "store: %s: %s: body kept in the session file", s->side_path,
-                strerror(errno));
+        if (store_health_side_failed(&s->health, time(NULL))) /* not once per body */
+            log_msg(LOG_WARN, "store: %s: %s: bodies kept in the session file", s->side_path,
+                    strerror(errno));
         return -1;
     }
     *at = s->side_end;
@@ -543,7 +558,16 @@ static int bind_body(struct store *s, int col, int col_at, const struct flow_cap
     return 0;
 }
 
-/* Insert one flow (inside the open transaction). Returns 0, -1 with the reason logged. */
+/* Whether the writer's last SQLite error is a fault of the session file (full, read-only,
+ * deleted, I/O) rather than of one flow. */
+static enum store_fault db_fault(struct store *s)
+{
+    return store_health_classify(sqlite3_errcode(s->db), sqlite3_system_errno(s->db), s->db_fd,
+                                 s->path);
+}
+
+/* Insert one flow (inside the open transaction). Returns 0, -1 with the reason logged, -2 when
+ * the file cannot be written (db_fault; not logged). */
 static int write_flow(struct store *s, const struct flow *f)
 {
     sqlite3_stmt *st = s->insert;
@@ -573,11 +597,13 @@ static int write_flow(struct store *s, const struct flow *f)
                 (unsigned long long)f->id);
         goto out;
     }
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (sqlite3_step(st) == SQLITE_DONE)
+        rc = 0;
+    else if (db_fault(s)) /* the file, not the flow: write_batch says it once */
+        rc = -2;
+    else
         log_msg(LOG_WARN, "store: flow %llu (%s): not written: %s", (unsigned long long)f->id,
                 f->host, sqlite3_errmsg(s->db));
-    else
-        rc = 0;
 out:
     sqlite3_reset(st);
     sqlite3_clear_bindings(st); /* drops the compressed bodies and our text pointers */
@@ -645,8 +671,9 @@ static int write_client_stats(struct store *s)
         sqlite3_bind_int64(st, 4, c->https);
         sqlite3_bind_int64(st, 5, c->app);
         if (sqlite3_step(st) != SQLITE_DONE) {
-            log_msg(LOG_WARN, "store: %s: client counts not written: %s", s->path,
-                    sqlite3_errmsg(s->db));
+            if (!db_fault(s)) /* a fault of the file is said by write_batch */
+                log_msg(LOG_WARN, "store: %s: client counts not written: %s", s->path,
+                        sqlite3_errmsg(s->db));
             rc = -1;
         }
     }
@@ -656,21 +683,63 @@ static int write_client_stats(struct store *s)
     return rc;
 }
 
-static void write_batch(struct store *s, struct flow **fl, size_t n)
+/* Tell store_health how the batch went (fault: why nothing of it is in the file, or NONE), and
+ * the terminal when that is news: once when recording fails, once a minute while it fails, once
+ * when it resumes (a full disk used to log a line per flow). */
+static void say_health(struct store *s, enum store_fault fault, const char *error, size_t n)
+{
+    char line[768];
+    time_t now = time(NULL);
+    if (fault) {
+        if (store_health_failed(&s->health, fault, error, n, s->held.n, now, s->path, line,
+                                sizeof line))
+            log_msg(LOG_WARN, "store: %s", line);
+    } else if (store_health_recorded(&s->health, now, s->path, line, sizeof line)) {
+        log_msg(LOG_INFO, "store: %s", line);
+    }
+}
+
+/* Whether the session file has been deleted under us (looked at once a second: an fstat and a
+ * stat). In WAL mode SQLite goes on writing into the deleted file without a word. */
+static int file_gone(struct store *s)
+{
+    time_t now = time(NULL);
+    if (!s->file_gone && now != s->gone_checked) {
+        s->gone_checked = now;
+        s->file_gone = !store_health_file_present(s->db_fd, s->path);
+    }
+    return s->file_gone;
+}
+
+/* Write fl[0..n) in one transaction; fl[0..nold) are held flows of earlier batches (their
+ * terminal lines are out). try = 0: the file is failing and it is not time to try it again:
+ * the flows are held or counted without a write. Takes the flows (freed, or held). */
+static void write_batch(struct store *s, struct flow **fl, size_t n, size_t nold, int try)
 {
     uint64_t lo = UINT64_MAX, hi = 0;
     size_t written = 0;
+    enum store_fault fault = try ? STORE_FAULT_NONE : s->failing;
+    char error[256] = "";
     /* IMMEDIATE: the write lock from the start, so cleared_upto cannot move (a reader's clear
      * waits for the commit) until the batch, counted against it, is committed */
-    if (exec(s->db, "BEGIN IMMEDIATE", NULL, 0, s->path) < 0)
+    if (!fault && exec(s->db, "BEGIN IMMEDIATE", NULL, 0, s->path) < 0 && !(fault = db_fault(s)))
         log_msg(LOG_WARN, "store: %s: BEGIN failed: %s", s->path, sqlite3_errmsg(s->db));
+    if (try && fault)
+        snprintf(error, sizeof error, "%s", sqlite3_errmsg(s->db));
     sqlite3_int64 cleared = 0;
     sqlite3_reset(s->cleared);
-    if (sqlite3_step(s->cleared) == SQLITE_ROW)
+    if (!fault && sqlite3_step(s->cleared) == SQLITE_ROW)
         cleared = sqlite3_column_int64(s->cleared, 0);
     sqlite3_reset(s->cleared);
     for (size_t i = 0; i < n; i++) {
-        int rc = write_flow(s, fl[i]);
+        /* once the file fails, the rest of the batch is not tried: SQLite may have rolled the
+         * transaction back, and the next insert would be a transaction of its own */
+        int rc = fault ? -1 : write_flow(s, fl[i]);
+        if (rc == -2) {
+            fault = db_fault(s);
+            snprintf(error, sizeof error, "%s", sqlite3_errmsg(s->db));
+            rc = -1;
+        }
         /* the warnings were computed once, for the JSON: the terminal line marks them */
         memcpy(fl[i]->warn_codes, s->json.warn_codes, sizeof fl[i]->warn_codes);
         fl[i]->nwarn = rc == 0 ? s->json.nwarn : 0;
@@ -684,17 +753,33 @@ static void write_batch(struct store *s, struct flow **fl, size_t n)
                 count_client(s, fl[i]);
         }
     }
-    print_lines(s, fl, n); /* after write_flow: each line carries its flow's warnings */
+    print_lines(s, fl + nold, n - nold); /* after write_flow: each line carries its warnings */
     int committed = 1;
-    if (write_client_stats(s) < 0) { /* counts that miss flows would stay wrong: drop the batch */
+    if (fault) {
+        s->ncounts = 0;
+        if (try)
+            exec(s->db, "ROLLBACK", NULL, 0, s->path);
+        committed = 0;
+    } else if (write_client_stats(s) < 0) { /* counts that miss flows would stay wrong: drop the batch */
+        if ((fault = db_fault(s)))
+            snprintf(error, sizeof error, "%s", sqlite3_errmsg(s->db));
         exec(s->db, "ROLLBACK", NULL, 0, s->path);
         committed = 0;
     } else if (sqlite3_get_autocommit(s->db) == 0 && exec(s->db, "COMMIT", NULL, 0, s->path) < 0) {
-        log_msg(LOG_WARN, "store: %s: commit of %zu flows failed: %s", s->path, n,
-                sqlite3_errmsg(s->db));
+        if ((fault = db_fault(s)))
+            snprintf(error, sizeof error, "%s", sqlite3_errmsg(s->db));
+        else
+            log_msg(LOG_WARN, "store: %s: commit of %zu flows failed: %s", s->path, n,
+                    sqlite3_errmsg(s->db));
         exec(s->db, "ROLLBACK", NULL, 0, s->path);
         committed = 0;
     }
+    s->failing = committed ? STORE_FAULT_NONE : fault;
+    size_t kept = fault ? store_hold_take(&s->held, fl, n) : 0;
+    if (committed && file_gone(s)) /* written, but into a file nobody can open again */
+        say_health(s, STORE_FAULT_DELETED, "the session file was deleted", written);
+    else if (committed || fault)
+        say_health(s, fault, try ? error : NULL, fault ? n - kept : 0);
     uint64_t now = flow_now_us();
     pthread_mutex_lock(&s->stats_mu);
     if (committed) {
@@ -709,19 +794,46 @@ static void write_batch(struct store *s, struct flow **fl, size_t n)
         if (n > s->stats.batch_max)
             s->stats.batch_max = n;
     }
-    s->stats.lost += committed ? n - written : n;
+    s->stats.lost += committed ? n - written : n - kept;
     pthread_mutex_unlock(&s->stats_mu);
-    size_t freed = 0;
+    /* held flows stay in queued_bytes/queued_flows: they hold memory as much as queued ones */
+    size_t freed = 0, nfreed = 0;
     for (size_t i = 0; i < n; i++) {
+        if (!fl[i])
+            continue;
         freed += flow_mem_size(fl[i]);
+        nfreed++;
         flow_free(fl[i]);
     }
     size_t bytes = atomic_fetch_sub(&s->queued_bytes, freed) - freed;
-    size_t flows = atomic_fetch_sub(&s->queued_flows, n) - n;
+    size_t flows = atomic_fetch_sub(&s->queued_flows, nfreed) - nfreed;
     if (bytes < STORE_BACKLOG_BYTES / 2 && flows < STORE_BACKLOG_FLOWS / 2)
         atomic_store(&s->backlogged, 0);
     if (committed && written && s->notify)
         s->notify(lo, hi, s->notify_arg);
+}
+
+/* Before a full disk is tried again: whether it is worth trying (some space returned), and if
+ * the held flows would not all fit in what returned, the newest of them dropped (counted) until
+ * they do, so a batch bigger than the freed space cannot keep recording from resuming. */
+static int fit_held(struct store *s)
+{
+    if (s->failing != STORE_FAULT_FULL)
+        return 1;
+    uint64_t avail = store_hold_space(s->path);
+    if (avail < STORE_HOLD_MARGIN)
+        return 0; /* still full: not even a try (it would serialize every held flow again) */
+    size_t freed;
+    size_t dropped = store_hold_fit(&s->held, avail, &freed);
+    if (dropped) {
+        atomic_fetch_sub(&s->queued_bytes, freed);
+        atomic_fetch_sub(&s->queued_flows, dropped);
+        pthread_mutex_lock(&s->stats_mu);
+        s->stats.lost += dropped;
+        pthread_mutex_unlock(&s->stats_mu);
+        say_health(s, STORE_FAULT_FULL, NULL, dropped);
+    }
+    return 1;
 }
 
 static void *writer_main(void *arg)
@@ -733,13 +845,36 @@ static void *writer_main(void *arg)
         return NULL;
     }
     for (;;) {
-        /* wake at least every STORE_BATCH_MS so a close is seen promptly */
-        size_t n = queue_pop(s->queue, (void **)batch, STORE_BATCH_MAX, STORE_BATCH_MS,
-                             STORE_GATHER, STORE_LINGER_MS);
-        if (n)
-            write_batch(s, batch, n);
-        else if (queue_finished(s->queue))
+        /* held flows go first in the next batch, tried at most every STORE_RETRY_MS while the
+         * file fails; wake at least every STORE_BATCH_MS so a close is seen promptly (and a
+         * failing file is tried again without new flows) */
+        uint64_t now = flow_now_us();
+        int due = !s->failing || now - s->last_try_us >= STORE_RETRY_MS * 1000ull;
+        if (due && s->failing) {
+            s->last_try_us = now;
+            due = fit_held(s);
+        }
+        size_t nold = s->held.n;
+        size_t n = queue_pop(s->queue, (void **)(batch + nold), STORE_BATCH_MAX - nold,
+                             STORE_BATCH_MS, STORE_GATHER, STORE_LINGER_MS);
+        int finished = !n && queue_finished(s->queue);
+        if (finished)
+            due = 1; /* a last try before closing */
+        if (n || (nold && due)) {
+            store_hold_release(&s->held, batch);
+            if (due)
+                s->last_try_us = flow_now_us();
+            write_batch(s, batch, nold + n, nold, due);
+        }
+        if (finished)
             break;
+    }
+    if (s->held.n) { /* closing with the file still failing: they are lost after all */
+        log_msg(LOG_WARN, "store: %s: %zu flows that waited for the session file to be writable "
+                "are not recorded (%s)", s->path, s->held.n, store_fault_words(s->failing));
+        pthread_mutex_lock(&s->stats_mu);
+        s->stats.lost += store_hold_destroy(&s->held);
+        pthread_mutex_unlock(&s->stats_mu);
     }
     free(batch);
     return NULL;
@@ -828,11 +963,14 @@ struct store *store_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
     struct store *s = calloc(1, sizeof *s);
-    if (s)
+    if (s) {
         s->side_fd = s->db_fd = -1;
+        store_health_init(&s->health);
+    }
     if (!s || !(s->path = strdup(path)) || asprintf(&s->side_path, "%s-bodies", path) < 0 ||
         !(s->queue = queue_new()) ||
-        !(s->counts = malloc(STORE_BATCH_MAX * sizeof *s->counts))) {
+        !(s->counts = malloc(STORE_BATCH_MAX * sizeof *s->counts)) ||
+        store_hold_init(&s->held) < 0) {
         snprintf(err, errlen, "%s: out of memory", path);
         goto fail;
     }
@@ -960,6 +1098,10 @@ uint64_t store_last_id(struct store *s) { return s->last_id; }
 
 const char *store_path(struct store *s) { return s->path; }
 
+json_t *store_recording(struct store *s) { return store_health_json(&s->health); }
+
+uint64_t store_recording_changes(struct store *s) { return store_health_changes(&s->health); }
+
 void store_get_stats(struct store *s, struct store_stats *out)
 {
     pthread_mutex_lock(&s->stats_mu);
@@ -994,6 +1136,7 @@ void store_close(struct store *s)
     sqlite3_finalize(s->client_stats);
     sqlite3_finalize(s->cleared);
     free(s->counts);
+    store_hold_destroy(&s->held); /* empty by now: the writer wrote or counted them */
     for (int i = 0; i < s->zs_ready; i++)
         deflateEnd(&s->zs[i]);
     flow_json_text_free(&s->json);
@@ -1005,6 +1148,7 @@ void store_close(struct store *s)
     free(s->side_bounce);
     free(s->side_path);
     free(s->path);
+    store_health_destroy(&s->health);
     free(s);
 }
 

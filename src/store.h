@@ -71,6 +71,22 @@ uint64_t store_last_id(struct store *s) HP_NONNULL(1);
 /* The session file's path (borrowed until store_close). */
 const char *store_path(struct store *s) HP_NONNULL(1);
 
+/* Whether flows are being recorded: a new JSON object {state: "ok"|"failing", reason:
+ * "disk_full"|"read_only"|"deleted"|"io_error"|"", reason_text, since (ISO-8601 UTC, "" when
+ * ok), not_recorded (flows of this failure not in the file), waiting (of those, held in memory
+ * to be written when it resumes), not_recorded_total (flows lost for good since the store
+ * opened), last_error} (store_health.h). Caller json_decref; NULL on OOM. Thread-safe. When the
+ * file cannot be written the proxy goes on, the flows wait in memory (STORE_HOLD_FLOWS and
+ * _BYTES in store.c; beyond that they are counted as lost), the terminal is told once a minute,
+ * and the file is tried again every second (recording resumes by itself when space returns). A
+ * session file deleted under httpeek stays "failing" with reason "deleted" until httpeek exits:
+ * flows still go into the open (deleted) file, so the viewer and HAR export still have them, but
+ * it is not made again (a new file would split the session silently). */
+json_t *store_recording(struct store *s) HP_NONNULL(1);
+
+/* A counter that changes whenever store_recording's answer does (thread-safe, cheap). */
+uint64_t store_recording_changes(struct store *s) HP_NONNULL(1);
+
 /* What the writer thread has done so far (for logs and benchmarks). */
 struct store_stats {
     uint64_t flows;          /* flows committed */

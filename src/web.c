@@ -788,6 +788,7 @@ static void on_request(struct evhttp_request *req, void *arg)
             api_har(w, req, &query);
         else
             web__send_error(req, 405, "use GET or POST");
+    } else if (web__session_route(w, req, path, cmd)) {
     } else if ((routed = web__devices_route(w, req, path, cmd))) {
         if (routed == WEB_ROUTED_CLIENTS_CHANGED)
             send_clients_event(w); /* the panels refresh on it */
@@ -900,6 +901,10 @@ struct web *web_start(const struct web_config *c, char *err, size_t errlen)
     }
     struct timeval ping = {WEB_PING_S, 0};
     event_add(w->ping, &ping);
+    if (web__session_start(w) < 0) {
+        snprintf(err, errlen, "viewer: out of memory");
+        goto fail;
+    }
     const char *shown = w->loopback && !strcmp(host, "0.0.0.0") ? "127.0.0.1" : host;
     int v6 = strchr(shown, ':') != NULL;
     snprintf(w->url_public, sizeof w->url_public, "http://%s%s%s:%d/", v6 ? "[" : "", shown,
@@ -972,6 +977,7 @@ void web_stop(struct web *w)
         event_free(w->ping);
     if (w->clients_timer)
         event_free(w->clients_timer);
+    web__session_stop(w);
     if (w->base)
         event_base_free(w->base);
     store_reader_close(w->reader);

@@ -47,6 +47,8 @@
  *   GET  /api/events               text/event-stream: "event: flows" with data = JSON array of
  *                                  the summaries just committed; "event: cleared" after a
  *                                  DELETE; "event: clients" (data {}) when client facts changed;
+ *                                  "event: recording" with data = the recording object of
+ *                                  GET /api/session when it changes (within a second);
  *                                  a ": ping" comment every 15 s.
  *   GET  /api/har?redact=0|1&ids=1,2,3   HAR 1.2 download (redact=1 hides secrets; the plain
  *                                  /api/har keeps everything); POST /api/har
@@ -63,6 +65,15 @@
  *   GET  /api/info                 {version, session, proxy, setup_url, viewer_url,
  *                                  token_required, phone_proxy ("LAN-IP:PORT" a phone can use,
  *                                  "" when none), loopback_only}
+ *   GET  /api/session              {session: path, recording: {state: "ok"|"failing"
+ *                                  ("stopped" while httpeek exits), reason: "disk_full"|
+ *                                  "read_only"|"deleted"|"io_error"|"", reason_text ("disk
+ *                                  full"), since (ISO-8601 UTC, "" when ok), not_recorded
+ *                                  (flows of this failure not in the file), waiting (of those,
+ *                                  held in memory to be written when it resumes),
+ *                                  not_recorded_total (lost for good), last_error}}
+ *                                  (store.h store_recording: proxying goes on when the session
+ *                                  cannot be written; recording resumes by itself)
  *   GET  /api/passthrough          {rules:{intercept:[globs], passthrough:[globs]},
  *                                  builtin:{enabled, globs:[...]}, auto:[{host, client, device,
  *                                  since, expires (unix s), rejections, reason}]}
@@ -114,6 +125,10 @@ void web_notify(uint64_t first_id, uint64_t last_id, void *web);
 
 /* Thread-safe: client facts changed (rate-limited to one "clients" event per second). */
 void web_clients_changed(struct web *w);
+
+/* Thread-safe: the store whose recording state GET /api/session and "event: recording" report
+ * (NULL before closing it: the viewer stops asking). */
+void web_set_store(struct web *w, struct store *s) HP_NONNULL(1);
 
 /* The URL the viewer is reachable at, with ?token= when one is required (borrowed until
  * web_stop). */

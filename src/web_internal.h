@@ -14,6 +14,7 @@
 
 struct clients;
 struct rules;
+struct store;
 struct store_reader;
 
 struct sse_client {
@@ -48,6 +49,10 @@ struct web {
     int pending_clients;
     int nstreams;   /* event streams open: without one, nobody is woken for a commit */
     int wake_armed; /* on_wake is activated or scheduled: other threads need not activate it */
+    struct store *store; /* the session's writer (web_set_store), for its recording state */
+
+    struct event *recording_timer; /* web_session.c: looks for recording state changes */
+    uint64_t recording_seen;       /* the store_recording_changes value last sent */
 };
 
 
@@ -60,6 +65,15 @@ enum web_routed {
 
 /* Answer the /api/clients and /api/passthrough paths (web_devices.c); returns an enum web_routed. */
 int web__devices_route(struct web *w, struct evhttp_request *req, const char *path,
+                       enum evhttp_cmd_type cmd) HP_NONNULL(1, 2, 3);
+
+/* Start (0) the timer that sends "event: recording" when the store's recording state changes;
+ * -1 on OOM. web__session_stop frees it (web_session.c). */
+int web__session_start(struct web *w) HP_NONNULL(1);
+void web__session_stop(struct web *w) HP_NONNULL(1);
+
+/* Answer GET /api/session (web_session.c); returns 1 when path was that, else 0. */
+int web__session_route(struct web *w, struct evhttp_request *req, const char *path,
                        enum evhttp_cmd_type cmd) HP_NONNULL(1, 2, 3);
 
 /* Answer GET /api/search (web_search.c). */
