@@ -10,7 +10,8 @@
 #            --workers K  httpeek's worker threads (default 1: see below)
 #            --pool-wait S  seconds before each measured run (default 36: see below)
 #            --s6 K    K first requests to never-seen host names (default 20; 0: no S6)
-#            --out DIR keep the dumps and write per-function profiles there (DIR/S1.tsv ...)
+#            --out DIR keep the dumps and write per-function profiles there (DIR/S1.tsv ...: self
+#                      instructions per request, handshakes and transactions included)
 #   bench/callgrind.sh --figures DIR   the table again from an --out directory's dumps
 #   bench/callgrind.sh --compare DIR_A DIR_B [SCENARIO]   functions whose self instructions per
 #            request differ by more than 500 between two --out directories
@@ -108,17 +109,18 @@ def parse(path):
                 v = line.split()
                 if len(v) >= 2:
                     self_ir[fn] += int(v[-1])
-            elif line.startswith(("fn=", "cfn=", "ob=")):
-                m = re.match(r"(?:c?fn|ob)=\((\d+)\)(?: (.*))?", line.rstrip("\n"))
-                table = objs if c == "o" else names
+            elif line.startswith(("fn=", "cfn=", "ob=", "cob=")):
+                m = re.match(r"(?:c?fn|c?ob)=\((\d+)\)(?: (.*))?", line.rstrip("\n"))
+                table = objs if "ob=" in line[:4] else names
                 if m:
                     if m.group(2) is not None:
                         table[m.group(1)] = m.group(2)
                     name = table.get(m.group(1), "?")
                 else:
                     name = line.split("=", 1)[1].strip()
-                if c == "o":
-                    ob = os.path.basename(name)
+                if "ob=" in line[:4]:
+                    if c == "o":
+                        ob = os.path.basename(name)
                     continue
                 seen.add(name)
                 if c == "c":
@@ -234,7 +236,7 @@ while [ $# -gt 0 ]; do
         --keep) KEEP=1 ;;
         --compare) shift; compare "$@"; exit ;;
         --figures) figures "$2" "$2"; exit ;;
-        -h|--help) sed -n '2,47p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,50p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
