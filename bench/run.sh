@@ -22,6 +22,8 @@
 # every TLS connection and checks every response's status and body length; errors are
 # reported, never counted as speed. Each step is bounded by `timeout`; an EXIT trap kills
 # everything this script started.
+# Set-up shared with bench/callgrind.sh (instructions per request under valgrind callgrind, per
+# thread kind: repeatable on shared cores, where these times are not) is in bench/lib.sh.
 set -u -o pipefail
 export LC_ALL=C
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
@@ -62,8 +64,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+. "$BENCH_DIR/lib.sh"   # log, die, free_port, wait_port, kv, build_httpeek, bench_pki, bench_nginx, bench_dns
 
 # A hard bound on the whole script, whatever happens.
 # (sleep gets no stdout/stderr: left behind after the EXIT trap, it would hold a pipe open)
@@ -97,32 +98,14 @@ log "building loadgen and httpeek (release, $HTTPEEK_BUILD)"
 cc -O2 -Wall -Wextra -o "$W/loadgen" "$BENCH_DIR/loadgen.c" -lssl -lcrypto -lpthread ||
     die "loadgen does not build"
 cc -O2 -Wall -Wextra -o "$W/relay" "$BENCH_DIR/relay.c" -lpthread || die "relay does not build"
-if [ ! -f "$HTTPEEK_BUILD/build.ninja" ]; then
-    meson setup "$HTTPEEK_BUILD" "$ROOT" -Dbuildtype=release >"$W/meson.log" 2>&1 ||
-        die "meson setup failed: $W/meson.log"
-fi
-timeout 900 ninja -C "$HTTPEEK_BUILD" httpeek >"$W/ninja.log" 2>&1 || die "httpeek does not build: $(tail -5 "$W/ninja.log")"
+build_httpeek "$HTTPEEK_BUILD" "$ROOT"
 HTTPEEK=$HTTPEEK_BUILD/httpeek
 LG=$W/loadgen
 
 # ------------------------------------------------------------------ helpers ----
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {   # wait_port PORT [SECONDS]
-    local i
-    for ((i = 0; i < ${2:-10} * 20; i++)); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    return 1
-}
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 CLK_TCK=$(getconf CLK_TCK)
-kv() {  # kv KEY LINE: the value of KEY=... in a loadgen output line
-    printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -1
-}
 RESULTS=$W/results.txt
 : >"$RESULTS"
 record() { echo "$*" >>"$RESULTS"; }   # record RUN TARGET METRIC VALUE
@@ -130,78 +113,10 @@ ERRORS=0
 
 # ------------------------------------------------------------------ PKI ----
 log "test PKI"
-(
-    set -e
-    cd "$W"
-    openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null
-    openssl req -x509 -new -key ca.key -sha256 -days 7 -subj "/CN=httpeek bench root" \
-        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-        -addext "subjectKeyIdentifier=hash" -out ca.pem 2>/dev/null
-    openssl ecparam -name prime256v1 -genkey -noout -out server.key 2>/dev/null
-    openssl req -new -key server.key -subj "/CN=bench.test" -out server.csr 2>/dev/null
-    cat >server.ext <<EOF
-basicConstraints=CA:FALSE
-keyUsage=critical,digitalSignature
-extendedKeyUsage=serverAuth
-subjectKeyIdentifier=hash
-authorityKeyIdentifier=keyid
-subjectAltName=DNS:bench.test,DNS:*.bench.test,IP:127.0.0.1
-EOF
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 7 -sha256 \
-        -extfile server.ext -out server.pem 2>/dev/null
-) || die "cannot make the test PKI"
+bench_pki || die "cannot make the test PKI"
 
 # ------------------------------------------------------------------ nginx ----
-mkdir -p "$W/www" "$W/nginx"
-head -c 1024 /dev/urandom >"$W/www/1k"
-head -c $((10 * 1024 * 1024)) /dev/urandom >"$W/www/10m"
-chmod -R a+rX "$W/www"
-TLS_PORT=$(free_port)
-PLAIN_PORT=$(free_port)
-SHORT_PORT=$(free_port)   # TLS, closes idle keep-alive connections after 2 s (bench/scale.sh)
-cat >"$W/nginx/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes auto;
-worker_rlimit_nofile 65536;
-user root root;
-pid $W/nginx/nginx.pid;
-error_log $W/nginx/error.log warn;
-events { worker_connections 32768; multi_accept on; }
-http {
-    access_log off;
-    client_body_temp_path $W/nginx/body;
-    proxy_temp_path $W/nginx/proxy;
-    fastcgi_temp_path $W/nginx/fastcgi;
-    uwsgi_temp_path $W/nginx/uwsgi;
-    scgi_temp_path $W/nginx/scgi;
-    types { application/octet-stream bin; }
-    default_type application/octet-stream;
-    sendfile on;
-    tcp_nodelay on;
-    keepalive_requests 10000000;
-    keepalive_timeout 300s;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_certificate $W/server.pem;
-    ssl_certificate_key $W/server.key;
-    server {
-        listen 127.0.0.1:$TLS_PORT ssl;
-        listen 127.0.0.1:$PLAIN_PORT;
-        server_name _;
-        root $W/www;
-    }
-    server {
-        listen 127.0.0.1:$SHORT_PORT ssl;
-        server_name _;
-        root $W/www;
-        keepalive_timeout 2s;
-    }
-}
-EOF
-log "nginx on 127.0.0.1:$TLS_PORT (TLS), :$PLAIN_PORT (plain), :$SHORT_PORT (TLS, 2 s keep-alive)"
-"$NGINX" -p "$W/nginx" -c "$W/nginx/nginx.conf" -e "$W/nginx/error.log" >"$W/nginx/out.log" 2>&1 &
-PIDS+=($!)
-wait_port "$TLS_PORT" 10 && wait_port "$PLAIN_PORT" 10 && wait_port "$SHORT_PORT" 10 || die "nginx did not start: $(cat "$W/nginx/error.log" "$W/nginx/out.log")"
+bench_nginx
 
 # ------------------------------------------------------------------ DNS ----
 # bench.test and every S6 name (s6-RUN-TARGET-I.bench.test) → 127.0.0.1, on loopback.
@@ -211,11 +126,7 @@ for ((r = 1; r <= RUNS; r++)); do
         for ((i = 0; i < S6_N; i++)); do names+=("s6-$r-$t-$i.bench.test=127.0.0.1"); done
     done
 done
-for n in "${names[@]}"; do echo "${n#*=} ${n%%=*}"; done >"$W/hosts"
-python3 "$ROOT/tests/e2e/dns.py" --port 0 --port-file "$W/dns.port" "${names[@]}" >"$W/dns.log" 2>&1 &
-PIDS+=($!)
-for ((i = 0; i < 100; i++)); do [ -s "$W/dns.port" ] && break; sleep 0.05; done
-DNS_PORT=$(cat "$W/dns.port" 2>/dev/null) || die "dns.py did not start"
+bench_dns "${names[@]}"
 
 # mitmdump addon: every upstream connection goes to 127.0.0.1 (same port), so mitmproxy never
 # resolves a name; the TLS SNI and verified name stay the requested host.
