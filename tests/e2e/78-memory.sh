@@ -18,6 +18,16 @@ spawn slowup 300 "$PYTHON" "$SR" serve --port-file "$T/slowup.port"
 wait_file "$T/slowup.port" 10 || { echo "Bail out! slowread.py serve did not start"; exit 1; }
 SUP=$(cat "$T/slowup.port")
 
+# ---- the options: bad values get one clear line and exit 2 ------------------------------------
+for opt in "--memory-budget 1M" "--memory-budget 12X" "--memory-budget -5" "--max-client-connections 0"; do
+    # shellcheck disable=SC2086
+    timeout 5 "$HTTPEEK" $opt --listen 127.0.0.1:1 >"$T/o" 2>"$T/e"; rc=$?
+    like "$rc/$(grep -c . "$T/e")/$(cat "$T/e")" "^2/1/httpeek: ${opt%% *}: " "bad value '$opt': exit 2 with one line naming the option"
+done
+"$HTTPEEK" --help >"$T/help"
+ok "--help lists --memory-budget and --max-client-connections" \
+    bash -c "grep -q -- '--memory-budget BYTES' '$T/help' && grep -q -- '--max-client-connections N' '$T/help'"
+
 # ---- --max-client-connections: one address cannot take every connection ----------------------
 start_httpeek --max-client-connections 3 --session "$T/cap.sqlite"
 "$PYTHON" - "$HTTPEEK_PORT" "$SUP" >"$T/cap.out" 2>&1 <<'PY'
