@@ -13,6 +13,10 @@ if [ "$(ulimit -n)" -lt 4000 ]; then
 fi
 SR="$E2E_DIR/slowread.py"
 BUDGET_MIB=64
+# Under ASan (scripts/test.sh's second build) resident memory means nothing and every byte costs
+# several times more: the attacks run at a fifth of their size and the RSS bound is skipped.
+SANITIZED=
+if ldd "$HTTPEEK" 2>/dev/null | grep -q 'libasan\|libubsan'; then SANITIZED=1; fi
 start_dns upstream.test=127.0.0.1
 spawn slowup 300 "$PYTHON" "$SR" serve --port-file "$T/slowup.port"
 wait_file "$T/slowup.port" 10 || { echo "Bail out! slowread.py serve did not start"; exit 1; }
@@ -147,7 +151,11 @@ PY
     peak=$(vm "$hp" VmHWM)
     rss=$(vm "$hp" VmRSS)
     diag "$label: httpeek peak RSS (VmHWM) $peak MiB, now $rss MiB, budget $BUDGET_MIB MiB"
-    cmp_num "$peak" -lt $((BUDGET_MIB + 64)) "$label: httpeek's peak RSS ($peak MiB) stays under the budget ($BUDGET_MIB MiB) + 64 MiB"
+    if [ -n "$SANITIZED" ]; then
+        skip "$label: httpeek's peak RSS stays under the budget + 64 MiB" "an ASan build: RSS means nothing"
+    else
+        cmp_num "$peak" -lt $((BUDGET_MIB + 64)) "$label: httpeek's peak RSS ($peak MiB) stays under the budget ($BUDGET_MIB MiB) + 64 MiB"
+    fi
     stop_httpeek
     "$PYTHON" - "$T/$label.sqlite" "$size" >"$T/$label.check" <<'PY'
 import json, sqlite3, sys
@@ -183,7 +191,12 @@ PY
     stop_httpeek
 }
 
-attack slow2m 1000 2000000
-attack slow16m 200 16777216
+if [ -n "$SANITIZED" ]; then
+    attack slow2m 200 2000000
+    attack slow16m 40 16777216
+else
+    attack slow2m 1000 2000000
+    attack slow16m 200 16777216
+fi
 
 done_testing
