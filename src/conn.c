@@ -21,6 +21,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
+#include "budget.h"
 #include "log.h"
 #include "own.h"
 #include "pool.h"
@@ -80,6 +81,7 @@ struct flow *conn__flow_new(struct conn *c)
         return NULL;
     str_copy(f->client_addr, sizeof f->client_addr, c->client_addr);
     f->client_port = c->client_port;
+    f->req_body.budget = f->resp_body.budget = p->budget; /* past the share, bodies spill */
     return f;
 }
 
@@ -140,6 +142,10 @@ static void conn_free(struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     atomic_fetch_sub(&c->proxy->live_conns, 1);
+    if (c->proxy->budget)
+        budget_conn_close(c->proxy->budget);
+    if (c->proxy->client_slots)
+        client_slots_give(c->proxy->client_slots, c->client_addr);
     log_msg(LOG_DEBUG, "conn %llu: freed", (unsigned long long)c->id);
     free(c);
 }
@@ -463,6 +469,11 @@ void conn_accept(struct proxy *proxy, struct event_base *base, struct resolver *
     if (!c || !(c->timer = evtimer_new(base, on_timer, c)) ||
         !(bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS))) {
         log_msg(LOG_ERROR, "out of memory accepting a connection");
+        char client[64];
+        int port;
+        own_client_address(addr, client, sizeof client, &port);
+        if (proxy->client_slots) /* worker.c counted it */
+            client_slots_give(proxy->client_slots, client);
         if (c && c->timer)
             event_free(c->timer);
         free(c);
@@ -485,6 +496,9 @@ void conn_accept(struct proxy *proxy, struct event_base *base, struct resolver *
     c->upstream.fd = -1;
     c->last_activity = flow_now_us();
     atomic_fetch_add(&proxy->live_conns, 1);
+    c->client.budget = c->upstream.budget = proxy->budget;
+    if (proxy->budget)
+        budget_conn_open(proxy->budget);
     own_client_address(addr, c->client_addr, sizeof c->client_addr, &c->client_port);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

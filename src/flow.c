@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "capture.h"
 #include "str.h"
 
 const char *flow_stage_name(enum flow_stage stage)
@@ -41,8 +42,8 @@ void flow_free(struct flow *f)
         return;
     http1_head_free(f->req);
     http1_head_free(f->resp);
-    free(f->req_body.data);
-    free(f->resp_body.data);
+    capture_release(&f->req_body);
+    capture_release(&f->resp_body);
     free(f->url);
     free(f);
 }
@@ -55,33 +56,6 @@ size_t flow_mem_size(const struct flow *f)
         if (heads[i])
             n += sizeof *heads[i] + heads[i]->buf_cap + heads[i]->nfields * sizeof *heads[i]->fields;
     return n;
-}
-
-void flow_capture_add(struct flow_capture *cap, const char *data, size_t len)
-{
-    cap->total += len;
-    size_t room = cap->max > cap->len ? cap->max - cap->len : 0;
-    size_t take = len < room ? len : room;
-    if (take < len)
-        cap->truncated = 1;
-    if (!take)
-        return;
-    if (cap->len + take > cap->cap) {
-        size_t ncap = cap->cap ? cap->cap : 4096;
-        while (ncap < cap->len + take)
-            ncap *= 2;
-        if (ncap > cap->max)
-            ncap = cap->max;
-        char *nd = realloc(cap->data, ncap);
-        if (!nd) {
-            cap->truncated = 1;
-            return;
-        }
-        cap->data = nd;
-        cap->cap = ncap;
-    }
-    memcpy(cap->data + cap->len, data, take);
-    cap->len += take;
 }
 
 void flow_fail(struct flow *f, enum flow_stage stage, int sys_errno, const char *fmt, ...)

@@ -469,6 +469,8 @@ static void capture_fields(struct flow_json_text *w, const struct flow_capture *
     kint(w, "body_size", (long long)c->total);
     kint(w, "body_captured", (long long)c->len);
     kbool(w, "body_truncated", c->truncated);
+    if (c->cut) /* static ASCII: capture.h */
+        kstr(w, "body_cut", c->cut);
 }
 
 void flow_json_app(const struct flow *f, char *out, size_t outlen)

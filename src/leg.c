@@ -7,6 +7,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/bufferevent_struct.h>
+#include "budget.h"
 #include "tls_wbuf.h"
 
 /* Output added to an empty buffer: run the bufferevent's write event in this loop
@@ -149,10 +150,16 @@ void leg_throttle(struct leg *src, struct leg *dst)
 {
     if (!dst->bev || !src->bev)
         return;
-    if (evbuffer_get_length(bufferevent_get_output(dst->bev)) >= LEG_OUTBUF_MAX) {
+    /* the memory budget's share of this connection, not a fixed size, bounds what waits for a
+     * slow peer (budget.h); the source's reads shrink with it so one read cannot overshoot it */
+    size_t limit = budget_outbuf_max(src->budget, LEG_OUTBUF_MAX);
+    ev_ssize_t read_max = limit < LEG_READ_MAX ? (ev_ssize_t)limit : LEG_READ_MAX;
+    if (bufferevent_get_max_single_read(src->bev) != read_max)
+        bufferevent_set_max_single_read(src->bev, (size_t)read_max);
+    if (evbuffer_get_length(bufferevent_get_output(dst->bev)) >= limit) {
         bufferevent_disable(src->bev, EV_READ);
         src->paused_by_peer = 1;
-        bufferevent_setwatermark(dst->bev, EV_WRITE, LEG_OUTBUF_MAX / 2, 0);
+        bufferevent_setwatermark(dst->bev, EV_WRITE, limit / 2, 0);
     }
 }
 
@@ -160,7 +167,8 @@ void leg_drained(struct leg *dst, struct leg *src)
 {
     if (!src->paused_by_peer || !dst->bev)
         return;
-    if (evbuffer_get_length(bufferevent_get_output(dst->bev)) > LEG_OUTBUF_MAX / 2)
+    size_t limit = budget_outbuf_max(src->budget, LEG_OUTBUF_MAX);
+    if (evbuffer_get_length(bufferevent_get_output(dst->bev)) > limit / 2)
         return;
     src->paused_by_peer = 0;
     bufferevent_setwatermark(dst->bev, EV_WRITE, 0, 0);

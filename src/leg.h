@@ -23,6 +23,7 @@
 #define LEG_COALESCE_MAX (15 * 1024)
 
 struct conn;
+struct budget;
 
 struct leg {
     struct conn *conn;            /* owner */
@@ -35,6 +36,8 @@ struct leg {
     uint64_t bytes_in, bytes_out; /* payload bytes read from / queued to this side */
     int is_client;                /* 1 for the client side */
     int paused_by_peer;           /* reading stopped because the other leg is full */
+    struct budget *budget;        /* memory budget bounding what waits for this leg's peer
+                                     (borrowed; NULL: the fixed LEG_OUTBUF_MAX) */
 };
 
 /* Take ownership of bev (BEV_OPT_CLOSE_ON_FREE) for this leg and install callbacks that receive
@@ -56,8 +59,8 @@ int leg_free_tls_buffers(SSL *ssl);
 /* Output buffer of the leg (NULL when not connected). */
 struct evbuffer *leg_output(struct leg *leg) HP_NONNULL(1);
 
-/* After queueing into dst: when dst holds LEG_OUTBUF_MAX or more, stop reading src until
- * leg_drained(dst) sees it drain to half. */
+/* After queueing into dst: when dst holds LEG_OUTBUF_MAX or more (less when src's memory budget
+ * says so: budget_outbuf_max), stop reading src until leg_drained(dst) sees it drain to half. */
 void leg_throttle(struct leg *src, struct leg *dst) HP_NONNULL(1, 2);
 
 /* After bufferevent_enable(bev, EV_READ) on a leg's bev (or a pooled one): records OpenSSL read

@@ -13,6 +13,7 @@
 #include <event2/thread.h>
 #include <openssl/ssl.h>
 #include "banner.h"
+#include "budget.h"
 #include "ca.h"
 #include "export.h"
 #include "leafcache.h"
@@ -123,6 +124,7 @@ static int run(const struct opts *o)
     struct event_base *base = NULL;
     struct event *sigint = NULL, *sigterm = NULL, *sighup = NULL;
     struct store *store = NULL;
+    struct client_slots *client_slots = NULL;
     char session[4096];
 
     if (!rules || !clients) {
@@ -150,6 +152,22 @@ static int run(const struct opts *o)
         goto out;
     }
     printf("Session: %s\n", session);
+    /* one memory budget for every exchange; bodies past a connection's share spill into
+     * unnamed files beside the session (capture.h) */
+    static struct budget budget; /* static: shared by every thread for the whole run */
+    budget_init(&budget, o->memory_budget);
+    char spill_dir[sizeof session];
+    snprintf(spill_dir, sizeof spill_dir, "%s", session);
+    char *slash = strrchr(spill_dir, '/');
+    if (slash)
+        *(slash == spill_dir ? slash + 1 : slash) = '\0';
+    else
+        snprintf(spill_dir, sizeof spill_dir, ".");
+    budget_set_spill_dir(&budget, spill_dir);
+    if (!(client_slots = client_slots_new(o->max_client_connections))) {
+        fprintf(stderr, "httpeek: out of memory\n");
+        goto out;
+    }
     static struct proxy proxy; /* static: a few KiB of ACL, alive for the whole run */
     proxy = (struct proxy){
         .opts = o, .ca = ca, .leaves = leaves, .rules = rules, .untrusted = untrusted,
@@ -157,6 +175,8 @@ static int run(const struct opts *o)
         .tls_server = server_ctx,
         .tls_client = client_ctx,
         .out = NULL, .sink = NULL, .sink_arg = NULL}; /* lines: printed by the store */
+    proxy.client_slots = client_slots;
+    proxy.budget = &budget;
     proxy.sink = store_sink;
     proxy.sink_arg = store;
     proxy.sink_busy = store_backlogged;
@@ -242,6 +262,7 @@ out:
     if (web)
         web_set_store(web, NULL); /* the viewer stops asking the store it is about to lose */
     store_close(store); /* after the workers: their last flows are written too */
+    client_slots_free(client_slots); /* after the workers: each closed connection gives back */
     web_stop(web);      /* after the store: its last commit still notifies the viewer */
     if (sigint)
         event_free(sigint);

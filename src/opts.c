@@ -2,6 +2,7 @@
 #include "opts.h"
 
 #include "acl.h"
+#include "budget.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -38,6 +39,11 @@ static const char usage[] =
     "  --max-header-bytes BYTES  largest request head; larger gets 431 (default 65536)\n"
     "  --max-headers N           most request header fields; more gets 431 (default 200)\n"
     "  --max-connections N       client connections open at once; more get 503 (default 4096)\n"
+    "  --max-client-connections N  of those, from one client address; more get 503\n"
+    "                            (default 512)\n"
+    "  --memory-budget BYTES     memory for bodies and buffers of exchanges, shared fairly by the\n"
+    "                            connections; bodies beyond a connection's share go to disk\n"
+    "                            (default 256M; suffixes K, M, G)\n"
     "  --hosts FILE              hosts file consulted before any resolver (like curl --resolve)\n"
     "  --dns HOST[:PORT]         the only nameserver after --hosts (default: the system resolver)\n"
     "  --workers N               worker threads (default: number of cores)\n"
@@ -68,7 +74,7 @@ enum { O_LISTEN = 256, O_WEB, O_CONFDIR, O_UPSTREAM_CA, O_INSECURE, O_UPSTREAM_T
        O_SESSION, O_MAX_REQUEST_LINE, O_MAX_HEADER_LINE, O_MAX_HEADER_BYTES, O_MAX_HEADERS,
        O_MAX_CONNECTIONS, O_UPSTREAM_IDLE, O_LEAF_KEY,
        O_AUTO_PASSTHROUGH_TTL, O_NO_DEFAULT_PASSTHROUGH,
-       O_RECORD_OWN };
+       O_RECORD_OWN, O_MAX_CLIENT_CONNECTIONS, O_MEMORY_BUDGET };
 
 static int parse_seconds(const char *s, double *out)
 {
@@ -174,6 +180,8 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
         {"max-header-bytes", required_argument, NULL, O_MAX_HEADER_BYTES},
         {"max-headers", required_argument, NULL, O_MAX_HEADERS},
         {"max-connections", required_argument, NULL, O_MAX_CONNECTIONS},
+        {"max-client-connections", required_argument, NULL, O_MAX_CLIENT_CONNECTIONS},
+        {"memory-budget", required_argument, NULL, O_MEMORY_BUDGET},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -193,6 +201,8 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
     o->max_header_bytes = OPTS_DEFAULT_MAX_HEADER_BYTES;
     o->max_headers = OPTS_DEFAULT_MAX_HEADERS;
     o->max_connections = OPTS_DEFAULT_MAX_CONNECTIONS;
+    o->max_client_connections = OPTS_DEFAULT_MAX_CLIENT_CONNECTIONS;
+    o->memory_budget = BUDGET_DEFAULT;
 
     opterr = 0;
     optind = 1;
@@ -270,16 +280,27 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
             }
             break;
         }
-        case O_MAX_CONNECTIONS: {
+        case O_MAX_CONNECTIONS:
+        case O_MAX_CLIENT_CONNECTIONS: {
+            const char *name = c == O_MAX_CONNECTIONS ? "--max-connections"
+                                                      : "--max-client-connections";
             char *end;
             long n = strtol(optarg, &end, 10);
             if (end == optarg || *end || n < 1 || n > 1000000) {
-                snprintf(err, errlen, "--max-connections: expected 1..1000000, got '%s'", optarg);
+                snprintf(err, errlen, "%s: expected 1..1000000, got '%s'", name, optarg);
                 return -1;
             }
-            o->max_connections = (int)n;
+            *(c == O_MAX_CONNECTIONS ? &o->max_connections : &o->max_client_connections) = (int)n;
             break;
         }
+        case O_MEMORY_BUDGET:
+            if (budget_parse_size(optarg, &o->memory_budget) < 0 ||
+                o->memory_budget < BUDGET_MIN) {
+                snprintf(err, errlen, "--memory-budget: expected a byte count of at least 4M "
+                         "(suffixes K, M, G), got '%s'", optarg);
+                return -1;
+            }
+            break;
         case O_HOSTS: o->hosts_file = optarg; break;
         case O_DNS: {
             char host[256];

@@ -27,6 +27,8 @@
 #define OPTS_DEFAULT_MAX_HEADERS 200
 /* Most client connections open at once (all workers); more are answered 503 and closed. */
 #define OPTS_DEFAULT_MAX_CONNECTIONS 4096
+/* --max-client-connections default */
+#define OPTS_DEFAULT_MAX_CLIENT_CONNECTIONS 512
 #define OPTS_MAX_LISTEN 4
 /* Most --intercept / --passthrough globs each. */
 #define OPTS_MAX_RULES 64
@@ -49,6 +51,8 @@ struct opts {
     size_t max_header_bytes;             /* whole request head (431 beyond) */
     size_t max_headers;                  /* request header fields (431 beyond) */
     int max_connections;                 /* client connections open at once */
+    int max_client_connections;          /* of those, from one client address */
+    size_t memory_budget;                /* bytes held for exchanges (budget.h) */
     const char *hosts_file;              /* hosts file consulted first, or NULL */
     const char *dns;                     /* HOST[:PORT]: the only nameserver; NULL: the system's */
     int workers;                         /* worker threads; 0 means number of cores */

@@ -276,14 +276,17 @@ static void allowed_words(const struct opts *o, char *out, size_t outlen)
 }
 
 void own_refuse_connection(struct proxy *p, struct own_limiter *l, int fd,
-                           const struct sockaddr *addr, int status, int open)
+                           const struct sockaddr *addr, enum flow_refusal why, int open)
 {
     char client[64], local[72], allowed[160], reason[256];
     int port = 0;
+    int status = why == FLOW_REFUSED_CLIENT ? 403 : 503;
     own_client_address(addr, client, sizeof client, &port);
     own_local_address(fd, local, sizeof local, NULL);
     const char *body = status == 403
         ? "httpeek: this address may not use the proxy (see --allow-client)\n"
+        : why == FLOW_REFUSED_CLIENT_BUSY
+        ? "httpeek: too many connections open from this address (see --max-client-connections)\n"
         : "httpeek: too many connections open (see --max-connections)\n";
     char resp[512];
     int n = snprintf(resp, sizeof resp,
@@ -307,6 +310,11 @@ void own_refuse_connection(struct proxy *p, struct own_limiter *l, int fd,
                  client, allowed);
         log_msg(LOG_WARN, "refused client %s: not in the allowed ranges (--allow-client)%s", client,
                 left_out ? " (and more refusals not recorded)" : "");
+    } else if (why == FLOW_REFUSED_CLIENT_BUSY) {
+        snprintf(reason, sizeof reason,
+                 "client %s had %d connections open, the --max-client-connections %d limit: its "
+                 "new ones are refused until some close (other clients are still served)", client,
+                 open, p->opts->max_client_connections);
     } else {
         snprintf(reason, sizeof reason,
                  "%d client connections were open, the --max-connections %d limit: new ones are "
@@ -320,7 +328,7 @@ void own_refuse_connection(struct proxy *p, struct own_limiter *l, int fd,
     str_copy(f->proxy_addr, sizeof f->proxy_addr, local);
     flow_set_url(f, "-");
     f->fail.status_sent = status;
-    f->fail.refusal = status == 403 ? FLOW_REFUSED_CLIENT : FLOW_REFUSED_BUSY;
+    f->fail.refusal = why;
     flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "%s", reason);
     if (left_out)
         snprintf(f->note, sizeof f->note,

@@ -78,10 +78,12 @@ int own_page_flow(struct flow *f, int record_own, int fd, int via_tls, const cha
                   int status, struct evbuffer *out, size_t before, int head_only)
     HP_NONNULL(1, 5, 7);
 
-/* Refuse a just-accepted connection fd (owned: always closed here) with status 403 (client not
- * allowed) or 503 (connections at --max-connections; open is how many), without reading it, and
- * record the refusal as a flow within the limiter's bounds. */
+/* Refuse a just-accepted connection fd (owned: always closed here) without reading it, and record
+ * the refusal as a flow within the limiter's bounds. why: FLOW_REFUSED_CLIENT (403, client not
+ * allowed), FLOW_REFUSED_BUSY (503, --max-connections; open is how many are open) or
+ * FLOW_REFUSED_CLIENT_BUSY (503, --max-client-connections; open is how many this client has). */
 void own_refuse_connection(struct proxy *p, struct own_limiter *l, int fd,
-                           const struct sockaddr *addr, int status, int open) HP_NONNULL(1, 2, 4);
+                           const struct sockaddr *addr, enum flow_refusal why, int open)
+    HP_NONNULL(1, 2, 4);
 
 #endif

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <openssl/ssl.h>
 #include "acl.h"
+#include "budget.h"
 #include "clients.h"
+#include "client_slots.h"
 #include "ca.h"
 #include "flow.h"
 #include "leafcache.h"
@@ -32,6 +34,9 @@ struct proxy {
     atomic_uint_fast64_t next_flow_id;
     atomic_uint_fast64_t next_conn_id;
     atomic_int live_conns;           /* client connections open now */
+    struct budget *budget;           /* --memory-budget (borrowed from main; NULL: none) */
+    struct client_slots *client_slots; /* connections open per client address (borrowed from main;
+                                        NULL: no --max-client-connections check) */
     FILE *out;                       /* where the one-line-per-exchange log goes */
     flow_sink_fn sink;               /* takes finished flows; NULL frees them */
     void *sink_arg;

@@ -41,6 +41,7 @@
 #include <sqlite3.h>
 #include <zlib.h>
 #include "body_decode.h"
+#include "capture.h"
 #include "flow_json.h"
 #include "log.h"
 #include "queue.h"
@@ -568,10 +569,13 @@ static enum store_fault db_fault(struct store *s)
 
 /* Insert one flow (inside the open transaction). Returns 0, -1 with the reason logged, -2 when
  * the file cannot be written (db_fault; not logged). */
-static int write_flow(struct store *s, const struct flow *f)
+static int write_flow(struct store *s, struct flow *f)
 {
     sqlite3_stmt *st = s->insert;
     int rc = -1;
+    /* spilled bodies (capture.h) are read from their files by everything below, unmapped at out */
+    capture_map(&f->req_body);
+    capture_map(&f->resp_body);
     if (flow_json_texts(f, &s->json) < 0) {
         log_msg(LOG_WARN, "store: flow %llu: out of memory serializing", (unsigned long long)f->id);
         goto out;
@@ -607,6 +611,8 @@ static int write_flow(struct store *s, const struct flow *f)
 out:
     sqlite3_reset(st);
     sqlite3_clear_bindings(st); /* drops the compressed bodies and our text pointers */
+    capture_unmap(&f->req_body);
+    capture_unmap(&f->resp_body);
     return rc;
 }
 

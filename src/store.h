@@ -13,8 +13,11 @@
  *             failed_before_tls (bool: a CONNECT that failed before any TLS with the client),
  *             own (bool: a request for httpeek's own pages, recorded with --record-own)}
  *   detail:  summary + {request:{method, target, http_version, headers:[{name,value}],
- *             body_size, body_captured, body_truncated}, response:{status, reason, http_version,
- *             headers, body_size, body_captured, body_truncated} or null, timings:{blocked, dns,
+ *             body_size, body_captured, body_truncated, body_cut}, response:{status, reason,
+ *             http_version, headers, body_size, body_captured, body_truncated, body_cut} or null
+ *             (body_cut only when the capture stopped before --max-body: "memory budget", the
+ *             --memory-budget share was used and the rest could not be spilled to disk; the
+ *             client still got every byte), timings:{blocked, dns,
  *             connect, ssl, send, wait, receive} (ms, -1 = did not happen), server_ip,
  *             tls:{client:{...}|null, upstream:{...}|null} (flow_tls fields, plus error_text:
  *             the OpenSSL error in plain words; leaf/leaf_reason on the client leg, peer_names

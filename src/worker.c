@@ -48,6 +48,7 @@ struct worker {
     uint64_t grace_deadline;      /* monotonic µs */
     int busy_logged;              /* said once that --max-connections is reached */
     uint64_t busy_refused;        /* connections refused since */
+    uint64_t client_busy_warned_us; /* last "client at --max-client-connections" line */
     struct event *trim_ev;        /* gives freed heap back once new connections stop coming */
     uint64_t accepted;            /* connections accepted, for trim_ev */
     uint64_t trim_seen;           /* accepted when trim_ev was last armed */
@@ -97,7 +98,39 @@ static void refuse_busy(struct worker *w, evutil_socket_t fd, const struct socka
         w->busy_logged = 1;
     }
     w->busy_refused++;
-    own_refuse_connection(w->proxy, &w->refusals, fd, addr, 503, open);
+    own_refuse_connection(w->proxy, &w->refusals, fd, addr, FLOW_REFUSED_BUSY, open);
+}
+
+/* Seconds between two "one client at --max-client-connections" log lines of one worker. */
+#define WORKER_CLIENT_BUSY_WARN_S 10
+
+/* Count the connection for its client address: 0 when it may go on, else it was refused (503
+ * and a flow when the client is at --max-client-connections) and fd is closed. */
+static int take_client_slot(struct worker *w, evutil_socket_t fd, const struct sockaddr *addr)
+{
+    if (!w->proxy->client_slots)
+        return 0;
+    char client[64];
+    int port;
+    own_client_address(addr, client, sizeof client, &port);
+    int open = client_slots_take(w->proxy->client_slots, client);
+    if (!open)
+        return 0;
+    if (open < 0) {
+        log_msg(LOG_ERROR, "out of memory accepting a connection from %s", client);
+        close(fd);
+        return -1;
+    }
+    uint64_t now = flow_now_us();
+    if (!w->client_busy_warned_us ||
+        now - w->client_busy_warned_us >= WORKER_CLIENT_BUSY_WARN_S * 1000000ull) {
+        log_msg(LOG_WARN, "client %s has %d connections open (--max-client-connections %d): "
+                "refusing its new ones with 503 until some close", client, open,
+                w->proxy->opts->max_client_connections);
+        w->client_busy_warned_us = now;
+    }
+    own_refuse_connection(w->proxy, &w->refusals, fd, addr, FLOW_REFUSED_CLIENT_BUSY, open);
+    return -1;
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
@@ -108,13 +141,15 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     struct worker *w = arg;
     if (!acl_allows(&w->proxy->allowed, addr)) {
         /* never an open proxy: a 403 saying why, without reading a byte */
-        own_refuse_connection(w->proxy, &w->refusals, fd, addr, 403, 0);
+        own_refuse_connection(w->proxy, &w->refusals, fd, addr, FLOW_REFUSED_CLIENT, 0);
         return;
     }
     if (atomic_load(&w->proxy->live_conns) >= w->proxy->opts->max_connections) {
         refuse_busy(w, fd, addr);
         return;
     }
+    if (take_client_slot(w, fd, addr) < 0)
+        return;
     if (w->busy_logged) {
         log_msg(LOG_INFO, "accepting connections again (%llu refused while at --max-connections)",
                 (unsigned long long)w->busy_refused);

@@ -140,6 +140,8 @@ static json_t *capture_json(json_t *o, const struct flow_capture *c)
     put(o, "body_size", json_integer((json_int_t)c->total));
     put(o, "body_captured", json_integer((json_int_t)c->len));
     put(o, "body_truncated", json_boolean(c->truncated));
+    if (c->cut)
+        put(o, "body_cut", json_string(c->cut));
     return o;
 }
 

@@ -86,7 +86,7 @@ int main(void)
     for (int i = 0; i < 20; i++) {
         int fds[2];
         if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0) {
-            own_refuse_connection(&p, &lim, fds[0], (struct sockaddr *)&a, 403, 0);
+            own_refuse_connection(&p, &lim, fds[0], (struct sockaddr *)&a, FLOW_REFUSED_CLIENT, 0);
             close(fds[1]);
         }
     }
@@ -97,7 +97,7 @@ int main(void)
     inet_pton(AF_INET, "10.9.8.6", &a.sin_addr);
     int fds[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0) {
-        own_refuse_connection(&p, &lim, fds[0], (struct sockaddr *)&a, 403, 0);
+        own_refuse_connection(&p, &lim, fds[0], (struct sockaddr *)&a, FLOW_REFUSED_CLIENT, 0);
         close(fds[1]);
     }
     ok(recorded == before_other + 1, "another client's refusal is still recorded");

@@ -1,0 +1,158 @@
+/* capture.c — see capture.h. */
+#include "capture.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "budget.h"
+
+/* A new spill file in spill_dir, already unlinked (it vanishes with its descriptor, also on a
+ * crash), or -1. */
+static int spill_open(const char *spill_dir)
+{
+    if (!spill_dir[0])
+        return -1;
+    int fd = open(spill_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+        return fd;
+    char path[PATH_MAX + 32]; /* file systems without O_TMPFILE */
+    snprintf(path, sizeof path, "%s/.httpeek-spill-XXXXXX", spill_dir);
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd >= 0)
+        unlink(path);
+    return fd;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* The capture goes on in a spill file: what it holds in memory first, then data. 0, -1 (the
+ * capture is unchanged). */
+static int spill(struct flow_capture *c, const char *data, size_t len)
+{
+    int fd = c->budget ? spill_open(c->budget->spill_dir) : -1;
+    if (fd < 0)
+        return -1;
+    if (write_all(fd, c->data, c->len) < 0 || write_all(fd, data, len) < 0) {
+        close(fd);
+        return -1;
+    }
+    free(c->data);
+    c->data = NULL;
+    c->cap = 0;
+    budget_give(c->budget, c->charged);
+    c->charged = 0;
+    c->spill_fd = fd;
+    c->spilled = 1;
+    c->len += len;
+    return 0;
+}
+
+static void cut(struct flow_capture *c)
+{
+    c->truncated = 1;
+    c->cut = CAPTURE_CUT_BUDGET;
+}
+
+void flow_capture_add(struct flow_capture *cap, const char *data, size_t len)
+{
+    cap->total += len;
+    if (cap->cut) {
+        return;
+    }
+    size_t room = cap->max > cap->len ? cap->max - cap->len : 0;
+    size_t take = len < room ? len : room;
+    if (take < len)
+        cap->truncated = 1; /* --max-body */
+    if (!take)
+        return;
+    if (cap->spilled) {
+        if (write_all(cap->spill_fd, data, take) < 0)
+            cut(cap); /* the bytes before stay readable: len counts only whole writes */
+        else
+            cap->len += take;
+        return;
+    }
+    if (cap->len + take > cap->cap) {
+        size_t need = cap->len + take;
+        size_t ncap = cap->cap ? cap->cap : 4096;
+        while (ncap < need)
+            ncap *= 2;
+        if (ncap > cap->max)
+            ncap = cap->max;
+        /* the in-memory part stays within half the connection's share (the request's and the
+         * response's captures, the rest for what is queued towards the client) */
+        struct budget *b = cap->budget;
+        size_t mem_max = b ? budget_share(b) / 2 : cap->max;
+        if (ncap > mem_max && need <= mem_max)
+            ncap = mem_max;
+        char *nd = NULL;
+        if (ncap <= mem_max && (!b || budget_take(b, ncap - cap->cap))) {
+            nd = realloc(cap->data, ncap);
+            if (!nd && b)
+                budget_give(b, ncap - cap->cap);
+        }
+        if (!nd) {
+            if (spill(cap, data, take) < 0)
+                cut(cap);
+            return;
+        }
+        cap->charged += ncap - cap->cap;
+        cap->data = nd;
+        cap->cap = ncap;
+    }
+    memcpy(cap->data + cap->len, data, take);
+    cap->len += take;
+}
+
+void capture_release(struct flow_capture *c)
+{
+    capture_unmap(c);
+    if (c->spilled)
+        close(c->spill_fd);
+    free(c->data);
+    if (c->budget)
+        budget_give(c->budget, c->charged);
+    c->data = NULL;
+    c->len = c->cap = c->charged = 0;
+    c->spilled = 0;
+}
+
+int capture_map(struct flow_capture *c)
+{
+    if (!c->spilled || c->mapped || !c->len)
+        return 0;
+    void *m = mmap(NULL, c->len, PROT_READ, MAP_PRIVATE, c->spill_fd, 0);
+    if (m == MAP_FAILED) {
+        c->len = 0;
+        cut(c);
+        return -1;
+    }
+    c->data = m;
+    c->mapped = 1;
+    return 0;
+}
+
+void capture_unmap(struct flow_capture *c)
+{
+    if (!c->mapped)
+        return;
+    munmap(c->data, c->len);
+    c->data = NULL;
+    c->mapped = 0;
+}
