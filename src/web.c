@@ -1,5 +1,6 @@
 /* web.c — see web.h. One thread, one event_base, one evhttp; the thread owns the session reader,
- * so every API call reads SQLite on this thread and never on a proxy worker. The store's writer
+ * so every API call reads SQLite on this thread and never on a proxy worker (HAR exports have
+ * threads and readers of their own: web_export.c). The store's writer
  * thread and the workers only touch the small locked "pending" state and wake us with
  * event_active. */
 #include "web.h"
@@ -23,7 +24,6 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include "clients.h"
-#include "har.h"
 #include "log.h"
 #include "opts.h"
 #include "rules.h"
@@ -59,8 +59,7 @@ static const char *param(struct evkeyvalq *q, const char *name)
     return evhttp_find_header(q, name);
 }
 
-/* Parse a decimal flow id; 0 when s is not one. */
-static uint64_t parse_id(const char *s, const char **end)
+uint64_t web__parse_id(const char *s, const char **end)
 {
     uint64_t v = 0;
     const char *p = s;
@@ -263,8 +262,8 @@ static int list_one(const char *summary, size_t len, const char *client, void *a
 static void api_flows(struct web *w, struct evhttp_request *req, struct evkeyvalq *query)
 {
     const char *after = param(query, "after"), *limit = param(query, "limit");
-    uint64_t after_id = after ? parse_id(after, NULL) : 0;
-    uint64_t lim = limit ? parse_id(limit, NULL) : 0;
+    uint64_t after_id = after ? web__parse_id(after, NULL) : 0;
+    uint64_t lim = limit ? web__parse_id(limit, NULL) : 0;
     struct list_ctx l = {.web = w, .out = evbuffer_new(), .names = store_reader_client_names(w->reader),
                          .shown = json_object()};
     if (!l.out || !l.shown ||
@@ -553,7 +552,7 @@ static void api_events(struct web *w, struct evhttp_request *req)
     char hello[64];
     int n = snprintf(hello, sizeof hello, "retry: 2000\n: httpeek %s\n\n", HTTPEEK_VERSION);
     sse_send(c, hello, (size_t)n);
-    uint64_t seen = last ? parse_id(last, NULL) : 0;
+    uint64_t seen = last ? web__parse_id(last, NULL) : 0;
     if (seen && seen < w->last_event_id) {
         json_t *a = store_reader_list(w->reader, seen, WEB_EVENT_FLOWS * 10);
         if (a) {
@@ -569,144 +568,6 @@ static void api_events(struct web *w, struct evhttp_request *req)
             c->next = others;
         }
     }
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* HAR */
-
-static int har_to_file(const char *data, size_t len, void *arg)
-{
-    return fwrite(data, 1, len, arg) == len ? 0 : -1;
-}
-
-/* Parse "1,2,3" into a new array (*ids, *n). Returns 0, -1 on a malformed list. */
-static int parse_id_list(const char *s, uint64_t **ids, size_t *n)
-{
-    size_t cap = 16;
-    *n = 0;
-    *ids = malloc(cap * sizeof **ids);
-    if (!*ids)
-        return -1;
-    const char *p = s;
-    while (*p) {
-        const char *end;
-        uint64_t id = parse_id(p, &end);
-        if (!id || (*end && *end != ',')) {
-            free(*ids);
-            *ids = NULL;
-            return -1;
-        }
-        if (*n == cap) {
-            uint64_t *more = realloc(*ids, (cap *= 2) * sizeof **ids);
-            if (!more) {
-                free(*ids);
-                *ids = NULL;
-                return -1;
-            }
-            *ids = more;
-        }
-        (*ids)[(*n)++] = id;
-        p = *end ? end + 1 : end;
-    }
-    return 0;
-}
-
-static void api_har(struct web *w, struct evhttp_request *req, struct evkeyvalq *query)
-{
-    struct har_options o = {.redact = 0}; /* plain /api/har keeps everything */
-    uint64_t *ids = NULL;
-    size_t nids = 0;
-    const char *r = param(query, "redact");
-    if (r)
-        o.redact = strcmp(r, "0") != 0 && strcasecmp(r, "false") != 0;
-    const char *list = param(query, "ids");
-    if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
-        struct evbuffer *in = evhttp_request_get_input_buffer(req);
-        size_t len = evbuffer_get_length(in);
-        const char *text = (const char *)evbuffer_pullup(in, -1);
-        json_error_t jerr;
-        json_t *body = text ? json_loadb(text, len, 0, &jerr) : NULL;
-        if (!json_is_object(body)) {
-            json_decref(body);
-            web__send_error(req, 400, "expected a JSON body {\"ids\":[...], \"redact\":true}");
-            return;
-        }
-        json_t *jr = json_object_get(body, "redact");
-        if (jr)
-            o.redact = json_is_true(jr);
-        json_t *ja = json_object_get(body, "ids");
-        if (ja && !json_is_array(ja)) {
-            json_decref(body);
-            web__send_error(req, 400, "\"ids\" must be an array of flow ids");
-            return;
-        }
-        if (ja) {
-            nids = json_array_size(ja);
-            ids = malloc((nids ? nids : 1) * sizeof *ids);
-            for (size_t i = 0; ids && i < nids; i++) {
-                json_t *v = json_array_get(ja, i);
-                if (!json_is_integer(v) || json_integer_value(v) <= 0) {
-                    free(ids);
-                    json_decref(body);
-                    web__send_error(req, 400, "\"ids\" must hold positive integers");
-                    return;
-                }
-                ids[i] = (uint64_t)json_integer_value(v);
-            }
-            if (!ids) {
-                json_decref(body);
-                web__send_error(req, 500, "out of memory");
-                return;
-            }
-        }
-        json_decref(body);
-        o.ids = ids;
-        o.nids = nids;
-    } else if (list) {
-        if (parse_id_list(list, &ids, &nids) < 0) {
-            web__send_error(req, 400, "ids: expected comma-separated flow ids");
-            return;
-        }
-        o.ids = ids;
-        o.nids = nids;
-    }
-    /* Written to an unlinked temporary file and sent from there: memory stays flat however many
-     * flows the session holds. */
-    FILE *f = tmpfile();
-    if (!f) {
-        free(ids);
-        web__send_error(req, 500, "cannot create a temporary file for the HAR");
-        return;
-    }
-    int rc = har_write(w->reader, &o, har_to_file, f);
-    free(ids);
-    if (rc < 0 || fflush(f) != 0) {
-        fclose(f);
-        web__send_error(req, 500, "the HAR could not be written (see the log)");
-        return;
-    }
-    long size = ftell(f);
-    int fd = dup(fileno(f));
-    fclose(f);
-    struct evbuffer *b = evbuffer_new();
-    if (fd < 0 || !b || size < 0 || evbuffer_add_file(b, fd, 0, size) < 0) {
-        if (b)
-            evbuffer_free(b);
-        if (fd >= 0)
-            close(fd);
-        web__send_error(req, 500, "the HAR could not be sent");
-        return;
-    }
-    char disp[96], stamp[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    snprintf(disp, sizeof disp, "attachment; filename=\"httpeek-%s.har\"", stamp);
-    web__common_headers(req, "application/json; charset=utf-8");
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Disposition", disp);
-    evhttp_send_reply(req, 200, "OK", b);
-    evbuffer_free(b);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -758,7 +619,7 @@ static void on_request(struct evhttp_request *req, void *arg)
             web__send_error(req, 405, "use GET or DELETE on /api/flows");
     } else if (!strncmp(path, "/api/flows/", 11)) {
         const char *end;
-        uint64_t id = parse_id(path + 11, &end);
+        uint64_t id = web__parse_id(path + 11, &end);
         if (!id)
             web__send_error(req, 404, "no such flow (expected /api/flows/{id})");
         else if (!get)
@@ -783,7 +644,7 @@ static void on_request(struct evhttp_request *req, void *arg)
             web__send_error(req, 405, "use GET");
     } else if (!strcmp(path, "/api/har")) {
         if (get || cmd == EVHTTP_REQ_POST)
-            api_har(w, req, &query);
+            web__har(w, req, &query);
         else
             web__send_error(req, 405, "use GET or POST");
     } else if ((routed = web__devices_route(w, req, path, cmd))) {
@@ -964,6 +825,7 @@ void web_stop(struct web *w)
     }
     if (w->http)
         evhttp_free(w->http); /* closes the event streams too (sse_closed frees their state) */
+    web__exports_stop(w);
     if (w->wake)
         event_free(w->wake);
     if (w->ping)

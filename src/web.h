@@ -47,6 +47,12 @@
  *   GET  /api/har?redact=0|1&ids=1,2,3   HAR 1.2 download (redact=1 hides secrets; the plain
  *                                  /api/har keeps everything); POST /api/har
  *                                  with body {"ids":[...], "redact":true} for long id lists.
+ *                                  Streamed (chunked, no Content-Length) as a thread of its own
+ *                                  writes it, at the pace the client reads: the API stays live
+ *                                  meanwhile. At most 8 at once, else 503 {error}. A store error
+ *                                  before the first byte gives 500 {error}; after it, the
+ *                                  connection closes without the last chunk (never half a HAR
+ *                                  that looks whole).
  *   DELETE /api/flows              hide every flow so far (the file keeps them); 204
  *   GET  /api/clients              [{addr, name, device, ua_name (= device), custom_name, flows,
  *                                  failed, checklist:{proxy_reached, ca_downloaded, trusted_tls,

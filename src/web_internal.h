@@ -1,5 +1,5 @@
-/* web_internal.h — what the viewer's modules (web.c: assets, flows, events, HAR; web_devices.c:
- * clients and passthrough; web_search.c: search) share; web_reply.h is how they answer. Private to src/web*.c; everything here runs on the web thread
+/* web_internal.h — what the viewer's modules (web.c: assets, flows, events; web_export.c: HAR;
+ * web_devices.c: clients and passthrough; web_search.c: search) share; web_reply.h is how they answer. Private to src/web*.c; everything here runs on the web thread
  * unless a field says otherwise. */
 #ifndef HTTPEEK_WEB_INTERNAL_H
 #define HTTPEEK_WEB_INTERNAL_H
@@ -15,6 +15,7 @@
 struct clients;
 struct rules;
 struct store_reader;
+struct web_export;
 
 struct sse_client {
     struct evhttp_request *req;
@@ -40,6 +41,8 @@ struct web {
     struct store_reader *reader;
     struct event *wake, *ping, *clients_timer;
     struct sse_client *streams;
+    struct web_export *exports; /* HAR exports running or being joined (web_export.c) */
+    struct event *exports_reap; /* activated by an export's thread as it ends */
     uint64_t last_event_id; /* highest flow id sent on the event streams */
     struct timespec last_clients_event, last_flows_event;
 
@@ -61,6 +64,17 @@ enum web_routed {
 /* Answer the /api/clients and /api/passthrough paths (web_devices.c); returns an enum web_routed. */
 int web__devices_route(struct web *w, struct evhttp_request *req, const char *path,
                        enum evhttp_cmd_type cmd) HP_NONNULL(1, 2, 3);
+
+/* Parse a decimal flow id (web.c); 0 when s is not one. *end (when given) is where it stopped. */
+uint64_t web__parse_id(const char *s, const char **end) HP_NONNULL(1);
+
+/* Answer GET, HEAD or POST /api/har (web_export.c): the HAR is written by a thread of its own and
+ * streamed to the client as fast as it reads. */
+void web__har(struct web *w, struct evhttp_request *req, struct evkeyvalq *query)
+    HP_NONNULL(1, 2, 3);
+
+/* Stop every HAR export and join its thread (web_stop, after evhttp_free). */
+void web__exports_stop(struct web *w) HP_NONNULL(1);
 
 /* Answer GET /api/search (web_search.c). */
 void web__search(struct web *w, struct evhttp_request *req, struct evkeyvalq *query)
