@@ -35,19 +35,6 @@
 #define WEB_MAX_HEADERS (64u << 10)
 /* Seconds a quiet API connection may stay open. */
 #define WEB_TIMEOUT_S 60
-/* Seconds between keep-alive comments on live event streams (proxies and browsers drop silent
- * streams). */
-#define WEB_PING_S 15
-/* Event streams are long-lived: only a write that cannot drain for this long closes one. */
-#define WEB_SSE_TIMEOUT_S (24 * 3600)
-/* Most flows sent in one "flows" event (a bigger commit is split). */
-#define WEB_EVENT_FLOWS 1000
-/* Minimum milliseconds between two "flows" events: a commit every few milliseconds under load
- * would otherwise cost the viewer a query, a JSON array and a browser repaint each; a person
- * cannot tell 40 updates a second from more. */
-#define WEB_FLOWS_EVENT_MS 25
-/* Minimum milliseconds between two "clients" events. */
-#define WEB_CLIENTS_EVENT_MS 1000
 
 /* ------------------------------------------------------------------------------------------ */
 /* Small helpers */
@@ -82,20 +69,6 @@ static void client_name(struct web *w, json_t *names, const char *addr, char *ou
     struct client_summary s;
     if (w->clients && addr && clients_get(w->clients, addr, &s) && s.device[0])
         snprintf(out, outlen, "%s", s.device);
-}
-
-/* Add "client_name" to each summary of array a. */
-static void name_clients(struct web *w, json_t *a)
-{
-    json_t *names = store_reader_client_names(w->reader);
-    size_t i;
-    json_t *o;
-    json_array_foreach(a, i, o) {
-        char name[128];
-        client_name(w, names, json_string_value(json_object_get(o, "client")), name, sizeof name);
-        json_object_set_new(o, "client_name", json_string(name));
-    }
-    json_decref(names);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -226,17 +199,9 @@ static void serve_asset(struct web *w, struct evhttp_request *req, const char *p
 
 /* One summary into the list being built: its stored text with "client_name" added before the
  * closing brace (no parse and re-dump: 100k rows must list in a fraction of a second). */
-struct list_ctx {
-    struct web *web;
-    struct evbuffer *out;
-    json_t *names;   /* the user's client names */
-    json_t *shown;   /* addr → JSON-encoded name, computed once per client */
-    size_t n;
-};
-
-static int list_one(const char *summary, size_t len, const char *client, void *arg)
+int web__list_add(const char *summary, size_t len, const char *client, void *arg)
 {
-    struct list_ctx *l = arg;
+    struct web_list *l = arg;
     while (len && summary[len - 1] != '}')
         len--;
     if (!len)
@@ -264,10 +229,10 @@ static void api_flows(struct web *w, struct evhttp_request *req, struct evkeyval
     const char *after = param(query, "after"), *limit = param(query, "limit");
     uint64_t after_id = after ? web__parse_id(after, NULL) : 0;
     uint64_t lim = limit ? web__parse_id(limit, NULL) : 0;
-    struct list_ctx l = {.web = w, .out = evbuffer_new(), .names = store_reader_client_names(w->reader),
+    struct web_list l = {.web = w, .out = evbuffer_new(), .names = store_reader_client_names(w->reader),
                          .shown = json_object()};
     if (!l.out || !l.shown ||
-        store_reader_list_text(w->reader, after_id, (size_t)lim, list_one, &l) < 0) {
+        store_reader_list_text(w->reader, after_id, (size_t)lim, web__list_add, &l) < 0) {
         web__send_error(req, 500, "the session file could not be read (see the log)");
     } else {
         evbuffer_add(l.out, l.n ? "]" : "[]", l.n ? 1 : 2);
@@ -367,210 +332,6 @@ static void api_body(struct web *w, struct evhttp_request *req, uint64_t id, int
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Live events */
-
-static void sse_send(struct sse_client *c, const char *text, size_t len)
-{
-    struct evbuffer *b = evbuffer_new();
-    if (!b)
-        return;
-    evbuffer_add(b, text, len);
-    evhttp_send_reply_chunk(c->req, b);
-    evbuffer_free(b);
-}
-
-static void sse_broadcast(struct web *w, const char *text, size_t len)
-{
-    for (struct sse_client *c = w->streams; c; c = c->next)
-        sse_send(c, text, len);
-}
-
-static void sse_closed(struct evhttp_connection *evcon, void *arg)
-{
-    (void)evcon;
-    struct sse_client *c = arg;
-    struct web *w = c->web;
-    for (struct sse_client **p = &w->streams; *p; p = &(*p)->next)
-        if (*p == c) {
-            *p = c->next;
-            pthread_mutex_lock(&w->mu);
-            w->nstreams--;
-            pthread_mutex_unlock(&w->mu);
-            break;
-        }
-    /* A stream the peer closed is detached from its connection and left to us to free; one still
-     * attached (the server shutting down) is freed with its connection. */
-    if (!evhttp_request_get_connection(c->req))
-        evhttp_send_reply_end(c->req);
-    free(c);
-}
-
-/* Send summaries of a (stolen) as "flows" events, WEB_EVENT_FLOWS per event. */
-static void send_flows_event(struct web *w, json_t *a)
-{
-    size_t n = json_array_size(a);
-    for (size_t off = 0; off < n; off += WEB_EVENT_FLOWS) {
-        json_t *part = json_array();
-        uint64_t max_id = 0;
-        for (size_t i = off; i < n && i < off + WEB_EVENT_FLOWS; i++) {
-            json_t *o = json_array_get(a, i);
-            uint64_t id = (uint64_t)json_integer_value(json_object_get(o, "id"));
-            if (id > max_id)
-                max_id = id;
-            json_array_append(part, o);
-        }
-        char *text = json_dumps(part, JSON_COMPACT);
-        json_decref(part);
-        if (!text)
-            break;
-        if (max_id > w->last_event_id)
-            w->last_event_id = max_id;
-        struct evbuffer *b = evbuffer_new();
-        if (b) {
-            evbuffer_add_printf(b, "id: %llu\nevent: flows\ndata: %s\n\n",
-                                (unsigned long long)w->last_event_id, text);
-            size_t len = evbuffer_get_length(b);
-            const char *p = (const char *)evbuffer_pullup(b, -1);
-            if (p)
-                sse_broadcast(w, p, len);
-            evbuffer_free(b);
-        }
-        free(text);
-    }
-    json_decref(a);
-}
-
-static void send_clients_event(struct web *w)
-{
-    static const char ev[] = "event: clients\ndata: {}\n\n";
-    sse_broadcast(w, ev, sizeof ev - 1);
-    clock_gettime(CLOCK_MONOTONIC, &w->last_clients_event);
-}
-
-static void on_clients_timer(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    send_clients_event(arg);
-}
-
-static long ms_since(const struct timespec *then)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - then->tv_sec) * 1000 + (now.tv_nsec - then->tv_nsec) / 1000000;
-}
-
-/* Woken by web_notify / web_clients_changed from other threads (only while an event stream is
- * open), at most every WEB_FLOWS_EVENT_MS: sooner, it reschedules itself and stays armed, so
- * the commits in between are sent together. */
-static void on_wake(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct web *w = arg;
-    long since = ms_since(&w->last_flows_event);
-    if (w->streams && since >= 0 && since < WEB_FLOWS_EVENT_MS) {
-        struct timeval tv = {0, (WEB_FLOWS_EVENT_MS - since) * 1000};
-        event_add(w->wake, &tv);
-        return;
-    }
-    pthread_mutex_lock(&w->mu);
-    uint64_t first = w->pending_first, last = w->pending_last;
-    int clients = w->pending_clients;
-    w->pending_first = w->pending_last = 0;
-    w->pending_clients = 0;
-    w->wake_armed = 0;
-    pthread_mutex_unlock(&w->mu);
-
-    if (last && w->streams) {
-        clock_gettime(CLOCK_MONOTONIC, &w->last_flows_event);
-        json_t *a = store_reader_list(w->reader, first - 1, 0);
-        if (a) {
-            /* keep the batch's flows: newer ones arrive with their own notification */
-            size_t i = json_array_size(a);
-            while (i-- > 0) {
-                uint64_t id = (uint64_t)json_integer_value(json_object_get(json_array_get(a, i), "id"));
-                if (id > last)
-                    json_array_remove(a, i);
-            }
-            name_clients(w, a);
-            send_flows_event(w, a);
-        }
-    } else if (last > w->last_event_id) {
-        w->last_event_id = last;
-    }
-    if (clients && w->streams && !evtimer_pending(w->clients_timer, NULL)) {
-        long ms = ms_since(&w->last_clients_event);
-        if (ms >= WEB_CLIENTS_EVENT_MS) {
-            send_clients_event(w);
-        } else {
-            struct timeval tv = {0, (WEB_CLIENTS_EVENT_MS - ms) * 1000};
-            evtimer_add(w->clients_timer, &tv);
-        }
-    }
-}
-
-static void on_ping(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    static const char ping[] = ": ping\n\n";
-    sse_broadcast(arg, ping, sizeof ping - 1);
-}
-
-static void api_events(struct web *w, struct evhttp_request *req)
-{
-    struct sse_client *c = calloc(1, sizeof *c);
-    if (!c) {
-        evhttp_send_error(req, 500, "out of memory");
-        return;
-    }
-    c->req = req;
-    c->web = w;
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    evhttp_connection_set_timeout(evcon, WEB_SSE_TIMEOUT_S);
-    evhttp_connection_set_closecb(evcon, sse_closed, c);
-    web__common_headers(req, "text/event-stream; charset=utf-8");
-    evhttp_add_header(evhttp_request_get_output_headers(req), "X-Accel-Buffering", "no");
-    evhttp_send_reply_start(req, 200, "OK");
-    c->next = w->streams;
-    w->streams = c;
-    /* From now on commits wake us. Those before, nobody was woken for: they count as sent (the
-     * viewer lists them itself; a reconnecting stream gets them as missed, below). */
-    pthread_mutex_lock(&w->mu);
-    w->nstreams++;
-    if (!w->wake_armed) {
-        if (w->pending_last > w->last_event_id)
-            w->last_event_id = w->pending_last;
-        w->pending_first = w->pending_last = 0;
-        w->pending_clients = 0;
-    }
-    pthread_mutex_unlock(&w->mu);
-    /* A reconnecting EventSource says what it saw last: send what it missed. */
-    const char *last = evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
-    char hello[64];
-    int n = snprintf(hello, sizeof hello, "retry: 2000\n: httpeek %s\n\n", HTTPEEK_VERSION);
-    sse_send(c, hello, (size_t)n);
-    uint64_t seen = last ? web__parse_id(last, NULL) : 0;
-    if (seen && seen < w->last_event_id) {
-        json_t *a = store_reader_list(w->reader, seen, WEB_EVENT_FLOWS * 10);
-        if (a) {
-            name_clients(w, a);
-            struct sse_client *others = c->next;
-            c->next = NULL; /* only to this stream */
-            struct sse_client *saved = w->streams;
-            w->streams = c;
-            uint64_t keep = w->last_event_id;
-            send_flows_event(w, a);
-            w->last_event_id = keep > w->last_event_id ? keep : w->last_event_id;
-            w->streams = saved;
-            c->next = others;
-        }
-    }
-}
-
-/* ------------------------------------------------------------------------------------------ */
 /* Routing */
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -611,7 +372,7 @@ static void on_request(struct evhttp_request *req, void *arg)
                 web__send_error(req, 500, "the session file could not be written (see the log)");
             } else {
                 static const char ev[] = "event: cleared\ndata: {}\n\n";
-                sse_broadcast(w, ev, sizeof ev - 1);
+                web__events_broadcast(w, ev, sizeof ev - 1);
                 web__common_headers(req, NULL);
                 evhttp_send_reply(req, 204, "No Content", NULL);
             }
@@ -639,7 +400,7 @@ static void on_request(struct evhttp_request *req, void *arg)
             web__send_error(req, 405, "use GET");
     } else if (!strcmp(path, "/api/events")) {
         if (get)
-            api_events(w, req);
+            web__events(w, req);
         else
             web__send_error(req, 405, "use GET");
     } else if (!strcmp(path, "/api/har")) {
@@ -649,7 +410,7 @@ static void on_request(struct evhttp_request *req, void *arg)
             web__send_error(req, 405, "use GET or POST");
     } else if ((routed = web__devices_route(w, req, path, cmd))) {
         if (routed == WEB_ROUTED_CLIENTS_CHANGED)
-            send_clients_event(w); /* the panels refresh on it */
+            web__events_clients(w); /* the panels refresh on it */
     } else if (!strcmp(path, "/api/info")) {
         if (get)
             web__send_json(req, 200,
@@ -751,14 +512,10 @@ struct web *web_start(const struct web_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "--web %s: cannot listen there: %s", c->addr, strerror(errno));
         goto fail;
     }
-    if (!(w->wake = event_new(w->base, -1, 0, on_wake, w)) ||
-        !(w->ping = event_new(w->base, -1, EV_PERSIST, on_ping, w)) ||
-        !(w->clients_timer = evtimer_new(w->base, on_clients_timer, w))) {
+    if (web__events_start(w) < 0) {
         snprintf(err, errlen, "viewer: out of memory");
         goto fail;
     }
-    struct timeval ping = {WEB_PING_S, 0};
-    event_add(w->ping, &ping);
     const char *shown = w->loopback && !strcmp(host, "0.0.0.0") ? "127.0.0.1" : host;
     int v6 = strchr(shown, ':') != NULL;
     snprintf(w->url_public, sizeof w->url_public, "http://%s%s%s:%d/", v6 ? "[" : "", shown,
@@ -776,36 +533,6 @@ struct web *web_start(const struct web_config *c, char *err, size_t errlen)
 fail:
     web_stop(w);
     return NULL;
-}
-
-void web_notify(uint64_t first_id, uint64_t last_id, void *arg)
-{
-    struct web *w = arg;
-    if (!w || !last_id)
-        return;
-    pthread_mutex_lock(&w->mu);
-    if (!w->pending_last || first_id < w->pending_first)
-        w->pending_first = first_id;
-    if (last_id > w->pending_last)
-        w->pending_last = last_id;
-    int wake = w->nstreams && !w->wake_armed;
-    if (wake)
-        w->wake_armed = 1;
-    pthread_mutex_unlock(&w->mu);
-    if (wake)
-        event_active(w->wake, 0, 0);
-}
-
-void web_clients_changed(struct web *w)
-{
-    pthread_mutex_lock(&w->mu);
-    w->pending_clients = 1;
-    int wake = w->nstreams && !w->wake_armed; /* once per wake-up: workers call this per request */
-    if (wake)
-        w->wake_armed = 1;
-    pthread_mutex_unlock(&w->mu);
-    if (wake)
-        event_active(w->wake, 0, 0);
 }
 
 const char *web_url(struct web *w)

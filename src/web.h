@@ -41,9 +41,17 @@
  *                                  bodies, then answers: ask again with after=next_after until
  *                                  done. 400 {error} when Q holds no body or header term.
  *   GET  /api/events               text/event-stream: "event: flows" with data = JSON array of
- *                                  the summaries just committed; "event: cleared" after a
- *                                  DELETE; "event: clients" (data {}) when client facts changed;
- *                                  a ": ping" comment every 15 s.
+ *                                  the summaries just committed, in commit order (at most 1000
+ *                                  per event), and "id:" = the commit sequence number of the
+ *                                  last of them (store_reader_list_seq; not a flow id: a flow
+ *                                  that finished late has a small id and a big sequence
+ *                                  number). A request with Last-Event-ID: N (what EventSource
+ *                                  sends when it reconnects) is sent exactly the visible flows
+ *                                  committed after N, none missed and none twice, then live
+ *                                  ones; without it, or with an N beyond the session's last
+ *                                  commit (another session), the stream starts at the current
+ *                                  end. "event: cleared" after a DELETE; "event: clients" (data
+ *                                  {}) when client facts changed; a ": ping" comment every 15 s.
  *   GET  /api/har?redact=0|1&ids=1,2,3   HAR 1.2 download (redact=1 hides secrets; the plain
  *                                  /api/har keeps everything); POST /api/har
  *                                  with body {"ids":[...], "redact":true} for long id lists.

@@ -26,7 +26,7 @@ import time
 
 def grow(path, n):
     d = sqlite3.connect(path)
-    cols = [c[1] for c in d.execute("pragma table_info(flows)") if c[1] not in ("id", "summary", "detail")]
+    cols = [c[1] for c in d.execute("pragma table_info(flows)") if c[1] not in ("id", "summary", "detail", "seq")]
     ids = [r[0] for r in d.execute("select id from flows order by id")]
     k = len(ids)
     if ids != list(range(1, k + 1)):
