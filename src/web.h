@@ -118,8 +118,8 @@ struct web;
 struct web *web_start(const struct web_config *c, char *err, size_t errlen) HP_NONNULL(1, 2)
     HP_WUNRES;
 
-/* Thread-safe: tell live viewers that flows first_id..last_id are committed (a store_notify_fn
- * with arg = the web). */
+/* Thread-safe: tell live viewers that flows were committed (a store_notify_fn with arg = the
+ * web; the ids are not needed: each stream is sent what was committed after its place). */
 void web_notify(uint64_t first_id, uint64_t last_id, void *web);
 
 /* Thread-safe: client facts changed (rate-limited to one "clients" event per second). */
