@@ -4,7 +4,7 @@
 # binary; while an export of it streams (read slowly), beside a second one, the viewer's list
 # requests still answer in under 100 ms; the streamed export is byte for byte what `httpeek
 # export` writes; clients that leave mid-export leave no descriptor or thread behind; exports
-# at once are capped.
+# at once are capped. Also: `httpeek export` into a FIFO.
 source "$(dirname "$0")/lib.sh"
 
 N=100000
@@ -28,6 +28,16 @@ pcurl_tls -o /dev/null -H 'Authorization: Bearer tok' -H 'Content-Type: applicat
 pcurl -o /dev/null "http://nohost.test/"
 wait_flows "$W" 5
 stop_httpeek
+# (httpeek export, while the session is small: OUT that is a FIFO or a device is written in place,
+# never replaced by a file renamed over it)
+"$HTTPEEK" export --session "$S" --har "$T/five.har"
+mkfifo "$T/fifo"
+timeout 10 cat "$T/fifo" >"$T/fifo.har" &
+CATPID=$!
+timeout 10 "$HTTPEEK" export --session "$S" --har "$T/fifo"
+wait "$CATPID"
+ok "httpeek export into a FIFO writes the HAR through it" cmp -s "$T/five.har" "$T/fifo.har"
+ok "and leaves the FIFO a FIFO" test -p "$T/fifo"
 is "$(hs grow "$S" "$N")" "$N" \
     "a session of $N flows (5 real ones, copied)"
 
