@@ -1,5 +1,6 @@
 /* export.c — see export.h. Reads the session with a store_reader and streams har_write into
- * OUT.tmp, renamed over OUT once complete, so a failed export never leaves half a HAR behind. */
+ * OUT.tmp, renamed over OUT once complete, so a failed export never leaves half a HAR behind
+ * (OUT "-", a device or a FIFO is written in place). */
 #include "export.h"
 
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "har.h"
 #include "store.h"
 
@@ -64,10 +66,19 @@ int export_main(int argc, char **argv)
         fprintf(stderr, "httpeek export: %s\n", err);
         return 1;
     }
+    /* OUT that exists and is not a regular file (/dev/null, a FIFO, a terminal) is written in
+     * place: renaming a temporary file over it would replace the device or pipe with a file */
+    struct stat st;
+    int in_place = !strcmp(har, "-") || (stat(har, &st) == 0 && !S_ISREG(st.st_mode));
     int to_stdout = !strcmp(har, "-");
     char *tmp = NULL;
     FILE *f = stdout;
-    if (!to_stdout) {
+    if (!to_stdout && in_place && !(f = fopen(har, "w"))) {
+        fprintf(stderr, "httpeek export: %s: %s\n", har, strerror(errno));
+        store_reader_close(r);
+        return 1;
+    }
+    if (!in_place) {
         size_t n = strlen(har) + 32;
         tmp = malloc(n);
         if (!tmp) {
@@ -85,7 +96,10 @@ int export_main(int argc, char **argv)
     }
     int rc = har_write(r, &ho, write_file, f);
     int werr = rc < 0 || ferror(f);
-    if (!to_stdout) {
+    if (!to_stdout && in_place) {
+        if (fclose(f) != 0)
+            werr = 1;
+    } else if (!in_place) {
         if (fclose(f) != 0)
             werr = 1;
         if (!werr && rename(tmp, har) != 0)

@@ -134,9 +134,17 @@ static const char insert_sql[] =
     "INSERT INTO flows(id, started, kind, method, host, status, failed, client, mime, summary,"
     " detail, req_body, req_len, req_total, req_trunc, req_ctype, req_cenc,"
     " resp_body, resp_len, resp_total, resp_trunc, resp_ctype, resp_cenc,"
-    " req_at, req_flen, resp_at, resp_flen)"
+    " req_at, req_flen, resp_at, resp_flen, seq)"
     " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,"
-    "?24,?25,?26,?27)";
+    "?24,?25,?26,?27, (SELECT coalesce(max(seq), 0) + 1 FROM flows))";
+
+/* The commit sequence: each row's seq is one more than any before it, given inside the writing
+ * transaction, so seq order is commit order (ids are given when flows start, and a flow that
+ * finishes late commits a small id after bigger ones). The live event stream resumes by it
+ * (store_reader_list_seq). Rows from builds before it keep NULL. */
+static const char seq_column_sql[] =
+    "ALTER TABLE flows ADD COLUMN seq INTEGER;";
+static const char seq_index_sql[] = "CREATE INDEX IF NOT EXISTS flows_seq ON flows(seq);";
 
 /* Files from builds before the body file get its columns (NULL: every body in its row). */
 static const char side_columns_sql[] =
@@ -1013,14 +1021,18 @@ struct store *store_open(const char *path, char *err, size_t errlen)
     if (exec(s->db, "PRAGMA synchronous=NORMAL", err, errlen, path) < 0 ||
         exec(s->db, "BEGIN IMMEDIATE", err, errlen, path) < 0)
         goto fail;
-    sqlite3_int64 had_stats = 0, had_side = 0;
+    sqlite3_int64 had_stats = 0, had_side = 0, had_seq = 0;
     if (query_int64(s->db, "SELECT count(*) FROM sqlite_master WHERE name='client_stats'",
                     &had_stats) < 0 ||
         exec(s->db, schema_sql, err, errlen, path) < 0 ||
         (!had_stats && exec(s->db, client_stats_backfill_sql, err, errlen, path) < 0) ||
         query_int64(s->db, "SELECT count(*) FROM pragma_table_info('flows') WHERE name='resp_flen'",
                     &had_side) < 0 ||
-        (!had_side && exec(s->db, side_columns_sql, err, errlen, path) < 0)) {
+        (!had_side && exec(s->db, side_columns_sql, err, errlen, path) < 0) ||
+        query_int64(s->db, "SELECT count(*) FROM pragma_table_info('flows') WHERE name='seq'",
+                    &had_seq) < 0 ||
+        (!had_seq && exec(s->db, seq_column_sql, err, errlen, path) < 0) ||
+        exec(s->db, seq_index_sql, err, errlen, path) < 0) {
         exec(s->db, "ROLLBACK", NULL, 0, path);
         goto fail;
     }
@@ -1164,6 +1176,7 @@ void store_close(struct store *s)
 struct store_reader {
     sqlite3 *db;
     sqlite3_stmt *list, *list_text, *get, *body[2], *ids;
+    sqlite3_stmt *list_seq, *last_seq; /* NULL on a file without the seq column */
     char *side_path;           /* the session's body file */
     int side_fd;               /* opened at the first body read from it; -1 before */
 };
@@ -1224,6 +1237,15 @@ struct store_reader *store_reader_open(const char *path, char *err, size_t errle
         snprintf(err, errlen, "%s: not a usable session file: %s", path, sqlite3_errmsg(r->db));
         goto fail;
     }
+    /* a file written before the commit sequence, opened read-only: no live resume (export only) */
+    if (sqlite3_prepare_v2(r->db,
+                           "SELECT summary, client, seq FROM flows WHERE seq > ?1 AND id > " VISIBLE
+                           " ORDER BY seq LIMIT ?2", -1, &r->list_seq, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(r->db, "SELECT coalesce(max(seq), 0) FROM flows", -1, &r->last_seq,
+                           NULL) != SQLITE_OK) {
+        sqlite3_finalize(r->list_seq);
+        r->list_seq = NULL;
+    }
     return r;
 fail:
     store_reader_close(r);
@@ -1240,6 +1262,8 @@ void store_reader_close(struct store_reader *r)
     sqlite3_finalize(r->body[0]);
     sqlite3_finalize(r->body[1]);
     sqlite3_finalize(r->ids);
+    sqlite3_finalize(r->list_seq);
+    sqlite3_finalize(r->last_seq);
     sqlite3_close(r->db);
     if (r->side_fd >= 0)
         close(r->side_fd);
@@ -1299,6 +1323,49 @@ int store_reader_list_text(struct store_reader *r, uint64_t after_id, size_t lim
 struct sqlite3 *store_reader_db(struct store_reader *r)
 {
     return r->db;
+}
+
+int store_reader_list_seq(struct store_reader *r, uint64_t after_seq, size_t limit,
+                          int (*fn)(const char *summary, size_t len, const char *client,
+                                    uint64_t seq, void *arg),
+                          void *arg)
+{
+    sqlite3_stmt *st = r->list_seq;
+    if (!st)
+        return -1;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)after_seq);
+    sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit : -1);
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+        const char *client = (const char *)sqlite3_column_text(st, 1);
+        uint64_t seq = (uint64_t)sqlite3_column_int64(st, 2);
+        if (text && (ret = fn(text, len, client ? client : "", seq, arg)) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        log_msg(LOG_WARN, "store: list by commit: %s", sqlite3_errmsg(r->db));
+        ret = -1;
+    }
+    sqlite3_reset(st);
+    return ret;
+}
+
+int store_reader_last_seq(struct store_reader *r, uint64_t *seq)
+{
+    sqlite3_stmt *st = r->last_seq;
+    if (!st)
+        return -1;
+    sqlite3_reset(st);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *seq = (uint64_t)sqlite3_column_int64(st, 0);
+    else
+        log_msg(LOG_WARN, "store: last commit: %s", sqlite3_errmsg(r->db));
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : -1;
 }
 
 json_t *store_reader_get(struct store_reader *r, uint64_t id)

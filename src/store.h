@@ -60,8 +60,9 @@ int store_backlogged(void *store) HP_NONNULL(1);
 void store_set_lines(struct store *s, FILE *out) HP_NONNULL(1);
 
 /* Called on the writer thread after each commit with the smallest and largest id of the batch
- * just made durable. Ids are given when a flow starts and flows are committed when they finish,
- * so a batch may hold ids below those of earlier batches (a long download finishing late):
+ * just made durable. Ids are given when a flow is recorded, and workers queue their flows in
+ * whatever order they get there, so a batch may hold ids below those of earlier batches (the
+ * commit sequence, store_reader_list_seq, is the order of commits):
  * store_reader_list(r, first_id - 1, 0) returns every flow of the batch (and any newer). */
 typedef void (*store_notify_fn)(uint64_t first_id, uint64_t last_id, void *arg);
 
@@ -127,6 +128,21 @@ json_t *store_reader_list(struct store_reader *r, uint64_t after_id, size_t limi
 int store_reader_list_text(struct store_reader *r, uint64_t after_id, size_t limit,
                            int (*fn)(const char *summary, size_t len, const char *client, void *arg),
                            void *arg) HP_NONNULL(1, 4);
+
+/* Visible flows in commit order: fn gets each summary's stored JSON text, its client address and
+ * its commit sequence number (seq: one more than any committed before it, so a flow that
+ * finished late has a small id but a big seq), for seq > after_seq, at most limit (0 = all);
+ * stops early when fn returns nonzero. Every flow with a seq up to the last one given is
+ * committed: resuming after it misses nothing and repeats nothing. Returns 0, fn's nonzero
+ * value, or -1 on a store error or a file without the sequence (opened read-only, from a build
+ * before it). */
+int store_reader_list_seq(struct store_reader *r, uint64_t after_seq, size_t limit,
+                          int (*fn)(const char *summary, size_t len, const char *client,
+                                    uint64_t seq, void *arg),
+                          void *arg) HP_NONNULL(1, 4);
+
+/* The highest commit sequence number in the file (0: none) into *seq. Returns 0 or -1. */
+int store_reader_last_seq(struct store_reader *r, uint64_t *seq) HP_NONNULL(1, 2);
 
 /* The detail object of flow id, or NULL when there is no such flow. Caller json_decref. */
 json_t *store_reader_get(struct store_reader *r, uint64_t id) HP_NONNULL(1);

@@ -1,5 +1,6 @@
 /* web.c — see web.h. One thread, one event_base, one evhttp; the thread owns the session reader,
- * so every API call reads SQLite on this thread and never on a proxy worker. The store's writer
+ * so every API call reads SQLite on this thread and never on a proxy worker (HAR exports have
+ * threads and readers of their own: web_export.c). The store's writer
  * thread and the workers only touch the small locked "pending" state and wake us with
  * event_active. */
 #include "web.h"
@@ -24,7 +25,6 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include "clients.h"
-#include "har.h"
 #include "log.h"
 #include "opts.h"
 #include "rules.h"
@@ -36,19 +36,6 @@
 #define WEB_MAX_HEADERS (64u << 10)
 /* Seconds a quiet API connection may stay open. */
 #define WEB_TIMEOUT_S 60
-/* Seconds between keep-alive comments on live event streams (proxies and browsers drop silent
- * streams). */
-#define WEB_PING_S 15
-/* Event streams are long-lived: only a write that cannot drain for this long closes one. */
-#define WEB_SSE_TIMEOUT_S (24 * 3600)
-/* Most flows sent in one "flows" event (a bigger commit is split). */
-#define WEB_EVENT_FLOWS 1000
-/* Minimum milliseconds between two "flows" events: a commit every few milliseconds under load
- * would otherwise cost the viewer a query, a JSON array and a browser repaint each; a person
- * cannot tell 40 updates a second from more. */
-#define WEB_FLOWS_EVENT_MS 25
-/* Minimum milliseconds between two "clients" events. */
-#define WEB_CLIENTS_EVENT_MS 1000
 
 /* ------------------------------------------------------------------------------------------ */
 /* Small helpers */
@@ -60,8 +47,7 @@ static const char *param(struct evkeyvalq *q, const char *name)
     return evhttp_find_header(q, name);
 }
 
-/* Parse a decimal flow id; 0 when s is not one. */
-static uint64_t parse_id(const char *s, const char **end)
+uint64_t web__parse_id(const char *s, const char **end)
 {
     uint64_t v = 0;
     const char *p = s;
@@ -84,20 +70,6 @@ static void client_name(struct web *w, json_t *names, const char *addr, char *ou
     struct client_summary s;
     if (w->clients && addr && clients_get(w->clients, addr, &s) && s.device[0])
         snprintf(out, outlen, "%s", s.device);
-}
-
-/* Add "client_name" to each summary of array a. */
-static void name_clients(struct web *w, json_t *a)
-{
-    json_t *names = store_reader_client_names(w->reader);
-    size_t i;
-    json_t *o;
-    json_array_foreach(a, i, o) {
-        char name[128];
-        client_name(w, names, json_string_value(json_object_get(o, "client")), name, sizeof name);
-        json_object_set_new(o, "client_name", json_string(name));
-    }
-    json_decref(names);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -228,17 +200,9 @@ static void serve_asset(struct web *w, struct evhttp_request *req, const char *p
 
 /* One summary into the list being built: its stored text with "client_name" added before the
  * closing brace (no parse and re-dump: 100k rows must list in a fraction of a second). */
-struct list_ctx {
-    struct web *web;
-    struct evbuffer *out;
-    json_t *names;   /* the user's client names */
-    json_t *shown;   /* addr → JSON-encoded name, computed once per client */
-    size_t n;
-};
-
-static int list_one(const char *summary, size_t len, const char *client, void *arg)
+int web__list_add(const char *summary, size_t len, const char *client, void *arg)
 {
-    struct list_ctx *l = arg;
+    struct web_list *l = arg;
     while (len && summary[len - 1] != '}')
         len--;
     if (!len)
@@ -264,12 +228,12 @@ static int list_one(const char *summary, size_t len, const char *client, void *a
 static void api_flows(struct web *w, struct evhttp_request *req, struct evkeyvalq *query)
 {
     const char *after = param(query, "after"), *limit = param(query, "limit");
-    uint64_t after_id = after ? parse_id(after, NULL) : 0;
-    uint64_t lim = limit ? parse_id(limit, NULL) : 0;
-    struct list_ctx l = {.web = w, .out = evbuffer_new(), .names = store_reader_client_names(w->reader),
+    uint64_t after_id = after ? web__parse_id(after, NULL) : 0;
+    uint64_t lim = limit ? web__parse_id(limit, NULL) : 0;
+    struct web_list l = {.web = w, .out = evbuffer_new(), .names = store_reader_client_names(w->reader),
                          .shown = json_object()};
     if (!l.out || !l.shown ||
-        store_reader_list_text(w->reader, after_id, (size_t)lim, list_one, &l) < 0) {
+        store_reader_list_text(w->reader, after_id, (size_t)lim, web__list_add, &l) < 0) {
         web__send_error(req, 500, "the session file could not be read (see the log)");
     } else {
         evbuffer_add(l.out, l.n ? "]" : "[]", l.n ? 1 : 2);
@@ -370,348 +334,6 @@ static void api_body(struct web *w, struct evhttp_request *req, uint64_t id, int
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Live events */
-
-static void sse_send(struct sse_client *c, const char *text, size_t len)
-{
-    struct evbuffer *b = evbuffer_new();
-    if (!b)
-        return;
-    evbuffer_add(b, text, len);
-    evhttp_send_reply_chunk(c->req, b);
-    evbuffer_free(b);
-}
-
-static void sse_broadcast(struct web *w, const char *text, size_t len)
-{
-    for (struct sse_client *c = w->streams; c; c = c->next)
-        sse_send(c, text, len);
-}
-
-static void sse_closed(struct evhttp_connection *evcon, void *arg)
-{
-    (void)evcon;
-    struct sse_client *c = arg;
-    struct web *w = c->web;
-    for (struct sse_client **p = &w->streams; *p; p = &(*p)->next)
-        if (*p == c) {
-            *p = c->next;
-            pthread_mutex_lock(&w->mu);
-            w->nstreams--;
-            pthread_mutex_unlock(&w->mu);
-            break;
-        }
-    /* A stream the peer closed is detached from its connection and left to us to free; one still
-     * attached (the server shutting down) is freed with its connection. */
-    if (!evhttp_request_get_connection(c->req))
-        evhttp_send_reply_end(c->req);
-    free(c);
-}
-
-/* Send summaries of a (stolen) as "flows" events, WEB_EVENT_FLOWS per event. */
-static void send_flows_event(struct web *w, json_t *a)
-{
-    size_t n = json_array_size(a);
-    for (size_t off = 0; off < n; off += WEB_EVENT_FLOWS) {
-        json_t *part = json_array();
-        uint64_t max_id = 0;
-        for (size_t i = off; i < n && i < off + WEB_EVENT_FLOWS; i++) {
-            json_t *o = json_array_get(a, i);
-            uint64_t id = (uint64_t)json_integer_value(json_object_get(o, "id"));
-            if (id > max_id)
-                max_id = id;
-            json_array_append(part, o);
-        }
-        char *text = json_dumps(part, JSON_COMPACT);
-        json_decref(part);
-        if (!text)
-            break;
-        if (max_id > w->last_event_id)
-            w->last_event_id = max_id;
-        struct evbuffer *b = evbuffer_new();
-        if (b) {
-            evbuffer_add_printf(b, "id: %llu\nevent: flows\ndata: %s\n\n",
-                                (unsigned long long)w->last_event_id, text);
-            size_t len = evbuffer_get_length(b);
-            const char *p = (const char *)evbuffer_pullup(b, -1);
-            if (p)
-                sse_broadcast(w, p, len);
-            evbuffer_free(b);
-        }
-        free(text);
-    }
-    json_decref(a);
-}
-
-static void send_clients_event(struct web *w)
-{
-    static const char ev[] = "event: clients\ndata: {}\n\n";
-    sse_broadcast(w, ev, sizeof ev - 1);
-    clock_gettime(CLOCK_MONOTONIC, &w->last_clients_event);
-}
-
-static void on_clients_timer(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    send_clients_event(arg);
-}
-
-static long ms_since(const struct timespec *then)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - then->tv_sec) * 1000 + (now.tv_nsec - then->tv_nsec) / 1000000;
-}
-
-/* Woken by web_notify / web_clients_changed from other threads (only while an event stream is
- * open), at most every WEB_FLOWS_EVENT_MS: sooner, it reschedules itself and stays armed, so
- * the commits in between are sent together. */
-static void on_wake(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct web *w = arg;
-    long since = ms_since(&w->last_flows_event);
-    if (w->streams && since >= 0 && since < WEB_FLOWS_EVENT_MS) {
-        struct timeval tv = {0, (WEB_FLOWS_EVENT_MS - since) * 1000};
-        event_add(w->wake, &tv);
-        return;
-    }
-    pthread_mutex_lock(&w->mu);
-    uint64_t first = w->pending_first, last = w->pending_last;
-    int clients = w->pending_clients;
-    w->pending_first = w->pending_last = 0;
-    w->pending_clients = 0;
-    w->wake_armed = 0;
-    pthread_mutex_unlock(&w->mu);
-
-    if (last && w->streams) {
-        clock_gettime(CLOCK_MONOTONIC, &w->last_flows_event);
-        json_t *a = store_reader_list(w->reader, first - 1, 0);
-        if (a) {
-            /* keep the batch's flows: newer ones arrive with their own notification */
-            size_t i = json_array_size(a);
-            while (i-- > 0) {
-                uint64_t id = (uint64_t)json_integer_value(json_object_get(json_array_get(a, i), "id"));
-                if (id > last)
-                    json_array_remove(a, i);
-            }
-            name_clients(w, a);
-            send_flows_event(w, a);
-        }
-    } else if (last > w->last_event_id) {
-        w->last_event_id = last;
-    }
-    if (clients && w->streams && !evtimer_pending(w->clients_timer, NULL)) {
-        long ms = ms_since(&w->last_clients_event);
-        if (ms >= WEB_CLIENTS_EVENT_MS) {
-            send_clients_event(w);
-        } else {
-            struct timeval tv = {0, (WEB_CLIENTS_EVENT_MS - ms) * 1000};
-            evtimer_add(w->clients_timer, &tv);
-        }
-    }
-}
-
-static void on_ping(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    static const char ping[] = ": ping\n\n";
-    sse_broadcast(arg, ping, sizeof ping - 1);
-}
-
-static void api_events(struct web *w, struct evhttp_request *req)
-{
-    struct sse_client *c = calloc(1, sizeof *c);
-    if (!c) {
-        evhttp_send_error(req, 500, "out of memory");
-        return;
-    }
-    c->req = req;
-    c->web = w;
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    evhttp_connection_set_timeout(evcon, WEB_SSE_TIMEOUT_S);
-    evhttp_connection_set_closecb(evcon, sse_closed, c);
-    web__common_headers(req, "text/event-stream; charset=utf-8");
-    evhttp_add_header(evhttp_request_get_output_headers(req), "X-Accel-Buffering", "no");
-    evhttp_send_reply_start(req, 200, "OK");
-    c->next = w->streams;
-    w->streams = c;
-    /* From now on commits wake us. Those before, nobody was woken for: they count as sent (the
-     * viewer lists them itself; a reconnecting stream gets them as missed, below). */
-    pthread_mutex_lock(&w->mu);
-    w->nstreams++;
-    if (!w->wake_armed) {
-        if (w->pending_last > w->last_event_id)
-            w->last_event_id = w->pending_last;
-        w->pending_first = w->pending_last = 0;
-        w->pending_clients = 0;
-    }
-    pthread_mutex_unlock(&w->mu);
-    /* A reconnecting EventSource says what it saw last: send what it missed. */
-    const char *last = evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
-    char hello[64];
-    int n = snprintf(hello, sizeof hello, "retry: 2000\n: httpeek %s\n\n", HTTPEEK_VERSION);
-    sse_send(c, hello, (size_t)n);
-    uint64_t seen = last ? parse_id(last, NULL) : 0;
-    if (seen && seen < w->last_event_id) {
-        json_t *a = store_reader_list(w->reader, seen, WEB_EVENT_FLOWS * 10);
-        if (a) {
-            name_clients(w, a);
-            struct sse_client *others = c->next;
-            c->next = NULL; /* only to this stream */
-            struct sse_client *saved = w->streams;
-            w->streams = c;
-            uint64_t keep = w->last_event_id;
-            send_flows_event(w, a);
-            w->last_event_id = keep > w->last_event_id ? keep : w->last_event_id;
-            w->streams = saved;
-            c->next = others;
-        }
-    }
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* HAR */
-
-static int har_to_file(const char *data, size_t len, void *arg)
-{
-    return fwrite(data, 1, len, arg) == len ? 0 : -1;
-}
-
-/* Parse "1,2,3" into a new array (*ids, *n). Returns 0, -1 on a malformed list. */
-static int parse_id_list(const char *s, uint64_t **ids, size_t *n)
-{
-    size_t cap = 16;
-    *n = 0;
-    *ids = malloc(cap * sizeof **ids);
-    if (!*ids)
-        return -1;
-    const char *p = s;
-    while (*p) {
-        const char *end;
-        uint64_t id = parse_id(p, &end);
-        if (!id || (*end && *end != ',')) {
-            free(*ids);
-            *ids = NULL;
-            return -1;
-        }
-        if (*n == cap) {
-            uint64_t *more = realloc(*ids, (cap *= 2) * sizeof **ids);
-            if (!more) {
-                free(*ids);
-                *ids = NULL;
-                return -1;
-            }
-            *ids = more;
-        }
-        (*ids)[(*n)++] = id;
-        p = *end ? end + 1 : end;
-    }
-    return 0;
-}
-
-static void api_har(struct web *w, struct evhttp_request *req, struct evkeyvalq *query)
-{
-    struct har_options o = {.redact = 0}; /* plain /api/har keeps everything */
-    uint64_t *ids = NULL;
-    size_t nids = 0;
-    const char *r = param(query, "redact");
-    if (r)
-        o.redact = strcmp(r, "0") != 0 && strcasecmp(r, "false") != 0;
-    const char *list = param(query, "ids");
-    if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
-        struct evbuffer *in = evhttp_request_get_input_buffer(req);
-        size_t len = evbuffer_get_length(in);
-        const char *text = (const char *)evbuffer_pullup(in, -1);
-        json_error_t jerr;
-        json_t *body = text ? json_loadb(text, len, 0, &jerr) : NULL;
-        if (!json_is_object(body)) {
-            json_decref(body);
-            web__send_error(req, 400, "expected a JSON body {\"ids\":[...], \"redact\":true}");
-            return;
-        }
-        json_t *jr = json_object_get(body, "redact");
-        if (jr)
-            o.redact = json_is_true(jr);
-        json_t *ja = json_object_get(body, "ids");
-        if (ja && !json_is_array(ja)) {
-            json_decref(body);
-            web__send_error(req, 400, "\"ids\" must be an array of flow ids");
-            return;
-        }
-        if (ja) {
-            nids = json_array_size(ja);
-            ids = malloc((nids ? nids : 1) * sizeof *ids);
-            for (size_t i = 0; ids && i < nids; i++) {
-                json_t *v = json_array_get(ja, i);
-                if (!json_is_integer(v) || json_integer_value(v) <= 0) {
-                    free(ids);
-                    json_decref(body);
-                    web__send_error(req, 400, "\"ids\" must hold positive integers");
-                    return;
-                }
-                ids[i] = (uint64_t)json_integer_value(v);
-            }
-            if (!ids) {
-                json_decref(body);
-                web__send_error(req, 500, "out of memory");
-                return;
-            }
-        }
-        json_decref(body);
-        o.ids = ids;
-        o.nids = nids;
-    } else if (list) {
-        if (parse_id_list(list, &ids, &nids) < 0) {
-            web__send_error(req, 400, "ids: expected comma-separated flow ids");
-            return;
-        }
-        o.ids = ids;
-        o.nids = nids;
-    }
-    /* Written to an unlinked temporary file and sent from there: memory stays flat however many
-     * flows the session holds. */
-    FILE *f = tmpfile();
-    if (!f) {
-        free(ids);
-        web__send_error(req, 500, "cannot create a temporary file for the HAR");
-        return;
-    }
-    int rc = har_write(w->reader, &o, har_to_file, f);
-    free(ids);
-    if (rc < 0 || fflush(f) != 0) {
-        fclose(f);
-        web__send_error(req, 500, "the HAR could not be written (see the log)");
-        return;
-    }
-    long size = ftell(f);
-    int fd = dup(fileno(f));
-    fclose(f);
-    struct evbuffer *b = evbuffer_new();
-    if (fd < 0 || !b || size < 0 || evbuffer_add_file(b, fd, 0, size) < 0) {
-        if (b)
-            evbuffer_free(b);
-        if (fd >= 0)
-            close(fd);
-        web__send_error(req, 500, "the HAR could not be sent");
-        return;
-    }
-    char disp[96], stamp[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    snprintf(disp, sizeof disp, "attachment; filename=\"httpeek-%s.har\"", stamp);
-    web__common_headers(req, "application/json; charset=utf-8");
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Disposition", disp);
-    evhttp_send_reply(req, 200, "OK", b);
-    evbuffer_free(b);
-}
-
-/* ------------------------------------------------------------------------------------------ */
 /* Routing */
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -752,7 +374,7 @@ static void on_request(struct evhttp_request *req, void *arg)
                 web__send_error(req, 500, "the session file could not be written (see the log)");
             } else {
                 static const char ev[] = "event: cleared\ndata: {}\n\n";
-                sse_broadcast(w, ev, sizeof ev - 1);
+                web__events_broadcast(w, ev, sizeof ev - 1);
                 web__common_headers(req, NULL);
                 evhttp_send_reply(req, 204, "No Content", NULL);
             }
@@ -760,7 +382,7 @@ static void on_request(struct evhttp_request *req, void *arg)
             web__send_error(req, 405, "use GET or DELETE on /api/flows");
     } else if (!strncmp(path, "/api/flows/", 11)) {
         const char *end;
-        uint64_t id = parse_id(path + 11, &end);
+        uint64_t id = web__parse_id(path + 11, &end);
         if (!id)
             web__send_error(req, 404, "no such flow (expected /api/flows/{id})");
         else if (!get)
@@ -780,18 +402,18 @@ static void on_request(struct evhttp_request *req, void *arg)
             web__send_error(req, 405, "use GET");
     } else if (!strcmp(path, "/api/events")) {
         if (get)
-            api_events(w, req);
+            web__events(w, req);
         else
             web__send_error(req, 405, "use GET");
     } else if (!strcmp(path, "/api/har")) {
         if (get || cmd == EVHTTP_REQ_POST)
-            api_har(w, req, &query);
+            web__har(w, req, &query);
         else
             web__send_error(req, 405, "use GET or POST");
     } else if (web__session_route(w, req, path, cmd)) {
     } else if ((routed = web__devices_route(w, req, path, cmd))) {
         if (routed == WEB_ROUTED_CLIENTS_CHANGED)
-            send_clients_event(w); /* the panels refresh on it */
+            web__events_clients(w); /* the panels refresh on it */
     } else if (!strcmp(path, "/api/info")) {
         if (get)
             web__send_json(req, 200,
@@ -893,14 +515,10 @@ struct web *web_start(const struct web_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "--web %s: cannot listen there: %s", c->addr, strerror(errno));
         goto fail;
     }
-    if (!(w->wake = event_new(w->base, -1, 0, on_wake, w)) ||
-        !(w->ping = event_new(w->base, -1, EV_PERSIST, on_ping, w)) ||
-        !(w->clients_timer = evtimer_new(w->base, on_clients_timer, w))) {
+    if (web__events_start(w) < 0) {
         snprintf(err, errlen, "viewer: out of memory");
         goto fail;
     }
-    struct timeval ping = {WEB_PING_S, 0};
-    event_add(w->ping, &ping);
     if (web__session_start(w) < 0) {
         snprintf(err, errlen, "viewer: out of memory");
         goto fail;
@@ -924,36 +542,6 @@ fail:
     return NULL;
 }
 
-void web_notify(uint64_t first_id, uint64_t last_id, void *arg)
-{
-    struct web *w = arg;
-    if (!w || !last_id)
-        return;
-    pthread_mutex_lock(&w->mu);
-    if (!w->pending_last || first_id < w->pending_first)
-        w->pending_first = first_id;
-    if (last_id > w->pending_last)
-        w->pending_last = last_id;
-    int wake = w->nstreams && !w->wake_armed;
-    if (wake)
-        w->wake_armed = 1;
-    pthread_mutex_unlock(&w->mu);
-    if (wake)
-        event_active(w->wake, 0, 0);
-}
-
-void web_clients_changed(struct web *w)
-{
-    pthread_mutex_lock(&w->mu);
-    w->pending_clients = 1;
-    int wake = w->nstreams && !w->wake_armed; /* once per wake-up: workers call this per request */
-    if (wake)
-        w->wake_armed = 1;
-    pthread_mutex_unlock(&w->mu);
-    if (wake)
-        event_active(w->wake, 0, 0);
-}
-
 const char *web_url(struct web *w)
 {
     return w->url;
@@ -971,6 +559,7 @@ void web_stop(struct web *w)
     }
     if (w->http)
         evhttp_free(w->http); /* closes the event streams too (sse_closed frees their state) */
+    web__exports_stop(w);
     if (w->wake)
         event_free(w->wake);
     if (w->ping)

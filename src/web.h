@@ -45,14 +45,28 @@
  *                                  bodies, then answers: ask again with after=next_after until
  *                                  done. 400 {error} when Q holds no body or header term.
  *   GET  /api/events               text/event-stream: "event: flows" with data = JSON array of
- *                                  the summaries just committed; "event: cleared" after a
- *                                  DELETE; "event: clients" (data {}) when client facts changed;
- *                                  "event: recording" with data = the recording object of
- *                                  GET /api/session when it changes (within a second);
- *                                  a ": ping" comment every 15 s.
+ *                                  the summaries just committed, in commit order (at most 1000
+ *                                  per event), and "id:" = the commit sequence number of the
+ *                                  last of them (store_reader_list_seq; not a flow id: a flow
+ *                                  that finished late has a small id and a big sequence
+ *                                  number). A request with Last-Event-ID: N (what EventSource
+ *                                  sends when it reconnects) is sent exactly the visible flows
+ *                                  committed after N, none missed and none twice, then live
+ *                                  ones; without it, or with an N beyond the session's last
+ *                                  commit (another session), the stream starts at the current
+ *                                  end. "event: cleared" after a DELETE; "event: clients" (data
+ *                                  {}) when client facts changed; "event: recording" with data =
+ *                                  the recording object of GET /api/session when it changes
+ *                                  (within a second); a ": ping" comment every 15 s.
  *   GET  /api/har?redact=0|1&ids=1,2,3   HAR 1.2 download (redact=1 hides secrets; the plain
  *                                  /api/har keeps everything); POST /api/har
  *                                  with body {"ids":[...], "redact":true} for long id lists.
+ *                                  Streamed (chunked, no Content-Length) as a thread of its own
+ *                                  writes it, at the pace the client reads: the API stays live
+ *                                  meanwhile. At most 8 at once, else 503 {error}. A store error
+ *                                  before the first byte gives 500 {error}; after it, the
+ *                                  connection closes without the last chunk (never half a HAR
+ *                                  that looks whole).
  *   DELETE /api/flows              hide every flow so far (the file keeps them); 204
  *   GET  /api/clients              [{addr, name, device, ua_name (= device), custom_name, flows,
  *                                  failed, checklist:{proxy_reached, ca_downloaded, trusted_tls,
@@ -119,8 +133,8 @@ struct web;
 struct web *web_start(const struct web_config *c, char *err, size_t errlen) HP_NONNULL(1, 2)
     HP_WUNRES;
 
-/* Thread-safe: tell live viewers that flows first_id..last_id are committed (a store_notify_fn
- * with arg = the web). */
+/* Thread-safe: tell live viewers that flows were committed (a store_notify_fn with arg = the
+ * web; the ids are not needed: each stream is sent what was committed after its place). */
 void web_notify(uint64_t first_id, uint64_t last_id, void *web);
 
 /* Thread-safe: client facts changed (rate-limited to one "clients" event per second). */

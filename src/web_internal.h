@@ -1,5 +1,5 @@
-/* web_internal.h — what the viewer's modules (web.c: assets, flows, events, HAR; web_devices.c:
- * clients and passthrough; web_search.c: search) share; web_reply.h is how they answer. Private to src/web*.c; everything here runs on the web thread
+/* web_internal.h — what the viewer's modules (web.c: assets, flows; web_events.c: live events; web_export.c: HAR;
+ * web_devices.c: clients and passthrough; web_search.c: search) share; web_reply.h is how they answer. Private to src/web*.c; everything here runs on the web thread
  * unless a field says otherwise. */
 #ifndef HTTPEEK_WEB_INTERNAL_H
 #define HTTPEEK_WEB_INTERNAL_H
@@ -16,9 +16,11 @@ struct clients;
 struct rules;
 struct store;
 struct store_reader;
+struct web_export;
 
 struct sse_client {
     struct evhttp_request *req;
+    uint64_t seq;   /* the last commit sent to it (its last event id; web_events.c) */
     struct web *web;
     struct sse_client *next;
 };
@@ -41,11 +43,12 @@ struct web {
     struct store_reader *reader;
     struct event *wake, *ping, *clients_timer;
     struct sse_client *streams;
-    uint64_t last_event_id; /* highest flow id sent on the event streams */
+    struct web_export *exports; /* HAR exports running or being joined (web_export.c) */
+    struct event *exports_reap; /* activated by an export's thread as it ends */
     struct timespec last_clients_event, last_flows_event;
 
     pthread_mutex_t mu;     /* guards the fields below, written by other threads */
-    uint64_t pending_first, pending_last;
+    int pending_flows;  /* flows were committed since the streams were last sent theirs */
     int pending_clients;
     int nstreams;   /* event streams open: without one, nobody is woken for a commit */
     int wake_armed; /* on_wake is activated or scheduled: other threads need not activate it */
@@ -75,6 +78,42 @@ void web__session_stop(struct web *w) HP_NONNULL(1);
 /* Answer GET /api/session (web_session.c); returns 1 when path was that, else 0. */
 int web__session_route(struct web *w, struct evhttp_request *req, const char *path,
                        enum evhttp_cmd_type cmd) HP_NONNULL(1, 2, 3);
+
+/* A JSON array of summaries being built from their stored texts (web.c). */
+struct web_list {
+    struct web *web;
+    struct evbuffer *out; /* "[" then summaries and commas; the caller adds "]" (or "[]" if n=0) */
+    json_t *names;        /* the user's client names (store_reader_client_names) */
+    json_t *shown;        /* addr -> JSON-encoded name, computed once per client */
+    size_t n;
+};
+
+/* Add one stored summary to the web_list arg, with "client_name" added; a callback of
+ * store_reader_list_text. Returns 0. */
+int web__list_add(const char *summary, size_t len, const char *client, void *arg);
+
+/* The event streams (web_events.c): create their timers (web_start). Returns 0, -1. */
+int web__events_start(struct web *w) HP_NONNULL(1);
+
+/* Answer GET /api/events: a new live stream. */
+void web__events(struct web *w, struct evhttp_request *req) HP_NONNULL(1, 2);
+
+/* Send text (an event, whole) to every live stream. */
+void web__events_broadcast(struct web *w, const char *text, size_t len) HP_NONNULL(1, 2);
+
+/* Send a "clients" event (client facts changed) to every live stream. */
+void web__events_clients(struct web *w) HP_NONNULL(1);
+
+/* Parse a decimal flow id (web.c); 0 when s is not one. *end (when given) is where it stopped. */
+uint64_t web__parse_id(const char *s, const char **end) HP_NONNULL(1);
+
+/* Answer GET, HEAD or POST /api/har (web_export.c): the HAR is written by a thread of its own and
+ * streamed to the client as fast as it reads. */
+void web__har(struct web *w, struct evhttp_request *req, struct evkeyvalq *query)
+    HP_NONNULL(1, 2, 3);
+
+/* Stop every HAR export and join its thread (web_stop, after evhttp_free). */
+void web__exports_stop(struct web *w) HP_NONNULL(1);
 
 /* Answer GET /api/search (web_search.c). */
 void web__search(struct web *w, struct evhttp_request *req, struct evkeyvalq *query)

@@ -245,7 +245,8 @@ static void test_client_stats(const char *dir)
     atomic_store(&notified_n, 0);
     store_set_notify(s, on_commit, NULL);
     is_int(count_sql(path, "SELECT count(*) FROM sqlite_master WHERE type IN ('index', 'trigger')"
-                     " AND name LIKE 'flows_%'"), 0, "a new session has no flows_* index or trigger");
+                     " AND name LIKE 'flows_%' AND name <> 'flows_seq'"), 0,
+           "a new session has no flows_* index or trigger (but the commit order's)");
     store_sink(mkclient(1, "10.0.0.1", 1, "a.test", 0), s);
     store_sink(mkclient(2, "10.0.0.1", 0, "a.test", 1), s);
     store_sink(mkclient(3, "10.0.0.2", 1, "httpeek.test", 0), s);
@@ -286,7 +287,8 @@ static void test_client_stats(const char *dir)
     is_int(count_sql(path, "SELECT count(*) FROM sqlite_master WHERE name='flows_client_stats'"), 0,
            "its trigger is dropped");
     is_int(count_sql(path, "SELECT count(*) FROM sqlite_master WHERE type='index'"
-                     " AND name LIKE 'flows_%'"), 5, "its indexes are left alone");
+                     " AND name LIKE 'flows_%' AND name <> 'flows_seq'"), 5,
+           "its indexes are left alone");
     store_sink(mkclient(4, "10.0.0.1", 1, "a.test", 0), s);
     store_sink(mkclient(5, "10.0.0.2", 0, "httpeek.test", 0), s);
     wait_committed(2);
