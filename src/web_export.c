@@ -166,7 +166,8 @@ static void export_client_gone(struct evhttp_connection *evcon, void *arg)
     reap(ex->web);
 }
 
-static void start_reply(struct web_export *ex)
+/* The 200's headers of a HAR download. */
+static void har_headers(struct evhttp_request *req)
 {
     char disp[96], stamp[32];
     time_t now = time(NULL);
@@ -174,10 +175,39 @@ static void start_reply(struct web_export *ex)
     localtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
     snprintf(disp, sizeof disp, "attachment; filename=\"httpeek-%s.har\"", stamp);
-    web__common_headers(ex->req, "application/json; charset=utf-8");
-    evhttp_add_header(evhttp_request_get_output_headers(ex->req), "Content-Disposition", disp);
+    web__common_headers(req, "application/json; charset=utf-8");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Disposition", disp);
+}
+
+static void start_reply(struct web_export *ex)
+{
+    har_headers(ex->req);
     evhttp_send_reply_start(ex->req, 200, "OK");
     ex->started = 1;
+}
+
+static int add_to_evbuffer(const char *data, size_t len, void *buf)
+{
+    return evbuffer_add(buf, data, len);
+}
+
+/* The session file was deleted under httpeek (store_health: "deleted"): a new connection would
+ * open (or create) whatever is at its path now, not the session, so only the viewer's own open
+ * connection still reads it. The HAR is then written here, on the web thread, in one piece: the
+ * API waits meanwhile, a price paid only in that state, so that the flows can still be kept. */
+static void har_from_open_session(struct web *w, struct evhttp_request *req,
+                                  const struct har_options *o)
+{
+    struct evbuffer *buf = evbuffer_new();
+    if (!buf || har_write(w->reader, o, add_to_evbuffer, buf) < 0) {
+        if (buf)
+            evbuffer_free(buf);
+        web__send_error(req, 500, "the HAR export failed (see the log)");
+        return;
+    }
+    har_headers(req);
+    evhttp_send_reply(req, 200, "OK", buf);
+    evbuffer_free(buf);
 }
 
 static void on_flushed(struct evhttp_connection *evcon, void *arg)
@@ -344,6 +374,11 @@ void web__har(struct web *w, struct evhttp_request *req, struct evkeyvalq *query
         free(ids);
         web__common_headers(req, "application/json; charset=utf-8");
         evhttp_send_reply(req, 200, "OK", NULL);
+        return;
+    }
+    if (access(w->session_path, F_OK) != 0) {
+        har_from_open_session(w, req, &o);
+        free(ids);
         return;
     }
     reap(w);
