@@ -136,7 +136,10 @@ static const char insert_sql[] =
     " resp_body, resp_len, resp_total, resp_trunc, resp_ctype, resp_cenc,"
     " req_at, req_flen, resp_at, resp_flen, seq)"
     " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,"
-    "?24,?25,?26,?27, (SELECT coalesce(max(seq), 0) + 1 FROM flows))";
+    "?24,?25,?26,?27,?28)";
+
+/* The last commit sequence number in the file, read once per transaction (write_batch). */
+static const char max_seq_sql[] = "SELECT coalesce(max(seq), 0) FROM flows";
 
 /* The commit sequence: each row's seq is one more than any before it, given inside the writing
  * transaction, so seq order is commit order (ids are given when flows start, and a flow that
@@ -177,6 +180,8 @@ struct store {
     struct flow_json_text json; /* the writer's JSON buffer, reused for each flow */
     sqlite3_stmt *client_stats; /* client_stats_sql */
     sqlite3_stmt *cleared;     /* cleared_sql */
+    sqlite3_stmt *max_seq;     /* max_seq_sql */
+    sqlite3_int64 seq;         /* the last seq given in the open transaction */
     struct client_count *counts; /* one batch's counts per client, in first-seen order */
     size_t ncounts;
     z_stream zs[ZS_N];         /* the writer's deflate streams, one reset for each body */
@@ -603,15 +608,17 @@ static int write_flow(struct store *s, struct flow *f)
     bind_text(st, 9, mime);
     sqlite3_bind_text(st, 10, s->json.buf, (int)s->json.summary_len, SQLITE_STATIC);
     sqlite3_bind_text(st, 11, s->json.detail, (int)s->json.detail_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 28, s->seq + 1);
     if (bind_body(s, 12, 24, &f->req_body, f->req) < 0 ||
         bind_body(s, 18, 26, &f->resp_body, f->resp) < 0) {
         log_msg(LOG_WARN, "store: flow %llu: out of memory compressing a body",
                 (unsigned long long)f->id);
         goto out;
     }
-    if (sqlite3_step(st) == SQLITE_DONE)
+    if (sqlite3_step(st) == SQLITE_DONE) {
         rc = 0;
-    else if (db_fault(s)) /* the file, not the flow: write_batch says it once */
+        s->seq++;
+    } else if (db_fault(s)) /* the file, not the flow: write_batch says it once */
         rc = -2;
     else
         log_msg(LOG_WARN, "store: flow %llu (%s): not written: %s", (unsigned long long)f->id,
@@ -745,6 +752,12 @@ static void write_batch(struct store *s, struct flow **fl, size_t n, size_t nold
     if (!fault && sqlite3_step(s->cleared) == SQLITE_ROW)
         cleared = sqlite3_column_int64(s->cleared, 0);
     sqlite3_reset(s->cleared);
+    /* the commit sequence goes on from the file's (under the write lock: another process
+     * writing the same file cannot interleave), then one more per row, in memory */
+    s->seq = 0;
+    if (!fault && sqlite3_step(s->max_seq) == SQLITE_ROW)
+        s->seq = sqlite3_column_int64(s->max_seq, 0);
+    sqlite3_reset(s->max_seq);
     for (size_t i = 0; i < n; i++) {
         /* once the file fails, the rest of the batch is not tried: SQLite may have rolled the
          * transaction back, and the next insert would be a transaction of its own */
@@ -1054,7 +1067,8 @@ struct store *store_open(const char *path, char *err, size_t errlen)
     s->last_id = (uint64_t)last;
     if (sqlite3_prepare_v2(s->db, insert_sql, -1, &s->insert, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, client_stats_sql, -1, &s->client_stats, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db, cleared_sql, -1, &s->cleared, NULL) != SQLITE_OK) {
+        sqlite3_prepare_v2(s->db, cleared_sql, -1, &s->cleared, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, max_seq_sql, -1, &s->max_seq, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
         goto fail;
     }
@@ -1153,6 +1167,7 @@ void store_close(struct store *s)
     sqlite3_finalize(s->insert);
     sqlite3_finalize(s->client_stats);
     sqlite3_finalize(s->cleared);
+    sqlite3_finalize(s->max_seq);
     free(s->counts);
     store_hold_destroy(&s->held); /* empty by now: the writer wrote or counted them */
     for (int i = 0; i < s->zs_ready; i++)
