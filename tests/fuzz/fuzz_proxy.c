@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (flags & 32)
         harness_upstream_close();
     harness_settle(2);
-    harness_timeouts();
+    harness_timeouts(1);
     harness_end();
     return 0;
 }

@@ -112,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case OP_CLIENT_CLOSE: harness_client_close(); break;
         case OP_UPSTREAM_SHUTDOWN: harness_upstream_shutdown(); break;
         case OP_UPSTREAM_CLOSE: harness_upstream_close(); break;
-        case OP_TIMEOUT: harness_timeouts(); break;
+        case OP_TIMEOUT: harness_timeouts(!(arg & 1)); break; /* odd arg: a short time */
         case OP_SETTLE: harness_settle(arg & 7); break;
         case OP_NEXT_CONNECT:
             harness_next_connect((enum harness_outcome)(arg & 3), (arg >> 2) & 1);

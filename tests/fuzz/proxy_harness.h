@@ -55,9 +55,11 @@ void harness_store_busy(int busy);
  * peers between rounds. */
 void harness_settle(int rounds);
 
-/* Every pending deadline fires now (connection timers, CONNECT peek retries, store holds,
- * connects told to time out), then the loop settles. */
-void harness_timeouts(void);
+/* Time passes, then the loop settles. A short time: the short waits fire (CONNECT peek retries,
+ * store holds). A long time (long_time 1): every pending deadline fires too (connection timers,
+ * connects told to time out), each connection counting as quiet since long ago (so the lazily
+ * checked idle deadlines expire). The pool's sweep is the one timer left to run on its own. */
+void harness_timeouts(int long_time);
 
 /* Number of connections alive. */
 int harness_conns(void);

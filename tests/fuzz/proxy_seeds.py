@@ -74,7 +74,8 @@ ops_seeds = {
     'refused-then-ok': ops((NEXT, 1), (C_MSG, 0), (SETTLE, 2), (NEW, 0), (NEXT, 0), (C_MSG, 0),
                            (U_MSG, 0)),
     'connect-timeout': ops((NEXT, 3), (C_MSG, 3), (SETTLE, 1), (TIMEOUT, 0)),
-    'store-busy': ops((BUSY, 0), (C_MSG, 0), (TIMEOUT, 0), (BUSY, 0), (TIMEOUT, 0), (U_MSG, 0)),
+    'store-busy': ops((BUSY, 0), (C_MSG, 0), (TIMEOUT, 1), (BUSY, 0), (TIMEOUT, 1), (U_MSG, 0)),
+    'connect-peek-wait': ops((C_MSG, 3), (SETTLE, 2), (TIMEOUT, 1), (C_BYTES, 3, b'\x16\x03\x01'), (TIMEOUT, 1), (TIMEOUT, 0)),
     'expect-continue': ops((C_MSG, 10), (U_MSG, 3), (SETTLE, 1), (C_MSG, 11), (U_MSG, 0)),
     'keepalive-idle': ops((C_MSG, 0), (U_MSG, 0), (SETTLE, 2), (TIMEOUT, 0), (C_MSG, 0), (U_MSG, 8)),
 }

@@ -12,8 +12,12 @@ mkdir -p "$work" "$art" || exit 1
 log="$(dirname "$work")/$name.log"
 echo "1..1"
 # -rss_limit_mb: a target that grows without bound is a bug too; -timeout: one input > 10 s hangs
+# a dictionary of the target's tokens, when it has one (tests/fuzz/<target>.dict)
+dict="$(dirname "$seed")/../$name.dict"
+dictarg=()
+[ -f "$dict" ] && dictarg=(-dict="$dict")
 timeout -k 5 $((secs + 60)) "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$art/" "$work" "$seed" >"$log" 2>&1
+    "${dictarg[@]}" -print_final_stats=1 -artifact_prefix="$art/" "$work" "$seed" >"$log" 2>&1
 rc=$?
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
