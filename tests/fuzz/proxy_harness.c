@@ -1,6 +1,7 @@
 /* proxy_harness.c — see proxy_harness.h. */
 #include "proxy_harness.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -258,6 +259,25 @@ static SSL_CTX *peer_server_ctx(struct ca *ca)
     return ctx;
 }
 
+/* Remove the start-up directory: the CA and trust anchors are in memory from now on (every
+ * fuzzing process and fork-mode job makes one). */
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[512];
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
 int harness_init(void)
 {
     char err[512];
@@ -301,6 +321,7 @@ int harness_init(void)
                              .sink = fuzz_sink, .sink_busy = fuzz_sink_busy};
     if (acl_add(&G.proxy.allowed, ACL_DEFAULT, err, sizeof err) < 0)
         die(err);
+    remove_dir(dir);
     return 0;
 }
 
