@@ -619,17 +619,24 @@ int harness_conns(void)
     return n;
 }
 
-void harness_end(void)
+static void close_peers(void)
 {
-    harness_settle(2);
     for (int i = 0; i < W.nclients; i++)
         peer_close(&W.clients[i]);
     for (int i = 0; i < W.nups; i++)
         peer_close(&W.ups[i]);
+}
+
+void harness_end(void)
+{
+    harness_settle(2);
+    close_peers();
     harness_settle(2);
     W.store_busy = 0;
-    for (int round = 0; round < 16 && (W.conns || W.connecting); round++)
+    for (int round = 0; round < 16 && (W.conns || W.connecting); round++) {
         harness_timeouts(1);
+        close_peers(); /* a connect that completed meanwhile made a new one */
+    }
     if (W.conns) {
         fprintf(stderr, "proxy_harness: connection %s outlived its peers and deadlines\n",
                 conn_state_name(W.conns->state));
