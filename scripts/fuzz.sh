@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(request response clienthello flow_json)
+[ ${#targets[@]} -eq 0 ] && targets=(request response clienthello flow_json proxy proxy_ops)
 command -v clang >/dev/null || { echo "fuzz.sh: clang is needed (apt-get install clang)" >&2; exit 2; }
 if [ ! -f build-fuzz/build.ninja ]; then
     CC=clang meson setup build-fuzz -Dfuzz=true >/dev/null || { echo "not ok - meson setup build-fuzz"; exit 1; }

@@ -1306,6 +1306,8 @@ static void finish_exchange(struct conn *c)
     c->exchanges++;
     c->up_exchanges++;
     http1_parser_resume(&c->client.parser);
+    if (c->client.bev && !c->client.paused_by_peer) /* client_read may have stopped it */
+        bufferevent_enable(c->client.bev, EV_READ);
     if (c->client.bev && evbuffer_get_length(bufferevent_get_input(c->client.bev)) > 0)
         process_client_input(c);
 }
@@ -1472,6 +1474,12 @@ static void client_read(struct bufferevent *bev, void *arg)
     struct conn *c = leg->conn;
     c->last_activity = flow_now_us();
     process_client_input(c);
+    /* libevent 2.1 runs the read callback again (deferred, without reading) for as long as the
+     * input stays at its high-water mark with reading on: pipelined requests filling it while an
+     * exchange is in progress would spin the worker. Stop reading; finish_exchange resumes. */
+    if (c->state != CONN_S_CLOSING && c->client.bev &&
+        evbuffer_get_length(bufferevent_get_input(c->client.bev)) >= LEG_INBUF_MAX)
+        bufferevent_disable(c->client.bev, EV_READ);
 }
 
 static void client_write(struct bufferevent *bev, void *arg)

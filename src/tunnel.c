@@ -658,6 +658,12 @@ static void send_200_and_peek(struct conn *c)
 void tunnel_begin(struct conn *c, const char *host, int port)
 {
     clients_note(c->proxy->clients, c->client_addr, CLIENT_PROXIED);
+    /* An earlier request on this client connection may have left its upstream connection open
+     * for reuse: the tunnel makes its own, and attaching that over it would orphan the old one
+     * (its socket and buffers leaked, its callbacks firing after the conn is freed). */
+    leg_close(&c->upstream);
+    tls_facts_clear(&c->upstream.tls);
+    c->upstream_reusable = 0;
     c->tunnel_flow = c->flow;
     c->flow = NULL;
     struct flow *f = c->tunnel_flow;
