@@ -1,5 +1,7 @@
 /* proxy_harness.c — see proxy_harness.h. */
 #include "proxy_harness.h"
+#include "budget.h"
+#include "capture.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -58,6 +60,7 @@ static struct {
     SSL_CTX *server_ctx, *client_ctx;  /* httpeek's */
     SSL_CTX *peer_client_ctx, *peer_reject_ctx, *peer_server_ctx; /* the harness's */
     struct proxy proxy;
+    struct budget budget;              /* small, so 400 KB bodies spill (capture.h) */
     int dns_dummy;
     int dump;                          /* FUZZ_DUMP set: show what each peer receives */
 } G;
@@ -228,8 +231,12 @@ static void fuzz_sink(struct flow *f, void *arg)
     (void)arg;
     struct flow_json_text t;
     memset(&t, 0, sizeof t);
+    capture_map(&f->req_body); /* spilled bodies are read from their files, as the store does */
+    capture_map(&f->resp_body);
     if (flow_json_texts(f, &t) == 0)
         flow_json_text_free(&t); /* every finished flow is serialized as the store would */
+    capture_unmap(&f->req_body);
+    capture_unmap(&f->resp_body);
     flow_free(f);
 }
 
@@ -318,7 +325,13 @@ int harness_init(void)
     G.proxy = (struct proxy){.opts = &G.opts, .ca = G.ca, .leaves = G.leaves,
                              .untrusted = G.untrusted, .untrusted_ca = G.untrusted_ca,
                              .tls_server = G.server_ctx, .tls_client = G.client_ctx,
-                             .sink = fuzz_sink, .sink_busy = fuzz_sink_busy};
+                             .sink = fuzz_sink, .sink_busy = fuzz_sink_busy,
+                             .budget = &G.budget};
+    /* 4 MiB: a connection's share is 512 KiB, so captures past 256 KiB spill to an unnamed file
+     * and a tight budget throttles reads (budget.h), as under a slow-read attack */
+    budget_init(&G.budget, 4u << 20);
+    if (budget_set_spill_dir(&G.budget, "/tmp") < 0)
+        die("spill dir");
     if (acl_add(&G.proxy.allowed, ACL_DEFAULT, err, sizeof err) < 0)
         die(err);
     remove_dir(dir);
