@@ -1,16 +1,37 @@
-/* capture.h — where a flow's body capture (struct flow_capture, flow.h) keeps its bytes: in
+/* capture.h — where a flow's body capture (struct flow_capture, below; a flow holds two) keeps its bytes: in
  * memory while its connection's share of the memory budget (capture.budget, budget.h) allows,
  * else in a spill file of its own (unnamed, in the budget's spill_dir: the session's directory)
  * written as the bytes arrive; when neither is possible the capture stops there, marked cut
  * ("memory budget"), and forwarding goes on unchanged. Without a budget (NULL) a capture stays
- * in memory up to its max. flow_capture_add (flow.h) runs on the flow's worker; capture_map and
+ * in memory up to its max. flow_capture_add runs on the flow's worker; capture_map and
  * capture_unmap on the thread that holds the flow afterwards (the store's writer). */
 #ifndef HTTPEEK_CAPTURE_H
 #define HTTPEEK_CAPTURE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "attrib.h"
-#include "flow.h"
+
+/* A capped copy of a body: forwarding never waits on it. Its bytes are in memory (data) or, past
+ * its connection's share of the memory budget, in a spill file (below). */
+struct budget;
+struct flow_capture {
+    char *data;       /* captured bytes (owned; NULL once spilled, until capture_map) */
+    size_t len, cap;  /* bytes captured (in memory or spilled), bytes allocated */
+    size_t max;       /* capture limit */
+    uint64_t total;   /* body bytes seen (after de-chunking), captured or not */
+    int truncated;    /* 1 when total > max, or when cut */
+    const char *cut;  /* static: why the capture stopped before max ("memory budget"), or NULL */
+    struct budget *budget; /* the memory budget it takes from (borrowed; NULL: none) */
+    size_t charged;   /* bytes of data taken from that budget */
+    int spilled;      /* 1: the len bytes are in spill_fd, from offset 0 */
+    int spill_fd;     /* the spill file when spilled */
+    int mapped;       /* 1: data is capture_map's read-only mapping of the spill file */
+};
+
+/* Keep up to cap->max bytes of a body; count all. Never fails the exchange: when neither memory
+ * nor a spill file can take the bytes, the capture is cut (capture.c). */
+void flow_capture_add(struct flow_capture *cap, const char *data, size_t len) HP_NONNULL(1);
 
 /* flow_capture.cut of a capture stopped because memory was short and it could not spill. */
 #define CAPTURE_CUT_BUDGET "memory budget"

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <sys/time.h>
 #include "attrib.h"
+#include "capture.h"
 #include "http1.h"
 
 enum flow_kind {
@@ -112,22 +113,6 @@ struct flow_attempts {
     struct flow_attempt a[FLOW_MAX_ATTEMPTS];
 };
 
-/* A capped copy of a body: forwarding never waits on it. Its bytes are in memory (data) or, past
- * its connection's share of the memory budget, in a spill file (capture.h). */
-struct budget;
-struct flow_capture {
-    char *data;       /* captured bytes (owned; NULL once spilled, until capture_map) */
-    size_t len, cap;  /* bytes captured (in memory or spilled), bytes allocated */
-    size_t max;       /* capture limit */
-    uint64_t total;   /* body bytes seen (after de-chunking), captured or not */
-    int truncated;    /* 1 when total > max, or when cut */
-    const char *cut;  /* static: why the capture stopped before max ("memory budget"), or NULL */
-    struct budget *budget; /* the memory budget it takes from (borrowed; NULL: none) */
-    size_t charged;   /* bytes of data taken from that budget */
-    int spilled;      /* 1: the len bytes are in spill_fd, from offset 0 */
-    int spill_fd;     /* the spill file when spilled */
-    int mapped;       /* 1: data is capture_map's read-only mapping of the spill file */
-};
 
 /* What warnings.c learned from a finished exchange's response body (bounded work: see
  * warnings.h), kept so that the warnings computed on the worker (conn__flow_done) and again by
@@ -224,9 +209,6 @@ void flow_free(struct flow *f);
 /* Bytes of memory f holds (struct, heads, captured bodies): what a queued flow costs. */
 size_t flow_mem_size(const struct flow *f) HP_NONNULL(1);
 
-/* Keep up to cap->max bytes of a body; count all. Never fails the exchange: when neither memory
- * nor a spill file can take the bytes, the capture is cut (capture.c). */
-void flow_capture_add(struct flow_capture *cap, const char *data, size_t len) HP_NONNULL(1);
 
 /* Record a failure (first one wins): stage, errno (0 if none) and a reason line. */
 void flow_fail(struct flow *f, enum flow_stage stage, int sys_errno, const char *fmt, ...)

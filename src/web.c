@@ -47,30 +47,7 @@ static const char *param(struct evkeyvalq *q, const char *name)
     return evhttp_find_header(q, name);
 }
 
-uint64_t web__parse_id(const char *s, const char **end)
-{
-    uint64_t v = 0;
-    const char *p = s;
-    while (*p >= '0' && *p <= '9' && v < UINT64_MAX / 10)
-        v = v * 10 + (uint64_t)(*p++ - '0');
-    if (end)
-        *end = p;
-    return p == s ? 0 : v;
-}
 
-/* The name to show for a client: the user's, else the one its User-Agent gave, else "". */
-static void client_name(struct web *w, json_t *names, const char *addr, char *out, size_t outlen)
-{
-    out[0] = '\0';
-    json_t *n = names && addr ? json_object_get(names, addr) : NULL;
-    if (json_is_string(n)) {
-        snprintf(out, outlen, "%s", json_string_value(n));
-        return;
-    }
-    struct client_summary s;
-    if (w->clients && addr && clients_get(w->clients, addr, &s) && s.device[0])
-        snprintf(out, outlen, "%s", s.device);
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Access control */
@@ -198,32 +175,6 @@ static void serve_asset(struct web *w, struct evhttp_request *req, const char *p
 /* ------------------------------------------------------------------------------------------ */
 /* Flows */
 
-/* One summary into the list being built: its stored text with "client_name" added before the
- * closing brace (no parse and re-dump: 100k rows must list in a fraction of a second). */
-int web__list_add(const char *summary, size_t len, const char *client, void *arg)
-{
-    struct web_list *l = arg;
-    while (len && summary[len - 1] != '}')
-        len--;
-    if (!len)
-        return 0;
-    json_t *enc = json_object_get(l->shown, client);
-    if (!enc) {
-        char name[128];
-        client_name(l->web, l->names, client, name, sizeof name);
-        json_t *js = json_string(name);
-        char *text = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
-        json_decref(js);
-        enc = json_string(text ? text : "\"\"");
-        free(text);
-        json_object_set_new(l->shown, client, enc);
-    }
-    evbuffer_add(l->out, l->n++ ? "," : "[", 1);
-    evbuffer_add(l->out, summary, len - 1);
-    evbuffer_add_printf(l->out, "%s\"client_name\":%s}", len > 2 ? "," : "",
-                        json_string_value(enc));
-    return 0;
-}
 
 static void api_flows(struct web *w, struct evhttp_request *req, struct evkeyvalq *query)
 {
@@ -255,7 +206,7 @@ static void api_flow(struct web *w, struct evhttp_request *req, uint64_t id)
     }
     json_t *names = store_reader_client_names(w->reader);
     char name[128];
-    client_name(w, names, json_string_value(json_object_get(o, "client")), name, sizeof name);
+    web__client_name(w, names, json_string_value(json_object_get(o, "client")), name, sizeof name);
     json_object_set_new(o, "client_name", json_string(name));
     json_decref(names);
     links_add(w->reader, o);
@@ -578,4 +529,43 @@ void web_stop(struct web *w)
     free(w->setup_url);
     free(w->phone_proxy);
     free(w);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Called from other threads (web.h): they only mark work and wake the web thread, whose
+ * event streams (web_events.c) and recording timer (web_session.c) do it */
+
+void web_notify(uint64_t first_id, uint64_t last_id, void *arg)
+{
+    (void)first_id;
+    struct web *w = arg;
+    if (!w || !last_id)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->pending_flows = 1;
+    int wake = w->nstreams && !w->wake_armed;
+    if (wake)
+        w->wake_armed = 1;
+    pthread_mutex_unlock(&w->mu);
+    if (wake)
+        event_active(w->wake, 0, 0);
+}
+
+void web_clients_changed(struct web *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->pending_clients = 1;
+    int wake = w->nstreams && !w->wake_armed; /* once per wake-up: workers call this per request */
+    if (wake)
+        w->wake_armed = 1;
+    pthread_mutex_unlock(&w->mu);
+    if (wake)
+        event_active(w->wake, 0, 0);
+}
+
+void web_set_store(struct web *w, struct store *s)
+{
+    pthread_mutex_lock(&w->mu);
+    w->store = s;
+    pthread_mutex_unlock(&w->mu);
 }

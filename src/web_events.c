@@ -5,7 +5,6 @@
  * that id back as Last-Event-ID and resumes exactly there: a flow that finished late (a small id
  * committed after bigger ones) is neither missed nor sent twice. Flow ids could not do this:
  * they are given when flows start, not when they are committed. */
-#include "web.h"
 #include "web_internal.h"
 #include "web_reply.h"
 
@@ -20,6 +19,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include "log.h"
+#include "store.h"
 
 /* Seconds between keep-alive comments on live event streams (proxies and browsers drop silent
  * streams). */
@@ -307,30 +307,3 @@ int web__events_start(struct web *w)
     return 0;
 }
 
-void web_notify(uint64_t first_id, uint64_t last_id, void *arg)
-{
-    (void)first_id;
-    struct web *w = arg;
-    if (!w || !last_id)
-        return;
-    pthread_mutex_lock(&w->mu);
-    w->pending_flows = 1;
-    int wake = w->nstreams && !w->wake_armed;
-    if (wake)
-        w->wake_armed = 1;
-    pthread_mutex_unlock(&w->mu);
-    if (wake)
-        event_active(w->wake, 0, 0);
-}
-
-void web_clients_changed(struct web *w)
-{
-    pthread_mutex_lock(&w->mu);
-    w->pending_clients = 1;
-    int wake = w->nstreams && !w->wake_armed; /* once per wake-up: workers call this per request */
-    if (wake)
-        w->wake_armed = 1;
-    pthread_mutex_unlock(&w->mu);
-    if (wake)
-        event_active(w->wake, 0, 0);
-}

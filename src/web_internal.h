@@ -88,7 +88,7 @@ struct web_list {
     size_t n;
 };
 
-/* Add one stored summary to the web_list arg, with "client_name" added; a callback of
+/* Add one stored summary to the web_list arg, with "client_name" added (web_list.c); a callback of
  * store_reader_list_text. Returns 0. */
 int web__list_add(const char *summary, size_t len, const char *client, void *arg);
 
@@ -104,7 +104,11 @@ void web__events_broadcast(struct web *w, const char *text, size_t len) HP_NONNU
 /* Send a "clients" event (client facts changed) to every live stream. */
 void web__events_clients(struct web *w) HP_NONNULL(1);
 
-/* Parse a decimal flow id (web.c); 0 when s is not one. *end (when given) is where it stopped. */
+/* The name to show for client addr: the user's (names, from store_reader_client_names), else the
+ * device its User-Agent named, else "" (web_list.c). */
+void web__client_name(struct web *w, json_t *names, const char *addr, char *out, size_t outlen);
+
+/* Parse a decimal flow id (web_list.c); 0 when s is not one. *end (when given) is where it stopped. */
 uint64_t web__parse_id(const char *s, const char **end) HP_NONNULL(1);
 
 /* Answer GET, HEAD or POST /api/har (web_export.c): the HAR is written by a thread of its own and

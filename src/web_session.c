@@ -9,7 +9,6 @@
 #include <string.h>
 #include <event2/buffer.h>
 #include "store.h"
-#include "web.h"
 
 /* How often the recording state is looked at (ms): a banner a second late is soon enough, and
  * the writer is not asked to call into the viewer. */
@@ -85,9 +84,3 @@ int web__session_route(struct web *w, struct evhttp_request *req, const char *pa
     return 1;
 }
 
-void web_set_store(struct web *w, struct store *s)
-{
-    pthread_mutex_lock(&w->mu);
-    w->store = s;
-    pthread_mutex_unlock(&w->mu);
-}
