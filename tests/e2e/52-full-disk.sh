@@ -116,7 +116,8 @@ JS=$REPO_ROOT/tests/js
 BROWSER=
 if [ -n "$NODE" ] && [ -f "$JS/node_modules/playwright-core/package.json" ] && [ -x "$CHROMIUM" ]; then
     BROWSER=1
-    spawn banner 60 env VIEWER_URL="$W" EXPECT_COUNT=$LOST CHROMIUM="$CHROMIUM" HOME="$T" "$NODE" "$JS/viewer-banner.js"
+    spawn banner 60 env VIEWER_URL="$W" EXPECT_COUNT=$LOST CHROMIUM="$CHROMIUM" HOME="$T" \
+        SCREENSHOT="${VIEWER_ARTIFACTS:-$(dirname "$HTTPEEK")/meson-logs}/52-disk-full-banner.png" "$NODE" "$JS/viewer-banner.js"
     BANNER_PID=$SPAWN_PID
     wait_grep '^# banner-seen|^not ok' "$T/banner.out" 30
 else

@@ -50,6 +50,7 @@ async function main() {
     ok(want.test(s.text), `the banner says "Session disk full: ${COUNT} flows not recorded since HH:MM"`, JSON.stringify(s));
     ok(/\(\d+ waiting in memory, written when it resumes\)/.test(s.text), 'and how many of them wait in memory', JSON.stringify(s));
     ok(s.reason === 'disk_full', 'the banner carries the reason disk_full', JSON.stringify(s));
+    if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT });
     console.log('# banner-seen');
     s = await waitBanner(page, (x) => x.exists && !x.visible, 20000);
     ok(s.exists && !s.visible, 'the banner goes when recording resumes (live, no reload)', JSON.stringify(s));
