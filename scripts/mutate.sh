@@ -30,8 +30,8 @@ MUTATIONS=(
 )
 
 mutate_store-skip-in-big-batch() {
-    subst src/store.c '        int rc = write_flow(s, fl[i]);' \
-        '        int rc = n >= 128 && i % 50 == 7 ? 0 : write_flow(s, fl[i]); /* MUTANT */'
+    subst src/store.c '        int rc = fault ? -1 : write_flow(s, fl[i]);' \
+        '        int rc = fault ? -1 : n >= 128 && i % 50 == 7 ? 0 : write_flow(s, fl[i]); /* MUTANT */'
 }
 mutate_shutdown-no-store() {
     # the worker's stop event marks the shutdown; from then on the store writes nothing but still
@@ -43,12 +43,12 @@ mutate_shutdown-no-store() {
     mutant_stopping = 1;
     for (int i = 0; i < w->nlisteners; i++)
         evconnlistener_disable(w->listeners[i]);' &&
-    subst src/store.c 'static void write_batch(struct store *s, struct flow **fl, size_t n)
+    subst src/store.c 'static void write_batch(struct store *s, struct flow **fl, size_t n, size_t nold, int try)
 {' 'int mutant_stopping;
-static void write_batch(struct store *s, struct flow **fl, size_t n)
+static void write_batch(struct store *s, struct flow **fl, size_t n, size_t nold, int try)
 {' &&
-    subst src/store.c '        int rc = write_flow(s, fl[i]);' \
-        '        int rc = mutant_stopping ? -1 : write_flow(s, fl[i]);'
+    subst src/store.c '        int rc = fault ? -1 : write_flow(s, fl[i]);' \
+        '        int rc = fault || mutant_stopping ? -1 : write_flow(s, fl[i]);'
 }
 mutate_verify-none() {
     subst src/tls_client.c 'SSL_CTX_set_verify(ctx, insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);' \
@@ -62,7 +62,7 @@ mutate_verify-callback-ok() {
 SSL_CTX *tls_client_ctx_new('
 }
 mutate_no-backpressure() {
-    subst src/leg.c '    if (evbuffer_get_length(bufferevent_get_output(dst->bev)) >= LEG_OUTBUF_MAX) {' \
+    subst src/leg.c '    if (evbuffer_get_length(bufferevent_get_output(dst->bev)) >= limit) {' \
         '    if (0) {'
 }
 mutate_drop-content-length() {
