@@ -8,6 +8,9 @@
 source "$(dirname "$0")/lib.sh"
 
 N=100000
+# under AddressSanitizer every step is several times slower: 20,000 flows prove the same things
+# there (the latency bound is the normal build's promise; the ASan run looks for memory errors)
+if ldd "$HTTPEEK" 2>/dev/null | grep -q 'libasan\|libubsan'; then N=20000; fi
 HS=$E2E_DIR/har_stream.py
 hs() { timeout -k 2 100 "$PYTHON" "$HS" "$@"; }
 VALIDATE=$REPO_ROOT/tests/js/validate-har.js
@@ -57,7 +60,7 @@ REFPID=$!
 # 100 ms with no export at all)
 diag "during the exports: median ms $(res 'd["median_ms"]'), max ms $(res 'd["max_ms"]')"
 diag "export bytes, seconds: $(res '[(e.get("bytes"), round(e.get("secs", 0), 2)) for e in d["exports"]]')"
-diag "export throughput (every 20th flow, read at once, alone): $(res 'round(d["exports"][2]["bytes"] / d["exports"][2]["secs"] / 1e6, 1), round(5000 / d["exports"][2]["secs"])') MB/s, flows/s"
+diag "export throughput (every 20th flow, read at once, alone): $(res "round(d['exports'][2]['bytes'] / d['exports'][2]['secs'] / 1e6, 1), round($((N / 20)) / d['exports'][2]['secs'])") MB/s, flows/s"
 is "$(res 'd["running_during_timings"]')" True "the slowly read export was still running during every timing"
 cmp_num "$(res 'int(d["median_ms"]["first_page"])')" -lt 100 \
     "GET /api/flows?limit=2000 (the viewer's first screen) answers in under 100 ms (median of 10) while $N flows export"
@@ -67,7 +70,7 @@ cmp_num "$(res 'int(max(d["max_ms"].values()))')" -lt 1000 \
     "no list request waited a second (a viewer thread busy with the export would hold them for all of it)"
 is "$(res '[e.get("status") for e in d["exports"]]')" "[200, 200, 200]" "the exports answer 200"
 # a small export through the same streamed path validates
-api "$W/api/har?ids=1,2,3,4,5,99999,100000" -o "$T/small.har"
+api "$W/api/har?ids=1,2,3,4,5,$((N - 1)),$N" -o "$T/small.har"
 NODE=$(command -v node || command -v nodejs)
 if [ -n "$NODE" ] && [ -f "$REPO_ROOT/tests/js/node_modules/har-validator/package.json" ]; then
     like "$("$NODE" "$VALIDATE" "$T/small.har" 2>&1)" "^valid " "har-validator accepts a streamed export"
@@ -75,7 +78,7 @@ else
     skip "har-validator accepts a streamed export" "node or tests/js/node_modules missing (run deps.sh)"
 fi
 is "$(jq_py '[e["_id"] for e in d["log"]["entries"]], d["log"]["entries"][5]["request"]["url"]' <"$T/small.har")" \
-    "[1, 2, 3, 4, 5, 99999, 100000] $U/echo" "it holds the asked flows, in order"
+    "[1, 2, 3, 4, 5, $((N - 1)), $N] $U/echo" "it holds the asked flows, in order"
 
 # clients that leave mid-export: nothing stays behind. SQLite keeps the descriptor of a closed
 # connection for its next open of the file while another connection holds a lock on it, so
