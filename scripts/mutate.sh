@@ -27,6 +27,7 @@ MUTATIONS=(
     "drop-content-length|http1 10-http-proxy|forwarded heads lose Content-Length (the body is framed by nothing)"
     "wbuf-keeps-buffer|tls_wbuf|an idle TLS connection keeps its 64 KiB write buffer (tls_wbuf_release does nothing)"
     "acl-off|46-allow-client|clients outside --allow-client are served, CONNECT included (an open proxy)"
+    "capture-ignores-budget|78-memory|body captures grow in memory whatever the memory budget says (they never spill)"
 )
 
 mutate_store-skip-in-big-batch() {
@@ -75,6 +76,10 @@ mutate_wbuf-keeps-buffer() {
 }
 mutate_acl-off() {
     subst src/worker.c '    if (!acl_allows(&w->proxy->allowed, addr)) {' '    if (0) {'
+}
+mutate_capture-ignores-budget() {
+    subst src/capture.c '        if (ncap <= mem_max && (!b || budget_take(b, ncap - cap->cap))) {' \
+        '        if (1) { (void)mem_max;'
 }
 
 # ---- machinery ---------------------------------------------------------------------------------
