@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -31,6 +32,27 @@
 
 /* Point stdout and stderr at path (appending). dup2 swaps the descriptors in place, so threads
  * writing concurrently go on to the new file without a lock. Returns 0, -1 with errno. */
+/* Raise the open-file limit to what the system allows: each proxied connection holds two
+ * descriptors (three with a spilled capture), and Debian's default soft limit of 1,024 would
+ * refuse connections far below --max-connections. Says so when even the hard limit is short. */
+static void raise_fd_limit(int max_connections)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        struct rlimit want = {rl.rlim_max, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+            rl = want;
+    }
+    rlim_t need = (rlim_t)max_connections * 2 + 256;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+        log_msg(LOG_WARN, "the open-file limit (%llu) allows about %llu connections, fewer than "
+                "--max-connections %d: raise it (ulimit -n) or lower --max-connections",
+                (unsigned long long)rl.rlim_cur, (unsigned long long)(rl.rlim_cur - 256) / 2,
+                max_connections);
+}
+
 static int open_log(const char *path)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -152,6 +174,7 @@ static int run(const struct opts *o)
         goto out;
     }
     printf("Session: %s\n", session);
+    raise_fd_limit(o->max_connections);
     /* one memory budget for every exchange; bodies past a connection's share spill into
      * unnamed files beside the session (capture.h) */
     static struct budget budget; /* static: shared by every thread for the whole run */

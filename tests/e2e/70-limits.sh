@@ -160,4 +160,17 @@ else
     skip "out of file descriptors" "no prlimit"
 fi
 
+# ---- the open-file limit: raised to the hard limit at start, said when even that is short --------
+lim() { awk '/^Max open files/ {print $4, $5}' "/proc/$(pgrep -P "$HTTPEEK_PID" -x httpeek || echo "$HTTPEEK_PID")/limits"; }
+HARD=$(ulimit -Hn)
+if [ "$HARD" != unlimited ] && [ "$HARD" -ge 4096 ]; then
+    (ulimit -Sn 1024 && start_httpeek && echo "$(lim)" >"$T/lim1" && stop_httpeek)
+    is "$(cat "$T/lim1" 2>/dev/null)" "$HARD $HARD" "a soft open-file limit of 1024 is raised to the hard limit ($HARD)"
+    (ulimit -Sn 1024 && ulimit -Hn 4096 && start_httpeek --max-connections 4096 && sleep 0.3 &&
+        grep -c 'open-file limit (4096) allows about 1920 connections, fewer than --max-connections 4096' "$HTTPEEK_ERR" >"$T/lim2"; stop_httpeek)
+    is "$(cat "$T/lim2" 2>/dev/null)" 1 "a hard limit too small for --max-connections is said once at start"
+else
+    skip "the open-file limit is raised to the hard limit" "hard limit $HARD (needs a finite one of 4096 or more)"
+fi
+
 done_testing
