@@ -101,7 +101,7 @@ static long long stored_len(const char *path, uint64_t id)
     snprintf(sql, sizeof sql, "SELECT coalesce(length(resp_body), -1) FROM flows WHERE id=%llu",
              (unsigned long long)id);
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
-        query_int64(db, sql, &n);
+        store_db_query_int64(db, sql, &n);
     sqlite3_close(db);
     return n;
 }
@@ -115,7 +115,7 @@ static long long side_len(const char *path, uint64_t id)
     snprintf(sql, sizeof sql, "SELECT coalesce(resp_flen, -1) FROM flows WHERE id=%llu",
              (unsigned long long)id);
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
-        query_int64(db, sql, &n);
+        store_db_query_int64(db, sql, &n);
     sqlite3_close(db);
     return n;
 }
@@ -158,7 +158,7 @@ static long long count_sql(const char *path, const char *sql)
     sqlite3 *db;
     sqlite3_int64 n = -1;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
-        query_int64(db, sql, &n);
+        store_db_query_int64(db, sql, &n);
     sqlite3_close(db);
     return n;
 }
