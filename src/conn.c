@@ -918,6 +918,8 @@ static int on_resp_head(void *arg, struct http1_head *head)
     }
     if (head->status == 101 && !c->upgrade_requested)
         return -1;
+    if (f->resp) /* a second final response to one request: the upstream is out of step */
+        return -1;
     if (!(f->resp = http1_head_take(head)))
         return -1;
     struct http1_head *resp = f->resp;
