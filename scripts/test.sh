@@ -70,12 +70,14 @@ summary=$(python3 - "${logs[@]}" <<'PY'
 # failed without printing any "not ok" (crash, bail out, timeout) counts as one more failure.
 import json, re, sys
 passed = failed = skipped = 0
-lines = [l for path in sys.argv[1:] for l in open(path)]
-for line in lines:
+failures = []  # "suite dir: test: check" lines, printed before the summary so CI's tail names them
+for path in sys.argv[1:]:
+  for line in open(path):
     line = line.strip()
     if not line:
         continue
     t = json.loads(line)
+    where = "%s: %s" % (path.split("/")[0], t.get("name", "?"))
     r = t.get("result", "")
     out = t.get("stdout", "") or ""
     oks = len(re.findall(r"^ok \d+", out, re.M))
@@ -88,9 +90,13 @@ for line in lines:
     passed += oks - skips
     skipped += skips
     failed += nots
+    failures += ["%s: %s" % (where, m) for m in re.findall(r"^not ok \d+.*$", out, re.M)]
     if r not in ("OK", "EXPECTEDFAIL", "SKIP") and nots == 0:
         failed += 1
+        failures.append("%s: %s" % (where, r))
 # CI reads the last line as exactly "N passed, M failed": skips go on the line before it
+for f in failures[:40]:
+    print("FAILED " + f)
 if skipped:
     print("(%d checks skipped: see the test logs)" % skipped)
 print("%d passed, %d failed" % (passed, failed))
