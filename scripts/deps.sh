@@ -6,9 +6,11 @@
 set -euo pipefail
 
 build_pkgs=(meson ninja-build pkg-config gcc libssl-dev libevent-dev node-llhttp
-    zlib1g-dev libsqlite3-dev libjansson-dev libbrotli-dev libqrencode-dev)
+    zlib1g-dev libsqlite3-dev libjansson-dev libbrotli-dev libqrencode-dev libnghttp2-dev)
 # clang + libclang-rt-14-dev: the libFuzzer targets (tests/fuzz, short runs in test.sh)
-test_pkgs=(curl openssl ca-certificates nodejs chromium clang libclang-rt-14-dev)
+# nghttp2-client (nghttp) and nginx: HTTP/2 peers; tshark: decrypting captures with the key log
+test_pkgs=(curl openssl ca-certificates nodejs chromium clang libclang-rt-14-dev nghttp2-client
+    nginx tshark)
 
 want=("${build_pkgs[@]}")
 case "${1:-}" in
@@ -39,10 +41,12 @@ elif [ "${1:-}" = --test ] && ! command -v npm >/dev/null 2>&1; then
 fi
 
 install_js() {
-    # test-only JavaScript tools (har-validator, playwright-core), pinned by the lockfile
+    # test-only JavaScript tools (har-validator, playwright-core, ws), pinned by the lockfile;
+    # installed again when the lockfile is newer than what npm last installed
     local js
     js="$(cd "$(dirname "$0")/.." && pwd)/tests/js"
-    if [ "${1:-}" = --test ] && [ ! -d "$js/node_modules" ]; then
+    if [ "${1:-}" = --test ] && { [ ! -f "$js/node_modules/.package-lock.json" ] ||
+            [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; }; then
         (cd "$js" && npm ci --no-audit --no-fund --loglevel=error </dev/null)
     fi
 }
