@@ -22,37 +22,37 @@ static const struct diagnose_entry catalogue[] = {
      "or, for certificate pinning (URLSession delegate, AFSecurityPolicy, TrustKit, Alamofire "
      "ServerTrustManager), disable pinning in debug builds or add httpeek to --passthrough.",
      "OkHttp: java.io.IOException: Canceled; pinning: javax.net.ssl.SSLPeerUnverifiedException: "
-     "Certificate pinning failure (CertificatePinner)", NULL},
+     "Certificate pinning failure (CertificatePinner)", NULL, NULL},
     {NSURL_BAD_URL, "NSURLErrorBadURL", "The URL is malformed",
      "Build the URL with URLComponents (percent-encode the path and query) instead of string "
-     "concatenation.", "java.lang.IllegalArgumentException: unexpected url", NULL},
+     "concatenation.", "java.lang.IllegalArgumentException: unexpected url", NULL, NULL},
     {NSURL_TIMED_OUT, "NSURLErrorTimedOut", "The request timed out",
      "The server (or the DNS server) did not answer in time. Check it responds at all (curl -v), "
      "raise URLRequest.timeoutInterval / URLSessionConfiguration.timeoutIntervalForRequest for "
      "slow endpoints, or fix the server's slowness shown in the timings.",
-     "java.net.SocketTimeoutException (OkHttp connectTimeout/readTimeout)", NULL},
+     "java.net.SocketTimeoutException (OkHttp connectTimeout/readTimeout)", NULL, NULL},
     {NSURL_UNSUPPORTED_URL, "NSURLErrorUnsupportedURL", "The URL scheme or target is not supported",
      "Use an http:// or https:// URL with a host; custom schemes are handled by the app, not the "
-     "network stack.", "java.net.MalformedURLException / UnknownServiceException", NULL},
+     "network stack.", "java.net.MalformedURLException / UnknownServiceException", NULL, NULL},
     {NSURL_CANNOT_FIND_HOST, "NSURLErrorCannotFindHost", "The host name could not be resolved",
      "Check the host name for typos and that it exists in public DNS (dig NAME); a host that only "
      "resolves on a VPN or office network needs that network.",
-     "java.net.UnknownHostException", NULL},
+     "java.net.UnknownHostException", NULL, NULL},
     {NSURL_CANNOT_CONNECT_TO_HOST, "NSURLErrorCannotConnectToHost",
      "The server refused or could not be reached",
      "Nothing accepts connections on that address and port: check the port, that the server is "
-     "running, and firewalls.", "java.net.ConnectException: Failed to connect", NULL},
+     "running, and firewalls.", "java.net.ConnectException: Failed to connect", NULL, NULL},
     {NSURL_NETWORK_CONNECTION_LOST, "NSURLErrorNetworkConnectionLost",
      "The connection was lost before the response was complete",
      "The server closed or reset the connection mid-exchange: look at the server's logs for a "
      "crash or a proxy/load-balancer idle timeout; retry idempotent requests.",
-     "java.io.IOException: unexpected end of stream / java.net.SocketException: Connection reset", NULL},
+     "java.io.IOException: unexpected end of stream / java.net.SocketException: Connection reset", NULL, NULL},
     {NSURL_BAD_SERVER_RESPONSE, "NSURLErrorBadServerResponse", "The server sent a malformed response",
      "The response breaks HTTP framing (wrong Content-Length, bad chunking). Fix the server or "
-     "the proxy in front of it.", "java.net.ProtocolException", NULL},
+     "the proxy in front of it.", "java.net.ProtocolException", NULL, NULL},
     {NSURL_CANNOT_PARSE_RESPONSE, "NSURLErrorCannotParseResponse", "The response could not be parsed",
      "The server did not answer with valid HTTP (a TLS port spoken to in clear, or a broken "
-     "status line). Check the scheme and port.", "java.net.ProtocolException: Unexpected status line", NULL},
+     "status line). Check the scheme and port.", "java.net.ProtocolException: Unexpected status line", NULL, NULL},
     {NSURL_ATS_REQUIRES_SECURE, "NSURLErrorAppTransportSecurityRequiresSecureConnection",
      "App Transport Security blocks cleartext HTTP",
      "Use https://. If this cleartext load is intended, it only works with an ATS exception in "
@@ -60,44 +60,44 @@ static const struct diagnose_entry catalogue[] = {
      "NSExceptionAllowsInsecureHTTPLoads = YES (scope it to that domain, with "
      "NSIncludesSubdomains if needed), not NSAllowsArbitraryLoads, which App Review questions.",
      "Android 9+: CLEARTEXT communication not permitted by network security policy "
-     "(network_security_config cleartextTrafficPermitted)", NULL},
+     "(network_security_config cleartextTrafficPermitted)", NULL, NULL},
     {NSURL_DATA_LENGTH_EXCEEDS_MAXIMUM, "NSURLErrorDataLengthExceedsMaximum",
-     "The resource is larger than allowed", "Stream large downloads with a download task.", "", NULL},
+     "The resource is larger than allowed", "Stream large downloads with a download task.", "", NULL, NULL},
     {NSURL_SECURE_CONNECTION_FAILED, "NSURLErrorSecureConnectionFailed",
      "The TLS connection could not be established",
      "The server and client share no TLS version or cipher suite, or the server aborted the "
      "handshake. iOS requires TLS 1.2+ with forward-secret ciphers (ATS): enable TLS 1.2/1.3 "
-     "with ECDHE suites on the server.", "javax.net.ssl.SSLHandshakeException", NULL},
+     "with ECDHE suites on the server.", "javax.net.ssl.SSLHandshakeException", NULL, NULL},
     {NSURL_CERT_BAD_DATE, "NSURLErrorServerCertificateHasBadDate",
      "The server's certificate has expired",
      "Renew the server certificate (and check the device clock).",
-     "javax.net.ssl.SSLHandshakeException: CertificateExpiredException", NULL},
+     "javax.net.ssl.SSLHandshakeException: CertificateExpiredException", NULL, NULL},
     {NSURL_CERT_UNTRUSTED, "NSURLErrorServerCertificateUntrusted",
      "The server's certificate is not trusted",
      "The certificate is self-signed or does not name this host. Use a certificate from a public "
      "CA that lists the host in its subjectAltName; for a private staging CA, run httpeek with "
      "--upstream-ca and install that CA on the device.",
      "javax.net.ssl.SSLPeerUnverifiedException: Hostname not verified / "
-     "SSLHandshakeException: trust anchor for certification path not found", NULL},
+     "SSLHandshakeException: trust anchor for certification path not found", NULL, NULL},
     {NSURL_CERT_UNKNOWN_ROOT, "NSURLErrorServerCertificateHasUnknownRoot",
      "The server's certificate chains to an unknown root",
      "Serve the full chain (leaf + intermediates) and use a CA the device trusts; a private CA "
      "must be installed on the device (and given to httpeek with --upstream-ca).",
-     "javax.net.ssl.SSLHandshakeException: Trust anchor for certification path not found", NULL},
+     "javax.net.ssl.SSLHandshakeException: Trust anchor for certification path not found", NULL, NULL},
     {NSURL_CERT_NOT_YET_VALID, "NSURLErrorServerCertificateNotYetValid",
      "The server's certificate is not valid yet",
      "The certificate's notBefore is in the future: check the server's and the device's clocks.",
-     "javax.net.ssl.SSLHandshakeException: CertificateNotYetValidException", NULL},
+     "javax.net.ssl.SSLHandshakeException: CertificateNotYetValidException", NULL, NULL},
     {NSURL_CLIENT_CERT_REJECTED, "NSURLErrorClientCertificateRejected",
      "The server rejected the client certificate",
      "The server wants a different client certificate (mutual TLS); check which CA it expects.",
-     "javax.net.ssl.SSLHandshakeException: bad_certificate", NULL},
+     "javax.net.ssl.SSLHandshakeException: bad_certificate", NULL, NULL},
     {NSURL_CLIENT_CERT_REQUIRED, "NSURLErrorClientCertificateRequired",
      "The server requires a client certificate",
      "This endpoint uses mutual TLS: the app must answer the "
      "NSURLAuthenticationMethodClientCertificate challenge with an identity. httpeek cannot "
      "present the app's certificate: add the host to --passthrough to see it work untouched.",
-     "javax.net.ssl.SSLHandshakeException: certificate_required", NULL},
+     "javax.net.ssl.SSLHandshakeException: certificate_required", NULL, NULL},
     /* httpeek's own answers: the app receives these statuses as HTTP responses, not as errors
      * (domain "HTTP"; AFNetworking/Alamofire validation then reports the status, -1011) */
     {400, "HTTPBadRequest", "httpeek refused a malformed request",
@@ -105,33 +105,33 @@ static const struct diagnose_entry catalogue[] = {
      "Transfer-Encoding, a bad chunk, a control character in a header, an unknown HTTP version. "
      "httpeek refuses it rather than guess where it ends (request smuggling), as servers should. "
      "Fix the code that writes the request by hand; URLSession and OkHttp never send these.",
-     "", "HTTP"},
+     "", "HTTP", NULL},
     {403, "HTTPForbidden", "This client may not use the proxy",
      "httpeek serves loopback and private networks only, unless told otherwise, so it never "
      "becomes an open proxy. If this device should use it (a VPN or carrier-grade NAT address), "
      "start httpeek with --allow-client CIDR naming its network (repeat for each range; it "
-     "replaces the default ranges).", "", "HTTP"},
+     "replaces the default ranges).", "", "HTTP", NULL},
     {404, "HTTPNotFound", "httpeek's own site has no such page",
      "httpeek's own site serves /, /ca-cert.pem, /ca-cert.cer, /httpeek.mobileconfig and "
      "/proxy.pac. If this was the app's own request, the app was given httpeek's address as its "
      "server: give it its real server's URL and set the device's proxy instead (Wi-Fi > "
      "Configure Proxy > Manual: this machine's address and httpeek's port, or Automatic with "
-     "the PAC URL).", "", "HTTP"},
+     "the PAC URL).", "", "HTTP", NULL},
     {408, "HTTPRequestTimeout", "The request head did not arrive in time",
      "The client began a request and did not finish its head within --header-timeout (default "
      "30 s): a stalled client, or one that opened the connection and never used it. Raise "
-     "--header-timeout SECONDS for a very slow link.", "", "HTTP"},
+     "--header-timeout SECONDS for a very slow link.", "", "HTTP", NULL},
     {414, "HTTPURITooLong", "The URL is longer than httpeek accepts",
      "Shorten the URL (send large query data in a POST body), or raise the limit with "
-     "--max-request-line BYTES (default 16384).", "", "HTTP"},
+     "--max-request-line BYTES (default 16384).", "", "HTTP", NULL},
     {431, "HTTPRequestHeaderFieldsTooLarge", "The request headers are larger than httpeek accepts",
      "Send smaller headers (an oversized cookie or token is the usual cause), or raise the limit "
      "the detail names: --max-header-line BYTES, --max-header-bytes BYTES or --max-headers N.",
-     "", "HTTP"},
+     "", "HTTP", NULL},
     {503, "HTTPServiceUnavailable", "httpeek is at its connection limit",
      "httpeek had --max-connections client connections open (default 4096) and refused new ones "
      "until some closed. Raise --max-connections N, or find the client that opens connections "
-     "and keeps them (the flow list shows who).", "", "HTTP"},
+     "and keeps them (the flow list shows who).", "", "HTTP", NULL},
 };
 
 /* A plain (origin-form) request for another host reached the proxy port: -1002 with the fix that
@@ -145,7 +145,7 @@ static const struct diagnose_entry not_proxy_entry = {
     "mode (traffic redirected to httpeek's port by a firewall or router rule, with no proxy set) "
     "is not offered: httpeek needs the absolute URL or CONNECT a proxy client sends.",
     "Android: long-press the Wi-Fi network > Modify > Advanced > Proxy: Manual; emulator: proxy "
-    "10.0.2.2 and httpeek's port", NULL};
+    "10.0.2.2 and httpeek's port", NULL, NULL};
 
 /* The app refused httpeek's own certificate: the same -1202 the app reports for an untrusted
  * server, but the fix is on the device (or in the app), never on the server. */
@@ -161,7 +161,7 @@ static const struct diagnose_entry refused_entry = {
     "(Flutter/Dart's bundled roots, some SDKs): turn pinning off in debug builds, or leave the "
     "host on passthrough.",
     "javax.net.ssl.SSLHandshakeException: Trust anchor for certification path not found (user CA "
-    "not trusted by the app) / SSLPeerUnverifiedException: Certificate pinning failure", NULL};
+    "not trusted by the app) / SSLPeerUnverifiedException: Certificate pinning failure", NULL, NULL};
 
 #define NCATALOGUE (sizeof catalogue / sizeof *catalogue)
 

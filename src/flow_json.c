@@ -12,6 +12,7 @@
 #include "flow_words.h"
 #include "str.h"
 #include "useragent.h"
+#include "warnings.h"
 
 /* Length of the valid UTF-8 sequence starting at s (at most n bytes), or 0 when invalid
  * (RFC 3629 §4 table: no overlongs, no surrogates, nothing above U+10FFFF). */
@@ -452,6 +453,16 @@ static void diagnosis_obj(struct flow_json_text *w, const struct diagnosis *d, i
     const char *domain = d->domain ? d->domain : d->entry->domain;
     if (domain)
         kstr(w, "domain", domain);
+    if (warning && d->entry->key) {
+        /* a keyed warning (most flows carry URLCache's note) is stored without its entry's
+         * static texts, ~500 bytes a flow; store_reader_get puts them back (warnings_entry) */
+        kstr(w, "stage", d->stage ? d->stage : "");
+        kstr(w, "detail", d->detail);
+        kstr(w, "kind", d->kind ? d->kind : "ats");
+        kstr(w, "entry", d->entry->key);
+        RAW(w, "}");
+        return;
+    }
     kstr(w, "name", d->entry->name);
     kstr(w, "stage", d->stage ? d->stage : "");
     kstr(w, "title", d->entry->title);
@@ -675,6 +686,30 @@ int flow_json_texts(const struct flow *f, struct flow_json_text *out)
     out->detail = out->buf + out->summary_len;
     out->detail_len = out->len - out->summary_len;
     return 0;
+}
+
+/* A keyed warning is stored without its catalogue texts (diagnosis_obj): put back name, title,
+ * fix and android from warnings_entry, so every reader sees the whole warning. Rows written
+ * before keys existed carry the texts already and have no "entry". */
+void flow_json_put_back(json_t *detail)
+{
+    json_t *warnings = json_object_get(detail, "warnings");
+    size_t i;
+    json_t *w;
+    json_array_foreach(warnings, i, w) {
+        const char *key = json_string_value(json_object_get(w, "entry"));
+        const struct diagnose_entry *e = key ? warnings_entry(key) : NULL;
+        if (!key)
+            continue;
+        json_object_del(w, "entry");
+        if (!e) /* a key from a newer build: the stored facts stay, without texts */
+            continue;
+        json_object_set_new(w, "name", json_string(e->name));
+        json_object_set_new(w, "title", json_string(e->title));
+        json_object_set_new(w, "fix", json_string(e->fix));
+        if (e->android && e->android[0])
+            json_object_set_new(w, "android", json_string(e->android));
+    }
 }
 
 void flow_json_text_free(struct flow_json_text *out)

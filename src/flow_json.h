@@ -34,6 +34,11 @@ struct flow_json_text {
  * it held. Returns 0, -1 on OOM. */
 int flow_json_texts(const struct flow *f, struct flow_json_text *out) HP_NONNULL(1, 2);
 
+/* Complete a detail read back from the session: a keyed warning (diagnose_entry.key) is stored
+ * without its catalogue texts, which this puts back (name, title, fix, android), so readers see
+ * the whole warning. Rows without keys are left as they are. */
+void flow_json_put_back(json_t *detail);
+
 /* Free out's buffer (out is zeroed, reusable). */
 void flow_json_text_free(struct flow_json_text *out) HP_NONNULL(1);
 

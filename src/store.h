@@ -23,7 +23,10 @@
  *             the OpenSSL error in plain words; leaf/leaf_reason on the client leg, peer_names
  *             and cert_requested (the server sent a CertificateRequest) on the upstream leg),
  *             failure:{stage, errno, dns_error, timeout, status_sent, closed_by, parse_error,
- *             reason} or null, bytes_up, bytes_down} */
+ *             reason} or null, bytes_up, bytes_down, diagnosis:{code, domain, name, stage, title,
+ *             detail, fix, android}, warnings:[same + kind]} — as store_reader_get returns it:
+ *             a warning with a catalogue key is stored as {code, domain, stage, detail, kind,
+ *             entry: key} and completed on reading (flow_json_put_back) */
 #ifndef HTTPEEK_STORE_H
 #define HTTPEEK_STORE_H
 

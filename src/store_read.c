@@ -13,6 +13,7 @@
 #include "body_decode.h"
 #include "log.h"
 #include "store_db.h"
+#include "flow_json.h"
 
 struct store_reader {
     sqlite3 *db;
@@ -220,6 +221,8 @@ json_t *store_reader_get(struct store_reader *r, uint64_t id)
         o = text ? json_loads(text, 0, NULL) : NULL;
     }
     sqlite3_reset(st);
+    if (o)
+        flow_json_put_back(o);
     return o;
 }
 

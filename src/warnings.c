@@ -31,7 +31,7 @@ static const struct diagnose_entry status_entry = {
     "validate(): the app gets that error instead of the body. Fix the cause the status names (see "
     "the response body), and make the app read the error body: AFNetworking puts it in "
     "userInfo[AFNetworkingOperationFailingURLResponseDataErrorKey]; Alamofire in response.data.",
-    "Retrofit: Response.isSuccessful() == false (HttpException in coroutines/Rx)", NULL};
+    "Retrofit: Response.isSuccessful() == false (HttpException in coroutines/Rx)", NULL, "status"};
 
 static const struct diagnose_entry ctype_entry = {
     -1016, "NSURLErrorCannotDecodeContentData",
@@ -41,14 +41,14 @@ static const struct diagnose_entry ctype_entry = {
     "balancer or captive portal answering instead of the API. In the app, read the error body "
     "before decoding, or widen acceptableContentTypes only if the type is really JSON.",
     "Retrofit/Gson: JsonSyntaxException: Expected BEGIN_OBJECT but was STRING; Moshi: "
-    "JsonEncodingException: Use JsonReader.setLenient(true)", NULL};
+    "JsonEncodingException: Use JsonReader.setLenient(true)", NULL, "content-type"};
 
 static const struct diagnose_entry json_entry = {
     3840, "NSPropertyListReadCorruptError",
     "The body is declared JSON but will not decode",
     "Fix the server so the body is one complete JSON text (an object or array), or declare its "
     "real Content-Type. A cut body points at a crash mid-response or a wrong Content-Length.",
-    "Gson: JsonSyntaxException / MalformedJsonException; Moshi: JsonEncodingException", NULL};
+    "Gson: JsonSyntaxException / MalformedJsonException; Moshi: JsonEncodingException", NULL, "json"};
 
 static const struct diagnose_entry empty_entry = {
     3840, "NSPropertyListReadCorruptError",
@@ -56,7 +56,7 @@ static const struct diagnose_entry empty_entry = {
     "Answer 204 No Content when there is nothing to send (Alamofire accepts an empty body only "
     "for 204/205 and HEAD), or send {} / [] with 200; in the app, decode Empty or check "
     "data.isEmpty first.",
-    "Gson/Moshi: java.io.EOFException: End of input at line 1 column 1", NULL};
+    "Gson/Moshi: java.io.EOFException: End of input at line 1 column 1", NULL, "empty"};
 
 static const struct diagnose_entry cenc_entry = {
     -1015, "NSURLErrorCannotDecodeRawData",
@@ -64,21 +64,21 @@ static const struct diagnose_entry cenc_entry = {
     "The server labels the body with a Content-Encoding it is not in (often gzip applied twice, "
     "or the header copied from a cached compressed response to a plain one). Send the header only "
     "with bytes in that coding.",
-    "OkHttp: java.util.zip.ZipException: Not in GZIP format / java.io.EOFException", NULL};
+    "OkHttp: java.util.zip.ZipException: Not in GZIP format / java.io.EOFException", NULL, "encoding"};
 
 static const struct diagnose_entry hls_bad_entry = {
     -1002, "NSURLErrorUnsupportedURL",
     "The playlist lists URIs AVPlayer cannot load",
     "Every segment and variant URI must be an http(s) URL or a path relative to the playlist, "
     "percent-encoded (no spaces or control characters).",
-    "ExoPlayer: ParserException / HttpDataSourceException", NULL};
+    "ExoPlayer: ParserException / HttpDataSourceException", NULL, "hls-unsupported"};
 
 static const struct diagnose_entry hls_clear_entry = {
     -1022, "NSURLErrorAppTransportSecurityRequiresSecureConnection",
     "The playlist lists cleartext http:// URIs",
     "Serve the segments over https://. AVFoundation applies ATS to media: cleartext segments "
     "need NSAllowsArbitraryLoadsForMedia (or an NSExceptionDomains entry for their host).",
-    "Android 9+: CLEARTEXT communication not permitted (network_security_config)", NULL};
+    "Android 9+: CLEARTEXT communication not permitted (network_security_config)", NULL, "hls-cleartext"};
 
 static const struct diagnose_entry local_entry = {
     -1022, "NSURLErrorAppTransportSecurityRequiresSecureConnection",
@@ -88,7 +88,7 @@ static const struct diagnose_entry local_entry = {
     "NSAllowsArbitraryLoads for this (it opens every host; NSExceptionDomains cannot name an IP "
     "address before iOS 17).",
     "Android 9+: add the host to network_security_config <domain-config "
-    "cleartextTrafficPermitted=\"true\">", NULL};
+    "cleartextTrafficPermitted=\"true\">", NULL, "local-network"};
 
 static const struct diagnose_entry cache_entry = {
     0, "URLCache",
@@ -97,7 +97,21 @@ static const struct diagnose_entry cache_entry = {
     "the server, or URLRequest.cachePolicy = .reloadIgnoringLocalCacheData in the app. To let it "
     "reuse the response: Cache-Control: max-age=N and an ETag. For large responses, give "
     "URLSession a bigger URLCache(memoryCapacity:diskCapacity:directory:).",
-    "OkHttp: Cache(directory, maxSize) and CacheControl", NULL};
+    "OkHttp: Cache(directory, maxSize) and CacheControl", NULL, "cache"};
+
+/* The entries a stored warning names by key (diagnose_entry.key). */
+static const struct diagnose_entry *const keyed[] = {
+    &status_entry, &ctype_entry, &json_entry, &empty_entry, &cenc_entry,
+    &hls_bad_entry, &hls_clear_entry, &local_entry, &cache_entry,
+};
+
+const struct diagnose_entry *warnings_entry(const char *key)
+{
+    for (size_t i = 0; i < sizeof keyed / sizeof *keyed; i++)
+        if (strcmp(keyed[i]->key, key) == 0)
+            return keyed[i];
+    return NULL;
+}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Small helpers */

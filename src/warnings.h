@@ -54,6 +54,10 @@ int warnings_local_host(const char *host) HP_NONNULL(1);
  * first use (see above). */
 size_t warnings_app(const struct flow *f, struct diagnosis *out, size_t max) HP_NONNULL(1, 2);
 
+/* The warnings entry whose key (diagnose_entry.key) is key, or NULL: how a reader of the session
+ * puts back the texts a stored warning leaves out. */
+const struct diagnose_entry *warnings_entry(const char *key) HP_NONNULL(1);
+
 /* Remember the kind of each of f's first warnings w[0..n) for its terminal line (flow_format_line
  * reads f->checks.kinds beside f->warn_codes). Only the first call counts. */
 void warnings_remember(const struct flow *f, const struct diagnosis *w, size_t n) HP_NONNULL(1);

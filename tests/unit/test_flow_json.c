@@ -8,7 +8,7 @@
 #include "../common/flow_json_ref.h"
 #include "tap.h"
 
-static int texts_checked, texts_invalid, texts_differ;
+static int texts_checked, texts_invalid, texts_differ, texts_keyed_whole;
 
 /* The summary (detail = 0) or detail text of f parsed back with jansson (which rejects invalid
  * UTF-8 and invalid JSON); also compared with the model. NULL when the text is not valid JSON. */
@@ -21,6 +21,11 @@ static json_t *flow_to_json(const struct flow *f, int detail)
     json_t *j = detail ? json_loadb(t.detail, t.detail_len, 0, &e)
                        : json_loadb(t.buf, t.summary_len, 0, &e);
     json_t *model = flow_json_ref(f, detail);
+    if (j && detail) { /* what every reader sees (store_reader_get): the stored text completed */
+        if (strstr(t.detail, "\"fix\":\"To make the app refetch"))
+            texts_keyed_whole++; /* URLCache's note is keyed: its texts must not be stored */
+        flow_json_put_back(j);
+    }
     texts_checked++;
     if (!j) {
         texts_invalid++;
@@ -362,7 +367,34 @@ int main(void)
     json_decref(sum);
     json_decref(d);
     flow_free(f);
+    /* URLCache's note is stored keyed (~500 bytes less a flow) and read back whole */
+    f = flow_new(12, 6, 1024);
+    f->req = head(1, qv, 1);
+    f->req->method = HTTP_GET;
+    snprintf(f->host, sizeof f->host, "api.example.com");
+    snprintf(f->scheme, sizeof f->scheme, "https");
+    flow_set_url(f, "https://api.example.com/v1");
+    const char *cv[] = {"Content-Type", "application/json", "Cache-Control", "max-age=60"};
+    f->resp = head(0, cv, 2);
+    f->resp->status = 200;
+    flow_capture_add(&f->resp_body, "{}", 2);
+    static struct flow_json_text kt;
+    ok(flow_json_texts(f, &kt) == 0 && memmem(kt.detail, kt.detail_len, "\"entry\":\"cache\"", 15) &&
+       !memmem(kt.detail, kt.detail_len, "To make the app refetch", 23),
+       "URLCache's note is stored by its key, without the catalogue's texts");
+    d = flow_to_json(f, 1);
+    json_t *cw = json_array_get(json_object_get(d, "warnings"), 0);
+    ok(cw && !strcmp(json_string_value(json_object_get(cw, "kind")), "cache") &&
+       !strncmp(json_string_value(json_object_get(cw, "fix")), "To make the app refetch", 23) &&
+       !strcmp(json_string_value(json_object_get(cw, "title")), "What URLCache does with this response") &&
+       json_object_get(cw, "android") && !json_object_get(cw, "entry"),
+       "read back, the note has its name, title, fix and android again, and no key");
+    json_decref(d);
+    flow_json_text_free(&kt);
+    flow_free(f);
     ok(texts_checked > 2000 && !texts_invalid, "all %d texts written are valid JSON", texts_checked);
     ok(!texts_differ, "every text equals the jansson model of its flow (%d differ)", texts_differ);
+    ok(!texts_keyed_whole, "a keyed warning is stored without its catalogue texts (%d were not)",
+       texts_keyed_whole);
     return done();
 }
