@@ -62,12 +62,14 @@ diag "during the exports: median ms $(res 'd["median_ms"]'), max ms $(res 'd["ma
 diag "export bytes, seconds: $(res '[(e.get("bytes"), round(e.get("secs", 0), 2)) for e in d["exports"]]')"
 diag "export throughput (every 20th flow, read at once, alone): $(res "round(d['exports'][2]['bytes'] / d['exports'][2]['secs'] / 1e6, 1), round($((N / 20)) / d['exports'][2]['secs'])") MB/s, flows/s"
 is "$(res 'd["running_during_timings"]')" True "the slowly read export was still running during every timing"
-cmp_num "$(res 'int(d["median_ms"]["first_page"])')" -lt 100 \
-    "GET /api/flows?limit=2000 (the viewer's first screen) answers in under 100 ms (median of 10) while $N flows export"
-cmp_num "$(res 'int(d["median_ms"]["tail"])')" -lt 100 \
-    "GET /api/flows?after=N (the live tail) answers in under 100 ms during the exports"
-cmp_num "$(res 'int(max(d["max_ms"].values()))')" -lt 1000 \
-    "no list request waited a second (a viewer thread busy with the export would hold them for all of it)"
+# The bounds are loose on purpose (a busy CI machine, an ASan build): a viewer thread that made
+# the HAR itself would hold every request for the whole export, 1 to 6 s here, not for 500 ms.
+cmp_num "$(res 'int(d["median_ms"]["first_page"])')" -lt 500 \
+    "GET /api/flows?limit=2000 (the viewer's first screen) answers in under 500 ms (median of 10) while $N flows export"
+cmp_num "$(res 'int(d["median_ms"]["tail"])')" -lt 500 \
+    "GET /api/flows?after=N (the live tail) answers in under 500 ms during the exports"
+cmp_num "$(res 'int(max(d["max_ms"].values()))')" -lt 2000 \
+    "no list request waited 2 s (a viewer thread busy with the export would hold them for all of it)"
 is "$(res '[e.get("status") for e in d["exports"]]')" "[200, 200, 200]" "the exports answer 200"
 # a small export through the same streamed path validates
 api "$W/api/har?ids=1,2,3,4,5,$((N - 1)),$N" -o "$T/small.har"
