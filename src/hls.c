@@ -88,6 +88,25 @@ static void remove_dots(char *out, size_t from, size_t *o)
     *o = from + w + qlen;
 }
 
+/* Append u[0..n), whose authority starts at auth (after "scheme://" or "//"), to out at *o: the
+ * authority as it is, then the path ("/" when empty) with its dot segments removed, then the
+ * query. Returns 0, -1 when out is too small. */
+static int put_with_authority(char *out, size_t outlen, size_t *o, const char *u, size_t n,
+                              size_t auth)
+{
+    while (auth < n && u[auth] != '/' && u[auth] != '?')
+        auth++;
+    if (put(out, outlen, o, u, auth) < 0)
+        return -1;
+    size_t path = *o;
+    if ((auth == n || u[auth] == '?') && put(out, outlen, o, "/", 1) < 0)
+        return -1;
+    if (put(out, outlen, o, u + auth, n - auth) < 0)
+        return -1;
+    remove_dots(out, path, o);
+    return 0;
+}
+
 int hls_resolve(const char *base, const char *u, size_t n, char *out, size_t outlen)
 {
     for (size_t i = 0; i < n; i++)
@@ -105,18 +124,7 @@ int hls_resolve(const char *base, const char *u, size_t n, char *out, size_t out
             return -1;
         if (n < s + 2 || u[s] != '/' || u[s + 1] != '/')
             return -1;
-        size_t auth = s + 2;
-        while (auth < n && u[auth] != '/' && u[auth] != '?')
-            auth++;
-        if (put(out, outlen, &o, u, auth) < 0)
-            return -1;
-        size_t path = o;
-        if ((auth == n || u[auth] == '?') && put(out, outlen, &o, "/", 1) < 0)
-            return -1;
-        if (put(out, outlen, &o, u + auth, n - auth) < 0)
-            return -1;
-        remove_dots(out, path, &o);
-        return 0;
+        return put_with_authority(out, outlen, &o, u, n, s + 2);
     }
     size_t bs = scheme_len(base, strlen(base));
     if (!bs || base[bs] != '/' || base[bs + 1] != '/')
@@ -128,18 +136,7 @@ int hls_resolve(const char *base, const char *u, size_t n, char *out, size_t out
     if (n >= 2 && u[0] == '/' && u[1] == '/') { /* network-path reference: the base's scheme */
         if (put(out, outlen, &o, base, bs) < 0)
             return -1;
-        size_t auth = 2;
-        while (auth < n && u[auth] != '/' && u[auth] != '?')
-            auth++;
-        if (put(out, outlen, &o, u, auth) < 0)
-            return -1;
-        size_t path = o;
-        if ((auth == n || u[auth] == '?') && put(out, outlen, &o, "/", 1) < 0)
-            return -1;
-        if (put(out, outlen, &o, u + auth, n - auth) < 0)
-            return -1;
-        remove_dots(out, path, &o);
-        return 0;
+        return put_with_authority(out, outlen, &o, u, n, 2);
     }
     if (put(out, outlen, &o, base, (size_t)(bauth + balen - base)) < 0)
         return -1;
