@@ -110,6 +110,8 @@ static json_t *parse_text(const char *text, size_t len, const struct flow *f, in
             fprintf(stderr, "not JSON: %s at %d\n%.*s\n", e.text, e.position, (int)len, text);
         abort();
     }
+    if (detail) /* as every reader gets it (store_reader_get): keyed warnings completed */
+        flow_json_put_back(j);
     json_t *model = flow_json_ref(f, detail);
     if (!json_equal(j, model))
         abort(); /* the text writer and the model disagree */
