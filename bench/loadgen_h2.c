@@ -40,7 +40,9 @@ struct h2conn {
     ssize_t pend_len;
     int want_out;                /* SSL_write would block: wait for EPOLLOUT */
     uint32_t goaway_code;
-    int goaway;
+    int goaway;                  /* the server sent GOAWAY: no new streams on this connection */
+    int sent_goaway;             /* nghttp2 ended the session (a protocol error by the server) */
+    uint32_t sent_goaway_code;
 };
 
 static void count_error(struct thread *th, enum err_kind k, const char *what) {
@@ -104,6 +106,16 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void *u
     return 0;
 }
 
+static int on_frame_send(nghttp2_session *s, const nghttp2_frame *frame, void *ud) {
+    (void)s;
+    struct client *c = ud;
+    if (frame->hd.type == NGHTTP2_GOAWAY) {
+        c->h2->sent_goaway = 1;
+        c->h2->sent_goaway_code = frame->goaway.error_code;
+    }
+    return 0;
+}
+
 /* Keep opt.h2 requests in flight while the run lasts (and --requests allows). */
 static int submit_requests(struct client *c) {
     struct h2conn *h = c->h2;
@@ -112,7 +124,7 @@ static int submit_requests(struct client *c) {
     nghttp2_nv nva[] = { NV(":method", method), NV(":scheme", scheme), NV(":authority", h->authority),
                          NV(":path", opt.path), NV("user-agent", "httpeek-loadgen") };
 #undef NV
-    if (h->goaway) return 0;
+    if (h->goaway || h->sent_goaway) return 0;
     while (h->inflight < opt.h2 && !stop_flag && now() < t_end) {
         if (opt.requests && __atomic_fetch_add(&issued, 1, __ATOMIC_RELAXED) >= opt.requests) break;
         struct h2stream *st = NULL;
@@ -162,6 +174,18 @@ static int flush_out(struct client *c) {
 static int pump(struct client *c) {
     struct h2conn *h = c->h2;
     if (submit_requests(c) < 0 || flush_out(c) < 0) return -1;
+    if (!nghttp2_session_want_read(h->s)) {   /* after our GOAWAY went out, or nothing left */
+        if (h->sent_goaway || h->inflight) {
+            char m[128];
+            if (h->sent_goaway)
+                snprintf(m, sizeof m, "the server broke the protocol: loadgen sent GOAWAY %s",
+                         nghttp2_http2_strerror(h->sent_goaway_code));
+            else
+                snprintf(m, sizeof m, "session over with %d streams in flight", h->inflight);
+            fail(c, E_H2, m);
+            return -1;
+        }
+    }
     if (h->inflight == 0 && !h->want_out && (h->goaway || stop_flag || now() >= t_end ||
                                              (opt.requests && issued >= opt.requests))) {
         if (h->goaway && !stop_flag && now() < t_end) {
@@ -191,6 +215,7 @@ void h2_start(struct client *c) {
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
     int rv = nghttp2_session_client_new(&h->s, cb, c);
     nghttp2_session_callbacks_del(cb);
     if (rv) die("nghttp2_session_client_new: %s", nghttp2_strerror(rv));
@@ -217,11 +242,13 @@ void h2_step(struct client *c) {
             c->t_req = now();
             ssize_t rv = nghttp2_session_mem_recv(h->s, buf, (size_t)n);
             if (rv < 0) { fail(c, E_H2, nghttp2_strerror((int)rv)); return; }
+            if (h->sent_goaway) break;   /* nghttp2 ended the session: pump() says why */
             continue;
         }
         int e = SSL_get_error(c->ssl, n);
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
-        if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
+        if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) ||
+            ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
             char m[96];
             snprintf(m, sizeof m, "connection closed with %d streams in flight", h->inflight);
             if (h->inflight || !(stop_flag || now() >= t_end)) fail(c, E_EOF, m);
@@ -230,10 +257,6 @@ void h2_step(struct client *c) {
         }
         unsigned long le = ERR_peek_error();
         fail(c, E_IO, le ? ERR_reason_error_string(le) : strerror(errno));
-        return;
-    }
-    if (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s) && h->inflight) {
-        fail(c, E_H2, "session over with streams in flight");
         return;
     }
     pump(c);
