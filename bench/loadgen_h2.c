@@ -229,7 +229,7 @@ void h2_start(struct client *c) {
         die("nghttp2 settings: %s", nghttp2_strerror(rv));
     c->st = S_H2;
     c->t_req = now();            /* the timeout: no progress on the connection for --timeout */
-    pump(c);
+    h2_step(c);                  /* reads what OpenSSL may hold already, then sends */
 }
 
 void h2_step(struct client *c) {
