@@ -14,6 +14,8 @@
 #                           100,000 flows in one session, the viewer's API at 100,000 flows)
 #   options: --runs N  --duration SECONDS  --targets "direct relay httpeek mitmdump"  --keep
 #            --no-scale  --scale-tunnels N  --scale-flows N
+#            --httpeek-args "ARGS"  more httpeek options (e.g. "--http2=no" once httpeek offers h2
+#                           upstream, to keep S1–S3's upstream legs HTTP/1.1 as in earlier runs)
 #
 # Everything is local: Debian's nginx (config generated here, not the system one) is the TLS
 # and plain upstream on 127.0.0.1 with a test PKI made with openssl (wildcard *.bench.test);
@@ -40,6 +42,7 @@ TARGETS="direct relay httpeek mitmdump"
 S5_N=1000 S6_N=100
 SCALE=1 SCALE_ONLY=0 SCALE_TUNNELS=10000 SCALE_FLOWS=100000
 HTTPEEK_BUILD=${HTTPEEK_BUILD:-$ROOT/build-bench}
+HTTPEEK_ARGS=()
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) QUICK=1; RUNS=1; DUR=3; S5_N=300; S6_N=30; SCALE=0 ;;
@@ -51,7 +54,8 @@ while [ $# -gt 0 ]; do
         --duration) DUR=$2; shift ;;
         --targets) TARGETS=$2; shift ;;
         --keep) KEEP=1 ;;
-        -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+        --httpeek-args) read -r -a HTTPEEK_ARGS <<<"$2"; shift ;;
+        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -148,7 +152,7 @@ EOF
 
 # ------------------------------------------------------------------ proxies ----
 PROXY_PID= PROXY_PORT= PROXY_CA= WEB_PORT=
-HTTPEEK_EXTRA=()   # more httpeek options (bench/scale.sh)
+HTTPEEK_EXTRA=("${HTTPEEK_ARGS[@]}")   # more httpeek options (--httpeek-args; bench/scale.sh sets its own)
 start_proxy() {   # start_proxy TARGET RUN: a fresh proxy (new confdir, CA and session)
     local t=$1 r=$2
     PROXY_PORT=$(free_port)
