@@ -29,6 +29,8 @@
 #       idle for 100 ms gives its TLS buffers back, and under valgrind 32 clients' turns come
 #       that far apart, so a varying share of requests would free and allocate them again)
 #   S4  plain HTTP keep-alive (absolute-form GET /1k), C clients
+#   H1  HTTP/2 keep-alive: the same GET /1k, 32 streams in flight on one connection (loadgen --h2
+#       32), when httpeek chooses h2 by ALPN (a one-request probe says; otherwise a note: h1 only)
 #   S6  a first request to a new host name (new CONNECT, leaf minted, new upstream connection):
 #       (dump(K new + K+1 known, loadgen --s6) - dump(K+1 known, --new-conn)) / K, and the
 #       known-name request on a new connection for comparison (S2 shape, one client)
@@ -191,6 +193,11 @@ def per_req(label, a, b, n):
                     f.write(f"{key[0]}\t{key[1]}\t{v:.1f}\n")
 per_req("S1 HTTPS keep-alive", f"S1-{N}", f"S1-{2 * N}", N)
 per_req("S4 plain keep-alive", f"S4-{N}", f"S4-{2 * N}", N)
+if f"H1-{N}" in parts:
+    per_req("H1 h2 keep-alive, 32 streams", f"H1-{N}", f"H1-{2 * N}", N)
+elif os.path.exists(os.path.join(cg, "h2_alpn")):
+    notes.append("H1 (h2, 32 streams on one connection): not run, httpeek chose "
+                 f"{open(os.path.join(cg, 'h2_alpn')).read().strip()} by ALPN (h1 only)")
 if K and "S6-new" in parts:
     (tk, fk, _, _) = load("S6-known")
     vals = {k: tk[k] / (K + 1) for k in KINDS}
@@ -277,8 +284,7 @@ for c in valgrind callgrind_control openssl cc python3 meson ninja; do
 done
 
 # ------------------------------------------------------------------ builds ----
-cc -O2 -Wall -Wextra -o "$W/loadgen" "$BENCH_DIR/loadgen.c" -lssl -lcrypto -lpthread ||
-    die "loadgen does not build"
+build_loadgen "$W/loadgen"
 LG=$W/loadgen
 if [ -n "$REV" ]; then
     SRC_WT=$W/src
@@ -372,6 +378,13 @@ lgrun() {   # lgrun tls|plain ARGS...: loadgen through httpeek; checks every res
 log "warm-up: $WARM S1 and $WARM S4 requests, $CLIENTS clients"
 lgrun tls -n "$WARM" -c "$CLIENTS" -t 2
 lgrun plain -n "$WARM" -c "$CLIENTS" -t 2
+# H1 only when httpeek chooses h2 by ALPN (one h2 request, offering h2,http/1.1, says)
+H2_ALPN=$(kv alpn "$(timeout 60 "$LG" --host bench.test --connect "127.0.0.1:$PROXY_PORT" --proxy \
+    --port "$TLS_PORT" --tls --cafile "$PROXY_CA" --path /1k --expect-bytes 1024 --h2 1 --alpn-both -n 1 \
+    -d 30 --timeout 30 2>>"$W/loadgen.err")")
+log "httpeek's ALPN answer to h2,http/1.1: ${H2_ALPN:-no answer}"
+[ "$H2_ALPN" = h2 ] && lgrun tls -n "$WARM" -c 1 --h2 32
+echo "${H2_ALPN:-none}" >"$CG/h2_alpn"
 wait_idle
 dump warmup
 for s in S1 S4; do
@@ -386,6 +399,15 @@ for s in S1 S4; do
         dump "$s-$n"
     done
 done
+if [ "$H2_ALPN" = h2 ]; then
+    for n in "$N" $((2 * N)); do
+        log "H1: $n h2 requests, 32 streams on one connection (after ${POOL_WAIT}s for the upstream pool to empty)"
+        sleep "$POOL_WAIT"
+        lgrun tls -n "$n" -c 1 --h2 32
+        wait_idle
+        dump "H1-$n"
+    done
+fi
 if [ "$S6_K" -gt 0 ]; then
     log "S6: $S6_K new host names (each followed by a known one)"
     lgrun tls --s6 "$S6_K" --host-pattern "s6-cg-%d.bench.test"
@@ -405,6 +427,6 @@ echo "$N $S6_K $REV_ID $(nproc)" >"$CG/meta"
 figures "$CG" "${OUT:-}"
 rc=$?
 if [ -n "$OUT" ]; then
-    cp "$CG"/cg.out.* "$CG/parts" "$CG/meta" "$OUT/" && log "dumps and profiles in $OUT"
+    cp "$CG"/cg.out.* "$CG/parts" "$CG/meta" "$CG/h2_alpn" "$OUT/" && log "dumps and profiles in $OUT"
 fi
 exit $rc

@@ -1,7 +1,8 @@
 # bench/lib.sh — set-up shared by bench/run.sh and bench/callgrind.sh (sourced, never run):
 # helpers, httpeek's release build, the test PKI, nginx as the local upstream and the loopback
 # DNS server. The caller provides $W (its work directory, mode 755), the PIDS array (the EXIT
-# trap kills what is in it) and, for the nginx and DNS steps, $ROOT (the checkout).
+# trap kills what is in it), $BENCH_DIR (bench/) and, for the nginx and DNS steps, $ROOT (the
+# checkout).
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -30,6 +31,13 @@ build_httpeek() {
     timeout 900 ninja -C "$1" httpeek >"$W/ninja.log" 2>&1 || die "httpeek does not build: $(tail -5 "$W/ninja.log")"
 }
 
+# build_loadgen OUT: bench/loadgen.c and its --h2 mode (bench/loadgen_h2.c, libnghttp2)
+build_loadgen() {
+    [ -f /usr/include/nghttp2/nghttp2.h ] || die "libnghttp2-dev is needed (apt-get install libnghttp2-dev)"
+    cc -O2 -Wall -Wextra -o "$1" "$BENCH_DIR/loadgen.c" "$BENCH_DIR/loadgen_h2.c" \
+        -lssl -lcrypto -lnghttp2 -lpthread || die "loadgen does not build"
+}
+
 # bench_pki: a test CA and a leaf for bench.test, *.bench.test and 127.0.0.1 in $W
 bench_pki() {
     (
@@ -55,7 +63,9 @@ EOF
 }
 
 # bench_nginx: Debian's nginx with its own config on 127.0.0.1 (root $W/www: 1k and 10m): sets
-# TLS_PORT, PLAIN_PORT and SHORT_PORT (TLS, idle keep-alive connections closed after 2 s)
+# TLS_PORT (HTTP/1.1 and h2 by ALPN: loadgen's HTTP/1.1 mode offers http/1.1 only, so it gets
+# HTTP/1.1 as before; keepalive_requests bounds h2 connections too, so none ends mid-run),
+# PLAIN_PORT and SHORT_PORT (TLS, idle keep-alive connections closed after 2 s)
 bench_nginx() {
     NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
     [ -x "$NGINX" ] || die "nginx is needed (apt-get install nginx)"
@@ -92,7 +102,7 @@ http {
     ssl_certificate $W/server.pem;
     ssl_certificate_key $W/server.key;
     server {
-        listen 127.0.0.1:$TLS_PORT ssl;
+        listen 127.0.0.1:$TLS_PORT ssl http2;
         listen 127.0.0.1:$PLAIN_PORT;
         server_name _;
         root $W/www;

@@ -10,9 +10,14 @@
  * seconds or until -n N requests are done (--requests; bench/scale.sh); --idle N
  * (open N connections, one request each, report READY, hold them); --s6 N (sequential: first
  * request to a new host name, then one to a known name, N times; reports both medians).
+ * --h2 STREAMS: HTTP/2 instead (bench/loadgen_h2.c, libnghttp2): after TCP (+ CONNECT) and TLS
+ * offering ALPN h2 (or h2,http/1.1 with --alpn-both), one nghttp2 client session per connection
+ * keeps STREAMS GETs in flight; each response's :status and body length are checked as above.
+ * A server or proxy that does not choose h2 is an "alpn" error, and alpn= in the output says what
+ * it chose (http/1.1, none, refused).
  *
- * Output: one line of key=value pairs on stdout (see report()).
- * Build: cc -O2 -o loadgen loadgen.c -lssl -lcrypto -lpthread
+ * Output: one line of key=value pairs on stdout (see the end of main()).
+ * Build: cc -O2 -o loadgen loadgen.c loadgen_h2.c -lssl -lcrypto -lnghttp2 -lpthread
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -36,89 +41,27 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BUF_SIZE (64 * 1024)
-#define HEAD_MAX 8192
-#define MAX_THREADS 16
+#include "loadgen.h"
 
-enum err_kind { E_CONNECT, E_PROXY, E_TLS, E_VERIFY, E_IO, E_EOF, E_STATUS, E_LENGTH, E_PARSE,
-                E_TIMEOUT, E_IDLE_CLOSED, E_COUNT };
-static const char *err_names[E_COUNT] = { "connect", "proxy", "tls", "verify", "io", "eof",
-    "status", "length", "parse", "timeout", "idle_closed" };
+const char *const err_names[E_COUNT] = { "connect", "proxy", "tls", "verify", "io", "eof",
+    "status", "length", "parse", "timeout", "idle_closed", "alpn", "h2" };
 
-enum state { S_CONNECT, S_PROXY_SEND, S_PROXY_RECV, S_HANDSHAKE, S_SEND, S_RECV, S_IDLE };
-
-/* Options (read-only once threads start). */
-static struct {
-    struct sockaddr_in addr;     /* where we connect: the proxy, or the server itself */
-    int use_proxy;               /* CONNECT (tls) or absolute-form (plain) through addr */
-    int tls;
-    char host[256];              /* target host name (Host:, SNI, verify, CONNECT) */
-    int port;                    /* target port */
-    char path[512];
-    long expect_bytes;           /* body length every response must have (-1: any) */
-    int expect_status;
-    int clients, threads;
-    double duration, warmup;
-    int new_conn;
-    long requests;               /* stop after this many requests in all (0: run for -d) */
-    int idle;                    /* S5: number of idle connections to hold */
-    int s6;                      /* S6: number of new names */
-    char host_pattern[256];      /* S6: printf pattern with %d for new names */
-    const char *cafile;
-    double timeout;              /* per request (seconds) */
-} opt = { .expect_bytes = -1, .expect_status = 200, .clients = 1, .threads = 1,
-          .duration = 5, .timeout = 10, .port = 443 };
+struct options opt = { .expect_bytes = -1, .expect_status = 200, .clients = 1, .threads = 1,
+                       .duration = 5, .timeout = 10, .port = 443 };
 
 static SSL_CTX *ctx;
-static volatile int stop_flag;
-static long issued;              /* --requests: requests begun so far (atomic) */
-static double t_start, t_measure, t_end;
+volatile int stop_flag;
+long issued;
+static double t_start;
+double t_measure, t_end;
 
-struct client {
-    int fd;
-    enum state st;
-    SSL *ssl;
-    struct thread *th;
-    char host[256];              /* this connection's target host name */
-    char req[1024];
-    int req_len, req_off;
-    char head[HEAD_MAX];
-    int head_len;
-    int in_body, chunked, conn_close;
-    long content_length, body_got;
-    /* chunked decoding */
-    int ch_state;                /* 0 size line, 1 data, 2 CRLF after data, 3 trailers */
-    long ch_left;
-    char ch_line[64];
-    int ch_line_len;
-    int status;
-    int reqs_on_conn;
-    double t_req;                /* start of the current request (or connection for new-conn) */
-    double t_conn;
-    int events;                  /* current epoll interest */
-    int done;                    /* idle mode: connection finished its request */
-};
-
-struct thread {
-    int id;
-    int epfd;
-    pthread_t tid;
-    int nclients;
-    struct client *clients;
-    unsigned long long reqs, bytes, errs[E_COUNT], conns;
-    uint64_t lat_hist[64 * 16];  /* log-linear histogram of request latency in us */
-    double t_done;               /* when the thread stopped */
-    int idle_started, idle_ready;
-    char last_err[256];
-};
-
-static double now(void) {
+double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void die(const char *fmt, ...) {
+void die(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "loadgen: ");
@@ -142,7 +85,7 @@ static uint64_t hist_value(int b) {
     return ((uint64_t)(16 + sub) << (e - 4)) + ((uint64_t)1 << (e - 4)) / 2;
 }
 
-static void set_events(struct client *c, int ev) {
+void set_events(struct client *c, int ev) {
     if (c->events == ev) return;
     struct epoll_event e = { .events = (uint32_t)ev, .data.ptr = c };
     if (epoll_ctl(c->th->epfd, c->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &e) < 0)
@@ -150,7 +93,8 @@ static void set_events(struct client *c, int ev) {
     c->events = ev;
 }
 
-static void close_conn(struct client *c) {
+void close_conn(struct client *c) {
+    if (c->h2) h2_free(c);
     if (c->ssl) { SSL_free(c->ssl); c->ssl = NULL; }
     if (c->fd >= 0) { close(c->fd); c->fd = -1; }   /* close removes it from epoll */
     c->events = 0;
@@ -158,7 +102,7 @@ static void close_conn(struct client *c) {
 
 static void start_conn(struct client *c);
 
-static void fail(struct client *c, enum err_kind k, const char *what) {
+void fail(struct client *c, enum err_kind k, const char *what) {
     c->th->errs[k]++;
     if (what) snprintf(c->th->last_err, sizeof c->th->last_err, "%s: %s", err_names[k], what);
     close_conn(c);
@@ -264,14 +208,17 @@ static int do_io(struct client *c, char *buf, int len, int writing) {
     return -2;
 }
 
-static void record_done(struct client *c) {
+void record_request(struct thread *th, double t_req) {
     double t = now();
-    struct thread *th = c->th;
     if (t >= t_measure && !stop_flag) {
         th->reqs++;
-        uint64_t us = (uint64_t)((t - c->t_req) * 1e6);
+        uint64_t us = (uint64_t)((t - t_req) * 1e6);
         th->lat_hist[hist_bucket(us)]++;
     }
+}
+
+static void record_done(struct client *c) {
+    record_request(c->th, c->t_req);
     c->reqs_on_conn++;
 }
 
@@ -359,6 +306,28 @@ static void response_complete(struct client *c) {
     begin_request(c);
 }
 
+/* A failure that another connection would only repeat (the server does not speak h2): count
+ * it and stop this client. */
+static void give_up(struct client *c, enum err_kind k, const char *what) {
+    c->th->errs[k]++;
+    snprintf(c->th->last_err, sizeof c->th->last_err, "%s: %s", err_names[k], what);
+    close_conn(c);
+    c->done = 1;
+}
+
+/* --h2: did the handshake agree on h2? Otherwise the client gives up ("alpn" error). */
+static int alpn_is_h2(struct client *c) {
+    const unsigned char *p = NULL;
+    unsigned len = 0;
+    SSL_get0_alpn_selected(c->ssl, &p, &len);
+    snprintf(c->th->alpn, sizeof c->th->alpn, "%.*s", len ? (int)len : 4, len ? (const char *)p : "none");
+    if (len == 2 && !memcmp(p, "h2", 2)) return 1;
+    char m[96];
+    snprintf(m, sizeof m, "the server chose %s by ALPN, not h2", c->th->alpn);
+    give_up(c, E_ALPN, m);
+    return 0;
+}
+
 static void step(struct client *c) {
     static __thread char buf[BUF_SIZE];
     for (;;) {
@@ -407,13 +376,22 @@ static void step(struct client *c) {
         case S_HANDSHAKE: {
             ERR_clear_error();
             int r = SSL_connect(c->ssl);
-            if (r == 1) { begin_request(c); break; }
+            if (r == 1) {
+                if (opt.h2) { if (alpn_is_h2(c)) h2_start(c); return; }
+                begin_request(c);
+                break;
+            }
             int e = SSL_get_error(c->ssl, r);
             if (e == SSL_ERROR_WANT_READ) { set_events(c, EPOLLIN); return; }
             if (e == SSL_ERROR_WANT_WRITE) { set_events(c, EPOLLOUT); return; }
             long v = SSL_get_verify_result(c->ssl);
             if (v != X509_V_OK) { fail(c, E_VERIFY, X509_verify_cert_error_string(v)); return; }
             unsigned long le = ERR_peek_error();
+            if (opt.h2 && ERR_GET_REASON(le) == SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL) {
+                snprintf(c->th->alpn, sizeof c->th->alpn, "refused");
+                give_up(c, E_ALPN, "the server refused every protocol offered by ALPN");
+                return;
+            }
             fail(c, E_TLS, le ? ERR_reason_error_string(le) : "handshake failed");
             return;
         }
@@ -459,6 +437,9 @@ static void step(struct client *c) {
             if (r == 1) { response_complete(c); if (c->fd < 0 || c->st != S_SEND) return; }
             break;
         }
+        case S_H2:
+            h2_step(c);
+            return;
         case S_IDLE: {
             int n = do_io(c, buf, BUF_SIZE, 0);
             if (n == -1) return;
@@ -492,10 +473,10 @@ static void *thread_main(void *arg) {
             if (stop_flag) break;
         } else if (t >= t_end) {
             break;
-        } else if (opt.requests) {
+        } else if (opt.requests || opt.h2) {
             int open = 0;
             for (int i = 0; i < th->nclients && !open; i++) open = th->clients[i].fd >= 0;
-            if (!open) break;    /* every request of --requests done */
+            if (!open) break;    /* every request of --requests done, or every h2 client gave up */
         }
         int n = epoll_wait(th->epfd, evs, 256, 50);
         for (int i = 0; i < n; i++) {
@@ -562,7 +543,10 @@ static void usage(void) {
 "usage: loadgen --connect IP:PORT --host NAME [--port N] [--proxy] [--tls --cafile FILE]\n"
 "               [--path P] [--expect-bytes N] [-c CLIENTS] [-t THREADS] [-d SECONDS]\n"
 "               [--warmup SECONDS] [--new-conn] [-n|--requests N] [--idle N]\n"
-"               [--s6 N --host-pattern FMT]\n"
+"               [--s6 N --host-pattern FMT] [--h2 STREAMS [--alpn-both]]\n"
+"  --h2        HTTP/2 (TLS, ALPN h2): STREAMS requests in flight on each connection\n"
+"  --alpn-both offer h2,http/1.1 (default with --h2: h2 only); either way a server that does\n"
+"              not choose h2 is an \"alpn\" error and that client stops (alpn= in the report)\n"
 "  -n, --requests  stop after N requests in all (-d stays the upper bound)\n"
 "  --connect   address to connect to: the proxy (with --proxy) or the server\n"
 "  --host      target host name (Host header, SNI, verified name, CONNECT authority)\n"
@@ -592,6 +576,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--requests") || !strcmp(a, "-n")) opt.requests = atol(NEXT());
         else if (!strcmp(a, "--idle")) opt.idle = atoi(NEXT());
         else if (!strcmp(a, "--s6")) opt.s6 = atoi(NEXT());
+        else if (!strcmp(a, "--h2")) opt.h2 = atoi(NEXT());
+        else if (!strcmp(a, "--alpn-both")) opt.alpn_both = 1;
         else if (!strcmp(a, "--host-pattern")) snprintf(opt.host_pattern, sizeof opt.host_pattern, "%s", NEXT());
         else usage();
     }
@@ -610,6 +596,9 @@ int main(int argc, char **argv) {
     if (opt.s6) { opt.threads = 1; opt.clients = 1; opt.new_conn = 1;
                   if (!strstr(opt.host_pattern, "%d")) die("--s6 needs --host-pattern with %%d"); }
     if (opt.idle) opt.clients = opt.idle;
+    if (opt.h2 < 0 || opt.h2 > 1000) die("bad --h2 (1..1000 streams)");
+    if (opt.h2 && (!opt.tls || opt.new_conn || opt.idle || opt.s6))
+        die("--h2 needs --tls (no h2c) and keep-alive (no --new-conn, --idle or --s6)");
     if (opt.clients < opt.threads) opt.threads = opt.clients;
 
     signal(SIGPIPE, SIG_IGN);
@@ -625,8 +614,12 @@ int main(int argc, char **argv) {
         /* full handshake (and so a full chain + name check) on every connection */
         SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
         SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-        static const unsigned char alpn[] = "\x08http/1.1";
-        SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn - 1);
+        /* HTTP/1.1 mode offers http/1.1 only, so a server that also speaks h2 answers HTTP/1.1 */
+        static const unsigned char alpn_h1[] = "\x08http/1.1", alpn_h2[] = "\x02h2",
+                                   alpn_both[] = "\x02h2\x08http/1.1";
+        if (!opt.h2) SSL_CTX_set_alpn_protos(ctx, alpn_h1, sizeof alpn_h1 - 1);
+        else if (opt.alpn_both) SSL_CTX_set_alpn_protos(ctx, alpn_both, sizeof alpn_both - 1);
+        else SSL_CTX_set_alpn_protos(ctx, alpn_h2, sizeof alpn_h2 - 1);
     }
 
     struct thread th[MAX_THREADS];
@@ -696,8 +689,13 @@ int main(int argc, char **argv) {
         if (!p99 && acc * 100 >= reqs * 99 && reqs) { p99 = hist_value(b); break; }
     }
     printf("mode=%s requests=%llu errors=%llu seconds=%.2f rps=%.1f mibps=%.2f p50_us=%llu p99_us=%llu conns=%llu",
-           opt.new_conn ? "newconn" : "keepalive", reqs, etot, elapsed, reqs / elapsed,
+           opt.h2 ? "h2" : opt.new_conn ? "newconn" : "keepalive", reqs, etot, elapsed, reqs / elapsed,
            bytes / elapsed / 1048576.0, (unsigned long long)p50, (unsigned long long)p99, conns);
+    if (opt.h2) {                /* what ALPN agreed: h2, or why the h2 figures are missing */
+        const char *alpn = "none";
+        for (int t = 0; t < opt.threads; t++) if (th[t].alpn[0]) { alpn = th[t].alpn; break; }
+        printf(" streams=%d alpn=%s", opt.h2, alpn);
+    }
     for (int k = 0; k < E_COUNT; k++) if (errs[k]) printf(" err_%s=%llu", err_names[k], errs[k]);
     if (etot) printf(" last_error=\"%s\"", last);
     printf("\n");

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # bench/run.sh — httpeek's benchmark: scenarios S1–S6 of issue 6 plus proxy CPU per request,
-# against the direct connection, a byte-copying relay (bench/relay.c: the ceiling any proxy can
-# reach on this machine), httpeek (capture on: default session store) and mitmdump (when
-# installed), in one run; 3 runs each (medians), a table of figures and ratios to direct.
+# and the HTTP/2 scenarios of issue 18 (H1: S1's requests as 32 streams on one h2 connection,
+# with proxy CPU per request; H2: S3's 10 MiB download over h2), against the direct connection,
+# a byte-copying relay (bench/relay.c: the ceiling any proxy can reach on this machine), httpeek
+# (capture on: default session store) and mitmdump (when installed), in one run; 3 runs each
+# (medians), a table of figures and ratios to direct, and each target's h2 figures over its own
+# HTTP/1.1 ones (H1/S1, H2/S3). The h2 client offers h2,http/1.1 by ALPN, as apps do; a target
+# that chooses http/1.1 gets "h1 only (ALPN)" in its h2 rows, neither a figure nor an error.
 #
 #   bench/run.sh            full run (about 10 minutes) + the scale checks (about 1 minute)
 #   bench/run.sh --quick    one run, short durations (about 2 minutes), no scale checks
@@ -10,18 +14,21 @@
 #                           100,000 flows in one session, the viewer's API at 100,000 flows)
 #   options: --runs N  --duration SECONDS  --targets "direct relay httpeek mitmdump"  --keep
 #            --no-scale  --scale-tunnels N  --scale-flows N
+#            --httpeek-args "ARGS"  more httpeek options (e.g. "--http2=no" once httpeek offers h2
+#                           upstream, to keep S1–S3's upstream legs HTTP/1.1 as in earlier runs)
 #
 # Everything is local: Debian's nginx (config generated here, not the system one) is the TLS
 # and plain upstream on 127.0.0.1 with a test PKI made with openssl (wildcard *.bench.test);
+# nginx's TLS port speaks h2 and HTTP/1.1 by ALPN (loadgen's HTTP/1.1 mode offers http/1.1 only);
 # neither the direct client nor a proxy asks DNS for a name: the load generator connects to
 # 127.0.0.1, mitmdump gets an addon that points every upstream connection at 127.0.0.1, and
 # httpeek reads the names from a hosts file (--hosts; --dns points at tests/e2e/dns.py on
 # loopback, so a name missing there still never leaves the machine). An app without a proxy
 # resolves a new name itself, so a lookup is not part of what a proxy adds to S6. The
-# load comes from bench/loadgen.c, built here with cc: it verifies the chain and host name on
-# every TLS connection and checks every response's status and body length; errors are
-# reported, never counted as speed. Each step is bounded by `timeout`; an EXIT trap kills
-# everything this script started.
+# load comes from bench/loadgen.c (+ loadgen_h2.c, libnghttp2), built here with cc: it verifies
+# the chain and host name on every TLS connection and checks every response's status and body
+# length (h2: every stream's); errors are reported, never counted as speed. Each step is bounded
+# by `timeout`; an EXIT trap kills everything this script started.
 # Set-up shared with bench/callgrind.sh (instructions per request under valgrind callgrind, per
 # thread kind: repeatable on shared cores, where these times are not) is in bench/lib.sh.
 set -u -o pipefail
@@ -35,6 +42,7 @@ TARGETS="direct relay httpeek mitmdump"
 S5_N=1000 S6_N=100
 SCALE=1 SCALE_ONLY=0 SCALE_TUNNELS=10000 SCALE_FLOWS=100000
 HTTPEEK_BUILD=${HTTPEEK_BUILD:-$ROOT/build-bench}
+HTTPEEK_ARGS=()
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) QUICK=1; RUNS=1; DUR=3; S5_N=300; S6_N=30; SCALE=0 ;;
@@ -46,7 +54,8 @@ while [ $# -gt 0 ]; do
         --duration) DUR=$2; shift ;;
         --targets) TARGETS=$2; shift ;;
         --keep) KEEP=1 ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        --httpeek-args) read -r -a HTTPEEK_ARGS <<<"$2"; shift ;;
+        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -80,6 +89,7 @@ command -v mitmdump >/dev/null || need+=(mitmproxy)
 command -v openssl >/dev/null || need+=(openssl)
 command -v cc >/dev/null || need+=(gcc)
 [ -f /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
+[ -f /usr/include/nghttp2/nghttp2.h ] || need+=(libnghttp2-dev)
 if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
     SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -95,8 +105,7 @@ fi
 
 # ------------------------------------------------------------------ builds ----
 log "building loadgen and httpeek (release, $HTTPEEK_BUILD)"
-cc -O2 -Wall -Wextra -o "$W/loadgen" "$BENCH_DIR/loadgen.c" -lssl -lcrypto -lpthread ||
-    die "loadgen does not build"
+build_loadgen "$W/loadgen"
 cc -O2 -Wall -Wextra -o "$W/relay" "$BENCH_DIR/relay.c" -lpthread || die "relay does not build"
 build_httpeek "$HTTPEEK_BUILD" "$ROOT"
 HTTPEEK=$HTTPEEK_BUILD/httpeek
@@ -143,7 +152,7 @@ EOF
 
 # ------------------------------------------------------------------ proxies ----
 PROXY_PID= PROXY_PORT= PROXY_CA= WEB_PORT=
-HTTPEEK_EXTRA=()   # more httpeek options (bench/scale.sh)
+HTTPEEK_EXTRA=("${HTTPEEK_ARGS[@]}")   # more httpeek options (--httpeek-args; bench/scale.sh sets its own)
 start_proxy() {   # start_proxy TARGET RUN: a fresh proxy (new confdir, CA and session)
     local t=$1 r=$2
     PROXY_PORT=$(free_port)
@@ -203,6 +212,23 @@ lg() {
     fi
     timeout $((DUR * 3 + 120)) "$LG" "${base[@]}" "${args[@]}" 2>>"$W/loadgen.err"
 }
+# h2_run RUN TARGET SCENARIO LOADGEN-ARGS...: an HTTP/2 scenario (loadgen --h2, offering
+# h2,http/1.1 as apps do); sets OUT. Returns 1 when the target did not choose h2 by ALPN (httpeek
+# before it speaks h2): recorded as "alpn_SCENARIO ANSWER", shown as "h1 only (ALPN)", neither an
+# error nor a figure.
+h2_run() {
+    local r=$1 t=$2 s=$3 alpn; shift 3
+    OUT=$(lg "$t" --alpn-both "$@")
+    alpn=$(kv alpn "$OUT")
+    if [ -n "$alpn" ] && [ "$alpn" != h2 ] && [ "$(kv errors "$OUT")" = "$(kv err_alpn "$OUT")" ]; then
+        record "$r" "$t" "alpn_$s" "$alpn"
+        log "  $t $s: h1 only (its ALPN answer: $alpn): $OUT"
+        return 1
+    fi
+    check "$r" "$t" "$s" "$OUT"
+    log "  $t $s: $OUT"
+    return 0
+}
 check() {   # check RUN TARGET SCENARIO OUTPUTLINE: note errors
     local e; e=$(kv errors "$4")
     if [ -z "$4" ] || [ "${e:-1}" != 0 ]; then
@@ -227,6 +253,17 @@ run_target() {   # run_target TARGET RUN
         [ "${n:-0}" -gt 0 ] && record "$r" "$t" cpu_us "$(awk -v d=$((after - before)) -v n="$n" -v h="$CLK_TCK" 'BEGIN {printf "%.1f", d * 1e6 / h / n}')"
     fi
     log "  $t S1: $out"
+    # H1 HTTP/2 keep-alive, 1 KiB, 32 streams on one connection (+ proxy CPU per request): S1's
+    # requests (32 in flight) multiplexed on one h2 connection instead of 32 HTTP/1.1 ones
+    [ -n "$PROXY_PID" ] && before=$(cpu_ticks "$PROXY_PID")
+    if h2_run "$r" "$t" H1 --path /1k --expect-bytes 1024 --h2 32 -c 1 -d "$DUR"; then
+        record "$r" "$t" h1_rps "$(kv rps "$OUT")"
+        record "$r" "$t" h1_p50_us "$(kv p50_us "$OUT")"
+        if [ -n "$PROXY_PID" ]; then
+            after=$(cpu_ticks "$PROXY_PID"); n=$(kv requests "$OUT")
+            [ "${n:-0}" -gt 0 ] && record "$r" "$t" h1_cpu_us "$(awk -v d=$((after - before)) -v n="$n" -v h="$CLK_TCK" 'BEGIN {printf "%.1f", d * 1e6 / h / n}')"
+        fi
+    fi
     # S2 new TLS connection per request
     out=$(lg "$t" --path /1k --expect-bytes 1024 -c 32 -t 2 -d "$DUR" --new-conn)
     check "$r" "$t" S2 "$out"; record "$r" "$t" s2_rps "$(kv rps "$out")"
@@ -235,6 +272,10 @@ run_target() {   # run_target TARGET RUN
     out=$(lg "$t" --path /10m --expect-bytes $((10 * 1024 * 1024)) -c 1 -d "$DUR" --timeout 60)
     check "$r" "$t" S3 "$out"; record "$r" "$t" s3_mibps "$(kv mibps "$out")"
     log "  $t S3: $out"
+    # H2 one 10 MiB download over h2 (repeated by one client for the duration): S3 over h2
+    if h2_run "$r" "$t" H2 --path /10m --expect-bytes $((10 * 1024 * 1024)) --h2 1 -c 1 -d "$DUR" --timeout 60; then
+        record "$r" "$t" h2_mibps "$(kv mibps "$OUT")"
+    fi
     # S4 plain HTTP keep-alive, 1 KiB (absolute-form through the proxy)
     out=$(lg "$t" --plain --path /1k --expect-bytes 1024 -c 32 -t 2 -d "$DUR")
     check "$r" "$t" S4 "$out"; record "$r" "$t" s4_rps "$(kv rps "$out")"
@@ -291,16 +332,31 @@ import statistics, sys
 from collections import defaultdict
 path, targets, runs, errors = sys.argv[1], sys.argv[2].split(), int(sys.argv[3]), int(sys.argv[4])
 vals = defaultdict(list)
+h1only = {}   # (target, "H1"/"H2") -> its ALPN answer, when it did not choose h2
 for line in open(path):
     p = line.split()
+    if len(p) == 4 and p[2].startswith("alpn_"):
+        h1only[(p[1], p[2][5:])] = p[3]
+        continue
     if len(p) == 4 and p[3] not in ("", "nan"):
         try: vals[(p[1], p[2])].append(float(p[3]))
         except ValueError: pass
 SCEN = {"s1_rps": "S1", "s1_p50_us": "S1", "cpu_us": "S1", "s2_rps": "S2", "s3_mibps": "S3",
-        "s4_rps": "S4", "s5_kib": "S5", "s6_extra_ms": "S6"}
+        "s4_rps": "S4", "s5_kib": "S5", "s6_extra_ms": "S6",
+        "h1_rps": "H1", "h1_p50_us": "H1", "h1_cpu_us": "H1", "h2_mibps": "H2"}
+# h2 over HTTP/1.1 for the same requests, per target (the goals of issue 18)
+DERIVED = {"h1_vs_s1": ("h1_rps", "s1_rps"), "h2_vs_s3": ("h2_mibps", "s3_mibps"),
+           "h1cpu_vs_s1": ("h1_cpu_us", "cpu_us")}
 def errored(t, m):
     return (t, "err_" + SCEN.get(m, "")) in vals
 def med(t, m):
+    if m in DERIVED:
+        a, b = (med(t, x) for x in DERIVED[m])
+        for mark in ("h1only", "err"):
+            if mark in (a, b): return mark
+        return a / b if a is not None and b else None
+    if (t, SCEN.get(m, "")) in h1only:
+        return "h1only"
     if errored(t, m):
         return "err"
     v = vals.get((t, m))
@@ -314,34 +370,47 @@ rows = [
     ("S6 new host name: extra latency", "s6_extra_ms", "ms", "abs", "<= 0.6 ms"),
     ("proxy CPU per keep-alive HTTPS req", "cpu_us", "us", "abs", "<= 40 us"),
     ("S1 median latency", "s1_p50_us", "us", "abs", ""),
+    ("H1 h2 keep-alive 1 KiB, 32 streams/conn", "h1_rps", "req/s", "ratio", ""),
+    ("H2 one 10 MiB download over h2", "h2_mibps", "MiB/s", "ratio", ""),
+    ("H1/S1: h2 vs HTTP/1.1 req/s", "h1_vs_s1", "ratio", "abs", ">= 1.00"),
+    ("H2/S3: h2 vs HTTP/1.1 MiB/s", "h2_vs_s3", "ratio", "abs", ">= 1.00"),
+    ("proxy CPU per h2 req (H1)", "h1_cpu_us", "us", "abs", "<= S1's"),
+    ("H1/S1: proxy CPU per request", "h1cpu_vs_s1", "ratio", "abs", "<= 1.00"),
+    ("H1 median latency", "h1_p50_us", "us", "abs", ""),
 ]
 def fmt(x):
     if x is None: return "-"
     if x == "err": return "err"
+    if x == "h1only": return "h1 only (ALPN)"
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.2f}"
 cols = [t for t in targets]
+CW = 14 if h1only else 10   # value column width ("h1 only (ALPN)" needs 14)
 vs_relay = "relay" in cols and "httpeek" in cols
-hdr = f"{'scenario':38} {'unit':8}" + "".join(f" {c:>10}" for c in cols) + "".join(f" {c+'/dir':>13}" for c in cols if c != "direct") + (f" {'httpeek/relay':>13}" if vs_relay else "") + f"  {'target':>10}"
+hdr = f"{'scenario':40} {'unit':8}" + "".join(f" {c:>{CW}}" for c in cols) + "".join(f" {c+'/dir':>13}" for c in cols if c != "direct") + (f" {'httpeek/relay':>13}" if vs_relay else "") + f"  {'target':>10}"
 print()
 print(f"httpeek benchmark — {runs} run(s), medians; ratios are to the direct connection")
 print(hdr)
 print("-" * len(hdr))
 for name, m, unit, kind, target in rows:
-    line = f"{name:38} {unit:8}" + "".join(f" {fmt(med(c, m)):>10}" for c in cols)
+    line = f"{name:40} {unit:8}" + "".join(f" {fmt(med(c, m)):>{CW}}" for c in cols)
     for c in cols:
         if c == "direct": continue
         d, v = med("direct", m), med(c, m)
-        ok = d not in (None, "err") and v not in (None, "err")
+        ok = d not in (None, "err", "h1only") and v not in (None, "err", "h1only")
         r = (v / d) if (kind == "ratio" and ok and d) else None
         line += f" {(f'{r:.3f}' if r is not None else ''):>13}"
     if vs_relay:
         d, v = med("relay", m), med("httpeek", m)
-        ok = d not in (None, "err") and v not in (None, "err")
+        ok = d not in (None, "err", "h1only") and v not in (None, "err", "h1only")
         line += f" {(f'{v / d:.3f}' if kind == 'ratio' and ok and d else ''):>13}"
     line += f"  {target:>10}"
     print(line)
 print()
 print(f"runs with errors: {errors}" if errors else "no errors: every connection verified, every response checked")
+for (t, s), answer in sorted(h1only.items()):
+    print(f"{t} {s}: h1 only (ALPN): offered h2,http/1.1, it chose {answer}: no h2 figures")
+print("H1/H2: S1/S3's requests over HTTP/2 (one connection, 32 streams / one stream); H1/S1, H2/S3 and")
+print("their CPU row compare each target's h2 figures with its own HTTP/1.1 ones for the same requests")
 if "relay" in cols:
     print("relay: bench/relay.c copies bytes and nothing else (no TLS, parsing or recording); its ratio")
     print("is the most any proxy can reach on this machine, so httpeek/relay is how close httpeek gets")
