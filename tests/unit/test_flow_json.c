@@ -22,7 +22,8 @@ static json_t *flow_to_json(const struct flow *f, int detail)
                        : json_loadb(t.buf, t.summary_len, 0, &e);
     json_t *model = flow_json_ref(f, detail);
     if (j && detail) { /* what every reader sees (store_reader_get): the stored text completed */
-        if (strstr(t.detail, "\"fix\":\"To make the app refetch"))
+        static const char whole[] = "\"fix\":\"To make the app refetch";
+        if (memmem(t.detail, t.detail_len, whole, sizeof whole - 1)) /* not NUL-terminated */
             texts_keyed_whole++; /* URLCache's note is keyed: its texts must not be stored */
         flow_json_put_back(j);
     }
