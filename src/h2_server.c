@@ -19,6 +19,8 @@ struct h2s_stream {
     int too_large;             /* header list / field count over the limit: answer 431 */
     int reset_by_client;
     uint32_t client_code;      /* RST_STREAM code from the client */
+    int64_t content_length;    /* of the request, -1 when none */
+    uint64_t body_in;          /* request body bytes received */
     const char *bad;           /* rule a header broke (static or why_buf), or NULL */
     char why_buf[160];
     struct h2_outq out;        /* response body */
@@ -36,6 +38,7 @@ struct h2_server {
     struct h2_bucket resets, control;
     int failed;                 /* on_conn_error called */
     int any_drained;
+    int32_t cur_sid;            /* stream of the frame being received (for nghttp2's errors) */
     char error[256];            /* last connection error */
     char lib_error[256];        /* nghttp2's last error message (error_callback2) */
 };
@@ -188,6 +191,7 @@ static void request_headers_done(struct h2_server *s, struct h2s_stream *st, int
         return;
     }
     st->delivered = 1;
+    st->content_length = st->head.content_length;
     s->nstreams++;
     message_head_clear(&st->head); /* the owner moved it, or does not need it any more */
     message_head_init(&st->head, 1);
@@ -281,6 +285,7 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t sid, const 
         nghttp2_session_consume_stream(ng, sid, len);
         return 0;
     }
+    st->body_in += len;
     s->ops->on_body(s->arg, sid, st->arg, data, len);
     return 0;
 }
@@ -295,6 +300,12 @@ static const char *close_why(struct h2s_stream *st, uint32_t code, char *buf, si
         return st->bad;
     if (code == NGHTTP2_NO_ERROR)
         return NULL;
+    if (code == NGHTTP2_PROTOCOL_ERROR && st->content_length >= 0 &&
+        st->body_in != (uint64_t)st->content_length) { /* nghttp2 checks it, silently */
+        snprintf(buf, size, "DATA frames: request body of %llu bytes, content-length says %lld",
+                 (unsigned long long)st->body_in, (long long)st->content_length);
+        return buf;
+    }
     snprintf(buf, size, "stream closed with %s", h2_error_name(code));
     return buf;
 }
@@ -329,18 +340,53 @@ static int on_invalid_frame(nghttp2_session *ng, const nghttp2_frame *frame, int
              h2_frame_name(frame->hd.type), frame->hd.stream_id, nghttp2_strerror(lib_error));
     struct h2s_stream *st = frame->hd.stream_id ? stream_of(s, frame->hd.stream_id) : NULL;
     if (st && !st->bad) {
-        snprintf(st->why_buf, sizeof st->why_buf, "%s", s->error);
+        /* nghttp2 says "violation in HTTP messaging rule"; message.c says which rule */
+        const char *rule = frame->hd.type == NGHTTP2_HEADERS && !st->delivered
+                               ? message_h2_check(&st->head)
+                               : NULL;
+        snprintf(st->why_buf, sizeof st->why_buf, "%s%s%s", s->error, rule ? ": " : "",
+                 rule ? rule : "");
         st->bad = st->why_buf;
     }
     return 0;
 }
 
+/* nghttp2's own checks (RFC 9113 §8.2, §8.3) come here with a sentence; a stream it resets
+ * keeps the sentence as its reason. */
 static int on_error2(nghttp2_session *ng, int lib_error, const char *msg, size_t len, void *user)
 {
-    (void)ng;
     (void)lib_error;
     struct h2_server *s = user;
     snprintf(s->lib_error, sizeof s->lib_error, "%.*s", (int)len, msg);
+    struct h2s_stream *st = s->cur_sid ? nghttp2_session_get_stream_user_data(ng, s->cur_sid)
+                                       : NULL;
+    if (st && !st->bad) {
+        /* "Invalid HTTP header field was received: frame type: 1, stream: 3, name: [te], value:
+         * [gzip]" -> "HEADERS frame on stream 3: invalid field te: gzip" */
+        int type = 0, sid = 0, at = 0;
+        if (sscanf(s->lib_error, "Invalid HTTP header field was received: frame type: %d, "
+                   "stream: %d, name: [%n", &type, &sid, &at) == 2 && at > 0) {
+            const char *name = s->lib_error + at, *end = strstr(name, "], value: [");
+            const char *value = end ? end + 11 : "";
+            size_t vl = strlen(value);
+            if (vl && value[vl - 1] == ']')
+                vl--;
+            snprintf(st->why_buf, sizeof st->why_buf, "%s frame on stream %d: %s field %.*s: %.*s",
+                     h2_frame_name((uint8_t)type), sid,
+                     name[0] == ':' ? "misplaced, repeated or unknown pseudo-header" : "invalid",
+                     (int)(end ? end - name : 0), name, (int)vl, value);
+        } else {
+            snprintf(st->why_buf, sizeof st->why_buf, "%s", s->lib_error);
+        }
+        st->bad = st->why_buf;
+    }
+    return 0;
+}
+
+static int on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, void *user)
+{
+    (void)ng;
+    ((struct h2_server *)user)->cur_sid = hd->stream_id;
     return 0;
 }
 
@@ -383,6 +429,7 @@ struct h2_server *h2_server_new(const struct h2_server_ops *ops, void *arg,
     nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid_frame);
     nghttp2_session_callbacks_set_error_callback2(cb, on_error2);
     nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
+    nghttp2_session_callbacks_set_on_begin_frame_callback(cb, on_begin_frame);
     nghttp2_option_set_no_auto_window_update(opt, 1);
     nghttp2_option_set_max_deflate_dynamic_table_size(opt, s->lim.header_table_size);
     nghttp2_option_set_max_outbound_ack(opt, s->lim.max_outbound_ack);
