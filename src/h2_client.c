@@ -18,7 +18,8 @@ struct h2c_stream {
     int reset_by_server;
     uint32_t server_code;
     int past_goaway;           /* above a GOAWAY's last-stream-id: not processed */
-    const char *bad;           /* rule the response broke, or NULL */
+    const char *bad;           /* rule the response broke (static or why_buf), or NULL */
+    char why_buf[200];
     struct h2_outq out;        /* request body */
     int has_out;
     struct h2c_stream *prev, *next;
@@ -34,6 +35,7 @@ struct h2_client {
     int goaway;                /* GOAWAY received */
     int32_t goaway_last;
     int failed;
+    int32_t cur_sid;           /* stream of the frame being received (for nghttp2's errors) */
     char error[256];
     char lib_error[256];
 };
@@ -221,6 +223,7 @@ static int on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t code, void
         } else if (st->bad) {
             f.code = NGHTTP2_PROTOCOL_ERROR;
             snprintf(why, sizeof why, "invalid response: %s", st->bad);
+
         } else {
             f.lost = 1;
             snprintf(why, sizeof why, "stream closed with %s%s%s", h2_error_name(code),
@@ -232,22 +235,41 @@ static int on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t code, void
     return 0;
 }
 
+/* A stream error nghttp2 found: keep its sentence, with the frame named, as the stream's reason;
+ * a connection error (stream 0) is the connection's. */
 static int on_invalid_frame(nghttp2_session *ng, const nghttp2_frame *frame, int lib_error,
                             void *user)
 {
     (void)ng;
     struct h2_client *c = user;
-    snprintf(c->error, sizeof c->error, "%s frame on stream %d: %s",
-             h2_frame_name(frame->hd.type), frame->hd.stream_id, nghttp2_strerror(lib_error));
+    struct h2c_stream *st = frame->hd.stream_id ? stream_of(c, frame->hd.stream_id) : NULL;
+    char *dst = st && !st->bad ? st->why_buf : c->error;
+    size_t size = st && !st->bad ? sizeof st->why_buf : sizeof c->error;
+    snprintf(dst, size, "%s frame on stream %d: %s", h2_frame_name(frame->hd.type),
+             frame->hd.stream_id, nghttp2_strerror(lib_error));
+    if (st && !st->bad)
+        st->bad = st->why_buf;
     return 0;
 }
 
 static int on_error2(nghttp2_session *ng, int lib_error, const char *msg, size_t len, void *user)
 {
-    (void)ng;
     (void)lib_error;
     struct h2_client *c = user;
     snprintf(c->lib_error, sizeof c->lib_error, "%.*s", (int)len, msg);
+    struct h2c_stream *st = c->cur_sid ? nghttp2_session_get_stream_user_data(ng, c->cur_sid)
+                                       : NULL;
+    if (st && !st->bad) {
+        h2_describe_error(c->lib_error, st->why_buf, sizeof st->why_buf);
+        st->bad = st->why_buf;
+    }
+    return 0;
+}
+
+static int on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, void *user)
+{
+    (void)ng;
+    ((struct h2_client *)user)->cur_sid = hd->stream_id;
     return 0;
 }
 
@@ -288,6 +310,7 @@ struct h2_client *h2_client_new(const struct h2_client_ops *ops, void *arg,
     nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid_frame);
     nghttp2_session_callbacks_set_error_callback2(cb, on_error2);
     nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
+    nghttp2_session_callbacks_set_on_begin_frame_callback(cb, on_begin_frame);
     nghttp2_option_set_no_auto_window_update(opt, 1);
     nghttp2_option_set_max_deflate_dynamic_table_size(opt, c->lim.header_table_size);
     nghttp2_option_set_max_outbound_ack(opt, c->lim.max_outbound_ack);
@@ -467,9 +490,19 @@ out:
     return sid;
 }
 
+/* The owner's calls look streams up in our list: nghttp2 opens a submitted stream only when its
+ * HEADERS go out, and a request body may be queued before that. */
+static struct h2c_stream *find_stream(struct h2_client *c, int32_t sid)
+{
+    for (struct h2c_stream *st = c->streams; st; st = st->next)
+        if (st->id == sid)
+            return st;
+    return NULL;
+}
+
 static struct h2c_stream *live_stream(struct h2_client *c, int32_t sid)
 {
-    struct h2c_stream *st = stream_of(c, sid);
+    struct h2c_stream *st = find_stream(c, sid);
     return st && !st->reset_by_owner ? st : NULL;
 }
 

@@ -1,6 +1,7 @@
 /* h2_common.c — see h2_common.h. */
 #include "h2_common.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,6 +22,25 @@ const char *h2_error_name(uint32_t code)
         "CANCEL",         "COMPRESSION_ERROR",  "CONNECT_ERROR",      "ENHANCE_YOUR_CALM",
         "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED"};
     return code < sizeof names / sizeof *names ? names[code] : "unknown error code";
+}
+
+void h2_describe_error(const char *msg, char *out, size_t size)
+{
+    int type = 0, sid = 0, at = 0;
+    if (sscanf(msg, "Invalid HTTP header field was received: frame type: %d, stream: %d, name: [%n",
+               &type, &sid, &at) == 2 && at > 0) {
+        const char *name = msg + at, *end = strstr(name, "], value: [");
+        const char *value = end ? end + 11 : "";
+        size_t vl = strlen(value);
+        if (vl && value[vl - 1] == ']')
+            vl--;
+        snprintf(out, size, "%s frame on stream %d: %s field %.*s: %.*s",
+                 h2_frame_name((uint8_t)type), sid,
+                 name[0] == ':' ? "misplaced, repeated or unknown pseudo-header" : "invalid",
+                 (int)(end ? end - name : 0), name, (int)vl, value);
+    } else {
+        snprintf(out, size, "%s", msg);
+    }
 }
 
 int h2_outq_init(struct h2_outq *q, int is_request)

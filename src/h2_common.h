@@ -20,6 +20,11 @@ const char *h2_frame_name(uint8_t type);
 /* "PROTOCOL_ERROR", "CANCEL", ... for an HTTP/2 error code; "unknown error code" otherwise. */
 const char *h2_error_name(uint32_t code);
 
+/* nghttp2's error sentence for a stream, with the frame named: "Invalid HTTP header field was
+ * received: frame type: 1, stream: 3, name: [te], value: [gzip]" becomes "HEADERS frame on
+ * stream 3: invalid field te: gzip"; other sentences are copied. */
+void h2_describe_error(const char *msg, char *out, size_t size) HP_NONNULL(1, 2);
+
 /* Outgoing body of one stream: bytes queued by the exchange, sent as the peer's flow-control
  * window allows. */
 struct h2_outq {

@@ -361,23 +361,7 @@ static int on_error2(nghttp2_session *ng, int lib_error, const char *msg, size_t
     struct h2s_stream *st = s->cur_sid ? nghttp2_session_get_stream_user_data(ng, s->cur_sid)
                                        : NULL;
     if (st && !st->bad) {
-        /* "Invalid HTTP header field was received: frame type: 1, stream: 3, name: [te], value:
-         * [gzip]" -> "HEADERS frame on stream 3: invalid field te: gzip" */
-        int type = 0, sid = 0, at = 0;
-        if (sscanf(s->lib_error, "Invalid HTTP header field was received: frame type: %d, "
-                   "stream: %d, name: [%n", &type, &sid, &at) == 2 && at > 0) {
-            const char *name = s->lib_error + at, *end = strstr(name, "], value: [");
-            const char *value = end ? end + 11 : "";
-            size_t vl = strlen(value);
-            if (vl && value[vl - 1] == ']')
-                vl--;
-            snprintf(st->why_buf, sizeof st->why_buf, "%s frame on stream %d: %s field %.*s: %.*s",
-                     h2_frame_name((uint8_t)type), sid,
-                     name[0] == ':' ? "misplaced, repeated or unknown pseudo-header" : "invalid",
-                     (int)(end ? end - name : 0), name, (int)vl, value);
-        } else {
-            snprintf(st->why_buf, sizeof st->why_buf, "%s", s->lib_error);
-        }
+        h2_describe_error(s->lib_error, st->why_buf, sizeof st->why_buf);
         st->bad = st->why_buf;
     }
     return 0;

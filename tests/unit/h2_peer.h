@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#pragma GCC diagnostic ignored "-Wunused-function" /* each test uses some of the helpers */
+
 #define PEER_STREAMS 4096
 
 struct peer_stream {
@@ -51,6 +53,7 @@ struct peer {
     /* server peer: send GOAWAY with this last-stream-id once this many requests arrived */
     int goaway_after, requests;
     int refuse_stream;   /* server peer: RST_STREAM REFUSED_STREAM for this stream id */
+    int32_t goaway_sent_last; /* server peer: last-stream-id of the GOAWAY it sent (0: none) */
     FILE *seed;          /* client peer: copy of the bytes it sends */
 };
 
@@ -156,14 +159,27 @@ static ssize_t peer_answer_read(nghttp2_session *ng, int32_t sid, uint8_t *buf, 
  * grpc-status: 0; "/interim" -> 103 then 200. Body of POSTs is counted only. */
 static void peer_serve(struct peer *p, struct peer_stream *s)
 {
+    if (p->goaway_sent_last && s->id > p->goaway_sent_last)
+        return; /* not processed, as the GOAWAY said */
     p->requests++;
     if (p->refuse_stream == s->id) {
         nghttp2_submit_rst_stream(p->ng, 0, s->id, NGHTTP2_REFUSED_STREAM);
         return;
     }
+    if (!strcmp(s->path, "/rst")) {
+        nghttp2_submit_rst_stream(p->ng, 0, s->id, NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
+    if (!strcmp(s->path, "/bad")) {
+        nghttp2_nv bad[] = {{(uint8_t *)":status", (uint8_t *)"200", 7, 3, 0},
+                            {(uint8_t *)"connection", (uint8_t *)"close", 10, 5, 0}};
+        nghttp2_submit_response(p->ng, s->id, bad, 2, NULL);
+        return;
+    }
     if (p->goaway_after && p->requests == p->goaway_after) {
+        /* streams above s->id are not processed; s->id is answered below */
         nghttp2_submit_goaway(p->ng, 0, s->id, NGHTTP2_NO_ERROR, (const uint8_t *)"bye", 3);
-        return; /* streams above s->id are not processed; s->id is answered below */
+        p->goaway_sent_last = s->id;
     }
     if (!strcmp(s->path, "/interim")) {
         nghttp2_nv e = {(uint8_t *)":status", (uint8_t *)"103", 7, 3, 0};
