@@ -1,8 +1,8 @@
 /* h2_peer.h — for the HTTP/2 engine tests: a real nghttp2 session (client or server) on the
  * other end of an in-process byte pipe, recording what it receives per stream; a pump that moves
  * bytes both ways until both sides are quiet; raw frame builders for the flood tests. When
- * H2_SEED_DIR is set, the bytes a client peer sends in each scenario are also written there
- * (seeds for tests/fuzz/corpus/h2_front). */
+ * H2_SEED_DIR is set, the bytes a client peer sends in each scenario are also written there, the
+ * first 4 KiB or so (seeds for tests/fuzz/corpus/h2_front). */
 #ifndef HTTPEEK_H2_PEER_H
 #define HTTPEEK_H2_PEER_H
 
@@ -15,6 +15,7 @@
 #pragma GCC diagnostic ignored "-Wunused-function" /* each test uses some of the helpers */
 
 #define PEER_STREAMS 4096
+#define H2_SEED_MAX 4096 /* bytes kept of a scenario as a fuzz seed */
 
 struct peer_stream {
     int32_t id;
@@ -348,8 +349,8 @@ static size_t pump(struct engine_io *io, struct peer *p)
         const uint8_t *d;
         ssize_t m;
         while ((m = nghttp2_session_mem_send(p->ng, &d)) > 0) {
-            if (p->seed)
-                fwrite(d, 1, (size_t)m, p->seed);
+            if (p->seed && ftell(p->seed) < H2_SEED_MAX) /* seeds stay small: fast fuzzing */
+                fwrite(d, 1, (size_t)m < H2_SEED_MAX ? (size_t)m : H2_SEED_MAX, p->seed);
             io->feed(io->e, d, (size_t)m);
             moved += (size_t)m;
         }

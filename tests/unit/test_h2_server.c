@@ -414,7 +414,8 @@ static void save_seed(const char *name, struct evbuffer *b)
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
     if (f) {
-        fwrite(evbuffer_pullup(b, -1), 1, evbuffer_get_length(b), f);
+        size_t len = evbuffer_get_length(b);
+        fwrite(evbuffer_pullup(b, -1), 1, len < H2_SEED_MAX ? len : H2_SEED_MAX, f);
         fclose(f);
     }
 }
