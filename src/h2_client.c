@@ -280,7 +280,9 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
     if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR) {
         char why[300];
         snprintf(why, sizeof why, "GOAWAY %s sent: %s", h2_error_name(frame->goaway.error_code),
-                 c->error[0] ? c->error : c->lib_error);
+                 c->error[0]       ? c->error
+                 : c->lib_error[0] ? c->lib_error
+                                   : h2_error_meaning(frame->goaway.error_code));
         conn_error(c, frame->goaway.error_code, 0, why);
     }
     return 0;

@@ -24,6 +24,21 @@ const char *h2_error_name(uint32_t code)
     return code < sizeof names / sizeof *names ? names[code] : "unknown error code";
 }
 
+const char *h2_error_meaning(uint32_t code)
+{
+    switch (code) {
+    case NGHTTP2_PROTOCOL_ERROR: return "the peer broke an HTTP/2 rule";
+    case NGHTTP2_FLOW_CONTROL_ERROR: return "the peer sent more DATA than the window allowed";
+    case NGHTTP2_SETTINGS_TIMEOUT: return "the peer did not acknowledge our SETTINGS";
+    case NGHTTP2_FRAME_SIZE_ERROR: return "a frame larger than SETTINGS_MAX_FRAME_SIZE";
+    case NGHTTP2_COMPRESSION_ERROR:
+        return "the HPACK header block could not be decoded (e.g. a dynamic table larger than "
+               "SETTINGS_HEADER_TABLE_SIZE)";
+    case NGHTTP2_ENHANCE_YOUR_CALM: return "the peer floods us";
+    default: return h2_error_name(code);
+    }
+}
+
 void h2_describe_error(const char *msg, char *out, size_t size)
 {
     int type = 0, sid = 0, at = 0;

@@ -20,6 +20,9 @@ const char *h2_frame_name(uint8_t type);
 /* "PROTOCOL_ERROR", "CANCEL", ... for an HTTP/2 error code; "unknown error code" otherwise. */
 const char *h2_error_name(uint32_t code);
 
+/* What an error code we send means, in a sentence (for a GOAWAY with no more precise reason). */
+const char *h2_error_meaning(uint32_t code);
+
 /* nghttp2's error sentence for a stream, with the frame named: "Invalid HTTP header field was
  * received: frame type: 1, stream: 3, name: [te], value: [gzip]" becomes "HEADERS frame on
  * stream 3: invalid field te: gzip"; other sentences are copied. */

@@ -336,8 +336,14 @@ static int on_invalid_frame(nghttp2_session *ng, const nghttp2_frame *frame, int
 {
     (void)ng;
     struct h2_server *s = user;
-    snprintf(s->error, sizeof s->error, "%s frame on stream %d: %s",
-             h2_frame_name(frame->hd.type), frame->hd.stream_id, nghttp2_strerror(lib_error));
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST &&
+        s->nstreams >= s->lim.max_concurrent_streams)
+        snprintf(s->error, sizeof s->error,
+                 "HEADERS frame on stream %d: more than SETTINGS_MAX_CONCURRENT_STREAMS (%u) "
+                 "streams open", frame->hd.stream_id, s->lim.max_concurrent_streams);
+    else
+        snprintf(s->error, sizeof s->error, "%s frame on stream %d: %s",
+                 h2_frame_name(frame->hd.type), frame->hd.stream_id, nghttp2_strerror(lib_error));
     struct h2s_stream *st = frame->hd.stream_id ? stream_of(s, frame->hd.stream_id) : NULL;
     if (st && !st->bad) {
         /* nghttp2 says "violation in HTTP messaging rule"; message.c says which rule */
@@ -381,7 +387,9 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
     if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR) {
         char why[300];
         snprintf(why, sizeof why, "GOAWAY %s sent: %s", h2_error_name(frame->goaway.error_code),
-                 s->error[0] ? s->error : s->lib_error);
+                 s->error[0]       ? s->error
+                 : s->lib_error[0] ? s->lib_error
+                                   : h2_error_meaning(frame->goaway.error_code));
         conn_error(s, frame->goaway.error_code, 0, why);
     }
     return 0;

@@ -199,6 +199,14 @@ static void test_multiplex(void)
            !strstr(ps->fields, "host="),
        "the server got an HTTP/2 head: cookie crumbs, no Connection, Host as :authority");
     is_int((long long)h2_client_streams(r->o.c), 0, "no stream left");
+    is_int(nghttp2_session_get_remote_settings(r->p.ng, NGHTTP2_SETTINGS_ENABLE_PUSH), 0,
+           "the server was told SETTINGS_ENABLE_PUSH 0");
+    nghttp2_nv push[] = {{(uint8_t *)":method", (uint8_t *)"GET", 7, 3, 0},
+                         {(uint8_t *)":scheme", (uint8_t *)"https", 7, 5, 0},
+                         {(uint8_t *)":authority", (uint8_t *)"b.test", 10, 6, 0},
+                         {(uint8_t *)":path", (uint8_t *)"/pushed", 5, 7, 0}};
+    ok(nghttp2_submit_push_promise(r->p.ng, 0, e[0]->sid, push, 4, NULL) < 0,
+       "so a server cannot push");
     ok(h2_client_can_take(r->o.c), "the connection can take another stream");
     rig_free(r);
 }

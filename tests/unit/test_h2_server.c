@@ -619,6 +619,72 @@ static void test_malformed(void)
     rig_free(r);
 }
 
+/* Preface, our SETTINGS out, the client's ACK in: our announced settings are in force. */
+static void handshake(struct owner *o, struct evbuffer *out)
+{
+    struct evbuffer *in = evbuffer_new();
+    preface(in);
+    h2_server_feed(o->s, evbuffer_pullup(in, -1), evbuffer_get_length(in));
+    h2_server_flush(o->s, out);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    frame(in, NGHTTP2_SETTINGS, NGHTTP2_FLAG_ACK, 0, NULL, 0);
+    h2_server_feed(o->s, evbuffer_pullup(in, -1), evbuffer_get_length(in));
+    evbuffer_free(in);
+}
+
+/* An HPACK dynamic table size update above our SETTINGS_HEADER_TABLE_SIZE (4096). */
+static void test_hpack_table_size(void)
+{
+    struct owner o = {0};
+    o.s = h2_server_new(&ops, &o, NULL);
+    struct evbuffer *in = evbuffer_new(), *out = evbuffer_new();
+    handshake(&o, out);
+    const char *pairs[] = {":method", "GET", ":scheme", "https", ":authority", "a.test", ":path",
+                           "/", NULL};
+    uint8_t block[512] = {0x3f, 0xe1, 0xff, 0x03}; /* size update to 65536 */
+    size_t n = 4 + hpack(block + 4, sizeof block - 4, pairs);
+    frame(in, NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM, 1, block, n);
+    h2_server_feed(o.s, evbuffer_pullup(in, -1), evbuffer_get_length(in));
+    h2_server_flush(o.s, out);
+    is_int(goaway_code(out), NGHTTP2_COMPRESSION_ERROR,
+           "HPACK table larger than announced: GOAWAY COMPRESSION_ERROR");
+    ok(o.nreq == 0 && o.conn_err && strstr(o.conn_why, "HPACK"), "no request; the owner is told why");
+    printf("# %s\n", o.conn_why);
+    evbuffer_free(in);
+    evbuffer_free(out);
+    h2_server_free(o.s);
+}
+
+/* More open streams than SETTINGS_MAX_CONCURRENT_STREAMS. */
+static void test_stream_limit(void)
+{
+    struct h2_limits lim;
+    h2_limits_default(&lim);
+    lim.max_concurrent_streams = 10;
+    struct owner o = {0};
+    o.s = h2_server_new(&ops, &o, &lim);
+    struct evbuffer *in = evbuffer_new(), *out = evbuffer_new();
+    handshake(&o, out);
+    const char *pairs[] = {":method", "POST", ":scheme", "https", ":authority", "a.test", ":path",
+                           "/hold-body", NULL};
+    uint8_t block[512];
+    size_t n = hpack(block, sizeof block, pairs);
+    for (int32_t sid = 1; sid < 2 * 15; sid += 2) /* 15 uploads that stay open */
+        frame(in, NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, sid, block, n);
+    h2_server_feed(o.s, evbuffer_pullup(in, -1), evbuffer_get_length(in));
+    h2_server_flush(o.s, out);
+    is_int(o.nreq, 10, "10 streams taken under MAX_CONCURRENT_STREAMS 10");
+    is_int((long long)h2_server_streams(o.s), 10, "10 open");
+    /* nghttp2 treats streams over the acknowledged limit as a connection error */
+    is_int(goaway_code(out), NGHTTP2_PROTOCOL_ERROR, "the 11th stream: GOAWAY PROTOCOL_ERROR");
+    ok(strstr(o.conn_why, "HEADERS frame on stream 21: more than SETTINGS_MAX_CONCURRENT_STREAMS") != NULL,
+       "the reason names the frame and the limit");
+    printf("# %s\n", o.conn_why);
+    evbuffer_free(in);
+    evbuffer_free(out);
+    h2_server_free(o.s);
+}
+
 static void test_not_h2(void)
 {
     struct owner o = {0};
@@ -660,6 +726,8 @@ int main(void)
     test_control_flood(NGHTTP2_SETTINGS, "SETTINGS");
     test_header_limits();
     test_malformed();
+    test_hpack_table_size();
+    test_stream_limit();
     test_not_h2();
     test_shutdown_and_eof();
     return done();
