@@ -9,6 +9,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
     (void)l, (void)sa, (void)len;
     struct conn *c = calloc(1, sizeof *c);
+    int one = 1; /* small frames (WINDOW_UPDATE, last DATA) must not wait for Nagle */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->bev = bufferevent_socket_new(arg, fd, BEV_OPT_CLOSE_ON_FREE);
     c->s = h2_server_new(&ops, c, NULL);
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
