@@ -18,6 +18,7 @@ struct h2c_stream {
     int reset_by_server;
     uint32_t server_code;
     int past_goaway;           /* above a GOAWAY's last-stream-id: not processed */
+    int not_sent;              /* nghttp2 could not send the request (why in why_buf) */
     const char *bad;           /* rule the response broke (static or why_buf), or NULL */
     char why_buf[200];
     struct h2_outq out;        /* request body */
@@ -205,7 +206,11 @@ static int on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t code, void
     if (!st->ended && !st->reset_by_owner && c->ops->on_fail) {
         char why[300];
         struct h2_failure f = {.code = code, .why = why};
-        if (st->past_goaway) {
+        if (st->not_sent) {
+            f.code = NGHTTP2_REFUSED_STREAM;
+            f.retryable = 1;
+            snprintf(why, sizeof why, "%s", st->why_buf);
+        } else if (st->past_goaway) {
             f.retryable = f.lost = 1;
             snprintf(why, sizeof why,
                      "GOAWAY from the server (last stream %d): stream %d not processed",
@@ -273,6 +278,33 @@ static int on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, void 
     return 0;
 }
 
+/* A request nghttp2 could not send (a GOAWAY arrived while it waited for a free stream slot):
+ * it never opened, so no stream close follows; it never left either, so it may go again. */
+static int on_frame_not_send(nghttp2_session *ng, const nghttp2_frame *frame, int lib_error,
+                             void *user)
+{
+    struct h2_client *c = user;
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    struct h2c_stream *st = NULL;
+    for (struct h2c_stream *x = c->streams; x; x = x->next)
+        if (x->id == frame->hd.stream_id)
+            st = x;
+    if (!st)
+        return 0;
+    st->not_sent = 1;
+    snprintf(st->why_buf, sizeof st->why_buf, "request not sent: %s", nghttp2_strerror(lib_error));
+    if (nghttp2_session_find_stream(ng, st->id))
+        return 0; /* opened already: its close follows and reports it */
+    c->nstreams--;
+    if (!st->reset_by_owner && c->ops->on_fail) {
+        struct h2_failure f = {.code = NGHTTP2_REFUSED_STREAM, .retryable = 1, .why = st->why_buf};
+        c->ops->on_fail(c->arg, st->id, st->arg, &f);
+    }
+    stream_free(c, st);
+    return 0;
+}
+
 static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *user)
 {
     (void)ng;
@@ -313,6 +345,7 @@ struct h2_client *h2_client_new(const struct h2_client_ops *ops, void *arg,
     nghttp2_session_callbacks_set_error_callback2(cb, on_error2);
     nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
     nghttp2_session_callbacks_set_on_begin_frame_callback(cb, on_begin_frame);
+    nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_frame_not_send);
     nghttp2_option_set_no_auto_window_update(opt, 1);
     nghttp2_option_set_max_deflate_dynamic_table_size(opt, c->lim.header_table_size);
     nghttp2_option_set_max_outbound_ack(opt, c->lim.max_outbound_ack);
@@ -375,21 +408,11 @@ int h2_client_feed(struct h2_client *c, const uint8_t *data, size_t len)
     return c->failed ? -1 : 0;
 }
 
-int h2_client_flush(struct h2_client *c, struct evbuffer *out)
+/* Tell producers whose queues drained (outside nghttp2's callbacks, so they may send); 1 when
+ * any was told. */
+static int tell_drained(struct h2_client *c)
 {
-    for (;;) {
-        const uint8_t *data = NULL;
-        ssize_t n = nghttp2_session_mem_send(c->ng, &data);
-        if (n < 0) {
-            conn_error(c, NGHTTP2_INTERNAL_ERROR, 0, nghttp2_strerror((int)n));
-            return -1;
-        }
-        if (n == 0)
-            break;
-        if (evbuffer_add(out, data, (size_t)n) < 0)
-            return -1;
-    }
-    int again = 1;
+    int told = 0, again = 1;
     while (again) {
         again = 0;
         for (struct h2c_stream *st = c->streams; st; st = st->next) {
@@ -397,11 +420,34 @@ int h2_client_flush(struct h2_client *c, struct evbuffer *out)
                 st->out.drained = 0;
                 if (c->ops->on_drain && !st->reset_by_owner) {
                     c->ops->on_drain(c->arg, st->id, st->arg);
-                    again = 1;
+                    told = again = 1; /* the list may have changed: start over */
                     break;
                 }
             }
         }
+    }
+    return told;
+}
+
+int h2_client_flush(struct h2_client *c, struct evbuffer *out)
+{
+    /* what a told producer queued goes out in this flush too, as far as windows allow; the
+     * rounds are bounded (the owner flushes again when its leg's output drains) */
+    for (int round = 0; round < 16; round++) {
+        for (;;) {
+            const uint8_t *data = NULL;
+            ssize_t n = nghttp2_session_mem_send(c->ng, &data);
+            if (n < 0) {
+                conn_error(c, NGHTTP2_INTERNAL_ERROR, 0, nghttp2_strerror((int)n));
+                return -1;
+            }
+            if (n == 0)
+                break;
+            if (evbuffer_add(out, data, (size_t)n) < 0)
+                return -1;
+        }
+        if (!tell_drained(c))
+            break;
     }
     return 0;
 }

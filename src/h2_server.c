@@ -18,6 +18,7 @@ struct h2s_stream {
     int refused;               /* answered or reset by the engine: no owner */
     int too_large;             /* header list / field count over the limit: answer 431 */
     int reset_by_client;
+    int reset_by_owner;        /* h2_server_reset: no more body for the owner */
     uint32_t client_code;      /* RST_STREAM code from the client */
     int64_t content_length;    /* of the request, -1 when none */
     uint64_t body_in;          /* request body bytes received */
@@ -281,7 +282,7 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t sid, const 
      * slow exchange holds back its own stream and never the others */
     nghttp2_session_consume_connection(ng, len);
     struct h2s_stream *st = stream_of(s, sid);
-    if (!st || !st->delivered || st->bad || !s->ops->on_body) {
+    if (!st || !st->delivered || st->bad || st->reset_by_owner || !s->ops->on_body) {
         nghttp2_session_consume_stream(ng, sid, len);
         return 0;
     }
@@ -496,22 +497,11 @@ int h2_server_feed(struct h2_server *s, const uint8_t *data, size_t len)
     return s->failed ? -1 : 0;
 }
 
-int h2_server_flush(struct h2_server *s, struct evbuffer *out)
+/* Tell producers whose queues drained (outside nghttp2's callbacks, so they may send); 1 when
+ * any was told. */
+static int tell_drained(struct h2_server *s)
 {
-    for (;;) {
-        const uint8_t *data = NULL;
-        ssize_t n = nghttp2_session_mem_send(s->ng, &data);
-        if (n < 0) {
-            conn_error(s, NGHTTP2_INTERNAL_ERROR, 0, nghttp2_strerror((int)n));
-            return -1;
-        }
-        if (n == 0)
-            break;
-        if (evbuffer_add(out, data, (size_t)n) < 0)
-            return -1;
-    }
-    /* tell producers whose queues drained (outside nghttp2's callbacks, so they may send) */
-    int again = 1;
+    int told = 0, again = 1;
     while (again) {
         again = 0;
         for (struct h2s_stream *st = s->streams; st; st = st->next) {
@@ -519,11 +509,34 @@ int h2_server_flush(struct h2_server *s, struct evbuffer *out)
                 st->out.drained = 0;
                 if (s->ops->on_drain && st->delivered) {
                     s->ops->on_drain(s->arg, st->id, st->arg);
-                    again = 1; /* the list may have changed */
+                    told = again = 1; /* the list may have changed: start over */
                     break;
                 }
             }
         }
+    }
+    return told;
+}
+
+int h2_server_flush(struct h2_server *s, struct evbuffer *out)
+{
+    /* what a told producer queued goes out in this flush too, as far as windows allow; the
+     * rounds are bounded (the owner flushes again when its leg's output drains) */
+    for (int round = 0; round < 16; round++) {
+        for (;;) {
+            const uint8_t *data = NULL;
+            ssize_t n = nghttp2_session_mem_send(s->ng, &data);
+            if (n < 0) {
+                conn_error(s, NGHTTP2_INTERNAL_ERROR, 0, nghttp2_strerror((int)n));
+                return -1;
+            }
+            if (n == 0)
+                break;
+            if (evbuffer_add(out, data, (size_t)n) < 0)
+                return -1;
+        }
+        if (!tell_drained(s))
+            break;
     }
     return 0;
 }
@@ -639,8 +652,10 @@ int h2_server_end(struct h2_server *s, int32_t sid, const struct message_head *t
 
 int h2_server_reset(struct h2_server *s, int32_t sid, uint32_t error_code)
 {
-    if (!live_stream(s, sid))
+    struct h2s_stream *st = live_stream(s, sid);
+    if (!st)
         return -1;
+    st->reset_by_owner = 1;
     return nghttp2_submit_rst_stream(s->ng, NGHTTP2_FLAG_NONE, sid, error_code) ? -1 : 0;
 }
 

@@ -282,6 +282,25 @@ static void test_goaway(void)
     rig_free(r);
 }
 
+/* Requests waiting for a stream slot when GOAWAY arrives never leave: retryable. */
+static void test_goaway_queued(void)
+{
+    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 1}};
+    struct rig *r = rig_new(iv, 1);
+    r->p.goaway_after = 1;
+    pump(&r->io, &r->p); /* SETTINGS exchanged: one stream at a time */
+    struct cex *a = request(r, "GET", "/size/100", 0, NULL, 0);
+    struct cex *b = request(r, "GET", "/size/100", 0, NULL, 0);
+    struct cex *c = request(r, "POST", "/size/100", 1000, NULL, 0);
+    pump(&r->io, &r->p);
+    ok(a->ended && a->body == 100, "the stream in flight at GOAWAY completes");
+    ok(b->failed && b->f.retryable && c->failed && c->f.retryable,
+       "requests queued behind MAX_CONCURRENT_STREAMS fail as retryable (never sent)");
+    printf("# %s\n", b->why);
+    is_int((long long)h2_client_streams(r->o.c), 0, "no stream left behind");
+    rig_free(r);
+}
+
 static void test_resets(void)
 {
     struct rig *r = rig_new(NULL, 0);
@@ -374,6 +393,7 @@ int main(void)
     test_interim_and_trailers();
     test_backpressure();
     test_goaway();
+    test_goaway_queued();
     test_resets();
     test_concurrency_limit();
     test_server_garbage();
