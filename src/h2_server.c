@@ -203,7 +203,8 @@ static void request_headers_done(struct h2_server *s, struct h2s_stream *st, int
     }
 }
 
-/* Flood counters: take a token or cut the connection off. Returns 0 or a callback failure. */
+/* Flood counters: take a token or cut the connection off (GOAWAY ENHANCE_YOUR_CALM; nghttp2
+ * ignores the rest of the input once the session is terminated). Returns 0 for the callback. */
 static int flood_check(struct h2_server *s, struct h2_bucket *b, const char *what)
 {
     if (h2_bucket_take(b, h2_now_ms()) == 0)
@@ -246,11 +247,10 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
             st->reset_by_client = 1;
             st->client_code = frame->rst_stream.error_code;
         }
-        return h2_bucket_take(&s->resets, h2_now_ms()) == 0
-                   ? 0
-                   : (cut(s, NGHTTP2_ENHANCE_YOUR_CALM,
-                          "rapid reset: the client opens and resets streams in a loop"),
-                      0);
+        if (h2_bucket_take(&s->resets, h2_now_ms()) < 0)
+            cut(s, NGHTTP2_ENHANCE_YOUR_CALM,
+                "rapid reset: the client opens and resets streams in a loop");
+        return 0;
     case NGHTTP2_PING:
         return frame->hd.flags & NGHTTP2_FLAG_ACK ? 0 : flood_check(s, &s->control, "PING");
     case NGHTTP2_SETTINGS:
