@@ -37,6 +37,7 @@ struct h2_client {
     int32_t goaway_last;
     int failed;
     int32_t cur_sid;           /* stream of the frame being received (for nghttp2's errors) */
+    size_t block_bytes;        /* wire bytes of the header block being received (frames) */
     char error[256];
     char lib_error[256];
 };
@@ -129,6 +130,7 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
             return 0;
         if (!st->got_final) {
             st->head.end_stream = end_stream;
+            st->head.wire_size = c->block_bytes;
             const char *why = message_h2_check(&st->head);
             if (why) {
                 st->bad = why;
@@ -274,7 +276,12 @@ static int on_error2(nghttp2_session *ng, int lib_error, const char *msg, size_t
 static int on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, void *user)
 {
     (void)ng;
-    ((struct h2_client *)user)->cur_sid = hd->stream_id;
+    struct h2_client *c = user;
+    c->cur_sid = hd->stream_id;
+    if (hd->type == NGHTTP2_HEADERS)
+        c->block_bytes = 9 + hd->length;
+    else if (hd->type == NGHTTP2_CONTINUATION)
+        c->block_bytes += 9 + hd->length;
     return 0;
 }
 

@@ -40,6 +40,7 @@ struct h2_server {
     int failed;                 /* on_conn_error called */
     int any_drained;
     int32_t cur_sid;            /* stream of the frame being received (for nghttp2's errors) */
+    size_t block_bytes;         /* wire bytes of the header block being received (frames) */
     char error[256];            /* last connection error */
     char lib_error[256];        /* nghttp2's last error message (error_callback2) */
 };
@@ -173,6 +174,7 @@ static void request_headers_done(struct h2_server *s, struct h2s_stream *st, int
         return;
     }
     st->head.end_stream = end_stream;
+    st->head.wire_size = s->block_bytes;
     const char *why = message_h2_check(&st->head);
     if (why) {
         st->bad = why;
@@ -377,7 +379,12 @@ static int on_error2(nghttp2_session *ng, int lib_error, const char *msg, size_t
 static int on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, void *user)
 {
     (void)ng;
-    ((struct h2_server *)user)->cur_sid = hd->stream_id;
+    struct h2_server *s = user;
+    s->cur_sid = hd->stream_id;
+    if (hd->type == NGHTTP2_HEADERS)
+        s->block_bytes = 9 + hd->length;
+    else if (hd->type == NGHTTP2_CONTINUATION)
+        s->block_bytes += 9 + hd->length;
     return 0;
 }
 

@@ -241,8 +241,8 @@ static const char *set_pseudo(struct message_head *h, const char **slot, const c
     return NULL;
 }
 
-const char *message_h2_add(struct message_head *h, const char *name, size_t name_len,
-                           const char *value, size_t value_len, int trailers)
+static const char *h2_add(struct message_head *h, const char *name, size_t name_len,
+                          const char *value, size_t value_len, int trailers)
 {
     if (!name_len)
         return "empty field name";
@@ -306,6 +306,15 @@ const char *message_h2_add(struct message_head *h, const char *name, size_t name
     int r = trailers ? message_add_trailer(h, name, name_len, value, value_len)
                      : message_add_field(h, name, name_len, value, value_len);
     return r < 0 ? "out of memory" : NULL;
+}
+
+const char *message_h2_add(struct message_head *h, const char *name, size_t name_len,
+                           const char *value, size_t value_len, int trailers)
+{
+    const char *why = h2_add(h, name, name_len, value, value_len, trailers);
+    if (!why && name_len && name[0] == ':') /* the list size counts pseudo-headers too */
+        h->field_bytes += name_len + value_len + 32;
+    return why;
 }
 
 const char *message_h2_check(const struct message_head *h)
@@ -385,6 +394,7 @@ int message_to_h2(const struct message_head *src, struct message_head *dst)
     dst->minor = 0;
     dst->stream_id = src->stream_id;
     dst->end_stream = src->end_stream;
+    dst->wire_size = src->wire_size;
     if (set_str(dst, &dst->method, src->method, strlen(src->method)) < 0 ||
         set_str(dst, &dst->scheme, src->scheme, strlen(src->scheme)) < 0 ||
         set_str(dst, &dst->path, src->path, strlen(src->path)) < 0)
@@ -571,7 +581,7 @@ struct http1_head *message_to_http1(const struct message_head *m, const char **w
     }
     h->keep_alive = 1;
     h->upgrade = is_connect;
-    h->wire_size = m->field_bytes;
+    h->wire_size = m->wire_size ? m->wire_size : m->field_bytes;
     free(offs);
     return h;
 oom:

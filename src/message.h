@@ -39,7 +39,10 @@ struct message_head {
     size_t nfields, fields_cap;
     struct message_field *trailers;  /* trailer fields in order */
     size_t ntrailers, trailers_cap;
-    size_t field_bytes;              /* RFC 9113 §6.5.2 list size: sum of name + value + 32 */
+    size_t field_bytes;              /* RFC 9113 §6.5.2 list size: sum of name + value + 32
+                                      * (pseudo-headers too when received over HTTP/2) */
+    size_t wire_size;                /* bytes of the head on the wire (HTTP/2: its HEADERS and
+                                      * CONTINUATION frames, HPACK-compressed); 0 when unknown */
     struct message_arena_block *arena; /* owned string storage */
 };
 
@@ -101,6 +104,7 @@ int message_to_h2(const struct message_head *src, struct message_head *dst) HP_N
 /* Make a new heap http1_head (free with http1_head_free) from m: method from its text, target =
  * path (authority for CONNECT), a Host field first from :authority when m has none, Cookie
  * crumbs joined with "; ", trailers not included, framing from content_length / end_stream,
+ * wire_size from m (field_bytes when m has none),
  * version from m (2.0 stays 2.0, so HAR says HTTP/2.0; no reason phrase then). NULL on OOM, or with *why set (static)
  * when m cannot be represented (a method llhttp does not know). */
 struct http1_head *message_to_http1(const struct message_head *m, const char **why) HP_NONNULL(1);

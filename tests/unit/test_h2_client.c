@@ -12,6 +12,7 @@ struct cex {
     int used;
     int32_t sid;
     int status, interim;
+    size_t wire; /* wire_size of the final head */
     char fields[256];
     size_t body;
     int hold;
@@ -42,6 +43,7 @@ static void c_response(void *arg, int32_t sid, void *sa, struct message_head *h)
         return;
     }
     e->status = h->status;
+    e->wire = h->wire_size;
     for (size_t i = 0; i < h->nfields; i++) {
         size_t l = strlen(e->fields);
         snprintf(e->fields + l, sizeof e->fields - l, "%s=%s;", h->fields[i].name,
@@ -194,6 +196,9 @@ static void test_multiplex(void)
     for (int i = 0; i < 30; i++)
         good += e[i]->status == 200 && e[i]->body == 50000 && e[i]->ended && !e[i]->failed;
     is_int(good, 30, "30 multiplexed requests on one connection complete");
+    ok(e[0]->wire > 9 && e[29]->wire > 9 && e[29]->wire < e[0]->wire,
+       "wire_size of response heads: HEADERS frames, smaller once HPACK has indexed them");
+    printf("# wire_size first %zu, last %zu\n", e[0]->wire, e[29]->wire);
     struct peer_stream *ps = peer_stream(&r->p, e[0]->sid);
     ok(strstr(ps->fields, "cookie=a=1;cookie=b=2;") && !strstr(ps->fields, "connection=") &&
            !strstr(ps->fields, "host="),

@@ -31,6 +31,7 @@ struct owner {
     int nreq;
     int refused, refused_status;
     char refused_why[256];
+    size_t last_wire, last_list; /* wire_size and field_bytes of the last request head */
     int conn_err;
     uint32_t conn_code;
     char conn_why[300];
@@ -93,6 +94,8 @@ static int o_request(void *arg, int32_t sid, struct message_head *head)
 {
     struct owner *o = arg;
     o->nreq++;
+    o->last_wire = head->wire_size;
+    o->last_list = head->field_bytes;
     for (int i = 0; i < PEER_STREAMS; i++)
         if (!o->ex[i].used) {
             struct ex *e = &o->ex[i];
@@ -245,6 +248,9 @@ static void test_multiplex(void)
     ok(strstr(peer_stream(&r->p, ids[0])->fields, "content-type=text/plain;") != NULL,
        "response field lower-cased and sent");
     ok(!r->o.conn_err && !r->p.goaway, "no connection error");
+    ok(r->o.last_wire > 9 && r->o.last_wire < r->o.last_list,
+       "wire_size of a request head: its HEADERS frame, HPACK-compressed");
+    printf("# wire_size %zu, field_bytes %zu\n", r->o.last_wire, r->o.last_list);
     rig_free(r);
 }
 

@@ -208,6 +208,8 @@ static void test_to_h2(void)
         is_int(back->major * 10 + back->minor, 20, "HTTP/2.0 for HAR");
         is_int(back->framing, HTTP1_LENGTH, "framing from content-length");
         is_int((long long)back->content_length, 4, "content-length");
+        is_int((long long)back->wire_size, (long long)h2.field_bytes,
+               "wire_size: the field list size when the wire size is not known");
         http1_head_free(back);
     }
     message_head_clear(&m);
