@@ -141,12 +141,20 @@ struct rig {
     struct engine_io io;
 };
 
+/* With H2_SEED_DIR set, the server's bytes of each scenario become a seed for fuzz_h2_uplink. */
 static struct rig *rig_new(const nghttp2_settings_entry *iv, size_t niv)
 {
+    static int scenario;
     struct rig *r = calloc(1, sizeof *r);
     r->o.c = h2_client_new(&ops, &r->o, NULL);
     peer_init(&r->p, 1, iv, niv);
     r->io = (struct engine_io){io_feed, io_flush, r->o.c};
+    const char *dir = getenv("H2_SEED_DIR");
+    if (dir) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/scenario_%d", dir, ++scenario);
+        r->p.seed = fopen(path, "wb");
+    }
     return r;
 }
 
