@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # h2_nghttp.sh SERVER — Debian's nghttp (a real HTTP/2 client) against h2_server on loopback
 # (h2_echo_server, prior knowledge): multiplexed downloads, a 10 MiB download through flow
-# control, an upload, trailers. TAP. Skips when nghttp is not installed.
+# control, an upload, trailers; curl too. TAP. Skips when nghttp is not installed.
 set -u
 server=$1
 if ! command -v nghttp >/dev/null; then
@@ -49,6 +49,16 @@ check "nghttp: 3 MB upload received whole" grep -qx "got 3000000 bytes" "$tmp/ec
 nghttp -v -t 30 "$base/trailers" >"$tmp/trailers" 2>&1
 check "nghttp: response trailers (grpc-status) received" grep -q "grpc-status: 0" "$tmp/trailers"
 check "nghttp: no Connection field sent over HTTP/2" bash -c "! grep -qi '^ *connection:' '$tmp/trailers'"
+
+# curl (libcurl with nghttp2), one stream per transfer: curl 7.88's -Z over h2c prior
+# knowledge fails its second transfer with "Error in the HTTP2 framing layer" against nginx too
+if command -v curl >/dev/null; then
+    out=$(curl -sS --http2-prior-knowledge -o /dev/null -w '%{http_version} %{http_code} %{size_download}' \
+        "$base/size/1000000" 2>&1)
+    check "curl --http2-prior-knowledge: 1 MB download over HTTP/2 ($out)" test "$out" = "2 200 1000000"
+    out=$(curl -sS --http2-prior-knowledge --data-binary @"$tmp/up" "$base/echo" 2>&1)
+    check "curl --http2-prior-knowledge: 3 MB upload ($out)" test "$out" = "got 3000000 bytes"
+fi
 
 check "server: no connection error" bash -c "! grep -q 'connection error' '$tmp/server.log'"
 echo "1..$n"
