@@ -85,7 +85,8 @@ size_t h2_server_streams(const struct h2_server *s) HP_NONNULL(1);
 int h2_server_set_stream_arg(struct h2_server *s, int32_t sid, void *stream_arg) HP_NONNULL(1);
 
 /* Response head for sid (any form: converted with message_to_h2). A status < 200 is interim
- * (sent, the final head follows). end_stream 1: no body. Returns 0, -1 (no such stream, OOM). */
+ * (sent, the final head follows). end_stream 1: no body (so for answers to HEAD, and for 204
+ * and 304). Returns 0, -1 (no such stream, already answered, OOM). */
 int h2_server_respond(struct h2_server *s, int32_t sid, const struct message_head *head,
                       int end_stream) HP_NONNULL(1, 3);
 
