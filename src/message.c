@@ -1,0 +1,650 @@
+/* message.c — see message.h. Strings live in a chain of arena blocks that never move, so a
+ * field's pointers stay valid while more fields are added (an HTTP/2 header block arrives one
+ * field at a time, unlike an HTTP/1 head that can be fixed up once complete). */
+#include "message.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <llhttp.h>
+#include "http1.h"
+
+#define ARENA_BLOCK 2048
+
+struct message_arena_block {
+    struct message_arena_block *next;
+    size_t used, cap;
+    char data[];
+};
+
+void message_head_init(struct message_head *h, int is_request)
+{
+    memset(h, 0, sizeof *h);
+    h->is_request = is_request;
+    h->method = h->scheme = h->authority = h->path = "";
+    h->major = 1;
+    h->minor = 1;
+    h->content_length = -1;
+}
+
+void message_head_clear(struct message_head *h)
+{
+    struct message_arena_block *b = h->arena;
+    while (b) {
+        struct message_arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    free(h->fields);
+    free(h->trailers);
+    message_head_init(h, h->is_request);
+}
+
+void message_head_move(struct message_head *dst, struct message_head *src)
+{
+    *dst = *src;
+    message_head_init(src, src->is_request);
+}
+
+static char *arena_alloc(struct message_head *h, size_t n)
+{
+    struct message_arena_block *b = h->arena;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+        struct message_arena_block *nb = malloc(sizeof *nb + cap);
+        if (!nb)
+            return NULL;
+        nb->used = 0;
+        nb->cap = cap;
+        if (b && n > ARENA_BLOCK) { /* a big string gets its own block behind the current one */
+            nb->next = b->next;
+            b->next = nb;
+        } else {
+            nb->next = b;
+            h->arena = nb;
+        }
+        b = nb;
+    }
+    char *p = b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+const char *message_strdup(struct message_head *h, const char *s, size_t len)
+{
+    char *p = arena_alloc(h, len + 1);
+    if (!p)
+        return NULL;
+    if (len)
+        memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+static int set_str(struct message_head *h, const char **dst, const char *s, size_t len)
+{
+    const char *p = message_strdup(h, s, len);
+    if (!p)
+        return -1;
+    *dst = p;
+    return 0;
+}
+
+int message_set_method(struct message_head *h, const char *s, size_t len)
+{
+    return set_str(h, &h->method, s, len);
+}
+int message_set_scheme(struct message_head *h, const char *s, size_t len)
+{
+    return set_str(h, &h->scheme, s, len);
+}
+int message_set_authority(struct message_head *h, const char *s, size_t len)
+{
+    return set_str(h, &h->authority, s, len);
+}
+int message_set_path(struct message_head *h, const char *s, size_t len)
+{
+    return set_str(h, &h->path, s, len);
+}
+
+/* Content-Length value: digits only; -1 otherwise (or on overflow). */
+static int64_t parse_length(const char *v, size_t len)
+{
+    if (!len || len > 18)
+        return -1;
+    int64_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        n = n * 10 + (v[i] - '0');
+    }
+    return n;
+}
+
+static int push_field(struct message_head *h, struct message_field **arr, size_t *n, size_t *cap,
+                      const char *name, size_t name_len, const char *value, size_t value_len)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        struct message_field *na = realloc(*arr, nc * sizeof *na);
+        if (!na)
+            return -1;
+        *arr = na;
+        *cap = nc;
+    }
+    const char *nm = message_strdup(h, name, name_len);
+    const char *vl = nm ? message_strdup(h, value, value_len) : NULL;
+    if (!vl)
+        return -1;
+    (*arr)[(*n)++] = (struct message_field){nm, vl, name_len, value_len};
+    h->field_bytes += name_len + value_len + 32;
+    return 0;
+}
+
+int message_add_field(struct message_head *h, const char *name, size_t name_len,
+                      const char *value, size_t value_len)
+{
+    if (name_len == 14 && !strncasecmp(name, "content-length", 14)) {
+        int64_t n = parse_length(value, value_len);
+        if (n < 0 || (h->content_length >= 0 && n != h->content_length)) {
+            h->content_length_bad = 1;
+            h->content_length = -1;
+        } else if (!h->content_length_bad) {
+            h->content_length = n;
+        }
+    }
+    return push_field(h, &h->fields, &h->nfields, &h->fields_cap, name, name_len, value,
+                      value_len);
+}
+
+int message_add_trailer(struct message_head *h, const char *name, size_t name_len,
+                        const char *value, size_t value_len)
+{
+    return push_field(h, &h->trailers, &h->ntrailers, &h->trailers_cap, name, name_len, value,
+                      value_len);
+}
+
+const char *message_get(const struct message_head *h, const char *name)
+{
+    for (size_t i = 0; i < h->nfields; i++)
+        if (!strcasecmp(h->fields[i].name, name))
+            return h->fields[i].value;
+    return NULL;
+}
+
+/* ---- HTTP/2 ---- */
+
+static const char *const connection_fields[] = {"connection", "keep-alive", "proxy-connection",
+                                                "transfer-encoding", "upgrade"};
+static const char *const connection_field_why[] = {
+    "connection-specific field: connection", "connection-specific field: keep-alive",
+    "connection-specific field: proxy-connection", "connection-specific field: transfer-encoding",
+    "connection-specific field: upgrade"};
+
+static int connection_field_index(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof connection_fields / sizeof *connection_fields; i++)
+        if (strlen(connection_fields[i]) == len && !strncasecmp(name, connection_fields[i], len))
+            return (int)i;
+    return -1;
+}
+
+int message_is_connection_field(const char *name, size_t len)
+{
+    return connection_field_index(name, len) >= 0;
+}
+
+static int is_tchar(unsigned char c)
+{
+    return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static int is_token(const char *s, size_t len)
+{
+    if (!len)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!is_tchar((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+/* 1 when the comma-separated list v holds token (case-insensitive, OWS around items). */
+static int list_has(const char *v, size_t len, const char *token)
+{
+    size_t tl = strlen(token), i = 0;
+    while (i < len) {
+        while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+            i++;
+        size_t s = i;
+        while (i < len && v[i] != ',')
+            i++;
+        size_t e = i;
+        while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+            e--;
+        if (e - s == tl && !strncasecmp(v + s, token, tl))
+            return 1;
+    }
+    return 0;
+}
+
+static const char *set_pseudo(struct message_head *h, const char **slot, const char *dup_why,
+                              const char *value, size_t value_len)
+{
+    if (**slot)
+        return dup_why;
+    if (value_len == 0 && slot != &h->authority && slot != &h->path)
+        return "empty pseudo-header";
+    if (set_str(h, slot, value, value_len) < 0)
+        return "out of memory";
+    return NULL;
+}
+
+static const char *h2_add(struct message_head *h, const char *name, size_t name_len,
+                          const char *value, size_t value_len, int trailers)
+{
+    if (!name_len)
+        return "empty field name";
+    for (size_t i = 0; i < value_len; i++)
+        if (value[i] == '\0' || value[i] == '\r' || value[i] == '\n')
+            return "invalid character in field value";
+    if (name[0] == ':') {
+        if (trailers)
+            return "pseudo-header in trailers";
+        if (h->nfields)
+            return "pseudo-header after regular field";
+        const char *p = name + 1;
+        size_t pl = name_len - 1;
+#define IS(lit) (pl == sizeof lit - 1 && !memcmp(p, lit, pl))
+        if (h->is_request) {
+            if (IS("method"))
+                return set_pseudo(h, &h->method, "duplicate pseudo-header :method", value,
+                                  value_len);
+            if (IS("scheme"))
+                return set_pseudo(h, &h->scheme, "duplicate pseudo-header :scheme", value,
+                                  value_len);
+            if (IS("authority"))
+                return set_pseudo(h, &h->authority, "duplicate pseudo-header :authority", value,
+                                  value_len);
+            if (IS("path")) {
+                if (h->path[0] || value_len == 0)
+                    return value_len ? "duplicate pseudo-header :path" : "empty :path";
+                return set_pseudo(h, &h->path, "duplicate pseudo-header :path", value, value_len);
+            }
+            if (IS("status"))
+                return "response pseudo-header :status in a request";
+            return "unknown pseudo-header";
+        }
+        if (IS("status")) {
+            if (h->status)
+                return "duplicate pseudo-header :status";
+            if (value_len != 3 || !isdigit((unsigned char)value[0]) ||
+                !isdigit((unsigned char)value[1]) || !isdigit((unsigned char)value[2]))
+                return "invalid :status";
+            h->status = (value[0] - '0') * 100 + (value[1] - '0') * 10 + (value[2] - '0');
+            return h->status < 100 ? "invalid :status" : NULL;
+        }
+        if (IS("method") || IS("scheme") || IS("authority") || IS("path"))
+            return "request pseudo-header in a response";
+        return "unknown pseudo-header";
+#undef IS
+    }
+    for (size_t i = 0; i < name_len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c >= 'A' && c <= 'Z')
+            return "upper-case field name";
+        if (!is_tchar(c))
+            return "invalid character in field name";
+    }
+    int ci = connection_field_index(name, name_len);
+    if (ci >= 0)
+        return connection_field_why[ci];
+    if (name_len == 2 && !memcmp(name, "te", 2) &&
+        !(value_len == 8 && !strncasecmp(value, "trailers", 8)))
+        return "TE other than \"trailers\"";
+    int r = trailers ? message_add_trailer(h, name, name_len, value, value_len)
+                     : message_add_field(h, name, name_len, value, value_len);
+    return r < 0 ? "out of memory" : NULL;
+}
+
+const char *message_h2_add(struct message_head *h, const char *name, size_t name_len,
+                           const char *value, size_t value_len, int trailers)
+{
+    const char *why = h2_add(h, name, name_len, value, value_len, trailers);
+    if (!why && name_len && name[0] == ':') /* the list size counts pseudo-headers too */
+        h->field_bytes += name_len + value_len + 32;
+    return why;
+}
+
+const char *message_h2_check(const struct message_head *h)
+{
+    if (h->content_length_bad)
+        return "invalid or conflicting content-length";
+    if (h->end_stream && h->content_length > 0 && h->is_request)
+        return "content-length but the stream ended with the head";
+    if (!h->is_request)
+        return h->status ? NULL : "missing :status";
+    if (!h->method[0])
+        return "missing :method";
+    if (!is_token(h->method, strlen(h->method)))
+        return "invalid :method";
+    if (!strcmp(h->method, "CONNECT")) {
+        if (h->scheme[0] || h->path[0])
+            return "CONNECT with :scheme or :path";
+        return h->authority[0] ? NULL : "CONNECT without :authority";
+    }
+    if (!h->scheme[0])
+        return "missing :scheme";
+    if (!h->path[0])
+        return "missing :path";
+    if (h->path[0] != '/' && !(h->path[0] == '*' && !h->path[1] && !strcmp(h->method, "OPTIONS")))
+        return "invalid :path";
+    const char *host = message_get(h, "host");
+    if (host && h->authority[0] && strcasecmp(host, h->authority))
+        return "host differs from :authority";
+    return NULL;
+}
+
+static char *lower_copy(struct message_head *h, const char *s, size_t len)
+{
+    char *p = (char *)message_strdup(h, s, len);
+    if (p)
+        for (size_t i = 0; i < len; i++)
+            p[i] = (char)tolower((unsigned char)p[i]);
+    return p;
+}
+
+/* Push a field whose name is lower-cased first. */
+static int push_lower(struct message_head *dst, int trailer, const struct message_field *f)
+{
+    char small[64];
+    char *name = f->name_len < sizeof small ? small : malloc(f->name_len + 1);
+    if (!name)
+        return -1;
+    for (size_t i = 0; i < f->name_len; i++)
+        name[i] = (char)tolower((unsigned char)f->name[i]);
+    int r = trailer ? message_add_trailer(dst, name, f->name_len, f->value, f->value_len)
+                    : message_add_field(dst, name, f->name_len, f->value, f->value_len);
+    if (name != small)
+        free(name);
+    return r;
+}
+
+/* 1 when a Connection field of src names the field name (RFC 9110 §7.6.1). */
+static int named_by_connection(const struct message_head *src, const char *name, size_t len)
+{
+    char tok[128];
+    if (len >= sizeof tok)
+        return 0;
+    memcpy(tok, name, len);
+    tok[len] = '\0';
+    for (size_t i = 0; i < src->nfields; i++)
+        if (!strcasecmp(src->fields[i].name, "connection") &&
+            list_has(src->fields[i].value, src->fields[i].value_len, tok))
+            return 1;
+    return 0;
+}
+
+int message_to_h2(const struct message_head *src, struct message_head *dst)
+{
+    message_head_init(dst, src->is_request);
+    dst->status = src->status;
+    dst->major = 2;
+    dst->minor = 0;
+    dst->stream_id = src->stream_id;
+    dst->end_stream = src->end_stream;
+    dst->wire_size = src->wire_size;
+    if (set_str(dst, &dst->method, src->method, strlen(src->method)) < 0 ||
+        set_str(dst, &dst->scheme, src->scheme, strlen(src->scheme)) < 0 ||
+        set_str(dst, &dst->path, src->path, strlen(src->path)) < 0)
+        goto oom;
+    const char *authority = src->authority;
+    if (!authority[0] && src->is_request) {
+        const char *host = message_get(src, "host");
+        authority = host ? host : "";
+    }
+    if (set_str(dst, &dst->authority, authority, strlen(authority)) < 0)
+        goto oom;
+    for (size_t i = 0; i < src->nfields; i++) {
+        const struct message_field *f = &src->fields[i];
+        if (message_is_connection_field(f->name, f->name_len) ||
+            named_by_connection(src, f->name, f->name_len))
+            continue;
+        if (src->is_request && !strcasecmp(f->name, "host"))
+            continue; /* carried by :authority */
+        if (!strcasecmp(f->name, "te")) {
+            if (list_has(f->value, f->value_len, "trailers") &&
+                message_add_field(dst, "te", 2, "trailers", 8) < 0)
+                goto oom;
+            continue;
+        }
+        if (!strcasecmp(f->name, "cookie")) {
+            /* crumbs: "a=1; b=2" -> two fields, better HPACK reuse (RFC 9113 §8.2.3) */
+            const char *v = f->value, *end = f->value + f->value_len;
+            while (v < end) {
+                const char *semi = memchr(v, ';', (size_t)(end - v));
+                const char *e = semi ? semi : end;
+                const char *s = v;
+                while (s < e && (*s == ' ' || *s == '\t'))
+                    s++;
+                const char *t = e;
+                while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
+                    t--;
+                if (t > s && message_add_field(dst, "cookie", 6, s, (size_t)(t - s)) < 0)
+                    goto oom;
+                v = semi ? semi + 1 : end;
+            }
+            continue;
+        }
+        if (push_lower(dst, 0, f) < 0)
+            goto oom;
+    }
+    for (size_t i = 0; i < src->ntrailers; i++) {
+        const struct message_field *f = &src->trailers[i];
+        if (message_is_connection_field(f->name, f->name_len))
+            continue;
+        if (push_lower(dst, 1, f) < 0)
+            goto oom;
+    }
+    return 0;
+oom:
+    message_head_clear(dst);
+    return -1;
+}
+
+/* ---- HTTP/1 ---- */
+
+static int method_number(const char *m)
+{
+#define XX(num, name, string)                                                                      \
+    if (!strcmp(m, #string))                                                                       \
+        return num;
+    HTTP_ALL_METHOD_MAP(XX)
+#undef XX
+    return -1;
+}
+
+/* Growing string storage by offsets (converted to pointers at the end). */
+struct sbuf {
+    char *p;
+    size_t len, cap;
+};
+
+static size_t sbuf_put(struct sbuf *b, const char *s, size_t n, int terminate)
+{
+    size_t need = b->len + n + 1;
+    if (need > b->cap) {
+        size_t cap = b->cap ? b->cap : 512;
+        while (cap < need)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np)
+            return SIZE_MAX;
+        b->p = np;
+        b->cap = cap;
+    }
+    size_t off = b->len;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    if (terminate)
+        b->p[b->len++] = '\0';
+    return off;
+}
+
+struct http1_head *message_to_http1(const struct message_head *m, const char **why)
+{
+    if (why)
+        *why = NULL;
+    int method = 0;
+    if (m->is_request) {
+        method = method_number(m->method);
+        if (method < 0) {
+            if (why)
+                *why = "method not known to HTTP/1";
+            return NULL;
+        }
+    }
+    struct http1_head *h = calloc(1, sizeof *h);
+    size_t nout = m->nfields + 1;
+    size_t (*offs)[2] = calloc(nout, sizeof *offs);
+    struct sbuf b = {0};
+    if (!h || !offs)
+        goto oom;
+    int is_connect = m->is_request && !strcmp(m->method, "CONNECT");
+    const char *target = is_connect ? m->authority : m->path;
+    size_t target_off = sbuf_put(&b, target, strlen(target), 1);
+    /* HTTP/2 has no reason phrase (RFC 9113 §8.3.2): "" as mitmproxy's HAR has it */
+    const char *reason = m->is_request || m->major >= 2 ? "" : http1_reason(m->status);
+    size_t reason_off = sbuf_put(&b, reason, strlen(reason), 1);
+    if (target_off == SIZE_MAX || reason_off == SIZE_MAX)
+        goto oom;
+    size_t n = 0;
+    if (m->is_request && m->authority[0] && !message_get(m, "host")) {
+        offs[n][0] = sbuf_put(&b, "host", 4, 1);
+        offs[n][1] = sbuf_put(&b, m->authority, strlen(m->authority), 1);
+        if (offs[n][0] == SIZE_MAX || offs[n][1] == SIZE_MAX)
+            goto oom;
+        n++;
+    }
+    int cookie_done = 0;
+    for (size_t i = 0; i < m->nfields; i++) {
+        const struct message_field *f = &m->fields[i];
+        int is_cookie = !strcasecmp(f->name, "cookie");
+        if (is_cookie && cookie_done)
+            continue;
+        offs[n][0] = sbuf_put(&b, f->name, f->name_len, 1);
+        if (is_cookie) { /* one Cookie field, crumbs joined with "; " (RFC 9113 §8.2.3) */
+            cookie_done = 1;
+            offs[n][1] = b.len;
+            int first = 1;
+            for (size_t j = i; j < m->nfields; j++) {
+                if (strcasecmp(m->fields[j].name, "cookie"))
+                    continue;
+                if ((!first && sbuf_put(&b, "; ", 2, 0) == SIZE_MAX) ||
+                    sbuf_put(&b, m->fields[j].value, m->fields[j].value_len, 0) == SIZE_MAX)
+                    goto oom;
+                first = 0;
+            }
+            if (sbuf_put(&b, "", 0, 1) == SIZE_MAX)
+                goto oom;
+        } else {
+            offs[n][1] = sbuf_put(&b, f->value, f->value_len, 1);
+        }
+        if (offs[n][0] == SIZE_MAX || offs[n][1] == SIZE_MAX)
+            goto oom;
+        n++;
+    }
+    h->fields = calloc(n ? n : 1, sizeof *h->fields);
+    if (!h->fields)
+        goto oom;
+    for (size_t i = 0; i < n; i++)
+        h->fields[i] = (struct http1_field){b.p + offs[i][0], b.p + offs[i][1]};
+    h->nfields = n;
+    h->buf = b.p;
+    h->buf_len = b.len;
+    h->buf_cap = b.cap;
+    h->is_request = m->is_request;
+    h->method = method;
+    h->target = b.p + target_off;
+    h->status = m->status;
+    h->reason = b.p + reason_off;
+    h->major = m->major;
+    h->minor = m->minor;
+    int no_body = m->end_stream ||
+                  (!m->is_request && (m->status < 200 || m->status == 204 || m->status == 304));
+    if (m->content_length >= 0) {
+        h->framing = HTTP1_LENGTH;
+        h->content_length = (uint64_t)m->content_length;
+    } else {
+        h->framing = no_body ? HTTP1_NO_BODY : HTTP1_CHUNKED;
+    }
+    h->keep_alive = 1;
+    h->upgrade = is_connect;
+    h->wire_size = m->wire_size ? m->wire_size : m->field_bytes;
+    free(offs);
+    return h;
+oom:
+    free(offs);
+    free(b.p);
+    if (h)
+        free(h->fields);
+    free(h);
+    return NULL;
+}
+
+int message_from_http1(struct message_head *m, const struct http1_head *h, const char *scheme)
+{
+    message_head_init(m, h->is_request);
+    m->major = h->major;
+    m->minor = h->minor;
+    m->status = h->status;
+    m->end_stream = h->framing == HTTP1_NO_BODY;
+    if (h->is_request) {
+        const char *meth = llhttp_method_name((llhttp_method_t)h->method);
+        const char *t = h->target ? h->target : "";
+        if (message_set_method(m, meth, strlen(meth)) < 0)
+            goto oom;
+        if (h->method == HTTP_CONNECT) {
+            if (message_set_authority(m, t, strlen(t)) < 0)
+                goto oom;
+        } else if (!strncasecmp(t, "http://", 7) || !strncasecmp(t, "https://", 8)) {
+            size_t sl = t[4] == ':' ? 4 : 5;
+            const char *a = t + sl + 3, *e = a + strcspn(a, "/?#");
+            m->scheme = lower_copy(m, t, sl);
+            if (!m->scheme || message_set_authority(m, a, (size_t)(e - a)) < 0)
+                goto oom;
+            if (*e == '/') {
+                if (message_set_path(m, e, strlen(e)) < 0)
+                    goto oom;
+            } else { /* "http://h" -> "/", "http://h?q" -> "/?q" */
+                char *p = arena_alloc(m, strlen(e) + 2);
+                if (!p)
+                    goto oom;
+                p[0] = '/';
+                strcpy(p + 1, e);
+                m->path = p;
+            }
+        } else if (message_set_path(m, t, strlen(t)) < 0) {
+            goto oom;
+        }
+        if (!m->scheme[0] && scheme && message_set_scheme(m, scheme, strlen(scheme)) < 0)
+            goto oom;
+    }
+    for (size_t i = 0; i < h->nfields; i++) {
+        const struct http1_field *f = &h->fields[i];
+        if (message_add_field(m, f->name, strlen(f->name), f->value, strlen(f->value)) < 0)
+            goto oom;
+    }
+    if (h->is_request && !m->authority[0]) {
+        const char *host = message_get(m, "host");
+        if (host && message_set_authority(m, host, strlen(host)) < 0)
+            goto oom;
+    }
+    if (h->framing == HTTP1_LENGTH)
+        m->content_length = (int64_t)h->content_length;
+    return 0;
+oom:
+    message_head_clear(m);
+    return -1;
+}

@@ -1,0 +1,316 @@
+/* test_message.c — message.c: the protocol-neutral head, RFC 9113 §8.2/§8.3 rules for received
+ * HTTP/2 header blocks, the HTTP/1.1 -> HTTP/2 mapping, and the conversions to and from
+ * struct http1_head (parsed by the real http1.c). */
+#include "../../src/message.c"
+
+#include <stdio.h>
+#include "tap.h"
+
+/* Add name: value pairs (NULL-terminated list) as a received HTTP/2 block; the first reason. */
+static const char *h2_block(struct message_head *h, const char *const *nv, int trailers)
+{
+    for (; nv[0]; nv += 2) {
+        const char *why = message_h2_add(h, nv[0], strlen(nv[0]), nv[1], strlen(nv[1]), trailers);
+        if (why)
+            return why;
+    }
+    return NULL;
+}
+
+/* The reason a request block gives (from adding or from the final check), or NULL. */
+static const char *request_verdict(const char *const *nv)
+{
+    struct message_head h;
+    message_head_init(&h, 1);
+    const char *why = h2_block(&h, nv, 0);
+    if (!why)
+        why = message_h2_check(&h);
+    message_head_clear(&h);
+    return why;
+}
+
+#define REQ(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define BASE ":method", "GET", ":scheme", "https", ":authority", "a.test", ":path", "/x"
+
+static void test_h2_receive_rules(void)
+{
+    ok(request_verdict(REQ(BASE, "accept", "*/*")) == NULL, "valid request accepted");
+    is_str(request_verdict(REQ(":method", "GET", "accept", "*/*", ":path", "/")),
+           "pseudo-header after regular field", "pseudo-header after a regular field refused");
+    is_str(request_verdict(REQ(BASE, ":protocol", "websocket")), "unknown pseudo-header",
+           "unknown pseudo-header refused");
+    is_str(request_verdict(REQ(BASE, ":method", "POST")), "duplicate pseudo-header :method",
+           "duplicate :method refused");
+    is_str(request_verdict(REQ(":status", "200", BASE)), "response pseudo-header :status in a request",
+           ":status in a request refused");
+    is_str(request_verdict(REQ(":method", "GET", ":scheme", "https", ":authority", "a.test")),
+           "missing :path", "missing :path refused");
+    is_str(request_verdict(REQ(":method", "GET", ":authority", "a.test", ":path", "/")),
+           "missing :scheme", "missing :scheme refused");
+    is_str(request_verdict(REQ(":scheme", "https", ":authority", "a.test", ":path", "/")),
+           "missing :method", "missing :method refused");
+    is_str(request_verdict(REQ(":method", "GET", ":scheme", "https", ":path", "")),
+           "empty :path", "empty :path refused");
+    is_str(request_verdict(REQ(":method", "GE T", ":scheme", "https", ":path", "/")),
+           "invalid :method", "method that is not a token refused");
+    is_str(request_verdict(REQ(":method", "GET", ":scheme", "https", ":path", "x")),
+           "invalid :path", "path not starting with / refused");
+    ok(request_verdict(REQ(":method", "OPTIONS", ":scheme", "https", ":path", "*")) == NULL,
+       "OPTIONS * accepted");
+    is_str(request_verdict(REQ(BASE, "Accept", "*/*")), "upper-case field name",
+           "upper-case field name refused");
+    const char *conn[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
+                          "upgrade"};
+    for (size_t i = 0; i < 5; i++) {
+        char want[80];
+        snprintf(want, sizeof want, "connection-specific field: %s", conn[i]);
+        is_str(request_verdict(REQ(BASE, conn[i], "x")), want, want);
+    }
+    is_str(request_verdict(REQ(BASE, "te", "gzip")), "TE other than \"trailers\"",
+           "TE: gzip refused");
+    ok(request_verdict(REQ(BASE, "te", "trailers")) == NULL, "TE: trailers accepted");
+    is_str(request_verdict(REQ(BASE, "content-length", "5", "content-length", "6")),
+           "invalid or conflicting content-length", "two different content-lengths refused");
+    is_str(request_verdict(REQ(BASE, "content-length", "5x")),
+           "invalid or conflicting content-length", "content-length not a number refused");
+    is_str(request_verdict(REQ(BASE, "host", "b.test")), "host differs from :authority",
+           "Host other than :authority refused");
+    ok(request_verdict(REQ(BASE, "host", "A.test")) == NULL, "Host equal to :authority accepted");
+    is_str(request_verdict(REQ(":method", "CONNECT", ":authority", "a.test:443", ":path", "/")),
+           "CONNECT with :scheme or :path", "CONNECT with :path refused");
+    ok(request_verdict(REQ(":method", "CONNECT", ":authority", "a.test:443")) == NULL,
+       "CONNECT with :authority only passes the message rules");
+    is_str(request_verdict(REQ(BASE, "x", "a\nb")), "invalid character in field value",
+           "LF in a value refused");
+
+    /* content-length with no body */
+    struct message_head h;
+    message_head_init(&h, 1);
+    ok(!h2_block(&h, REQ(BASE, "content-length", "3"), 0), "block with content-length");
+    h.end_stream = 1;
+    is_str(message_h2_check(&h), "content-length but the stream ended with the head",
+           "content-length on a request without DATA refused");
+    is_int(h.content_length, 3, "content_length parsed");
+    message_head_clear(&h);
+
+    /* trailers */
+    message_head_init(&h, 1);
+    ok(!h2_block(&h, REQ(BASE), 0), "head");
+    ok(!h2_block(&h, REQ("grpc-status", "0", "grpc-message", "ok"), 1), "trailers accepted");
+    is_int((long long)h.ntrailers, 2, "two trailers kept apart from fields");
+    is_int((long long)h.nfields, 0, "fields untouched by trailers");
+    is_str(h2_block(&h, REQ(":path", "/"), 1), "pseudo-header in trailers",
+           "pseudo-header in trailers refused");
+    message_head_clear(&h);
+
+    /* responses */
+    message_head_init(&h, 0);
+    ok(!h2_block(&h, REQ(":status", "204", "server", "t"), 0), "response block");
+    is_int(h.status, 204, "status parsed");
+    ok(message_h2_check(&h) == NULL, "response passes");
+    message_head_clear(&h);
+    message_head_init(&h, 0);
+    is_str(h2_block(&h, REQ(":status", "20x"), 0), "invalid :status", "bad :status refused");
+    message_head_clear(&h);
+    message_head_init(&h, 0);
+    ok(!h2_block(&h, REQ("server", "t"), 0), "fields only");
+    is_str(message_h2_check(&h), "missing :status", "response without :status refused");
+    message_head_clear(&h);
+}
+
+/* An HTTP/1 head parsed by the real parser. */
+static struct http1_head *parsed;
+static int grab_head(void *arg, struct http1_head *h)
+{
+    (void)arg;
+    parsed = http1_head_take(h);
+    return 0;
+}
+static int no_body(void *arg, const char *d, size_t n)
+{
+    (void)arg, (void)d, (void)n;
+    return 0;
+}
+static int grab_done(void *arg)
+{
+    (void)arg;
+    return 1;
+}
+static const struct http1_handlers grab = {grab_head, no_body, grab_done};
+
+static struct http1_head *parse_http1(const char *text, int is_request)
+{
+    struct http1_parser p;
+    http1_parser_init(&p, is_request, &grab, NULL);
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add(b, text, strlen(text));
+    parsed = NULL;
+    http1_feed(&p, b);
+    evbuffer_free(b);
+    http1_parser_free(&p);
+    return parsed;
+}
+
+static void test_to_h2(void)
+{
+    struct http1_head *h1 = parse_http1(
+        "POST /up?q=1 HTTP/1.1\r\nHost: a.test:8443\r\nConnection: keep-alive, X-Hop\r\n"
+        "X-Hop: 1\r\nKeep-Alive: timeout=5\r\nTE: gzip, trailers\r\nUpgrade: h2c\r\n"
+        "Proxy-Connection: keep-alive\r\nCookie: a=1; b=2;c=3\r\nX-Custom: Yes\r\n"
+        "Content-Length: 4\r\n\r\nbody", 1);
+    ok(h1 != NULL, "HTTP/1 request parsed");
+    if (!h1)
+        return;
+    struct message_head m, h2;
+    ok(message_from_http1(&m, h1, "https") == 0, "message_from_http1");
+    is_str(m.method, "POST", "method text from llhttp's number");
+    is_str(m.scheme, "https", "scheme given by the caller");
+    is_str(m.authority, "a.test:8443", "authority from Host");
+    is_str(m.path, "/up?q=1", "path from the origin-form target");
+    is_int(m.content_length, 4, "content-length carried");
+    is_int((long long)m.nfields, (long long)h1->nfields, "every field kept as received");
+    ok(message_to_h2(&m, &h2) == 0, "message_to_h2");
+    is_str(h2.authority, "a.test:8443", ":authority");
+    is_int(h2.major * 10 + h2.minor, 20, "version 2.0");
+    ok(!message_get(&h2, "host"), "Host moved to :authority");
+    ok(!message_get(&h2, "connection") && !message_get(&h2, "keep-alive") &&
+           !message_get(&h2, "upgrade") && !message_get(&h2, "proxy-connection"),
+       "connection-specific fields dropped");
+    ok(!message_get(&h2, "x-hop"), "field named by Connection dropped");
+    is_str(message_get(&h2, "te"), "trailers", "TE reduced to trailers");
+    is_str(message_get(&h2, "x-custom"), "Yes", "end-to-end field kept, value as is");
+    int crumbs = 0, lower = 1;
+    for (size_t i = 0; i < h2.nfields; i++) {
+        if (!strcmp(h2.fields[i].name, "cookie"))
+            crumbs++;
+        for (const char *p = h2.fields[i].name; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                lower = 0;
+    }
+    is_int(crumbs, 3, "Cookie split into three crumbs");
+    ok(lower, "every name lower-case");
+    ok(message_h2_check(&h2) == NULL, "the mapped head passes the HTTP/2 receive rules");
+
+    /* and back to HTTP/1.1 for flow/HAR */
+    const char *why = "x";
+    struct http1_head *back = message_to_http1(&h2, &why);
+    ok(back && !why, "message_to_http1");
+    if (back) {
+        is_str(back->fields[0].name, "host", "Host first");
+        is_str(back->fields[0].value, "a.test:8443", "Host from :authority");
+        is_str(http1_head_get(back, "cookie"), "a=1; b=2; c=3", "cookie crumbs joined with \"; \"");
+        int cookies = 0;
+        for (size_t i = 0; i < back->nfields; i++)
+            cookies += !strcmp(back->fields[i].name, "cookie");
+        is_int(cookies, 1, "one Cookie field");
+        is_str(back->target, "/up?q=1", "target = path");
+        is_int(back->method, HTTP_POST, "method number");
+        is_int(back->major * 10 + back->minor, 20, "HTTP/2.0 for HAR");
+        is_int(back->framing, HTTP1_LENGTH, "framing from content-length");
+        is_int((long long)back->content_length, 4, "content-length");
+        is_int((long long)back->wire_size, (long long)h2.field_bytes,
+               "wire_size: the field list size when the wire size is not known");
+        http1_head_free(back);
+    }
+    message_head_clear(&m);
+    message_head_clear(&h2);
+    http1_head_free(h1);
+
+    h1 = parse_http1("GET http://B.test/a/b?c HTTP/1.1\r\nHost: ignored.test\r\n\r\n", 1);
+    ok(h1 && message_from_http1(&m, h1, NULL) == 0, "absolute-form request");
+    is_str(m.scheme, "http", "scheme from the absolute target");
+    is_str(m.authority, "B.test", "authority from the absolute target");
+    is_str(m.path, "/a/b?c", "path from the absolute target");
+    ok(m.end_stream, "no body");
+    message_head_clear(&m);
+    http1_head_free(h1);
+    h1 = parse_http1("GET http://b.test?x=1 HTTP/1.1\r\nHost: b.test\r\n\r\n", 1);
+    ok(h1 && message_from_http1(&m, h1, NULL) == 0, "absolute-form without a path");
+    is_str(m.path, "/?x=1", "path / added before the query");
+    message_head_clear(&m);
+    http1_head_free(h1);
+
+    h1 = parse_http1("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n", 0);
+    ok(h1 && message_from_http1(&m, h1, NULL) == 0, "response from HTTP/1");
+    is_int(m.status, 200, "status");
+    ok(message_to_h2(&m, &h2) == 0 && !message_get(&h2, "transfer-encoding") &&
+           message_get(&h2, "x-a"),
+       "response mapped: Transfer-Encoding dropped");
+    message_head_clear(&m);
+    message_head_clear(&h2);
+    http1_head_free(h1);
+}
+
+static void test_to_http1(void)
+{
+    struct message_head m;
+    message_head_init(&m, 1);
+    ok(!h2_block(&m, REQ(":method", "CONNECT", ":authority", "a.test:443"), 0), "CONNECT head");
+    const char *why = NULL;
+    struct http1_head *h = message_to_http1(&m, &why);
+    ok(h && h->method == HTTP_CONNECT, "CONNECT mapped");
+    if (h)
+        is_str(h->target, "a.test:443", "CONNECT target = authority");
+    http1_head_free(h);
+    message_head_clear(&m);
+
+    message_head_init(&m, 1);
+    ok(!h2_block(&m, REQ(":method", "BREW", ":scheme", "https", ":path", "/"), 0), "BREW head");
+    h = message_to_http1(&m, &why);
+    ok(!h && why && strstr(why, "method"), "unknown method: no head, a reason");
+    message_head_clear(&m);
+
+    message_head_init(&m, 0);
+    ok(!h2_block(&m, REQ(":status", "304", "etag", "\"x\""), 0), "304 head");
+    h = message_to_http1(&m, &why);
+    ok(h && h->framing == HTTP1_NO_BODY && h->status == 304, "304: no body");
+    if (h)
+        is_str(h->reason, "", "no reason phrase for HTTP/2 (RFC 9113 8.3.2)");
+    http1_head_free(h);
+    message_head_clear(&m);
+
+    message_head_init(&m, 0);
+    ok(!h2_block(&m, REQ(":status", "200"), 0), "200 head without length");
+    h = message_to_http1(&m, &why);
+    ok(h && h->framing == HTTP1_CHUNKED, "200 without length: chunked for HTTP/1.1");
+    http1_head_free(h);
+    message_head_clear(&m);
+}
+
+static void test_arena(void)
+{
+    struct message_head m, moved;
+    message_head_init(&m, 1);
+    char big[5000];
+    memset(big, 'v', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    int fine = 1;
+    for (int i = 0; i < 500; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "x-field-%d", i);
+        if (message_add_field(&m, name, strlen(name), i % 50 ? name : big,
+                              strlen(i % 50 ? name : big)) < 0)
+            fine = 0;
+    }
+    ok(fine, "500 fields added (some 5 KB)");
+    for (int i = 0; i < 500; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "x-field-%d", i);
+        if (strcmp(m.fields[i].name, name) || strcmp(m.fields[i].value, i % 50 ? name : big))
+            fine = 0;
+    }
+    ok(fine, "every earlier string still valid after the arena grew");
+    message_head_move(&moved, &m);
+    ok(m.nfields == 0 && m.arena == NULL && moved.nfields == 500, "move leaves the source empty");
+    message_head_clear(&moved);
+    message_head_clear(&m);
+}
+
+int main(void)
+{
+    test_h2_receive_rules();
+    test_to_h2();
+    test_to_http1();
+    test_arena();
+    return done();
+}
