@@ -72,8 +72,8 @@ void store_messages_use_budget(struct store_messages *m, struct budget *budget)
 
 static void item_free(struct store_messages *m, struct item *it)
 {
-    if (it->kind == ITEM_MSG && m->budget)
-        budget_give(m->budget, it->len);
+    if (it->kind == ITEM_MSG && !it->patch_only && m->budget)
+        budget_give(m->budget, sizeof *it + it->len);
     free(it->extensions);
     free(it);
 }
@@ -95,7 +95,7 @@ static void push(struct store_messages *m, struct item *it)
     pthread_mutex_lock(&m->mu);
     *m->tail = it;
     m->tail = &it->next;
-    m->queued += it->len;
+    m->queued += sizeof *it + it->len;
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -113,15 +113,16 @@ void store_messages_open(struct store_messages *m, uint64_t flow_id, const char 
 int store_messages_add(struct store_messages *m, uint64_t flow_id, uint64_t index,
                        const struct ws_msg *msg)
 {
+    size_t bytes = sizeof(struct item) + msg->len; /* a ping flood is many small items */
     pthread_mutex_lock(&m->mu);
-    int full = m->queued + msg->len > STORE_MESSAGES_QUEUE_MAX;
+    int full = m->queued + bytes > STORE_MESSAGES_QUEUE_MAX;
     pthread_mutex_unlock(&m->mu);
-    if (full || (m->budget && !budget_take(m->budget, msg->len)))
+    if (full || (m->budget && !budget_take(m->budget, bytes)))
         return -1;
-    struct item *it = calloc(1, sizeof *it + msg->len);
+    struct item *it = calloc(1, bytes);
     if (!it) {
         if (m->budget)
-            budget_give(m->budget, msg->len);
+            budget_give(m->budget, bytes);
         return -1;
     }
     it->kind = ITEM_MSG;

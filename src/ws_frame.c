@@ -13,6 +13,7 @@
 /* One message being assembled: a data message (text/binary, maybe fragmented) or a control frame
  * (whole in one frame, at most 125 bytes). */
 struct ws_asm {
+    struct budget *budget;     /* what buf holds is taken from it (NULL: no budget) */
     int opcode;
     unsigned flags;
     uint64_t size, wire_size;
@@ -143,7 +144,8 @@ int ws_deflate_parse(const char *header, struct ws_deflate *out)
 /* ---- the reader ---- */
 
 struct ws_reader *ws_reader_new(int from_client, const struct ws_deflate *deflate,
-                                size_t max_capture, ws_msg_fn fn, void *arg)
+                                size_t max_capture, struct budget *budget, ws_msg_fn fn,
+                                void *arg)
 {
     struct ws_reader *r = calloc(1, sizeof *r);
     if (!r)
@@ -155,6 +157,7 @@ struct ws_reader *ws_reader_new(int from_client, const struct ws_deflate *deflat
     r->fn = fn;
     r->arg = arg;
     r->data.max = max_capture;
+    r->data.budget = budget;
     r->ctl.max = 125;
     return r;
 }
@@ -165,6 +168,8 @@ void ws_reader_free(struct ws_reader *r)
         return;
     if (r->zs_ready)
         inflateEnd(&r->zs);
+    if (r->data.budget)
+        budget_give(r->data.budget, r->data.cap);
     free(r->data.buf);
     free(r->ctl.buf);
     free(r);
@@ -201,8 +206,15 @@ static void capture(struct ws_asm *a, const unsigned char *p, size_t n)
             cap *= 2;
         if (cap > a->max)
             cap = a->max;
+        if (a->budget && !budget_take(a->budget, cap - a->cap)) {
+            a->flags |= WS_MSG_CUT; /* the memory budget is used up: the rest is counted only */
+            a->max = a->len;
+            return;
+        }
         unsigned char *b = realloc(a->buf, cap);
         if (!b) {
+            if (a->budget)
+                budget_give(a->budget, cap - a->cap);
             a->flags |= WS_MSG_CUT;
             return;
         }
@@ -268,7 +280,11 @@ static void emit(struct ws_reader *r, struct ws_asm *a, uint64_t now)
     a->flags = 0;
     a->size = a->wire_size = 0;
     a->len = 0;
+    if (a == &r->data)
+        a->max = r->max_capture; /* a budget refusal cut only that message */
     if (a->cap > 65536 && a != &r->ctl) { /* do not keep a big buffer for the next small one */
+        if (a->budget)
+            budget_give(a->budget, a->cap);
         free(a->buf);
         a->buf = NULL;
         a->cap = 0;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "attrib.h"
+#include "budget.h"
 
 enum ws_opcode {
     WS_OP_CONT = 0, WS_OP_TEXT = 1, WS_OP_BINARY = 2,
@@ -61,10 +62,12 @@ typedef void (*ws_msg_fn)(const struct ws_msg *m, void *arg);
 struct ws_reader;
 
 /* A reader for the frames one side sends (from_client: masked frames expected). deflate: what the
- * 101 negotiated (NULL: no extension). Each message's data is captured up to max_capture bytes.
- * fn is called for each message from inside ws_reader_feed. NULL on OOM. */
+ * 101 negotiated (NULL: no extension). Each message's data is captured up to max_capture bytes,
+ * its buffer taken from budget (NULL: none) as it grows: what the budget refuses is not captured
+ * (WS_MSG_CUT). fn is called for each message from inside ws_reader_feed. NULL on OOM. */
 struct ws_reader *ws_reader_new(int from_client, const struct ws_deflate *deflate,
-                                size_t max_capture, ws_msg_fn fn, void *arg) HP_WUNRES;
+                                size_t max_capture, struct budget *budget, ws_msg_fn fn,
+                                void *arg) HP_WUNRES;
 
 /* Read the next len bytes that side sent, at time now_us. Returns 0, or -1 once the stream is
  * malformed (then and after: nothing more is read; ws_reader_error says why). */

@@ -76,8 +76,8 @@ struct ws_tap *ws_tap_new(struct proxy *p, struct flow *f)
     t->end.close_code = -1;
     t->end.closed_by = t->end.lost_by = "";
     t->started_us = (uint64_t)f->started.tv_sec * 1000000u + (uint64_t)f->started.tv_usec;
-    if (!(t->from[0] = ws_reader_new(0, &d, cap, on_message, t)) ||
-        !(t->from[1] = ws_reader_new(1, &d, cap, on_message, t))) {
+    if (!(t->from[0] = ws_reader_new(0, &d, cap, p->budget, on_message, t)) ||
+        !(t->from[1] = ws_reader_new(1, &d, cap, p->budget, on_message, t))) {
         ws_reader_free(t->from[0]);
         free(t);
         return NULL;

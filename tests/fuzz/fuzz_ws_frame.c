@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     d.client_no_context_takeover = (mode >> 2) & 1;
     d.server_no_context_takeover = (mode >> 3) & 1;
     d.client_max_window_bits = d.server_max_window_bits = 8 + (mode >> 4) % 8;
-    struct ws_reader *r = ws_reader_new(mode & 1, &d, CAPTURE, check, NULL);
+    struct ws_reader *r = ws_reader_new(mode & 1, &d, CAPTURE, NULL, check, NULL);
     if (!r)
         return 0;
     for (size_t at = 0; at < size; at += piece) {
