@@ -11,7 +11,9 @@
  *             warn_code, warn_kinds, warn_codes (flow_json.c), reason_short (a few words why it
  *             failed, "" when it worked: flow_words.h),
  *             failed_before_tls (bool: a CONNECT that failed before any TLS with the client),
- *             own (bool: a request for httpeek's own pages, recorded with --record-own)}
+ *             own (bool: a request for httpeek's own pages, recorded with --record-own),
+ *             ws (WebSocket flows only, added by store_messages.c: {messages, open, close_code,
+ *             close_reason, closed_by, cut, dropped, malformed, extensions})}
  *   detail:  summary + {request:{method, target, http_version, headers:[{name,value}],
  *             body_size, body_captured, body_truncated, body_cut}, response:{status, reason,
  *             http_version, headers, body_size, body_captured, body_truncated, body_cut} or null
