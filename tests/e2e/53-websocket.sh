@@ -3,7 +3,7 @@
 # through httpeek: ws:// as an absolute-form proxy request and wss:// through an intercepted
 # CONNECT; text, binary, a fragmented text with a ping between its fragments, ping/pong, JSON,
 # a big text past --max-body; permessage-deflate both ways with and without context takeover;
-# close codes and reasons. The API's messages are matched byte for byte against what each peer
+# close codes and reasons; a server that masks a frame (tests/e2e/ws_raw.py). The API's messages are matched byte for byte against what each peer
 # sent, the flow's "ws" facts and end checked (a 1011 close and a lost connection diagnosed), the
 # HAR carries _webSocketMessages and still validates, and the viewer's Messages tab shows the
 # messages of a socket that is still open, a late one arriving live.
@@ -175,6 +175,30 @@ wait "$HOLD_PID"
 is "$?" 0 "the held socket's client ended well"
 like "$(cat "$T/d.json")" '"close":\{"code":1000' "the held socket closed normally after its late message"
 
+# ---- a malformed frame: recorded as such, the relay carries on --------------------------------
+spawn ws-raw 30 "$PYTHON" "$E2E_DIR/ws_raw.py" server "$T/p-raw"
+wait_file "$T/p-raw" 10 || { echo "Bail out! ws_raw.py did not start: $(cat "$T/ws-raw.err")"; exit 1; }
+raw=$(timeout -k 2 20 "$PYTHON" "$E2E_DIR/ws_raw.py" client "http://upstream.test:$(cat "$T/p-raw")/raw" "$HTTPEEK_PORT")
+is "$(sed -n 2p <<<"$raw")" "$(cat "$T/p-raw.sent")" \
+    "a server that masks a frame: every byte after the 101 reaches the client unchanged"
+out=$(py '
+import json, sys, time, urllib.request
+web = sys.argv[1]
+get = lambda p: json.load(urllib.request.urlopen(web + p, timeout=10))
+for _ in range(50):
+    fs = [f for f in get("/api/flows") if f["path"] == "/raw" and "ws" in f and not f["ws"]["open"]]
+    if fs: break
+    time.sleep(0.1)
+f = fs[-1] if fs else {"ws": {}, "id": 0}
+ms = get("/api/flows/%d/messages" % f["id"]) if fs else []
+good = [m["data"] for m in ms] == ["ok1"] and "server frame: masked" in f["ws"].get("malformed", "") and \
+    f.get("diag_code") == -1005
+print(("ok - " if good else "not ok - ") +
+      "the message before it is stored, parsing stops there and says why; no close frame: -1005")
+if not good: print("# %s %s" % ([m["data"] for m in ms], f))
+' "$WEB")
+node_tap "$out"
+
 # ---- HAR -------------------------------------------------------------------------------------
 api "$WEB/api/har" >"$T/all.har"
 out=$(py '
@@ -199,7 +223,7 @@ check(got == [(o, d if o == 1 else base64.b64encode(base64.b64decode(d)[:100000]
 check(all(isinstance(m["time"], float) and m["time"] > 1e9 for m in wm) and
       {m["type"] for m in wm} == {"send", "receive"} and all(m["opcode"] in (1, 2) for m in wm),
       "times are epoch seconds, types send and receive, data messages only (as Chrome)")
-check(len(es) == 4 and all("_resourceType" in x for x in es.values()),
+check(len(es) == 5 and all("_resourceType" in x for x in es.values()),
       "every WebSocket flow is a websocket entry", sorted(es))
 b = es.get(idb, {})
 check(b.get("_diagnosis", {}).get("code") == 1011, "the 1011 close is the _diagnosis of its HAR entry", b.get("_diagnosis"))
