@@ -226,10 +226,13 @@ static int end_failure(const struct ws_end *e, char *error, size_t elen, char *s
         return 1;
     }
     const struct diagnose_entry *ent = diagnose_lookup(NSURL_NETWORK_CONNECTION_LOST);
-    snprintf(error, elen, "the WebSocket ended without a close frame: the %s %s the connection%s%s",
-             e->lost_by[0] ? e->lost_by : "connection",
-             e->lost_error ? "reset" : "closed", e->malformed[0] ? " (after a malformed " : "",
-             e->malformed[0] ? "frame)" : "");
+    const char *after = e->malformed[0] ? " (after a malformed frame)" : "";
+    if (e->lost_by[0])
+        snprintf(error, elen, "the WebSocket ended without a close frame: the %s %s the connection%s",
+                 e->lost_by, e->lost_error ? "reset" : "closed", after);
+    else /* neither peer ended it: httpeek did (its shutdown, or --idle-timeout with no bytes) */
+        snprintf(error, elen, "the WebSocket ended without a close frame: httpeek closed the "
+                 "connection (shutting down, or no bytes either way for --idle-timeout)%s", after);
     snprintf(shortr, slen, "connection lost");
     if (ent) {
         json_t *d = json_object();
@@ -314,6 +317,18 @@ static int patch_flow(sqlite3 *db, uint64_t id, const struct ws_end *e)
             set(fail, "parse_error", json_string(""));
             set(fail, "reason", json_string_nocheck(error));
             json_object_set_new(det, "failure", fail);
+        }
+    }
+    if (failed) { /* the client's count of failed flows (store.c's client_stats) takes it too */
+        sqlite3_stmt *cs;
+        if (sqlite3_prepare_v2(db,
+                "UPDATE client_stats SET failed = failed + 1 WHERE addr ="
+                " (SELECT coalesce(client, '') FROM flows WHERE id = ?1 AND failed = 0 AND id >"
+                " coalesce((SELECT value FROM meta WHERE key = 'cleared_upto'), 0))",
+                -1, &cs, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(cs, 1, (sqlite3_int64)id);
+            sqlite3_step(cs);
+            sqlite3_finalize(cs);
         }
     }
     char *s = json_dumps(sum, JSON_COMPACT), *d = json_dumps(det, JSON_COMPACT);

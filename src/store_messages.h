@@ -13,8 +13,10 @@
  * reason, that is valid UTF-8; else "base64"), data (for close: the reason)}.
  * The flow's "ws" object (summary and detail): {messages (count stored), open (bool),
  * close_code (null until a close frame), close_reason, closed_by ("client"|"server"|""),
- * cut (messages stored cut), dropped (messages not stored: memory budget), malformed (why
- * parsing stopped, "" when it did not), extensions (the 101's Sec-WebSocket-Extensions)}. */
+ * cut (messages stored cut), dropped (messages not stored: the memory budget, or past the
+ * socket's bound, WS_TAP_FLOW_BODIES x --max-body), both counted when the socket ends,
+ * malformed (why parsing stopped, "" when it did not), extensions (the 101's
+ * Sec-WebSocket-Extensions)}. */
 #ifndef HTTPEEK_STORE_MESSAGES_H
 #define HTTPEEK_STORE_MESSAGES_H
 

@@ -17,6 +17,7 @@ struct ws_tap {
     uint64_t started_us;        /* wall clock of the request's start */
     struct ws_reader *from[2];  /* [1]: the client's frames, [0]: the server's */
     uint64_t next_index, cut, dropped;
+    uint64_t stored, stored_max; /* bytes of message data handed to the store, and its bound */
     struct ws_end end;
 };
 
@@ -48,10 +49,12 @@ static void on_message(const struct ws_msg *m, void *arg)
         memcpy(t->end.close_reason, m->data, n);
         t->end.close_reason[n] = 0;
     }
-    if (store_messages_add(t->sink, t->flow_id, t->next_index, m) < 0) {
+    if (t->stored + m->len > t->stored_max ||
+        store_messages_add(t->sink, t->flow_id, t->next_index, m) < 0) {
         t->dropped++;
         return;
     }
+    t->stored += m->len;
     t->next_index++;
     if (m->flags & WS_MSG_CUT)
         t->cut++;
@@ -73,6 +76,7 @@ struct ws_tap *ws_tap_new(struct proxy *p, struct flow *f)
         d.enabled = 0; /* the client fails such a 101: nothing compressed will follow */
     size_t cap = p->opts->max_body;
     t->sink = p->ws_messages;
+    t->stored_max = (uint64_t)cap * WS_TAP_FLOW_BODIES; /* a socket open for days stays bounded */
     t->end.close_code = -1;
     t->end.closed_by = t->end.lost_by = "";
     t->started_us = (uint64_t)f->started.tv_sec * 1000000u + (uint64_t)f->started.tv_usec;

@@ -11,6 +11,10 @@
 #include "flow.h"
 #include "proxy.h"
 
+/* A socket stores at most this many --max-body worth of message data; later messages are counted
+ * (the flow's ws.dropped), not stored. */
+#define WS_TAP_FLOW_BODIES 16
+
 struct ws_tap;
 
 /* A tap for flow f (the request and its 101) when it is a WebSocket upgrade and messages can be

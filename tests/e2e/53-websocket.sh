@@ -43,8 +43,8 @@ like "$(cat "$T/b.json")" '"close":\{"code":1011,"reason":"boom"\}' "wss:// thro
 like "$(cat "$T/c.json")" '"close":\{"code":1006' "the dropped connection reached the client as 1006"
 
 # a socket held open while the API and the viewer look at it; its last message comes late
-client "ws://upstream.test:$(cat "$T/p-takeover")/live" "$HTTPEEK_PORT" --deflate on --late 6000 \
-    --end client >"$T/d.json" &
+timeout -k 2 90 "$NODE" "$PEERS" client "ws://upstream.test:$(cat "$T/p-takeover")/live" "$HTTPEEK_PORT" \
+    --deflate on --late-file "$T/late" --end client >"$T/d.json" 2>"$T/d.err" &
 HOLD_PID=$!
 _PIDS+=("$HOLD_PID")
 
@@ -167,10 +167,11 @@ elif [ ! -f "$JS/node_modules/playwright-core/package.json" ] || [ ! -x "${CHROM
 else
     ART=${VIEWER_ARTIFACTS:-$(dirname "$HTTPEEK")/meson-logs}
     mkdir -p "$ART" 2>/dev/null || ART=$T
-    out=$(VIEWER="$WEB/" FLOW=$IDD SCREENSHOT=$ART/53-websocket.png HOME=$T \
+    out=$(VIEWER="$WEB/" FLOW=$IDD LATE_FILE=$T/late SCREENSHOT=$ART/53-websocket.png HOME=$T \
           timeout -k 5 60 "$NODE" "$JS/viewer-messages.js" 2>&1)
     node_tap "$out"
 fi
+touch "$T/late" # (the viewer test did, unless it was skipped)
 wait "$HOLD_PID"
 is "$?" 0 "the held socket's client ended well"
 like "$(cat "$T/d.json")" '"close":\{"code":1000' "the held socket closed normally after its late message"
@@ -196,6 +197,10 @@ good = [m["data"] for m in ms] == ["ok1"] and "server frame: masked" in f["ws"].
 print(("ok - " if good else "not ok - ") +
       "the message before it is stored, parsing stops there and says why; no close frame: -1005")
 if not good: print("# %s %s" % ([m["data"] for m in ms], f))
+cl = [c for c in get("/api/clients") if c["addr"] == "127.0.0.1"]
+print(("ok - " if cl and cl[0]["failed"] == 3 and cl[0]["flows"] == 5 else "not ok - ") +
+      "the client panel counts the sockets that failed when they ended (3 of 5)")
+if not (cl and cl[0]["failed"] == 3): print("# %s" % cl)
 ' "$WEB")
 node_tap "$out"
 

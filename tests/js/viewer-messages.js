@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // viewer-messages.js — a WebSocket's Messages tab in headless Chromium (playwright-core), driven
-// by tests/e2e/53-websocket.sh while the socket of flow FLOW is still open (ws-peers.js --late:
-// one more message, "late message", goes both ways a few seconds later). Environment: VIEWER
-// (URL), FLOW, SCREENSHOT (optional). Output: "ok - " / "not ok - " lines and "# " details for
+// by tests/e2e/53-websocket.sh while the socket of flow FLOW is still open (ws-peers.js
+// --late-file: one more message, "late message", goes both ways once this creates LATE_FILE).
+// Environment: VIEWER (URL), FLOW, LATE_FILE, SCREENSHOT (optional). Output: "ok - " / "not ok - " lines and "# " details for
 // lib.sh's node_tap; always exits 0 after its checks (one it could not reach is printed failed).
 'use strict';
 const path = require('path');
 const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
 const { ok, waitRows } = require('./common');
 
-const PLAN = 8;
+const PLAN = 9;
 let done = 0;
 const check = (c, d, ...x) => { done++; return ok(c, d, ...x); };
 
@@ -68,10 +68,19 @@ async function waitMsgs(page, pred, ms = 8000) {
     await page.click('.ws-views button[data-view="hex"]');
     const hx = await page.$eval('.ws-data', (e) => e.textContent).catch(() => '');
     check(/^00000000  7b 22 6b 69/.test(hx), 'the hex view dumps its bytes', hx.slice(0, 60));
+    const before = (await msgRows(page)).filter((x) => x.prev === 'late message').length;
+    require('fs').writeFileSync(process.env.LATE_FILE, ''); // the client sends its late message now
     m = await waitMsgs(page, (r) => r.filter((x) => x.prev === 'late message').length === 2, 12000);
     if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT });
-    check(m.filter((x) => x.prev === 'late message').length === 2,
-      'a message sent while the tab is open appears by itself, both ways', m.length);
+    check(before === 0 && m.filter((x) => x.prev === 'late message').length === 2,
+      'a message sent while the tab is open appears by itself, both ways', before, m.length);
+    // the client closes right after: the live event stream updates the flow, the tab says so
+    await page.waitForFunction(() => /closed · close 1000/.test((document.querySelector('.ws-facts') || {}).textContent || ''),
+      null, { timeout: 8000 }).catch(() => {});
+    const end = await page.$eval('.ws-facts', (e) => e.textContent).catch(() => '');
+    const row = await page.$eval(`#list-rows .row[data-id="${F}"] .c-time`, (e) => e.textContent).catch(() => '');
+    check(/closed · close 1000 “done” by client/.test(end) && /s$/.test(row),
+      'when it closes the tab says so, and the list row shows its duration: ' + end + ' / ' + row);
   } catch (e) {
     console.log('# ' + String(e.stack || e).split('\n').join('\n# '));
   } finally {

@@ -8,7 +8,7 @@
 //     PORTFILE.sent as a JSON line {b64, binary}.
 //
 //   node ws-peers.js client URL PROXYPORT [--ca CA] [--deflate on|off] [--end client|server-1011|drop]
-//                    [--late MS]
+//                    [--late-file F]
 //     Connects to URL through the HTTP proxy on 127.0.0.1:PROXYPORT: ws:// as an absolute-form
 //     request, wss:// through CONNECT. Sends text, binary (every byte value), a fragmented text
 //     with a ping between its fragments, a ping, JSON and a big compressible text, waits for
@@ -94,7 +94,7 @@ function client() {
   const out = { sent: [], received: [], pings: [], pongs: [], close: null, extensions: '' };
   const expected = [];
   let waiting = null;
-  const timer = setTimeout(() => { console.log(JSON.stringify({ error: 'timeout', out })); process.exit(2); }, 20000);
+  const timer = setTimeout(() => { console.log(JSON.stringify({ error: 'timeout', out })); process.exit(2); }, 60000);
   const send = (data, opts) => {
     const binary = !!(opts && opts.binary);
     out.sent.push({ b64: b64(data), binary });
@@ -139,14 +139,16 @@ function client() {
       else if (end === 'server-1011') send('close:1011:boom');
       else if (end === 'drop') send('drop');
     };
-    const late = Number(opt('--late', '0'));
-    // --late MS: the socket stays open MS more, then one more message goes both ways (what a
-    // viewer watching it live must see arrive)
-    waiting = !late ? finish : () => setTimeout(() => {
+    const lateFile = opt('--late-file');
+    // --late-file F: the socket stays open until F exists, then one more message goes both ways
+    // (what a viewer watching it live must see arrive)
+    const sendLate = () => {
+      if (!fs.existsSync(lateFile)) { setTimeout(sendLate, 100); return; }
       expected.push(1);
       waiting = finish;
       send('late message');
-    }, late);
+    };
+    waiting = lateFile ? sendLate : finish;
   });
 }
 
