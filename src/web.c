@@ -203,10 +203,10 @@ static void api_messages(struct web *w, struct evhttp_request *req, uint64_t id,
                          struct evkeyvalq *query)
 {
     const char *after = param(query, "after"), *limit = param(query, "limit");
-    char *end = NULL;
-    long long a = after ? strtoll(after, &end, 10) : -1;
-    long long n = limit ? strtoll(limit, &end, 10) : 0;
-    if ((after && (!*after || *end || a < -1)) || (limit && (!*limit || n < 0))) {
+    char *aend = NULL, *lend = NULL;
+    long long a = after ? strtoll(after, &aend, 10) : -1;
+    long long n = limit ? strtoll(limit, &lend, 10) : 0;
+    if ((after && (!*after || *aend || a < -1)) || (limit && (!*limit || *lend || n < 0))) {
         web__send_error(req, 400, "after and limit must be numbers (after: an index, -1 or more)");
         return;
     }

@@ -147,13 +147,16 @@ fd = flow("/live")
 md = messages(fd["id"]) if fd else []
 check(fd and fd["ws"]["open"] and len([m for m in md if m["opcode"] in (1, 2)]) >= 12,
       "a socket still open: its flow is listed as open with the messages so far", fd and fd["ws"], len(md))
-try:
-    urllib.request.urlopen(web + "/api/flows/%d/messages?after=x" % fa["id"], timeout=5); code = 200
-except urllib.error.HTTPError as e: code = e.code
+codes = []
+for q in ("after=x", "after=x&limit=5", "after=2&limit=5z", "after=-2"):
+    try:
+        urllib.request.urlopen(web + "/api/flows/%d/messages?%s" % (fa["id"], q), timeout=5); codes.append(200)
+    except urllib.error.HTTPError as e: codes.append(e.code)
+code = 400 if codes == [400] * 4 else codes
 try:
     urllib.request.urlopen(web + "/api/flows/999999/messages", timeout=5); code2 = 200
 except urllib.error.HTTPError as e: code2 = e.code
-check(code == 400 and code2 == 404, "a bad after gets 400, an unknown flow 404", code, code2)
+check(code == 400 and code2 == 404, "a bad after or limit gets 400, an unknown flow 404", code, code2)
 print("IDS %d %d %d %d" % (fa["id"], fb["id"], fc["id"], fd["id"] if fd else 0))
 ' "$WEB" "$T" "$MAXB")
 node_tap "$(grep -v '^IDS ' <<<"$out")"
