@@ -237,6 +237,31 @@ b = es.get(idb, {})
 check(b.get("_diagnosis", {}).get("code") == 1011, "the 1011 close is the _diagnosis of its HAR entry", b.get("_diagnosis"))
 ' "$T/all.har" "$T/a.json" "$IDA" "$IDB")
 node_tap "$out"
+# ---- a socket's bound: 16 x --max-body of message data, the rest counted as dropped ------------
+start_httpeek --upstream-ca "$PKI/ca.pem" --max-body 1000
+client "ws://upstream.test:$(cat "$T/p-plain")/burst" "$HTTPEEK_PORT" --burst 40 --end client >"$T/e.json"
+like "$(cat "$T/e.json")" '"close":\{"code":1000' "a socket of 98 messages through an httpeek with --max-body 1000 works"
+out=$(py '
+import json, sys, time, urllib.request
+web = sys.argv[1]
+get = lambda p: json.load(urllib.request.urlopen(web + p, timeout=10))
+for _ in range(50):
+    fs = [f for f in get("/api/flows") if f["path"] == "/burst" and "ws" in f and not f["ws"]["open"]]
+    if fs: break
+    time.sleep(0.1)
+f = fs[-1] if fs else {"ws": {}, "id": 0}
+ms = get("/api/flows/%d/messages" % f["id"]) if fs else []
+import base64
+size = lambda m: len(m["data"].encode()) if m["encoding"] == "utf8" else len(base64.b64decode(m["data"]))
+stored = sum(size(m) for m in ms)
+ws = f["ws"]
+good = ms and stored <= 16 * 1000 and ws.get("dropped", 0) > 0 and len(ms) + ws["dropped"] == 2 * (46 + 2 + 1) and \
+    all(size(m) <= 1000 for m in ms) and ws.get("cut", 0) == len([m for m in ms if m["cut"]]) > 0
+print(("ok - " if good else "not ok - ") +
+      "past 16 x --max-body of data a socket stores no more: the rest counted in ws.dropped, cut ones in ws.cut")
+if not good: print("# stored %d bytes in %d messages, %s" % (stored, len(ms), ws))
+' "http://127.0.0.1:$HTTPEEK_WEB_PORT")
+node_tap "$out"
 VALIDATE=$JS/validate-har.js
 if [ -f "$JS/node_modules/har-validator/package.json" ]; then
     out=$("$NODE" "$VALIDATE" "$T/all.har" 2>&1)

@@ -8,7 +8,7 @@
 //     PORTFILE.sent as a JSON line {b64, binary}.
 //
 //   node ws-peers.js client URL PROXYPORT [--ca CA] [--deflate on|off] [--end client|server-1011|drop]
-//                    [--late-file F]
+//                    [--late-file F] [--burst N]
 //     Connects to URL through the HTTP proxy on 127.0.0.1:PROXYPORT: ws:// as an absolute-form
 //     request, wss:// through CONNECT. Sends text, binary (every byte value), a fragmented text
 //     with a ping between its fragments, a ping, JSON and a big compressible text, waits for
@@ -133,6 +133,8 @@ function client() {
     send(JSON.stringify({ kind: 'json', n: 42, list: [1, 2, 3], s: 'caf\u00e9' })); msgs.push(1);
     send(crypto.randomBytes(3000), { binary: true }); msgs.push(1);
     send(big); msgs.push(1);
+    // --burst N: N more binary messages of 1000 bytes (a socket that outgrows its bound)
+    for (let i = 0; i < Number(opt('--burst', '0')); i++) { send(crypto.randomBytes(1000), { binary: true }); msgs.push(1); }
     expected.push(...msgs);
     const finish = () => {
       if (end === 'client') ws.close(1000, 'done');
