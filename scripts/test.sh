@@ -50,7 +50,8 @@ if [ "${HTTPEEK_NO_FUZZ:-0}" != 1 ] && [ ${#TEST_ARGS[@]} -eq 0 ]; then
     if { [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true; } &&
         ninja -C build-fuzz tests/fuzz/fuzz_request tests/fuzz/fuzz_response \
             tests/fuzz/fuzz_clienthello tests/fuzz/fuzz_flow_json tests/fuzz/fuzz_proxy \
-            tests/fuzz/fuzz_proxy_ops tests/fuzz/fuzz_h2_front tests/fuzz/fuzz_h2_uplink; then
+            tests/fuzz/fuzz_proxy_ops tests/fuzz/fuzz_h2_front tests/fuzz/fuzz_h2_uplink \
+            tests/fuzz/fuzz_ws_frame; then
         meson test -C build-fuzz --suite fuzz --no-rebuild --print-errorlogs </dev/null || rc=1
     else
         rc=1

@@ -32,6 +32,7 @@
 #include "tls_facts.h"
 #include "tls_wbuf.h"
 #include "upstream.h"
+#include "ws_tap.h"
 
 /* Seconds we keep flushing a final answer to a client that does not read it. */
 #define CONN_FLUSH_TIMEOUT 10.0
@@ -118,6 +119,8 @@ static void conn_free(struct conn *c)
         }
         conn__flow_done(c, f);
     }
+    ws_tap_finish(c->ws_tap);
+    c->ws_tap = NULL;
     if (c->connecting)
         upstream_cancel(c->connecting);
     tunnel_cleanup(c);
@@ -1183,6 +1186,7 @@ void conn__upstream_read(struct bufferevent *bev, void *arg)
         struct flow *f = c->flow;
         c->flow = NULL;
         snprintf(f->note, sizeof f->note, "switched protocols: bytes relayed, not recorded");
+        c->ws_tap = ws_tap_new(c->proxy, f); /* a WebSocket: its messages are recorded */
         conn__flow_done(c, f);
         tunnel_relay(c);
         return;

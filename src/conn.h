@@ -37,6 +37,8 @@ const char *conn_state_name(enum conn_state s);
 struct worker;
 struct pool;
 
+struct ws_tap;
+
 struct conn {
     uint64_t id;                    /* process-unique connection id */
     struct conn **registry;         /* the worker's list of its connections */
@@ -65,6 +67,7 @@ struct conn {
     int resp_started;               /* a final response head was sent to the client */
     int resp_done;                  /* whole response received and queued to the client */
     int upgrade_requested;          /* request asked for a protocol upgrade (WebSocket) */
+    struct ws_tap *ws_tap;          /* after a WebSocket 101: its messages (ws_tap.h), or NULL */
     int client_keep_alive;          /* the client may send another request */
     int upstream_reusable;          /* upstream connection may carry another request */
     int tls_buffers_held;           /* idle, TLS record buffers not yet given back (see

@@ -16,6 +16,7 @@
 #include <sys/time.h>
 #include <openssl/evp.h>
 #include "flow_json.h"
+#include "har_ws.h"
 #include "log.h"
 
 #define HAR_REDACTED "[redacted]"
@@ -646,6 +647,8 @@ static json_t *entry_json(struct har_ctx *c, json_t *d)
     json_t *warn = json_object_get(d, "warnings");
     if (json_is_array(warn) && json_array_size(warn))
         put(e, "_warnings", json_incref(warn));
+    if (har_ws_add(c->r, d, e) < 0) /* a WebSocket's messages (har_ws.h) */
+        c->failed = 1;
     return e;
 }
 

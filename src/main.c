@@ -23,6 +23,7 @@
 #include "proxy.h"
 #include "setup.h"
 #include "store.h"
+#include "store_messages.h"
 #include "tls_client.h"
 #include "tls_server.h"
 #include "web.h"
@@ -203,6 +204,8 @@ static int run(const struct opts *o)
     proxy.sink = store_sink;
     proxy.sink_arg = store;
     proxy.sink_busy = store_backlogged;
+    proxy.ws_messages = store_messages_of(store);
+    store_messages_use_budget(proxy.ws_messages, &budget);
     store_set_lines(store, stdout);
     atomic_store(&proxy.next_flow_id, store_last_id(store)); /* ids continue in the file */
     if (acl_add(&proxy.allowed, o->nallow_client ? "" : ACL_DEFAULT, err, sizeof err) < 0)

@@ -19,6 +19,8 @@
 #include "rules.h"
 #include "setup.h"
 
+struct store_messages;
+
 struct proxy {
     const struct opts *opts;         /* borrowed from main */
     struct ca *ca;                   /* borrowed from main */
@@ -41,6 +43,8 @@ struct proxy {
     flow_sink_fn sink;               /* takes finished flows; NULL frees them */
     void *sink_arg;
     int (*sink_busy)(void *sink_arg); /* 1: take no new request now (store behind); may be NULL */
+    struct store_messages *ws_messages; /* where WebSocket messages go (store_messages.h; borrowed
+                                           from the store; NULL: not recorded) */
 };
 
 #endif

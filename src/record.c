@@ -4,6 +4,13 @@
 
 #include "diagnose.h"
 
+uint64_t record_number(struct proxy *p, struct flow *f)
+{
+    if (!f->id)
+        f->id = atomic_fetch_add(&p->next_flow_id, 1) + 1;
+    return f->id;
+}
+
 void record_flow(struct proxy *p, struct flow *f)
 {
     struct diagnosis d;
@@ -14,6 +21,6 @@ void record_flow(struct proxy *p, struct flow *f)
     /* warnings (ATS, app-level: body checks, URLCache notes) are not computed here on the
      * worker: the store computes them once, writing the flow's JSON, and marks the terminal
      * line from that (store.c write_batch) */
-    f->id = atomic_fetch_add(&p->next_flow_id, 1) + 1;
+    record_number(p, f);
     flow_done(f, p->out, p->sink, p->sink_arg);
 }

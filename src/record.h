@@ -8,7 +8,12 @@
 #include "flow.h"
 #include "proxy.h"
 
-/* Diagnose f, number it and pass it on; f belongs to the sink afterwards. */
+/* Give f its id now unless it has one (a WebSocket's messages need it before it is recorded);
+ * returns the id. */
+uint64_t record_number(struct proxy *p, struct flow *f) HP_NONNULL(1, 2);
+
+/* Diagnose f, number it (unless record_number did) and pass it on; f belongs to the sink
+ * afterwards. */
 void record_flow(struct proxy *p, struct flow *f) HP_NONNULL(1, 2);
 
 #endif

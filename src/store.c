@@ -25,6 +25,7 @@
  * WAL (the OS page cache) when COMMIT returns: a killed process loses nothing committed; a power
  * loss may lose the last transactions but never corrupts the file. */
 #include "store.h"
+#include "store_messages.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -204,6 +205,7 @@ struct store {
     int file_gone;             /* the session file was deleted under us (never comes back) */
     enum store_fault failing;  /* why the last batch could not be written, or NONE (writer) */
     struct store_hold held;    /* flows waiting for the file to be writable */
+    struct store_messages *messages; /* WebSocket messages waiting to be written */
     uint64_t last_try_us;      /* when a failing file was last tried (flow_now_us) */
     time_t gone_checked;       /* when file_gone was last looked at (once a second) */
 };
@@ -892,6 +894,9 @@ static void *writer_main(void *arg)
                 s->last_try_us = flow_now_us();
             write_batch(s, batch, nold + n, nold, due);
         }
+        uint64_t lo, hi; /* WebSocket messages, and the flows they patched (sent again) */
+        if (!s->failing && store_messages_flush(s->messages, s->db, &lo, &hi) && s->notify)
+            s->notify(lo, hi, s->notify_arg);
         if (finished)
             break;
     }
@@ -966,7 +971,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
         store_health_init(&s->health);
     }
     if (!s || !(s->path = strdup(path)) || asprintf(&s->side_path, "%s-bodies", path) < 0 ||
-        !(s->queue = queue_new()) ||
+        !(s->queue = queue_new()) || !(s->messages = store_messages_new(NULL)) ||
         !(s->counts = malloc(STORE_BATCH_MAX * sizeof *s->counts)) ||
         store_hold_init(&s->held) < 0) {
         snprintf(err, errlen, "%s: out of memory", path);
@@ -1099,6 +1104,8 @@ void store_set_notify(struct store *s, store_notify_fn fn, void *arg)
 
 uint64_t store_last_id(struct store *s) { return s->last_id; }
 
+struct store_messages *store_messages_of(struct store *s) { return s->messages; }
+
 const char *store_path(struct store *s) { return s->path; }
 
 json_t *store_recording(struct store *s) { return store_health_json(&s->health); }
@@ -1141,6 +1148,7 @@ void store_close(struct store *s)
     sqlite3_finalize(s->max_seq);
     free(s->counts);
     store_hold_destroy(&s->held); /* empty by now: the writer wrote or counted them */
+    store_messages_free(s->messages);
     for (int i = 0; i < s->zs_ready; i++)
         deflateEnd(&s->zs[i]);
     flow_json_text_free(&s->json);

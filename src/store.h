@@ -11,7 +11,9 @@
  *             warn_code, warn_kinds, warn_codes (flow_json.c), reason_short (a few words why it
  *             failed, "" when it worked: flow_words.h),
  *             failed_before_tls (bool: a CONNECT that failed before any TLS with the client),
- *             own (bool: a request for httpeek's own pages, recorded with --record-own)}
+ *             own (bool: a request for httpeek's own pages, recorded with --record-own),
+ *             ws (WebSocket flows only, added by store_messages.c: {messages, open, close_code,
+ *             close_reason, closed_by, cut, dropped, malformed, extensions})}
  *   detail:  summary + {request:{method, target, http_version, headers:[{name,value}],
  *             body_size, body_captured, body_truncated, body_cut}, response:{status, reason,
  *             http_version, headers, body_size, body_captured, body_truncated, body_cut} or null
@@ -43,6 +45,7 @@
 #define STORE_BATCH_MAX 512
 
 struct store;
+struct store_messages;
 
 /* Open or create the session file at path (schema, WAL, synchronous=NORMAL) and start the writer
  * thread. Returns NULL with a one-line reason naming the file in err. Free with store_close. */
@@ -71,6 +74,10 @@ typedef void (*store_notify_fn)(uint64_t first_id, uint64_t last_id, void *arg);
 
 /* Set the commit listener (call before flows arrive). */
 void store_set_notify(struct store *s, store_notify_fn fn, void *arg) HP_NONNULL(1);
+
+/* Where workers hand WebSocket messages (store_messages.h), written by this store's thread.
+ * Borrowed until store_close. */
+struct store_messages *store_messages_of(struct store *s) HP_NONNULL(1);
 
 /* Highest flow id already in the file when it was opened (ids continue after it). */
 uint64_t store_last_id(struct store *s) HP_NONNULL(1);

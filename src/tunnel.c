@@ -35,6 +35,7 @@
 #include "tls_wbuf.h"
 #include "tls_server.h"
 #include "upstream.h"
+#include "ws_tap.h"
 
 /* Re-check interval while a ClientHello is still arriving in pieces (ms). */
 #define TUNNEL_PEEK_RETRY_MS 5
@@ -70,6 +71,8 @@ static void relay_read(struct bufferevent *bev, void *arg)
     size_t n = evbuffer_get_length(in);
     c->last_activity = flow_now_us();
     leg->bytes_in += n;
+    if (c->ws_tap)
+        ws_tap_feed(c->ws_tap, leg->is_client, in);
     if (!other->bev) {
         evbuffer_drain(in, n);
         return;
@@ -95,6 +98,8 @@ static void relay_event(struct bufferevent *bev, short what, void *arg)
     if (c->tunnel_flow && (what & BEV_EVENT_ERROR) && !c->tunnel_flow->note[0])
         snprintf(c->tunnel_flow->note, sizeof c->tunnel_flow->note, "%s reset the tunnel: %s",
                  leg->is_client ? "client" : "server", strerror(EVUTIL_SOCKET_ERROR()));
+    if (c->ws_tap)
+        ws_tap_leg_ended(c->ws_tap, leg->is_client, (what & BEV_EVENT_ERROR) != 0);
     /* One side is done: deliver what the other side still has queued, then close both
      * (le-proxy's close-when-drained; half-open tunnels are not kept). */
     leg_close(leg);

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "opts.h"
 #include "rules.h"
+#include "store_messages.h"
 #include "web_assets.h"
 
 /* Largest request body the API accepts (a POST /api/har id list for 100k flows is ~700 KiB). */
@@ -197,6 +198,31 @@ static void api_flows(struct web *w, struct evhttp_request *req, struct evkeyval
     json_decref(l.shown);
 }
 
+/* GET /api/flows/{id}/messages?after=INDEX&limit=N: a WebSocket's messages (store_messages.h). */
+static void api_messages(struct web *w, struct evhttp_request *req, uint64_t id,
+                         struct evkeyvalq *query)
+{
+    const char *after = param(query, "after"), *limit = param(query, "limit");
+    char *aend = NULL, *lend = NULL;
+    long long a = after ? strtoll(after, &aend, 10) : -1;
+    long long n = limit ? strtoll(limit, &lend, 10) : 0;
+    if ((after && (!*after || *aend || a < -1)) || (limit && (!*limit || *lend || n < 0))) {
+        web__send_error(req, 400, "after and limit must be numbers (after: an index, -1 or more)");
+        return;
+    }
+    json_t *flow = store_reader_get(w->reader, id);
+    if (!flow) {
+        web__send_error(req, 404, "no such flow");
+        return;
+    }
+    json_decref(flow);
+    json_t *list = store_messages_list(w->reader, id, a, (size_t)n);
+    if (!list)
+        web__send_error(req, 500, "the session file could not be read (see the log)");
+    else
+        web__send_json(req, 200, list);
+}
+
 static void api_flow(struct web *w, struct evhttp_request *req, uint64_t id)
 {
     json_t *o = store_reader_get(w->reader, id);
@@ -344,6 +370,8 @@ static void on_request(struct evhttp_request *req, void *arg)
             api_body(w, req, id, 1, &query);
         else if (!strcmp(end, "/request/body"))
             api_body(w, req, id, 0, &query);
+        else if (!strcmp(end, "/messages"))
+            api_messages(w, req, id, &query);
         else
             web__send_error(req, 404, "no such flow resource");
     } else if (!strcmp(path, "/api/search")) {

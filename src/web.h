@@ -36,6 +36,20 @@
  *                                  adds Content-Disposition: attachment. Served with the body's
  *                                  Content-Type under "Content-Security-Policy: sandbox" and
  *                                  nosniff, so a captured page can never script the viewer.
+ *   GET  /api/flows/{id}/messages?after=INDEX&limit=N   a WebSocket flow's messages, both ways,
+ *                                  in order: [{index, from ("client"|"server"), time (epoch s,
+ *                                  float), opcode, type ("text", "binary", "close", "ping",
+ *                                  "pong"), size (payload bytes, inflated), wire_size,
+ *                                  compressed, cut (data holds only the first --max-body bytes),
+ *                                  inflate_failed, close_code (close only; null: none),
+ *                                  encoding ("utf8": data is the text; "base64"), data (for a
+ *                                  close: its reason)}] with index > INDEX (default -1: from the
+ *                                  first), at most N (default and most 10000): page with
+ *                                  after = the last index. [] for a flow that is no WebSocket;
+ *                                  400 on a bad after or limit, 404 when there is no such flow.
+ *                                  A WebSocket flow (recorded at its 101) is sent again on
+ *                                  /api/events as its messages arrive and when it ends, with
+ *                                  its "ws" object (store_messages.h) updated.
  *   GET  /api/search?q=Q&after=ID&limit=N   flows whose bodies or headers match Q (terms in
  *                                  search.h: body:T reqbody:T respbody:T header:NAME[=VALUE],
  *                                  ~b ~bq ~bs ~h ~hq ~hs T, "-" negates; other words ignored):

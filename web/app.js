@@ -256,8 +256,11 @@
     const grouped = $('f-group').checked;
     const byIdAsc = idAsc();
     const fresh = []; // matching new summaries when the list is sorted by another column
+    let updated = 0;
     for (const s of list) {
-      if (!s || typeof s.id !== 'number' || byId.has(s.id)) continue;
+      // a flow sent again (a WebSocket's messages or end): the summary we hold takes its news
+      if (s && byId.has(s.id)) { Object.assign(byId.get(s.id), s); updated++; continue; }
+      if (!s || typeof s.id !== 'number') continue;
       byId.set(s.id, s);
       if (!flows.length || flows[flows.length - 1].id < s.id) flows.push(s);
       else flows.splice(lowerBound(flows, s.id), 0, s);
@@ -268,6 +271,7 @@
         else view.splice(lowerBound(view, s.id), 0, s);
       }
     }
+    if (updated) scheduleRenderAll();
     if (!added) return;
     if (fresh.length) view = mergeSorted(view, fresh);
     if (grouped) scheduleRebuild(200);
@@ -559,7 +563,8 @@
     dl.hidden = !hasBody;
     dl.href = api('/api/flows/' + d.id + '/response/body?decode=1&download=1');
     renderDiagnosis(d);
-    showTab(tab);
+    $('tab-messages').hidden = !d.ws; // a WebSocket's messages (messages.js)
+    showTab(tab === 'messages' && !d.ws ? 'overview' : tab);
   }
 
   function showTab(name) {
@@ -581,6 +586,7 @@
     else if (name === 'respbody') box.appendChild(renderBody(d, true));
     else if (name === 'tls') box.appendChild(renderTLS(d));
     else if (name === 'raw') box.appendChild(renderRaw(d));
+    else if (name === 'messages') box.appendChild(window.HP.renderMessages(d)); // messages.js
   }
   $('tabs').addEventListener('click', (ev) => {
     const b = ev.target.closest('button');

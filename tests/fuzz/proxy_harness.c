@@ -29,6 +29,7 @@
 #include "opts.h"
 #include "pool.h"
 #include "proxy.h"
+#include "store_messages.h"
 #include "rules.h"
 #include "tls_client.h"
 #include "tls_server.h"
@@ -348,8 +349,10 @@ void harness_begin(void)
     W.cur_client = -1;
     G.proxy.rules = rules_new(&rcfg);
     G.proxy.clients = clients_new(NULL);
+    /* WebSocket messages after a 101 are read and queued as for the store (dropped at the end) */
+    G.proxy.ws_messages = store_messages_new(&G.budget);
     W.pool = pool_new(G.base, o->upstream_idle);
-    if (!G.proxy.rules || !G.proxy.clients || !W.pool || !W.up_waiting)
+    if (!G.proxy.rules || !G.proxy.clients || !G.proxy.ws_messages || !W.pool || !W.up_waiting)
         die("out of memory");
 }
 
@@ -672,6 +675,8 @@ void harness_end(void)
     evbuffer_free(W.up_waiting);
     rules_free(G.proxy.rules);
     clients_free(G.proxy.clients);
+    store_messages_free(G.proxy.ws_messages);
     G.proxy.rules = NULL;
     G.proxy.clients = NULL;
+    G.proxy.ws_messages = NULL;
 }
