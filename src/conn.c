@@ -5,7 +5,7 @@
  *
  * Callback discipline: parser callbacks only record facts and queue bytes; transitions happen in
  * advance() after the parser returned, so no parser is ever resumed or freed under itself, and
- * the connection itself is only freed from its timer (conn__close schedules it). */
+ * the connection itself is only freed from its timer (close_conn schedules it). */
 #include "conn.h"
 
 #include <arpa/inet.h>
@@ -31,6 +31,7 @@
 #include "tls_client.h"
 #include "tls_facts.h"
 #include "tls_wbuf.h"
+#include "uplink.h"
 #include "upstream.h"
 
 /* Seconds we keep flushing a final answer to a client that does not read it. */
@@ -51,6 +52,11 @@ static void client_event(struct bufferevent *bev, short what, void *arg);
 static void process_client_input(struct conn *c);
 static void advance(struct conn *c);
 static void arm_timer(struct conn *c);
+static void close_conn(struct conn *c, int flush);
+static void start_requests(struct conn *c);
+static void upstream_read(struct bufferevent *bev, void *arg);
+static void upstream_write(struct bufferevent *bev, void *arg);
+static void upstream_event(struct bufferevent *bev, short what, void *arg);
 
 const char *conn_state_name(enum conn_state s)
 {
@@ -60,7 +66,7 @@ const char *conn_state_name(enum conn_state s)
     return (unsigned)s < sizeof names / sizeof *names ? names[s] : "?";
 }
 
-void conn__set_state(struct conn *c, enum conn_state s, const char *why)
+static void set_state(struct conn *c, enum conn_state s, const char *why)
 {
     if (log_enabled(LOG_DEBUG))
         log_msg(LOG_DEBUG, "conn %llu: %s -> %s (%s)", (unsigned long long)c->id,
@@ -71,10 +77,10 @@ void conn__set_state(struct conn *c, enum conn_state s, const char *why)
     arm_timer(c);
 }
 
-struct flow *conn__flow_new(struct conn *c)
+static struct flow *new_flow(struct conn *c)
 {
     struct proxy *p = c->proxy;
-    /* numbered when recorded (conn__flow_done): a flow that is never recorded (a CONNECT that
+    /* numbered when recorded (record_done): a flow that is never recorded (a CONNECT that
      * became its requests, httpeek's own pages) must not leave a gap the user reads as lost */
     struct flow *f = flow_new(0, c->id, p->opts->max_body);
     if (!f)
@@ -85,7 +91,7 @@ struct flow *conn__flow_new(struct conn *c)
     return f;
 }
 
-void conn__flow_done(struct conn *c, struct flow *f)
+static void record_done(struct conn *c, struct flow *f)
 {
     record_flow(c->proxy, f);
 }
@@ -99,28 +105,12 @@ static void conn_free(struct conn *c)
         if (!c->flow->fail.failed)
             flow_fail(c->flow, c->req_done ? FLOW_STAGE_WAIT : FLOW_STAGE_CLIENT_REQUEST, 0,
                       "connection closed before the exchange completed");
-        conn__flow_done(c, c->flow);
+        record_done(c, c->flow);
         c->flow = NULL;
     }
-    if (c->tunnel_flow) {
-        struct flow *f = c->tunnel_flow;
-        c->tunnel_flow = NULL;
-        f->bytes_up = c->client.bytes_in;
-        f->bytes_down = c->upstream.bytes_in;
-        tls_facts_get(&c->client.tls, &f->tls_client);
-        tls_facts_get(&c->upstream.tls, &f->tls_upstream);
-        if (c->intercepted && !c->tunnel_requests && !f->fail.failed && !f->note[0]) {
-            const char *host = c->sni[0] ? c->sni : c->tunnel_host;
-            f->no_request_after_tls = 1;
-            snprintf(f->note, sizeof f->note,
-                     "TLS intercepted, but the client closed without sending a request");
-            conn__client_refused(c, f, host);
-        }
-        conn__flow_done(c, f);
-    }
+    tunnel_end(&c->tun); /* records the tunnel flow if no request took it */
     if (c->connecting)
         upstream_cancel(c->connecting);
-    tunnel_cleanup(c);
     leg_close(&c->client);
     leg_close(&c->upstream);
     tls_facts_clear(&c->client.tls);
@@ -187,22 +177,22 @@ static void pool_upstream(struct conn *c)
     struct leg *u = &c->upstream;
     int between_exchanges = c->state == CONN_S_IDLE || c->state == CONN_S_REQUEST_HEAD ||
                             (c->state == CONN_S_EXCHANGE && c->req_done && c->resp_done);
-    if (!c->pool || !c->intercepted || !u->bev || !u->ssl || !c->upstream_reusable || c->flow ||
-        !between_exchanges || !c->up_tls || c->up_port != c->tunnel_port ||
-        !u->tls.handshake_done || u->tls.verify_result != X509_V_OK || c->mirror_untrusted ||
-        c->tunnel_error[0] || u->paused_by_peer ||
+    if (!c->pool || !c->tun.intercepted || !u->bev || !u->ssl || !c->upstream_reusable || c->flow ||
+        !between_exchanges || !c->up_tls || c->up_port != c->tun.port ||
+        !u->tls.handshake_done || u->tls.verify_result != X509_V_OK || c->tun.mirror_untrusted ||
+        c->tun.error[0] || u->paused_by_peer ||
         evbuffer_get_length(bufferevent_get_output(u->bev)) ||
         evbuffer_get_length(bufferevent_get_input(u->bev)))
         return;
     struct pool_conn pc = {.bev = u->bev, .ssl = u->ssl};
     tls_facts_move(&pc.tls, &u->tls);
-    str_copy(pc.server_ip, sizeof pc.server_ip, c->tunnel_server_ip);
+    str_copy(pc.server_ip, sizeof pc.server_ip, c->up_server_ip);
     u->bev = NULL;
     u->ssl = NULL;
-    pool_put(c->pool, c->client_addr, c->tunnel_host, c->tunnel_port, c->up_host, &pc);
+    pool_put(c->pool, c->client_addr, c->tun.host, c->tun.port, c->up_host, &pc);
 }
 
-void conn__close(struct conn *c, int flush)
+static void close_conn(struct conn *c, int flush)
 {
     if (c->state != CONN_S_CLOSING)
         pool_upstream(c);
@@ -214,7 +204,7 @@ void conn__close(struct conn *c, int flush)
         upstream_cancel(c->connecting);
         c->connecting = NULL;
     }
-    tunnel_cleanup(c);
+    tunnel_cleanup(&c->tun);
     c->state = CONN_S_CLOSING;
     struct leg *legs[2] = {&c->client, &c->upstream};
     for (int i = 0; i < 2; i++) {
@@ -239,7 +229,7 @@ void conn__close(struct conn *c, int flush)
     }
 }
 
-void conn__fail_client(struct conn *c, struct flow *f, int status, const char *reason)
+static void fail_client(struct conn *c, struct flow *f, int status, const char *reason)
 {
     if (f) {
         f->fail.status_sent = status;
@@ -247,8 +237,8 @@ void conn__fail_client(struct conn *c, struct flow *f, int status, const char *r
             flow_fail(f, FLOW_STAGE_NONE, 0, "%s", reason);
         if (f == c->flow)
             c->flow = NULL;
-        if (f == c->tunnel_flow)
-            c->tunnel_flow = NULL;
+        if (f == c->tun.flow)
+            c->tun.flow = NULL;
         tls_facts_get(&c->client.tls, &f->tls_client);
         tls_facts_get(&c->upstream.tls, &f->tls_upstream);
     }
@@ -263,13 +253,13 @@ void conn__fail_client(struct conn *c, struct flow *f, int status, const char *r
     }
     if (f) {
         log_msg(LOG_DEBUG, "conn %llu %s: %d %s", (unsigned long long)c->id, f->host, status, reason);
-        conn__flow_done(c, f);
+        record_done(c, f);
     }
     leg_close(&c->upstream);
-    conn__close(c, 1);
+    close_conn(c, 1);
 }
 
-/* httpeek answers the request in flow f itself (enum flow_refusal why): conn__fail_client, with
+/* httpeek answers the request in flow f itself (enum flow_refusal why): fail_client, with
  * the facts the diagnosis needs (where the client reached httpeek, for its advice). */
 static void refuse(struct conn *c, struct flow *f, int status, enum flow_refusal why,
                    const char *reason)
@@ -279,7 +269,7 @@ static void refuse(struct conn *c, struct flow *f, int status, enum flow_refusal
         own_local_address(c->client.bev ? bufferevent_getfd(c->client.bev) : -1, f->proxy_addr,
                           sizeof f->proxy_addr, NULL);
     }
-    conn__fail_client(c, f, status, reason);
+    fail_client(c, f, status, reason);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -356,10 +346,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
             add_timer(c, freed ? c->proxy->opts->idle_timeout - t : t);
             return;
         }
-        conn__close(c, 0);
+        close_conn(c, 0);
         return;
     case CONN_S_REQUEST_HEAD: {
-        struct flow *hf = conn__flow_new(c);
+        struct flow *hf = new_flow(c);
         if (hf) {
             const char *target = http1_parser_target(&c->client.parser); /* as far as it came */
             char url[300];
@@ -379,7 +369,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     case CONN_S_EXCHANGE: {
         char why[160];
         if (!f) {
-            conn__close(c, 0);
+            close_conn(c, 0);
             return;
         }
         f->fail.timeout = 1;
@@ -395,35 +385,22 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
             flow_fail(f, c->req_done ? FLOW_STAGE_RECEIVE : FLOW_STAGE_SEND, ETIMEDOUT, "%s", why);
         }
         if (!c->resp_started) {
-            conn__fail_client(c, f, 504, why);
+            fail_client(c, f, 504, why);
         } else {
             c->flow = NULL;
-            conn__flow_done(c, f);
-            conn__close(c, 0);
+            record_done(c, f);
+            close_conn(c, 0);
         }
         return;
     }
     case CONN_S_RELAY:
-        if (c->tunnel_flow)
-            snprintf(c->tunnel_flow->note, sizeof c->tunnel_flow->note, "closed after %gs idle", t);
-        conn__close(c, 1);
+        if (c->tun.flow)
+            snprintf(c->tun.flow->note, sizeof c->tun.flow->note, "closed after %gs idle", t);
+        close_conn(c, 1);
         return;
     default:
-        if (c->tunnel_flow) {
-            static const char *const what[] = {
-                [CONN_S_TUNNEL_PEEK] = "timed out waiting for the client's first bytes after the 200",
-                [CONN_S_TUNNEL_UP_TLS] = "TLS handshake with the server timed out",
-                [CONN_S_TUNNEL_CLIENT_TLS] = "the client's TLS handshake timed out"};
-            c->tunnel_flow->fail.timeout = 1;
-            flow_fail(c->tunnel_flow,
-                      c->state == CONN_S_TUNNEL_UP_TLS     ? FLOW_STAGE_UPSTREAM_TLS
-                      : c->state == CONN_S_TUNNEL_PEEK     ? FLOW_STAGE_TUNNEL
-                                                           : FLOW_STAGE_CLIENT_TLS,
-                      ETIMEDOUT, "%s (%gs)",
-                      c->state <= CONN_S_TUNNEL_CLIENT_TLS && what[c->state] ? what[c->state] : "timed out",
-                      t);
-        }
-        conn__close(c, 0);
+        tunnel_timed_out(&c->tun, t);
+        close_conn(c, 0);
         return;
     }
 }
@@ -445,7 +422,7 @@ void conn_close_idle(struct conn **registry)
 {
     for (struct conn *c = *registry; c; c = c->next)
         if (c->state == CONN_S_IDLE)
-            conn__close(c, 0);
+            close_conn(c, 0);
 }
 
 void conn_free_all(struct conn **registry)
@@ -458,6 +435,60 @@ void conn_free_all(struct conn **registry)
         conn_free(c); /* unlinks itself */
     }
 }
+
+/* ---- what a tunnel (tunnel.h) and the relay (relay.h) tell this connection ---- */
+
+static void relay_ended(void *arg)
+{
+    close_conn(arg, 1);
+}
+
+/* Bytes both ways untouched from now on, counted into the legs (and c->tun.flow, if any). */
+static void start_relay(struct conn *c)
+{
+    set_state(c, CONN_S_RELAY, "relaying");
+    relay_start(&c->relay, &c->client, &c->upstream, &c->tun.flow, &c->last_activity, relay_ended, c);
+}
+
+static void tunnel_phase(void *arg, enum tunnel_phase p, const char *why)
+{
+    static const enum conn_state state[] = {
+        [TUNNEL_IDLE] = CONN_S_IDLE, [TUNNEL_CONNECTING] = CONN_S_TUNNEL_CONNECTING,
+        [TUNNEL_PEEK] = CONN_S_TUNNEL_PEEK, [TUNNEL_UP_TLS] = CONN_S_TUNNEL_UP_TLS,
+        [TUNNEL_CLIENT_TLS] = CONN_S_TUNNEL_CLIENT_TLS};
+    set_state(arg, state[p], why);
+}
+
+static void tunnel_close(void *arg, int flush)
+{
+    close_conn(arg, flush);
+}
+
+static void tunnel_fail(void *arg, struct flow *f, int status, const char *reason)
+{
+    fail_client(arg, f, status, reason);
+}
+
+static void tunnel_handed(void *arg)
+{
+    struct conn *c = arg;
+    if (c->tun.up_name[0]) { /* the upstream leg the tunnel made (or tried to) */
+        str_copy(c->up_host, sizeof c->up_host, c->tun.up_name);
+        c->up_port = c->tun.port;
+        c->up_tls = 1;
+        c->up_exchanges = c->tun.up_pooled;
+    }
+    str_copy(c->up_server_ip, sizeof c->up_server_ip, c->tun.server_ip);
+    start_requests(c);
+}
+
+static void tunnel_opaque(void *arg)
+{
+    start_relay(arg);
+}
+
+static const struct tunnel_ops tunnel_ops = {tunnel_phase, tunnel_close, tunnel_fail,
+                                             tunnel_handed, tunnel_opaque};
 
 void conn_accept(struct proxy *proxy, struct event_base *base, struct resolver *dns,
                  struct pool *pool, struct conn **registry, int fd, const struct sockaddr *addr,
@@ -502,15 +533,17 @@ void conn_accept(struct proxy *proxy, struct event_base *base, struct resolver *
     own_client_address(addr, c->client_addr, sizeof c->client_addr, &c->client_port);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    tunnel_init(&c->tun, &tunnel_ops, c, c->id, proxy, base, dns, pool, &c->client, &c->upstream,
+                c->client_addr, &c->last_activity);
     client_parser_init(c);
     c->client.parser_ready = 1;
     /* clients outside --allow-client never get here: worker.c refuses them at accept */
     leg_attach(&c->client, bev, NULL, client_read, client_write, client_event);
-    conn__set_state(c, CONN_S_IDLE, "accepted");
+    set_state(c, CONN_S_IDLE, "accepted");
 }
 
-/* Called by tunnel.c once the client's TLS handshake completed. */
-void conn__start_requests(struct conn *c)
+/* The tunnel's client TLS handshake completed: read requests inside it. */
+static void start_requests(struct conn *c)
 {
     if (c->client.parser_ready)
         http1_parser_free(&c->client.parser);
@@ -527,14 +560,14 @@ void conn__start_requests(struct conn *c)
             http1_parser_free(&c->upstream.parser);
         http1_parser_init(&c->upstream.parser, 0, &response_handlers, &c->upstream);
         c->upstream.parser_ready = 1;
-        bufferevent_setcb(c->upstream.bev, conn__upstream_read, conn__upstream_write,
-                          conn__upstream_event, &c->upstream);
+        bufferevent_setcb(c->upstream.bev, upstream_read, upstream_write,
+                          upstream_event, &c->upstream);
         bufferevent_setwatermark(c->upstream.bev, EV_READ, 0, LEG_INBUF_MAX);
         bufferevent_enable(c->upstream.bev, EV_READ | EV_WRITE);
         leg_read_enabled(c->upstream.bev);
         c->upstream_reusable = 1;
     }
-    conn__set_state(c, CONN_S_IDLE, "tunnel intercepted");
+    set_state(c, CONN_S_IDLE, "tunnel intercepted");
     if (evbuffer_get_length(bufferevent_get_input(c->client.bev)) > 0)
         process_client_input(c);
 }
@@ -626,9 +659,9 @@ static int ensure_upstream(struct conn *c, const char *host, int port, int tls)
         /* a tunnel's own upstream carries its first request fresh: only an earlier exchange
          * (or the pool) makes it reused */
         f->reused_upstream = c->up_exchanges > 0;
-        str_copy(f->server_ip, sizeof f->server_ip, c->tunnel_server_ip);
+        str_copy(f->server_ip, sizeof f->server_ip, c->up_server_ip);
         http1_parser_resume(&c->upstream.parser); /* it paused at the end of the last response */
-        conn__set_state(c, CONN_S_EXCHANGE, "upstream reused");
+        set_state(c, CONN_S_EXCHANGE, "upstream reused");
         return 0;
     }
     leg_close(&c->upstream);
@@ -643,7 +676,7 @@ static int ensure_upstream(struct conn *c, const char *host, int port, int tls)
                                      on_upstream_connected, c);
     if (!c->connecting)
         return -1;
-    conn__set_state(c, CONN_S_CONNECTING, "connecting upstream");
+    set_state(c, CONN_S_CONNECTING, "connecting upstream");
     return 0;
 }
 
@@ -671,12 +704,12 @@ static int route_request(struct conn *c)
     int port = 80;
     const char *host_field = NULL;
 
-    if (c->intercepted) {
-        if (!strcmp(c->tunnel_host, SETUP_HOST))
+    if (c->tun.intercepted) {
+        if (!strcmp(c->tun.host, SETUP_HOST))
             return 1; /* https://httpeek.test/: the setup site over TLS */
         str_copy(scheme, sizeof scheme, "https");
-        str_copy(host, sizeof host, c->sni[0] ? c->sni : c->tunnel_host);
-        port = c->tunnel_port;
+        str_copy(host, sizeof host, c->tun.sni[0] ? c->tun.sni : c->tun.host);
+        port = c->tun.port;
         if (target[0] != '/' && !(req->method == HTTP_OPTIONS && !strcmp(target, "*"))) {
             char s2[16], h2[256];
             int p2;
@@ -730,16 +763,16 @@ static int route_request(struct conn *c)
     str_append(url, sizeof url, &url_len, path[0] == '*' ? "" : path);
     flow_set_url(f, url);
 
-    if (c->intercepted && c->tunnel_error[0]) {
-        flow_fail(f, FLOW_STAGE_UPSTREAM_TLS, 0, "%s", c->tunnel_error);
+    if (c->tun.intercepted && c->tun.error[0]) {
+        flow_fail(f, FLOW_STAGE_UPSTREAM_TLS, 0, "%s", c->tun.error);
         tls_facts_get(&c->upstream.tls, &f->tls_upstream);
-        conn__fail_client(c, f, 502, c->tunnel_error);
+        fail_client(c, f, 502, c->tun.error);
         return -1;
     }
     if (ensure_upstream(c, host, port, !strcmp(scheme, "https")) < 0 ||
         send_request_head(c, path, host_field) < 0) {
         flow_fail(f, FLOW_STAGE_SEND, ENOMEM, "out of memory");
-        conn__fail_client(c, f, 500, "out of memory");
+        fail_client(c, f, 500, "out of memory");
         return -1;
     }
     return 0;
@@ -762,7 +795,7 @@ static int on_req_head(void *arg, struct http1_head *head)
 {
     struct leg *leg = arg;
     struct conn *c = leg->conn;
-    struct flow *f = c->flow = conn__flow_new(c);
+    struct flow *f = c->flow = new_flow(c);
     if (!f || !(f->req = http1_head_take(head)))
         return -1;
     if (c->head_started) /* the head began arriving before it was complete */
@@ -776,30 +809,17 @@ static int on_req_head(void *arg, struct http1_head *head)
     c->upgrade_requested = f->req->upgrade && f->req->method != HTTP_CONNECT;
     if (c->exchanges)
         hold_tls_buffers(c);
-    if (c->intercepted) {
-        if (!c->tunnel_requests++) {
-            if (!c->mirror_untrusted) /* a client taking our mirror of a bad server proves nothing */
+    if (c->tun.intercepted) {
+        if (!c->tun.requests++) {
+            if (!c->tun.mirror_untrusted) /* a client taking our mirror of a bad server proves nothing */
                 rules_client_accepted(c->proxy->rules, c->client_addr,
-                                      c->sni[0] ? c->sni : c->tunnel_host);
+                                      c->tun.sni[0] ? c->tun.sni : c->tun.host);
         }
-        if (c->tunnel_flow) {
-            /* The tunnel's connect and TLS timings belong to its first request (as HAR does). */
-            f->marks.dns_start = c->tunnel_marks.dns_start;
-            f->marks.dns_end = c->tunnel_marks.dns_end;
-            f->marks.connect_start = c->tunnel_marks.connect_start;
-            f->marks.connect_end = c->tunnel_marks.connect_end;
-            f->marks.tls_start = c->tunnel_marks.tls_start;
-            f->marks.tls_end = c->tunnel_marks.tls_end;
-            if (c->tunnel_marks.start && c->tunnel_marks.start < f->marks.start)
-                f->marks.start = c->tunnel_marks.start;
-            str_copy(f->server_ip, sizeof f->server_ip, c->tunnel_server_ip);
-            f->connect_attempts = c->tunnel_flow->connect_attempts;
-            flow_free(c->tunnel_flow);
-            c->tunnel_flow = NULL;
-        }
+        /* The tunnel's connect and TLS timings belong to its first request (as HAR does). */
+        tunnel_take_flow(&c->tun, f);
     }
     if (f->req->method == HTTP_CONNECT) {
-        if (c->intercepted) {
+        if (c->tun.intercepted) {
             flow_set_url(f, f->req->target);
             flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "CONNECT inside an intercepted tunnel");
             refuse(c, f, 400, FLOW_REFUSED_UNSUPPORTED,
@@ -815,8 +835,8 @@ static int on_req_head(void *arg, struct http1_head *head)
         return -1;
     if (r == 0) {
         clients_request(c->proxy->clients, c->client_addr, http1_head_get(f->req, "user-agent"),
-                        c->intercepted && !c->mirror_untrusted);
-        if (!c->intercepted)
+                        c->tun.intercepted && !c->tun.mirror_untrusted);
+        if (!c->tun.intercepted)
             clients_note(c->proxy->clients, c->client_addr, CLIENT_PROXIED);
     }
     if (r == 1) { /* httpeek's own pages: answer now, the flow is not recorded */
@@ -833,8 +853,8 @@ static int on_req_head(void *arg, struct http1_head *head)
         struct client_summary seen;
         clients_get(c->proxy->clients, c->client_addr, &seen);
         struct setup_client who = {.proxy_hostport = self,
-                                   .via_proxy = c->intercepted || f->req->target[0] != '/',
-                                   .via_tls = c->intercepted, .proxied = seen.proxied,
+                                   .via_proxy = c->tun.intercepted || f->req->target[0] != '/',
+                                   .via_tls = c->tun.intercepted, .proxied = seen.proxied,
                                    .tls_trusted = seen.tls_trusted, .tls_refused = seen.tls_refused,
                                    .reach = &c->proxy->reach};
         if (setup_is_ca_download(path))
@@ -845,7 +865,7 @@ static int on_req_head(void *arg, struct http1_head *head)
                                    !c->client_keep_alive);
         /* recorded (2) when the page does not exist or with --record-own, else dropped (1) */
         c->local_request = own_page_flow(f, c->proxy->opts->record_own,
-                                         bufferevent_getfd(c->client.bev), c->intercepted, path,
+                                         bufferevent_getfd(c->client.bev), c->tun.intercepted, path,
                                          status, out, before, c->head_request) ? 2 : 1;
         c->req_out = HTTP1_NO_BODY;
         c->upgrade_requested = 0;
@@ -1013,7 +1033,7 @@ static void flush_pending(struct conn *c)
                 f->marks.send_end = f->marks.send_start;
         }
     }
-    conn__set_state(c, CONN_S_EXCHANGE, "upstream ready");
+    set_state(c, CONN_S_EXCHANGE, "upstream ready");
     if (c->client.paused_by_peer) {
         c->client.paused_by_peer = 0;
         bufferevent_enable(c->client.bev, EV_READ);
@@ -1023,32 +1043,17 @@ static void flush_pending(struct conn *c)
         process_client_input(c);
 }
 
-int conn__record_connect(struct conn *c, struct flow *f, const struct upstream_result *r)
-{
-    f->marks.dns_start = r->dns_start;
-    f->marks.dns_end = r->dns_end;
-    f->marks.connect_start = r->connect_start;
-    f->marks.connect_end = r->connect_end;
-    str_copy(f->server_ip, sizeof f->server_ip, r->addr);
-    f->connect_attempts = r->attempts;
-    str_copy(c->tunnel_server_ip, sizeof c->tunnel_server_ip, r->addr);
-    if (r->fd >= 0)
-        return 0;
-    f->fail.sys_errno = r->sys_errno;
-    f->fail.dns_error = r->dns_error;
-    f->fail.timeout = r->timeout;
-    flow_fail(f, r->stage, r->sys_errno, "%s", r->reason);
-    return -1;
-}
-
-int conn__take_connect_result(struct conn *c, struct flow *f, const struct upstream_result *r,
+/* The connect result into flow f; when it failed answer the client with 502/504 naming
+ * host:port and return -1 (c is closing); 0 when the socket is ready. */
+static int take_connect_result(struct conn *c, struct flow *f, const struct upstream_result *r,
                               const char *host, int port)
 {
-    if (conn__record_connect(c, f, r) == 0)
+    str_copy(c->up_server_ip, sizeof c->up_server_ip, r->addr);
+    if (uplink_record_connect(f, r) == 0)
         return 0;
     char why[320];
     snprintf(why, sizeof why, "cannot reach %s:%d: %s", host, port, r->reason);
-    conn__fail_client(c, f, r->timeout ? 504 : 502, why);
+    fail_client(c, f, r->timeout ? 504 : 502, why);
     return -1;
 }
 
@@ -1060,10 +1065,10 @@ static void on_upstream_connected(const struct upstream_result *r, void *arg)
     if (!f) { /* client went away meanwhile */
         if (r->fd >= 0)
             close(r->fd);
-        conn__close(c, 0);
+        close_conn(c, 0);
         return;
     }
-    if (conn__take_connect_result(c, f, r, c->up_host, c->up_port) < 0)
+    if (take_connect_result(c, f, r, c->up_host, c->up_port) < 0)
         return;
     struct bufferevent *bev;
     SSL *ssl = NULL;
@@ -1084,7 +1089,7 @@ static void on_upstream_connected(const struct upstream_result *r, void *arg)
     if (!bev) {
         close(r->fd);
         flow_fail(f, FLOW_STAGE_CONNECT, ENOMEM, "out of memory");
-        conn__fail_client(c, f, 500, "out of memory");
+        fail_client(c, f, 500, "out of memory");
         return;
     }
     if (c->upstream.parser_ready)
@@ -1092,10 +1097,10 @@ static void on_upstream_connected(const struct upstream_result *r, void *arg)
     http1_parser_init(&c->upstream.parser, 0, &response_handlers, &c->upstream);
     c->upstream.parser_ready = 1;
     c->upstream_reusable = 1;
-    leg_attach(&c->upstream, bev, ssl, conn__upstream_read, conn__upstream_write, conn__upstream_event);
+    leg_attach(&c->upstream, bev, ssl, upstream_read, upstream_write, upstream_event);
     if (ssl) {
         f->marks.tls_start = flow_now_us();
-        conn__set_state(c, CONN_S_CONNECTING, "upstream TLS handshake");
+        set_state(c, CONN_S_CONNECTING, "upstream TLS handshake");
     } else {
         flush_pending(c);
     }
@@ -1127,7 +1132,7 @@ static int retry_request(struct conn *c)
     if (ensure_upstream(c, host, c->up_port, c->up_tls) < 0)
         return -1;
     if (http1_write_request_head(c->pending_up, f->req, path,
-                                 http1_head_get(f->req, "host") && c->intercepted ? NULL : host_field,
+                                 http1_head_get(f->req, "host") && c->tun.intercepted ? NULL : host_field,
                                  c->req_out, 0) < 0)
         return -1;
     log_msg(LOG_DEBUG, "conn %llu: reused upstream closed, retrying on a new connection",
@@ -1135,7 +1140,7 @@ static int retry_request(struct conn *c)
     return 0;
 }
 
-void conn__upstream_read(struct bufferevent *bev, void *arg)
+static void upstream_read(struct bufferevent *bev, void *arg)
 {
     struct leg *leg = arg;
     struct conn *c = leg->conn;
@@ -1161,11 +1166,11 @@ void conn__upstream_read(struct bufferevent *bev, void *arg)
                   "invalid response from upstream: %s (%s at byte %zu)", c->upstream.parser.error,
                   c->upstream.parser.error_name, c->upstream.parser.error_offset);
         if (!c->resp_started) {
-            conn__fail_client(c, f, 502, f->fail.reason);
+            fail_client(c, f, 502, f->fail.reason);
         } else {
             c->flow = NULL;
-            conn__flow_done(c, f);
-            conn__close(c, 0);
+            record_done(c, f);
+            close_conn(c, 0);
         }
         return;
     }
@@ -1183,14 +1188,14 @@ void conn__upstream_read(struct bufferevent *bev, void *arg)
         struct flow *f = c->flow;
         c->flow = NULL;
         snprintf(f->note, sizeof f->note, "switched protocols: bytes relayed, not recorded");
-        conn__flow_done(c, f);
-        tunnel_relay(c);
+        record_done(c, f);
+        start_relay(c);
         return;
     }
     advance(c);
 }
 
-void conn__upstream_write(struct bufferevent *bev, void *arg)
+static void upstream_write(struct bufferevent *bev, void *arg)
 {
     (void)bev;
     struct leg *leg = arg;
@@ -1198,7 +1203,7 @@ void conn__upstream_write(struct bufferevent *bev, void *arg)
     leg_drained(&c->upstream, &c->client);
 }
 
-void conn__upstream_event(struct bufferevent *bev, short what, void *arg)
+static void upstream_event(struct bufferevent *bev, short what, void *arg)
 {
     struct leg *leg = arg;
     struct conn *c = leg->conn;
@@ -1208,9 +1213,9 @@ void conn__upstream_event(struct bufferevent *bev, short what, void *arg)
             tls_facts_fill(leg->ssl, &leg->tls);
             leg->tls.handshake_done = 1;
         }
-        if (c->up_tls_pending) { /* a tunnel's resumed handshake, which the client's went ahead of */
-            c->up_tls_pending = 0;
-            c->tunnel_marks.tls_end = flow_now_us(); /* for a first request still to come */
+        if (c->tun.up_tls_pending) { /* a tunnel's resumed handshake, which the client's went ahead of */
+            c->tun.up_tls_pending = 0;
+            c->tun.marks.tls_end = flow_now_us(); /* for a first request still to come */
         }
         if (f)
             f->marks.tls_end = flow_now_us();
@@ -1236,7 +1241,7 @@ void conn__upstream_event(struct bufferevent *bev, short what, void *arg)
             snprintf(why, sizeof why, "TLS handshake with %s:%d failed: %s", c->up_host, c->up_port,
                      tls_facts_error(&leg->tls, sock_err ? strerror(sock_err) : "connection closed"));
         flow_fail(f, FLOW_STAGE_UPSTREAM_TLS, sock_err, "tls: %s", why);
-        conn__fail_client(c, f, 502, why);
+        fail_client(c, f, 502, why);
         return;
     }
     if (leg->ssl)
@@ -1260,7 +1265,7 @@ void conn__upstream_event(struct bufferevent *bev, short what, void *arg)
         snprintf(why, sizeof why, "%s:%d ended TLS with alert '%s'", c->up_host, c->up_port,
                  leg->tls.alert_received);
         flow_fail(f, FLOW_STAGE_UPSTREAM_TLS, sock_err, "tls: %s", why);
-        conn__fail_client(c, f, 502, why);
+        fail_client(c, f, 502, why);
         return;
     }
     if (!c->resp_started && retry_request(c) == 0)
@@ -1271,14 +1276,14 @@ void conn__upstream_event(struct bufferevent *bev, short what, void *arg)
         snprintf(why, sizeof why, "%s:%d closed the connection without a response%s%s", c->up_host,
                  c->up_port, sock_err ? ": " : "", sock_err ? strerror(sock_err) : "");
         flow_fail(f, FLOW_STAGE_WAIT, sock_err, "%s", why);
-        conn__fail_client(c, f, 502, why);
+        fail_client(c, f, 502, why);
     } else {
         flow_fail(f, FLOW_STAGE_RECEIVE, sock_err, "%s:%d closed the connection in the middle of the response%s%s",
                   c->up_host, c->up_port, sock_err ? ": " : "", sock_err ? strerror(sock_err) : "");
         c->flow = NULL;
-        conn__flow_done(c, f);
+        record_done(c, f);
         leg_close(&c->upstream);
-        conn__close(c, 1); /* what we have goes out; the client sees the body cut short */
+        close_conn(c, 1); /* what we have goes out; the client sees the body cut short */
     }
 }
 
@@ -1290,21 +1295,21 @@ static void finish_exchange(struct conn *c)
     struct flow *f = c->flow;
     c->flow = NULL;
     int local = c->local_request;
-    if (c->intercepted)
+    if (c->tun.intercepted)
         tls_facts_get(&c->client.tls, &f->tls_client);
     if (c->up_tls && local != 2)
         tls_facts_get(&c->upstream.tls, &f->tls_upstream);
     if (local == 1)
         flow_free(f); /* httpeek's own setup page: not part of the app's traffic */
     else
-        conn__flow_done(c, f);
+        record_done(c, f);
     if (!c->upstream_reusable)
         leg_close(&c->upstream);
     if (!c->client_keep_alive) {
-        conn__close(c, 1);
+        close_conn(c, 1);
         return;
     }
-    conn__set_state(c, CONN_S_IDLE, "exchange done");
+    set_state(c, CONN_S_IDLE, "exchange done");
     c->exchanges++;
     c->up_exchanges++;
     http1_parser_resume(&c->client.parser);
@@ -1329,8 +1334,8 @@ static void advance(struct conn *c)
         struct flow *f = c->flow;
         c->flow = NULL;
         snprintf(f->note, sizeof f->note, "response arrived before the request body ended");
-        conn__flow_done(c, f);
-        conn__close(c, 1);
+        record_done(c, f);
+        close_conn(c, 1);
     }
 }
 
@@ -1377,7 +1382,7 @@ static void process_client_input(struct conn *c)
         return;
     if (c->state == CONN_S_IDLE && evbuffer_get_length(in) > 0) {
         c->head_started = flow_now_us();
-        conn__set_state(c, CONN_S_REQUEST_HEAD, "request begins");
+        set_state(c, CONN_S_REQUEST_HEAD, "request begins");
     }
     enum http1_feed_result r = http1_feed(&c->client.parser, in);
     if (c->state == CONN_S_CLOSING)
@@ -1398,7 +1403,9 @@ static void process_client_input(struct conn *c)
                 return;
             }
             lowercase(host);
-            tunnel_begin(c, host, port);
+            c->flow = NULL;
+            c->upstream_reusable = 0;
+            tunnel_begin(&c->tun, f, host, port);
             return;
         }
         break; /* an upgrade request: the response decides */
@@ -1427,7 +1434,7 @@ static void process_client_input(struct conn *c)
         case HTTP1_LIMIT_NONE:
             break;
         }
-        if (!f && (f = conn__flow_new(c))) {
+        if (!f && (f = new_flow(c))) {
             const char *target = http1_parser_target(p);
             char url[300];
             snprintf(url, sizeof url, "%.200s%s", target ? target : "-",
@@ -1445,9 +1452,9 @@ static void process_client_input(struct conn *c)
         if (c->resp_started) {
             if (f) {
                 c->flow = NULL;
-                conn__flow_done(c, f);
+                record_done(c, f);
             }
-            conn__close(c, 0);
+            close_conn(c, 0);
             return;
         }
         char why[300];
@@ -1511,7 +1518,7 @@ static void client_event(struct bufferevent *bev, short what, void *arg)
                       "client closed the connection before the response was complete");
         c->flow = NULL;
         tls_facts_get(&c->client.tls, &f->tls_client);
-        conn__flow_done(c, f);
+        record_done(c, f);
     }
-    conn__close(c, 0);
+    close_conn(c, 0);
 }

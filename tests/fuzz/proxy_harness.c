@@ -611,7 +611,7 @@ static void fire(struct event *ev)
 void harness_timeouts(int long_time)
 {
     for (struct conn *c = W.conns; c; c = c->next) {
-        fire(c->peek_ev);
+        fire(c->tun.peek_ev);
         fire(c->hold_ev);
         if (long_time) {
             c->last_activity = 0; /* quiet since long ago: lazy idle deadlines (conn.c) expire too */
