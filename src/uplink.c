@@ -1,6 +1,7 @@
 /* uplink.c — see uplink.h. */
 #include "uplink.h"
 
+#include <event2/buffer.h>
 #include "str.h"
 
 int uplink_record_connect(struct flow *f, const struct upstream_result *r)
@@ -20,3 +21,20 @@ int uplink_record_connect(struct flow *f, const struct upstream_result *r)
     return -1;
 }
 
+void uplink_free(struct uplink *u)
+{
+    if (u->connecting) {
+        upstream_cancel(u->connecting);
+        u->connecting = NULL;
+    }
+    leg_close(&u->leg);
+    tls_facts_clear(&u->leg.tls);
+    if (u->leg.parser_ready) {
+        http1_parser_free(&u->leg.parser);
+        u->leg.parser_ready = 0;
+    }
+    if (u->pending) {
+        evbuffer_free(u->pending);
+        u->pending = NULL;
+    }
+}
