@@ -22,15 +22,16 @@
 #include "record.h"
 #include "setup.h"
 #include "str.h"
-#include "tls_client.h"
 #include "tls_facts.h"
-#include "upstream.h"
 
-static const struct http1_handlers response_handlers;
-static void upstream_read(struct bufferevent *bev, void *arg);
-static void upstream_write(struct bufferevent *bev, void *arg);
-static void upstream_event(struct bufferevent *bev, short what, void *arg);
-static void on_upstream_connected(const struct upstream_result *r, void *arg);
+static const struct uplink_ops uplink_ops;
+
+void exchange_bind(struct exchange *ex, struct uplink *u)
+{
+    ex->up = u;
+    u->ex = ex;
+    u->ops = &uplink_ops;
+}
 
 void exchange_init(struct exchange *ex, struct flow *f)
 {
@@ -154,28 +155,16 @@ static int ensure_upstream(struct exchange *ex, const char *host, int port, int 
 {
     struct flow *f = ex->flow;
     struct uplink *u = ex->up;
-    u->ex = ex;
-    if (u->leg.bev && u->reusable && u->port == port && u->tls == tls &&
-        !strcasecmp(u->host, host)) {
+    if (uplink_reuse(u, host, port, tls)) {
         /* a tunnel's own upstream carries its first request fresh: only an earlier exchange
          * (or the pool) makes it reused */
         f->reused_upstream = u->exchanges > 0;
         str_copy(f->server_ip, sizeof f->server_ip, u->server_ip);
-        http1_parser_resume(&u->leg.parser); /* it paused at the end of the last response */
         set_phase(ex, EXCHANGE_FORWARDING, "upstream reused");
         return 0;
     }
-    leg_close(&u->leg);
-    str_copy(u->host, sizeof u->host, host);
-    u->port = port;
-    u->exchanges = 0;
-    u->tls = tls;
-    tls_facts_clear(&u->leg.tls);
-    if (!u->pending && !(u->pending = evbuffer_new()))
-        return -1;
-    u->connecting = upstream_connect(ex->base, ex->dns, host, port,
-                                     ex->proxy->opts->upstream_timeout, on_upstream_connected, u);
-    if (!u->connecting)
+    if (uplink_connect(u, ex->base, ex->dns, host, port, tls,
+                       ex->proxy->opts->upstream_timeout) < 0)
         return -1;
     set_phase(ex, EXCHANGE_CONNECTING, "connecting upstream");
     return 0;
@@ -301,7 +290,7 @@ int exchange_start(struct exchange *ex)
 static enum exchange_body queue_up(struct exchange *ex, const char *data, size_t len, int end)
 {
     struct uplink *u = ex->up;
-    struct evbuffer *out = u->pending && exchange_connecting(ex) ? u->pending : leg_output(&u->leg);
+    struct evbuffer *out = uplink_output(u, exchange_connecting(ex));
     if (!out)
         return EXCHANGE_BODY_QUEUED;
     if (end)
@@ -385,7 +374,6 @@ static int on_resp_done(void *arg)
     return ex->flow->resp->status == 101 ? 1 : 0;
 }
 
-static const struct http1_handlers response_handlers = {on_resp_head, on_resp_body, on_resp_done};
 
 /* ------------------------------------------------------------------------------------------ */
 /* Uplink connection */
@@ -393,9 +381,7 @@ static const struct http1_handlers response_handlers = {on_resp_head, on_resp_bo
 static void flush_pending(struct exchange *ex)
 {
     struct flow *f = ex->flow;
-    struct uplink *u = ex->up;
-    if (u->pending && evbuffer_get_length(u->pending) > 0) {
-        evbuffer_add_buffer(leg_output(&u->leg), u->pending);
+    if (uplink_flush_pending(ex->up)) {
         if (f) {
             f->marks.send_start = flow_now_us();
             if (ex->req_done)
@@ -406,37 +392,10 @@ static void flush_pending(struct exchange *ex)
     ex->front->req_resume(ex);
 }
 
-/* Give a fresh upstream connection its parser and callbacks. */
-static void uplink_attach(struct uplink *u, struct bufferevent *bev, SSL *ssl)
+/* The uplink's connect finished. */
+static void up_connected(struct uplink *u, const struct upstream_result *r)
 {
-    if (u->leg.parser_ready)
-        http1_parser_free(&u->leg.parser);
-    http1_parser_init(&u->leg.parser, 0, &response_handlers, u);
-    u->leg.parser_ready = 1;
-    u->reusable = 1;
-    leg_attach(&u->leg, bev, ssl, upstream_read, upstream_write, upstream_event);
-}
-
-void exchange_adopt_uplink(struct uplink *u)
-{
-    if (!u->leg.bev)
-        return;
-    if (u->leg.parser_ready)
-        http1_parser_free(&u->leg.parser);
-    http1_parser_init(&u->leg.parser, 0, &response_handlers, u);
-    u->leg.parser_ready = 1;
-    bufferevent_setcb(u->leg.bev, upstream_read, upstream_write, upstream_event, u);
-    bufferevent_setwatermark(u->leg.bev, EV_READ, 0, LEG_INBUF_MAX);
-    bufferevent_enable(u->leg.bev, EV_READ | EV_WRITE);
-    leg_read_enabled(u->leg.bev);
-    u->reusable = 1;
-}
-
-static void on_upstream_connected(const struct upstream_result *r, void *arg)
-{
-    struct uplink *u = arg;
     struct exchange *ex = u->ex;
-    u->connecting = NULL;
     struct flow *f = ex ? ex->flow : NULL;
     if (!f) { /* client went away meanwhile */
         if (r->fd >= 0)
@@ -445,37 +404,18 @@ static void on_upstream_connected(const struct upstream_result *r, void *arg)
             ex->front->cut(ex, 0);
         return;
     }
-    str_copy(u->server_ip, sizeof u->server_ip, r->addr);
     if (uplink_record_connect(f, r) < 0) {
         char why[320];
         snprintf(why, sizeof why, "cannot reach %s:%d: %s", u->host, u->port, r->reason);
         fail(ex, r->timeout ? 504 : 502, why);
         return;
     }
-    struct bufferevent *bev;
-    SSL *ssl = NULL;
-    if (u->tls) {
-        ssl = tls_client_ssl_new(ex->proxy->tls_client, u->host, u->port, r->addr);
-        if (ssl)
-            tls_facts_attach(ssl, &u->leg.tls);
-        bev = ssl ? bufferevent_openssl_socket_new(ex->base, r->fd, ssl, BUFFEREVENT_SSL_CONNECTING,
-                                                   BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
-                  : NULL;
-        if (bev)
-            bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-        else if (ssl)
-            SSL_free(ssl);
-    } else {
-        bev = bufferevent_socket_new(ex->base, r->fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    }
-    if (!bev) {
-        close(r->fd);
+    if (uplink_open(u, ex->proxy, ex->base, r) < 0) {
         flow_fail(f, FLOW_STAGE_CONNECT, ENOMEM, "out of memory");
         fail(ex, 500, "out of memory");
         return;
     }
-    uplink_attach(u, bev, ssl);
-    if (ssl) {
+    if (u->leg.ssl) {
         f->marks.tls_start = flow_now_us();
         set_phase(ex, EXCHANGE_CONNECTING, "upstream TLS handshake");
     } else {
@@ -519,16 +459,13 @@ static int retry_request(struct exchange *ex)
     return 0;
 }
 
-static void upstream_read(struct bufferevent *bev, void *arg)
+/* Response bytes arrived. */
+static void up_input(struct uplink *u, struct evbuffer *in, size_t n)
 {
-    struct uplink *u = arg;
     struct exchange *ex = u->ex;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    size_t n = evbuffer_get_length(in);
     uint64_t now = flow_now_us();
     if (ex)
         *ex->activity = now;
-    u->leg.bytes_in += n;
     if (!ex || !ex->flow || ex->resp_done) {
         /* Bytes nobody asked for: the connection is not reusable. */
         evbuffer_drain(in, n);
@@ -540,7 +477,7 @@ static void upstream_read(struct bufferevent *bev, void *arg)
         f->marks.first_byte = now;
         ex->front->phase(ex, ex->phase, "first response byte");
     }
-    enum http1_feed_result r = http1_feed(&u->leg.parser, in);
+    enum http1_feed_result r = uplink_feed(u, in);
     if (r == HTTP1_FEED_ERROR && ex->flow) {
         f = ex->flow;
         f->fail.parse_error = u->leg.parser.error_name;
@@ -574,25 +511,20 @@ static void upstream_read(struct bufferevent *bev, void *arg)
     ex->front->settle(ex);
 }
 
-static void upstream_write(struct bufferevent *bev, void *arg)
+static void up_drained(struct uplink *u)
 {
-    (void)bev;
-    struct uplink *u = arg;
     if (u->ex)
         u->ex->front->req_drained(u->ex);
 }
 
-static void upstream_event(struct bufferevent *bev, short what, void *arg)
+/* The connection's TLS handshake ended, or it closed or failed. */
+static void up_event(struct uplink *u, short what, int sock_err)
 {
-    struct uplink *u = arg;
     struct leg *leg = &u->leg;
+    struct bufferevent *bev = leg->bev;
     struct exchange *ex = u->ex;
     struct flow *f = ex ? ex->flow : NULL;
     if (what & BEV_EVENT_CONNECTED) {
-        if (leg->ssl) {
-            tls_facts_fill(leg->ssl, &leg->tls);
-            leg->tls.handshake_done = 1;
-        }
         if (ex && ex->tun->up_tls_pending) {
             /* a tunnel's resumed handshake, which the client's went ahead of */
             struct tunnel *tun = ex->tun;
@@ -605,7 +537,6 @@ static void upstream_event(struct bufferevent *bev, short what, void *arg)
             flush_pending(ex);
         return;
     }
-    int sock_err = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
     if (f && ex->phase == EXCHANGE_CONNECTING && leg->ssl) {
         /* The TLS handshake failed: certificate refused, protocol mismatch, or a reset. */
         tls_facts_fill(leg->ssl, &leg->tls);
@@ -668,6 +599,9 @@ static void upstream_event(struct bufferevent *bev, short what, void *arg)
         cut(ex, 1); /* what we have goes out; the client sees the body cut short */
     }
 }
+
+static const struct uplink_ops uplink_ops = {
+    {on_resp_head, on_resp_body, on_resp_done}, up_connected, up_input, up_drained, up_event};
 
 /* ------------------------------------------------------------------------------------------ */
 /* Deadlines and ends */

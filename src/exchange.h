@@ -65,7 +65,7 @@ struct exchange {
     struct event_base *base;
     struct resolver *dns;
     struct tunnel *tun;             /* the client connection's tunnel (tun->intercepted) */
-    struct uplink *up;              /* the uplink to use (the session's) */
+    struct uplink *up;              /* its uplink (exchange_bind; the session's) */
     int client_fd;                  /* the client's socket (where it reached httpeek), or -1 */
     const char *client_addr;        /* client IP */
     uint64_t *activity;             /* the front's last-activity stamp (monotonic µs) */
@@ -79,6 +79,9 @@ struct exchange {
     int head_request;               /* the request is HEAD: the response has no body */
     int retried;                    /* already retried once on a fresh connection */
 };
+
+/* ex uses uplink u from now on (u reports to ex: u->ex, u->ops). */
+void exchange_bind(struct exchange *ex, struct uplink *u) HP_NONNULL(1, 2);
 
 /* Make f (its request head set) ex's exchange: reset per-request state. */
 void exchange_init(struct exchange *ex, struct flow *f) HP_NONNULL(1, 2);
@@ -122,9 +125,6 @@ void exchange_finish(struct exchange *ex, int local) HP_NONNULL(1);
 
 /* The connection ends with the exchange unfinished: fail (why) and record its flow. */
 void exchange_abandon(struct exchange *ex, const char *why) HP_NONNULL(1, 2);
-
-/* An upstream leg made elsewhere (a tunnel's) becomes u's: response parser and callbacks. */
-void exchange_adopt_uplink(struct uplink *u) HP_NONNULL(1);
 
 /* Split "scheme://authority/path" into its parts; returns 0 or -1 when malformed. */
 int exchange_parse_absolute(const char *target, char *scheme, size_t slen, char *host, size_t hlen,

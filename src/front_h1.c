@@ -72,11 +72,10 @@ static void h1_start(struct session *s, struct bufferevent *bev)
     ex->base = s->base;
     ex->dns = s->dns;
     ex->tun = &s->tun;
-    ex->up = &s->up;
     ex->client_addr = s->client_addr;
     ex->activity = &s->last_activity;
     ex->client_fd = -1;
-    s->up.ex = ex; /* the one exchange (ex.flow NULL between requests) uses the uplink */
+    exchange_bind(ex, &s->up); /* the one exchange (ex.flow NULL between requests) */
     client_parser_init(s);
     if (bev) { /* accepted */
         leg_attach(&s->client, bev, NULL, client_read, client_write, client_event);
@@ -90,7 +89,7 @@ static void h1_start(struct session *s, struct bufferevent *bev)
     bufferevent_setwatermark(s->client.bev, EV_READ, 0, LEG_INBUF_MAX);
     bufferevent_enable(s->client.bev, EV_READ | EV_WRITE);
     leg_read_enabled(s->client.bev);
-    exchange_adopt_uplink(&s->up);
+    uplink_adopt(&s->up);
     session_set_state(s, SESSION_S_IDLE, "tunnel intercepted");
     if (evbuffer_get_length(bufferevent_get_input(s->client.bev)) > 0)
         process_client_input(s);
