@@ -22,11 +22,10 @@
 /* A response whose head and body fit this (one TLS record's worth) is written in one piece. */
 #define LEG_COALESCE_MAX (15 * 1024)
 
-struct conn;
 struct budget;
 
 struct leg {
-    struct conn *conn;            /* owner */
+    void *owner;                  /* the session holding this leg, for its callbacks */
     struct bufferevent *bev;      /* NULL when this side is not connected */
     int fd;                       /* socket when bev is NULL but the socket is ours, else -1 */
     SSL *ssl;                     /* TLS of bev (owned by bev), or NULL */

@@ -9,7 +9,7 @@
  * When the worker's pool (pool.h) holds an idle verified connection to host:port, the 200 goes out
  * at once and the ClientHello's server name picks the pooled connection (no connect, no upstream
  * handshake); when none fits after all, the connect happens then. */
-#include "conn.h"
+#include "tunnel.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,25 +23,27 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include "clienthello.h"
+#include "clients.h"
 #include "leafcache.h"
 #include "log.h"
 #include "mint.h"
 #include "mirror.h"
 #include "pool.h"
+#include "record.h"
 #include "rules.h"
 #include "setup.h"
 #include "tls_client.h"
 #include "tls_facts.h"
 #include "tls_wbuf.h"
 #include "tls_server.h"
+#include "uplink.h"
 #include "upstream.h"
-#include "ws_tap.h"
 
 /* Re-check interval while a ClientHello is still arriving in pieces (ms). */
 #define TUNNEL_PEEK_RETRY_MS 5
 
 static void on_peek(evutil_socket_t fd, short what, void *arg);
-static void after_peek(struct conn *c);
+static void after_peek(struct tunnel *t);
 
 /* Early upstream TLS: for a CONNECT to a host name, the upstream handshake starts as the 200 goes
  * out, with the CONNECT host as the server name, and runs while the client reads the 200 and
@@ -52,149 +54,200 @@ static void after_peek(struct conn *c);
  * (and any failure the client is shown) comes from the name the client really asked for. */
 enum { TUNNEL_EARLY_NONE, TUNNEL_EARLY_RUNNING, TUNNEL_EARLY_DONE, TUNNEL_EARLY_FAILED };
 
-void tunnel_cleanup(struct conn *c)
+static void client_refused(struct tunnel *t, struct flow *f, const char *host);
+
+void tunnel_init(struct tunnel *t, const struct tunnel_ops *ops, void *ops_arg, uint64_t conn_id,
+                 struct proxy *proxy, struct event_base *base, struct resolver *dns,
+                 struct pool *pool, struct leg *client, struct leg *upstream,
+                 const char *client_addr, uint64_t *activity)
 {
-    if (c->peek_ev) {
-        event_free(c->peek_ev);
-        c->peek_ev = NULL;
+    t->ops = ops;
+    t->ops_arg = ops_arg;
+    t->conn_id = conn_id;
+    t->proxy = proxy;
+    t->base = base;
+    t->dns = dns;
+    t->pool = pool;
+    t->client = client;
+    t->upstream = upstream;
+    t->client_addr = client_addr;
+    t->activity = activity;
+}
+
+static void set_phase(struct tunnel *t, enum tunnel_phase p, const char *why)
+{
+    t->phase = p;
+    t->ops->phase(t->ops_arg, p, why);
+}
+
+static void stop_peek(struct tunnel *t)
+{
+    if (t->peek_ev) {
+        event_free(t->peek_ev);
+        t->peek_ev = NULL;
     }
 }
 
-/* ---- opaque relay ---- */
-
-static void relay_read(struct bufferevent *bev, void *arg)
+void tunnel_cleanup(struct tunnel *t)
 {
-    struct leg *leg = arg;
-    struct conn *c = leg->conn;
-    struct leg *other = leg->is_client ? &c->upstream : &c->client;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    size_t n = evbuffer_get_length(in);
-    c->last_activity = flow_now_us();
-    leg->bytes_in += n;
-    if (c->ws_tap)
-        ws_tap_feed(c->ws_tap, leg->is_client, in);
-    if (!other->bev) {
-        evbuffer_drain(in, n);
+    stop_peek(t);
+    if (t->connecting) {
+        upstream_cancel(t->connecting);
+        t->connecting = NULL;
+    }
+    t->phase = TUNNEL_IDLE;
+}
+
+void tunnel_timed_out(struct tunnel *t, double secs)
+{
+    if (!t->flow)
         return;
+    static const char *const what[] = {
+        [TUNNEL_PEEK] = "timed out waiting for the client's first bytes after the 200",
+        [TUNNEL_UP_TLS] = "TLS handshake with the server timed out",
+        [TUNNEL_CLIENT_TLS] = "the client's TLS handshake timed out"};
+    t->flow->fail.timeout = 1;
+    flow_fail(t->flow,
+              t->phase == TUNNEL_UP_TLS  ? FLOW_STAGE_UPSTREAM_TLS
+              : t->phase == TUNNEL_PEEK ? FLOW_STAGE_TUNNEL
+                                        : FLOW_STAGE_CLIENT_TLS,
+              ETIMEDOUT, "%s (%gs)",
+              t->phase <= TUNNEL_CLIENT_TLS && what[t->phase] ? what[t->phase] : "timed out", secs);
+}
+
+void tunnel_take_flow(struct tunnel *t, struct flow *f)
+{
+    if (!t->flow)
+        return;
+    f->marks.dns_start = t->marks.dns_start;
+    f->marks.dns_end = t->marks.dns_end;
+    f->marks.connect_start = t->marks.connect_start;
+    f->marks.connect_end = t->marks.connect_end;
+    f->marks.tls_start = t->marks.tls_start;
+    f->marks.tls_end = t->marks.tls_end;
+    if (t->marks.start && t->marks.start < f->marks.start)
+        f->marks.start = t->marks.start;
+    snprintf(f->server_ip, sizeof f->server_ip, "%s", t->server_ip);
+    f->connect_attempts = t->flow->connect_attempts;
+    flow_free(t->flow);
+    t->flow = NULL;
+}
+
+void tunnel_end(struct tunnel *t)
+{
+    tunnel_cleanup(t);
+    struct flow *f = t->flow;
+    if (!f)
+        return;
+    t->flow = NULL;
+    f->bytes_up = t->client->bytes_in;
+    f->bytes_down = t->upstream->bytes_in;
+    tls_facts_get(&t->client->tls, &f->tls_client);
+    tls_facts_get(&t->upstream->tls, &f->tls_upstream);
+    if (t->intercepted && !t->requests && !f->fail.failed && !f->note[0]) {
+        const char *host = t->sni[0] ? t->sni : t->host;
+        f->no_request_after_tls = 1;
+        snprintf(f->note, sizeof f->note,
+                 "TLS intercepted, but the client closed without sending a request");
+        client_refused(t, f, host);
     }
-    evbuffer_add_buffer(bufferevent_get_output(other->bev), in);
-    leg_throttle(leg, other);
+    record_flow(t->proxy, f);
 }
 
-static void relay_write(struct bufferevent *bev, void *arg)
+/* Answer the CONNECT itself (its flow f leaves the tunnel) with status and reason. */
+static void fail(struct tunnel *t, struct flow *f, int status, const char *reason)
 {
-    (void)bev;
-    struct leg *leg = arg;
-    struct conn *c = leg->conn;
-    tls_wbuf_flush(leg->ssl);
-    leg_drained(leg, leg->is_client ? &c->upstream : &c->client);
+    if (f == t->flow)
+        t->flow = NULL;
+    t->ops->fail(t->ops_arg, f, status, reason);
 }
 
-static void relay_event(struct bufferevent *bev, short what, void *arg)
+/* The upstream connect result r into flow f and the tunnel's facts; 0 when the socket is ready. */
+static int record_connect(struct tunnel *t, struct flow *f, const struct upstream_result *r)
 {
-    (void)bev;
-    struct leg *leg = arg;
-    struct conn *c = leg->conn;
-    if (c->tunnel_flow && (what & BEV_EVENT_ERROR) && !c->tunnel_flow->note[0])
-        snprintf(c->tunnel_flow->note, sizeof c->tunnel_flow->note, "%s reset the tunnel: %s",
-                 leg->is_client ? "client" : "server", strerror(EVUTIL_SOCKET_ERROR()));
-    if (c->ws_tap)
-        ws_tap_leg_ended(c->ws_tap, leg->is_client, (what & BEV_EVENT_ERROR) != 0);
-    /* One side is done: deliver what the other side still has queued, then close both
-     * (le-proxy's close-when-drained; half-open tunnels are not kept). */
-    leg_close(leg);
-    conn__close(c, 1);
+    t->marks.dns_start = r->dns_start;
+    t->marks.dns_end = r->dns_end;
+    t->marks.connect_start = r->connect_start;
+    t->marks.connect_end = r->connect_end;
+    snprintf(t->server_ip, sizeof t->server_ip, "%s", r->addr);
+    return uplink_record_connect(f, r);
 }
 
-void tunnel_relay(struct conn *c)
-{
-    conn__set_state(c, CONN_S_RELAY, "relaying");
-    struct leg *legs[2] = {&c->client, &c->upstream};
-    for (int i = 0; i < 2; i++) {
-        if (!legs[i]->bev)
-            continue;
-        bufferevent_setcb(legs[i]->bev, relay_read, relay_write, relay_event, legs[i]);
-        if (legs[i]->ssl)
-            tls_wbuf_bind(legs[i]->ssl, legs[i]->bev); /* relay_write flushes it */
-        bufferevent_setwatermark(legs[i]->bev, EV_READ, 0, LEG_INBUF_MAX);
-        bufferevent_enable(legs[i]->bev, EV_READ | EV_WRITE);
-        leg_read_enabled(legs[i]->bev);
-    }
-    /* Bytes already buffered behind a CONNECT or a 101 go across now. */
-    for (int i = 0; i < 2; i++)
-        if (legs[i]->bev && evbuffer_get_length(bufferevent_get_input(legs[i]->bev)) > 0)
-            relay_read(legs[i]->bev, legs[i]);
-}
+/* ---- opaque relay (relay.h, run by the owner) ---- */
 
-static void start_opaque(struct conn *c, const char *note)
+static void start_opaque(struct tunnel *t, const char *note)
 {
-    struct bufferevent *bev = bufferevent_socket_new(c->base, c->upstream.fd,
+    struct bufferevent *bev = bufferevent_socket_new(t->base, t->upstream->fd,
                                                      BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (!bev) {
-        conn__close(c, 0);
+        t->ops->close(t->ops_arg, 0);
         return;
     }
-    c->upstream.fd = -1;
-    leg_attach(&c->upstream, bev, NULL, NULL, NULL, NULL);
-    if (c->tunnel_flow && note)
-        snprintf(c->tunnel_flow->note, sizeof c->tunnel_flow->note, "%s", note);
-    tunnel_relay(c);
+    t->upstream->fd = -1;
+    leg_attach(t->upstream, bev, NULL, NULL, NULL, NULL);
+    if (t->flow && note)
+        snprintf(t->flow->note, sizeof t->flow->note, "%s", note);
+    t->phase = TUNNEL_IDLE;
+    t->ops->opaque(t->ops_arg);
 }
 
 /* ---- interception ---- */
 
 static void client_tls_event(struct bufferevent *bev, short what, void *arg)
 {
-    struct leg *leg = arg;
-    struct conn *c = leg->conn;
+    struct tunnel *t = arg;
+    struct leg *leg = t->client;
     if (what & BEV_EVENT_CONNECTED) {
         tls_facts_fill(leg->ssl, &leg->tls);
         leg->tls.handshake_done = 1;
-        c->intercepted = 1;
-        conn__start_requests(c);
+        t->intercepted = 1;
+        t->phase = TUNNEL_IDLE;
+        t->ops->handed(t->ops_arg);
         return;
     }
     /* The client refused our certificate (alert unknown_ca / bad_certificate) or gave up. */
-    struct flow *f = c->tunnel_flow;
+    struct flow *f = t->flow;
     tls_facts_fill(leg->ssl, &leg->tls);
     tls_facts_take_error(&leg->tls, bufferevent_get_openssl_error(bev));
     if (f) {
         int err = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
-        const char *host = c->sni[0] ? c->sni : c->tunnel_host;
+        const char *host = t->sni[0] ? t->sni : t->host;
         /* a client refusing our mirror of a bad upstream certificate is doing the right thing */
-        if (leg->tls.alert_received[0] && !c->mirror_untrusted)
-            conn__client_refused(c, f, host);
+        if (leg->tls.alert_received[0] && !t->mirror_untrusted)
+            client_refused(t, f, host);
         strcpy(f->fail.closed_by, "client");
         if (leg->tls.alert_received[0])
             flow_fail(f, FLOW_STAGE_CLIENT_TLS, 0,
                       "client refused httpeek's certificate for %s: alert '%s' (CA not trusted, "
-                      "or the app pins or has its own trust store)", c->sni[0] ? c->sni : c->tunnel_host,
+                      "or the app pins or has its own trust store)", t->sni[0] ? t->sni : t->host,
                       leg->tls.alert_received);
         else
             flow_fail(f, FLOW_STAGE_CLIENT_TLS, err, "client ended the TLS handshake: %s",
                       tls_facts_error(&leg->tls, err ? strerror(err) : "connection closed"));
     }
     leg_close(leg);
-    conn__close(c, 0);
+    t->ops->close(t->ops_arg, 0);
 }
 
-void conn__client_refused(struct conn *c, struct flow *f, const char *host)
+/* The client refused httpeek's certificate for host on tunnel flow f: tell the clients table and
+ * the rules (automatic passthrough for this device), and note both in f. */
+static void client_refused(struct tunnel *t, struct flow *f, const char *host)
 {
-    struct proxy *p = c->proxy;
+    struct proxy *p = t->proxy;
     const char *ua = f->req ? http1_head_get(f->req, "user-agent") : NULL;
     struct client_trust before;
-    clients_tls_refused(p->clients, c->client_addr, host, ua, &before);
+    clients_tls_refused(p->clients, t->client_addr, host, ua, &before);
     f->device_trusted = before.device_trusted;
     f->app_trusted = before.app_trusted;
-    if (!rules_client_rejected(p->rules, c->client_addr, host, before.device_trusted > 0))
+    if (!rules_client_rejected(p->rules, t->client_addr, host, before.device_trusted > 0))
         return;
     struct client_summary s;
-    clients_get(p->clients, c->client_addr, &s);
+    clients_get(p->clients, t->client_addr, &s);
     snprintf(f->note, sizeof f->note,
              "%s is now passed through untouched for this device only (%s%s%s): it refused "
              "httpeek's certificate %d times. Other devices are still intercepted; \"Resume "
              "interception\" in the viewer's passthrough panel undoes it.",
-             host, c->client_addr, s.device[0] ? ", " : "", s.device, p->opts->auto_passthrough);
+             host, t->client_addr, s.device[0] ? ", " : "", s.device, p->opts->auto_passthrough);
 }
 
 /* Whether httpeek can make a certificate for name at all (mint.h): a mirror of names must not
@@ -208,12 +261,12 @@ static int certifiable(const char *name)
 }
 
 /* The leaf the client is shown and why (mirror.h): the usual one, or when the server's
- * certificate failed verification (c->mirror_untrusted) a mirror of its defect. Mirrors of dates
+ * certificate failed verification (t->mirror_untrusted) a mirror of its defect. Mirrors of dates
  * and names are minted each time, never cached: a later good server for the same name must get
  * the usual leaf. Returns the SSL, or NULL with a reason in err. */
-static SSL *client_tls_ssl(struct conn *c, const char *name, char *err, size_t errlen)
+static SSL *client_tls_ssl(struct tunnel *t, const char *name, char *err, size_t errlen)
 {
-    struct proxy *p = c->proxy;
+    struct proxy *p = t->proxy;
     struct ca *ca = p->ca;
     X509 *leaf;
     int send_chain = 1;
@@ -221,14 +274,14 @@ static SSL *client_tls_ssl(struct conn *c, const char *name, char *err, size_t e
     char minted_reason[300];
     const char *reason = minted_reason;
     struct mirror_plan plan;
-    if (c->mirror_untrusted) {
+    if (t->mirror_untrusted) {
         struct flow_tls up;
-        tls_facts_get(&c->upstream.tls, &up);
+        tls_facts_get(&t->upstream->tls, &up);
         mirror_plan(&up, name, time(NULL), &plan);
         kind = plan.leaf;
         reason = plan.reason;
     } else {
-        mirror_minted_reason(name, c->tunnel_error[0] != '\0', minted_reason, sizeof minted_reason);
+        mirror_minted_reason(name, t->error[0] != '\0', minted_reason, sizeof minted_reason);
     }
     if (kind == MIRROR_NAMES && !certifiable(name))
         kind = MIRROR_UNTRUSTED; /* no leaf at all for it: closed, as for any leaf */
@@ -246,33 +299,33 @@ static SSL *client_tls_ssl(struct conn *c, const char *name, char *err, size_t e
     if (leaf)
         X509_free(leaf);
     if (ssl) {
-        tls_facts_attach(ssl, &c->client.tls);
-        tls_facts_set_leaf(&c->client.tls, mirror_leaf_name(kind), reason);
+        tls_facts_attach(ssl, &t->client->tls);
+        tls_facts_set_leaf(&t->client->tls, mirror_leaf_name(kind), reason);
         if (kind != MIRROR_MINTED)
             tls_server_no_resumption(ssl);
     }
     return ssl;
 }
 
-static void start_client_tls(struct conn *c)
+static void start_client_tls(struct tunnel *t)
 {
-    const char *name = c->sni[0] ? c->sni : c->tunnel_host;
+    const char *name = t->sni[0] ? t->sni : t->host;
     char err[256] = "";
-    SSL *ssl = client_tls_ssl(c, name, err, sizeof err);
+    SSL *ssl = client_tls_ssl(t, name, err, sizeof err);
     struct bufferevent *bev = NULL;
-    int fd = bufferevent_getfd(c->client.bev);
+    int fd = bufferevent_getfd(t->client->bev);
     if (ssl) {
         /* Hand the socket from the plain bufferevent to a TLS one without closing it. */
-        bufferevent_setcb(c->client.bev, NULL, NULL, NULL, NULL);
-        bufferevent_setfd(c->client.bev, -1);
-        bufferevent_free(c->client.bev);
-        c->client.bev = NULL;
+        bufferevent_setcb(t->client->bev, NULL, NULL, NULL, NULL);
+        bufferevent_setfd(t->client->bev, -1);
+        bufferevent_free(t->client->bev);
+        t->client->bev = NULL;
         /* the client's records go out gathered (tls_wbuf.h); without the BIO, libevent makes a
          * plain socket BIO and each record is its own write */
         if (tls_wbuf_attach(ssl, fd) < 0)
             log_msg(LOG_DEBUG, "conn %llu: out of memory for the write-gathering BIO",
-                    (unsigned long long)c->id);
-        bev = bufferevent_openssl_socket_new(c->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                    (unsigned long long)t->conn_id);
+        bev = bufferevent_openssl_socket_new(t->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                              BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
         if (!bev) {
             SSL_free(ssl);
@@ -280,427 +333,414 @@ static void start_client_tls(struct conn *c)
         }
     }
     if (!bev) {
-        if (c->tunnel_flow)
-            flow_fail(c->tunnel_flow, FLOW_STAGE_CLIENT_TLS, 0, "cannot present a certificate for %s: %s",
+        if (t->flow)
+            flow_fail(t->flow, FLOW_STAGE_CLIENT_TLS, 0, "cannot present a certificate for %s: %s",
                       name, err[0] ? err : "out of memory");
-        conn__close(c, 0);
+        t->ops->close(t->ops_arg, 0);
         return;
     }
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    leg_attach(&c->client, bev, ssl, NULL, NULL, client_tls_event);
-    conn__set_state(c, CONN_S_TUNNEL_CLIENT_TLS, "client TLS handshake");
+    leg_attach(t->client, bev, ssl, NULL, NULL, NULL);
+    bufferevent_setcb(bev, NULL, NULL, client_tls_event, t);
+    set_phase(t, TUNNEL_CLIENT_TLS, "client TLS handshake");
 }
 
 static void upstream_tls_event(struct bufferevent *bev, short what, void *arg)
 {
-    struct leg *leg = arg;
-    struct conn *c = leg->conn;
-    c->tunnel_marks.tls_end = flow_now_us();
+    struct tunnel *t = arg;
+    struct leg *leg = t->upstream;
+    t->marks.tls_end = flow_now_us();
     tls_facts_fill(leg->ssl, &leg->tls);
     if (what & BEV_EVENT_CONNECTED) {
         leg->tls.handshake_done = 1;
         bufferevent_disable(bev, EV_READ); /* nothing to read until a request went out */
         bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-        if (c->early_tls == TUNNEL_EARLY_RUNNING && !c->peeked) {
-            c->early_tls = TUNNEL_EARLY_DONE; /* the client's hello decides (after_peek) */
+        if (t->early_tls == TUNNEL_EARLY_RUNNING && !t->peeked) {
+            t->early_tls = TUNNEL_EARLY_DONE; /* the client's hello decides (after_peek) */
             return;
         }
-        if (c->up_tls_pending) { /* the client's handshake is already under way */
-            c->up_tls_pending = 0;
+        if (t->up_tls_pending) { /* the client's handshake is already under way */
+            t->up_tls_pending = 0;
             return;
         }
-        start_client_tls(c);
+        start_client_tls(t);
         return;
     }
-    if (c->early_tls == TUNNEL_EARLY_RUNNING && !c->peeked) {
+    if (t->early_tls == TUNNEL_EARLY_RUNNING && !t->peeked) {
         /* not recorded: the name was our guess; after the hello a new connection with the
          * client's own name meets (and records) whatever this was */
         leg_close(leg);
         tls_facts_clear(&leg->tls);
-        c->early_tls = TUNNEL_EARLY_FAILED;
+        t->early_tls = TUNNEL_EARLY_FAILED;
         return;
     }
     /* Upstream TLS failed. The client still gets a handshake with our leaf so that each of its
      * requests can be answered with a readable 502 naming the cause (mitmproxy does the same). */
     int err = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
     tls_facts_take_error(&leg->tls, bufferevent_get_openssl_error(bev));
-    const char *host = c->sni[0] ? c->sni : c->tunnel_host;
+    const char *host = t->sni[0] ? t->sni : t->host;
     if (leg->tls.verify_result != X509_V_OK)
-        snprintf(c->tunnel_error, sizeof c->tunnel_error,
-                 "upstream certificate of %s:%d refused: %s", host, c->tunnel_port,
+        snprintf(t->error, sizeof t->error,
+                 "upstream certificate of %s:%d refused: %s", host, t->port,
                  tls_facts_verify_error(&leg->tls));
     else if (leg->tls.alert_received[0])
-        snprintf(c->tunnel_error, sizeof c->tunnel_error,
-                 "TLS handshake with %s:%d failed: server sent alert '%s'", host, c->tunnel_port,
+        snprintf(t->error, sizeof t->error,
+                 "TLS handshake with %s:%d failed: server sent alert '%s'", host, t->port,
                  leg->tls.alert_received);
     else
-        snprintf(c->tunnel_error, sizeof c->tunnel_error, "TLS handshake with %s:%d failed: %s",
-                 host, c->tunnel_port,
+        snprintf(t->error, sizeof t->error, "TLS handshake with %s:%d failed: %s",
+                 host, t->port,
                  tls_facts_error(&leg->tls, err ? strerror(err) : "connection closed"));
-    if (c->tunnel_flow) {
-        tls_facts_get(&leg->tls, &c->tunnel_flow->tls_upstream);
-        flow_fail(c->tunnel_flow, FLOW_STAGE_UPSTREAM_TLS, err, "tls: %s", c->tunnel_error);
+    if (t->flow) {
+        tls_facts_get(&leg->tls, &t->flow->tls_upstream);
+        flow_fail(t->flow, FLOW_STAGE_UPSTREAM_TLS, err, "tls: %s", t->error);
     }
     struct tls_facts keep = leg->tls; /* without the close_notify leg_close sends */
     leg_close(leg);
     leg->tls = keep;
-    if (c->up_tls_pending) {
+    if (t->up_tls_pending) {
         /* The client's handshake went ahead (a verified session was being resumed) and cannot
          * be given the untrusted mirror any more: with --upstream-errors=page its requests get
          * the 502 page (route_request), else its connection fails as the app's would. */
-        c->up_tls_pending = 0;
-        if (!c->proxy->opts->upstream_errors_page)
-            conn__close(c, 0);
+        t->up_tls_pending = 0;
+        if (!t->proxy->opts->upstream_errors_page)
+            t->ops->close(t->ops_arg, 0);
         return;
     }
-    if (!c->proxy->opts->upstream_errors_page) {
+    if (!t->proxy->opts->upstream_errors_page) {
         /* Fidelity: the app must fail as it would without httpeek. A certificate problem is
          * mirrored (mirror.h: the same dates, the same names, or a CA nobody trusts); any other
          * handshake failure (version, ciphers, a reset) fails the client's handshake by closing
          * it. */
         if (leg->tls.verify_result == X509_V_OK) {
-            conn__close(c, 0);
+            t->ops->close(t->ops_arg, 0);
             return;
         }
-        c->mirror_untrusted = 1;
+        t->mirror_untrusted = 1;
     }
-    start_client_tls(c);
+    start_client_tls(t);
 }
 
-/* Start the upstream handshake on c->upstream.fd (early: at CONNECT time, state unchanged). */
-static void start_upstream_tls(struct conn *c, int early)
+/* Start the upstream handshake on t->upstream->fd (early: at CONNECT time, state unchanged). */
+static void start_upstream_tls(struct tunnel *t, int early)
 {
-    const char *name = c->sni[0] ? c->sni : c->tunnel_host;
-    SSL *ssl = tls_client_ssl_new(c->proxy->tls_client, name, c->tunnel_port, c->tunnel_server_ip);
+    const char *name = t->sni[0] ? t->sni : t->host;
+    SSL *ssl = tls_client_ssl_new(t->proxy->tls_client, name, t->port, t->server_ip);
     struct bufferevent *bev = NULL;
     if (ssl) {
-        c->up_resuming = SSL_get_session(ssl) != NULL; /* set by tls_client_ssl_new, not yet used */
-        tls_facts_attach(ssl, &c->upstream.tls);
-        bev = bufferevent_openssl_socket_new(c->base, c->upstream.fd, ssl, BUFFEREVENT_SSL_CONNECTING,
+        t->up_resuming = SSL_get_session(ssl) != NULL; /* set by tls_client_ssl_new, not yet used */
+        tls_facts_attach(ssl, &t->upstream->tls);
+        bev = bufferevent_openssl_socket_new(t->base, t->upstream->fd, ssl, BUFFEREVENT_SSL_CONNECTING,
                                              BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
         if (!bev)
             SSL_free(ssl);
     }
     if (!bev) {
-        conn__close(c, 0);
+        t->ops->close(t->ops_arg, 0);
         return;
     }
-    c->upstream.fd = -1;
+    t->upstream->fd = -1;
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    snprintf(c->up_host, sizeof c->up_host, "%s", name);
-    c->up_port = c->tunnel_port;
-    c->up_tls = 1;
-    c->up_exchanges = 0;
-    c->tunnel_marks.tls_start = flow_now_us();
-    leg_attach(&c->upstream, bev, ssl, NULL, NULL, upstream_tls_event);
+    snprintf(t->up_name, sizeof t->up_name, "%s", name);
+    t->up_pooled = 0;
+    t->marks.tls_start = flow_now_us();
+    leg_attach(t->upstream, bev, ssl, NULL, NULL, NULL);
+    bufferevent_setcb(bev, NULL, NULL, upstream_tls_event, t);
     if (early)
-        c->early_tls = TUNNEL_EARLY_RUNNING;
+        t->early_tls = TUNNEL_EARLY_RUNNING;
     else
-        conn__set_state(c, CONN_S_TUNNEL_UP_TLS, "upstream TLS handshake");
+        set_phase(t, TUNNEL_UP_TLS, "upstream TLS handshake");
 }
 
 /* Whether to start the upstream handshake at CONNECT time: a host name (an IP literal gives no
  * server name to guess), not port 80 (plain HTTP through CONNECT: WebSocket, ws://), intercepted. */
-static int early_tls_wanted(const struct conn *c)
+static int early_tls_wanted(const struct tunnel *t)
 {
     unsigned char addr[16];
     const char *why;
-    return c->tunnel_port != 80 && strcmp(c->tunnel_host, SETUP_HOST) &&
-           inet_pton(AF_INET, c->tunnel_host, addr) != 1 &&
-           inet_pton(AF_INET6, c->tunnel_host, addr) != 1 &&
-           rules_intercept(c->proxy->rules, c->client_addr, c->tunnel_host, c->tunnel_port, &why);
+    return t->port != 80 && strcmp(t->host, SETUP_HOST) &&
+           inet_pton(AF_INET, t->host, addr) != 1 &&
+           inet_pton(AF_INET6, t->host, addr) != 1 &&
+           rules_intercept(t->proxy->rules, t->client_addr, t->host, t->port, &why);
 }
 
 /* The client's hello came: keep the early handshake when it is for the same name (or the hello
  * names none) and the tunnel is intercepted; else drop it (a late connect follows). Returns 1 when
  * kept. */
-static int keep_early_tls(struct conn *c)
+static int keep_early_tls(struct tunnel *t)
 {
-    enum clienthello_result r = (enum clienthello_result)c->peek_result;
+    enum clienthello_result r = (enum clienthello_result)t->peek_result;
     const char *why;
-    int keep = c->early_tls != TUNNEL_EARLY_FAILED &&
+    int keep = t->early_tls != TUNNEL_EARLY_FAILED &&
                (r == CLIENTHELLO_SNI || r == CLIENTHELLO_NO_SNI) &&
-               (!c->sni[0] || !strcasecmp(c->sni, c->tunnel_host)) &&
-               rules_intercept(c->proxy->rules, c->client_addr,
-                               c->sni[0] ? c->sni : c->tunnel_host, c->tunnel_port, &why);
+               (!t->sni[0] || !strcasecmp(t->sni, t->host)) &&
+               rules_intercept(t->proxy->rules, t->client_addr,
+                               t->sni[0] ? t->sni : t->host, t->port, &why);
     if (!keep) {
-        leg_close(&c->upstream);
-        tls_facts_clear(&c->upstream.tls);
-        c->early_tls = TUNNEL_EARLY_NONE;
-        c->tunnel_pooled = 1; /* no usable upstream: after_peek connects late */
+        leg_close(t->upstream);
+        tls_facts_clear(&t->upstream->tls);
+        t->early_tls = TUNNEL_EARLY_NONE;
+        t->pooled = 1; /* no usable upstream: after_peek connects late */
     }
     return keep;
 }
 
-static void peek_retry_later(struct conn *c)
+static void peek_retry_later(struct tunnel *t)
 {
-    event_del(c->peek_ev);
-    event_assign(c->peek_ev, c->base, -1, EV_TIMEOUT, on_peek, c);
+    event_del(t->peek_ev);
+    event_assign(t->peek_ev, t->base, -1, EV_TIMEOUT, on_peek, t);
     struct timeval tv = {0, TUNNEL_PEEK_RETRY_MS * 1000};
-    event_add(c->peek_ev, &tv);
+    event_add(t->peek_ev, &tv);
 }
 
 /* A pooled tunnel (no upstream yet) that cannot use a pooled connection after all: connect now,
  * then decide again. The client already has its 200, so a failure closes it (and is recorded). */
-/* The lookup and connect timings of the tunnel's upstream, given to its first request. */
-static void take_tunnel_marks(struct conn *c, const struct upstream_result *r)
-{
-    c->tunnel_marks.dns_start = r->dns_start;
-    c->tunnel_marks.dns_end = r->dns_end;
-    c->tunnel_marks.connect_start = r->connect_start;
-    c->tunnel_marks.connect_end = r->connect_end;
-}
-
 static void on_late_connected(const struct upstream_result *r, void *arg)
 {
-    struct conn *c = arg;
-    c->connecting = NULL;
-    take_tunnel_marks(c, r);
-    if (conn__record_connect(c, c->tunnel_flow, r) < 0) {
-        conn__close(c, 0); /* the client has its 200 already: no 502 to send */
+    struct tunnel *t = arg;
+    t->connecting = NULL;
+    if (record_connect(t, t->flow, r) < 0) {
+        t->ops->close(t->ops_arg, 0); /* the client has its 200 already: no 502 to send */
         return;
     }
-    c->upstream.fd = r->fd;
-    c->tunnel_pooled = 0;
-    after_peek(c);
+    t->upstream->fd = r->fd;
+    t->pooled = 0;
+    after_peek(t);
 }
 
-static void connect_late(struct conn *c)
+static void connect_late(struct tunnel *t)
 {
-    c->connecting = upstream_connect(c->base, c->dns, c->tunnel_host, c->tunnel_port,
-                                     c->proxy->opts->upstream_timeout, on_late_connected, c);
-    if (!c->connecting) {
-        if (c->tunnel_flow)
-            flow_fail(c->tunnel_flow, FLOW_STAGE_CONNECT, ENOMEM, "out of memory");
-        conn__close(c, 0);
+    t->connecting = upstream_connect(t->base, t->dns, t->host, t->port,
+                                     t->proxy->opts->upstream_timeout, on_late_connected, t);
+    if (!t->connecting) {
+        if (t->flow)
+            flow_fail(t->flow, FLOW_STAGE_CONNECT, ENOMEM, "out of memory");
+        t->ops->close(t->ops_arg, 0);
         return;
     }
-    conn__set_state(c, CONN_S_TUNNEL_CONNECTING, "connecting upstream after the client's hello");
+    set_phase(t, TUNNEL_CONNECTING, "connecting upstream after the client's hello");
 }
 
 /* Intercept on a pooled upstream connection made for this server name: no connect, no upstream
  * handshake. Returns 0, or -1 when none is pooled (any more). */
-static int take_pooled(struct conn *c)
+static int take_pooled(struct tunnel *t)
 {
-    const char *name = c->sni[0] ? c->sni : c->tunnel_host;
+    const char *name = t->sni[0] ? t->sni : t->host;
     struct pool_conn pc;
-    if (!c->pool || !pool_take(c->pool, c->client_addr, c->tunnel_host, c->tunnel_port, name, &pc))
+    if (!t->pool || !pool_take(t->pool, t->client_addr, t->host, t->port, name, &pc))
         return -1;
-    tls_facts_move(&c->upstream.tls, &pc.tls);
-    tls_facts_attach(pc.ssl, &c->upstream.tls);
-    snprintf(c->tunnel_server_ip, sizeof c->tunnel_server_ip, "%s", pc.server_ip);
-    if (c->tunnel_flow)
-        snprintf(c->tunnel_flow->server_ip, sizeof c->tunnel_flow->server_ip, "%s", pc.server_ip);
-    snprintf(c->up_host, sizeof c->up_host, "%s", name);
-    c->up_port = c->tunnel_port;
-    c->up_tls = 1;
-    c->up_exchanges = 1; /* it carried an earlier tunnel's exchanges */
-    c->tunnel_pooled = 0;
-    leg_attach(&c->upstream, pc.bev, pc.ssl, NULL, NULL, NULL);
+    tls_facts_move(&t->upstream->tls, &pc.tls);
+    tls_facts_attach(pc.ssl, &t->upstream->tls);
+    snprintf(t->server_ip, sizeof t->server_ip, "%s", pc.server_ip);
+    if (t->flow)
+        snprintf(t->flow->server_ip, sizeof t->flow->server_ip, "%s", pc.server_ip);
+    snprintf(t->up_name, sizeof t->up_name, "%s", name);
+    t->up_pooled = 1; /* it carried an earlier tunnel's exchanges */
+    t->pooled = 0;
+    leg_attach(t->upstream, pc.bev, pc.ssl, NULL, NULL, NULL);
     bufferevent_disable(pc.bev, EV_READ); /* nothing to read until a request went out */
     log_msg(LOG_DEBUG, "conn %llu: %s:%d intercepted on a pooled upstream connection",
-            (unsigned long long)c->id, c->tunnel_host, c->tunnel_port);
-    start_client_tls(c);
+            (unsigned long long)t->conn_id, t->host, t->port);
+    start_client_tls(t);
     return 0;
 }
 
-/* What the client's first bytes (c->peek_result, c->sni) decide: intercept, pass through, or
+/* What the client's first bytes (t->peek_result, t->sni) decide: intercept, pass through, or
  * relay opaque bytes. */
-static void after_peek(struct conn *c)
+static void after_peek(struct tunnel *t)
 {
-    enum clienthello_result r = (enum clienthello_result)c->peek_result;
-    if (c->early_tls != TUNNEL_EARLY_NONE) {
-        int running = c->early_tls == TUNNEL_EARLY_RUNNING;
-        if (keep_early_tls(c)) {
-            c->early_tls = TUNNEL_EARLY_NONE;
-            if (running && c->up_resuming && !c->mirror_untrusted) {
+    enum clienthello_result r = (enum clienthello_result)t->peek_result;
+    if (t->early_tls != TUNNEL_EARLY_NONE) {
+        int running = t->early_tls == TUNNEL_EARLY_RUNNING;
+        if (keep_early_tls(t)) {
+            t->early_tls = TUNNEL_EARLY_NONE;
+            if (running && t->up_resuming && !t->mirror_untrusted) {
                 /* A verified session whose certificate covers the name is being resumed: the
                  * certificate the client would be shown a mirror of is known good, so its
                  * handshake need not wait for the upstream's (the new host's extra latency, S6);
                  * requests wait in the upstream's output until that handshake is done, and a
                  * failure goes the way of a lost upstream (a new, verified connection). */
-                c->up_tls_pending = 1;
-                start_client_tls(c);
+                t->up_tls_pending = 1;
+                start_client_tls(t);
             } else if (running) /* upstream_tls_event goes on from here */
-                conn__set_state(c, CONN_S_TUNNEL_UP_TLS, "upstream TLS handshake");
+                set_phase(t, TUNNEL_UP_TLS, "upstream TLS handshake");
             else
-                start_client_tls(c);
+                start_client_tls(t);
             return;
         }
     }
     if (r == CLIENTHELLO_SNI || r == CLIENTHELLO_NO_SNI) {
-        if (!strcmp(c->tunnel_host, SETUP_HOST)) {
-            start_client_tls(c);
+        if (!strcmp(t->host, SETUP_HOST)) {
+            start_client_tls(t);
             return;
         }
         const char *why;
-        if (!rules_intercept(c->proxy->rules, c->client_addr, c->sni[0] ? c->sni : c->tunnel_host,
-                             c->tunnel_port, &why)) {
-            if (c->tunnel_pooled) {
-                connect_late(c);
+        if (!rules_intercept(t->proxy->rules, t->client_addr, t->sni[0] ? t->sni : t->host,
+                             t->port, &why)) {
+            if (t->pooled) {
+                connect_late(t);
                 return;
             }
             char note[256];
             snprintf(note, sizeof note, "TLS passed through, not intercepted: %s", why);
-            bufferevent_enable(c->client.bev, EV_READ);
-            start_opaque(c, note);
+            bufferevent_enable(t->client->bev, EV_READ);
+            start_opaque(t, note);
             return;
         }
-        if (!c->tunnel_pooled)
-            start_upstream_tls(c, 0);
-        else if (take_pooled(c) < 0)
-            connect_late(c);
+        if (!t->pooled)
+            start_upstream_tls(t, 0);
+        else if (take_pooled(t) < 0)
+            connect_late(t);
         return;
     }
-    if (c->tunnel_pooled) {
-        connect_late(c);
+    if (t->pooled) {
+        connect_late(t);
         return;
     }
-    if (c->upstream.fd < 0) { /* plain bytes into the setup host's tunnel: nothing to relay to */
-        conn__close(c, 0);
+    if (t->upstream->fd < 0) { /* plain bytes into the setup host's tunnel: nothing to relay to */
+        t->ops->close(t->ops_arg, 0);
         return;
     }
-    bufferevent_enable(c->client.bev, EV_READ);
-    start_opaque(c, r == CLIENTHELLO_NOT_TLS ? NULL : "malformed TLS ClientHello: relayed, not intercepted");
+    bufferevent_enable(t->client->bev, EV_READ);
+    start_opaque(t, r == CLIENTHELLO_NOT_TLS ? NULL : "malformed TLS ClientHello: relayed, not intercepted");
 }
 
 static void on_peek(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    struct conn *c = arg;
-    int cfd = bufferevent_getfd(c->client.bev);
-    if (evbuffer_get_length(bufferevent_get_output(c->client.bev)) > 0) {
-        peek_retry_later(c); /* the 200 is still on its way out */
+    struct tunnel *t = arg;
+    int cfd = bufferevent_getfd(t->client->bev);
+    if (evbuffer_get_length(bufferevent_get_output(t->client->bev)) > 0) {
+        peek_retry_later(t); /* the 200 is still on its way out */
         return;
     }
     static __thread unsigned char buf[CLIENTHELLO_MAX_BYTES];
     ssize_t n = recv(cfd, buf, sizeof buf, MSG_PEEK);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-        event_del(c->peek_ev);
-        event_assign(c->peek_ev, c->base, cfd, EV_READ | EV_PERSIST, on_peek, c);
-        event_add(c->peek_ev, NULL);
+        event_del(t->peek_ev);
+        event_assign(t->peek_ev, t->base, cfd, EV_READ | EV_PERSIST, on_peek, t);
+        event_add(t->peek_ev, NULL);
         return;
     }
     if (n <= 0) {
-        if (c->tunnel_flow)
-            snprintf(c->tunnel_flow->note, sizeof c->tunnel_flow->note,
+        if (t->flow)
+            snprintf(t->flow->note, sizeof t->flow->note,
                      "client closed the tunnel without sending anything");
-        conn__close(c, 0);
+        t->ops->close(t->ops_arg, 0);
         return;
     }
-    c->last_activity = flow_now_us();
-    enum clienthello_result r = clienthello_parse(buf, (size_t)n, c->sni, sizeof c->sni);
+    *t->activity = flow_now_us();
+    enum clienthello_result r = clienthello_parse(buf, (size_t)n, t->sni, sizeof t->sni);
     if (r == CLIENTHELLO_INCOMPLETE && (size_t)n < sizeof buf) {
-        if (c->tunnel_flow) /* said with the deadline's failure if the rest never comes */
-            snprintf(c->tunnel_flow->note, sizeof c->tunnel_flow->note,
+        if (t->flow) /* said with the deadline's failure if the rest never comes */
+            snprintf(t->flow->note, sizeof t->flow->note,
                      "TLS ClientHello incomplete: %zd bytes received", n);
-        peek_retry_later(c); /* level-triggered readiness would spin on the unread bytes */
+        peek_retry_later(t); /* level-triggered readiness would spin on the unread bytes */
         return;
     }
-    tunnel_cleanup(c);
-    if (c->tunnel_flow && !strncmp(c->tunnel_flow->note, "TLS ClientHello incomplete", 26))
-        c->tunnel_flow->note[0] = '\0'; /* it came whole after all */
+    stop_peek(t);
+    if (t->flow && !strncmp(t->flow->note, "TLS ClientHello incomplete", 26))
+        t->flow->note[0] = '\0'; /* it came whole after all */
     if (r == CLIENTHELLO_SNI || r == CLIENTHELLO_NO_SNI) {
         if (r == CLIENTHELLO_NO_SNI)
-            c->sni[0] = '\0';
-        for (char *s = c->sni; *s; s++)
+            t->sni[0] = '\0';
+        for (char *s = t->sni; *s; s++)
             if (*s >= 'A' && *s <= 'Z')
                 *s = (char)(*s + 32);
     } else
-        c->sni[0] = '\0';
-    c->peek_result = (int)r;
-    c->peeked = 1;
-    after_peek(c);
+        t->sni[0] = '\0';
+    t->peek_result = (int)r;
+    t->peeked = 1;
+    after_peek(t);
 }
 
-static void send_200_and_peek(struct conn *c);
+static void send_200_and_peek(struct tunnel *t);
 
 static void on_tunnel_connected(const struct upstream_result *r, void *arg)
 {
-    struct conn *c = arg;
-    struct flow *f = c->tunnel_flow;
-    c->connecting = NULL;
-    take_tunnel_marks(c, r);
-    if (conn__take_connect_result(c, f, r, c->tunnel_host, c->tunnel_port) < 0)
+    struct tunnel *t = arg;
+    struct flow *f = t->flow;
+    t->connecting = NULL;
+    if (record_connect(t, f, r) < 0) {
+        char why[320];
+        snprintf(why, sizeof why, "cannot reach %s:%d: %s", t->host, t->port, r->reason);
+        fail(t, f, r->timeout ? 504 : 502, why);
         return;
-    c->upstream.fd = r->fd;
-    send_200_and_peek(c);
-    if (c->state == CONN_S_TUNNEL_PEEK && early_tls_wanted(c)) {
-        start_upstream_tls(c, 1);
+    }
+    t->upstream->fd = r->fd;
+    send_200_and_peek(t);
+    if (t->phase == TUNNEL_PEEK && early_tls_wanted(t)) {
+        start_upstream_tls(t, 1);
         /* and mint the leaf for that name now, while the worker waits for both peers anyway,
          * instead of after the upstream handshake (on the new host's critical path) */
-        if (c->early_tls == TUNNEL_EARLY_RUNNING) {
+        if (t->early_tls == TUNNEL_EARLY_RUNNING) {
             char ignored[8];
-            X509 *leaf = leafcache_get(c->proxy->leaves, c->tunnel_host, NULL, ignored, sizeof ignored);
+            X509 *leaf = leafcache_get(t->proxy->leaves, t->host, NULL, ignored, sizeof ignored);
             if (leaf)
                 X509_free(leaf);
         }
     }
 }
 
-static void send_200_and_peek(struct conn *c)
+static void send_200_and_peek(struct tunnel *t)
 {
-    struct flow *f = c->tunnel_flow;
-    struct evbuffer *out = bufferevent_get_output(c->client.bev);
+    struct flow *f = t->flow;
+    struct evbuffer *out = bufferevent_get_output(t->client->bev);
     evbuffer_add_printf(out, "HTTP/1.%d 200 Connection established\r\n\r\n",
                         f->req && f->req->minor == 0 ? 0 : 1);
-    c->peek_started = flow_now_us();
-    conn__set_state(c, CONN_S_TUNNEL_PEEK, "connected");
-    if (evbuffer_get_length(bufferevent_get_input(c->client.bev)) > 0) {
+    set_phase(t, TUNNEL_PEEK, "connected");
+    if (evbuffer_get_length(bufferevent_get_input(t->client->bev)) > 0) {
         /* The client did not wait for our 200: its bytes are already out of the socket, so they
          * cannot be peeked for OpenSSL. Relay them untouched instead of guessing. */
-        start_opaque(c, "client sent data before the 200: relayed, not intercepted");
+        start_opaque(t, "client sent data before the 200: relayed, not intercepted");
         return;
     }
-    bufferevent_disable(c->client.bev, EV_READ);
-    bufferevent_setcb(c->client.bev, NULL, NULL, NULL, NULL);
-    c->peek_ev = event_new(c->base, bufferevent_getfd(c->client.bev), EV_READ | EV_PERSIST, on_peek, c);
-    if (!c->peek_ev || event_add(c->peek_ev, NULL) < 0)
-        conn__close(c, 0);
+    bufferevent_disable(t->client->bev, EV_READ);
+    bufferevent_setcb(t->client->bev, NULL, NULL, NULL, NULL);
+    t->peek_ev = event_new(t->base, bufferevent_getfd(t->client->bev), EV_READ | EV_PERSIST, on_peek, t);
+    if (!t->peek_ev || event_add(t->peek_ev, NULL) < 0)
+        t->ops->close(t->ops_arg, 0);
 }
 
-void tunnel_begin(struct conn *c, const char *host, int port)
+void tunnel_begin(struct tunnel *t, struct flow *f, const char *host, int port)
 {
-    clients_note(c->proxy->clients, c->client_addr, CLIENT_PROXIED);
+    clients_note(t->proxy->clients, t->client_addr, CLIENT_PROXIED);
     /* An earlier request on this client connection may have left its upstream connection open
      * for reuse: the tunnel makes its own, and attaching that over it would orphan the old one
      * (its socket and buffers leaked, its callbacks firing after the conn is freed). */
-    leg_close(&c->upstream);
-    tls_facts_clear(&c->upstream.tls);
-    c->upstream_reusable = 0;
-    c->tunnel_flow = c->flow;
-    c->flow = NULL;
-    struct flow *f = c->tunnel_flow;
+    leg_close(t->upstream);
+    tls_facts_clear(&t->upstream->tls);
+    t->flow = f;
     f->kind = FLOW_TUNNEL;
     snprintf(f->host, sizeof f->host, "%s", host);
     f->port = port;
-    snprintf(c->tunnel_host, sizeof c->tunnel_host, "%s", host);
-    c->tunnel_port = port;
-    c->tunnel_marks = f->marks;
+    snprintf(t->host, sizeof t->host, "%s", host);
+    t->port = port;
+    t->marks = f->marks;
     char url[300];
     snprintf(url, sizeof url, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
     flow_set_url(f, url);
-    bufferevent_disable(c->client.bev, EV_READ);
+    bufferevent_disable(t->client->bev, EV_READ);
     if (!strcmp(host, SETUP_HOST)) {
         /* httpeek itself: no upstream; the tunnel is terminated here and served by setup.c */
-        snprintf(c->tunnel_flow->note, sizeof c->tunnel_flow->note, "httpeek's own setup site");
-        send_200_and_peek(c);
+        snprintf(t->flow->note, sizeof t->flow->note, "httpeek's own setup site");
+        send_200_and_peek(t);
         return;
     }
-    if (c->pool && pool_has(c->pool, c->client_addr, host, port)) {
+    if (t->pool && pool_has(t->pool, t->client_addr, host, port)) {
         /* an idle verified connection to this server is pooled: answer now, pick it (or connect
          * after all) once the ClientHello tells the server name */
-        c->tunnel_pooled = 1;
-        send_200_and_peek(c);
+        t->pooled = 1;
+        send_200_and_peek(t);
         return;
     }
-    c->connecting = upstream_connect(c->base, c->dns, host, port, c->proxy->opts->upstream_timeout,
-                                     on_tunnel_connected, c);
-    if (!c->connecting) {
+    t->connecting = upstream_connect(t->base, t->dns, host, port, t->proxy->opts->upstream_timeout,
+                                     on_tunnel_connected, t);
+    if (!t->connecting) {
         flow_fail(f, FLOW_STAGE_CONNECT, ENOMEM, "out of memory");
-        conn__fail_client(c, f, 500, "out of memory");
+        fail(t, f, 500, "out of memory");
         return;
     }
-    conn__set_state(c, CONN_S_TUNNEL_CONNECTING, "CONNECT");
+    set_phase(t, TUNNEL_CONNECTING, "CONNECT");
 }

@@ -15,7 +15,8 @@
 #include "resolve.h"
 #include <event2/event.h>
 #include <event2/listener.h>
-#include "conn.h"
+#include "front_h1.h"
+#include "session.h"
 #include "log.h"
 #include "own.h"
 #include "pool.h"
@@ -41,7 +42,7 @@ struct worker {
     struct event *resume_accept;  /* re-enables listeners after an accept error */
     pthread_t thread;
     int started;
-    struct conn *conns;           /* every live connection of this worker */
+    struct session *conns;        /* every live connection of this worker */
     struct pool *pool;            /* idle upstream TLS connections kept for the next tunnel */
     struct event *stop_ev;        /* activated from the main thread by worker_stop */
     struct event *grace_ev;       /* polls during the grace period */
@@ -156,7 +157,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         w->busy_logged = 0;
         w->busy_refused = 0;
     }
-    conn_accept(w->proxy, w->base, w->dns, w->pool, &w->conns, fd, addr, (socklen_t)addrlen);
+    session_accept(w->proxy, w->base, w->dns, w->pool, &w->conns, &front_h1, fd, addr,
+                   (socklen_t)addrlen);
     note_accept(w);
 }
 
@@ -202,7 +204,7 @@ static void on_grace(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct worker *w = arg;
-    conn_close_idle(&w->conns); /* exchanges that finished meanwhile leave their idle conns */
+    session_close_idle(&w->conns); /* exchanges that finished meanwhile leave their idle conns */
     if (!w->conns || flow_now_us() >= w->grace_deadline) {
         event_base_loopexit(w->base, NULL);
         return;
@@ -343,7 +345,7 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
-    conn_free_all(&w->conns); /* what the grace period did not finish */
+    session_free_all(&w->conns); /* what the grace period did not finish */
     pool_free(w->pool);
     w->pool = NULL;
     return NULL;
@@ -381,7 +383,7 @@ void worker_free(struct worker *w)
         return;
     for (int i = 0; i < w->nlisteners; i++)
         evconnlistener_free(w->listeners[i]);
-    conn_free_all(&w->conns); /* a worker that never ran its loop */
+    session_free_all(&w->conns); /* a worker that never ran its loop */
     pool_free(w->pool);
     if (w->resume_accept)
         event_free(w->resume_accept);

@@ -1,6 +1,6 @@
-/* fuzz_proxy.c — libFuzzer target: the whole proxy path (conn.c, tunnel.c, the legs, TLS both
- * ways, the pool) with fuzzed bytes on both sides, through proxy_harness.h. Input: a flags byte,
- * a piece size, the client's byte count (2 bytes, little endian), the client's bytes, then the
+/* fuzz_proxy.c — libFuzzer target: the whole proxy path (session.c, front_h1.c, exchange.c,
+ * tunnel.c, relay.c, the legs, TLS both ways, the pool) with fuzzed bytes on both sides, through
+ * proxy_harness.h. Input: a flags byte, a piece size, the client's byte count (2 bytes, little endian), the client's bytes, then the
  * upstream's bytes. The two streams are written in pieces, alternately, the event loop running
  * between pieces; then the flags' closes, deadlines passing by hand, and the end. Oracle: no
  * crash, no sanitizer report, no leak (memory or socket), no connection that outlives its peers

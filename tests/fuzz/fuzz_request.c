@@ -1,6 +1,6 @@
 /* fuzz_request.c — libFuzzer target: the client-request path. Bytes from a client go through
  * http1 request parsing (request limits on, fed in two reads split where the first byte says, so
- * llhttp cuts spans) and are re-framed the way conn.c forwards them (head re-serialized with a
+ * llhttp cuts spans) and are re-framed the way exchange.c forwards them (head re-serialized with a
  * Host, body re-chunked or length-framed). Oracle: what we would send upstream parses again
  * without error into the same number of messages with the same body bytes — the forwarded
  * framing is never ambiguous, whatever the client sent. */
@@ -27,7 +27,7 @@ static int on_head(void *arg, struct http1_head *h)
     s->messages++;
     s->framing = h->framing;
     if (!s->second) {
-        /* conn.c: an HTTP/1.0 client's chunked request goes on chunked (we speak 1.1 upstream) */
+        /* exchange.c: an HTTP/1.0 client's chunked request goes on chunked (we speak 1.1 upstream) */
         if (http1_write_request_head(s->out, h, h->target[0] ? h->target : "/", "fuzz.test:8080",
                                      h->framing, h->upgrade ? HTTP1_KEEP_UPGRADE : 0) < 0)
             return -1;

@@ -1,6 +1,6 @@
 /* fuzz_response.c — libFuzzer target: the response path. Bytes from an upstream go through the
  * http1 response parser (answering a GET or a HEAD, for an HTTP/1.1 or 1.0 client, as the first
- * byte says; fed in two reads) and are re-framed the way conn.c sends them to the client: until-EOF
+ * byte says; fed in two reads) and are re-framed the way front_h1.c sends them to the client: until-EOF
  * bodies re-chunked for 1.1 clients, chunked ones de-chunked for 1.0, interim 1xx heads passed on,
  * the end of input being the upstream's close (http1_finish). Oracle: the client-side bytes parse
  * again without error into the same final status and the same body bytes. */
@@ -67,7 +67,7 @@ static int on_done(void *arg)
     s->done++;
     if (!s->second && !s->head_request && s->out_framing != HTTP1_UNTIL_EOF)
         http1_write_end(s->out, s->out_framing);
-    return 0; /* one response per request, as conn.c: pause */
+    return 0; /* one response per request, as front_h1.c and exchange.c: pause */
 }
 
 static const struct http1_handlers handlers = {on_head, on_body, on_done};

@@ -21,7 +21,8 @@
 #include <openssl/ssl.h>
 #include "ca.h"
 #include "clients.h"
-#include "conn.h"
+#include "front_h1.h"
+#include "session.h"
 #include "flow.h"
 #include "flow_json.h"
 #include "leafcache.h"
@@ -78,7 +79,7 @@ struct upstream_connect {
 };
 
 static struct {
-    struct conn *conns;
+    struct session *conns;
     struct pool *pool;
     struct peer clients[HARNESS_MAX_CLIENTS];
     int nclients, cur_client;
@@ -369,8 +370,8 @@ int harness_new_client(void)
     note_proxy_fd(sv[0], sv[1]);
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)(40000 + i))};
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    conn_accept(&G.proxy, G.base, (struct resolver *)&G.dns_dummy, W.pool, &W.conns, sv[0],
-                (struct sockaddr *)&sin, sizeof sin);
+    session_accept(&G.proxy, G.base, (struct resolver *)&G.dns_dummy, W.pool, &W.conns,
+                   &front_h1, sv[0], (struct sockaddr *)&sin, sizeof sin);
     return i;
 }
 
@@ -613,11 +614,11 @@ static void fire(struct event *ev)
 
 void harness_timeouts(int long_time)
 {
-    for (struct conn *c = W.conns; c; c = c->next) {
-        fire(c->peek_ev);
+    for (struct session *c = W.conns; c; c = c->next) {
+        fire(c->tun.peek_ev);
         fire(c->hold_ev);
         if (long_time) {
-            c->last_activity = 0; /* quiet since long ago: lazy idle deadlines (conn.c) expire too */
+            c->last_activity = 0; /* quiet since long ago: lazy idle deadlines (session.c) expire too */
             fire(c->timer);
         }
     }
@@ -630,7 +631,7 @@ void harness_timeouts(int long_time)
 int harness_conns(void)
 {
     int n = 0;
-    for (struct conn *c = W.conns; c; c = c->next)
+    for (struct session *c = W.conns; c; c = c->next)
         n++;
     return n;
 }
@@ -655,10 +656,10 @@ void harness_end(void)
     }
     if (W.conns) {
         fprintf(stderr, "proxy_harness: connection %s outlived its peers and deadlines\n",
-                conn_state_name(W.conns->state));
+                session_state_name(W.conns->state));
         abort();
     }
-    conn_free_all(&W.conns);
+    session_free_all(&W.conns);
     pool_free(W.pool);
     harness_settle(2);
     for (int i = 0; i < W.nproxy_fds; i++) {

@@ -1,10 +1,10 @@
-/* proxy_harness.h — the real connection code (conn.c, tunnel.c, leg.c, the TLS legs, the pool)
- * driven by a fuzz target on one event loop, one step at a time. The client and every upstream
- * are socket pairs whose other end the harness holds (plain, or a real TLS client/server made
- * with a fixed test CA generated at start-up); upstream_connect is replaced at link time by one
- * that hands a socket pair over (no DNS, no network) or fails as told. Timers are advanced by
- * hand: harness_timeouts makes every pending deadline of the connections (and of connects in
- * progress) fire now. Single thread, test code only. */
+/* proxy_harness.h — the real connection code (session.c, front_h1.c, exchange.c, tunnel.c,
+ * relay.c, leg.c, the TLS legs, the pool) driven by a fuzz target on one event loop, one step at a
+ * time. The client and every upstream are socket pairs whose other end the harness holds (plain,
+ * or a real TLS client/server made with a fixed test CA generated at start-up); upstream_connect
+ * is replaced at link time by one that hands a socket pair over (no DNS, no network) or fails as
+ * told. Timers are advanced by hand: harness_timeouts makes every pending deadline of the
+ * connections (and of connects in progress) fire now. Single thread, test code only. */
 #ifndef HTTPEEK_PROXY_HARNESS_H
 #define HTTPEEK_PROXY_HARNESS_H
 
@@ -21,7 +21,7 @@ int harness_init(void);
 /* Start one input: fresh rules, clients table, pool; no connection yet. */
 void harness_begin(void);
 
-/* A new client connection accepted by conn_accept; it becomes the current client. Returns its
+/* A new client connection accepted by session_accept; it becomes the current client. Returns its
  * index, -1 when HARNESS_MAX_CLIENTS are open already. */
 int harness_new_client(void);
 
@@ -48,7 +48,7 @@ void harness_client_start_tls(int reject);
  * upstream bytes go to httpeek's TLS client as they are). */
 void harness_next_connect(enum harness_outcome o, int raw);
 
-/* The store says it is behind (conn.c holds new requests) or not. */
+/* The store says it is behind (session.c holds new requests) or not. */
 void harness_store_busy(int busy);
 
 /* Run the loop without blocking up to rounds times (more while events are active), pumping the

@@ -48,7 +48,7 @@ static int cap_done_pause(void *arg)
     if (c->done < 8)
         c->body_at_done[c->done] = c->body_len;
     c->done++;
-    return 0; /* pause after each message, as conn.c does for pipelining */
+    return 0; /* pause after each message, as front_h1.c does for pipelining */
 }
 
 static const struct http1_handlers cap_handlers = {cap_head, cap_body, cap_done};
@@ -293,7 +293,7 @@ static void test_connect_upgrade(void)
     cap_free(&c);
 }
 
-/* Feed what is in `in`, resuming after each paused message as conn.c does. */
+/* Feed what is in `in`, resuming after each paused message as front_h1.c does. */
 static enum http1_feed_result feed_resuming(struct http1_parser *p, struct evbuffer *in)
 {
     enum http1_feed_result r;
@@ -361,7 +361,7 @@ static void test_pipelined_every_split(void)
         cap_free(&c);
     }
     ok(all_ok, "three pipelined requests (chunked, Content-Length, no body) parse identically at "
-               "every split point of the whole input, pausing after each as conn.c does");
+               "every split point of the whole input, pausing after each as front_h1.c does");
     ok(forwarded_ok, "each pipelined request is forwarded with its own framing (chunked, "
                      "Content-Length: 5, none)");
 }

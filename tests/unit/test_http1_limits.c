@@ -33,7 +33,7 @@ static int s_done(void *arg)
 {
     struct seen *s = arg;
     s->done++;
-    return 0; /* pause after each message, as conn.c does */
+    return 0; /* pause after each message, as front_h1.c does */
 }
 
 static const struct http1_handlers handlers = {s_head, s_body, s_done};

@@ -1,0 +1,137 @@
+/* exchange.h — one request/response pair, independent of the client's wire protocol: where the
+ * request goes (absolute-form, inside an intercepted tunnel, or httpeek's own host), its uplink
+ * (uplink.h: connect, pool, TLS, then HTTP/1 out and in, one retry on a stale reused connection),
+ * the Alt-Svc policy, the flow with its marks, failures and their diagnosis, and what its
+ * deadlines mean. Owned by the front that read the request (front_h1 keeps one at a time; an
+ * HTTP/2 front would keep one per stream), on that front's worker thread. The exchange talks to
+ * its front only through struct exchange_front (the front's ops), so any wire protocol can carry
+ * it; the front talks to it with the exchange_* calls below. */
+#ifndef HTTPEEK_EXCHANGE_H
+#define HTTPEEK_EXCHANGE_H
+
+#include <stdint.h>
+#include <event2/event.h>
+#include "attrib.h"
+#include "flow.h"
+#include "http1.h"
+#include "proxy.h"
+#include "tunnel.h"
+#include "uplink.h"
+
+struct exchange;
+
+/* Where an exchange is, for its front's deadline. */
+enum exchange_phase {
+    EXCHANGE_CONNECTING,  /* resolving, connecting or TLS to upstream */
+    EXCHANGE_FORWARDING,  /* request forwarded; bodies streaming, response awaited or streaming */
+};
+
+/* Response head flags for resp_head. */
+#define EXCHANGE_STRIP_ALT_SVC 1u /* leave the Alt-Svc fields out (the policy said so) */
+
+/* What an exchange tells its front; each op gets the exchange (ex->front_arg is the front's). */
+struct ws_tap;
+
+struct exchange_front {
+    /* The exchange entered phase p (the front arms that phase's deadline; why is for logs). */
+    void (*phase)(struct exchange *ex, enum exchange_phase p, const char *why);
+    /* A response head: interim (1xx but 101) or final (then ex->flow->resp is it). Write it to
+     * the client with EXCHANGE_* flags; -1 fails the exchange. */
+    int (*resp_head)(struct exchange *ex, struct http1_head *head, unsigned flags);
+    /* Response body bytes (already captured) for the client; -1 fails the exchange. */
+    int (*resp_body)(struct exchange *ex, const char *data, size_t len);
+    /* The whole response arrived. */
+    void (*resp_end)(struct exchange *ex);
+    /* The uplink's input was parsed: move on (the exchange may be complete). */
+    void (*settle)(struct exchange *ex);
+    /* Answer the client with status and reason and record flow f (ex->flow is NULL already),
+     * then end the client connection after flushing. */
+    void (*fail)(struct exchange *ex, struct flow *f, int status, const char *reason);
+    /* The response cannot go on (its flow is recorded, ex->flow NULL): end the client
+     * connection, after flushing what it was sent when flush. */
+    void (*cut)(struct exchange *ex, int flush);
+    /* 101 Switching Protocols went out (flow recorded): relay bytes from now on, shown to tap
+     * (a WebSocket's message reader, ws_tap.h; NULL for other protocols), which the front's
+     * session owns from now on. */
+    void (*upgraded)(struct exchange *ex, struct ws_tap *tap);
+    /* The uplink connected: request bytes may flow again (the front reads the client again). */
+    void (*req_resume)(struct exchange *ex);
+    /* The uplink's output drained: a client paused by it may be read again. */
+    void (*req_drained)(struct exchange *ex);
+};
+
+struct exchange {
+    /* set by the front before exchange_start (borrowed) */
+    const struct exchange_front *front;
+    void *front_arg;
+    uint64_t conn_id;               /* for logs */
+    struct proxy *proxy;
+    struct event_base *base;
+    struct resolver *dns;
+    struct tunnel *tun;             /* the client connection's tunnel (tun->intercepted) */
+    struct uplink *up;              /* its uplink (exchange_bind; the session's) */
+    int client_fd;                  /* the client's socket (where it reached httpeek), or -1 */
+    const char *client_addr;        /* client IP */
+    uint64_t *activity;             /* the front's last-activity stamp (monotonic µs) */
+
+    struct flow *flow;              /* owned until recorded (exchange_finish, or a failure) */
+    enum exchange_phase phase;
+    int req_done;                   /* whole request received from the client */
+    int resp_started;               /* a final response head went to the client */
+    int resp_done;                  /* whole response received and passed to the client */
+    int upgrade_requested;          /* the request asked for a protocol upgrade (WebSocket) */
+    int head_request;               /* the request is HEAD: the response has no body */
+    int retried;                    /* already retried once on a fresh connection */
+};
+
+/* ex uses uplink u from now on (u reports to ex: u->ex, u->ops). */
+void exchange_bind(struct exchange *ex, struct uplink *u) HP_NONNULL(1, 2);
+
+/* Make f (its request head set) ex's exchange: reset per-request state. */
+void exchange_init(struct exchange *ex, struct flow *f) HP_NONNULL(1, 2);
+
+/* Route the request and start it upstream. Returns 0 when it went (or waits for the uplink), 1
+ * when it is for httpeek's own pages (the front answers; nothing sent upstream), -1 when the
+ * exchange already failed (answered through ops->fail; the front must stop). */
+int exchange_start(struct exchange *ex) HP_NONNULL(1);
+
+/* Where request bytes went, for the front's back-pressure. */
+enum exchange_body {
+    EXCHANGE_BODY_SENT,   /* into the uplink's output: throttle the client by it (leg_throttle) */
+    EXCHANGE_BODY_QUEUED, /* waiting for the uplink to connect (or dropped: none) */
+    EXCHANGE_BODY_FULL,   /* waiting, LEG_OUTBUF_MAX of it: stop reading until ops->req_resume */
+};
+
+/* Request body bytes from the client (already captured). */
+enum exchange_body exchange_req_body(struct exchange *ex, const char *data, size_t len)
+    HP_NONNULL(1);
+
+/* The whole request arrived (its end is queued like body bytes). */
+enum exchange_body exchange_req_end(struct exchange *ex) HP_NONNULL(1);
+
+/* Where the request is while in flight: 1 while the uplink connects (or its TLS runs). */
+int exchange_connecting(const struct exchange *ex) HP_NONNULL(1);
+
+/* Seconds of the deadline of phase p; *lazy set when it is an idle deadline that moves with
+ * activity (checked when it fires). */
+double exchange_deadline(const struct exchange *ex, enum exchange_phase p, int *lazy)
+    HP_NONNULL(1, 3);
+
+/* The deadline of phase p passed after secs: fail the exchange (answered 504 or cut off). */
+void exchange_timed_out(struct exchange *ex, enum exchange_phase p, double secs) HP_NONNULL(1);
+
+/* The client closed (sock_err its error, or 0): fail and record the flow in progress. */
+void exchange_client_gone(struct exchange *ex, int sock_err) HP_NONNULL(1);
+
+/* The exchange is complete: record its flow (own pages: local 1 drops it, 2 records it); the
+ * uplink is closed unless reusable. */
+void exchange_finish(struct exchange *ex, int local) HP_NONNULL(1);
+
+/* The connection ends with the exchange unfinished: fail (why) and record its flow. */
+void exchange_abandon(struct exchange *ex, const char *why) HP_NONNULL(1, 2);
+
+/* Split "scheme://authority/path" into its parts; returns 0 or -1 when malformed. */
+int exchange_parse_absolute(const char *target, char *scheme, size_t slen, char *host, size_t hlen,
+                            int *port, const char **path) HP_NONNULL(1, 2, 4, 6, 7);
+
+#endif

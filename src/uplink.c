@@ -1,0 +1,172 @@
+/* uplink.c — see uplink.h. */
+#include "uplink.h"
+
+#include <strings.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include "str.h"
+#include "tls_client.h"
+#include "tls_facts.h"
+
+/* The leg's callbacks: the uplink is the leg's owner, and its first member. */
+static void uplink_read(struct bufferevent *bev, void *arg)
+{
+    struct uplink *u = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t n = evbuffer_get_length(in);
+    u->leg.bytes_in += n;
+    u->ops->input(u, in, n);
+}
+
+static void uplink_write(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    struct uplink *u = arg;
+    u->ops->drained(u);
+}
+
+static void uplink_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    struct uplink *u = arg;
+    int sock_err = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
+    if ((what & BEV_EVENT_CONNECTED) && u->leg.ssl) {
+        tls_facts_fill(u->leg.ssl, &u->leg.tls);
+        u->leg.tls.handshake_done = 1;
+    }
+    u->ops->event(u, what, sock_err); /* a failure's TLS error is taken there, with its facts */
+}
+
+static void on_connected(const struct upstream_result *r, void *arg)
+{
+    struct uplink *u = arg;
+    u->connecting = NULL;
+    str_copy(u->server_ip, sizeof u->server_ip, r->addr);
+    u->ops->connected(u, r);
+}
+
+static void parser_reset(struct uplink *u)
+{
+    if (u->leg.parser_ready)
+        http1_parser_free(&u->leg.parser);
+    http1_parser_init(&u->leg.parser, 0, &u->ops->response, u);
+    u->leg.parser_ready = 1;
+    u->reusable = 1;
+}
+
+int uplink_reuse(struct uplink *u, const char *host, int port, int tls)
+{
+    if (!u->leg.bev || !u->reusable || u->port != port || u->tls != tls || strcasecmp(u->host, host))
+        return 0;
+    http1_parser_resume(&u->leg.parser); /* it paused at the end of the last response */
+    return 1;
+}
+
+int uplink_connect(struct uplink *u, struct event_base *base, struct resolver *dns,
+                   const char *host, int port, int tls, double timeout)
+{
+    leg_close(&u->leg);
+    str_copy(u->host, sizeof u->host, host);
+    u->port = port;
+    u->exchanges = 0;
+    u->tls = tls;
+    tls_facts_clear(&u->leg.tls);
+    if (!u->pending && !(u->pending = evbuffer_new()))
+        return -1;
+    u->connecting = upstream_connect(base, dns, host, port, timeout, on_connected, u);
+    return u->connecting ? 0 : -1;
+}
+
+int uplink_open(struct uplink *u, struct proxy *proxy, struct event_base *base,
+                const struct upstream_result *r)
+{
+    struct bufferevent *bev;
+    SSL *ssl = NULL;
+    if (u->tls) {
+        ssl = tls_client_ssl_new(proxy->tls_client, u->host, u->port, r->addr);
+        if (ssl)
+            tls_facts_attach(ssl, &u->leg.tls);
+        bev = ssl ? bufferevent_openssl_socket_new(base, r->fd, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                                   BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
+                  : NULL;
+        if (bev)
+            bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+        else if (ssl)
+            SSL_free(ssl);
+    } else {
+        bev = bufferevent_socket_new(base, r->fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    }
+    if (!bev) {
+        close(r->fd);
+        return -1;
+    }
+    parser_reset(u);
+    leg_attach(&u->leg, bev, ssl, uplink_read, uplink_write, uplink_event);
+    return 0;
+}
+
+void uplink_adopt(struct uplink *u)
+{
+    if (!u->leg.bev)
+        return;
+    parser_reset(u);
+    bufferevent_setcb(u->leg.bev, uplink_read, uplink_write, uplink_event, u);
+    bufferevent_setwatermark(u->leg.bev, EV_READ, 0, LEG_INBUF_MAX);
+    bufferevent_enable(u->leg.bev, EV_READ | EV_WRITE);
+    leg_read_enabled(u->leg.bev);
+}
+
+struct evbuffer *uplink_output(struct uplink *u, int connecting)
+{
+    return u->pending && connecting ? u->pending : leg_output(&u->leg);
+}
+
+int uplink_flush_pending(struct uplink *u)
+{
+    if (!u->pending || evbuffer_get_length(u->pending) == 0)
+        return 0;
+    evbuffer_add_buffer(leg_output(&u->leg), u->pending);
+    return 1;
+}
+
+enum http1_feed_result uplink_feed(struct uplink *u, struct evbuffer *in)
+{
+    return http1_feed(&u->leg.parser, in);
+}
+
+int uplink_record_connect(struct flow *f, const struct upstream_result *r)
+{
+    f->marks.dns_start = r->dns_start;
+    f->marks.dns_end = r->dns_end;
+    f->marks.connect_start = r->connect_start;
+    f->marks.connect_end = r->connect_end;
+    str_copy(f->server_ip, sizeof f->server_ip, r->addr);
+    f->connect_attempts = r->attempts;
+    if (r->fd >= 0)
+        return 0;
+    f->fail.sys_errno = r->sys_errno;
+    f->fail.dns_error = r->dns_error;
+    f->fail.timeout = r->timeout;
+    flow_fail(f, r->stage, r->sys_errno, "%s", r->reason);
+    return -1;
+}
+
+void uplink_free(struct uplink *u)
+{
+    if (u->connecting) {
+        upstream_cancel(u->connecting);
+        u->connecting = NULL;
+    }
+    leg_close(&u->leg);
+    tls_facts_clear(&u->leg.tls);
+    if (u->leg.parser_ready) {
+        http1_parser_free(&u->leg.parser);
+        u->leg.parser_ready = 0;
+    }
+    if (u->pending) {
+        evbuffer_free(u->pending);
+        u->pending = NULL;
+    }
+}

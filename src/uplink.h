@@ -1,0 +1,88 @@
+/* uplink.h — the server side of an exchange: one upstream connection (resolve and connect via
+ * upstream.h, TLS via tls_client.h, or a leg a tunnel made), HTTP/1 requests out and responses
+ * in. Owned by the session that holds it (an HTTP/1.1 session keeps one, reused by its exchanges
+ * one after the other), driven by the exchange using it now (u->ex), on the session's worker
+ * thread. It reports to that exchange through struct uplink_ops: the connect's result, each
+ * response's head, body bytes and end (the response parser's callbacks), bytes arriving, its
+ * output draining, and the connection's events (TLS done, EOF, error). An HTTP/2 uplink would
+ * offer the same calls and report through the same ops.
+ * Plus uplink_record_connect: what a connect attempt leaves in a flow (pure, any thread). */
+#ifndef HTTPEEK_UPLINK_H
+#define HTTPEEK_UPLINK_H
+
+#include <event2/event.h>
+#include "attrib.h"
+#include "flow.h"
+#include "http1.h"
+#include "leg.h"
+#include "proxy.h"
+#include "upstream.h"
+
+struct exchange;
+struct uplink;
+
+/* What an uplink tells the exchange using it; each op gets the uplink (u->ex is the exchange). */
+struct uplink_ops {
+    struct http1_handlers response; /* each response's head, body, end (arg: the uplink) */
+    /* The connect started by uplink_connect finished (r->fd < 0: it failed). */
+    void (*connected)(struct uplink *u, const struct upstream_result *r);
+    /* Bytes arrived (already counted in u->leg.bytes_in); feed them with uplink_feed. */
+    void (*input)(struct uplink *u, struct evbuffer *in, size_t n);
+    /* The output drained below its mark: a client paused by it may be read again. */
+    void (*drained)(struct uplink *u);
+    /* A bufferevent event: BEV_EVENT_CONNECTED (TLS done), EOF or ERROR (sock_err its errno). */
+    void (*event)(struct uplink *u, short what, int sock_err);
+};
+
+struct uplink {
+    struct leg leg;                 /* the server side (bev NULL when not connected) */
+    struct exchange *ex;            /* the exchange using it (its flow NULL between exchanges) */
+    const struct uplink_ops *ops;   /* that exchange's */
+    char host[256];                 /* host connected to */
+    int port;
+    int tls;                        /* 1 when the leg speaks TLS */
+    unsigned exchanges;             /* exchanges the connection carried before the current one (a
+                                     * pooled connection counts its earlier use): what makes a
+                                     * flow's "reused upstream connection" true */
+    char server_ip[64];             /* address of the connection */
+    int reusable;                   /* may carry another request */
+    struct upstream_connect *connecting; /* resolve/connect in progress, or NULL */
+    struct evbuffer *pending;       /* request bytes queued while connecting (owned), or NULL */
+    enum http1_framing req_out;     /* request body framing towards the server */
+};
+
+/* 1 when u's connection goes to host:port (tls) and may carry another request (its response
+ * parser, paused at the end of the last response, is resumed); 0 otherwise. */
+int uplink_reuse(struct uplink *u, const char *host, int port, int tls) HP_NONNULL(1, 2);
+
+/* Close any connection u has and start a new one to host:port (tls); ops->connected follows.
+ * Returns 0, or -1 out of memory. */
+int uplink_connect(struct uplink *u, struct event_base *base, struct resolver *dns,
+                   const char *host, int port, int tls, double timeout) HP_NONNULL(1, 2, 3, 4);
+
+/* The connect succeeded (r->fd): make the leg (TLS handshake started when u->tls, ops->event
+ * says when it is done). Returns 0, or -1 out of memory (r->fd closed). */
+int uplink_open(struct uplink *u, struct proxy *proxy, struct event_base *base,
+                const struct upstream_result *r) HP_NONNULL(1, 2, 3, 4);
+
+/* A leg made elsewhere (a tunnel's) becomes u's: response parser and callbacks. */
+void uplink_adopt(struct uplink *u) HP_NONNULL(1);
+
+/* Where request bytes go now: the leg's output, or the pending buffer while connecting (NULL
+ * when neither is there). */
+struct evbuffer *uplink_output(struct uplink *u, int connecting) HP_NONNULL(1);
+
+/* Connected: what waited in the pending buffer goes out. Returns 1 when there was any. */
+int uplink_flush_pending(struct uplink *u) HP_NONNULL(1);
+
+/* Parse what arrived (ops->response callbacks run). */
+enum http1_feed_result uplink_feed(struct uplink *u, struct evbuffer *in) HP_NONNULL(1, 2);
+
+/* Record an upstream connect result in flow f (lookup and connect timings, address, attempts;
+ * the failure facts when it failed). Returns 0 when the socket is ready, -1 when it failed. */
+int uplink_record_connect(struct flow *f, const struct upstream_result *r) HP_NONNULL(1, 2);
+
+/* Free what the uplink holds (connect in progress, leg, parser, facts, pending bytes). */
+void uplink_free(struct uplink *u) HP_NONNULL(1);
+
+#endif
