@@ -12,7 +12,6 @@
 #include <time.h>
 #include "diagnose.h"
 #include "log.h"
-#include "store.h"
 
 enum item_kind { ITEM_OPEN, ITEM_MSG, ITEM_END };
 

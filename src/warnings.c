@@ -99,7 +99,7 @@ static const struct diagnose_entry cache_entry = {
     "URLSession a bigger URLCache(memoryCapacity:diskCapacity:directory:).",
     "OkHttp: Cache(directory, maxSize) and CacheControl", NULL, "cache"};
 
-/* The entries a stored warning names by key (diagnose_entry.key). */
+/* The entries a stored warning names (by diagnose_entry.key). */
 static const struct diagnose_entry *const keyed[] = {
     &status_entry, &ctype_entry, &json_entry, &empty_entry, &cenc_entry,
     &hls_bad_entry, &hls_clear_entry, &local_entry, &cache_entry,
