@@ -112,6 +112,7 @@ struct rules;
 struct web_config {
     const char *addr;         /* "HOST:PORT" */
     const char *session_path; /* the session file the store writes */
+    const char *keylog;       /* the TLS key log file being written (--keylog), or NULL */
     const char *token;        /* NULL: none (loopback only); else required */
     const char *proxy;        /* the proxy's listening addresses, for GET /api/info (may be NULL) */
     const char *setup_url;    /* the setup page for phones, for GET /api/info (may be NULL) */
