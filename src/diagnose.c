@@ -232,8 +232,8 @@ static int upstream_tls_code(const struct flow_tls *t, int timeout)
     /* httpeek presented a --client-cert identity and the server ended the handshake over it
      * (TLS 1.3: with an alert right after it): the app presenting that identity gets -1205, not
      * "required" — one was sent, it was not the one the server wants. */
-    if (t->client_cert[0] &&
-        ((t->cert_requested && !t->alert_received[0]) ||
+    if (t->client_cert[0] && t->cert_requested &&
+        (!t->alert_received[0] ||
          contains(t->alert_received, "certificate required") ||
          contains(t->alert_received, "handshake failure") ||
          contains(t->alert_received, "bad certificate") ||

@@ -66,8 +66,8 @@ static int alert_is(const char *alert, const char *name);
 void flow_words_tls_error(const struct flow_tls *t, int client_leg, char *out, size_t outlen)
 {
     tls_error_words(t, client_leg, out, outlen);
-    if (outlen && out[0] && !client_leg && t->client_cert[0] && t->verify_result == X509_V_OK &&
-        (t->cert_requested || t->alert_received[0]) &&
+    if (outlen && out[0] && !client_leg && t->client_cert[0] && t->cert_requested &&
+        t->verify_result == X509_V_OK &&
         !alert_is(t->alert_received, "protocol version")) /* as diagnose's -1205 */
         snprintf(out, outlen, "the server refused the client certificate httpeek sent (%s) and "
                  "ended the connection (%s)", t->client_cert,
@@ -202,7 +202,7 @@ static void upstream_tls(const struct flow *f, char *out, size_t outlen)
     }
     if (!w && f->fail.timeout)
         w = "timed out (TLS)";
-    if (!w && t->client_cert[0] && (t->cert_requested || t->alert_received[0]) &&
+    if (!w && t->client_cert[0] && t->cert_requested &&
         !alert_is(t->alert_received, "protocol version"))
         w = "client certificate refused"; /* one was sent (--client-cert): not that one */
     if (!w && t->cert_requested && !alert_is(t->alert_received, "protocol version"))

@@ -108,9 +108,14 @@ int main(void)
         flow_free(f);
     }
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    f->tls_upstream.cert_requested = 1;
     strcpy(f->tls_upstream.client_cert, "CN=app user");
     strcpy(f->tls_upstream.alert_received, "certificate required");
     is_int(code_of(f), -1205, "certificate_required although one was sent -> -1205, not 'none configured'");
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    strcpy(f->tls_upstream.client_cert, "CN=app user"); /* resumed: the server asked nothing */
+    strcpy(f->tls_upstream.alert_received, "handshake failure");
+    is_int(code_of(f), -1200, "a resumed session's certificate is not blamed for a handshake_failure");
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
     strcpy(f->tls_upstream.alert_received, "handshake failure");
     is_int(code_of(f), -1200, "handshake_failure without a CertificateRequest stays -1200");
