@@ -85,7 +85,9 @@
  *                                  full"), since (ISO-8601 UTC, "" when ok), not_recorded
  *                                  (flows of this failure not in the file), waiting (of those,
  *                                  held in memory to be written when it resumes),
- *                                  not_recorded_total (lost for good), last_error}}
+ *                                  not_recorded_total (lost for good), last_error},
+ *                                  keylog: the TLS key log file being written (--keylog,
+ *                                  $SSLKEYLOGFILE) or null}
  *                                  (store.h store_recording: proxying goes on when the session
  *                                  cannot be written; recording resumes by itself)
  *   GET  /api/passthrough          {rules:{intercept:[globs], passthrough:[globs]},
