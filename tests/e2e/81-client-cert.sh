@@ -120,14 +120,14 @@ is "$(c "https://upstream.test:$M13/?case=p12nopass")" 200 "PKCS#12 without a pa
 stop_httpeek
 
 # ---- PKCS#12 with the password typed on the terminal (a pseudo-terminal here) ---------------------
-PTY_OUT=$(PY_TIMEOUT=20 py '
+PTY_OUT=$(PY_TIMEOUT=40 py '
 import os, pty, select, sys, time
 httpeek, pki, dns, listen, web, confdir = sys.argv[1:7]
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(httpeek, [httpeek, "--confdir", confdir, "--listen", listen, "--web", web, "--dns", dns, "--no-qr",
                        "--client-cert", "upstream.test=" + pki + "/client.p12"])
-seen, answered, deadline = b"", False, time.time() + 15
+seen, answered, deadline = b"", False, time.time() + 30
 while time.time() < deadline and b"listening on" not in seen:
     r, _, _ = select.select([fd], [], [], 0.5)
     if not r:
@@ -142,9 +142,10 @@ while time.time() < deadline and b"listening on" not in seen:
     if not answered and b"Password for" in seen:
         os.write(fd, b"s3cret\n")
         answered = True
-os.kill(pid, 15)
-os.waitpid(pid, 0)
 sys.stdout.write(seen.decode("utf-8", "replace").replace("\r", ""))
+sys.stdout.flush()
+os.kill(pid, 9)  # what it printed is all this check needs
+os.waitpid(pid, 0)
 ' "$HTTPEEK" "$PKI" "127.0.0.1:$DNS_PORT" "127.0.0.1:$(free_port)" "127.0.0.1:$(free_port)" "$T/c-pty")
 like "$PTY_OUT" "Password for $PKI/client.p12: " "PKCS#12 on a terminal without a password file: httpeek asks, naming the file"
 like "$PTY_OUT" "Client certificate for upstream.test: $SUBJ" "the password typed on the terminal opens it and httpeek starts"
