@@ -79,12 +79,16 @@ stop_httpeek
 
 # ---- PEM, certificate and key in two files (and a --keylog for the viewer check) ------------
 start_httpeek --upstream-ca "$PKI/ca.pem" --client-cert "upstream.test=$PKI/client.pem,$PKI/client.key" \
-    --keylog "$T/keys.log"
+    --keylog "$T/keys.log" --upstream-idle 0
 like "$(cat "$HTTPEEK_LOG")" "Client certificate for upstream.test: $SUBJ \($PKI/client.pem\)" "start-up names the client certificate and its host glob"
 is "$(c "https://upstream.test:$M13/?case=pem2")" 200 "PEM cert + key files: TLS 1.3 server requiring a client certificate answers 200"
 like "$(flow_tls "case=pem2")" "^0\|$SUBJ\|True\|" "PEM cert + key files: the flow names the client certificate sent (tls.upstream.client_cert)"
 is "$(c "https://upstream.test:$M12/?case=pem2-12")" 200 "PEM cert + key files: TLS 1.2 server too"
 like "$(flow_tls "case=pem2-12")" "^0\|$SUBJ\|True\|" "TLS 1.2: the flow names the client certificate sent"
+# a new upstream connection resumes that session (no CertificateRequest, no Certificate): the
+# identity it authenticated is still the one named
+is "$(c "https://upstream.test:$M13/?case=resumed")" 200 "a resumed session with the server: 200"
+like "$(flow_tls "case=resumed")" "^0\|$SUBJ\|False\|" "a resumed session: the flow still names the certificate of the handshake it resumed"
 VIEWER_FLOW=case=pem2
 # the TLS tab in headless Chromium: the certificate sent, and the key log sentence
 NODE=$(command -v node || command -v nodejs || true)
