@@ -59,8 +59,10 @@ unlike "$without" "probe=keylog" "without the key log tshark sees no request ins
 bad=$(grep -cvE '^(CLIENT_RANDOM|CLIENT_EARLY_TRAFFIC_SECRET|CLIENT_HANDSHAKE_TRAFFIC_SECRET|SERVER_HANDSHAKE_TRAFFIC_SECRET|CLIENT_TRAFFIC_SECRET_0|SERVER_TRAFFIC_SECRET_0|EARLY_EXPORTER_SECRET|EXPORTER_SECRET) [0-9a-f]{64} [0-9a-f]{64,96}$' "$KEYS")
 is "$bad" 0 "every key log line is a whole NSS key log line"
 unlike "$(cat "$KEYS")" "PRIVATE|BEGIN|KEY-----" "no key material other than session secrets (no PEM, no CA key)"
-ca_key_hex=$(openssl pkey -in "$HTTPEEK_CONFDIR/ca-key.pem" -noout -text 2>/dev/null | sed -n '/priv:/,/pub:/p' | grep -v ':$' | tr -d ' :\n' | head -c 32)
-if [ -n "$ca_key_hex" ]; then
+# the CA's private scalar (EC "priv:") or exponent (RSA), as hex: 16 bytes of it must not appear
+ca_key_hex=$(openssl pkey -in "$HTTPEEK_CONFDIR/ca-key.pem" -noout -text 2>/dev/null |
+    awk '/^(priv|privateExponent):/ {f = 1; next} /^[A-Za-z]/ {f = 0} f' | tr -d ' :\n' | sed 's/^00//' | head -c 32)
+if [ "${#ca_key_hex}" = 32 ]; then
     unlike "$(cat "$KEYS")" "$ca_key_hex" "the CA's private key is not in the key log"
 else
     skip "the CA's private key is not in the key log" "no readable ca-key.pem in $HTTPEEK_CONFDIR"
