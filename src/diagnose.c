@@ -95,8 +95,9 @@ static const struct diagnose_entry catalogue[] = {
     {NSURL_CLIENT_CERT_REQUIRED, "NSURLErrorClientCertificateRequired",
      "The server requires a client certificate",
      "This endpoint uses mutual TLS: the app must answer the "
-     "NSURLAuthenticationMethodClientCertificate challenge with an identity. httpeek cannot "
-     "present the app's certificate: add the host to --passthrough to see it work untouched.",
+     "NSURLAuthenticationMethodClientCertificate challenge with an identity. Give httpeek that "
+     "identity with --client-cert HOST=CERT.pem[,KEY.pem] (or a .p12), or add the host to "
+     "--passthrough to see it work untouched.",
      "javax.net.ssl.SSLHandshakeException: certificate_required", NULL, NULL},
     /* httpeek's own answers: the app receives these statuses as HTTP responses, not as errors
      * (domain "HTTP"; AFNetworking/Alamofire validation then reports the status, -1011) */
@@ -228,10 +229,25 @@ static int upstream_tls_code(const struct flow_tls *t, int timeout)
         return NSURL_CERT_UNKNOWN_ROOT;
     default: return NSURL_CERT_UNTRUSTED; /* self-signed, wrong host, bad chain, ... */
     }
+    /* httpeek presented a --client-cert identity and the server ended the handshake over it
+     * (TLS 1.3: with an alert right after it): the app presenting that identity gets -1205, not
+     * "required" — one was sent, it was not the one the server wants. */
+    if (t->client_cert[0] && t->cert_requested &&
+        (!t->alert_received[0] ||
+         contains(t->alert_received, "certificate required") ||
+         contains(t->alert_received, "handshake failure") ||
+         contains(t->alert_received, "bad certificate") ||
+         contains(t->alert_received, "certificate unknown") ||
+         contains(t->alert_received, "unsupported certificate") ||
+         contains(t->alert_received, "certificate expired") ||
+         contains(t->alert_received, "certificate revoked") ||
+         contains(t->alert_received, "unknown ca") || contains(t->alert_received, "access denied") ||
+         contains(t->alert_received, "decrypt error")))
+        return NSURL_CLIENT_CERT_REJECTED;
     if (contains(t->alert_received, "certificate required"))
         return NSURL_CLIENT_CERT_REQUIRED;
-    /* The server asked for a client certificate (CertificateRequest) and httpeek, having none,
-     * sent an empty one: whatever ended the handshake then — TLS 1.2's handshake_failure,
+    /* The server asked for a client certificate (CertificateRequest) and httpeek, having none
+     * for this host (no --client-cert glob matches it), sent an empty one: whatever ended the handshake then — TLS 1.2's handshake_failure,
      * bad_certificate, certificate_unknown, or a bare close — the app (with no identity for the
      * NSURLAuthenticationMethodClientCertificate challenge) gets -1206. Other alerts (protocol
      * version, decode errors) are not about the certificate. */
@@ -443,6 +459,13 @@ int diagnose_flow(const struct flow *f, struct diagnosis *out)
                  f->tls_client.alert_received);
         out->entry = &refused_entry;
         refusal_detail(f, how, out->detail, sizeof out->detail);
+    } else if (x->stage == FLOW_STAGE_UPSTREAM_TLS && code == NSURL_CLIENT_CERT_REJECTED &&
+               f->tls_upstream.client_cert[0]) {
+        snprintf(out->detail, sizeof out->detail, "%s. httpeek sent the client certificate "
+                 "'%.120s' (--client-cert) and the server refused it (%s%s%s).", x->reason,
+                 f->tls_upstream.client_cert,
+                 f->tls_upstream.alert_received[0] ? "TLS alert '" : "closed, no alert",
+                 f->tls_upstream.alert_received, f->tls_upstream.alert_received[0] ? "'" : "");
     } else if (x->stage == FLOW_STAGE_UPSTREAM_TLS && f->tls_upstream.verify_result)
         snprintf(out->detail, sizeof out->detail, "%s. The server presented '%.120s' issued by "
                  "'%.120s'. %s", x->reason, f->tls_upstream.peer_subject,

@@ -60,7 +60,9 @@ struct flow_tls {
     int forward_secret;       /* 1 when the key exchange was ephemeral (ECDHE/DHE or TLS 1.3) */
     int resumed;              /* 1 when an earlier session was resumed (no certificate sent) */
     int cert_requested;       /* upstream leg: 1 when the server sent a CertificateRequest (it
-                               * asked for a client certificate; httpeek never has one to send) */
+                               * asked for a client certificate) */
+    char client_cert[256];    /* upstream leg: subject of the client certificate httpeek sent
+                               * (--client-cert), in this handshake or the one resumed; "" none */
     char peer_names[512];     /* upstream certificate's DNS and IP subjectAltNames, ", " between
                                * them (its CN when it has none); "... (+N more)" when cut */
     char leaf[20];            /* client leg: the certificate it was shown: "minted" (httpeek's

@@ -434,6 +434,7 @@ static void ktls(struct flow_json_text *w, const char *k, const struct flow_tls 
     kbool(w, "forward_secret", t->forward_secret);
     kbool(w, "resumed", t->resumed);
     kbool(w, "cert_requested", t->cert_requested);
+    kstr(w, "client_cert", t->client_cert);
     kstr(w, "peer_names", t->peer_names);
     kstr(w, "leaf", t->leaf);
     kstr(w, "leaf_reason", t->leaf_reason);

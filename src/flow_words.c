@@ -66,11 +66,17 @@ static int alert_is(const char *alert, const char *name);
 void flow_words_tls_error(const struct flow_tls *t, int client_leg, char *out, size_t outlen)
 {
     tls_error_words(t, client_leg, out, outlen);
-    if (outlen && out[0] && !client_leg && t->cert_requested && !t->handshake_done &&
+    if (outlen && out[0] && !client_leg && t->client_cert[0] && t->cert_requested &&
+        t->verify_result == X509_V_OK &&
+        !alert_is(t->alert_received, "protocol version")) /* as diagnose's -1205 */
+        snprintf(out, outlen, "the server refused the client certificate httpeek sent (%s) and "
+                 "ended the connection (%s)", t->client_cert,
+                 t->alert_received[0] ? t->alert_received : "closed, no alert");
+    else if (outlen && out[0] && !client_leg && t->cert_requested && !t->handshake_done &&
         t->verify_result == X509_V_OK &&
         !alert_is(t->alert_received, "protocol version")) /* as diagnose's -1206 */
         snprintf(out, outlen, "the server asked for a client certificate (CertificateRequest), "
-                 "which httpeek cannot send, and ended the handshake (%s)",
+                 "no --client-cert names this host, and it ended the handshake (%s)",
                  t->alert_received[0] ? t->alert_received : "closed, no alert");
 }
 
@@ -196,6 +202,9 @@ static void upstream_tls(const struct flow *f, char *out, size_t outlen)
     }
     if (!w && f->fail.timeout)
         w = "timed out (TLS)";
+    if (!w && t->client_cert[0] && t->cert_requested &&
+        !alert_is(t->alert_received, "protocol version"))
+        w = "client certificate refused"; /* one was sent (--client-cert): not that one */
     if (!w && t->cert_requested && !alert_is(t->alert_received, "protocol version"))
         w = "client certificate required"; /* TLS 1.2: the CertificateRequest says it */
     if (!w && t->alert_received[0]) {

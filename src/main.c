@@ -16,7 +16,9 @@
 #include "banner.h"
 #include "budget.h"
 #include "ca.h"
+#include "client_cert.h"
 #include "export.h"
+#include "keylog.h"
 #include "leafcache.h"
 #include "log.h"
 #include "opts.h"
@@ -148,6 +150,8 @@ static int run(const struct opts *o)
     struct event *sigint = NULL, *sigterm = NULL, *sighup = NULL;
     struct store *store = NULL;
     struct client_slots *client_slots = NULL;
+    struct keylog *keylog = NULL;
+    struct client_certs *identities = NULL;
     char session[4096];
 
     if (!rules || !clients) {
@@ -168,6 +172,22 @@ static int run(const struct opts *o)
         fprintf(stderr, "httpeek: %s\n", err);
         goto out;
     }
+    /* TLS key log and client identities: checked before anything is created on disk, so a
+     * mistake costs a one-line error and no empty session */
+    const char *keylog_file = keylog_choose(o->keylog, getenv("SSLKEYLOGFILE"));
+    if (keylog_file && (!(keylog = keylog_open(keylog_file, err, sizeof err)) ||
+                        keylog_attach(server_ctx, keylog) < 0 ||
+                        keylog_attach(client_ctx, keylog) < 0)) {
+        if (keylog)
+            snprintf(err, sizeof err, "out of memory");
+        goto fail_err;
+    }
+    if (o->nclient_cert &&
+        !(identities = client_certs_load(o->client_cert, (size_t)o->nclient_cert,
+                                         o->client_cert_password_file, isatty(STDIN_FILENO), err,
+                                         sizeof err)))
+        goto fail_err;
+    tls_client_use_identities(client_ctx, identities);
     /* the store exists before any worker, so every flow has somewhere to go */
     if (session_path(o, session, sizeof session, err, sizeof err) < 0 ||
         !(store = store_open(session, err, sizeof err))) {
@@ -175,6 +195,15 @@ static int run(const struct opts *o)
         goto out;
     }
     printf("Session: %s\n", session);
+    if (keylog)
+        printf("Key log: %s (TLS secrets of both legs%s: with it, anyone can decrypt what was "
+               "captured of this traffic)\n", keylog_path(keylog),
+               o->keylog ? "" : ", from SSLKEYLOGFILE");
+    if (keylog && keylog_readable_by_others(keylog))
+        log_msg(LOG_WARN, "key log %s is readable by other users", keylog_path(keylog));
+    for (size_t i = 0; identities && i < identities->n; i++)
+        printf("Client certificate for %s: %s (%s)\n", identities->id[i].glob,
+               identities->id[i].subject, identities->id[i].file);
     raise_fd_limit(o->max_connections);
     /* one memory budget for every exchange; bodies past a connection's share spill into
      * unnamed files beside the session (capture.h) */
@@ -245,6 +274,7 @@ static int run(const struct opts *o)
     int webport;
     struct web_config wc = {
         .addr = o->web, .session_path = session, .clients = clients, .rules = rules,
+        .keylog = keylog ? keylog_path(keylog) : NULL,
         .proxy = addrs, .setup_url = "http://" SETUP_HOST "/", .phone_proxy = phone_proxy,
         .loopback_only = reach.loopback_only,
         .intercept = (const char *const *)o->intercept, .nintercept = (size_t)o->nintercept,
@@ -300,6 +330,8 @@ out:
         event_base_free(base);
     SSL_CTX_free(server_ctx);
     SSL_CTX_free(client_ctx);
+    keylog_close(keylog);         /* after the contexts that write to it */
+    client_certs_free(identities); /* after the context that presents them */
     if (leaves)
         leafcache_free(leaves);
     rules_free(rules);

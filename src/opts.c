@@ -3,6 +3,7 @@
 
 #include "acl.h"
 #include "budget.h"
+#include "client_cert.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -62,6 +63,15 @@ static const char usage[] =
     "                            (log rotation)\n"
     "  --strip-alt-svc[=yes|no]  remove Alt-Svc from responses so apps stay off HTTP/3 (QUIC),\n"
     "                            which would bypass the proxy (default yes)\n"
+    "  --keylog FILE             append the TLS secrets of both legs to FILE (NSS key log\n"
+    "                            format, created 0600), so Wireshark decrypts a capture of the\n"
+    "                            same traffic; default: $SSLKEYLOGFILE when set\n"
+    "  --client-cert HOSTGLOB=CERT.pem[,KEY.pem]  present this client certificate to upstream\n"
+    "                            servers matching HOSTGLOB that ask for one (mutual TLS); PEM with\n"
+    "                            the key in it or in KEY.pem, or a .p12/.pfx (repeatable; the first\n"
+    "                            matching glob wins)\n"
+    "  --client-cert-password-file FILE  password of encrypted --client-cert files (first line);\n"
+    "                            without it httpeek asks on the terminal\n"
     "  --upstream-errors=MODE    mirror (default): a bad upstream certificate fails the client's\n"
     "                            handshake too, as without httpeek; page: a 502 page explaining it\n"
     "  -v, --verbose             debug logging on stderr\n"
@@ -74,7 +84,8 @@ enum { O_LISTEN = 256, O_WEB, O_CONFDIR, O_UPSTREAM_CA, O_INSECURE, O_UPSTREAM_T
        O_SESSION, O_MAX_REQUEST_LINE, O_MAX_HEADER_LINE, O_MAX_HEADER_BYTES, O_MAX_HEADERS,
        O_MAX_CONNECTIONS, O_UPSTREAM_IDLE, O_LEAF_KEY,
        O_AUTO_PASSTHROUGH_TTL, O_NO_DEFAULT_PASSTHROUGH,
-       O_RECORD_OWN, O_MAX_CLIENT_CONNECTIONS, O_MEMORY_BUDGET };
+       O_RECORD_OWN, O_MAX_CLIENT_CONNECTIONS, O_MEMORY_BUDGET, O_KEYLOG, O_CLIENT_CERT,
+       O_CLIENT_CERT_PASSWORD_FILE };
 
 static int parse_seconds(const char *s, double *out)
 {
@@ -182,6 +193,9 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
         {"max-connections", required_argument, NULL, O_MAX_CONNECTIONS},
         {"max-client-connections", required_argument, NULL, O_MAX_CLIENT_CONNECTIONS},
         {"memory-budget", required_argument, NULL, O_MEMORY_BUDGET},
+        {"keylog", required_argument, NULL, O_KEYLOG},
+        {"client-cert", required_argument, NULL, O_CLIENT_CERT},
+        {"client-cert-password-file", required_argument, NULL, O_CLIENT_CERT_PASSWORD_FILE},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -390,6 +404,31 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
                 return -1;
             }
             o->session = optarg;
+            break;
+        case O_KEYLOG:
+            if (!*optarg) {
+                snprintf(err, errlen, "--keylog: expected a file name");
+                return -1;
+            }
+            o->keylog = optarg;
+            break;
+        case O_CLIENT_CERT: {
+            struct client_cert_spec spec;
+            if (client_cert_parse_spec(optarg, &spec, err, errlen) < 0)
+                return -1;
+            if (o->nclient_cert >= OPTS_MAX_RULES) {
+                snprintf(err, errlen, "--client-cert: at most %d", OPTS_MAX_RULES);
+                return -1;
+            }
+            o->client_cert[o->nclient_cert++] = optarg;
+            break;
+        }
+        case O_CLIENT_CERT_PASSWORD_FILE:
+            if (!*optarg) {
+                snprintf(err, errlen, "--client-cert-password-file: expected a file name");
+                return -1;
+            }
+            o->client_cert_password_file = optarg;
             break;
         case O_UPSTREAM_ERRORS:
             if (!strcmp(optarg, "page") || !strcmp(optarg, "mirror")) {

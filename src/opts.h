@@ -73,6 +73,12 @@ struct opts {
     const char *log;                     /* --log FILE (borrowed from argv), or NULL: the terminal */
     const char *session;                 /* --session FILE (borrowed from argv), or NULL for a new
                                             confdir/sessions/YYYYmmdd-HHMMSS.sqlite */
+    const char *keylog;                  /* --keylog FILE (borrowed from argv), or NULL (then
+                                            $SSLKEYLOGFILE: keylog_choose) */
+    const char *client_cert[OPTS_MAX_RULES]; /* --client-cert HOSTGLOB=CERT[,KEY] (borrowed from
+                                                argv; syntax checked, files read at start) */
+    int nclient_cert;
+    const char *client_cert_password_file; /* --client-cert-password-file FILE, or NULL */
     int upstream_errors_page;            /* 1: answer upstream TLS failures with a 502 page instead
                                             of mirroring them to the client */
 };

@@ -23,7 +23,8 @@
  *             connect, ssl, send, wait, receive} (ms, -1 = did not happen), server_ip,
  *             tls:{client:{...}|null, upstream:{...}|null} (flow_tls fields, plus error_text:
  *             the OpenSSL error in plain words; leaf/leaf_reason on the client leg, peer_names
- *             and cert_requested (the server sent a CertificateRequest) on the upstream leg),
+ *             cert_requested (the server sent a CertificateRequest) and client_cert (subject of
+ *             the --client-cert certificate httpeek sent, "" none) on the upstream leg),
  *             failure:{stage, errno, dns_error, timeout, status_sent, closed_by, parse_error,
  *             reason} or null, bytes_up, bytes_down, diagnosis:{code, domain, name, stage, title,
  *             detail, fix, android}, warnings:[same + kind]} — as store_reader_get returns it:

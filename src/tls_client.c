@@ -10,6 +10,7 @@
 #include <string.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include "client_cert.h"
 
 static const unsigned char alpn_http11[] = "\x08http/1.1";
 
@@ -28,10 +29,15 @@ static const unsigned char alpn_http11[] = "\x08http/1.1";
 #define SESSION_SLOTS 1024
 #define SESSION_KEY_MAX 280
 
-/* What an SSL remembers for its new sessions: where to file them. */
+/* What an SSL remembers for its new sessions: where to file them. With a client identity
+ * (--client-cert) both keys end in "#N" (its number): a session made with one identity, or with
+ * none, is never resumed for a connection that would present another (the server authenticated
+ * the identity of the handshake that made the session, not ours). */
 struct session_keys {
-    char name[SESSION_KEY_MAX]; /* "host:port" */
-    char addr[SESSION_KEY_MAX]; /* "@ip:port", "" when the address is not known */
+    char name[SESSION_KEY_MAX]; /* "host:port[#N]" */
+    char addr[SESSION_KEY_MAX]; /* "@ip:port[#N]", "" when the address is not known */
+    const struct client_identity *id; /* the identity this SSL presents when asked, or NULL */
+    int sent;                   /* 1 once it went out in a Certificate message (msg callback) */
 };
 
 struct session_cache {
@@ -42,7 +48,7 @@ struct session_cache {
     } slot[SESSION_SLOTS];
 };
 
-static int cache_index = -1, key_index = -1;
+static int cache_index = -1, key_index = -1, identities_index = -1, sent_index = -1;
 static pthread_once_t index_once = PTHREAD_ONCE_INIT;
 
 static void free_cache(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
@@ -67,6 +73,9 @@ static void init_indexes(void)
 {
     cache_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_cache);
     key_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_key);
+    identities_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    /* on a session: non-NULL when our certificate was sent in the handshake that made it */
+    sent_index = SSL_SESSION_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 }
 
 static struct session_slot *slot_for(struct session_cache *sc, const char *key)
@@ -98,6 +107,8 @@ static int on_new_session(SSL *ssl, SSL_SESSION *sess)
         return 0; /* never resume what did not verify */
     int by_addr = keys->addr[0] && SSL_SESSION_get0_peer(sess) &&
                   (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER);
+    if (keys->sent)
+        SSL_SESSION_set_ex_data(sess, sent_index, (void *)keys->id);
     pthread_mutex_lock(&sc->mu);
     file_session(sc, keys->name, sess);
     if (by_addr && SSL_SESSION_up_ref(sess))
@@ -183,6 +194,67 @@ SSL_CTX *tls_client_ctx_new(const char *extra_ca_file, int insecure, char *err, 
     return ctx;
 }
 
+void tls_client_use_identities(SSL_CTX *ctx, const struct client_certs *identities)
+{
+    pthread_once(&index_once, init_indexes);
+    SSL_CTX_set_ex_data(ctx, identities_index, (void *)identities);
+}
+
+/* Our handshake messages as they are written (plaintext, TLS 1.3 too): a Certificate message
+ * with a non-empty list is our certificate going out. OpenSSL sends an empty one instead when
+ * the server's CertificateRequest allows none of our key's signature algorithms. */
+static void on_message(int write_p, int version, int content_type, const void *buf, size_t len,
+                       SSL *ssl, void *arg)
+{
+    (void)version, (void)arg;
+    const unsigned char *m = buf;
+    if (!write_p || content_type != SSL3_RT_HANDSHAKE || len < 7 || m[0] != SSL3_MT_CERTIFICATE)
+        return;
+    size_t at = 4; /* after type and length */
+    if (SSL_version(ssl) >= TLS1_3_VERSION)
+        at += 1 + (size_t)m[4]; /* certificate_request_context */
+    if (at + 3 > len)
+        return;
+    size_t list = (size_t)m[at] << 16 | (size_t)m[at + 1] << 8 | m[at + 2];
+    struct session_keys *keys = SSL_get_ex_data(ssl, key_index);
+    if (keys && list > 0)
+        keys->sent = 1;
+}
+
+/* Make ssl present id when the server asks, and file its sessions apart. Returns 0, -1 on OOM. */
+static int use_identity(SSL *ssl, struct session_keys *keys, const struct client_identity *id)
+{
+    if (SSL_use_certificate(ssl, id->cert) != 1 || SSL_use_PrivateKey(ssl, id->key) != 1 ||
+        SSL_set1_chain(ssl, id->chain) != 1)
+        return -1;
+    keys->id = id;
+    char tag[16];
+    snprintf(tag, sizeof tag, "#%d", id->number);
+    size_t n = strlen(keys->name);
+    snprintf(keys->name + n, sizeof keys->name - n, "%s", tag);
+    if (keys->addr[0]) {
+        n = strlen(keys->addr);
+        snprintf(keys->addr + n, sizeof keys->addr - n, "%s", tag);
+    }
+    SSL_set_msg_callback(ssl, on_message);
+    return 0;
+}
+
+const char *tls_client_sent_identity(const SSL *ssl)
+{
+    if (key_index < 0)
+        return NULL;
+    const struct session_keys *keys = SSL_get_ex_data(ssl, key_index);
+    if (!keys || !keys->id)
+        return NULL;
+    if (keys->sent)
+        return keys->id->subject;
+    SSL_SESSION *sess = SSL_get_session(ssl);
+    if (SSL_session_reused(ssl) && sess && SSL_SESSION_get_ex_data(sess, sent_index))
+        return keys->id->subject;
+    return NULL;
+}
+
 SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *host, int port, const char *server_ip)
 {
     SSL *ssl = SSL_new(ctx);
@@ -197,8 +269,16 @@ SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *host, int port, const char *se
     }
     snprintf(keys->name, sizeof keys->name, "%s:%d", host, port);
     keys->addr[0] = '\0';
+    keys->id = NULL;
+    keys->sent = 0;
     if (server_ip && server_ip[0])
         snprintf(keys->addr, sizeof keys->addr, "@%s:%d", server_ip, port);
+    const struct client_certs *identities = SSL_CTX_get_ex_data(ctx, identities_index);
+    const struct client_identity *id = identities ? client_certs_match(identities, host, port) : NULL;
+    if (id && use_identity(ssl, keys, id) < 0) {
+        SSL_free(ssl);
+        return NULL;
+    }
     unsigned char addr[16];
     int is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
     if (!is_ip)

@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
+#include "tls_client.h"
 
 static int facts_index = -1;
 static pthread_once_t facts_once = PTHREAD_ONCE_INIT;
@@ -80,7 +81,7 @@ static void name_oneline(X509_NAME *name, char *buf, size_t len)
 enum packed {
     P_VERSION, P_CIPHER, P_ALPN, P_SNI, P_VERIFY_ERROR, P_ERROR, P_PEER_SUBJECT, P_PEER_ISSUER,
     P_PEER_NOT_BEFORE, P_PEER_NOT_AFTER, P_PEER_KEY_TYPE, P_PEER_SIG, P_PEER_NAMES, P_LEAF,
-    P_LEAF_REASON, NPACKED
+    P_LEAF_REASON, P_CLIENT_CERT, NPACKED
 };
 #define FIELD(name) {offsetof(struct flow_tls, name), sizeof ((struct flow_tls *)0)->name}
 static const struct {
@@ -93,7 +94,7 @@ static const struct {
     [P_PEER_NOT_BEFORE] = FIELD(peer_not_before), [P_PEER_NOT_AFTER] = FIELD(peer_not_after),
     [P_PEER_KEY_TYPE] = FIELD(peer_key_type), [P_PEER_SIG] = FIELD(peer_sig),
     [P_PEER_NAMES] = FIELD(peer_names),     [P_LEAF] = FIELD(leaf),
-    [P_LEAF_REASON] = FIELD(leaf_reason),
+    [P_LEAF_REASON] = FIELD(leaf_reason), [P_CLIENT_CERT] = FIELD(client_cert),
 };
 /* The flags and numbers both structs hold under the same names. */
 #define SCALARS(X) X(present) X(handshake_done) X(forward_secret) X(resumed) X(peer_key_bits) \
@@ -281,6 +282,8 @@ static void fill_full(SSL *ssl, struct flow_tls *facts)
                      OBJ_nid2ln(X509_get_signature_nid(peer)));
             peer_names(peer, facts->peer_names, sizeof facts->peer_names);
         }
+        const char *sent = tls_client_sent_identity(ssl);
+        snprintf(facts->client_cert, sizeof facts->client_cert, "%s", sent ? sent : "");
     }
     /* both legs: the client leg's TLS 1.3 (kx "any", always ephemeral) is forward secret too */
     if (c) {

@@ -459,6 +459,7 @@ struct web *web_start(const struct web_config *c, char *err, size_t errlen)
     w->addr = strdup(c->addr);
     w->session_path = strdup(c->session_path);
     w->token = c->token ? strdup(c->token) : NULL;
+    w->keylog = c->keylog ? strdup(c->keylog) : NULL;
     w->proxy = c->proxy ? strdup(c->proxy) : NULL;
     w->setup_url = c->setup_url ? strdup(c->setup_url) : NULL;
     w->phone_proxy = strdup(c->phone_proxy ? c->phone_proxy : "");
@@ -469,7 +470,7 @@ struct web *web_start(const struct web_config *c, char *err, size_t errlen)
     w->nintercept = c->nintercept;
     w->passthrough = c->passthrough;
     w->npassthrough = c->npassthrough;
-    if (!w->addr || !w->session_path || (c->token && !w->token)) {
+    if (!w->addr || !w->session_path || (c->token && !w->token) || (c->keylog && !w->keylog)) {
         snprintf(err, errlen, "viewer: out of memory");
         goto fail;
     }
@@ -552,6 +553,7 @@ void web_stop(struct web *w)
     pthread_mutex_destroy(&w->mu);
     free(w->addr);
     free(w->session_path);
+    free(w->keylog);
     free(w->token);
     free(w->proxy);
     free(w->setup_url);

@@ -99,7 +99,9 @@
  *                                  full"), since (ISO-8601 UTC, "" when ok), not_recorded
  *                                  (flows of this failure not in the file), waiting (of those,
  *                                  held in memory to be written when it resumes),
- *                                  not_recorded_total (lost for good), last_error}}
+ *                                  not_recorded_total (lost for good), last_error},
+ *                                  keylog: the TLS key log file being written (--keylog,
+ *                                  $SSLKEYLOGFILE) or null}
  *                                  (store.h store_recording: proxying goes on when the session
  *                                  cannot be written; recording resumes by itself)
  *   GET  /api/passthrough          {rules:{intercept:[globs], passthrough:[globs]},
@@ -126,6 +128,7 @@ struct rules;
 struct web_config {
     const char *addr;         /* "HOST:PORT" */
     const char *session_path; /* the session file the store writes */
+    const char *keylog;       /* the TLS key log file being written (--keylog), or NULL */
     const char *token;        /* NULL: none (loopback only); else required */
     const char *proxy;        /* the proxy's listening addresses, for GET /api/info (may be NULL) */
     const char *setup_url;    /* the setup page for phones, for GET /api/info (may be NULL) */

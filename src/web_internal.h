@@ -27,6 +27,7 @@ struct sse_client {
 
 struct web {
     char *addr, *session_path, *token, *proxy, *setup_url, *phone_proxy;
+    char *keylog;                  /* the TLS key log being written, or NULL */
     int loopback_only;
     struct clients *clients;
     struct rules *rules;

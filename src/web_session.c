@@ -1,4 +1,4 @@
-/* web_session.c — the session's recording state for the viewer: GET /api/session, and an
+/* web_session.c — the session's facts for the viewer (recording state, key log): GET /api/session, and an
  * "event: recording" on the event streams whenever that state changes (the writer's
  * store_recording_changes counter, looked at once a second by a timer on the web thread), so the
  * viewer's banner appears when the disk fills and goes when recording resumes. */
@@ -80,7 +80,9 @@ int web__session_route(struct web *w, struct evhttp_request *req, const char *pa
     json_t *rec = recording_now(w, NULL);
     if (!rec) /* no writer attached (httpeek is stopping): nothing more will be recorded */
         rec = json_pack("{s:s}", "state", "stopped");
-    web__send_json(req, 200, json_pack("{s:s, s:o*}", "session", w->session_path, "recording", rec));
+    /* keylog: the path whose file holds this session's TLS secrets, so the viewer can say so */
+    web__send_json(req, 200, json_pack("{s:s, s:o*, s:s?}", "session", w->session_path, "recording",
+                                       rec, "keylog", w->keylog));
     return 1;
 }
 

@@ -1,8 +1,10 @@
-/* tls.js — the detail pane's TLS tab: both legs' handshakes, certificates, verification and alerts. */
+/* tls.js — the detail pane's TLS tab: both legs' handshakes, certificates, verification and alerts,
+ * the client certificate httpeek sent upstream (--client-cert), and whether the session's TLS
+ * secrets go to a key log (GET /api/session keylog). */
 'use strict';
 
 (function () {
-  const { el, append, kv, section } = window.HP;
+  const { el, append, kv, section, apiJSON } = window.HP;
 
   const TLS_LABELS = {
     handshake_done: 'Handshake completed', version: 'Version', cipher: 'Cipher', alpn: 'ALPN',
@@ -37,7 +39,7 @@
   }
   const TLS_SHOWN = ['handshake_done', 'version', 'cipher', 'alpn', 'sni', 'forward_secret', 'resumed', 'error', 'verify_result',
     'verify_error', 'alert_sent', 'alert_received', 'peer_subject', 'peer_issuer', 'peer_not_before', 'peer_not_after',
-    'peer_key_type', 'peer_key_bits', 'peer_sig', 'peer_names', 'leaf', 'leaf_reason', 'error_text'];
+    'peer_key_type', 'peer_key_bits', 'peer_sig', 'peer_names', 'leaf', 'leaf_reason', 'error_text', 'client_cert'];
   // Which leaf httpeek showed the client (tls.client.leaf), in words.
   const LEAF_WORDS = {
     minted: 'httpeek\'s leaf for the host, from its CA',
@@ -105,6 +107,12 @@
       if (verdict) cert.appendChild(el('p', { class: 'tls-verify ' + (verdict === 'verified' ? 'good' : 'bad') }, 'Verification: ' + verdict));
     }
     box.appendChild(cert);
+    // upstream: the identity httpeek presented for the app (--client-cert), or why there was none
+    if (upstream && (o.client_cert || o.cert_requested)) {
+      box.appendChild(el('div', { class: 'tls-client-cert' }, el('h5', null, 'Client certificate sent'),
+        o.client_cert ? kv([['Certificate subject', str(o.client_cert)]])
+          : el('p', { class: 'muted' }, 'None: the server asked for one and no --client-cert names this host.')));
+    }
     box.appendChild(el('div', { class: 'tls-alerts' }, el('h5', null, 'Alerts'),
       kv([['Alert sent', str(o.alert_sent) || 'none'], ['Alert received', str(o.alert_received) || 'none']])));
     const rest = {};
@@ -112,9 +120,25 @@
     if (Object.keys(rest).length) box.appendChild(tlsTable(rest));
     return box;
   }
+  // The session's key log (GET /api/session keylog), asked once: it is fixed for the run.
+  let sessionFacts = null;
+  function keylogPath() {
+    if (!sessionFacts) sessionFacts = apiJSON('/api/session').catch(() => ({}));
+    return sessionFacts.then((s) => (s && typeof s.keylog === 'string' ? s.keylog : ''));
+  }
   function renderTLS(d) {
     const box = el('div', { class: 'tls' });
     const t = d.tls || {};
+    if (t.client || t.upstream) {
+      const note = el('p', { class: 'tls-keylog', hidden: true });
+      box.appendChild(note);
+      keylogPath().then((p) => {
+        if (!p) return;
+        note.textContent = 'TLS secrets of this connection are written to the key log ' + p +
+          ' (--keylog / SSLKEYLOGFILE): a capture of it opens decrypted in Wireshark.';
+        note.hidden = false;
+      });
+    }
     box.appendChild(section('Client ↔ httpeek', t.client ? tlsLeg(t.client, false)
       : el('p', { class: 'muted' }, d.scheme === 'https' && d.kind === 'tunnel' ? 'Not intercepted (tunnel).' : 'No TLS on this leg.')));
     box.appendChild(section('httpeek ↔ server', t.upstream ? tlsLeg(t.upstream, true)

@@ -97,6 +97,7 @@ static json_t *tls_json(const struct flow_tls *t, int client_leg)
     put(o, "forward_secret", json_boolean(t->forward_secret));
     put(o, "resumed", json_boolean(t->resumed));
     put(o, "cert_requested", json_boolean(t->cert_requested));
+    put(o, "client_cert", jstr(t->client_cert));
     put(o, "peer_names", jstr(t->peer_names));
     put(o, "leaf", jstr(t->leaf));
     put(o, "leaf_reason", jstr(t->leaf_reason));

@@ -207,7 +207,7 @@ PY
 diag "$mtls"
 like "$(echo "$mtls" | grep "^$CLIENTCERT ")" "True -1206 client certificate required" "TLS 1.3: cert_requested true in the upstream TLS facts, -1206"
 like "$(echo "$mtls" | grep "^$CLIENTCERT12 ")" "TLSv1.2 True -1206 client certificate required" "TLS 1.2 (handshake_failure): cert_requested true, -1206, reason_short"
-like "$(echo "$mtls" | grep "^$CLIENTCERT12 ")" "\| the server asked for a client certificate \(CertificateRequest\), which httpeek cannot send, and ended the handshake \(handshake failure\)" "TLS 1.2: the TLS tab's error_text says the server asked for a client certificate"
+like "$(echo "$mtls" | grep "^$CLIENTCERT12 ")" "\| the server asked for a client certificate \(CertificateRequest\), no --client-cert names this host, and it ended the handshake \(handshake failure\)" "TLS 1.2: the TLS tab's error_text says the server asked for a client certificate"
 like "$(echo "$mtls" | grep "^$MTLS_CLOSE ")" "True -1206 client certificate required" "TLS 1.2 (bare close): cert_requested true, -1206"
 like "$(echo "$mtls" | grep "^$MTLS_BADCERT ")" "True -1206 client certificate required" "TLS 1.2 (bad_certificate): cert_requested true, -1206"
 done_testing

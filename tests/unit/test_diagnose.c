@@ -89,6 +89,33 @@ int main(void)
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
     f->tls_upstream.cert_requested = 1;
     is_int(code_of(f), -1206, "TLS 1.2 CertificateRequest then a bare close -> -1206");
+    /* a --client-cert identity was sent and the server would not have it: rejected, not required */
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    f->tls_upstream.cert_requested = 1;
+    strcpy(f->tls_upstream.client_cert, "CN=app user");
+    strcpy(f->tls_upstream.alert_received, "handshake failure");
+    is_int(code_of(f), -1205, "client certificate sent, then handshake_failure -> -1205");
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    f->tls_upstream.cert_requested = 1;
+    strcpy(f->tls_upstream.client_cert, "CN=app user");
+    strcpy(f->tls_upstream.alert_received, "unknown CA");
+    {
+        struct diagnosis d;
+        int r = diagnose_flow(f, &d);
+        ok(r && d.entry && d.entry->code == -1205 && strstr(d.detail, "CN=app user") &&
+               strstr(d.detail, "--client-cert") && strstr(d.detail, "unknown CA"),
+           "TLS 1.3 unknown_ca after our certificate -> -1205, the detail names the certificate sent");
+        flow_free(f);
+    }
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    f->tls_upstream.cert_requested = 1;
+    strcpy(f->tls_upstream.client_cert, "CN=app user");
+    strcpy(f->tls_upstream.alert_received, "certificate required");
+    is_int(code_of(f), -1205, "certificate_required although one was sent -> -1205, not 'none configured'");
+    f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
+    strcpy(f->tls_upstream.client_cert, "CN=app user"); /* resumed: the server asked nothing */
+    strcpy(f->tls_upstream.alert_received, "handshake failure");
+    is_int(code_of(f), -1200, "a resumed session's certificate is not blamed for a handshake_failure");
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
     strcpy(f->tls_upstream.alert_received, "handshake failure");
     is_int(code_of(f), -1200, "handshake_failure without a CertificateRequest stays -1200");

@@ -301,6 +301,7 @@ int main(void)
     snprintf(up->error, sizeof up->error, "error:0A000086:SSL routines::certificate verify failed");
     snprintf(up->peer_names, sizeof up->peer_names, "api.shop.test, *.shop.test, 10.0.0.1");
     up->cert_requested = 1;
+    snprintf(up->client_cert, sizeof up->client_cert, "CN=app \"user\",O=Shop");
     snprintf(up->peer_not_after, sizeof up->peer_not_after, "2020-02-01T00:00:00Z");
     snprintf(cl->leaf, sizeof cl->leaf, "mirror_dates");
     snprintf(cl->leaf_reason, sizeof cl->leaf_reason, "The server's certificate expired on 2020-02-01, \"so\"...");
@@ -326,6 +327,9 @@ int main(void)
     ok(json_is_true(json_object_get(tu, "cert_requested")) &&
            json_is_false(json_object_get(tc, "cert_requested")),
        "tls.upstream.cert_requested true (the server sent a CertificateRequest), client leg false");
+    is_str(json_string_value(json_object_get(tu, "client_cert")), up->client_cert,
+           "tls.upstream.client_cert: the subject of the certificate sent, quotes escaped");
+    is_str(json_string_value(json_object_get(tc, "client_cert")), "", "tls.client.client_cert empty");
     json_decref(sum);
     json_decref(d);
     flow_free(f);

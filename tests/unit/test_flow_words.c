@@ -38,9 +38,15 @@ static void test_tls_error(void)
     ct.cert_requested = 1;
     char cto[300];
     flow_words_tls_error(&ct, 0, cto, sizeof cto);
-    is_str(cto, "the server asked for a client certificate (CertificateRequest), which httpeek "
-                "cannot send, and ended the handshake (handshake failure)",
+    is_str(cto, "the server asked for a client certificate (CertificateRequest), no "
+                "--client-cert names this host, and it ended the handshake (handshake failure)",
            "TLS 1.2 server asked for a client certificate, then handshake_failure: said so");
+    snprintf(ct.client_cert, sizeof ct.client_cert, "CN=app user");
+    flow_words_tls_error(&ct, 0, cto, sizeof cto);
+    is_str(cto, "the server refused the client certificate httpeek sent (CN=app user) and ended "
+                "the connection (handshake failure)",
+           "a --client-cert certificate sent, then handshake_failure: refused, named");
+    ct.client_cert[0] = '\0';
     words(ssl_error(SSL_R_TLSV1_ALERT_UNKNOWN_CA), "", 1,
           "the client refused the certificate: unknown CA (alert 48)", "alert unknown ca (client leg)");
     is_str(ssl_error(SSL_R_TLSV1_ALERT_UNKNOWN_CA), "error:0A000418:SSL routines::tlsv1 alert unknown ca",
