@@ -86,9 +86,9 @@ is "$(jq_py '[e["_id"] for e in d["log"]["entries"]], d["log"]["entries"][5]["re
 # connection for its next open of the file while another connection holds a lock on it, so
 # descriptors are counted after a first round and must not grow with a second; threads must
 # come back to what they were before either.
-settle() { # wait until the thread count is $1 again (5 s at most); sets fds, tasks
+settle() { # wait until the thread count is $1 again (15 s at most: a busy machine); sets fds, tasks
     local i
-    for i in $(seq 100); do
+    for i in $(seq 300); do
         fds=$(ls "/proc/$HP/fd" | wc -l); tasks=$(ls "/proc/$HP/task" | wc -l)
         [ "$tasks" = "$1" ] && [ -z "${2:-}" -o "$fds" = "${2:-}" ] && break
         sleep 0.05
