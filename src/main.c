@@ -168,6 +168,8 @@ static int run(const struct opts *o)
         fprintf(stderr, "httpeek: %s\n", err);
         goto out;
     }
+    if (o->http2)
+        tls_server_offer_h2(server_ctx);
     /* the store exists before any worker, so every flow has somewhere to go */
     if (session_path(o, session, sizeof session, err, sizeof err) < 0 ||
         !(store = store_open(session, err, sizeof err))) {

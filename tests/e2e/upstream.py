@@ -259,6 +259,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except (ssl.SSLError, OSError):
                 pass
 
+    def ep_page(self, arg, body, chunked):
+        """An HTML page loading N images (/bytes/200?i=K): a browser's many parallel requests."""
+        imgs = "".join('<img src="/bytes/200?i=%d">' % i for i in range(int(arg or "0")))
+        self.send_body(200, ("<!doctype html><title>page</title>%s\n" % imgs).encode(),
+                       "text/html")
+
     def ep_slow(self, arg, body, chunked):
         time.sleep(float(arg or "1"))
         self.send_body(200, b"slow\n", "text/plain")
