@@ -238,42 +238,6 @@ static int leaf_covers(struct session *s, const char *host)
     return X509_check_host(leaf, host, 0, 0, NULL) == 1;
 }
 
-/* The recorded request: HTTP/1 form of head, version 2.0, the pseudo-headers first as fields
- * (":method", ":scheme", ":authority", ":path", as Chrome's HAR shows them), no Host made up from
- * :authority (the uplink writes one; HTTP/1 writers skip the pseudo-header fields). */
-static struct http1_head *recorded_head(const struct message_head *m, const char **why)
-{
-    struct message_head r;
-    message_head_init(&r, 1);
-    int bad = message_set_method(&r, m->method, strlen(m->method)) < 0 ||
-              message_set_scheme(&r, m->scheme, strlen(m->scheme)) < 0 ||
-              message_set_path(&r, m->path, strlen(m->path)) < 0;
-    const char *pseudo[4][2] = {{":method", m->method}, {":scheme", m->scheme},
-                                {":authority", m->authority}, {":path", m->path}};
-    for (int i = 0; i < 4 && !bad; i++)
-        if (pseudo[i][1][0])
-            bad = message_add_field(&r, pseudo[i][0], strlen(pseudo[i][0]), pseudo[i][1],
-                                    strlen(pseudo[i][1])) < 0;
-    for (size_t i = 0; i < m->nfields && !bad; i++)
-        bad = message_add_field(&r, m->fields[i].name, m->fields[i].name_len, m->fields[i].value,
-                                m->fields[i].value_len) < 0;
-    struct http1_head *out = NULL;
-    if (!bad) {
-        r.major = 2;
-        r.minor = 0;
-        r.stream_id = m->stream_id;
-        r.end_stream = m->end_stream;
-        r.content_length = m->content_length;
-        r.field_bytes = m->field_bytes;
-        r.wire_size = m->wire_size;
-        out = message_to_http1(&r, why);
-    } else {
-        *why = NULL;
-    }
-    message_head_clear(&r);
-    return out;
-}
-
 /* A request arrived in the tunnel: the client took our leaf (rules.h learns it on the first). */
 static void count_request(struct session *s)
 {
@@ -290,7 +254,7 @@ static void record_refused(struct session *s, const struct message_head *head, i
     if (!f)
         return;
     const char *ignored;
-    f->req = recorded_head(head, &ignored);
+    f->req = message_to_http1_recorded(head, &ignored);
     char url[600];
     snprintf(url, sizeof url, "https://%.250s%.300s", head->authority[0] ? head->authority : s->tun.host,
              head->path[0] ? head->path : "/");
@@ -383,7 +347,7 @@ static int on_request(void *arg, int32_t sid, struct message_head *head)
     struct h2_stream *st = calloc(1, sizeof *st);
     struct flow *f = st ? session_flow_new(s) : NULL;
     const char *why = NULL;
-    if (!f || !(f->req = recorded_head(head, &why)) ||
+    if (!f || !(f->req = message_to_http1_recorded(head, &why)) ||
         !(st->timer = evtimer_new(s->base, stream_timer, st))) {
         if (f) {
             flow_free(f);
