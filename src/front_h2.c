@@ -125,9 +125,16 @@ static void release_uplink(struct h2_stream *st, int ok)
         return;
     st->up_released = 1;
     if (u == &s->up) {
-        if (!ok)
+        if (!ok) { /* nothing of this exchange may reach the next stream's request */
+            if (u->connecting) {
+                upstream_cancel(u->connecting);
+                u->connecting = NULL;
+            }
             leg_close(&u->leg);
-        else
+            if (u->pending)
+                evbuffer_drain(u->pending, evbuffer_get_length(u->pending));
+            u->reusable = 0;
+        } else
             u->exchanges++;
         u->ex = NULL;
         if (h->up_owner == st)
@@ -395,17 +402,15 @@ static int on_request(void *arg, int32_t sid, struct message_head *head)
         if (s->pool &&
             pool_take(s->pool, s->client_addr, s->tun.host, s->tun.port, host, &pc)) {
             struct uplink *u = &st->own;
-            u->leg.bev = pc.bev;
-            u->leg.ssl = pc.ssl;
             tls_facts_move(&u->leg.tls, &pc.tls);
+            tls_facts_attach(pc.ssl, &u->leg.tls);
+            leg_attach(&u->leg, pc.bev, pc.ssl, NULL, NULL, NULL);
             str_copy(u->server_ip, sizeof u->server_ip, pc.server_ip);
             str_copy(u->host, sizeof u->host, host);
             u->port = s->tun.port;
             u->tls = 1;
             u->exchanges = 1;
-            if (u->leg.ssl)
-                tls_wbuf_bind(u->leg.ssl, u->leg.bev);
-            uplink_adopt(u);
+            uplink_adopt(u); /* its callbacks and response parser */
         }
     }
     h2_server_set_stream_arg(h->h2, sid, st);
