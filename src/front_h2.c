@@ -347,7 +347,7 @@ static int on_request(void *arg, int32_t sid, struct message_head *head)
         char why[400];
         snprintf(why, sizeof why, "421 Misdirected Request: this connection's certificate (for %.200s) "
                  "does not cover %.150s", s->tun.sni[0] ? s->tun.sni : s->tun.host, head->authority);
-        record_refused(s, head, 421, FLOW_REFUSED_NONE, why);
+        record_refused(s, head, 421, FLOW_REFUSED_MISDIRECTED, why);
         answer(s, sid, 421, why);
         return 0; /* the stream is answered; its close finds no exchange */
     }

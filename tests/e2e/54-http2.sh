@@ -92,6 +92,7 @@ sleep 0.3
 d=$(flow_by_url "other.test")
 is "$(jq_py 'd["failure"]["status_sent"]' <<<"$d")/$(jq_py 'd["failed"]' <<<"$d")" "421/True" \
     "the 421 is a flow, marked failed"
+is "$(jq_py 'd["diag_code"]' <<<"$d")" "421" "the 421's diagnosis says httpeek answered 421 (misdirected), not an NSURLError"
 
 
 # ---- a stream that never gets a response times out alone ---------------------------
