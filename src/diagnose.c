@@ -125,6 +125,12 @@ static const struct diagnose_entry catalogue[] = {
     {414, "HTTPURITooLong", "The URL is longer than httpeek accepts",
      "Shorten the URL (send large query data in a POST body), or raise the limit with "
      "--max-request-line BYTES (default 16384).", "", "HTTP", NULL},
+    {421, "HTTPMisdirectedRequest", "The connection was reused for a name it is not for",
+     "The client reused an HTTP/2 connection whose certificate httpeek minted for one name for a "
+     "request to another name (connection coalescing). httpeek answered 421 Misdirected Request "
+     "(RFC 9110 15.5.20): URLSession, OkHttp and browsers retry such a request on a new "
+     "connection for its own name by themselves. Nothing to fix unless the retry is missing.",
+     "", "HTTP", NULL},
     {431, "HTTPRequestHeaderFieldsTooLarge", "The request headers are larger than httpeek accepts",
      "Send smaller headers (an oversized cookie or token is the usual cause), or raise the limit "
      "the detail names: --max-header-line BYTES, --max-header-bytes BYTES or --max-headers N.",

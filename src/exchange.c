@@ -199,7 +199,10 @@ static int route_request(struct exchange *ex)
         if (!strcmp(tun->host, SETUP_HOST))
             return 1; /* https://httpeek.test/: the setup site over TLS */
         str_copy(scheme, sizeof scheme, "https");
-        str_copy(host, sizeof host, tun->sni[0] ? tun->sni : tun->host);
+        str_copy(host, sizeof host,
+                 ex->route_host && ex->route_host[0] ? ex->route_host
+                 : tun->sni[0]                      ? tun->sni
+                                                    : tun->host);
         port = tun->port;
         if (target[0] != '/' && !(req->method == HTTP_OPTIONS && !strcmp(target, "*"))) {
             char s2[16], h2[256];

@@ -73,6 +73,8 @@ struct exchange {
     int client_fd;                  /* the client's socket (where it reached httpeek), or -1 */
     const char *client_addr;        /* client IP */
     uint64_t *activity;             /* the front's last-activity stamp (monotonic µs) */
+    const char *route_host;         /* inside an intercepted tunnel: the host to send to instead
+                                     * of the SNI (HTTP/2's :authority, coalescing), or NULL */
 
     struct flow *flow;              /* owned until recorded (exchange_finish, or a failure) */
     enum exchange_phase phase;

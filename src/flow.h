@@ -86,6 +86,8 @@ enum flow_refusal {
     FLOW_REFUSED_CLIENT,         /* 403: client address outside --allow-client */
     FLOW_REFUSED_BUSY,           /* 503: --max-connections reached */
     FLOW_REFUSED_CLIENT_BUSY,    /* 503: --max-client-connections reached by this client */
+    FLOW_REFUSED_MISDIRECTED,    /* 421: an HTTP/2 request for a name the connection's leaf does
+                                  * not cover (coalescing, RFC 9110 §15.5.20) */
 };
 
 /* Raw failure facts; failed == 0 for a successful exchange. */

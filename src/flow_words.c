@@ -273,6 +273,7 @@ void flow_words_reason_short(const struct flow *f, char *out, size_t outlen)
             : x->refusal == FLOW_REFUSED_BUSY ? "too many connections"
             : x->refusal == FLOW_REFUSED_CLIENT_BUSY ? "too many connections from client"
             : x->timeout || x->sys_errno == ETIMEDOUT ? "timed out (request)"
+            : x->refusal == FLOW_REFUSED_MISDIRECTED ? "misdirected request"
             : x->status_sent == 414 ? "URL too long"
             : x->status_sent == 431 ? "headers too large"
             : x->status_sent == 413 ? "body too large"

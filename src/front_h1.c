@@ -11,6 +11,7 @@
 #include <event2/bufferevent_ssl.h>
 #include "clients.h"
 #include "exchange.h"
+#include "front_h2.h"
 #include "log.h"
 #include "own.h"
 #include "record.h"
@@ -615,5 +616,6 @@ static void h1_end(struct session *s, const char *why)
     exchange_abandon(&h1_of(s)->ex, why);
 }
 
-const struct session_front front_h1 = {sizeof(struct front_h1), h1_start, h1_input, h1_deadline,
-                                       h1_timed_out, h1_between_exchanges, h1_end};
+const struct session_front front_h1 = {sizeof(struct front_h1), h1_start,     h1_input,
+                                       h1_deadline,             h1_timed_out, h1_between_exchanges,
+                                       h1_end,                  &front_h2};

@@ -608,6 +608,8 @@ static int write_fields(struct head_out *o, const struct http1_head *h, const ch
         size_t n = strlen(name);
         if (host && NAME_IS(name, n, "host"))
             continue;
+        if (n && name[0] == ':')
+            continue; /* HTTP/2 pseudo-headers a recorded head keeps (front_h2.c) are no fields */
         if (NAME_IS(name, n, "content-length") || NAME_IS(name, n, "transfer-encoding")) {
             /* Re-emitted below unless the framing is unchanged (e.g. the answer to HEAD). */
             if (!same_framing || framing == HTTP1_CHUNKED)

@@ -188,6 +188,8 @@ static int run(const struct opts *o)
                                          sizeof err)))
         goto fail_err;
     tls_client_use_identities(client_ctx, identities);
+    if (o->http2)
+        tls_server_offer_h2(server_ctx);
     /* the store exists before any worker, so every flow has somewhere to go */
     if (session_path(o, session, sizeof session, err, sizeof err) < 0 ||
         !(store = store_open(session, err, sizeof err))) {

@@ -648,3 +648,37 @@ oom:
     message_head_clear(m);
     return -1;
 }
+
+/* See message.h. */
+struct http1_head *message_to_http1_recorded(const struct message_head *m, const char **why)
+{
+    struct message_head r;
+    message_head_init(&r, 1);
+    int bad = message_set_method(&r, m->method, strlen(m->method)) < 0 ||
+              message_set_scheme(&r, m->scheme, strlen(m->scheme)) < 0 ||
+              message_set_path(&r, m->path, strlen(m->path)) < 0;
+    const char *pseudo[4][2] = {{":method", m->method}, {":scheme", m->scheme},
+                                {":authority", m->authority}, {":path", m->path}};
+    for (int i = 0; i < 4 && !bad; i++)
+        if (pseudo[i][1][0])
+            bad = message_add_field(&r, pseudo[i][0], strlen(pseudo[i][0]), pseudo[i][1],
+                                    strlen(pseudo[i][1])) < 0;
+    for (size_t i = 0; i < m->nfields && !bad; i++)
+        bad = message_add_field(&r, m->fields[i].name, m->fields[i].name_len, m->fields[i].value,
+                                m->fields[i].value_len) < 0;
+    struct http1_head *out = NULL;
+    if (!bad) {
+        r.major = 2;
+        r.minor = 0;
+        r.stream_id = m->stream_id;
+        r.end_stream = m->end_stream;
+        r.content_length = m->content_length;
+        r.field_bytes = m->field_bytes;
+        r.wire_size = m->wire_size;
+        out = message_to_http1(&r, why);
+    } else {
+        *why = NULL;
+    }
+    message_head_clear(&r);
+    return out;
+}

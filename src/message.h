@@ -109,6 +109,14 @@ int message_to_h2(const struct message_head *src, struct message_head *dst) HP_N
  * when m cannot be represented (a method llhttp does not know). */
 struct http1_head *message_to_http1(const struct message_head *m, const char **why) HP_NONNULL(1);
 
+/* message_to_http1 for the record of a request received over HTTP/2 (front_h2.c): the
+ * pseudo-headers first as fields (":method", ":scheme", ":authority", ":path", as the client sent
+ * them, as Chrome's HAR shows them), then m's fields, version 2.0, and no Host made up from
+ * :authority (the uplink writes one; HTTP/1 writers skip fields whose name starts with ':').
+ * NULL on OOM (*why NULL) or as message_to_http1. */
+struct http1_head *message_to_http1_recorded(const struct message_head *m, const char **why)
+    HP_NONNULL(1, 2);
+
 /* Fill m (empty) from an HTTP/1 head: method text, path from the target (an absolute-form target
  * gives scheme and authority too), authority from Host otherwise, scheme when given (may be
  * NULL), every field as received, version. Returns 0, -1 on OOM. */

@@ -72,6 +72,9 @@ static const char usage[] =
     "                            matching glob wins)\n"
     "  --client-cert-password-file FILE  password of encrypted --client-cert files (first line);\n"
     "                            without it httpeek asks on the terminal\n"
+    "  --http2=yes|no            offer HTTP/2 (ALPN h2) to clients inside intercepted tunnels;\n"
+    "                            each stream is one flow, sent to the server over HTTP/1.1\n"
+    "                            (default no)\n"
     "  --upstream-errors=MODE    mirror (default): a bad upstream certificate fails the client's\n"
     "                            handshake too, as without httpeek; page: a 502 page explaining it\n"
     "  -v, --verbose             debug logging on stderr\n"
@@ -85,7 +88,7 @@ enum { O_LISTEN = 256, O_WEB, O_CONFDIR, O_UPSTREAM_CA, O_INSECURE, O_UPSTREAM_T
        O_MAX_CONNECTIONS, O_UPSTREAM_IDLE, O_LEAF_KEY,
        O_AUTO_PASSTHROUGH_TTL, O_NO_DEFAULT_PASSTHROUGH,
        O_RECORD_OWN, O_MAX_CLIENT_CONNECTIONS, O_MEMORY_BUDGET, O_KEYLOG, O_CLIENT_CERT,
-       O_CLIENT_CERT_PASSWORD_FILE };
+       O_CLIENT_CERT_PASSWORD_FILE, O_HTTP2 };
 
 static int parse_seconds(const char *s, double *out)
 {
@@ -183,6 +186,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
         {"no-qr", no_argument, NULL, O_NO_QR},
         {"record-own", no_argument, NULL, O_RECORD_OWN},
         {"strip-alt-svc", optional_argument, NULL, O_STRIP_ALT_SVC},
+        {"http2", required_argument, NULL, O_HTTP2},
         {"log", required_argument, NULL, O_LOG},
         {"upstream-errors", required_argument, NULL, O_UPSTREAM_ERRORS},
         {"session", required_argument, NULL, O_SESSION},
@@ -388,6 +392,14 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
         case O_NO_QR: o->no_qr = 1; break;
         case O_RECORD_OWN: o->record_own = 1; break;
         case O_LOG: o->log = optarg; break;
+        case O_HTTP2:
+            if (!strcmp(optarg, "yes") || !strcmp(optarg, "no")) {
+                o->http2 = !strcmp(optarg, "yes");
+            } else {
+                snprintf(err, errlen, "--http2: expected yes or no, got '%s'", optarg);
+                return -1;
+            }
+            break;
         case O_STRIP_ALT_SVC:
             if (!optarg || !strcmp(optarg, "yes")) {
                 o->keep_alt_svc = 0;

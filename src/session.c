@@ -21,6 +21,7 @@
 #include "record.h"
 #include "str.h"
 #include "tls_facts.h"
+#include "tls_server.h"
 #include "tls_wbuf.h"
 #include "ws_tap.h"
 
@@ -385,7 +386,7 @@ static void tunnel_fail(void *arg, struct flow *f, int status, const char *reaso
 }
 
 /* The client's TLS handshake inside the tunnel is done: the tunnel's upstream leg becomes the
- * uplink, and the front reads requests (the one ALPN named: HTTP/1.1 today). */
+ * uplink, and the front the ALPN named reads requests (HTTP/1.1, or HTTP/2: front->h2). */
 static void tunnel_handed(void *arg)
 {
     struct session *s = arg;
@@ -397,6 +398,8 @@ static void tunnel_handed(void *arg)
         up->exchanges = (unsigned)s->tun.up_pooled;
     }
     str_copy(up->server_ip, sizeof up->server_ip, s->tun.server_ip);
+    if (s->front->h2 && s->client.ssl && tls_server_alpn_h2(s->client.ssl))
+        s->front = s->front->h2; /* the client chose HTTP/2 (offered with --http2=yes) */
     s->front->start(s, NULL);
 }
 

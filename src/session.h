@@ -54,8 +54,12 @@ struct session_front {
     void (*timed_out)(struct session *s, double secs);
     /* 1 when no exchange is in progress (the uplink may be pooled at close). */
     int (*between_exchanges)(struct session *s);
-    /* The session ends: fail (why, unless failed already) and record the exchanges in progress. */
+    /* The session ends: fail (why, unless failed already) and record the exchanges in progress.
+     * May be called twice (shutdown, then free). */
     void (*end)(struct session *s, const char *why);
+    /* The front to run instead when a tunnel's client negotiated ALPN h2 (NULL: none). It
+     * allocates its own state in start (state_size 0). */
+    const struct session_front *h2;
 };
 
 struct session {

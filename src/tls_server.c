@@ -4,26 +4,58 @@
 
 #include <stdio.h>
 #include <string.h>
+#include "setup.h"
 
-/* Pick http/1.1 when offered; with no overlap (an h2-only client) say nothing, so the client
- * falls back to HTTP/1.1 rather than failing the handshake (RFC 7301 §3.2 allows either). */
+/* Find protocol name (len n) in the client's ALPN list; NULL when not offered. */
+static const unsigned char *alpn_find(const unsigned char *in, unsigned inlen, const char *name,
+                                      unsigned n)
+{
+    for (unsigned i = 0; i < inlen;) {
+        unsigned len = in[i];
+        if (i + 1 + len > inlen)
+            break;
+        if (len == n && !memcmp(in + i + 1, name, n))
+            return in + i + 1;
+        i += 1 + len;
+    }
+    return NULL;
+}
+
+/* Pick h2 when offered and allowed (arg non-NULL: --http2=yes), else http/1.1 when offered; with
+ * no overlap (an h2-only client without --http2) say nothing, so the client falls back to
+ * HTTP/1.1 rather than failing the handshake (RFC 7301 §3.2 allows either). */
 static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                        const unsigned char *in, unsigned inlen, void *arg)
 {
-    (void)ssl;
-    (void)arg;
-    for (unsigned i = 0; i < inlen;) {
-        unsigned n = in[i];
-        if (i + 1 + n > inlen)
-            break;
-        if (n == 8 && !memcmp(in + i + 1, "http/1.1", 8)) {
-            *out = in + i + 1;
-            *outlen = (unsigned char)n;
-            return SSL_TLSEXT_ERR_OK;
-        }
-        i += 1 + n;
+    const unsigned char *p;
+    const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (sni && !strcmp(sni, SETUP_HOST))
+        arg = NULL; /* httpeek's own pages are served over HTTP/1.1 only */
+    if (arg && (p = alpn_find(in, inlen, "h2", 2))) {
+        *out = p;
+        *outlen = 2;
+        return SSL_TLSEXT_ERR_OK;
+    }
+    if ((p = alpn_find(in, inlen, "http/1.1", 8))) {
+        *out = p;
+        *outlen = 8;
+        return SSL_TLSEXT_ERR_OK;
     }
     return SSL_TLSEXT_ERR_NOACK;
+}
+
+void tls_server_offer_h2(SSL_CTX *ctx)
+{
+    static int yes = 1;
+    SSL_CTX_set_alpn_select_cb(ctx, alpn_select, &yes);
+}
+
+int tls_server_alpn_h2(SSL *ssl)
+{
+    const unsigned char *p = NULL;
+    unsigned n = 0;
+    SSL_get0_alpn_selected(ssl, &p, &n);
+    return n == 2 && !memcmp(p, "h2", 2);
 }
 
 SSL_CTX *tls_server_ctx_new(char *err, size_t errlen)

@@ -1,5 +1,6 @@
 /* tls_server.h — the client-facing TLS side: one context for all intercepted connections; each
- * connection gets the leaf minted for its host (SNI, else the CONNECT host) and ALPN http/1.1. */
+ * connection gets the leaf minted for its host (SNI, else the CONNECT host) and ALPN http/1.1, or
+ * h2 when the context offers it (--http2=yes) and the client asks for it. */
 #ifndef HTTPEEK_TLS_SERVER_H
 #define HTTPEEK_TLS_SERVER_H
 
@@ -9,6 +10,12 @@
 
 /* Context for client-facing handshakes. Returns NULL with a reason in err. Free with SSL_CTX_free. */
 SSL_CTX *tls_server_ctx_new(char *err, size_t errlen) HP_NONNULL(1) HP_WUNRES;
+
+/* Offer h2 (preferred over http/1.1) on ctx's handshakes from now on (--http2=yes). */
+void tls_server_offer_h2(SSL_CTX *ctx) HP_NONNULL(1);
+
+/* 1 when ssl's handshake chose ALPN h2. */
+int tls_server_alpn_h2(SSL *ssl) HP_NONNULL(1);
 
 /* A server SSL presenting leaf (signed by ca_cert, sent as its chain; NULL: no chain) with key. The SSL takes
  * its own references; the caller keeps its own. Returns NULL on failure. */

@@ -217,6 +217,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "target": self.path,
             "version": self.request_version,
             "headers": [[k, v] for k, v in self.headers.items()],
+            # header lines Python's parser dropped (":method: GET" has no name: a defect)
+            "defects": [str(d) for d in self.headers.defects],
             "conn_id": self.conn_id,
             "body_length": len(body),
             "tls": isinstance(sock, ssl.SSLSocket),
@@ -258,6 +260,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.connection.unwrap()
             except (ssl.SSLError, OSError):
                 pass
+
+    def ep_page(self, arg, body, chunked):
+        """An HTML page loading N images (/bytes/200?i=K): a browser's many parallel requests."""
+        imgs = "".join('<img src="/bytes/200?i=%d">' % i for i in range(int(arg or "0")))
+        self.send_body(200, ("<!doctype html><title>page</title>%s\n" % imgs).encode(),
+                       "text/html")
 
     def ep_slow(self, arg, body, chunked):
         time.sleep(float(arg or "1"))

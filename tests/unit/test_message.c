@@ -277,6 +277,39 @@ static void test_to_http1(void)
     message_head_clear(&m);
 }
 
+static void test_to_http1_recorded(void)
+{
+    struct message_head m;
+    message_head_init(&m, 1);
+    ok(!h2_block(&m, REQ(":method", "POST", ":scheme", "https", ":authority", "a.test:8443",
+                         ":path", "/p?q", "content-length", "3", "cookie", "a=1"), 0),
+       "POST head");
+    const char *why = NULL;
+    struct http1_head *h = message_to_http1_recorded(&m, &why);
+    ok(h && h->nfields == 6, "recorded: 4 pseudo-headers and 2 fields");
+    if (h && h->nfields == 6) {
+        is_str(h->fields[0].name, ":method", "first :method");
+        is_str(h->fields[1].name, ":scheme", "then :scheme");
+        is_str(h->fields[2].value, "a.test:8443", ":authority as sent");
+        is_str(h->fields[3].value, "/p?q", ":path as sent");
+        is_str(h->fields[4].name, "content-length", "then the client's fields in order");
+        ok(!http1_head_get(h, "host"), "no Host made up from :authority");
+        ok(h->major == 2 && h->minor == 0 && h->method == HTTP_POST, "version 2.0, method POST");
+        is_str(h->target, "/p?q", "target = :path");
+        ok(h->framing == HTTP1_LENGTH && h->content_length == 3, "framing from content-length");
+        struct evbuffer *out = evbuffer_new();
+        http1_write_request_head(out, h, h->target, "a.test:8443", h->framing, 0);
+        size_t n = evbuffer_get_length(out);
+        char *txt = calloc(1, n + 1);
+        evbuffer_remove(out, txt, n);
+        ok(!strchr(txt, ':') || !strstr(txt, "\r\n:"), "HTTP/1 writer skips the pseudo-headers");
+        free(txt);
+        evbuffer_free(out);
+    }
+    http1_head_free(h);
+    message_head_clear(&m);
+}
+
 static void test_arena(void)
 {
     struct message_head m, moved;
@@ -311,6 +344,7 @@ int main(void)
     test_h2_receive_rules();
     test_to_h2();
     test_to_http1();
+    test_to_http1_recorded();
     test_arena();
     return done();
 }
