@@ -119,7 +119,7 @@ struct flow_attempts {
 
 
 /* What warnings.c learned from a finished exchange's response body (bounded work: see
- * warnings.h), kept so that the warnings computed on the worker (conn__flow_done) and again by
+ * warnings.h), kept so that the warnings computed on the worker (record_flow) and again by
  * the store's JSON writer scan the body once. Filled on first use by the thread that holds the
  * flow; all zero (not done) from flow_new. */
 struct flow_checks {

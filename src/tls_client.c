@@ -179,7 +179,7 @@ SSL_CTX *tls_client_ctx_new(const char *extra_ca_file, int insecure, char *err, 
     /* Resume sessions with servers we talk to again (cache keyed by OpenSSL on the SSL_SESSION
      * we set; see conn's use). Renegotiation is refused: we never want it on a relay. */
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS); /* until a connection is busy: conn.c */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS); /* until a connection is busy: session.c */
     pthread_once(&index_once, init_indexes);
     struct session_cache *sc = calloc(1, sizeof *sc);
     if (!sc || cache_index < 0 || key_index < 0 || pthread_mutex_init(&sc->mu, NULL) != 0 ||

@@ -1,5 +1,5 @@
 /* tls_client.h — the upstream-facing TLS side: trust (system store + --upstream-ca), certificate
- * and host name verification, SNI and ALPN http/1.1, the client certificate (--client-cert). conn.c never touches X509 itself. */
+ * and host name verification, SNI and ALPN http/1.1, the client certificate (--client-cert). the session and exchange never touch X509 themselves. */
 #ifndef HTTPEEK_TLS_CLIENT_H
 #define HTTPEEK_TLS_CLIENT_H
 

@@ -53,7 +53,7 @@ static int wbuf_drain(BIO *b)
 }
 
 /* After the BIO was emptied: a connection that gives its record buffers back after every record
- * (SSL_MODE_RELEASE_BUFFERS, see conn.c) gives this one back too. */
+ * (SSL_MODE_RELEASE_BUFFERS, see session.c) gives this one back too. */
 static void wbuf_maybe_release(struct wbuf *w)
 {
     if (w->len || !w->buf || !w->bev)
