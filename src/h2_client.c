@@ -564,32 +564,13 @@ static struct h2c_stream *live_stream(struct h2_client *c, int32_t sid)
 int h2_client_send_body(struct h2_client *c, int32_t sid, const void *data, size_t len)
 {
     struct h2c_stream *st = live_stream(c, sid);
-    if (!st || !st->has_out || st->out.ended)
-        return -1;
-    if (len && evbuffer_add(st->out.buf, data, len) < 0)
-        return -1;
-    h2_outq_kick(c->ng, sid, &st->out);
-    if (evbuffer_get_length(st->out.buf) >= H2_OUTQ_HIGH) {
-        st->out.was_full = 1;
-        return 1;
-    }
-    return 0;
+    return st && st->has_out ? h2_outq_send(c->ng, sid, &st->out, data, len) : -1;
 }
 
 int h2_client_end(struct h2_client *c, int32_t sid, const struct message_head *trailers)
 {
     struct h2c_stream *st = live_stream(c, sid);
-    if (!st || !st->has_out || st->out.ended)
-        return -1;
-    if (trailers && trailers->ntrailers) {
-        message_head_clear(&st->out.trailers);
-        if (message_to_h2(trailers, &st->out.trailers) < 0)
-            return -1;
-        st->out.has_trailers = 1;
-    }
-    st->out.ended = 1;
-    h2_outq_kick(c->ng, sid, &st->out);
-    return 0;
+    return st && st->has_out ? h2_outq_end(c->ng, sid, &st->out, trailers) : -1;
 }
 
 int h2_client_reset(struct h2_client *c, int32_t sid, uint32_t error_code)

@@ -204,3 +204,34 @@ uint64_t h2_now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
+
+int h2_outq_send(nghttp2_session *s, int32_t stream_id, struct h2_outq *q, const void *data,
+                 size_t len)
+{
+    if (q->ended)
+        return -1;
+    if (len && evbuffer_add(q->buf, data, len) < 0)
+        return -1;
+    h2_outq_kick(s, stream_id, q);
+    if (evbuffer_get_length(q->buf) >= H2_OUTQ_HIGH) {
+        q->was_full = 1;
+        return 1;
+    }
+    return 0;
+}
+
+int h2_outq_end(nghttp2_session *s, int32_t stream_id, struct h2_outq *q,
+                const struct message_head *trailers)
+{
+    if (q->ended)
+        return -1;
+    if (trailers && trailers->ntrailers) {
+        message_head_clear(&q->trailers);
+        if (message_to_h2(trailers, &q->trailers) < 0)
+            return -1;
+        q->has_trailers = 1;
+    }
+    q->ended = 1;
+    h2_outq_kick(s, stream_id, q);
+    return 0;
+}

@@ -58,6 +58,16 @@ ssize_t h2_outq_read(nghttp2_session *s, int32_t stream_id, uint8_t *buf, size_t
 /* Resume the stream's data provider if it had paused. Returns 0 or an nghttp2 error. */
 int h2_outq_kick(nghttp2_session *s, int32_t stream_id, struct h2_outq *q) HP_NONNULL(1, 3);
 
+/* Queue len body bytes on stream_id's q (not ended yet) and wake its data provider. Returns 0,
+ * 1 when q is now full (stop producing until told it drained), -1 when q is ended or on OOM. */
+int h2_outq_send(nghttp2_session *s, int32_t stream_id, struct h2_outq *q, const void *data,
+                 size_t len) HP_NONNULL(1, 3);
+
+/* End q's body, with trailers (ntrailers may be 0, or NULL: none) mapped to HTTP/2 fields, and
+ * wake its data provider. Returns 0, -1 when q is ended already or the trailers are invalid. */
+int h2_outq_end(nghttp2_session *s, int32_t stream_id, struct h2_outq *q,
+                const struct message_head *trailers) HP_NONNULL(1, 3);
+
 /* Build an nghttp2 header list from an HTTP/2-form head (message_to_h2's output): pseudo-headers
  * first, then fields (trailers instead when trailers is 1). *nv is malloc'd (free it); its
  * strings are borrowed from h and status (the :status text of a response). Returns the count,
