@@ -171,8 +171,24 @@ _WATCHDOG=$!
 
 # -------------------------------------------------------------- ports ----
 # free_port: print a TCP port on 127.0.0.1 free right now
+# free_port: a port nothing listens on, for a server the test starts next. Chosen at random below
+# the kernel's ephemeral range: a port bind(0) hands out comes from that range, where any
+# outgoing connection (curl, another test running in parallel) may take it before the server
+# binds it ("Address already in use" in CI).
 free_port() {
-    "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+    "$PYTHON" - <<'PY'
+import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(200):
+    p = random.randrange(10000, lo) if lo > 11000 else 0
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    print(s.getsockname()[1])
+    break
+PY
 }
 
 # wait_port PORT [SECS]: wait until 127.0.0.1:PORT accepts TCP connections
@@ -370,38 +386,48 @@ start_httpeek() {
     if [ -z "$_HP_HAS_WEB" ]; then
         if grep -q -- '--web' <<<"$(timeout 5 "$HTTPEEK" --help 2>&1)"; then _HP_HAS_WEB=yes; else _HP_HAS_WEB=no; fi
     fi
-    if [ "$_HP_HAS_WEB" = yes ] && [ -z "$has_web" ]; then
-        HTTPEEK_WEB_PORT=$(free_port)
-        args+=(--web "127.0.0.1:$HTTPEEK_WEB_PORT")
-    fi
-    port=$(free_port)
-    args+=(--listen "127.0.0.1:$port")
     HTTPEEK_LOG="$T/httpeek$_HP_N.log"
     HTTPEEK_ERR="$T/httpeek$_HP_N.err"
-    echo "# starting: $HTTPEEK ${args[*]}"
-    timeout -k 2 "${HTTPEEK_RUN_SECS:-300}" "$HTTPEEK" "${args[@]}" \
-        >"$HTTPEEK_LOG" 2>"$HTTPEEK_ERR" </dev/null &
-    HTTPEEK_PID=$!
-    _PIDS+=("$HTTPEEK_PID")
-    _HP_PIDS+=("$HTTPEEK_PID")
-    HTTPEEK_PORT=$port
-    HTTPEEK_CA="$HTTPEEK_CONFDIR/ca-cert.pem"
-    # ready when it says so on stdout; fall back to probing the port
-    for i in $(seq 200); do
-        grep -q "listening on" "$HTTPEEK_LOG" 2>/dev/null && \
-            (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-        if ! kill -0 "$HTTPEEK_PID" 2>/dev/null; then
-            echo "Bail out! httpeek exited at start: $(tail -n 5 "$HTTPEEK_ERR" "$HTTPEEK_LOG")"
-            exit 1
+    local base=("${args[@]}") try
+    for try in 1 2 3; do
+        # ports picked here can be taken in between by another process: a start that fails
+        # with "Address already in use" is tried again on other ports
+        args=("${base[@]}")
+        if [ "$_HP_HAS_WEB" = yes ] && [ -z "$has_web" ]; then
+            HTTPEEK_WEB_PORT=$(free_port)
+            args+=(--web "127.0.0.1:$HTTPEEK_WEB_PORT")
         fi
-        [ "$i" -gt 40 ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && {
-            diag "httpeek accepts on $port but printed no 'listening on' line (stdout buffered?)"
-            return 0
-        }
-        sleep 0.05
+        port=$(free_port)
+        args+=(--listen "127.0.0.1:$port")
+        echo "# starting: $HTTPEEK ${args[*]}"
+        timeout -k 2 "${HTTPEEK_RUN_SECS:-300}" "$HTTPEEK" "${args[@]}" \
+            >"$HTTPEEK_LOG" 2>"$HTTPEEK_ERR" </dev/null &
+        HTTPEEK_PID=$!
+        _PIDS+=("$HTTPEEK_PID")
+        _HP_PIDS+=("$HTTPEEK_PID")
+        HTTPEEK_PORT=$port
+        HTTPEEK_CA="$HTTPEEK_CONFDIR/ca-cert.pem"
+        # ready when it says so on stdout; fall back to probing the port
+        for i in $(seq 200); do
+            grep -q "listening on" "$HTTPEEK_LOG" 2>/dev/null && \
+                (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+            if ! kill -0 "$HTTPEEK_PID" 2>/dev/null; then
+                if [ "$try" -lt 3 ] && grep -q "Address already in use" "$HTTPEEK_ERR" 2>/dev/null; then
+                    diag "httpeek could not listen (a port was taken meanwhile): starting it again"
+                    continue 2
+                fi
+                echo "Bail out! httpeek exited at start: $(tail -n 5 "$HTTPEEK_ERR" "$HTTPEEK_LOG")"
+                exit 1
+            fi
+            [ "$i" -gt 40 ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && {
+                diag "httpeek accepts on $port but printed no 'listening on' line (stdout buffered?)"
+                return 0
+            }
+            sleep 0.05
+        done
+        echo "Bail out! httpeek did not listen on 127.0.0.1:$port within 10 s"
+        exit 1
     done
-    echo "Bail out! httpeek did not listen on 127.0.0.1:$port within 10 s"
-    exit 1
 }
 
 # stop_httpeek [PID]: stop an instance (default: the last one started)
