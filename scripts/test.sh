@@ -2,7 +2,7 @@
 # scripts/test.sh [meson test args] — install missing build and test dependencies, then build
 # and run every test suite twice: a normal build in build/ and an ASan+UBSan build in
 # build-sanitize/ (skip the second with HTTPEEK_NO_SANITIZE=1), then a short run of each
-# libFuzzer target in build-fuzz/ (FUZZ_SECONDS each, default 20; skipped with HTTPEEK_NO_FUZZ=1
+# libFuzzer target in build-fuzz/ (FUZZ_SECONDS each, default 12; skipped with HTTPEEK_NO_FUZZ=1
 # or when meson test arguments are given). Ends with exactly one summary line over all:
 # "N passed, M failed" (a line before it counts skipped checks, if any). Exits nonzero when any test
 # failed or a build did not succeed.
@@ -44,7 +44,7 @@ fi
 if [ "${HTTPEEK_NO_FUZZ:-0}" != 1 ] && [ ${#TEST_ARGS[@]} -eq 0 ]; then
     # libFuzzer targets (clang, ASan+UBSan), each a short run from its seed corpus; longer runs:
     # ./scripts/fuzz.sh SECONDS. Only the fuzz targets are built in build-fuzz/.
-    echo "== libFuzzer targets, ${FUZZ_SECONDS:=20} s each (build-fuzz/)"
+    echo "== libFuzzer targets, ${FUZZ_SECONDS:=12} s each (build-fuzz/)"
     export FUZZ_SECONDS
     rm -f build-fuzz/meson-logs/testlog.json
     if { [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true; } &&
