@@ -27,6 +27,7 @@
 #include "str.h"
 #include "tls_facts.h"
 #include "tls_wbuf.h"
+#include "trailers.h"
 #include "ws_tap.h"
 
 static const struct exchange_front exchange_ops;
@@ -371,10 +372,12 @@ static void on_end(void *arg, int32_t sid, void *stream_arg, struct message_head
 {
     (void)arg;
     (void)sid;
-    (void)trailers; /* an HTTP/1.1 upstream gets no request trailers (RFC 9112 §7.1.2) */
     struct h2_stream *st = stream_arg;
-    if (st && st->ex.flow && !st->ex.req_done)
-        exchange_req_end(&st->ex);
+    if (!st || !st->ex.flow || st->ex.req_done)
+        return;
+    if (trailers) /* recorded; the uplink writes them as the chunked request's trailer section */
+        trailers_record(st->ex.flow, 0, trailers);
+    exchange_req_end(&st->ex);
 }
 
 /* The exchange completed: record it, keep its uplink for later streams when clean. */
@@ -514,7 +517,12 @@ static void ex_resp_end(struct exchange *ex)
     struct h2_stream *st = stream_of(ex);
     if (!st->resp_ended) {
         st->resp_ended = 1;
-        h2_server_end(front_h2_of(st->s)->h2, st->sid, NULL);
+        struct message_head t; /* the upstream's trailers (recorded) as a trailing HEADERS */
+        message_head_init(&t, 0);
+        const struct http1_head *rt = ex->flow ? ex->flow->resp_trailers : NULL;
+        int with = rt && trailers_to_message(&t, rt) > 0;
+        h2_server_end(front_h2_of(st->s)->h2, st->sid, with ? &t : NULL);
+        message_head_clear(&t);
     }
     front_h2_kick(st->s);
 }

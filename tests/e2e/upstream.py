@@ -22,6 +22,9 @@ HTTP endpoints (any method; HEAD gets the heads without the body):
   /altsvc         short body with Alt-Svc: h3=":443" (the proxy strips it by default)
   /close          short body with Connection: close, then closes
   /slow/SECS      sleeps SECS before the first byte, then a short body
+  /trailers       chunked JSON body {trailers: the request's trailer fields as received
+                  ([name, value] pairs), chunked, length}, then a trailer section:
+                  grpc-status: 0, grpc-message: all good, x-body-sha256 (of the request body)
   /hangup         closes the connection without any response
 Generated bodies also carry X-Body-Sha256 (of the identity bytes).
 
@@ -120,6 +123,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def read_body(self):
         """Request body per RFC 9112 6.3: chunked wins over Content-Length."""
         te = self.headers.get("Transfer-Encoding", "")
+        self.req_trailers = []
         if "chunked" in te.lower():
             parts = []
             total = 0
@@ -133,6 +137,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         t = self.rfile.readline(65537)
                         if t in (b"\r\n", b"\n", b""):
                             break
+                        k, _, v = t.decode("latin-1").partition(":")
+                        self.req_trailers.append([k.strip(), v.strip()])
                     break
                 total += size
                 if total > MAX_BODY:
@@ -195,6 +201,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 out = []
         out.append(b"0\r\n\r\n")
         self.wfile.write(b"".join(out))
+
+    def ep_trailers(self, arg, body, chunked):
+        data = json.dumps({"trailers": self.req_trailers, "chunked": chunked,
+                           "length": len(body)}).encode()
+        self.start(200, [("Content-Type", "application/json"), ("Transfer-Encoding", "chunked"),
+                         ("Trailer", "grpc-status, grpc-message, x-body-sha256")])
+        if self.is_head():
+            return
+        self.wfile.write(b"%x\r\n" % len(data) + data + b"\r\n0\r\ngrpc-status: 0\r\n"
+                         b"grpc-message: all good\r\nx-body-sha256: " + sha256(body).encode() +
+                         b"\r\n\r\n")
 
     def ep_gzip(self, arg, body, chunked):
         n = int(arg or "0")
