@@ -263,8 +263,8 @@ static int on_request(void *arg, int32_t sid, struct message_head *head)
 {
     struct session *s = arg;
     struct front_h2 *h = front_h2_of(s);
-    if (s->state == SESSION_S_CLOSING)
-        return -1;
+    if (s->state == SESSION_S_CLOSING || h->draining)
+        return -1; /* after our GOAWAY: REFUSED_STREAM, the client retries elsewhere */
     count_request(s);
     char host[256];
     int port = 0;

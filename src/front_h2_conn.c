@@ -21,7 +21,8 @@ void front_h2_flush(struct session *s)
     front_h2_drain_answers(s, 1);
     struct evbuffer *out = leg_output(&s->client);
     int r = out ? h2_server_flush(h->h2, out) : -1;
-    if (r < 0 || h->failed || h2_server_done(h->h2)) {
+    if (r < 0 || h->failed || h2_server_done(h->h2) ||
+        (h->draining && h2_server_streams(h->h2) == 0)) {
         front_h2_teardown(s, h->failed || r < 0 ? "the HTTP/2 connection failed" : "connection closed");
         session_close(s, 1);
         return;
@@ -183,6 +184,20 @@ static void h2f_end(struct session *s, const char *why)
     s->front_state = NULL;
 }
 
+/* Shutdown or idle timeout: GOAWAY NO_ERROR with the last stream taken (nghttpx does the same):
+ * the client opens no new stream here, those in flight finish, then the connection closes. */
+static void h2f_drain(struct session *s, const char *why)
+{
+    struct front_h2 *h = front_h2_of(s);
+    if (!h || h->draining || h->failed || s->state == SESSION_S_CLOSING)
+        return;
+    h->draining = 1;
+    log_msg(LOG_DEBUG, "conn %llu: HTTP/2 GOAWAY NO_ERROR sent (%s), %zu stream(s) to finish",
+            (unsigned long long)s->id, why, h2_server_streams(h->h2));
+    h2_server_shutdown(h->h2);
+    front_h2_flush(s);
+}
+
 const struct session_front front_h2 = {0,
                                        h2f_start,
                                        h2f_input,
@@ -190,4 +205,5 @@ const struct session_front front_h2 = {0,
                                        h2f_timed_out,
                                        h2f_between_exchanges,
                                        h2f_end,
-                                       NULL};
+                                       NULL,
+                                       h2f_drain};

@@ -42,6 +42,7 @@ struct front_h2 {
     struct h2_stream *streams;      /* open streams (list) */
     struct h2_stream *up_owner;     /* the stream using the session's uplink, or NULL */
     int failed;                     /* the engine failed: flush its GOAWAY, then close */
+    int draining;                   /* GOAWAY NO_ERROR sent: close once no stream is left */
 };
 
 /* The session's h2 front state (NULL before start and after end). */
