@@ -3,14 +3,57 @@
  * session's calls (start, input, end). Streams and exchanges are front_h2.c. */
 #include "front_h2_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include "log.h"
+#include "record.h"
+#include "str.h"
 #include "tls_facts.h"
 #include "tls_wbuf.h"
 
+/* The connection failed (h->conn_error says how: a GOAWAY with an error, sent because the client
+ * broke the protocol, or the client's). Every stream in flight fails with that reason as a lost
+ * connection (-1005: what the app sees of a connection cut under its requests). With none in
+ * flight the failure is still shown once: on the tunnel's flow when no request came yet (not a
+ * refusal of httpeek's certificate), else on a connection record of its own. */
+static void conn_failed(struct session *s, const char *why)
+{
+    struct front_h2 *h = front_h2_of(s);
+    int in_flight = 0;
+    for (struct h2_stream *st = h->streams; st; st = st->next) {
+        struct exchange *ex = &st->ex;
+        if (!ex->flow)
+            continue;
+        in_flight++;
+        flow_fail(ex->flow, !ex->req_done ? FLOW_STAGE_SEND
+                             : ex->resp_started ? FLOW_STAGE_RECEIVE : FLOW_STAGE_WAIT,
+                  0, "%s", why);
+    }
+    front_h2_teardown(s, why);
+    if (in_flight)
+        return;
+    struct flow *f = s->tun.flow;
+    if (!f) {
+        if (!(f = session_flow_new(s)))
+            return;
+        char url[300];
+        snprintf(url, sizeof url, "%.255s:%d", s->tun.host, s->tun.port);
+        f->kind = FLOW_TUNNEL;
+        flow_set_url(f, url);
+        str_copy(f->host, sizeof f->host, s->tun.host);
+        f->port = s->tun.port;
+        snprintf(f->note, sizeof f->note, "HTTP/2 connection after %d request(s) on it",
+                 s->tun.requests);
+        tls_facts_get(&s->client.tls, &f->tls_client);
+        flow_fail(f, FLOW_STAGE_TUNNEL, 0, "%s", why);
+        record_flow(s->proxy, f);
+        return;
+    }
+    flow_fail(f, FLOW_STAGE_TUNNEL, 0, "%s", why); /* tunnel_end records it */
+}
 
 /* Flush the engine into the client leg; close when it is done or failed. */
 void front_h2_flush(struct session *s)
@@ -21,9 +64,13 @@ void front_h2_flush(struct session *s)
     front_h2_drain_answers(s, 1);
     struct evbuffer *out = leg_output(&s->client);
     int r = out ? h2_server_flush(h->h2, out) : -1;
-    if (r < 0 || h->failed || h2_server_done(h->h2) ||
-        (h->draining && h2_server_streams(h->h2) == 0)) {
-        front_h2_teardown(s, h->failed || r < 0 ? "the HTTP/2 connection failed" : "connection closed");
+    /* a GOAWAY with an error may go out in this flush (nghttp2 queues it while reading) */
+    int failed = r < 0 || h->failed || h->conn_error[0];
+    if (failed || h2_server_done(h->h2) || (h->draining && h2_server_streams(h->h2) == 0)) {
+        if (failed)
+            conn_failed(s, h->conn_error[0] ? h->conn_error : "the HTTP/2 connection failed");
+        else
+            front_h2_teardown(s, "connection closed");
         session_close(s, 1);
         return;
     }
@@ -50,8 +97,11 @@ void front_h2_kick(struct session *s)
 void front_h2_on_conn_error(void *arg, uint32_t code, int by_client, const char *why)
 {
     struct session *s = arg;
+    struct front_h2 *h = front_h2_of(s);
     log_msg(LOG_DEBUG, "conn %llu: HTTP/2 %s (%s, code %u)", (unsigned long long)s->id, why,
             by_client ? "from the client" : "sent", code);
+    if (h && !h->conn_error[0])
+        str_copy(h->conn_error, sizeof h->conn_error, why);
 }
 
 /* ------------------------------------------------------------------------------------------ */

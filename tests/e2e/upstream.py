@@ -22,6 +22,8 @@ HTTP endpoints (any method; HEAD gets the heads without the body):
   /altsvc         short body with Alt-Svc: h3=":443" (the proxy strips it by default)
   /close          short body with Connection: close, then closes
   /slow/SECS      sleeps SECS before the first byte, then a short body
+  /noread/SECS    reads no request body: waits SECS, answers 200 and closes (a server that
+                  does not read, so the proxy's upload backs up)
   /trailers       chunked JSON body {trailers: the request's trailer fields as received
                   ([name, value] pairs), chunked, length}, then a trailer section:
                   grpc-status: 0, grpc-message: all good, x-body-sha256 (of the request body)
@@ -159,6 +161,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             pass
         route = path.split("?", 1)[0]
         parts = [p for p in route.split("/") if p]
+        if parts and parts[0] == "noread":
+            time.sleep(float(parts[1]) if len(parts) > 1 else 1)
+            self.close_connection = True
+            self.send_body(200, b"did not read\n", "text/plain", [("Connection", "close")])
+            return
         try:
             body, chunked = self.read_body()
         except (ValueError, ConnectionError) as e:
