@@ -3,8 +3,9 @@
 # from httpeek on the idle timeout and on shutdown (streams in flight finish, new ones are not
 # taken); a client that breaks the protocol (bad preface, HEADERS on a closed stream, a bad
 # SETTINGS value, a CONTINUATION flood, DATA past the stream's window) gets the right GOAWAY or
-# RST_STREAM code, and the flow or connection record names what it did wrong. Raw frames from
-# h2raw.py over the intercepted tunnel.
+# RST_STREAM code, and the flow or connection record names what it did wrong; slow readers on
+# some streams (no WINDOW_UPDATE) never stall the other streams of the connection, and httpeek
+# does not buffer their bodies (peak RSS). Raw frames from h2raw.py over the intercepted tunnel.
 source "$(dirname "$0")/lib.sh"
 
 PKI=$T/pki
@@ -173,5 +174,52 @@ out=$(failure_of "inflight\\.alias\\.test.*/slow")
 diag "$out"
 like "$out" "^http\|-1005\|GOAWAY PROTOCOL_ERROR sent: DATA: stream_id == 0" \
     "the stream in flight fails as a lost connection (-1005) whose reason names the frame"
+
+# ---- slow readers: four streams never give window back, twenty others complete ---------------
+SANITIZED=
+if ldd "$HTTPEEK" 2>/dev/null | grep -q 'libasan\|libubsan'; then SANITIZED=1; fi
+start_httpeek --upstream-ca "$PKI/ca.pem" --http2=yes
+pid=$(pgrep -P "$HTTPEEK_PID" | head -n 1)
+SLOW_SIZE=33554432
+out=$(PY_TIMEOUT=60 py "
+import sys, time
+sys.path.insert(0, '$E2E_DIR'); import h2raw
+def vm(key):
+    for line in open('/proc/$pid/status'):
+        if line.startswith(key + ':'):
+            return int(line.split()[1]) // 1024
+auth = 'upstream.test:$UP'
+c = h2raw.Conn(h2raw.tunnel($HTTPEEK_PORT, 'upstream.test', $UP, '$HTTPEEK_CA'),
+               [(h2raw.SETTINGS_INITIAL_WINDOW_SIZE, 65535)])
+c.send(h2raw.window_update(0, 2**31 - 1 - 65535))
+c.run_until(lambda c: False, timeout=0.3)
+base = vm('VmRSS')
+slow, fast = [1, 3, 5, 7], list(range(9, 49, 2))
+for sid in slow:
+    c.send(h2raw.headers(sid, h2raw.request_fields('GET', auth, '/bytes/$SLOW_SIZE'), end_stream=True))
+for sid in fast:
+    c.send(h2raw.headers(sid, h2raw.request_fields('GET', auth, '/bytes/%d' % (100000 + sid)), end_stream=True))
+def give_back(c, f):
+    t, flags, sid, payload = f
+    if t == h2raw.DATA and sid in fast and payload:
+        c.send(h2raw.window_update(sid, len(payload)))
+t0 = time.monotonic()
+c.run_until(lambda c: all(s in c.ended for s in fast), timeout=40, on_frame=give_back)
+took = time.monotonic() - t0
+c.run_until(lambda c: False, timeout=2, on_frame=give_back)  # let httpeek fill what it would
+good = sum(1 for s in fast if s in c.ended and len(c.data.get(s, b'')) == 100000 + s)
+print(good, ' '.join(str(len(c.data.get(s, b''))) for s in slow), sum(1 for s in slow if s in c.ended),
+      '%.1f' % took, vm('VmHWM') - base)
+c.send(*[h2raw.rst_stream(s, 8) for s in slow])
+")
+diag "slow readers: $out (fast streams complete, bytes each slow stream got, slow streams ended, seconds, peak RSS growth MiB)"
+read -r good slowgot slowended took grow <<<"$(awk '{print $1, $2"/"$3"/"$4"/"$5, $6, $7, $8}' <<<"$out")"
+is "$good" 20 "twenty streams complete with their whole bodies while four streams of the connection read nothing"
+is "$slowgot/$slowended" "65535/65535/65535/65535/0" "each slow stream got exactly its window (65535 bytes) and no more"
+if [ -n "$SANITIZED" ]; then
+    skip "httpeek does not buffer the slow streams' bodies" "an ASan build: RSS means nothing"
+else
+    cmp_num "${grow:-999}" -lt 32 "httpeek does not buffer the slow streams' 4 x 32 MiB: peak RSS grew ${grow} MiB (< 32)"
+fi
 
 done_testing
