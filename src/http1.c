@@ -334,23 +334,24 @@ static int on_body(llhttp_t *l, const char *at, size_t len)
     return 0;
 }
 
-/* A chunked message's trailer section arrived: hand its fields to on_trailers. */
+/* A chunked message's trailer section arrived: hand its fields to on_trailers, then give the
+ * memory back (rare: an idle connection should not keep it). */
 static int deliver_trailers(llhttp_t *l, struct http1_parser *p)
 {
     struct http1_head *t = &p->trailer;
     size_t n = t->nspans;
-    t->nspans = 0;
-    if (!n || !p->handlers->on_trailers)
-        return 0;
-    struct http1_field *fields = calloc(n, sizeof *fields);
-    if (!fields)
-        return fail(l, "out of memory");
-    for (size_t i = 0; i < n; i++) {
+    struct http1_field *fields = n && p->handlers->on_trailers ? calloc(n, sizeof *fields) : NULL;
+    for (size_t i = 0; fields && i < n; i++) {
         fields[i].name = t->buf + t->spans[i].name_off;
         fields[i].value = t->spans[i].value_off == SIZE_MAX ? "" : t->buf + t->spans[i].value_off;
     }
-    int rc = p->handlers->on_trailers(p->arg, fields, n);
+    int rc = fields ? p->handlers->on_trailers(p->arg, fields, n) : 0;
     free(fields);
+    free(t->buf);
+    free(t->spans);
+    memset(t, 0, sizeof *t);
+    if (n && p->handlers->on_trailers && !fields)
+        return fail(l, "out of memory");
     return rc < 0 ? fail(l, "trailers refused") : 0;
 }
 
