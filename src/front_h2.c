@@ -407,18 +407,16 @@ static void on_close(void *arg, int32_t sid, void *stream_arg, uint32_t code, in
         ex->flow = NULL;
         if (by_client)
             strcpy(f->fail.closed_by, "client");
-        if (f->fail.failed) {
-        } else if (!by_client && code) { /* we reset it: the client broke the protocol on it */
-            flow_fail(f, !ex->req_done ? FLOW_STAGE_SEND
-                         : ex->resp_started ? FLOW_STAGE_RECEIVE : FLOW_STAGE_WAIT,
-                      0, "RST_STREAM %s sent: %s", h2_error_name(code),
-                      why && why[0] ? why : "stream closed");
-        } else {
-            flow_fail(f, !ex->req_done      ? FLOW_STAGE_CLIENT_REQUEST
-                         : ex->resp_started ? FLOW_STAGE_RECEIVE
-                                            : FLOW_STAGE_WAIT,
-                      0, "%s", why && why[0] ? why : "stream closed");
-        }
+        /* we reset it (an error code, not the client's RST_STREAM): the client broke the
+         * protocol on it, and the app sees its stream fail (-1005) */
+        int ours = !by_client && code;
+        enum flow_stage stage = !ex->req_done && ours ? FLOW_STAGE_SEND
+                                : !ex->req_done       ? FLOW_STAGE_CLIENT_REQUEST
+                                : ex->resp_started    ? FLOW_STAGE_RECEIVE
+                                                      : FLOW_STAGE_WAIT;
+        flow_fail(f, stage, 0, "%s%s%s%s", ours ? "RST_STREAM " : "",
+                  ours ? h2_error_name(code) : "", ours ? " sent: " : "",
+                  why && why[0] ? why : "stream closed");
         tls_facts_get(&st->s->client.tls, &f->tls_client);
         record_flow(st->s->proxy, f);
     }

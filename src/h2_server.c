@@ -358,8 +358,8 @@ static const char *bad_setting(const nghttp2_settings *f, char *buf, size_t size
         int32_t id = f->iv[i].settings_id;
         uint32_t v = f->iv[i].value;
         const char *rule = NULL;
-        if ((id == NGHTTP2_SETTINGS_ENABLE_PUSH || id == NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL) &&
-            v > 1)
+        if ((id == NGHTTP2_SETTINGS_ENABLE_PUSH ||
+             id == NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL) && v > 1)
             rule = "0 or 1";
         else if (id == NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE && v > NGHTTP2_MAX_WINDOW_SIZE)
             rule = "at most 2^31-1";
@@ -443,7 +443,8 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
          * names the frame ("DATA: stream_id == 0") */
         if (frame->goaway.opaque_data_len)
             snprintf(debug, sizeof debug, "%.*s",
-                     (int)(frame->goaway.opaque_data_len < 150 ? frame->goaway.opaque_data_len : 150),
+                     (int)(frame->goaway.opaque_data_len < 150 ? frame->goaway.opaque_data_len
+                                                               : 150),
                      (const char *)frame->goaway.opaque_data);
         snprintf(why, sizeof why, "GOAWAY %s sent: %s", h2_error_name(frame->goaway.error_code),
                  s->error[0]       ? s->error

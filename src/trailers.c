@@ -124,7 +124,8 @@ int trailers_forwardable(const char *name, size_t len)
     return 1;
 }
 
-int trailers_write_http1(struct evbuffer *out, enum http1_framing framing, const struct http1_head *t)
+int trailers_write_http1(struct evbuffer *out, enum http1_framing framing,
+                         const struct http1_head *t)
 {
     if (framing != HTTP1_CHUNKED)
         return 0;
