@@ -23,6 +23,7 @@
 #include "setup.h"
 #include "str.h"
 #include "tls_facts.h"
+#include "trailers.h"
 #include "ws_tap.h"
 
 static const struct uplink_ops uplink_ops;
@@ -297,8 +298,8 @@ static enum exchange_body queue_up(struct exchange *ex, const char *data, size_t
     struct evbuffer *out = uplink_output(u, exchange_connecting(ex));
     if (!out)
         return EXCHANGE_BODY_QUEUED;
-    if (end)
-        http1_write_end(out, u->req_out);
+    if (end) /* chunked: with the client's trailers (an h2 client's, or a chunked request's) */
+        trailers_write_http1(out, u->req_out, ex->flow ? ex->flow->req_trailers : NULL);
     else
         http1_write_body(out, u->req_out, data, len);
     if (out != u->pending)
@@ -364,6 +365,16 @@ static int on_resp_body(void *arg, const char *data, size_t len)
     struct exchange *ex = u->ex;
     flow_capture_add(&ex->flow->resp_body, data, len);
     return ex->front->resp_body(ex, data, len);
+}
+
+/* A chunked response's trailer section: recorded (the front sends it on with the end). */
+static int on_resp_trailers(void *arg, const struct http1_field *fields, size_t n)
+{
+    struct uplink *u = arg;
+    struct exchange *ex = u->ex;
+    if (!ex || !ex->flow || !ex->flow->resp)
+        return 0; /* an interim response has none */
+    return trailers_record_http1(ex->flow, 1, fields, n);
 }
 
 static int on_resp_done(void *arg)
@@ -607,7 +618,7 @@ static void up_event(struct uplink *u, short what, int sock_err)
 }
 
 static const struct uplink_ops uplink_ops = {
-    {on_resp_head, on_resp_body, on_resp_done}, up_connected, up_input, up_drained, up_event};
+    {on_resp_head, on_resp_body, on_resp_done, on_resp_trailers}, up_connected, up_input, up_drained, up_event};
 
 /* ------------------------------------------------------------------------------------------ */
 /* Deadlines and ends */

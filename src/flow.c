@@ -42,6 +42,8 @@ void flow_free(struct flow *f)
         return;
     http1_head_free(f->req);
     http1_head_free(f->resp);
+    http1_head_free(f->req_trailers);
+    http1_head_free(f->resp_trailers);
     capture_release(&f->req_body);
     capture_release(&f->resp_body);
     free(f->url);
@@ -51,8 +53,8 @@ void flow_free(struct flow *f)
 size_t flow_mem_size(const struct flow *f)
 {
     size_t n = sizeof *f + f->req_body.cap + f->resp_body.cap + (f->url ? strlen(f->url) + 1 : 0);
-    const struct http1_head *heads[2] = {f->req, f->resp};
-    for (int i = 0; i < 2; i++)
+    const struct http1_head *heads[4] = {f->req, f->resp, f->req_trailers, f->resp_trailers};
+    for (int i = 0; i < 4; i++)
         if (heads[i])
             n += sizeof *heads[i] + heads[i]->buf_cap + heads[i]->nfields * sizeof *heads[i]->fields;
     return n;

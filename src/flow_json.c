@@ -574,6 +574,7 @@ static void detail_fields(struct flow_json_text *w, const struct flow *f,
     else
         kstr(w, "http_version", "");
     kheaders(w, "headers", f->req);
+    kheaders(w, "trailers", f->req_trailers);
     kint(w, "head_size", f->req ? (long long)f->req->wire_size : -1);
     capture_fields(w, &f->req_body);
     RAW(w, "}");
@@ -584,6 +585,7 @@ static void detail_fields(struct flow_json_text *w, const struct flow *f,
         kstr(w, "reason", f->resp->reason);
         khttp_version(w, "http_version", f->resp);
         kheaders(w, "headers", f->resp);
+        kheaders(w, "trailers", f->resp_trailers);
         kint(w, "head_size", (long long)f->resp->wire_size);
         capture_fields(w, &f->resp_body);
         RAW(w, "}");

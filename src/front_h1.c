@@ -19,6 +19,7 @@
 #include "setup.h"
 #include "tls_facts.h"
 #include "tls_wbuf.h"
+#include "trailers.h"
 
 struct front_h1 {
     struct exchange ex;             /* the exchange in progress (ex.flow NULL between them) */
@@ -239,7 +240,16 @@ static int on_req_done(void *arg)
     return 0; /* pause: a pipelined request waits for this exchange */
 }
 
-static const struct http1_handlers request_handlers = {on_req_head, on_req_body, on_req_done};
+/* A chunked request's trailer section: recorded, and forwarded with the request's end. */
+static int on_req_trailers(void *arg, const struct http1_field *fields, size_t n)
+{
+    struct leg *leg = arg;
+    struct exchange *ex = &h1_of(leg->owner)->ex;
+    return ex->flow ? trailers_record_http1(ex->flow, 0, fields, n) : 0;
+}
+
+static const struct http1_handlers request_handlers = {on_req_head, on_req_body, on_req_done,
+                                                       on_req_trailers};
 
 /* ------------------------------------------------------------------------------------------ */
 /* What the exchange tells this front */
@@ -307,8 +317,9 @@ static void ex_resp_end(struct exchange *ex)
 {
     struct session *s = session_of(ex);
     struct front_h1 *h = h1_of(s);
-    if (!ex->head_request && h->resp_out != HTTP1_UNTIL_EOF)
-        http1_write_end(leg_output(&s->client), h->resp_out);
+    if (!ex->head_request && h->resp_out != HTTP1_UNTIL_EOF) /* chunked: with the trailers */
+        trailers_write_http1(leg_output(&s->client), h->resp_out,
+                             ex->flow ? ex->flow->resp_trailers : NULL);
 }
 
 static void advance(struct session *s);
@@ -618,4 +629,5 @@ static void h1_end(struct session *s, const char *why)
 
 const struct session_front front_h1 = {sizeof(struct front_h1), h1_start,     h1_input,
                                        h1_deadline,             h1_timed_out, h1_between_exchanges,
-                                       h1_end,                  &front_h2};
+                                       h1_end,                  &front_h2,
+                                       NULL};

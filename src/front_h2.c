@@ -1,8 +1,11 @@
-/* front_h2.c — see front_h2.h. The engine never writes by itself: every engine call made from an
- * exchange's callback (uplink parser, connect, timer) only queues, and a deferred "kick" event
- * flushes the engine into the client leg from the top of the loop. So the engine's on_close,
- * which frees a stream, never runs under an exchange or uplink callback that still uses it. */
-#include "front_h2.h"
+/* front_h2.c — see front_h2.h: the streams (one exchange each), the engine's per-stream
+ * callbacks and what an exchange tells the front. The connection (client leg, flushing, the
+ * session's calls) is front_h2_conn.c. The engine never writes by itself: every engine call made
+ * from an exchange's callback (uplink parser, connect, timer) only queues, and a deferred "kick"
+ * event flushes the engine into the client leg from the top of the loop. So the engine's
+ * on_close, which frees a stream, never runs under an exchange or uplink callback that still
+ * uses it. */
+#include "front_h2_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -24,92 +27,14 @@
 #include "str.h"
 #include "tls_facts.h"
 #include "tls_wbuf.h"
+#include "trailers.h"
 #include "ws_tap.h"
 
-struct h2_stream {
-    struct exchange ex;             /* ex.flow NULL once recorded */
-    struct uplink own;              /* its own uplink, when the session's was busy */
-    struct session *s;
-    int32_t sid;
-    char route_host[256];           /* :authority's host */
-    int resp_ended;                 /* the response's end (or a reset) went to the engine */
-    int up_released;                /* the uplink is no longer this stream's */
-    int up_paused;                  /* uplink reading stopped: the stream's queue is full */
-    size_t unconsumed;              /* request body bytes taken but not yet given back */
-    uint64_t activity;              /* monotonic µs of the stream's last byte either way */
-    struct event *timer;            /* the stream's deadline */
-    struct h2_stream *prev, *next;
-};
-
-/* A generated answer waiting for the next flush: the engine takes a stream's response only once
- * on_request has returned, and failures are found inside it (refusals, exchange_start). */
-struct h2_answer {
-    int32_t sid;
-    int status;
-    struct h2_answer *next;
-    char reason[];
-};
-
-struct front_h2 {
-    struct h2_server *h2;
-    struct h2_answer *answers;      /* queued generated answers, oldest first */
-    struct event *kick;             /* deferred flush of the engine into the client leg */
-    struct h2_stream *streams;      /* open streams (list) */
-    struct h2_stream *up_owner;     /* the stream using the session's uplink, or NULL */
-    int failed;                     /* the engine failed: flush its GOAWAY, then close */
-};
-
 static const struct exchange_front exchange_ops;
-static const struct h2_server_ops engine_ops;
-
-static struct front_h2 *h2_of(struct session *s)
-{
-    return s->front_state;
-}
 
 static struct h2_stream *stream_of(struct exchange *ex)
 {
     return ex->front_arg;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Moving bytes to the client */
-
-static void teardown(struct session *s, const char *why);
-static void drain_answers(struct session *s, int send);
-
-/* Flush the engine into the client leg; close when it is done or failed. */
-static void flush_engine(struct session *s)
-{
-    struct front_h2 *h = h2_of(s);
-    if (!h || s->state == SESSION_S_CLOSING)
-        return;
-    drain_answers(s, 1);
-    struct evbuffer *out = leg_output(&s->client);
-    int r = out ? h2_server_flush(h->h2, out) : -1;
-    if (r < 0 || h->failed || h2_server_done(h->h2)) {
-        teardown(s, h->failed || r < 0 ? "the HTTP/2 connection failed" : "connection closed");
-        session_close(s, 1);
-        return;
-    }
-    if (h2_server_streams(h->h2) == 0 && s->state != SESSION_S_IDLE)
-        session_set_state(s, SESSION_S_IDLE, "no stream open");
-    else if (h2_server_streams(h->h2) > 0 && s->state == SESSION_S_IDLE)
-        session_set_state(s, SESSION_S_EXCHANGE, "streams open");
-}
-
-static void on_kick(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    flush_engine(arg);
-}
-
-static void kick(struct session *s)
-{
-    struct front_h2 *h = h2_of(s);
-    if (h && h->kick)
-        event_active(h->kick, EV_TIMEOUT, 0);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -119,7 +44,7 @@ static void kick(struct session *s)
 static void release_uplink(struct h2_stream *st, int ok)
 {
     struct session *s = st->s;
-    struct front_h2 *h = h2_of(s);
+    struct front_h2 *h = front_h2_of(s);
     struct uplink *u = st->ex.up;
     if (st->up_released || !u)
         return;
@@ -158,7 +83,7 @@ static void release_uplink(struct h2_stream *st, int ok)
 static void stream_free(struct h2_stream *st, const char *why)
 {
     struct session *s = st->s;
-    struct front_h2 *h = h2_of(s);
+    struct front_h2 *h = front_h2_of(s);
     if (st->ex.flow)
         exchange_abandon(&st->ex, why);
     release_uplink(st, 0);
@@ -173,9 +98,10 @@ static void stream_free(struct h2_stream *st, const char *why)
     free(st);
 }
 
-static void teardown(struct session *s, const char *why)
+
+void front_h2_teardown(struct session *s, const char *why)
 {
-    struct front_h2 *h = h2_of(s);
+    struct front_h2 *h = front_h2_of(s);
     while (h && h->streams) {
         h2_server_set_stream_arg(h->h2, h->streams->sid, NULL);
         stream_free(h->streams, why);
@@ -204,7 +130,7 @@ static void stream_timer(evutil_socket_t fd, short what, void *arg)
         }
     }
     exchange_timed_out(ex, ex->phase, t); /* answers 504 on the stream, or resets it */
-    kick(st->s);
+    front_h2_kick(st->s);
 }
 
 /* Give the client back the window of the request bytes the uplink has taken. */
@@ -220,9 +146,9 @@ static void try_consume(struct h2_stream *st)
         if (out && evbuffer_get_length(out) >= LEG_OUTBUF_MAX)
             return; /* up_drained brings us back */
     }
-    h2_server_consume(h2_of(st->s)->h2, st->sid, st->unconsumed);
+    h2_server_consume(front_h2_of(st->s)->h2, st->sid, st->unconsumed);
     st->unconsumed = 0;
-    kick(st->s);
+    front_h2_kick(st->s);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -290,7 +216,7 @@ static void send_answer(struct session *s, int32_t sid, int status, const char *
     snprintf(len, sizeof len, "%d", n);
     message_add_field(&m, "content-type", 12, "text/plain; charset=utf-8", 25);
     message_add_field(&m, "content-length", 14, len, strlen(len));
-    struct h2_server *e = h2_of(s)->h2;
+    struct h2_server *e = front_h2_of(s)->h2;
     if (h2_server_respond(e, sid, &m, 0) == 0) {
         h2_server_send_body(e, sid, body, (size_t)n);
         h2_server_end(e, sid, NULL);
@@ -303,7 +229,7 @@ static void send_answer(struct session *s, int32_t sid, int status, const char *
 /* Answer stream sid with a generated status at the next flush (queued in order). */
 static void answer(struct session *s, int32_t sid, int status, const char *reason)
 {
-    struct front_h2 *h = h2_of(s);
+    struct front_h2 *h = front_h2_of(s);
     size_t n = strlen(reason) + 1;
     struct h2_answer *a = malloc(sizeof *a + n), **tail = &h->answers;
     if (!a) {
@@ -317,13 +243,13 @@ static void answer(struct session *s, int32_t sid, int status, const char *reaso
             tail = &(*tail)->next;
         *tail = a;
     }
-    kick(s);
+    front_h2_kick(s);
 }
 
 /* Send (send 1) or drop the queued answers. */
-static void drain_answers(struct session *s, int send)
+void front_h2_drain_answers(struct session *s, int send)
 {
-    struct front_h2 *h = h2_of(s);
+    struct front_h2 *h = front_h2_of(s);
     while (h->answers) {
         struct h2_answer *a = h->answers;
         h->answers = a->next;
@@ -336,9 +262,9 @@ static void drain_answers(struct session *s, int send)
 static int on_request(void *arg, int32_t sid, struct message_head *head)
 {
     struct session *s = arg;
-    struct front_h2 *h = h2_of(s);
-    if (s->state == SESSION_S_CLOSING)
-        return -1;
+    struct front_h2 *h = front_h2_of(s);
+    if (s->state == SESSION_S_CLOSING || h->draining)
+        return -1; /* after our GOAWAY: REFUSED_STREAM, the client retries elsewhere */
     count_request(s);
     char host[256];
     int port = 0;
@@ -432,7 +358,7 @@ static void on_body(void *arg, int32_t sid, void *stream_arg, const uint8_t *dat
     struct session *s = arg;
     struct h2_stream *st = stream_arg;
     if (!st || !st->ex.flow) {
-        h2_server_consume(h2_of(s)->h2, sid, len); /* nobody takes it: window back at once */
+        h2_server_consume(front_h2_of(s)->h2, sid, len); /* nobody takes it: window back at once */
         return;
     }
     st->activity = s->last_activity = flow_now_us();
@@ -446,10 +372,12 @@ static void on_end(void *arg, int32_t sid, void *stream_arg, struct message_head
 {
     (void)arg;
     (void)sid;
-    (void)trailers; /* an HTTP/1.1 upstream gets no request trailers (RFC 9112 §7.1.2) */
     struct h2_stream *st = stream_arg;
-    if (st && st->ex.flow && !st->ex.req_done)
-        exchange_req_end(&st->ex);
+    if (!st || !st->ex.flow || st->ex.req_done)
+        return;
+    if (trailers) /* recorded; the uplink writes them as the chunked request's trailer section */
+        trailers_record(st->ex.flow, 0, trailers);
+    exchange_req_end(&st->ex);
 }
 
 /* The exchange completed: record it, keep its uplink for later streams when clean. */
@@ -479,11 +407,16 @@ static void on_close(void *arg, int32_t sid, void *stream_arg, uint32_t code, in
         ex->flow = NULL;
         if (by_client)
             strcpy(f->fail.closed_by, "client");
-        if (!f->fail.failed)
-            flow_fail(f, !ex->req_done      ? FLOW_STAGE_CLIENT_REQUEST
-                         : ex->resp_started ? FLOW_STAGE_RECEIVE
-                                            : FLOW_STAGE_WAIT,
-                      0, "%s", why && why[0] ? why : "stream closed");
+        /* we reset it (an error code, not the client's RST_STREAM): the client broke the
+         * protocol on it, and the app sees its stream fail (-1005) */
+        int ours = !by_client && code;
+        enum flow_stage stage = !ex->req_done && ours ? FLOW_STAGE_SEND
+                                : !ex->req_done       ? FLOW_STAGE_CLIENT_REQUEST
+                                : ex->resp_started    ? FLOW_STAGE_RECEIVE
+                                                      : FLOW_STAGE_WAIT;
+        flow_fail(f, stage, 0, "%s%s%s%s", ours ? "RST_STREAM " : "",
+                  ours ? h2_error_name(code) : "", ours ? " sent: " : "",
+                  why && why[0] ? why : "stream closed");
         tls_facts_get(&st->s->client.tls, &f->tls_client);
         record_flow(st->s->proxy, f);
     }
@@ -518,15 +451,9 @@ static void on_refused(void *arg, int32_t sid, const struct message_head *head, 
                    why);
 }
 
-static void on_conn_error(void *arg, uint32_t code, int by_client, const char *why)
-{
-    struct session *s = arg;
-    log_msg(LOG_DEBUG, "conn %llu: HTTP/2 %s (%s, code %u)", (unsigned long long)s->id, why,
-            by_client ? "from the client" : "sent", code);
-}
 
-static const struct h2_server_ops engine_ops = {on_request, on_body,    on_end,       on_close,
-                                                on_drain,   on_refused, on_conn_error};
+const struct h2_server_ops front_h2_engine_ops = {on_request, on_body,    on_end,       on_close,
+                                                on_drain,   on_refused, front_h2_on_conn_error};
 
 /* ------------------------------------------------------------------------------------------ */
 /* What an exchange tells this front */
@@ -548,7 +475,7 @@ static void ex_phase(struct exchange *ex, enum exchange_phase p, const char *why
 static int ex_resp_head(struct exchange *ex, struct http1_head *resp, unsigned flags)
 {
     struct h2_stream *st = stream_of(ex);
-    struct front_h2 *h = h2_of(st->s);
+    struct front_h2 *h = front_h2_of(st->s);
     if (resp->status == 101 || st->resp_ended)
         return -1;
     struct message_head m;
@@ -570,7 +497,7 @@ static int ex_resp_head(struct exchange *ex, struct http1_head *resp, unsigned f
     message_head_clear(&m);
     if (end)
         st->resp_ended = 1;
-    kick(st->s);
+    front_h2_kick(st->s);
     return bad ? -1 : 0;
 }
 
@@ -579,14 +506,14 @@ static int ex_resp_body(struct exchange *ex, const char *data, size_t len)
     struct h2_stream *st = stream_of(ex);
     if (st->resp_ended)
         return 0;
-    int r = h2_server_send_body(h2_of(st->s)->h2, st->sid, data, len);
+    int r = h2_server_send_body(front_h2_of(st->s)->h2, st->sid, data, len);
     if (r < 0)
         return -1;
     if (r == 1 && !st->up_paused && ex->up->leg.bev) { /* resumed by on_drain */
         st->up_paused = 1;
         bufferevent_disable(ex->up->leg.bev, EV_READ);
     }
-    kick(st->s);
+    front_h2_kick(st->s);
     return 0;
 }
 
@@ -595,9 +522,14 @@ static void ex_resp_end(struct exchange *ex)
     struct h2_stream *st = stream_of(ex);
     if (!st->resp_ended) {
         st->resp_ended = 1;
-        h2_server_end(h2_of(st->s)->h2, st->sid, NULL);
+        struct message_head t; /* the upstream's trailers (recorded) as a trailing HEADERS */
+        message_head_init(&t, 0);
+        const struct http1_head *rt = ex->flow ? ex->flow->resp_trailers : NULL;
+        int with = rt && trailers_to_message(&t, rt) > 0;
+        h2_server_end(front_h2_of(st->s)->h2, st->sid, with ? &t : NULL);
+        message_head_clear(&t);
     }
-    kick(st->s);
+    front_h2_kick(st->s);
 }
 
 static void ex_settle(struct exchange *ex)
@@ -617,8 +549,8 @@ static void ex_settle(struct exchange *ex)
     snprintf(f->note, sizeof f->note, "response arrived before the request body ended");
     record_flow(ex->proxy, f);
     release_uplink(st, 0);
-    h2_server_reset(h2_of(st->s)->h2, st->sid, NGHTTP2_NO_ERROR);
-    kick(st->s);
+    h2_server_reset(front_h2_of(st->s)->h2, st->sid, NGHTTP2_NO_ERROR);
+    front_h2_kick(st->s);
 }
 
 static void ex_fail(struct exchange *ex, struct flow *f, int status, const char *reason)
@@ -637,8 +569,8 @@ static void ex_fail(struct exchange *ex, struct flow *f, int status, const char 
         st->resp_ended = 1;
         answer(s, st->sid, status, reason);
     } else {
-        h2_server_reset(h2_of(s)->h2, st->sid, NGHTTP2_INTERNAL_ERROR);
-        kick(s);
+        h2_server_reset(front_h2_of(s)->h2, st->sid, NGHTTP2_INTERNAL_ERROR);
+        front_h2_kick(s);
     }
 }
 
@@ -648,8 +580,8 @@ static void ex_cut(struct exchange *ex, int flush)
     struct h2_stream *st = stream_of(ex);
     evtimer_del(st->timer);
     release_uplink(st, 0);
-    h2_server_reset(h2_of(st->s)->h2, st->sid, NGHTTP2_INTERNAL_ERROR);
-    kick(st->s);
+    h2_server_reset(front_h2_of(st->s)->h2, st->sid, NGHTTP2_INTERNAL_ERROR);
+    front_h2_kick(st->s);
 }
 
 static void ex_upgraded(struct exchange *ex, struct ws_tap *tap)
@@ -671,142 +603,3 @@ static void ex_req_drained(struct exchange *ex)
 static const struct exchange_front exchange_ops = {
     ex_phase, ex_resp_head, ex_resp_body, ex_resp_end,   ex_settle,
     ex_fail,  ex_cut,       ex_upgraded,  ex_req_resume, ex_req_drained};
-
-/* ------------------------------------------------------------------------------------------ */
-/* The client leg */
-
-static void client_read(struct bufferevent *bev, void *arg)
-{
-    struct leg *leg = arg;
-    struct session *s = leg->owner;
-    struct front_h2 *h = h2_of(s);
-    if (!h || s->state == SESSION_S_CLOSING)
-        return;
-    s->last_activity = flow_now_us();
-    struct evbuffer *in = bufferevent_get_input(bev);
-    while (evbuffer_get_length(in) > 0 && !h->failed) {
-        struct evbuffer_iovec v;
-        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-            break;
-        size_t n = v.iov_len;
-        if (h2_server_feed(h->h2, v.iov_base, n) < 0)
-            h->failed = 1;
-        evbuffer_drain(in, n);
-        if (s->state == SESSION_S_CLOSING)
-            return;
-    }
-    if (h->failed)
-        evbuffer_drain(in, evbuffer_get_length(in));
-    flush_engine(s);
-}
-
-static void client_write(struct bufferevent *bev, void *arg)
-{
-    (void)bev;
-    struct leg *leg = arg;
-    struct session *s = leg->owner;
-    tls_wbuf_flush(leg->ssl);
-    flush_engine(s); /* the client read: response bytes waiting in the queues go out */
-}
-
-static void client_event(struct bufferevent *bev, short what, void *arg)
-{
-    struct leg *leg = arg;
-    struct session *s = leg->owner;
-    struct front_h2 *h = h2_of(s);
-    (void)what;
-    if (leg->ssl)
-        tls_facts_take_error(&leg->tls, bufferevent_get_openssl_error(bev));
-    if (h && s->state != SESSION_S_CLOSING)
-        h2_server_eof(h->h2); /* every open stream closes: by the client */
-    teardown(s, "client closed the connection before the response was complete");
-    session_close(s, 0);
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* What the session asks of this front */
-
-static void h2f_start(struct session *s, struct bufferevent *bev)
-{
-    (void)bev; /* only ever handed a tunnel's client leg */
-    s->front_state = NULL; /* the accepting front's inline state is not ours */
-    const struct opts *o = s->proxy->opts;
-    struct front_h2 *h = calloc(1, sizeof *h);
-    struct h2_limits lim;
-    h2_limits_default(&lim);
-    if (o->max_header_bytes)
-        lim.max_header_list = (uint32_t)o->max_header_bytes;
-    if (o->max_headers)
-        lim.max_header_fields = (uint32_t)o->max_headers;
-    if (!h || !(h->kick = event_new(s->base, -1, 0, on_kick, s)) ||
-        !(h->h2 = h2_server_new(&engine_ops, s, &lim))) {
-        if (h && h->kick)
-            event_free(h->kick);
-        free(h);
-        log_msg(LOG_ERROR, "out of memory starting an HTTP/2 connection");
-        session_close(s, 0);
-        return;
-    }
-    s->front_state = h;
-    s->up.ex = NULL; /* the tunnel's upstream leg waits for the first stream */
-    bufferevent_setcb(s->client.bev, client_read, client_write, client_event, &s->client);
-    if (s->client.ssl)
-        tls_wbuf_bind(s->client.ssl, s->client.bev);
-    bufferevent_setwatermark(s->client.bev, EV_READ, 0, LEG_INBUF_MAX);
-    bufferevent_enable(s->client.bev, EV_READ | EV_WRITE);
-    leg_read_enabled(s->client.bev);
-    uplink_adopt(&s->up);
-    session_set_state(s, SESSION_S_IDLE, "tunnel intercepted (h2)");
-    if (evbuffer_get_length(bufferevent_get_input(s->client.bev)) > 0)
-        client_read(s->client.bev, &s->client);
-    else
-        flush_engine(s); /* our SETTINGS */
-}
-
-static void h2f_input(struct session *s)
-{
-    if (s->client.bev)
-        client_read(s->client.bev, &s->client);
-}
-
-static double h2f_deadline(struct session *s, int *lazy)
-{
-    (void)s;
-    *lazy = 0;
-    return 0; /* each stream has its own */
-}
-
-static void h2f_timed_out(struct session *s, double secs)
-{
-    (void)s;
-    (void)secs;
-}
-
-static int h2f_between_exchanges(struct session *s)
-{
-    struct front_h2 *h = h2_of(s);
-    return !h || (!h->up_owner && !h->streams);
-}
-
-static void h2f_end(struct session *s, const char *why)
-{
-    struct front_h2 *h = h2_of(s);
-    if (!h)
-        return;
-    teardown(s, why);
-    drain_answers(s, 0);
-    h2_server_free(h->h2);
-    if (h->kick)
-        event_free(h->kick);
-    free(h);
-    s->front_state = NULL;
-}
-
-const struct session_front front_h2 = {0,
-                                       h2f_start,
-                                       h2f_input,
-                                       h2f_deadline,
-                                       h2f_timed_out,
-                                       h2f_between_exchanges,
-                                       h2f_end,
-                                       NULL};

@@ -293,7 +293,8 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t sid, const 
     return 0;
 }
 
-static const char *close_why(struct h2s_stream *st, uint32_t code, char *buf, size_t size)
+static const char *close_why(const struct h2_server *s, struct h2s_stream *st, uint32_t code,
+                             char *buf, size_t size)
 {
     if (st->reset_by_client) {
         snprintf(buf, size, "RST_STREAM %s from the client", h2_error_name(st->client_code));
@@ -309,6 +310,11 @@ static const char *close_why(struct h2s_stream *st, uint32_t code, char *buf, si
                  (unsigned long long)st->body_in, (long long)st->content_length);
         return buf;
     }
+    if (code == NGHTTP2_FLOW_CONTROL_ERROR) { /* nghttp2 resets it without a word */
+        snprintf(buf, size, "DATA frames on stream %d: more than its flow-control window (%u "
+                 "bytes) sent before WINDOW_UPDATE", (int)st->id, s->lim.stream_window);
+        return buf;
+    }
     snprintf(buf, size, "stream closed with %s", h2_error_name(code));
     return buf;
 }
@@ -321,7 +327,7 @@ static int on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t code, void
         return 0;
     nghttp2_session_set_stream_user_data(ng, sid, NULL);
     char buf[160];
-    const char *why = close_why(st, code, buf, sizeof buf);
+    const char *why = close_why(s, st, code, buf, sizeof buf);
     if (st->delivered) {
         s->nstreams--;
         /* a stream that ended both ways is fine whatever RST followed it */
@@ -334,12 +340,51 @@ static int on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t code, void
     return 0;
 }
 
+static const char *settings_name(int32_t id)
+{
+    switch (id) {
+    case NGHTTP2_SETTINGS_ENABLE_PUSH: return "SETTINGS_ENABLE_PUSH";
+    case NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE: return "SETTINGS_INITIAL_WINDOW_SIZE";
+    case NGHTTP2_SETTINGS_MAX_FRAME_SIZE: return "SETTINGS_MAX_FRAME_SIZE";
+    case NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL: return "SETTINGS_ENABLE_CONNECT_PROTOCOL";
+    default: return "setting";
+    }
+}
+
+/* The first value of a SETTINGS frame that RFC 9113 §6.5.2 forbids, in words, or NULL. */
+static const char *bad_setting(const nghttp2_settings *f, char *buf, size_t size)
+{
+    for (size_t i = 0; i < f->niv; i++) {
+        int32_t id = f->iv[i].settings_id;
+        uint32_t v = f->iv[i].value;
+        const char *rule = NULL;
+        if ((id == NGHTTP2_SETTINGS_ENABLE_PUSH ||
+             id == NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL) && v > 1)
+            rule = "0 or 1";
+        else if (id == NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE && v > NGHTTP2_MAX_WINDOW_SIZE)
+            rule = "at most 2^31-1";
+        else if (id == NGHTTP2_SETTINGS_MAX_FRAME_SIZE &&
+                 (v < 16384 || v > 16777215))
+            rule = "16384 to 16777215";
+        if (rule) {
+            snprintf(buf, size, "SETTINGS frame: %s %u (must be %s)", settings_name(id), v,
+                     rule);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
 static int on_invalid_frame(nghttp2_session *ng, const nghttp2_frame *frame, int lib_error,
                             void *user)
 {
     (void)ng;
     struct h2_server *s = user;
-    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST &&
+    char setting[160];
+    if (frame->hd.type == NGHTTP2_SETTINGS &&
+        bad_setting(&frame->settings, setting, sizeof setting))
+        snprintf(s->error, sizeof s->error, "%s", setting);
+    else if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST &&
         s->nstreams >= s->lim.max_concurrent_streams)
         snprintf(s->error, sizeof s->error,
                  "HEADERS frame on stream %d: more than SETTINGS_MAX_CONCURRENT_STREAMS (%u) "
@@ -393,10 +438,18 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
     (void)ng;
     struct h2_server *s = user;
     if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR) {
-        char why[300];
+        char why[300], debug[160] = "";
+        /* nghttp2's fail-fast checks give no callback, only the GOAWAY's debug data, which
+         * names the frame ("DATA: stream_id == 0") */
+        if (frame->goaway.opaque_data_len)
+            snprintf(debug, sizeof debug, "%.*s",
+                     (int)(frame->goaway.opaque_data_len < 150 ? frame->goaway.opaque_data_len
+                                                               : 150),
+                     (const char *)frame->goaway.opaque_data);
         snprintf(why, sizeof why, "GOAWAY %s sent: %s", h2_error_name(frame->goaway.error_code),
                  s->error[0]       ? s->error
                  : s->lib_error[0] ? s->lib_error
+                 : debug[0]        ? debug
                                    : h2_error_meaning(frame->goaway.error_code));
         conn_error(s, frame->goaway.error_code, 0, why);
     }

@@ -261,6 +261,14 @@ static json_t *headers_out(json_t *headers, int redact)
     return a;
 }
 
+/* HAR has no place for trailers: "_trailers" (as headers), only when the message had some. */
+static void trailers_out(json_t *dst, json_t *msg, int redact)
+{
+    json_t *t = json_object_get(msg, "trailers");
+    if (json_array_size(t))
+        put(dst, "_trailers", headers_out(t, redact));
+}
+
 static void trim(const char **s, size_t *len)
 {
     while (*len && (**s == ' ' || **s == '\t')) {
@@ -562,6 +570,7 @@ static json_t *entry_json(struct har_ctx *c, json_t *d)
     request_cookies(cookies, rh, redact);
     put(rq, "cookies", cookies);
     put(rq, "headers", headers_out(rh, redact));
+    trailers_out(rq, reqd, redact);
     const char *q = u ? strchr(u, '?') : NULL;
     put(rq, "queryString", q ? params_json(q + 1, strcspn(q + 1, "#"), redact) : json_array());
     if (!tunnel) {
@@ -584,6 +593,7 @@ static json_t *entry_json(struct har_ctx *c, json_t *d)
         response_cookies(sc, sh, redact);
         put(rs, "cookies", sc);
         put(rs, "headers", headers_out(sh, redact));
+        trailers_out(rs, respd, redact);
         put(rs, "content", content(c, id, respd));
         const char *loc = header_value(sh, "Location");
         put(rs, "redirectURL", json_string(loc ? loc : ""));

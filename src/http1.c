@@ -66,15 +66,6 @@ static int fail_limit(llhttp_t *l, enum http1_limit which)
     return fail(l, why[which]);
 }
 
-/* head_append's result as a parser callback result. */
-static int append_or_fail(llhttp_t *l, struct http1_parser *p, const char *at, size_t len)
-{
-    int r = head_append(&p->head, at, len, p->limits.max_head);
-    if (r == -1)
-        return fail_limit(l, HTTP1_LIMIT_HEAD);
-    return r < 0 ? fail(l, "out of memory") : 0;
-}
-
 static void head_reset(struct http1_head *h, int is_request)
 {
     h->is_request = is_request;
@@ -105,6 +96,9 @@ static int on_message_begin(llhttp_t *l)
     p->in_body = 0;
     p->body_bytes = 0;
     CUR_START(p) = 0;
+    p->trailer.buf_len = 0;
+    p->trailer.nspans = 0;
+    p->trailer_start = 0;
     return 0;
 }
 
@@ -124,12 +118,26 @@ static int add_span(struct http1_head *h)
     return 0;
 }
 
+/* The head the field spans go to: the message's head, or its trailer section once the head
+ * was delivered (llhttp reports trailer fields through the same callbacks after the last chunk). */
+static struct http1_head *fields_head(struct http1_parser *p)
+{
+    return p->in_body ? &p->trailer : &p->head;
+}
+
+/* Offset in fields_head's buf where the string being received starts. */
+static size_t *string_start(struct http1_parser *p)
+{
+    return p->in_body ? &p->trailer_start : &CUR_START(p);
+}
+
 static int on_data(llhttp_t *l, const char *at, size_t len)
 {
     struct http1_parser *p = parser_of(l);
-    if (p->in_body)
-        return 0; /* trailer fields: dropped, see http1.h */
-    return append_or_fail(l, p, at, len);
+    int r = head_append(fields_head(p), at, len, p->limits.max_head);
+    if (r == -1)
+        return fail_limit(l, HTTP1_LIMIT_HEAD);
+    return r < 0 ? fail(l, "out of memory") : 0;
 }
 
 /* Request-target bytes (llhttp may deliver them in pieces). */
@@ -145,7 +153,7 @@ static int on_url(llhttp_t *l, const char *at, size_t len)
 static int on_field_data(llhttp_t *l, const char *at, size_t len)
 {
     struct http1_parser *p = parser_of(l);
-    if (!p->in_body && p->head.buf_len - CUR_START(p) + len > p->limits.max_field_line)
+    if (fields_head(p)->buf_len - *string_start(p) + len > p->limits.max_field_line)
         return fail_limit(l, HTTP1_LIMIT_FIELD_LINE);
     return on_data(l, at, len);
 }
@@ -160,13 +168,14 @@ static int on_value_data(llhttp_t *l, const char *at, size_t len)
      * (400 for a request, 502 for a response): llhttp has already interpreted the folded value
      * (a folded "chunked " is not chunked to it, but would be to the next hop once forwarded). */
     uintptr_t start = (uintptr_t)at;
-    if (!p->in_body && p->value_end && start != p->value_end &&
+    if (p->value_end && start != p->value_end &&
         !(start == p->feed_base && p->value_end == p->prev_feed_end))
         return fail(l, "obsolete line folding (obs-fold) in a header value");
     p->value_end = start + len;
-    if (!p->in_body && p->head.nspans > 0) {
-        size_t name_off = p->head.spans[p->head.nspans - 1].name_off;
-        if (name_off != SIZE_MAX && p->head.buf_len - name_off + len > p->limits.max_field_line)
+    struct http1_head *fh = fields_head(p);
+    if (fh->nspans > 0) {
+        size_t name_off = fh->spans[fh->nspans - 1].name_off;
+        if (name_off != SIZE_MAX && fh->buf_len - name_off + len > p->limits.max_field_line)
             return fail_limit(l, HTTP1_LIMIT_FIELD_LINE);
     }
     return on_data(l, at, len);
@@ -185,11 +194,27 @@ static int on_startline_complete(llhttp_t *l)
     return 0;
 }
 
+/* A trailer field's name is complete (trailer spans are fields only, no start line). */
+static int trailer_field_complete(llhttp_t *l, struct http1_parser *p)
+{
+    struct http1_head *t = &p->trailer;
+    if (t->nspans >= p->limits.max_fields)
+        return fail_limit(l, HTTP1_LIMIT_FIELDS);
+    if (add_span(t) < 0)
+        return fail(l, "out of memory");
+    if (head_append(t, "", 1, p->limits.max_head) < 0)
+        return fail_limit(l, HTTP1_LIMIT_HEAD);
+    t->spans[t->nspans - 1].name_off = p->trailer_start;
+    p->trailer_start = t->buf_len;
+    p->value_end = 0;
+    return 0;
+}
+
 static int on_field_complete(llhttp_t *l)
 {
     struct http1_parser *p = parser_of(l);
     if (p->in_body)
-        return 0;
+        return trailer_field_complete(l, p);
     if (p->head.nspans == 0 && add_span(&p->head) < 0) /* no start-line string seen */
         return fail(l, "out of memory");
     if (p->head.nspans > p->limits.max_fields)
@@ -207,8 +232,16 @@ static int on_field_complete(llhttp_t *l)
 static int on_value_complete(llhttp_t *l)
 {
     struct http1_parser *p = parser_of(l);
-    if (p->in_body)
+    if (p->in_body) {
+        struct http1_head *t = &p->trailer;
+        if (head_append(t, "", 1, p->limits.max_head) < 0)
+            return fail_limit(l, HTTP1_LIMIT_HEAD);
+        if (t->nspans)
+            t->spans[t->nspans - 1].value_off = p->trailer_start;
+        p->trailer_start = t->buf_len;
+        p->value_end = 0;
         return 0;
+    }
     size_t off = head_end_string(p, &CUR_START(p));
     if (off == SIZE_MAX)
         return fail_limit(l, HTTP1_LIMIT_HEAD);
@@ -281,6 +314,7 @@ static int on_headers_complete(llhttp_t *l)
     h->content_length = (l->flags & F_CONTENT_LENGTH) ? l->content_length : 0;
     h->wire_size = wire + 2; /* the empty line */
     p->in_body = 1;
+    p->value_end = 0;
     int rc = p->handlers->on_head ? p->handlers->on_head(p->arg, h) : 0;
     if (rc < 0)
         return fail(l, "message refused");
@@ -300,9 +334,32 @@ static int on_body(llhttp_t *l, const char *at, size_t len)
     return 0;
 }
 
+/* A chunked message's trailer section arrived: hand its fields to on_trailers, then give the
+ * memory back (rare: an idle connection should not keep it). */
+static int deliver_trailers(llhttp_t *l, struct http1_parser *p)
+{
+    struct http1_head *t = &p->trailer;
+    size_t n = t->nspans;
+    struct http1_field *fields = n && p->handlers->on_trailers ? calloc(n, sizeof *fields) : NULL;
+    for (size_t i = 0; fields && i < n; i++) {
+        fields[i].name = t->buf + t->spans[i].name_off;
+        fields[i].value = t->spans[i].value_off == SIZE_MAX ? "" : t->buf + t->spans[i].value_off;
+    }
+    int rc = fields ? p->handlers->on_trailers(p->arg, fields, n) : 0;
+    free(fields);
+    free(t->buf);
+    free(t->spans);
+    memset(t, 0, sizeof *t);
+    if (n && p->handlers->on_trailers && !fields)
+        return fail(l, "out of memory");
+    return rc < 0 ? fail(l, "trailers refused") : 0;
+}
+
 static int on_message_complete(llhttp_t *l)
 {
     struct http1_parser *p = parser_of(l);
+    if (p->in_body && deliver_trailers(l, p) != 0)
+        return HPE_USER;
     p->in_body = 0;
     int rc = p->handlers->on_done ? p->handlers->on_done(p->arg) : 1;
     if (rc < 0)
@@ -373,6 +430,9 @@ void http1_parser_free(struct http1_parser *p)
     free(p->head.spans);
     free(p->head.fields);
     memset(&p->head, 0, sizeof p->head);
+    free(p->trailer.buf);
+    free(p->trailer.spans);
+    memset(&p->trailer, 0, sizeof p->trailer);
 }
 
 enum http1_feed_result http1_feed(struct http1_parser *p, struct evbuffer *in)

@@ -4,7 +4,8 @@
  * Bodies are re-framed, not copied byte for byte: on_body hands out de-chunked data, and the
  * forwarder writes it with http1_write_body in the framing it chose for the other leg. This keeps
  * the framing we emit unambiguous whatever the peer sent (no smuggling through us); chunk
- * extensions and trailers are dropped (RFC 9112 §7.1.2 allows a proxy to discard trailers). */
+ * extensions are dropped; a chunked message's trailer fields go to on_trailers, and trailers.h
+ * writes them back in a chunked trailer section. */
 #ifndef HTTPEEK_HTTP1_H
 #define HTTPEEK_HTTP1_H
 
@@ -84,6 +85,9 @@ struct http1_handlers {
     int (*on_head)(void *arg, struct http1_head *head);
     int (*on_body)(void *arg, const char *data, size_t len);
     int (*on_done)(void *arg);
+    /* A chunked message's trailer section (fields borrowed for the call), just before on_done;
+     * NULL: dropped. */
+    int (*on_trailers)(void *arg, const struct http1_field *fields, size_t n);
 };
 
 struct http1_parser {
@@ -93,6 +97,8 @@ struct http1_parser {
     void *arg;                             /* owner callback argument */
     int in_body;                           /* head delivered: field spans are trailers now */
     size_t cur_start;                      /* offset in head.buf of the string being received */
+    struct http1_head trailer;             /* trailer fields being received (buf and spans only) */
+    size_t trailer_start;                  /* offset in trailer.buf of the string being received */
     uint64_t body_bytes;                   /* de-chunked body bytes of the current message */
     const char *error;                     /* reason of the last HTTP1_ERROR (static or llhttp's) */
     const char *error_name;                /* llhttp_errno_name of the last error */

@@ -128,8 +128,8 @@ static int cap_done(void *arg)
 
 void own_capture_response(struct flow *f, struct evbuffer *out, size_t from, int head_only)
 {
-    static const struct http1_handlers with_body = {cap_head, cap_body, cap_done};
-    static const struct http1_handlers no_body = {cap_head_only, cap_body, cap_done};
+    static const struct http1_handlers with_body = {cap_head, cap_body, cap_done, NULL};
+    static const struct http1_handlers no_body = {cap_head_only, cap_body, cap_done, NULL};
     /* a copy, by peeking: a bufferevent's output has its start frozen (no copyout), and the
      * client's output must stay as it is (own pages are a few kB) */
     struct evbuffer_ptr pos;

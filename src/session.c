@@ -298,6 +298,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
             add_timer(s, freed ? s->proxy->opts->idle_timeout - t : t);
             return;
         }
+        if (s->front->drain) { /* HTTP/2: GOAWAY first, so the client opens no stream on it */
+            s->front->drain(s, "idle timeout");
+            return;
+        }
         session_close(s, 0);
         return;
     case SESSION_S_REQUEST_HEAD:
@@ -422,9 +426,14 @@ void session_tunnel(struct session *s, struct flow *f, const char *host, int por
 
 void session_close_idle(struct session **registry)
 {
-    for (struct session *s = *registry; s; s = s->next)
-        if (s->state == SESSION_S_IDLE)
+    for (struct session *s = *registry; s; s = s->next) {
+        if (s->state == SESSION_S_CLOSING)
+            continue;
+        if (s->front->drain)
+            s->front->drain(s, "httpeek is shutting down");
+        else if (s->state == SESSION_S_IDLE)
             session_close(s, 0);
+    }
 }
 
 void session_free_all(struct session **registry)

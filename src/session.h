@@ -60,6 +60,10 @@ struct session_front {
     /* The front to run instead when a tunnel's client negotiated ALPN h2 (NULL: none). It
      * allocates its own state in start (state_size 0). */
     const struct session_front *h2;
+    /* Stop taking new requests, let those in flight finish, then close (httpeek shuts down, or
+     * the connection was idle for --idle-timeout; why says which): HTTP/2 sends GOAWAY
+     * NO_ERROR. NULL: the session is simply closed when idle. May be called more than once. */
+    void (*drain)(struct session *s, const char *why);
 };
 
 struct session {
@@ -93,7 +97,8 @@ void session_accept(struct proxy *proxy, struct event_base *base, struct resolve
                     int fd, const struct sockaddr *addr, socklen_t addrlen)
     HP_NONNULL(1, 2, 3, 5, 6, 8);
 
-/* Shutdown, step 1: close every session of registry that is between requests. */
+/* Shutdown, step 1: close every session of registry that is between requests; a front that
+ * drains (HTTP/2) is told to (GOAWAY) and closes when its exchanges are done. */
 void session_close_idle(struct session **registry) HP_NONNULL(1);
 
 /* Shutdown, step 2 (event loop stopped): free every session left, recording unfinished

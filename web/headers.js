@@ -1,5 +1,5 @@
 /* headers.js — the detail pane's Request and Response tabs (start line, headers in the order and
- * case they arrived), Query (decoded parameters, a form body) and Cookies (Cookie, Set-Cookie). */
+ * case they arrived, then the trailer section when there was one), Query (decoded parameters, a form body) and Cookies (Cookie, Set-Cookie). */
 'use strict';
 
 (function () {
@@ -23,6 +23,13 @@
     box.appendChild(t);
     box.appendChild(el('p', { class: 'muted small' }, hs.length + ' header' + (hs.length === 1 ? '' : 's') +
       ', in the order and case ' + (which === 'request' ? 'the client sent them' : 'the server sent them') + '.'));
+    const tr = part.trailers || [];
+    if (tr.length) { // the trailer section after the body (gRPC's status lives there)
+      const tt = el('table', { class: 'headers trailers' });
+      for (const h of tr) tt.appendChild(el('tr', null, el('th', null, h.name), el('td', null, h.value)));
+      box.appendChild(section('Trailers', tt, el('p', { class: 'muted small' }, tr.length + ' trailer field' +
+        (tr.length === 1 ? '' : 's') + ', sent after the body.')));
+    }
     return box;
   }
 

@@ -154,6 +154,7 @@ static void add_detail(json_t *o, const struct flow *f)
         put(req, "target", jstr(f->req ? f->req->target : f->kind == FLOW_TUNNEL ? f->url : ""));
         put(req, "http_version", f->req ? version_json(f->req) : json_string(""));
         put(req, "headers", headers_json(f->req));
+        put(req, "trailers", headers_json(f->req_trailers));
         put(req, "head_size", json_integer(f->req ? (json_int_t)f->req->wire_size : -1));
         capture_json(req, &f->req_body);
         put(o, "request", req);
@@ -165,6 +166,7 @@ static void add_detail(json_t *o, const struct flow *f)
             put(resp, "reason", jstr(f->resp->reason));
             put(resp, "http_version", version_json(f->resp));
             put(resp, "headers", headers_json(f->resp));
+            put(resp, "trailers", headers_json(f->resp_trailers));
             put(resp, "head_size", json_integer((json_int_t)f->resp->wire_size));
             capture_json(resp, &f->resp_body);
             put(o, "response", resp);

@@ -22,6 +22,11 @@ HTTP endpoints (any method; HEAD gets the heads without the body):
   /altsvc         short body with Alt-Svc: h3=":443" (the proxy strips it by default)
   /close          short body with Connection: close, then closes
   /slow/SECS      sleeps SECS before the first byte, then a short body
+  /noread/SECS    reads no request body: waits SECS, answers 200 and closes (a server that
+                  does not read, so the proxy's upload backs up)
+  /trailers       chunked JSON body {trailers: the request's trailer fields as received
+                  ([name, value] pairs), chunked, length}, then a trailer section:
+                  grpc-status: 0, grpc-message: all good, x-body-sha256 (of the request body)
   /hangup         closes the connection without any response
 Generated bodies also carry X-Body-Sha256 (of the identity bytes).
 
@@ -120,6 +125,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def read_body(self):
         """Request body per RFC 9112 6.3: chunked wins over Content-Length."""
         te = self.headers.get("Transfer-Encoding", "")
+        self.req_trailers = []
         if "chunked" in te.lower():
             parts = []
             total = 0
@@ -133,6 +139,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         t = self.rfile.readline(65537)
                         if t in (b"\r\n", b"\n", b""):
                             break
+                        k, _, v = t.decode("latin-1").partition(":")
+                        self.req_trailers.append([k.strip(), v.strip()])
                     break
                 total += size
                 if total > MAX_BODY:
@@ -153,6 +161,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             pass
         route = path.split("?", 1)[0]
         parts = [p for p in route.split("/") if p]
+        if parts and parts[0] == "noread":
+            time.sleep(float(parts[1]) if len(parts) > 1 else 1)
+            self.close_connection = True
+            self.send_body(200, b"did not read\n", "text/plain", [("Connection", "close")])
+            return
         try:
             body, chunked = self.read_body()
         except (ValueError, ConnectionError) as e:
@@ -195,6 +208,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 out = []
         out.append(b"0\r\n\r\n")
         self.wfile.write(b"".join(out))
+
+    def ep_trailers(self, arg, body, chunked):
+        data = json.dumps({"trailers": self.req_trailers, "chunked": chunked,
+                           "length": len(body)}).encode()
+        self.start(200, [("Content-Type", "application/json"), ("Transfer-Encoding", "chunked"),
+                         ("Trailer", "grpc-status, grpc-message, x-body-sha256")])
+        if self.is_head():
+            return
+        self.wfile.write(b"%x\r\n" % len(data) + data + b"\r\n0\r\ngrpc-status: 0\r\n"
+                         b"grpc-message: all good\r\nx-body-sha256: " + sha256(body).encode() +
+                         b"\r\n\r\n")
 
     def ep_gzip(self, arg, body, chunked):
         n = int(arg or "0")

@@ -70,7 +70,7 @@ static int on_done(void *arg)
     return 0; /* one response per request, as front_h1.c and exchange.c: pause */
 }
 
-static const struct http1_handlers handlers = {on_head, on_body, on_done};
+static const struct http1_handlers handlers = {on_head, on_body, on_done, NULL};
 
 /* Inputs whose two reads reached the parser separately, and inputs run (printed at exit: a
  * split that never happens would make the "two reads" promise empty; run_fuzz.sh fails on 0). */

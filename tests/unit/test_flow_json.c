@@ -274,6 +274,8 @@ int main(void)
     f->tls_upstream.present = 1;
     snprintf(f->tls_upstream.version, sizeof f->tls_upstream.version, "TLSv1.3");
     flow_capture_add(&f->resp_body, "{}", 2);
+    const char *tv[] = {"grpc-status", "0", "grpc-message", "caf\xc3\xa9 \"ok\""};
+    f->resp_trailers = head(0, tv, 2);
     d = flow_to_json(f, 1);
     ok(json_is_null(json_object_get(d, "failure")) && !json_is_true(json_object_get(d, "failed")),
        "successful flow: failure null");
@@ -285,6 +287,12 @@ int main(void)
     is_str(json_string_value(json_object_get(json_object_get(json_object_get(d, "tls"), "upstream"), "version")),
            "TLSv1.3", "tls.upstream.version");
     is_int(json_integer_value(json_object_get(d, "resp_size")), 2, "resp_size");
+    json_t *rt = json_object_get(json_object_get(d, "response"), "trailers");
+    ok(json_array_size(rt) == 2 &&
+           !strcmp(json_string_value(json_object_get(json_array_get(rt, 1), "value")), "caf\xc3\xa9 \"ok\""),
+       "response trailers in order, values escaped");
+    ok(json_array_size(json_object_get(json_object_get(d, "request"), "trailers")) == 0,
+       "request without trailers: trailers []");
     json_decref(d);
     flow_free(f);
     /* a mirrored expired certificate: which leaf the client was shown and why, the server's names,

@@ -51,7 +51,7 @@ static int cap_done_pause(void *arg)
     return 0; /* pause after each message, as front_h1.c does for pipelining */
 }
 
-static const struct http1_handlers cap_handlers = {cap_head, cap_body, cap_done};
+static const struct http1_handlers cap_handlers = {cap_head, cap_body, cap_done, NULL};
 
 static void cap_free(struct capture *c)
 {
@@ -185,7 +185,7 @@ static void test_pipelined_and_pause(void)
     static const char two[] = "GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n";
     struct capture c = {0};
     struct http1_parser p;
-    struct http1_handlers pausing = {cap_head, cap_body, cap_done_pause};
+    struct http1_handlers pausing = {cap_head, cap_body, cap_done_pause, NULL};
     http1_parser_init(&p, 1, &pausing, &c);
     struct evbuffer *in = evbuffer_new();
     evbuffer_add(in, two, sizeof two - 1);
@@ -313,7 +313,7 @@ static void test_pipelined_every_split(void)
         "GET http://h/c HTTP/1.1\r\nHost: h\r\nX-C: 3\r\n\r\n";
     size_t len = sizeof three - 1;
     int all_ok = 1, forwarded_ok = 1;
-    struct http1_handlers pausing = {cap_head, cap_body, cap_done_pause};
+    struct http1_handlers pausing = {cap_head, cap_body, cap_done_pause, NULL};
     for (size_t split = 0; split <= len && all_ok; split++) {
         struct capture c = {0};
         struct http1_parser p;

@@ -36,7 +36,7 @@ static int s_done(void *arg)
     return 0; /* pause after each message, as front_h1.c does */
 }
 
-static const struct http1_handlers handlers = {s_head, s_body, s_done};
+static const struct http1_handlers handlers = {s_head, s_body, s_done, NULL};
 
 struct outcome {
     enum http1_feed_result r;

@@ -136,7 +136,7 @@ static int grab_done(void *arg)
     (void)arg;
     return 1;
 }
-static const struct http1_handlers grab = {grab_head, no_body, grab_done};
+static const struct http1_handlers grab = {grab_head, no_body, grab_done, NULL};
 
 static struct http1_head *parse_http1(const char *text, int is_request)
 {
