@@ -124,6 +124,7 @@
 
 struct clients;
 struct rules;
+struct ruleset_file;
 
 struct web_config {
     const char *addr;         /* "HOST:PORT" */
@@ -137,6 +138,7 @@ struct web_config {
     int loopback_only;        /* 1: the proxy listens on loopback only (phones cannot reach it) */
     struct clients *clients;  /* per-client facts (may be NULL) */
     struct rules *rules;      /* interception rules (may be NULL) */
+    struct ruleset_file *route_rules; /* map / block rules, GET/PUT /api/rules (may be NULL) */
     const char *const *intercept;   /* --intercept globs (borrowed) */
     size_t nintercept;
     const char *const *passthrough; /* --passthrough globs (borrowed) */
