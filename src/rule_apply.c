@@ -306,7 +306,7 @@ static enum rule_apply_result map_remote(struct exchange *ex, struct rule_target
     t->path_buf[0] = '\0';
     if (has_path)
         str_append(t->path_buf, sizeof t->path_buf, &n, path);
-    if (*tail && *tail != '/' && *tail != '?' && (!n || t->path_buf[n - 1] != '/'))
+    if (!has_path && *tail != '/' && *tail != '?') /* "https://host" + "users": a '/' between */
         str_append(t->path_buf, sizeof t->path_buf, &n, "/");
     str_append(t->path_buf, sizeof t->path_buf, &n, tail);
     if (!n)

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# 57-map-rules.sh — rules that decide where a request goes (docs/RULES.md), with curl and real
+# servers: map local (a file, a directory with a file missing, a raw .http response; the server
+# never gets the request), map remote (to a server with another certificate, verified for the new
+# host, Host and SNI of the new target), block at each stage (the error curl gets and the flow's
+# diagnosis), _rules in the flow and HAR, GET/PUT /api/rules with ETag / If-Match, and an invalid
+# rules.json refused at start with its line named.
+source "$(dirname "$0")/lib.sh"
+
+PKI=$T/pki
+make_pki "$PKI" || { echo "Bail out! make_pki failed"; exit 1; }
+start_dns upstream.test=127.0.0.1 wrong.test=127.0.0.1 local.test=127.0.0.1 blk.test=127.0.0.1
+start_upstream --tls server; ORIGIN=$UPSTREAM_PORT; ORIGIN_LOG=$T/upstream1.out
+start_upstream --tls wronghost; STAGING=$UPSTREAM_PORT
+start_upstream; PLAIN=$UPSTREAM_PORT; PLAIN_LOG=$T/upstream3.out
+
+WWW=$T/www
+mkdir -p "$WWW/api"
+printf '{"plan": "pro"}\n' > "$WWW/api/user.json"
+printf 'HTTP/1.1 418 I am a teapot\nX-From-File: yes\nContent-Length: 999\n\nshort and stout\n' > "$WWW/teapot.http"
+WEBAPI() { echo "http://127.0.0.1:$HTTPEEK_WEB_PORT/api/$1"; }
+
+start_httpeek --upstream-ca "$PKI/ca.pem" \
+    --map-local "https://upstream.test:$ORIGIN/files/*=$WWW" \
+    --map-local "http://local.test/teapot=$WWW/teapot.http" \
+    --map-remote "https://upstream.test:$ORIGIN/v1/*=https://wrong.test:$STAGING/headers?from=" \
+    --map-remote "https://upstream.test:$ORIGIN/badcert/*=https://upstream.test:$STAGING/" \
+    --block "http://blk.test/status=503" --block "http://blk.test/dns=dns" \
+    --block "http://blk.test/refused=refused" --block "http://blk.test/tls=tls" \
+    --block "http://blk.test/reset" --block "http://blk.test/body=reset-body" \
+    --block "http://blk.test/slow=timeout:1"
+O="https://upstream.test:$ORIGIN"
+
+# detail JSON of the newest flow whose URL ends with $1
+flow_for() {
+    wait_grep "$1" "$HTTPEEK_LOG" 10 >/dev/null 2>&1
+    sleep 0.3
+    "$PYTHON" - "$(WEBAPI "")" "$1" <<'PY'
+import json, sys, urllib.request
+base, suffix = sys.argv[1], sys.argv[2]
+flows = [f for f in json.load(urllib.request.urlopen(base + "flows", timeout=10)) if f["url"].endswith(suffix)]
+print(json.dumps(json.load(urllib.request.urlopen("%sflows/%d" % (base, max(f["id"] for f in flows)), timeout=10)) if flows else {}))
+PY
+}
+jget() { jq_py "$1"; }
+
+# ---- map local ----------------------------------------------------------------------------------
+body=$(pcurl_tls -sS "$O/files/api/user.json" -D "$T/h1")
+is "$body" '{"plan": "pro"}' "map local of a directory: the file under the rest of the path"
+like "$(header content-type "$T/h1")" "application/json" "its type from the extension"
+d=$(flow_for "/files/api/user.json")
+is "$(jget 'd["_rules"][0]["action"]' <<<"$d")" "map_local" "the flow carries _rules with the action"
+like "$(jget 'd["_rules"][0]["detail"]' <<<"$d")" "www/api/user.json" "... and the file in its detail"
+is "$(jget 'd["rules"]' <<<"$d")" "1" "the summary counts the rules that touched it"
+code=$(pcurl_tls -sS -o "$T/miss" -w '%{http_code}' "$O/files/api/missing.json")
+is "$code" "404" "a directory without the file: 404"
+like "$(cat "$T/miss")" "rule 'cli-1'.*www/api/missing.json" "the 404 names the rule and the path"
+d=$(flow_for "/files/api/missing.json")
+like "$(jget 'd["_rules"][0]["detail"]' <<<"$d")" "missing.json.*404" "the flow says which file was missing"
+unlike "$(cat "$ORIGIN_LOG" 2>/dev/null)" "/files/" "the server never got a mapped request"
+pcurl -sS -D "$T/h2" -o "$T/tea" "http://local.test/teapot"
+is "$(status_of "$T/h2")" "418" "a .http file: its status"
+is "$(header x-from-file "$T/h2")" "yes" "... its headers"
+is "$(cat "$T/tea")" "short and stout" "... and its body, framed by its real length (not the file's Content-Length)"
+
+# ---- map remote ---------------------------------------------------------------------------------
+out=$(pcurl_tls -sS "$O/v1/users?id=7")
+is "$(jget 'd["target"]' <<<"$out")" "/headers?from=users?id=7" "map remote: the pattern's * carried to the end of the URL"
+is "$(jget 'dict(d["headers"]).get("Host")' <<<"$out")" "wrong.test:$STAGING" "the new target's Host"
+is "$(jget 'd["sni"]' <<<"$out")" "wrong.test" "the new target's SNI; its certificate (wrong.test only) verified for it"
+d=$(flow_for "/v1/users?id=7")
+is "$(jget 'd["url"]' <<<"$d")" "$O/v1/users?id=7" "the flow keeps the URL the app asked for"
+like "$(jget 'd["_rules"][0]["detail"]' <<<"$d")" "sent to https://wrong.test:$STAGING/headers" "... and says where it went"
+code=$(pcurl_tls -sS -o /dev/null -w '%{http_code}' "$O/badcert/x")
+is "$code" "502" "map remote to a server whose certificate does not name the new host: refused"
+d=$(flow_for "/badcert/x")
+like "$(jget 'd["failure"]["reason"]' <<<"$d")" "certificate" "... the flow says the certificate was refused"
+
+# ---- block --------------------------------------------------------------------------------------
+code=$(pcurl -sS -o "$T/b" -w '%{http_code}' http://blk.test/status)
+is "$code" "503" "block with a status: the status"
+like "$(cat "$T/b")" "cli-5" "... and a body naming the rule"
+# stage, NSURLError code, curl exit code
+for c in "dns -1003" "refused -1004" "tls -1200" "slow -1001"; do
+    set -- $c
+    pcurl -sS -o "$T/b" -w '%{http_code}' "http://blk.test/$1" >"$T/code"; rc=$?
+    d=$(flow_for "blk.test/$1")
+    is "$(jget 'd["diagnosis"]["code"]' <<<"$d")" "$2" "block $1: the flow's diagnosis is $2"
+    like "$(cat "$T/code") $rc" "^50[24] 0$" "block $1: the client gets httpeek's 502/504 (curl exit 0)"
+    like "$(jget 'd["_rules"][0]["id"]' <<<"$d")" "^cli-" "block $1: _rules names the rule"
+done
+pcurl -sS -o /dev/null http://blk.test/reset 2>"$T/err"; rc=$?
+is "$rc" "52" "block reset: curl sees an empty reply (exit 52)"
+d=$(flow_for "blk.test/reset")
+is "$(jget 'd["diagnosis"]["code"]' <<<"$d")" "-1005" "... diagnosed -1005 (connection lost)"
+pcurl -sS -o /dev/null http://blk.test/body 2>"$T/err"; rc=$?
+is "$rc" "18" "block reset-body: curl sees the body cut short (exit 18)"
+d=$(flow_for "blk.test/body")
+is "$(jget 'd["diagnosis"]["code"]' <<<"$d")" "-1005" "... diagnosed -1005"
+
+# ---- HAR ----------------------------------------------------------------------------------------
+api "$(WEBAPI har)" >"$T/har.json"
+n=$("$PYTHON" -c 'import json,sys; print(sum(1 for e in json.load(open(sys.argv[1]))["log"]["entries"] if e.get("_rules")))' "$T/har.json")
+cmp_num "$n" -ge 12 "HAR entries carry _rules ($n)"
+
+# ---- API: GET / PUT / ETag / If-Match -----------------------------------------------------------
+RULES='{"version": 1, "rules": [{"id": "api-block", "match": {"url": "http://local.test/api/*"}, "action": {"type": "block", "status": 451}}]}'
+api -D "$T/g" "$(WEBAPI rules)" >"$T/g.json"
+etag=$(header etag "$T/g")
+like "$etag" '^"r-' "GET /api/rules gives an ETag"
+is "$(jget 'len(d["command_line"])' <"$T/g.json")" "11" "... and the command line's rules, read-only"
+code=$(api -o "$T/p" -w '%{http_code}' -X PUT -H "If-Match: $etag" --data-binary "$RULES" "$(WEBAPI rules)")
+is "$code" "200" "PUT with the current ETag: saved"
+is "$(pcurl -sS -o /dev/null -w '%{http_code}' http://local.test/api/x)" "451" "the new rule applies at once"
+like "$(cat "$HTTPEEK_CONFDIR/rules.json")" "api-block" "... and is saved in the rules file"
+code=$(api -o "$T/p" -w '%{http_code}' -X PUT -H "If-Match: $etag" --data-binary "$RULES" "$(WEBAPI rules)")
+is "$code" "412" "PUT with a stale ETag: 412, nothing overwritten"
+etag=$(api -D - -o /dev/null "$(WEBAPI rules)" >"$T/g2"; header etag "$T/g2")
+code=$(api -o "$T/p" -w '%{http_code}' -X PUT -H "If-Match: $etag" \
+    --data-binary $'{"version": 1,\n "rules": [\n  {"match": {"host": "a.test"}, "action": {"type": "rewrite"}}]}' "$(WEBAPI rules)")
+is "$code" "400" "an invalid PUT: 400"
+like "$(cat "$T/p")" "line 3: rules\\[0\\]\\.action\\.type" "... naming the line and the field"
+is "$(pcurl -sS -o /dev/null -w '%{http_code}' http://local.test/api/x)" "451" "... and the rules in use stay"
+code=$(api -o /dev/null -w '%{http_code}' -X PUT -H "Origin: http://evil.test" --data-binary "$RULES" "$(WEBAPI rules)")
+is "$code" "403" "a PUT from another origin is refused"
+
+# ---- an invalid rules.json at start -------------------------------------------------------------
+printf '{"version": 1,\n "rules": [\n  {"match": {"url": "http://x.test/*"},\n   "action": {"type": "map_local"}}\n]}\n' > "$T/bad-rules.json"
+timeout 10 "$HTTPEEK" --confdir "$T/c2" --rules "$T/bad-rules.json" --listen "127.0.0.1:$(free_port)" >/dev/null 2>"$T/bad.err"; rc=$?
+is "$rc" "2" "an invalid rules file stops httpeek at start (exit 2)"
+like "$(cat "$T/bad.err")" "bad-rules.json line 4: rules\\[0\\]\\.action\\.path: missing" "... naming the file, the line and the field"
+timeout 10 "$HTTPEEK" --confdir "$T/c2" --block 'x.test=teapot' --listen "127.0.0.1:$(free_port)" >/dev/null 2>"$T/bad.err"; rc=$?
+is "$rc" "2" "an unknown --block action: exit 2"
+like "$(cat "$T/bad.err")" "unknown block action 'teapot'" "... saying which"
+
+done_testing
