@@ -109,6 +109,13 @@
  *                                  since, expires (unix s), rejections, reason}]}
  *   DELETE /api/passthrough/{client}/{host}   resume intercepting host for that device (both
  *                                  percent-encoded); 204, or 404 {error} when no such entry
+ *   GET  /api/rules                the rules file (docs/RULES.md) {version:1, rules:[...]} plus
+ *                                  command_line:[...] (read-only), ETag header
+ *   PUT  /api/rules                body: the rules.json text; If-Match: the ETag read (412 when
+ *                                  it is not current); 400 {error} naming line and field when
+ *                                  invalid; 200 {saved, etag}; saved atomically, in use at once
+ *   Flows a rule touched carry _rules:[{id, action, detail}] in /api/flows/{id} (and HAR), and
+ *   rules (a count) in list summaries.
  *   Writes (DELETE, PUT, POST) carrying an Origin other than http://{Host} get 403.
  *   Errors: 4xx/5xx with {"error":"reason"}.
  * Authentication: with a token, every request needs ?token=T, "Authorization: Bearer T", or the
