@@ -69,12 +69,25 @@ static int open_log(const char *path)
     return rc;
 }
 
-/* SIGHUP: reopen the --log file (after logrotate moved it away). */
+/* What SIGHUP reloads. */
+struct hup_ctx {
+    const char *log;              /* --log FILE, or NULL */
+    struct ruleset_file *rules;   /* the rules file */
+};
+
+/* SIGHUP: read the rules file again (a hand edit; an invalid file is refused and the rules in
+ * use stay) and reopen the --log file (after logrotate moved it away). */
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
     (void)sig;
     (void)what;
-    const char *path = arg;
+    const struct hup_ctx *c = arg;
+    const char *path = c->log;
+    char err[600];
+    if (c->rules && ruleset_file_reload(c->rules, err, sizeof err) < 0)
+        log_msg(LOG_WARN, "SIGHUP: rules refused, the rules in use stay: %s", err);
+    else if (c->rules)
+        log_msg(LOG_INFO, "SIGHUP: rules read from %s", c->rules->path);
     if (!path) {
         log_msg(LOG_INFO, "SIGHUP: no --log file to reopen");
         return;
@@ -270,7 +283,9 @@ static int run(const struct opts *o)
     base = event_base_new();
     sigint = evsignal_new(base, SIGINT, on_signal, base);
     sigterm = evsignal_new(base, SIGTERM, on_signal, base);
-    sighup = evsignal_new(base, SIGHUP, on_hup, (void *)o->log);
+    static struct hup_ctx hup;
+    hup = (struct hup_ctx){o->log, &route_rules};
+    sighup = evsignal_new(base, SIGHUP, on_hup, &hup);
     if (!base || !sigint || !sigterm || !sighup || event_add(sigint, NULL) ||
         event_add(sigterm, NULL) || event_add(sighup, NULL)) {
         fprintf(stderr, "httpeek: cannot set up signal handling\n");

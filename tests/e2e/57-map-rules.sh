@@ -124,6 +124,32 @@ is "$(pcurl -sS -o /dev/null -w '%{http_code}' http://local.test/api/x)" "451" "
 code=$(api -o /dev/null -w '%{http_code}' -X PUT -H "Origin: http://evil.test" --data-binary "$RULES" "$(WEBAPI rules)")
 is "$code" "403" "a PUT from another origin is refused"
 
+# ---- a hand edit, read on SIGHUP -----------------------------------------------------------------
+# (to httpeek itself: $HTTPEEK_PID is the timeout(1) wrapping it, which would end it on a HUP)
+HP=$(pgrep -P "$HTTPEEK_PID" | head -n 1)
+printf '{"version": 1,\n "rules": [\n  {"match": {"url": "http://local.test/api/*"},\n   "action": {"type": "block", "status": 99}}]}\n' > "$HTTPEEK_CONFDIR/rules.json"
+kill -HUP "$HP"
+wait_grep "rules refused" "$HTTPEEK_ERR" 10 >/dev/null 2>&1
+like "$(cat "$HTTPEEK_ERR")" "rules refused, the rules in use stay: .*rules.json line 4: rules\\[0\\]\\.action\\.status" \
+    "SIGHUP with an invalid hand edit: refused, naming the line and the field"
+is "$(pcurl -sS -o /dev/null -w '%{http_code}' http://local.test/api/x)" "451" "... and the rules in use stay"
+printf '{"version": 1, "rules": [{"match": {"url": "http://local.test/api/*"}, "action": {"type": "block", "status": 410}}]}\n' > "$HTTPEEK_CONFDIR/rules.json"
+kill -HUP "$HP"
+wait_grep "rules read from" "$HTTPEEK_ERR" 10 >/dev/null 2>&1
+is "$(pcurl -sS -o /dev/null -w '%{http_code}' http://local.test/api/x)" "410" "SIGHUP with a valid edit: the new rules apply"
+
+# ---- the same exchange code under the HTTP/2 front ----------------------------------------------
+start_httpeek --upstream-ca "$PKI/ca.pem" --http2=yes \
+    --map-local "https://upstream.test:$ORIGIN/files/*=$WWW" \
+    --block "https://upstream.test:$ORIGIN/gone=410" --block "https://upstream.test:$ORIGIN/nxdomain=dns"
+body=$(pcurl_tls --http2 -sS -D "$T/h2h" "$O/files/api/user.json")
+is "$body" '{"plan": "pro"}' "HTTP/2: map local answers the stream"
+like "$(grep '^HTTP/' "$T/h2h" | tail -n 1)" "^HTTP/2 200" "... over HTTP/2"
+is "$(pcurl_tls --http2 -sS -o /dev/null -w '%{http_code}' "$O/gone")" "410" "HTTP/2: block with a status"
+is "$(pcurl_tls --http2 -sS -o /dev/null -w '%{http_code}' "$O/nxdomain")" "502" "HTTP/2: block dns: httpeek's 502 on the stream"
+d=$(flow_for "/nxdomain")
+is "$(jget 'd["diagnosis"]["code"]' <<<"$d")" "-1003" "... diagnosed -1003"
+
 # ---- an invalid rules.json at start -------------------------------------------------------------
 printf '{"version": 1,\n "rules": [\n  {"match": {"url": "http://x.test/*"},\n   "action": {"type": "map_local"}}\n]}\n' > "$T/bad-rules.json"
 timeout 10 "$HTTPEEK" --confdir "$T/c2" --rules "$T/bad-rules.json" --listen "127.0.0.1:$(free_port)" >/dev/null 2>"$T/bad.err"; rc=$?
