@@ -98,6 +98,22 @@ is "$rc" "18" "block reset-body: curl sees the body cut short (exit 18)"
 d=$(flow_for "blk.test/body")
 is "$(jget 'd["diagnosis"]["code"]' <<<"$d")" "-1005" "... diagnosed -1005"
 
+# ---- the viewer: the list's mark and the Overview's line ---------------------------------------
+NODE=$(command -v node || true)
+JS=$REPO_ROOT/tests/js
+ID_RULED=$(flow_for "/files/api/user.json" | jget 'd["id"]')
+pcurl_tls -sS -o /dev/null "$O/bytes/10"
+ID_PLAIN=$(flow_for "/bytes/10" | jget 'd["id"]')
+if [ -z "$NODE" ] || [ ! -f "$JS/node_modules/playwright-core/package.json" ] || [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+    skip "the viewer's rule mark" "node, tests/js/node_modules or chromium missing (./scripts/deps.sh --test)"
+else
+    ART=${VIEWER_ARTIFACTS:-$(dirname "$HTTPEEK")/meson-logs}
+    mkdir -p "$ART" 2>/dev/null || ART=$T
+    out=$(VIEWER="$(WEBAPI "" | sed 's|api/$||')" FLOW=$ID_RULED PLAIN=$ID_PLAIN SCREENSHOT=$ART/57-map-rules.png \
+          HOME=$T timeout -k 5 60 "$NODE" "$JS/viewer-rules.js" 2>&1)
+    node_tap "$out"
+fi
+
 # ---- HAR ----------------------------------------------------------------------------------------
 api "$(WEBAPI har)" >"$T/har.json"
 n=$("$PYTHON" -c 'import json,sys; print(sum(1 for e in json.load(open(sys.argv[1]))["log"]["entries"] if e.get("_rules")))' "$T/har.json")
