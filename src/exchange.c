@@ -458,7 +458,10 @@ static int retry_request(struct exchange *ex)
     char host_field[300];
     format_authority(host_field, sizeof host_field, u->host, u->port, u->tls);
     const char *path = f->req->target;
-    if (path[0] != '/') {
+    const char *mapped = f->rules ? f->rules->sent_path : NULL; /* a map remote rule's path */
+    if (mapped) {
+        path = mapped;
+    } else if (path[0] != '/') {
         char s[16], h[256];
         int p;
         if (exchange_parse_absolute(f->req->target, s, sizeof s, h, sizeof h, &p, &path) < 0)
@@ -469,8 +472,8 @@ static int retry_request(struct exchange *ex)
     if (ensure_upstream(ex, host, u->port, u->tls) < 0)
         return -1;
     if (http1_write_request_head(u->pending, f->req, path,
-                                 http1_head_get(f->req, "host") && ex->tun->intercepted ? NULL
-                                                                                        : host_field,
+                                 http1_head_get(f->req, "host") && ex->tun->intercepted &&
+                                         !mapped ? NULL : host_field,
                                  u->req_out, 0) < 0)
         return -1;
     log_msg(LOG_DEBUG, "conn %llu: reused upstream closed, retrying on a new connection",

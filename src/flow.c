@@ -45,6 +45,8 @@ void flow_free(struct flow *f)
     capture_release(&f->req_body);
     capture_release(&f->resp_body);
     free(f->url);
+    if (f->rules)
+        free(f->rules->sent_path);
     free(f->rules);
     free(f);
 }

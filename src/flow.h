@@ -149,6 +149,7 @@ struct flow_rule_hit {
 struct flow_rule_hits {
     int n;
     struct flow_rule_hit hit[FLOW_MAX_RULE_HITS];
+    char *sent_path;          /* map remote: the path and query sent instead (owned), or NULL */
 };
 
 /* Monotonic microsecond marks; 0 = did not happen. HAR phases are derived in flow_done. */

@@ -323,6 +323,8 @@ static enum rule_apply_result map_remote(struct exchange *ex, struct rule_target
     t->host_field = t->authority;
     flow_rule_hit(ex->flow, r->id, "map_remote", "sent to %s://%s%.3000s", scheme, t->authority,
                   t->path);
+    if (ex->flow->rules && !ex->flow->rules->sent_path) /* for a retry on a fresh connection */
+        ex->flow->rules->sent_path = strdup(t->path);
     return RULE_APPLY_REMOTE;
 }
 
