@@ -14,6 +14,33 @@ start_upstream --tls server; ORIGIN=$UPSTREAM_PORT; ORIGIN_LOG=$T/upstream1.out
 start_upstream --tls wronghost; STAGING=$UPSTREAM_PORT
 start_upstream; PLAIN=$UPSTREAM_PORT; PLAIN_LOG=$T/upstream3.out
 
+# a server that closes a kept-alive connection when the next request arrives on it (the
+# keep-alive race of RFC 9112 §9.3.1: the proxy retries such a request on a fresh connection)
+IDLE_PF=$T/idle.port
+spawn idle 120 "$PYTHON" -c '
+import socket, sys, threading, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1])); __import__("os").rename(sys.argv[1] + ".tmp", sys.argv[1])
+def serve(c):
+    data, answered = b"", 0
+    while True:
+        while b"\r\n\r\n" not in data:
+            d = c.recv(4096)
+            if not d: return
+            data += d
+        head, data = data.split(b"\r\n\r\n", 1)
+        if answered:  # a second request on a kept-alive connection: closed unanswered
+            c.close(); return
+        lines = head.decode().split("\r\n")
+        host = [l.split(":", 1)[1].strip() for l in lines[1:] if l.lower().startswith("host:")]
+        with open(sys.argv[2], "a") as f: f.write("%s HOST %s\n" % (lines[0], host[0] if host else "-"))
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        answered = 1
+while True:
+    c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+' "$IDLE_PF" "$T/idle.log"
+wait_file "$IDLE_PF" 10
+IDLE=$(cat "$IDLE_PF")
 WWW=$T/www
 mkdir -p "$WWW/api"
 printf '{"plan": "pro"}\n' > "$WWW/api/user.json"
@@ -28,7 +55,8 @@ start_httpeek --upstream-ca "$PKI/ca.pem" \
     --block "http://blk.test/status=503" --block "http://blk.test/dns=dns" \
     --block "http://blk.test/refused=refused" --block "http://blk.test/tls=tls" \
     --block "http://blk.test/reset" --block "http://blk.test/body=reset-body" \
-    --block "http://blk.test/slow=timeout:1"
+    --block "http://blk.test/slow=timeout:1" \
+    --map-remote "http://keep.test/k/*=http://127.0.0.1:$IDLE/mapped/"
 O="https://upstream.test:$ORIGIN"
 
 # detail JSON of the newest flow whose URL ends with $1
@@ -75,6 +103,22 @@ code=$(pcurl_tls -sS -o /dev/null -w '%{http_code}' "$O/badcert/x")
 is "$code" "502" "map remote to a server whose certificate does not name the new host: refused"
 d=$(flow_for "/badcert/x")
 like "$(jget 'd["failure"]["reason"]' <<<"$d")" "certificate" "... the flow says the certificate was refused"
+
+# map remote and the keep-alive race: the mapped server closes the reused connection unanswered,
+# the request is retried on a fresh one, still to the mapped path and Host
+KEEP=$(timeout 20 "$PYTHON" - "$HTTPEEK_PORT" <<'PY'
+import http.client, sys, time
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+out = []
+for path in ("/k/one", "/k/two"):
+    c.request("GET", "http://keep.test" + path)
+    r = c.getresponse(); out.append("%d %s" % (r.status, r.read().decode()))
+    time.sleep(0.3)
+print(" / ".join(out))
+PY
+)
+is "$KEEP" "200 ok / 200 ok" "map remote on a kept-alive connection the server closed: the request is retried"
+is "$(grep -c "GET /mapped/two HTTP/1.1 HOST 127.0.0.1:$IDLE" "$T/idle.log")" "1" "... on a fresh connection, to the mapped path and Host"
 
 # ---- block --------------------------------------------------------------------------------------
 code=$(pcurl -sS -o "$T/b" -w '%{http_code}' http://blk.test/status)
@@ -124,7 +168,7 @@ RULES='{"version": 1, "rules": [{"id": "api-block", "match": {"url": "http://loc
 api -D "$T/g" "$(WEBAPI rules)" >"$T/g.json"
 etag=$(header etag "$T/g")
 like "$etag" '^"r-' "GET /api/rules gives an ETag"
-is "$(jget 'len(d["command_line"])' <"$T/g.json")" "11" "... and the command line's rules, read-only"
+is "$(jget 'len(d["command_line"])' <"$T/g.json")" "12" "... and the command line's rules, read-only"
 code=$(api -o "$T/p" -w '%{http_code}' -X PUT -H "If-Match: $etag" --data-binary "$RULES" "$(WEBAPI rules)")
 is "$code" "200" "PUT with the current ETag: saved"
 is "$(pcurl -sS -o /dev/null -w '%{http_code}' http://local.test/api/x)" "451" "the new rule applies at once"
