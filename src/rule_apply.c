@@ -300,7 +300,8 @@ static enum rule_apply_result map_remote(struct exchange *ex, struct rule_target
     for (char *c = host; *c; c++)
         *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
     /* the URL's path, then what the pattern's '*' matched (for "/v1/ *": "users?id=1") */
-    const char *tail = rest ? rest : "";
+    /* a match on the host only ("host" in rules.json) carries the whole path */
+    const char *tail = rest ? rest : r->path || r->path_re ? "" : t->path;
     int has_path = strchr(r->target + strlen(scheme) + 3, '/') != NULL;
     size_t n = 0;
     t->path_buf[0] = '\0';

@@ -208,8 +208,9 @@ int rule_set_pattern(struct rule *r, const char *pat, char *err, size_t errlen)
     if (*auth_end && strcmp(auth_end, "/*") && strcmp(auth_end, "*")) {
         if (!(r->path = strdup(auth_end)))
             goto oom;
-    } else if (*auth_end || !sep) {
-        /* "/ *" (any path) or a bare host: every path, and the whole path is the rest a map carries */
+    } else {
+        /* "/ *", no path at all, or a bare host: every path, and the whole path (or what follows
+         * its '/') is the rest a map carries */
         if (!(r->path = strdup(*auth_end ? "/*" : "*")))
             goto oom;
     }

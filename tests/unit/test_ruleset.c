@@ -66,6 +66,12 @@ int main(void)
     q = req("https", "cdn.test", 8443, "/a/b");
     ruleset_match(s, &q, &rest);
     is_str(rest, "/a/b", "a bare host carries the whole path");
+    struct rule whole = {0};
+    ok(rule_set_pattern(&whole, "https://x.test", err, sizeof err) == 0 && whole.path &&
+           !strcmp(whole.path, "*"), "a pattern without a path means every path");
+    free(whole.scheme);
+    free(whole.host);
+    free(whole.path);
     s->rules[0].enabled = 0;
     is_str(hit(s, "https", "api.example.com", 443, "/v1/users"), "cli-2", "a disabled rule is skipped");
     ok(ruleset_match(NULL, &q, NULL) == NULL, "no set: no match");
