@@ -332,6 +332,26 @@ static enum rule_apply_result map_remote(struct exchange *ex, struct rule_target
 /* ------------------------------------------------------------------------------------------ */
 /* Block */
 
+/* The reason phrase of a block's status (any 200..599: llhttp_status_name aborts on a code it
+ * does not know, so it is not asked). */
+static const char *status_reason(int status)
+{
+    static const struct { int code; const char *reason; } known[] = {
+        {200, "OK"}, {204, "No Content"}, {301, "Moved Permanently"}, {302, "Found"},
+        {304, "Not Modified"}, {400, "Bad Request"}, {401, "Unauthorized"}, {403, "Forbidden"},
+        {404, "Not Found"}, {405, "Method Not Allowed"}, {408, "Request Timeout"},
+        {409, "Conflict"}, {410, "Gone"}, {413, "Content Too Large"}, {418, "I'm a teapot"},
+        {422, "Unprocessable Content"}, {429, "Too Many Requests"},
+        {451, "Unavailable For Legal Reasons"}, {500, "Internal Server Error"},
+        {501, "Not Implemented"}, {502, "Bad Gateway"}, {503, "Service Unavailable"},
+        {504, "Gateway Timeout"},
+    };
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (known[i].code == status)
+            return known[i].reason;
+    return "Blocked";
+}
+
 /* Fail the exchange with f's failure (set): status answered to the client. */
 static enum rule_apply_result fail_with(struct exchange *ex, int status)
 {
@@ -349,12 +369,7 @@ static enum rule_apply_result block(struct exchange *ex, struct rule_target *t,
     char body[200];
     switch (r->block) {
     case RULE_BLOCK_STATUS: {
-        const char *name = llhttp_status_name((llhttp_status_t)r->status);
-        char reason[64] = "Blocked"; /* "SERVICE_UNAVAILABLE" → "Service Unavailable" */
-        for (size_t i = 0; name && name[i] && i + 1 < sizeof reason; i++) {
-            reason[i] = name[i] == '_' ? ' ' : i && name[i - 1] != '_' ? (char)(name[i] | 0x20) : name[i];
-            reason[i + 1] = '\0';
-        }
+        const char *reason = status_reason(r->status);
         flow_rule_hit(f, id, "block", "answered %d", r->status);
         snprintf(body, sizeof body, "Blocked by httpeek rule '%s'\n", id);
         if (answer_text(ex, t, r, r->status, reason, body) == 0)

@@ -184,6 +184,29 @@ is "$(pcurl -sS -o /dev/null -w '%{http_code}' http://local.test/api/x)" "451" "
 code=$(api -o /dev/null -w '%{http_code}' -X PUT -H "Origin: http://evil.test" --data-binary "$RULES" "$(WEBAPI rules)")
 is "$code" "403" "a PUT from another origin is refused"
 
+# ---- rules swapped while requests flow: every request gets one set or the other, never a crash
+# (452 is a status llhttp has no name for: the answer still goes out) --------------------------------
+swap_rules() {
+    local i e
+    for i in $(seq 1 30); do
+        e=$(api -D - -o /dev/null "$(WEBAPI rules)" | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
+        api -o /dev/null -X PUT -H "If-Match: $e" --data-binary \
+            "{\"version\": 1, \"rules\": [{\"match\": {\"url\": \"http://local.test/api/*\"}, \"action\": {\"type\": \"block\", \"status\": $((i % 2 ? 452 : 451))}}]}" \
+            "$(WEBAPI rules)"
+    done
+}
+swap_rules & SWAP=$!
+WORKERS=()
+for w in 1 2 3 4; do
+    (for i in $(seq 1 40); do pcurl -sS -o /dev/null -w '%{http_code}\n' "http://local.test/api/$w-$i"; done) >"$T/swap$w" &
+    WORKERS+=($!)
+done
+wait "$SWAP" "${WORKERS[@]}"
+codes=$(cat "$T"/swap? | sort | uniq -c | awk '{print $2}' | tr '\n' ' ')
+like "$codes" "^(451 |452 |451 452 )$" "160 requests while the rules were swapped 30 times: each got one set's answer ($codes)"
+is "$(cat "$T"/swap? | wc -l)" "160" "... all 160 answered"
+ok "httpeek is still running" kill -0 "$HTTPEEK_PID"
+
 # ---- a hand edit, read on SIGHUP -----------------------------------------------------------------
 # (to httpeek itself: $HTTPEEK_PID is the timeout(1) wrapping it, which would end it on a HUP)
 HP=$(pgrep -P "$HTTPEEK_PID" | head -n 1)
