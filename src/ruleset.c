@@ -298,8 +298,6 @@ const struct rule *ruleset_match(const struct ruleset *s, const struct rule_requ
 /* ------------------------------------------------------------------------------------------ */
 /* Building */
 
-/* A new zeroed rule at the end of s, or NULL out of memory. */
-struct rule *ruleset_append(struct ruleset *s);
 struct rule *ruleset_append(struct ruleset *s)
 {
     if (s->n == s->cap) {
@@ -316,17 +314,12 @@ struct rule *ruleset_append(struct ruleset *s)
     return r;
 }
 
-/* Drop the last rule (a failed build). */
-void ruleset_drop_last(struct ruleset *s);
 void ruleset_drop_last(struct ruleset *s)
 {
     if (s->n)
         rule_clear(&s->rules[--s->n]);
 }
 
-/* Parse a block ACTION ("403", "dns", "refused", "reset", "reset-body", "tls", "timeout",
- * "timeout:N") into r. Returns 0 or -1 with err. */
-int rule_parse_block(struct rule *r, const char *how, char *err, size_t errlen);
 int rule_parse_block(struct rule *r, const char *how, char *err, size_t errlen)
 {
     static const struct { const char *name; enum rule_block b; } names[] = {

@@ -113,6 +113,13 @@ const struct rule *ruleset_match(const struct ruleset *s, const struct rule_requ
 int rule_set_pattern(struct rule *rule, const char *pattern, char *err, size_t errlen)
     HP_NONNULL(1, 2, 3);
 
+/* Building a set (ruleset_load.c): a new zeroed, enabled rule at the end of s (NULL out of
+ * memory); drop the last rule (a failed build); a block ACTION ("403", "dns", "refused",
+ * "reset", "reset-body", "tls", "timeout", "timeout:N") into r (0, or -1 with err). */
+struct rule *ruleset_append(struct ruleset *s) HP_NONNULL(1);
+void ruleset_drop_last(struct ruleset *s) HP_NONNULL(1);
+int rule_parse_block(struct rule *r, const char *how, char *err, size_t errlen) HP_NONNULL(1, 3);
+
 /* 1 when glob ('*' any run, '?' one char) matches s; icase: case-insensitive. */
 int rule_glob(const char *glob, const char *s, int icase) HP_NONNULL(1, 2);
 

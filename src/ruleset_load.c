@@ -9,10 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct rule *ruleset_append(struct ruleset *s);
-void ruleset_drop_last(struct ruleset *s);
-int rule_parse_block(struct rule *r, const char *how, char *err, size_t errlen);
-
 /* ------------------------------------------------------------------------------------------ */
 /* The line of a field: a walk over the (valid) JSON text */
 
