@@ -20,6 +20,7 @@
 #include "log.h"
 #include "own.h"
 #include "record.h"
+#include "rule_apply.h"
 #include "setup.h"
 #include "str.h"
 #include "tls_facts.h"
@@ -41,6 +42,8 @@ void exchange_init(struct exchange *ex, struct flow *f)
     ex->phase = EXCHANGE_FORWARDING;
     ex->req_done = ex->resp_started = ex->resp_done = 0;
     ex->retried = 0;
+    ex->rule_local = 0;
+    ex->rule_timeout = 0;
     ex->head_request = f->req->method == HTTP_HEAD;
     ex->upgrade_requested = f->req->upgrade && f->req->method != HTTP_CONNECT;
     ex->up->req_out = f->req->framing;
@@ -259,7 +262,19 @@ static int route_request(struct exchange *ex)
     str_append(url, sizeof url, &url_len, path[0] == '*' ? "" : path);
     flow_set_url(f, url);
 
-    if (tun->intercepted && tun->error[0]) {
+    struct rule_target rt = {.port = port, .path = path, .host_field = host_field};
+    str_copy(rt.scheme, sizeof rt.scheme, scheme);
+    str_copy(rt.host, sizeof rt.host, host);
+    enum rule_apply_result ruled = rule_apply_route(ex, &rt);
+    if (ruled == RULE_APPLY_ANSWERED || ruled == RULE_APPLY_FAILED)
+        return ruled == RULE_APPLY_ANSWERED ? 0 : -1;
+    if (ruled == RULE_APPLY_REMOTE) { /* elsewhere: the origin's tunnel error does not matter */
+        str_copy(scheme, sizeof scheme, rt.scheme);
+        str_copy(host, sizeof host, rt.host);
+        port = rt.port;
+        path = rt.path;
+        host_field = rt.host_field;
+    } else if (tun->intercepted && tun->error[0]) {
         flow_fail(f, FLOW_STAGE_UPSTREAM_TLS, 0, "%s", tun->error);
         tls_facts_get(&ex->up->leg.tls, &f->tls_upstream);
         fail(ex, 502, tun->error);
@@ -296,7 +311,7 @@ static enum exchange_body queue_up(struct exchange *ex, const char *data, size_t
 {
     struct uplink *u = ex->up;
     struct evbuffer *out = uplink_output(u, exchange_connecting(ex));
-    if (!out)
+    if (!out || ex->rule_local) /* a rule answers: the request body goes nowhere */
         return EXCHANGE_BODY_QUEUED;
     if (end) /* chunked: with the client's trailers (an h2 client's, or a chunked request's) */
         trailers_write_http1(out, u->req_out, ex->flow ? ex->flow->req_trailers : NULL);
@@ -454,7 +469,10 @@ static int retry_request(struct exchange *ex)
     char host_field[300];
     format_authority(host_field, sizeof host_field, u->host, u->port, u->tls);
     const char *path = f->req->target;
-    if (path[0] != '/') {
+    const char *mapped = f->rules ? f->rules->sent_path : NULL; /* a map remote rule's path */
+    if (mapped) {
+        path = mapped;
+    } else if (path[0] != '/') {
         char s[16], h[256];
         int p;
         if (exchange_parse_absolute(f->req->target, s, sizeof s, h, sizeof h, &p, &path) < 0)
@@ -465,8 +483,8 @@ static int retry_request(struct exchange *ex)
     if (ensure_upstream(ex, host, u->port, u->tls) < 0)
         return -1;
     if (http1_write_request_head(u->pending, f->req, path,
-                                 http1_head_get(f->req, "host") && ex->tun->intercepted ? NULL
-                                                                                        : host_field,
+                                 http1_head_get(f->req, "host") && ex->tun->intercepted &&
+                                         !mapped ? NULL : host_field,
                                  u->req_out, 0) < 0)
         return -1;
     log_msg(LOG_DEBUG, "conn %llu: reused upstream closed, retrying on a new connection",
@@ -627,6 +645,8 @@ double exchange_deadline(const struct exchange *ex, enum exchange_phase p, int *
 {
     const struct opts *o = ex->proxy->opts;
     *lazy = 0;
+    if (ex->rule_timeout > 0)
+        return ex->rule_timeout;
     if (p == EXCHANGE_CONNECTING)
         return ex->up->connecting ? 0 : o->upstream_timeout; /* TLS phase; upstream.c bounds the rest */
     if (ex->req_done && ex->flow && !ex->flow->marks.first_byte)
@@ -640,6 +660,10 @@ void exchange_timed_out(struct exchange *ex, enum exchange_phase p, double secs)
     struct flow *f = ex->flow;
     struct uplink *u = ex->up;
     char why[160];
+    if (ex->rule_timeout > 0) {
+        rule_apply_timed_out(ex, secs);
+        return;
+    }
     f->fail.timeout = 1;
     if (p == EXCHANGE_CONNECTING) {
         snprintf(why, sizeof why, "TLS handshake with %s:%d not done within %gs", u->host, u->port,
@@ -679,7 +703,9 @@ void exchange_finish(struct exchange *ex, int local)
     struct flow *f = ex->flow;
     struct uplink *u = ex->up;
     ex->flow = NULL;
-    if (u->tls && local != 2)
+    if (ex->rule_local)
+        u->reusable = 0; /* the socketless connection of a rule's answer */
+    else if (u->tls && local != 2)
         tls_facts_get(&u->leg.tls, &f->tls_upstream);
     if (local == 1)
         flow_free(f); /* httpeek's own setup page: not part of the app's traffic */

@@ -84,6 +84,9 @@ struct exchange {
     int upgrade_requested;          /* the request asked for a protocol upgrade (WebSocket) */
     int head_request;               /* the request is HEAD: the response has no body */
     int retried;                    /* already retried once on a fresh connection */
+    int rule_local;                 /* a rule answers (rule_apply.h): request bytes are dropped,
+                                     * the uplink is not kept */
+    double rule_timeout;            /* a block rule's timeout: the deadline, in seconds (0: none) */
 };
 
 /* ex uses uplink u from now on (u reports to ex: u->ex, u->ops). */

@@ -47,12 +47,31 @@ void flow_free(struct flow *f)
     capture_release(&f->req_body);
     capture_release(&f->resp_body);
     free(f->url);
+    if (f->rules)
+        free(f->rules->sent_path);
+    free(f->rules);
     free(f);
+}
+
+void flow_rule_hit(struct flow *f, const char *id, const char *action, const char *fmt, ...)
+{
+    if (!f->rules && !(f->rules = calloc(1, sizeof *f->rules)))
+        return;
+    if (f->rules->n == FLOW_MAX_RULE_HITS)
+        return;
+    struct flow_rule_hit *h = &f->rules->hit[f->rules->n++];
+    snprintf(h->id, sizeof h->id, "%s", id);
+    snprintf(h->action, sizeof h->action, "%s", action);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(h->detail, sizeof h->detail, fmt, ap);
+    va_end(ap);
 }
 
 size_t flow_mem_size(const struct flow *f)
 {
-    size_t n = sizeof *f + f->req_body.cap + f->resp_body.cap + (f->url ? strlen(f->url) + 1 : 0);
+    size_t n = sizeof *f + f->req_body.cap + f->resp_body.cap + (f->url ? strlen(f->url) + 1 : 0) +
+               (f->rules ? sizeof *f->rules : 0);
     const struct http1_head *heads[4] = {f->req, f->resp, f->req_trailers, f->resp_trailers};
     for (int i = 0; i < 4; i++)
         if (heads[i])

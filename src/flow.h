@@ -139,6 +139,19 @@ struct flow_checks {
     const char *kinds[4];      /* kind of each of warn_codes ("ats", "status", ...), static */
 };
 
+/* A rule that touched a flow (ruleset.h): which, what it did, and what it changed. */
+#define FLOW_MAX_RULE_HITS 4
+struct flow_rule_hit {
+    char id[64];
+    char action[16];          /* "map_local", "map_remote", "block" */
+    char detail[512];         /* one line: "file /srv/a.json (200)", "sent to https://..." */
+};
+struct flow_rule_hits {
+    int n;
+    struct flow_rule_hit hit[FLOW_MAX_RULE_HITS];
+    char *sent_path;          /* map remote: the path and query sent instead (owned), or NULL */
+};
+
 /* Monotonic microsecond marks; 0 = did not happen. HAR phases are derived in flow_done. */
 struct flow_marks {
     uint64_t start;         /* request head began (or CONNECT received) */
@@ -197,6 +210,7 @@ struct flow {
                                    for httpeek's own HTTP refusals the status (domain "HTTP") */
     const char *diag_name;      /* its name, static string, or NULL */
     struct flow_checks checks;  /* app-level body facts and warning kinds (warnings.c) */
+    struct flow_rule_hits *rules; /* rules that touched it (owned), or NULL: none */
 };
 
 /* Called with each finished flow; takes ownership (frees with flow_free when done). */
@@ -219,6 +233,11 @@ size_t flow_mem_size(const struct flow *f) HP_NONNULL(1);
 /* Record a failure (first one wins): stage, errno (0 if none) and a reason line. */
 void flow_fail(struct flow *f, enum flow_stage stage, int sys_errno, const char *fmt, ...)
     HP_NONNULL(1) HP_PRINTF(4, 5);
+
+/* Note that rule id did action to f (detail: printf); silently dropped past FLOW_MAX_RULE_HITS
+ * or out of memory. */
+void flow_rule_hit(struct flow *f, const char *id, const char *action, const char *fmt, ...)
+    HP_NONNULL(1, 2, 3) HP_PRINTF(4, 5);
 
 /* Set the flow's URL (copied). */
 void flow_set_url(struct flow *f, const char *url) HP_NONNULL(1, 2);

@@ -560,6 +560,7 @@ static void summary_fields(struct flow_json_text *w, const struct flow *f,
     kstr(w, "reason_short", why);
     kbool(w, "failed_before_tls", flow_words_failed_before_tls(f));
     kbool(w, "own", f->own);
+    kint(w, "rules", f->rules ? f->rules->n : 0); /* rules that touched it: the list's mark */
 }
 
 static void detail_fields(struct flow_json_text *w, const struct flow *f,
@@ -642,6 +643,17 @@ static void detail_fields(struct flow_json_text *w, const struct flow *f,
     kint(w, "bytes_up", (long long)f->bytes_up);
     kint(w, "bytes_down", (long long)f->bytes_down);
     kbool(w, "no_request_after_tls", f->no_request_after_tls);
+    key(w, "_rules"); /* which rules changed this flow, and what they did (ruleset.h) */
+    RAW(w, "[");
+    for (int i = 0; f->rules && i < f->rules->n; i++) {
+        sep(w);
+        RAW(w, "{");
+        kstr(w, "id", f->rules->hit[i].id);
+        kstr(w, "action", f->rules->hit[i].action);
+        kstr(w, "detail", f->rules->hit[i].detail);
+        RAW(w, "}");
+    }
+    RAW(w, "]");
 
     /* diagnose is pure: recomputing here gives the full {code, name, stage, title, detail, fix} */
     struct diagnosis d;

@@ -651,6 +651,9 @@ static json_t *entry_json(struct har_ctx *c, json_t *d)
         put(e, "_bytesUp", json_integer(iget(d, "bytes_up", 0)));
         put(e, "_bytesDown", json_integer(iget(d, "bytes_down", 0)));
     }
+    json_t *ruled = json_object_get(d, "_rules");
+    if (json_is_array(ruled) && json_array_size(ruled))
+        put(e, "_rules", json_incref(ruled));
     json_t *diag = json_object_get(d, "diagnosis");
     if (json_is_object(diag))
         put(e, "_diagnosis", json_incref(diag));

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "opts.h"
 #include "proxy.h"
+#include "ruleset_file.h"
 #include "setup.h"
 #include "store.h"
 #include "store_messages.h"
@@ -68,12 +69,25 @@ static int open_log(const char *path)
     return rc;
 }
 
-/* SIGHUP: reopen the --log file (after logrotate moved it away). */
+/* What SIGHUP reloads. */
+struct hup_ctx {
+    const char *log;              /* --log FILE, or NULL */
+    struct ruleset_file *rules;   /* the rules file */
+};
+
+/* SIGHUP: read the rules file again (a hand edit; an invalid file is refused and the rules in
+ * use stay) and reopen the --log file (after logrotate moved it away). */
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
     (void)sig;
     (void)what;
-    const char *path = arg;
+    const struct hup_ctx *c = arg;
+    const char *path = c->log;
+    char err[600];
+    if (c->rules && ruleset_file_reload(c->rules, err, sizeof err) < 0)
+        log_msg(LOG_WARN, "SIGHUP: rules refused, the rules in use stay: %s", err);
+    else if (c->rules)
+        log_msg(LOG_INFO, "SIGHUP: rules read from %s", c->rules->path);
     if (!path) {
         log_msg(LOG_INFO, "SIGHUP: no --log file to reopen");
         return;
@@ -153,10 +167,25 @@ static int run(const struct opts *o)
     struct keylog *keylog = NULL;
     struct client_certs *identities = NULL;
     char session[4096];
+    static struct ruleset_file route_rules; /* static: the workers and the web thread use it */
+    int route_rules_ready = 0;
 
     if (!rules || !clients) {
         fprintf(stderr, "httpeek: out of memory\n");
         goto out;
+    }
+    {
+        char rules_path[4096];
+        snprintf(rules_path, sizeof rules_path, "%s/rules.json", o->confdir);
+        int bad = ruleset_file_init(&route_rules, o->rules_file ? o->rules_file : rules_path,
+                                    o->rule_kind, o->rule_spec, (size_t)o->nrule_spec, err,
+                                    sizeof err) < 0;
+        route_rules_ready = 1;
+        if (bad) { /* a file that is not valid: refused whole, saying where */
+            fprintf(stderr, "httpeek: rules refused: %s\n", err);
+            rc = 2;
+            goto out;
+        }
     }
     if (!(ca = ca_load_or_create(o->confdir, err, sizeof err)) ||
         !(leaves = leafcache_new(ca, LEAFCACHE_DEFAULT_CAPACITY)) ||
@@ -231,6 +260,7 @@ static int run(const struct opts *o)
         .tls_client = client_ctx,
         .out = NULL, .sink = NULL, .sink_arg = NULL}; /* lines: printed by the store */
     proxy.client_slots = client_slots;
+    proxy.route_rules = &route_rules.holder;
     proxy.budget = &budget;
     proxy.sink = store_sink;
     proxy.sink_arg = store;
@@ -253,7 +283,9 @@ static int run(const struct opts *o)
     base = event_base_new();
     sigint = evsignal_new(base, SIGINT, on_signal, base);
     sigterm = evsignal_new(base, SIGTERM, on_signal, base);
-    sighup = evsignal_new(base, SIGHUP, on_hup, (void *)o->log);
+    static struct hup_ctx hup;
+    hup = (struct hup_ctx){o->log, &route_rules};
+    sighup = evsignal_new(base, SIGHUP, on_hup, &hup);
     if (!base || !sigint || !sigterm || !sighup || event_add(sigint, NULL) ||
         event_add(sigterm, NULL) || event_add(sighup, NULL)) {
         fprintf(stderr, "httpeek: cannot set up signal handling\n");
@@ -276,6 +308,7 @@ static int run(const struct opts *o)
     int webport;
     struct web_config wc = {
         .addr = o->web, .session_path = session, .clients = clients, .rules = rules,
+        .route_rules = &route_rules,
         .keylog = keylog ? keylog_path(keylog) : NULL,
         .proxy = addrs, .setup_url = "http://" SETUP_HOST "/", .phone_proxy = phone_proxy,
         .loopback_only = reach.loopback_only,
@@ -337,6 +370,8 @@ out:
     if (leaves)
         leafcache_free(leaves);
     rules_free(rules);
+    if (route_rules_ready)
+        ruleset_file_free(&route_rules);
     clients_free(clients);
     if (untrusted)
         leafcache_free(untrusted);

@@ -1,5 +1,6 @@
 /* opts.c — command line parsing (getopt_long); see opts.h for the contract. */
 #include "opts.h"
+#include "ruleset.h"
 
 #include "acl.h"
 #include "budget.h"
@@ -63,6 +64,13 @@ static const char usage[] =
     "                            (log rotation)\n"
     "  --strip-alt-svc[=yes|no]  remove Alt-Svc from responses so apps stay off HTTP/3 (QUIC),\n"
     "                            which would bypass the proxy (default yes)\n"
+    "  --rules FILE              rules that map or block requests (default CONFDIR/rules.json;\n"
+    "                            docs/RULES.md); PUT /api/rules saves to it\n"
+    "  --map-local 'PATTERN=PATH'    answer matching requests from a file or directory\n"
+    "  --map-remote 'PATTERN=URL'    send matching requests to another server\n"
+    "  --block 'PATTERN[=ACTION]'    fail matching requests: a status code, dns, refused,\n"
+    "                            reset (default), reset-body, tls, timeout[:SECS]\n"
+    "                            (PATTERN: scheme://host[:port]/path with * globs, or a host glob)\n"
     "  --keylog FILE             append the TLS secrets of both legs to FILE (NSS key log\n"
     "                            format, created 0600), so Wireshark decrypts a capture of the\n"
     "                            same traffic; default: $SSLKEYLOGFILE when set\n"
@@ -88,6 +96,7 @@ enum { O_LISTEN = 256, O_WEB, O_CONFDIR, O_UPSTREAM_CA, O_INSECURE, O_UPSTREAM_T
        O_MAX_CONNECTIONS, O_UPSTREAM_IDLE, O_LEAF_KEY,
        O_AUTO_PASSTHROUGH_TTL, O_NO_DEFAULT_PASSTHROUGH,
        O_RECORD_OWN, O_MAX_CLIENT_CONNECTIONS, O_MEMORY_BUDGET, O_KEYLOG, O_CLIENT_CERT,
+       O_RULES, O_MAP_LOCAL, O_MAP_REMOTE, O_BLOCK,
        O_CLIENT_CERT_PASSWORD_FILE, O_HTTP2 };
 
 static int parse_seconds(const char *s, double *out)
@@ -198,6 +207,10 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
         {"max-client-connections", required_argument, NULL, O_MAX_CLIENT_CONNECTIONS},
         {"memory-budget", required_argument, NULL, O_MEMORY_BUDGET},
         {"keylog", required_argument, NULL, O_KEYLOG},
+        {"rules", required_argument, NULL, O_RULES},
+        {"map-local", required_argument, NULL, O_MAP_LOCAL},
+        {"map-remote", required_argument, NULL, O_MAP_REMOTE},
+        {"block", required_argument, NULL, O_BLOCK},
         {"client-cert", required_argument, NULL, O_CLIENT_CERT},
         {"client-cert-password-file", required_argument, NULL, O_CLIENT_CERT_PASSWORD_FILE},
         {"verbose", no_argument, NULL, 'v'},
@@ -417,6 +430,33 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
             }
             o->session = optarg;
             break;
+        case O_RULES:
+            if (!*optarg) {
+                snprintf(err, errlen, "--rules: expected a file name");
+                return -1;
+            }
+            o->rules_file = optarg;
+            break;
+        case O_MAP_LOCAL:
+        case O_MAP_REMOTE:
+        case O_BLOCK: {
+            /* syntax checked here, so a typo stops httpeek before it starts */
+            enum rule_action a = c == O_MAP_LOCAL ? RULE_MAP_LOCAL
+                                 : c == O_MAP_REMOTE ? RULE_MAP_REMOTE : RULE_BLOCK;
+            struct ruleset *check = ruleset_new();
+            int bad = !check || ruleset_add_short(check, a, optarg, err, errlen) < 0;
+            ruleset_release(check);
+            if (bad)
+                return -1;
+            if (o->nrule_spec == OPTS_MAX_RULES) {
+                snprintf(err, errlen, "at most %d --map-local / --map-remote / --block rules",
+                         OPTS_MAX_RULES);
+                return -1;
+            }
+            o->rule_kind[o->nrule_spec] = (unsigned char)a;
+            o->rule_spec[o->nrule_spec++] = optarg;
+            break;
+        }
         case O_KEYLOG:
             if (!*optarg) {
                 snprintf(err, errlen, "--keylog: expected a file name");

@@ -80,6 +80,11 @@ struct opts {
                                                 argv; syntax checked, files read at start) */
     int nclient_cert;
     const char *client_cert_password_file; /* --client-cert-password-file FILE, or NULL */
+    const char *rules_file;              /* --rules FILE (borrowed), or NULL: confdir/rules.json */
+    const char *rule_spec[OPTS_MAX_RULES]; /* --map-local / --map-remote / --block specs (borrowed
+                                              from argv; syntax checked) ... */
+    unsigned char rule_kind[OPTS_MAX_RULES]; /* ... and the enum rule_action of each */
+    int nrule_spec;
     int upstream_errors_page;            /* 1: answer upstream TLS failures with a 502 page instead
                                             of mirroring them to the client */
 };

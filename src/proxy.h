@@ -17,6 +17,7 @@
 #include "leafcache.h"
 #include "opts.h"
 #include "rules.h"
+#include "ruleset.h"
 #include "setup.h"
 
 struct store_messages;
@@ -26,6 +27,8 @@ struct proxy {
     struct ca *ca;                   /* borrowed from main */
     struct leafcache *leaves;        /* borrowed from main, shared by workers */
     struct rules *rules;             /* interception rules (borrowed from main, thread-safe) */
+    struct ruleset_holder *route_rules; /* map local / map remote / block rules in use
+                                           (ruleset.h; borrowed from main; lock-free reads) */
     struct leafcache *untrusted;     /* leaves of a never-trusted CA: mirror upstream cert errors */
     struct ca *untrusted_ca;         /* that CA (in memory only) */
     struct acl allowed;              /* clients that may use the proxy */

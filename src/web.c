@@ -390,6 +390,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         else
             web__send_error(req, 405, "use GET or POST");
     } else if (web__session_route(w, req, path, cmd)) {
+    } else if (web__rules_route(w, req, path, cmd)) {
     } else if ((routed = web__devices_route(w, req, path, cmd))) {
         if (routed == WEB_ROUTED_CLIENTS_CHANGED)
             web__events_clients(w); /* the panels refresh on it */
@@ -466,6 +467,7 @@ struct web *web_start(const struct web_config *c, char *err, size_t errlen)
     w->loopback_only = c->loopback_only;
     w->clients = c->clients;
     w->rules = c->rules;
+    w->route_rules = c->route_rules;
     w->intercept = c->intercept;
     w->nintercept = c->nintercept;
     w->passthrough = c->passthrough;

@@ -109,6 +109,13 @@
  *                                  since, expires (unix s), rejections, reason}]}
  *   DELETE /api/passthrough/{client}/{host}   resume intercepting host for that device (both
  *                                  percent-encoded); 204, or 404 {error} when no such entry
+ *   GET  /api/rules                the rules file (docs/RULES.md) {version:1, rules:[...]} plus
+ *                                  command_line:[...] (read-only), ETag header
+ *   PUT  /api/rules                body: the rules.json text; If-Match: the ETag read (412 when
+ *                                  it is not current); 400 {error} naming line and field when
+ *                                  invalid; 200 {saved, etag}; saved atomically, in use at once
+ *   Flows a rule touched carry _rules:[{id, action, detail}] in /api/flows/{id} (and HAR), and
+ *   rules (a count) in list summaries.
  *   Writes (DELETE, PUT, POST) carrying an Origin other than http://{Host} get 403.
  *   Errors: 4xx/5xx with {"error":"reason"}.
  * Authentication: with a token, every request needs ?token=T, "Authorization: Bearer T", or the
@@ -124,6 +131,7 @@
 
 struct clients;
 struct rules;
+struct ruleset_file;
 
 struct web_config {
     const char *addr;         /* "HOST:PORT" */
@@ -137,6 +145,7 @@ struct web_config {
     int loopback_only;        /* 1: the proxy listens on loopback only (phones cannot reach it) */
     struct clients *clients;  /* per-client facts (may be NULL) */
     struct rules *rules;      /* interception rules (may be NULL) */
+    struct ruleset_file *route_rules; /* map / block rules, GET/PUT /api/rules (may be NULL) */
     const char *const *intercept;   /* --intercept globs (borrowed) */
     size_t nintercept;
     const char *const *passthrough; /* --passthrough globs (borrowed) */

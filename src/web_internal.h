@@ -31,6 +31,7 @@ struct web {
     int loopback_only;
     struct clients *clients;
     struct rules *rules;
+    struct ruleset_file *route_rules; /* GET/PUT /api/rules (web_rules.c), or NULL */
     const char *const *intercept, *const *passthrough;
     size_t nintercept, npassthrough;
     int loopback; /* bound to a loopback address: Host headers are checked instead of a token */
@@ -73,6 +74,10 @@ int web__devices_route(struct web *w, struct evhttp_request *req, const char *pa
 
 /* Start (0) the timer that sends "event: recording" when the store's recording state changes;
  * -1 on OOM. web__session_stop frees it (web_session.c). */
+/* GET/PUT /api/rules (web_rules.c): 1 when path was it (answered), 0 otherwise. */
+int web__rules_route(struct web *w, struct evhttp_request *req, const char *path,
+                     enum evhttp_cmd_type cmd) HP_NONNULL(1, 2, 3);
+
 int web__session_start(struct web *w) HP_NONNULL(1);
 void web__session_stop(struct web *w) HP_NONNULL(1);
 

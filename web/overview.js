@@ -1,4 +1,4 @@
-/* overview.js — the detail pane's Overview tab: the diagnosis panel, general facts, sizes, timing and failure. */
+/* overview.js — the detail pane's Overview tab: the diagnosis panel, the rules that changed the flow, general facts, sizes, timing and failure. */
 'use strict';
 
 (function () {
@@ -31,6 +31,10 @@
       frag.appendChild(section('Warnings', ...d.warnings.map((w) => diagPanel(w, true))));
     }
     if (d.links && d.links.length) frag.appendChild(section('Related flows', relatedList(d.links)));
+    // a rule answered, redirected or failed this request (docs/RULES.md): say so before anything
+    if (d._rules && d._rules.length) {
+      frag.appendChild(section('Changed by rules', kv(d._rules.map((r) => ['Rule ' + r.id, r.action.replace('_', ' ') + ': ' + r.detail]))));
+    }
     const req = d.request || {}, resp = d.response;
     const client = (d.client_name ? d.client_name + ' — ' : '') + (d.client || '') + (d.client_port ? ':' + d.client_port : '');
     frag.appendChild(section('General', kv([

@@ -1,5 +1,6 @@
 /* rows.js — what a flow's row says in the list: the start time, the path (or what a tunnel was),
- * the status or the failure in short, and the client with its app. */
+ * the status or the failure in short (marked when a rule touched the flow), and the client with
+ * its app. */
 'use strict';
 
 (function () {
@@ -23,9 +24,11 @@
 
   // "-1202 self-signed": the code the app saw and the short reason the server gives (else the
   // first clause of the long one); the status code for a response; "tunnel" for an open tunnel.
+  // A rule answered, redirected or failed it (docs/RULES.md): " · rule" says so in the list.
   function statusText(s) {
-    if (s.failed) return (s.diag_code ? s.diag_code + ' ' : '') + (s.reason_short || shortError(s.error));
-    return s.status ? String(s.status) : s.kind === 'tunnel' ? 'tunnel' : '';
+    const rule = s.rules ? ' · rule' : '';
+    if (s.failed) return (s.diag_code ? s.diag_code + ' ' : '') + (s.reason_short || shortError(s.error)) + rule;
+    return (s.status ? String(s.status) : s.kind === 'tunnel' ? 'tunnel' : '') + rule;
   }
 
   // A CONNECT that failed at DNS, connect or the server's TLS never was a tunnel.

@@ -227,6 +227,15 @@ static void add_detail(json_t *o, const struct flow *f)
     put(o, "bytes_up", json_integer((json_int_t)f->bytes_up));
     put(o, "bytes_down", json_integer((json_int_t)f->bytes_down));
     put(o, "no_request_after_tls", json_boolean(f->no_request_after_tls));
+    json_t *ruled = json_array();
+    for (int i = 0; f->rules && i < f->rules->n; i++) {
+        json_t *h = json_object();
+        put(h, "id", jstr(f->rules->hit[i].id));
+        put(h, "action", jstr(f->rules->hit[i].action));
+        put(h, "detail", jstr(f->rules->hit[i].detail));
+        json_array_append_new(ruled, h);
+    }
+    put(o, "_rules", ruled);
 
     /* diagnose is pure: recomputing here gives the full {code, name, stage, title, detail, fix} */
     struct diagnosis d;
@@ -306,6 +315,7 @@ json_t *flow_json_ref(const struct flow *f, int detail)
     put(o, "reason_short", jstr(why));
     put(o, "failed_before_tls", json_boolean(flow_words_failed_before_tls(f)));
     put(o, "own", json_boolean(f->own));
+    put(o, "rules", json_integer(f->rules ? f->rules->n : 0));
     if (detail)
         add_detail(o, f);
     return o;

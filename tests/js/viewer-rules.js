@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// viewer-rules.js — a flow a rule touched, in headless Chromium (playwright-core), driven by
+// tests/e2e/64-map-rules.sh: its list row is marked "· rule", and its Overview names the rule,
+// the action and what it did. Environment: VIEWER (URL), FLOW (a flow with _rules), PLAIN (a
+// flow without), SCREENSHOT (optional). Output: "ok - " / "not ok - " lines for lib.sh's node_tap.
+'use strict';
+const path = require('path');
+const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
+const { ok, waitRows } = require('./common');
+
+const PLAN = 3;
+let done = 0;
+const check = (c, d, ...x) => { done++; return ok(c, d, ...x); };
+
+(async () => {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const F = +process.env.FLOW, P = +process.env.PLAIN;
+    await page.goto(process.env.VIEWER, { waitUntil: 'load' });
+    const rs = await waitRows(page, (r) => r.some((x) => x.id === F) && r.some((x) => x.id === P));
+    const row = rs.find((x) => x.id === F), plain = rs.find((x) => x.id === P);
+    check(row && /· rule$/.test(row.cells.status) && plain && !/rule/.test(plain.cells.status),
+      'the list marks the flow a rule touched, and only it', row && row.cells.status, plain && plain.cells.status);
+    await page.click(`#list-rows .row[data-id="${F}"]`);
+    await page.waitForFunction(() => /Changed by rules/.test(document.body.textContent), null, { timeout: 5000 }).catch(() => {});
+    const sec = await page.$$eval('section.sec', (ss) => (ss.find((s) => /Changed by rules/.test(s.textContent)) || {}).textContent || '');
+    check(/Rule cli-1/.test(sec) && /map local: file .*user\.json \(200/.test(sec), 'the Overview names the rule and what it did: ' + sec);
+    if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT });
+    await page.click(`#list-rows .row[data-id="${P}"]`);
+    await page.waitForTimeout(300);
+    const none = await page.$$eval('section.sec', (ss) => ss.some((s) => /Changed by rules/.test(s.textContent)));
+    check(!none, 'a flow no rule touched has no such section');
+  } catch (e) {
+    console.log('# ' + String(e.stack || e).split('\n').join('\n# '));
+  } finally {
+    for (; done < PLAN; done++) ok(false, 'check not reached');
+    await browser.close();
+  }
+})();
