@@ -22,7 +22,9 @@
 #include "record.h"
 #include "setup.h"
 #include "str.h"
+#include "h2_client.h"
 #include "tls_facts.h"
+#include "uplink_h2.h"
 #include "ws_tap.h"
 
 static const struct uplink_ops uplink_ops;
@@ -61,6 +63,7 @@ static void fail(struct exchange *ex, int status, const char *reason)
 {
     struct flow *f = ex->flow;
     ex->flow = NULL;
+    uplink_h2_stream_done(ex->up);
     ex->front->fail(ex, f, status, reason);
 }
 
@@ -79,6 +82,7 @@ static void cut(struct exchange *ex, int flush)
 {
     struct flow *f = ex->flow;
     ex->flow = NULL;
+    uplink_h2_stream_done(ex->up);
     record_flow(ex->proxy, f);
     ex->front->cut(ex, flush);
 }
@@ -137,6 +141,13 @@ static int send_request_head(struct exchange *ex, const char *path, const char *
 {
     struct flow *f = ex->flow;
     struct uplink *u = ex->up;
+    if (u->h2) { /* one stream of the shared HTTP/2 connection */
+        const char *authority = host_field ? host_field : http1_head_get(f->req, "host");
+        if (uplink_h2_submit(u, f->req, path, authority ? authority : u->host) < 0)
+            return -1;
+        f->marks.send_start = flow_now_us();
+        return 0;
+    }
     struct evbuffer *out = u->leg.bev && !u->connecting && ex->phase != EXCHANGE_CONNECTING
                                ? leg_output(&u->leg) : u->pending;
     unsigned flags = ex->upgrade_requested ? HTTP1_KEEP_UPGRADE : 0;
@@ -156,6 +167,16 @@ static int ensure_upstream(struct exchange *ex, const char *host, int port, int 
 {
     struct flow *f = ex->flow;
     struct uplink *u = ex->up;
+    int h2 = uplink_h2_route(u, ex->proxy, ex->base, ex->client_addr, host, port, tls,
+                             ex->upgrade_requested || ex->retried);
+    if (h2 < 0)
+        return -1;
+    if (h2) { /* an HTTP/2 connection: reused when it carried an earlier exchange */
+        f->reused_upstream = uplink_h2_carried(u) > 0;
+        str_copy(f->server_ip, sizeof f->server_ip, uplink_h2_server_ip(u->h2));
+        set_phase(ex, EXCHANGE_FORWARDING, "HTTP/2 stream");
+        return 0;
+    }
     if (uplink_reuse(u, host, port, tls)) {
         /* a tunnel's own upstream carries its first request fresh: only an earlier exchange
          * (or the pool) makes it reused */
@@ -294,6 +315,12 @@ int exchange_start(struct exchange *ex)
 static enum exchange_body queue_up(struct exchange *ex, const char *data, size_t len, int end)
 {
     struct uplink *u = ex->up;
+    if (u->h2) {
+        if (end)
+            return ex->flow->req->framing == HTTP1_NO_BODY || uplink_h2_end(u) == 0
+                       ? EXCHANGE_BODY_SENT : EXCHANGE_BODY_QUEUED;
+        return uplink_h2_body(u, data, len) == 1 ? EXCHANGE_BODY_FULL : EXCHANGE_BODY_SENT;
+    }
     struct evbuffer *out = uplink_output(u, exchange_connecting(ex));
     if (!out)
         return EXCHANGE_BODY_QUEUED;
@@ -428,16 +455,18 @@ static void up_connected(struct uplink *u, const struct upstream_result *r)
 }
 
 /* A fresh connection for a bodiless request whose reused upstream closed before answering
- * (the keep-alive race of RFC 9112 §9.3.1): safe to repeat once. */
-static int retry_request(struct exchange *ex)
+ * (the keep-alive race of RFC 9112 §9.3.1), or that an HTTP/2 server did not process (unseen
+ * 1): safe to repeat once, over HTTP/1.1 (ensure_upstream: ex->retried). */
+static int retry_request(struct exchange *ex, int unseen)
 {
     struct flow *f = ex->flow;
     struct uplink *u = ex->up;
-    if (!f || !f->reused_upstream || ex->retried || f->req->framing != HTTP1_NO_BODY ||
+    if (!f || !(f->reused_upstream || unseen) || ex->retried || f->req->framing != HTTP1_NO_BODY ||
         ex->resp_started || f->marks.first_byte) /* bytes_in counts earlier responses too */
         return -1;
     ex->retried = 1;
     f->reused_upstream = 0;
+    uplink_h2_detach(u);
     leg_close(&u->leg);
     u->reusable = 0;
     char host_field[300];
@@ -519,7 +548,9 @@ static void up_input(struct uplink *u, struct evbuffer *in, size_t n)
 
 static void up_drained(struct uplink *u)
 {
-    if (u->ex)
+    if (u->ex && u->h2) /* an HTTP/2 stream's request queue has room again */
+        u->ex->front->req_resume(u->ex);
+    else if (u->ex)
         u->ex->front->req_drained(u->ex);
 }
 
@@ -588,7 +619,7 @@ static void up_event(struct uplink *u, short what, int sock_err)
         fail(ex, 502, why);
         return;
     }
-    if (!ex->resp_started && retry_request(ex) == 0)
+    if (!ex->resp_started && retry_request(ex, 0) == 0)
         return;
     strcpy(f->fail.closed_by, "server");
     if (!ex->resp_started) {
@@ -606,8 +637,44 @@ static void up_event(struct uplink *u, short what, int sock_err)
     }
 }
 
+/* HTTP/2: the stream's response events were delivered (hf NULL): move on; or it failed. A
+ * request the server did not process (REFUSED_STREAM, or queued under a GOAWAY) goes out once
+ * more on a new connection; a stream lost under a GOAWAY, a reset or a closed connection is
+ * -1005 for the app (closed_by server), with the engine's words for the frame. */
+static void up_stream(struct uplink *u, const struct h2_failure *hf)
+{
+    struct exchange *ex = u->ex;
+    struct flow *f = ex ? ex->flow : NULL;
+    if (!f)
+        return;
+    uint64_t now = flow_now_us();
+    *ex->activity = now;
+    if (!hf) {
+        if (!f->marks.first_byte) {
+            f->marks.first_byte = now;
+            ex->front->phase(ex, ex->phase, "first response byte");
+        }
+        ex->front->settle(ex);
+        return;
+    }
+    if (hf->retryable && !hf->lost && retry_request(ex, 1) == 0)
+        return;
+    char why[400];
+    snprintf(why, sizeof why, "%s:%d over HTTP/2: %s", u->host, u->port, hf->why);
+    if (hf->lost)
+        strcpy(f->fail.closed_by, "server");
+    else if (!hf->retryable)
+        f->fail.parse_error = "HTTP/2 stream error";
+    flow_fail(f, ex->resp_started ? FLOW_STAGE_RECEIVE : FLOW_STAGE_WAIT, 0, "%s", why);
+    if (!ex->resp_started)
+        fail(ex, 502, why);
+    else
+        cut(ex, 1);
+}
+
 static const struct uplink_ops uplink_ops = {
-    {on_resp_head, on_resp_body, on_resp_done}, up_connected, up_input, up_drained, up_event};
+    {on_resp_head, on_resp_body, on_resp_done}, up_connected, up_input, up_drained, up_event,
+    up_stream};
 
 /* ------------------------------------------------------------------------------------------ */
 /* Deadlines and ends */
@@ -652,6 +719,7 @@ void exchange_client_gone(struct exchange *ex, int sock_err)
     struct flow *f = ex->flow;
     if (!f || ex->resp_done)
         return;
+    uplink_h2_stream_done(ex->up);
     strcpy(f->fail.closed_by, "client");
     if (!ex->req_done)
         flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, sock_err,
@@ -669,7 +737,7 @@ void exchange_finish(struct exchange *ex, int local)
     struct uplink *u = ex->up;
     ex->flow = NULL;
     if (u->tls && local != 2)
-        tls_facts_get(&u->leg.tls, &f->tls_upstream);
+        tls_facts_get(uplink_tls(u), &f->tls_upstream);
     if (local == 1)
         flow_free(f); /* httpeek's own setup page: not part of the app's traffic */
     else
@@ -684,6 +752,7 @@ void exchange_abandon(struct exchange *ex, const char *why)
     if (!f)
         return;
     ex->flow = NULL;
+    uplink_h2_stream_done(ex->up);
     if (!f->fail.failed)
         flow_fail(f, ex->req_done ? FLOW_STAGE_WAIT : FLOW_STAGE_CLIENT_REQUEST, 0, "%s", why);
     record_flow(ex->proxy, f);

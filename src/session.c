@@ -18,6 +18,7 @@
 #include "log.h"
 #include "own.h"
 #include "pool.h"
+#include "uplink_h2.h"
 #include "record.h"
 #include "str.h"
 #include "tls_facts.h"
@@ -141,7 +142,7 @@ static void pool_upstream(struct session *s)
     if (!s->pool || !s->tun.intercepted || !u->bev || !u->ssl || !up->reusable ||
         !s->front->between_exchanges(s) || !up->tls || up->port != s->tun.port ||
         !u->tls.handshake_done || u->tls.verify_result != X509_V_OK || s->tun.mirror_untrusted ||
-        s->tun.error[0] || u->paused_by_peer ||
+        s->tun.error[0] || u->paused_by_peer || uplink_leg_is_h2(u) ||
         evbuffer_get_length(bufferevent_get_output(u->bev)) ||
         evbuffer_get_length(bufferevent_get_input(u->bev)))
         return;
