@@ -399,6 +399,8 @@ static int on_resp_done(void *arg)
     struct exchange *ex = u->ex;
     if (!ex || !ex->flow || !ex->flow->resp)
         return 1; /* an interim response ended: the final one follows */
+    if (u->trailers && !ex->flow->resp_trailers) /* HTTP/2: recorded, and passed on by the front */
+        ex->flow->resp_trailers = uplink_h2_trailers_record(u);
     ex->front->resp_end(ex);
     ex->resp_done = 1;
     ex->flow->marks.end = flow_now_us();

@@ -42,6 +42,7 @@ void flow_free(struct flow *f)
         return;
     http1_head_free(f->req);
     http1_head_free(f->resp);
+    http1_head_free(f->resp_trailers);
     capture_release(&f->req_body);
     capture_release(&f->resp_body);
     free(f->url);

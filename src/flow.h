@@ -171,6 +171,8 @@ struct flow {
     int reused_upstream;        /* 1 when the upstream connection was reused */
     struct http1_head *req;     /* request head (owned), NULL for tunnels */
     struct http1_head *resp;    /* final response head (owned), NULL if none */
+    struct http1_head *resp_trailers; /* response trailer fields (owned; HTTP/2 servers: gRPC's
+                                       * grpc-status), NULL if none */
     struct flow_capture req_body, resp_body;
     uint64_t bytes_up, bytes_down;  /* tunnel bytes client→server, server→client; for an HTTP
                                        exchange (set by flow_done) its request head + body and

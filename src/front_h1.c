@@ -307,7 +307,15 @@ static void ex_resp_end(struct exchange *ex)
 {
     struct session *s = session_of(ex);
     struct front_h1 *h = h1_of(s);
-    if (!ex->head_request && h->resp_out != HTTP1_UNTIL_EOF)
+    const struct http1_head *t = ex->flow ? ex->flow->resp_trailers : NULL;
+    if (t && h->resp_out == HTTP1_CHUNKED && !ex->head_request) {
+        /* an HTTP/2 server's trailers (gRPC's grpc-status): the chunked trailer section */
+        struct evbuffer *out = leg_output(&s->client);
+        evbuffer_add(out, "0\r\n", 3);
+        for (size_t i = 0; i < t->nfields; i++)
+            evbuffer_add_printf(out, "%s: %s\r\n", t->fields[i].name, t->fields[i].value);
+        evbuffer_add(out, "\r\n", 2);
+    } else if (!ex->head_request && h->resp_out != HTTP1_UNTIL_EOF)
         http1_write_end(leg_output(&s->client), h->resp_out);
 }
 

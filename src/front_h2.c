@@ -581,7 +581,7 @@ static void ex_resp_end(struct exchange *ex)
     struct h2_stream *st = stream_of(ex);
     if (!st->resp_ended) {
         st->resp_ended = 1;
-        h2_server_end(h2_of(st->s)->h2, st->sid, NULL);
+        h2_server_end(h2_of(st->s)->h2, st->sid, ex->up->trailers); /* NULL: none */
     }
     kick(st->s);
 }

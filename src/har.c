@@ -584,6 +584,8 @@ static json_t *entry_json(struct har_ctx *c, json_t *d)
         response_cookies(sc, sh, redact);
         put(rs, "cookies", sc);
         put(rs, "headers", headers_out(sh, redact));
+        if (json_is_array(json_object_get(respd, "trailers")))
+            put(rs, "_trailers", headers_out(json_object_get(respd, "trailers"), redact));
         put(rs, "content", content(c, id, respd));
         const char *loc = header_value(sh, "Location");
         put(rs, "redirectURL", json_string(loc ? loc : ""));

@@ -23,6 +23,7 @@ struct exchange;
 struct uplink;
 struct h2_conn;
 struct h2_failure;
+struct message_head;
 
 /* What an uplink tells the exchange using it; each op gets the uplink (u->ex is the exchange). */
 struct uplink_ops {
@@ -61,6 +62,8 @@ struct uplink {
     int h2_full;                    /* the stream's request queue is full (until ops->drained) */
     int h2_paused;                  /* response window withheld: the client side is full */
     size_t h2_unconsumed;           /* response bytes delivered while paused */
+    struct message_head *trailers;  /* trailers of the HTTP/2 response that just ended (owned),
+                                     * or NULL; kept until the next exchange */
 };
 
 /* 1 when u's connection goes to host:port (tls) and may carry another request (its response

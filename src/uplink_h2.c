@@ -227,14 +227,27 @@ static void on_body(void *arg, int32_t sid, void *stream_arg, const uint8_t *dat
     u->ops->stream(u, NULL);
 }
 
+static void drop_trailers(struct uplink *u)
+{
+    if (u->trailers) {
+        message_head_clear(u->trailers);
+        free(u->trailers);
+        u->trailers = NULL;
+    }
+}
+
 static void on_end(void *arg, int32_t sid, void *stream_arg, struct message_head *trailers)
 {
     (void)arg;
-    (void)trailers; /* not passed on yet */
     struct uplink *u = stream_arg;
     if (!u || u->sid != sid)
         return;
     u->sid = 0;
+    drop_trailers(u);
+    if (trailers && trailers->ntrailers && (u->trailers = malloc(sizeof *u->trailers))) {
+        message_head_init(u->trailers, 0);
+        message_head_move(u->trailers, trailers); /* the exchange's front passes them on */
+    }
     u->h2_unconsumed = 0;
     u->ops->response.on_done(u);
     u->ops->stream(u, NULL);
@@ -296,6 +309,25 @@ static void bind_conn(struct uplink *u, struct h2_conn *c)
     evtimer_del(c->idle);
 }
 
+struct http1_head *uplink_h2_trailers_record(const struct uplink *u)
+{
+    const struct message_head *t = u->trailers;
+    if (!t)
+        return NULL;
+    struct message_head m;
+    message_head_init(&m, 0);
+    m.status = 200;
+    m.major = 2;
+    int bad = 0;
+    for (size_t i = 0; i < t->ntrailers && !bad; i++)
+        bad = message_add_field(&m, t->trailers[i].name, t->trailers[i].name_len,
+                                t->trailers[i].value, t->trailers[i].value_len) < 0;
+    const char *why;
+    struct http1_head *h = bad ? NULL : message_to_http1(&m, &why);
+    message_head_clear(&m);
+    return h;
+}
+
 void uplink_h2_stream_done(struct uplink *u)
 {
     struct h2_conn *c = u->h2;
@@ -310,6 +342,7 @@ void uplink_h2_stream_done(struct uplink *u)
 void uplink_h2_detach(struct uplink *u)
 {
     struct h2_conn *c = u->h2;
+    drop_trailers(u);
     if (!c)
         return;
     uplink_h2_stream_done(u);
@@ -432,6 +465,7 @@ int uplink_h2_submit(struct uplink *u, const struct http1_head *req, const char 
         bad = message_add_field(&m, name, strlen(name), value, strlen(value)) < 0;
     }
     m.end_stream = req->framing == HTTP1_NO_BODY;
+    drop_trailers(u);
     int32_t sid = bad ? -1 : h2_client_submit(c->eng, &m, 0, u);
     message_head_clear(&m);
     if (sid <= 0)

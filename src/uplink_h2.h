@@ -45,6 +45,9 @@ int uplink_h2_body(struct uplink *u, const char *data, size_t len) HP_NONNULL(1)
 /* End u's request. 0 or -1. */
 int uplink_h2_end(struct uplink *u) HP_NONNULL(1);
 
+/* u's response trailers as a heap HTTP/1 head (fields only) for the flow's record, or NULL. */
+struct http1_head *uplink_h2_trailers_record(const struct uplink *u) HP_NONNULL(1);
+
 /* u's exchange is over: its stream, if still open, is reset (CANCEL); no callback follows. */
 void uplink_h2_stream_done(struct uplink *u) HP_NONNULL(1);
 

@@ -171,4 +171,19 @@ sleep 0.3
 like "$(flow_fail_of '/proto$')" "^0 -1005 .*GOAWAY PROTOCOL_ERROR from the server .*bad frame from client" \
     "GOAWAY PROTOCOL_ERROR from the server: the diagnosis names it, with its debug data"
 
+# ---- trailers (gRPC's grpc-status) ------------------------------------------------------------------
+start_faulty trailers
+pcurl_tls --http2 -o "$T/tb" -D "$T/th" "https://upstream.test:$FPORT/tr2"
+like "$(tr -d '\r' <"$T/th" | tr '\n' ' ')" "grpc-status: 0 grpc-message: fine" "h2 client: the h2 server's trailers arrive as trailers"
+pcurl_tls --http1.1 -o "$T/tb1" -D "$T/th1" "https://upstream.test:$FPORT/tr1"
+like "$(tr -d '\r' <"$T/th1" | tr '\n' ' ')" "[Tt]ransfer-[Ee]ncoding: chunked .*grpc-status: 0 grpc-message: fine" \
+    "HTTP/1.1 client: the h2 server's trailers arrive in the chunked trailer section"
+is "$(od -An -tx1 "$T/tb1" | tr -d ' \n')" "00000000026869" "... after the body, unchanged"
+sleep 0.3
+is "$(flow_by_url '/tr1$' | jq_py '" ".join("%s=%s" % (t["name"], t["value"]) for t in d["response"]["trailers"])')" \
+    "grpc-status=0 grpc-message=fine" "API: the response's trailers are recorded with the flow"
+api "$WEB/api/har" >"$T/har.json"
+is "$(jq_py '[" ".join("%s=%s" % (t["name"], t["value"]) for t in e["response"]["_trailers"]) for e in d["log"]["entries"] if e["request"]["url"].endswith("/tr2")][0]' <"$T/har.json")" \
+    "grpc-status=0 grpc-message=fine" "HAR: response _trailers"
+
 done_testing
