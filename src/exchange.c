@@ -185,6 +185,9 @@ static int ensure_upstream(struct exchange *ex, const char *host, int port, int 
         set_phase(ex, EXCHANGE_FORWARDING, "upstream reused");
         return 0;
     }
+    /* h2 offered where the head alone waits as HTTP/1 bytes (resend_over_h2) */
+    u->offer_h2 = ex->proxy->opts->http2 && tls && !ex->upgrade_requested && !ex->retried &&
+                  f->req->framing == HTTP1_NO_BODY;
     if (uplink_connect(u, ex->base, ex->dns, host, port, tls,
                        ex->proxy->opts->upstream_timeout) < 0)
         return -1;
@@ -456,6 +459,45 @@ static void up_connected(struct uplink *u, const struct upstream_result *r)
     }
 }
 
+/* Where a request goes once more (path, and the Host to add: "" for none) on ex's uplink. */
+static int resend_target(struct exchange *ex, const char **path, char *host_field, size_t len)
+{
+    struct uplink *u = ex->up;
+    const struct http1_head *req = ex->flow->req;
+    format_authority(host_field, len, u->host, u->port, u->tls);
+    if (http1_head_get(req, "host") && ex->tun->intercepted)
+        host_field[0] = '\0';
+    *path = req->target;
+    if ((*path)[0] != '/') {
+        char s[16], h[256];
+        int p;
+        if (exchange_parse_absolute(req->target, s, sizeof s, h, sizeof h, &p, path) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The new connection's server chose h2 (offered for a bodiless request: uplink_open): the head
+ * waiting as HTTP/1 bytes goes out as a stream instead. 0, or -1 (the caller fails ex). */
+static int resend_over_h2(struct exchange *ex)
+{
+    struct uplink *u = ex->up;
+    char host[256], host_field[300];
+    const char *path;
+    str_copy(host, sizeof host, u->host);
+    if (resend_target(ex, &path, host_field, sizeof host_field) < 0 ||
+        uplink_h2_route(u, ex->proxy, ex->base, ex->client_addr, host, u->port, 1, 0) != 1)
+        return -1;
+    evbuffer_drain(u->pending, evbuffer_get_length(u->pending)); /* the HTTP/1 head */
+    if (send_request_head(ex, path, host_field[0] ? host_field : NULL) < 0)
+        return -1;
+    if (ex->req_done)
+        ex->flow->marks.send_end = ex->flow->marks.send_start;
+    set_phase(ex, EXCHANGE_FORWARDING, "HTTP/2 stream on a new connection");
+    ex->front->req_resume(ex);
+    return 0;
+}
+
 /* A fresh connection for a bodiless request whose reused upstream closed before answering
  * (the keep-alive race of RFC 9112 §9.3.1), or that an HTTP/2 server did not process (unseen
  * 1): safe to repeat once, over HTTP/1.1 (ensure_upstream: ex->retried). */
@@ -472,21 +514,14 @@ static int retry_request(struct exchange *ex, int unseen)
     leg_close(&u->leg);
     u->reusable = 0;
     char host_field[300];
-    format_authority(host_field, sizeof host_field, u->host, u->port, u->tls);
-    const char *path = f->req->target;
-    if (path[0] != '/') {
-        char s[16], h[256];
-        int p;
-        if (exchange_parse_absolute(f->req->target, s, sizeof s, h, sizeof h, &p, &path) < 0)
-            return -1;
-    }
+    const char *path;
+    if (resend_target(ex, &path, host_field, sizeof host_field) < 0)
+        return -1;
     char host[256];
     str_copy(host, sizeof host, u->host);
     if (ensure_upstream(ex, host, u->port, u->tls) < 0)
         return -1;
-    if (http1_write_request_head(u->pending, f->req, path,
-                                 http1_head_get(f->req, "host") && ex->tun->intercepted ? NULL
-                                                                                        : host_field,
+    if (http1_write_request_head(u->pending, f->req, path, host_field[0] ? host_field : NULL,
                                  u->req_out, 0) < 0)
         return -1;
     log_msg(LOG_DEBUG, "conn %llu: reused upstream closed, retrying on a new connection",
@@ -572,7 +607,12 @@ static void up_event(struct uplink *u, short what, int sock_err)
         }
         if (f)
             f->marks.tls_end = flow_now_us();
-        if (ex)
+        if (f && uplink_leg_is_h2(leg) && resend_over_h2(ex) < 0) {
+            flow_fail(f, FLOW_STAGE_SEND, ENOMEM, "cannot open an HTTP/2 stream");
+            fail(ex, 502, "cannot open an HTTP/2 stream");
+            return;
+        }
+        if (ex && !u->h2)
             flush_pending(ex);
         return;
     }
@@ -639,10 +679,9 @@ static void up_event(struct uplink *u, short what, int sock_err)
     }
 }
 
-/* HTTP/2: the stream's response events were delivered (hf NULL): move on; or it failed. A
- * request the server did not process (REFUSED_STREAM, or queued under a GOAWAY) goes out once
- * more on a new connection; a stream lost under a GOAWAY, a reset or a closed connection is
- * -1005 for the app (closed_by server), with the engine's words for the frame. */
+/* HTTP/2: the stream's response events were delivered (hf NULL): move on; or it failed. Not
+ * processed (REFUSED_STREAM, queued under a GOAWAY): once more on a new connection; lost (past
+ * a GOAWAY, reset, connection closed): -1005 (closed_by server), the engine's words for it. */
 static void up_stream(struct uplink *u, const struct h2_failure *hf)
 {
     struct exchange *ex = u->ex;

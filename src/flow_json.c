@@ -584,8 +584,7 @@ static void detail_fields(struct flow_json_text *w, const struct flow *f,
         kstr(w, "reason", f->resp->reason);
         khttp_version(w, "http_version", f->resp);
         kheaders(w, "headers", f->resp);
-        if (f->resp_trailers)
-            kheaders(w, "trailers", f->resp_trailers);
+        kheaders(w, "trailers", f->resp_trailers); /* [] when none */
         kint(w, "head_size", (long long)f->resp->wire_size);
         capture_fields(w, &f->resp_body);
         RAW(w, "}");

@@ -584,7 +584,7 @@ static json_t *entry_json(struct har_ctx *c, json_t *d)
         response_cookies(sc, sh, redact);
         put(rs, "cookies", sc);
         put(rs, "headers", headers_out(sh, redact));
-        if (json_is_array(json_object_get(respd, "trailers")))
+        if (json_array_size(json_object_get(respd, "trailers")) > 0)
             put(rs, "_trailers", headers_out(json_object_get(respd, "trailers"), redact));
         put(rs, "content", content(c, id, respd));
         const char *loc = header_value(sh, "Location");

@@ -89,6 +89,10 @@ int uplink_open(struct uplink *u, struct proxy *proxy, struct event_base *base,
     SSL *ssl = NULL;
     if (u->tls) {
         ssl = tls_client_ssl_new(proxy->tls_client, u->host, u->port, r->addr);
+        if (ssl && u->offer_h2 && tls_client_offer_h2(ssl) < 0) {
+            SSL_free(ssl);
+            ssl = NULL;
+        }
         if (ssl)
             tls_facts_attach(ssl, &u->leg.tls);
         bev = ssl ? bufferevent_openssl_socket_new(base, r->fd, ssl, BUFFEREVENT_SSL_CONNECTING,

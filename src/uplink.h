@@ -56,6 +56,7 @@ struct uplink {
     struct upstream_connect *connecting; /* resolve/connect in progress, or NULL */
     struct evbuffer *pending;       /* request bytes queued while connecting (owned), or NULL */
     enum http1_framing req_out;     /* request body framing towards the server */
+    int offer_h2;                   /* uplink_open offers ALPN h2, http/1.1 (else http/1.1) */
     struct h2_conn *h2;             /* HTTP/2 connection u's exchanges go out on (uplink_h2.h), or
                                      * NULL: HTTP/1 on leg */
     int32_t sid;                    /* the current exchange's stream on h2, 0 when none */

@@ -429,8 +429,8 @@ int uplink_h2_route(struct uplink *u, struct proxy *proxy, struct event_base *ba
         return 0;
     }
     if ((c = find(client, host, port))) {
-        if (own_h2)
-            leg_close(&u->leg); /* this client's open connection serves it */
+        leg_close(&u->leg); /* this client's open connection serves it (an idle HTTP/1 leg,
+                               * e.g. a pooled one, would only fail the exchange by closing) */
         bind_conn(u, c);
         return 1;
     }

@@ -165,6 +165,7 @@ static void add_detail(json_t *o, const struct flow *f)
             put(resp, "reason", jstr(f->resp->reason));
             put(resp, "http_version", version_json(f->resp));
             put(resp, "headers", headers_json(f->resp));
+            put(resp, "trailers", headers_json(f->resp_trailers)); /* [] when none */
             put(resp, "head_size", json_integer((json_int_t)f->resp->wire_size));
             capture_json(resp, &f->resp_body);
             put(o, "response", resp);

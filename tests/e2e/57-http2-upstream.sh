@@ -125,6 +125,24 @@ sleep 0.3
 is "$(jq_py 'str(d["reused_upstream"]).lower()' <<<"$(flow_by_url '/small\?seq2$')")" "true" \
     "API: the second request of one HTTP/1.1 connection: reused"
 
+# ---- --http2=no: HTTP/1.1 on both legs ----------------------------------------------------------
+start_httpeek --upstream-ca "$PKI/ca.pem" --http2=no --workers 1
+pcurl_tls --http2 -o /dev/null -w '%{http_version}' "$BASE/small?no" >"$T/ver"
+is "$(cat "$T/ver")" "1.1" "--http2=no: the client gets HTTP/1.1"
+like "$(log_of '/small\?no')" "HTTP/1.1" "--http2=no: nginx got the request over HTTP/1.1"
+WEB="http://127.0.0.1:$HTTPEEK_WEB_PORT"
+sleep 0.3
+is "$(jq_py 'd["response"]["http_version"] + " " + d["tls"]["upstream"]["alpn"]' <<<"$(flow_by_url '/small\?no$')")" \
+    "HTTP/1.1 http/1.1" "--http2=no: API says HTTP/1.1 and ALPN http/1.1 upstream"
+start_httpeek --upstream-ca "$PKI/ca.pem" --workers 1
+WEB="http://127.0.0.1:$HTTPEEK_WEB_PORT"
+# an absolute-form https:// request as this httpeek's first request (a new
+# upstream connection made for it, not a tunnel's)
+curl -sS --max-time 10 -o "$T/abs" "http://127.0.0.1:$HTTPEEK_PORT" --request-target "$BASE/small?abs"
+is "$(file_sha "$T/abs")" "$(file_sha "$NG/www/small")" "absolute-form https:// request → h2 server: body identical"
+like "$(log_of '/small\?abs')" "HTTP/2.0" "... the new upstream connection offered h2 and the request went out as a stream"
+pcurl_tls --http1.1 -o /dev/null "$BASE/small?default"
+like "$(log_of '/small\?default')" "HTTP/2.0" "without --http2 (default yes): nginx gets HTTP/2"
 # ---- faults from a raw h2 server ------------------------------------------------------------------
 # start_faulty MODE [ARGS]: h2_faulty.py on a new port (FPORT), its log in $T/faulty-MODE.out
 start_faulty() {
