@@ -18,12 +18,12 @@
 #include "log.h"
 #include "own.h"
 #include "pool.h"
-#include "uplink_h2.h"
 #include "record.h"
 #include "str.h"
 #include "tls_facts.h"
 #include "tls_server.h"
 #include "tls_wbuf.h"
+#include "uplink_h2.h"
 #include "ws_tap.h"
 
 /* Seconds we keep flushing a final answer to a client that does not read it. */
@@ -200,7 +200,7 @@ void session_answer(struct session *s, struct flow *f, int status, const char *r
         if (f == s->tun.flow)
             s->tun.flow = NULL;
         tls_facts_get(&s->client.tls, &f->tls_client);
-        tls_facts_get(&s->up.leg.tls, &f->tls_upstream);
+        tls_facts_get(uplink_tls(&s->up), &f->tls_upstream);
     }
     struct evbuffer *out = leg_output(&s->client);
     if (out) {

@@ -120,6 +120,16 @@ a=$(flow_by_url "/big\\?two=1$")
 b=$(flow_by_url "/big\\?two=2$")
 is "$(jq_py 'str(d["reused_upstream"]).lower()' <<<"$a") $(jq_py 'str(d["reused_upstream"]).lower()' <<<"$b")" "true true" \
     "API: both flows say reused upstream connection (it carried earlier exchanges)"
+# another client (127.0.0.2) while this one's connection is busy: never on it
+pcurl_tls --http1.1 --limit-rate 4M -o /dev/null "$BASE/big?holder" &
+holder=$!
+sleep 0.5
+pcurl_tls --http1.1 --interface 127.0.0.2 -o /dev/null "$BASE/small?other"
+pcurl_tls --http1.1 -o /dev/null "$BASE/small?same"
+wait "$holder"
+conn_of() { log_of "$1" | awk '{print $1}'; }
+is "$(conn_of '/small\?same')" "$(conn_of '/big\?holder')" "the same client's next connection shares the busy upstream connection"
+isnt "$(conn_of '/small\?other')" "$(conn_of '/big\?holder')" "another client (127.0.0.2) never gets this client's upstream connection"
 pcurl_tls --http1.1 -o /dev/null "$BASE/small?seq1" -o /dev/null "$BASE/small?seq2"
 sleep 0.3
 is "$(jq_py 'str(d["reused_upstream"]).lower()' <<<"$(flow_by_url '/small\?seq2$')")" "true" \
