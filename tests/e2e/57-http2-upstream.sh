@@ -109,6 +109,11 @@ api "$WEB/api/har" >"$T/har.json"
 is "$(jq_py '[e["response"]["httpVersion"] for e in d["log"]["entries"] if e["request"]["url"].endswith("/small?h1")][0]' <"$T/har.json")" \
     "HTTP/2.0" "HAR: the response's httpVersion is HTTP/2.0"
 
+# an Upgrade request (WebSocket) cannot ride an h2 stream (no RFC 8441): its own HTTP/1.1 connection
+pcurl_tls --http1.1 -o /dev/null -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+    -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$BASE/small?upgrade"
+like "$(log_of '/small\?upgrade')" "HTTP/1.1" "an Upgrade request goes to the h2 server over HTTP/1.1"
+
 # two HTTP/1.1 connections of the same client at the same time: one upstream connection
 pcurl_tls --http1.1 --parallel --parallel-max 2 -o /dev/null -o /dev/null \
     "$BASE/big?two=1" "$BASE/big?two=2" -w '%{num_connects}\n' >"$T/two" 2>/dev/null
