@@ -159,13 +159,14 @@ like "$(log_of '/small\?abs')" "HTTP/2.0" "... the new upstream connection offer
 pcurl_tls --http1.1 -o /dev/null "$BASE/small?default"
 like "$(log_of '/small\?default')" "HTTP/2.0" "without --http2 (default yes): nginx gets HTTP/2"
 # ---- faults from a raw h2 server ------------------------------------------------------------------
-# start_faulty MODE [ARGS]: h2_faulty.py on a new port (FPORT), its log in $T/faulty-MODE.out
+# start_faulty MODE [ARGS]: h2_faulty.py on a new port (FPORT), its log in $FOUT
 start_faulty() {
     local mode=$1; shift
     FPORT=$(free_port)
-    spawn "faulty-$mode" 120 "$PYTHON" "$E2E_DIR/h2_faulty.py" --port "$FPORT" --mode "$mode" \
+    spawn "faulty-$mode-$FPORT" 120 "$PYTHON" "$E2E_DIR/h2_faulty.py" --port "$FPORT" --mode "$mode" \
         --cert "$PKI/server.pem" --key "$PKI/server.key" "$@"
-    wait_port "$FPORT" 10 || { echo "Bail out! h2_faulty.py did not start: $(cat "$T/faulty-$mode.err")"; exit 1; }
+    FOUT=$T/faulty-$mode-$FPORT.out
+    wait_port "$FPORT" 10 || { echo "Bail out! h2_faulty.py did not start: $(cat "$T/faulty-$mode-$FPORT.err")"; exit 1; }
 }
 # newest flow of a URL: "status code-of-diagnosis reason"
 flow_fail_of() {
@@ -175,7 +176,7 @@ flow_fail_of() {
 start_faulty refuse
 pcurl_tls --http2 -o "$T/r" -w '%{response_code}' "https://upstream.test:$FPORT/refused" >"$T/code"
 is "$(cat "$T/code")/$(cat "$T/r")" "200/h1 ok" "REFUSED_STREAM: the request went out once more and was answered"
-like "$(tr '\n' ' ' <"$T/faulty-refuse.out")" "alpn h2 conn [0-9]+ stream 1 req 1 conn [0-9]+ alpn http/1.1 conn [0-9]+ h1 GET /refused" \
+like "$(tr '\n' ' ' <"$FOUT")" "alpn h2 conn [0-9]+ stream 1 req 1 conn [0-9]+ alpn http/1.1 conn [0-9]+ h1 GET /refused" \
     "... on a new connection (HTTP/1.1), after the h2 stream was refused"
 sleep 0.3
 like "$(flow_fail_of '/refused$')" "^200 0 \$" "API: the retried flow succeeded, no failure"
@@ -185,6 +186,23 @@ pcurl_tls --http2 -o /dev/null -w '%{response_code}' "https://upstream.test:$FPO
 sleep 0.3
 like "$(flow_fail_of '/reset$')" "^200 -1005 .*RST_STREAM INTERNAL_ERROR from the server" \
     "RST_STREAM from the server mid-body: -1005, the reason names the frame"
+
+# back-pressure: a client reading 100 KB/s for 3 s lets the server send only what the windows
+# and the buffers on the way hold, never the whole 64 MiB (the window goes back as the client takes)
+for v in 1.1 2; do
+    start_faulty big   # a server per run: the counts are per connection
+    pcurl_tls --http$v --limit-rate 100K --max-time 3 -o /dev/null "https://upstream.test:$FPORT/big$v" 2>/dev/null
+    sleep 0.6
+    sent=$(grep -a "stream .* req 1\|sent " "$FOUT" | tail -1 | awk '$3 == "sent" {print $4}')
+    diag "HTTP/$v client at 100 KB/s: the h2 server sent ${sent:-?} bytes in 3 s"
+    # (curl gives an h2 stream a 32 MiB window: that much may pass to it, not the rest)
+    limit=$((24 << 20)); [ "$v" = 2 ] && limit=$((48 << 20))
+    if [ "${sent:-0}" -gt 0 ] && [ "$sent" -lt "$limit" ]; then
+        pass "back-pressure: a slow HTTP/$v client holds the h2 server back"
+    else
+        fail "back-pressure: a slow HTTP/$v client holds the h2 server back" "sent ${sent:-none}"
+    fi
+done
 
 start_faulty goaway --keep 2
 urls=()

@@ -12,6 +12,8 @@ Requests are told apart by their order on the connection, not by path (no HPACK 
   protoerr  GOAWAY PROTOCOL_ERROR ("bad frame from client" as debug data), then close
   trailers  200 (content-type application/grpc), a body, trailers grpc-status: 0 and
             grpc-message: fine, ending the stream
+  big       64 MiB per request, as fast as the client's flow-control windows allow; prints
+            "conn C sent N" every half second (back-pressure: what the client let through)
 
 Each connection prints "conn C alpn P" and each request "conn C stream S req N" to stdout.
 HTTP/1.1 connections get "HTTP/1.1 200" with body "h1 ok\\n" for every request."""
@@ -118,6 +120,67 @@ def serve_h2(s, cid, mode, keep):
                 return
 
 
+def serve_h2_big(s, cid):
+    """One response of 64 MiB per request, sent as fast as the client's flow-control windows
+    allow; prints "conn C sent N" every 0.5 s: what the client let through."""
+    if read_exact(s, 24) != b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n":
+        return
+    s.sendall(frame(4, 0, 0))
+    s.settimeout(0.05)
+    buf = b""
+    conn_win, init_win = 65535, 65535
+    streams = {}  # sid -> [window, bytes left]
+    sent, last = 0, time.time()
+    while True:
+        try:
+            chunk = s.recv(65536)
+            if not chunk:
+                return
+            buf += chunk
+        except (socket.timeout, ssl.SSLWantReadError):
+            pass
+        while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+            length = int.from_bytes(buf[:3], "big")
+            ftype, flags = buf[3], buf[4]
+            sid = struct.unpack(">I", buf[5:9])[0] & 0x7FFFFFFF
+            payload, buf = buf[9:9 + length], buf[9 + length:]
+            if ftype == 4 and not flags & 1:
+                for i in range(0, len(payload) - 5, 6):
+                    ident, val = struct.unpack(">HI", payload[i:i + 6])
+                    if ident == 4:
+                        for st in streams.values():
+                            st[0] += val - init_win
+                        init_win = val
+                s.sendall(frame(4, 1, 0))
+            elif ftype == 8:
+                inc = struct.unpack(">I", payload[:4])[0] & 0x7FFFFFFF
+                if sid == 0:
+                    conn_win += inc
+                elif sid in streams:
+                    streams[sid][0] += inc
+            elif ftype == 1:
+                streams[sid] = [init_win, 64 << 20]
+                log("conn %d stream %d req 1" % (cid, sid))
+                s.sendall(frame(1, 4, sid, b"\x88" + lit("content-length", str(64 << 20))))
+            elif ftype in (3, 7):
+                streams.pop(sid, None)
+                if ftype == 7:
+                    return
+        for sid, st in list(streams.items()):
+            while st[1] > 0 and st[0] > 0 and conn_win > 0:
+                n = min(16384, st[0], conn_win, st[1])
+                s.sendall(frame(0, 1 if n == st[1] else 0, sid, b"x" * n))
+                st[0] -= n
+                st[1] -= n
+                conn_win -= n
+                sent += n
+            if st[1] == 0:
+                del streams[sid]
+        if time.time() - last >= 0.5:
+            last = time.time()
+            log("conn %d sent %d" % (cid, sent))
+
+
 def handle(raw, ctx, mode, keep):
     with lock:
         conn_count[0] += 1
@@ -130,7 +193,9 @@ def handle(raw, ctx, mode, keep):
     proto = s.selected_alpn_protocol() or "none"
     log("conn %d alpn %s" % (cid, proto))
     try:
-        if proto == "h2":
+        if proto == "h2" and mode == "big":
+            serve_h2_big(s, cid)
+        elif proto == "h2":
             serve_h2(s, cid, mode, keep)
         else:
             serve_h1(s, cid)
