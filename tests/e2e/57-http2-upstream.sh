@@ -45,7 +45,7 @@ http {
         listen 127.0.0.1:$NGPORT ssl http2;
         server_name _;
         root $NG/www;
-        location /echo { client_max_body_size 10m; return 200 "echo\n"; }
+        location /up/ { client_max_body_size 10m; dav_methods PUT; create_full_put_path on; }
     }
 }
 EOF
@@ -113,6 +113,18 @@ is "$(jq_py '[e["response"]["httpVersion"] for e in d["log"]["entries"] if e["re
 pcurl_tls --http1.1 -o /dev/null -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
     -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$BASE/small?upgrade"
 like "$(log_of '/small\?upgrade')" "HTTP/1.1" "an Upgrade request goes to the h2 server over HTTP/1.1"
+
+# HEAD, and request bodies as DATA frames (nginx stores what it got: PUT, then GET it back)
+pcurl_tls --http1.1 -I -o /dev/null -w '%{response_code}' "$BASE/small?head" >"$T/code"
+is "$(cat "$T/code")/$(log_of '/small\?head' | awk '{print $2}')" "200/HTTP/2.0" "HEAD from an HTTP/1.1 client over an h2 stream: 200"
+head -c 300000 /dev/urandom >"$T/post"
+for v in 1.1 2; do
+    pcurl_tls --http$v -o /dev/null -w '%{response_code}' -T "$T/post" "$BASE/up/put$v" >"$T/code"
+    is "$(cat "$T/code")/$(file_sha "$NG/www/up/put$v" 2>/dev/null)" "201/$(file_sha "$T/post")" \
+        "PUT of 300000 bytes from an HTTP/$v client over an h2 stream: the server stored them unchanged"
+done
+sleep 0.3
+is "$(flow_by_url '/up/put1.1$' | jq_py 'd["request"]["body_size"]')" "300000" "API: the request body recorded whole"
 
 # two HTTP/1.1 connections of the same client at the same time: one upstream connection
 pcurl_tls --http1.1 --parallel --parallel-max 2 -o /dev/null -o /dev/null \
