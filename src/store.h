@@ -16,7 +16,8 @@
  *             close_reason, closed_by, cut, dropped, malformed, extensions})}
  *   detail:  summary + {request:{method, target, http_version, headers:[{name,value}],
  *             body_size, body_captured, body_truncated, body_cut}, response:{status, reason,
- *             http_version, headers, body_size, body_captured, body_truncated, body_cut} or null
+ *             http_version, headers, trailers ([{name,value}], [] when none), body_size,
+ *             body_captured, body_truncated, body_cut} or null
  *             (body_cut only when the capture stopped before --max-body: "memory budget", the
  *             --memory-budget share was used and the rest could not be spilled to disk; the
  *             client still got every byte), timings:{blocked, dns,
