@@ -607,7 +607,7 @@ static void up_event(struct uplink *u, short what, int sock_err)
         }
         if (f)
             f->marks.tls_end = flow_now_us();
-        if (f && uplink_leg_is_h2(leg) && resend_over_h2(ex) < 0) {
+        if (f && u->offer_h2 && uplink_leg_is_h2(leg) && resend_over_h2(ex) < 0) {
             flow_fail(f, FLOW_STAGE_SEND, ENOMEM, "cannot open an HTTP/2 stream");
             fail(ex, 502, "cannot open an HTTP/2 stream");
             return;

@@ -549,18 +549,6 @@ static int take_pooled(struct tunnel *t)
     return 0;
 }
 
-/* 1 when the session the upstream handshake resumes had chosen h2: requests must wait for its
- * ALPN (HTTP/1 bytes must never go out before the server's choice is known). */
-static int resumes_h2(const struct tunnel *t)
-{
-    const unsigned char *p = NULL;
-    size_t n = 0;
-    SSL_SESSION *sess = t->upstream->ssl ? SSL_get_session(t->upstream->ssl) : NULL;
-    if (sess)
-        SSL_SESSION_get0_alpn_selected(sess, &p, &n);
-    return n == 2 && p && !memcmp(p, "h2", 2);
-}
-
 /* What the client's first bytes (t->peek_result, t->sni) decide: intercept, pass through, or
  * relay opaque bytes. */
 static void after_peek(struct tunnel *t)
@@ -570,7 +558,9 @@ static void after_peek(struct tunnel *t)
         int running = t->early_tls == TUNNEL_EARLY_RUNNING;
         if (keep_early_tls(t)) {
             t->early_tls = TUNNEL_EARLY_NONE;
-            if (running && t->up_resuming && !t->mirror_untrusted && !resumes_h2(t)) {
+            /* not with h2 offered: a request must not be written before the server's ALPN
+             * choice is known (a resumed session does not bind it) */
+            if (running && t->up_resuming && !t->mirror_untrusted && !t->proxy->opts->http2) {
                 /* A verified session whose certificate covers the name is being resumed: the
                  * certificate the client would be shown a mirror of is known good, so its
                  * handshake need not wait for the upstream's (the new host's extra latency, S6);

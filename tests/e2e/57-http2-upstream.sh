@@ -216,6 +216,16 @@ for v in 1.1 2; do
     fi
 done
 
+# a client that gives up mid-download (an h2 client, and an HTTP/1.1 one): the server's stream
+# is reset (CANCEL), the flow is -999
+for v in 2 1.1; do
+    start_faulty big
+    pcurl_tls --http$v --limit-rate 100K --max-time 1 -o /dev/null "https://upstream.test:$FPORT/cancel$v" 2>/dev/null
+    sleep 0.5
+    like "$(grep -a reset "$FOUT")" "stream [0-9]+ reset 8" "HTTP/$v client gives up mid-download: the server's stream is reset (CANCEL)"
+    like "$(flow_fail_of "/cancel$v\$")" "^200 -999 " "API: the HTTP/$v client's cancelled download is -999"
+done
+
 start_faulty goaway --keep 2
 urls=()
 for i in 1 2 3 4; do urls+=(-o /dev/null "https://upstream.test:$FPORT/ga/$i"); done

@@ -163,6 +163,8 @@ def serve_h2_big(s, cid):
                 log("conn %d stream %d req 1" % (cid, sid))
                 s.sendall(frame(1, 4, sid, b"\x88" + lit("content-length", str(64 << 20))))
             elif ftype in (3, 7):
+                if ftype == 3:
+                    log("conn %d stream %d reset %d" % (cid, sid, struct.unpack(">I", payload[:4])[0]))
                 streams.pop(sid, None)
                 if ftype == 7:
                     return
