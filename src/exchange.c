@@ -410,7 +410,6 @@ static int on_resp_done(void *arg)
     return ex->flow->resp->status == 101 ? 1 : 0;
 }
 
-
 /* ------------------------------------------------------------------------------------------ */
 /* Uplink connection */
 
@@ -488,7 +487,8 @@ static int resend_over_h2(struct exchange *ex)
     if (resend_target(ex, &path, host_field, sizeof host_field) < 0 ||
         uplink_h2_route(u, ex->proxy, ex->base, ex->client_addr, host, u->port, 1, 0) != 1)
         return -1;
-    evbuffer_drain(u->pending, evbuffer_get_length(u->pending)); /* the HTTP/1 head */
+    if (u->pending) /* the HTTP/1 head */
+        evbuffer_drain(u->pending, evbuffer_get_length(u->pending));
     if (send_request_head(ex, path, host_field[0] ? host_field : NULL) < 0)
         return -1;
     if (ex->req_done)

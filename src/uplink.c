@@ -116,6 +116,7 @@ int uplink_open(struct uplink *u, struct proxy *proxy, struct event_base *base,
 
 void uplink_adopt(struct uplink *u)
 {
+    u->offer_h2 = 0; /* not a connection of uplink_connect's: resend_over_h2 is not for it */
     if (!u->leg.bev)
         return;
     parser_reset(u);
