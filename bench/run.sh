@@ -6,7 +6,8 @@
 # (capture on: default session store) and mitmdump (when installed), in one run; 3 runs each
 # (medians), a table of figures and ratios to direct, and each target's h2 figures over its own
 # HTTP/1.1 ones (H1/S1, H2/S3). The h2 client offers h2,http/1.1 by ALPN, as apps do; a target
-# that chooses http/1.1 gets "h1 only (ALPN)" in its h2 rows, neither a figure nor an error.
+# that chooses http/1.1 gets "h1 only (ALPN)" in its h2 rows, neither a figure nor an error
+# (httpeek speaks h2 on both legs by default since issue 18: its h2 rows are figures).
 #
 #   bench/run.sh            full run (about 10 minutes) + the scale checks (about 1 minute)
 #   bench/run.sh --quick    one run, short durations (about 2 minutes), no scale checks
@@ -14,8 +15,8 @@
 #                           100,000 flows in one session, the viewer's API at 100,000 flows)
 #   options: --runs N  --duration SECONDS  --targets "direct relay httpeek mitmdump"  --keep
 #            --no-scale  --scale-tunnels N  --scale-flows N
-#            --httpeek-args "ARGS"  more httpeek options (e.g. "--http2=no" once httpeek offers h2
-#                           upstream, to keep S1–S3's upstream legs HTTP/1.1 as in earlier runs)
+#            --httpeek-args "ARGS"  more httpeek options (e.g. "--http2=no" to keep both legs
+#                           HTTP/1.1, as in runs before issue 18)
 #
 # Everything is local: Debian's nginx (config generated here, not the system one) is the TLS
 # and plain upstream on 127.0.0.1 with a test PKI made with openssl (wildcard *.bench.test);

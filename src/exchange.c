@@ -23,8 +23,10 @@
 #include "rule_apply.h"
 #include "setup.h"
 #include "str.h"
+#include "h2_client.h"
 #include "tls_facts.h"
 #include "trailers.h"
+#include "uplink_h2.h"
 #include "ws_tap.h"
 
 static const struct uplink_ops uplink_ops;
@@ -65,6 +67,7 @@ static void fail(struct exchange *ex, int status, const char *reason)
 {
     struct flow *f = ex->flow;
     ex->flow = NULL;
+    uplink_h2_stream_done(ex->up);
     ex->front->fail(ex, f, status, reason);
 }
 
@@ -83,6 +86,7 @@ static void cut(struct exchange *ex, int flush)
 {
     struct flow *f = ex->flow;
     ex->flow = NULL;
+    uplink_h2_stream_done(ex->up);
     record_flow(ex->proxy, f);
     ex->front->cut(ex, flush);
 }
@@ -141,6 +145,13 @@ static int send_request_head(struct exchange *ex, const char *path, const char *
 {
     struct flow *f = ex->flow;
     struct uplink *u = ex->up;
+    if (u->h2) { /* one stream of the shared HTTP/2 connection */
+        const char *authority = host_field ? host_field : http1_head_get(f->req, "host");
+        if (uplink_h2_submit(u, f->req, path, authority ? authority : u->host) < 0)
+            return -1;
+        f->marks.send_start = flow_now_us();
+        return 0;
+    }
     struct evbuffer *out = u->leg.bev && !u->connecting && ex->phase != EXCHANGE_CONNECTING
                                ? leg_output(&u->leg) : u->pending;
     unsigned flags = ex->upgrade_requested ? HTTP1_KEEP_UPGRADE : 0;
@@ -160,6 +171,16 @@ static int ensure_upstream(struct exchange *ex, const char *host, int port, int 
 {
     struct flow *f = ex->flow;
     struct uplink *u = ex->up;
+    int h2 = uplink_h2_route(u, ex->proxy, ex->base, ex->client_addr, host, port, tls,
+                             ex->upgrade_requested || ex->retried);
+    if (h2 < 0)
+        return -1;
+    if (h2) { /* an HTTP/2 connection: reused when it carried an earlier exchange */
+        f->reused_upstream = uplink_h2_carried(u) > 0;
+        str_copy(f->server_ip, sizeof f->server_ip, uplink_h2_server_ip(u->h2));
+        set_phase(ex, EXCHANGE_FORWARDING, "HTTP/2 stream");
+        return 0;
+    }
     if (uplink_reuse(u, host, port, tls)) {
         /* a tunnel's own upstream carries its first request fresh: only an earlier exchange
          * (or the pool) makes it reused */
@@ -168,6 +189,9 @@ static int ensure_upstream(struct exchange *ex, const char *host, int port, int 
         set_phase(ex, EXCHANGE_FORWARDING, "upstream reused");
         return 0;
     }
+    /* h2 offered where the head alone waits as HTTP/1 bytes (resend_over_h2) */
+    u->offer_h2 = ex->proxy->opts->http2 && tls && !ex->upgrade_requested && !ex->retried &&
+                  f->req->framing == HTTP1_NO_BODY;
     if (uplink_connect(u, ex->base, ex->dns, host, port, tls,
                        ex->proxy->opts->upstream_timeout) < 0)
         return -1;
@@ -310,6 +334,12 @@ int exchange_start(struct exchange *ex)
 static enum exchange_body queue_up(struct exchange *ex, const char *data, size_t len, int end)
 {
     struct uplink *u = ex->up;
+    if (u->h2) {
+        if (end)
+            return ex->flow->req->framing == HTTP1_NO_BODY || uplink_h2_end(u) == 0
+                       ? EXCHANGE_BODY_SENT : EXCHANGE_BODY_QUEUED;
+        return uplink_h2_body(u, data, len) == 1 ? EXCHANGE_BODY_FULL : EXCHANGE_BODY_SENT;
+    }
     struct evbuffer *out = uplink_output(u, exchange_connecting(ex));
     if (!out || ex->rule_local) /* a rule answers: the request body goes nowhere */
         return EXCHANGE_BODY_QUEUED;
@@ -398,12 +428,13 @@ static int on_resp_done(void *arg)
     struct exchange *ex = u->ex;
     if (!ex || !ex->flow || !ex->flow->resp)
         return 1; /* an interim response ended: the final one follows */
+    if (u->trailers && !ex->flow->resp_trailers) /* HTTP/2: recorded, and passed on by the front */
+        trailers_record(ex->flow, 1, u->trailers);
     ex->front->resp_end(ex);
     ex->resp_done = 1;
     ex->flow->marks.end = flow_now_us();
     return ex->flow->resp->status == 101 ? 1 : 0;
 }
-
 
 /* ------------------------------------------------------------------------------------------ */
 /* Uplink connection */
@@ -453,38 +484,73 @@ static void up_connected(struct uplink *u, const struct upstream_result *r)
     }
 }
 
+/* Where a request goes once more (path, and the Host to add: "" for none) on ex's uplink. */
+static int resend_target(struct exchange *ex, const char **path, char *host_field, size_t len)
+{
+    struct uplink *u = ex->up;
+    const struct http1_head *req = ex->flow->req;
+    format_authority(host_field, len, u->host, u->port, u->tls);
+    const char *mapped = ex->flow->rules ? ex->flow->rules->sent_path : NULL; /* map remote's */
+    if (http1_head_get(req, "host") && ex->tun->intercepted && !mapped)
+        host_field[0] = '\0';
+    *path = req->target;
+    if (mapped) {
+        *path = mapped;
+    } else if ((*path)[0] != '/') {
+        char s[16], h[256];
+        int p;
+        if (exchange_parse_absolute(req->target, s, sizeof s, h, sizeof h, &p, path) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The new connection's server chose h2 (offered for a bodiless request: uplink_open): the head
+ * waiting as HTTP/1 bytes goes out as a stream instead. 0, or -1 (the caller fails ex). */
+static int resend_over_h2(struct exchange *ex)
+{
+    struct uplink *u = ex->up;
+    char host[256], host_field[300];
+    const char *path;
+    str_copy(host, sizeof host, u->host);
+    if (resend_target(ex, &path, host_field, sizeof host_field) < 0 ||
+        uplink_h2_route(u, ex->proxy, ex->base, ex->client_addr, host, u->port, 1, 0) != 1)
+        return -1;
+    if (u->pending) /* the HTTP/1 head */
+        evbuffer_drain(u->pending, evbuffer_get_length(u->pending));
+    if (send_request_head(ex, path, host_field[0] ? host_field : NULL) < 0)
+        return -1;
+    if (ex->req_done)
+        ex->flow->marks.send_end = ex->flow->marks.send_start;
+    set_phase(ex, EXCHANGE_FORWARDING, "HTTP/2 stream on a new connection");
+    ex->front->req_resume(ex);
+    return 0;
+}
+
 /* A fresh connection for a bodiless request whose reused upstream closed before answering
- * (the keep-alive race of RFC 9112 §9.3.1): safe to repeat once. */
-static int retry_request(struct exchange *ex)
+ * (the keep-alive race of RFC 9112 §9.3.1), or that an HTTP/2 server did not process (unseen
+ * 1): safe to repeat once, over HTTP/1.1 (ensure_upstream: ex->retried). */
+static int retry_request(struct exchange *ex, int unseen)
 {
     struct flow *f = ex->flow;
     struct uplink *u = ex->up;
-    if (!f || !f->reused_upstream || ex->retried || f->req->framing != HTTP1_NO_BODY ||
+    if (!f || !(f->reused_upstream || unseen) || ex->retried || f->req->framing != HTTP1_NO_BODY ||
         ex->resp_started || f->marks.first_byte) /* bytes_in counts earlier responses too */
         return -1;
     ex->retried = 1;
     f->reused_upstream = 0;
+    uplink_h2_detach(u);
     leg_close(&u->leg);
     u->reusable = 0;
     char host_field[300];
-    format_authority(host_field, sizeof host_field, u->host, u->port, u->tls);
-    const char *path = f->req->target;
-    const char *mapped = f->rules ? f->rules->sent_path : NULL; /* a map remote rule's path */
-    if (mapped) {
-        path = mapped;
-    } else if (path[0] != '/') {
-        char s[16], h[256];
-        int p;
-        if (exchange_parse_absolute(f->req->target, s, sizeof s, h, sizeof h, &p, &path) < 0)
-            return -1;
-    }
+    const char *path;
+    if (resend_target(ex, &path, host_field, sizeof host_field) < 0)
+        return -1;
     char host[256];
     str_copy(host, sizeof host, u->host);
     if (ensure_upstream(ex, host, u->port, u->tls) < 0)
         return -1;
-    if (http1_write_request_head(u->pending, f->req, path,
-                                 http1_head_get(f->req, "host") && ex->tun->intercepted &&
-                                         !mapped ? NULL : host_field,
+    if (http1_write_request_head(u->pending, f->req, path, host_field[0] ? host_field : NULL,
                                  u->req_out, 0) < 0)
         return -1;
     log_msg(LOG_DEBUG, "conn %llu: reused upstream closed, retrying on a new connection",
@@ -548,7 +614,9 @@ static void up_input(struct uplink *u, struct evbuffer *in, size_t n)
 
 static void up_drained(struct uplink *u)
 {
-    if (u->ex)
+    if (u->ex && u->h2) /* an HTTP/2 stream's request queue has room again */
+        u->ex->front->req_resume(u->ex);
+    else if (u->ex)
         u->ex->front->req_drained(u->ex);
 }
 
@@ -568,7 +636,12 @@ static void up_event(struct uplink *u, short what, int sock_err)
         }
         if (f)
             f->marks.tls_end = flow_now_us();
-        if (ex)
+        if (f && u->offer_h2 && uplink_leg_is_h2(leg) && resend_over_h2(ex) < 0) {
+            flow_fail(f, FLOW_STAGE_SEND, ENOMEM, "cannot open an HTTP/2 stream");
+            fail(ex, 502, "cannot open an HTTP/2 stream");
+            return;
+        }
+        if (ex && !u->h2)
             flush_pending(ex);
         return;
     }
@@ -617,7 +690,7 @@ static void up_event(struct uplink *u, short what, int sock_err)
         fail(ex, 502, why);
         return;
     }
-    if (!ex->resp_started && retry_request(ex) == 0)
+    if (!ex->resp_started && retry_request(ex, 0) == 0)
         return;
     strcpy(f->fail.closed_by, "server");
     if (!ex->resp_started) {
@@ -635,8 +708,43 @@ static void up_event(struct uplink *u, short what, int sock_err)
     }
 }
 
+/* HTTP/2: the stream's response events were delivered (hf NULL): move on; or it failed. Not
+ * processed (REFUSED_STREAM, queued under a GOAWAY): once more on a new connection; lost (past
+ * a GOAWAY, reset, connection closed): -1005 (closed_by server), the engine's words for it. */
+static void up_stream(struct uplink *u, const struct h2_failure *hf)
+{
+    struct exchange *ex = u->ex;
+    struct flow *f = ex ? ex->flow : NULL;
+    if (!f)
+        return;
+    uint64_t now = flow_now_us();
+    *ex->activity = now;
+    if (!hf) {
+        if (!f->marks.first_byte) {
+            f->marks.first_byte = now;
+            ex->front->phase(ex, ex->phase, "first response byte");
+        }
+        ex->front->settle(ex);
+        return;
+    }
+    if (hf->retryable && !hf->lost && retry_request(ex, 1) == 0)
+        return;
+    char why[400];
+    snprintf(why, sizeof why, "%s:%d over HTTP/2: %s", u->host, u->port, hf->why);
+    if (hf->lost)
+        strcpy(f->fail.closed_by, "server");
+    else if (!hf->retryable)
+        f->fail.parse_error = "HTTP/2 stream error";
+    flow_fail(f, ex->resp_started ? FLOW_STAGE_RECEIVE : FLOW_STAGE_WAIT, 0, "%s", why);
+    if (!ex->resp_started)
+        fail(ex, 502, why);
+    else
+        cut(ex, 1);
+}
+
 static const struct uplink_ops uplink_ops = {
-    {on_resp_head, on_resp_body, on_resp_done, on_resp_trailers}, up_connected, up_input, up_drained, up_event};
+    {on_resp_head, on_resp_body, on_resp_done, on_resp_trailers}, up_connected, up_input, up_drained,
+    up_event, up_stream};
 
 /* ------------------------------------------------------------------------------------------ */
 /* Deadlines and ends */
@@ -687,6 +795,7 @@ void exchange_client_gone(struct exchange *ex, int sock_err)
     struct flow *f = ex->flow;
     if (!f || ex->resp_done)
         return;
+    uplink_h2_stream_done(ex->up);
     strcpy(f->fail.closed_by, "client");
     if (!ex->req_done)
         flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, sock_err,
@@ -706,7 +815,7 @@ void exchange_finish(struct exchange *ex, int local)
     if (ex->rule_local)
         u->reusable = 0; /* the socketless connection of a rule's answer */
     else if (u->tls && local != 2)
-        tls_facts_get(&u->leg.tls, &f->tls_upstream);
+        tls_facts_get(uplink_tls(u), &f->tls_upstream);
     if (local == 1)
         flow_free(f); /* httpeek's own setup page: not part of the app's traffic */
     else
@@ -721,6 +830,7 @@ void exchange_abandon(struct exchange *ex, const char *why)
     if (!f)
         return;
     ex->flow = NULL;
+    uplink_h2_stream_done(ex->up);
     if (!f->fail.failed)
         flow_fail(f, ex->req_done ? FLOW_STAGE_WAIT : FLOW_STAGE_CLIENT_REQUEST, 0, "%s", why);
     record_flow(ex->proxy, f);

@@ -309,7 +309,7 @@ static int ex_resp_body(struct exchange *ex, const char *data, size_t len)
     struct session *s = session_of(ex);
     if (http1_write_body(leg_output(&s->client), h1_of(s)->resp_out, data, len) < 0)
         return -1;
-    leg_throttle(&s->up.leg, &s->client);
+    uplink_throttle(&s->up, &s->client);
     return 0;
 }
 
@@ -550,7 +550,7 @@ static void client_write(struct bufferevent *bev, void *arg)
     struct leg *leg = arg;
     struct session *s = leg->owner;
     tls_wbuf_flush(leg->ssl); /* the output drained into the gathered records: out they go */
-    leg_drained(&s->client, &s->up.leg);
+    uplink_client_drained(&s->up, &s->client);
 }
 
 static void client_event(struct bufferevent *bev, short what, void *arg)

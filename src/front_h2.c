@@ -50,16 +50,9 @@ static void release_uplink(struct h2_stream *st, int ok)
         return;
     st->up_released = 1;
     if (u == &s->up) {
-        if (!ok) { /* nothing of this exchange may reach the next stream's request */
-            if (u->connecting) {
-                upstream_cancel(u->connecting);
-                u->connecting = NULL;
-            }
-            leg_close(&u->leg);
-            if (u->pending)
-                evbuffer_drain(u->pending, evbuffer_get_length(u->pending));
-            u->reusable = 0;
-        } else
+        if (!ok) /* nothing of this exchange may reach the next stream's request */
+            uplink_drop(u);
+        else
             u->exchanges++;
         u->ex = NULL;
         if (h->up_owner == st)
@@ -140,10 +133,7 @@ static void try_consume(struct h2_stream *st)
     if (!st->unconsumed)
         return;
     if (ex->flow && !st->up_released) {
-        if (exchange_connecting(ex))
-            return;
-        struct evbuffer *out = leg_output(&ex->up->leg);
-        if (out && evbuffer_get_length(out) >= LEG_OUTBUF_MAX)
+        if (exchange_connecting(ex) || uplink_full(ex->up))
             return; /* up_drained brings us back */
     }
     h2_server_consume(front_h2_of(st->s)->h2, st->sid, st->unconsumed);
@@ -431,11 +421,7 @@ static void on_drain(void *arg, int32_t sid, void *stream_arg)
     if (!st || !st->up_paused || st->up_released)
         return;
     st->up_paused = 0;
-    struct bufferevent *bev = st->ex.up->leg.bev;
-    if (bev) {
-        bufferevent_enable(bev, EV_READ);
-        leg_read_enabled(bev);
-    }
+    uplink_resume(st->ex.up);
 }
 
 static void on_refused(void *arg, int32_t sid, const struct message_head *head, int status,
@@ -509,9 +495,9 @@ static int ex_resp_body(struct exchange *ex, const char *data, size_t len)
     int r = h2_server_send_body(front_h2_of(st->s)->h2, st->sid, data, len);
     if (r < 0)
         return -1;
-    if (r == 1 && !st->up_paused && ex->up->leg.bev) { /* resumed by on_drain */
+    if (r == 1 && !st->up_paused) { /* resumed by on_drain */
         st->up_paused = 1;
-        bufferevent_disable(ex->up->leg.bev, EV_READ);
+        uplink_pause(ex->up);
     }
     front_h2_kick(st->s);
     return 0;
@@ -561,7 +547,7 @@ static void ex_fail(struct exchange *ex, struct flow *f, int status, const char 
     if (!f->fail.failed)
         flow_fail(f, FLOW_STAGE_NONE, 0, "%s", reason);
     tls_facts_get(&s->client.tls, &f->tls_client);
-    tls_facts_get(&ex->up->leg.tls, &f->tls_upstream);
+    tls_facts_get(uplink_tls(ex->up), &f->tls_upstream);
     record_flow(s->proxy, f);
     evtimer_del(st->timer);
     release_uplink(st, 0);

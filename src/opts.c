@@ -80,9 +80,9 @@ static const char usage[] =
     "                            matching glob wins)\n"
     "  --client-cert-password-file FILE  password of encrypted --client-cert files (first line);\n"
     "                            without it httpeek asks on the terminal\n"
-    "  --http2=yes|no            offer HTTP/2 (ALPN h2) to clients inside intercepted tunnels;\n"
-    "                            each stream is one flow, sent to the server over HTTP/1.1\n"
-    "                            (default no)\n"
+    "  --http2=yes|no            HTTP/2 on both legs of intercepted tunnels (default yes): ALPN h2\n"
+    "                            offered to clients and to servers; each stream is one flow; no:\n"
+    "                            HTTP/1.1 only, on both legs\n"
     "  --upstream-errors=MODE    mirror (default): a bad upstream certificate fails the client's\n"
     "                            handshake too, as without httpeek; page: a 502 page explaining it\n"
     "  -v, --verbose             debug logging on stderr\n"
@@ -234,6 +234,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
     o->max_connections = OPTS_DEFAULT_MAX_CONNECTIONS;
     o->max_client_connections = OPTS_DEFAULT_MAX_CLIENT_CONNECTIONS;
     o->memory_budget = BUDGET_DEFAULT;
+    o->http2 = 1;
 
     opterr = 0;
     optind = 1;

@@ -69,7 +69,7 @@ struct opts {
     int nallow_client;
     int no_qr;                           /* 1: no QR code of the setup URL at start-up */
     int record_own;                      /* 1: --record-own: httpeek's own pages become flows */
-    int http2;                           /* 1: --http2=yes (offer h2 to intercepted clients) */
+    int http2;                           /* 1: --http2=yes (default): h2 offered on both legs */
     int keep_alt_svc;                    /* 1: --strip-alt-svc=no (forward Alt-Svc untouched) */
     const char *log;                     /* --log FILE (borrowed from argv), or NULL: the terminal */
     const char *session;                 /* --session FILE (borrowed from argv), or NULL for a new

@@ -21,6 +21,7 @@
 #include "record.h"
 #include "ruleset.h"
 #include "str.h"
+#include "uplink_h2.h"
 #include "tls_facts.h"
 #include "upstream.h"
 
@@ -42,6 +43,7 @@ static int answer(struct exchange *ex, const struct rule_target *t, struct evbuf
         upstream_cancel(u->connecting);
         u->connecting = NULL;
     }
+    uplink_h2_detach(u); /* a shared HTTP/2 connection the last exchange used stays for others */
     leg_close(&u->leg); /* a kept-alive connection to the origin: not for this answer */
     if (u->pending)
         evbuffer_drain(u->pending, evbuffer_get_length(u->pending));

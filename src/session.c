@@ -23,6 +23,7 @@
 #include "tls_facts.h"
 #include "tls_server.h"
 #include "tls_wbuf.h"
+#include "uplink_h2.h"
 #include "ws_tap.h"
 
 /* Seconds we keep flushing a final answer to a client that does not read it. */
@@ -141,7 +142,7 @@ static void pool_upstream(struct session *s)
     if (!s->pool || !s->tun.intercepted || !u->bev || !u->ssl || !up->reusable ||
         !s->front->between_exchanges(s) || !up->tls || up->port != s->tun.port ||
         !u->tls.handshake_done || u->tls.verify_result != X509_V_OK || s->tun.mirror_untrusted ||
-        s->tun.error[0] || u->paused_by_peer ||
+        s->tun.error[0] || u->paused_by_peer || uplink_leg_is_h2(u) ||
         evbuffer_get_length(bufferevent_get_output(u->bev)) ||
         evbuffer_get_length(bufferevent_get_input(u->bev)))
         return;
@@ -199,7 +200,7 @@ void session_answer(struct session *s, struct flow *f, int status, const char *r
         if (f == s->tun.flow)
             s->tun.flow = NULL;
         tls_facts_get(&s->client.tls, &f->tls_client);
-        tls_facts_get(&s->up.leg.tls, &f->tls_upstream);
+        tls_facts_get(uplink_tls(&s->up), &f->tls_upstream);
     }
     struct evbuffer *out = leg_output(&s->client);
     if (out) {

@@ -255,6 +255,12 @@ const char *tls_client_sent_identity(const SSL *ssl)
     return NULL;
 }
 
+int tls_client_offer_h2(SSL *ssl)
+{
+    static const unsigned char alpn_h2[] = "\x02h2\x08http/1.1";
+    return SSL_set_alpn_protos(ssl, alpn_h2, sizeof alpn_h2 - 1) == 0 ? 0 : -1;
+}
+
 SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *host, int port, const char *server_ip)
 {
     SSL *ssl = SSL_new(ctx);

@@ -28,6 +28,10 @@ void tls_client_use_identities(SSL_CTX *ctx, const struct client_certs *identiti
 SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *host, int port, const char *server_ip)
     HP_NONNULL(1, 2) HP_WUNRES;
 
+/* Offer ALPN "h2, http/1.1" on ssl instead of the context's "http/1.1" (--http2=yes: the tunnel's
+ * upstream handshake). 0, or -1 on OOM. */
+int tls_client_offer_h2(SSL *ssl) HP_NONNULL(1);
+
 /* The subject of the client certificate ssl sent in its handshake (or in the handshake of the
  * session it resumed), NULL when it sent none. Borrowed for the life of the identities. */
 const char *tls_client_sent_identity(const SSL *ssl) HP_NONNULL(1);

@@ -427,6 +427,10 @@ static void start_upstream_tls(struct tunnel *t, int early)
     const char *name = t->sni[0] ? t->sni : t->host;
     SSL *ssl = tls_client_ssl_new(t->proxy->tls_client, name, t->port, t->server_ip);
     struct bufferevent *bev = NULL;
+    if (ssl && t->proxy->opts->http2 && tls_client_offer_h2(ssl) < 0) {
+        SSL_free(ssl);
+        ssl = NULL;
+    }
     if (ssl) {
         t->up_resuming = SSL_get_session(ssl) != NULL; /* set by tls_client_ssl_new, not yet used */
         tls_facts_attach(ssl, &t->upstream->tls);
@@ -554,7 +558,9 @@ static void after_peek(struct tunnel *t)
         int running = t->early_tls == TUNNEL_EARLY_RUNNING;
         if (keep_early_tls(t)) {
             t->early_tls = TUNNEL_EARLY_NONE;
-            if (running && t->up_resuming && !t->mirror_untrusted) {
+            /* not with h2 offered: a request must not be written before the server's ALPN
+             * choice is known (a resumed session does not bind it) */
+            if (running && t->up_resuming && !t->mirror_untrusted && !t->proxy->opts->http2) {
                 /* A verified session whose certificate covers the name is being resumed: the
                  * certificate the client would be shown a mirror of is known good, so its
                  * handshake need not wait for the upstream's (the new host's extra latency, S6);

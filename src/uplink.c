@@ -6,9 +6,12 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include "budget.h"
+#include "h2_client.h"
 #include "str.h"
 #include "tls_client.h"
 #include "tls_facts.h"
+#include "uplink_h2.h"
 
 /* The leg's callbacks: the uplink is the leg's owner, and its first member. */
 static void uplink_read(struct bufferevent *bev, void *arg)
@@ -86,6 +89,10 @@ int uplink_open(struct uplink *u, struct proxy *proxy, struct event_base *base,
     SSL *ssl = NULL;
     if (u->tls) {
         ssl = tls_client_ssl_new(proxy->tls_client, u->host, u->port, r->addr);
+        if (ssl && u->offer_h2 && tls_client_offer_h2(ssl) < 0) {
+            SSL_free(ssl);
+            ssl = NULL;
+        }
         if (ssl)
             tls_facts_attach(ssl, &u->leg.tls);
         bev = ssl ? bufferevent_openssl_socket_new(base, r->fd, ssl, BUFFEREVENT_SSL_CONNECTING,
@@ -109,10 +116,13 @@ int uplink_open(struct uplink *u, struct proxy *proxy, struct event_base *base,
 
 void uplink_adopt(struct uplink *u)
 {
+    u->offer_h2 = 0; /* not a connection of uplink_connect's: resend_over_h2 is not for it */
     if (!u->leg.bev)
         return;
     parser_reset(u);
     bufferevent_setcb(u->leg.bev, uplink_read, uplink_write, uplink_event, u);
+    if (uplink_leg_is_h2(&u->leg))
+        return; /* the server speaks first (SETTINGS): read once its connection is made */
     bufferevent_setwatermark(u->leg.bev, EV_READ, 0, LEG_INBUF_MAX);
     bufferevent_enable(u->leg.bev, EV_READ | EV_WRITE);
     leg_read_enabled(u->leg.bev);
@@ -153,8 +163,81 @@ int uplink_record_connect(struct flow *f, const struct upstream_result *r)
     return -1;
 }
 
+const struct tls_facts *uplink_tls(const struct uplink *u)
+{
+    return u->h2 ? uplink_h2_tls(u->h2) : &u->leg.tls;
+}
+
+void uplink_drop(struct uplink *u)
+{
+    if (u->connecting) {
+        upstream_cancel(u->connecting);
+        u->connecting = NULL;
+    }
+    uplink_h2_stream_done(u);
+    leg_close(&u->leg);
+    if (u->pending)
+        evbuffer_drain(u->pending, evbuffer_get_length(u->pending));
+    u->reusable = 0;
+}
+
+int uplink_full(struct uplink *u)
+{
+    if (u->h2)
+        return u->h2_full;
+    struct evbuffer *out = leg_output(&u->leg);
+    return out && evbuffer_get_length(out) >= LEG_OUTBUF_MAX;
+}
+
+void uplink_pause(struct uplink *u)
+{
+    if (u->h2)
+        u->h2_paused = 1;
+    else if (u->leg.bev)
+        bufferevent_disable(u->leg.bev, EV_READ);
+}
+
+void uplink_resume(struct uplink *u)
+{
+    if (u->h2) {
+        u->h2_paused = 0;
+        uplink_h2_consume(u);
+    } else if (u->leg.bev) {
+        bufferevent_enable(u->leg.bev, EV_READ);
+        leg_read_enabled(u->leg.bev);
+    }
+}
+
+void uplink_throttle(struct uplink *u, struct leg *client)
+{
+    if (!u->h2) {
+        leg_throttle(&u->leg, client);
+        return;
+    }
+    size_t limit = budget_outbuf_max(client->budget, LEG_OUTBUF_MAX);
+    if (client->bev && evbuffer_get_length(bufferevent_get_output(client->bev)) >= limit) {
+        u->h2_paused = 1; /* the stream's window stays with us: the server waits */
+        bufferevent_setwatermark(client->bev, EV_WRITE, limit / 2, 0);
+    }
+}
+
+void uplink_client_drained(struct uplink *u, struct leg *client)
+{
+    if (!u->h2) {
+        leg_drained(client, &u->leg);
+        return;
+    }
+    size_t limit = budget_outbuf_max(client->budget, LEG_OUTBUF_MAX);
+    if (!u->h2_paused || !client->bev ||
+        evbuffer_get_length(bufferevent_get_output(client->bev)) > limit / 2)
+        return;
+    bufferevent_setwatermark(client->bev, EV_WRITE, 0, 0);
+    uplink_resume(u);
+}
+
 void uplink_free(struct uplink *u)
 {
+    uplink_h2_detach(u);
     if (u->connecting) {
         upstream_cancel(u->connecting);
         u->connecting = NULL;

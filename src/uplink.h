@@ -4,8 +4,9 @@
  * one after the other), driven by the exchange using it now (u->ex), on the session's worker
  * thread. It reports to that exchange through struct uplink_ops: the connect's result, each
  * response's head, body bytes and end (the response parser's callbacks), bytes arriving, its
- * output draining, and the connection's events (TLS done, EOF, error). An HTTP/2 uplink would
- * offer the same calls and report through the same ops.
+ * output draining, and the connection's events (TLS done, EOF, error). When the server chose h2
+ * (uplink_h2.h), u is bound to a shared HTTP/2 connection instead (u->h2, its stream u->sid) and
+ * reports through the same response handlers, plus ops->stream.
  * Plus uplink_record_connect: what a connect attempt leaves in a flow (pure, any thread). */
 #ifndef HTTPEEK_UPLINK_H
 #define HTTPEEK_UPLINK_H
@@ -20,6 +21,9 @@
 
 struct exchange;
 struct uplink;
+struct h2_conn;
+struct h2_failure;
+struct message_head;
 
 /* What an uplink tells the exchange using it; each op gets the uplink (u->ex is the exchange). */
 struct uplink_ops {
@@ -32,6 +36,9 @@ struct uplink_ops {
     void (*drained)(struct uplink *u);
     /* A bufferevent event: BEV_EVENT_CONNECTED (TLS done), EOF or ERROR (sock_err its errno). */
     void (*event)(struct uplink *u, short what, int sock_err);
+    /* HTTP/2 only: fail NULL: response events of u's stream were delivered (move on); else the
+     * stream failed (struct h2_failure: code, retryable, lost, why). */
+    void (*stream)(struct uplink *u, const struct h2_failure *fail);
 };
 
 struct uplink {
@@ -49,6 +56,15 @@ struct uplink {
     struct upstream_connect *connecting; /* resolve/connect in progress, or NULL */
     struct evbuffer *pending;       /* request bytes queued while connecting (owned), or NULL */
     enum http1_framing req_out;     /* request body framing towards the server */
+    int offer_h2;                   /* uplink_open offers ALPN h2, http/1.1 (else http/1.1) */
+    struct h2_conn *h2;             /* HTTP/2 connection u's exchanges go out on (uplink_h2.h), or
+                                     * NULL: HTTP/1 on leg */
+    int32_t sid;                    /* the current exchange's stream on h2, 0 when none */
+    int h2_full;                    /* the stream's request queue is full (until ops->drained) */
+    int h2_paused;                  /* response window withheld: the client side is full */
+    size_t h2_unconsumed;           /* response bytes delivered while paused */
+    struct message_head *trailers;  /* trailers of the HTTP/2 response that just ended (owned),
+                                     * or NULL; kept until the next exchange */
 };
 
 /* 1 when u's connection goes to host:port (tls) and may carry another request (its response
@@ -82,7 +98,27 @@ enum http1_feed_result uplink_feed(struct uplink *u, struct evbuffer *in) HP_NON
  * the failure facts when it failed). Returns 0 when the socket is ready, -1 when it failed. */
 int uplink_record_connect(struct flow *f, const struct upstream_result *r) HP_NONNULL(1, 2);
 
-/* Free what the uplink holds (connect in progress, leg, parser, facts, pending bytes). */
+/* What the uplink's connection says of TLS (its HTTP/2 connection's when bound to one). */
+const struct tls_facts *uplink_tls(const struct uplink *u) HP_NONNULL(1);
+
+/* The exchange using u failed: nothing of it may reach the next one (connect cancelled, leg
+ * closed, queued bytes dropped, HTTP/2 stream reset). */
+void uplink_drop(struct uplink *u) HP_NONNULL(1);
+
+/* 1 when u's output is full (LEG_OUTBUF_MAX; HTTP/2: the stream's queue): wait for ops->drained. */
+int uplink_full(struct uplink *u) HP_NONNULL(1);
+
+/* Stop / start reading responses (HTTP/2: withhold / give back the stream's window). */
+void uplink_pause(struct uplink *u) HP_NONNULL(1);
+void uplink_resume(struct uplink *u) HP_NONNULL(1);
+
+/* After response bytes went into client's output: pause u while that output is full (leg_throttle
+ * for HTTP/1); uplink_client_drained from client's write callback resumes it (leg_drained). */
+void uplink_throttle(struct uplink *u, struct leg *client) HP_NONNULL(1, 2);
+void uplink_client_drained(struct uplink *u, struct leg *client) HP_NONNULL(1, 2);
+
+/* Free what the uplink holds (connect in progress, leg, parser, facts, pending bytes, its
+ * stream and its share of an HTTP/2 connection). */
 void uplink_free(struct uplink *u) HP_NONNULL(1);
 
 #endif

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "own.h"
 #include "pool.h"
+#include "uplink_h2.h"
 
 /* Pause before accepting again when out of file descriptors (ms). */
 #define WORKER_ACCEPT_BACKOFF_MS 200
@@ -346,6 +347,7 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
     session_free_all(&w->conns); /* what the grace period did not finish */
+    uplink_h2_free_all();
     pool_free(w->pool);
     w->pool = NULL;
     return NULL;

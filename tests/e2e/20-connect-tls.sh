@@ -110,7 +110,7 @@ else
 fi
 
 # ---- what the origin receives ------------------------------------------
-pcurl_tls -o "$T/hdrs.json" "$BASE/headers?a=1" \
+pcurl_tls --http1.1 -o "$T/hdrs.json" "$BASE/headers?a=1" \
     -H 'Connection: keep-alive, X-Drop-Me' -H 'X-Drop-Me: 1' -H 'Keep-Alive: timeout=5' \
     -H 'TE: trailers' -H 'Proxy-Connection: keep-alive' -H 'X-Keep-Me: yes'
 out=$("$PYTHON" - "$T/hdrs.json" <<'PY'

@@ -3,7 +3,7 @@
 # HTTP/1.1 server: curl --http2 (one stream, bodies both ways, 40 streams multiplexed on one
 # connection), headless Chromium loading a page of 50 resources, a stream the client resets
 # mid-download (-999), a name the leaf does not cover (421), a stream that times out alone,
-# the header limits, HAR's HTTP/2.0, and --http2=no (the default) giving the client HTTP/1.1.
+# the header limits, HAR's HTTP/2.0, h2 by default, and --http2=no giving the client HTTP/1.1.
 source "$(dirname "$0")/lib.sh"
 
 PKI=$T/pki
@@ -136,10 +136,10 @@ else
     skip "Chromium loads a page of 50 resources over HTTP/2" "node, playwright-core or chromium missing"
 fi
 
-# ---- --http2=no (the default) ------------------------------------------------------------
+# ---- the default (on) and --http2=no ---------------------------------------------------------
 start_httpeek --upstream-ca "$PKI/ca.pem"
 pcurl_tls --http2 -o /dev/null -w '%{http_version}' "$BASE/bytes/10" >"$T/ver"
-is "$(cat "$T/ver")" "1.1" "without --http2=yes the client asking for h2 gets HTTP/1.1"
+is "$(cat "$T/ver")" "2" "without --http2 (default yes) the client asking for h2 gets HTTP/2"
 start_httpeek --upstream-ca "$PKI/ca.pem" --http2=no
 pcurl_tls --http2 -o /dev/null -w '%{http_version}' "$BASE/bytes/10" >"$T/ver"
 is "$(cat "$T/ver")" "1.1" "--http2=no: the client gets HTTP/1.1"

@@ -36,7 +36,7 @@ DUMPCAP=$SPAWN_PID
 for i in $(seq 100); do [ -s "$CAP" ] && break; sleep 0.05; done
 sleep 0.5 # dumpcap writes its file header before the capture is live
 for n in 1 2 3; do
-    pcurl_tls -sS -o /dev/null "https://upstream.test:$UP/bytes/100?probe=keylog-$n" || diag "curl $n failed"
+    pcurl_tls --http1.1 -sS -o /dev/null "https://upstream.test:$UP/bytes/100?probe=keylog-$n" || diag "curl $n failed"
 done
 sleep 0.5
 kill_pid "$DUMPCAP"
