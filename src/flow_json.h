@@ -28,11 +28,20 @@ struct flow_json_text {
     int warn_codes[4];         /* the codes of the flow's first warnings (0 for a note), as the
                                   terminal line marks them: warnings are computed here, once */
     int nwarn;
+    long long tls_ref[2];      /* input: when > 0, the detail's tls.client ([0]) / tls.upstream
+                                  ([1]) is this number, the key of the leg's facts written apart
+                                  (store_tls.h), instead of the object; 0: the object */
 };
 
 /* Write f's summary and detail JSON (compact, members in a fixed order) into out, replacing what
  * it held. Returns 0, -1 on OOM. */
 int flow_json_texts(const struct flow *f, struct flow_json_text *out) HP_NONNULL(1, 2);
+
+/* Write the JSON object of one leg's TLS facts (as the detail's tls.client, client_leg = 1, or
+ * tls.upstream holds it; t->present must be 1) into out, replacing what it held (the text is
+ * out->buf[0 .. out->len)). Returns 0, -1 on OOM. */
+int flow_json_tls(const struct flow_tls *t, int client_leg, struct flow_json_text *out)
+    HP_NONNULL(1, 3);
 
 /* Complete a detail read back from the session: a keyed warning (diagnose_entry.key) is stored
  * without its catalogue texts, which this puts back (name, title, fix, android), so readers see

@@ -271,8 +271,8 @@ int main(void)
                         "set-cookie", "b=2"};
     f->resp = head(0, rv, 3);
     f->resp->status = 200;
-    f->tls_upstream.present = 1;
-    snprintf(f->tls_upstream.version, sizeof f->tls_upstream.version, "TLSv1.3");
+    flow_tls_edit(f, 1)->present = 1;
+    snprintf(flow_tls_edit(f, 1)->version, sizeof flow_tls_edit(f, 1)->version, "TLSv1.3");
     flow_capture_add(&f->resp_body, "{}", 2);
     d = flow_to_json(f, 1);
     ok(json_is_null(json_object_get(d, "failure")) && !json_is_true(json_object_get(d, "failed")),
@@ -294,7 +294,7 @@ int main(void)
     snprintf(f->host, sizeof f->host, "api.shop.test");
     f->port = 443;
     flow_set_url(f, "api.shop.test:443");
-    struct flow_tls *up = &f->tls_upstream, *cl = &f->tls_client;
+    struct flow_tls *up = flow_tls_edit(f, 1), *cl = flow_tls_edit(f, 0);
     up->present = cl->present = 1;
     up->verify_result = 10;
     snprintf(up->verify_error, sizeof up->verify_error, "certificate has expired");
