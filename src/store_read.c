@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 #include <zlib.h>
 #include "body_decode.h"
+#include "store_tls.h"
 #include "log.h"
 #include "store_db.h"
 #include "flow_json.h"
@@ -19,6 +20,7 @@ struct store_reader {
     sqlite3 *db;
     sqlite3_stmt *list, *list_text, *get, *body[2], *ids;
     sqlite3_stmt *list_seq, *last_seq; /* NULL on a file without the seq column */
+    sqlite3_stmt *tls_get;     /* store_tls_put_back's (prepared at its first use) */
     char *side_path;           /* the session's body file */
     int side_fd;               /* opened at the first body read from it; -1 before */
 };
@@ -106,6 +108,7 @@ void store_reader_close(struct store_reader *r)
     sqlite3_finalize(r->ids);
     sqlite3_finalize(r->list_seq);
     sqlite3_finalize(r->last_seq);
+    sqlite3_finalize(r->tls_get);
     sqlite3_close(r->db);
     if (r->side_fd >= 0)
         close(r->side_fd);
@@ -221,8 +224,10 @@ json_t *store_reader_get(struct store_reader *r, uint64_t id)
         o = text ? json_loads(text, 0, NULL) : NULL;
     }
     sqlite3_reset(st);
-    if (o)
+    if (o) {
         flow_json_put_back(o);
+        store_tls_put_back(r->db, &r->tls_get, o);
+    }
     return o;
 }
 
