@@ -691,13 +691,18 @@ int flow_json_texts(const struct flow *f, struct flow_json_text *out)
     RAW(out, "}");
     if (out->oom)
         return -1;
-    /* the detail is the summary's members and more: copy them, then go on */
+    /* the detail is the summary's members and more: copy them (unless the store keeps the
+     * summary anyway: detail_only), then go on */
     out->summary_len = out->len;
-    reserve(out, out->summary_len - 1); /* first: buf may move */
-    if (out->oom)
-        return -1;
-    memcpy(out->buf + out->len, out->buf, out->summary_len - 1);
-    out->len += out->summary_len - 1;
+    if (out->detail_only)
+        RAW(out, "{");
+    else {
+        reserve(out, out->summary_len - 1); /* first: buf may move */
+        if (out->oom)
+            return -1;
+        memcpy(out->buf + out->len, out->buf, out->summary_len - 1);
+        out->len += out->summary_len - 1;
+    }
     long long refs[2] = {out->tls_ref[0], out->tls_ref[1]}; /* out is also the writer */
     detail_fields(out, f, warn, nwarn, refs);
     RAW(out, "}");
@@ -730,6 +735,19 @@ void flow_json_put_back(json_t *detail)
         if (e->android && e->android[0])
             json_object_set_new(w, "android", json_string(e->android));
     }
+}
+
+json_t *flow_json_whole(json_t *detail, const char *summary_text)
+{
+    if (!detail || json_object_get(detail, "id"))
+        return detail;
+    json_t *whole = summary_text ? json_loads(summary_text, 0, NULL) : NULL;
+    if (!whole || json_object_update(whole, detail) < 0) {
+        json_decref(whole);
+        whole = NULL;
+    }
+    json_decref(detail);
+    return whole;
 }
 
 void flow_json_text_free(struct flow_json_text *out)

@@ -1004,6 +1004,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
         goto fail;
     }
+    s->json.detail_only = 1; /* the row has the summary: store_reader_get joins them */
     if (zinit(s) < 0) {
         snprintf(err, errlen, "%s: out of memory (zlib)", path);
         goto fail;

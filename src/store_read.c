@@ -74,7 +74,7 @@ struct store_reader *store_reader_open(const char *path, char *err, size_t errle
         sqlite3_prepare_v2(r->db,
                            "SELECT summary, client FROM flows WHERE id > max(?1, " VISIBLE ")"
                            " ORDER BY id LIMIT ?2", -1, &r->list_text, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(r->db, "SELECT detail FROM flows WHERE id=?1", -1, &r->get, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(r->db, "SELECT detail, summary FROM flows WHERE id=?1", -1, &r->get, NULL) != SQLITE_OK ||
         !r->body[0] || !r->body[1] ||
         sqlite3_prepare_v2(r->db, "SELECT id FROM flows WHERE id > " VISIBLE " ORDER BY id", -1,
                            &r->ids, NULL) != SQLITE_OK) {
@@ -222,6 +222,7 @@ json_t *store_reader_get(struct store_reader *r, uint64_t id)
     if (sqlite3_step(st) == SQLITE_ROW) {
         const char *text = (const char *)sqlite3_column_text(st, 0);
         o = text ? json_loads(text, 0, NULL) : NULL;
+        o = flow_json_whole(o, (const char *)sqlite3_column_text(st, 1));
     }
     sqlite3_reset(st);
     if (o) {

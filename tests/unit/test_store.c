@@ -636,6 +636,11 @@ int main(void)
     json_decref(list);
     json_t *d = store_reader_get(r, 2);
     ok(d && json_is_object(json_object_get(d, "response")), "get: the detail object");
+    ok(d && json_integer_value(json_object_get(d, "id")) == 2 &&
+       !strcmp(json_object_iter_key(json_object_iter(d)), "id") &&
+       count_sql(path, "SELECT count(*) FROM flows WHERE json_type(detail, '$.id') IS NULL AND"
+                 " json_type(detail, '$.response') = 'object'") == 14,
+       "get: the summary's members come first, though the file keeps them once (not in detail)");
     json_decref(d);
     ok(store_reader_get(r, 99) == NULL, "get: NULL for an unknown id");
 
