@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include "str.h"
 
 /* The fields urlcache_heads looks for: name, its length, and where it goes. */
 struct wanted {
@@ -184,18 +185,30 @@ long urlcache_lifetime(const struct flow *f, const struct urlcache_heads *h, con
     return life > age ? life - age : 0;
 }
 
+/* s as "N s", "N min", "N.N h" or "N.N days" into out (no printf: this runs for most responses,
+ * and snprintf's format parsing was most of the note's cost). */
 static void append_duration(char *out, size_t outlen, long s)
 {
+    size_t o = 0;
+    const char *unit;
+    uint64_t whole, tenth = 10; /* 10: no tenths */
     if (s < 120)
-        snprintf(out, outlen, "%ld s", s);
+        whole = (uint64_t)s, unit = " s";
     else if (s < 7200)
-        snprintf(out, outlen, "%ld min", s / 60);
-    else if (s < 2 * 86400) /* tenths in integers: a %f conversion costs ~1,500 instructions */
-        snprintf(out, outlen, "%ld.%ld h", (s + 180) / 3600, (s + 180) % 3600 / 360);
+        whole = (uint64_t)(s / 60), unit = " min";
+    else if (s < 2 * 86400) /* tenths in integers (a %f conversion cost ~1,500 instructions) */
+        whole = (uint64_t)((s + 180) / 3600), tenth = (uint64_t)((s + 180) % 3600 / 360), unit = " h";
     else
-        snprintf(out, outlen, "%ld.%ld days", (s + 4320) / 86400, (s + 4320) % 86400 / 8640);
+        whole = (uint64_t)((s + 4320) / 86400), tenth = (uint64_t)((s + 4320) % 86400 / 8640),
+        unit = " days";
+    out[0] = '\0';
+    str_append_uint(out, outlen, &o, whole);
+    if (tenth < 10) {
+        str_append(out, outlen, &o, ".");
+        str_append_uint(out, outlen, &o, tenth);
+    }
+    str_append(out, outlen, &o, unit);
 }
-
 
 int urlcache_note(const struct flow *f, const struct urlcache_heads *h, char *t, size_t tl)
 {
@@ -248,13 +261,20 @@ int urlcache_note(const struct flow *f, const struct urlcache_heads *h, char *t,
         PUT("Stored without a lifetime (no Cache-Control max-age, Expires or Last-Modified): "
             "URLCache asks the server again before reusing it%s.",
             h->etag ? " (If-None-Match with its ETag)" : "");
-    else if (!strcmp(why, "heuristic"))
-        PUT("Stored and fresh for %s by heuristic (10%% of the time since Last-Modified; no "
-            "max-age or Expires): within that time the app gets the stored copy without asking "
-            "the server, which is how stale data shows up.", dur);
-    else
-        PUT("Stored and fresh for %s (%s): within that time the app gets the stored copy without "
-            "asking the server.", dur, why);
+    else if (o < tl) { /* fresh for a time: the usual note, put together without printf */
+        str_append(t, tl, &o, "Stored and fresh for ");
+        str_append(t, tl, &o, dur);
+        if (!strcmp(why, "heuristic"))
+            str_append(t, tl, &o, " by heuristic (10% of the time since Last-Modified; no "
+                       "max-age or Expires): within that time the app gets the stored copy "
+                       "without asking the server, which is how stale data shows up.");
+        else {
+            str_append(t, tl, &o, " (");
+            str_append(t, tl, &o, why);
+            str_append(t, tl, &o, "): within that time the app gets the stored copy without "
+                       "asking the server.");
+        }
+    }
     if (vary && life >= 0)
         PUT(" Vary: %.60s - reused only for requests with the same value%s.", vary,
             strchr(vary, ',') ? "s" : "");
