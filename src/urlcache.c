@@ -5,7 +5,6 @@
  * not stored. */
 #include "urlcache.h"
 
-#include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,7 +96,7 @@ static int digits(const char *s, int n, int *out)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i]))
+        if (s[i] < '0' || s[i] > '9') /* isdigit without the locale table */
             return -1;
         v = v * 10 + (s[i] - '0');
     }
@@ -115,12 +114,12 @@ static long long http_date(const char *s)
         return -1;
     const char *c = strchr(s, ',');
     int d, y, hh, mm, ss;
-    if (c && c - s == 3 && strlen(c) >= 26 && c[1] == ' ' && c[4] == ' ' && c[8] == ' ' &&
+    if (c && c - s == 3 && strnlen(c, 26) == 26 && c[1] == ' ' && c[4] == ' ' && c[8] == ' ' &&
         c[13] == ' ' && c[16] == ':' && c[19] == ':' && !digits(c + 2, 2, &d) &&
         !digits(c + 9, 4, &y) && !digits(c + 14, 2, &hh) && !digits(c + 17, 2, &mm) &&
         !digits(c + 20, 2, &ss)) {
-        for (int m = 0; m < 12; m++)
-            if (!strncmp(c + 5, months + 3 * m, 3))
+        for (int m = 0; m < 12; m++) /* the three letters compared inline, not by strncmp */
+            if (c[5] == months[3 * m] && c[6] == months[3 * m + 1] && c[7] == months[3 * m + 2])
                 return days_from_civil(y, (unsigned)m + 1, (unsigned)d) * 86400 + hh * 3600 +
                        mm * 60 + ss;
         return -1;
