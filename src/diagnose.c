@@ -430,13 +430,13 @@ int diagnose_flow(const struct flow *f, struct diagnosis *out)
         code = x->timeout || x->sys_errno == ETIMEDOUT ? NSURL_TIMED_OUT : NSURL_CANNOT_CONNECT_TO_HOST;
         break;
     case FLOW_STAGE_UPSTREAM_TLS:
-        code = upstream_tls_code(&f->tls_upstream, x->timeout);
+        code = upstream_tls_code(f->tls_upstream, x->timeout);
         break;
     case FLOW_STAGE_CLIENT_TLS:
         /* The app saw our certificate and refused it: to the app that is -1202 (CA not installed
          * or not trusted); a timeout here is the app giving up. */
         code = x->timeout ? NSURL_TIMED_OUT
-               : f->tls_client.alert_received[0] ? NSURL_CERT_UNTRUSTED : NSURL_CANCELLED;
+               : f->tls_client->alert_received[0] ? NSURL_CERT_UNTRUSTED : NSURL_CANCELLED;
         break;
     case FLOW_STAGE_WAIT:
     case FLOW_STAGE_SEND:
@@ -462,20 +462,20 @@ int diagnose_flow(const struct flow *f, struct diagnosis *out)
     } else if (x->stage == FLOW_STAGE_CLIENT_TLS && code == NSURL_CERT_UNTRUSTED) {
         char how[128];
         snprintf(how, sizeof how, "refused httpeek's certificate (TLS alert '%s')",
-                 f->tls_client.alert_received);
+                 f->tls_client->alert_received);
         out->entry = &refused_entry;
         refusal_detail(f, how, out->detail, sizeof out->detail);
     } else if (x->stage == FLOW_STAGE_UPSTREAM_TLS && code == NSURL_CLIENT_CERT_REJECTED &&
-               f->tls_upstream.client_cert[0]) {
+               f->tls_upstream->client_cert[0]) {
         snprintf(out->detail, sizeof out->detail, "%s. httpeek sent the client certificate "
                  "'%.120s' (--client-cert) and the server refused it (%s%s%s).", x->reason,
-                 f->tls_upstream.client_cert,
-                 f->tls_upstream.alert_received[0] ? "TLS alert '" : "closed, no alert",
-                 f->tls_upstream.alert_received, f->tls_upstream.alert_received[0] ? "'" : "");
-    } else if (x->stage == FLOW_STAGE_UPSTREAM_TLS && f->tls_upstream.verify_result)
+                 f->tls_upstream->client_cert,
+                 f->tls_upstream->alert_received[0] ? "TLS alert '" : "closed, no alert",
+                 f->tls_upstream->alert_received, f->tls_upstream->alert_received[0] ? "'" : "");
+    } else if (x->stage == FLOW_STAGE_UPSTREAM_TLS && f->tls_upstream->verify_result)
         snprintf(out->detail, sizeof out->detail, "%s. The server presented '%.120s' issued by "
-                 "'%.120s'. %s", x->reason, f->tls_upstream.peer_subject,
-                 f->tls_upstream.peer_issuer, mirror_words(f->tls_client.leaf));
+                 "'%.120s'. %s", x->reason, f->tls_upstream->peer_subject,
+                 f->tls_upstream->peer_issuer, mirror_words(f->tls_client->leaf));
     else
         snprintf(out->detail, sizeof out->detail, "%s", x->reason);
     return 1;
@@ -501,7 +501,7 @@ static size_t ats_warnings(const struct flow *f, struct diagnosis *out, size_t m
         n++;
     if (n < max && broken_family_warning(f, &out[n]))
         n++;
-    const struct flow_tls *t = &f->tls_upstream;
+    const struct flow_tls *t = f->tls_upstream;
     if (f->fail.failed || !t->handshake_done || n >= max)
         return n;
     char why[3][160];

@@ -300,7 +300,7 @@ static int route_request(struct exchange *ex)
         host_field = rt.host_field;
     } else if (tun->intercepted && tun->error[0]) {
         flow_fail(f, FLOW_STAGE_UPSTREAM_TLS, 0, "%s", tun->error);
-        tls_facts_get(&ex->up->leg.tls, &f->tls_upstream);
+        tls_facts_to_flow(&ex->up->leg.tls, f, 1);
         fail(ex, 502, tun->error);
         return -1;
     }
@@ -651,7 +651,7 @@ static void up_event(struct uplink *u, short what, int sock_err)
         unsigned long e = bufferevent_get_openssl_error(bev);
         tls_facts_take_error(&leg->tls, e);
         f->marks.tls_end = flow_now_us();
-        tls_facts_get(&leg->tls, &f->tls_upstream);
+        tls_facts_to_flow(&leg->tls, f, 1);
         char why[400];
         if (leg->tls.verify_result != X509_V_OK)
             snprintf(why, sizeof why, "upstream certificate of %s:%d refused: %s", u->host,
@@ -682,7 +682,7 @@ static void up_event(struct uplink *u, short what, int sock_err)
         /* A TLS 1.3 server refuses after the handshake (e.g. certificate_required arrives once
          * we sent Finished): that is a TLS failure, not a lost connection. */
         tls_facts_fill(leg->ssl, &leg->tls);
-        tls_facts_get(&leg->tls, &f->tls_upstream);
+        tls_facts_to_flow(&leg->tls, f, 1);
         char why[300];
         snprintf(why, sizeof why, "%s:%d ended TLS with alert '%s'", u->host, u->port,
                  leg->tls.alert_received);
@@ -815,7 +815,7 @@ void exchange_finish(struct exchange *ex, int local)
     if (ex->rule_local)
         u->reusable = 0; /* the socketless connection of a rule's answer */
     else if (u->tls && local != 2)
-        tls_facts_get(uplink_tls(u), &f->tls_upstream);
+        tls_facts_to_flow(uplink_tls(u), f, 1);
     if (local == 1)
         flow_free(f); /* httpeek's own setup page: not part of the app's traffic */
     else

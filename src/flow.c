@@ -2,6 +2,7 @@
 #include "flow.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,11 +24,61 @@ uint64_t flow_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+const struct flow_tls flow_tls_none;
+
+struct flow_tls_shared *flow_tls_shared_new(void)
+{
+    static _Atomic uint64_t serials;
+    struct flow_tls_shared *s = calloc(1, sizeof *s);
+    if (s) {
+        atomic_init(&s->refs, 1);
+        s->serial = atomic_fetch_add_explicit(&serials, 1, memory_order_relaxed) + 1;
+    }
+    return s;
+}
+
+void flow_tls_shared_unref(struct flow_tls_shared *s)
+{
+    /* acq_rel: the thread that frees sees every write made before the other references went */
+    if (s && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
+        free(s);
+}
+
+void flow_set_tls(struct flow *f, int upstream, struct flow_tls_shared *s)
+{
+    int i = upstream ? 1 : 0;
+    if (f->tls_ref[i] == s)
+        return;
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    flow_tls_shared_unref(f->tls_ref[i]);
+    f->tls_ref[i] = s;
+    if (upstream)
+        f->tls_upstream = &s->t;
+    else
+        f->tls_client = &s->t;
+}
+
+struct flow_tls *flow_tls_edit(struct flow *f, int upstream)
+{
+    int i = upstream ? 1 : 0;
+    struct flow_tls_shared *s = f->tls_ref[i];
+    if (s && atomic_load_explicit(&s->refs, memory_order_acquire) == 1)
+        return &s->t; /* already f's alone */
+    struct flow_tls_shared *copy = flow_tls_shared_new();
+    if (!copy)
+        return NULL;
+    copy->t = upstream ? *f->tls_upstream : *f->tls_client;
+    flow_set_tls(f, upstream, copy);
+    flow_tls_shared_unref(copy); /* f holds it now */
+    return &copy->t;
+}
+
 struct flow *flow_new(uint64_t id, uint64_t conn_id, size_t max_body)
 {
     struct flow *f = calloc(1, sizeof *f);
     if (!f)
         return NULL;
+    f->tls_client = f->tls_upstream = &flow_tls_none;
     f->id = id;
     f->conn_id = conn_id;
     f->req_body.max = f->resp_body.max = max_body;
@@ -50,6 +101,8 @@ void flow_free(struct flow *f)
     if (f->rules)
         free(f->rules->sent_path);
     free(f->rules);
+    flow_tls_shared_unref(f->tls_ref[0]);
+    flow_tls_shared_unref(f->tls_ref[1]);
     free(f);
 }
 

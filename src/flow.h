@@ -70,6 +70,25 @@ struct flow_tls {
     char leaf_reason[400];    /* client leg: one sentence saying why that certificate */
 };
 
+/* One leg's TLS facts as flows hold them: made once when the leg's facts change (tls_facts.h),
+ * then read-only and shared by every flow of the connection, by reference count (the last
+ * reference dropped frees it, on whichever thread). A keep-alive connection's flows copy and
+ * zero none of the ~2.4 KiB per leg. */
+struct flow_tls_shared {
+    _Atomic unsigned refs;
+    uint64_t serial;          /* process-unique, from 1: tells snapshots apart (store_tls.h) */
+    struct flow_tls t;
+};
+
+/* The facts of a leg that used no TLS (all zero, present 0): what flow_new points both legs at. */
+extern const struct flow_tls flow_tls_none;
+
+/* New shared facts, zeroed, with one reference (the caller's). NULL on OOM. */
+struct flow_tls_shared *flow_tls_shared_new(void) HP_WUNRES;
+
+/* Drop one reference (frees on the last). NULL allowed. */
+void flow_tls_shared_unref(struct flow_tls_shared *s);
+
 /* Why httpeek answered a request itself instead of forwarding it (struct flow_failure.refusal);
  * diagnose maps each to what the client got. */
 enum flow_refusal {
@@ -193,7 +212,10 @@ struct flow {
     struct timeval started;     /* wall clock of marks.start */
     struct flow_marks marks;
     struct flow_timings timings;    /* filled by flow_done */
-    struct flow_tls tls_client, tls_upstream;
+    const struct flow_tls *tls_client, *tls_upstream; /* TLS facts of each leg: never NULL
+                                   (flow_tls_none until set); read-only (see flow_tls_shared) */
+    struct flow_tls_shared *tls_ref[2]; /* the references behind them, [0] client, [1] upstream
+                                   (NULL while they point at flow_tls_none) */
     struct flow_failure fail;
     char note[256];             /* free text shown with the flow (e.g. "tunnel not intercepted") */
     int no_request_after_tls;   /* client finished our TLS handshake, then closed without a request */
@@ -229,6 +251,15 @@ void flow_free(struct flow *f);
 /* Bytes of memory f holds (struct, heads, captured bodies): what a queued flow costs. */
 size_t flow_mem_size(const struct flow *f) HP_NONNULL(1);
 
+
+/* Point f's client (upstream = 0) or upstream leg's TLS facts at s, taking a reference of its
+ * own (the caller keeps its). */
+void flow_set_tls(struct flow *f, int upstream, struct flow_tls_shared *s) HP_NONNULL(1, 3);
+
+/* A writable copy of one leg's TLS facts that only f refers to (made from the current ones when
+ * they are shared or flow_tls_none): for code and tests that build a flow's facts by hand.
+ * NULL on OOM (the facts stay as they were). */
+struct flow_tls *flow_tls_edit(struct flow *f, int upstream) HP_NONNULL(1);
 
 /* Record a failure (first one wins): stage, errno (0 if none) and a reason line. */
 void flow_fail(struct flow *f, enum flow_stage stage, int sys_errno, const char *fmt, ...)

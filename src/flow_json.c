@@ -406,13 +406,8 @@ static const char *path_of(const struct flow *f)
     return f->req ? f->req->target : "";
 }
 
-static void ktls(struct flow_json_text *w, const char *k, const struct flow_tls *t, int client_leg)
+static void tls_obj(struct flow_json_text *w, const struct flow_tls *t, int client_leg)
 {
-    key(w, k);
-    if (!t->present) {
-        RAW(w, "null");
-        return;
-    }
     RAW(w, "{");
     kbool(w, "handshake_done", t->handshake_done);
     kstr(w, "version", t->version);
@@ -442,6 +437,29 @@ static void ktls(struct flow_json_text *w, const char *k, const struct flow_tls 
     flow_words_tls_error(t, client_leg, words, sizeof words);
     kstr(w, "error_text", words);
     RAW(w, "}");
+}
+
+/* One leg's facts: null without TLS, the key of facts written apart (tls_ref), or the object. */
+static void ktls(struct flow_json_text *w, const char *k, const struct flow_tls *t, int client_leg,
+                 long long ref)
+{
+    key(w, k);
+    if (!t->present)
+        RAW(w, "null");
+    else if (ref > 0) {
+        char num[24];
+        char *p = decimal(num + sizeof num, ref);
+        raw(w, p, (size_t)(num + sizeof num - p));
+    } else
+        tls_obj(w, t, client_leg);
+}
+
+int flow_json_tls(const struct flow_tls *t, int client_leg, struct flow_json_text *out)
+{
+    out->len = 0;
+    out->oom = 0;
+    tls_obj(out, t, client_leg);
+    return out->oom ? -1 : 0;
 }
 
 /* A diagnosis, or (warning = 1) a warning: with its kind, and its domain when not
@@ -564,7 +582,7 @@ static void summary_fields(struct flow_json_text *w, const struct flow *f,
 }
 
 static void detail_fields(struct flow_json_text *w, const struct flow *f,
-                          const struct diagnosis *warn, size_t nwarn)
+                          const struct diagnosis *warn, size_t nwarn, const long long refs[2])
 {
     key(w, "request");
     RAW(w, "{");
@@ -623,8 +641,8 @@ static void detail_fields(struct flow_json_text *w, const struct flow *f,
     kbool(w, "reused_upstream", f->reused_upstream);
     key(w, "tls");
     RAW(w, "{");
-    ktls(w, "client", &f->tls_client, 1);
-    ktls(w, "upstream", &f->tls_upstream, 0);
+    ktls(w, "client", f->tls_client, 1, refs[0]);
+    ktls(w, "upstream", f->tls_upstream, 0, refs[1]);
     RAW(w, "}");
     key(w, "failure");
     if (f->fail.failed) {
@@ -687,14 +705,20 @@ int flow_json_texts(const struct flow *f, struct flow_json_text *out)
     RAW(out, "}");
     if (out->oom)
         return -1;
-    /* the detail is the summary's members and more: copy them, then go on */
+    /* the detail is the summary's members and more: copy them (unless the store keeps the
+     * summary anyway: detail_only), then go on */
     out->summary_len = out->len;
-    reserve(out, out->summary_len - 1); /* first: buf may move */
-    if (out->oom)
-        return -1;
-    memcpy(out->buf + out->len, out->buf, out->summary_len - 1);
-    out->len += out->summary_len - 1;
-    detail_fields(out, f, warn, nwarn);
+    if (out->detail_only)
+        RAW(out, "{");
+    else {
+        reserve(out, out->summary_len - 1); /* first: buf may move */
+        if (out->oom)
+            return -1;
+        memcpy(out->buf + out->len, out->buf, out->summary_len - 1);
+        out->len += out->summary_len - 1;
+    }
+    long long refs[2] = {out->tls_ref[0], out->tls_ref[1]}; /* out is also the writer */
+    detail_fields(out, f, warn, nwarn, refs);
     RAW(out, "}");
     if (out->oom)
         return -1;
@@ -725,6 +749,19 @@ void flow_json_put_back(json_t *detail)
         if (e->android && e->android[0])
             json_object_set_new(w, "android", json_string(e->android));
     }
+}
+
+json_t *flow_json_whole(json_t *detail, const char *summary_text)
+{
+    if (!detail || json_object_get(detail, "id"))
+        return detail;
+    json_t *whole = summary_text ? json_loads(summary_text, 0, NULL) : NULL;
+    if (!whole || json_object_update(whole, detail) < 0) {
+        json_decref(whole);
+        whole = NULL;
+    }
+    json_decref(detail);
+    return whole;
 }
 
 void flow_json_text_free(struct flow_json_text *out)

@@ -28,16 +28,33 @@ struct flow_json_text {
     int warn_codes[4];         /* the codes of the flow's first warnings (0 for a note), as the
                                   terminal line marks them: warnings are computed here, once */
     int nwarn;
+    int detail_only;           /* input: 1 = the detail leaves out the summary's members (a
+                                  store that keeps both texts: flow_json_whole joins them) */
+    long long tls_ref[2];      /* input: when > 0, the detail's tls.client ([0]) / tls.upstream
+                                  ([1]) is this number, the key of the leg's facts written apart
+                                  (store_tls.h), instead of the object; 0: the object */
 };
 
 /* Write f's summary and detail JSON (compact, members in a fixed order) into out, replacing what
  * it held. Returns 0, -1 on OOM. */
 int flow_json_texts(const struct flow *f, struct flow_json_text *out) HP_NONNULL(1, 2);
 
+/* Write the JSON object of one leg's TLS facts (as the detail's tls.client, client_leg = 1, or
+ * tls.upstream holds it; t->present must be 1) into out, replacing what it held (the text is
+ * out->buf[0 .. out->len)). Returns 0, -1 on OOM. */
+int flow_json_tls(const struct flow_tls *t, int client_leg, struct flow_json_text *out)
+    HP_NONNULL(1, 3);
+
 /* Complete a detail read back from the session: a keyed warning (diagnose_entry.key) is stored
  * without its catalogue texts, which this puts back (name, title, fix, android), so readers see
  * the whole warning. Rows without keys are left as they are. */
 void flow_json_put_back(json_t *detail);
+
+/* A detail read back as a whole detail: one written with detail_only (no "id" member) gets the
+ * summary's members (summary_text) before its own, the order flow_json_texts writes a whole
+ * one in; a whole detail is returned as it is. Takes detail's reference; returns a reference,
+ * NULL on OOM or a summary that does not parse (detail is then released). */
+json_t *flow_json_whole(json_t *detail, const char *summary_text);
 
 /* Free out's buffer (out is zeroed, reusable). */
 void flow_json_text_free(struct flow_json_text *out) HP_NONNULL(1);

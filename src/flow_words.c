@@ -155,7 +155,7 @@ static int alert_is(const char *alert, const char *name) { return !strcasecmp(al
 /* The leaf's own dates against the flow's start (not now: the words must not change later). */
 static void bad_date(const struct flow *f, char *out, size_t outlen)
 {
-    const struct flow_tls *t = &f->tls_upstream;
+    const struct flow_tls *t = f->tls_upstream;
     struct tm tm;
     char day[16];
     memset(&tm, 0, sizeof tm);
@@ -181,7 +181,7 @@ static void bad_date(const struct flow *f, char *out, size_t outlen)
 
 static void upstream_tls(const struct flow *f, char *out, size_t outlen)
 {
-    const struct flow_tls *t = &f->tls_upstream;
+    const struct flow_tls *t = f->tls_upstream;
     const char *w = NULL;
     switch (t->verify_result) {
     case X509_V_OK: break;
@@ -297,7 +297,7 @@ void flow_words_reason_short(const struct flow *f, char *out, size_t outlen)
             : "connect failed";
         break;
     case FLOW_STAGE_UPSTREAM_TLS:
-        if (x->timeout && f->tls_upstream.verify_result == X509_V_OK) {
+        if (x->timeout && f->tls_upstream->verify_result == X509_V_OK) {
             w = "timed out (TLS)";
             break;
         }
@@ -305,11 +305,11 @@ void flow_words_reason_short(const struct flow *f, char *out, size_t outlen)
         return;
     case FLOW_STAGE_CLIENT_TLS:
         w = x->timeout ? "timed out (client TLS)"
-            : f->tls_client.alert_received[0] ? "client refused certificate"
-            : ssl_reason(f->tls_client.error) == SSL_R_WRONG_VERSION_NUMBER ||
-                      ssl_reason(f->tls_client.error) == SSL_R_HTTP_REQUEST
+            : f->tls_client->alert_received[0] ? "client refused certificate"
+            : ssl_reason(f->tls_client->error) == SSL_R_WRONG_VERSION_NUMBER ||
+                      ssl_reason(f->tls_client->error) == SSL_R_HTTP_REQUEST
                 ? "client spoke no TLS"
-            : !f->tls_client.leaf[0] ? "no certificate for the name"
+            : !f->tls_client->leaf[0] ? "no certificate for the name"
             : "client closed during TLS";
         break;
     case FLOW_STAGE_SEND:
@@ -341,7 +341,7 @@ void flow_words_reason_short(const struct flow *f, char *out, size_t outlen)
 
 int flow_words_failed_before_tls(const struct flow *f)
 {
-    return f->kind == FLOW_TUNNEL && f->fail.failed && !f->tls_client.present &&
+    return f->kind == FLOW_TUNNEL && f->fail.failed && !f->tls_client->present &&
            (f->fail.stage == FLOW_STAGE_DNS || f->fail.stage == FLOW_STAGE_CONNECT ||
             f->fail.stage == FLOW_STAGE_UPSTREAM_TLS);
 }

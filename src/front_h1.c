@@ -374,7 +374,7 @@ static void finish_exchange(struct session *s)
     struct front_h1 *h = h1_of(s);
     struct exchange *ex = &h->ex;
     if (s->tun.intercepted)
-        tls_facts_get(&s->client.tls, &ex->flow->tls_client);
+        tls_facts_to_flow(&s->client.tls, ex->flow, 0);
     exchange_finish(ex, h->local_request);
     if (!h->client_keep_alive) {
         session_close(s, 1);
@@ -562,7 +562,7 @@ static void client_event(struct bufferevent *bev, short what, void *arg)
     if (leg->ssl)
         tls_facts_take_error(&leg->tls, bufferevent_get_openssl_error(bev));
     if (ex->flow && !ex->resp_done) {
-        tls_facts_get(&s->client.tls, &ex->flow->tls_client);
+        tls_facts_to_flow(&s->client.tls, ex->flow, 0);
         exchange_client_gone(ex, sock_err);
     }
     session_close(s, 0);

@@ -188,7 +188,7 @@ static void record_refused(struct session *s, const struct message_head *head, i
     f->fail.refusal = kind;
     f->fail.status_sent = status;
     flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "%s", why);
-    tls_facts_get(&s->client.tls, &f->tls_client);
+    tls_facts_to_flow(&s->client.tls, f, 0);
     record_flow(s->proxy, f);
 }
 
@@ -376,7 +376,7 @@ static void finish_stream(struct h2_stream *st)
     struct session *s = st->s;
     struct exchange *ex = &st->ex;
     if (ex->flow)
-        tls_facts_get(&s->client.tls, &ex->flow->tls_client);
+        tls_facts_to_flow(&s->client.tls, ex->flow, 0);
     exchange_finish(ex, 0);
     release_uplink(st, 1);
 }
@@ -407,7 +407,7 @@ static void on_close(void *arg, int32_t sid, void *stream_arg, uint32_t code, in
         flow_fail(f, stage, 0, "%s%s%s%s", ours ? "RST_STREAM " : "",
                   ours ? h2_error_name(code) : "", ours ? " sent: " : "",
                   why && why[0] ? why : "stream closed");
-        tls_facts_get(&st->s->client.tls, &f->tls_client);
+        tls_facts_to_flow(&st->s->client.tls, f, 0);
         record_flow(st->s->proxy, f);
     }
     stream_free(st, why ? why : "stream closed");
@@ -546,8 +546,8 @@ static void ex_fail(struct exchange *ex, struct flow *f, int status, const char 
     f->fail.status_sent = status;
     if (!f->fail.failed)
         flow_fail(f, FLOW_STAGE_NONE, 0, "%s", reason);
-    tls_facts_get(&s->client.tls, &f->tls_client);
-    tls_facts_get(uplink_tls(ex->up), &f->tls_upstream);
+    tls_facts_to_flow(&s->client.tls, f, 0);
+    tls_facts_to_flow(uplink_tls(ex->up), f, 1);
     record_flow(s->proxy, f);
     evtimer_del(st->timer);
     release_uplink(st, 0);

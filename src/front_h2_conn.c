@@ -47,7 +47,7 @@ static void conn_failed(struct session *s, const char *why)
         f->port = s->tun.port;
         snprintf(f->note, sizeof f->note, "HTTP/2 connection after %d request(s) on it",
                  s->tun.requests);
-        tls_facts_get(&s->client.tls, &f->tls_client);
+        tls_facts_to_flow(&s->client.tls, f, 0);
         flow_fail(f, FLOW_STAGE_TUNNEL, 0, "%s", why);
         record_flow(s->proxy, f);
         return;

@@ -117,13 +117,20 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 
 /* Flows of the same device and URL answered 200/203 or 304, nearest first, in the window. */
 static const char before_sql[] =
-    "SELECT id, status, detail FROM flows WHERE id < ?1 AND id >= ?2 AND id > " VISIBLE_FROM
+    "SELECT id, status, detail, json_extract(summary, '$.url') FROM flows WHERE id < ?1 AND id >= ?2 AND id > " VISIBLE_FROM
     " AND host IS ?3 AND client IS ?4 AND status IN (200, 203, 304) AND failed = 0"
     " AND json_extract(summary, '$.url') = ?5 ORDER BY id DESC LIMIT 200";
 static const char after_sql[] =
-    "SELECT id, status, detail FROM flows WHERE id > ?1 AND id <= ?2"
+    "SELECT id, status, detail, json_extract(summary, '$.url') FROM flows WHERE id > ?1 AND id <= ?2"
     " AND host IS ?3 AND client IS ?4 AND status IN (200, 203, 304) AND failed = 0"
     " AND json_extract(summary, '$.url') = ?5 ORDER BY id LIMIT 200";
+
+/* The URL of a before_sql / after_sql row (its summary's: a detail may be stored without it). */
+static const char *column_url(sqlite3_stmt *st)
+{
+    const char *u = (const char *)sqlite3_column_text(st, 3);
+    return u ? u : "";
+}
 
 static sqlite3_stmt *same_url(sqlite3 *db, const char *sql, sqlite3_int64 id, sqlite3_int64 edge,
                               json_t *d)
@@ -152,7 +159,7 @@ static void link_revalidated(sqlite3 *db, json_t *d, sqlite3_int64 id, json_t *l
             continue; /* an earlier revalidation of the same response: look further back */
         json_t *o = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
         if (o && validators_match(req, json_object_get(o, "response")))
-            found = link_of("revalidates", sqlite3_column_int64(st, 0), str(o, "url"),
+            found = link_of("revalidates", sqlite3_column_int64(st, 0), column_url(st),
                             sqlite3_column_int(st, 1), 0, "");
         json_decref(o);
     }
@@ -181,7 +188,7 @@ static void link_revalidations(sqlite3 *db, json_t *d, sqlite3_int64 id, json_t 
         json_t *o = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
         if (o && validators_match(json_object_get(o, "request"), resp)) {
             json_array_append_new(links, link_of("revalidated-by", sqlite3_column_int64(st, 0),
-                                                 str(o, "url"), 304, 0, ""));
+                                                 column_url(st), 304, 0, ""));
             n++;
         }
         json_decref(o);

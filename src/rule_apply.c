@@ -389,14 +389,17 @@ static enum rule_apply_result block(struct exchange *ex, struct rule_target *t,
         flow_fail(f, FLOW_STAGE_CONNECT, ECONNREFUSED,
                   "blocked by rule '%s': connect to %s:%d refused", id, t->host, t->port);
         return fail_with(ex, 502);
-    case RULE_BLOCK_TLS:
+    case RULE_BLOCK_TLS: {
         flow_rule_hit(f, id, "block", "TLS handshake with %s:%d failed", t->host, t->port);
-        f->tls_upstream.present = 1;
-        snprintf(f->tls_upstream.alert_received, sizeof f->tls_upstream.alert_received,
-                 "handshake failure");
+        struct flow_tls *up = flow_tls_edit(f, 1);
+        if (up) {
+            up->present = 1;
+            snprintf(up->alert_received, sizeof up->alert_received, "handshake failure");
+        }
         flow_fail(f, FLOW_STAGE_UPSTREAM_TLS, 0,
                   "tls: blocked by rule '%s': TLS handshake with %s:%d failed", id, t->host, t->port);
         return fail_with(ex, 502);
+    }
     case RULE_BLOCK_TIMEOUT: {
         double secs = r->secs > 0 ? r->secs : ex->proxy->opts->upstream_timeout;
         flow_rule_hit(f, id, "block", "no response: timed out after %gs", secs);

@@ -199,8 +199,8 @@ void session_answer(struct session *s, struct flow *f, int status, const char *r
             flow_fail(f, FLOW_STAGE_NONE, 0, "%s", reason);
         if (f == s->tun.flow)
             s->tun.flow = NULL;
-        tls_facts_get(&s->client.tls, &f->tls_client);
-        tls_facts_get(uplink_tls(&s->up), &f->tls_upstream);
+        tls_facts_to_flow(&s->client.tls, f, 0);
+        tls_facts_to_flow(uplink_tls(&s->up), f, 1);
     }
     struct evbuffer *out = leg_output(&s->client);
     if (out) {

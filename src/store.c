@@ -42,6 +42,7 @@
 #include <sqlite3.h>
 #include <zlib.h>
 #include "body_decode.h"
+#include "body_kind.h"
 #include "capture.h"
 #include "flow_json.h"
 #include "log.h"
@@ -49,6 +50,7 @@
 #include "store_db.h"
 #include "store_health.h"
 #include "store_hold.h"
+#include "store_tls.h"
 
 #define STORE_SCHEMA_VERSION 1
 /* Back-pressure: when finished flows waiting for the writer hold more than this much memory (or
@@ -178,6 +180,7 @@ struct store {
     int db_fd;                 /* SQLite's descriptor of the session file (see db_fd_of), or -1 */
     sqlite3_stmt *insert;
     struct flow_json_text json; /* the writer's JSON buffer, reused for each flow */
+    struct store_tls tls;      /* connections' TLS facts written once (store_tls.h) */
     sqlite3_stmt *client_stats; /* client_stats_sql */
     sqlite3_stmt *cleared;     /* cleared_sql */
     sqlite3_stmt *max_seq;     /* max_seq_sql */
@@ -225,40 +228,6 @@ static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen, const ch
     return 0;
 }
 
-/* The media type's main and sub type are exactly t (case-insensitive; parameters ignored). */
-static int ctype_is(const char *ctype, const char *t)
-{
-    size_t n = strlen(t);
-    return !strncasecmp(ctype, t, n) && strchr("; \t", ctype[n]);
-}
-
-/* Whether a body was compressed before it reached us, so deflating it again costs time for a few
- * bytes at best: any Content-Encoding but identity, or a media type that compresses itself
- * (images other than SVG/BMP/icons, audio, video, archives, WOFF fonts). */
-static int precompressed(const char *ctype, const char *cenc)
-{
-    cenc += strspn(cenc, " \t");
-    if (*cenc && strncasecmp(cenc, "identity", 8) != 0)
-        return 1;
-    static const char *const whole[] = {"image/", "audio/", "video/"};
-    static const char *const except[] = {"image/svg+xml", "image/bmp", "image/x-ms-bmp",
-                                         "image/x-icon", "image/vnd.microsoft.icon"};
-    static const char *const exact[] = {
-        "application/zip", "application/gzip", "application/x-gzip", "application/zstd",
-        "application/x-xz", "application/x-bzip2", "application/x-7z-compressed",
-        "application/vnd.rar", "application/x-rar-compressed", "font/woff", "font/woff2"};
-    for (size_t i = 0; i < sizeof except / sizeof *except; i++)
-        if (ctype_is(ctype, except[i]))
-            return 0;
-    for (size_t i = 0; i < sizeof whole / sizeof *whole; i++)
-        if (!strncasecmp(ctype, whole[i], strlen(whole[i])))
-            return 1;
-    for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
-        if (ctype_is(ctype, exact[i]))
-            return 1;
-    return 0;
-}
-
 /* Set up the writer's deflate streams. Returns 0, -1 on OOM (those made are counted in
  * zs_ready). */
 static int zinit(struct store *s)
@@ -277,30 +246,11 @@ static int zinit(struct store *s)
     return 0;
 }
 
-/* Whether a body looks like random bytes (encrypted, or compressed without saying so): its first
- * bytes (RANDOM_SAMPLE_ROW of a body for a row, RANDOM_SAMPLE of a big one) are close to uniform
- * over the 256 values (Pearson's chi-square against uniform below 3 x its 255 degrees of freedom;
- * uniform bytes give 255 +- 25 even at 512 bytes, base64 text ~3.5 x the sample size, JSON and
- * text far more). Deflating 1 KiB of random bytes at level 1 costs ~18 us for nothing (JSON:
- * ~2 us, and it shrinks); this test well under 1 us, run on every body of a row. */
-#define RANDOM_SAMPLE 4096
-#define RANDOM_SAMPLE_ROW 512
-#define RANDOM_MIN 256
+/* A row's body is sampled less than a big one (body_kind.h). */
 static int looks_random(const unsigned char *data, size_t len)
 {
-    if (len < RANDOM_MIN)
-        return 0;
-    size_t sample = len <= STORE_ZSMALL_MAX ? RANDOM_SAMPLE_ROW : RANDOM_SAMPLE;
-    size_t n = len < sample ? len : sample;
-    unsigned count[256] = {0};
-    for (size_t i = 0; i < n; i++)
-        count[data[i]]++;
-    uint64_t sq = 0;
-    for (int b = 0; b < 256; b++)
-        sq += (uint64_t)count[b] * count[b];
-    /* chi2 = sum (c - n/256)^2 / (n/256) = 256 * sum(c^2) / n - n */
-    uint64_t chi2 = sq * 256 / n - n;
-    return chi2 < 3 * 255;
+    return body_looks_random(data, len, len <= STORE_ZSMALL_MAX ? BODY_RANDOM_SAMPLE_ROW
+                                                                : BODY_RANDOM_SAMPLE);
 }
 
 /* zlib-compress len bytes into a new buffer (*out, *outlen) with one of the writer's streams (set
@@ -515,7 +465,7 @@ static int side_put(struct store *s, int col_at, const struct flow_capture *c, c
     size_t putlen = c->len;
     unsigned char *z = NULL;
     size_t zlen;
-    if (!precompressed(ctype, cenc) && sample_compresses(s, c->data) == 1 &&
+    if (!body_precompressed(ctype, cenc) && sample_compresses(s, c->data) == 1 &&
         zpack(s, c->data, c->len, &z, &zlen) == 0 && zlen < c->len) {
         put = (const char *)z;
         putlen = zlen;
@@ -535,7 +485,7 @@ static int side_put(struct store *s, int col_at, const struct flow_capture *c, c
  * copy and adler32 nor a buffer (~5 % of the store thread for 1 KiB bodies of random bytes). */
 static int stays_raw(const struct flow_capture *c, const char *ctype, const char *cenc)
 {
-    return precompressed(ctype, cenc) || looks_random((const unsigned char *)c->data, c->len);
+    return body_precompressed(ctype, cenc) || looks_random((const unsigned char *)c->data, c->len);
 }
 
 /* Bind the 6 columns of one body starting at column col, or (a big body) its body file columns
@@ -590,6 +540,8 @@ static int write_flow(struct store *s, struct flow *f)
     /* spilled bodies (capture.h) are read from their files by everything below, unmapped at out */
     capture_map(&f->req_body);
     capture_map(&f->resp_body);
+    s->json.tls_ref[0] = store_tls_ref(&s->tls, f, 0);
+    s->json.tls_ref[1] = store_tls_ref(&s->tls, f, 1);
     if (flow_json_texts(f, &s->json) < 0) {
         log_msg(LOG_WARN, "store: flow %llu: out of memory serializing", (unsigned long long)f->id);
         goto out;
@@ -802,6 +754,8 @@ static void write_batch(struct store *s, struct flow **fl, size_t n, size_t nold
         exec(s->db, "ROLLBACK", NULL, 0, s->path);
         committed = 0;
     }
+    if (!committed)
+        store_tls_forget(&s->tls);
     s->failing = committed ? STORE_FAULT_NONE : fault;
     size_t kept = fault ? store_hold_take(&s->held, fl, n) : 0;
     if (committed && file_gone(s)) /* written, but into a file nobody can open again */
@@ -1021,7 +975,9 @@ struct store *store_open(const char *path, char *err, size_t errlen)
         store_db_query_int64(s->db, "SELECT count(*) FROM pragma_table_info('flows') WHERE name='seq'",
                     &had_seq) < 0 ||
         (!had_seq && exec(s->db, seq_column_sql, err, errlen, path) < 0) ||
-        exec(s->db, seq_index_sql, err, errlen, path) < 0) {
+        exec(s->db, seq_index_sql, err, errlen, path) < 0 ||
+        (store_tls_open(&s->tls, s->db) < 0 &&
+         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db)) >= 0)) {
         exec(s->db, "ROLLBACK", NULL, 0, path);
         goto fail;
     }
@@ -1048,6 +1004,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
         goto fail;
     }
+    s->json.detail_only = 1; /* the row has the summary: store_reader_get joins them */
     if (zinit(s) < 0) {
         snprintf(err, errlen, "%s: out of memory (zlib)", path);
         goto fail;
@@ -1146,6 +1103,7 @@ void store_close(struct store *s)
     sqlite3_finalize(s->client_stats);
     sqlite3_finalize(s->cleared);
     sqlite3_finalize(s->max_seq);
+    store_tls_close(&s->tls);
     free(s->counts);
     store_hold_destroy(&s->held); /* empty by now: the writer wrote or counted them */
     store_messages_free(s->messages);

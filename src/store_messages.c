@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include "diagnose.h"
+#include "flow_json.h"
 #include "log.h"
 
 enum item_kind { ITEM_OPEN, ITEM_MSG, ITEM_END };
@@ -271,7 +272,9 @@ static int patch_flow(sqlite3 *db, uint64_t id, const struct ws_end *e)
     if (step != SQLITE_ROW)
         goto out;
     sum = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-    det = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+    /* written back whole: the patched members stay where a whole detail has them */
+    det = flow_json_whole(json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL),
+                          (const char *)sqlite3_column_text(st, 0));
     if (!sum || !det)
         goto out;
     ws = json_object();

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 #include <zlib.h>
 #include "body_decode.h"
+#include "store_tls.h"
 #include "log.h"
 #include "store_db.h"
 #include "flow_json.h"
@@ -19,6 +20,7 @@ struct store_reader {
     sqlite3 *db;
     sqlite3_stmt *list, *list_text, *get, *body[2], *ids;
     sqlite3_stmt *list_seq, *last_seq; /* NULL on a file without the seq column */
+    sqlite3_stmt *tls_get;     /* store_tls_put_back's (prepared at its first use) */
     char *side_path;           /* the session's body file */
     int side_fd;               /* opened at the first body read from it; -1 before */
 };
@@ -72,7 +74,7 @@ struct store_reader *store_reader_open(const char *path, char *err, size_t errle
         sqlite3_prepare_v2(r->db,
                            "SELECT summary, client FROM flows WHERE id > max(?1, " VISIBLE ")"
                            " ORDER BY id LIMIT ?2", -1, &r->list_text, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(r->db, "SELECT detail FROM flows WHERE id=?1", -1, &r->get, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(r->db, "SELECT detail, summary FROM flows WHERE id=?1", -1, &r->get, NULL) != SQLITE_OK ||
         !r->body[0] || !r->body[1] ||
         sqlite3_prepare_v2(r->db, "SELECT id FROM flows WHERE id > " VISIBLE " ORDER BY id", -1,
                            &r->ids, NULL) != SQLITE_OK) {
@@ -106,6 +108,7 @@ void store_reader_close(struct store_reader *r)
     sqlite3_finalize(r->ids);
     sqlite3_finalize(r->list_seq);
     sqlite3_finalize(r->last_seq);
+    sqlite3_finalize(r->tls_get);
     sqlite3_close(r->db);
     if (r->side_fd >= 0)
         close(r->side_fd);
@@ -219,10 +222,13 @@ json_t *store_reader_get(struct store_reader *r, uint64_t id)
     if (sqlite3_step(st) == SQLITE_ROW) {
         const char *text = (const char *)sqlite3_column_text(st, 0);
         o = text ? json_loads(text, 0, NULL) : NULL;
+        o = flow_json_whole(o, (const char *)sqlite3_column_text(st, 1));
     }
     sqlite3_reset(st);
-    if (o)
+    if (o) {
         flow_json_put_back(o);
+        store_tls_put_back(r->db, &r->tls_get, o);
+    }
     return o;
 }
 

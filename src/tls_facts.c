@@ -115,6 +115,33 @@ void tls_facts_get(const struct tls_facts *facts, struct flow_tls *out)
     }
 }
 
+/* Whether snap still shows facts: its strings are of the same generation and the facts written
+ * in place since (flags, alerts: by the info callback and the legs) are the same. */
+static int snap_current(const struct tls_facts *facts)
+{
+    const struct flow_tls *t = &facts->snap->t;
+    if (facts->snap_gen != facts->strings_gen)
+        return 0;
+#define SAME(name) && t->name == facts->name
+    return 1 SCALARS(SAME) && !strcmp(t->alert_sent, facts->alert_sent) &&
+           !strcmp(t->alert_received, facts->alert_received);
+#undef SAME
+}
+
+void tls_facts_to_flow(struct tls_facts *facts, struct flow *f, int upstream)
+{
+    if (!facts->snap || !snap_current(facts)) {
+        struct flow_tls_shared *snap = flow_tls_shared_new();
+        if (!snap)
+            return;
+        tls_facts_get(facts, &snap->t);
+        flow_tls_shared_unref(facts->snap);
+        facts->snap = snap;
+        facts->snap_gen = facts->strings_gen;
+    }
+    flow_set_tls(f, upstream, facts->snap);
+}
+
 /* Pack full's strings and flags into facts (alerts stay as the info callback wrote them). */
 static void put(struct tls_facts *facts, const struct flow_tls *full)
 {
@@ -128,6 +155,7 @@ static void put(struct tls_facts *facts, const struct flow_tls *full)
         return;
     free(facts->strings);
     facts->strings = p;
+    facts->strings_gen++;
     for (size_t i = 0; i < NPACKED; i++) {
         const char *f = (const char *)full + packed_fields[i].off;
         size_t n = strnlen(f, packed_fields[i].size - 1);
@@ -161,6 +189,7 @@ const char *tls_facts_verify_error(const struct tls_facts *facts)
 void tls_facts_clear(struct tls_facts *facts)
 {
     free(facts->strings);
+    flow_tls_shared_unref(facts->snap);
     memset(facts, 0, sizeof *facts);
 }
 

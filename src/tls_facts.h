@@ -20,6 +20,9 @@ struct tls_facts {
     char alert_sent[64];      /* last TLS alert we sent (written by the info callback) */
     char alert_received[64];  /* last TLS alert the peer sent */
     char *strings;            /* the other string facts (see tls_facts.c), or NULL: all empty */
+    unsigned strings_gen;     /* how many times strings was replaced (tells snap's age) */
+    struct flow_tls_shared *snap; /* the facts as flows last took them (a reference), or NULL */
+    unsigned snap_gen;        /* strings_gen when snap was made */
 };
 
 /* Make ssl record its alerts into facts (borrowed: must outlive ssl or be detached with
@@ -37,8 +40,13 @@ void tls_facts_set_leaf(struct tls_facts *facts, const char *leaf, const char *r
  * queue. */
 void tls_facts_take_error(struct tls_facts *facts, unsigned long err) HP_NONNULL(1);
 
-/* The facts as a flow keeps them. */
+/* The facts unpacked into out. */
 void tls_facts_get(const struct tls_facts *facts, struct flow_tls *out) HP_NONNULL(1, 2);
+
+/* Point f's client (upstream = 0) or upstream leg's facts at these facts as they are now: the
+ * same shared snapshot as the connection's previous flows while nothing changed (no copy), a new
+ * one when something did. On OOM f's facts stay as they were. */
+void tls_facts_to_flow(struct tls_facts *facts, struct flow *f, int upstream) HP_NONNULL(1, 2);
 
 /* The first OpenSSL error of a failed handshake, or otherwise when there is none; the verify
  * error text ("" when none). Valid until the facts change. */

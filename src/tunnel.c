@@ -142,8 +142,8 @@ void tunnel_end(struct tunnel *t)
     t->flow = NULL;
     f->bytes_up = t->client->bytes_in;
     f->bytes_down = t->upstream->bytes_in;
-    tls_facts_get(&t->client->tls, &f->tls_client);
-    tls_facts_get(&t->upstream->tls, &f->tls_upstream);
+    tls_facts_to_flow(&t->client->tls, f, 0);
+    tls_facts_to_flow(&t->upstream->tls, f, 1);
     if (t->intercepted && !t->requests && !f->fail.failed && !f->note[0]) {
         const char *host = t->sni[0] ? t->sni : t->host;
         f->no_request_after_tls = 1;
@@ -392,7 +392,7 @@ static void upstream_tls_event(struct bufferevent *bev, short what, void *arg)
                  host, t->port,
                  tls_facts_error(&leg->tls, err ? strerror(err) : "connection closed"));
     if (t->flow) {
-        tls_facts_get(&leg->tls, &t->flow->tls_upstream);
+        tls_facts_to_flow(&leg->tls, t->flow, 1);
         flow_fail(t->flow, FLOW_STAGE_UPSTREAM_TLS, err, "tls: %s", t->error);
     }
     struct tls_facts keep = leg->tls; /* without the close_notify leg_close sends */

@@ -163,7 +163,7 @@ int uplink_record_connect(struct flow *f, const struct upstream_result *r)
     return -1;
 }
 
-const struct tls_facts *uplink_tls(const struct uplink *u)
+struct tls_facts *uplink_tls(struct uplink *u)
 {
     return u->h2 ? uplink_h2_tls(u->h2) : &u->leg.tls;
 }

@@ -99,7 +99,7 @@ enum http1_feed_result uplink_feed(struct uplink *u, struct evbuffer *in) HP_NON
 int uplink_record_connect(struct flow *f, const struct upstream_result *r) HP_NONNULL(1, 2);
 
 /* What the uplink's connection says of TLS (its HTTP/2 connection's when bound to one). */
-const struct tls_facts *uplink_tls(const struct uplink *u) HP_NONNULL(1);
+struct tls_facts *uplink_tls(struct uplink *u) HP_NONNULL(1);
 
 /* The exchange using u failed: nothing of it may reach the next one (connect cancelled, leg
  * closed, queued bytes dropped, HTTP/2 stream reset). */

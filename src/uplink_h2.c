@@ -48,7 +48,7 @@ int uplink_leg_is_h2(const struct leg *leg)
     return n == 2 && p && !memcmp(p, "h2", 2);
 }
 
-const struct tls_facts *uplink_h2_tls(const struct h2_conn *c)
+struct tls_facts *uplink_h2_tls(struct h2_conn *c)
 {
     return &c->tls;
 }

@@ -56,7 +56,7 @@ void uplink_h2_consume(struct uplink *u) HP_NONNULL(1);
 void uplink_h2_detach(struct uplink *u) HP_NONNULL(1);
 
 /* TLS facts and address of connection c. */
-const struct tls_facts *uplink_h2_tls(const struct h2_conn *c) HP_NONNULL(1);
+struct tls_facts *uplink_h2_tls(struct h2_conn *c) HP_NONNULL(1);
 const char *uplink_h2_server_ip(const struct h2_conn *c) HP_NONNULL(1);
 
 /* 1 when leg's TLS handshake chose h2 (such a leg must never carry HTTP/1 bytes). */

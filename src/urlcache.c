@@ -5,13 +5,13 @@
  * not stored. */
 #include "urlcache.h"
 
-#include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include "str.h"
 
 /* The fields urlcache_heads looks for: name, its length, and where it goes. */
 struct wanted {
@@ -96,7 +96,7 @@ static int digits(const char *s, int n, int *out)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i]))
+        if (s[i] < '0' || s[i] > '9') /* isdigit without the locale table */
             return -1;
         v = v * 10 + (s[i] - '0');
     }
@@ -114,12 +114,12 @@ static long long http_date(const char *s)
         return -1;
     const char *c = strchr(s, ',');
     int d, y, hh, mm, ss;
-    if (c && c - s == 3 && strlen(c) >= 26 && c[1] == ' ' && c[4] == ' ' && c[8] == ' ' &&
+    if (c && c - s == 3 && strnlen(c, 26) == 26 && c[1] == ' ' && c[4] == ' ' && c[8] == ' ' &&
         c[13] == ' ' && c[16] == ':' && c[19] == ':' && !digits(c + 2, 2, &d) &&
         !digits(c + 9, 4, &y) && !digits(c + 14, 2, &hh) && !digits(c + 17, 2, &mm) &&
         !digits(c + 20, 2, &ss)) {
-        for (int m = 0; m < 12; m++)
-            if (!strncmp(c + 5, months + 3 * m, 3))
+        for (int m = 0; m < 12; m++) /* the three letters compared inline, not by strncmp */
+            if (c[5] == months[3 * m] && c[6] == months[3 * m + 1] && c[7] == months[3 * m + 2])
                 return days_from_civil(y, (unsigned)m + 1, (unsigned)d) * 86400 + hh * 3600 +
                        mm * 60 + ss;
         return -1;
@@ -184,18 +184,30 @@ long urlcache_lifetime(const struct flow *f, const struct urlcache_heads *h, con
     return life > age ? life - age : 0;
 }
 
+/* s as "N s", "N min", "N.N h" or "N.N days" into out (no printf: this runs for most responses,
+ * and snprintf's format parsing was most of the note's cost). */
 static void append_duration(char *out, size_t outlen, long s)
 {
+    size_t o = 0;
+    const char *unit;
+    uint64_t whole, tenth = 10; /* 10: no tenths */
     if (s < 120)
-        snprintf(out, outlen, "%ld s", s);
+        whole = (uint64_t)s, unit = " s";
     else if (s < 7200)
-        snprintf(out, outlen, "%ld min", s / 60);
-    else if (s < 2 * 86400) /* tenths in integers: a %f conversion costs ~1,500 instructions */
-        snprintf(out, outlen, "%ld.%ld h", (s + 180) / 3600, (s + 180) % 3600 / 360);
+        whole = (uint64_t)(s / 60), unit = " min";
+    else if (s < 2 * 86400) /* tenths in integers (a %f conversion cost ~1,500 instructions) */
+        whole = (uint64_t)((s + 180) / 3600), tenth = (uint64_t)((s + 180) % 3600 / 360), unit = " h";
     else
-        snprintf(out, outlen, "%ld.%ld days", (s + 4320) / 86400, (s + 4320) % 86400 / 8640);
+        whole = (uint64_t)((s + 4320) / 86400), tenth = (uint64_t)((s + 4320) % 86400 / 8640),
+        unit = " days";
+    out[0] = '\0';
+    str_append_uint(out, outlen, &o, whole);
+    if (tenth < 10) {
+        str_append(out, outlen, &o, ".");
+        str_append_uint(out, outlen, &o, tenth);
+    }
+    str_append(out, outlen, &o, unit);
 }
-
 
 int urlcache_note(const struct flow *f, const struct urlcache_heads *h, char *t, size_t tl)
 {
@@ -248,13 +260,20 @@ int urlcache_note(const struct flow *f, const struct urlcache_heads *h, char *t,
         PUT("Stored without a lifetime (no Cache-Control max-age, Expires or Last-Modified): "
             "URLCache asks the server again before reusing it%s.",
             h->etag ? " (If-None-Match with its ETag)" : "");
-    else if (!strcmp(why, "heuristic"))
-        PUT("Stored and fresh for %s by heuristic (10%% of the time since Last-Modified; no "
-            "max-age or Expires): within that time the app gets the stored copy without asking "
-            "the server, which is how stale data shows up.", dur);
-    else
-        PUT("Stored and fresh for %s (%s): within that time the app gets the stored copy without "
-            "asking the server.", dur, why);
+    else if (o < tl) { /* fresh for a time: the usual note, put together without printf */
+        str_append(t, tl, &o, "Stored and fresh for ");
+        str_append(t, tl, &o, dur);
+        if (!strcmp(why, "heuristic"))
+            str_append(t, tl, &o, " by heuristic (10% of the time since Last-Modified; no "
+                       "max-age or Expires): within that time the app gets the stored copy "
+                       "without asking the server, which is how stale data shows up.");
+        else {
+            str_append(t, tl, &o, " (");
+            str_append(t, tl, &o, why);
+            str_append(t, tl, &o, "): within that time the app gets the stored copy without "
+                       "asking the server.");
+        }
+    }
     if (vary && life >= 0)
         PUT(" Vary: %.60s - reused only for requests with the same value%s.", vary,
             strchr(vary, ',') ? "s" : "");

@@ -205,8 +205,8 @@ static void add_detail(json_t *o, const struct flow *f)
     put(o, "reused_upstream", json_boolean(f->reused_upstream));
     json_t *tls = json_object();
     if (tls) {
-        put(tls, "client", tls_json(&f->tls_client, 1));
-        put(tls, "upstream", tls_json(&f->tls_upstream, 0));
+        put(tls, "client", tls_json(f->tls_client, 1));
+        put(tls, "upstream", tls_json(f->tls_upstream, 0));
         put(o, "tls", tls);
     }
     if (f->fail.failed) {

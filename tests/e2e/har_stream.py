@@ -33,12 +33,15 @@ def grow(path, n):
         sys.exit("grow: expected flows 1..%d, got %r" % (k, ids[:10]))
     cl = ", ".join(cols)
     tc = ", ".join("t." + c for c in cols)
-    # the stored summary and detail start with {"id":ID, — the copy's id replaces it
+    # the stored summary starts with {"id":ID, — the copy's id replaces it; so does a whole
+    # detail's (a detail stored without the summary's members has no id: copied as it is)
     d.execute(
         f"""WITH RECURSIVE seq(i) AS (SELECT {k + 1} UNION ALL SELECT i + 1 FROM seq WHERE i < {n})
         INSERT INTO flows(id, summary, detail, {cl})
         SELECT i, '{{"id":' || i || substr(t.summary, length('{{"id":' || t.id) + 1),
-                  '{{"id":' || i || substr(t.detail, length('{{"id":' || t.id) + 1), {tc}
+                  CASE WHEN substr(t.detail, 1, 6) = '{{"id":'
+                       THEN '{{"id":' || i || substr(t.detail, length('{{"id":' || t.id) + 1)
+                       ELSE t.detail END, {tc}
         FROM seq JOIN flows t ON t.id = ((i - 1) % {k}) + 1""")
     d.execute("DROP TABLE IF EXISTS client_stats")
     d.commit()

@@ -201,10 +201,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(s);
     s = take_str(&r);
     snprintf(f->note, sizeof f->note, "%s", s);
-    snprintf(f->tls_client.sni, sizeof f->tls_client.sni, "%s", s);
-    snprintf(f->tls_upstream.peer_subject, sizeof f->tls_upstream.peer_subject, "%s", s);
+    snprintf(flow_tls_edit(f, 0)->sni, sizeof flow_tls_edit(f, 0)->sni, "%s", s);
+    snprintf(flow_tls_edit(f, 1)->peer_subject, sizeof flow_tls_edit(f, 1)->peer_subject, "%s", s);
     snprintf(f->client_addr, sizeof f->client_addr, "%s", s);
-    f->tls_upstream.present = (flags & 8) != 0;
+    flow_tls_edit(f, 1)->present = (flags & 8) != 0;
     free(s);
     if (!(flags & 1)) {
         f->req = take_head(&r, 1);

@@ -57,48 +57,48 @@ int main(void)
     is_int(code_of(f), -1001, "connect timeout -> -1001");
 
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
-    f->tls_upstream.verify_result = X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT;
+    flow_tls_edit(f, 1)->verify_result = X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT;
     is_int(code_of(f), -1202, "self-signed upstream -> -1202");
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
-    f->tls_upstream.verify_result = X509_V_ERR_HOSTNAME_MISMATCH;
+    flow_tls_edit(f, 1)->verify_result = X509_V_ERR_HOSTNAME_MISMATCH;
     is_int(code_of(f), -1202, "wrong host -> -1202");
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
-    f->tls_upstream.verify_result = X509_V_ERR_CERT_HAS_EXPIRED;
+    flow_tls_edit(f, 1)->verify_result = X509_V_ERR_CERT_HAS_EXPIRED;
     is_int(code_of(f), -1201, "expired -> -1201");
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
-    f->tls_upstream.verify_result = X509_V_ERR_CERT_NOT_YET_VALID;
+    flow_tls_edit(f, 1)->verify_result = X509_V_ERR_CERT_NOT_YET_VALID;
     is_int(code_of(f), -1204, "not yet valid -> -1204");
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
-    f->tls_upstream.verify_result = X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+    flow_tls_edit(f, 1)->verify_result = X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
     is_int(code_of(f), -1203, "unknown root -> -1203");
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
-    strcpy(f->tls_upstream.alert_received, "protocol version");
+    strcpy(flow_tls_edit(f, 1)->alert_received, "protocol version");
     is_int(code_of(f), -1200, "protocol version alert -> -1200");
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
-    strcpy(f->tls_upstream.alert_received, "certificate required");
+    strcpy(flow_tls_edit(f, 1)->alert_received, "certificate required");
     is_int(code_of(f), -1206, "certificate required alert -> -1206");
     /* TLS 1.2: the server asked (CertificateRequest), then ended the handshake its own way */
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
-    f->tls_upstream.cert_requested = 1;
-    strcpy(f->tls_upstream.alert_received, "handshake failure");
+    flow_tls_edit(f, 1)->cert_requested = 1;
+    strcpy(flow_tls_edit(f, 1)->alert_received, "handshake failure");
     is_int(code_of(f), -1206, "TLS 1.2 CertificateRequest then handshake_failure -> -1206");
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
-    f->tls_upstream.cert_requested = 1;
-    strcpy(f->tls_upstream.alert_received, "bad certificate");
+    flow_tls_edit(f, 1)->cert_requested = 1;
+    strcpy(flow_tls_edit(f, 1)->alert_received, "bad certificate");
     is_int(code_of(f), -1206, "TLS 1.2 CertificateRequest then bad_certificate -> -1206 (we sent none)");
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
-    f->tls_upstream.cert_requested = 1;
+    flow_tls_edit(f, 1)->cert_requested = 1;
     is_int(code_of(f), -1206, "TLS 1.2 CertificateRequest then a bare close -> -1206");
     /* a --client-cert identity was sent and the server would not have it: rejected, not required */
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
-    f->tls_upstream.cert_requested = 1;
-    strcpy(f->tls_upstream.client_cert, "CN=app user");
-    strcpy(f->tls_upstream.alert_received, "handshake failure");
+    flow_tls_edit(f, 1)->cert_requested = 1;
+    strcpy(flow_tls_edit(f, 1)->client_cert, "CN=app user");
+    strcpy(flow_tls_edit(f, 1)->alert_received, "handshake failure");
     is_int(code_of(f), -1205, "client certificate sent, then handshake_failure -> -1205");
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
-    f->tls_upstream.cert_requested = 1;
-    strcpy(f->tls_upstream.client_cert, "CN=app user");
-    strcpy(f->tls_upstream.alert_received, "unknown CA");
+    flow_tls_edit(f, 1)->cert_requested = 1;
+    strcpy(flow_tls_edit(f, 1)->client_cert, "CN=app user");
+    strcpy(flow_tls_edit(f, 1)->alert_received, "unknown CA");
     {
         struct diagnosis d;
         int r = diagnose_flow(f, &d);
@@ -108,24 +108,24 @@ int main(void)
         flow_free(f);
     }
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
-    f->tls_upstream.cert_requested = 1;
-    strcpy(f->tls_upstream.client_cert, "CN=app user");
-    strcpy(f->tls_upstream.alert_received, "certificate required");
+    flow_tls_edit(f, 1)->cert_requested = 1;
+    strcpy(flow_tls_edit(f, 1)->client_cert, "CN=app user");
+    strcpy(flow_tls_edit(f, 1)->alert_received, "certificate required");
     is_int(code_of(f), -1205, "certificate_required although one was sent -> -1205, not 'none configured'");
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
-    strcpy(f->tls_upstream.client_cert, "CN=app user"); /* resumed: the server asked nothing */
-    strcpy(f->tls_upstream.alert_received, "handshake failure");
+    strcpy(flow_tls_edit(f, 1)->client_cert, "CN=app user"); /* resumed: the server asked nothing */
+    strcpy(flow_tls_edit(f, 1)->alert_received, "handshake failure");
     is_int(code_of(f), -1200, "a resumed session's certificate is not blamed for a handshake_failure");
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
-    strcpy(f->tls_upstream.alert_received, "handshake failure");
+    strcpy(flow_tls_edit(f, 1)->alert_received, "handshake failure");
     is_int(code_of(f), -1200, "handshake_failure without a CertificateRequest stays -1200");
     f = failed(FLOW_STAGE_UPSTREAM_TLS, 0, "tls");
-    f->tls_upstream.cert_requested = 1;
-    f->tls_upstream.verify_result = X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT;
+    flow_tls_edit(f, 1)->cert_requested = 1;
+    flow_tls_edit(f, 1)->verify_result = X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT;
     is_int(code_of(f), -1202, "a verify error wins over a CertificateRequest");
 
     f = failed(FLOW_STAGE_CLIENT_TLS, 0, "refused");
-    strcpy(f->tls_client.alert_received, "unknown CA");
+    strcpy(flow_tls_edit(f, 0)->alert_received, "unknown CA");
     is_int(code_of(f), -1202, "client refused our leaf (unknown CA) -> the app saw -1202");
     f = flow_new(1, 1, 16);
     f->no_request_after_tls = 1;

@@ -112,10 +112,10 @@ static void is_short(struct flow *f, const char *want, const char *name)
 static struct flow *upstream_cert(long verify, const char *not_before, const char *not_after)
 {
     struct flow *f = failed(FLOW_TUNNEL, FLOW_STAGE_UPSTREAM_TLS, 0);
-    f->tls_upstream.present = 1;
-    f->tls_upstream.verify_result = verify;
-    snprintf(f->tls_upstream.peer_not_before, sizeof f->tls_upstream.peer_not_before, "%s", not_before);
-    snprintf(f->tls_upstream.peer_not_after, sizeof f->tls_upstream.peer_not_after, "%s", not_after);
+    flow_tls_edit(f, 1)->present = 1;
+    flow_tls_edit(f, 1)->verify_result = verify;
+    snprintf(flow_tls_edit(f, 1)->peer_not_before, sizeof flow_tls_edit(f, 1)->peer_not_before, "%s", not_before);
+    snprintf(flow_tls_edit(f, 1)->peer_not_after, sizeof flow_tls_edit(f, 1)->peer_not_after, "%s", not_after);
     return f;
 }
 
@@ -145,22 +145,22 @@ static void test_reason_short(void)
     f->fail.timeout = 1;
     is_short(f, "timed out (TLS)", "TLS handshake timed out");
     f = upstream_cert(0, "", "");
-    snprintf(f->tls_upstream.alert_received, sizeof f->tls_upstream.alert_received, "protocol version");
+    snprintf(flow_tls_edit(f, 1)->alert_received, sizeof flow_tls_edit(f, 1)->alert_received, "protocol version");
     is_short(f, "TLS version", "server refused the TLS version");
     f = upstream_cert(0, "", "");
-    snprintf(f->tls_upstream.alert_received, sizeof f->tls_upstream.alert_received, "certificate required");
+    snprintf(flow_tls_edit(f, 1)->alert_received, sizeof flow_tls_edit(f, 1)->alert_received, "certificate required");
     is_short(f, "client certificate required", "mutual TLS");
     f = upstream_cert(0, "", "");
-    snprintf(f->tls_upstream.alert_received, sizeof f->tls_upstream.alert_received, "handshake failure");
+    snprintf(flow_tls_edit(f, 1)->alert_received, sizeof flow_tls_edit(f, 1)->alert_received, "handshake failure");
     is_short(f, "TLS handshake refused", "server sent handshake failure");
     f = upstream_cert(0, "", "");
-    snprintf(f->tls_upstream.alert_received, sizeof f->tls_upstream.alert_received, "decode error");
+    snprintf(flow_tls_edit(f, 1)->alert_received, sizeof flow_tls_edit(f, 1)->alert_received, "decode error");
     is_short(f, "TLS alert: decode error", "another alert: named");
     f = upstream_cert(0, "", "");
-    snprintf(f->tls_upstream.error, sizeof f->tls_upstream.error, "%s", ssl_error(SSL_R_WRONG_VERSION_NUMBER));
+    snprintf(flow_tls_edit(f, 1)->error, sizeof flow_tls_edit(f, 1)->error, "%s", ssl_error(SSL_R_WRONG_VERSION_NUMBER));
     is_short(f, "not TLS", "server does not speak TLS");
     f = upstream_cert(0, "", "");
-    snprintf(f->tls_upstream.error, sizeof f->tls_upstream.error, "%s", ssl_error(SSL_R_UNSUPPORTED_PROTOCOL));
+    snprintf(flow_tls_edit(f, 1)->error, sizeof flow_tls_edit(f, 1)->error, "%s", ssl_error(SSL_R_UNSUPPORTED_PROTOCOL));
     is_short(f, "TLS version", "no TLS version in common");
     f = upstream_cert(0, "", "");
     f->fail.sys_errno = ECONNRESET;
@@ -182,13 +182,13 @@ static void test_reason_short(void)
     is_short(ct, "timed out (connect)", "connect deadline");
 
     struct flow *ct2 = failed(FLOW_TUNNEL, FLOW_STAGE_CLIENT_TLS, 0);
-    ct2->tls_client.present = 1;
-    snprintf(ct2->tls_client.leaf, sizeof ct2->tls_client.leaf, "minted");
-    snprintf(ct2->tls_client.alert_received, sizeof ct2->tls_client.alert_received, "unknown CA");
+    flow_tls_edit(ct2, 0)->present = 1;
+    snprintf(flow_tls_edit(ct2, 0)->leaf, sizeof flow_tls_edit(ct2, 0)->leaf, "minted");
+    snprintf(flow_tls_edit(ct2, 0)->alert_received, sizeof flow_tls_edit(ct2, 0)->alert_received, "unknown CA");
     is_short(ct2, "client refused certificate", "client refused httpeek's certificate");
     ct2 = failed(FLOW_TUNNEL, FLOW_STAGE_CLIENT_TLS, 0);
-    ct2->tls_client.present = 1;
-    snprintf(ct2->tls_client.leaf, sizeof ct2->tls_client.leaf, "minted");
+    flow_tls_edit(ct2, 0)->present = 1;
+    snprintf(flow_tls_edit(ct2, 0)->leaf, sizeof flow_tls_edit(ct2, 0)->leaf, "minted");
     is_short(ct2, "client closed during TLS", "client closed during the handshake");
     ct2 = failed(FLOW_TUNNEL, FLOW_STAGE_CLIENT_TLS, 0);
     ct2->fail.timeout = 1;
@@ -229,7 +229,7 @@ static void test_failed_before_tls(void)
     flow_free(f);
     f = upstream_cert(0, "", "");
     ok(flow_words_failed_before_tls(f), "upstream TLS failed, the client closed unshaken: failed before TLS");
-    f->tls_client.present = 1;
+    flow_tls_edit(f, 0)->present = 1;
     ok(!flow_words_failed_before_tls(f), "upstream certificate mirrored to the client: not before TLS");
     flow_free(f);
     f = failed(FLOW_HTTP, FLOW_STAGE_CONNECT, ECONNREFUSED);

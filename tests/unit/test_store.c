@@ -509,6 +509,65 @@ static int to_buf(const char *data, size_t len, void *arg)
     return evbuffer_add(arg, data, len);
 }
 
+/* A connection's TLS facts: the first flow keeps them inline, later flows of the same snapshot
+ * refer to one row of tls, and every reader gets the same objects back. */
+static void test_tls_shared(const char *dir)
+{
+    char path[160], err[512];
+    snprintf(path, sizeof path, "%s/t.sqlite", dir);
+    struct store *s = store_open(path, err, sizeof err);
+    if (!s) {
+        ok(0, "tls session: %s", err);
+        return;
+    }
+    atomic_store(&notified_n, 0);
+    store_set_notify(s, on_commit, NULL);
+    struct flow_tls_shared *legs[2], *other = flow_tls_shared_new();
+    for (int i = 0; i < 2; i++) {
+        legs[i] = flow_tls_shared_new();
+        legs[i]->t.present = legs[i]->t.handshake_done = 1;
+        snprintf(legs[i]->t.version, sizeof legs[i]->t.version, "TLSv1.%d", 2 + i);
+        snprintf(legs[i]->t.leaf_reason, sizeof legs[i]->t.leaf_reason, "leg %d \"quoted\"", i);
+    }
+    other->t = legs[1]->t;
+    snprintf(other->t.peer_subject, sizeof other->t.peer_subject, "CN=other");
+    for (uint64_t id = 1; id <= 4; id++) {
+        struct flow *f = mkflow(id, NULL, "x", 1, 64);
+        flow_set_tls(f, 0, legs[0]);
+        flow_set_tls(f, 1, id == 4 ? other : legs[1]);
+        store_sink(f, s);
+    }
+    for (int i = 0; i < 2; i++)
+        flow_tls_shared_unref(legs[i]);
+    flow_tls_shared_unref(other);
+    wait_committed(4);
+    is_int(count_sql(path, "SELECT count(*) FROM tls"), 2,
+           "tls: the two legs' facts written once each (the second flow's), not per flow");
+    is_int(count_sql(path, "SELECT count(*) FROM flows WHERE json_type(detail, '$.tls.client') ="
+                     " 'integer' AND json_type(detail, '$.tls.upstream') = 'integer'"), 2,
+           "tls: flows 2 and 3 refer to them");
+    is_int(count_sql(path, "SELECT count(*) FROM flows WHERE id IN (1, 4) AND"
+                     " json_type(detail, '$.tls.upstream') = 'object'"), 2,
+           "tls: the first flow of a snapshot (and one of other facts) keeps them inline");
+    struct store_reader *r = store_reader_open(path, err, sizeof err);
+    char *texts[4] = {0};
+    for (uint64_t id = 1; id <= 4; id++) {
+        json_t *d = store_reader_get(r, id);
+        texts[id - 1] = d ? json_dumps(json_object_get(d, "tls"), JSON_COMPACT) : NULL;
+        json_decref(d);
+    }
+    ok(texts[0] && texts[1] && texts[2] && !strcmp(texts[0], texts[1]) &&
+       !strcmp(texts[0], texts[2]) && strstr(texts[0], "\"leg 0 \\\"quoted\\\"\"") &&
+       strstr(texts[0], "\"TLSv1.3\""),
+       "tls: a flow referring to the facts reads back the same objects as the one holding them");
+    ok(texts[3] && strstr(texts[3], "CN=other") && !strstr(texts[0], "CN=other"),
+       "tls: other facts stay apart");
+    for (int i = 0; i < 4; i++)
+        free(texts[i]);
+    store_reader_close(r);
+    store_close(s);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/test_store.XXXXXX", path[128], err[512];
@@ -577,6 +636,11 @@ int main(void)
     json_decref(list);
     json_t *d = store_reader_get(r, 2);
     ok(d && json_is_object(json_object_get(d, "response")), "get: the detail object");
+    ok(d && json_integer_value(json_object_get(d, "id")) == 2 &&
+       !strcmp(json_object_iter_key(json_object_iter(d)), "id") &&
+       count_sql(path, "SELECT count(*) FROM flows WHERE json_type(detail, '$.id') IS NULL AND"
+                 " json_type(detail, '$.response') = 'object'") == 14,
+       "get: the summary's members come first, though the file keeps them once (not in detail)");
     json_decref(d);
     ok(store_reader_get(r, 99) == NULL, "get: NULL for an unknown id");
 
@@ -751,6 +815,7 @@ int main(void)
     evbuffer_free(b);
     test_client_stats(dir);
     test_body_file(dir);
+    test_tls_shared(dir);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
