@@ -250,6 +250,27 @@ static int path_matches(const struct rule *r, const char *path, const char **res
     return 1;
 }
 
+/* Whether r's host, port, scheme and client predicates take q (hh, hlen: q->host's hash). */
+static int reaches(const struct rule *r, const struct rule_request *q, unsigned hh, size_t hlen)
+{
+    if (r->host_exact) {
+        if (r->host_hash != hh || r->host_len != hlen || memcmp(r->host, q->host, hlen))
+            return 0;
+    } else if (r->host_suffix) {
+        if (hlen < r->suffix_len || strcasecmp(q->host + hlen - r->suffix_len, r->host_suffix))
+            return 0;
+    } else if (r->host && !rule_glob(r->host, q->host, 1)) {
+        return 0;
+    }
+    if (r->port && r->port != q->port)
+        return 0;
+    if (r->scheme && strcmp(r->scheme, q->scheme))
+        return 0;
+    if (r->client && !rule_glob(r->client, q->client ? q->client : "", 0))
+        return 0;
+    return 1;
+}
+
 const struct rule *ruleset_match(const struct ruleset *s, const struct rule_request *q,
                                  const char **rest)
 {
@@ -259,25 +280,9 @@ const struct rule *ruleset_match(const struct ruleset *s, const struct rule_requ
     unsigned hh = host_hash(q->host, &hlen);
     for (size_t i = 0; i < s->n; i++) {
         const struct rule *r = &s->rules[i];
-        if (!r->enabled)
-            continue;
-        if (r->host_exact) {
-            if (r->host_hash != hh || r->host_len != hlen || memcmp(r->host, q->host, hlen))
-                continue;
-        } else if (r->host_suffix) {
-            if (hlen < r->suffix_len ||
-                strcasecmp(q->host + hlen - r->suffix_len, r->host_suffix))
-                continue;
-        } else if (r->host && !rule_glob(r->host, q->host, 1)) {
-            continue;
-        }
-        if (r->port && r->port != q->port)
-            continue;
-        if (r->scheme && strcmp(r->scheme, q->scheme))
+        if (!r->enabled || !reaches(r, q, hh, hlen))
             continue;
         if (r->method && strcasecmp(r->method, q->method))
-            continue;
-        if (r->client && !rule_glob(r->client, q->client ? q->client : "", 0))
             continue;
         if (r->header_name) {
             const char *v = q->header ? q->header(q->header_arg, r->header_name) : NULL;
@@ -293,6 +298,29 @@ const struct rule *ruleset_match(const struct ruleset *s, const struct rule_requ
         return r;
     }
     return NULL;
+}
+
+int ruleset_answers_host(const struct ruleset *s, const char *scheme, const char *host, int port,
+                         const char *client)
+{
+    if (!s || !s->n)
+        return 0;
+    struct rule_request q = {.scheme = scheme, .host = host, .port = port, .client = client,
+                             .path = "/", .method = "GET"};
+    size_t hlen;
+    unsigned hh = host_hash(host, &hlen);
+    for (size_t i = 0; i < s->n; i++) {
+        const struct rule *r = &s->rules[i];
+        if (!r->enabled || !reaches(r, &q, hh, hlen))
+            continue;
+        if (r->action == RULE_MAP_REMOTE)
+            return 0; /* some request (or all) goes elsewhere: decided per request */
+        if (!r->method && !r->header_name && !r->path_re &&
+            (!r->path || !strcmp(r->path, "*") || !strcmp(r->path, "/*")))
+            return 1;
+        /* a narrower map local / block answers some requests; the rest go on down the list */
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -108,6 +108,13 @@ char *ruleset_to_json(const struct ruleset *s, size_t from) HP_NONNULL(1);
 const struct rule *ruleset_match(const struct ruleset *s, const struct rule_request *r,
                                  const char **rest) HP_NONNULL(2);
 
+/* 1 when every request to scheme://host:port from client would be answered by a rule that needs
+ * no upstream: the first enabled rule reaching that host (its host, port, scheme and client
+ * predicates) with no narrower predicate (path, regex, method, header) is a map local or a block,
+ * and no map remote rule reaches the host before it. A CONNECT then needs no server (tunnel.c). */
+int ruleset_answers_host(const struct ruleset *s, const char *scheme, const char *host, int port,
+                         const char *client) HP_NONNULL(2, 3);
+
 /* Parse a URL pattern ("scheme://host[:port]/path" with '*' globs, or a bare host glob: every
  * scheme and path) into rule's scheme/host/port/path. Returns 0, or -1 with err set. */
 int rule_set_pattern(struct rule *rule, const char *pattern, char *err, size_t errlen)

@@ -163,6 +163,31 @@ int main(void)
     q = req("http", "h.test", 80, "/any");
     ok(both && ruleset_match(both, &q, NULL) == &both->rules[0], "and the command line's match first");
 
+    /* a CONNECT that needs no server: the rules answer the whole host */
+    struct ruleset *w = ruleset_new();
+    ruleset_add_short(w, RULE_MAP_LOCAL, "https://a.test/only=/tmp/x", err, sizeof err);
+    ruleset_add_short(w, RULE_BLOCK, "a.test=dns", err, sizeof err);
+    ruleset_add_short(w, RULE_MAP_LOCAL, "https://b.test/*=/tmp/d", err, sizeof err);
+    ruleset_add_short(w, RULE_MAP_LOCAL, "https://c.test/api/*=/tmp/d", err, sizeof err);
+    ruleset_add_short(w, RULE_MAP_REMOTE, "https://d.test/v1/*=https://e.test/", err, sizeof err);
+    ruleset_add_short(w, RULE_BLOCK, "d.test=403", err, sizeof err);
+    ruleset_add_short(w, RULE_BLOCK, "http://f.test=403", err, sizeof err);
+    ruleset_add_short(w, RULE_MAP_LOCAL, "g.test:8443=/tmp/x", err, sizeof err);
+    ok(ruleset_answers_host(w, "https", "a.test", 443, "127.0.0.1"),
+       "a host-wide block after a narrower map local answers the host");
+    ok(ruleset_answers_host(w, "https", "b.test", 443, "127.0.0.1"), "a '/*' path is host-wide");
+    ok(!ruleset_answers_host(w, "https", "c.test", 443, "127.0.0.1"), "a path prefix is not");
+    ok(!ruleset_answers_host(w, "https", "d.test", 443, "127.0.0.1"),
+       "a map remote before the host-wide block: the server may be needed");
+    ok(!ruleset_answers_host(w, "https", "f.test", 443, "127.0.0.1"), "another scheme's rule is not");
+    ok(ruleset_answers_host(w, "https", "g.test", 8443, "127.0.0.1") &&
+       !ruleset_answers_host(w, "https", "g.test", 443, "127.0.0.1"), "the port is respected");
+    ok(!ruleset_answers_host(w, "https", "none.test", 443, "127.0.0.1") &&
+       !ruleset_answers_host(NULL, "https", "a.test", 443, "127.0.0.1"), "no rule: the server is needed");
+    w->rules[1].enabled = 0;
+    ok(!ruleset_answers_host(w, "https", "a.test", 443, "127.0.0.1"), "a disabled rule answers nothing");
+    ruleset_release(w);
+
     /* the holder */
     struct ruleset_holder h = {0};
     ok(ruleset_holder_get(&h) == NULL, "an empty holder gives nothing");
