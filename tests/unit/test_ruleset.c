@@ -188,6 +188,35 @@ int main(void)
     ok(!ruleset_answers_host(w, "https", "a.test", 443, "127.0.0.1"), "a disabled rule answers nothing");
     ruleset_release(w);
 
+    /* rewrite rules: their own kind, every match applies */
+    struct ruleset *rw = ruleset_new();
+    ok(ruleset_add_short(rw, RULE_REWRITE, "api.test=req-header:set:X-Debug:1", err, sizeof err) == 0 &&
+       ruleset_add_short(rw, RULE_BLOCK, "api.test=403", err, sizeof err) == 0 &&
+       ruleset_add_short(rw, RULE_REWRITE, "https://api.test/v1/*=status:503", err, sizeof err) == 0,
+       "short rewrites with a block between");
+    ok(ruleset_add_short(rw, RULE_REWRITE, "api.test=status:42", err, sizeof err) < 0 &&
+       strstr(err, "--rewrite") && strstr(err, "200..599"), "a bad edit is refused naming the flag");
+    q = req("https", "api.test", 443, "/v1/x");
+    ok(ruleset_match(rw, &q, NULL) == &rw->rules[1], "a route match skips rewrite rules");
+    size_t from = 0;
+    const struct rule *r1 = ruleset_next_rewrite(rw, &q, &from);
+    const struct rule *r2 = ruleset_next_rewrite(rw, &q, &from);
+    ok(r1 == &rw->rules[0] && r2 == &rw->rules[2] && !ruleset_next_rewrite(rw, &q, &from),
+       "every matching rewrite, in order");
+    ok(ruleset_answers_host(rw, "https", "api.test", 443, "1.2.3.4"), "rewrites do not stop a host-wide block");
+    char *js = ruleset_to_json(rw, 0);
+    struct ruleset *back = js ? parse(js, err, sizeof err) : NULL;
+    ok(back && back->n == 3 && back->rules[2].action == RULE_REWRITE &&
+       !strcmp(back->rules[2].target, "status:503"), "rewrite rules round trip through rules.json");
+    free(js);
+    ruleset_release(back);
+    ruleset_release(rw);
+    err[0] = '\0';
+    struct ruleset *badrw = parse("{\"version\": 1, \"rules\": [\n{\"match\": {\"host\": \"a\"},\n"
+                                  " \"action\": {\"type\": \"rewrite\", \"edit\": \"url:(=>x\"}}]}", err, sizeof err);
+    ok(!badrw && strstr(err, "line 3") && strstr(err, "action.edit") && strstr(err, "bad regex"),
+       "a bad rewrite edit in rules.json: its line and field (got: %s)", err);
+
     /* the holder */
     struct ruleset_holder h = {0};
     ok(ruleset_holder_get(&h) == NULL, "an empty holder gives nothing");
