@@ -209,9 +209,11 @@ int rule_rewrite_head(struct exchange *ex, struct http1_head *resp, unsigned fla
         return 0;
     const char *why = NULL;
     char whybuf[160];
-    if (ex->head_request || resp->framing == HTTP1_NO_BODY || resp->status == 101)
-        why = "the response has no body";
-    else if (resp->framing == HTTP1_UNTIL_EOF)
+    if (ex->head_request || resp->framing == HTTP1_NO_BODY || resp->status == 101) {
+        st->body_edits = 0; /* no body to edit (HEAD, 204, 304): nothing to say */
+        return 0;
+    }
+    if (resp->framing == HTTP1_UNTIL_EOF)
         why = "the body is streamed until the connection closes (no end known): left alone";
     else if (resp->framing == HTTP1_LENGTH && resp->content_length > RULE_REWRITE_BODY_MAX) {
         snprintf(whybuf, sizeof whybuf, "the body (%llu bytes) is over the %u MiB limit: left alone",
