@@ -66,7 +66,8 @@ start_httpeek --upstream-ca "$PKI/ca.pem" --http2=yes \
     --rewrite "$B/chunked=resp-body:(hel+o) world=>\\1 there" \
     --rewrite "$B/big=resp-body:a=>b" \
     --rewrite "https://upstream.test:$TLSUP/headers=req-header:add:X-Via-H2:yes" \
-    --rewrite "https://upstream.test:$TLSUP/headers=resp-header:set:X-Rewritten:h2"
+    --rewrite "https://upstream.test:$TLSUP/headers=resp-header:set:X-Rewritten:h2" \
+    --rewrite "https://upstream.test:$TLSUP/headers=resp-json:\$.sni=\"rewritten\""
 V="http://127.0.0.1:$HTTPEEK_WEB_PORT"
 rules_of() { newest_flow_detail "$V" rw.test | jq_py "json.dumps(d['_rules'])"; }
 
@@ -120,6 +121,9 @@ like "$(grep '^HTTP/' "$T/h6" | tail -1)" "HTTP/2" "curl spoke HTTP/2 to httpeek
 is "$(jq_py '[v for k, v in d["headers"] if k.lower() == "x-via-h2"]' < "$T/b6")" "['yes']" \
     "h2 front: the request header added reached the server"
 is "$(header x-rewritten "$T/h6")" "h2" "h2 front: the response header set reached the client"
+is "$(jq_py 'd["sni"]' < "$T/b6")" "rewritten" "h2 front: the JSON body edited by path"
+is "$(header content-length "$T/h6")" "$(wc -c < "$T/b6" | tr -d ' ')" \
+    "h2 front: its content-length is the edited body's length"
 
 # ---- HAR ------------------------------------------------------------------------------------------------
 api "$V/api/har" > "$T/har.json"
