@@ -21,6 +21,7 @@
 #include "own.h"
 #include "record.h"
 #include "rule_apply.h"
+#include "rule_rewrite.h"
 #include "setup.h"
 #include "str.h"
 #include "h2_client.h"
@@ -290,6 +291,12 @@ static int route_request(struct exchange *ex)
     str_copy(rt.scheme, sizeof rt.scheme, scheme);
     str_copy(rt.host, sizeof rt.host, host);
     enum rule_apply_result ruled = rule_apply_route(ex, &rt);
+    if (ruled != RULE_APPLY_FAILED && ex->flow &&
+        rule_rewrite_request(ex, scheme, host, port, path, &rt) < 0) {
+        flow_fail(f, FLOW_STAGE_SEND, ENOMEM, "out of memory");
+        fail(ex, 500, "out of memory");
+        return -1;
+    }
     if (ruled == RULE_APPLY_ANSWERED || ruled == RULE_APPLY_FAILED)
         return ruled == RULE_APPLY_ANSWERED ? 0 : -1;
     if (ruled == RULE_APPLY_REMOTE) { /* elsewhere: the origin's tunnel error does not matter */
@@ -304,6 +311,7 @@ static int route_request(struct exchange *ex)
         fail(ex, 502, tun->error);
         return -1;
     }
+    path = rt.path; /* a rewrite's URL or query edit */
     if (ensure_upstream(ex, host, port, !strcmp(scheme, "https")) < 0 ||
         send_request_head(ex, path, host_field) < 0) {
         flow_fail(f, FLOW_STAGE_SEND, ENOMEM, "out of memory");
@@ -398,9 +406,10 @@ static int on_resp_head(void *arg, struct http1_head *head)
                      "Alt-Svc removed so the app stays on this proxy instead of HTTP/3 "
                      "(--strip-alt-svc=no keeps it)");
     }
-    if (ex->front->resp_head(ex, resp, flags) < 0)
+    int held = rule_rewrite_head(ex, resp, flags); /* status / headers edited; body held? */
+    if (held < 0 || (!held && ex->front->resp_head(ex, resp, flags) < 0))
         return -1;
-    ex->resp_started = 1;
+    ex->resp_started = !held; /* a held head goes with its edited body (rule_rewrite_done) */
     return ex->head_request ? 1 : 0;
 }
 
@@ -408,6 +417,8 @@ static int on_resp_body(void *arg, const char *data, size_t len)
 {
     struct uplink *u = arg;
     struct exchange *ex = u->ex;
+    if (rule_rewrite_holding(ex))
+        return rule_rewrite_body(ex, data, len);
     flow_capture_add(&ex->flow->resp_body, data, len);
     return ex->front->resp_body(ex, data, len);
 }
@@ -428,6 +439,8 @@ static int on_resp_done(void *arg)
     struct exchange *ex = u->ex;
     if (!ex || !ex->flow || !ex->flow->resp)
         return 1; /* an interim response ended: the final one follows */
+    if (rule_rewrite_holding(ex) && rule_rewrite_done(ex) < 0)
+        return -1;
     if (u->trailers && !ex->flow->resp_trailers) /* HTTP/2: recorded, and passed on by the front */
         trailers_record(ex->flow, 1, u->trailers);
     ex->front->resp_end(ex);

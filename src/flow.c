@@ -98,8 +98,11 @@ void flow_free(struct flow *f)
     capture_release(&f->req_body);
     capture_release(&f->resp_body);
     free(f->url);
-    if (f->rules)
+    if (f->rules) {
         free(f->rules->sent_path);
+        if (f->rules->rewrite_free)
+            f->rules->rewrite_free(f->rules->rewrite);
+    }
     free(f->rules);
     flow_tls_shared_unref(f->tls_ref[0]);
     flow_tls_shared_unref(f->tls_ref[1]);

@@ -159,16 +159,21 @@ struct flow_checks {
 };
 
 /* A rule that touched a flow (ruleset.h): which, what it did, and what it changed. */
-#define FLOW_MAX_RULE_HITS 4
+#define FLOW_MAX_RULE_HITS 8
 struct flow_rule_hit {
     char id[64];
-    char action[16];          /* "map_local", "map_remote", "block" */
+    char action[16];          /* "map_local", "map_remote", "block", "rewrite" */
     char detail[512];         /* one line: "file /srv/a.json (200)", "sent to https://..." */
+    int changed;              /* a rewrite: before / after hold the changed value */
+    char before[256], after[256];
 };
 struct flow_rule_hits {
     int n;
     struct flow_rule_hit hit[FLOW_MAX_RULE_HITS];
     char *sent_path;          /* map remote: the path and query sent instead (owned), or NULL */
+    void *rewrite;            /* rewrite rules' state for the response (rule_rewrite.c; owned,
+                               * freed with rewrite_free), or NULL */
+    void (*rewrite_free)(void *rewrite);
 };
 
 /* Monotonic microsecond marks; 0 = did not happen. HAR phases are derived in flow_done. */

@@ -669,6 +669,10 @@ static void detail_fields(struct flow_json_text *w, const struct flow *f,
         kstr(w, "id", f->rules->hit[i].id);
         kstr(w, "action", f->rules->hit[i].action);
         kstr(w, "detail", f->rules->hit[i].detail);
+        if (f->rules->hit[i].changed) { /* a rewrite: the value before and after (cut at 255) */
+            kstr(w, "before", f->rules->hit[i].before);
+            kstr(w, "after", f->rules->hit[i].after);
+        }
         RAW(w, "}");
     }
     RAW(w, "]");

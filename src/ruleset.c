@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "rewrite.h"
 
 const char *rule_action_name(enum rule_action a)
 {
@@ -19,6 +20,7 @@ const char *rule_action_name(enum rule_action a)
     case RULE_MAP_LOCAL: return "map_local";
     case RULE_MAP_REMOTE: return "map_remote";
     case RULE_BLOCK: return "block";
+    case RULE_REWRITE: return "rewrite";
     }
     return "?";
 }
@@ -68,6 +70,7 @@ static void rule_clear(struct rule *r)
     free(r->header_value);
     free(r->client);
     free(r->target);
+    rewrite_free(r->rewrite);
     memset(r, 0, sizeof *r);
 }
 
@@ -250,34 +253,40 @@ static int path_matches(const struct rule *r, const char *path, const char **res
     return 1;
 }
 
-const struct rule *ruleset_match(const struct ruleset *s, const struct rule_request *q,
-                                 const char **rest)
+/* Whether r's host, port, scheme and client predicates take q (hh, hlen: q->host's hash). */
+static int reaches(const struct rule *r, const struct rule_request *q, unsigned hh, size_t hlen)
+{
+    if (r->host_exact) {
+        if (r->host_hash != hh || r->host_len != hlen || memcmp(r->host, q->host, hlen))
+            return 0;
+    } else if (r->host_suffix) {
+        if (hlen < r->suffix_len || strcasecmp(q->host + hlen - r->suffix_len, r->host_suffix))
+            return 0;
+    } else if (r->host && !rule_glob(r->host, q->host, 1)) {
+        return 0;
+    }
+    if (r->port && r->port != q->port)
+        return 0;
+    if (r->scheme && strcmp(r->scheme, q->scheme))
+        return 0;
+    if (r->client && !rule_glob(r->client, q->client ? q->client : "", 0))
+        return 0;
+    return 1;
+}
+
+/* The first enabled rule at or after *from of the kind (rewrite or not) matching q. */
+static const struct rule *match_from(const struct ruleset *s, const struct rule_request *q,
+                                     const char **rest, size_t *from, int rewrite)
 {
     if (!s || !s->n)
         return NULL;
     size_t hlen;
     unsigned hh = host_hash(q->host, &hlen);
-    for (size_t i = 0; i < s->n; i++) {
+    for (size_t i = *from; i < s->n; i++) {
         const struct rule *r = &s->rules[i];
-        if (!r->enabled)
-            continue;
-        if (r->host_exact) {
-            if (r->host_hash != hh || r->host_len != hlen || memcmp(r->host, q->host, hlen))
-                continue;
-        } else if (r->host_suffix) {
-            if (hlen < r->suffix_len ||
-                strcasecmp(q->host + hlen - r->suffix_len, r->host_suffix))
-                continue;
-        } else if (r->host && !rule_glob(r->host, q->host, 1)) {
-            continue;
-        }
-        if (r->port && r->port != q->port)
-            continue;
-        if (r->scheme && strcmp(r->scheme, q->scheme))
+        if (!r->enabled || (r->action == RULE_REWRITE) != rewrite || !reaches(r, q, hh, hlen))
             continue;
         if (r->method && strcasecmp(r->method, q->method))
-            continue;
-        if (r->client && !rule_glob(r->client, q->client ? q->client : "", 0))
             continue;
         if (r->header_name) {
             const char *v = q->header ? q->header(q->header_arg, r->header_name) : NULL;
@@ -290,9 +299,56 @@ const struct rule *ruleset_match(const struct ruleset *s, const struct rule_requ
             *rest = NULL;
         if (r->path && !path_matches(r, q->path, rest))
             continue;
+        *from = i + 1;
         return r;
     }
     return NULL;
+}
+
+const struct rule *ruleset_match(const struct ruleset *s, const struct rule_request *q,
+                                 const char **rest)
+{
+    size_t from = 0;
+    return match_from(s, q, rest, &from, 0);
+}
+
+const struct rule *ruleset_next_rewrite(const struct ruleset *s, const struct rule_request *q,
+                                        size_t *from)
+{
+    return match_from(s, q, NULL, from, 1);
+}
+
+int rule_set_rewrite(struct rule *r, const char *edit, char *err, size_t errlen)
+{
+    r->action = RULE_REWRITE;
+    if (!(r->target = strdup(edit))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return (r->rewrite = rewrite_parse(edit, err, errlen)) ? 0 : -1;
+}
+
+int ruleset_answers_host(const struct ruleset *s, const char *scheme, const char *host, int port,
+                         const char *client)
+{
+    if (!s || !s->n)
+        return 0;
+    struct rule_request q = {.scheme = scheme, .host = host, .port = port, .client = client,
+                             .path = "/", .method = "GET"};
+    size_t hlen;
+    unsigned hh = host_hash(host, &hlen);
+    for (size_t i = 0; i < s->n; i++) {
+        const struct rule *r = &s->rules[i];
+        if (!r->enabled || r->action == RULE_REWRITE || !reaches(r, &q, hh, hlen))
+            continue;
+        if (r->action == RULE_MAP_REMOTE)
+            return 0; /* some request (or all) goes elsewhere: decided per request */
+        if (!r->method && !r->header_name && !r->path_re &&
+            (!r->path || !strcmp(r->path, "*") || !strcmp(r->path, "/*")))
+            return 1;
+        /* a narrower map local / block answers some requests; the rest go on down the list */
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -369,10 +425,10 @@ int ruleset_add_short(struct ruleset *s, enum rule_action action, const char *sp
                       size_t errlen)
 {
     const char *eq = strchr(spec, '=');
-    static const char *const flag[] = {"--map-local", "--map-remote", "--block"};
+    static const char *const flag[] = {"--map-local", "--map-remote", "--block", "--rewrite"};
     if (!eq && action != RULE_BLOCK) {
         snprintf(err, errlen, "%s needs PATTERN=%s, got '%.200s'", flag[action],
-                 action == RULE_MAP_LOCAL ? "PATH" : "URL", spec);
+                 action == RULE_MAP_LOCAL ? "PATH" : action == RULE_REWRITE ? "EDIT" : "URL", spec);
         return -1;
     }
     char *pattern = dup_n(spec, eq ? (size_t)(eq - spec) : strlen(spec));
@@ -393,6 +449,8 @@ int ruleset_add_short(struct ruleset *s, enum rule_action action, const char *sp
         r->action = action;
         if (action == RULE_BLOCK)
             bad = rule_parse_block(r, eq ? eq + 1 : NULL, why, sizeof why) < 0;
+        else if (action == RULE_REWRITE)
+            bad = rule_set_rewrite(r, eq + 1, why, sizeof why) < 0;
         else if (!eq[1] || !(r->target = strdup(eq + 1)))
             bad = snprintf(why, sizeof why, "nothing after '='") > 0;
         else if (action == RULE_MAP_REMOTE && strncmp(r->target, "http://", 7) &&

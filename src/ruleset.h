@@ -19,6 +19,8 @@ enum rule_action {
     RULE_MAP_LOCAL,   /* answer from a file or directory (target: the path) */
     RULE_MAP_REMOTE,  /* send the request elsewhere (target: the URL) */
     RULE_BLOCK,       /* fail the request on purpose (block, status, secs) */
+    RULE_REWRITE,     /* change the request or response (target: the edit's text, rewrite:
+                       * it parsed, rewrite.h); kind "rewrite": every matching rule applies */
 };
 
 /* How a block fails the request, and what the app sees. */
@@ -32,7 +34,7 @@ enum rule_block {
     RULE_BLOCK_RESET_BODY, /* the response head and half its body, then the connection is cut (-1005) */
 };
 
-/* Stable names: "map_local", "map_remote", "block"; "reset", "403"-style status is "status",
+/* Stable names: "map_local", "map_remote", "block", "rewrite"; "reset", "403"-style status is "status",
  * "dns", "refused", "tls", "timeout", "reset_body". */
 const char *rule_action_name(enum rule_action a);
 const char *rule_block_name(enum rule_block b);
@@ -57,6 +59,7 @@ struct rule {
     enum rule_block block;
     int status;            /* RULE_BLOCK_STATUS */
     double secs;           /* RULE_BLOCK_TIMEOUT: seconds before the failure (0: --upstream-timeout) */
+    struct rewrite *rewrite; /* RULE_REWRITE: the edit (owned) */
     /* precomputed for matching */
     unsigned host_hash;    /* of host when it has no '*' */
     size_t host_len;
@@ -94,7 +97,8 @@ struct ruleset *ruleset_parse(const char *text, size_t len, struct ruleset *into
                               size_t errlen) HP_NONNULL(1, 4);
 
 /* Add a rule from a command-line short form: action RULE_MAP_LOCAL ("PATTERN=PATH"),
- * RULE_MAP_REMOTE ("PATTERN=URL") or RULE_BLOCK ("PATTERN[=ACTION]"). Returns 0, or -1 with
+ * RULE_MAP_REMOTE ("PATTERN=URL"), RULE_BLOCK ("PATTERN[=ACTION]") or RULE_REWRITE
+ * ("PATTERN=EDIT", rewrite.h). Returns 0, or -1 with
  * err set. The rule's id is "cli-N". */
 int ruleset_add_short(struct ruleset *s, enum rule_action action, const char *spec, char *err,
                       size_t errlen) HP_NONNULL(1, 3, 4);
@@ -102,11 +106,25 @@ int ruleset_add_short(struct ruleset *s, enum rule_action action, const char *sp
 /* Rules [from, s->n) of s as rules.json (version 1), a new string (free), or NULL out of memory. */
 char *ruleset_to_json(const struct ruleset *s, size_t from) HP_NONNULL(1);
 
-/* The first enabled rule (in order) matching r, or NULL. An empty set or s NULL costs a check.
+/* The first enabled route rule (map local, map remote, block; in order) matching r, or NULL. An empty set or s NULL costs a check.
  * When the rule's path glob ends in '*', *rest (if not NULL) is set to what that '*' matched
  * (inside r->path), else to NULL. */
 const struct rule *ruleset_match(const struct ruleset *s, const struct rule_request *r,
                                  const char **rest) HP_NONNULL(2);
+
+/* The next enabled rewrite rule matching r at or after *from (which is moved past it), or NULL. */
+const struct rule *ruleset_next_rewrite(const struct ruleset *s, const struct rule_request *r,
+                                        size_t *from) HP_NONNULL(2, 3);
+
+/* Set r's rewrite edit from its text (rewrite.h). Returns 0, or -1 with err set. */
+int rule_set_rewrite(struct rule *r, const char *edit, char *err, size_t errlen) HP_NONNULL(1, 2, 3);
+
+/* 1 when every request to scheme://host:port from client would be answered by a rule that needs
+ * no upstream: the first enabled rule reaching that host (its host, port, scheme and client
+ * predicates) with no narrower predicate (path, regex, method, header) is a map local or a block,
+ * and no map remote rule reaches the host before it. A CONNECT then needs no server (tunnel.c). */
+int ruleset_answers_host(const struct ruleset *s, const char *scheme, const char *host, int port,
+                         const char *client) HP_NONNULL(2, 3);
 
 /* Parse a URL pattern ("scheme://host[:port]/path" with '*' globs, or a bare host glob: every
  * scheme and path) into rule's scheme/host/port/path. Returns 0, or -1 with err set. */

@@ -246,7 +246,7 @@ static int read_action(struct reader *rd, struct rule *r, json_t *a)
         return field_error(rd, "action", NULL, "must be an object with a \"type\"%s", NULL);
     const char *type = json_string_value(json_object_get(a, "type"));
     if (!type)
-        return field_error(rd, "action", "type", "missing: map_local, map_remote or block%s", NULL);
+        return field_error(rd, "action", "type", "missing: map_local, map_remote, block or rewrite%s", NULL);
     if (!strcmp(type, "map_local") || !strcmp(type, "map_remote")) {
         int local = type[4] == 'l';
         const char *k = local ? "path" : "url";
@@ -259,9 +259,17 @@ static int read_action(struct reader *rd, struct rule *r, json_t *a)
             return field_error(rd, "action", "url", "must start with http:// or https://%s", NULL);
         return 0;
     }
+    if (!strcmp(type, "rewrite")) {
+        json_t *edit = json_object_get(a, "edit");
+        if (!json_is_string(edit))
+            return field_error(rd, "action", "edit", "missing: an edit like \"resp-header:remove:Server\"%s", NULL);
+        if (rule_set_rewrite(r, json_string_value(edit), why, sizeof why) < 0)
+            return field_error(rd, "action", "edit", "%s", why);
+        return 0;
+    }
     if (strcmp(type, "block"))
         return field_error(rd, "action", "type",
-                           "unknown action '%s' (map_local, map_remote or block)", type);
+                           "unknown action '%s' (map_local, map_remote, block or rewrite)", type);
     json_t *how = json_object_get(a, "how"), *status = json_object_get(a, "status"),
            *secs = json_object_get(a, "secs");
     if (how && !json_is_string(how))
@@ -414,6 +422,8 @@ char *ruleset_to_json(const struct ruleset *s, size_t from)
             put_str(a, "path", r->target);
         else if (r->action == RULE_MAP_REMOTE)
             put_str(a, "url", r->target);
+        else if (r->action == RULE_REWRITE)
+            put_str(a, "edit", r->target);
         else if (r->block == RULE_BLOCK_STATUS)
             json_object_set_new(a, "status", json_integer(r->status));
         else {

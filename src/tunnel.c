@@ -8,7 +8,11 @@
  * legs use socket-based TLS bufferevents (no filter layer, no extra copy).
  * When the worker's pool (pool.h) holds an idle verified connection to host:port, the 200 goes out
  * at once and the ClientHello's server name picks the pooled connection (no connect, no upstream
- * handshake); when none fits after all, the connect happens then. */
+ * handshake); when none fits after all, the connect happens then.
+ * When the rules in use answer every request to host:port without a server (a host-wide map local
+ * or block, ruleset.h), the 200 goes out at once too and the leaf is minted for the hello's name
+ * with no upstream at all: the server is never contacted (nor resolved); a request the rules turn
+ * out not to answer connects from the exchange, as after a lost upstream. */
 #include "tunnel.h"
 
 #include <arpa/inet.h>
@@ -31,6 +35,7 @@
 #include "pool.h"
 #include "record.h"
 #include "rules.h"
+#include "ruleset.h"
 #include "setup.h"
 #include "tls_client.h"
 #include "tls_facts.h"
@@ -549,6 +554,20 @@ static int take_pooled(struct tunnel *t)
     return 0;
 }
 
+/* Whether the route rules in use answer every https request to name:port from this client. */
+static int rules_answer(const struct tunnel *t, const char *name)
+{
+    char host[256];
+    size_t i = 0;
+    for (; name[i] && i + 1 < sizeof host; i++)
+        host[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+    host[i] = '\0';
+    struct ruleset *s = ruleset_holder_get(t->proxy->route_rules);
+    int yes = ruleset_answers_host(s, "https", host, t->port, t->client_addr);
+    ruleset_release(s);
+    return yes;
+}
+
 /* What the client's first bytes (t->peek_result, t->sni) decide: intercept, pass through, or
  * relay opaque bytes. */
 static void after_peek(struct tunnel *t)
@@ -591,6 +610,12 @@ static void after_peek(struct tunnel *t)
             snprintf(note, sizeof note, "TLS passed through, not intercepted: %s", why);
             bufferevent_enable(t->client->bev, EV_READ);
             start_opaque(t, note);
+            return;
+        }
+        if (t->rule_answered && (!t->sni[0] || rules_answer(t, t->sni))) {
+            log_msg(LOG_DEBUG, "conn %llu: %s:%d answered by rules: no upstream",
+                    (unsigned long long)t->conn_id, t->sni[0] ? t->sni : t->host, t->port);
+            start_client_tls(t); /* the leaf for the name, and no server at all */
             return;
         }
         if (!t->pooled)
@@ -731,6 +756,13 @@ void tunnel_begin(struct tunnel *t, struct flow *f, const char *host, int port)
     if (!strcmp(host, SETUP_HOST)) {
         /* httpeek itself: no upstream; the tunnel is terminated here and served by setup.c */
         snprintf(t->flow->note, sizeof t->flow->note, "httpeek's own setup site");
+        send_200_and_peek(t);
+        return;
+    }
+    if (t->proxy->route_rules && rules_answer(t, host)) {
+        /* the rules answer every request here: no connect; the hello decides (after_peek) */
+        t->rule_answered = 1;
+        t->pooled = 1; /* not intercepted after all (not TLS, a passthrough): connect late */
         send_200_and_peek(t);
         return;
     }

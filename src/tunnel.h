@@ -85,6 +85,8 @@ struct tunnel {
     int early_tls;                  /* upstream TLS started at CONNECT time (tunnel.c) */
     int up_resuming;                /* the upstream handshake offers a cached session */
     int peeked;                     /* the client's first bytes have been looked at */
+    int rule_answered;              /* rules answer every request to host:port (no upstream made
+                                     * at CONNECT; a request they do not answer connects itself) */
 };
 
 /* Bind t to its owner and the owner's legs; t must be zeroed. */

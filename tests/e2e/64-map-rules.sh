@@ -177,7 +177,7 @@ code=$(api -o "$T/p" -w '%{http_code}' -X PUT -H "If-Match: $etag" --data-binary
 is "$code" "412" "PUT with a stale ETag: 412, nothing overwritten"
 etag=$(api -D - -o /dev/null "$(WEBAPI rules)" >"$T/g2"; header etag "$T/g2")
 code=$(api -o "$T/p" -w '%{http_code}' -X PUT -H "If-Match: $etag" \
-    --data-binary $'{"version": 1,\n "rules": [\n  {"match": {"host": "a.test"}, "action": {"type": "rewrite"}}]}' "$(WEBAPI rules)")
+    --data-binary $'{"version": 1,\n "rules": [\n  {"match": {"host": "a.test"}, "action": {"type": "redirect"}}]}' "$(WEBAPI rules)")
 is "$code" "400" "an invalid PUT: 400"
 like "$(cat "$T/p")" "line 3: rules\\[0\\]\\.action\\.type" "... naming the line and the field"
 is "$(pcurl -sS -o /dev/null -w '%{http_code}' http://local.test/api/x)" "451" "... and the rules in use stay"

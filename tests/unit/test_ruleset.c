@@ -163,6 +163,60 @@ int main(void)
     q = req("http", "h.test", 80, "/any");
     ok(both && ruleset_match(both, &q, NULL) == &both->rules[0], "and the command line's match first");
 
+    /* a CONNECT that needs no server: the rules answer the whole host */
+    struct ruleset *w = ruleset_new();
+    ruleset_add_short(w, RULE_MAP_LOCAL, "https://a.test/only=/tmp/x", err, sizeof err);
+    ruleset_add_short(w, RULE_BLOCK, "a.test=dns", err, sizeof err);
+    ruleset_add_short(w, RULE_MAP_LOCAL, "https://b.test/*=/tmp/d", err, sizeof err);
+    ruleset_add_short(w, RULE_MAP_LOCAL, "https://c.test/api/*=/tmp/d", err, sizeof err);
+    ruleset_add_short(w, RULE_MAP_REMOTE, "https://d.test/v1/*=https://e.test/", err, sizeof err);
+    ruleset_add_short(w, RULE_BLOCK, "d.test=403", err, sizeof err);
+    ruleset_add_short(w, RULE_BLOCK, "http://f.test=403", err, sizeof err);
+    ruleset_add_short(w, RULE_MAP_LOCAL, "g.test:8443=/tmp/x", err, sizeof err);
+    ok(ruleset_answers_host(w, "https", "a.test", 443, "127.0.0.1"),
+       "a host-wide block after a narrower map local answers the host");
+    ok(ruleset_answers_host(w, "https", "b.test", 443, "127.0.0.1"), "a '/*' path is host-wide");
+    ok(!ruleset_answers_host(w, "https", "c.test", 443, "127.0.0.1"), "a path prefix is not");
+    ok(!ruleset_answers_host(w, "https", "d.test", 443, "127.0.0.1"),
+       "a map remote before the host-wide block: the server may be needed");
+    ok(!ruleset_answers_host(w, "https", "f.test", 443, "127.0.0.1"), "another scheme's rule is not");
+    ok(ruleset_answers_host(w, "https", "g.test", 8443, "127.0.0.1") &&
+       !ruleset_answers_host(w, "https", "g.test", 443, "127.0.0.1"), "the port is respected");
+    ok(!ruleset_answers_host(w, "https", "none.test", 443, "127.0.0.1") &&
+       !ruleset_answers_host(NULL, "https", "a.test", 443, "127.0.0.1"), "no rule: the server is needed");
+    w->rules[1].enabled = 0;
+    ok(!ruleset_answers_host(w, "https", "a.test", 443, "127.0.0.1"), "a disabled rule answers nothing");
+    ruleset_release(w);
+
+    /* rewrite rules: their own kind, every match applies */
+    struct ruleset *rw = ruleset_new();
+    ok(ruleset_add_short(rw, RULE_REWRITE, "api.test=req-header:set:X-Debug:1", err, sizeof err) == 0 &&
+       ruleset_add_short(rw, RULE_BLOCK, "api.test=403", err, sizeof err) == 0 &&
+       ruleset_add_short(rw, RULE_REWRITE, "https://api.test/v1/*=status:503", err, sizeof err) == 0,
+       "short rewrites with a block between");
+    ok(ruleset_add_short(rw, RULE_REWRITE, "api.test=status:42", err, sizeof err) < 0 &&
+       strstr(err, "--rewrite") && strstr(err, "200..599"), "a bad edit is refused naming the flag");
+    q = req("https", "api.test", 443, "/v1/x");
+    ok(ruleset_match(rw, &q, NULL) == &rw->rules[1], "a route match skips rewrite rules");
+    size_t from = 0;
+    const struct rule *r1 = ruleset_next_rewrite(rw, &q, &from);
+    const struct rule *r2 = ruleset_next_rewrite(rw, &q, &from);
+    ok(r1 == &rw->rules[0] && r2 == &rw->rules[2] && !ruleset_next_rewrite(rw, &q, &from),
+       "every matching rewrite, in order");
+    ok(ruleset_answers_host(rw, "https", "api.test", 443, "1.2.3.4"), "rewrites do not stop a host-wide block");
+    char *js = ruleset_to_json(rw, 0);
+    struct ruleset *back = js ? parse(js, err, sizeof err) : NULL;
+    ok(back && back->n == 3 && back->rules[2].action == RULE_REWRITE &&
+       !strcmp(back->rules[2].target, "status:503"), "rewrite rules round trip through rules.json");
+    free(js);
+    ruleset_release(back);
+    ruleset_release(rw);
+    err[0] = '\0';
+    struct ruleset *badrw = parse("{\"version\": 1, \"rules\": [\n{\"match\": {\"host\": \"a\"},\n"
+                                  " \"action\": {\"type\": \"rewrite\", \"edit\": \"url:(=>x\"}}]}", err, sizeof err);
+    ok(!badrw && strstr(err, "line 3") && strstr(err, "action.edit") && strstr(err, "bad regex"),
+       "a bad rewrite edit in rules.json: its line and field (got: %s)", err);
+
     /* the holder */
     struct ruleset_holder h = {0};
     ok(ruleset_holder_get(&h) == NULL, "an empty holder gives nothing");
