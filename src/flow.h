@@ -150,6 +150,8 @@ struct flow_rule_hits {
     int n;
     struct flow_rule_hit hit[FLOW_MAX_RULE_HITS];
     char *sent_path;          /* map remote: the path and query sent instead (owned), or NULL */
+    char throttle[24];        /* a throttle rule shaped it: its profile ("3g"), else "" */
+    unsigned throttled_ms;    /* ... and the delay it added (latency, DNS delay), in ms */
 };
 
 /* Monotonic microsecond marks; 0 = did not happen. HAR phases are derived in flow_done. */

@@ -19,6 +19,7 @@ const char *rule_action_name(enum rule_action a)
     case RULE_MAP_LOCAL: return "map_local";
     case RULE_MAP_REMOTE: return "map_remote";
     case RULE_BLOCK: return "block";
+    case RULE_THROTTLE: return "throttle";
     }
     return "?";
 }
@@ -250,8 +251,9 @@ static int path_matches(const struct rule *r, const char *path, const char **res
     return 1;
 }
 
-const struct rule *ruleset_match(const struct ruleset *s, const struct rule_request *q,
-                                 const char **rest)
+/* The first enabled rule of kind throttle (1) or route (0) matching q. */
+static const struct rule *match_kind(const struct ruleset *s, const struct rule_request *q,
+                                     const char **rest, int throttle)
 {
     if (!s || !s->n)
         return NULL;
@@ -259,7 +261,7 @@ const struct rule *ruleset_match(const struct ruleset *s, const struct rule_requ
     unsigned hh = host_hash(q->host, &hlen);
     for (size_t i = 0; i < s->n; i++) {
         const struct rule *r = &s->rules[i];
-        if (!r->enabled)
+        if (!r->enabled || (r->action == RULE_THROTTLE) != throttle)
             continue;
         if (r->host_exact) {
             if (r->host_hash != hh || r->host_len != hlen || memcmp(r->host, q->host, hlen))
@@ -293,6 +295,25 @@ const struct rule *ruleset_match(const struct ruleset *s, const struct rule_requ
         return r;
     }
     return NULL;
+}
+
+const struct rule *ruleset_match(const struct ruleset *s, const struct rule_request *q,
+                                 const char **rest)
+{
+    return match_kind(s, q, rest, 0);
+}
+
+const struct rule *ruleset_match_throttle(const struct ruleset *s, const struct rule_request *q)
+{
+    return match_kind(s, q, NULL, 1);
+}
+
+int ruleset_has_throttle(const struct ruleset *s)
+{
+    for (size_t i = 0; s && i < s->n; i++)
+        if (s->rules[i].enabled && s->rules[i].action == RULE_THROTTLE)
+            return 1;
+    return 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -365,9 +386,40 @@ int rule_parse_block(struct rule *r, const char *how, char *err, size_t errlen)
     return -1;
 }
 
+/* "PRESET[@PATTERN]": no pattern, every request (a rule with no match fields). */
+static int add_short_throttle(struct ruleset *s, const char *spec, char *err, size_t errlen)
+{
+    const char *at = strchr(spec, '@');
+    char preset[256], why[300];
+    snprintf(preset, sizeof preset, "%.*s", at ? (int)(at - spec) : (int)strlen(spec), spec);
+    struct rule *r = ruleset_append(s);
+    char id[32];
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(id, sizeof id, "cli-%zu", s->n);
+    r->action = RULE_THROTTLE;
+    int bad = !(r->id = strdup(id));
+    if (bad)
+        snprintf(why, sizeof why, "out of memory");
+    else if (throttle_parse(preset, &r->throttle, why, sizeof why) < 0)
+        bad = 1;
+    else if (at && (!at[1] || rule_set_pattern(r, at + 1, why, sizeof why) < 0))
+        bad = at[1] ? 1 : snprintf(why, sizeof why, "nothing after '@'") > 0;
+    if (bad) {
+        snprintf(err, errlen, "--throttle '%.200s': %s", spec, why);
+        ruleset_drop_last(s);
+        return -1;
+    }
+    return 0;
+}
+
 int ruleset_add_short(struct ruleset *s, enum rule_action action, const char *spec, char *err,
                       size_t errlen)
 {
+    if (action == RULE_THROTTLE)
+        return add_short_throttle(s, spec, err, errlen);
     const char *eq = strchr(spec, '=');
     static const char *const flag[] = {"--map-local", "--map-remote", "--block"};
     if (!eq && action != RULE_BLOCK) {
