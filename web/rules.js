@@ -16,7 +16,7 @@
     ['Map remote', 'send production requests to staging',
       'https://api.example.com/*', 'map_remote', 'https://staging.example.com/'],
     ['Rewrite', 'change a header or a JSON field on the way',
-      'https://api.example.com/v1/*', 'rewrite', 'in rules.json: a rewrite rule on https://api.example.com/v1/* (docs/RULES.md)'],
+      'https://api.example.com/v1/*', 'rewrite', 'resp-json:$.user.plan="pro"'],
     ['Block', 'fail on purpose: a status, dns, refused, reset, tls, timeout',
       'ads.example.com', 'block', '403'],
     ['Throttle', 'a bad network: 3g, lte, edge, dsl, very-bad, loss100, dns-slow',
@@ -98,6 +98,7 @@
       case 'map_remote': return 'send to ' + a.url;
       case 'block': return a.status ? 'answer ' + a.status : 'fail: ' + (a.how || 'reset') + (a.secs ? ' after ' + a.secs + ' s' : '');
       case 'throttle': return a.preset ? a.preset : ['down', 'up', 'latency', 'dns', 'loss'].filter((k) => a[k] !== undefined).map((k) => k + ' ' + a[k]).join(', ');
+      case 'rewrite': return a.edit ? String(a.edit) : 'rewrite';
       default: return a.type;
     }
   }
@@ -152,7 +153,9 @@
     append(tr, el('span', { class: 'rule-btns' }, box,
       el('button', { type: 'button', class: 'icon', title: 'Move up', 'aria-label': 'Move up', text: '↑', disabled: i === 0, onclick: () => move(i, -1) }),
       el('button', { type: 'button', class: 'icon', title: 'Move down', 'aria-label': 'Move down', text: '↓', disabled: i === rules.length - 1, onclick: () => move(i, 1) }),
-      el('button', { type: 'button', class: 'rule-edit', text: 'Edit', onclick: () => openForm(i) }),
+      // a kind this form does not edit (rewrite: rules.json's "edit" grammar) keeps its own fields
+      el('button', { type: 'button', class: 'rule-edit', text: 'Edit', disabled: !PARAM[r.action && r.action.type],
+        title: PARAM[r.action && r.action.type] ? 'Edit' : 'Edit this kind in rules.json', onclick: () => openForm(i) }),
       el('button', { type: 'button', class: 'rule-del danger', text: 'Delete', onclick: () => { rules.splice(i, 1); save(); } })));
     return tr;
   }
@@ -170,9 +173,9 @@
       const li = el('li', null,
         el('span', { class: 'rule-kind k-' + type, text: name }),
         el('span', { class: 'teach-what', text: what }),
-        el('code', { text: type === 'rewrite' ? p : '--' + type.replace('_', '-') + " '" +
+        el('code', { text: '--' + type.replace('_', '-') + " '" +
           (type === 'throttle' ? p + '@' + pat : pat + '=' + p) + "'" }));
-      if (type !== 'rewrite')
+      if (PARAM[type])
         append(li, el('button', { type: 'button', class: 'teach-try', text: 'Add', title: 'Start a rule like this one',
           onclick: () => openForm(-1, { match: { url: pat }, action: actionFrom(type, p) }) }));
       append(list, li);
