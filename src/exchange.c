@@ -22,6 +22,7 @@
 #include "record.h"
 #include "rule_apply.h"
 #include "rule_rewrite.h"
+#include "throttle_apply.h"
 #include "setup.h"
 #include "str.h"
 #include "h2_client.h"
@@ -47,6 +48,7 @@ void exchange_init(struct exchange *ex, struct flow *f)
     ex->retried = 0;
     ex->rule_local = 0;
     ex->rule_timeout = 0;
+    ex->throttle_bytes_per_sec = 0;
     ex->head_request = f->req->method == HTTP_HEAD;
     ex->upgrade_requested = f->req->upgrade && f->req->method != HTTP_CONNECT;
     ex->up->req_out = f->req->framing;
@@ -287,6 +289,8 @@ static int route_request(struct exchange *ex)
     str_append(url, sizeof url, &url_len, path[0] == '*' ? "" : path);
     flow_set_url(f, url);
 
+    if (throttle_apply(ex, scheme, host, port, path) < 0)
+        return -1; /* lost on purpose: the client connection was reset */
     struct rule_target rt = {.port = port, .path = path, .host_field = host_field};
     str_copy(rt.scheme, sizeof rt.scheme, scheme);
     str_copy(rt.host, sizeof rt.host, host);
@@ -406,6 +410,7 @@ static int on_resp_head(void *arg, struct http1_head *head)
                      "Alt-Svc removed so the app stays on this proxy instead of HTTP/3 "
                      "(--strip-alt-svc=no keeps it)");
     }
+    throttle_response(ex);
     int held = rule_rewrite_head(ex, resp, flags); /* status / headers edited; body held? */
     if (held < 0 || (!held && ex->front->resp_head(ex, resp, flags) < 0))
         return -1;

@@ -87,6 +87,8 @@ struct exchange {
     int rule_local;                 /* a rule answers (rule_apply.h): request bytes are dropped,
                                      * the uplink is not kept */
     double rule_timeout;            /* a block rule's timeout: the deadline, in seconds (0: none) */
+    uint64_t throttle_bytes_per_sec; /* a throttle shapes the client connection: its down rate
+                                     * (throttle_apply.h), else 0 */
 };
 
 /* ex uses uplink u from now on (u reports to ex: u->ex, u->ops). */

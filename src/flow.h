@@ -174,6 +174,8 @@ struct flow_rule_hits {
     void *rewrite;            /* rewrite rules' state for the response (rule_rewrite.c; owned,
                                * freed with rewrite_free), or NULL */
     void (*rewrite_free)(void *rewrite);
+    char throttle[24];        /* a throttle rule shaped it: its profile ("3g"), else "" */
+    unsigned throttled_ms;    /* ... and the delay it added (latency, DNS delay), in ms */
 };
 
 /* Monotonic microsecond marks; 0 = did not happen. HAR phases are derived in flow_done. */

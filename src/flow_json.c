@@ -676,6 +676,13 @@ static void detail_fields(struct flow_json_text *w, const struct flow *f,
         RAW(w, "}");
     }
     RAW(w, "]");
+    if (f->rules && f->rules->throttle[0]) { /* network conditions: the delay they added */
+        key(w, "_throttle");
+        RAW(w, "{");
+        kstr(w, "profile", f->rules->throttle);
+        kint(w, "delay_ms", f->rules->throttled_ms);
+        RAW(w, "}");
+    }
 
     /* diagnose is pure: recomputing here gives the full {code, name, stage, title, detail, fix} */
     struct diagnosis d;

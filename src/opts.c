@@ -75,6 +75,9 @@ static const char usage[] =
     "                            url:RE=>REPL, query:set:N=V, resp-body:RE=>REPL,\n"
     "                            resp-json:$.a.b=JSON (docs/RULES.md)\n"
     "                            (PATTERN: scheme://host[:port]/path with * globs, or a host glob)\n"
+    "  --throttle 'PRESET[@PATTERN]' network conditions for matching requests (all without\n"
+    "                            @PATTERN): 3g, lte, edge, dsl, very-bad, loss100, dns-slow,\n"
+    "                            custom:down=780k,up=330k,latency=100ms,dns=0ms,loss=0%\n"
     "  --keylog FILE             append the TLS secrets of both legs to FILE (NSS key log\n"
     "                            format, created 0600), so Wireshark decrypts a capture of the\n"
     "                            same traffic; default: $SSLKEYLOGFILE when set\n"
@@ -100,7 +103,7 @@ enum { O_LISTEN = 256, O_WEB, O_CONFDIR, O_UPSTREAM_CA, O_INSECURE, O_UPSTREAM_T
        O_MAX_CONNECTIONS, O_UPSTREAM_IDLE, O_LEAF_KEY,
        O_AUTO_PASSTHROUGH_TTL, O_NO_DEFAULT_PASSTHROUGH,
        O_RECORD_OWN, O_MAX_CLIENT_CONNECTIONS, O_MEMORY_BUDGET, O_KEYLOG, O_CLIENT_CERT,
-       O_RULES, O_MAP_LOCAL, O_MAP_REMOTE, O_BLOCK, O_REWRITE,
+       O_RULES, O_MAP_LOCAL, O_MAP_REMOTE, O_BLOCK, O_REWRITE, O_THROTTLE,
        O_CLIENT_CERT_PASSWORD_FILE, O_HTTP2 };
 
 static int parse_seconds(const char *s, double *out)
@@ -216,6 +219,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
         {"map-remote", required_argument, NULL, O_MAP_REMOTE},
         {"block", required_argument, NULL, O_BLOCK},
         {"rewrite", required_argument, NULL, O_REWRITE},
+        {"throttle", required_argument, NULL, O_THROTTLE},
         {"client-cert", required_argument, NULL, O_CLIENT_CERT},
         {"client-cert-password-file", required_argument, NULL, O_CLIENT_CERT_PASSWORD_FILE},
         {"verbose", no_argument, NULL, 'v'},
@@ -446,18 +450,20 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
         case O_MAP_LOCAL:
         case O_MAP_REMOTE:
         case O_BLOCK:
-        case O_REWRITE: {
+        case O_REWRITE:
+        case O_THROTTLE: {
             /* syntax checked here, so a typo stops httpeek before it starts */
             enum rule_action a = c == O_MAP_LOCAL ? RULE_MAP_LOCAL
                                  : c == O_MAP_REMOTE ? RULE_MAP_REMOTE
-                                 : c == O_REWRITE ? RULE_REWRITE : RULE_BLOCK;
+                                 : c == O_REWRITE ? RULE_REWRITE
+                                 : c == O_THROTTLE ? RULE_THROTTLE : RULE_BLOCK;
             struct ruleset *check = ruleset_new();
             int bad = !check || ruleset_add_short(check, a, optarg, err, errlen) < 0;
             ruleset_release(check);
             if (bad)
                 return -1;
             if (o->nrule_spec == OPTS_MAX_RULES) {
-                snprintf(err, errlen, "at most %d --map-local / --map-remote / --block / --rewrite rules",
+                snprintf(err, errlen, "at most %d --map-local / --map-remote / --block / --rewrite / --throttle rules",
                          OPTS_MAX_RULES);
                 return -1;
             }

@@ -21,6 +21,7 @@ const char *rule_action_name(enum rule_action a)
     case RULE_MAP_REMOTE: return "map_remote";
     case RULE_BLOCK: return "block";
     case RULE_REWRITE: return "rewrite";
+    case RULE_THROTTLE: return "throttle";
     }
     return "?";
 }
@@ -274,9 +275,18 @@ static int reaches(const struct rule *r, const struct rule_request *q, unsigned 
     return 1;
 }
 
-/* The first enabled rule at or after *from of the kind (rewrite or not) matching q. */
+/* Rules of a kind are matched apart: route (map local / remote, block: the first applies),
+ * rewrite (each applies in turn), throttle (the first applies). */
+enum match_kind { KIND_ROUTE, KIND_REWRITE, KIND_THROTTLE };
+
+static enum match_kind kind_of(enum rule_action a)
+{
+    return a == RULE_REWRITE ? KIND_REWRITE : a == RULE_THROTTLE ? KIND_THROTTLE : KIND_ROUTE;
+}
+
+/* The first enabled rule at or after *from of the kind matching q. */
 static const struct rule *match_from(const struct ruleset *s, const struct rule_request *q,
-                                     const char **rest, size_t *from, int rewrite)
+                                     const char **rest, size_t *from, enum match_kind kind)
 {
     if (!s || !s->n)
         return NULL;
@@ -284,7 +294,7 @@ static const struct rule *match_from(const struct ruleset *s, const struct rule_
     unsigned hh = host_hash(q->host, &hlen);
     for (size_t i = *from; i < s->n; i++) {
         const struct rule *r = &s->rules[i];
-        if (!r->enabled || (r->action == RULE_REWRITE) != rewrite || !reaches(r, q, hh, hlen))
+        if (!r->enabled || kind_of(r->action) != kind || !reaches(r, q, hh, hlen))
             continue;
         if (r->method && strcasecmp(r->method, q->method))
             continue;
@@ -309,13 +319,13 @@ const struct rule *ruleset_match(const struct ruleset *s, const struct rule_requ
                                  const char **rest)
 {
     size_t from = 0;
-    return match_from(s, q, rest, &from, 0);
+    return match_from(s, q, rest, &from, KIND_ROUTE);
 }
 
 const struct rule *ruleset_next_rewrite(const struct ruleset *s, const struct rule_request *q,
                                         size_t *from)
 {
-    return match_from(s, q, NULL, from, 1);
+    return match_from(s, q, NULL, from, KIND_REWRITE);
 }
 
 int rule_set_rewrite(struct rule *r, const char *edit, char *err, size_t errlen)
@@ -339,7 +349,7 @@ int ruleset_answers_host(const struct ruleset *s, const char *scheme, const char
     unsigned hh = host_hash(host, &hlen);
     for (size_t i = 0; i < s->n; i++) {
         const struct rule *r = &s->rules[i];
-        if (!r->enabled || r->action == RULE_REWRITE || !reaches(r, &q, hh, hlen))
+        if (!r->enabled || kind_of(r->action) != KIND_ROUTE || !reaches(r, &q, hh, hlen))
             continue;
         if (r->action == RULE_MAP_REMOTE)
             return 0; /* some request (or all) goes elsewhere: decided per request */
@@ -348,6 +358,20 @@ int ruleset_answers_host(const struct ruleset *s, const char *scheme, const char
             return 1;
         /* a narrower map local / block answers some requests; the rest go on down the list */
     }
+    return 0;
+}
+
+const struct rule *ruleset_match_throttle(const struct ruleset *s, const struct rule_request *q)
+{
+    size_t from = 0;
+    return match_from(s, q, NULL, &from, KIND_THROTTLE);
+}
+
+int ruleset_has_throttle(const struct ruleset *s)
+{
+    for (size_t i = 0; s && i < s->n; i++)
+        if (s->rules[i].enabled && s->rules[i].action == RULE_THROTTLE)
+            return 1;
     return 0;
 }
 
@@ -421,9 +445,40 @@ int rule_parse_block(struct rule *r, const char *how, char *err, size_t errlen)
     return -1;
 }
 
+/* "PRESET[@PATTERN]": no pattern, every request (a rule with no match fields). */
+static int add_short_throttle(struct ruleset *s, const char *spec, char *err, size_t errlen)
+{
+    const char *at = strchr(spec, '@');
+    char preset[256], why[300];
+    snprintf(preset, sizeof preset, "%.*s", at ? (int)(at - spec) : (int)strlen(spec), spec);
+    struct rule *r = ruleset_append(s);
+    char id[32];
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(id, sizeof id, "cli-%zu", s->n);
+    r->action = RULE_THROTTLE;
+    int bad = !(r->id = strdup(id));
+    if (bad)
+        snprintf(why, sizeof why, "out of memory");
+    else if (throttle_parse(preset, &r->throttle, why, sizeof why) < 0)
+        bad = 1;
+    else if (at && (!at[1] || rule_set_pattern(r, at + 1, why, sizeof why) < 0))
+        bad = at[1] ? 1 : snprintf(why, sizeof why, "nothing after '@'") > 0;
+    if (bad) {
+        snprintf(err, errlen, "--throttle '%.200s': %s", spec, why);
+        ruleset_drop_last(s);
+        return -1;
+    }
+    return 0;
+}
+
 int ruleset_add_short(struct ruleset *s, enum rule_action action, const char *spec, char *err,
                       size_t errlen)
 {
+    if (action == RULE_THROTTLE)
+        return add_short_throttle(s, spec, err, errlen);
     const char *eq = strchr(spec, '=');
     static const char *const flag[] = {"--map-local", "--map-remote", "--block", "--rewrite"};
     if (!eq && action != RULE_BLOCK) {
@@ -471,8 +526,8 @@ int ruleset_add_short(struct ruleset *s, enum rule_action action, const char *sp
 
 struct ruleset *ruleset_holder_get(struct ruleset_holder *h)
 {
-    if (!atomic_load_explicit(&h->cur, memory_order_relaxed))
-        return NULL; /* no rules: one load, nothing else */
+    if (!h || !atomic_load_explicit(&h->cur, memory_order_relaxed))
+        return NULL; /* no rules (or no holder: a harness): one load, nothing else */
     atomic_fetch_add(&h->readers, 1);
     struct ruleset *s = ruleset_retain(atomic_load(&h->cur));
     atomic_fetch_sub(&h->readers, 1);

@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include "attrib.h"
+#include "throttle.h"
 
 /* What a rule does with a matching request ("kind" route: the first matching rule applies). */
 enum rule_action {
@@ -21,6 +22,8 @@ enum rule_action {
     RULE_BLOCK,       /* fail the request on purpose (block, status, secs) */
     RULE_REWRITE,     /* change the request or response (target: the edit's text, rewrite:
                        * it parsed, rewrite.h); kind "rewrite": every matching rule applies */
+    RULE_THROTTLE,    /* network conditions on the client connection (throttle); its own kind:
+                       * ruleset_match skips it, ruleset_match_throttle finds it */
 };
 
 /* How a block fails the request, and what the app sees. */
@@ -60,6 +63,7 @@ struct rule {
     int status;            /* RULE_BLOCK_STATUS */
     double secs;           /* RULE_BLOCK_TIMEOUT: seconds before the failure (0: --upstream-timeout) */
     struct rewrite *rewrite; /* RULE_REWRITE: the edit (owned) */
+    struct throttle_profile throttle; /* RULE_THROTTLE */
     /* precomputed for matching */
     unsigned host_hash;    /* of host when it has no '*' */
     size_t host_len;
@@ -97,11 +101,19 @@ struct ruleset *ruleset_parse(const char *text, size_t len, struct ruleset *into
                               size_t errlen) HP_NONNULL(1, 4);
 
 /* Add a rule from a command-line short form: action RULE_MAP_LOCAL ("PATTERN=PATH"),
- * RULE_MAP_REMOTE ("PATTERN=URL"), RULE_BLOCK ("PATTERN[=ACTION]") or RULE_REWRITE
- * ("PATTERN=EDIT", rewrite.h). Returns 0, or -1 with
+ * RULE_MAP_REMOTE ("PATTERN=URL"), RULE_BLOCK ("PATTERN[=ACTION]"), RULE_REWRITE
+ * ("PATTERN=EDIT", rewrite.h) or RULE_THROTTLE ("PRESET[@PATTERN]", throttle.h). Returns 0, or -1 with
  * err set. The rule's id is "cli-N". */
 int ruleset_add_short(struct ruleset *s, enum rule_action action, const char *spec, char *err,
                       size_t errlen) HP_NONNULL(1, 3, 4);
+
+/* The first enabled throttle rule matching r, or NULL (a throttle rule with no match fields
+ * matches every request: the global --throttle PRESET). */
+const struct rule *ruleset_match_throttle(const struct ruleset *s, const struct rule_request *r)
+    HP_NONNULL(2);
+
+/* 1 when s has an enabled throttle rule (the viewer's indicator). NULL allowed. */
+int ruleset_has_throttle(const struct ruleset *s);
 
 /* Rules [from, s->n) of s as rules.json (version 1), a new string (free), or NULL out of memory. */
 char *ruleset_to_json(const struct ruleset *s, size_t from) HP_NONNULL(1);
@@ -148,8 +160,8 @@ struct ruleset_holder {
     atomic_int readers;    /* getters between loading cur and taking their reference */
 };
 
-/* The set in use with a reference taken (release it), or NULL when there is none. */
-struct ruleset *ruleset_holder_get(struct ruleset_holder *h) HP_NONNULL(1);
+/* The set in use with a reference taken (release it), or NULL when there is none (h NULL: none). */
+struct ruleset *ruleset_holder_get(struct ruleset_holder *h);
 
 /* Put s (its reference moves to the holder; NULL allowed) in use; the old set is released once
  * no getter can still be taking it. Any thread. */

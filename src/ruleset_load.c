@@ -239,6 +239,65 @@ static int read_match(struct reader *rd, struct rule *r, json_t *m)
     return 0;
 }
 
+/* {"type": "throttle", "preset": "3g"} or {"type": "throttle", "down": "780k", "up": "330k",
+ * "latency": "100ms", "dns": "0ms", "loss": "0%"} (numbers: bits per second, ms, percent). */
+static int read_throttle(struct reader *rd, struct rule *r, json_t *a)
+{
+    static const char *const fields[] = {"down", "up", "latency", "dns", "loss"};
+    char spec[400], why[300];
+    size_t n = 0;
+    json_t *preset = json_object_get(a, "preset");
+    const char *key;
+    json_t *v;
+    r->action = RULE_THROTTLE;
+    json_object_foreach(a, key, v) {
+        size_t i = 0;
+        while (i < 5 && strcmp(fields[i], key))
+            i++;
+        if (i == 5 && strcmp(key, "type") && strcmp(key, "preset"))
+            return field_error(rd, "action", key,
+                               "unknown field '%s' (preset, or down, up, latency, dns, loss)", key);
+    }
+    if (preset) {
+        if (!json_is_string(preset))
+            return field_error(rd, "action", "preset", "must be a string%s", NULL);
+        if (json_object_size(a) > 2)
+            return field_error(rd, "action", "preset", "a preset takes no other fields%s", NULL);
+        if (throttle_parse(json_string_value(preset), &r->throttle, why, sizeof why) < 0)
+            return field_error(rd, "action", "preset", "%s", why);
+        return 0;
+    }
+    n = (size_t)snprintf(spec, sizeof spec, "custom:");
+    for (size_t i = 0; i < 5; i++) {
+        json_t *f = json_object_get(a, fields[i]);
+        if (!f)
+            continue;
+        char one[64];
+        if (json_is_string(f))
+            snprintf(one, sizeof one, "%s=%.40s,", fields[i], json_string_value(f));
+        else if (json_is_number(f))
+            snprintf(one, sizeof one, "%s=%.17g,", fields[i], json_number_value(f));
+        else
+            return field_error(rd, "action", fields[i], "must be a string or a number%s", NULL);
+        n += (size_t)snprintf(spec + n, sizeof spec - n, "%s", one);
+        if (n >= sizeof spec)
+            n = sizeof spec - 1;
+        struct throttle_profile check;
+        one[strlen(one) - 1] = '\0';
+        char alone[80];
+        snprintf(alone, sizeof alone, "custom:%s", one);
+        if (throttle_parse(alone, &check, why, sizeof why) < 0)
+            return field_error(rd, "action", fields[i], "%s", why);
+    }
+    if (n == 7)
+        return field_error(rd, "action", NULL,
+                           "a throttle needs a \"preset\" or one of down, up, latency, dns, loss%s", NULL);
+    spec[n - 1] = '\0'; /* the last ',' */
+    if (throttle_parse(spec, &r->throttle, why, sizeof why) < 0)
+        return field_error(rd, "action", NULL, "%s", why);
+    return 0;
+}
+
 static int read_action(struct reader *rd, struct rule *r, json_t *a)
 {
     char why[300];
@@ -246,7 +305,10 @@ static int read_action(struct reader *rd, struct rule *r, json_t *a)
         return field_error(rd, "action", NULL, "must be an object with a \"type\"%s", NULL);
     const char *type = json_string_value(json_object_get(a, "type"));
     if (!type)
-        return field_error(rd, "action", "type", "missing: map_local, map_remote, block or rewrite%s", NULL);
+        return field_error(rd, "action", "type",
+                           "missing: map_local, map_remote, block, rewrite or throttle%s", NULL);
+    if (!strcmp(type, "throttle"))
+        return read_throttle(rd, r, a);
     if (!strcmp(type, "map_local") || !strcmp(type, "map_remote")) {
         int local = type[4] == 'l';
         const char *k = local ? "path" : "url";
@@ -269,7 +331,7 @@ static int read_action(struct reader *rd, struct rule *r, json_t *a)
     }
     if (strcmp(type, "block"))
         return field_error(rd, "action", "type",
-                           "unknown action '%s' (map_local, map_remote, block or rewrite)", type);
+                           "unknown action '%s' (map_local, map_remote, block, rewrite or throttle)", type);
     json_t *how = json_object_get(a, "how"), *status = json_object_get(a, "status"),
            *secs = json_object_get(a, "secs");
     if (how && !json_is_string(how))
@@ -324,12 +386,17 @@ static int read_rule(struct reader *rd, struct ruleset *s, json_t *j)
         return field_error(rd, "enabled", NULL, "must be true or false%s", NULL);
     r->enabled = !en || json_is_true(en);
     json_t *m = json_object_get(j, "match");
+    json_t *act = json_object_get(j, "action");
+    int throttle = json_is_object(act) && json_is_string(json_object_get(act, "type")) &&
+                   !strcmp(json_string_value(json_object_get(act, "type")), "throttle");
+    if (!m && throttle) /* a throttle without a match: every request (global network conditions) */
+        return read_action(rd, r, act);
     if (!m)
         return field_error(rd, "match", NULL, "missing (e.g. {\"url\": \"https://api.example.com/*\"})%s", NULL);
     if (read_match(rd, r, m) < 0 || read_action(rd, r, json_object_get(j, "action")) < 0)
         return -1;
     if (!r->host && !r->path && !r->path_re && !r->method && !r->scheme && !r->client &&
-        !r->header_name)
+        !r->header_name && !throttle)
         return field_error(rd, "match", NULL, "matches every request: name at least a host or url%s", NULL);
     return 0;
 }
@@ -424,14 +491,35 @@ char *ruleset_to_json(const struct ruleset *s, size_t from)
             put_str(a, "url", r->target);
         else if (r->action == RULE_REWRITE)
             put_str(a, "edit", r->target);
-        else if (r->block == RULE_BLOCK_STATUS)
+        else if (r->action == RULE_THROTTLE) {
+            char spec[200];
+            throttle_spec(&r->throttle, spec, sizeof spec);
+            if (strncmp(spec, "custom:", 7))
+                put_str(a, "preset", spec);
+            else {
+                char v[32];
+                snprintf(v, sizeof v, "%llu", (unsigned long long)r->throttle.down_bps);
+                put_str(a, "down", v);
+                snprintf(v, sizeof v, "%llu", (unsigned long long)r->throttle.up_bps);
+                put_str(a, "up", v);
+                snprintf(v, sizeof v, "%ums", r->throttle.latency_ms);
+                put_str(a, "latency", v);
+                snprintf(v, sizeof v, "%ums", r->throttle.dns_ms);
+                put_str(a, "dns", v);
+                snprintf(v, sizeof v, "%g%%", r->throttle.loss * 100);
+                put_str(a, "loss", v);
+            }
+        } else if (r->block == RULE_BLOCK_STATUS)
             json_object_set_new(a, "status", json_integer(r->status));
         else {
             put_str(a, "how", rule_block_name(r->block));
             if (r->secs > 0)
                 json_object_set_new(a, "secs", json_real(r->secs));
         }
-        json_object_set_new(j, "match", m);
+        if (json_object_size(m) || r->action != RULE_THROTTLE)
+            json_object_set_new(j, "match", m);
+        else
+            json_decref(m);
         json_object_set_new(j, "action", a);
         json_array_append_new(arr, j);
     }

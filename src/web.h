@@ -93,7 +93,8 @@
  *   GET  /api/info                 {version, session, proxy, setup_url, viewer_url,
  *                                  token_required, phone_proxy ("LAN-IP:PORT" a phone can use,
  *                                  "" when none), loopback_only}
- *   GET  /api/session              {session: path, recording: {state: "ok"|"failing"
+ *   GET  /api/session              {session: path, throttle: [{id, profile, detail}] (enabled
+ *                                  throttle rules, [] none), recording: {state: "ok"|"failing"
  *                                  ("stopped" while httpeek exits), reason: "disk_full"|
  *                                  "read_only"|"deleted"|"io_error"|"", reason_text ("disk
  *                                  full"), since (ISO-8601 UTC, "" when ok), not_recorded

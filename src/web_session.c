@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <event2/buffer.h>
+#include "ruleset.h"
+#include "ruleset_file.h"
 #include "store.h"
 
 /* How often the recording state is looked at (ms): a banner a second late is soon enough, and
@@ -68,6 +70,24 @@ void web__session_stop(struct web *w)
     w->recording_timer = NULL;
 }
 
+/* The enabled throttle rules ([{id, profile, detail}], [] when none): the viewer's indicator. */
+static json_t *throttles_now(struct web *w)
+{
+    json_t *list = json_array();
+    struct ruleset *s = w->route_rules ? ruleset_holder_get(&w->route_rules->holder) : NULL;
+    for (size_t i = 0; list && s && i < s->n; i++) {
+        const struct rule *r = &s->rules[i];
+        if (!r->enabled || r->action != RULE_THROTTLE)
+            continue;
+        char what[200];
+        throttle_describe(&r->throttle, what, sizeof what);
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "id", r->id, "profile",
+                                              r->throttle.name, "detail", what));
+    }
+    ruleset_release(s);
+    return list;
+}
+
 int web__session_route(struct web *w, struct evhttp_request *req, const char *path,
                        enum evhttp_cmd_type cmd)
 {
@@ -81,8 +101,9 @@ int web__session_route(struct web *w, struct evhttp_request *req, const char *pa
     if (!rec) /* no writer attached (httpeek is stopping): nothing more will be recorded */
         rec = json_pack("{s:s}", "state", "stopped");
     /* keylog: the path whose file holds this session's TLS secrets, so the viewer can say so */
-    web__send_json(req, 200, json_pack("{s:s, s:o*, s:s?}", "session", w->session_path, "recording",
-                                       rec, "keylog", w->keylog));
+    web__send_json(req, 200, json_pack("{s:s, s:o*, s:s?, s:o*}", "session", w->session_path,
+                                       "recording", rec, "keylog", w->keylog, "throttle",
+                                       throttles_now(w)));
     return 1;
 }
 

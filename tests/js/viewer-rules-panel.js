@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+// viewer-rules-panel.js — the viewer's Rules panel (web/rules.js) in headless Chromium
+// (playwright-core), driven by tests/e2e/68-viewer-rules-panel.sh while curl traffic flows: the
+// empty state teaching the five actions, a block rule added from the panel blocking the next
+// request, disabled and traffic passing, "test a URL", a throttle rule turning the toolbar's
+// indicator on, a 412 when someone else changed the rules (the panel says so and reloads), and
+// an iPhone-size layout without horizontal overflow. Environment: VIEWER (URL), PROXY
+// (host:port), TARGET (URL a block rule on host blk.test answers), ART (screenshot directory).
+// Output: "ok - " / "not ok - " lines for lib.sh's node_tap.
+'use strict';
+const path = require('path');
+const http = require('http');
+const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
+const { ok } = require('./common');
+
+const PLAN = 11;
+let done = 0;
+const check = (c, d, ...x) => { done++; return ok(c, d, ...x); };
+
+// the status a request through the proxy gets (0: no answer)
+function viaProxy(url) {
+  const [host, port] = process.env.PROXY.split(':');
+  return new Promise((resolve) => {
+    const r = http.request({ host, port: +port, path: url, method: 'GET', headers: { Host: new URL(url).host } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    r.on('error', () => resolve(0));
+    r.setTimeout(5000, () => { r.destroy(); resolve(0); });
+    r.end();
+  });
+}
+
+async function note(page, re) {
+  await page.waitForFunction((s) => new RegExp(s).test(document.getElementById('rules-note').textContent), re.source, { timeout: 5000 }).catch(() => {});
+  return page.$eval('#rules-note', (n) => n.textContent);
+}
+
+async function addRule(page, pattern, type, param) {
+  await page.click('#rules-add');
+  await page.fill('#rf-pattern', pattern);
+  await page.selectOption('#rf-type', type);
+  await page.fill('#rf-param', param);
+  await page.click('#rf-save');
+}
+
+(async () => {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  const art = process.env.ART, target = process.env.TARGET;
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(process.env.VIEWER, { waitUntil: 'load' });
+    await page.waitForSelector('#b-rules', { timeout: 5000 });
+    check(await page.$eval('#throttle-on', (b) => b.hidden), 'no throttle: the toolbar shows no indicator');
+    await page.click('#b-rules');
+    await page.waitForSelector('#rules-empty', { timeout: 5000 });
+    const teach = await page.$$eval('.rules-teach li', (ls) => ls.map((l) => l.textContent));
+    check(teach.length === 5 && ['Map local', 'Map remote', 'Rewrite', 'Block', 'Throttle'].every((k, i) => teach[i].startsWith(k)) &&
+      teach.every((t) => /example\.com/.test(t)), 'the empty state teaches the five actions with an example each', teach.join(' | '));
+    if (art) await page.screenshot({ path: path.join(art, '68-rules-empty.png') });
+
+    check(await viaProxy(target) === 200, 'before any rule: the request passes');
+    await addRule(page, 'blk.test', 'block', '403');
+    let n = await note(page, /Saved/);
+    check(/Saved/.test(n), 'a block rule added from the panel is saved', n);
+    check(await viaProxy(target) === 403, 'the next request is blocked (403)');
+    const listed = await page.$$eval('.rules-list .rule', (rs) => rs.map((r) => r.textContent));
+    if (art) await page.screenshot({ path: path.join(art, '68-rules-list.png') });
+
+    await page.uncheck('.rules-list .rule .rule-on');
+    n = await note(page, /Saved/);
+    check(await viaProxy(target) === 200, 'disabled from the panel: traffic passes again', n, listed.join(' | '));
+
+    await page.fill('#rules-test-url', 'http://slow.test/a');
+    await addRule(page, 'slow.test', 'throttle', '3g');
+    await note(page, /Saved/);
+    await page.fill('#rules-test-url', 'http://slow.test/a/b');
+    await page.dispatchEvent('#rules-test-url', 'input');
+    const tested = await page.$eval('#rules-test-out', (o) => o.textContent);
+    check(/Throttle — 3g/.test(tested) && !/Block/.test(tested), 'test a URL: the throttle it meets (the disabled block does not match)', tested);
+    await page.waitForFunction(() => !document.getElementById('throttle-on').hidden, null, { timeout: 7000 }).catch(() => {});
+    const badge = await page.$eval('#throttle-on', (b) => (b.hidden ? '' : b.textContent));
+    check(/Throttled: 3g/.test(badge), 'the toolbar shows a throttle is on', badge);
+
+    // someone else changes the rules: the panel's next save gets 412, says so, reloads
+    const other = JSON.stringify({ version: 1, rules: [{ id: 'theirs', match: { host: 'other.test' }, action: { type: 'block', status: 451 } }] });
+    const base = new URL(process.env.VIEWER);
+    const etag = await new Promise((resolve) => http.get(new URL('/api/rules', base), (r) => { r.resume(); resolve(r.headers.etag); }));
+    const put = await new Promise((resolve) => {
+      const r = http.request(new URL('/api/rules', base), { method: 'PUT', headers: { 'If-Match': etag, Origin: base.origin } }, (res) => { res.resume(); resolve(res.statusCode); });
+      r.end(other);
+    });
+    await page.click('.rules-list .rule .rule-del');
+    n = await note(page, /Someone else/);
+    const after = await page.$$eval('.rules-list .rule', (rs) => rs.map((r) => r.dataset.id));
+    check(put === 200 && /Someone else changed/.test(n) && after.join() === 'theirs',
+      'a save over someone else\'s change: 412, the panel says so and shows their rules', put, n, after.join());
+
+    // iPhone size
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    await phone.goto(process.env.VIEWER, { waitUntil: 'load' });
+    await phone.waitForSelector('#b-rules', { timeout: 5000 });
+    const tb = await phone.$eval('#b-rules', (b) => { const r = b.getBoundingClientRect(); return r.right <= innerWidth + 1 && r.width > 0; });
+    await phone.click('#b-rules');
+    await phone.waitForSelector('.rules-list .rule', { timeout: 5000 });
+    const fit = await phone.$eval('#rules-dlg', (d) => {
+      const r = d.getBoundingClientRect();
+      const over = [...d.querySelectorAll('*')].filter((e) => e.getBoundingClientRect().right > innerWidth + 1).map((e) => e.id || e.className);
+      return { left: r.left, right: r.right, w: innerWidth, over };
+    });
+    check(tb && fit.left >= 0 && fit.right <= fit.w + 1 && !fit.over.length, 'iPhone size: the Rules button and panel fit the screen', JSON.stringify(fit));
+    await phone.click('#rules-add');
+    const form = await phone.$eval('#rules-form', (f) => f.getBoundingClientRect().right <= innerWidth + 1);
+    check(form, 'iPhone size: the rule form fits the screen');
+    if (art) await phone.screenshot({ path: path.join(art, '68-rules-iphone.png') });
+  } catch (e) {
+    console.log('# ' + String(e.stack || e).split('\n').join('\n# '));
+  } finally {
+    for (; done < PLAN; done++) ok(false, 'check not reached');
+    await browser.close();
+  }
+})();
