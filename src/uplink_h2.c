@@ -38,16 +38,6 @@ static _Thread_local struct h2_conn *conns;
 
 static const struct h2_client_ops engine_ops;
 
-int uplink_leg_is_h2(const struct leg *leg)
-{
-    const unsigned char *p = NULL;
-    unsigned n = 0;
-    if (!leg->ssl || !leg->bev)
-        return 0;
-    SSL_get0_alpn_selected(leg->ssl, &p, &n);
-    return n == 2 && p && !memcmp(p, "h2", 2);
-}
-
 struct tls_facts *uplink_h2_tls(struct h2_conn *c)
 {
     return &c->tls;

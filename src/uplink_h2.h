@@ -59,9 +59,6 @@ void uplink_h2_detach(struct uplink *u) HP_NONNULL(1);
 struct tls_facts *uplink_h2_tls(struct h2_conn *c) HP_NONNULL(1);
 const char *uplink_h2_server_ip(const struct h2_conn *c) HP_NONNULL(1);
 
-/* 1 when leg's TLS handshake chose h2 (such a leg must never carry HTTP/1 bytes). */
-int uplink_leg_is_h2(const struct leg *leg) HP_NONNULL(1);
-
 /* Close and free every connection of the calling worker thread (its loop has ended). */
 void uplink_h2_free_all(void);
 
