@@ -20,9 +20,6 @@
 #include "log.h"
 #include "own.h"
 #include "record.h"
-#include "rule_apply.h"
-#include "rule_rewrite.h"
-#include "throttle_apply.h"
 #include "setup.h"
 #include "str.h"
 #include "h2_client.h"
@@ -289,14 +286,15 @@ static int route_request(struct exchange *ex)
     str_append(url, sizeof url, &url_len, path[0] == '*' ? "" : path);
     flow_set_url(f, url);
 
-    if (throttle_apply(ex, scheme, host, port, path) < 0)
+    const struct exchange_policy *pol = ex->proxy->policy; /* NULL: no rules */
+    if (pol && pol->throttle(ex, scheme, host, port, path) < 0)
         return -1; /* lost on purpose: the client connection was reset */
     struct rule_target rt = {.port = port, .path = path, .host_field = host_field};
     str_copy(rt.scheme, sizeof rt.scheme, scheme);
     str_copy(rt.host, sizeof rt.host, host);
-    enum rule_apply_result ruled = rule_apply_route(ex, &rt);
-    if (ruled != RULE_APPLY_FAILED && ex->flow &&
-        rule_rewrite_request(ex, scheme, host, port, path, &rt) < 0) {
+    enum rule_apply_result ruled = pol ? pol->route(ex, &rt) : RULE_APPLY_NONE;
+    if (pol && ruled != RULE_APPLY_FAILED && ex->flow &&
+        pol->rewrite_request(ex, scheme, host, port, path, &rt) < 0) {
         flow_fail(f, FLOW_STAGE_SEND, ENOMEM, "out of memory");
         fail(ex, 500, "out of memory");
         return -1;
@@ -410,11 +408,15 @@ static int on_resp_head(void *arg, struct http1_head *head)
                      "Alt-Svc removed so the app stays on this proxy instead of HTTP/3 "
                      "(--strip-alt-svc=no keeps it)");
     }
-    throttle_response(ex);
-    int held = rule_rewrite_head(ex, resp, flags); /* status / headers edited; body held? */
+    const struct exchange_policy *pol = ex->proxy->policy; /* NULL: no rules */
+    int held = 0;
+    if (pol) {
+        pol->resp_delay(ex);
+        held = pol->resp_head(ex, resp, flags); /* status / headers edited; body held? */
+    }
     if (held < 0 || (!held && ex->front->resp_head(ex, resp, flags) < 0))
         return -1;
-    ex->resp_started = !held; /* a held head goes with its edited body (rule_rewrite_done) */
+    ex->resp_started = !held; /* a held head goes with its edited body (pol->resp_done) */
     return ex->head_request ? 1 : 0;
 }
 
@@ -422,8 +424,9 @@ static int on_resp_body(void *arg, const char *data, size_t len)
 {
     struct uplink *u = arg;
     struct exchange *ex = u->ex;
-    if (rule_rewrite_holding(ex))
-        return rule_rewrite_body(ex, data, len);
+    const struct exchange_policy *pol = ex->proxy->policy; /* NULL: no rules */
+    if (pol && pol->holding(ex))
+        return pol->resp_body(ex, data, len);
     flow_capture_add(&ex->flow->resp_body, data, len);
     return ex->front->resp_body(ex, data, len);
 }
@@ -444,7 +447,8 @@ static int on_resp_done(void *arg)
     struct exchange *ex = u->ex;
     if (!ex || !ex->flow || !ex->flow->resp)
         return 1; /* an interim response ended: the final one follows */
-    if (rule_rewrite_holding(ex) && rule_rewrite_done(ex) < 0)
+    const struct exchange_policy *pol = ex->proxy->policy; /* NULL: no rules */
+    if (pol && pol->holding(ex) && pol->resp_done(ex) < 0)
         return -1;
     if (u->trailers && !ex->flow->resp_trailers) /* HTTP/2: recorded, and passed on by the front */
         trailers_record(ex->flow, 1, u->trailers);
@@ -786,8 +790,8 @@ void exchange_timed_out(struct exchange *ex, enum exchange_phase p, double secs)
     struct flow *f = ex->flow;
     struct uplink *u = ex->up;
     char why[160];
-    if (ex->rule_timeout > 0) {
-        rule_apply_timed_out(ex, secs);
+    if (ex->rule_timeout > 0 && ex->proxy->policy) { /* only a policy sets it */
+        ex->proxy->policy->timed_out(ex, secs);
         return;
     }
     f->fail.timeout = 1;

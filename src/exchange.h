@@ -91,6 +91,50 @@ struct exchange {
                                      * (throttle_apply.h), else 0 */
 };
 
+/* Where a request goes: filled by exchange.c, changed by a policy's route (a map remote rule). */
+struct rule_target {
+    char scheme[16];
+    char host[256];
+    int port;
+    const char *path;           /* path and query */
+    const char *host_field;     /* Host value to send (NULL: the request's own) */
+    char path_buf[8192];        /* a mapped path lives here */
+    char authority[300];        /* a mapped Host value lives here */
+};
+
+enum rule_apply_result {
+    RULE_APPLY_NONE,      /* no rule: go on as routed */
+    RULE_APPLY_REMOTE,    /* a map remote rule changed t: go there */
+    RULE_APPLY_ANSWERED,  /* answered (or waiting to fail): the exchange goes on, nothing upstream */
+    RULE_APPLY_FAILED,    /* the exchange failed (answered through ops->fail or cut) */
+};
+
+/* What the rules in use do to an exchange, at the points the exchange offers them. The exchange
+ * knows the rules only through this table (proxy->policy; NULL: no rules, nothing is called); the
+ * rule modules fill it (rule_policy, rule_apply.h), so they sit above the exchange and it never
+ * calls them by name. Each hook is documented where it is defined. */
+struct exchange_policy {
+    /* throttle_apply.h: network conditions; -1 when the request was lost (connection cut). */
+    int (*throttle)(struct exchange *ex, const char *scheme, const char *host, int port,
+                    const char *path);
+    /* rule_apply.h: map local / map remote / block. */
+    enum rule_apply_result (*route)(struct exchange *ex, struct rule_target *t);
+    /* rule_rewrite.h: the request's edits (0, -1 out of memory). */
+    int (*rewrite_request)(struct exchange *ex, const char *scheme, const char *host, int port,
+                           const char *path, struct rule_target *t);
+    /* throttle_apply.h: the response head is about to go (its first byte waits the delay). */
+    void (*resp_delay)(struct exchange *ex);
+    /* rule_rewrite.h: the response head's edits: 0 send on, 1 held, -1 out of memory. */
+    int (*resp_head)(struct exchange *ex, struct http1_head *resp, unsigned flags);
+    /* rule_rewrite.h: 1 while the response body is held for its edits. */
+    int (*holding)(const struct exchange *ex);
+    /* rule_rewrite.h: held body bytes (0, -1), and the held response's end (0, -1). */
+    int (*resp_body)(struct exchange *ex, const char *data, size_t len);
+    int (*resp_done)(struct exchange *ex);
+    /* rule_apply.h: a block rule's timeout (ex->rule_timeout) passed after secs. */
+    void (*timed_out)(struct exchange *ex, double secs);
+};
+
 /* ex uses uplink u from now on (u reports to ex: u->ex, u->ops). */
 void exchange_bind(struct exchange *ex, struct uplink *u) HP_NONNULL(1, 2);
 

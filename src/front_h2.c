@@ -91,6 +91,13 @@ static void stream_free(struct h2_stream *st, const char *why)
     free(st);
 }
 
+/* The connection's flush event (front_h2_conn.c creates it) runs at the next turn of the loop. */
+void front_h2_kick(struct session *s)
+{
+    struct front_h2 *h = front_h2_of(s);
+    if (h && h->front_h2_kick)
+        event_active(h->front_h2_kick, EV_TIMEOUT, 0);
+}
 
 void front_h2_teardown(struct session *s, const char *why)
 {
@@ -437,6 +444,16 @@ static void on_refused(void *arg, int32_t sid, const struct message_head *head, 
                    why);
 }
 
+/* The engine's connection failure: kept (the first one) for the streams it fails. */
+void front_h2_on_conn_error(void *arg, uint32_t code, int by_client, const char *why)
+{
+    struct session *s = arg;
+    struct front_h2 *h = front_h2_of(s);
+    log_msg(LOG_DEBUG, "conn %llu: HTTP/2 %s (%s, code %u)", (unsigned long long)s->id, why,
+            by_client ? "from the client" : "sent", code);
+    if (h && !h->conn_error[0])
+        str_copy(h->conn_error, sizeof h->conn_error, why);
+}
 
 const struct h2_server_ops front_h2_engine_ops = {on_request, on_body,    on_end,       on_close,
                                                 on_drain,   on_refused, front_h2_on_conn_error};

@@ -2,6 +2,7 @@
  * callbacks feeding the engine, flushing it into the leg (and closing when it is done), and the
  * session's calls (start, input, end). Streams and exchanges are front_h2.c. */
 #include "front_h2_int.h"
+#include "front_h2.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +57,7 @@ static void conn_failed(struct session *s, const char *why)
 }
 
 /* Flush the engine into the client leg; close when it is done or failed. */
-void front_h2_flush(struct session *s)
+static void front_h2_flush(struct session *s)
 {
     struct front_h2 *h = front_h2_of(s);
     if (!h || s->state == SESSION_S_CLOSING)
@@ -87,22 +88,6 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
     front_h2_flush(arg);
 }
 
-void front_h2_kick(struct session *s)
-{
-    struct front_h2 *h = front_h2_of(s);
-    if (h && h->front_h2_kick)
-        event_active(h->front_h2_kick, EV_TIMEOUT, 0);
-}
-
-void front_h2_on_conn_error(void *arg, uint32_t code, int by_client, const char *why)
-{
-    struct session *s = arg;
-    struct front_h2 *h = front_h2_of(s);
-    log_msg(LOG_DEBUG, "conn %llu: HTTP/2 %s (%s, code %u)", (unsigned long long)s->id, why,
-            by_client ? "from the client" : "sent", code);
-    if (h && !h->conn_error[0])
-        str_copy(h->conn_error, sizeof h->conn_error, why);
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* The client leg */

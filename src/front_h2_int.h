@@ -1,14 +1,15 @@
 /* front_h2_int.h — what front_h2.c (streams, exchanges) and front_h2_conn.c (the connection:
- * client leg, flushing the engine, the session's calls) share. Internal to the h2 front; same
- * ownership and thread as front_h2.h: the session's worker. */
+ * client leg, flushing the engine, the session's calls; the upper one: it calls front_h2.c, never
+ * the other way) share. Internal to the h2 front; same ownership and thread as front_h2.h: the
+ * session's worker. */
 #ifndef HTTPEEK_FRONT_H2_INT_H
 #define HTTPEEK_FRONT_H2_INT_H
 
 #include <stdint.h>
 #include <event2/event.h>
 #include "exchange.h"
-#include "front_h2.h"
 #include "h2_server.h"
+#include "session.h"
 #include "uplink.h"
 
 struct h2_stream {
@@ -56,10 +57,8 @@ static inline struct front_h2 *front_h2_of(struct session *s)
 /* The engine's per-stream callbacks (front_h2.c). */
 extern const struct h2_server_ops front_h2_engine_ops;
 
-/* Flush the engine into the client leg; close the session when it is done or failed. */
-void front_h2_flush(struct session *s) HP_NONNULL(1);
-
-/* Flush at the next turn of the loop (engine calls from exchange callbacks only queue). */
+/* Flush at the next turn of the loop (engine calls from exchange callbacks only queue): fires
+ * h->front_h2_kick, the event front_h2_conn.c owns. front_h2.c never calls front_h2_conn.c. */
 void front_h2_kick(struct session *s) HP_NONNULL(1);
 
 /* Free every stream, recording its exchange as failed with why. */
@@ -68,7 +67,7 @@ void front_h2_teardown(struct session *s, const char *why) HP_NONNULL(1, 2);
 /* Send (send 1) or drop the queued generated answers. */
 void front_h2_drain_answers(struct session *s, int send) HP_NONNULL(1);
 
-/* The engine's on_conn_error (front_h2_conn.c). */
+/* The engine's on_conn_error (front_h2.c). */
 void front_h2_on_conn_error(void *arg, uint32_t code, int by_client, const char *why);
 
 #endif

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "opts.h"
 #include "proxy.h"
+#include "rule_apply.h"
 #include "ruleset_file.h"
 #include "setup.h"
 #include "store.h"
@@ -261,6 +262,7 @@ static int run(const struct opts *o)
         .out = NULL, .sink = NULL, .sink_arg = NULL}; /* lines: printed by the store */
     proxy.client_slots = client_slots;
     proxy.route_rules = &route_rules.holder;
+    proxy.policy = &rule_policy; /* the exchange reaches the rules only through it */
     proxy.budget = &budget;
     proxy.sink = store_sink;
     proxy.sink_arg = store;

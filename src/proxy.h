@@ -22,6 +22,8 @@
 
 struct store_messages;
 
+struct exchange_policy;
+
 struct proxy {
     const struct opts *opts;         /* borrowed from main */
     struct ca *ca;                   /* borrowed from main */
@@ -29,6 +31,8 @@ struct proxy {
     struct rules *rules;             /* interception rules (borrowed from main, thread-safe) */
     struct ruleset_holder *route_rules; /* map local / map remote / block rules in use
                                            (ruleset.h; borrowed from main; lock-free reads) */
+    const struct exchange_policy *policy; /* what the rules do to an exchange (exchange.h; main
+                                           sets rule_policy; NULL: no rules, nothing called) */
     struct leafcache *untrusted;     /* leaves of a never-trusted CA: mirror upstream cert errors */
     struct ca *untrusted_ca;         /* that CA (in memory only) */
     struct acl allowed;              /* clients that may use the proxy */

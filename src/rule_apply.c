@@ -19,9 +19,11 @@
 #include <llhttp.h>
 #include "exchange.h"
 #include "record.h"
+#include "rule_rewrite.h"
 #include "ruleset.h"
 #include "str.h"
 #include "uplink_h2.h"
+#include "throttle_apply.h"
 #include "tls_facts.h"
 #include "upstream.h"
 
@@ -489,3 +491,15 @@ void rule_apply_timed_out(struct exchange *ex, double secs)
               f->rules && f->rules->n ? f->rules->hit[0].id : "?", secs);
     fail_with(ex, 504);
 }
+
+const struct exchange_policy rule_policy = {
+    .throttle = throttle_apply,
+    .route = rule_apply_route,
+    .rewrite_request = rule_rewrite_request,
+    .resp_delay = throttle_response,
+    .resp_head = rule_rewrite_head,
+    .holding = rule_rewrite_holding,
+    .resp_body = rule_rewrite_body,
+    .resp_done = rule_rewrite_done,
+    .timed_out = rule_apply_timed_out,
+};

@@ -20,7 +20,6 @@
 #include "flow.h"
 #include "http1.h"
 #include "rewrite.h"
-#include "rule_apply.h"
 #include "ruleset.h"
 #include "str.h"
 

@@ -1,10 +1,11 @@
 /* throttle_apply.h — network conditions (throttle.h) on one exchange's client connection, for
- * exchange.c: the first matching throttle rule (ruleset_match_throttle) shapes the client's
- * bufferevent with libevent's token buckets (down: what it writes to the client, up: what it
- * reads from it; TLS bufferevents honour them too), owes the round trip's latency (and, on a
- * connection's first throttled request, the DNS delay) on the write bucket when the response
- * head comes, so its first byte waits that long, and drops the request (connection reset) at the profile's loss
- * rate. A request no throttle matches takes the shaping off. Runs on the exchange's worker. */
+ * exchange.c (through rule_policy, rule_apply.h): the first matching throttle rule
+ * (ruleset_match_throttle) shapes the client's bufferevent with libevent's token buckets (down:
+ * what it writes to the client, up: what it reads from it; TLS bufferevents honour them too),
+ * owes the round trip's latency (and, on a connection's first throttled request, the DNS delay)
+ * on the write bucket when the response head comes, so its first byte waits that long, and
+ * drops the request (connection reset) at the profile's loss rate. A request no throttle
+ * matches takes the shaping off. Runs on the exchange's worker. */
 #ifndef HTTPEEK_THROTTLE_APPLY_H
 #define HTTPEEK_THROTTLE_APPLY_H
 

@@ -31,6 +31,7 @@
 #include "pool.h"
 #include "proxy.h"
 #include "store_messages.h"
+#include "rule_apply.h"
 #include "rules.h"
 #include "tls_client.h"
 #include "tls_server.h"
@@ -349,6 +350,7 @@ void harness_begin(void)
     W.up_waiting = evbuffer_new();
     W.cur_client = -1;
     G.proxy.rules = rules_new(&rcfg);
+    G.proxy.policy = &rule_policy; /* as main installs it: the rule paths run (no rules) */
     G.proxy.clients = clients_new(NULL);
     /* WebSocket messages after a 101 are read and queued as for the store (dropped at the end) */
     G.proxy.ws_messages = store_messages_new(&G.budget);
