@@ -5,6 +5,7 @@
 #   bench/callgrind.sh                  httpeek from build-bench/ (built here, release, as run.sh)
 #   bench/callgrind.sh --rev GIT_REV    that revision, built (release) in a temporary worktree
 #   HTTPEEK_BUILD=DIR bench/callgrind.sh   that build directory (ninja is run in it)
+#   HTTPEEK_EXTRA_ARGS="--http2=no" bench/callgrind.sh   more httpeek options
 #   options: -n N  requests in the shorter measured run (default 2000; the longer one is 2N)
 #            --warmup W (default 500)  --clients C (default 4, on 2 loadgen threads: see below)
 #            --workers K  httpeek's worker threads (default 1: see below)
@@ -325,7 +326,7 @@ WEB_PORT=$(free_port)
 log "httpeek under callgrind (capture on, default session store)"
 timeout 3000 valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$CG/cg.out" \
     "$HTTPEEK" --listen "127.0.0.1:$PROXY_PORT" --web "127.0.0.1:$WEB_PORT" --confdir "$W/hp" \
-    --upstream-ca "$W/ca.pem" --hosts "$W/hosts" --dns "127.0.0.1:$DNS_PORT" --no-qr --auto-passthrough 0 --workers "$WORKERS" \
+    --upstream-ca "$W/ca.pem" --hosts "$W/hosts" --dns "127.0.0.1:$DNS_PORT" --no-qr --auto-passthrough 0 --workers "$WORKERS" ${HTTPEEK_EXTRA_ARGS:-} \
     >"$W/httpeek.log" 2>"$W/valgrind.log" &
 PIDS+=($!)
 wait_port "$PROXY_PORT" 120 && kill -0 "${PIDS[-1]}" 2>/dev/null ||

@@ -289,7 +289,12 @@ static int route_request(struct exchange *ex)
     const struct exchange_policy *pol = ex->proxy->policy; /* NULL: no rules */
     if (pol && pol->throttle(ex, scheme, host, port, path) < 0)
         return -1; /* lost on purpose: the client connection was reset */
-    struct rule_target rt = {.port = port, .path = path, .host_field = host_field};
+    struct rule_target rt; /* ~8.5 KB: filled field by field, not zeroed (S4 paid 8.8k
+                            * instructions a request for the memset) */
+    rt.port = port;
+    rt.path = path;
+    rt.host_field = host_field;
+    rt.path_buf[0] = rt.authority[0] = '\0';
     str_copy(rt.scheme, sizeof rt.scheme, scheme);
     str_copy(rt.host, sizeof rt.host, host);
     enum rule_apply_result ruled = pol ? pol->route(ex, &rt) : RULE_APPLY_NONE;
