@@ -62,7 +62,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "rules_match: %s\n", err);
         return 2;
     }
-    struct ruleset_holder h = {0}, empty = {0};
+    struct ruleset_holder h = {.cur = NULL}, empty = {.cur = NULL};
     ruleset_holder_swap(&h, s);
     struct rule_request last = {.scheme = "https", .host = "api.example.com", .method = "GET",
                                 .client = "192.168.1.20", .port = 443,

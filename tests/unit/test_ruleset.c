@@ -218,7 +218,7 @@ int main(void)
        "a bad rewrite edit in rules.json: its line and field (got: %s)", err);
 
     /* the holder */
-    struct ruleset_holder h = {0};
+    struct ruleset_holder h = {.cur = NULL};
     ok(ruleset_holder_get(&h) == NULL, "an empty holder gives nothing");
     ruleset_holder_swap(&h, ruleset_new());
     ok(ruleset_holder_get(&h) == NULL, "an empty set is kept as none (a NULL check per request)");
