@@ -16,16 +16,6 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Parsing */
 
-static char *dup_n(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
 void rewrite_free(struct rewrite *w)
 {
     if (!w)
@@ -65,8 +55,8 @@ static int parse_replace(struct rewrite *w, const char *s, int regex, char *err,
     if (!(w->value = strdup(arrow + 2)))
         return -1;
     if (!regex)
-        return (w->find = dup_n(s, (size_t)(arrow - s))) ? 0 : -1;
-    char *re_text = dup_n(s, (size_t)(arrow - s));
+        return (w->find = strndup(s, (size_t)(arrow - s))) ? 0 : -1;
+    char *re_text = strndup(s, (size_t)(arrow - s));
     regex_t *re = calloc(1, sizeof *re);
     if (!re_text || !re) {
         free(re_text);
@@ -107,7 +97,7 @@ static int parse_named(struct rewrite *w, const char *s, char sep, char *err, si
         snprintf(err, errlen, "expected NAME%cVALUE after %.6s:", sep, s);
         return -1;
     }
-    if (!(w->name = dup_n(name, v ? (size_t)(v - name) : strlen(name))))
+    if (!(w->name = strndup(name, v ? (size_t)(v - name) : strlen(name))))
         return -1;
     if (sep == ':' && !valid_token(w->name)) {
         snprintf(err, errlen, "'%.100s' is not a header name", w->name);
@@ -159,7 +149,7 @@ static int parse_json_edit(struct rewrite *w, const char *s, char *err, size_t e
         snprintf(err, errlen, "expected $.PATH=JSON or remove:$.PATH");
         return -1;
     }
-    if (!(w->path = dup_n(s, eq ? (size_t)(eq - s) : strlen(s))))
+    if (!(w->path = strndup(s, eq ? (size_t)(eq - s) : strlen(s))))
         return -1;
     if (!valid_path(w->path) || !strcmp(w->path, "$")) {
         snprintf(err, errlen, "'%.100s' is not a path like $.user.plan or $.items[0].id", w->path);

@@ -125,16 +125,6 @@ static unsigned host_hash(const char *s, size_t *len)
     return h;
 }
 
-static char *dup_n(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
 /* Precompute the host test of r (after r->host changed). */
 static void prepare_host(struct rule *r)
 {
@@ -167,7 +157,7 @@ int rule_set_pattern(struct rule *r, const char *pat, char *err, size_t errlen)
     }
     if (sep) {
         if (sep != pat && strncmp(pat, "*", (size_t)(sep - pat))) {
-            r->scheme = dup_n(pat, (size_t)(sep - pat));
+            r->scheme = strndup(pat, (size_t)(sep - pat));
             if (!r->scheme)
                 goto oom;
             for (char *c = r->scheme; *c; c++)
@@ -188,11 +178,11 @@ int rule_set_pattern(struct rule *r, const char *pat, char *err, size_t errlen)
             snprintf(err, errlen, "URL pattern '%.200s': unclosed '['", pat);
             return -1;
         }
-        r->host = dup_n(p + 1, (size_t)(close - p - 1));
+        r->host = strndup(p + 1, (size_t)(close - p - 1));
         colon = close + 1 < auth_end && close[1] == ':' ? close + 1 : NULL;
     } else {
         colon = memchr(p, ':', alen);
-        r->host = dup_n(p, colon ? (size_t)(colon - p) : alen);
+        r->host = strndup(p, colon ? (size_t)(colon - p) : alen);
     }
     if (!r->host)
         goto oom;
@@ -486,7 +476,7 @@ int ruleset_add_short(struct ruleset *s, enum rule_action action, const char *sp
                  action == RULE_MAP_LOCAL ? "PATH" : action == RULE_REWRITE ? "EDIT" : "URL", spec);
         return -1;
     }
-    char *pattern = dup_n(spec, eq ? (size_t)(eq - spec) : strlen(spec));
+    char *pattern = strndup(spec, eq ? (size_t)(eq - spec) : strlen(spec));
     struct rule *r = pattern ? ruleset_append(s) : NULL;
     char id[32];
     if (!r) {

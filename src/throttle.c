@@ -22,17 +22,26 @@ static const struct throttle_profile presets[] = {
     {"dns-slow", 0, 0, 0, 3000, 0},
 };
 
-/* "780k" (bits per second, k/m/g ×1000) into *bps; 0 or -1. */
-static int parse_rate(const char *v, size_t n, uint64_t *bps)
+/* The number at the start of v[0..n) into *x, *end at what follows it in buf (the caller's,
+ * 32 bytes: v's copy, NUL-terminated). 0, or -1 when v is empty or too long. */
+static int leading_number(const char *v, size_t n, char buf[32], double *x, char **end)
 {
-    char buf[32];
-    if (!n || n >= sizeof buf)
+    if (!n || n >= 32)
         return -1;
     memcpy(buf, v, n);
     buf[n] = '\0';
-    char *end;
     errno = 0;
-    double x = strtod(buf, &end);
+    *x = strtod(buf, end);
+    return 0;
+}
+
+/* "780k" (bits per second, k/m/g ×1000) into *bps; 0 or -1. */
+static int parse_rate(const char *v, size_t n, uint64_t *bps)
+{
+    char buf[32], *end;
+    double x;
+    if (leading_number(v, n, buf, &x, &end) < 0)
+        return -1;
     double mul = 1;
     if (*end == 'k' || *end == 'K')
         mul = 1e3, end++;
@@ -51,14 +60,10 @@ static int parse_rate(const char *v, size_t n, uint64_t *bps)
 /* "100ms" / "1.5s" / "100" (ms) into *ms; 0 or -1. */
 static int parse_ms(const char *v, size_t n, unsigned *ms)
 {
-    char buf[32];
-    if (!n || n >= sizeof buf)
+    char buf[32], *end;
+    double x;
+    if (leading_number(v, n, buf, &x, &end) < 0)
         return -1;
-    memcpy(buf, v, n);
-    buf[n] = '\0';
-    char *end;
-    errno = 0;
-    double x = strtod(buf, &end);
     if (!strcmp(end, "s"))
         x *= 1000, end++;
     else if (!strcmp(end, "ms"))
@@ -71,14 +76,10 @@ static int parse_ms(const char *v, size_t n, unsigned *ms)
 
 static int parse_loss(const char *v, size_t n, double *loss)
 {
-    char buf[32];
-    if (!n || n >= sizeof buf)
+    char buf[32], *end;
+    double x;
+    if (leading_number(v, n, buf, &x, &end) < 0)
         return -1;
-    memcpy(buf, v, n);
-    buf[n] = '\0';
-    char *end;
-    errno = 0;
-    double x = strtod(buf, &end);
     if (*end == '%')
         end++;
     if (errno || end == buf || *end || !(x >= 0) || x > 100)
