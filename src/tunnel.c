@@ -42,6 +42,7 @@
 #include "tls_wbuf.h"
 #include "tls_server.h"
 #include "uplink.h"
+#include "uplink_h2.h"
 #include "upstream.h"
 
 /* Re-check interval while a ClientHello is still arriving in pieces (ms). */
@@ -618,6 +619,15 @@ static void after_peek(struct tunnel *t)
             start_client_tls(t); /* the leaf for the name, and no server at all */
             return;
         }
+        if (t->h2_shared && (!t->sni[0] || !strcasecmp(t->sni, t->host)) &&
+            uplink_h2_can_serve(t->client_addr, t->host, t->port)) {
+            /* the usual leaf: that connection's certificate was verified; requests go out on
+             * it (uplink_h2_route), or connect themselves should it be gone by then */
+            log_msg(LOG_DEBUG, "conn %llu: %s:%d on this client's shared HTTP/2 connection",
+                    (unsigned long long)t->conn_id, t->host, t->port);
+            start_client_tls(t);
+            return;
+        }
         if (!t->pooled)
             start_upstream_tls(t, 0);
         else if (take_pooled(t) < 0)
@@ -763,6 +773,13 @@ void tunnel_begin(struct tunnel *t, struct flow *f, const char *host, int port)
         /* the rules answer every request here: no connect; the hello decides (after_peek) */
         t->rule_answered = 1;
         t->pooled = 1; /* not intercepted after all (not TLS, a passthrough): connect late */
+        send_200_and_peek(t);
+        return;
+    }
+    if (t->proxy->opts->http2 && uplink_h2_can_serve(t->client_addr, host, port)) {
+        /* this client's HTTP/2 connection takes the requests (uplink_h2_route): no connect */
+        t->h2_shared = 1;
+        t->pooled = 1;
         send_200_and_peek(t);
         return;
     }

@@ -87,6 +87,8 @@ struct tunnel {
     int peeked;                     /* the client's first bytes have been looked at */
     int rule_answered;              /* rules answer every request to host:port (no upstream made
                                      * at CONNECT; a request they do not answer connects itself) */
+    int h2_shared;                  /* this client's shared HTTP/2 connection to host:port was
+                                     * there at CONNECT (uplink_h2.h): none made for the tunnel */
 };
 
 /* Bind t to its owner and the owner's legs; t must be zeroed. */

@@ -332,6 +332,11 @@ static struct h2_conn *find(const char *client, const char *host, int port)
     return NULL;
 }
 
+int uplink_h2_can_serve(const char *client, const char *host, int port)
+{
+    return find(client, host, port) != NULL;
+}
+
 /* Make u's leg (ALPN h2) a shared connection. */
 static struct h2_conn *conn_from_leg(struct uplink *u, struct proxy *proxy,
                                      struct event_base *base, const char *client)

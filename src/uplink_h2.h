@@ -30,6 +30,10 @@ int uplink_h2_route(struct uplink *u, struct proxy *proxy, struct event_base *ba
                     const char *client, const char *host, int port, int tls, int want_h1)
     HP_NONNULL(1, 2, 3, 4, 5);
 
+/* 1 when the calling worker has client's connection to host:port and it can take a stream now
+ * (a tunnel then need not connect: its requests go out on it). */
+int uplink_h2_can_serve(const char *client, const char *host, int port) HP_NONNULL(1, 2);
+
 /* Exchanges u's connection carried before the one about to be submitted. */
 unsigned uplink_h2_carried(const struct uplink *u) HP_NONNULL(1);
 

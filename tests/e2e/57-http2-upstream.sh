@@ -152,6 +152,23 @@ sleep 0.3
 is "$(jq_py 'str(d["reused_upstream"]).lower()' <<<"$(flow_by_url '/small\?seq2$')")" "true" \
     "API: the second request of one HTTP/1.1 connection: reused"
 
+# a known host on new client connections: this client's shared h2 connection serves them, and the
+# tunnels make no upstream connection of their own (nginx numbers every connection it accepts in
+# $connection: the next client's new connection must be the very next number)
+pcurl_tls --http1.1 --interface 127.0.0.3 -o /dev/null "$BASE/small?known1"
+pcurl_tls --http1.1 --interface 127.0.0.3 -o /dev/null "$BASE/small?known2"
+pcurl_tls --http1.1 --interface 127.0.0.3 -o /dev/null "$BASE/small?known3"
+pcurl_tls --http1.1 --interface 127.0.0.4 -o /dev/null "$BASE/small?known4"
+k1=$(conn_of '/small\?known1'); k4=$(conn_of '/small\?known4')
+is "$(conn_of '/small\?known2') $(conn_of '/small\?known3')" "$k1 $k1" \
+    "a known host: the client's 2nd and 3rd connections go out on its shared h2 connection"
+is "$((k4 - k1))" "1" "... and their tunnels made no upstream connection (nginx accepted none in between)"
+sleep 0.3
+for k in 2 3; do
+    is "$(flow_by_url "/small\\?known$k\$" | jq_py '"%s %s %s %s %s" % (str(d["reused_upstream"]).lower(), d["response"]["http_version"], d["tls"]["upstream"]["alpn"], d["tls"]["upstream"]["handshake_done"], bool(d["tls"]["upstream"]["version"] and d["tls"]["upstream"]["peer_subject"]))')" \
+        "true HTTP/2.0 h2 True True" "API: connection $k: reused upstream, HTTP/2.0, upstream TLS facts (ALPN h2, version, peer)"
+done
+
 # ---- --http2=no: HTTP/1.1 on both legs ----------------------------------------------------------
 start_httpeek --upstream-ca "$PKI/ca.pem" --http2=no --workers 1
 pcurl_tls --http2 -o /dev/null -w '%{http_version}' "$BASE/small?no" >"$T/ver"
