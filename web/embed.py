@@ -16,7 +16,7 @@ TYPES = {
     ".woff2": "font/woff2",
     ".txt": "text/plain; charset=utf-8",
 }
-SKIP = {"embed.py", "meson.build"}
+SKIP = {"embed.py", "meson.build", "package.json"}  # package.json: tells node the files are ES modules
 
 
 def main():

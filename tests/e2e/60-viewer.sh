@@ -120,7 +120,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: localhost:$HTTPEEK_WEB_P
 is "$code" 200 "Host: localhost is accepted"
 curl -s -D "$T/index.h" -o "$T/index.html" "$WEB/"
 like "$(header Content-Security-Policy "$T/index.h")" "default-src 'self'" "the viewer page is served with a same-origin CSP"
-like "$(cat "$T/index.html")" '<script src="/app.js"' "the viewer page loads its own script"
+like "$(cat "$T/index.html")" '<script type="module" src="/app.js"' "the viewer page loads its own script, an ES module"
 unlike "$(cat "$T/index.html")" 'https?://' "the viewer page names no other host"
 pid=$(curl -s "$WEB/api/flows" | "$PYTHON" -c 'import json,sys; print([f["id"] for f in json.load(sys.stdin) if f["path"] == "/page.html"][0])')
 curl -s -D "$T/page.h" -o /dev/null "$WEB/api/flows/$pid/response/body"

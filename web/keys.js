@@ -1,0 +1,100 @@
+/* keys.js — the keyboard: every action of the viewer has a key, and "?" opens an overlay listing
+ * them (drawn from the same table the keys run from, so it cannot drift). Other modules add
+ * theirs with addShortcut (window.HP.addShortcut). Keys do nothing while typing in a field or
+ * while a dialog is open (a dialog has its own keys: Esc closes it). */
+import { $, el, clear } from './util.js';
+
+const shortcuts = []; // {keys: ['j', 'ArrowDown'], section, desc, run(ev), when()}
+let actions = {};
+
+// keys: ev.key values ('j', 'ArrowDown', 'C' for shift-c, '?'); run(ev); when() → false: not now
+function addShortcut(keys, section, desc, run, when) {
+  shortcuts.push({ keys: Array.isArray(keys) ? keys : [keys], section, desc, run, when });
+}
+
+const KEY_NAMES = { ArrowDown: '↓', ArrowUp: '↑', PageDown: 'PgDn', PageUp: 'PgUp', Escape: 'Esc', ' ': 'Space' };
+function keyLabel(k) {
+  if (KEY_NAMES[k]) return KEY_NAMES[k];
+  if (k.length === 1 && k !== k.toLowerCase()) return 'Shift+' + k.toLowerCase();
+  return k;
+}
+
+function click(id) {
+  const e = $(id);
+  if (e && !e.hidden && !e.closest('[hidden]')) { e.click(); return true; }
+  return false;
+}
+
+function openOverlay() {
+  const dlg = $('keys-dlg');
+  const box = $('keys-list');
+  clear(box);
+  const sections = [];
+  for (const s of shortcuts) if (!sections.includes(s.section)) sections.push(s.section);
+  for (const sec of sections) {
+    const t = el('table', { class: 'kv keys' });
+    for (const s of shortcuts.filter((x) => x.section === sec)) {
+      t.appendChild(el('tr', null, el('th', null, s.keys.map((k) => el('kbd', null, keyLabel(k)))), el('td', null, s.desc)));
+    }
+    box.appendChild(el('section', { class: 'sec' }, el('h4', null, sec), t));
+  }
+  if (!dlg.open) dlg.showModal();
+}
+
+function anyDialogOpen() {
+  for (const d of document.querySelectorAll('dialog')) if (d.open) return true;
+  return false;
+}
+
+function onKey(ev) {
+  const t = ev.target;
+  if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) {
+    if (ev.key === 'Escape' && t.id === 'filter') actions.filterEscape();
+    else if (ev.key === 'Escape' && t.tagName === 'SELECT') t.blur();
+    return;
+  }
+  if (ev.ctrlKey || ev.metaKey || ev.altKey || anyDialogOpen()) return;
+  const s = shortcuts.find((x) => x.keys.includes(ev.key) && (!x.when || x.when()));
+  if (!s) return;
+  ev.preventDefault();
+  s.run(ev);
+}
+
+/* The viewer's own keys; a: {move(delta), end(), escape(), filterEscape(), sortNext(reverse),
+ * copyAs(format), exportHar(), clearFlows(), clearFilter(), stepTab(delta, n), toggleCheck(id),
+ * hasDetail()}. Compare's keys come from compare.js through window.HP (m, x). */
+function initKeys(a) {
+  actions = a;
+  const page = () => Math.max(1, Math.floor($('list').clientHeight / 22) - 1);
+  const detail = () => a.hasDetail();
+  addShortcut(['j', 'ArrowDown'], 'List', 'Next flow (opens it)', () => a.move(1));
+  addShortcut(['k', 'ArrowUp'], 'List', 'Previous flow', () => a.move(-1));
+  addShortcut(['PageDown'], 'List', 'A page down', () => a.move(page()));
+  addShortcut(['PageUp'], 'List', 'A page up', () => a.move(-page()));
+  addShortcut(['Home'], 'List', 'First flow', () => a.move(-1e9));
+  addShortcut(['End'], 'List', 'Last flow, and follow new ones', () => a.end());
+  addShortcut(['f'], 'List', 'Follow the newest flow on or off', () => click('b-follow'));
+  addShortcut(['o'], 'List', 'Sort by the next column', () => a.sortNext(false));
+  addShortcut(['O'], 'List', 'Reverse the sort', () => a.sortNext(true));
+  addShortcut(['/'], 'Filter', 'Filter: type terms (Esc in it clears)', () => $('filter').focus());
+  addShortcut(['u'], 'Filter', 'Clear the filter', () => a.clearFilter());
+  addShortcut(['e'], 'Filter', 'Errors only on or off', () => a.toggleCheck('f-errors'));
+  addShortcut(['g'], 'Filter', 'Group by client on or off', () => a.toggleCheck('f-group'));
+  addShortcut(['t'], 'Filter', 'Method, status, type and client: the first of the filter bar\'s selects (Tab moves on)', () => $('f-method').focus());
+  addShortcut([']'], 'Detail', 'Next tab', () => a.stepTab(1), detail);
+  addShortcut(['['], 'Detail', 'Previous tab', () => a.stepTab(-1), detail);
+  addShortcut(['1', '2', '3', '4', '5', '6', '7', '8', '9'], 'Detail', 'The nth tab (1 Overview … 9)', (ev) => a.stepTab(0, +ev.key), detail);
+  addShortcut(['Escape'], 'Detail', 'Close the detail', () => a.escape());
+  addShortcut(['c'], 'Detail', 'Copy the request as curl', () => a.copyAs('curl'), detail);
+  addShortcut(['C'], 'Detail', 'Copy as… (HTTPie, Swift, OkHttp, fetch): picks the format list', () => $('copy-as').focus(), detail);
+  addShortcut(['d'], 'Detail', 'Download the response body', () => click('a-download'), detail);
+  addShortcut(['H'], 'Session', 'Export HAR (the flows shown)', () => a.exportHar());
+  addShortcut(['L'], 'Session', 'Clear the list (asks first)', () => a.clearFlows());
+  addShortcut(['b'], 'Session', 'Clients panel on or off', () => click('b-side'));
+  addShortcut(['r'], 'Session', 'Rules panel', () => { if (window.HP && window.HP.openRules) window.HP.openRules(); else click('b-rules'); });
+  addShortcut(['?'], 'Help', 'This list', openOverlay);
+  document.addEventListener('keydown', onKey);
+  $('b-keys').addEventListener('click', openOverlay);
+}
+
+export { initKeys, addShortcut, openOverlay };
