@@ -29,12 +29,15 @@ function openOverlay() {
   const dlg = $('keys-dlg');
   const box = $('keys-list');
   clear(box);
-  const sections = [];
+  const sections = ['List', 'Filter', 'Detail', 'Compare'];
   for (const s of shortcuts) if (!sections.includes(s.section)) sections.push(s.section);
   for (const sec of sections) {
-    const t = el('table', { class: 'kv keys' });
-    for (const s of shortcuts.filter((x) => x.section === sec)) {
-      t.appendChild(el('tr', null, el('th', null, s.keys.map((k) => el('kbd', null, keyLabel(k)))), el('td', null, s.desc)));
+    const list = shortcuts.filter((x) => x.section === sec);
+    if (!list.length) continue;
+    const t = el('table', { class: 'keys' });
+    for (const s of list) {
+      const keys = s.keys.length > 3 ? [s.keys[0] + '…' + s.keys[s.keys.length - 1]] : s.keys.map(keyLabel);
+      t.appendChild(el('tr', null, el('th', null, keys.map((k) => el('kbd', null, k))), el('td', null, s.desc)));
     }
     box.appendChild(el('section', { class: 'sec' }, el('h4', null, sec), t));
   }
@@ -48,7 +51,8 @@ function anyDialogOpen() {
 
 function onKey(ev) {
   const t = ev.target;
-  if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) {
+  const inClosedDialog = t && t.closest && t.closest('dialog:not([open])');
+  if (t && !inClosedDialog && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) {
     if (ev.key === 'Escape' && t.id === 'filter') actions.filterEscape();
     else if (ev.key === 'Escape' && t.tagName === 'SELECT') t.blur();
     return;
@@ -94,6 +98,10 @@ function initKeys(a) {
   addShortcut(['r'], 'Session', 'Rules panel', () => { if (window.HP && window.HP.openRules) window.HP.openRules(); else click('b-rules'); });
   addShortcut(['?'], 'Help', 'This list', openOverlay);
   document.addEventListener('keydown', onKey);
+  // a closed dialog can leave the focus on its (now hidden) text: give it back to the list
+  for (const d of document.querySelectorAll('dialog')) {
+    d.addEventListener('close', () => { if (d.contains(document.activeElement)) $('list').focus({ preventScroll: true }); });
+  }
   $('b-keys').addEventListener('click', openOverlay);
 }
 
