@@ -22,7 +22,7 @@ import { renderTLS } from './tls.js';
 import { renderRaw } from './raw.js';
 import { renderMessages } from './messages.js';
 import { renderHeaders, renderQuery, renderCookies } from './headers.js';
-import './layout.js';
+import { resizeDetail } from './layout.js';
 import './recording.js';
 import { compileFilter } from './flowstore.js';
 import { store, state } from './state.js';
@@ -145,14 +145,11 @@ function sortBy(k, dir) {
   if (store.sortKey !== (saved ? saved[1] : 'id')) setSort('id', 1);
 }
 
-initList({
-  select,
-  toggleGroup(g) {
-    if (store.collapsed.has(g)) store.collapsed.delete(g); else store.collapsed.add(g);
-    rebuildView();
-  },
-  mark: markForCompare,
-});
+function toggleGroup(g) {
+  if (store.collapsed.has(g)) store.collapsed.delete(g); else store.collapsed.add(g);
+  rebuildView();
+}
+initList({ select, toggleGroup, mark: markForCompare });
 initClients({ filterChanged: onFilterInput, rebuild: rebuildView });
 
 /* ------------------------------------------------------------------------------------------ */
@@ -254,6 +251,8 @@ initKeys({
   copyAs, exportHar, clearFlows, clearFilter, stepTab,
   toggleCheck(id) { const c = $(id); c.checked = !c.checked; c.dispatchEvent(new Event('change')); },
   hasDetail: () => !!current(),
+  resizeDetail,
+  foldGroup() { const s = store.byId.get(state.selectedId); if (s) toggleGroup(s.client || ''); },
 });
 
 /* ------------------------------------------------------------------------------------------ */

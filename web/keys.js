@@ -66,7 +66,7 @@ function onKey(ev) {
 
 /* The viewer's own keys; a: {move(delta), end(), escape(), filterEscape(), sortNext(reverse),
  * copyAs(format), exportHar(), clearFlows(), clearFilter(), stepTab(delta, n), toggleCheck(id),
- * hasDetail()}. Compare's keys come from compare.js through window.HP (m, x). */
+ * hasDetail(), resizeDetail(px), foldGroup()}. Compare's keys come from compare.js through window.HP (m, x). */
 function initKeys(a) {
   actions = a;
   const page = () => Math.max(1, Math.floor($('list').clientHeight / 22) - 1);
@@ -84,11 +84,15 @@ function initKeys(a) {
   addShortcut(['u'], 'Filter', 'Clear the filter', () => a.clearFilter());
   addShortcut(['e'], 'Filter', 'Errors only on or off', () => a.toggleCheck('f-errors'));
   addShortcut(['g'], 'Filter', 'Group by client on or off', () => a.toggleCheck('f-group'));
+  addShortcut(['z'], 'Filter', 'Grouped by client: fold or unfold the selected flow\'s group', () => a.foldGroup(), () => $('f-group').checked);
   addShortcut(['t'], 'Filter', 'Method, status, type and client: the first of the filter bar\'s selects (Tab moves on)', () => $('f-method').focus());
   addShortcut([']'], 'Detail', 'Next tab', () => a.stepTab(1), detail);
   addShortcut(['['], 'Detail', 'Previous tab', () => a.stepTab(-1), detail);
   addShortcut(['1', '2', '3', '4', '5', '6', '7', '8', '9'], 'Detail', 'The nth tab (1 Overview … 9)', (ev) => a.stepTab(0, +ev.key), detail);
   addShortcut(['Escape'], 'Detail', 'Close the detail', () => a.escape());
+  addShortcut(['+', '='], 'Detail', 'A bigger detail pane', () => a.resizeDetail(60), detail);
+  addShortcut(['-'], 'Detail', 'A smaller detail pane', () => a.resizeDetail(-60), detail);
+  addShortcut(['w'], 'Detail', 'The detail beside or below the list (wide windows)', () => click('b-dock'));
   addShortcut(['c'], 'Detail', 'Copy the request as curl', () => a.copyAs('curl'), detail);
   addShortcut(['C'], 'Detail', 'Copy as… (HTTPie, Swift, OkHttp, fetch): picks the format list', () => $('copy-as').focus(), detail);
   addShortcut(['d'], 'Detail', 'Download the response body', () => click('a-download'), detail);

@@ -50,6 +50,24 @@ const savedH = +pref('detailH'), savedW = +pref('detailW');
 if (savedH >= 120) pane.style.setProperty('--detail-h', savedH + 'px');
 if (savedW >= 280) pane.style.setProperty('--detail-w', savedW + 'px');
 
+// the detail pane grown (px > 0) or shrunk from the keyboard (+ and -), remembered like a drag
+function resizeDetail(px) {
+  const detailEl = $('detail');
+  if (detailEl.hidden) return;
+  const right = body.classList.contains('dock-right');
+  const r = detailEl.getBoundingClientRect();
+  if (right) {
+    const w = Math.max(280, Math.min(pane.clientWidth - 240, r.width + px));
+    pane.style.setProperty('--detail-w', w + 'px');
+    pref('detailW', Math.round(w));
+  } else {
+    const h = Math.max(120, Math.min(window.innerHeight - 160, r.height + px));
+    pane.style.setProperty('--detail-h', h + 'px');
+    pref('detailH', Math.round(h));
+  }
+  relayout();
+}
+
 // drag the border between the list and the detail pane (height below, width beside)
 $('resizer').addEventListener('mousedown', (ev) => {
   ev.preventDefault();
@@ -80,3 +98,5 @@ $('resizer').addEventListener('mousedown', (ev) => {
 NARROW.addEventListener('change', applyWidth);
 WIDE.addEventListener('change', applyWidth);
 applyWidth();
+
+export { resizeDetail };

@@ -2,7 +2,7 @@
 // viewer-keys.js — the viewer driven by the keyboard alone in headless Chromium
 // (playwright-core), from tests/e2e/88-viewer-compare.sh: "?" opens the overlay listing the
 // shortcuts (and Esc closes it), j/k move through the list and open the flow, ] and 3 switch
-// tabs, c copies the request as curl, / focuses the filter and Esc there clears it, e toggles
+// tabs, + grows the detail pane, g groups and z folds a group, c copies the request as curl, / focuses the filter and Esc there clears it, e toggles
 // errors only, o changes the sort, m marks two flows and the second opens Compare.
 // Environment: VIEWER, ART (screenshot directory).
 'use strict';
@@ -10,7 +10,7 @@ const path = require('path');
 const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
 const { ok, rows, waitRows } = require('./common');
 
-const PLAN = 17;
+const PLAN = 19;
 let done = 0;
 const check = (c, d, ...x) => { done++; return ok(c, d, ...x); };
 
@@ -57,6 +57,21 @@ const check = (c, d, ...x) => { done++; return ok(c, d, ...x); };
     await page.keyboard.press('3');
     const tab3 = await page.$eval('#tabs button.on', (b) => b.dataset.tab);
     check(tab1 === 'request' && tab3 === 'response', '] goes to the next tab, 3 to the third', tab1 + ' ' + tab3);
+
+    const h0 = await page.$eval('#detail', (d) => d.getBoundingClientRect().height);
+    await page.keyboard.press('+');
+    await page.waitForTimeout(100);
+    const h1 = await page.$eval('#detail', (d) => d.getBoundingClientRect().height);
+    check(h1 > h0 + 30, '+ makes the detail pane bigger', h0 + ' → ' + h1);
+    await page.keyboard.press('g');
+    await page.waitForSelector('#list-rows .row.grouprow', { timeout: 3000 }).catch(() => {});
+    await page.keyboard.press('z');
+    await page.waitForSelector('#list-rows .row.grouprow.collapsed', { timeout: 3000 }).catch(() => {});
+    const folded = await page.$$eval('#list-rows .row:not([hidden])', (rs) => rs.map((r) => r.className.includes('grouprow') ? 'g' + (r.className.includes('collapsed') ? '-' : '+') : 'f'));
+    check(folded.join(' ') === 'g-', 'g groups by client, z folds the selected flow\'s group', folded.join(' '));
+    await page.keyboard.press('g');
+    await waitRows(page, (r) => r.length >= 4);
+    await page.keyboard.press('Home');
 
     await page.keyboard.press('c');
     await page.waitForFunction(() => document.getElementById('dlg').open, null, { timeout: 5000 }).catch(() => {});
