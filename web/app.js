@@ -219,7 +219,7 @@ $('b-clear').addEventListener('click', clearFlows);
 function clearAll() {
   state.generation++;
   store.clear();
-  state.marked = [];
+  state.marked.length = 0;
   closeDetail();
   setFollowing(true);
   afterViewChange(true);

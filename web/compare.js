@@ -1,6 +1,7 @@
 /* compare.js — two flows side by side: pick them with ctrl/cmd-click in the list, "m" on the
- * selected flow or the detail's "Compare" button; the second pick opens the comparison (x opens
- * it again). Head fields, request and response headers and both bodies are diffed by diff.js
+ * selected flow or the detail's "Compare" button; the second pick opens the comparison (x
+ * compares the marked flow with the selected one, or opens the last comparison again). Head
+ * fields, request and response headers and both bodies are diffed by diff.js
  * (JSON bodies by path, text line by line). Captured values reach the DOM as text only. */
 import { $, el, clear, fmtSize } from './util.js';
 import { apiJSON } from './api.js';
@@ -12,7 +13,8 @@ import { addShortcut } from './keys.js';
 
 const MAX_LINES = 4000; // a text diff shows at most this many lines
 
-// Toggle id among the (at most two) flows marked for Compare; the second mark opens it.
+// Toggle id among the flows marked for Compare; the second mark opens it (and the marks are
+// cleared: the next pick starts a new pair).
 function markForCompare(id) {
   if (!store.byId.has(id)) return;
   const i = state.marked.indexOf(id);
@@ -21,10 +23,24 @@ function markForCompare(id) {
     state.marked.push(id);
     if (state.marked.length > 2) state.marked.shift();
   }
+  if (state.marked.length === 2) {
+    const [a, b] = state.marked;
+    state.marked.length = 0; // the pair is compared: the next pick starts a new one
+    openCompare(a, b);
+  }
   scheduleRenderAll();
   updateSelectedNote();
-  if (state.marked.length === 2 && i < 0) openCompare(state.marked[0], state.marked[1]);
+  updateButton();
 }
+
+// the detail's button says what it will do: mark this flow, compare it with the one marked, unmark
+function updateButton() {
+  const b = $('b-compare'), id = state.selectedId, m = state.marked;
+  if (m.includes(id)) b.textContent = 'Unmark';
+  else if (m.length === 1) b.textContent = 'Compare with #' + m[0];
+  else b.textContent = 'Compare';
+}
+document.addEventListener('hp-detail', updateButton);
 
 async function bodyText(d, which) {
   const part = which === 'request' ? d.request : d.response;
@@ -87,12 +103,24 @@ function bodyView(part, a, b, lt, rt) {
 }
 
 let seq = 0;
+let lastPair = null;
+// idA and idB; without them: the marked flow with the selected one, else the last pair compared
 async function openCompare(idA, idB) {
-  if (idA === undefined) { [idA, idB] = state.marked; if (idB === undefined && state.selectedId && idA !== state.selectedId) idB = state.selectedId; }
+  if (idA === undefined) {
+    if (state.marked.length === 1 && state.selectedId && state.marked[0] !== state.selectedId) {
+      idA = state.marked[0];
+      idB = state.selectedId;
+      state.marked.length = 0;
+      scheduleRenderAll();
+      updateSelectedNote();
+      updateButton();
+    } else if (lastPair) [idA, idB] = lastPair;
+  }
   const dlg = $('compare-dlg');
   const box = $('compare-body');
   if (!idA || !idB) return;
   const my = ++seq;
+  lastPair = [idA, idB];
   clear(box);
   $('compare-title').textContent = 'Compare #' + idA + ' with #' + idB;
   box.appendChild(el('p', { class: 'muted' }, 'Loading…'));
@@ -118,6 +146,6 @@ async function openCompare(idA, idB) {
 $('b-compare-close').addEventListener('click', () => $('compare-dlg').close());
 addShortcut(['m'], 'Compare', 'Mark the selected flow for Compare (the second mark opens it; ctrl/cmd-click in the list too)',
   () => markForCompare(state.selectedId), () => !!state.selectedId);
-addShortcut(['x'], 'Compare', 'Compare the two marked flows (or the marked one with the selected one)', () => openCompare());
+addShortcut(['x'], 'Compare', 'Compare the marked flow with the selected one (or the last two compared again)', () => openCompare());
 
 export { markForCompare, openCompare };

@@ -13,7 +13,7 @@ const { execFileSync } = require('child_process');
 const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
 const { ok, getJSON } = require('./common');
 
-const PLAN = 24;
+const PLAN = 27;
 let done = 0;
 const check = (c, d, ...x) => { done++; return ok(c, d, ...x); };
 
@@ -137,6 +137,21 @@ function received(echo) {
     const kt = await copyAs(page, 'okhttp');
     check(kt.text.includes('.addHeader("X-Awk", "it\'s \\"q\\" \\$HOME `id` \\\\(x)")') && kt.text.includes('.method("POST", "'),
       'Copy as OkHttp (Kotlin): "$" escaped, the body posted', kt.text);
+
+    // ---- the detail's Compare button: mark the POST, open /missing, compare with the marked one
+    const miss = id(/\/missing$/);
+    const label = () => page.$eval('#b-compare', (b) => b.textContent);
+    await page.click('#b-compare');
+    check(await label() === 'Unmark', 'the detail\'s Compare marks the flow shown (the button then offers to unmark it)', await label());
+    await page.click('#list-rows .row[data-id="' + miss + '"]');
+    await page.waitForFunction((w) => document.getElementById('b-compare').textContent === w, 'Compare with #' + echo, { timeout: 5000 }).catch(() => {});
+    check(await label() === 'Compare with #' + echo, 'another flow shown: the button offers to compare it with the marked one', await label());
+    await page.click('#b-compare');
+    await page.waitForSelector('#compare-body [data-part="request-body"]', { timeout: 8000 }).catch(() => {});
+    const t2 = await page.$eval('#compare-title', (e) => e.textContent);
+    const rb = await page.$eval('#compare-body [data-part="request-body"]', (e) => e.dataset.kind).catch(() => '');
+    check(t2 === 'Compare #' + echo + ' with #' + miss && rb === 'text', 'it compares them (the JSON body against a text one: by lines)', t2 + ' ' + rb);
+    await page.keyboard.press('Escape');
     check(!errors.length, 'no error in the page', errors.join('\n'));
   } catch (e) {
     ok(false, 'viewer-compare.js ran to the end', e.stack || String(e));

@@ -33,7 +33,7 @@ const check = (c, d, ...x) => { done++; return ok(c, d, ...x); };
     await page.waitForSelector('#keys-dlg[open]', { timeout: 3000 }).catch(() => {});
     check(await open('keys-dlg'), '? opens the keyboard overlay');
     const listed = await page.$eval('#keys-list', (e) => e.textContent);
-    check(['Next flow', 'Copy the request as curl', 'Copy as…', 'Compare the two marked flows', 'Export HAR', 'This list']
+    check(['Next flow', 'Copy the request as curl', 'Copy as…', 'Compare the marked flow with the selected one', 'Export HAR', 'This list']
       .every((s) => listed.includes(s)), 'it lists the shortcuts: moving, copy as, compare, export, itself', listed);
     const kbds = await page.$$eval('#keys-list kbd', (ks) => ks.map((k) => k.textContent));
     check(kbds.includes('?') && kbds.includes('j') && kbds.includes('Shift+c') && kbds.includes('1…9'), 'with their keys', kbds.join(' '));
