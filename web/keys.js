@@ -66,7 +66,7 @@ function onKey(ev) {
 
 /* The viewer's own keys; a: {move(delta), end(), escape(), filterEscape(), sortNext(reverse),
  * copyAs(format), exportHar(), clearFlows(), clearFilter(), stepTab(delta, n), toggleCheck(id),
- * hasDetail(), resizeDetail(px), foldGroup()}. Compare's keys come from compare.js through window.HP (m, x). */
+ * hasDetail(), resizeDetail(px), foldGroup()}. Compare adds its own (m, x) in compare.js. */
 function initKeys(a) {
   actions = a;
   const page = () => Math.max(1, Math.floor($('list').clientHeight / 22) - 1);
