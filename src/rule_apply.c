@@ -501,5 +501,8 @@ const struct exchange_policy rule_policy = {
     .holding = rule_rewrite_holding,
     .resp_body = rule_rewrite_body,
     .resp_done = rule_rewrite_done,
+    .req_holding = rule_rewrite_req_holding,
+    .req_body = rule_rewrite_req_body,
+    .req_done = rule_rewrite_req_done,
     .timed_out = rule_apply_timed_out,
 };
