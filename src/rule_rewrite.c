@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <llhttp.h>
 #include "body_decode.h"
+#include "budget.h"
 #include "capture.h"
 #include "exchange.h"
 #include "flow.h"
@@ -38,6 +39,8 @@ struct rewrite_state {
     int req_holding;                     /* the request (head and body) is being held */
     struct evbuffer *req_body;           /* the held request body */
     char *req_path, *req_host;           /* where the held request goes (host NULL: its own) */
+    struct budget *budget;               /* the memory budget held bytes are taken from, or NULL */
+    size_t charged, req_charged;         /* bytes of body / req_body taken from it */
 };
 
 static void state_free(void *p)
@@ -46,6 +49,8 @@ static void state_free(void *p)
     if (!st)
         return;
     ruleset_release(st->set);
+    if (st->budget)
+        budget_give(st->budget, st->charged + st->req_charged);
     if (st->body)
         evbuffer_free(st->body);
     if (st->req_body)
@@ -58,6 +63,45 @@ static void state_free(void *p)
 static struct rewrite_state *state_of(const struct exchange *ex)
 {
     return ex->flow && ex->flow->rules ? ex->flow->rules->rewrite : NULL;
+}
+
+/* Hold len more bytes of a body in held (its count *charged): within RULE_REWRITE_BODY_MAX and
+ * the memory budget (--memory-budget: held bodies count as captures do). 0 held; -1 over the
+ * limit (why says so), nothing held. */
+static int hold_more(struct exchange *ex, struct rewrite_state *st, struct evbuffer *held,
+                     size_t *charged, const char *data, size_t len, char *why, size_t whylen)
+{
+    const char *whose = held == st->req_body ? "the request body" : "the body";
+    if (evbuffer_get_length(held) + len > RULE_REWRITE_BODY_MAX) {
+        snprintf(why, whylen, "%s is over the %u MiB limit: left alone", whose,
+                 RULE_REWRITE_BODY_MAX >> 20);
+        return -1;
+    }
+    struct budget *b = ex->proxy->budget;
+    if (b && !budget_take(b, len)) {
+        snprintf(why, whylen, "the memory budget (--memory-budget %zu MiB) is taken: %s was "
+                 "streamed on, left alone", atomic_load(&b->limit) >> 20, whose);
+        return -1;
+    }
+    if (evbuffer_add(held, data, len) < 0) {
+        if (b)
+            budget_give(b, len);
+        snprintf(why, whylen, "out of memory: left alone");
+        return -1;
+    }
+    if (b) {
+        st->budget = b;
+        *charged += len;
+    }
+    return 0;
+}
+
+/* Give back what a held body took (*charged) from the budget. */
+static void unhold(struct rewrite_state *st, size_t *charged)
+{
+    if (st->budget)
+        budget_give(st->budget, *charged);
+    *charged = 0;
 }
 
 /* Note rule r in f with a before / after (NULL: none) and a detail. */
@@ -310,25 +354,28 @@ static int release(struct exchange *ex, struct rewrite_state *st)
     if (ex->front->resp_head(ex, f->resp, st->head_flags) < 0)
         return -1;
     ex->resp_started = 1;
-    size_t n = evbuffer_get_length(st->body);
-    const char *data = n ? (const char *)evbuffer_pullup(st->body, -1) : "";
-    flow_capture_add(&f->resp_body, data, n);
-    int rc = n ? ex->front->resp_body(ex, data, n) : 0;
+    int rc = 0;
+    struct evbuffer_iovec seg;
+    while (rc == 0 && evbuffer_peek(st->body, -1, NULL, &seg, 1) > 0) { /* no copy made whole */
+        flow_capture_add(&f->resp_body, seg.iov_base, seg.iov_len);
+        rc = ex->front->resp_body(ex, seg.iov_base, seg.iov_len);
+        evbuffer_drain(st->body, seg.iov_len);
+    }
     evbuffer_free(st->body);
     st->body = NULL;
+    unhold(st, &st->charged);
     return rc;
 }
 
 int rule_rewrite_body(struct exchange *ex, const char *data, size_t len)
 {
     struct rewrite_state *st = state_of(ex);
-    if (evbuffer_get_length(st->body) + len <= RULE_REWRITE_BODY_MAX)
-        return evbuffer_add(st->body, data, len) < 0 ? -1 : 0;
-    for (size_t i = 0; i < st->nresp; i++) /* a chunked body grew past the limit */
+    char why[160];
+    if (hold_more(ex, st, st->body, &st->charged, data, len, why, sizeof why) == 0)
+        return 0;
+    for (size_t i = 0; i < st->nresp; i++) /* a chunked body grew past the limit, or memory */
         if (rewrite_on_body(st->resp[i]->rewrite))
-            hit(ex->flow, st->resp[i], NULL, NULL,
-                "%s: not applied: the body is over the %u MiB limit: left alone",
-                st->resp[i]->target, RULE_REWRITE_BODY_MAX >> 20);
+            hit(ex->flow, st->resp[i], NULL, NULL, "%s: not applied: %s", st->resp[i]->target, why);
     if (release(ex, st) < 0)
         return -1;
     flow_capture_add(&ex->flow->resp_body, data, len);
@@ -478,25 +525,24 @@ static enum exchange_body release_request(struct exchange *ex, struct rewrite_st
     if (exchange_req_send_head(ex, st->req_path, st->req_host) < 0)
         return EXCHANGE_BODY_QUEUED; /* the exchange failed */
     enum exchange_body r = EXCHANGE_BODY_QUEUED;
-    size_t n = evbuffer_get_length(st->req_body);
-    if (n)
-        r = exchange_req_body(ex, (const char *)evbuffer_pullup(st->req_body, -1), n);
+    struct evbuffer_iovec seg;
+    while (ex->flow && evbuffer_peek(st->req_body, -1, NULL, &seg, 1) > 0) { /* no copy made whole */
+        r = exchange_req_body(ex, seg.iov_base, seg.iov_len);
+        evbuffer_drain(st->req_body, seg.iov_len);
+    }
     evbuffer_free(st->req_body);
     st->req_body = NULL;
+    unhold(st, &st->req_charged);
     return r;
 }
 
 enum exchange_body rule_rewrite_req_body(struct exchange *ex, const char *data, size_t len)
 {
     struct rewrite_state *st = state_of(ex);
-    if (evbuffer_get_length(st->req_body) + len <= RULE_REWRITE_BODY_MAX) {
-        evbuffer_add(st->req_body, data, len); /* out of memory: the body is short, the server says so */
+    char why[160];
+    if (hold_more(ex, st, st->req_body, &st->req_charged, data, len, why, sizeof why) == 0)
         return EXCHANGE_BODY_QUEUED;
-    }
-    char why[96]; /* a chunked request body grew past the limit */
-    snprintf(why, sizeof why, "the request body is over the %u MiB limit: left alone",
-             RULE_REWRITE_BODY_MAX >> 20);
-    req_not_applied(ex->flow, st, why);
+    req_not_applied(ex->flow, st, why); /* a chunked body grew past the limit, or memory */
     release_request(ex, st);
     return ex->flow ? exchange_req_body(ex, data, len) : EXCHANGE_BODY_QUEUED;
 }

@@ -2,8 +2,8 @@
  * do to one exchange, for exchange.c (through rule_policy, rule_apply.h): the request's
  * headers, URL and query before it goes out (or is answered by a map local rule), the
  * response's status and headers as its head arrives, and its body (decoded, edited, re-encoded,
- * with a new Content-Length) once the whole of it has been held — up to RULE_REWRITE_BODY_MAX;
- * a larger body, or one delimited by the connection's close, goes on untouched and the flow
+ * with a new Content-Length) once the whole of it has been held — up to RULE_REWRITE_BODY_MAX
+ * and within the memory budget (proxy->budget, which held bytes are taken from); a larger body, or one delimited by the connection's close, goes on untouched and the flow
  * says so. Every rule that matched is noted in the flow (flow_rule_hit, with before / after).
  * Runs on the exchange's worker thread. */
 #ifndef HTTPEEK_RULE_REWRITE_H
