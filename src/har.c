@@ -538,6 +538,9 @@ static json_t *timings_out(json_t *t, double *total)
         if (v > 0)
             *total += v;
     }
+    double thr = nget(t, "throttle", -1); /* a throttle rule's added delay (not in time) */
+    if (thr > 0)
+        put(o, "_throttle", json_real(thr));
     return o;
 }
 
