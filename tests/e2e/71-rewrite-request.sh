@@ -14,6 +14,41 @@ start_upstream --tls server; TLSUP=$UPSTREAM_PORT
 start_upstream; PLAIN=$UPSTREAM_PORT
 start_dns rq.test=127.0.0.1 upstream.test=127.0.0.1
 
+# an HTTP/2 server that stores PUT bodies (nginx DAV), when nginx is here: the uplink an h2 stream
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+NGPORT=0
+if [ -x "$NGINX" ]; then
+    NG=$T/nginx
+    mkdir -p "$NG/www/up"
+    NGPORT=$(free_port)
+    cat >"$NG/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $NG/nginx.pid;
+error_log $NG/error.log warn;
+events { worker_connections 64; }
+http {
+    log_format conns '\$server_protocol \$request_method \$request_uri \$request_length';
+    access_log $NG/access.log conns;
+    client_body_temp_path $NG/body;
+    proxy_temp_path $NG/proxy;
+    fastcgi_temp_path $NG/fastcgi;
+    uwsgi_temp_path $NG/uwsgi;
+    scgi_temp_path $NG/scgi;
+    ssl_certificate $PKI/server.pem;
+    ssl_certificate_key $PKI/server.key;
+    server {
+        listen 127.0.0.1:$NGPORT ssl http2;
+        root $NG/www;
+        location /up/ { dav_methods PUT; }
+    }
+}
+EOF
+    spawn nginx 120 "$NGINX" -p "$NG" -c "$NG/nginx.conf" -e "$NG/error.log"
+    wait_port "$NGPORT" 10 || NGPORT=0
+fi
+
 P="http://rq.test:$PLAIN"
 start_httpeek --upstream-ca "$PKI/ca.pem" --http2=yes \
     --rewrite "$P/echo/json=req-json:\$.user.plan=\"pro\"" \
@@ -23,7 +58,8 @@ start_httpeek --upstream-ca "$PKI/ca.pem" --http2=yes \
     --rewrite "$P/echo/lit=req-body-literal:a.b=>[x]" \
     --rewrite "$P/echo/big=req-body-literal:a=>b" \
     --rewrite "$P/echo/nomatch=req-body:zzz=>y" \
-    --rewrite "https://upstream.test:$TLSUP/echo/h2=req-json:\$.via=\"h2\""
+    --rewrite "https://upstream.test:$TLSUP/echo/h2=req-json:\$.via=\"h2\"" \
+    --rewrite "https://upstream.test:$NGPORT/up/*=req-json:\$.via=\"h2-upstream\""
 V="http://127.0.0.1:$HTTPEEK_WEB_PORT"
 rules_of() { newest_flow_detail "$V" rq.test | jq_py "json.dumps(d['_rules'])"; }
 
@@ -84,5 +120,19 @@ pcurl_tls -sS --http2 "https://upstream.test:$TLSUP/echo/h2" --data-binary '{"vi
 like "$(grep '^HTTP/' "$T/h7" | tail -1)" "HTTP/2" "curl spoke HTTP/2 to httpeek"
 is "$(jq_py 'd["via"]' < "$T/b7")" "h2" "h2 front: the server got the edited JSON body"
 is "$(header x-body-length "$T/h7")" "$(wc -c < "$T/b7" | tr -d ' ')" "h2 front: with its length"
+
+# ---- an HTTP/2 upstream (nginx): the held request goes out as an h2 stream ---------------------------------
+if [ "$NGPORT" != 0 ]; then
+    code=$(pcurl_tls -sS -o /dev/null -w '%{http_code}' -X PUT "https://upstream.test:$NGPORT/up/a.json" \
+        --data-binary '{"via": "h1", "n": 1}')
+    like "$code" '^20[14]$' "h2 upstream: the PUT was stored ($code)"
+    is "$(jq_py 'd["via"] + "," + str(d["n"])' < "$NG/www/up/a.json")" "h2-upstream,1" \
+        "h2 upstream: nginx stored the edited JSON body"
+    like "$(grep ' PUT /up/a.json' "$NG/access.log")" '^HTTP/2.0 PUT' "... received over HTTP/2"
+else
+    skip "h2 upstream: the PUT was stored" "nginx is not installed"
+    skip "h2 upstream: nginx stored the edited JSON body" "nginx is not installed"
+    skip "... received over HTTP/2" "nginx is not installed"
+fi
 
 done_testing
