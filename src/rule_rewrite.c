@@ -518,21 +518,26 @@ int rule_rewrite_req_holding(const struct exchange *ex)
     return st && st->req_holding;
 }
 
-/* The held request goes upstream: its head, then body (NULL: the held bytes). */
+/* The held request goes upstream: its head, then the held body. What it needs is taken out of
+ * st first: a failed head fails the exchange, which records (and may free) the flow and st. */
 static enum exchange_body release_request(struct exchange *ex, struct rewrite_state *st)
 {
+    struct evbuffer *body = st->req_body;
+    char *path = st->req_path, *host = st->req_host;
+    st->req_body = NULL;
+    st->req_path = st->req_host = NULL;
     st->req_holding = 0;
-    if (exchange_req_send_head(ex, st->req_path, st->req_host) < 0)
-        return EXCHANGE_BODY_QUEUED; /* the exchange failed */
+    unhold(st, &st->req_charged);
     enum exchange_body r = EXCHANGE_BODY_QUEUED;
     struct evbuffer_iovec seg;
-    while (ex->flow && evbuffer_peek(st->req_body, -1, NULL, &seg, 1) > 0) { /* no copy made whole */
-        r = exchange_req_body(ex, seg.iov_base, seg.iov_len);
-        evbuffer_drain(st->req_body, seg.iov_len);
-    }
-    evbuffer_free(st->req_body);
-    st->req_body = NULL;
-    unhold(st, &st->req_charged);
+    if (exchange_req_send_head(ex, path, host) == 0)
+        while (ex->flow && evbuffer_peek(body, -1, NULL, &seg, 1) > 0) { /* no copy made whole */
+            r = exchange_req_body(ex, seg.iov_base, seg.iov_len);
+            evbuffer_drain(body, seg.iov_len);
+        }
+    evbuffer_free(body);
+    free(path);
+    free(host);
     return r;
 }
 
