@@ -1,6 +1,7 @@
 /* budget.h — the process-wide memory budget (--memory-budget) for what httpeek holds on behalf of
  * exchanges: in-memory body captures (until their flow is freed, so flows queued for the store
- * count too) and, through the per-connection share, the bytes queued towards a slow peer. One
+ * count too), bodies held whole for a rewrite rule (rule_rewrite.c: past the budget the rule is
+ * skipped for that flow and the body streamed on) and, through the per-connection share, the bytes queued towards a slow peer. One
  * struct budget, owned by main, shared by every thread (atomics); set up by budget_init before
  * the workers start.
  *

@@ -298,8 +298,9 @@ static int route_request(struct exchange *ex)
     str_copy(rt.scheme, sizeof rt.scheme, scheme);
     str_copy(rt.host, sizeof rt.host, host);
     enum rule_apply_result ruled = pol ? pol->route(ex, &rt) : RULE_APPLY_NONE;
+    int held = 0; /* 1: a rewrite holds the request for its body (pol->req_done sends it) */
     if (pol && ruled != RULE_APPLY_FAILED && ex->flow &&
-        pol->rewrite_request(ex, scheme, host, port, path, &rt) < 0) {
+        (held = pol->rewrite_request(ex, scheme, host, port, path, &rt)) < 0) {
         flow_fail(f, FLOW_STAGE_SEND, ENOMEM, "out of memory");
         fail(ex, 500, "out of memory");
         return -1;
@@ -320,7 +321,7 @@ static int route_request(struct exchange *ex)
     }
     path = rt.path; /* a rewrite's URL or query edit */
     if (ensure_upstream(ex, host, port, !strcmp(scheme, "https")) < 0 ||
-        send_request_head(ex, path, host_field) < 0) {
+        (!held && send_request_head(ex, path, host_field) < 0)) {
         flow_fail(f, FLOW_STAGE_SEND, ENOMEM, "out of memory");
         fail(ex, 500, "out of memory");
         return -1;
@@ -367,14 +368,34 @@ static enum exchange_body queue_up(struct exchange *ex, const char *data, size_t
     return evbuffer_get_length(out) >= LEG_OUTBUF_MAX ? EXCHANGE_BODY_FULL : EXCHANGE_BODY_QUEUED;
 }
 
+int exchange_req_send_head(struct exchange *ex, const char *path, const char *host_field)
+{
+    ex->up->req_out = ex->flow->req->framing; /* an edited body has a Content-Length now */
+    if (send_request_head(ex, path, host_field) < 0) {
+        flow_fail(ex->flow, FLOW_STAGE_SEND, ENOMEM, "out of memory");
+        fail(ex, 500, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 enum exchange_body exchange_req_body(struct exchange *ex, const char *data, size_t len)
 {
+    const struct exchange_policy *pol = ex->proxy->policy; /* NULL: no rules */
+    if (pol && pol->req_holding(ex))
+        return pol->req_body(ex, data, len);
     return queue_up(ex, data, len, 0);
 }
 
 enum exchange_body exchange_req_end(struct exchange *ex)
 {
     ex->req_done = 1;
+    const struct exchange_policy *pol = ex->proxy->policy; /* NULL: no rules */
+    if (pol && pol->req_holding(ex)) {
+        pol->req_done(ex); /* the head and the edited body go */
+        if (!ex->flow)
+            return EXCHANGE_BODY_QUEUED; /* it failed */
+    }
     enum exchange_body r = queue_up(ex, NULL, 0, 1);
     if (!exchange_connecting(ex))
         ex->flow->marks.send_end = flow_now_us();

@@ -91,6 +91,13 @@ struct exchange {
                                      * (throttle_apply.h), else 0 */
 };
 
+/* Where request bytes went, for the front's back-pressure. */
+enum exchange_body {
+    EXCHANGE_BODY_SENT,   /* into the uplink's output: throttle the client by it (leg_throttle) */
+    EXCHANGE_BODY_QUEUED, /* waiting for the uplink to connect (or dropped: none) */
+    EXCHANGE_BODY_FULL,   /* waiting, LEG_OUTBUF_MAX of it: stop reading until ops->req_resume */
+};
+
 /* Where a request goes: filled by exchange.c, changed by a policy's route (a map remote rule). */
 struct rule_target {
     char scheme[16];
@@ -119,7 +126,8 @@ struct exchange_policy {
                     const char *path);
     /* rule_apply.h: map local / map remote / block. */
     enum rule_apply_result (*route)(struct exchange *ex, struct rule_target *t);
-    /* rule_rewrite.h: the request's edits (0, -1 out of memory). */
+    /* rule_rewrite.h: the request's edits (0; 1 the request is held for its body edits: no
+     * head goes until req_done; -1 out of memory). */
     int (*rewrite_request)(struct exchange *ex, const char *scheme, const char *host, int port,
                            const char *path, struct rule_target *t);
     /* throttle_apply.h: the response head is about to go (its first byte waits the delay). */
@@ -131,6 +139,11 @@ struct exchange_policy {
     /* rule_rewrite.h: held body bytes (0, -1), and the held response's end (0, -1). */
     int (*resp_body)(struct exchange *ex, const char *data, size_t len);
     int (*resp_done)(struct exchange *ex);
+    /* rule_rewrite.h: 1 while the request is held; its body bytes, and its end (the policy
+     * sends head and body with exchange_req_send_head and exchange_req_body). */
+    int (*req_holding)(const struct exchange *ex);
+    enum exchange_body (*req_body)(struct exchange *ex, const char *data, size_t len);
+    void (*req_done)(struct exchange *ex);
     /* rule_apply.h: a block rule's timeout (ex->rule_timeout) passed after secs. */
     void (*timed_out)(struct exchange *ex, double secs);
 };
@@ -146,19 +159,17 @@ void exchange_init(struct exchange *ex, struct flow *f) HP_NONNULL(1, 2);
  * exchange already failed (answered through ops->fail; the front must stop). */
 int exchange_start(struct exchange *ex) HP_NONNULL(1);
 
-/* Where request bytes went, for the front's back-pressure. */
-enum exchange_body {
-    EXCHANGE_BODY_SENT,   /* into the uplink's output: throttle the client by it (leg_throttle) */
-    EXCHANGE_BODY_QUEUED, /* waiting for the uplink to connect (or dropped: none) */
-    EXCHANGE_BODY_FULL,   /* waiting, LEG_OUTBUF_MAX of it: stop reading until ops->req_resume */
-};
-
 /* Request body bytes from the client (already captured). */
 enum exchange_body exchange_req_body(struct exchange *ex, const char *data, size_t len)
     HP_NONNULL(1);
 
 /* The whole request arrived (its end is queued like body bytes). */
 enum exchange_body exchange_req_end(struct exchange *ex) HP_NONNULL(1);
+
+/* A policy that held the request (req_holding) sends its head now, to path with Host host_field
+ * (NULL: the request's own), framed as f->req says. 0, or -1 when the exchange failed. */
+int exchange_req_send_head(struct exchange *ex, const char *path, const char *host_field)
+    HP_NONNULL(1, 2);
 
 /* Where the request is while in flight: 1 while the uplink connects (or its TLS runs). */
 int exchange_connecting(const struct exchange *ex) HP_NONNULL(1);

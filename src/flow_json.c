@@ -622,6 +622,8 @@ static void detail_fields(struct flow_json_text *w, const struct flow *f,
     kms(w, "wait", t->wait);
     kms(w, "receive", t->receive);
     kms(w, "total", t->total);
+    if (f->rules && f->rules->throttled_ms) /* network conditions' added delay, as such */
+        kms(w, "throttle", (double)f->rules->throttled_ms);
     RAW(w, "}");
     kstr(w, "server_ip", f->server_ip);
     key(w, "connect_attempts"); /* Happy Eyeballs: every address tried, in order */

@@ -228,6 +228,32 @@ static json_t *clean_url(const char *url, int redact)
     return j;
 }
 
+/* _rules for HAR: when redacting, a rewrite's before / after of a secret header, and the secret
+ * query values of a URL or query edit's paths (in before, after and detail), are hidden too. */
+static json_t *rules_out(json_t *rules, int redact)
+{
+    json_t *out = redact ? json_deep_copy(rules) : json_incref(rules), *h;
+    size_t i;
+    char name[128];
+    json_array_foreach(redact ? out : NULL, i, h) {
+        const char *detail = sget(h, "detail");
+        int hdr = sscanf(detail, "%*s header %127s", name) == 1 && secret_header(name);
+        int url = !strncmp(detail, "URL sent as /", 13) || !strncmp(detail, "query sent as /", 15);
+        for (const char *const *k = (const char *const[]){"before", "after", "detail", NULL}; *k; k++) {
+            const char *v = json_string_value(json_object_get(h, *k));
+            if (v && hdr && strcmp(*k, "detail") && *v && strcmp(v, "(removed)"))
+                put(h, *k, json_string(HAR_REDACTED));
+            else if (v && url && strchr(v, '?') && strchr(v, '/')) { /* "URL sent as /p?q" */
+                const char *path = strchr(v, '/');
+                json_t *c = clean_url(path, 1);
+                put(h, *k, json_sprintf("%.*s%s", (int)(path - v), v, json_string_value(c)));
+                json_decref(c);
+            }
+        }
+    }
+    return out;
+}
+
 /* The request URL for HAR: absolute http(s) URL; tunnels become https://host:port/. */
 static json_t *har_url(json_t *d, int redact)
 {
@@ -538,6 +564,9 @@ static json_t *timings_out(json_t *t, double *total)
         if (v > 0)
             *total += v;
     }
+    double thr = nget(t, "throttle", -1); /* a throttle rule's added delay (not in time) */
+    if (thr > 0)
+        put(o, "_throttle", json_real(thr));
     return o;
 }
 
@@ -653,7 +682,7 @@ static json_t *entry_json(struct har_ctx *c, json_t *d)
     }
     json_t *ruled = json_object_get(d, "_rules");
     if (json_is_array(ruled) && json_array_size(ruled))
-        put(e, "_rules", json_incref(ruled));
+        put(e, "_rules", rules_out(ruled, redact));
     json_t *throttled = json_object_get(d, "_throttle");
     if (json_is_object(throttled))
         put(e, "_throttle", json_incref(throttled));

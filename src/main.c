@@ -24,6 +24,7 @@
 #include "opts.h"
 #include "proxy.h"
 #include "rule_apply.h"
+#include "rule_tunnel.h"
 #include "ruleset_file.h"
 #include "setup.h"
 #include "store.h"
@@ -263,6 +264,7 @@ static int run(const struct opts *o)
     proxy.client_slots = client_slots;
     proxy.route_rules = &route_rules.holder;
     proxy.policy = &rule_policy; /* the exchange reaches the rules only through it */
+    proxy.tunnel_policy = &rule_tunnel_policy; /* and a passthrough tunnel */
     proxy.budget = &budget;
     proxy.sink = store_sink;
     proxy.sink_arg = store;

@@ -23,6 +23,7 @@
 struct store_messages;
 
 struct exchange_policy;
+struct tunnel_policy;
 
 struct proxy {
     const struct opts *opts;         /* borrowed from main */
@@ -33,6 +34,8 @@ struct proxy {
                                            (ruleset.h; borrowed from main; lock-free reads) */
     const struct exchange_policy *policy; /* what the rules do to an exchange (exchange.h; main
                                            sets rule_policy; NULL: no rules, nothing called) */
+    const struct tunnel_policy *tunnel_policy; /* ... to a passthrough tunnel (tunnel.h; main sets
+                                           rule_tunnel_policy; NULL: nothing called) */
     struct leafcache *untrusted;     /* leaves of a never-trusted CA: mirror upstream cert errors */
     struct ca *untrusted_ca;         /* that CA (in memory only) */
     struct acl allowed;              /* clients that may use the proxy */

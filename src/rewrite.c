@@ -174,6 +174,8 @@ struct rewrite *rewrite_parse(const char *spec, char *err, size_t errlen)
         {"status:", REWRITE_STATUS}, {"url:", REWRITE_URL}, {"query:", REWRITE_QUERY},
         {"resp-body:", REWRITE_RESP_BODY}, {"resp-body-literal:", REWRITE_RESP_BODY},
         {"resp-json:", REWRITE_RESP_JSON},
+        {"req-body:", REWRITE_REQ_BODY}, {"req-body-literal:", REWRITE_REQ_BODY},
+        {"req-json:", REWRITE_REQ_JSON},
     };
     struct rewrite *w = calloc(1, sizeof *w);
     if (!w) {
@@ -187,7 +189,8 @@ struct rewrite *rewrite_parse(const char *spec, char *err, size_t errlen)
     int rc = -1;
     if (i == n) {
         snprintf(err, errlen, "unknown edit '%.60s' (req-header:, resp-header:, status:, url:, "
-                 "query:, resp-body:, resp-body-literal:, resp-json:)", spec);
+                 "query:, resp-body:, resp-body-literal:, resp-json:, req-body:, req-body-literal:, "
+                 "req-json:)", spec);
     } else {
         const char *rest = spec + strlen(kinds[i].prefix);
         w->target = kinds[i].t;
@@ -213,9 +216,11 @@ struct rewrite *rewrite_parse(const char *spec, char *err, size_t errlen)
             rc = parse_replace(w, rest, 1, err, errlen);
             break;
         case REWRITE_RESP_BODY:
-            rc = parse_replace(w, rest, kinds[i].prefix[9] != '-', err, errlen);
+        case REWRITE_REQ_BODY:
+            rc = parse_replace(w, rest, !strstr(kinds[i].prefix, "-literal"), err, errlen);
             break;
         case REWRITE_RESP_JSON:
+        case REWRITE_REQ_JSON:
             rc = parse_json_edit(w, rest, err, errlen);
             break;
         }
@@ -232,6 +237,16 @@ struct rewrite *rewrite_parse(const char *spec, char *err, size_t errlen)
 int rewrite_on_body(const struct rewrite *w)
 {
     return w->target == REWRITE_RESP_BODY || w->target == REWRITE_RESP_JSON;
+}
+
+int rewrite_on_req_body(const struct rewrite *w)
+{
+    return w->target == REWRITE_REQ_BODY || w->target == REWRITE_REQ_JSON;
+}
+
+int rewrite_is_json(const struct rewrite *w)
+{
+    return w->target == REWRITE_RESP_JSON || w->target == REWRITE_REQ_JSON;
 }
 
 /* ------------------------------------------------------------------------------------------ */

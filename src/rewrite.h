@@ -21,6 +21,8 @@ enum rewrite_target {
     REWRITE_QUERY,        /* one query parameter (op add/set/remove) */
     REWRITE_RESP_BODY,    /* the (decoded) response body: regex or literal => replacement */
     REWRITE_RESP_JSON,    /* the (decoded) JSON response body: set / remove at a path */
+    REWRITE_REQ_BODY,     /* the (decoded) request body: regex or literal => replacement */
+    REWRITE_REQ_JSON,     /* the (decoded) JSON request body: set / remove at a path */
 };
 
 enum rewrite_op { REWRITE_ADD, REWRITE_SET, REWRITE_REMOVE, REWRITE_REPLACE };
@@ -33,8 +35,8 @@ struct rewrite {
     char *find;            /* literal text to find (REWRITE_RESP_BODY literal), or NULL */
     void *re;              /* compiled regex_t (regex edits), or NULL */
     int status;            /* REWRITE_STATUS */
-    char *path;            /* REWRITE_RESP_JSON: "$.a.b[0]" */
-    void *json;            /* REWRITE_RESP_JSON set: the value (json_t *) */
+    char *path;            /* REWRITE_RESP_JSON, REWRITE_REQ_JSON: "$.a.b[0]" */
+    void *json;            /* ... set: the value (json_t *) */
 };
 
 /* Parse an edit's text; NULL with err set when it is not one (err names what is wrong). */
@@ -43,6 +45,12 @@ void rewrite_free(struct rewrite *w);
 
 /* 1 when the edit needs the whole response body (body and JSON edits). */
 int rewrite_on_body(const struct rewrite *w) HP_NONNULL(1);
+
+/* 1 when the edit needs the whole request body (req-body, req-body-literal, req-json). */
+int rewrite_on_req_body(const struct rewrite *w) HP_NONNULL(1);
+
+/* 1 when w is a JSON edit (either side). */
+int rewrite_is_json(const struct rewrite *w) HP_NONNULL(1);
 
 /* Replace every match of w (regex with groups, or literal) in text (NUL-terminated) with w's
  * replacement: a new string (free), *count the matches (0: returned unchanged copy); NULL out of

@@ -154,6 +154,10 @@ static int raw_response(struct evbuffer *out, const char *text, size_t len, int 
         return -1;
     }
     *status = atoi(p + 9);
+    if (*status < 200) { /* no peer behind a file: no 101 to relay, no final response after a 1xx */
+        snprintf(why, whylen, "status %d: a file can answer 200..599 only", *status);
+        return -1;
+    }
     size_t sl = (size_t)(eol - p);
     if (sl && p[sl - 1] == '\r')
         sl--;
@@ -471,8 +475,10 @@ enum rule_apply_result rule_apply_route(struct exchange *ex, struct rule_target 
     const char *rest = NULL;
     const struct rule *r = ruleset_match(s, &q, &rest);
     enum rule_apply_result res = RULE_APPLY_NONE;
-    if (r && (ex->upgrade_requested || req->method == HTTP_CONNECT) && r->action != RULE_MAP_REMOTE)
-        r = NULL; /* a WebSocket upgrade cannot be answered from a file or a block's status */
+    if (r && req->method == HTTP_CONNECT && r->action != RULE_MAP_REMOTE)
+        r = NULL; /* a CONNECT is the tunnel's (tunnel.c, rule_tunnel.h) */
+    /* a WebSocket upgrade is blocked or answered like any request: the client gets that status
+     * (or the failure) instead of a 101, and no relay starts */
     if (r && r->action == RULE_MAP_LOCAL)
         res = map_local(ex, t, r, rest);
     else if (r && r->action == RULE_MAP_REMOTE)
@@ -501,5 +507,8 @@ const struct exchange_policy rule_policy = {
     .holding = rule_rewrite_holding,
     .resp_body = rule_rewrite_body,
     .resp_done = rule_rewrite_done,
+    .req_holding = rule_rewrite_req_holding,
+    .req_body = rule_rewrite_req_body,
+    .req_done = rule_rewrite_req_done,
     .timed_out = rule_apply_timed_out,
 };

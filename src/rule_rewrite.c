@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <llhttp.h>
 #include "body_decode.h"
+#include "budget.h"
 #include "capture.h"
 #include "exchange.h"
 #include "flow.h"
@@ -33,6 +34,13 @@ struct rewrite_state {
     int holding;                         /* the body is being held */
     unsigned head_flags;                 /* the exchange's flags for the held head */
     struct evbuffer *body;               /* the held body */
+    const struct rule *req[MAX_EDITS];   /* request body edits, in rule order */
+    size_t nreq;
+    int req_holding;                     /* the request (head and body) is being held */
+    struct evbuffer *req_body;           /* the held request body */
+    char *req_path, *req_host;           /* where the held request goes (host NULL: its own) */
+    struct budget *budget;               /* the memory budget held bytes are taken from, or NULL */
+    size_t charged, req_charged;         /* bytes of body / req_body taken from it */
 };
 
 static void state_free(void *p)
@@ -41,14 +49,59 @@ static void state_free(void *p)
     if (!st)
         return;
     ruleset_release(st->set);
+    if (st->budget)
+        budget_give(st->budget, st->charged + st->req_charged);
     if (st->body)
         evbuffer_free(st->body);
+    if (st->req_body)
+        evbuffer_free(st->req_body);
+    free(st->req_path);
+    free(st->req_host);
     free(st);
 }
 
 static struct rewrite_state *state_of(const struct exchange *ex)
 {
     return ex->flow && ex->flow->rules ? ex->flow->rules->rewrite : NULL;
+}
+
+/* Hold len more bytes of a body in held (its count *charged): within RULE_REWRITE_BODY_MAX and
+ * the memory budget (--memory-budget: held bodies count as captures do). 0 held; -1 over the
+ * limit (why says so), nothing held. */
+static int hold_more(struct exchange *ex, struct rewrite_state *st, struct evbuffer *held,
+                     size_t *charged, const char *data, size_t len, char *why, size_t whylen)
+{
+    const char *whose = held == st->req_body ? "the request body" : "the body";
+    if (evbuffer_get_length(held) + len > RULE_REWRITE_BODY_MAX) {
+        snprintf(why, whylen, "%s is over the %u MiB limit: left alone", whose,
+                 RULE_REWRITE_BODY_MAX >> 20);
+        return -1;
+    }
+    struct budget *b = ex->proxy->budget;
+    if (b && !budget_take(b, len)) {
+        snprintf(why, whylen, "the memory budget (--memory-budget %zu MiB) is taken: %s was "
+                 "streamed on, left alone", atomic_load(&b->limit) >> 20, whose);
+        return -1;
+    }
+    if (evbuffer_add(held, data, len) < 0) {
+        if (b)
+            budget_give(b, len);
+        snprintf(why, whylen, "out of memory: left alone");
+        return -1;
+    }
+    if (b) {
+        st->budget = b;
+        *charged += len;
+    }
+    return 0;
+}
+
+/* Give back what a held body took (*charged) from the budget. */
+static void unhold(struct rewrite_state *st, size_t *charged)
+{
+    if (st->budget)
+        budget_give(st->budget, *charged);
+    *charged = 0;
 }
 
 /* Note rule r in f with a before / after (NULL: none) and a detail. */
@@ -92,6 +145,48 @@ static int edit_head(struct flow *f, const struct rule *r, struct http1_head *h,
         hit(f, r, before, w->op == REWRITE_REMOVE ? "(removed)" : w->value, "%s header %s %s",
             side, w->name, op);
     return 0;
+}
+
+/* Note every request body edit of st as not applied, why. */
+static void req_not_applied(struct flow *f, struct rewrite_state *st, const char *why)
+{
+    for (size_t i = 0; i < st->nreq; i++)
+        hit(f, st->req[i], NULL, NULL, "%s: not applied: %s", st->req[i]->target, why);
+    st->nreq = 0;
+}
+
+/* The request has body edits: hold it (head and body, until the body is whole) when it can be
+ * edited, else say why not. Returns 1 held, 0 not, -1 out of memory. */
+static int hold_request(struct exchange *ex, struct rewrite_state *st, const struct rule_target *t)
+{
+    struct flow *f = ex->flow;
+    const struct http1_head *req = f->req;
+    char why[160];
+    if (ex->rule_local) { /* a rule answers: the body goes nowhere */
+        st->nreq = 0;
+        return 0;
+    }
+    if (ex->upgrade_requested || req->framing == HTTP1_NO_BODY) {
+        req_not_applied(f, st, "the request has no body");
+        return 0;
+    }
+    if (req->framing == HTTP1_LENGTH && req->content_length > RULE_REWRITE_BODY_MAX) {
+        snprintf(why, sizeof why, "the request body (%llu bytes) is over the %u MiB limit: left alone",
+                 (unsigned long long)req->content_length, RULE_REWRITE_BODY_MAX >> 20);
+        req_not_applied(f, st, why);
+        return 0;
+    }
+    const char *cenc = http1_head_get(req, "content-encoding");
+    if (cenc && !body_decode_known(cenc)) {
+        snprintf(why, sizeof why, "Content-Encoding '%.40s' cannot be decoded: left alone", cenc);
+        req_not_applied(f, st, why);
+        return 0;
+    }
+    if (!(st->req_body = evbuffer_new()) || !(st->req_path = strdup(t->path)) ||
+        (t->host_field && !(st->req_host = strdup(t->host_field))))
+        return -1;
+    st->req_holding = 1;
+    return 1;
 }
 
 int rule_rewrite_request(struct exchange *ex, const char *scheme, const char *host, int port,
@@ -158,7 +253,7 @@ int rule_rewrite_request(struct exchange *ex, const char *scheme, const char *ho
             free(np);
             continue;
         }
-        /* a response edit: kept for the response */
+        /* a response edit, or a request body edit: kept for when the body is whole */
         if (!st) {
             if (!f->rules && !(f->rules = calloc(1, sizeof *f->rules))) {
                 rc = -1;
@@ -173,13 +268,18 @@ int rule_rewrite_request(struct exchange *ex, const char *scheme, const char *ho
             f->rules->rewrite = st;
             f->rules->rewrite_free = state_free;
         }
-        if (st->nresp < MAX_EDITS) {
+        if (rewrite_on_req_body(w)) {
+            if (st->nreq < MAX_EDITS)
+                st->req[st->nreq++] = r;
+        } else if (st->nresp < MAX_EDITS) {
             st->resp[st->nresp++] = r;
             st->body_edits |= rewrite_on_body(w);
         }
     }
     ruleset_release(s);
     free(app_path);
+    if (rc == 0 && st && st->nreq)
+        rc = hold_request(ex, st, t);
     return rc;
 }
 
@@ -254,43 +354,47 @@ static int release(struct exchange *ex, struct rewrite_state *st)
     if (ex->front->resp_head(ex, f->resp, st->head_flags) < 0)
         return -1;
     ex->resp_started = 1;
-    size_t n = evbuffer_get_length(st->body);
-    const char *data = n ? (const char *)evbuffer_pullup(st->body, -1) : "";
-    flow_capture_add(&f->resp_body, data, n);
-    int rc = n ? ex->front->resp_body(ex, data, n) : 0;
+    int rc = 0;
+    struct evbuffer_iovec seg;
+    while (rc == 0 && evbuffer_peek(st->body, -1, NULL, &seg, 1) > 0) { /* no copy made whole */
+        flow_capture_add(&f->resp_body, seg.iov_base, seg.iov_len);
+        rc = ex->front->resp_body(ex, seg.iov_base, seg.iov_len);
+        evbuffer_drain(st->body, seg.iov_len);
+    }
     evbuffer_free(st->body);
     st->body = NULL;
+    unhold(st, &st->charged);
     return rc;
 }
 
 int rule_rewrite_body(struct exchange *ex, const char *data, size_t len)
 {
     struct rewrite_state *st = state_of(ex);
-    if (evbuffer_get_length(st->body) + len <= RULE_REWRITE_BODY_MAX)
-        return evbuffer_add(st->body, data, len) < 0 ? -1 : 0;
-    for (size_t i = 0; i < st->nresp; i++) /* a chunked body grew past the limit */
+    char why[160];
+    if (hold_more(ex, st, st->body, &st->charged, data, len, why, sizeof why) == 0)
+        return 0;
+    for (size_t i = 0; i < st->nresp; i++) /* a chunked body grew past the limit, or memory */
         if (rewrite_on_body(st->resp[i]->rewrite))
-            hit(ex->flow, st->resp[i], NULL, NULL,
-                "%s: not applied: the body is over the %u MiB limit: left alone",
-                st->resp[i]->target, RULE_REWRITE_BODY_MAX >> 20);
+            hit(ex->flow, st->resp[i], NULL, NULL, "%s: not applied: %s", st->resp[i]->target, why);
     if (release(ex, st) < 0)
         return -1;
     flow_capture_add(&ex->flow->resp_body, data, len);
     return ex->front->resp_body(ex, data, len);
 }
 
-/* The body edits on text (decoded, NUL-terminated, len bytes): the new text (free), or NULL
- * when none changed it. */
-static char *edit_body(struct flow *f, struct rewrite_state *st, const char *text, size_t len)
+/* The body edits of rules[0..n) (others skipped) on text (decoded, NUL-terminated, len bytes), on
+ * side "request" / "response": the new text (free), or NULL when none changed it. */
+static char *edit_body(struct flow *f, const struct rule *const *rules, size_t n, const char *side,
+                       const char *text, size_t len)
 {
     char *cur = NULL;
-    for (size_t i = 0; i < st->nresp; i++) {
-        const struct rule *r = st->resp[i];
+    for (size_t i = 0; i < n; i++) {
+        const struct rule *r = rules[i];
         const struct rewrite *w = r->rewrite;
         const char *in = cur ? cur : text;
         size_t inlen = cur ? strlen(cur) : len;
         char *out = NULL;
-        if (w->target == REWRITE_RESP_JSON) {
+        if (rewrite_is_json(w)) {
             char *before = NULL, why[200];
             out = rewrite_json(w, in, inlen, &before, why, sizeof why);
             if (!out) {
@@ -299,10 +403,10 @@ static char *edit_body(struct flow *f, struct rewrite_state *st, const char *tex
             }
             char *after = w->op == REWRITE_REMOVE ? strdup("(removed)")
                                                   : json_dumps(w->json, JSON_COMPACT | JSON_ENCODE_ANY);
-            hit(f, r, before, after, "JSON %s set in the response body", w->path);
+            hit(f, r, before, after, "JSON %s set in the %s body", w->path, side);
             free(before);
             free(after);
-        } else if (w->target == REWRITE_RESP_BODY) {
+        } else if (w->target == REWRITE_RESP_BODY || w->target == REWRITE_REQ_BODY) {
             if (memchr(in, '\0', inlen)) {
                 hit(f, r, NULL, NULL, "%s: not applied: the body is binary", r->target);
                 continue;
@@ -312,13 +416,13 @@ static char *edit_body(struct flow *f, struct rewrite_state *st, const char *tex
                 continue;
             if (!count) {
                 free(out);
-                hit(f, r, NULL, NULL, "%s: no match in the response body", r->target);
+                hit(f, r, NULL, NULL, "%s: no match in the %s body", r->target, side);
                 continue;
             }
             char before[256], after[256];
             snprintf(before, sizeof before, "%.255s", in);
             snprintf(after, sizeof after, "%.255s", out);
-            hit(f, r, before, after, "response body: %d replacement%s", count, count == 1 ? "" : "s");
+            hit(f, r, before, after, "%s body: %d replacement%s", side, count, count == 1 ? "" : "s");
         } else
             continue;
         free(cur);
@@ -327,24 +431,25 @@ static char *edit_body(struct flow *f, struct rewrite_state *st, const char *tex
     return cur;
 }
 
-int rule_rewrite_done(struct exchange *ex)
+/* Edit head h's body raw[0..n) (in h's Content-Encoding) by rules[0..nr): on a change, out gets
+ * the bytes to send (re-encoded) and h a Content-Length for them (no Transfer-Encoding; no
+ * Content-Encoding when this build cannot make that coding again, noted). Returns 1 changed, 0
+ * unchanged (send raw as it is), -1 out of memory. */
+static int edit_coded(struct flow *f, const struct rule *const *rules, size_t nr, const char *side,
+                      struct http1_head *h, const unsigned char *raw, size_t n, struct evbuffer *out)
 {
-    struct rewrite_state *st = state_of(ex);
-    struct flow *f = ex->flow;
-    struct http1_head *resp = f->resp;
-    size_t n = evbuffer_get_length(st->body);
-    const unsigned char *raw = n ? evbuffer_pullup(st->body, -1) : (const unsigned char *)"";
-    const char *cenc = http1_head_get(resp, "content-encoding");
-    struct evbuffer *plain = evbuffer_new(), *enc = evbuffer_new();
+    const char *cenc = http1_head_get(h, "content-encoding");
+    struct evbuffer *plain = evbuffer_new();
     char *text = NULL, *edited = NULL;
     int rc = -1;
-    if (!plain || !enc)
+    if (!plain)
         goto out;
     if (cenc && body_decode(cenc, 0, raw, n, RULE_REWRITE_BODY_MAX * 4, plain) != BODY_DECODE_OK) {
-        for (size_t i = 0; i < st->nresp; i++)
-            if (rewrite_on_body(st->resp[i]->rewrite))
-                hit(f, st->resp[i], NULL, NULL, "%s: not applied: the body is not valid %s",
-                    st->resp[i]->target, cenc);
+        for (size_t i = 0; i < nr; i++)
+            if (rewrite_on_body(rules[i]->rewrite) || rewrite_on_req_body(rules[i]->rewrite))
+                hit(f, rules[i], NULL, NULL, "%s: not applied: the body is not valid %s",
+                    rules[i]->target, cenc);
+        rc = 0;
         goto out;
     }
     if (!cenc)
@@ -354,39 +459,119 @@ int rule_rewrite_done(struct exchange *ex)
         goto out;
     evbuffer_remove(plain, text, tl);
     text[tl] = '\0';
-    if (!(edited = edit_body(f, st, text, tl)))
-        goto out; /* nothing changed: the bytes as they came */
+    if (!(edited = edit_body(f, rules, nr, side, text, tl))) {
+        rc = 0; /* nothing changed: the bytes as they came */
+        goto out;
+    }
     size_t el = strlen(edited);
     const char *note = "";
-    if (cenc && rewrite_encode(cenc, (const unsigned char *)edited, el, enc) < 0) {
+    if (cenc && rewrite_encode(cenc, (const unsigned char *)edited, el, out) < 0) {
         /* a coding this build cannot make: sent decoded, the header says so */
-        if (rewrite_head_set(resp, "Content-Encoding", NULL, 0, 0, NULL) < 0)
+        if (rewrite_head_set(h, "Content-Encoding", NULL, 0, 0, NULL) < 0)
             goto out;
-        evbuffer_drain(enc, evbuffer_get_length(enc));
-        evbuffer_add(enc, edited, el);
+        evbuffer_drain(out, evbuffer_get_length(out));
+        evbuffer_add(out, edited, el);
         note = " (sent without its Content-Encoding)";
     } else if (!cenc)
-        evbuffer_add(enc, edited, el);
+        evbuffer_add(out, edited, el);
     char len[32];
-    snprintf(len, sizeof len, "%zu", evbuffer_get_length(enc));
-    if (rewrite_head_set(resp, "Transfer-Encoding", NULL, 0, 0, NULL) < 0 ||
-        rewrite_head_set(resp, "Content-Length", len, 0, 0, NULL) < 0)
+    snprintf(len, sizeof len, "%zu", evbuffer_get_length(out));
+    if (rewrite_head_set(h, "Transfer-Encoding", NULL, 0, 0, NULL) < 0 ||
+        rewrite_head_set(h, "Content-Length", len, 0, 0, NULL) < 0)
         goto out;
-    resp->framing = HTTP1_LENGTH;
-    resp->content_length = evbuffer_get_length(enc);
+    h->framing = HTTP1_LENGTH;
+    h->content_length = evbuffer_get_length(out);
     if (*note && f->rules && f->rules->n)
         str_copy(f->rules->hit[f->rules->n - 1].detail + strlen(f->rules->hit[f->rules->n - 1].detail),
                  sizeof f->rules->hit[0].detail - strlen(f->rules->hit[f->rules->n - 1].detail), note);
-    evbuffer_free(st->body);
-    st->body = enc;
-    enc = NULL;
+    rc = 1;
 out:
     free(text);
     free(edited);
     if (plain)
         evbuffer_free(plain);
+    return rc;
+}
+
+int rule_rewrite_done(struct exchange *ex)
+{
+    struct rewrite_state *st = state_of(ex);
+    size_t n = evbuffer_get_length(st->body);
+    const unsigned char *raw = n ? evbuffer_pullup(st->body, -1) : (const unsigned char *)"";
+    struct evbuffer *enc = evbuffer_new();
+    if (enc && edit_coded(ex->flow, st->resp, st->nresp, "response", ex->flow->resp, raw, n, enc) == 1) {
+        evbuffer_free(st->body);
+        st->body = enc;
+        enc = NULL;
+    }
     if (enc)
         evbuffer_free(enc);
-    rc = release(ex, st);
-    return rc;
+    return release(ex, st);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Request bodies */
+
+int rule_rewrite_req_holding(const struct exchange *ex)
+{
+    const struct rewrite_state *st = state_of(ex);
+    return st && st->req_holding;
+}
+
+/* The held request goes upstream: its head, then the held body. What it needs is taken out of
+ * st first: a failed head fails the exchange, which records (and may free) the flow and st. */
+static enum exchange_body release_request(struct exchange *ex, struct rewrite_state *st)
+{
+    struct evbuffer *body = st->req_body;
+    char *path = st->req_path, *host = st->req_host;
+    st->req_body = NULL;
+    st->req_path = st->req_host = NULL;
+    st->req_holding = 0;
+    unhold(st, &st->req_charged);
+    enum exchange_body r = EXCHANGE_BODY_QUEUED;
+    struct evbuffer_iovec seg;
+    if (exchange_req_send_head(ex, path, host) == 0)
+        while (ex->flow && evbuffer_peek(body, -1, NULL, &seg, 1) > 0) { /* no copy made whole */
+            r = exchange_req_body(ex, seg.iov_base, seg.iov_len);
+            evbuffer_drain(body, seg.iov_len);
+        }
+    evbuffer_free(body);
+    free(path);
+    free(host);
+    return r;
+}
+
+enum exchange_body rule_rewrite_req_body(struct exchange *ex, const char *data, size_t len)
+{
+    struct rewrite_state *st = state_of(ex);
+    char why[160];
+    if (hold_more(ex, st, st->req_body, &st->req_charged, data, len, why, sizeof why) == 0)
+        return EXCHANGE_BODY_QUEUED;
+    req_not_applied(ex->flow, st, why); /* a chunked body grew past the limit, or memory */
+    release_request(ex, st);
+    return ex->flow ? exchange_req_body(ex, data, len) : EXCHANGE_BODY_QUEUED;
+}
+
+void rule_rewrite_req_done(struct exchange *ex)
+{
+    struct rewrite_state *st = state_of(ex);
+    struct flow *f = ex->flow;
+    size_t n = evbuffer_get_length(st->req_body);
+    const unsigned char *raw = n ? evbuffer_pullup(st->req_body, -1) : (const unsigned char *)"";
+    struct evbuffer *enc = evbuffer_new();
+    if (enc && edit_coded(f, st->req, st->nreq, "request", f->req, raw, n, enc) == 1) {
+        /* the flow shows what the server got, as it shows what the client got */
+        capture_release(&f->req_body);
+        f->req_body.total = 0;
+        f->req_body.truncated = 0;
+        f->req_body.cut = NULL;
+        size_t el = evbuffer_get_length(enc);
+        flow_capture_add(&f->req_body, el ? (const char *)evbuffer_pullup(enc, -1) : "", el);
+        evbuffer_free(st->req_body);
+        st->req_body = enc;
+        enc = NULL;
+    }
+    if (enc)
+        evbuffer_free(enc);
+    release_request(ex, st);
 }

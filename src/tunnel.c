@@ -193,6 +193,11 @@ static void start_opaque(struct tunnel *t, const char *note)
     leg_attach(t->upstream, bev, NULL, NULL, NULL, NULL);
     if (t->flow && note)
         snprintf(t->flow->note, sizeof t->flow->note, "%s", note);
+    const struct tunnel_policy *tp = t->proxy->tunnel_policy; /* a throttle shapes the relay */
+    if (tp && t->flow && tp->relay(t, t->flow) == TUNNEL_RULE_RESET) {
+        t->ops->close(t->ops_arg, 0);
+        return;
+    }
     t->phase = TUNNEL_IDLE;
     t->ops->opaque(t->ops_arg);
 }
@@ -767,6 +772,19 @@ void tunnel_begin(struct tunnel *t, struct flow *f, const char *host, int port)
         /* httpeek itself: no upstream; the tunnel is terminated here and served by setup.c */
         snprintf(t->flow->note, sizeof t->flow->note, "httpeek's own setup site");
         send_200_and_peek(t);
+        return;
+    }
+    const struct tunnel_policy *tp = t->proxy->tunnel_policy;
+    const char *why_not;
+    int status = 0;
+    enum tunnel_rule ruled = tp && !rules_intercept(t->proxy->rules, t->client_addr, host, port,
+                                                    &why_not) ? tp->refuse(t, f, &status)
+                                                              : TUNNEL_RULE_NONE;
+    if (ruled != TUNNEL_RULE_NONE) { /* a block rule on a passthrough host */
+        if (ruled == TUNNEL_RULE_ANSWER)
+            fail(t, f, status, "blocked by a rule");
+        else
+            t->ops->close(t->ops_arg, 0);
         return;
     }
     if (t->proxy->route_rules && rules_answer(t, host)) {

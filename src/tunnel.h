@@ -46,6 +46,18 @@ struct tunnel_ops {
     void (*opaque)(void *arg);
 };
 
+/* What the rules do to a tunnel httpeek does not intercept (a passthrough): rule_tunnel.h fills
+ * it, main installs it as proxy->tunnel_policy (NULL: no rules, nothing called). */
+enum tunnel_rule { TUNNEL_RULE_NONE, TUNNEL_RULE_ANSWER, TUNNEL_RULE_RESET };
+struct tunnel;
+struct tunnel_policy {
+    /* A CONNECT that will be passed through (flow f): NONE go on; ANSWER it with *status (f
+     * failed as the rule says); RESET: close without an answer (f failed). */
+    enum tunnel_rule (*refuse)(struct tunnel *t, struct flow *f, int *status);
+    /* Its relay starts: shape the client connection (NONE), or RESET (the tunnel was lost). */
+    enum tunnel_rule (*relay)(struct tunnel *t, struct flow *f);
+};
+
 struct tunnel {
     /* set once by tunnel_init (borrowed) */
     const struct tunnel_ops *ops;

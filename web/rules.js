@@ -3,6 +3,8 @@
  * against them (matched here, the way src/ruleset.c matches: URL pattern globs, first enabled
  * rule of each kind), saved whole with PUT /api/rules and If-Match (412: someone else changed
  * them; the panel says so and reloads). With no rules, an empty state teaches the five actions.
+ * Rewrite rules are made and edited by kind (header, status, URL, query, body, JSON path, on the
+ * request or the response) with two fields, composed into rules.json's "edit" text (shown).
  * The toolbar shows when a throttle is on (GET /api/session's "throttle" list).
  * Rule text reaches the DOM through textContent and input values only. */
 'use strict';
@@ -27,7 +29,65 @@
     map_local: 'File or directory', map_remote: 'URL (https://...)',
     block: 'reset, dns, refused, tls, timeout, reset_body, or a status (403)',
     throttle: '3g, lte, edge, dsl, very-bad, loss100, dns-slow',
+    rewrite: 'the edit (composed from the fields)',
   };
+  // every rewrite kind of docs/RULES.md: [value of rf-edit, label, first field, second field or null]
+  const EDITS = [
+    ['req-header:set', 'Request header: set', 'Header name', 'Value'],
+    ['req-header:add', 'Request header: add', 'Header name', 'Value'],
+    ['req-header:remove', 'Request header: remove', 'Header name', null],
+    ['resp-header:set', 'Response header: set', 'Header name', 'Value'],
+    ['resp-header:add', 'Response header: add', 'Header name', 'Value'],
+    ['resp-header:remove', 'Response header: remove', 'Header name', null],
+    ['status', 'Response status', 'Status (200..599)', null],
+    ['url', 'URL (path and query), regex', 'Regex, e.g. ^/v1/', 'Replacement (\\1 a group)'],
+    ['query:set', 'Query parameter: set', 'Name', 'Value'],
+    ['query:add', 'Query parameter: add', 'Name', 'Value'],
+    ['query:remove', 'Query parameter: remove', 'Name', null],
+    ['req-body', 'Request body, regex', 'Regex', 'Replacement (\\1 a group)'],
+    ['req-body-literal', 'Request body, text', 'Text', 'Replacement'],
+    ['req-json', 'Request JSON: set at a path', 'Path, e.g. $.user.plan', 'JSON value, e.g. "pro"'],
+    ['req-json:remove', 'Request JSON: remove at a path', 'Path, e.g. $.user.debug', null],
+    ['resp-body', 'Response body, regex', 'Regex', 'Replacement (\\1 a group)'],
+    ['resp-body-literal', 'Response body, text', 'Text', 'Replacement'],
+    ['resp-json', 'Response JSON: set at a path', 'Path, e.g. $.user.plan', 'JSON value, e.g. "pro"'],
+    ['resp-json:remove', 'Response JSON: remove at a path', 'Path, e.g. $.user.debug', null],
+  ];
+  const editKind = (k) => EDITS.find((e) => e[0] === k) || EDITS[0];
+
+  // the edit text of a kind and its two fields (rules.json "edit", as --rewrite takes it)
+  function composeEdit(k, a, b) {
+    if (/^(req|resp)-header:(set|add)$/.test(k)) return k + ':' + a + ':' + b;
+    if (/:remove$/.test(k) && /json/.test(k)) return k + ':' + a;
+    if (/:remove$/.test(k)) return k + ':' + a;
+    if (k === 'status') return 'status:' + a;
+    if (/^query:/.test(k)) return k + ':' + a + '=' + b;
+    if (/json$/.test(k)) return k + ':' + a + '=' + b;
+    return k + ':' + a + '=>' + b; // url, bodies
+  }
+  // the kind and two fields of an edit text (as src/rewrite.c splits it: the first ':' / '=' / '=>')
+  function splitEdit(text) {
+    text = String(text || '');
+    const cut = (s, sep) => { const i = s.indexOf(sep); return i < 0 ? [s, ''] : [s.slice(0, i), s.slice(i + sep.length)]; };
+    let m = /^((?:req|resp)-header|query):(set|add|remove):(.*)$/.exec(text);
+    if (m) {
+      const k = m[1] + ':' + m[2];
+      if (m[2] === 'remove') return [k, m[3], ''];
+      const [a, b] = cut(m[3], m[1] === 'query' ? '=' : ':');
+      return [k, a, b];
+    }
+    m = /^((?:req|resp)-json):(.*)$/.exec(text);
+    if (m) {
+      if (m[2].startsWith('remove:')) return [m[1] + ':remove', m[2].slice(7), ''];
+      const [a, b] = cut(m[2], '=');
+      return [m[1], a, b];
+    }
+    m = /^(status):(.*)$/.exec(text);
+    if (m) return ['status', m[2], ''];
+    m = /^(url|req-body-literal|req-body|resp-body-literal|resp-body):(.*)$/.exec(text);
+    if (m) { const [a, b] = cut(m[2], '=>'); return [m[1], a, b]; }
+    return ['req-header:set', '', ''];
+  }
 
   let dlg = null, doc = null, etag = '', cli = [], rules = [], dirty = false, editing = -1;
 
@@ -109,6 +169,7 @@
       case 'map_remote': return a.url || '';
       case 'block': return a.status ? String(a.status) : (a.how || 'reset');
       case 'throttle': return a.preset || 'custom:' + ['down', 'up', 'latency', 'dns', 'loss'].filter((k) => a[k] !== undefined).map((k) => k + '=' + a[k]).join(',');
+      case 'rewrite': return a.edit || '';
       default: return '';
     }
   }
@@ -124,6 +185,7 @@
         for (const kv of p.slice(7).split(',')) { const i = kv.indexOf('='); if (i > 0) a[kv.slice(0, i).trim()] = kv.slice(i + 1).trim(); }
         return a;
       }
+      case 'rewrite': return { type, edit: p };
     }
     return { type };
   }
@@ -153,7 +215,6 @@
     append(tr, el('span', { class: 'rule-btns' }, box,
       el('button', { type: 'button', class: 'icon', title: 'Move up', 'aria-label': 'Move up', text: '↑', disabled: i === 0, onclick: () => move(i, -1) }),
       el('button', { type: 'button', class: 'icon', title: 'Move down', 'aria-label': 'Move down', text: '↓', disabled: i === rules.length - 1, onclick: () => move(i, 1) }),
-      // a kind this form does not edit (rewrite: rules.json's "edit" grammar) keeps its own fields
       el('button', { type: 'button', class: 'rule-edit', text: 'Edit', disabled: !PARAM[r.action && r.action.type],
         title: PARAM[r.action && r.action.type] ? 'Edit' : 'Edit this kind in rules.json', onclick: () => openForm(i) }),
       el('button', { type: 'button', class: 'rule-del danger', text: 'Delete', onclick: () => { rules.splice(i, 1); save(); } })));
@@ -175,8 +236,7 @@
         el('span', { class: 'teach-what', text: what }),
         el('code', { text: '--' + type.replace('_', '-') + " '" +
           (type === 'throttle' ? p + '@' + pat : pat + '=' + p) + "'" }));
-      if (PARAM[type])
-        append(li, el('button', { type: 'button', class: 'teach-try', text: 'Add', title: 'Start a rule like this one',
+      append(li, el('button', { type: 'button', class: 'teach-try', text: 'Add', title: 'Start a rule like this one',
           onclick: () => openForm(-1, { match: { url: pat }, action: actionFrom(type, p) }) }));
       append(list, li);
     }
@@ -206,12 +266,37 @@
     $('rf-type').value = (r.action && r.action.type) || 'block';
     $('rf-param').value = paramOf(r.action);
     $('rf-param').placeholder = PARAM[$('rf-type').value] || '';
+    const [k, a, b] = splitEdit(r.action && r.action.type === 'rewrite' ? r.action.edit : '');
+    $('rf-edit').value = k;
+    $('rf-a').value = a;
+    $('rf-b').value = b;
+    formKind();
     $('rf-pattern').focus();
   }
 
+  // the form's fields for its action: the parameter, or (rewrite) the edit's kind and fields
+  function formKind() {
+    const rw = $('rf-type').value === 'rewrite';
+    $('rf-param').hidden = rw;
+    $('rf-edit').hidden = $('rf-a').hidden = $('rf-preview').hidden = !rw;
+    const e = editKind($('rf-edit').value);
+    $('rf-a').placeholder = e[2];
+    $('rf-b').placeholder = e[3] || '';
+    $('rf-b').hidden = !rw || !e[3];
+    $('rf-a').setAttribute('aria-label', e[2]);
+    $('rf-b').setAttribute('aria-label', e[3] || 'unused');
+    $('rf-preview').textContent = rw ? 'edit: ' + composeEdit(e[0], $('rf-a').value, $('rf-b').value) : '';
+  }
+
   function submitForm() {
-    const pat = $('rf-pattern').value.trim(), type = $('rf-type').value, p = $('rf-param').value;
+    const pat = $('rf-pattern').value.trim(), type = $('rf-type').value;
+    let p = $('rf-param').value;
     if (!pat && type !== 'throttle') { note('A rule needs a URL pattern or a host (e.g. api.example.com).', true); return; }
+    if (type === 'rewrite') {
+      const e = editKind($('rf-edit').value);
+      if (!$('rf-a').value) { note('The edit needs its ' + e[2].replace(/,.*/, '').toLowerCase() + '.', true); return; }
+      p = composeEdit(e[0], $('rf-a').value, e[3] ? $('rf-b').value : '');
+    }
     const old = editing >= 0 ? rules[editing] : null;
     const r = old ? Object.assign({}, old) : { id: uniqueId(), enabled: true };
     if (!old || pat !== patternText(old)) {
@@ -278,8 +363,10 @@
   function build() {
     if (dlg) return dlg;
     const types = el('select', { id: 'rf-type', 'aria-label': 'Action' });
-    for (const k of ['map_local', 'map_remote', 'block', 'throttle']) append(types, el('option', { value: k, text: KINDS[k] }));
-    types.addEventListener('change', () => { $('rf-param').placeholder = PARAM[types.value] || ''; });
+    for (const k of ['map_local', 'map_remote', 'rewrite', 'block', 'throttle']) append(types, el('option', { value: k, text: KINDS[k] }));
+    types.addEventListener('change', () => { $('rf-param').placeholder = PARAM[types.value] || ''; formKind(); });
+    const edits = el('select', { id: 'rf-edit', 'aria-label': 'What the rewrite changes', hidden: true, onchange: formKind });
+    for (const [k, label] of EDITS) append(edits, el('option', { value: k, text: label }));
     dlg = el('dialog', { id: 'rules-dlg', 'aria-label': 'Rules' },
       el('div', { class: 'rules-head' },
         el('h3', { text: 'Rules' }),
@@ -291,6 +378,10 @@
         el('input', { id: 'rf-pattern', type: 'text', placeholder: 'https://api.example.com/v1/*  or  ads.example.com', spellcheck: 'false', 'aria-label': 'URL pattern' }),
         types,
         el('input', { id: 'rf-param', type: 'text', spellcheck: 'false', 'aria-label': 'Action parameter' }),
+        edits,
+        el('input', { id: 'rf-a', type: 'text', spellcheck: 'false', hidden: true, oninput: formKind }),
+        el('input', { id: 'rf-b', type: 'text', spellcheck: 'false', hidden: true, oninput: formKind }),
+        el('code', { id: 'rf-preview', class: 'rf-preview', hidden: true }),
         el('button', { type: 'submit', id: 'rf-save', text: 'Save rule' }),
         el('button', { type: 'button', text: 'Cancel', onclick: () => { $('rules-form').hidden = true; } })),
       el('div', { id: 'rules-body' }),

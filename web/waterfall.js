@@ -1,10 +1,12 @@
 /* waterfall.js — the timing waterfall of a flow (HAR phases). HAR's `connect` includes `ssl`, so
  * the ssl bar is drawn inside the connect bar's span (at its end, where the handshake happens),
- * and every bar is scaled to the flow's total time (a tunnel's phases are a sliver of it). */
+ * and every bar is scaled to the flow's total time (a tunnel's phases are a sliver of it). A
+ * throttle rule's added delay (timings.throttle) is its own bar, "throttle", after wait: the
+ * response's first byte waited that long on its way to the client. */
 
 import { el, fmtMs } from './util.js';
 
-const PHASES = ['blocked', 'dns', 'connect', 'ssl', 'send', 'wait', 'receive'];
+const PHASES = ['blocked', 'dns', 'connect', 'ssl', 'send', 'wait', 'throttle', 'receive'];
 
 // {phase: {start, dur}} in ms from the flow's start; ssl nested at the end of connect.
 function layout(t) {
@@ -33,6 +35,7 @@ function waterfall(t) {
   const box = el('div', { class: 'waterfall', 'data-total': total });
   for (const p of PHASES) {
     const q = pos[p];
+    if (p === 'throttle' && !q) continue; // a row only when a throttle added a delay
     const bar = el('span', { class: 'bar ph-' + p });
     if (q && total > 0) {
       bar.style.left = (100 * q.start / total) + '%';
@@ -44,7 +47,8 @@ function waterfall(t) {
     }
     const nested = p === 'ssl' && q && q.nested;
     box.appendChild(el('div', { class: 'wf-row' + (q ? '' : ' none') + (nested ? ' nested' : ''), 'data-phase': p },
-      el('span', { class: 'wf-label', title: nested ? 'the TLS handshake, part of connect' : null }, nested ? '↳ ssl' : p),
+      el('span', { class: 'wf-label', title: nested ? 'the TLS handshake, part of connect'
+        : p === 'throttle' ? 'delay added by a throttle rule (latency per round trip, DNS delay)' : null }, nested ? '↳ ssl' : p),
       el('span', { class: 'wf-track' }, bar),
       el('span', { class: 'wf-val' }, q ? fmtMs(q.dur) : '—')));
   }

@@ -58,6 +58,8 @@ P="http://rw.test:$PLAIN"
 start_httpeek --upstream-ca "$PKI/ca.pem" --http2=yes \
     --rewrite "$P/headers*=req-header:set:X-Debug:1" \
     --rewrite "$P/headers*=resp-header:remove:Server" \
+    --rewrite "$P/secret*=req-header:set:Authorization:Bearer s3cret-token" \
+    --rewrite "$P/secret*=url:^/secret=>/headers" \
     --rewrite "$P/old/*=url:^/old/(.*)=>/headers?was=\\1" \
     --rewrite "$P/q*=url:^/q=>/headers" \
     --rewrite "$P/q*=query:set:plan=pro" \
@@ -134,5 +136,18 @@ for e in json.load(open(sys.argv[1]))["log"]["entries"]:
         if r.get("before") == "\"free\"":
             print(r["action"], r["after"])
 ' "$T/har.json" | sort -u)" 'rewrite "pro"' "HAR: _rules carry before and after"
+
+# ---- "Redact secrets" covers what rules changed --------------------------------------------------------
+is "$(pcurl -sS "$P/secret?key=k3y-value&x=1" | jq_py '[v for k, v in d["headers"] if k.lower() == "authorization"]')" \
+    "['Bearer s3cret-token']" "a rule set a secret header (and rewrote a URL with a key in its query)"
+api "$V/api/har?redact=0" > "$T/har0.json"
+api "$V/api/har?redact=1" > "$T/har1.json"
+rules_text() { jq_py 'json.dumps([e.get("_rules", []) for e in d["log"]["entries"]])' < "$1"; }
+is "$(rules_text "$T/har0.json" | grep -o 's3cret-token\|k3y-value' | sort -u | tr '\n' ' ')" "k3y-value s3cret-token " \
+    "the plain HAR's _rules have the secret header value and query key (before / after)"
+is "$(rules_text "$T/har1.json" | grep -c 's3cret-token\|k3y-value')" "0" \
+    "the redacted HAR's _rules have neither: before / after and details are redacted too"
+is "$(jq_py '[r for e in d["log"]["entries"] for r in e.get("_rules", []) if "Authorization" in r["detail"]][0]["after"]' < "$T/har1.json")" \
+    "[redacted]" "... the header's after says [redacted]"
 
 done_testing

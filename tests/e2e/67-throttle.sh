@@ -57,6 +57,9 @@ d=$(newest_flow_detail "$(WEBAPI "" | sed 's|/api/$||')" lat.test)
 is "$(jq_py 'd["_rules"][0]["action"]' <<<"$d")" "throttle" "the flow's _rules names the throttle"
 like "$(jq_py 'd["_rules"][0]["detail"]' <<<"$d")" "custom: unlimited down, unlimited up, \+300 ms per round trip" "... with its profile"
 is "$(jq_py 'd["_throttle"]["delay_ms"]' <<<"$d")" "300" "_throttle.delay_ms: the delay it added"
+is "$(jq_py 'd["timings"]["throttle"] == 300' <<<"$d")" "True" "timings.throttle: the added delay shown as such in the flow's timings"
+d=$(newest_flow_detail "$(WEBAPI "" | sed 's|/api/$||')" fast.test)
+is "$(jq_py '"throttle" in d["timings"]' <<<"$d")" "False" "an unthrottled flow's timings have no throttle"
 
 # ---- loss ---------------------------------------------------------------------------------------
 lost=$(PY_TIMEOUT=60 py '
@@ -87,6 +90,8 @@ is "$(jq_py 'd["throttle"][0]["profile"]' <<<"$s")" "3g" "... with their profile
 api "$(WEBAPI har)" >"$T/har.json"
 n=$("$PYTHON" -c 'import json,sys; print(sum(1 for e in json.load(open(sys.argv[1]))["log"]["entries"] if e.get("_throttle", {}).get("delay_ms") == 300))' "$T/har.json")
 is "$n" "5" "HAR entries carry _throttle (the 5 latency requests)"
+n=$("$PYTHON" -c 'import json,sys; e = json.load(open(sys.argv[1]))["log"]["entries"]; print(sum(1 for x in e if x["timings"].get("_throttle") == 300), sum(1 for x in e if "fast.test" in x["request"]["url"] and "_throttle" in x["timings"]))' "$T/har.json")
+is "$n" "5 0" "HAR timings._throttle: 300 ms on the 5 latency requests, none on unthrottled ones"
 
 t=$(secs "http://live.test:$P/bytes/65536")
 is "$(within "$t" 0 0.5)" 1 "live.test before the rule: full speed ($t s)"
@@ -103,4 +108,7 @@ is "$(api "$(WEBAPI session)" | jq_py 'd["throttle"][-1]["id"]')" "slow-live" "t
 wait "$BG"
 t=$(tail -n 1 "$T/3g.secs")
 is "$(within "$t" 9.18 12.42)" 1 "1 MiB download at 3g: ~10.8 s ± 15 % (took $t s)"
+d=$(newest_flow_detail "$(WEBAPI "" | sed 's|/api/$||')" 3g.test)
+is "$(jq_py 'd["timings"].get("throttle", 0) > 0 and d["timings"]["throttle"] == d["_throttle"]["delay_ms"]' <<<"$d")" "True" \
+    "the 3g flow's timings.throttle is its added delay (> 0)"
 done_testing

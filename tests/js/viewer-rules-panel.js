@@ -3,8 +3,10 @@
 // (playwright-core), driven by tests/e2e/68-viewer-rules-panel.sh while curl traffic flows: the
 // empty state teaching the five actions, a block rule added from the panel blocking the next
 // request, disabled and traffic passing, "test a URL", a throttle rule turning the toolbar's
-// indicator on, a 412 when someone else changed the rules (the panel says so and reloads), and
-// an iPhone-size layout without horizontal overflow. Environment: VIEWER (URL), PROXY
+// indicator on, the throttled flow's waterfall showing its added delay as a "throttle" bar, a
+// 412 when someone else changed the rules (the panel says so and reloads), rewrite rules made
+// and edited through the form (a response header set, then edited; a request JSON field set)
+// and seen applied by the next requests, and an iPhone-size layout without horizontal overflow. Environment: VIEWER (URL), PROXY
 // (host:port), TARGET (URL a block rule on host blk.test answers), ART (screenshot directory).
 // Output: "ok - " / "not ok - " lines for lib.sh's node_tap.
 'use strict';
@@ -13,9 +15,30 @@ const http = require('http');
 const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
 const { ok } = require('./common');
 
-const PLAN = 11;
+const PLAN = 17;
 let done = 0;
 const check = (c, d, ...x) => { done++; return ok(c, d, ...x); };
+
+// a request through the proxy: {status, headers, body} (status 0: no answer)
+function proxyReq(url, method, body) {
+  const [host, port] = process.env.PROXY.split(':');
+  return new Promise((resolve) => {
+    const r = http.request({ host, port: +port, path: url, method: method || 'GET', headers: { Host: new URL(url).host } }, (res) => {
+      let b = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { b += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: b }));
+    });
+    r.on('error', () => resolve({ status: 0, headers: {}, body: '' }));
+    r.setTimeout(5000, () => { r.destroy(); resolve({ status: 0, headers: {}, body: '' }); });
+    r.end(body);
+  });
+}
+const getJSON = (url) => new Promise((resolve, reject) => http.get(url, (r) => {
+  let b = '';
+  r.on('data', (d) => { b += d; });
+  r.on('end', () => { try { resolve(JSON.parse(b)); } catch (e) { reject(e); } });
+}).on('error', reject));
 
 // the status a request through the proxy gets (0: no answer)
 function viaProxy(url) {
@@ -86,6 +109,34 @@ async function addRule(page, pattern, type, param) {
     const badge = await page.$eval('#throttle-on', (b) => (b.hidden ? '' : b.textContent));
     check(/Throttled: 3g/.test(badge), 'the toolbar shows a throttle is on', badge);
 
+    // the throttled flow's waterfall: the added delay as its own "throttle" bar
+    const slowUrl = target.replace('blk.test', 'slow.test') + '?wf';
+    await viaProxy(slowUrl);
+    const base0 = new URL(process.env.VIEWER);
+    let slow = null;
+    for (let i = 0; i < 30 && !slow; i++) {
+      slow = (await getJSON(new URL('/api/flows', base0))).filter((f) => f.url === slowUrl).pop();
+      if (!slow) await new Promise((r) => setTimeout(r, 100));
+    }
+    await page.click('#rules-close');
+    const det = slow ? await getJSON(new URL('/api/flows/' + slow.id, base0)) : {};
+    let wf = null;
+    if (slow) {
+      await page.evaluate((id) => window.httpeekViewer.select(id), slow.id);
+      await page.waitForSelector('#d-body .waterfall', { timeout: 5000 }).catch(() => {});
+      wf = await page.$eval('#d-body .waterfall', (w) => {
+        const row = w.querySelector('.wf-row[data-phase="throttle"]');
+        const wait = w.querySelector('.wf-row[data-phase="wait"] .bar');
+        return row && { label: row.children[0].textContent, dur: +row.querySelector('.bar').dataset.dur,
+          start: +row.querySelector('.bar').dataset.start, waitEnd: +wait.dataset.start + +wait.dataset.dur };
+      }).catch((e) => String(e));
+    }
+    check(wf && wf.label === 'throttle' && wf.dur === 100 && det.timings && det.timings.throttle === 100 && Math.abs(wf.start - wf.waitEnd) < 0.01,
+      'the 3g flow\'s waterfall shows its 100 ms added delay as a "throttle" bar after wait', JSON.stringify(wf), JSON.stringify(det.timings));
+    if (art) await page.screenshot({ path: path.join(art, '68-rules-waterfall-throttle.png') });
+    await page.click('#b-rules');
+    await page.waitForSelector('.rules-list .rule', { timeout: 5000 });
+
     // someone else changes the rules: the panel's next save gets 412, says so, reloads
     const other = JSON.stringify({ version: 1, rules: [{ id: 'theirs', match: { host: 'other.test' }, action: { type: 'block', status: 451 } }] });
     const base = new URL(process.env.VIEWER);
@@ -99,6 +150,43 @@ async function addRule(page, pattern, type, param) {
     const after = await page.$$eval('.rules-list .rule', (rs) => rs.map((r) => r.dataset.id));
     check(put === 200 && /Someone else changed/.test(n) && after.join() === 'theirs',
       'a save over someone else\'s change: 412, the panel says so and shows their rules', put, n, after.join());
+
+    // rewrite rules through the form: a response header set, seen by the next request, then edited
+    const rw = target.replace('blk.test', 'rw.test');
+    await page.click('#rules-add');
+    await page.fill('#rf-pattern', 'rw.test');
+    await page.selectOption('#rf-type', 'rewrite');
+    await page.selectOption('#rf-edit', 'resp-header:set');
+    await page.fill('#rf-a', 'X-Panel');
+    await page.fill('#rf-b', 'yes');
+    const preview = await page.$eval('#rf-preview', (p) => p.textContent);
+    await page.click('#rf-save');
+    n = await note(page, /Saved|Not saved/);
+    check(/Saved/.test(n) && preview === 'edit: resp-header:set:X-Panel:yes', 'a rewrite rule made with the form (kind, name, value) is saved', n, preview);
+    let got = await proxyReq(rw);
+    check(got.headers['x-panel'] === 'yes', 'the next request through httpeek gets the response header the form set', JSON.stringify(got.headers));
+    await page.click('.rules-list .rule:last-child .rule-edit');
+    const shown = await page.evaluate(() => ['rf-type', 'rf-edit', 'rf-a', 'rf-b'].map((i) => document.getElementById(i).value));
+    await page.fill('#rf-b', 'edited');
+    await page.click('#rf-save');
+    n = await note(page, /Saved|Not saved/);
+    check(shown.join() === 'rewrite,resp-header:set,X-Panel,yes', 'Edit on a rewrite rule shows its kind and fields in the form', shown.join());
+    got = await proxyReq(rw);
+    check(got.headers['x-panel'] === 'edited', 'edited from the form: the next request gets the new value', n, JSON.stringify(got.headers));
+    // a request JSON field by path (the server echoes what it got)
+    await page.click('#rules-add');
+    await page.fill('#rf-pattern', 'rw.test/echo/*');
+    await page.selectOption('#rf-type', 'rewrite');
+    await page.selectOption('#rf-edit', 'req-json');
+    await page.fill('#rf-a', '$.plan');
+    await page.fill('#rf-b', '"pro"');
+    await page.click('#rf-save');
+    n = await note(page, /Saved|Not saved/);
+    got = await proxyReq(rw.replace(/\/bytes\/.*/, '/echo/panel'), 'POST', '{"plan": "free"}');
+    let plan = null;
+    try { plan = JSON.parse(got.body).plan; } catch (e) { /* shown below */ }
+    check(plan === 'pro', 'a request JSON rewrite from the form: the server got "plan": "pro"', n, got.body);
+    if (art) await page.screenshot({ path: path.join(art, '68-rules-rewrite.png') });
 
     // iPhone size
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });

@@ -119,6 +119,26 @@ int main(void)
     free(s);
     rewrite_free(w);
 
+    /* request bodies */
+    int count = 0;
+    w = edit("req-body:(a+)=><\\1>");
+    ok(w && w->target == REWRITE_REQ_BODY && rewrite_on_req_body(w) && !rewrite_on_body(w),
+       "req-body: a request body edit, not a response one");
+    s = rewrite_replace(w, "baab", &count);
+    is_str(s, "b<aa>b", "req-body: regex with a group");
+    free(s);
+    rewrite_free(w);
+    w = edit("req-body-literal:a.b=>x");
+    s = rewrite_replace(w, "a.b axb", &count);
+    is_str(s, "x axb", "req-body-literal: the dot is literal");
+    free(s);
+    rewrite_free(w);
+    w = edit("req-json:remove:$.debug");
+    ok(w && w->target == REWRITE_REQ_JSON && rewrite_is_json(w) && rewrite_on_req_body(w),
+       "req-json: a JSON edit of the request body");
+    rewrite_free(w);
+    ok(refused("req-json:$.a=pro", "not JSON"), "req-json: the value must be JSON");
+
     /* JSON */
     const char *doc = "{\"user\": {\"plan\": \"free\", \"id\": 7}, \"items\": [{\"id\": 1}, {\"id\": 2}]}";
     char *old = NULL, why[200];
