@@ -28,6 +28,7 @@
 #include "setup.h"
 #include "store.h"
 #include "store_messages.h"
+#include "replay_marks.h"
 #include "tls_client.h"
 #include "tls_server.h"
 #include "web.h"
@@ -268,6 +269,7 @@ static int run(const struct opts *o)
     proxy.sink_arg = store;
     proxy.sink_busy = store_backlogged;
     proxy.ws_messages = store_messages_of(store);
+    proxy.replay_marks = replay_marks_new(); /* Repeat / compose (replay.h); NULL: none */
     store_messages_use_budget(proxy.ws_messages, &budget);
     store_set_lines(store, stdout);
     atomic_store(&proxy.next_flow_id, store_last_id(store)); /* ids continue in the file */
@@ -314,6 +316,7 @@ static int run(const struct opts *o)
         .keylog = keylog ? keylog_path(keylog) : NULL,
         .proxy = addrs, .setup_url = "http://" SETUP_HOST "/", .phone_proxy = phone_proxy,
         .loopback_only = reach.loopback_only,
+        .replay_marks = proxy.replay_marks, .ca_cert = ca_cert(ca),
         .intercept = (const char *const *)o->intercept, .nintercept = (size_t)o->nintercept,
         .passthrough = (const char *const *)o->passthrough, .npassthrough = (size_t)o->npassthrough};
     if (opts_split_hostport(o->web, webhost, sizeof webhost, &webport, 8081) == 0 &&
@@ -357,6 +360,7 @@ out:
     store_close(store); /* after the workers: their last flows are written too */
     client_slots_free(client_slots); /* after the workers: each closed connection gives back */
     web_stop(web);      /* after the store: its last commit still notifies the viewer */
+    replay_marks_free(proxy.replay_marks); /* after the workers and the viewer's repeats */
     if (sigint)
         event_free(sigint);
     if (sigterm)
