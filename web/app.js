@@ -565,6 +565,7 @@
     renderDiagnosis(d);
     $('tab-messages').hidden = !d.ws; // a WebSocket's messages (messages.js)
     showTab(tab === 'messages' && !d.ws ? 'overview' : tab);
+    document.dispatchEvent(new CustomEvent('hp-detail', { detail: d })); // compose.js: Repeat, Edit
   }
 
   function showTab(name) {
