@@ -136,5 +136,16 @@ is "$(grep -c 'GET /bytes/10?r=tok' "$UPLOG")" 1 "nothing was sent for them"
 is "$(api -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $tok" -H 'Origin: http://evil.test' "$W3/api/flows/$TID/replay")" 403 "with the token but from another origin: 403"
 is "$(api -X POST -H "Authorization: Bearer $tok" "$W3/api/flows/$TID/replay" | jq_py 'len(d["ids"])')" 1 "with the token: repeated"
 is "$(grep -c 'GET /bytes/10?r=tok' "$UPLOG")" 2 "... and the upstream got it"
+
+# stopped with repeats in flight (a slow upstream, a delay): it exits at once and cleanly (the
+# sanitizer build checks what it leaves)
+pcurl -o /dev/null "http://upstream.test:$PLAIN/slow/5"
+SID=$(api -H "Authorization: Bearer $tok" "$W3/api/flows" | jq_py '[f["id"] for f in d if f["path"] == "/slow/5"][0]')
+api --max-time 20 -o "$T/inflight" -w '%{http_code}' -X POST -H "Authorization: Bearer $tok" -d '{"count":6,"concurrency":2,"delay_ms":500}' "$W3/api/flows/$SID/replay" >"$T/inflight.code" 2>/dev/null &
+CPID=$!
+sleep 1
+t0=$(date +%s)
 stop_httpeek
+wait "$CPID"
+cmp_num $(( $(date +%s) - t0 )) -le 3 "stopped with repeats in flight: httpeek exits within 3 s"
 done_testing
