@@ -148,4 +148,77 @@ t0=$(date +%s)
 stop_httpeek
 wait "$CPID"
 cmp_num $(( $(date +%s) - t0 )) -le 3 "stopped with repeats in flight: httpeek exits within 3 s"
+
+# httpeek view FILE.har: an httpeek HAR (exported above) and a Chrome-like one
+start_httpeek --upstream-ca "$PKI/ca.pem"
+W4="http://127.0.0.1:$HTTPEEK_WEB_PORT"
+pcurl -o /dev/null "http://upstream.test:$PLAIN/bytes/10?r=har"
+pcurl -o /dev/null --data-binary 'har body' "http://upstream.test:$PLAIN/echo?har=1"
+pcurl_tls -o /dev/null "https://upstream.test:$TLSUP/headers?har=tls"
+pcurl -o /dev/null "http://nohost.test/har"
+wait_flows "$W4" 4
+api -o "$T/own.har" "$W4/api/har"
+stop_httpeek
+"$PYTHON" - "$T/chrome.har" "http://upstream.test:$PLAIN" <<'PY'
+import base64, json, sys
+up = sys.argv[2]
+def entry(method, url, status, text=None, b64=False, error=None, post=None, timings=None):
+    e = {"startedDateTime": "2026-12-01T10:00:00.250+01:00", "time": 120,
+         "request": {"method": method, "url": url, "httpVersion": "h2",
+                     "headers": [{"name": ":authority", "value": "x"}, {"name": "accept", "value": "application/json"}],
+                     "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},
+         "response": {"status": status, "statusText": "", "httpVersion": "h2",
+                      "headers": [{"name": "content-type", "value": "application/json"}],
+                      "cookies": [], "content": {"size": 0, "mimeType": "application/json"},
+                      "redirectURL": "", "headersSize": -1, "bodySize": -1},
+         "cache": {}, "timings": timings or {"blocked": 5, "dns": 10, "connect": 30, "ssl": 20, "send": 1, "wait": 60, "receive": 14}}
+    if text is not None:
+        e["response"]["content"]["text"] = base64.b64encode(text.encode()).decode() if b64 else text
+        if b64: e["response"]["content"]["encoding"] = "base64"
+    if error: e["response"]["_error"] = error
+    if post is not None: e["request"]["postData"] = {"mimeType": "application/json", "text": post}
+    return e
+har = {"log": {"version": "1.2", "creator": {"name": "WebInspector", "version": "537.36"}, "pages": [], "entries": [
+    entry("GET", "https://api.example.test/v1/user", 200, '{"name":"Ada"}', b64=True),
+    entry("POST", up + "/echo?from=chrome", 201, '{"ok":true}', post='{"plan":"pro"}'),
+    entry("GET", "https://gone.example.test/x", 0, error="net::ERR_NAME_NOT_RESOLVED", timings={"blocked": 1, "dns": -1, "connect": -1, "ssl": -1, "send": 0, "wait": 0, "receive": 0}),
+    entry("GET", "http://127.0.0.1:9/refused", 0, error="net::ERR_CONNECTION_REFUSED"),
+    {"request": {"method": "GET", "url": "chrome-extension://abc/x"}, "response": {"status": 200}},
+]}}
+json.dump(har, open(sys.argv[1], "w"))
+PY
+start_httpeek view "$T/chrome.har"
+W5="http://127.0.0.1:$HTTPEEK_WEB_PORT"
+like "$(cat "$HTTPEEK_LOG")" "Imported 4 requests from $T/chrome.har" "httpeek view: a Chrome HAR's HTTP entries imported (the extension URL skipped)"
+list=$(api "$W5/api/flows")
+is "$(echo "$list" | jq_py '[(f["method"], f["url"], f["status"], f["failed"]) for f in d]')" \
+   "[('GET', 'https://api.example.test/v1/user', 200, False), ('POST', 'http://upstream.test:$PLAIN/echo?from=chrome', 201, False), ('GET', 'https://gone.example.test/x', 0, True), ('GET', 'http://127.0.0.1:9/refused', 0, True)]" \
+   "the list: method, URL, status and failure of each entry, in order"
+is "$(echo "$list" | jq_py '[f["diag_code"] for f in d]')" "[0, 0, -1003, -1004]" "diagnosis recomputed from Chrome's net::ERR_ names (-1003 DNS, -1004 refused)"
+ids=($(echo "$list" | jq_py '" ".join(str(f["id"]) for f in d)'))
+is "$(api "$W5/api/flows/${ids[0]}/response/body")" '{"name":"Ada"}' "a base64 response body reads back as its bytes"
+det=$(flow_detail "${ids[0]}")
+is "$(echo "$det" | jq_py '[h["name"] for h in d["request"]["headers"]], d["started"], d["timings"]["wait"], d["timings"]["connect"], d["timings"]["ssl"]')" \
+   "['accept'] 2026-12-01T09:00:00.250Z 60.0 30.0 20.0" "headers (no h2 pseudo-headers), start time (UTC) and timings kept"
+out=$(post -d '{"count":2}' "$W5/api/flows/${ids[1]}/replay")
+r1=$(echo "$out" | jq_py 'd["ids"][0]')
+is "$(api "$W5/api/flows/$r1/response/body")" '{"plan":"pro"}' "an imported POST repeated: the server got its body"
+is "$(flow_detail "$r1" | jq_py 'd["_replay_of"], d["status"]')" "${ids[1]} 200" "... recorded beside the imports as a repeat of it"
+stop_httpeek
+start_httpeek view "$T/own.har"
+W6="http://127.0.0.1:$HTTPEEK_WEB_PORT"
+list=$(api "$W6/api/flows")
+is "$(echo "$list" | jq_py '[(f["path"], f["status"], f["diag_code"]) for f in d]')" \
+   "[('/bytes/10?r=har', 200, 0), ('/echo?har=1', 200, 0), ('/headers?har=tls', 200, 0), ('/har', 0, -1003)]" \
+   "httpeek view of httpeek's own HAR: the same flows, the failure diagnosed again"
+is "$(api "$W6/api/flows/$(echo "$list" | jq_py 'd[1]["id"]')/request/body")" "har body" "request bodies kept"
+stop_httpeek
+"$HTTPEEK" view "$T/nothere.har" --confdir "$T/new/confv" >"$T/v.out" 2>"$T/v.err"
+is "$?" 1 "httpeek view of a missing file: exit status 1"
+like "$(cat "$T/v.err")" "nothere.har: not a HAR file" "... saying why"
+echo '{"log":{}}' >"$T/empty.har"
+"$HTTPEEK" view "$T/empty.har" --confdir "$T/confv" >"$T/v.out" 2>"$T/v.err"
+like "$(cat "$T/v.err")" "no log.entries" "a JSON file without log.entries is refused"
+"$HTTPEEK" export --session "$(ls "$T"/confdir5/sessions/*.sqlite | head -n 1)" --har "$T/again.har" >/dev/null 2>&1
+is "$("$PYTHON" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["log"]["entries"]))' "$T/again.har")" 6 "the view's session exports again: 4 imported + 2 repeats"
 done_testing
