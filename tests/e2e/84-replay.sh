@@ -65,6 +65,13 @@ out=$(post -d "{\"url\":\"http://upstream.test:$PLAIN/headers?c=1\"}" "$W/api/re
 cid0=$(echo "$out" | jq_py 'd["id"]')
 is "$(api "$W/api/flows/$cid0/response/body" | jq_py '[v for n, v in d["headers"] if n == "X-Rule"]')" "['applied']" "rules apply to a composed request: the --rewrite header reached the server"
 
+# a flow captured over HTTP/2 (pseudo-headers in its head) is repeated over HTTP/1.1
+pcurl_tls --http2 -o /dev/null "https://upstream.test:$TLSUP/headers?h2=1" -H 'X-H2: yes'
+H2ID=$(api "$W/api/flows" | jq_py '[f["id"] for f in d if "h2=1" in f["url"]][0]')
+is "$(flow_detail "$H2ID" | jq_py 'd["request"]["http_version"], d["request"]["headers"][0]["name"]')" "HTTP/2.0 :method" "(a flow captured over HTTP/2, pseudo-headers first)"
+rid=$(post "$W/api/flows/$H2ID/replay" | jq_py 'd["ids"][0]')
+is "$(api "$W/api/flows/$rid/response/body" | jq_py '[n for n, v in d["headers"] if n.startswith(":")], [v for n, v in d["headers"] if n == "x-h2"], d["method"]')" "[] ['yes'] GET" "an HTTP/2 flow repeated: its headers reach the server without pseudo-headers"
+
 # compose a POST from scratch
 body='{"hello":"world","n":1}'
 req=$("$PYTHON" -c 'import json,sys; print(json.dumps({"method":"POST","url":sys.argv[1],"headers":[["Content-Type","application/json"],["X-Composed","yes"]],"body":sys.argv[2]}))' "http://upstream.test:$PLAIN/echo" "$body")
