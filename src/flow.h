@@ -240,6 +240,8 @@ struct flow {
     const char *diag_name;      /* its name, static string, or NULL */
     struct flow_checks checks;  /* app-level body facts and warning kinds (warnings.c) */
     struct flow_rule_hits *rules; /* rules that touched it (owned), or NULL: none */
+    uint64_t replay_of;         /* sent by httpeek repeating flow #replay_of (replay.c), else 0 */
+    int composed;               /* sent by httpeek for POST /api/requests (replay.c) */
 };
 
 /* Called with each finished flow; takes ownership (frees with flow_free when done). */

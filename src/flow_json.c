@@ -579,6 +579,10 @@ static void summary_fields(struct flow_json_text *w, const struct flow *f,
     kbool(w, "failed_before_tls", flow_words_failed_before_tls(f));
     kbool(w, "own", f->own);
     kint(w, "rules", f->rules ? f->rules->n : 0); /* rules that touched it: the list's mark */
+    if (f->replay_of) /* httpeek sent it again (replay.c): only then, to keep summaries small */
+        kint(w, "_replay_of", (long long)f->replay_of);
+    if (f->composed)
+        kbool(w, "_composed", 1);
 }
 
 static void detail_fields(struct flow_json_text *w, const struct flow *f,

@@ -680,6 +680,11 @@ static json_t *entry_json(struct har_ctx *c, json_t *d)
         put(e, "_bytesUp", json_integer(iget(d, "bytes_up", 0)));
         put(e, "_bytesDown", json_integer(iget(d, "bytes_down", 0)));
     }
+    json_t *replayed = json_object_get(d, "_replay_of"), *composed = json_object_get(d, "_composed");
+    if (json_is_integer(replayed)) /* httpeek sent it again, or composed it (replay.c) */
+        put(e, "_replay_of", json_incref(replayed));
+    if (json_is_true(composed))
+        put(e, "_composed", json_true());
     json_t *ruled = json_object_get(d, "_rules");
     if (json_is_array(ruled) && json_array_size(ruled))
         put(e, "_rules", rules_out(ruled, redact));

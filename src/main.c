@@ -29,6 +29,8 @@
 #include "setup.h"
 #include "store.h"
 #include "store_messages.h"
+#include "har_import.h"
+#include "replay_marks.h"
 #include "tls_client.h"
 #include "tls_server.h"
 #include "web.h"
@@ -270,6 +272,7 @@ static int run(const struct opts *o)
     proxy.sink_arg = store;
     proxy.sink_busy = store_backlogged;
     proxy.ws_messages = store_messages_of(store);
+    proxy.replay_marks = replay_marks_new(); /* Repeat / compose (replay.h); NULL: none */
     store_messages_use_budget(proxy.ws_messages, &budget);
     store_set_lines(store, stdout);
     atomic_store(&proxy.next_flow_id, store_last_id(store)); /* ids continue in the file */
@@ -316,6 +319,7 @@ static int run(const struct opts *o)
         .keylog = keylog ? keylog_path(keylog) : NULL,
         .proxy = addrs, .setup_url = "http://" SETUP_HOST "/", .phone_proxy = phone_proxy,
         .loopback_only = reach.loopback_only,
+        .replay_marks = proxy.replay_marks, .ca_cert = ca_cert(ca),
         .intercept = (const char *const *)o->intercept, .nintercept = (size_t)o->nintercept,
         .passthrough = (const char *const *)o->passthrough, .npassthrough = (size_t)o->npassthrough};
     if (opts_split_hostport(o->web, webhost, sizeof webhost, &webport, 8081) == 0 &&
@@ -359,6 +363,7 @@ out:
     store_close(store); /* after the workers: their last flows are written too */
     client_slots_free(client_slots); /* after the workers: each closed connection gives back */
     web_stop(web);      /* after the store: its last commit still notifies the viewer */
+    replay_marks_free(proxy.replay_marks); /* after the workers and the viewer's repeats */
     if (sigint)
         event_free(sigint);
     if (sigterm)
@@ -384,12 +389,42 @@ out:
     return rc;
 }
 
+/* `httpeek view FILE.har`: its entries imported into the session before the proxy starts on it
+ * (har_import.h). Returns 0, or 1 after saying why. */
+static int view_import(struct opts *o, const char *har, char *session, size_t len)
+{
+    char err[512];
+    long n;
+    /* the confdir (and its sessions/) as run makes it: created with the CA, parents and all */
+    struct ca *ca = o->session ? NULL : ca_load_or_create(o->confdir, err, sizeof err);
+    if (!o->session && !ca) {
+        fprintf(stderr, "httpeek view: %s\n", err);
+        return 1;
+    }
+    ca_free(ca);
+    if (session_path(o, session, len, err, sizeof err) < 0 ||
+        (n = har_import(har, session, o->max_body, err, sizeof err)) < 0) {
+        fprintf(stderr, "httpeek view: %s\n", err);
+        return 1;
+    }
+    printf("Imported %ld request%s from %s\n", n, n == 1 ? "" : "s", har);
+    o->session = session; /* run continues that session */
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o;
     char err[512];
     if (argc > 1 && !strcmp(argv[1], "export"))
         return export_main(argc - 1, argv + 1);
+    const char *view_har = NULL;
+    if (argc > 2 && !strcmp(argv[1], "view") && argv[2][0] != '-') { /* view FILE.har [options] */
+        view_har = argv[2];
+        argv[2] = argv[0];
+        argc -= 2;
+        argv += 2;
+    }
     int r = opts_parse(&o, argc, argv, err, sizeof err);
     if (r != 0) {
         if (r < 0)
@@ -407,6 +442,11 @@ int main(int argc, char **argv)
     log_set_level(o.verbose ? LOG_DEBUG : LOG_INFO);
     if (evthread_use_pthreads() != 0) {
         fprintf(stderr, "httpeek: libevent has no thread support\n");
+        return 1;
+    }
+    static char view_session[4096];
+    if (view_har && view_import(&o, view_har, view_session, sizeof view_session) != 0) {
+        opts_free(&o);
         return 1;
     }
     int rc = run(&o);

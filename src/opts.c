@@ -16,6 +16,7 @@
 static const char usage[] =
     "usage: httpeek [options]\n"
     "       httpeek export --session FILE --har OUT [--redact]   (session → HAR 1.2)\n"
+    "       httpeek view FILE.har [options]   (a HAR's requests in the viewer, repeatable)\n"
     "\n"
     "An HTTPS intercepting debug proxy: point a phone, simulator, browser or curl at it,\n"
     "trust its CA, and watch every exchange.\n"

@@ -24,6 +24,7 @@ struct store_messages;
 
 struct exchange_policy;
 struct tunnel_policy;
+struct replay_marks;
 
 struct proxy {
     const struct opts *opts;         /* borrowed from main */
@@ -53,6 +54,8 @@ struct proxy {
     flow_sink_fn sink;               /* takes finished flows; NULL frees them */
     void *sink_arg;
     int (*sink_busy)(void *sink_arg); /* 1: take no new request now (store behind); may be NULL */
+    struct replay_marks *replay_marks; /* httpeek's own repeats' connections (replay_marks.h;
+                                        borrowed from main; NULL: none) */
     struct store_messages *ws_messages; /* where WebSocket messages go (store_messages.h; borrowed
                                            from the store; NULL: not recorded) */
 };

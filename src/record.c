@@ -3,6 +3,7 @@
 #include "record.h"
 
 #include "diagnose.h"
+#include "replay_marks.h"
 
 uint64_t record_number(struct proxy *p, struct flow *f)
 {
@@ -22,5 +23,7 @@ void record_flow(struct proxy *p, struct flow *f)
      * worker: the store computes them once, writing the flow's JSON, and marks the terminal
      * line from that (store.c write_batch) */
     record_number(p, f);
+    if (p->replay_marks) /* the repeat waiting for this flow's id learns it */
+        replay_marks_recorded(p->replay_marks, f);
     flow_done(f, p->out, p->sink, p->sink_arg);
 }

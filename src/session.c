@@ -19,6 +19,7 @@
 #include "own.h"
 #include "pool.h"
 #include "record.h"
+#include "replay_marks.h"
 #include "str.h"
 #include "tls_facts.h"
 #include "tls_server.h"
@@ -68,6 +69,8 @@ struct flow *session_flow_new(struct session *s)
     str_copy(f->client_addr, sizeof f->client_addr, s->client_addr);
     f->client_port = s->client_port;
     f->req_body.budget = f->resp_body.budget = p->budget; /* past the share, bodies spill */
+    if (p->replay_marks) /* httpeek's own repeat or composed request: marked so */
+        replay_marks_flow(p->replay_marks, f);
     return f;
 }
 

@@ -357,6 +357,7 @@ static void on_request(struct evhttp_request *req, void *arg)
             }
         } else
             web__send_error(req, 405, "use GET or DELETE on /api/flows");
+    } else if (web__replay_route(w, req, path, cmd)) { /* .../replay, /api/requests */
     } else if (!strncmp(path, "/api/flows/", 11)) {
         const char *end;
         uint64_t id = web__parse_id(path + 11, &end);
@@ -505,6 +506,8 @@ struct web *web_start(const struct web_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "viewer: out of memory");
         goto fail;
     }
+    if (web__replay_start(w, c->replay_marks, c->ca_cert, err, errlen) < 0)
+        goto fail;
     const char *shown = w->loopback && !strcmp(host, "0.0.0.0") ? "127.0.0.1" : host;
     int v6 = strchr(shown, ':') != NULL;
     snprintf(w->url_public, sizeof w->url_public, "http://%s%s%s:%d/", v6 ? "[" : "", shown,
@@ -542,6 +545,8 @@ void web_stop(struct web *w)
     if (w->http)
         evhttp_free(w->http); /* closes the event streams too (sse_closed frees their state) */
     web__exports_stop(w);
+    if (w->base)
+        web__replay_stop(w);
     if (w->wake)
         event_free(w->wake);
     if (w->ping)

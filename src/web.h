@@ -117,6 +117,26 @@
  *                                  invalid; 200 {saved, etag}; saved atomically, in use at once
  *   Flows a rule touched carry _rules:[{id, action, detail}] in /api/flows/{id} (and HAR), and
  *   rules (a count) in list summaries.
+ *   POST /api/flows/{id}/replay    Repeat (web_replay.c, replay.h): body optional JSON {count
+ *                                  (1..1000, default 1), concurrency (1..32, default 1),
+ *                                  delay_ms (0..60000 between starts, default 0)}. httpeek sends
+ *                                  the flow's request again itself through its own listener
+ *                                  (rules apply; https:// via CONNECT + TLS trusting its CA;
+ *                                  HTTP/1.1; Host from the URL, Content-Length from the body,
+ *                                  hop-by-hop fields dropped). Answers when all ended and are in
+ *                                  the session: 200 {ids: [the new flows, in start order],
+ *                                  errors: requests that made no flow, error: the first one's
+ *                                  reason (only when errors)}. The new flows carry "_replay_of":
+ *                                  id (summary, detail and HAR). 400 {error} on bad options or a
+ *                                  flow that is no HTTP request, 404 unknown flow, 409 when its
+ *                                  request body was not captured whole (cut by --max-body or the
+ *                                  memory budget), 503 when 8 batches (or 64 MiB of request
+ *                                  bodies) are already running.
+ *   POST /api/requests             compose / edit and resend: {method (default "GET"), url
+ *                                  (absolute http(s)), headers: [[name, value], ...], body (text)
+ *                                  | body_base64} -> 200 {id} of the flow it made, which carries
+ *                                  "_composed": true (a failure is a flow with its diagnosis too);
+ *                                  400 {error} on bad input, 502 {error} when no flow was made.
  *   Writes (DELETE, PUT, POST) carrying an Origin other than http://{Host} get 403.
  *   Errors: 4xx/5xx with {"error":"reason"}.
  * Authentication: with a token, every request needs ?token=T, "Authorization: Bearer T", or the
@@ -129,6 +149,7 @@
 #include <stdint.h>
 #include "attrib.h"
 #include "store.h"
+#include <openssl/x509.h>
 
 struct clients;
 struct rules;
@@ -147,6 +168,10 @@ struct web_config {
     struct clients *clients;  /* per-client facts (may be NULL) */
     struct rules *rules;      /* interception rules (may be NULL) */
     struct ruleset_file *route_rules; /* map / block rules, GET/PUT /api/rules (may be NULL) */
+    struct replay_marks *replay_marks; /* where httpeek's own requests are registered
+                                          (replay_marks.h; borrowed; NULL: no Repeat) */
+    X509 *ca_cert;            /* httpeek's CA, which its own requests trust (borrowed; NULL: no
+                                 Repeat) */
     const char *const *intercept;   /* --intercept globs (borrowed) */
     size_t nintercept;
     const char *const *passthrough; /* --passthrough globs (borrowed) */

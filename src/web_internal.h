@@ -17,6 +17,10 @@ struct rules;
 struct store;
 struct store_reader;
 struct web_export;
+struct replay;
+struct replay_marks;
+struct replay_wait;
+#include <openssl/x509.h>
 
 struct sse_client {
     struct evhttp_request *req;
@@ -56,6 +60,9 @@ struct web {
     int wake_armed; /* on_wake is activated or scheduled: other threads need not activate it */
     struct store *store; /* the session's writer (web_set_store), for its recording state */
 
+    struct replay *replay;             /* web_replay.c: httpeek's own requests, or NULL */
+    struct replay_wait *replay_waits;  /* API requests waiting for their flows */
+
     struct event *recording_timer; /* web_session.c: looks for recording state changes */
     uint64_t recording_seen;       /* the store_recording_changes value last sent */
 };
@@ -77,6 +84,17 @@ int web__devices_route(struct web *w, struct evhttp_request *req, const char *pa
 /* GET/PUT /api/rules (web_rules.c): 1 when path was it (answered), 0 otherwise. */
 int web__rules_route(struct web *w, struct evhttp_request *req, const char *path,
                      enum evhttp_cmd_type cmd) HP_NONNULL(1, 2, 3);
+
+/* POST /api/flows/{id}/replay and POST /api/requests (web_replay.c): 1 when path was one
+ * (answered), 0 otherwise. */
+int web__replay_route(struct web *w, struct evhttp_request *req, const char *path,
+                      enum evhttp_cmd_type cmd) HP_NONNULL(1, 2, 3);
+
+/* Make the sender of those (w->base and w->proxy set); no marks or ca: none (the endpoints say
+ * so). Returns 0, -1 with a reason. web__replay_stop (after evhttp_free) ends and frees it. */
+int web__replay_start(struct web *w, struct replay_marks *marks, X509 *ca, char *err,
+                      size_t errlen) HP_NONNULL(1, 4);
+void web__replay_stop(struct web *w) HP_NONNULL(1);
 
 int web__session_start(struct web *w) HP_NONNULL(1);
 void web__session_stop(struct web *w) HP_NONNULL(1);

@@ -30,9 +30,11 @@ function statusText(s) {
 }
 
 // A CONNECT that failed at DNS, connect or the server's TLS never was a tunnel.
+// httpeek sent it itself (compose.js): "repeat of #12" or "composed" after the path.
 function pathText(s) {
   if (s.failed_before_tls) return 'CONNECT failed before TLS';
-  return s.kind === 'tunnel' ? (s.note || 'tunnel') : (s.path || '');
+  const sent = s._replay_of ? '  · repeat of #' + s._replay_of : s._composed ? '  · composed' : '';
+  return (s.kind === 'tunnel' ? (s.note || 'tunnel') : (s.path || '')) + sent;
 }
 
 function clientLabel(s) { return s.client_name || s.client || ''; }
