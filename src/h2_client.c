@@ -503,14 +503,10 @@ int32_t h2_client_submit(struct h2_client *c, const struct message_head *head, u
     message_head_init(&st->head, 0);
     st->arg = stream_arg;
     st->flags = flags;
-    struct message_head h2;
     nghttp2_nv *nv = NULL;
     char status[4];
     int32_t sid = -1;
-    if (message_to_h2(head, &h2) < 0)
-        goto out;
-    h2.is_request = 1;
-    ssize_t n = h2_head_nv(&h2, 0, status, &nv);
+    ssize_t n = h2_head_nv_from(head, 1, status, &nv);
     if (n < 0)
         goto out;
     if (head->end_stream) {
@@ -528,7 +524,6 @@ int32_t h2_client_submit(struct h2_client *c, const struct message_head *head, u
     }
 out:
     free(nv);
-    message_head_clear(&h2);
     if (sid < 0) {
         message_head_clear(&st->head);
         if (st->has_out)

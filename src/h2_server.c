@@ -645,13 +645,9 @@ int h2_server_respond(struct h2_server *s, int32_t sid, const struct message_hea
     struct h2s_stream *st = live_stream(s, sid);
     if (!st || st->answered)
         return -1;
-    struct message_head h2;
-    if (message_to_h2(head, &h2) < 0)
-        return -1;
-    h2.is_request = 0;
     nghttp2_nv *nv = NULL;
     char status[4];
-    ssize_t n = h2_head_nv(&h2, 0, status, &nv);
+    ssize_t n = h2_head_nv_from(head, 0, status, &nv);
     int rv = -1;
     if (n < 0)
         goto out;
@@ -675,7 +671,6 @@ int h2_server_respond(struct h2_server *s, int32_t sid, const struct message_hea
         st->answered = 1;
 out:
     free(nv);
-    message_head_clear(&h2);
     return rv;
 }
 
