@@ -193,6 +193,29 @@ ssize_t h2_head_nv_from(const struct message_head *src, int is_request, char sta
     return (ssize_t)n;
 }
 
+int h2_session_drain(nghttp2_session *ng, struct evbuffer *gather, struct evbuffer *out)
+{
+    int rv = 0;
+    for (;;) {
+        const uint8_t *data = NULL;
+        ssize_t n = nghttp2_session_mem_send(ng, &data);
+        if (n <= 0) {
+            rv = (int)n;
+            break;
+        }
+        if (evbuffer_add(gather, data, (size_t)n) < 0) {
+            rv = NGHTTP2_ERR_NOMEM;
+            break;
+        }
+    }
+    /* one append to the leg's output: its callbacks (the leg's write kick, the TLS
+     * bufferevent's) run once per flush, not once per frame; what was made before an error
+     * goes out too */
+    if (evbuffer_get_length(gather) && evbuffer_add_buffer(out, gather) < 0)
+        return NGHTTP2_ERR_NOMEM;
+    return rv;
+}
+
 void h2_limits_default(struct h2_limits *l)
 {
     l->max_concurrent_streams = 100;

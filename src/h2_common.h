@@ -83,6 +83,11 @@ ssize_t h2_head_nv(const struct message_head *h, int trailers, char status[4], n
 ssize_t h2_head_nv_from(const struct message_head *src, int is_request, char status[4],
                         nghttp2_nv **nv) HP_NONNULL(1, 3, 4);
 
+/* Serialise every frame ng has ready into gather (an evbuffer of the engine's own, empty between
+ * calls), then move them to out in one append. Returns 0, or nghttp2's error (< 0). */
+int h2_session_drain(nghttp2_session *ng, struct evbuffer *gather, struct evbuffer *out)
+    HP_NONNULL(1, 2, 3);
+
 /* Limits of one HTTP/2 connection (defaults: h2_limits_default). */
 struct h2_limits {
     uint32_t max_concurrent_streams; /* SETTINGS_MAX_CONCURRENT_STREAMS we announce (100) */

@@ -31,6 +31,7 @@ struct h2s_stream {
 
 struct h2_server {
     nghttp2_session *ng;
+    struct evbuffer *gather;    /* frames of one flush (h2_session_drain) */
     const struct h2_server_ops *ops;
     void *arg;
     struct h2_limits lim;
@@ -464,6 +465,10 @@ struct h2_server *h2_server_new(const struct h2_server_ops *ops, void *arg,
         return NULL;
     s->ops = ops;
     s->arg = arg;
+    if (!(s->gather = evbuffer_new())) {
+        free(s);
+        return NULL;
+    }
     if (limits)
         s->lim = *limits;
     else
@@ -526,6 +531,8 @@ void h2_server_free(struct h2_server *s)
         stream_free(s, s->streams);
     if (s->ng)
         nghttp2_session_del(s->ng);
+    if (s->gather)
+        evbuffer_free(s->gather);
     free(s);
 }
 
@@ -583,17 +590,12 @@ int h2_server_flush(struct h2_server *s, struct evbuffer *out)
     /* what a told producer queued goes out in this flush too, as far as windows allow; the
      * rounds are bounded (the owner flushes again when its leg's output drains) */
     for (int round = 0; round < 16; round++) {
-        for (;;) {
-            const uint8_t *data = NULL;
-            ssize_t n = nghttp2_session_mem_send(s->ng, &data);
-            if (n < 0) {
-                conn_error(s, NGHTTP2_INTERNAL_ERROR, 0, nghttp2_strerror((int)n));
-                return -1;
-            }
-            if (n == 0)
-                break;
-            if (evbuffer_add(out, data, (size_t)n) < 0)
-                return -1;
+        int rv = h2_session_drain(s->ng, s->gather, out);
+        if (rv == NGHTTP2_ERR_NOMEM)
+            return -1;
+        if (rv < 0) {
+            conn_error(s, NGHTTP2_INTERNAL_ERROR, 0, nghttp2_strerror(rv));
+            return -1;
         }
         if (!tell_drained(s))
             break;
