@@ -287,7 +287,12 @@ run_target() {   # run_target TARGET RUN
         # and hide their cost); one request first so one-off costs (leaf, thread arenas) are in
         # the baseline.
         stop_proxy
+        # one client address holds every tunnel: httpeek's per-address limit
+        # (--max-client-connections, 512 by default) would answer the rest 503
+        local keep=("${HTTPEEK_EXTRA[@]}")
+        [ "$t" = httpeek ] && HTTPEEK_EXTRA+=(--max-client-connections $((S5_N + 100)))
         start_proxy "$t" "$r-s5"
+        HTTPEEK_EXTRA=("${keep[@]}")
         out=$(lg "$t" --path /1k --expect-bytes 1024 -c 1 -n 1 -d 30)
         check "$r" "$t" S5 "$out"
         sleep 0.5

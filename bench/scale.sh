@@ -59,7 +59,8 @@ run_scale() {
         port=$SHORT_PORT
         legs="client legs held; origin closes idle upstreams after 2 s (fd limit $(ulimit -n) < 2 x $n)"
     fi
-    HTTPEEK_EXTRA=(--max-connections $((n + 1000)))
+    # one client address holds them all: past --max-client-connections (512) they would get 503
+    HTTPEEK_EXTRA=(--max-connections $((n + 1000)) --max-client-connections $((n + 1000)))
     start_proxy httpeek scale1
     HTTPEEK_EXTRA=()
     out=$(lgp 60 --port "$port" --path /1k --expect-bytes 1024 -c 1 -n 1 -d 30)

@@ -157,15 +157,20 @@ static int authority_host(const char *authority, char *host, size_t len, int *po
     return opts_split_hostport(authority, host, len, port, 443);
 }
 
-/* 1 when the leaf the client got covers host (coalescing: RFC 9113 §9.1.1). */
+/* 1 when the leaf the client got covers host (coalescing: RFC 9113 §9.1.1). The last host found
+ * covered is remembered: every stream of a connection names it, and checking the leaf (its
+ * extensions decoded) costs more than the rest of routing a request. */
 static int leaf_covers(struct session *s, const char *host)
 {
+    struct front_h2 *h = front_h2_of(s);
+    if (h->covered[0] && !strcasecmp(h->covered, host))
+        return 1;
     X509 *leaf = s->client.ssl ? SSL_get_certificate(s->client.ssl) : NULL;
-    if (!leaf)
-        return 1;
-    if (X509_check_ip_asc(leaf, host, 0) == 1)
-        return 1;
-    return X509_check_host(leaf, host, 0, 0, NULL) == 1;
+    if (leaf && X509_check_ip_asc(leaf, host, 0) != 1 &&
+        X509_check_host(leaf, host, 0, 0, NULL) != 1)
+        return 0;
+    str_copy(h->covered, sizeof h->covered, host);
+    return 1;
 }
 
 /* A request arrived in the tunnel: the client took our leaf (rules.h learns it on the first). */
@@ -490,8 +495,8 @@ static int ex_resp_head(struct exchange *ex, struct http1_head *resp, unsigned f
         const char *name = resp->fields[i].name;
         if ((flags & EXCHANGE_STRIP_ALT_SVC) && !strcasecmp(name, "alt-svc"))
             continue;
-        bad = message_add_field(&m, name, strlen(name), resp->fields[i].value,
-                                strlen(resp->fields[i].value)) < 0;
+        bad = message_add_field_borrowed(&m, name, strlen(name), resp->fields[i].value,
+                                         strlen(resp->fields[i].value)) < 0; /* sent at once */
     }
     int interim = resp->status < 200;
     int end = !interim && (ex->head_request || resp->status == 204 || resp->status == 304);

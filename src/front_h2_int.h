@@ -44,6 +44,7 @@ struct front_h2 {
     struct h2_stream *up_owner;     /* the stream using the session's uplink, or NULL */
     int failed;                     /* the engine failed: flush its GOAWAY, then close */
     int draining;                   /* GOAWAY NO_ERROR sent: close once no stream is left */
+    char covered[256];              /* last :authority host the client's leaf covers, "" none */
     char conn_error[300];           /* why the connection failed (the engine's on_conn_error:
                                      * names the frame the client got wrong), "" none */
 };

@@ -28,6 +28,7 @@ struct h2c_stream {
 
 struct h2_client {
     nghttp2_session *ng;
+    struct evbuffer *gather;    /* frames of one flush (h2_session_drain) */
     const struct h2_client_ops *ops;
     void *arg;
     struct h2_limits lim;
@@ -335,6 +336,10 @@ struct h2_client *h2_client_new(const struct h2_client_ops *ops, void *arg,
         return NULL;
     c->ops = ops;
     c->arg = arg;
+    if (!(c->gather = evbuffer_new())) {
+        free(c);
+        return NULL;
+    }
     if (limits)
         c->lim = *limits;
     else
@@ -393,6 +398,8 @@ void h2_client_free(struct h2_client *c)
         stream_free(c, c->streams);
     if (c->ng)
         nghttp2_session_del(c->ng);
+    if (c->gather)
+        evbuffer_free(c->gather);
     free(c);
 }
 
@@ -441,17 +448,12 @@ int h2_client_flush(struct h2_client *c, struct evbuffer *out)
     /* what a told producer queued goes out in this flush too, as far as windows allow; the
      * rounds are bounded (the owner flushes again when its leg's output drains) */
     for (int round = 0; round < 16; round++) {
-        for (;;) {
-            const uint8_t *data = NULL;
-            ssize_t n = nghttp2_session_mem_send(c->ng, &data);
-            if (n < 0) {
-                conn_error(c, NGHTTP2_INTERNAL_ERROR, 0, nghttp2_strerror((int)n));
-                return -1;
-            }
-            if (n == 0)
-                break;
-            if (evbuffer_add(out, data, (size_t)n) < 0)
-                return -1;
+        int rv = h2_session_drain(c->ng, c->gather, out);
+        if (rv == NGHTTP2_ERR_NOMEM)
+            return -1;
+        if (rv < 0) {
+            conn_error(c, NGHTTP2_INTERNAL_ERROR, 0, nghttp2_strerror(rv));
+            return -1;
         }
         if (!tell_drained(c))
             break;
@@ -503,14 +505,10 @@ int32_t h2_client_submit(struct h2_client *c, const struct message_head *head, u
     message_head_init(&st->head, 0);
     st->arg = stream_arg;
     st->flags = flags;
-    struct message_head h2;
     nghttp2_nv *nv = NULL;
     char status[4];
     int32_t sid = -1;
-    if (message_to_h2(head, &h2) < 0)
-        goto out;
-    h2.is_request = 1;
-    ssize_t n = h2_head_nv(&h2, 0, status, &nv);
+    ssize_t n = h2_head_nv_from(head, 1, status, &nv);
     if (n < 0)
         goto out;
     if (head->end_stream) {
@@ -528,7 +526,6 @@ int32_t h2_client_submit(struct h2_client *c, const struct message_head *head, u
     }
 out:
     free(nv);
-    message_head_clear(&h2);
     if (sid < 0) {
         message_head_clear(&st->head);
         if (st->has_out)

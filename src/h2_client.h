@@ -77,7 +77,7 @@ int h2_client_can_take(const struct h2_client *c) HP_NONNULL(1);
 /* Open streams. */
 size_t h2_client_streams(const struct h2_client *c) HP_NONNULL(1);
 
-/* Submit a request (any form: converted with message_to_h2; head->end_stream 1 means no body).
+/* Submit a request (any form: sent by message_to_h2's rules; head->end_stream 1 means no body).
  * Returns the stream id (> 0) or -1. The body follows with send_body / end. */
 int32_t h2_client_submit(struct h2_client *c, const struct message_head *head, unsigned flags,
                          void *stream_arg) HP_NONNULL(1, 2);

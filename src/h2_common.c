@@ -159,6 +159,63 @@ ssize_t h2_head_nv(const struct message_head *h, int trailers, char status[4], n
     return (ssize_t)n;
 }
 
+ssize_t h2_head_nv_from(const struct message_head *src, int is_request, char status[4],
+                        nghttp2_nv **nv)
+{
+    size_t bytes, max = message_h2_fields_max(src, 0, &bytes);
+    /* one block: the list, the fields it is made from, lower-cased names */
+    nghttp2_nv *a = malloc((max + 4) * sizeof *a + max * sizeof(struct message_field) + bytes + 1);
+    if (!a)
+        return -1;
+    struct message_field *f = (struct message_field *)(a + max + 4);
+    size_t nf = message_h2_fields(src, 0, f, (char *)(f + max));
+    size_t n = 0;
+    if (is_request) {
+        const char *authority = message_h2_authority(src);
+        a[n++] = make_nv(":method", 7, src->method, strlen(src->method));
+        if (src->scheme[0])
+            a[n++] = make_nv(":scheme", 7, src->scheme, strlen(src->scheme));
+        if (authority[0])
+            a[n++] = make_nv(":authority", 10, authority, strlen(authority));
+        if (src->path[0])
+            a[n++] = make_nv(":path", 5, src->path, strlen(src->path));
+    } else {
+        int st = src->status > 0 && src->status < 1000 ? src->status : 500;
+        status[0] = (char)('0' + st / 100);
+        status[1] = (char)('0' + st / 10 % 10);
+        status[2] = (char)('0' + st % 10);
+        status[3] = '\0';
+        a[n++] = make_nv(":status", 7, status, 3);
+    }
+    for (size_t i = 0; i < nf; i++)
+        a[n++] = make_nv(f[i].name, f[i].name_len, f[i].value, f[i].value_len);
+    *nv = a;
+    return (ssize_t)n;
+}
+
+int h2_session_drain(nghttp2_session *ng, struct evbuffer *gather, struct evbuffer *out)
+{
+    int rv = 0;
+    for (;;) {
+        const uint8_t *data = NULL;
+        ssize_t n = nghttp2_session_mem_send(ng, &data);
+        if (n <= 0) {
+            rv = (int)n;
+            break;
+        }
+        if (evbuffer_add(gather, data, (size_t)n) < 0) {
+            rv = NGHTTP2_ERR_NOMEM;
+            break;
+        }
+    }
+    /* one append to the leg's output: its callbacks (the leg's write kick, the TLS
+     * bufferevent's) run once per flush, not once per frame; what was made before an error
+     * goes out too */
+    if (evbuffer_get_length(gather) && evbuffer_add_buffer(out, gather) < 0)
+        return NGHTTP2_ERR_NOMEM;
+    return rv;
+}
+
 void h2_limits_default(struct h2_limits *l)
 {
     l->max_concurrent_streams = 100;

@@ -75,6 +75,19 @@ int h2_outq_end(nghttp2_session *s, int32_t stream_id, struct h2_outq *q,
 ssize_t h2_head_nv(const struct message_head *h, int trailers, char status[4], nghttp2_nv **nv)
     HP_NONNULL(1, 3, 4);
 
+/* h2_head_nv for any head (message_to_h2's rules, without making the HTTP/2-form copy): the
+ * pseudo-headers of a request (is_request 1: :authority from Host when src has none) or a
+ * response (:status in status), then src's fields in HTTP/2 form (message_h2_fields). *nv is one
+ * malloc'd block (free it) that also holds the lower-cased names; the other strings are borrowed
+ * from src. Returns the count, or -1 on OOM. */
+ssize_t h2_head_nv_from(const struct message_head *src, int is_request, char status[4],
+                        nghttp2_nv **nv) HP_NONNULL(1, 3, 4);
+
+/* Serialise every frame ng has ready into gather (an evbuffer of the engine's own, empty between
+ * calls), then move them to out in one append. Returns 0, or nghttp2's error (< 0). */
+int h2_session_drain(nghttp2_session *ng, struct evbuffer *gather, struct evbuffer *out)
+    HP_NONNULL(1, 2, 3);
+
 /* Limits of one HTTP/2 connection (defaults: h2_limits_default). */
 struct h2_limits {
     uint32_t max_concurrent_streams; /* SETTINGS_MAX_CONCURRENT_STREAMS we announce (100) */

@@ -31,6 +31,7 @@ struct h2s_stream {
 
 struct h2_server {
     nghttp2_session *ng;
+    struct evbuffer *gather;    /* frames of one flush (h2_session_drain) */
     const struct h2_server_ops *ops;
     void *arg;
     struct h2_limits lim;
@@ -464,6 +465,10 @@ struct h2_server *h2_server_new(const struct h2_server_ops *ops, void *arg,
         return NULL;
     s->ops = ops;
     s->arg = arg;
+    if (!(s->gather = evbuffer_new())) {
+        free(s);
+        return NULL;
+    }
     if (limits)
         s->lim = *limits;
     else
@@ -526,6 +531,8 @@ void h2_server_free(struct h2_server *s)
         stream_free(s, s->streams);
     if (s->ng)
         nghttp2_session_del(s->ng);
+    if (s->gather)
+        evbuffer_free(s->gather);
     free(s);
 }
 
@@ -583,17 +590,12 @@ int h2_server_flush(struct h2_server *s, struct evbuffer *out)
     /* what a told producer queued goes out in this flush too, as far as windows allow; the
      * rounds are bounded (the owner flushes again when its leg's output drains) */
     for (int round = 0; round < 16; round++) {
-        for (;;) {
-            const uint8_t *data = NULL;
-            ssize_t n = nghttp2_session_mem_send(s->ng, &data);
-            if (n < 0) {
-                conn_error(s, NGHTTP2_INTERNAL_ERROR, 0, nghttp2_strerror((int)n));
-                return -1;
-            }
-            if (n == 0)
-                break;
-            if (evbuffer_add(out, data, (size_t)n) < 0)
-                return -1;
+        int rv = h2_session_drain(s->ng, s->gather, out);
+        if (rv == NGHTTP2_ERR_NOMEM)
+            return -1;
+        if (rv < 0) {
+            conn_error(s, NGHTTP2_INTERNAL_ERROR, 0, nghttp2_strerror(rv));
+            return -1;
         }
         if (!tell_drained(s))
             break;
@@ -645,13 +647,9 @@ int h2_server_respond(struct h2_server *s, int32_t sid, const struct message_hea
     struct h2s_stream *st = live_stream(s, sid);
     if (!st || st->answered)
         return -1;
-    struct message_head h2;
-    if (message_to_h2(head, &h2) < 0)
-        return -1;
-    h2.is_request = 0;
     nghttp2_nv *nv = NULL;
     char status[4];
-    ssize_t n = h2_head_nv(&h2, 0, status, &nv);
+    ssize_t n = h2_head_nv_from(head, 0, status, &nv);
     int rv = -1;
     if (n < 0)
         goto out;
@@ -675,7 +673,6 @@ int h2_server_respond(struct h2_server *s, int32_t sid, const struct message_hea
         st->answered = 1;
 out:
     free(nv);
-    message_head_clear(&h2);
     return rv;
 }
 

@@ -84,7 +84,7 @@ size_t h2_server_streams(const struct h2_server *s) HP_NONNULL(1);
 /* The owner's pointer for stream sid (its exchange). Returns 0, -1 when no such stream. */
 int h2_server_set_stream_arg(struct h2_server *s, int32_t sid, void *stream_arg) HP_NONNULL(1);
 
-/* Response head for sid (any form: converted with message_to_h2). A status < 200 is interim
+/* Response head for sid (any form: sent by message_to_h2's rules). A status < 200 is interim
  * (sent, the final head follows). end_stream 1: no body (so for answers to HEAD, and for 204
  * and 304). Returns 0, -1 (no such stream, already answered, OOM). */
 int h2_server_respond(struct h2_server *s, int32_t sid, const struct message_head *head,

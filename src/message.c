@@ -123,7 +123,8 @@ static int64_t parse_length(const char *v, size_t len)
 }
 
 static int push_field(struct message_head *h, struct message_field **arr, size_t *n, size_t *cap,
-                      const char *name, size_t name_len, const char *value, size_t value_len)
+                      const char *name, size_t name_len, const char *value, size_t value_len,
+                      int borrow)
 {
     if (*n == *cap) {
         size_t nc = *cap ? *cap * 2 : 16;
@@ -133,17 +134,27 @@ static int push_field(struct message_head *h, struct message_field **arr, size_t
         *arr = na;
         *cap = nc;
     }
-    const char *nm = message_strdup(h, name, name_len);
-    const char *vl = nm ? message_strdup(h, value, value_len) : NULL;
-    if (!vl)
+    if (borrow) {
+        (*arr)[(*n)++] = (struct message_field){name, value, name_len, value_len};
+        h->field_bytes += name_len + value_len + 32;
+        return 0;
+    }
+    char *nm = arena_alloc(h, name_len + value_len + 2); /* name and value side by side */
+    if (!nm)
         return -1;
+    memcpy(nm, name, name_len);
+    nm[name_len] = '\0';
+    char *vl = nm + name_len + 1;
+    if (value_len)
+        memcpy(vl, value, value_len);
+    vl[value_len] = '\0';
     (*arr)[(*n)++] = (struct message_field){nm, vl, name_len, value_len};
     h->field_bytes += name_len + value_len + 32;
     return 0;
 }
 
-int message_add_field(struct message_head *h, const char *name, size_t name_len,
-                      const char *value, size_t value_len)
+static int add_field(struct message_head *h, const char *name, size_t name_len,
+                     const char *value, size_t value_len, int borrow)
 {
     if (name_len == 14 && !strncasecmp(name, "content-length", 14)) {
         int64_t n = parse_length(value, value_len);
@@ -155,14 +166,26 @@ int message_add_field(struct message_head *h, const char *name, size_t name_len,
         }
     }
     return push_field(h, &h->fields, &h->nfields, &h->fields_cap, name, name_len, value,
-                      value_len);
+                      value_len, borrow);
+}
+
+int message_add_field(struct message_head *h, const char *name, size_t name_len,
+                      const char *value, size_t value_len)
+{
+    return add_field(h, name, name_len, value, value_len, 0);
+}
+
+int message_add_field_borrowed(struct message_head *h, const char *name, size_t name_len,
+                               const char *value, size_t value_len)
+{
+    return add_field(h, name, name_len, value, value_len, 1);
 }
 
 int message_add_trailer(struct message_head *h, const char *name, size_t name_len,
                         const char *value, size_t value_len)
 {
     return push_field(h, &h->trailers, &h->ntrailers, &h->trailers_cap, name, name_len, value,
-                      value_len);
+                      value_len, 0);
 }
 
 const char *message_get(const struct message_head *h, const char *name)
@@ -195,9 +218,24 @@ int message_is_connection_field(const char *name, size_t len)
     return connection_field_index(name, len) >= 0;
 }
 
+/* RFC 9110 §5.6.2 tchar, as a table: every received HTTP/2 field name is checked byte by byte */
+static const unsigned char tchar_table[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1};
+
 static int is_tchar(unsigned char c)
 {
-    return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+    return tchar_table[c];
 }
 
 static int is_token(const char *s, size_t len)
@@ -355,20 +393,9 @@ static char *lower_copy(struct message_head *h, const char *s, size_t len)
     return p;
 }
 
-/* Push a field whose name is lower-cased first. */
-static int push_lower(struct message_head *dst, int trailer, const struct message_field *f)
+static int is_named(const struct message_field *f, const char *lit, size_t len)
 {
-    char small[64];
-    char *name = f->name_len < sizeof small ? small : malloc(f->name_len + 1);
-    if (!name)
-        return -1;
-    for (size_t i = 0; i < f->name_len; i++)
-        name[i] = (char)tolower((unsigned char)f->name[i]);
-    int r = trailer ? message_add_trailer(dst, name, f->name_len, f->value, f->value_len)
-                    : message_add_field(dst, name, f->name_len, f->value, f->value_len);
-    if (name != small)
-        free(name);
-    return r;
+    return f->name_len == len && !strncasecmp(f->name, lit, len);
 }
 
 /* 1 when a Connection field of src names the field name (RFC 9110 §7.6.1). */
@@ -380,10 +407,122 @@ static int named_by_connection(const struct message_head *src, const char *name,
     memcpy(tok, name, len);
     tok[len] = '\0';
     for (size_t i = 0; i < src->nfields; i++)
-        if (!strcasecmp(src->fields[i].name, "connection") &&
+        if (is_named(&src->fields[i], "connection", 10) &&
             list_has(src->fields[i].value, src->fields[i].value_len, tok))
             return 1;
     return 0;
+}
+
+size_t message_h2_fields_max(const struct message_head *src, int trailers, size_t *name_bytes)
+{
+    const struct message_field *f = trailers ? src->trailers : src->fields;
+    size_t n = trailers ? src->ntrailers : src->nfields, max = n, bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        bytes += f[i].name_len + 1;
+        if (!trailers && is_named(&f[i], "cookie", 6))
+            for (size_t j = 0; j < f[i].value_len; j++)
+                max += f[i].value[j] == ';';
+    }
+    *name_bytes = bytes;
+    return max;
+}
+
+/* f's name lower-cased: f's own when it has no upper case, else a copy in *scratch (advanced). */
+static const char *lower_name(const struct message_field *f, char **scratch)
+{
+    size_t i = 0;
+    while (i < f->name_len && !(f->name[i] >= 'A' && f->name[i] <= 'Z'))
+        i++;
+    if (i == f->name_len)
+        return f->name;
+    char *p = *scratch;
+    for (i = 0; i < f->name_len; i++)
+        p[i] = (char)tolower((unsigned char)f->name[i]);
+    p[f->name_len] = '\0';
+    *scratch += f->name_len + 1;
+    return p;
+}
+
+size_t message_h2_fields(const struct message_head *src, int trailers, struct message_field *out,
+                         char *scratch)
+{
+    size_t n = 0;
+    if (trailers) {
+        for (size_t i = 0; i < src->ntrailers; i++) {
+            const struct message_field *f = &src->trailers[i];
+            if (message_is_connection_field(f->name, f->name_len))
+                continue;
+            out[n++] = (struct message_field){lower_name(f, &scratch), f->value, f->name_len,
+                                              f->value_len};
+        }
+        return n;
+    }
+    int has_connection = 0; /* the common case: no Connection field, nothing it names */
+    for (size_t i = 0; i < src->nfields && !has_connection; i++)
+        has_connection = is_named(&src->fields[i], "connection", 10);
+    for (size_t i = 0; i < src->nfields; i++) {
+        const struct message_field *f = &src->fields[i];
+        if (message_is_connection_field(f->name, f->name_len) ||
+            (has_connection && named_by_connection(src, f->name, f->name_len)))
+            continue;
+        if (src->is_request && is_named(f, "host", 4))
+            continue; /* carried by :authority */
+        if (is_named(f, "te", 2)) {
+            if (list_has(f->value, f->value_len, "trailers"))
+                out[n++] = (struct message_field){"te", "trailers", 2, 8};
+            continue;
+        }
+        if (is_named(f, "cookie", 6)) {
+            /* crumbs: "a=1; b=2" -> two fields, better HPACK reuse (RFC 9113 §8.2.3); a crumb
+             * is not NUL-terminated (value_len says where it ends) */
+            const char *v = f->value, *end = f->value + f->value_len;
+            while (v < end) {
+                const char *semi = memchr(v, ';', (size_t)(end - v));
+                const char *e = semi ? semi : end;
+                const char *s = v;
+                while (s < e && (*s == ' ' || *s == '\t'))
+                    s++;
+                const char *t = e;
+                while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
+                    t--;
+                if (t > s)
+                    out[n++] = (struct message_field){"cookie", s, 6, (size_t)(t - s)};
+                v = semi ? semi + 1 : end;
+            }
+            continue;
+        }
+        out[n++] = (struct message_field){lower_name(f, &scratch), f->value, f->name_len,
+                                          f->value_len};
+    }
+    return n;
+}
+
+const char *message_h2_authority(const struct message_head *src)
+{
+    if (src->authority[0] || !src->is_request)
+        return src->authority;
+    const char *host = message_get(src, "host");
+    return host ? host : "";
+}
+
+/* Add src's HTTP/2-form fields (or trailers) to dst (copied). */
+static int add_h2_fields(const struct message_head *src, int trailers, struct message_head *dst)
+{
+    size_t bytes, max = message_h2_fields_max(src, trailers, &bytes);
+    if (!max)
+        return 0;
+    struct message_field *out = malloc(max * sizeof *out + bytes);
+    if (!out)
+        return -1;
+    size_t n = message_h2_fields(src, trailers, out, (char *)(out + max));
+    int r = 0;
+    for (size_t i = 0; i < n && r == 0; i++)
+        r = trailers ? message_add_trailer(dst, out[i].name, out[i].name_len, out[i].value,
+                                           out[i].value_len)
+                     : message_add_field(dst, out[i].name, out[i].name_len, out[i].value,
+                                         out[i].value_len);
+    free(out);
+    return r;
 }
 
 int message_to_h2(const struct message_head *src, struct message_head *dst)
@@ -395,62 +534,16 @@ int message_to_h2(const struct message_head *src, struct message_head *dst)
     dst->stream_id = src->stream_id;
     dst->end_stream = src->end_stream;
     dst->wire_size = src->wire_size;
+    const char *authority = message_h2_authority(src);
     if (set_str(dst, &dst->method, src->method, strlen(src->method)) < 0 ||
         set_str(dst, &dst->scheme, src->scheme, strlen(src->scheme)) < 0 ||
-        set_str(dst, &dst->path, src->path, strlen(src->path)) < 0)
-        goto oom;
-    const char *authority = src->authority;
-    if (!authority[0] && src->is_request) {
-        const char *host = message_get(src, "host");
-        authority = host ? host : "";
-    }
-    if (set_str(dst, &dst->authority, authority, strlen(authority)) < 0)
-        goto oom;
-    for (size_t i = 0; i < src->nfields; i++) {
-        const struct message_field *f = &src->fields[i];
-        if (message_is_connection_field(f->name, f->name_len) ||
-            named_by_connection(src, f->name, f->name_len))
-            continue;
-        if (src->is_request && !strcasecmp(f->name, "host"))
-            continue; /* carried by :authority */
-        if (!strcasecmp(f->name, "te")) {
-            if (list_has(f->value, f->value_len, "trailers") &&
-                message_add_field(dst, "te", 2, "trailers", 8) < 0)
-                goto oom;
-            continue;
-        }
-        if (!strcasecmp(f->name, "cookie")) {
-            /* crumbs: "a=1; b=2" -> two fields, better HPACK reuse (RFC 9113 §8.2.3) */
-            const char *v = f->value, *end = f->value + f->value_len;
-            while (v < end) {
-                const char *semi = memchr(v, ';', (size_t)(end - v));
-                const char *e = semi ? semi : end;
-                const char *s = v;
-                while (s < e && (*s == ' ' || *s == '\t'))
-                    s++;
-                const char *t = e;
-                while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
-                    t--;
-                if (t > s && message_add_field(dst, "cookie", 6, s, (size_t)(t - s)) < 0)
-                    goto oom;
-                v = semi ? semi + 1 : end;
-            }
-            continue;
-        }
-        if (push_lower(dst, 0, f) < 0)
-            goto oom;
-    }
-    for (size_t i = 0; i < src->ntrailers; i++) {
-        const struct message_field *f = &src->trailers[i];
-        if (message_is_connection_field(f->name, f->name_len))
-            continue;
-        if (push_lower(dst, 1, f) < 0)
-            goto oom;
+        set_str(dst, &dst->path, src->path, strlen(src->path)) < 0 ||
+        set_str(dst, &dst->authority, authority, strlen(authority)) < 0 ||
+        add_h2_fields(src, 0, dst) < 0 || add_h2_fields(src, 1, dst) < 0) {
+        message_head_clear(dst);
+        return -1;
     }
     return 0;
-oom:
-    message_head_clear(dst);
-    return -1;
 }
 
 /* ---- HTTP/1 ---- */
@@ -492,7 +585,8 @@ static size_t sbuf_put(struct sbuf *b, const char *s, size_t n, int terminate)
     return off;
 }
 
-struct http1_head *message_to_http1(const struct message_head *m, const char **why)
+/* message_to_http1, or message_to_http1_recorded when recorded is 1. */
+static struct http1_head *to_http1(const struct message_head *m, int recorded, const char **why)
 {
     if (why)
         *why = NULL;
@@ -506,13 +600,14 @@ struct http1_head *message_to_http1(const struct message_head *m, const char **w
         }
     }
     struct http1_head *h = calloc(1, sizeof *h);
-    size_t nout = m->nfields + 1;
+    size_t nout = m->nfields + (recorded ? 4 : 1);
     size_t (*offs)[2] = calloc(nout, sizeof *offs);
     struct sbuf b = {0};
     if (!h || !offs)
         goto oom;
     int is_connect = m->is_request && !strcmp(m->method, "CONNECT");
-    const char *target = is_connect ? m->authority : m->path;
+    /* the record's target: the path (a CONNECT's authority is in its ":authority" field) */
+    const char *target = is_connect ? (recorded ? "" : m->authority) : m->path;
     size_t target_off = sbuf_put(&b, target, strlen(target), 1);
     /* HTTP/2 has no reason phrase (RFC 9113 §8.3.2): "" as mitmproxy's HAR has it */
     const char *reason = m->is_request || m->major >= 2 ? "" : http1_reason(m->status);
@@ -520,7 +615,18 @@ struct http1_head *message_to_http1(const struct message_head *m, const char **w
     if (target_off == SIZE_MAX || reason_off == SIZE_MAX)
         goto oom;
     size_t n = 0;
-    if (m->is_request && m->authority[0] && !message_get(m, "host")) {
+    const char *pseudo[4][2] = {{":method", m->method}, {":scheme", m->scheme},
+                                {":authority", m->authority}, {":path", m->path}};
+    for (int i = 0; i < 4 && recorded; i++) {
+        if (!pseudo[i][1][0])
+            continue;
+        offs[n][0] = sbuf_put(&b, pseudo[i][0], strlen(pseudo[i][0]), 1);
+        offs[n][1] = sbuf_put(&b, pseudo[i][1], strlen(pseudo[i][1]), 1);
+        if (offs[n][0] == SIZE_MAX || offs[n][1] == SIZE_MAX)
+            goto oom;
+        n++;
+    }
+    if (!recorded && m->is_request && m->authority[0] && !message_get(m, "host")) {
         offs[n][0] = sbuf_put(&b, "host", 4, 1);
         offs[n][1] = sbuf_put(&b, m->authority, strlen(m->authority), 1);
         if (offs[n][0] == SIZE_MAX || offs[n][1] == SIZE_MAX)
@@ -569,8 +675,8 @@ struct http1_head *message_to_http1(const struct message_head *m, const char **w
     h->target = b.p + target_off;
     h->status = m->status;
     h->reason = b.p + reason_off;
-    h->major = m->major;
-    h->minor = m->minor;
+    h->major = recorded ? 2 : m->major;
+    h->minor = recorded ? 0 : m->minor;
     int no_body = m->end_stream ||
                   (!m->is_request && (m->status < 200 || m->status == 204 || m->status == 304));
     if (m->content_length >= 0) {
@@ -649,36 +755,13 @@ oom:
     return -1;
 }
 
-/* See message.h. */
+struct http1_head *message_to_http1(const struct message_head *m, const char **why)
+{
+    return to_http1(m, 0, why);
+}
+
+/* See message.h. One pass (it made a copy of m with the pseudo-headers as fields first). */
 struct http1_head *message_to_http1_recorded(const struct message_head *m, const char **why)
 {
-    struct message_head r;
-    message_head_init(&r, 1);
-    int bad = message_set_method(&r, m->method, strlen(m->method)) < 0 ||
-              message_set_scheme(&r, m->scheme, strlen(m->scheme)) < 0 ||
-              message_set_path(&r, m->path, strlen(m->path)) < 0;
-    const char *pseudo[4][2] = {{":method", m->method}, {":scheme", m->scheme},
-                                {":authority", m->authority}, {":path", m->path}};
-    for (int i = 0; i < 4 && !bad; i++)
-        if (pseudo[i][1][0])
-            bad = message_add_field(&r, pseudo[i][0], strlen(pseudo[i][0]), pseudo[i][1],
-                                    strlen(pseudo[i][1])) < 0;
-    for (size_t i = 0; i < m->nfields && !bad; i++)
-        bad = message_add_field(&r, m->fields[i].name, m->fields[i].name_len, m->fields[i].value,
-                                m->fields[i].value_len) < 0;
-    struct http1_head *out = NULL;
-    if (!bad) {
-        r.major = 2;
-        r.minor = 0;
-        r.stream_id = m->stream_id;
-        r.end_stream = m->end_stream;
-        r.content_length = m->content_length;
-        r.field_bytes = m->field_bytes;
-        r.wire_size = m->wire_size;
-        out = message_to_http1(&r, why);
-    } else {
-        *why = NULL;
-    }
-    message_head_clear(&r);
-    return out;
+    return to_http1(m, 1, why);
 }

@@ -72,6 +72,11 @@ int message_add_field(struct message_head *h, const char *name, size_t name_len,
 int message_add_trailer(struct message_head *h, const char *name, size_t name_len,
                         const char *value, size_t value_len) HP_NONNULL(1, 2, 4);
 
+/* message_add_field without the copy, for a head made only to be passed on at once (an HTTP/1
+ * head sent over HTTP/2): name and value (NUL-terminated) are borrowed and must outlive h's use. */
+int message_add_field_borrowed(struct message_head *h, const char *name, size_t name_len,
+                               const char *value, size_t value_len) HP_NONNULL(1, 2, 4);
+
 /* First value of field name (case-insensitive), or NULL; borrowed from h. */
 const char *message_get(const struct message_head *h, const char *name) HP_NONNULL(1, 2);
 
@@ -98,6 +103,20 @@ int message_is_connection_field(const char *name, size_t len) HP_NONNULL(1);
  * :authority (when src has no authority); Cookie split into crumbs (RFC 9113 §8.2.3); version
  * 2.0. Returns 0, -1 on OOM. */
 int message_to_h2(const struct message_head *src, struct message_head *dst) HP_NONNULL(1, 2);
+
+/* message_to_h2's fields without copying them, for a sender that only passes them on (h2_common's
+ * header lists): message_h2_fields_max gives how many fields (trailers when trailers is 1) the
+ * HTTP/2 form of src can have at most and, in *name_bytes, the scratch a lower-cased copy of
+ * every name would take; message_h2_fields fills out (that many entries) with them, borrowed
+ * from src (names already lower-case, values, crumbs: not NUL-terminated, value_len says where
+ * they end), from scratch (names that had upper case) or static, and returns the count. */
+size_t message_h2_fields_max(const struct message_head *src, int trailers, size_t *name_bytes)
+    HP_NONNULL(1, 3);
+size_t message_h2_fields(const struct message_head *src, int trailers, struct message_field *out,
+                         char *scratch) HP_NONNULL(1, 3);
+
+/* The :authority of src's HTTP/2 form (borrowed): its authority, or a request's Host field. */
+const char *message_h2_authority(const struct message_head *src) HP_NONNULL(1);
 
 /* ---- HTTP/1.1 heads (struct http1_head, read by flow, HAR and diagnose) ---- */
 

@@ -429,16 +429,18 @@ int uplink_h2_submit(struct uplink *u, const struct http1_head *req, const char 
     struct h2_conn *c = u->h2;
     struct message_head m;
     message_head_init(&m, 1);
-    const char *method = llhttp_method_name((llhttp_method_t)req->method);
-    int bad = message_set_method(&m, method, strlen(method)) < 0 ||
-              message_set_scheme(&m, "https", 5) < 0 ||
-              message_set_authority(&m, authority, strlen(authority)) < 0 ||
-              message_set_path(&m, path, strlen(path)) < 0;
+    /* a head made only to be submitted at once (nghttp2 copies what it sends): every string
+     * is borrowed from req and the route */
+    m.method = llhttp_method_name((llhttp_method_t)req->method);
+    m.scheme = "https";
+    m.authority = authority;
+    m.path = path;
+    int bad = 0;
     for (size_t i = 0; i < req->nfields && !bad; i++) {
         const char *name = req->fields[i].name, *value = req->fields[i].value;
         if (name[0] == ':' || !strcasecmp(name, "host"))
             continue; /* pseudo-headers are made from the route; Host is :authority */
-        bad = message_add_field(&m, name, strlen(name), value, strlen(value)) < 0;
+        bad = message_add_field_borrowed(&m, name, strlen(name), value, strlen(value)) < 0;
     }
     m.end_stream = req->framing == HTTP1_NO_BODY;
     drop_trailers(u);

@@ -2,6 +2,7 @@
  * HTTP/2 header blocks, the HTTP/1.1 -> HTTP/2 mapping, and the conversions to and from
  * struct http1_head (parsed by the real http1.c). */
 #include "../../src/message.c"
+#include "../../src/h2_common.h"
 
 #include <stdio.h>
 #include "tap.h"
@@ -151,6 +152,23 @@ static struct http1_head *parse_http1(const char *text, int is_request)
     return parsed;
 }
 
+/* 1 when h2_head_nv_from(src) gives the list h2_head_nv gives for message_to_h2(src): the same
+ * pairs in the same order (names lower-cased, fields dropped, crumbs) without the copy. */
+static int same_nv(const struct message_head *src, const struct message_head *h2)
+{
+    nghttp2_nv *a = NULL, *b = NULL;
+    char sa[4], sb[4];
+    ssize_t na = h2_head_nv(h2, 0, sa, &a), nb = h2_head_nv_from(src, src->is_request, sb, &b);
+    int same = na > 0 && na == nb;
+    for (ssize_t i = 0; same && i < na; i++)
+        same = a[i].namelen == b[i].namelen && a[i].valuelen == b[i].valuelen &&
+               !memcmp(a[i].name, b[i].name, a[i].namelen) &&
+               !memcmp(a[i].value, b[i].value, a[i].valuelen);
+    free(a);
+    free(b);
+    return same;
+}
+
 static void test_to_h2(void)
 {
     struct http1_head *h1 = parse_http1(
@@ -190,6 +208,7 @@ static void test_to_h2(void)
     is_int(crumbs, 3, "Cookie split into three crumbs");
     ok(lower, "every name lower-case");
     ok(message_h2_check(&h2) == NULL, "the mapped head passes the HTTP/2 receive rules");
+    ok(same_nv(&m, &h2), "h2_head_nv_from: the request's header list as message_to_h2 makes it");
 
     /* and back to HTTP/1.1 for flow/HAR */
     const char *why = "x";
@@ -236,9 +255,21 @@ static void test_to_h2(void)
     ok(message_to_h2(&m, &h2) == 0 && !message_get(&h2, "transfer-encoding") &&
            message_get(&h2, "x-a"),
        "response mapped: Transfer-Encoding dropped");
+    ok(same_nv(&m, &h2), "h2_head_nv_from: the response's header list as message_to_h2 makes it");
     message_head_clear(&m);
     message_head_clear(&h2);
     http1_head_free(h1);
+
+    message_head_init(&m, 1); /* no authority: :authority from Host */
+    message_set_method(&m, "GET", 3);
+    message_set_scheme(&m, "https", 5);
+    message_set_path(&m, "/", 1);
+    message_add_field_borrowed(&m, "Host", 4, "h.test", 6);
+    message_add_field_borrowed(&m, "Accept", 6, "*/*", 3);
+    ok(message_to_h2(&m, &h2) == 0 && !strcmp(h2.authority, "h.test"), "Host as :authority");
+    ok(same_nv(&m, &h2), "h2_head_nv_from: :authority from Host, as message_to_h2 makes it");
+    message_head_clear(&m);
+    message_head_clear(&h2);
 }
 
 static void test_to_http1(void)
