@@ -1,5 +1,5 @@
-/* exchange.c — see exchange.h. Routing a request, its uplink (connect, TLS, HTTP/1 out and in),
- * and what each failure means for the flow.
+/* exchange.c — see exchange.h. A request routed (exchange_route.c decides where), its uplink
+ * (connect, TLS, HTTP/1 or HTTP/2 out and in), and what each failure means for the flow.
  *
  * Callback discipline (as the fronts'): parser callbacks only record facts and pass bytes on;
  * the front moves on in ops->settle after the parser returned, so no parser is ever resumed or
@@ -17,10 +17,10 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 #include "clients.h"
+#include "exchange_route.h"
 #include "log.h"
 #include "own.h"
 #include "record.h"
-#include "setup.h"
 #include "str.h"
 #include "h2_client.h"
 #include "tls_facts.h"
@@ -94,52 +94,6 @@ static void cut(struct exchange *ex, int flush)
 /* ------------------------------------------------------------------------------------------ */
 /* Routing */
 
-int exchange_parse_absolute(const char *target, char *scheme, size_t slen, char *host, size_t hlen,
-                            int *port, const char **path)
-{
-    const char *sep = strstr(target, "://");
-    if (!sep || (size_t)(sep - target) >= slen || sep == target)
-        return -1;
-    memcpy(scheme, target, (size_t)(sep - target));
-    scheme[sep - target] = '\0';
-    for (char *s = scheme; *s; s++)
-        *s = (char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s);
-    const char *auth = sep + 3;
-    size_t alen = strcspn(auth, "/?#");
-    *path = auth[alen] ? auth + alen : "/";
-    if (alen == 0 || memchr(auth, '@', alen)) /* no userinfo through a proxy */
-        return -1;
-    char authority[300];
-    if (alen >= sizeof authority)
-        return -1;
-    memcpy(authority, auth, alen);
-    authority[alen] = '\0';
-    int def = !strcmp(scheme, "https") ? 443 : 80;
-    return opts_split_hostport(authority, host, hlen, port, def);
-}
-
-static void lowercase(char *s)
-{
-    for (; *s; s++)
-        if (*s >= 'A' && *s <= 'Z')
-            *s = (char)(*s + 32);
-}
-
-/* "host" or "[v6]" plus ":port" unless it is the scheme's default. */
-static void format_authority(char *out, size_t len, const char *host, int port, int tls)
-{
-    int v6 = strchr(host, ':') != NULL;
-    size_t n = 0;
-    out[0] = '\0';
-    str_append(out, len, &n, v6 ? "[" : "");
-    str_append(out, len, &n, host);
-    str_append(out, len, &n, v6 ? "]" : "");
-    if (port != (tls ? 443 : 80)) {
-        str_append(out, len, &n, ":");
-        str_append_uint(out, len, &n, (uint64_t)(unsigned)port);
-    }
-}
-
 /* Queue the request head towards upstream (now or once connected). */
 static int send_request_head(struct exchange *ex, const char *path, const char *host_field)
 {
@@ -199,95 +153,28 @@ static int ensure_upstream(struct exchange *ex, const char *host, int port, int 
     return 0;
 }
 
-/* An origin-form request whose Host is not httpeek: answer 400 saying how to set the proxy,
- * record it (-1002) and return 1; 0 when it is for httpeek's own pages. */
-static int not_for_a_proxy(struct exchange *ex)
-{
-    char why[400];
-    if (!own_not_for_a_proxy(ex->flow, ex->client_fd, why, sizeof why))
-        return 0;
-    refuse(ex, 400, FLOW_REFUSED_NOT_PROXY, why);
-    return 1;
-}
-
-/* Decide where the request goes and queue its head: 0, 1 for httpeek's own pages, or -1 after
- * having failed the exchange. */
+/* Decide where the request goes (exchange_route.c), let the rules have their say, and queue
+ * its head: 0, 1 for httpeek's own pages, or -1 after having failed the exchange. */
 static int route_request(struct exchange *ex)
 {
     struct flow *f = ex->flow;
-    struct http1_head *req = f->req;
     const struct tunnel *tun = ex->tun;
-    const char *target = req->target;
-    const char *path = target;
-    char scheme[16] = "http", host[256] = "", authority[300];
-    int port = 80;
-    const char *host_field = NULL;
-
-    if (tun->intercepted) {
-        if (!strcmp(tun->host, SETUP_HOST))
-            return 1; /* https://httpeek.test/: the setup site over TLS */
-        str_copy(scheme, sizeof scheme, "https");
-        str_copy(host, sizeof host,
-                 ex->route_host && ex->route_host[0] ? ex->route_host
-                 : tun->sni[0]                      ? tun->sni
-                                                    : tun->host);
-        port = tun->port;
-        if (target[0] != '/' && !(req->method == HTTP_OPTIONS && !strcmp(target, "*"))) {
-            char s2[16], h2[256];
-            int p2;
-            if (exchange_parse_absolute(target, s2, sizeof s2, h2, sizeof h2, &p2, &path) < 0) {
-                flow_set_url(f, target);
-                flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "malformed request-target '%.100s'", target);
-                refuse(ex, 400, FLOW_REFUSED_BAD_TARGET, "malformed request target in the tunnel");
-                return -1;
-            }
-        }
-        format_authority(authority, sizeof authority, host, port, 1);
-        if (!http1_head_get(req, "host"))
-            host_field = authority;
-    } else if (target[0] == '/' || (req->method == HTTP_OPTIONS && !strcmp(target, "*"))) {
-        /* Not a proxy request: someone opened http://PROXY:PORT/ (the phone set-up path), or a
-         * client with no proxy set was sent here for another server. */
-        return not_for_a_proxy(ex) ? -1 : 1;
-    } else {
-        if (exchange_parse_absolute(target, scheme, sizeof scheme, host, sizeof host, &port,
-                                    &path) < 0) {
-            flow_set_url(f, target);
-            flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "malformed request-target '%.100s'", target);
-            refuse(ex, 400, FLOW_REFUSED_BAD_TARGET,
-                   "malformed request target: a proxy request needs an absolute http:// or "
-                   "https:// URL with a host");
-            return -1;
-        }
-        if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
-            flow_set_url(f, target);
-            flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "unsupported URL scheme '%s'", scheme);
-            char why[96];
-            snprintf(why, sizeof why, "unsupported URL scheme '%.20s' (only http and https)", scheme);
-            refuse(ex, 400, FLOW_REFUSED_UNSUPPORTED, why);
-            return -1;
-        }
-        lowercase(host);
-        if (!strcmp(host, SETUP_HOST))
-            return 1;
-        format_authority(authority, sizeof authority, host, port, !strcmp(scheme, "https"));
-        host_field = authority;
+    struct exchange_route r;
+    enum flow_refusal no = FLOW_REFUSED_NONE;
+    char reason[400];
+    switch (exchange_route(ex, &r, &no, reason, sizeof reason)) {
+    case EXCHANGE_ROUTE_OWN:
+        return 1;
+    case EXCHANGE_ROUTE_REFUSED:
+        refuse(ex, 400, no, reason);
+        return -1;
+    case EXCHANGE_ROUTE_UPSTREAM:
+        break;
     }
-    lowercase(host);
-    str_copy(f->scheme, sizeof f->scheme, scheme);
-    str_copy(f->host, sizeof f->host, host);
-    f->port = port;
-    char url[8192];
-    size_t url_len = 0;
-    url[0] = '\0';
-    str_append(url, sizeof url, &url_len, scheme);
-    str_append(url, sizeof url, &url_len, "://");
-    str_append(url, sizeof url, &url_len, authority);
-    str_append(url, sizeof url, &url_len, path[0] == '*' ? "" : path);
-    flow_set_url(f, url);
-
+    const char *path = r.path, *host_field = r.host_field;
+    int port = r.port;
     const struct exchange_policy *pol = ex->proxy->policy; /* NULL: no rules */
-    if (pol && pol->throttle(ex, scheme, host, port, path) < 0)
+    if (pol && pol->throttle(ex, r.scheme, r.host, port, path) < 0)
         return -1; /* lost on purpose: the client connection was reset */
     struct rule_target rt; /* ~8.5 KB: filled field by field, not zeroed (S4 paid 8.8k
                             * instructions a request for the memset) */
@@ -295,22 +182,22 @@ static int route_request(struct exchange *ex)
     rt.path = path;
     rt.host_field = host_field;
     rt.path_buf[0] = rt.authority[0] = '\0';
-    str_copy(rt.scheme, sizeof rt.scheme, scheme);
-    str_copy(rt.host, sizeof rt.host, host);
+    str_copy(rt.scheme, sizeof rt.scheme, r.scheme);
+    str_copy(rt.host, sizeof rt.host, r.host);
     enum rule_apply_result ruled = pol ? pol->route(ex, &rt) : RULE_APPLY_NONE;
     if (pol && ruled != RULE_APPLY_FAILED && ex->flow &&
-        pol->rewrite_request(ex, scheme, host, port, path, &rt) < 0) {
+        pol->rewrite_request(ex, r.scheme, r.host, port, path, &rt) < 0) {
         flow_fail(f, FLOW_STAGE_SEND, ENOMEM, "out of memory");
         fail(ex, 500, "out of memory");
         return -1;
     }
     if (ruled == RULE_APPLY_ANSWERED || ruled == RULE_APPLY_FAILED)
         return ruled == RULE_APPLY_ANSWERED ? 0 : -1;
+    const char *scheme = r.scheme, *host = r.host;
     if (ruled == RULE_APPLY_REMOTE) { /* elsewhere: the origin's tunnel error does not matter */
-        str_copy(scheme, sizeof scheme, rt.scheme);
-        str_copy(host, sizeof host, rt.host);
+        scheme = rt.scheme;
+        host = rt.host;
         port = rt.port;
-        path = rt.path;
         host_field = rt.host_field;
     } else if (tun->intercepted && tun->error[0]) {
         flow_fail(f, FLOW_STAGE_UPSTREAM_TLS, 0, "%s", tun->error);
@@ -404,15 +291,7 @@ static int on_resp_head(void *arg, struct http1_head *head)
         return -1;
     struct http1_head *resp = f->resp;
     u->reusable = resp->keep_alive && resp->framing != HTTP1_UNTIL_EOF && resp->status != 101;
-    unsigned flags = 0;
-    if (!ex->proxy->opts->keep_alt_svc && http1_head_get(resp, "alt-svc")) {
-        /* QUIC goes around the proxy: an app that learns of h3 stops showing up here */
-        flags |= EXCHANGE_STRIP_ALT_SVC;
-        if (!f->note[0])
-            snprintf(f->note, sizeof f->note,
-                     "Alt-Svc removed so the app stays on this proxy instead of HTTP/3 "
-                     "(--strip-alt-svc=no keeps it)");
-    }
+    unsigned flags = exchange_alt_svc_flags(ex, f, resp);
     const struct exchange_policy *pol = ex->proxy->policy; /* NULL: no rules */
     int held = 0;
     if (pol) {
@@ -511,27 +390,6 @@ static void up_connected(struct uplink *u, const struct upstream_result *r)
     }
 }
 
-/* Where a request goes once more (path, and the Host to add: "" for none) on ex's uplink. */
-static int resend_target(struct exchange *ex, const char **path, char *host_field, size_t len)
-{
-    struct uplink *u = ex->up;
-    const struct http1_head *req = ex->flow->req;
-    format_authority(host_field, len, u->host, u->port, u->tls);
-    const char *mapped = ex->flow->rules ? ex->flow->rules->sent_path : NULL; /* map remote's */
-    if (http1_head_get(req, "host") && ex->tun->intercepted && !mapped)
-        host_field[0] = '\0';
-    *path = req->target;
-    if (mapped) {
-        *path = mapped;
-    } else if ((*path)[0] != '/') {
-        char s[16], h[256];
-        int p;
-        if (exchange_parse_absolute(req->target, s, sizeof s, h, sizeof h, &p, path) < 0)
-            return -1;
-    }
-    return 0;
-}
-
 /* The new connection's server chose h2 (offered for a bodiless request: uplink_open): the head
  * waiting as HTTP/1 bytes goes out as a stream instead. 0, or -1 (the caller fails ex). */
 static int resend_over_h2(struct exchange *ex)
@@ -540,7 +398,7 @@ static int resend_over_h2(struct exchange *ex)
     char host[256], host_field[300];
     const char *path;
     str_copy(host, sizeof host, u->host);
-    if (resend_target(ex, &path, host_field, sizeof host_field) < 0 ||
+    if (exchange_route_again(ex, &path, host_field, sizeof host_field) < 0 ||
         uplink_h2_route(u, ex->proxy, ex->base, ex->client_addr, host, u->port, 1, 0) != 1)
         return -1;
     if (u->pending) /* the HTTP/1 head */
@@ -571,7 +429,7 @@ static int retry_request(struct exchange *ex, int unseen)
     u->reusable = 0;
     char host_field[300];
     const char *path;
-    if (resend_target(ex, &path, host_field, sizeof host_field) < 0)
+    if (exchange_route_again(ex, &path, host_field, sizeof host_field) < 0)
         return -1;
     char host[256];
     str_copy(host, sizeof host, u->host);

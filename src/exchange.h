@@ -1,5 +1,6 @@
 /* exchange.h — one request/response pair, independent of the client's wire protocol: where the
- * request goes (absolute-form, inside an intercepted tunnel, or httpeek's own host), its uplink
+ * request goes (absolute-form, inside an intercepted tunnel, or httpeek's own host: decided by
+ * exchange_route.h), its uplink
  * (uplink.h: connect, pool, TLS, then HTTP/1 out and in, one retry on a stale reused connection),
  * the Alt-Svc policy, the flow with its marks, failures and their diagnosis, and what its
  * deadlines mean. Owned by the front that read the request (front_h1 keeps one at a time; an
