@@ -17,6 +17,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 #include "clients.h"
+#include "exchange_hold.h"
 #include "exchange_route.h"
 #include "log.h"
 #include "own.h"
@@ -42,7 +43,8 @@ void exchange_init(struct exchange *ex, struct flow *f)
     ex->flow = f;
     ex->phase = EXCHANGE_FORWARDING;
     ex->req_done = ex->resp_started = ex->resp_done = 0;
-    ex->retried = 0;
+    ex->retried = ex->retry_h2 = 0;
+    exchange_hold_drop(ex);
     ex->rule_local = 0;
     ex->rule_timeout = 0;
     ex->throttle_bytes_per_sec = 0;
@@ -67,6 +69,7 @@ static void fail(struct exchange *ex, int status, const char *reason)
 {
     struct flow *f = ex->flow;
     ex->flow = NULL;
+    exchange_hold_drop(ex);
     uplink_h2_stream_done(ex->up);
     ex->front->fail(ex, f, status, reason);
 }
@@ -86,6 +89,7 @@ static void cut(struct exchange *ex, int flush)
 {
     struct flow *f = ex->flow;
     ex->flow = NULL;
+    exchange_hold_drop(ex);
     uplink_h2_stream_done(ex->up);
     record_flow(ex->proxy, f);
     ex->front->cut(ex, flush);
@@ -103,6 +107,7 @@ static int send_request_head(struct exchange *ex, const char *path, const char *
         const char *authority = host_field ? host_field : http1_head_get(f->req, "host");
         if (uplink_h2_submit(u, f->req, path, authority ? authority : u->host) < 0)
             return -1;
+        f->h2_upstream_stream_id = u->sid; /* a flow fact: the server's view of the stream */
         f->marks.send_start = flow_now_us();
         return 0;
     }
@@ -126,7 +131,7 @@ static int ensure_upstream(struct exchange *ex, const char *host, int port, int 
     struct flow *f = ex->flow;
     struct uplink *u = ex->up;
     int h2 = uplink_h2_route(u, ex->proxy, ex->base, ex->client_addr, host, port, tls,
-                             ex->upgrade_requested || ex->retried);
+                             ex->upgrade_requested || (ex->retried && !ex->retry_h2));
     if (h2 < 0)
         return -1;
     if (h2) { /* an HTTP/2 connection: reused when it carried an earlier exchange */
@@ -144,8 +149,8 @@ static int ensure_upstream(struct exchange *ex, const char *host, int port, int 
         return 0;
     }
     /* h2 offered where the head alone waits as HTTP/1 bytes (resend_over_h2) */
-    u->offer_h2 = ex->proxy->opts->http2 && tls && !ex->upgrade_requested && !ex->retried &&
-                  f->req->framing == HTTP1_NO_BODY;
+    u->offer_h2 = ex->proxy->opts->http2 && tls && !ex->upgrade_requested &&
+                  (!ex->retried || ex->retry_h2) && f->req->framing == HTTP1_NO_BODY;
     if (uplink_connect(u, ex->base, ex->dns, host, port, tls,
                        ex->proxy->opts->upstream_timeout) < 0)
         return -1;
@@ -236,10 +241,12 @@ int exchange_start(struct exchange *ex)
 static enum exchange_body queue_up(struct exchange *ex, const char *data, size_t len, int end)
 {
     struct uplink *u = ex->up;
-    if (u->h2) {
+    if (u->h2) { /* the client's trailers (an h2 client's, or a chunked request's) end it */
         if (end)
-            return ex->flow->req->framing == HTTP1_NO_BODY || uplink_h2_end(u) == 0
+            return ex->flow->req->framing == HTTP1_NO_BODY ||
+                           uplink_h2_end(u, ex->flow->req_trailers) == 0
                        ? EXCHANGE_BODY_SENT : EXCHANGE_BODY_QUEUED;
+        exchange_hold_body(ex, data, len);
         return uplink_h2_body(u, data, len) == 1 ? EXCHANGE_BODY_FULL : EXCHANGE_BODY_SENT;
     }
     struct evbuffer *out = uplink_output(u, exchange_connecting(ex));
@@ -412,19 +419,34 @@ static int resend_over_h2(struct exchange *ex)
     return 0;
 }
 
-/* A fresh connection for a bodiless request whose reused upstream closed before answering
- * (the keep-alive race of RFC 9112 §9.3.1), or that an HTTP/2 server did not process (unseen
- * 1): safe to repeat once, over HTTP/1.1 (ensure_upstream: ex->retried). */
-static int retry_request(struct exchange *ex, int unseen)
+/* Send the request once more: a bodiless request whose reused upstream closed before answering
+ * (the keep-alive race of RFC 9112 §9.3.1) goes on a fresh HTTP/1.1 connection; one an HTTP/2
+ * server did not process (unseen 1: REFUSED_STREAM, or queued under a GOAWAY) goes out again
+ * over HTTP/2 — on the same shared connection when it can take a stream, another of this
+ * client's, else a new connection (offering h2 when bodiless) — with its body when the whole
+ * of what was sent is kept (EXCHANGE_HOLD_MAX). 0, or -1 when it cannot be retried (why_not
+ * says why when that is worth telling the developer). */
+static int retry_request(struct exchange *ex, int unseen, char *why_not, size_t len)
 {
     struct flow *f = ex->flow;
     struct uplink *u = ex->up;
-    if (!f || !(f->reused_upstream || unseen) || ex->retried || f->req->framing != HTTP1_NO_BODY ||
-        ex->resp_started || f->marks.first_byte) /* bytes_in counts earlier responses too */
+    int body = f && f->req->framing != HTTP1_NO_BODY;
+    if (!f || !(f->reused_upstream || unseen) || ex->retried || ex->resp_started ||
+        f->marks.first_byte) /* bytes_in counts earlier responses too */
         return -1;
+    if (body && !(unseen && u->h2)) /* an HTTP/1 body went out and is not kept */
+        return -1;
+    if (body && ex->held_over) {
+        snprintf(why_not, len, "not sent again: its body is larger than the %d KiB kept for a retry",
+                 EXCHANGE_HOLD_MAX / 1024);
+        return -1;
+    }
     ex->retried = 1;
+    ex->retry_h2 = unseen && u->h2;
     f->reused_upstream = 0;
-    uplink_h2_detach(u);
+    f->h2_upstream_stream_id = 0;
+    if (!ex->retry_h2) /* else uplink_h2_route keeps the stream's connection if it can take one */
+        uplink_h2_detach(u);
     leg_close(&u->leg);
     u->reusable = 0;
     char host_field[300];
@@ -435,11 +457,18 @@ static int retry_request(struct exchange *ex, int unseen)
     str_copy(host, sizeof host, u->host);
     if (ensure_upstream(ex, host, u->port, u->tls) < 0)
         return -1;
-    if (http1_write_request_head(u->pending, f->req, path, host_field[0] ? host_field : NULL,
-                                 u->req_out, 0) < 0)
+    if (u->h2) { /* a stream of a shared connection again */
+        if (send_request_head(ex, path, host_field[0] ? host_field : NULL) < 0)
+            return -1;
+    } else if (http1_write_request_head(u->pending, f->req, path, host_field[0] ? host_field : NULL,
+                                        u->req_out, 0) < 0) {
         return -1;
-    log_msg(LOG_DEBUG, "conn %llu: reused upstream closed, retrying on a new connection",
-            (unsigned long long)ex->conn_id);
+    }
+    if (body && exchange_hold_replay(ex) < 0) /* a bodiless request's head ended it */
+        return -1;
+    log_msg(LOG_DEBUG, "conn %llu: %s, sent again%s", (unsigned long long)ex->conn_id,
+            unseen ? "the HTTP/2 server did not process the request" : "reused upstream closed",
+            u->h2 ? " as an HTTP/2 stream" : " on a new connection");
     return 0;
 }
 
@@ -575,7 +604,8 @@ static void up_event(struct uplink *u, short what, int sock_err)
         fail(ex, 502, why);
         return;
     }
-    if (!ex->resp_started && retry_request(ex, 0) == 0)
+    char why_not[96];
+    if (!ex->resp_started && retry_request(ex, 0, why_not, sizeof why_not) == 0)
         return;
     strcpy(f->fail.closed_by, "server");
     if (!ex->resp_started) {
@@ -606,16 +636,23 @@ static void up_stream(struct uplink *u, const struct h2_failure *hf)
     *ex->activity = now;
     if (!hf) {
         if (!f->marks.first_byte) {
+            exchange_hold_drop(ex); /* the server took the stream: no retry any more */
             f->marks.first_byte = now;
             ex->front->phase(ex, ex->phase, "first response byte");
         }
         ex->front->settle(ex);
         return;
     }
-    if (hf->retryable && !hf->lost && retry_request(ex, 1) == 0)
+    char why_not[96] = "";
+    if (hf->retryable && !hf->lost && retry_request(ex, 1, why_not, sizeof why_not) == 0) {
+        if (!f->note[0])
+            snprintf(f->note, sizeof f->note, "sent once more: the server did not process it (%s)",
+                     hf->why);
         return;
+    }
     char why[400];
-    snprintf(why, sizeof why, "%s:%d over HTTP/2: %s", u->host, u->port, hf->why);
+    snprintf(why, sizeof why, "%s:%d over HTTP/2: %s%s%s", u->host, u->port, hf->why,
+             why_not[0] ? "; " : "", why_not);
     if (hf->lost)
         strcpy(f->fail.closed_by, "server");
     else if (!hf->retryable)
@@ -680,6 +717,7 @@ void exchange_client_gone(struct exchange *ex, int sock_err)
     struct flow *f = ex->flow;
     if (!f || ex->resp_done)
         return;
+    exchange_hold_drop(ex);
     uplink_h2_stream_done(ex->up);
     strcpy(f->fail.closed_by, "client");
     if (!ex->req_done)
@@ -697,6 +735,7 @@ void exchange_finish(struct exchange *ex, int local)
     struct flow *f = ex->flow;
     struct uplink *u = ex->up;
     ex->flow = NULL;
+    exchange_hold_drop(ex);
     if (ex->rule_local)
         u->reusable = 0; /* the socketless connection of a rule's answer */
     else if (u->tls && local != 2)
@@ -715,6 +754,7 @@ void exchange_abandon(struct exchange *ex, const char *why)
     if (!f)
         return;
     ex->flow = NULL;
+    exchange_hold_drop(ex);
     uplink_h2_stream_done(ex->up);
     if (!f->fail.failed)
         flow_fail(f, ex->req_done ? FLOW_STAGE_WAIT : FLOW_STAGE_CLIENT_REQUEST, 0, "%s", why);
