@@ -140,6 +140,19 @@ static int ensure_upstream(struct exchange *ex, const char *host, int port, int 
         set_phase(ex, EXCHANGE_FORWARDING, "HTTP/2 stream");
         return 0;
     }
+    if (ex->tun->up_tls_pending && u->leg.bev && u->leg.ssl && tls && u->port == port &&
+        !strcasecmp(u->host, host) && ex->proxy->opts->http2) {
+        /* The tunnel's resumed handshake (offering h2) still runs: the server's protocol is not
+         * known yet. The head (and body) wait in u->pending as HTTP/1 bytes; up_event sends
+         * them on, or as a stream (resend_over_h2), once it knows. */
+        if (!u->pending && !(u->pending = evbuffer_new()))
+            return -1;
+        u->offer_h2 = !ex->upgrade_requested;
+        f->reused_upstream = 0;
+        str_copy(f->server_ip, sizeof f->server_ip, u->server_ip);
+        set_phase(ex, EXCHANGE_CONNECTING, "upstream TLS handshake (protocol not known yet)");
+        return 0;
+    }
     if (uplink_reuse(u, host, port, tls)) {
         /* a tunnel's own upstream carries its first request fresh: only an earlier exchange
          * (or the pool) makes it reused */
@@ -252,10 +265,13 @@ static enum exchange_body queue_up(struct exchange *ex, const char *data, size_t
     struct evbuffer *out = uplink_output(u, exchange_connecting(ex));
     if (!out || ex->rule_local) /* a rule answers: the request body goes nowhere */
         return EXCHANGE_BODY_QUEUED;
-    if (end) /* chunked: with the client's trailers (an h2 client's, or a chunked request's) */
+    if (end) { /* chunked: with the client's trailers (an h2 client's, or a chunked request's) */
         trailers_write_http1(out, u->req_out, ex->flow ? ex->flow->req_trailers : NULL);
-    else
+    } else {
+        if (u->offer_h2 && out == u->pending) /* the server may yet choose h2 (resend_over_h2) */
+            exchange_hold_body(ex, data, len);
         http1_write_body(out, u->req_out, data, len);
+    }
     if (out != u->pending)
         return EXCHANGE_BODY_SENT;
     return evbuffer_get_length(out) >= LEG_OUTBUF_MAX ? EXCHANGE_BODY_FULL : EXCHANGE_BODY_QUEUED;
@@ -397,20 +413,34 @@ static void up_connected(struct uplink *u, const struct upstream_result *r)
     }
 }
 
-/* The new connection's server chose h2 (offered for a bodiless request: uplink_open): the head
- * waiting as HTTP/1 bytes goes out as a stream instead. 0, or -1 (the caller fails ex). */
+/* The server chose h2 where the request waited as HTTP/1 bytes (a new connection offering h2
+ * for a bodiless request, or a tunnel's resumed handshake whose protocol was not known yet):
+ * it goes out as a stream instead, its body from what exchange_hold kept. A body that was not
+ * kept whole (or an Upgrade) cannot: it goes on a new HTTP/1.1 connection. 0, or -1 (the caller
+ * fails ex). */
 static int resend_over_h2(struct exchange *ex)
 {
     struct uplink *u = ex->up;
     char host[256], host_field[300];
     const char *path;
+    int body = ex->flow->req->framing != HTTP1_NO_BODY;
     str_copy(host, sizeof host, u->host);
+    if (ex->upgrade_requested || (body && ex->held_over)) {
+        exchange_hold_drop(ex);
+        u->offer_h2 = 0; /* the HTTP/1 bytes stay in u->pending for the new connection */
+        if (uplink_connect(u, ex->base, ex->dns, host, u->port, 1,
+                           ex->proxy->opts->upstream_timeout) < 0)
+            return -1;
+        set_phase(ex, EXCHANGE_CONNECTING, "connecting upstream (HTTP/1.1)");
+        return 0;
+    }
     if (exchange_route_again(ex, &path, host_field, sizeof host_field) < 0 ||
         uplink_h2_route(u, ex->proxy, ex->base, ex->client_addr, host, u->port, 1, 0) != 1)
         return -1;
     if (u->pending) /* the HTTP/1 head */
         evbuffer_drain(u->pending, evbuffer_get_length(u->pending));
-    if (send_request_head(ex, path, host_field[0] ? host_field : NULL) < 0)
+    if (send_request_head(ex, path, host_field[0] ? host_field : NULL) < 0 ||
+        (body && exchange_hold_replay(ex) < 0))
         return -1;
     if (ex->req_done)
         ex->flow->marks.send_end = ex->flow->marks.send_start;
@@ -550,11 +580,17 @@ static void up_event(struct uplink *u, short what, int sock_err)
         }
         if (f)
             f->marks.tls_end = flow_now_us();
-        if (f && u->offer_h2 && uplink_leg_is_h2(leg) && resend_over_h2(ex) < 0) {
+        int h2 = uplink_leg_is_h2(leg), offered = u->offer_h2;
+        u->offer_h2 = 0;
+        if (f && offered && h2 && resend_over_h2(ex) < 0) {
             flow_fail(f, FLOW_STAGE_SEND, ENOMEM, "cannot open an HTTP/2 stream");
             fail(ex, 502, "cannot open an HTTP/2 stream");
             return;
         }
+        if (u->connecting) /* resend_over_h2: a new HTTP/1.1 connection after all */
+            return;
+        if (h2 && !u->h2 && (!f || !offered)) /* the server speaks first: read once a request */
+            bufferevent_disable(bev, EV_READ); /* makes it a shared connection (uplink_h2_route) */
         if (ex && !u->h2)
             flush_pending(ex);
         return;

@@ -44,6 +44,5 @@ int exchange_hold_replay(struct exchange *ex)
         else if (ex->req_done && trailers_write_http1(u->pending, u->req_out, trailers) < 0)
             r = -1;
     }
-    exchange_hold_drop(ex);
-    return r;
+    return r; /* still kept: a stream resent by resend_over_h2 may yet be refused */
 }
