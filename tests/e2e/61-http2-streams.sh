@@ -72,6 +72,18 @@ is "$(jq_py '" ".join("%s/%s" % (e.get("_streamId"), e.get("_upstreamStreamId"))
     "1/$(field "$T/s1" stream_id) 3/$(field "$T/s2" stream_id) 5/$(field "$T/s3" stream_id) None/$(field "$T/s4" stream_id) None/None" \
     "HAR: _streamId and _upstreamStreamId per entry, absent for HTTP/1"
 
+# the viewer's Overview: "Stream" next to the connection facts
+NODE_JS=$REPO_ROOT/tests/js
+if [ ! -f "$NODE_JS/node_modules/playwright-core/package.json" ] || [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+    skip "the Overview's Stream row" "tests/js/node_modules or chromium missing (./scripts/deps.sh --test)"
+else
+    fid=$(flow_by_url '/sid/b$' | jq_py 'd["id"]')
+    pid=$(flow_by_url '/plain$' | jq_py 'd["id"]')
+    out=$(VIEWER="$WEB/" FLOW=$fid CLIENT_SID=3 UPSTREAM_SID="$(field "$T/s2" stream_id)" PLAIN=$pid HOME=$T \
+          timeout -k 5 60 "$NODE" "$NODE_JS/viewer-stream.js" 2>&1)
+    node_tap "$out"
+fi
+
 # ---- REFUSED_STREAM: once more over HTTP/2 ------------------------------------------------------
 head -c 10000 /dev/urandom >"$T/body10k"
 start_echo refuse
