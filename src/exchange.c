@@ -140,7 +140,8 @@ static int ensure_upstream(struct exchange *ex, const char *host, int port, int 
         set_phase(ex, EXCHANGE_FORWARDING, "HTTP/2 stream");
         return 0;
     }
-    if (ex->tun->up_tls_pending && u->leg.bev && u->leg.ssl && tls && u->port == port &&
+    if (ex->tun->up_tls_pending && u->leg.bev && u->leg.ssl && !u->leg.tls.handshake_done &&
+        tls && u->port == port &&
         !strcasecmp(u->host, host) && ex->proxy->opts->http2) {
         /* The tunnel's resumed handshake (offering h2) still runs: the server's protocol is not
          * known yet. The head (and body) wait in u->pending as HTTP/1 bytes; up_event sends
@@ -510,6 +511,10 @@ static void up_input(struct uplink *u, struct evbuffer *in, size_t n)
     if (ex)
         *ex->activity = now;
     if (!ex || !ex->flow || ex->resp_done) {
+        if (uplink_leg_is_h2(&u->leg) && !u->h2) { /* the h2 server speaks first (SETTINGS): */
+            bufferevent_disable(u->leg.bev, EV_READ); /* kept for its shared connection */
+            return;
+        }
         /* Bytes nobody asked for: the connection is not reusable. */
         evbuffer_drain(in, n);
         leg_close(&u->leg);
@@ -640,7 +645,7 @@ static void up_event(struct uplink *u, short what, int sock_err)
         fail(ex, 502, why);
         return;
     }
-    char why_not[96];
+    char why_not[96] = "";
     if (!ex->resp_started && retry_request(ex, 0, why_not, sizeof why_not) == 0)
         return;
     strcpy(f->fail.closed_by, "server");

@@ -14,7 +14,8 @@ NODE=$(command -v node || true)
 
 PKI=$T/pki
 make_pki "$PKI" || { echo "Bail out! make_pki failed"; exit 1; }
-start_dns upstream.test=127.0.0.1
+NAMES=(); for i in $(seq 1 24); do NAMES+=("n$i.alias.test=127.0.0.1"); done
+start_dns upstream.test=127.0.0.1 "${NAMES[@]}"
 start_upstream --tls server --quiet
 H1PORT=$UPSTREAM_PORT
 EPORT=$(free_port)
@@ -29,6 +30,7 @@ slow() {
     wait_port "$p" 10 || { echo "Bail out! slow_hello.py did not start"; exit 1; }
     echo "$p"
 }
+FASTPORT=$EPORT
 EPORT=$(slow "$EPORT")
 H1PORT=$(slow "$H1PORT")
 # --upstream-idle 0: no pooled connection, so each tunnel makes its own upstream handshake, and
@@ -70,6 +72,17 @@ before=$(shortcuts 'protocol not known yet')
 pcurl_tls --http1.1 -o /dev/null -w '%{response_code} %{http_version}' "https://upstream.test:$H1PORT/bytes/10?second" >"$T/code"
 is "$(cat "$T/code")" "200 1.1" "HTTP/1.1-only server, resumed session: the waiting request goes out as HTTP/1.1"
 cmp_num "$(shortcuts 'protocol not known yet')" -gt "$before" "... after waiting for the ALPN answer"
+
+# new names the server's certificate covers (*.alias.test) resume its session at once, no relay:
+# the upstream handshake often ends between the client's handshake and its request, in any
+# order with the deferred events of both legs; every first request must be answered over h2
+pcurl_tls --http1.1 -o /dev/null "https://n1.alias.test:$FASTPORT/seed"
+good=0
+for i in $(seq 2 24); do
+    pcurl_tls --http1.1 -o "$T/n$i" "https://n$i.alias.test:$FASTPORT/n$i" 2>/dev/null
+    [ "$(field "$T/n$i" proto 2>/dev/null)" = h2 ] && good=$((good + 1))
+done
+is "$good" "23" "23 new names resuming the server's session, no delay: every first request answered over h2"
 
 # ---- h2 client ----------------------------------------------------------------------------------
 idle_out
