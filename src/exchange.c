@@ -372,12 +372,10 @@ static int on_resp_done(void *arg)
 static void flush_pending(struct exchange *ex)
 {
     struct flow *f = ex->flow;
-    if (uplink_flush_pending(ex->up)) {
-        if (f) {
-            f->marks.send_start = flow_now_us();
-            if (ex->req_done)
-                f->marks.send_end = f->marks.send_start;
-        }
+    if (uplink_flush_pending(ex->up) && f) {
+        f->marks.send_start = flow_now_us();
+        if (ex->req_done)
+            f->marks.send_end = f->marks.send_start;
     }
     set_phase(ex, EXCHANGE_FORWARDING, "upstream ready");
     ex->front->req_resume(ex);
@@ -415,10 +413,9 @@ static void up_connected(struct uplink *u, const struct upstream_result *r)
 }
 
 /* The server chose h2 where the request waited as HTTP/1 bytes (a new connection offering h2
- * for a bodiless request, or a tunnel's resumed handshake whose protocol was not known yet):
- * it goes out as a stream instead, its body from what exchange_hold kept. A body that was not
- * kept whole (or an Upgrade) cannot: it goes on a new HTTP/1.1 connection. 0, or -1 (the caller
- * fails ex). */
+ * for a bodiless request, or a resumed tunnel handshake whose protocol was not known yet): it
+ * goes out as a stream, its body from exchange_hold; a body not kept whole (or an Upgrade) goes
+ * on a new HTTP/1.1 connection instead. 0, or -1 (the caller fails ex). */
 static int resend_over_h2(struct exchange *ex)
 {
     struct uplink *u = ex->up;
