@@ -17,10 +17,11 @@ const check = (c, d, ...x) => { done++; return ok(c, d, ...x); };
 // the Overview's "Stream" row of flow id ('' when it has none)
 async function streamRow(page, id) {
   await page.click(`#list-rows .row[data-id="${id}"]`);
-  await page.waitForFunction((i) => {
-    const s = document.querySelector('#st-sel');
-    return s && s.textContent.startsWith(`flow #${i} selected`) && document.querySelector('.overview');
-  }, id, { timeout: 5000 }).catch(() => {});
+  // the Overview of that flow (its "Flow" row), not the one shown before it
+  await page.waitForFunction((i) => [...document.querySelectorAll('.overview table.kv tr')].some((tr) =>
+    tr.querySelector('th') && tr.querySelector('th').textContent === 'Flow' &&
+    (tr.querySelector('td').textContent === `#${i}` || tr.querySelector('td').textContent.startsWith(`#${i},`))),
+  id, { timeout: 5000 }).catch(() => {});
   return page.$$eval('.overview table.kv tr', (trs) => {
     const r = trs.find((tr) => tr.querySelector('th') && tr.querySelector('th').textContent === 'Stream');
     return r ? r.querySelector('td').textContent : '';
