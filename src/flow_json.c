@@ -331,12 +331,9 @@ MEMBER kbool(struct flow_json_text *w, const char *k, int v)
 /* An HTTP/2 stream id, or null for 0 (that leg spoke HTTP/1). */
 MEMBER kstream(struct flow_json_text *w, const char *k, int32_t sid)
 {
-    if (sid) {
-        kint(w, k, sid);
-    } else {
-        key(w, k);
-        RAW(w, "null");
-    }
+    key(w, k);
+    char num[24], *p = decimal(num + sizeof num, sid);
+    raw(w, sid ? p : "null", sid ? (size_t)(num + sizeof num - p) : 4);
 }
 
 /* A duration in ms rounded to the microsecond, always with a decimal point (a JSON real); a
