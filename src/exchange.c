@@ -1,5 +1,5 @@
-/* exchange.c — see exchange.h. Routing a request, its uplink (connect, TLS, HTTP/1 out and in),
- * and what each failure means for the flow.
+/* exchange.c — see exchange.h. A request routed (exchange_route.c decides where), its uplink
+ * (connect, TLS, HTTP/1 or HTTP/2 out and in), and what each failure means for the flow.
  *
  * Callback discipline (as the fronts'): parser callbacks only record facts and pass bytes on;
  * the front moves on in ops->settle after the parser returned, so no parser is ever resumed or
@@ -17,10 +17,11 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 #include "clients.h"
+#include "exchange_hold.h"
+#include "exchange_route.h"
 #include "log.h"
 #include "own.h"
 #include "record.h"
-#include "setup.h"
 #include "str.h"
 #include "h2_client.h"
 #include "tls_facts.h"
@@ -42,7 +43,8 @@ void exchange_init(struct exchange *ex, struct flow *f)
     ex->flow = f;
     ex->phase = EXCHANGE_FORWARDING;
     ex->req_done = ex->resp_started = ex->resp_done = 0;
-    ex->retried = 0;
+    ex->retried = ex->retry_h2 = 0;
+    exchange_hold_drop(ex);
     ex->rule_local = 0;
     ex->rule_timeout = 0;
     ex->throttle_bytes_per_sec = 0;
@@ -67,6 +69,7 @@ static void fail(struct exchange *ex, int status, const char *reason)
 {
     struct flow *f = ex->flow;
     ex->flow = NULL;
+    exchange_hold_drop(ex);
     uplink_h2_stream_done(ex->up);
     ex->front->fail(ex, f, status, reason);
 }
@@ -86,6 +89,7 @@ static void cut(struct exchange *ex, int flush)
 {
     struct flow *f = ex->flow;
     ex->flow = NULL;
+    exchange_hold_drop(ex);
     uplink_h2_stream_done(ex->up);
     record_flow(ex->proxy, f);
     ex->front->cut(ex, flush);
@@ -93,52 +97,6 @@ static void cut(struct exchange *ex, int flush)
 
 /* ------------------------------------------------------------------------------------------ */
 /* Routing */
-
-int exchange_parse_absolute(const char *target, char *scheme, size_t slen, char *host, size_t hlen,
-                            int *port, const char **path)
-{
-    const char *sep = strstr(target, "://");
-    if (!sep || (size_t)(sep - target) >= slen || sep == target)
-        return -1;
-    memcpy(scheme, target, (size_t)(sep - target));
-    scheme[sep - target] = '\0';
-    for (char *s = scheme; *s; s++)
-        *s = (char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s);
-    const char *auth = sep + 3;
-    size_t alen = strcspn(auth, "/?#");
-    *path = auth[alen] ? auth + alen : "/";
-    if (alen == 0 || memchr(auth, '@', alen)) /* no userinfo through a proxy */
-        return -1;
-    char authority[300];
-    if (alen >= sizeof authority)
-        return -1;
-    memcpy(authority, auth, alen);
-    authority[alen] = '\0';
-    int def = !strcmp(scheme, "https") ? 443 : 80;
-    return opts_split_hostport(authority, host, hlen, port, def);
-}
-
-static void lowercase(char *s)
-{
-    for (; *s; s++)
-        if (*s >= 'A' && *s <= 'Z')
-            *s = (char)(*s + 32);
-}
-
-/* "host" or "[v6]" plus ":port" unless it is the scheme's default. */
-static void format_authority(char *out, size_t len, const char *host, int port, int tls)
-{
-    int v6 = strchr(host, ':') != NULL;
-    size_t n = 0;
-    out[0] = '\0';
-    str_append(out, len, &n, v6 ? "[" : "");
-    str_append(out, len, &n, host);
-    str_append(out, len, &n, v6 ? "]" : "");
-    if (port != (tls ? 443 : 80)) {
-        str_append(out, len, &n, ":");
-        str_append_uint(out, len, &n, (uint64_t)(unsigned)port);
-    }
-}
 
 /* Queue the request head towards upstream (now or once connected). */
 static int send_request_head(struct exchange *ex, const char *path, const char *host_field)
@@ -149,6 +107,7 @@ static int send_request_head(struct exchange *ex, const char *path, const char *
         const char *authority = host_field ? host_field : http1_head_get(f->req, "host");
         if (uplink_h2_submit(u, f->req, path, authority ? authority : u->host) < 0)
             return -1;
+        f->h2_upstream_stream_id = u->sid; /* a flow fact: the server's view of the stream */
         f->marks.send_start = flow_now_us();
         return 0;
     }
@@ -172,13 +131,27 @@ static int ensure_upstream(struct exchange *ex, const char *host, int port, int 
     struct flow *f = ex->flow;
     struct uplink *u = ex->up;
     int h2 = uplink_h2_route(u, ex->proxy, ex->base, ex->client_addr, host, port, tls,
-                             ex->upgrade_requested || ex->retried);
+                             ex->upgrade_requested || (ex->retried && !ex->retry_h2));
     if (h2 < 0)
         return -1;
     if (h2) { /* an HTTP/2 connection: reused when it carried an earlier exchange */
         f->reused_upstream = uplink_h2_carried(u) > 0;
         str_copy(f->server_ip, sizeof f->server_ip, uplink_h2_server_ip(u->h2));
         set_phase(ex, EXCHANGE_FORWARDING, "HTTP/2 stream");
+        return 0;
+    }
+    if (ex->tun->up_tls_pending && u->leg.bev && u->leg.ssl && !u->leg.tls.handshake_done &&
+        tls && u->port == port &&
+        !strcasecmp(u->host, host) && ex->proxy->opts->http2) {
+        /* The tunnel's resumed handshake (offering h2) still runs: the server's protocol is not
+         * known yet. The head (and body) wait in u->pending as HTTP/1 bytes; up_event sends
+         * them on, or as a stream (resend_over_h2), once it knows. */
+        if (!u->pending && !(u->pending = evbuffer_new()))
+            return -1;
+        u->offer_h2 = !ex->upgrade_requested;
+        f->reused_upstream = 0;
+        str_copy(f->server_ip, sizeof f->server_ip, u->server_ip);
+        set_phase(ex, EXCHANGE_CONNECTING, "upstream TLS handshake (protocol not known yet)");
         return 0;
     }
     if (uplink_reuse(u, host, port, tls)) {
@@ -190,8 +163,8 @@ static int ensure_upstream(struct exchange *ex, const char *host, int port, int 
         return 0;
     }
     /* h2 offered where the head alone waits as HTTP/1 bytes (resend_over_h2) */
-    u->offer_h2 = ex->proxy->opts->http2 && tls && !ex->upgrade_requested && !ex->retried &&
-                  f->req->framing == HTTP1_NO_BODY;
+    u->offer_h2 = ex->proxy->opts->http2 && tls && !ex->upgrade_requested &&
+                  (!ex->retried || ex->retry_h2) && f->req->framing == HTTP1_NO_BODY;
     if (uplink_connect(u, ex->base, ex->dns, host, port, tls,
                        ex->proxy->opts->upstream_timeout) < 0)
         return -1;
@@ -199,95 +172,28 @@ static int ensure_upstream(struct exchange *ex, const char *host, int port, int 
     return 0;
 }
 
-/* An origin-form request whose Host is not httpeek: answer 400 saying how to set the proxy,
- * record it (-1002) and return 1; 0 when it is for httpeek's own pages. */
-static int not_for_a_proxy(struct exchange *ex)
-{
-    char why[400];
-    if (!own_not_for_a_proxy(ex->flow, ex->client_fd, why, sizeof why))
-        return 0;
-    refuse(ex, 400, FLOW_REFUSED_NOT_PROXY, why);
-    return 1;
-}
-
-/* Decide where the request goes and queue its head: 0, 1 for httpeek's own pages, or -1 after
- * having failed the exchange. */
+/* Decide where the request goes (exchange_route.c), let the rules have their say, and queue
+ * its head: 0, 1 for httpeek's own pages, or -1 after having failed the exchange. */
 static int route_request(struct exchange *ex)
 {
     struct flow *f = ex->flow;
-    struct http1_head *req = f->req;
     const struct tunnel *tun = ex->tun;
-    const char *target = req->target;
-    const char *path = target;
-    char scheme[16] = "http", host[256] = "", authority[300];
-    int port = 80;
-    const char *host_field = NULL;
-
-    if (tun->intercepted) {
-        if (!strcmp(tun->host, SETUP_HOST))
-            return 1; /* https://httpeek.test/: the setup site over TLS */
-        str_copy(scheme, sizeof scheme, "https");
-        str_copy(host, sizeof host,
-                 ex->route_host && ex->route_host[0] ? ex->route_host
-                 : tun->sni[0]                      ? tun->sni
-                                                    : tun->host);
-        port = tun->port;
-        if (target[0] != '/' && !(req->method == HTTP_OPTIONS && !strcmp(target, "*"))) {
-            char s2[16], h2[256];
-            int p2;
-            if (exchange_parse_absolute(target, s2, sizeof s2, h2, sizeof h2, &p2, &path) < 0) {
-                flow_set_url(f, target);
-                flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "malformed request-target '%.100s'", target);
-                refuse(ex, 400, FLOW_REFUSED_BAD_TARGET, "malformed request target in the tunnel");
-                return -1;
-            }
-        }
-        format_authority(authority, sizeof authority, host, port, 1);
-        if (!http1_head_get(req, "host"))
-            host_field = authority;
-    } else if (target[0] == '/' || (req->method == HTTP_OPTIONS && !strcmp(target, "*"))) {
-        /* Not a proxy request: someone opened http://PROXY:PORT/ (the phone set-up path), or a
-         * client with no proxy set was sent here for another server. */
-        return not_for_a_proxy(ex) ? -1 : 1;
-    } else {
-        if (exchange_parse_absolute(target, scheme, sizeof scheme, host, sizeof host, &port,
-                                    &path) < 0) {
-            flow_set_url(f, target);
-            flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "malformed request-target '%.100s'", target);
-            refuse(ex, 400, FLOW_REFUSED_BAD_TARGET,
-                   "malformed request target: a proxy request needs an absolute http:// or "
-                   "https:// URL with a host");
-            return -1;
-        }
-        if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
-            flow_set_url(f, target);
-            flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "unsupported URL scheme '%s'", scheme);
-            char why[96];
-            snprintf(why, sizeof why, "unsupported URL scheme '%.20s' (only http and https)", scheme);
-            refuse(ex, 400, FLOW_REFUSED_UNSUPPORTED, why);
-            return -1;
-        }
-        lowercase(host);
-        if (!strcmp(host, SETUP_HOST))
-            return 1;
-        format_authority(authority, sizeof authority, host, port, !strcmp(scheme, "https"));
-        host_field = authority;
+    struct exchange_route r;
+    enum flow_refusal no = FLOW_REFUSED_NONE;
+    char reason[400];
+    switch (exchange_route(ex, &r, &no, reason, sizeof reason)) {
+    case EXCHANGE_ROUTE_OWN:
+        return 1;
+    case EXCHANGE_ROUTE_REFUSED:
+        refuse(ex, 400, no, reason);
+        return -1;
+    case EXCHANGE_ROUTE_UPSTREAM:
+        break;
     }
-    lowercase(host);
-    str_copy(f->scheme, sizeof f->scheme, scheme);
-    str_copy(f->host, sizeof f->host, host);
-    f->port = port;
-    char url[8192];
-    size_t url_len = 0;
-    url[0] = '\0';
-    str_append(url, sizeof url, &url_len, scheme);
-    str_append(url, sizeof url, &url_len, "://");
-    str_append(url, sizeof url, &url_len, authority);
-    str_append(url, sizeof url, &url_len, path[0] == '*' ? "" : path);
-    flow_set_url(f, url);
-
+    const char *path = r.path, *host_field = r.host_field;
+    int port = r.port;
     const struct exchange_policy *pol = ex->proxy->policy; /* NULL: no rules */
-    if (pol && pol->throttle(ex, scheme, host, port, path) < 0)
+    if (pol && pol->throttle(ex, r.scheme, r.host, port, path) < 0)
         return -1; /* lost on purpose: the client connection was reset */
     struct rule_target rt; /* ~8.5 KB: filled field by field, not zeroed (S4 paid 8.8k
                             * instructions a request for the memset) */
@@ -295,23 +201,23 @@ static int route_request(struct exchange *ex)
     rt.path = path;
     rt.host_field = host_field;
     rt.path_buf[0] = rt.authority[0] = '\0';
-    str_copy(rt.scheme, sizeof rt.scheme, scheme);
-    str_copy(rt.host, sizeof rt.host, host);
+    str_copy(rt.scheme, sizeof rt.scheme, r.scheme);
+    str_copy(rt.host, sizeof rt.host, r.host);
     enum rule_apply_result ruled = pol ? pol->route(ex, &rt) : RULE_APPLY_NONE;
     int held = 0; /* 1: a rewrite holds the request for its body (pol->req_done sends it) */
     if (pol && ruled != RULE_APPLY_FAILED && ex->flow &&
-        (held = pol->rewrite_request(ex, scheme, host, port, path, &rt)) < 0) {
+        (held = pol->rewrite_request(ex, r.scheme, r.host, port, path, &rt)) < 0) {
         flow_fail(f, FLOW_STAGE_SEND, ENOMEM, "out of memory");
         fail(ex, 500, "out of memory");
         return -1;
     }
     if (ruled == RULE_APPLY_ANSWERED || ruled == RULE_APPLY_FAILED)
         return ruled == RULE_APPLY_ANSWERED ? 0 : -1;
+    const char *scheme = r.scheme, *host = r.host;
     if (ruled == RULE_APPLY_REMOTE) { /* elsewhere: the origin's tunnel error does not matter */
-        str_copy(scheme, sizeof scheme, rt.scheme);
-        str_copy(host, sizeof host, rt.host);
+        scheme = rt.scheme;
+        host = rt.host;
         port = rt.port;
-        path = rt.path;
         host_field = rt.host_field;
     } else if (tun->intercepted && tun->error[0]) {
         flow_fail(f, FLOW_STAGE_UPSTREAM_TLS, 0, "%s", tun->error);
@@ -350,19 +256,24 @@ int exchange_start(struct exchange *ex)
 static enum exchange_body queue_up(struct exchange *ex, const char *data, size_t len, int end)
 {
     struct uplink *u = ex->up;
-    if (u->h2) {
+    if (u->h2) { /* the client's trailers (an h2 client's, or a chunked request's) end it */
         if (end)
-            return ex->flow->req->framing == HTTP1_NO_BODY || uplink_h2_end(u) == 0
+            return ex->flow->req->framing == HTTP1_NO_BODY ||
+                           uplink_h2_end(u, ex->flow->req_trailers) == 0
                        ? EXCHANGE_BODY_SENT : EXCHANGE_BODY_QUEUED;
+        exchange_hold_body(ex, data, len);
         return uplink_h2_body(u, data, len) == 1 ? EXCHANGE_BODY_FULL : EXCHANGE_BODY_SENT;
     }
     struct evbuffer *out = uplink_output(u, exchange_connecting(ex));
     if (!out || ex->rule_local) /* a rule answers: the request body goes nowhere */
         return EXCHANGE_BODY_QUEUED;
-    if (end) /* chunked: with the client's trailers (an h2 client's, or a chunked request's) */
+    if (end) { /* chunked: with the client's trailers (an h2 client's, or a chunked request's) */
         trailers_write_http1(out, u->req_out, ex->flow ? ex->flow->req_trailers : NULL);
-    else
+    } else {
+        if (u->offer_h2 && out == u->pending) /* the server may yet choose h2 (resend_over_h2) */
+            exchange_hold_body(ex, data, len);
         http1_write_body(out, u->req_out, data, len);
+    }
     if (out != u->pending)
         return EXCHANGE_BODY_SENT;
     return evbuffer_get_length(out) >= LEG_OUTBUF_MAX ? EXCHANGE_BODY_FULL : EXCHANGE_BODY_QUEUED;
@@ -425,15 +336,7 @@ static int on_resp_head(void *arg, struct http1_head *head)
         return -1;
     struct http1_head *resp = f->resp;
     u->reusable = resp->keep_alive && resp->framing != HTTP1_UNTIL_EOF && resp->status != 101;
-    unsigned flags = 0;
-    if (!ex->proxy->opts->keep_alt_svc && http1_head_get(resp, "alt-svc")) {
-        /* QUIC goes around the proxy: an app that learns of h3 stops showing up here */
-        flags |= EXCHANGE_STRIP_ALT_SVC;
-        if (!f->note[0])
-            snprintf(f->note, sizeof f->note,
-                     "Alt-Svc removed so the app stays on this proxy instead of HTTP/3 "
-                     "(--strip-alt-svc=no keeps it)");
-    }
+    unsigned flags = exchange_alt_svc_flags(ex, f, resp);
     const struct exchange_policy *pol = ex->proxy->policy; /* NULL: no rules */
     int held = 0;
     if (pol) {
@@ -490,12 +393,10 @@ static int on_resp_done(void *arg)
 static void flush_pending(struct exchange *ex)
 {
     struct flow *f = ex->flow;
-    if (uplink_flush_pending(ex->up)) {
-        if (f) {
-            f->marks.send_start = flow_now_us();
-            if (ex->req_done)
-                f->marks.send_end = f->marks.send_start;
-        }
+    if (uplink_flush_pending(ex->up) && f) {
+        f->marks.send_start = flow_now_us();
+        if (ex->req_done)
+            f->marks.send_end = f->marks.send_start;
     }
     set_phase(ex, EXCHANGE_FORWARDING, "upstream ready");
     ex->front->req_resume(ex);
@@ -532,41 +433,33 @@ static void up_connected(struct uplink *u, const struct upstream_result *r)
     }
 }
 
-/* Where a request goes once more (path, and the Host to add: "" for none) on ex's uplink. */
-static int resend_target(struct exchange *ex, const char **path, char *host_field, size_t len)
-{
-    struct uplink *u = ex->up;
-    const struct http1_head *req = ex->flow->req;
-    format_authority(host_field, len, u->host, u->port, u->tls);
-    const char *mapped = ex->flow->rules ? ex->flow->rules->sent_path : NULL; /* map remote's */
-    if (http1_head_get(req, "host") && ex->tun->intercepted && !mapped)
-        host_field[0] = '\0';
-    *path = req->target;
-    if (mapped) {
-        *path = mapped;
-    } else if ((*path)[0] != '/') {
-        char s[16], h[256];
-        int p;
-        if (exchange_parse_absolute(req->target, s, sizeof s, h, sizeof h, &p, path) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* The new connection's server chose h2 (offered for a bodiless request: uplink_open): the head
- * waiting as HTTP/1 bytes goes out as a stream instead. 0, or -1 (the caller fails ex). */
+/* The server chose h2 where the request waited as HTTP/1 bytes (a new connection offering h2
+ * for a bodiless request, or a resumed tunnel handshake whose protocol was not known yet): it
+ * goes out as a stream, its body from exchange_hold; a body not kept whole (or an Upgrade) goes
+ * on a new HTTP/1.1 connection instead. 0, or -1 (the caller fails ex). */
 static int resend_over_h2(struct exchange *ex)
 {
     struct uplink *u = ex->up;
     char host[256], host_field[300];
     const char *path;
+    int body = ex->flow->req->framing != HTTP1_NO_BODY;
     str_copy(host, sizeof host, u->host);
-    if (resend_target(ex, &path, host_field, sizeof host_field) < 0 ||
+    if (ex->upgrade_requested || (body && ex->held_over)) {
+        exchange_hold_drop(ex);
+        u->offer_h2 = 0; /* the HTTP/1 bytes stay in u->pending for the new connection */
+        if (uplink_connect(u, ex->base, ex->dns, host, u->port, 1,
+                           ex->proxy->opts->upstream_timeout) < 0)
+            return -1;
+        set_phase(ex, EXCHANGE_CONNECTING, "connecting upstream (HTTP/1.1)");
+        return 0;
+    }
+    if (exchange_route_again(ex, &path, host_field, sizeof host_field) < 0 ||
         uplink_h2_route(u, ex->proxy, ex->base, ex->client_addr, host, u->port, 1, 0) != 1)
         return -1;
     if (u->pending) /* the HTTP/1 head */
         evbuffer_drain(u->pending, evbuffer_get_length(u->pending));
-    if (send_request_head(ex, path, host_field[0] ? host_field : NULL) < 0)
+    if (send_request_head(ex, path, host_field[0] ? host_field : NULL) < 0 ||
+        (body && exchange_hold_replay(ex) < 0))
         return -1;
     if (ex->req_done)
         ex->flow->marks.send_end = ex->flow->marks.send_start;
@@ -575,34 +468,56 @@ static int resend_over_h2(struct exchange *ex)
     return 0;
 }
 
-/* A fresh connection for a bodiless request whose reused upstream closed before answering
- * (the keep-alive race of RFC 9112 §9.3.1), or that an HTTP/2 server did not process (unseen
- * 1): safe to repeat once, over HTTP/1.1 (ensure_upstream: ex->retried). */
-static int retry_request(struct exchange *ex, int unseen)
+/* Send the request once more: a bodiless request whose reused upstream closed before answering
+ * (the keep-alive race of RFC 9112 §9.3.1) goes on a fresh HTTP/1.1 connection; one an HTTP/2
+ * server did not process (unseen 1: REFUSED_STREAM, or queued under a GOAWAY) goes out again
+ * over HTTP/2 — on the same shared connection when it can take a stream, another of this
+ * client's, else a new connection (offering h2 when bodiless) — with its body when the whole
+ * of what was sent is kept (EXCHANGE_HOLD_MAX). 0, or -1 when it cannot be retried (why_not
+ * says why when that is worth telling the developer). */
+static int retry_request(struct exchange *ex, int unseen, char *why_not, size_t len)
 {
     struct flow *f = ex->flow;
     struct uplink *u = ex->up;
-    if (!f || !(f->reused_upstream || unseen) || ex->retried || f->req->framing != HTTP1_NO_BODY ||
-        ex->resp_started || f->marks.first_byte) /* bytes_in counts earlier responses too */
+    int body = f && f->req->framing != HTTP1_NO_BODY;
+    if (!f || !(f->reused_upstream || unseen) || ex->retried || ex->resp_started ||
+        f->marks.first_byte) /* bytes_in counts earlier responses too */
         return -1;
+    if (body && !(unseen && u->h2)) /* an HTTP/1 body went out and is not kept */
+        return -1;
+    if (body && ex->held_over) {
+        snprintf(why_not, len, "not sent again: its body is larger than the %d KiB kept for a retry",
+                 EXCHANGE_HOLD_MAX / 1024);
+        return -1;
+    }
     ex->retried = 1;
+    ex->retry_h2 = unseen && u->h2;
     f->reused_upstream = 0;
-    uplink_h2_detach(u);
+    f->h2_upstream_stream_id = 0;
+    if (!ex->retry_h2) /* else uplink_h2_route keeps the stream's connection if it can take one */
+        uplink_h2_detach(u);
     leg_close(&u->leg);
     u->reusable = 0;
     char host_field[300];
     const char *path;
-    if (resend_target(ex, &path, host_field, sizeof host_field) < 0)
+    if (exchange_route_again(ex, &path, host_field, sizeof host_field) < 0)
         return -1;
     char host[256];
     str_copy(host, sizeof host, u->host);
     if (ensure_upstream(ex, host, u->port, u->tls) < 0)
         return -1;
-    if (http1_write_request_head(u->pending, f->req, path, host_field[0] ? host_field : NULL,
-                                 u->req_out, 0) < 0)
+    if (u->h2) { /* a stream of a shared connection again */
+        if (send_request_head(ex, path, host_field[0] ? host_field : NULL) < 0)
+            return -1;
+    } else if (http1_write_request_head(u->pending, f->req, path, host_field[0] ? host_field : NULL,
+                                        u->req_out, 0) < 0) {
         return -1;
-    log_msg(LOG_DEBUG, "conn %llu: reused upstream closed, retrying on a new connection",
-            (unsigned long long)ex->conn_id);
+    }
+    if (body && exchange_hold_replay(ex) < 0) /* a bodiless request's head ended it */
+        return -1;
+    log_msg(LOG_DEBUG, "conn %llu: %s, sent again%s", (unsigned long long)ex->conn_id,
+            unseen ? "the HTTP/2 server did not process the request" : "reused upstream closed",
+            u->h2 ? " as an HTTP/2 stream" : " on a new connection");
     return 0;
 }
 
@@ -614,6 +529,10 @@ static void up_input(struct uplink *u, struct evbuffer *in, size_t n)
     if (ex)
         *ex->activity = now;
     if (!ex || !ex->flow || ex->resp_done) {
+        if (uplink_leg_is_h2(&u->leg) && !u->h2) { /* the h2 server speaks first (SETTINGS): */
+            bufferevent_disable(u->leg.bev, EV_READ); /* kept for its shared connection */
+            return;
+        }
         /* Bytes nobody asked for: the connection is not reusable. */
         evbuffer_drain(in, n);
         leg_close(&u->leg);
@@ -684,11 +603,17 @@ static void up_event(struct uplink *u, short what, int sock_err)
         }
         if (f)
             f->marks.tls_end = flow_now_us();
-        if (f && u->offer_h2 && uplink_leg_is_h2(leg) && resend_over_h2(ex) < 0) {
+        int h2 = uplink_leg_is_h2(leg), offered = u->offer_h2;
+        u->offer_h2 = 0;
+        if (f && offered && h2 && resend_over_h2(ex) < 0) {
             flow_fail(f, FLOW_STAGE_SEND, ENOMEM, "cannot open an HTTP/2 stream");
             fail(ex, 502, "cannot open an HTTP/2 stream");
             return;
         }
+        if (u->connecting) /* resend_over_h2: a new HTTP/1.1 connection after all */
+            return;
+        if (h2 && !u->h2 && (!f || !offered)) /* the server speaks first: read once a request */
+            bufferevent_disable(bev, EV_READ); /* makes it a shared connection (uplink_h2_route) */
         if (ex && !u->h2)
             flush_pending(ex);
         return;
@@ -738,7 +663,8 @@ static void up_event(struct uplink *u, short what, int sock_err)
         fail(ex, 502, why);
         return;
     }
-    if (!ex->resp_started && retry_request(ex, 0) == 0)
+    char why_not[96] = "";
+    if (!ex->resp_started && retry_request(ex, 0, why_not, sizeof why_not) == 0)
         return;
     strcpy(f->fail.closed_by, "server");
     if (!ex->resp_started) {
@@ -769,16 +695,23 @@ static void up_stream(struct uplink *u, const struct h2_failure *hf)
     *ex->activity = now;
     if (!hf) {
         if (!f->marks.first_byte) {
+            exchange_hold_drop(ex); /* the server took the stream: no retry any more */
             f->marks.first_byte = now;
             ex->front->phase(ex, ex->phase, "first response byte");
         }
         ex->front->settle(ex);
         return;
     }
-    if (hf->retryable && !hf->lost && retry_request(ex, 1) == 0)
+    char why_not[96] = "";
+    if (hf->retryable && !hf->lost && retry_request(ex, 1, why_not, sizeof why_not) == 0) {
+        if (!f->note[0])
+            snprintf(f->note, sizeof f->note, "sent once more: the server did not process it (%s)",
+                     hf->why);
         return;
+    }
     char why[400];
-    snprintf(why, sizeof why, "%s:%d over HTTP/2: %s", u->host, u->port, hf->why);
+    snprintf(why, sizeof why, "%s:%d over HTTP/2: %s%s%s", u->host, u->port, hf->why,
+             why_not[0] ? "; " : "", why_not);
     if (hf->lost)
         strcpy(f->fail.closed_by, "server");
     else if (!hf->retryable)
@@ -843,6 +776,7 @@ void exchange_client_gone(struct exchange *ex, int sock_err)
     struct flow *f = ex->flow;
     if (!f || ex->resp_done)
         return;
+    exchange_hold_drop(ex);
     uplink_h2_stream_done(ex->up);
     strcpy(f->fail.closed_by, "client");
     if (!ex->req_done)
@@ -860,6 +794,7 @@ void exchange_finish(struct exchange *ex, int local)
     struct flow *f = ex->flow;
     struct uplink *u = ex->up;
     ex->flow = NULL;
+    exchange_hold_drop(ex);
     if (ex->rule_local)
         u->reusable = 0; /* the socketless connection of a rule's answer */
     else if (u->tls && local != 2)
@@ -878,6 +813,7 @@ void exchange_abandon(struct exchange *ex, const char *why)
     if (!f)
         return;
     ex->flow = NULL;
+    exchange_hold_drop(ex);
     uplink_h2_stream_done(ex->up);
     if (!f->fail.failed)
         flow_fail(f, ex->req_done ? FLOW_STAGE_WAIT : FLOW_STAGE_CLIENT_REQUEST, 0, "%s", why);

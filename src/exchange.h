@@ -1,6 +1,8 @@
 /* exchange.h — one request/response pair, independent of the client's wire protocol: where the
- * request goes (absolute-form, inside an intercepted tunnel, or httpeek's own host), its uplink
- * (uplink.h: connect, pool, TLS, then HTTP/1 out and in, one retry on a stale reused connection),
+ * request goes (absolute-form, inside an intercepted tunnel, or httpeek's own host: decided by
+ * exchange_route.h), its uplink
+ * (uplink.h: connect, pool, TLS, then HTTP/1 or HTTP/2 out and in; one retry: a stale reused
+ * connection, or a stream an HTTP/2 server refused),
  * the Alt-Svc policy, the flow with its marks, failures and their diagnosis, and what its
  * deadlines mean. Owned by the front that read the request (front_h1 keeps one at a time; an
  * HTTP/2 front would keep one per stream), on that front's worker thread. The exchange talks to
@@ -25,6 +27,11 @@ enum exchange_phase {
     EXCHANGE_CONNECTING,  /* resolving, connecting or TLS to upstream */
     EXCHANGE_FORWARDING,  /* request forwarded; bodies streaming, response awaited or streaming */
 };
+
+/* Request body bytes an exchange keeps while an HTTP/2 server may still refuse its stream
+ * (REFUSED_STREAM: the request goes out once more); a larger body is not kept and such a
+ * request is not retried (its diagnosis says so). */
+#define EXCHANGE_HOLD_MAX (64 * 1024)
 
 /* Response head flags for resp_head. */
 #define EXCHANGE_STRIP_ALT_SVC 1u /* leave the Alt-Svc fields out (the policy said so) */
@@ -83,7 +90,13 @@ struct exchange {
     int resp_done;                  /* whole response received and passed to the client */
     int upgrade_requested;          /* the request asked for a protocol upgrade (WebSocket) */
     int head_request;               /* the request is HEAD: the response has no body */
-    int retried;                    /* already retried once on a fresh connection */
+    int retried;                    /* already retried once (a fresh connection, or HTTP/2) */
+    int retry_h2;                   /* ... and that retry may go out over HTTP/2 again (the
+                                     * server refused the stream: REFUSED_STREAM) */
+    struct evbuffer *req_held;      /* HTTP/2 upstream: the request body sent so far, kept for
+                                     * a retry until the first response byte (at most
+                                     * EXCHANGE_HOLD_MAX; owned), or NULL */
+    int held_over;                  /* the body outgrew EXCHANGE_HOLD_MAX: it cannot be retried */
     int rule_local;                 /* a rule answers (rule_apply.h): request bytes are dropped,
                                      * the uplink is not kept */
     double rule_timeout;            /* a block rule's timeout: the deadline, in seconds (0: none) */

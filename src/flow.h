@@ -233,6 +233,9 @@ struct flow {
                                    which computes them once with the flow's JSON (0 = a note) */
     int nwarn;
     int own;                    /* a request for httpeek's own pages, recorded (--record-own) */
+    int32_t h2_stream_id;       /* HTTP/2: the client's stream id (0: the client spoke HTTP/1) */
+    int32_t h2_upstream_stream_id; /* HTTP/2: the stream id towards the server (0: HTTP/1 or
+                                   none sent; the last one when retried) */
     char proxy_addr[72];        /* "ip:port" of httpeek as the client reached it ("" unknown):
                                    what a refusal's advice names as the proxy to set */
     int diag_code;              /* NSURLErrorDomain code the app saw (0 = none), set by diagnose;

@@ -328,6 +328,14 @@ MEMBER kbool(struct flow_json_text *w, const char *k, int v)
         RAW(w, "false");
 }
 
+/* An HTTP/2 stream id, or null for 0 (that leg spoke HTTP/1). */
+MEMBER kstream(struct flow_json_text *w, const char *k, int32_t sid)
+{
+    key(w, k);
+    char num[24], *p = decimal(num + sizeof num, sid);
+    raw(w, sid ? p : "null", sid ? (size_t)(num + sizeof num - p) : 4);
+}
+
 /* A duration in ms rounded to the microsecond, always with a decimal point (a JSON real); a
  * phase that did not happen is the integer -1. */
 MEMBER kms(struct flow_json_text *w, const char *k, double ms)
@@ -645,6 +653,14 @@ static void detail_fields(struct flow_json_text *w, const struct flow *f,
     RAW(w, "]");
     kint(w, "client_port", f->client_port);
     kbool(w, "reused_upstream", f->reused_upstream);
+    key(w, "http2"); /* stream ids on each leg (null: that leg spoke HTTP/1); null when neither */
+    if (f->h2_stream_id || f->h2_upstream_stream_id) {
+        RAW(w, "{");
+        kstream(w, "stream_id", f->h2_stream_id);
+        kstream(w, "upstream_stream_id", f->h2_upstream_stream_id);
+        RAW(w, "}");
+    } else
+        RAW(w, "null");
     key(w, "tls");
     RAW(w, "{");
     ktls(w, "client", f->tls_client, 1, refs[0]);

@@ -197,6 +197,7 @@ static void record_refused(struct session *s, const struct message_head *head, i
     str_copy(f->scheme, sizeof f->scheme, "https");
     str_copy(f->host, sizeof f->host, s->tun.host);
     f->port = s->tun.port;
+    f->h2_stream_id = head->stream_id;
     f->fail.refusal = kind;
     f->fail.status_sent = status;
     flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "%s", why);
@@ -300,6 +301,7 @@ static int on_request(void *arg, int32_t sid, struct message_head *head)
     }
     st->s = s;
     st->sid = sid;
+    f->h2_stream_id = sid; /* a flow fact: the client's stream */
     st->activity = flow_now_us();
     str_copy(st->route_host, sizeof st->route_host, host);
     st->next = h->streams;

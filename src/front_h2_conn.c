@@ -101,6 +101,10 @@ static void client_read(struct bufferevent *bev, void *arg)
         return;
     s->last_activity = flow_now_us();
     struct evbuffer *in = bufferevent_get_input(bev);
+    /* no stream open (idle) and the store is behind: new streams wait, as an HTTP/1.1 client's
+     * next request does (docs/HTTP2.md, "Store hold") */
+    if (s->state == SESSION_S_IDLE && evbuffer_get_length(in) > 0 && session_hold_for_store(s))
+        return;
     while (evbuffer_get_length(in) > 0 && !h->failed) {
         struct evbuffer_iovec v;
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)

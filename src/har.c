@@ -672,6 +672,11 @@ static json_t *entry_json(struct har_ctx *c, json_t *d)
     snprintf(conn, sizeof conn, "%lld", (long long)iget(d, "conn_id", 0));
     put(e, "connection", json_string(conn));
     put(e, "_id", json_integer((json_int_t)id));
+    json_t *h2 = json_object_get(d, "http2"); /* HTTP/2 stream ids of each leg */
+    if (json_is_integer(json_object_get(h2, "stream_id")))
+        put(e, "_streamId", json_incref(json_object_get(h2, "stream_id")));
+    if (json_is_integer(json_object_get(h2, "upstream_stream_id")))
+        put(e, "_upstreamStreamId", json_incref(json_object_get(h2, "upstream_stream_id")));
     if (*sget(d, "client"))
         put(e, "_client", json_string(sget(d, "client")));
     if (*sget(d, "note"))

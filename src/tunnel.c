@@ -21,7 +21,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -30,8 +29,6 @@
 #include "clients.h"
 #include "leafcache.h"
 #include "log.h"
-#include "mint.h"
-#include "mirror.h"
 #include "pool.h"
 #include "record.h"
 #include "rules.h"
@@ -41,6 +38,7 @@
 #include "tls_facts.h"
 #include "tls_wbuf.h"
 #include "tls_server.h"
+#include "tunnel_leaf.h"
 #include "uplink.h"
 #include "uplink_h2.h"
 #include "upstream.h"
@@ -60,7 +58,6 @@ static void after_peek(struct tunnel *t);
  * (and any failure the client is shown) comes from the name the client really asked for. */
 enum { TUNNEL_EARLY_NONE, TUNNEL_EARLY_RUNNING, TUNNEL_EARLY_DONE, TUNNEL_EARLY_FAILED };
 
-static void client_refused(struct tunnel *t, struct flow *f, const char *host);
 
 void tunnel_init(struct tunnel *t, const struct tunnel_ops *ops, void *ops_arg, uint64_t conn_id,
                  struct proxy *proxy, struct event_base *base, struct resolver *dns,
@@ -155,7 +152,7 @@ void tunnel_end(struct tunnel *t)
         f->no_request_after_tls = 1;
         snprintf(f->note, sizeof f->note,
                  "TLS intercepted, but the client closed without sending a request");
-        client_refused(t, f, host);
+        tunnel_leaf_refused(t, f, host);
     }
     record_flow(t->proxy, f);
 }
@@ -204,6 +201,15 @@ static void start_opaque(struct tunnel *t, const char *note)
 
 /* ---- interception ---- */
 
+/* The client's TLS is done: its requests are the owner's from now on. */
+static void hand(struct tunnel *t)
+{
+    t->hand_when_up = 0;
+    t->intercepted = 1;
+    t->phase = TUNNEL_IDLE;
+    t->ops->handed(t->ops_arg);
+}
+
 static void client_tls_event(struct bufferevent *bev, short what, void *arg)
 {
     struct tunnel *t = arg;
@@ -211,13 +217,29 @@ static void client_tls_event(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_CONNECTED) {
         tls_facts_fill(leg->ssl, &leg->tls);
         leg->tls.handshake_done = 1;
-        t->intercepted = 1;
-        t->phase = TUNNEL_IDLE;
-        t->ops->handed(t->ops_arg);
+        if (t->up_tls_pending && tls_server_alpn_h2(leg->ssl)) {
+            /* An h2 client opens its first streams at once: they wait here until the resumed
+             * upstream handshake says whether the server speaks h2 (then all share it). */
+            t->hand_when_up = 1;
+            set_phase(t, TUNNEL_UP_TLS, "upstream TLS handshake (client's done)");
+            return;
+        }
+        hand(t);
         return;
     }
-    /* The client refused our certificate (alert unknown_ca / bad_certificate) or gave up. */
+    /* The client refused our certificate (alert unknown_ca / bad_certificate) or gave up (or,
+     * its handshake done, closed while the upstream one ran). */
     struct flow *f = t->flow;
+    if (t->hand_when_up) {
+        if (f) {
+            strcpy(f->fail.closed_by, "client");
+            flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, 0, "client closed the connection before "
+                      "sending a request");
+        }
+        leg_close(leg);
+        t->ops->close(t->ops_arg, 0);
+        return;
+    }
     tls_facts_fill(leg->ssl, &leg->tls);
     tls_facts_take_error(&leg->tls, bufferevent_get_openssl_error(bev));
     if (f) {
@@ -225,7 +247,7 @@ static void client_tls_event(struct bufferevent *bev, short what, void *arg)
         const char *host = t->sni[0] ? t->sni : t->host;
         /* a client refusing our mirror of a bad upstream certificate is doing the right thing */
         if (leg->tls.alert_received[0] && !t->mirror_untrusted)
-            client_refused(t, f, host);
+            tunnel_leaf_refused(t, f, host);
         strcpy(f->fail.closed_by, "client");
         if (leg->tls.alert_received[0])
             flow_fail(f, FLOW_STAGE_CLIENT_TLS, 0,
@@ -240,89 +262,11 @@ static void client_tls_event(struct bufferevent *bev, short what, void *arg)
     t->ops->close(t->ops_arg, 0);
 }
 
-/* The client refused httpeek's certificate for host on tunnel flow f: tell the clients table and
- * the rules (automatic passthrough for this device), and note both in f. */
-static void client_refused(struct tunnel *t, struct flow *f, const char *host)
-{
-    struct proxy *p = t->proxy;
-    const char *ua = f->req ? http1_head_get(f->req, "user-agent") : NULL;
-    struct client_trust before;
-    clients_tls_refused(p->clients, t->client_addr, host, ua, &before);
-    f->device_trusted = before.device_trusted;
-    f->app_trusted = before.app_trusted;
-    if (!rules_client_rejected(p->rules, t->client_addr, host, before.device_trusted > 0))
-        return;
-    struct client_summary s;
-    clients_get(p->clients, t->client_addr, &s);
-    snprintf(f->note, sizeof f->note,
-             "%s is now passed through untouched for this device only (%s%s%s): it refused "
-             "httpeek's certificate %d times. Other devices are still intercepted; \"Resume "
-             "interception\" in the viewer's passthrough panel undoes it.",
-             host, t->client_addr, s.device[0] ? ", " : "", s.device, p->opts->auto_passthrough);
-}
-
-/* Whether httpeek can make a certificate for name at all (mint.h): a mirror of names must not
- * give a name it could never certify a handshake the usual leaf would not get. */
-static int certifiable(const char *name)
-{
-    char san[256];
-    unsigned char addr[16];
-    return name[0] == '[' || inet_pton(AF_INET, name, addr) == 1 ||
-           inet_pton(AF_INET6, name, addr) == 1 || mint_san_name(name, san, sizeof san) == 0;
-}
-
-/* The leaf the client is shown and why (mirror.h): the usual one, or when the server's
- * certificate failed verification (t->mirror_untrusted) a mirror of its defect. Mirrors of dates
- * and names are minted each time, never cached: a later good server for the same name must get
- * the usual leaf. Returns the SSL, or NULL with a reason in err. */
-static SSL *client_tls_ssl(struct tunnel *t, const char *name, char *err, size_t errlen)
-{
-    struct proxy *p = t->proxy;
-    struct ca *ca = p->ca;
-    X509 *leaf;
-    int send_chain = 1;
-    enum mirror_leaf kind = MIRROR_MINTED;
-    char minted_reason[300];
-    const char *reason = minted_reason;
-    struct mirror_plan plan;
-    if (t->mirror_untrusted) {
-        struct flow_tls up;
-        tls_facts_get(&t->upstream->tls, &up);
-        mirror_plan(&up, name, time(NULL), &plan);
-        kind = plan.leaf;
-        reason = plan.reason;
-    } else {
-        mirror_minted_reason(name, t->error[0] != '\0', minted_reason, sizeof minted_reason);
-    }
-    if (kind == MIRROR_NAMES && !certifiable(name))
-        kind = MIRROR_UNTRUSTED; /* no leaf at all for it: closed, as for any leaf */
-    if (kind == MIRROR_UNTRUSTED) {
-        ca = p->untrusted_ca;
-        send_chain = plan.send_chain;
-        leaf = leafcache_get(p->untrusted, name, NULL, err, errlen);
-    } else if (kind != MIRROR_MINTED) {
-        leaf = ca_mint_leaf_spec(ca, name, &plan.spec, err, errlen);
-    } else {
-        leaf = leafcache_get(p->leaves, name, NULL, err, errlen);
-    }
-    SSL *ssl = leaf ? tls_server_ssl_new(p->tls_server, leaf, ca_leaf_key(ca),
-                                         send_chain ? ca_cert(ca) : NULL) : NULL;
-    if (leaf)
-        X509_free(leaf);
-    if (ssl) {
-        tls_facts_attach(ssl, &t->client->tls);
-        tls_facts_set_leaf(&t->client->tls, mirror_leaf_name(kind), reason);
-        if (kind != MIRROR_MINTED)
-            tls_server_no_resumption(ssl);
-    }
-    return ssl;
-}
-
 static void start_client_tls(struct tunnel *t)
 {
     const char *name = t->sni[0] ? t->sni : t->host;
     char err[256] = "";
-    SSL *ssl = client_tls_ssl(t, name, err, sizeof err);
+    SSL *ssl = tunnel_leaf_ssl(t, name, err, sizeof err);
     struct bufferevent *bev = NULL;
     int fd = bufferevent_getfd(t->client->bev);
     if (ssl) {
@@ -370,8 +314,10 @@ static void upstream_tls_event(struct bufferevent *bev, short what, void *arg)
             t->early_tls = TUNNEL_EARLY_DONE; /* the client's hello decides (after_peek) */
             return;
         }
-        if (t->up_tls_pending) { /* the client's handshake is already under way */
+        if (t->up_tls_pending) { /* the client's handshake is already under way (or done) */
             t->up_tls_pending = 0;
+            if (t->hand_when_up)
+                hand(t);
             return;
         }
         start_client_tls(t);
@@ -416,6 +362,8 @@ static void upstream_tls_event(struct bufferevent *bev, short what, void *arg)
         t->up_tls_pending = 0;
         if (!t->proxy->opts->upstream_errors_page)
             t->ops->close(t->ops_arg, 0);
+        else if (t->hand_when_up)
+            hand(t);
         return;
     }
     if (!t->proxy->opts->upstream_errors_page) {
@@ -583,9 +531,11 @@ static void after_peek(struct tunnel *t)
         int running = t->early_tls == TUNNEL_EARLY_RUNNING;
         if (keep_early_tls(t)) {
             t->early_tls = TUNNEL_EARLY_NONE;
-            /* not with h2 offered: a request must not be written before the server's ALPN
-             * choice is known (a resumed session does not bind it) */
-            if (running && t->up_resuming && !t->mirror_untrusted && !t->proxy->opts->http2) {
+            /* with h2 offered a request must not go out before the server's ALPN choice is
+             * known (a resumed session does not bind it): an HTTP/1.1 client's first request
+             * waits in the exchange (ensure_upstream), an h2 client's handing waits here
+             * (client_tls_event) */
+            if (running && t->up_resuming && !t->mirror_untrusted) {
                 /* A verified session whose certificate covers the name is being resumed: the
                  * certificate the client would be shown a mirror of is known good, so its
                  * handshake need not wait for the upstream's (the new host's extra latency, S6);

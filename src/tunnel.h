@@ -87,6 +87,9 @@ struct tunnel {
     int up_tls_pending;             /* the client's handshake went ahead of the upstream one
                                      * (resuming a verified session), still running: the owner
                                      * clears it and sets marks.tls_end when it completes */
+    int hand_when_up;               /* the client's handshake ended (ALPN h2) while the upstream
+                                     * one ran (up_tls_pending): handed once that one ends, so
+                                     * the client's first streams know the server's protocol */
     int requests;                   /* requests seen inside the tunnel (counted by the owner) */
 
     /* internal */

@@ -165,7 +165,11 @@ int uplink_leg_is_h2(const struct leg *leg)
 {
     const unsigned char *p = NULL;
     unsigned n = 0;
-    if (!leg->ssl || !leg->bev)
+    /* The choice is known mid-handshake (TLS 1.3 EncryptedExtensions), but the leg is not
+     * ready until its BEV_EVENT_CONNECTED was delivered (tls.handshake_done: uplink_event, or
+     * the tunnel's): a shared connection made of it before would take that deferred event for
+     * a failure. */
+    if (!leg->ssl || !leg->bev || !leg->tls.handshake_done)
         return 0;
     SSL_get0_alpn_selected(leg->ssl, &p, &n);
     return n == 2 && p && !memcmp(p, "h2", 2);

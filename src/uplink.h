@@ -98,7 +98,7 @@ enum http1_feed_result uplink_feed(struct uplink *u, struct evbuffer *in) HP_NON
  * the failure facts when it failed). Returns 0 when the socket is ready, -1 when it failed. */
 int uplink_record_connect(struct flow *f, const struct upstream_result *r) HP_NONNULL(1, 2);
 
-/* 1 when leg's TLS handshake chose h2 (such a leg must never carry HTTP/1 bytes). */
+/* 1 when leg's TLS handshake is done and chose h2 (such a leg must never carry HTTP/1 bytes). */
 int uplink_leg_is_h2(const struct leg *leg) HP_NONNULL(1);
 
 /* The calls below work on either kind of uplink (uplink_either.c): an HTTP/1 leg, or a stream of

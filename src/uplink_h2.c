@@ -14,6 +14,7 @@
 #include "log.h"
 #include "message.h"
 #include "str.h"
+#include "trailers.h"
 
 struct h2_conn {
     struct h2_client *eng;
@@ -467,12 +468,18 @@ int uplink_h2_body(struct uplink *u, const char *data, size_t len)
     return r;
 }
 
-int uplink_h2_end(struct uplink *u)
+int uplink_h2_end(struct uplink *u, const struct http1_head *trailers)
 {
     if (!u->h2 || !u->sid)
         return -1;
     kick(u->h2);
-    return h2_client_end(u->h2->eng, u->sid, NULL);
+    if (!trailers || !trailers->nfields)
+        return h2_client_end(u->h2->eng, u->sid, NULL);
+    struct message_head t; /* a trailing HEADERS frame */
+    message_head_init(&t, 1);
+    int r = trailers_to_message(&t, trailers) < 0 ? -1 : h2_client_end(u->h2->eng, u->sid, &t);
+    message_head_clear(&t);
+    return r;
 }
 
 void uplink_h2_consume(struct uplink *u)

@@ -46,8 +46,9 @@ int uplink_h2_submit(struct uplink *u, const struct http1_head *req, const char 
  * ops->drained), -1 when the stream is gone. */
 int uplink_h2_body(struct uplink *u, const char *data, size_t len) HP_NONNULL(1);
 
-/* End u's request. 0 or -1. */
-int uplink_h2_end(struct uplink *u) HP_NONNULL(1);
+/* End u's request, with trailers (fields, as f->req_trailers; sent as a trailing HEADERS frame
+ * of their forwardable fields) or NULL. 0 or -1. */
+int uplink_h2_end(struct uplink *u, const struct http1_head *trailers) HP_NONNULL(1);
 
 
 /* u's exchange is over: its stream, if still open, is reset (CANCEL); no callback follows. */

@@ -49,6 +49,7 @@ function renderOverview(d) {
     ['Client', client],
     ['Server IP', d.server_ip ? d.server_ip + (d.port ? ' port ' + d.port : '') : ''],
     ['Connection', connectionFact(d)],
+    ['Stream', streamFact(d)],
     ['Flow', '#' + d.id + (d.conn_id ? ', client connection ' + d.conn_id : '')],
   ])));
   frag.appendChild(section('Sizes', kv([
@@ -85,6 +86,15 @@ function connectionFact(d) {
   }
   if (typeof r === 'number') return 'reused (served ' + r + ' earlier request' + (r === 1 ? '' : 's') + ')';
   return 'reused upstream connection';
+}
+// HTTP/2 stream ids (the flow's http2 fact): the client's stream, and the one towards the server.
+function streamFact(d) {
+  const h = d.http2;
+  if (!h) return null;
+  const parts = [];
+  if (h.stream_id) parts.push('HTTP/2 stream ' + h.stream_id + ' from the client');
+  if (h.upstream_stream_id) parts.push((parts.length ? 'stream ' : 'HTTP/2 stream ') + h.upstream_stream_id + ' to the server');
+  return parts.join(', ') || null;
 }
 // Bytes on the wire: only when counted (an absent or all-zero count is not a fact to show).
 function wireFact(d) {

@@ -203,6 +203,13 @@ static void add_detail(json_t *o, const struct flow *f)
     put(o, "connect_attempts", atts);
     put(o, "client_port", json_integer(f->client_port));
     put(o, "reused_upstream", json_boolean(f->reused_upstream));
+    json_t *h2 = f->h2_stream_id || f->h2_upstream_stream_id ? json_object() : json_null();
+    if (json_is_object(h2)) { /* HTTP/2 stream ids of each leg, null where it spoke HTTP/1 */
+        put(h2, "stream_id", f->h2_stream_id ? json_integer(f->h2_stream_id) : json_null());
+        put(h2, "upstream_stream_id",
+            f->h2_upstream_stream_id ? json_integer(f->h2_upstream_stream_id) : json_null());
+    }
+    put(o, "http2", h2);
     json_t *tls = json_object();
     if (tls) {
         put(tls, "client", tls_json(f->tls_client, 1));

@@ -272,6 +272,14 @@ int main(void)
            json_integer_value(json_object_get(json_array_get(att, 0), "ms")) == 250,
        "connect_attempts: each address tried with family, outcome and ms, in order");
     ok(!json_object_get(sum, "connect_attempts"), "connect_attempts is a detail field only");
+    ok(json_is_null(json_object_get(d, "http2")), "http2 null when neither leg spoke HTTP/2");
+    f->h2_stream_id = 5;
+    json_t *d2 = flow_to_json(f, 1), *h2 = json_object_get(d2, "http2");
+    ok(json_integer_value(json_object_get(h2, "stream_id")) == 5 &&
+           json_is_null(json_object_get(h2, "upstream_stream_id")),
+       "http2: stream_id 5 (the client's stream), upstream_stream_id null (HTTP/1 to the server)");
+    f->h2_stream_id = 0;
+    json_decref(d2);
     json_t *t = json_object_get(d, "timings");
     ok(json_integer_value(json_object_get(t, "connect")) == -1 &&
        json_real_value(json_object_get(t, "dns")) == 1.5, "timings: -1 where a phase did not happen");
