@@ -89,6 +89,9 @@ struct exchange {
     double rule_timeout;            /* a block rule's timeout: the deadline, in seconds (0: none) */
     uint64_t throttle_bytes_per_sec; /* a throttle shapes the client connection: its down rate
                                      * (throttle_apply.h), else 0 */
+    void *bp;                       /* a breakpoint holds the request or response (owned by
+                                     * breakpoint_apply.c through the policy), else NULL */
+    int bp_paused;                  /* 1 while paused for the user: no deadline runs */
 };
 
 /* Where a request goes: filled by exchange.c, changed by a policy's route (a map remote rule). */
@@ -133,6 +136,23 @@ struct exchange_policy {
     int (*resp_done)(struct exchange *ex);
     /* rule_apply.h: a block rule's timeout (ex->rule_timeout) passed after secs. */
     void (*timed_out)(struct exchange *ex, double secs);
+    /* breakpoint_apply.h (NULL: no breakpoints). The request is about to go to
+     * scheme://host:port path (host_field: the Host to send, or NULL): 1 when a breakpoint holds
+     * it (ex->bp: its bytes go to bp_req_body; it goes on through exchange_resume_request), 0. */
+    int (*bp_request)(struct exchange *ex, const char *scheme, const char *host, int port,
+                      const char *path, const char *host_field);
+    /* Request bytes (end 1: the request's end) while ex->bp holds it: an enum exchange_body. */
+    int (*bp_req_body)(struct exchange *ex, const char *data, size_t len, int end);
+    /* The final response head (not held by resp_head): 1 held by a breakpoint (ex->bp), 0 send
+     * on, -1 fail. Then its body bytes and its end while ex->bp holds it (0, -1). */
+    int (*bp_response)(struct exchange *ex, struct http1_head *resp, unsigned flags);
+    int (*bp_resp_body)(struct exchange *ex, const char *data, size_t len);
+    int (*bp_resp_done)(struct exchange *ex);
+    /* The uplink closed while ex->bp holds: 1 when nothing more was needed from it. */
+    int (*bp_upstream_gone)(struct exchange *ex);
+    /* The exchange ends while ex->bp holds (client_gone: the client closed, sock_err its error):
+     * ex->bp is dropped; returns 1 when it recorded the flow itself (ex->flow NULL). */
+    int (*bp_drop)(struct exchange *ex, int client_gone, int sock_err);
 };
 
 /* ex uses uplink u from now on (u reports to ex: u->ex, u->ops). */
@@ -152,6 +172,13 @@ enum exchange_body {
     EXCHANGE_BODY_QUEUED, /* waiting for the uplink to connect (or dropped: none) */
     EXCHANGE_BODY_FULL,   /* waiting, LEG_OUTBUF_MAX of it: stop reading until ops->req_resume */
 };
+
+/* A request a breakpoint held (ex->bp, now NULL) goes on: to scheme://host:port path with Host
+ * host_field (NULL: the request's own), its body (the request's whole body; framed by
+ * ex->flow->req) queued after the head. 0, or -1 when it failed (answered through ops->fail). */
+int exchange_resume_request(struct exchange *ex, const char *scheme, const char *host, int port,
+                            const char *path, const char *host_field, const char *body,
+                            size_t len) HP_NONNULL(1, 2, 3, 5);
 
 /* Request body bytes from the client (already captured). */
 enum exchange_body exchange_req_body(struct exchange *ex, const char *data, size_t len)

@@ -240,6 +240,8 @@ struct flow {
     const char *diag_name;      /* its name, static string, or NULL */
     struct flow_checks checks;  /* app-level body facts and warning kinds (warnings.c) */
     struct flow_rule_hits *rules; /* rules that touched it (owned), or NULL: none */
+    char *breakpoints;          /* its pauses at breakpoints: the "_breakpoints" JSON array text
+                                   (breakpoint_apply.c; owned), or NULL: none */
 };
 
 /* Called with each finished flow; takes ownership (frees with flow_free when done). */

@@ -23,6 +23,7 @@
 struct store_messages;
 
 struct exchange_policy;
+struct breakpoints;
 
 struct proxy {
     const struct opts *opts;         /* borrowed from main */
@@ -33,6 +34,8 @@ struct proxy {
                                            (ruleset.h; borrowed from main; lock-free reads) */
     const struct exchange_policy *policy; /* what the rules do to an exchange (exchange.h; main
                                            sets rule_policy; NULL: no rules, nothing called) */
+    struct breakpoints *breakpoints; /* breakpoints set from the viewer (breakpoint.h; borrowed
+                                        from main; NULL: none) */
     struct leafcache *untrusted;     /* leaves of a never-trusted CA: mirror upstream cert errors */
     struct ca *untrusted_ca;         /* that CA (in memory only) */
     struct acl allowed;              /* clients that may use the proxy */

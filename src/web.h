@@ -133,6 +133,7 @@
 struct clients;
 struct rules;
 struct ruleset_file;
+struct breakpoints;
 
 struct web_config {
     const char *addr;         /* "HOST:PORT" */
@@ -147,6 +148,7 @@ struct web_config {
     struct clients *clients;  /* per-client facts (may be NULL) */
     struct rules *rules;      /* interception rules (may be NULL) */
     struct ruleset_file *route_rules; /* map / block rules, GET/PUT /api/rules (may be NULL) */
+    struct breakpoints *breakpoints;  /* /api/breakpoints (may be NULL) */
     const char *const *intercept;   /* --intercept globs (borrowed) */
     size_t nintercept;
     const char *const *passthrough; /* --passthrough globs (borrowed) */
