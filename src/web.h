@@ -117,6 +117,13 @@
  *                                  invalid; 200 {saved, etag}; saved atomically, in use at once
  *   Flows a rule touched carry _rules:[{id, action, detail}] in /api/flows/{id} (and HAR), and
  *   rules (a count) in list summaries.
+ *   GET  /api/breakpoints          {breakpoints:[{id, enabled, phase, match}], paused:[views],
+ *                                  body_max}; POST one {id?, phase, match} -> 201 {id}; PUT
+ *                                  {breakpoints:[...]} replaces all; DELETE [/{id}] (204)
+ *   POST /api/breakpoints/paused/{id}  {action: execute|continue|abort, request|response edits,
+ *                                  abort:{status|error}} -> {id, action}; 404 gone, 409 acting
+ *                                  (docs/CONTRACTS.md); "event: breakpoints" on /api/events;
+ *                                  flows paused carry _breakpoints:[...] (and HAR)
  *   Writes (DELETE, PUT, POST) carrying an Origin other than http://{Host} get 403.
  *   Errors: 4xx/5xx with {"error":"reason"}.
  * Authentication: with a token, every request needs ?token=T, "Authorization: Bearer T", or the

@@ -845,6 +845,7 @@
     es.addEventListener('cleared', () => clearAll());
     es.addEventListener('clients', clientsChanged);
     if (window.httpeekRecording) window.httpeekRecording.watch(es); // recording.js: the banner
+    if (window.HP.watchBreakpoints) window.HP.watchBreakpoints(es); // breakpoints.js: pauses
   }
 
   // The first page is preloaded by index.html (same URL, no token: the cookie set with the page

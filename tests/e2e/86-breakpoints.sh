@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib.sh"
 
 start_dns upstream.test=127.0.0.1
 start_upstream; UP=$UPSTREAM_PORT
-start_httpeek
+start_httpeek --upstream-timeout 1 # a pause outlasts every deadline of httpeek's
 W="http://127.0.0.1:$HTTPEEK_WEB_PORT"
 P="127.0.0.1:$HTTPEEK_PORT"
 BASE="http://upstream.test:$UP"
@@ -48,7 +48,7 @@ ok "the request is paused before it goes upstream" [ -n "$pid" ]
 is "$(paused_view "$pid" '["request"]["body"]')" '{"user": "ann", "plan": "free"}' "the paused view has the request body"
 is "$(paused_view "$pid" '["breakpoint"], d["paused"][0]["client_timeout_s"]')" "bp-1 60" "it names its breakpoint and the app's 60 s timeout"
 is "$(grep -c 'POST /echo' "$T/upstream1.err" 2>/dev/null)" 0 "the server has not seen it while paused"
-sleep 1.5 # longer than nothing: no deadline of httpeek's fires meanwhile
+sleep 1.5 # longer than --upstream-timeout: no deadline of httpeek's fires while paused
 hdrs=$(paused_view "$pid" '["request"]["headers"]' | "$PYTHON" -c '
 import ast, json, sys
 h = [p for p in ast.literal_eval(sys.stdin.read()) if p[0].lower() not in ("x-mode",)]
