@@ -39,6 +39,8 @@ void exchange_bind(struct exchange *ex, struct uplink *u)
 
 void exchange_init(struct exchange *ex, struct flow *f)
 {
+    if (ex->bp) /* the last exchange ended with its flow taken by the front */
+        ex->proxy->policy->bp_drop(ex, 0, 0);
     ex->flow = f;
     ex->phase = EXCHANGE_FORWARDING;
     ex->req_done = ex->resp_started = ex->resp_done = 0;
@@ -898,10 +900,10 @@ void exchange_finish(struct exchange *ex, int local)
 void exchange_abandon(struct exchange *ex, const char *why)
 {
     struct flow *f = ex->flow;
+    if (ex->bp) /* even when the front took the flow: the pause must not outlive the exchange */
+        ex->proxy->policy->bp_drop(ex, 0, 0);
     if (!f)
         return;
-    if (ex->bp)
-        ex->proxy->policy->bp_drop(ex, 0, 0);
     ex->flow = NULL;
     uplink_h2_stream_done(ex->up);
     if (!f->fail.failed)

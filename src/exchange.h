@@ -205,7 +205,8 @@ void exchange_client_gone(struct exchange *ex, int sock_err) HP_NONNULL(1);
  * uplink is closed unless reusable. */
 void exchange_finish(struct exchange *ex, int local) HP_NONNULL(1);
 
-/* The connection ends with the exchange unfinished: fail (why) and record its flow. */
+/* The connection ends with the exchange unfinished: fail (why) and record its flow; a
+ * breakpoint's hold is dropped even when the front took the flow. */
 void exchange_abandon(struct exchange *ex, const char *why) HP_NONNULL(1, 2);
 
 /* Split "scheme://authority/path" into its parts; returns 0 or -1 when malformed. */

@@ -174,6 +174,31 @@ api -o "$T/s.har" "$W/api/har"
 ok "the HAR entries carry _breakpoints" "$PYTHON" -c 'import json,sys; e=json.load(open(sys.argv[1]))["log"]["entries"]; sys.exit(0 if any(x.get("_breakpoints") for x in e) else 1)' "$T/s.har"
 stop_httpeek
 
+# --- HTTPS, an HTTP/2 client, an HTTP/2-capable path: the same pauses ----------------------
+PKI=$T/pki
+make_pki "$PKI" || { echo "Bail out! make_pki failed"; exit 1; }
+start_upstream --tls server --quiet; TUP=$UPSTREAM_PORT
+start_httpeek --upstream-ca "$PKI/ca.pem" --http2=yes
+W="http://127.0.0.1:$HTTPEEK_WEB_PORT"
+post /api/breakpoints '{"match": {"host": "upstream.test", "method": "POST"}, "phase": "both"}' >/dev/null
+pcurl_tls --http2 -o "$T/b10" -D "$T/h10" --data-binary '{"a": 1}' -H 'Content-Type: application/json' "https://upstream.test:$TUP/echo" &
+C10=$!
+pid=$(wait_paused request)
+ok "HTTP/2 client, HTTPS: the request pauses" [ -n "$pid" ]
+post "/api/breakpoints/paused/$pid" '{"action": "execute", "request": {"body": "{\"a\": 2}"}}' >/dev/null
+pid=$(wait_paused response)
+ok "then its response pauses (phase both)" [ -n "$pid" ]
+post "/api/breakpoints/paused/$pid" '{"action": "execute", "response": {"headers": [["Content-Type", "application/json"], ["X-Edited", "yes"]]}}' >/dev/null
+wait "$C10"; rc=$?
+is "$rc $(cat "$T/b10")" '0 {"a": 2}' "curl (HTTP/2) got the response to the edited request"
+like "$(tr -d '\r' <"$T/h10")" "x-edited: yes" "with the edited response header"
+is "$(last_flow | jq_py 'len(d["_breakpoints"]), d["request"]["http_version"]')" "2 HTTP/2.0" "the flow records both pauses"
+curl_h2_gone=$(pcurl_tls --http2 --max-time 2 -o /dev/null --data-binary 'x' "https://upstream.test:$TUP/echo" 2>/dev/null; echo $?)
+is "$curl_h2_gone" 28 "an HTTP/2 client gives up while paused"
+for i in $(seq 30); do [ "$(api "$W/api/breakpoints" | jq_py 'len(d["paused"])')" = 0 ] && break; sleep 0.1; done
+is "$(api "$W/api/breakpoints" | jq_py 'len(d["paused"])') $(last_flow | jq_py 'd["diagnosis"]["code"]')" "0 -1001" "its pause goes, its flow says -1001"
+stop_httpeek
+
 # beyond loopback: every write needs the token
 WP=$(free_port)
 start_httpeek --web "0.0.0.0:$WP"
