@@ -76,7 +76,8 @@ static struct hold *hold_new(struct exchange *ex, unsigned phase, const char *ru
     return h;
 }
 
-/* Append one pause record to f's "_breakpoints" array (its JSON text, f->breakpoints). */
+/* Append one pause record to f's "_breakpoints" array (its JSON text, f->breakpoints), with
+ * extra's fields (extra taken; NULL: none). */
 static void record_pause(struct flow *f, struct hold *h, const char *action, json_t *extra)
 {
     json_t *arr = f->breakpoints ? json_loads(f->breakpoints, 0, NULL) : json_array();
@@ -84,8 +85,10 @@ static void record_pause(struct flow *f, struct hold *h, const char *action, jso
                             h->phase == BREAKPOINT_REQUEST ? "request" : "response", "action",
                             action, "paused_ms",
                             (json_int_t)(h->paused_us ? (flow_now_us() - h->paused_us) / 1000 : 0));
-    if (extra)
+    if (extra) { /* taken */
         json_object_update(rec, extra);
+        json_decref(extra);
+    }
     json_array_append_new(arr, rec);
     char *text = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
@@ -591,7 +594,8 @@ static void abort_status(struct exchange *ex, struct hold *h, const json_t *abor
 static void abort_error(struct exchange *ex, struct hold *h, int code)
 {
     struct flow *f = ex->flow;
-    const char *id = h->rule_id;
+    char id[64];
+    str_copy(id, sizeof id, h->rule_id); /* h goes before the failure is written */
     record_pause(f, h, "abort", json_pack("{s:b, s:i}", "edited", 0, "error", code));
     if (code == -1001) { /* unanswered until the app's own timeout: bp_drop records it */
         h->stalled = 1;
