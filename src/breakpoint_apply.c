@@ -15,6 +15,7 @@
 #include <llhttp.h>
 #include "breakpoint.h"
 #include "breakpoint_edit.h"
+#include "body_decode.h"
 #include "budget.h"
 #include "record.h"
 #include "rewrite.h"
@@ -382,7 +383,7 @@ static int bp_drop(struct exchange *ex, int client_gone, int sock_err)
 
 /* The body to send: edited (into out, 1) or the held one (0); -1 out of memory. Content-Encoding
  * of the head it goes with (cenc) is applied to an edited body the user saw decoded; *drop_cenc
- * when it cannot be. */
+ * when it cannot be. A held body whose Content-Encoding the edit removed goes decoded (1). */
 static int final_body(struct hold *h, const json_t *edit, const char *cenc, struct evbuffer *out,
                       int *drop_cenc)
 {
@@ -396,7 +397,13 @@ static int final_body(struct hold *h, const json_t *edit, const char *cenc, stru
     }
     if (!given) {
         evbuffer_free(plain);
-        return 0;
+        size_t n = evbuffer_get_length(h->body);
+        if (!h->decoded || (cenc && strcasecmp(cenc, "identity")) || !n)
+            return 0;
+        /* the edit took the Content-Encoding header away: the body goes decoded to match */
+        const char *was = json_string_value(json_object_get(h->original, "body_encoding"));
+        return body_decode(was ? was : "identity", 0, evbuffer_pullup(h->body, -1), n,
+                           4 * (size_t)BREAKPOINT_BODY_MAX, out) == BODY_DECODE_OK ? 1 : 0;
     }
     size_t n = evbuffer_get_length(plain);
     const unsigned char *p = n ? evbuffer_pullup(plain, -1) : (const unsigned char *)"";

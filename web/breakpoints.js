@@ -64,7 +64,8 @@ function edit(p) {
   $('bp-ed-headers').value = headerText(m.headers);
   $('bp-ed-body').value = m.body_base64 !== undefined ? '' : bodyText(m);
   $('bp-ed-body').disabled = m.body_base64 !== undefined;
-  $('bp-ed-bodynote').textContent = m.body_base64 !== undefined ? 'Binary body (' + m.body_size + ' bytes): sent unchanged.'
+  $('bp-ed-file').value = '';
+  $('bp-ed-bodynote').textContent = m.body_base64 !== undefined ? 'Binary body (' + m.body_size + ' bytes): sent unchanged, or replaced from a file.'
     : m.body_encoding ? 'Shown decoded (' + m.body_encoding + '); re-encoded when sent.' : '';
   shown = { line: $('bp-ed-line').value, headers: $('bp-ed-headers').value, body: $('bp-ed-body').value, raw: m.body };
   renderList();
@@ -92,6 +93,11 @@ async function act(action) {
   const side = current.phase === 'request' ? 'request' : 'response';
   if (action === 'execute') {
     const e = edits(current.phase, shown, { line: $('bp-ed-line').value, headers: $('bp-ed-headers').value, body: $('bp-ed-body').value });
+    const file = $('bp-ed-file').files[0];
+    if (file) { // a body from a file (a binary one is replaced this way)
+      delete e.body;
+      e.body_base64 = await fileBase64(file);
+    }
     if (Object.keys(e).length) body[side] = e;
   } else if (action === 'abort') {
     const how = $('bp-abort-how').value;
@@ -104,6 +110,15 @@ async function act(action) {
     $('bp-editor').hidden = true;
   } catch (err) { note(err.message); }
   await load();
+}
+
+function fileBase64(file) {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(String(r.result).replace(/^data:[^,]*,/, ''));
+    r.onerror = () => reject(r.error);
+    r.readAsDataURL(file);
+  });
 }
 
 async function remove(id) {
@@ -170,6 +185,7 @@ function build() {
       el('textarea', { id: 'bp-ed-headers', rows: 8, spellcheck: 'false', 'aria-label': 'Headers', style: 'width: 98%; font-family: monospace' }),
       el('textarea', { id: 'bp-ed-body', rows: 12, spellcheck: 'false', 'aria-label': 'Body', style: 'width: 98%; font-family: monospace' }),
       el('div', { id: 'bp-ed-bodynote', class: 'muted' }),
+      el('label', { class: 'muted' }, 'Body from a file: ', el('input', { id: 'bp-ed-file', type: 'file', 'aria-label': 'Body from a file' })),
       el('div', null,
         el('button', { type: 'button', id: 'bp-execute', text: 'Execute', title: 'Send as edited', onclick: () => act('execute') }), ' ',
         el('button', { type: 'button', id: 'bp-continue', text: 'Continue unchanged', onclick: () => act('continue') }), ' ',

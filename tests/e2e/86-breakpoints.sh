@@ -134,6 +134,15 @@ wait "$C8"
 is "$(cat "$T/b8")" "plain words" "the edited body is re-encoded with the Content-Encoding kept"
 like "$(tr -d '\r' <"$T/h8")" "Content-Encoding: gzip" "Content-Encoding kept"
 
+# the Content-Encoding header removed by the edit: the held body goes decoded to match
+curl -sS -x "$P" --max-time 20 -D "$T/h8b" -o "$T/b8b" "$BASE/gzip/5000" &
+C8B=$!
+pid=$(wait_paused response)
+post "/api/breakpoints/paused/$pid" '{"action": "execute", "response": {"headers": [["Content-Type", "application/octet-stream"]]}}' >/dev/null
+wait "$C8B"
+is "$(file_sha "$T/b8b")" "$(gen_sha 5000)" "Content-Encoding removed with the header: the body goes decoded"
+unlike "$(tr -d '\r' <"$T/h8b")" "Content-Encoding" "and no Content-Encoding is left"
+
 # abort -1005 at the response: curl sees the connection lost (empty reply)
 curl -sS -x "$P" --max-time 20 -o /dev/null "$BASE/headers" 2>"$T/e9" &
 C9=$!
