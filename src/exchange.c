@@ -40,6 +40,8 @@ void exchange_bind(struct exchange *ex, struct uplink *u)
 
 void exchange_init(struct exchange *ex, struct flow *f)
 {
+    if (ex->bp) /* the last exchange ended with its flow taken by the front */
+        ex->proxy->policy->bp_drop(ex, 0, 0);
     ex->flow = f;
     ex->phase = EXCHANGE_FORWARDING;
     ex->req_done = ex->resp_started = ex->resp_done = 0;
@@ -48,6 +50,7 @@ void exchange_init(struct exchange *ex, struct flow *f)
     ex->rule_local = 0;
     ex->rule_timeout = 0;
     ex->throttle_bytes_per_sec = 0;
+    ex->bp_paused = 0;
     ex->head_request = f->req->method == HTTP_HEAD;
     ex->upgrade_requested = f->req->upgrade && f->req->method != HTTP_CONNECT;
     ex->up->req_out = f->req->framing;
@@ -67,6 +70,8 @@ int exchange_connecting(const struct exchange *ex)
 /* Answer the client (status, reason) and record the flow: the exchange is over. */
 static void fail(struct exchange *ex, int status, const char *reason)
 {
+    if (ex->bp) /* a breakpoint's hold goes with the exchange */
+        ex->proxy->policy->bp_drop(ex, 0, 0);
     struct flow *f = ex->flow;
     ex->flow = NULL;
     exchange_hold_drop(ex);
@@ -87,6 +92,8 @@ static void refuse(struct exchange *ex, int status, enum flow_refusal why, const
 /* The response cannot go on: record the flow, then the front ends the client connection. */
 static void cut(struct exchange *ex, int flush)
 {
+    if (ex->bp)
+        ex->proxy->policy->bp_drop(ex, 0, 0);
     struct flow *f = ex->flow;
     ex->flow = NULL;
     exchange_hold_drop(ex);
@@ -226,6 +233,9 @@ static int route_request(struct exchange *ex)
         return -1;
     }
     path = rt.path; /* a rewrite's URL or query edit */
+    /* a request a rewrite holds for its body edits is not paused too (rule_rewrite sends it) */
+    if (!held && pol && pol->bp_request && pol->bp_request(ex, scheme, host, port, path, host_field))
+        return 0; /* held by a breakpoint: exchange_resume_request sends it */
     if (ensure_upstream(ex, host, port, !strcmp(scheme, "https")) < 0 ||
         (!held && send_request_head(ex, path, host_field) < 0)) {
         flow_fail(f, FLOW_STAGE_SEND, ENOMEM, "out of memory");
@@ -256,6 +266,8 @@ int exchange_start(struct exchange *ex)
 static enum exchange_body queue_up(struct exchange *ex, const char *data, size_t len, int end)
 {
     struct uplink *u = ex->up;
+    if (ex->bp) /* a breakpoint holds the request */
+        return (enum exchange_body)ex->proxy->policy->bp_req_body(ex, data, len, end);
     if (u->h2) { /* the client's trailers (an h2 client's, or a chunked request's) end it */
         if (end)
             return ex->flow->req->framing == HTTP1_NO_BODY ||
@@ -287,6 +299,30 @@ int exchange_req_send_head(struct exchange *ex, const char *path, const char *ho
         fail(ex, 500, "out of memory");
         return -1;
     }
+    return 0;
+}
+
+int exchange_resume_request(struct exchange *ex, const char *scheme, const char *host, int port,
+                            const char *path, const char *host_field, const char *body, size_t len)
+{
+    struct flow *f = ex->flow;
+    ex->bp_paused = 0;
+    ex->up->req_out = f->req->framing;
+    ex->head_request = f->req->method == HTTP_HEAD;
+    if (ensure_upstream(ex, host, port, !strcmp(scheme, "https")) < 0 ||
+        send_request_head(ex, path, host_field) < 0) {
+        flow_fail(f, FLOW_STAGE_SEND, ENOMEM, "out of memory");
+        fail(ex, 500, "out of memory");
+        return -1;
+    }
+    if (len)
+        queue_up(ex, body, len, 0);
+    if (ex->req_done) {
+        queue_up(ex, NULL, 0, 1);
+        if (!exchange_connecting(ex))
+            f->marks.send_end = flow_now_us();
+    }
+    ex->front->phase(ex, ex->phase, "resumed at a breakpoint");
     return 0;
 }
 
@@ -342,6 +378,8 @@ static int on_resp_head(void *arg, struct http1_head *head)
     if (pol) {
         pol->resp_delay(ex);
         held = pol->resp_head(ex, resp, flags); /* status / headers edited; body held? */
+        if (!held && pol->bp_response)
+            held = pol->bp_response(ex, resp, flags); /* paused by a breakpoint */
     }
     if (held < 0 || (!held && ex->front->resp_head(ex, resp, flags) < 0))
         return -1;
@@ -354,6 +392,8 @@ static int on_resp_body(void *arg, const char *data, size_t len)
     struct uplink *u = arg;
     struct exchange *ex = u->ex;
     const struct exchange_policy *pol = ex->proxy->policy; /* NULL: no rules */
+    if (ex->bp)
+        return pol->bp_resp_body(ex, data, len);
     if (pol && pol->holding(ex))
         return pol->resp_body(ex, data, len);
     flow_capture_add(&ex->flow->resp_body, data, len);
@@ -381,6 +421,8 @@ static int on_resp_done(void *arg)
         return -1;
     if (u->trailers && !ex->flow->resp_trailers) /* HTTP/2: recorded, and passed on by the front */
         trailers_record(ex->flow, 1, u->trailers);
+    if (ex->bp) /* paused whole: the breakpoint sends it on */
+        return pol->bp_resp_done(ex);
     ex->front->resp_end(ex);
     ex->resp_done = 1;
     ex->flow->marks.end = flow_now_us();
@@ -641,7 +683,8 @@ static void up_event(struct uplink *u, short what, int sock_err)
     }
     if (leg->ssl)
         tls_facts_take_error(&leg->tls, bufferevent_get_openssl_error(bev));
-    if (!f || ex->resp_done) { /* an idle kept-alive upstream went away: forget it */
+    if (!f || ex->resp_done || (ex->bp && ex->proxy->policy->bp_upstream_gone(ex))) {
+        /* an idle kept-alive upstream went away (or one a breakpoint needs no more): forget it */
         leg_close(leg);
         return;
     }
@@ -734,6 +777,8 @@ double exchange_deadline(const struct exchange *ex, enum exchange_phase p, int *
 {
     const struct opts *o = ex->proxy->opts;
     *lazy = 0;
+    if (ex->bp_paused)
+        return 0; /* paused at a breakpoint: the user is not a timeout */
     if (ex->rule_timeout > 0)
         return ex->rule_timeout;
     if (p == EXCHANGE_CONNECTING)
@@ -778,6 +823,8 @@ void exchange_client_gone(struct exchange *ex, int sock_err)
         return;
     exchange_hold_drop(ex);
     uplink_h2_stream_done(ex->up);
+    if (ex->bp && ex->proxy->policy->bp_drop(ex, 1, sock_err))
+        return; /* it gave up while paused: recorded as such */
     strcpy(f->fail.closed_by, "client");
     if (!ex->req_done)
         flow_fail(f, FLOW_STAGE_CLIENT_REQUEST, sock_err,
@@ -810,6 +857,8 @@ void exchange_finish(struct exchange *ex, int local)
 void exchange_abandon(struct exchange *ex, const char *why)
 {
     struct flow *f = ex->flow;
+    if (ex->bp) /* even when the front took the flow: the pause must not outlive the exchange */
+        ex->proxy->policy->bp_drop(ex, 0, 0);
     if (!f)
         return;
     ex->flow = NULL;

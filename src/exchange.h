@@ -102,6 +102,9 @@ struct exchange {
     double rule_timeout;            /* a block rule's timeout: the deadline, in seconds (0: none) */
     uint64_t throttle_bytes_per_sec; /* a throttle shapes the client connection: its down rate
                                      * (throttle_apply.h), else 0 */
+    void *bp;                       /* a breakpoint holds the request or response (owned by
+                                     * breakpoint_apply.c through the policy), else NULL */
+    int bp_paused;                  /* 1 while paused for the user: no deadline runs */
 };
 
 /* Where request bytes went, for the front's back-pressure. */
@@ -159,6 +162,23 @@ struct exchange_policy {
     void (*req_done)(struct exchange *ex);
     /* rule_apply.h: a block rule's timeout (ex->rule_timeout) passed after secs. */
     void (*timed_out)(struct exchange *ex, double secs);
+    /* breakpoint_apply.h (NULL: no breakpoints). The request is about to go to
+     * scheme://host:port path (host_field: the Host to send, or NULL): 1 when a breakpoint holds
+     * it (ex->bp: its bytes go to bp_req_body; it goes on through exchange_resume_request), 0. */
+    int (*bp_request)(struct exchange *ex, const char *scheme, const char *host, int port,
+                      const char *path, const char *host_field);
+    /* Request bytes (end 1: the request's end) while ex->bp holds it: an enum exchange_body. */
+    int (*bp_req_body)(struct exchange *ex, const char *data, size_t len, int end);
+    /* The final response head (not held by resp_head): 1 held by a breakpoint (ex->bp), 0 send
+     * on, -1 fail. Then its body bytes and its end while ex->bp holds it (0, -1). */
+    int (*bp_response)(struct exchange *ex, struct http1_head *resp, unsigned flags);
+    int (*bp_resp_body)(struct exchange *ex, const char *data, size_t len);
+    int (*bp_resp_done)(struct exchange *ex);
+    /* The uplink closed while ex->bp holds: 1 when nothing more was needed from it. */
+    int (*bp_upstream_gone)(struct exchange *ex);
+    /* The exchange ends while ex->bp holds (client_gone: the client closed, sock_err its error):
+     * ex->bp is dropped; returns 1 when it recorded the flow itself (ex->flow NULL). */
+    int (*bp_drop)(struct exchange *ex, int client_gone, int sock_err);
 };
 
 /* ex uses uplink u from now on (u reports to ex: u->ex, u->ops). */
@@ -171,6 +191,13 @@ void exchange_init(struct exchange *ex, struct flow *f) HP_NONNULL(1, 2);
  * when it is for httpeek's own pages (the front answers; nothing sent upstream), -1 when the
  * exchange already failed (answered through ops->fail; the front must stop). */
 int exchange_start(struct exchange *ex) HP_NONNULL(1);
+
+/* A request a breakpoint held (ex->bp, now NULL) goes on: to scheme://host:port path with Host
+ * host_field (NULL: the request's own), its body (the request's whole body; framed by
+ * ex->flow->req) queued after the head. 0, or -1 when it failed (answered through ops->fail). */
+int exchange_resume_request(struct exchange *ex, const char *scheme, const char *host, int port,
+                            const char *path, const char *host_field, const char *body,
+                            size_t len) HP_NONNULL(1, 2, 3, 5);
 
 /* Request body bytes from the client (already captured). */
 enum exchange_body exchange_req_body(struct exchange *ex, const char *data, size_t len)
@@ -202,7 +229,8 @@ void exchange_client_gone(struct exchange *ex, int sock_err) HP_NONNULL(1);
  * uplink is closed unless reusable. */
 void exchange_finish(struct exchange *ex, int local) HP_NONNULL(1);
 
-/* The connection ends with the exchange unfinished: fail (why) and record its flow. */
+/* The connection ends with the exchange unfinished: fail (why) and record its flow; a
+ * breakpoint's hold is dropped even when the front took the flow. */
 void exchange_abandon(struct exchange *ex, const char *why) HP_NONNULL(1, 2);
 
 /* Split "scheme://authority/path" into its parts; returns 0 or -1 when malformed. */

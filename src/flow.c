@@ -104,6 +104,7 @@ void flow_free(struct flow *f)
             f->rules->rewrite_free(f->rules->rewrite);
     }
     free(f->rules);
+    free(f->breakpoints);
     flow_tls_shared_unref(f->tls_ref[0]);
     flow_tls_shared_unref(f->tls_ref[1]);
     free(f);

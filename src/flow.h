@@ -245,6 +245,8 @@ struct flow {
     struct flow_rule_hits *rules; /* rules that touched it (owned), or NULL: none */
     uint64_t replay_of;         /* sent by httpeek repeating flow #replay_of (replay.c), else 0 */
     int composed;               /* sent by httpeek for POST /api/requests (replay.c) */
+    char *breakpoints;          /* its pauses at breakpoints: the "_breakpoints" JSON array text
+                                   (breakpoint_apply.c; owned), or NULL: none */
 };
 
 /* Called with each finished flow; takes ownership (frees with flow_free when done). */

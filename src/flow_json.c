@@ -698,6 +698,10 @@ static void detail_fields(struct flow_json_text *w, const struct flow *f,
         RAW(w, "}");
     }
     RAW(w, "]");
+    if (f->breakpoints) { /* paused at breakpoints: what the user did (breakpoint_apply.c) */
+        key(w, "_breakpoints");
+        raw(w, f->breakpoints, strlen(f->breakpoints));
+    }
     if (f->rules && f->rules->throttle[0]) { /* network conditions: the delay they added */
         key(w, "_throttle");
         RAW(w, "{");

@@ -77,8 +77,7 @@ static void stream_free(struct h2_stream *st, const char *why)
 {
     struct session *s = st->s;
     struct front_h2 *h = front_h2_of(s);
-    if (st->ex.flow)
-        exchange_abandon(&st->ex, why);
+    exchange_abandon(&st->ex, why); /* records a flow still in progress; drops a breakpoint's hold */
     release_uplink(st, 0);
     if (st->timer)
         event_free(st->timer);
@@ -407,6 +406,8 @@ static void on_close(void *arg, int32_t sid, void *stream_arg, uint32_t code, in
     struct flow *f = ex->flow;
     if (f && code == 0 && ex->req_done && ex->resp_done) {
         finish_stream(st);
+    } else if (f && by_client && ex->bp) {
+        exchange_client_gone(ex, 0); /* it gave up while a breakpoint held it: recorded as such */
     } else if (f) {
         ex->flow = NULL;
         if (by_client)

@@ -693,6 +693,9 @@ static json_t *entry_json(struct har_ctx *c, json_t *d)
     json_t *ruled = json_object_get(d, "_rules");
     if (json_is_array(ruled) && json_array_size(ruled))
         put(e, "_rules", rules_out(ruled, redact));
+    json_t *paused = json_object_get(d, "_breakpoints");
+    if (json_is_array(paused))
+        put(e, "_breakpoints", json_incref(paused));
     json_t *throttled = json_object_get(d, "_throttle");
     if (json_is_object(throttled))
         put(e, "_throttle", json_incref(throttled));

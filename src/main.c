@@ -26,6 +26,8 @@
 #include "rule_apply.h"
 #include "rule_tunnel.h"
 #include "ruleset_file.h"
+#include "breakpoint.h"
+#include "breakpoint_apply.h"
 #include "setup.h"
 #include "store.h"
 #include "store_messages.h"
@@ -265,7 +267,14 @@ static int run(const struct opts *o)
         .out = NULL, .sink = NULL, .sink_arg = NULL}; /* lines: printed by the store */
     proxy.client_slots = client_slots;
     proxy.route_rules = &route_rules.holder;
-    proxy.policy = &rule_policy; /* the exchange reaches the rules only through it */
+    static struct exchange_policy policy; /* the rules' hooks, and the breakpoints' */
+    static struct breakpoints breakpoints; /* static: the workers and the web thread use it */
+    policy = rule_policy;
+    if (breakpoints_init(&breakpoints) == 0) {
+        breakpoint_policy_fill(&policy);
+        proxy.breakpoints = &breakpoints;
+    }
+    proxy.policy = &policy; /* the exchange reaches the rules only through it */
     proxy.tunnel_policy = &rule_tunnel_policy; /* and a passthrough tunnel */
     proxy.budget = &budget;
     proxy.sink = store_sink;
@@ -315,7 +324,7 @@ static int run(const struct opts *o)
     int webport;
     struct web_config wc = {
         .addr = o->web, .session_path = session, .clients = clients, .rules = rules,
-        .route_rules = &route_rules,
+        .route_rules = &route_rules, .breakpoints = proxy.breakpoints,
         .keylog = keylog ? keylog_path(keylog) : NULL,
         .proxy = addrs, .setup_url = "http://" SETUP_HOST "/", .phone_proxy = phone_proxy,
         .loopback_only = reach.loopback_only,

@@ -25,6 +25,7 @@ struct store_messages;
 struct exchange_policy;
 struct tunnel_policy;
 struct replay_marks;
+struct breakpoints;
 
 struct proxy {
     const struct opts *opts;         /* borrowed from main */
@@ -37,6 +38,8 @@ struct proxy {
                                            sets rule_policy; NULL: no rules, nothing called) */
     const struct tunnel_policy *tunnel_policy; /* ... to a passthrough tunnel (tunnel.h; main sets
                                            rule_tunnel_policy; NULL: nothing called) */
+    struct breakpoints *breakpoints; /* breakpoints set from the viewer (breakpoint.h; borrowed
+                                        from main; NULL: none) */
     struct leafcache *untrusted;     /* leaves of a never-trusted CA: mirror upstream cert errors */
     struct ca *untrusted_ca;         /* that CA (in memory only) */
     struct acl allowed;              /* clients that may use the proxy */

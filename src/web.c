@@ -392,6 +392,7 @@ static void on_request(struct evhttp_request *req, void *arg)
             web__send_error(req, 405, "use GET or POST");
     } else if (web__session_route(w, req, path, cmd)) {
     } else if (web__rules_route(w, req, path, cmd)) {
+    } else if (web__breakpoints_route(w, req, path, cmd)) {
     } else if ((routed = web__devices_route(w, req, path, cmd))) {
         if (routed == WEB_ROUTED_CLIENTS_CHANGED)
             web__events_clients(w); /* the panels refresh on it */
@@ -469,6 +470,7 @@ struct web *web_start(const struct web_config *c, char *err, size_t errlen)
     w->clients = c->clients;
     w->rules = c->rules;
     w->route_rules = c->route_rules;
+    w->breakpoints = c->breakpoints;
     w->intercept = c->intercept;
     w->nintercept = c->nintercept;
     w->passthrough = c->passthrough;
@@ -502,7 +504,7 @@ struct web *web_start(const struct web_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "viewer: out of memory");
         goto fail;
     }
-    if (web__session_start(w) < 0) {
+    if (web__session_start(w) < 0 || web__breakpoints_start(w) < 0) {
         snprintf(err, errlen, "viewer: out of memory");
         goto fail;
     }
@@ -554,6 +556,7 @@ void web_stop(struct web *w)
     if (w->clients_timer)
         event_free(w->clients_timer);
     web__session_stop(w);
+    web__breakpoints_stop(w);
     if (w->base)
         event_base_free(w->base);
     store_reader_close(w->reader);

@@ -137,6 +137,13 @@
  *                                  | body_base64} -> 200 {id} of the flow it made, which carries
  *                                  "_composed": true (a failure is a flow with its diagnosis too);
  *                                  400 {error} on bad input, 502 {error} when no flow was made.
+ *   GET  /api/breakpoints          {breakpoints:[{id, enabled, phase, match}], paused:[views],
+ *                                  body_max}; POST one {id?, phase, match} -> 201 {id}; PUT
+ *                                  {breakpoints:[...]} replaces all; DELETE [/{id}] (204)
+ *   POST /api/breakpoints/paused/{id}  {action: execute|continue|abort, request|response edits,
+ *                                  abort:{status|error}} -> {id, action}; 404 gone, 409 acting
+ *                                  (docs/CONTRACTS.md); "event: breakpoints" on /api/events;
+ *                                  flows paused carry _breakpoints:[...] (and HAR)
  *   Writes (DELETE, PUT, POST) carrying an Origin other than http://{Host} get 403.
  *   Errors: 4xx/5xx with {"error":"reason"}.
  * Authentication: with a token, every request needs ?token=T, "Authorization: Bearer T", or the
@@ -154,6 +161,7 @@
 struct clients;
 struct rules;
 struct ruleset_file;
+struct breakpoints;
 
 struct web_config {
     const char *addr;         /* "HOST:PORT" */
@@ -172,6 +180,7 @@ struct web_config {
                                           (replay_marks.h; borrowed; NULL: no Repeat) */
     X509 *ca_cert;            /* httpeek's CA, which its own requests trust (borrowed; NULL: no
                                  Repeat) */
+    struct breakpoints *breakpoints;  /* /api/breakpoints (may be NULL) */
     const char *const *intercept;   /* --intercept globs (borrowed) */
     size_t nintercept;
     const char *const *passthrough; /* --passthrough globs (borrowed) */

@@ -36,6 +36,8 @@ struct web {
     struct clients *clients;
     struct rules *rules;
     struct ruleset_file *route_rules; /* GET/PUT /api/rules (web_rules.c), or NULL */
+    struct breakpoints *breakpoints;  /* /api/breakpoints (web_breakpoints.c), or NULL */
+    struct event *breakpoints_wake;   /* activated by a worker when the paused list changes */
     const char *const *intercept, *const *passthrough;
     size_t nintercept, npassthrough;
     int loopback; /* bound to a loopback address: Host headers are checked instead of a token */
@@ -95,6 +97,12 @@ int web__replay_route(struct web *w, struct evhttp_request *req, const char *pat
 int web__replay_start(struct web *w, struct replay_marks *marks, X509 *ca, char *err,
                       size_t errlen) HP_NONNULL(1, 4);
 void web__replay_stop(struct web *w) HP_NONNULL(1);
+/* /api/breakpoints... (web_breakpoints.c): 1 when path was one (answered), 0 otherwise; start
+ * (0, -1 OOM) and stop the "breakpoints" events. */
+int web__breakpoints_route(struct web *w, struct evhttp_request *req, const char *path,
+                           enum evhttp_cmd_type cmd) HP_NONNULL(1, 2, 3);
+int web__breakpoints_start(struct web *w) HP_NONNULL(1);
+void web__breakpoints_stop(struct web *w) HP_NONNULL(1);
 
 int web__session_start(struct web *w) HP_NONNULL(1);
 void web__session_stop(struct web *w) HP_NONNULL(1);

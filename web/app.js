@@ -268,6 +268,7 @@ function connectEvents() {
     clients: clientsChanged,
   });
   if (window.httpeekRecording) window.httpeekRecording.watch(es); // recording.js: the banner
+  if (window.HP.watchBreakpoints) window.HP.watchBreakpoints(es); // breakpoints.js: pauses
 }
 
 async function loadAll() {
