@@ -97,6 +97,7 @@ int web__replay_route(struct web *w, struct evhttp_request *req, const char *pat
 int web__replay_start(struct web *w, struct replay_marks *marks, X509 *ca, char *err,
                       size_t errlen) HP_NONNULL(1, 4);
 void web__replay_stop(struct web *w) HP_NONNULL(1);
+
 /* /api/breakpoints... (web_breakpoints.c): 1 when path was one (answered), 0 otherwise; start
  * (0, -1 OOM) and stop the "breakpoints" events. */
 int web__breakpoints_route(struct web *w, struct evhttp_request *req, const char *path,
