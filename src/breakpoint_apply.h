@@ -16,8 +16,6 @@
 /* Add the breakpoint hooks to pol (a copy of the rules' policy, rule_policy). */
 void breakpoint_policy_fill(struct exchange_policy *pol) HP_NONNULL(1);
 
-/* Check an action's JSON ({action, request|response edits, abort}) before it is handed over
- * (any thread). Returns 0, or -1 with err naming the field. */
-int breakpoint_action_check(const json_t *action, char *err, size_t errlen) HP_NONNULL(2);
+/* breakpoint_action_check (the action check, any thread) is in breakpoint_edit.h. */
 
 #endif

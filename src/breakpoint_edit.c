@@ -1,6 +1,5 @@
-/* breakpoint_edit.c — see breakpoint_edit.h, and the action check of breakpoint_apply.h. */
+/* breakpoint_edit.c — see breakpoint_edit.h. */
 #include "breakpoint_edit.h"
-#include "breakpoint_apply.h"
 
 #include <stdio.h>
 #include <stdlib.h>

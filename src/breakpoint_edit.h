@@ -40,4 +40,8 @@ int bp_head_rebuild(struct http1_head *h, const char *target, int status, const 
 /* The Content-Encoding a rebuilt head would carry: headers' (an edit) or h's; NULL when none. */
 const char *bp_content_encoding(const struct http1_head *h, const json_t *headers) HP_NONNULL(1);
 
+/* Check an action's JSON ({action, request|response edits, abort}) before it is handed over
+ * (any thread). Returns 0, or -1 with err naming the field. */
+int breakpoint_action_check(const json_t *action, char *err, size_t errlen) HP_NONNULL(2);
+
 #endif

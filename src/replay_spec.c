@@ -1,6 +1,6 @@
-/* replay_spec.c — the request a repeat or a composed request sends (replay.h): built, checked,
+/* replay_spec.c — the request a repeat or a composed request sends (replay_spec.h): built, checked,
  * and written as the bytes that go to httpeek's own listener. */
-#include "replay.h"
+#include "replay_spec.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -152,7 +152,7 @@ void tunnel_end(struct tunnel *t)
         f->no_request_after_tls = 1;
         snprintf(f->note, sizeof f->note,
                  "TLS intercepted, but the client closed without sending a request");
-        tunnel_leaf_refused(t, f, host);
+        tunnel_leaf_refused(t->proxy, t->client_addr, f, host);
     }
     record_flow(t->proxy, f);
 }
@@ -247,7 +247,7 @@ static void client_tls_event(struct bufferevent *bev, short what, void *arg)
         const char *host = t->sni[0] ? t->sni : t->host;
         /* a client refusing our mirror of a bad upstream certificate is doing the right thing */
         if (leg->tls.alert_received[0] && !t->mirror_untrusted)
-            tunnel_leaf_refused(t, f, host);
+            tunnel_leaf_refused(t->proxy, t->client_addr, f, host);
         strcpy(f->fail.closed_by, "client");
         if (leg->tls.alert_received[0])
             flow_fail(f, FLOW_STAGE_CLIENT_TLS, 0,
@@ -266,7 +266,8 @@ static void start_client_tls(struct tunnel *t)
 {
     const char *name = t->sni[0] ? t->sni : t->host;
     char err[256] = "";
-    SSL *ssl = tunnel_leaf_ssl(t, name, err, sizeof err);
+    SSL *ssl = tunnel_leaf_ssl(t->proxy, name, t->mirror_untrusted ? &t->upstream->tls : NULL,
+                               t->error[0] != '\0', &t->client->tls, err, sizeof err);
     struct bufferevent *bev = NULL;
     int fd = bufferevent_getfd(t->client->bev);
     if (ssl) {

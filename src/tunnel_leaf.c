@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <time.h>
+#include "ca.h"
 #include "clients.h"
+#include "http1.h"
 #include "leafcache.h"
 #include "mint.h"
 #include "mirror.h"
@@ -13,23 +15,22 @@
 #include "tls_facts.h"
 #include "tls_server.h"
 
-void tunnel_leaf_refused(struct tunnel *t, struct flow *f, const char *host)
+void tunnel_leaf_refused(struct proxy *p, const char *client_addr, struct flow *f, const char *host)
 {
-    struct proxy *p = t->proxy;
     const char *ua = f->req ? http1_head_get(f->req, "user-agent") : NULL;
     struct client_trust before;
-    clients_tls_refused(p->clients, t->client_addr, host, ua, &before);
+    clients_tls_refused(p->clients, client_addr, host, ua, &before);
     f->device_trusted = before.device_trusted;
     f->app_trusted = before.app_trusted;
-    if (!rules_client_rejected(p->rules, t->client_addr, host, before.device_trusted > 0))
+    if (!rules_client_rejected(p->rules, client_addr, host, before.device_trusted > 0))
         return;
     struct client_summary s;
-    clients_get(p->clients, t->client_addr, &s);
+    clients_get(p->clients, client_addr, &s);
     snprintf(f->note, sizeof f->note,
              "%s is now passed through untouched for this device only (%s%s%s): it refused "
              "httpeek's certificate %d times. Other devices are still intercepted; \"Resume "
              "interception\" in the viewer's passthrough panel undoes it.",
-             host, t->client_addr, s.device[0] ? ", " : "", s.device, p->opts->auto_passthrough);
+             host, client_addr, s.device[0] ? ", " : "", s.device, p->opts->auto_passthrough);
 }
 
 /* Whether httpeek can make a certificate for name at all (mint.h): a mirror of names must not
@@ -44,9 +45,9 @@ static int certifiable(const char *name)
 
 /* Mirrors of dates and names are minted each time, never cached: a later good server for the
  * same name must get the usual leaf. */
-SSL *tunnel_leaf_ssl(struct tunnel *t, const char *name, char *err, size_t errlen)
+SSL *tunnel_leaf_ssl(struct proxy *p, const char *name, const struct tls_facts *untrusted_upstream,
+                     int upstream_failed, struct tls_facts *client_tls, char *err, size_t errlen)
 {
-    struct proxy *p = t->proxy;
     struct ca *ca = p->ca;
     X509 *leaf;
     int send_chain = 1;
@@ -54,14 +55,14 @@ SSL *tunnel_leaf_ssl(struct tunnel *t, const char *name, char *err, size_t errle
     char minted_reason[300];
     const char *reason = minted_reason;
     struct mirror_plan plan;
-    if (t->mirror_untrusted) {
+    if (untrusted_upstream) {
         struct flow_tls up;
-        tls_facts_get(&t->upstream->tls, &up);
+        tls_facts_get(untrusted_upstream, &up);
         mirror_plan(&up, name, time(NULL), &plan);
         kind = plan.leaf;
         reason = plan.reason;
     } else {
-        mirror_minted_reason(name, t->error[0] != '\0', minted_reason, sizeof minted_reason);
+        mirror_minted_reason(name, upstream_failed, minted_reason, sizeof minted_reason);
     }
     if (kind == MIRROR_NAMES && !certifiable(name))
         kind = MIRROR_UNTRUSTED; /* no leaf at all for it: closed, as for any leaf */
@@ -79,8 +80,8 @@ SSL *tunnel_leaf_ssl(struct tunnel *t, const char *name, char *err, size_t errle
     if (leaf)
         X509_free(leaf);
     if (ssl) {
-        tls_facts_attach(ssl, &t->client->tls);
-        tls_facts_set_leaf(&t->client->tls, mirror_leaf_name(kind), reason);
+        tls_facts_attach(ssl, client_tls);
+        tls_facts_set_leaf(client_tls, mirror_leaf_name(kind), reason);
         if (kind != MIRROR_MINTED)
             tls_server_no_resumption(ssl);
     }

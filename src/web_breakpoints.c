@@ -12,6 +12,7 @@
 #include <event2/http.h>
 #include "breakpoint.h"
 #include "breakpoint_apply.h"
+#include "breakpoint_edit.h"
 
 /* Most bytes of a request body here (an edited body is at most BREAKPOINT_BODY_MAX, as base64). */
 #define WEB_BREAKPOINTS_MAX (12u << 20)
