@@ -268,6 +268,9 @@ function connectEvents() {
     clients: clientsChanged,
   });
   if (window.httpeekRecording) window.httpeekRecording.watch(es); // recording.js: the banner
+  // modules loaded after this one (breakpoints.js) take the stream from here; one loaded before
+  // left its watcher
+  window.HP.events = es;
   if (window.HP.watchBreakpoints) window.HP.watchBreakpoints(es); // breakpoints.js: pauses
 }
 

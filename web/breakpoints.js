@@ -222,4 +222,5 @@ export function watch(es) {
 
 window.HP.openBreakpoints = open;
 window.HP.watchBreakpoints = watch;
+if (window.HP.events) watch(window.HP.events); // app.js connected before this module ran
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init); else init();
