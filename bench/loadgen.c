@@ -214,6 +214,14 @@ void record_request(struct thread *th, double t_req) {
         th->reqs++;
         uint64_t us = (uint64_t)((t - t_req) * 1e6);
         th->lat_hist[hist_bucket(us)]++;
+        if (th->tl_count) {
+            size_t w = (size_t)((t - t_measure) / TL_WINDOW), nw = (size_t)(opt.duration / TL_WINDOW) + 1;
+            if (w < nw) {
+                th->tl_count[w]++;
+                if (us > th->tl_max_us[w]) th->tl_max_us[w] = (uint32_t)(us > UINT32_MAX ? UINT32_MAX : us);
+                if (us >= 2000) th->tl_slow[w]++;
+            }
+        }
     }
 }
 
@@ -548,6 +556,8 @@ static void usage(void) {
 "  --alpn-both offer h2,http/1.1 (default with --h2: h2 only); either way a server that does\n"
 "              not choose h2 is an \"alpn\" error and that client stops (alpn= in the report)\n"
 "  -n, --requests  stop after N requests in all (-d stays the upper bound)\n"
+"  --timeline FILE  per 10 ms of the measured run: \"ms requests max_us slow\" (slow: >= 2 ms),\n"
+"              to see when the tail happens (bench/tail.sh lines it up with the proxy's work)\n"
 "  --connect   address to connect to: the proxy (with --proxy) or the server\n"
 "  --host      target host name (Host header, SNI, verified name, CONNECT authority)\n"
 "  --port      target port (default 443)\n");
@@ -578,6 +588,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--s6")) opt.s6 = atoi(NEXT());
         else if (!strcmp(a, "--h2")) opt.h2 = atoi(NEXT());
         else if (!strcmp(a, "--alpn-both")) opt.alpn_both = 1;
+        else if (!strcmp(a, "--timeline")) opt.timeline = NEXT();
         else if (!strcmp(a, "--host-pattern")) snprintf(opt.host_pattern, sizeof opt.host_pattern, "%s", NEXT());
         else usage();
     }
@@ -628,6 +639,13 @@ int main(int argc, char **argv) {
         th[t].id = t;
         th[t].epfd = epoll_create1(EPOLL_CLOEXEC);
         th[t].nclients = opt.clients / opt.threads + (t < opt.clients % opt.threads);
+        if (opt.timeline) {
+            size_t nw = (size_t)(opt.duration / TL_WINDOW) + 1;
+            th[t].tl_count = calloc(nw, sizeof(uint32_t));
+            th[t].tl_max_us = calloc(nw, sizeof(uint32_t));
+            th[t].tl_slow = calloc(nw, sizeof(uint32_t));
+            if (!th[t].tl_count || !th[t].tl_max_us || !th[t].tl_slow) die("out of memory");
+        }
         th[t].clients = calloc(th[t].nclients, sizeof(struct client));
         for (int i = 0; i < th[t].nclients; i++) {
             th[t].clients[i].fd = -1;
@@ -682,15 +700,32 @@ int main(int argc, char **argv) {
         for (int b = 0; b < 64 * 16; b++) hist[b] += th[t].lat_hist[b];
         if (th[t].last_err[0]) last = th[t].last_err;
     }
-    uint64_t p50 = 0, p99 = 0, acc = 0;
+    uint64_t p50 = 0, p99 = 0, p999 = 0, max = 0, acc = 0;
     for (int b = 0; b < 64 * 16; b++) {
         acc += hist[b];
         if (!p50 && acc * 2 >= reqs && reqs) p50 = hist_value(b);
-        if (!p99 && acc * 100 >= reqs * 99 && reqs) { p99 = hist_value(b); break; }
+        if (!p99 && acc * 100 >= reqs * 99 && reqs) p99 = hist_value(b);
+        if (!p999 && acc * 1000 >= reqs * 999 && reqs) p999 = hist_value(b);
+        if (hist[b]) max = hist_value(b);
     }
-    printf("mode=%s requests=%llu errors=%llu seconds=%.2f rps=%.1f mibps=%.2f p50_us=%llu p99_us=%llu conns=%llu",
+    printf("mode=%s requests=%llu errors=%llu seconds=%.2f rps=%.1f mibps=%.2f p50_us=%llu p99_us=%llu p999_us=%llu max_us=%llu conns=%llu",
            opt.h2 ? "h2" : opt.new_conn ? "newconn" : "keepalive", reqs, etot, elapsed, reqs / elapsed,
-           bytes / elapsed / 1048576.0, (unsigned long long)p50, (unsigned long long)p99, conns);
+           bytes / elapsed / 1048576.0, (unsigned long long)p50, (unsigned long long)p99,
+           (unsigned long long)p999, (unsigned long long)max, conns);
+    if (opt.timeline) {          /* the windows, all threads summed (max: the slowest of them) */
+        FILE *f = fopen(opt.timeline, "w");
+        if (!f) die("cannot write %s: %s", opt.timeline, strerror(errno));
+        size_t nw = (size_t)(opt.duration / TL_WINDOW) + 1;
+        for (size_t w = 0; w < nw; w++) {
+            unsigned long long n = 0, slow = 0, mx = 0;
+            for (int t = 0; t < opt.threads; t++) {
+                n += th[t].tl_count[w]; slow += th[t].tl_slow[w];
+                if (th[t].tl_max_us[w] > mx) mx = th[t].tl_max_us[w];
+            }
+            fprintf(f, "%.0f %llu %llu %llu\n", w * TL_WINDOW * 1000, n, mx, slow);
+        }
+        fclose(f);
+    }
     if (opt.h2) {                /* what ALPN agreed: h2, or why the h2 figures are missing */
         const char *alpn = "none";
         for (int t = 0; t < opt.threads; t++) if (th[t].alpn[0]) { alpn = th[t].alpn; break; }

@@ -12,6 +12,7 @@
 #define BUF_SIZE (64 * 1024)
 #define HEAD_MAX 8192
 #define MAX_THREADS 16
+#define TL_WINDOW 0.01            /* --timeline window, seconds */
 
 enum err_kind { E_CONNECT, E_PROXY, E_TLS, E_VERIFY, E_IO, E_EOF, E_STATUS, E_LENGTH, E_PARSE,
                 E_TIMEOUT, E_IDLE_CLOSED, E_ALPN, E_H2, E_COUNT };
@@ -40,6 +41,7 @@ struct options {
     double timeout;              /* per request (seconds) */
     int h2;                      /* --h2 STREAMS: HTTP/2, this many requests in flight per connection */
     int alpn_both;               /* --alpn-both: offer h2,http/1.1 (default with --h2: h2 only) */
+    const char *timeline;        /* --timeline FILE: requests and latency per TL_WINDOW of the run */
 };
 extern struct options opt;
 extern volatile int stop_flag;
@@ -83,6 +85,8 @@ struct thread {
     struct client *clients;
     unsigned long long reqs, bytes, errs[E_COUNT], conns;
     uint64_t lat_hist[64 * 16];  /* log-linear histogram of request latency in us */
+    uint32_t *tl_count, *tl_max_us, *tl_slow; /* --timeline: per window (requests finished in it,
+                                    the slowest, those of 2 ms or more; NULL without) */
     double t_done;               /* when the thread stopped */
     int idle_started, idle_ready;
     char last_err[256];

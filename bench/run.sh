@@ -15,6 +15,13 @@
 #                           100,000 flows in one session, the viewer's API at 100,000 flows)
 #   options: --runs N  --duration SECONDS  --targets "direct relay httpeek mitmdump"  --keep
 #            --no-scale  --scale-tunnels N  --scale-flows N
+#            --s5-counts "1000 10000"  idle tunnel counts for S5 (each in a fresh proxy)
+#            --s5-clients "c py"   S5's clients: loadgen (OpenSSL from C) and bench/idle_py.py
+#                           (Python's ssl, asyncio): the two harnesses' TLS stacks; pyh2: the
+#                           Python client offering h2,http/1.1 (HTTP/2 on both legs)
+#            --only-s5      S5 only (its rows of the table)
+#            HTTPEEK_WRAP="CMD" (environment): run httpeek under CMD, e.g. "heaptrack -o FILE" to
+#                           see where S5's memory goes (figures other than S5's mean nothing then)
 #            --httpeek-args "ARGS"  more httpeek options (e.g. "--http2=no" to keep both legs
 #                           HTTP/1.1, as in runs before issue 18)
 #
@@ -40,13 +47,13 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
 RUNS=3 DUR=10 QUICK=0 KEEP=0
 TARGETS="direct relay httpeek mitmdump"
-S5_N=1000 S6_N=100
+S5_COUNTS="1000 10000" S5_CLIENTS="c py" S6_N=100 ONLY_S5=0
 SCALE=1 SCALE_ONLY=0 SCALE_TUNNELS=10000 SCALE_FLOWS=100000
 HTTPEEK_BUILD=${HTTPEEK_BUILD:-$ROOT/build-bench}
 HTTPEEK_ARGS=()
 while [ $# -gt 0 ]; do
     case $1 in
-        --quick) QUICK=1; RUNS=1; DUR=3; S5_N=300; S6_N=30; SCALE=0 ;;
+        --quick) QUICK=1; RUNS=1; DUR=3; S5_COUNTS=300; S6_N=30; SCALE=0 ;;
         --scale) SCALE=1; SCALE_ONLY=1 ;;
         --no-scale) SCALE=0 ;;
         --scale-tunnels) SCALE_TUNNELS=$2; shift ;;
@@ -55,8 +62,11 @@ while [ $# -gt 0 ]; do
         --duration) DUR=$2; shift ;;
         --targets) TARGETS=$2; shift ;;
         --keep) KEEP=1 ;;
+        --s5-counts) S5_COUNTS=$2; shift ;;
+        --s5-clients) S5_CLIENTS=$2; shift ;;
+        --only-s5) ONLY_S5=1 ;;
         --httpeek-args) read -r -a HTTPEEK_ARGS <<<"$2"; shift ;;
-        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -117,6 +127,9 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 CLK_TCK=$(getconf CLK_TCK)
 RESULTS=$W/results.txt
+# cpu_per TICKS_BEFORE TICKS_AFTER N: proxy CPU (user + system, every thread of the process:
+# /proc/PID/stat's utime + stime count all of them) per request, in us
+cpu_per() { awk -v d=$(($2 - $1)) -v n="$3" -v h="$CLK_TCK" 'BEGIN {if (n > 0) printf "%.1f", d * 1e6 / h / n}'; }
 : >"$RESULTS"
 record() { echo "$*" >>"$RESULTS"; }   # record RUN TARGET METRIC VALUE
 ERRORS=0
@@ -161,7 +174,7 @@ start_proxy() {   # start_proxy TARGET RUN: a fresh proxy (new confdir, CA and s
         httpeek)
             WEB_PORT=$(free_port)
             rm -rf "$W/hp"
-            timeout 3000 "$HTTPEEK" --listen "127.0.0.1:$PROXY_PORT" --web "127.0.0.1:$WEB_PORT" \
+            timeout 3000 ${HTTPEEK_WRAP:-} "$HTTPEEK" --listen "127.0.0.1:$PROXY_PORT" --web "127.0.0.1:$WEB_PORT" \
                 --confdir "$W/hp" --upstream-ca "$W/ca.pem" --hosts "$W/hosts" --dns "127.0.0.1:$DNS_PORT" --no-qr \
                 "${HTTPEEK_EXTRA[@]}" >"$W/httpeek-$r.log" 2>&1 &
             PROXY_PID=$!
@@ -240,82 +253,124 @@ check() {   # check RUN TARGET SCENARIO OUTPUTLINE: note errors
 }
 
 # ------------------------------------------------------------------ scenarios ----
+# s5_measure TARGET RUN N CLIENT: S5, idle intercepted tunnels: RSS delta / N (each tunnel did
+# one request), in a freshly started proxy (after S1–S4 the process has freed heap that would
+# absorb the tunnels and hide their cost); one request first so one-off costs (leaf, thread
+# arenas) are in the baseline. CLIENT c: loadgen --idle (OpenSSL from C, ALPN http/1.1);
+# py: bench/idle_py.py (Python's ssl via asyncio, its default context, no ALPN); pyh2: the same
+# offering h2,http/1.1 as apps do (the tunnel is then HTTP/2 on both legs). Each tunnel
+# costs the proxy a descriptor per leg: when the fd limit cannot hold both legs of N tunnels
+# (2 N + 200 > ulimit -n), the tunnels go to nginx's 2 s keep-alive server (SHORT_PORT), as
+# bench/scale.sh does, and the figure is the client legs' (recorded as s5l_*).
+s5_measure() {
+    local t=$1 r=$2 n=$3 cl=$4 port=$TLS_PORT key=s5 out line rest before after lgpid
+    if [ "$(ulimit -n)" -lt $((2 * n + 200)) ]; then port=$SHORT_PORT key=s5l; fi
+    stop_proxy
+    # one client address holds every tunnel: httpeek's per-address limit
+    # (--max-client-connections, 512 by default) would answer the rest 503
+    local keep=("${HTTPEEK_EXTRA[@]}")
+    [ "$t" = httpeek ] && HTTPEEK_EXTRA+=(--max-connections $((n + 1000)))
+    # (httpeek before that limit has no such option: an older build measured for comparison)
+    [ "$t" = httpeek ] && [ "$("$HTTPEEK" --help 2>&1 | grep -c -- --max-client-connections)" != 0 ] &&
+        HTTPEEK_EXTRA+=(--max-client-connections $((n + 1000)))
+    start_proxy "$t" "$r-s5-$n-$cl"
+    HTTPEEK_EXTRA=("${keep[@]}")
+    out=$(lg "$t" --port "$port" --path /1k --expect-bytes 1024 -c 1 -n 1 -d 30)
+    check "$r" "$t" "S5_${cl}_$n" "$out"
+    sleep 0.5
+    local fifo=$W/idle.fifo; rm -f "$fifo"; mkfifo "$fifo"
+    before=$(rss_kb "$PROXY_PID")
+    if [ "$cl" = py ] || [ "$cl" = pyh2 ]; then
+        local alpn=(); [ "$cl" = pyh2 ] && alpn=(--alpn h2,http/1.1)
+        timeout $((n / 20 + 300)) python3 "$BENCH_DIR/idle_py.py" --connect "127.0.0.1:$PROXY_PORT" \
+            --host bench.test --port "$port" --cafile "$PROXY_CA" --path /1k --expect-bytes 1024 \
+            --idle "$n" --hold 3 --timeout 60 "${alpn[@]}" >"$fifo" 2>>"$W/loadgen.err" &
+    else
+        timeout $((n / 20 + 300)) "$LG" --host bench.test --port "$port" --tls --cafile "$PROXY_CA" \
+            --connect "127.0.0.1:$PROXY_PORT" --proxy --path /1k --expect-bytes 1024 --idle "$n" \
+            -t 2 -d 3 --timeout 60 >"$fifo" 2>>"$W/loadgen.err" &
+    fi
+    lgpid=$!
+    exec 5<"$fifo"
+    line=
+    read -r -t $((n / 20 + 240)) line <&5
+    [ "$key" = s5l ] && sleep 2   # the 2 s origin closes the idle upstream legs
+    sleep 1
+    after=$(rss_kb "$PROXY_PID")
+    rest=$(cat <&5); exec 5<&-
+    wait "$lgpid"
+    check "$r" "$t" "S5_${cl}_$n" "$(echo "$rest" | tail -1)"
+    record "$r" "$t" "${key}_${cl}_$n" "$(awk -v a="$after" -v b="$before" -v n="$n" 'BEGIN {printf "%.1f", (a - b) / n}')"
+    log "  $t S5 ($cl, $n$([ "$key" = s5l ] && echo ", client legs only")): rss ${before} -> ${after} KiB; $line $rest"
+    stop_proxy
+    sleep 1
+}
+
+# scen RUN TARGET KEY SCENARIO LOADGEN-ARGS...: one keep-alive/new-connection scenario; records
+# KEY_rps, KEY_p50_us, KEY_p99_us and KEY_cpu_us (the proxy's CPU per request: user + system of
+# all its threads over the run; S3: per MiB as KEY_cpu_us_mib); sets OUT
+scen() {
+    local r=$1 t=$2 k=$3 s=$4 before= after n; shift 4
+    [ -n "$PROXY_PID" ] && before=$(cpu_ticks "$PROXY_PID")
+    OUT=$(lg "$t" "$@")
+    [ -n "$PROXY_PID" ] && after=$(cpu_ticks "$PROXY_PID")
+    check "$r" "$t" "$s" "$OUT"
+    record "$r" "$t" "${k}_rps" "$(kv rps "$OUT")"
+    record "$r" "$t" "${k}_p50_us" "$(kv p50_us "$OUT")"
+    record "$r" "$t" "${k}_p99_us" "$(kv p99_us "$OUT")"
+    if [ -n "$before" ]; then
+        if [ "$k" = s3 ]; then
+            n=$(awk -v m="$(kv mibps "$OUT")" -v s="$(kv seconds "$OUT")" 'BEGIN {printf "%d", m * s}')
+            record "$r" "$t" s3_cpu_us_mib "$(cpu_per "$before" "$after" "$n")"
+        else
+            record "$r" "$t" "${k}_cpu_us" "$(cpu_per "$before" "$after" "$(kv requests "$OUT")")"
+        fi
+    fi
+    log "  $t $s: $OUT"
+}
+
 run_target() {   # run_target TARGET RUN
     local t=$1 r=$2 out before after n
-    if [ "$t" != direct ]; then start_proxy "$t" "$r"; fi
-    # S1 HTTPS keep-alive, 1 KiB, 32 clients (+ proxy CPU per request)
-    [ -n "$PROXY_PID" ] && before=$(cpu_ticks "$PROXY_PID")
-    out=$(lg "$t" --path /1k --expect-bytes 1024 -c 32 -t 2 -d "$DUR")
-    check "$r" "$t" S1 "$out"
-    record "$r" "$t" s1_rps "$(kv rps "$out")"
-    record "$r" "$t" s1_p50_us "$(kv p50_us "$out")"
-    if [ -n "$PROXY_PID" ]; then
-        after=$(cpu_ticks "$PROXY_PID"); n=$(kv requests "$out")
-        [ "${n:-0}" -gt 0 ] && record "$r" "$t" cpu_us "$(awk -v d=$((after - before)) -v n="$n" -v h="$CLK_TCK" 'BEGIN {printf "%.1f", d * 1e6 / h / n}')"
+    if [ "$ONLY_S5" = 1 ]; then
+        [ "$t" = direct ] || [ "$t" = relay ] && return
+        for n in $S5_COUNTS; do
+            for c in $S5_CLIENTS; do s5_measure "$t" "$r" "$n" "$c"; done
+        done
+        return
     fi
-    log "  $t S1: $out"
-    # H1 HTTP/2 keep-alive, 1 KiB, 32 streams on one connection (+ proxy CPU per request): S1's
-    # requests (32 in flight) multiplexed on one h2 connection instead of 32 HTTP/1.1 ones
+    if [ "$t" != direct ]; then start_proxy "$t" "$r"; fi
+    # S1 HTTPS keep-alive, 1 KiB, 32 clients
+    scen "$r" "$t" s1 S1 --path /1k --expect-bytes 1024 -c 32 -t 2 -d "$DUR"
+    # H1 HTTP/2 keep-alive, 1 KiB, 32 streams on one connection: S1's requests (32 in flight)
+    # multiplexed on one h2 connection instead of 32 HTTP/1.1 ones
     [ -n "$PROXY_PID" ] && before=$(cpu_ticks "$PROXY_PID")
     if h2_run "$r" "$t" H1 --path /1k --expect-bytes 1024 --h2 32 -c 1 -d "$DUR"; then
         record "$r" "$t" h1_rps "$(kv rps "$OUT")"
         record "$r" "$t" h1_p50_us "$(kv p50_us "$OUT")"
-        if [ -n "$PROXY_PID" ]; then
-            after=$(cpu_ticks "$PROXY_PID"); n=$(kv requests "$OUT")
-            [ "${n:-0}" -gt 0 ] && record "$r" "$t" h1_cpu_us "$(awk -v d=$((after - before)) -v n="$n" -v h="$CLK_TCK" 'BEGIN {printf "%.1f", d * 1e6 / h / n}')"
-        fi
+        record "$r" "$t" h1_p99_us "$(kv p99_us "$OUT")"
+        [ -n "$PROXY_PID" ] && record "$r" "$t" h1_cpu_us "$(cpu_per "$before" "$(cpu_ticks "$PROXY_PID")" "$(kv requests "$OUT")")"
     fi
     # S2 new TLS connection per request
-    out=$(lg "$t" --path /1k --expect-bytes 1024 -c 32 -t 2 -d "$DUR" --new-conn)
-    check "$r" "$t" S2 "$out"; record "$r" "$t" s2_rps "$(kv rps "$out")"
-    log "  $t S2: $out"
-    # S3 one 10 MiB download (repeated by one client for the duration)
-    out=$(lg "$t" --path /10m --expect-bytes $((10 * 1024 * 1024)) -c 1 -d "$DUR" --timeout 60)
-    check "$r" "$t" S3 "$out"; record "$r" "$t" s3_mibps "$(kv mibps "$out")"
-    log "  $t S3: $out"
+    scen "$r" "$t" s2 S2 --path /1k --expect-bytes 1024 -c 32 -t 2 -d "$DUR" --new-conn
+    # S3 one 10 MiB download (repeated by one client for the duration); CPU per MiB
+    scen "$r" "$t" s3 S3 --path /10m --expect-bytes $((10 * 1024 * 1024)) -c 1 -d "$DUR" --timeout 60
+    record "$r" "$t" s3_mibps "$(kv mibps "$OUT")"
     # H2 one 10 MiB download over h2 (repeated by one client for the duration): S3 over h2
     if h2_run "$r" "$t" H2 --path /10m --expect-bytes $((10 * 1024 * 1024)) --h2 1 -c 1 -d "$DUR" --timeout 60; then
         record "$r" "$t" h2_mibps "$(kv mibps "$OUT")"
     fi
     # S4 plain HTTP keep-alive, 1 KiB (absolute-form through the proxy)
-    out=$(lg "$t" --plain --path /1k --expect-bytes 1024 -c 32 -t 2 -d "$DUR")
-    check "$r" "$t" S4 "$out"; record "$r" "$t" s4_rps "$(kv rps "$out")"
-    log "  $t S4: $out"
+    scen "$r" "$t" s4 S4 --plain --path /1k --expect-bytes 1024 -c 32 -t 2 -d "$DUR"
     if [ "$t" != direct ] && [ "$t" != relay ]; then
-        # S5 idle intercepted tunnels: RSS delta / N (each tunnel did one request), in a freshly
-        # started proxy (after S1–S4 the process has freed heap that would absorb the tunnels
-        # and hide their cost); one request first so one-off costs (leaf, thread arenas) are in
-        # the baseline.
-        stop_proxy
-        # one client address holds every tunnel: httpeek's per-address limit
-        # (--max-client-connections, 512 by default) would answer the rest 503
-        local keep=("${HTTPEEK_EXTRA[@]}")
-        [ "$t" = httpeek ] && HTTPEEK_EXTRA+=(--max-client-connections $((S5_N + 100)))
-        start_proxy "$t" "$r-s5"
-        HTTPEEK_EXTRA=("${keep[@]}")
-        out=$(lg "$t" --path /1k --expect-bytes 1024 -c 1 -n 1 -d 30)
-        check "$r" "$t" S5 "$out"
-        sleep 0.5
-        local fifo=$W/idle.fifo; rm -f "$fifo"; mkfifo "$fifo"
-        before=$(rss_kb "$PROXY_PID")
-        lg "$t" --path /1k --expect-bytes 1024 --idle "$S5_N" -t 2 -d 3 --timeout 60 >"$fifo" &
-        local lgpid=$!
-        exec 5<"$fifo"
-        local line=
-        read -r -t 120 line <&5
-        sleep 1
-        after=$(rss_kb "$PROXY_PID")
-        local rest; rest=$(cat <&5); exec 5<&-
-        wait "$lgpid"
-        out="$line $rest"
-        check "$r" "$t" S5 "$(echo "$rest" | tail -1)"
-        record "$r" "$t" s5_kib "$(awk -v a="$after" -v b="$before" -v n="$S5_N" 'BEGIN {printf "%.1f", (a - b) / n}')"
-        log "  $t S5: rss ${before} -> ${after} KiB for $S5_N tunnels; $out"
-        sleep 1
+        local n c
+        for n in $S5_COUNTS; do
+            for c in $S5_CLIENTS; do s5_measure "$t" "$r" "$n" "$c"; done
+        done
     fi
     # S6 first request to a new host name vs a known one (new TLS connection each); the relay
     # intercepts nothing, so it has no S5 or S6
     [ "$t" = relay ] && { stop_proxy; return; }
+    [ "$t" != direct ] && [ -z "$PROXY_PID" ] && start_proxy "$t" "$r-s6"
     out=$(lg "$t" --path /1k --expect-bytes 1024 --s6 "$S6_N" --host-pattern "s6-$r-$t-%d.bench.test")
     check "$r" "$t" S6 "$out"; record "$r" "$t" s6_extra_ms "$(kv extra_ms "$out")"
     record "$r" "$t" s6_known_ms "$(kv known_median_ms "$out")"
@@ -347,12 +402,17 @@ for line in open(path):
     if len(p) == 4 and p[3] not in ("", "nan"):
         try: vals[(p[1], p[2])].append(float(p[3]))
         except ValueError: pass
-SCEN = {"s1_rps": "S1", "s1_p50_us": "S1", "cpu_us": "S1", "s2_rps": "S2", "s3_mibps": "S3",
-        "s4_rps": "S4", "s5_kib": "S5", "s6_extra_ms": "S6",
-        "h1_rps": "H1", "h1_p50_us": "H1", "h1_cpu_us": "H1", "h2_mibps": "H2"}
+SCEN = {"s1_rps": "S1", "s1_p50_us": "S1", "s1_p99_us": "S1", "s1_cpu_us": "S1",
+        "s2_rps": "S2", "s2_p99_us": "S2", "s2_cpu_us": "S2", "s3_mibps": "S3", "s3_cpu_us_mib": "S3",
+        "s4_rps": "S4", "s4_p99_us": "S4", "s4_cpu_us": "S4", "s6_extra_ms": "S6",
+        "h1_rps": "H1", "h1_p50_us": "H1", "h1_p99_us": "H1", "h1_cpu_us": "H1", "h2_mibps": "H2"}
+# S5: one row per tunnel count and client (s5_CLIENT_N; s5l_: client legs only, the fd limit)
+s5keys = sorted({m for (_, m) in vals if m.startswith(("s5_", "s5l_"))},
+                key=lambda m: (int(m.rsplit("_", 1)[1]), m.split("_")[1]))
+for m in s5keys: SCEN[m] = "S5_" + m.split("_", 1)[1]   # its own err_ mark (check's scenario)
 # h2 over HTTP/1.1 for the same requests, per target (the goals of issue 18)
 DERIVED = {"h1_vs_s1": ("h1_rps", "s1_rps"), "h2_vs_s3": ("h2_mibps", "s3_mibps"),
-           "h1cpu_vs_s1": ("h1_cpu_us", "cpu_us")}
+           "h1cpu_vs_s1": ("h1_cpu_us", "s1_cpu_us")}
 def errored(t, m):
     return (t, "err_" + SCEN.get(m, "")) in vals
 def med(t, m):
@@ -367,15 +427,24 @@ def med(t, m):
         return "err"
     v = vals.get((t, m))
     return statistics.median(v) if v else None
+CLIENT = {"c": "C client", "py": "Python ssl", "pyh2": "Python ssl, h2"}
+s5rows = [(f"S5 idle tunnel, {int(m.rsplit('_', 1)[1]):,}, {CLIENT.get(m.split('_')[1], m.split('_')[1])}"
+           + (" *" if m.startswith("s5l_") else ""), m, "KiB/conn", "abs", "<= 32 KiB") for m in s5keys]
 rows = [
-    ("S1 HTTPS keep-alive 1 KiB, 32 clients", "s1_rps", "req/s", "ratio", ">= 0.80"),
-    ("S2 new TLS connection per request", "s2_rps", "req/s", "ratio", ">= 0.50"),
-    ("S3 one 10 MiB HTTPS download", "s3_mibps", "MiB/s", "ratio", ">= 0.50"),
-    ("S4 plain HTTP keep-alive 1 KiB", "s4_rps", "req/s", "ratio", ">= 0.85"),
-    ("S5 idle intercepted tunnel: memory", "s5_kib", "KiB/conn", "abs", "<= 40 KiB"),
+    ("S1 HTTPS keep-alive 1 KiB, 32 clients", "s1_rps", "req/s", "ratio", ">= 0.85 rel"),
+    ("S2 new TLS connection per request", "s2_rps", "req/s", "ratio", ">= 0.85 rel"),
+    ("S3 one 10 MiB HTTPS download", "s3_mibps", "MiB/s", "ratio", ">= 0.85 rel"),
+    ("S4 plain HTTP keep-alive 1 KiB", "s4_rps", "req/s", "ratio", ">= 0.85 rel"),
+] + s5rows + [
     ("S6 new host name: extra latency", "s6_extra_ms", "ms", "abs", "<= 0.6 ms"),
-    ("proxy CPU per keep-alive HTTPS req", "cpu_us", "us", "abs", "<= 40 us"),
+    ("S1 proxy CPU per request", "s1_cpu_us", "us", "abs", "<= 20 us"),
+    ("S2 proxy CPU per request", "s2_cpu_us", "us", "abs", ""),
+    ("S3 proxy CPU per MiB", "s3_cpu_us_mib", "us", "abs", ""),
+    ("S4 proxy CPU per request", "s4_cpu_us", "us", "abs", "<= 17 us"),
     ("S1 median latency", "s1_p50_us", "us", "abs", ""),
+    ("S1 p99 latency", "s1_p99_us", "us", "lat", "<= 2x rel"),
+    ("S2 p99 latency", "s2_p99_us", "us", "lat", ""),
+    ("S4 p99 latency", "s4_p99_us", "us", "lat", ""),
     ("H1 h2 keep-alive 1 KiB, 32 streams/conn", "h1_rps", "req/s", "ratio", ""),
     ("H2 one 10 MiB download over h2", "h2_mibps", "MiB/s", "ratio", ""),
     ("H1/S1: h2 vs HTTP/1.1 req/s", "h1_vs_s1", "ratio", "abs", ">= 1.00"),
@@ -383,6 +452,7 @@ rows = [
     ("proxy CPU per h2 req (H1)", "h1_cpu_us", "us", "abs", "<= S1's"),
     ("H1/S1: proxy CPU per request", "h1cpu_vs_s1", "ratio", "abs", "<= 1.00"),
     ("H1 median latency", "h1_p50_us", "us", "abs", ""),
+    ("H1 p99 latency", "h1_p99_us", "us", "lat", ""),
 ]
 def fmt(x):
     if x is None: return "-"
@@ -392,26 +462,31 @@ def fmt(x):
 cols = [t for t in targets]
 CW = 14 if h1only else 10   # value column width ("h1 only (ALPN)" needs 14)
 vs_relay = "relay" in cols and "httpeek" in cols
-hdr = f"{'scenario':40} {'unit':8}" + "".join(f" {c:>{CW}}" for c in cols) + "".join(f" {c+'/dir':>13}" for c in cols if c != "direct") + (f" {'httpeek/relay':>13}" if vs_relay else "") + f"  {'target':>10}"
+hdr = f"{'scenario':44} {'unit':8}" + "".join(f" {c:>{CW}}" for c in cols) + "".join(f" {c+'/dir':>13}" for c in cols if c != "direct") + (f" {'httpeek/relay':>13}" if vs_relay else "") + f"  {'target':>10}"
 print()
 print(f"httpeek benchmark — {runs} run(s), medians; ratios are to the direct connection")
 print(hdr)
 print("-" * len(hdr))
 for name, m, unit, kind, target in rows:
-    line = f"{name:40} {unit:8}" + "".join(f" {fmt(med(c, m)):>{CW}}" for c in cols)
+    line = f"{name:44} {unit:8}" + "".join(f" {fmt(med(c, m)):>{CW}}" for c in cols)
     for c in cols:
         if c == "direct": continue
         d, v = med("direct", m), med(c, m)
         ok = d not in (None, "err", "h1only") and v not in (None, "err", "h1only")
-        r = (v / d) if (kind == "ratio" and ok and d) else None
+        r = (v / d) if (kind in ("ratio", "lat") and ok and d) else None
         line += f" {(f'{r:.3f}' if r is not None else ''):>13}"
     if vs_relay:
         d, v = med("relay", m), med("httpeek", m)
         ok = d not in (None, "err", "h1only") and v not in (None, "err", "h1only")
-        line += f" {(f'{v / d:.3f}' if kind == 'ratio' and ok and d else ''):>13}"
+        line += f" {(f'{v / d:.3f}' if kind in ('ratio', 'lat') and ok and d else ''):>13}"
     line += f"  {target:>10}"
     print(line)
 print()
+if any(m.startswith("s5l_") for m in s5keys):
+    print("S5 *: client legs only: the fd limit cannot hold both legs of that many tunnels; the origin")
+    print("closed the idle upstream legs after 2 s (as real origins do), so they are not in the figure")
+print("p99 rows: their ratio columns are latency over direct's / relay's (lower is better);")
+print("CPU rows: user + system time of every proxy thread (/proc/PID/stat) over the run / requests")
 print(f"runs with errors: {errors}" if errors else "no errors: every connection verified, every response checked")
 for (t, s), answer in sorted(h1only.items()):
     print(f"{t} {s}: h1 only (ALPN): offered h2,http/1.1, it chose {answer}: no h2 figures")

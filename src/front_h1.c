@@ -630,4 +630,4 @@ static void h1_end(struct session *s, const char *why)
 const struct session_front front_h1 = {sizeof(struct front_h1), h1_start,     h1_input,
                                        h1_deadline,             h1_timed_out, h1_between_exchanges,
                                        h1_end,                  &front_h2,
-                                       NULL};
+                                       NULL,                    NULL};

@@ -237,6 +237,13 @@ static void h2f_drain(struct session *s, const char *why)
     front_h2_flush(s);
 }
 
+static void h2f_release(struct session *s)
+{
+    struct front_h2 *h = front_h2_of(s);
+    if (h && h->h2)
+        h2_server_release_idle(h->h2);
+}
+
 const struct session_front front_h2 = {0,
                                        h2f_start,
                                        h2f_input,
@@ -245,4 +252,5 @@ const struct session_front front_h2 = {0,
                                        h2f_between_exchanges,
                                        h2f_end,
                                        NULL,
-                                       h2f_drain};
+                                       h2f_drain,
+                                       h2f_release};

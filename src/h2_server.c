@@ -4,6 +4,8 @@
  * back-pressure of both bodies, and the translation of nghttp2's errors into sentences. */
 #include "h2_server.h"
 
+#include "h2_mem.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,7 @@ struct h2_server {
     size_t block_bytes;         /* wire bytes of the header block being received (frames) */
     char error[256];            /* last connection error */
     char lib_error[256];        /* nghttp2's last error message (error_callback2) */
+    struct h2_mem mem;          /* nghttp2's allocator: its frame buffer given back when idle */
 };
 
 static void conn_error(struct h2_server *s, uint32_t code, int by_client, const char *why)
@@ -496,7 +499,11 @@ struct h2_server *h2_server_new(const struct h2_server_ops *ops, void *arg,
     /* ours cuts off first, with ENHANCE_YOUR_CALM and a sentence; nghttp2's is the backstop */
     nghttp2_option_set_stream_reset_rate_limit(opt, 2ull * s->lim.reset_burst + 1,
                                                2ull * s->lim.reset_rate + 1);
-    int rv = nghttp2_session_server_new2(&s->ng, cb, s, opt);
+    nghttp2_mem mem;
+    h2_mem_init(&s->mem, &mem);
+    s->mem.creating = 1;
+    int rv = nghttp2_session_server_new3(&s->ng, cb, s, opt, &mem);
+    s->mem.creating = 0;
     nghttp2_session_callbacks_del(cb);
     nghttp2_option_del(opt);
     cb = NULL;
@@ -625,6 +632,12 @@ int h2_server_done(struct h2_server *s)
 }
 
 size_t h2_server_streams(const struct h2_server *s) { return s->nstreams; }
+
+void h2_server_release_idle(struct h2_server *s)
+{
+    if (s->ng && !s->nstreams && !s->failed && !nghttp2_session_want_write(s->ng))
+        h2_mem_release_idle(&s->mem);
+}
 
 int h2_server_set_stream_arg(struct h2_server *s, int32_t sid, void *stream_arg)
 {

@@ -81,6 +81,10 @@ int h2_server_done(struct h2_server *s) HP_NONNULL(1);
 /* Open streams (requests taken and not closed). */
 size_t h2_server_streams(const struct h2_server *s) HP_NONNULL(1);
 
+/* The connection is idle (no stream, nothing to send): give back the pages of nghttp2's frame
+ * buffer (h2_mem.h); a no-op otherwise. */
+void h2_server_release_idle(struct h2_server *s) HP_NONNULL(1);
+
 /* The owner's pointer for stream sid (its exchange). Returns 0, -1 when no such stream. */
 int h2_server_set_stream_arg(struct h2_server *s, int32_t sid, void *stream_arg) HP_NONNULL(1);
 

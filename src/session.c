@@ -298,6 +298,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         if (s->tls_buffers_held && t < s->proxy->opts->idle_timeout) {
             int freed = leg_release_buffers(&s->client);
             freed &= leg_release_buffers(&s->up.leg);
+            if (s->front->release)
+                s->front->release(s);
             s->tls_buffers_held = !freed; /* a record still buffered: try again after a hold */
             add_timer(s, freed ? s->proxy->opts->idle_timeout - t : t);
             return;

@@ -64,6 +64,9 @@ struct session_front {
      * the connection was idle for --idle-timeout; why says which): HTTP/2 sends GOAWAY
      * NO_ERROR. NULL: the session is simply closed when idle. May be called more than once. */
     void (*drain)(struct session *s, const char *why);
+    /* Idle for a moment (SESSION_BUFFER_HOLD, with the legs' TLS buffers): give back what the
+     * front keeps for the next request (HTTP/2: nghttp2's frame buffer). NULL: nothing. */
+    void (*release)(struct session *s);
 };
 
 struct session {
