@@ -79,11 +79,15 @@
 #define STORE_SIDE_MIN (256u << 10)
 /* Group commit: once a flow is waiting, the writer waits up to STORE_LINGER_MS for STORE_GATHER
  * of them before it commits. A transaction costs the same fixed work however few flows it holds
- * (locks, the client_stats upsert, the WAL frames of the last leaf page written again, a futex
- * wake-up from the pushing worker): taken one to four flows at a time under load it was a third of
- * the store thread. A flow is in the session at most STORE_LINGER_MS plus one commit later. */
-#define STORE_GATHER 64
-#define STORE_LINGER_MS 2
+ * (locks, the client_stats upsert, a futex wake-up from the pushing worker, and above all the WAL
+ * frames of every page it touched: the last leaf page of flows, the interior page above it, the
+ * flows_seq index leaf, client_stats, each a whole 16 KiB page checksummed and written again,
+ * ~18k instructions apiece): taken one to four flows at a time under load it was a third of the
+ * store thread, and at 5 flows per commit (2 ms) still ~24k instructions per flow. A flow is in
+ * the session at most STORE_LINGER_MS plus one commit later, far inside what the kill -9 test
+ * (50-store-har) and the viewer's 25 ms refresh ask. */
+#define STORE_GATHER 256
+#define STORE_LINGER_MS 10
 /* While the session cannot be written (disk full, ...), the flows of failed batches wait in
  * memory (store_hold.h: bounded) and are written first once it can be again: a short outage
  * loses nothing, a long one loses what does not fit (counted, said). A failing file is tried
