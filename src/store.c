@@ -492,14 +492,30 @@ static int stays_raw(const struct flow_capture *c, const char *ctype, const char
     return body_precompressed(ctype, cenc) || looks_random((const unsigned char *)c->data, c->len);
 }
 
+/* The first Content-Type and Content-Encoding of h (NULL when absent), as http1_head_get gives
+ * them, in one pass over the fields (two lookups compared every field's name twice). */
+static void body_heads(const struct http1_head *h, const char **ctype, const char **cenc)
+{
+    *ctype = *cenc = NULL;
+    for (size_t i = 0; h && i < h->nfields && (!*ctype || !*cenc); i++) {
+        const char *n = h->fields[i].name;
+        if ((n[0] | 0x20) != 'c' || strncasecmp(n, "content-", 8))
+            continue;
+        if (!*ctype && !strcasecmp(n + 8, "type"))
+            *ctype = h->fields[i].value;
+        else if (!*cenc && !strcasecmp(n + 8, "encoding"))
+            *cenc = h->fields[i].value;
+    }
+}
+
 /* Bind the 6 columns of one body starting at column col, or (a big body) its body file columns
  * at col_at and col_at + 1. Returns 0, -1 on OOM. */
 static int bind_body(struct store *s, int col, int col_at, const struct flow_capture *c,
                      const struct http1_head *h)
 {
     sqlite3_stmt *st = s->insert;
-    const char *ctype = h ? http1_head_get(h, "Content-Type") : NULL;
-    const char *cenc = h ? http1_head_get(h, "Content-Encoding") : NULL;
+    const char *ctype, *cenc;
+    body_heads(h, &ctype, &cenc);
     if (c->len >= STORE_SIDE_MIN &&
         side_put(s, col_at, c, ctype ? ctype : "", cenc ? cenc : "") == 0) {
         sqlite3_bind_null(st, col);
@@ -550,8 +566,6 @@ static int write_flow(struct store *s, struct flow *f)
         log_msg(LOG_WARN, "store: flow %llu: out of memory serializing", (unsigned long long)f->id);
         goto out;
     }
-    char mime[128];
-    flow_json_mime(f->resp ? http1_head_get(f->resp, "Content-Type") : NULL, mime, sizeof mime);
     /* the statement was reset and its bindings cleared at the end of the last write_flow */
     sqlite3_bind_int64(st, 1, (sqlite3_int64)f->id);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)f->started.tv_sec * 1000 + f->started.tv_usec / 1000);
@@ -562,7 +576,7 @@ static int write_flow(struct store *s, struct flow *f)
     sqlite3_bind_int(st, 6, f->resp ? f->resp->status : 0);
     sqlite3_bind_int(st, 7, f->fail.failed);
     bind_text(st, 8, f->client_addr);
-    bind_text(st, 9, mime);
+    bind_text(st, 9, s->json.mime); /* flow_json_texts worked it out for the summary */
     sqlite3_bind_text(st, 10, s->json.buf, (int)s->json.summary_len, SQLITE_STATIC);
     sqlite3_bind_text(st, 11, s->json.detail, (int)s->json.detail_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 28, s->seq + 1);
