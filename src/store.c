@@ -79,13 +79,10 @@
 #define STORE_SIDE_MIN (256u << 10)
 /* Group commit: once a flow is waiting, the writer waits up to STORE_LINGER_MS for STORE_GATHER
  * of them before it commits. A transaction costs the same fixed work however few flows it holds
- * (locks, the client_stats upsert, a futex wake-up from the pushing worker, and above all the WAL
- * frames of every page it touched: the last leaf page of flows, the interior page above it, the
- * flows_seq index leaf, client_stats, each a whole 16 KiB page checksummed and written again,
- * ~18k instructions apiece): taken one to four flows at a time under load it was a third of the
- * store thread, and at 5 flows per commit (2 ms) still ~24k instructions per flow. A flow is in
- * the session at most STORE_LINGER_MS plus one commit later, far inside what the kill -9 test
- * (50-store-har) and the viewer's 25 ms refresh ask. */
+ * (locks, client_stats, a futex wake-up, and above all a whole 16 KiB WAL frame, checksummed, for
+ * each page it touched: flows' last leaf and interior pages, the flows_seq leaf, client_stats,
+ * page 1): ~24k instructions per flow at 5 flows per commit (2 ms). A flow is in the session at
+ * most STORE_LINGER_MS plus one commit later (the kill -9 test asks 100 ms). */
 #define STORE_GATHER 256
 #define STORE_LINGER_MS 10
 /* While the session cannot be written (disk full, ...), the flows of failed batches wait in
@@ -976,15 +973,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
     sqlite3_finalize(st);
     if (!wal)
         goto fail;
-    /* The writer appends: it needs the few pages on the right edge of each B-tree, not SQLite's
-     * default 2 MB cache (which grew with every flow written, visible in the proxy's RSS). */
-    exec(s->db, "PRAGMA cache_size=-512", NULL, 0, path);
-    /* Debian's SQLite is built with SECURE_DELETE: every page a B-tree takes is cleared to zeros
-     * by the B-tree on top of the pager's own clearing, a second 16 KiB memset per new page (~3k
-     * instructions per flow). The writer deletes nothing (a clear only moves cleared_upto), and
-     * what an update leaves behind (a WebSocket flow's summary patched, a client count) is the
-     * same data the row holds: nothing for overwriting to protect. */
-    exec(s->db, "PRAGMA secure_delete=OFF", NULL, 0, path);
+    store_db_tune_writer(s->db); /* its cache and secure_delete (store_db.h) */
     if (exec(s->db, "PRAGMA synchronous=NORMAL", err, errlen, path) < 0 ||
         exec(s->db, "BEGIN IMMEDIATE", err, errlen, path) < 0)
         goto fail;

@@ -564,6 +564,28 @@ static void test_body_heads(const char *dir)
     is_str(got[1], "text/plain|text/plain|||", "a head without Content-Encoding: empty column");
 }
 
+/* The writer's connection settings (store_db_tune_writer): Debian's SQLite turns secure_delete
+ * on by default, which clears every new page twice. */
+static void test_writer_tuning(const char *dir)
+{
+    char path[160], err[512];
+    snprintf(path, sizeof path, "%s/tune.sqlite", dir);
+    sqlite3 *db = store_db_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err, sizeof err);
+    sqlite3_int64 sd = -1, cache = 0;
+    if (db) {
+        store_db_tune_writer(db);
+        store_db_query_int64(db, "PRAGMA secure_delete", &sd);
+        store_db_query_int64(db, "PRAGMA cache_size", &cache);
+    }
+    /* with a connection open and pages cached: SQLite counts nothing (memory statistics off) */
+    sqlite3_int64 used = sqlite3_memory_used();
+    sqlite3_close(db);
+    ok(used == 0, "SQLite keeps no memory statistics (store_db_open: %lld bytes counted)",
+       (long long)used);
+    ok(sd == 0 && cache == -512, "the writer's connection: secure_delete off (%lld), a 512 KiB "
+       "cache (%lld)", (long long)sd, (long long)cache);
+}
+
 static void test_tls_shared(const char *dir)
 {
     char path[160], err[512];
@@ -872,6 +894,7 @@ int main(void)
     test_body_file(dir);
     test_tls_shared(dir);
     test_body_heads(dir);
+    test_writer_tuning(dir);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
