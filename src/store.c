@@ -82,9 +82,13 @@
  * (locks, client_stats, a futex wake-up, and above all a whole 16 KiB WAL frame, checksummed, for
  * each page it touched: flows' last leaf and interior pages, the flows_seq leaf, client_stats,
  * page 1): ~24k instructions per flow at 5 flows per commit (2 ms). A flow is in the session at
- * most STORE_LINGER_MS plus one commit later (the kill -9 test asks 100 ms). */
+ * most STORE_LINGER_MS plus one commit later (the kill -9 test asks 100 ms). Flows that come
+ * one at a time (the last batch under STORE_BUSY_BATCH) wait only STORE_LINGER_IDLE_MS: few
+ * commits to save there, and a flow just made shows up in the viewer at once. */
 #define STORE_GATHER 256
 #define STORE_LINGER_MS 10
+#define STORE_LINGER_IDLE_MS 2
+#define STORE_BUSY_BATCH 4
 /* While the session cannot be written (disk full, ...), the flows of failed batches wait in
  * memory (store_hold.h: bounded) and are written first once it can be again: a short outage
  * loses nothing, a long one loses what does not fit (counted, said). A failing file is tried
@@ -841,6 +845,7 @@ static void *writer_main(void *arg)
         log_msg(LOG_ERROR, "store: out of memory: flows will not be saved");
         return NULL;
     }
+    int busy = 0; /* the last batch had STORE_BUSY_BATCH flows or more */
     for (;;) {
         /* held flows go first in the next batch, tried at most every STORE_RETRY_MS while the
          * file fails; wake at least every STORE_BATCH_MS so a close is seen promptly (and a
@@ -853,7 +858,9 @@ static void *writer_main(void *arg)
         }
         size_t nold = s->held.n;
         size_t n = queue_pop(s->queue, (void **)(batch + nold), STORE_BATCH_MAX - nold,
-                             STORE_BATCH_MS, STORE_GATHER, STORE_LINGER_MS);
+                             STORE_BATCH_MS, STORE_GATHER,
+                             busy ? STORE_LINGER_MS : STORE_LINGER_IDLE_MS);
+        busy = n >= STORE_BUSY_BATCH;
         int finished = !n && queue_finished(s->queue);
         if (finished)
             due = 1; /* a last try before closing */
