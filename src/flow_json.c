@@ -523,10 +523,11 @@ void flow_json_app(const struct flow *f, char *out, size_t outlen)
 static void summary_fields(struct flow_json_text *w, const struct flow *f,
                            const struct diagnosis *warn, size_t nwarn)
 {
-    char ts[40], mime[128], app[64];
+    char ts[40], app[64];
+    char *mime = w->mime; /* kept for the caller (flow_json_text.mime) */
     flow_json_iso_time(&f->started, ts, sizeof ts);
     flow_json_app(f, app, sizeof app);
-    flow_json_mime(f->resp ? http1_head_get(f->resp, "Content-Type") : NULL, mime, sizeof mime);
+    flow_json_mime(f->resp ? http1_head_get(f->resp, "Content-Type") : NULL, mime, sizeof w->mime);
     kint(w, "id", (long long)f->id);
     kint(w, "conn_id", (long long)f->conn_id);
     kstr(w, "kind", f->kind == FLOW_TUNNEL ? "tunnel" : "http");

@@ -28,6 +28,8 @@ struct flow_json_text {
     int warn_codes[4];         /* the codes of the flow's first warnings (0 for a note), as the
                                   terminal line marks them: warnings are computed here, once */
     int nwarn;
+    char mime[128];            /* the summary's mime (flow_json_mime of the response's
+                                  Content-Type), for a store that also keeps it as a column */
     int detail_only;           /* input: 1 = the detail leaves out the summary's members (a
                                   store that keeps both texts: flow_json_whole joins them) */
     long long tls_ref[2];      /* input: when > 0, the detail's tls.client ([0]) / tls.upstream

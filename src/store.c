@@ -79,11 +79,16 @@
 #define STORE_SIDE_MIN (256u << 10)
 /* Group commit: once a flow is waiting, the writer waits up to STORE_LINGER_MS for STORE_GATHER
  * of them before it commits. A transaction costs the same fixed work however few flows it holds
- * (locks, the client_stats upsert, the WAL frames of the last leaf page written again, a futex
- * wake-up from the pushing worker): taken one to four flows at a time under load it was a third of
- * the store thread. A flow is in the session at most STORE_LINGER_MS plus one commit later. */
-#define STORE_GATHER 64
-#define STORE_LINGER_MS 2
+ * (locks, client_stats, a futex wake-up, and above all a whole 16 KiB WAL frame, checksummed, for
+ * each page it touched: flows' last leaf and interior pages, the flows_seq leaf, client_stats,
+ * page 1): ~24k instructions per flow at 5 flows per commit (2 ms). A flow is in the session at
+ * most STORE_LINGER_MS plus one commit later (the kill -9 test asks 100 ms). Flows that come
+ * one at a time (the last batch under STORE_BUSY_BATCH) wait only STORE_LINGER_IDLE_MS: few
+ * commits to save there, and a flow just made shows up in the viewer at once. */
+#define STORE_GATHER 256
+#define STORE_LINGER_MS 10
+#define STORE_LINGER_IDLE_MS 2
+#define STORE_BUSY_BATCH 4
 /* While the session cannot be written (disk full, ...), the flows of failed batches wait in
  * memory (store_hold.h: bounded) and are written first once it can be again: a short outage
  * loses nothing, a long one loses what does not fit (counted, said). A failing file is tried
@@ -488,14 +493,30 @@ static int stays_raw(const struct flow_capture *c, const char *ctype, const char
     return body_precompressed(ctype, cenc) || looks_random((const unsigned char *)c->data, c->len);
 }
 
+/* The first Content-Type and Content-Encoding of h (NULL when absent), as http1_head_get gives
+ * them, in one pass over the fields (two lookups compared every field's name twice). */
+static void body_heads(const struct http1_head *h, const char **ctype, const char **cenc)
+{
+    *ctype = *cenc = NULL;
+    for (size_t i = 0; h && i < h->nfields && (!*ctype || !*cenc); i++) {
+        const char *n = h->fields[i].name;
+        if ((n[0] | 0x20) != 'c' || strncasecmp(n, "content-", 8))
+            continue;
+        if (!*ctype && !strcasecmp(n + 8, "type"))
+            *ctype = h->fields[i].value;
+        else if (!*cenc && !strcasecmp(n + 8, "encoding"))
+            *cenc = h->fields[i].value;
+    }
+}
+
 /* Bind the 6 columns of one body starting at column col, or (a big body) its body file columns
  * at col_at and col_at + 1. Returns 0, -1 on OOM. */
 static int bind_body(struct store *s, int col, int col_at, const struct flow_capture *c,
                      const struct http1_head *h)
 {
     sqlite3_stmt *st = s->insert;
-    const char *ctype = h ? http1_head_get(h, "Content-Type") : NULL;
-    const char *cenc = h ? http1_head_get(h, "Content-Encoding") : NULL;
+    const char *ctype, *cenc;
+    body_heads(h, &ctype, &cenc);
     if (c->len >= STORE_SIDE_MIN &&
         side_put(s, col_at, c, ctype ? ctype : "", cenc ? cenc : "") == 0) {
         sqlite3_bind_null(st, col);
@@ -546,8 +567,6 @@ static int write_flow(struct store *s, struct flow *f)
         log_msg(LOG_WARN, "store: flow %llu: out of memory serializing", (unsigned long long)f->id);
         goto out;
     }
-    char mime[128];
-    flow_json_mime(f->resp ? http1_head_get(f->resp, "Content-Type") : NULL, mime, sizeof mime);
     /* the statement was reset and its bindings cleared at the end of the last write_flow */
     sqlite3_bind_int64(st, 1, (sqlite3_int64)f->id);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)f->started.tv_sec * 1000 + f->started.tv_usec / 1000);
@@ -558,7 +577,7 @@ static int write_flow(struct store *s, struct flow *f)
     sqlite3_bind_int(st, 6, f->resp ? f->resp->status : 0);
     sqlite3_bind_int(st, 7, f->fail.failed);
     bind_text(st, 8, f->client_addr);
-    bind_text(st, 9, mime);
+    bind_text(st, 9, s->json.mime); /* flow_json_texts worked it out for the summary */
     sqlite3_bind_text(st, 10, s->json.buf, (int)s->json.summary_len, SQLITE_STATIC);
     sqlite3_bind_text(st, 11, s->json.detail, (int)s->json.detail_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 28, s->seq + 1);
@@ -826,6 +845,7 @@ static void *writer_main(void *arg)
         log_msg(LOG_ERROR, "store: out of memory: flows will not be saved");
         return NULL;
     }
+    int busy = 0; /* the last batch had STORE_BUSY_BATCH flows or more */
     for (;;) {
         /* held flows go first in the next batch, tried at most every STORE_RETRY_MS while the
          * file fails; wake at least every STORE_BATCH_MS so a close is seen promptly (and a
@@ -838,7 +858,9 @@ static void *writer_main(void *arg)
         }
         size_t nold = s->held.n;
         size_t n = queue_pop(s->queue, (void **)(batch + nold), STORE_BATCH_MAX - nold,
-                             STORE_BATCH_MS, STORE_GATHER, STORE_LINGER_MS);
+                             STORE_BATCH_MS, STORE_GATHER,
+                             busy ? STORE_LINGER_MS : STORE_LINGER_IDLE_MS);
+        busy = n >= STORE_BUSY_BATCH;
         int finished = !n && queue_finished(s->queue);
         if (finished)
             due = 1; /* a last try before closing */
@@ -958,9 +980,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
     sqlite3_finalize(st);
     if (!wal)
         goto fail;
-    /* The writer appends: it needs the few pages on the right edge of each B-tree, not SQLite's
-     * default 2 MB cache (which grew with every flow written, visible in the proxy's RSS). */
-    exec(s->db, "PRAGMA cache_size=-512", NULL, 0, path);
+    store_db_tune_writer(s->db); /* its cache and secure_delete (store_db.h) */
     if (exec(s->db, "PRAGMA synchronous=NORMAL", err, errlen, path) < 0 ||
         exec(s->db, "BEGIN IMMEDIATE", err, errlen, path) < 0)
         goto fail;

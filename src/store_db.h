@@ -12,6 +12,10 @@
  * NULL with err naming the file and why. */
 sqlite3 *store_db_open(const char *path, int flags, char *err, size_t errlen) HP_NONNULL(1, 3);
 
+/* The writer connection's settings for appending (best effort: a setting refused leaves SQLite's
+ * default): a 512 KiB page cache, secure_delete off. */
+void store_db_tune_writer(sqlite3 *db) HP_NONNULL(1);
+
 /* The first column of sql's first row into *out (left alone when there is no row). 0, -1. */
 int store_db_query_int64(sqlite3 *db, const char *sql, sqlite3_int64 *out) HP_NONNULL(1, 2, 3);
 

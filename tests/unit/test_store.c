@@ -511,6 +511,81 @@ static int to_buf(const char *data, size_t len, void *arg)
 
 /* A connection's TLS facts: the first flow keeps them inline, later flows of the same snapshot
  * refer to one row of tls, and every reader gets the same objects back. */
+/* The row's mime, _ctype and _cenc columns: the first Content-Type and Content-Encoding of each
+ * head whatever their case, names that only start like them skipped (store.c finds both in one
+ * pass over the fields). */
+static void test_body_heads(const char *dir)
+{
+    char path[160], err[512];
+    snprintf(path, sizeof path, "%s/heads.sqlite", dir);
+    struct store *s = store_open(path, err, sizeof err);
+    if (!s) {
+        ok(0, "heads session: %s", err);
+        return;
+    }
+    atomic_store(&notified_n, 0);
+    store_set_notify(s, on_commit, NULL);
+    static const char *const nv[] = {"Content-", "a", "content-typo", "b", "CONTENT-encoding",
+                                     "gzip", "content-TYPE", "Text/HTML; charset=utf-8",
+                                     "Content-Type", "image/png", "Content-Encoding", "br"};
+    struct flow *f = mkflow(1, NULL, "x", 1, 64);
+    struct http1_head *h = f->resp;
+    h->fields = realloc(h->fields, 6 * sizeof *h->fields);
+    h->buf = realloc(h->buf, 512); /* resp_head's: nothing points into it yet but its fields */
+    char *p = h->buf + 1;
+    for (int i = 0; i < 6; i++) {
+        h->fields[i].name = p;
+        p = stpcpy(p, nv[2 * i]) + 1;
+        h->fields[i].value = p;
+        p = stpcpy(p, nv[2 * i + 1]) + 1;
+    }
+    h->nfields = 6;
+    h->reason = h->target = h->buf;
+    store_sink(f, s);
+    f = mkflow(2, NULL, "x", 1, 64); /* Content-Type text/plain, no Content-Encoding */
+    store_sink(f, s);
+    wait_committed(2);
+    store_close(s);
+    sqlite3 *db;
+    char got[2][256] = {"", ""};
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db, "SELECT mime || '|' || resp_ctype || '|' || resp_cenc || '|' ||"
+                               " req_ctype || '|' || req_cenc FROM flows ORDER BY id", -1, &st,
+                               NULL) == SQLITE_OK) {
+            for (int i = 0; i < 2 && sqlite3_step(st) == SQLITE_ROW; i++)
+                snprintf(got[i], sizeof got[i], "%s", (const char *)sqlite3_column_text(st, 0));
+            sqlite3_finalize(st);
+        }
+    }
+    sqlite3_close(db);
+    is_str(got[0], "text/html|Text/HTML; charset=utf-8|gzip||",
+           "mime, Content-Type and Content-Encoding columns: the first of each, any case");
+    is_str(got[1], "text/plain|text/plain|||", "a head without Content-Encoding: empty column");
+}
+
+/* The writer's connection settings (store_db_tune_writer): Debian's SQLite turns secure_delete
+ * on by default, which clears every new page twice. */
+static void test_writer_tuning(const char *dir)
+{
+    char path[160], err[512];
+    snprintf(path, sizeof path, "%s/tune.sqlite", dir);
+    sqlite3 *db = store_db_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err, sizeof err);
+    sqlite3_int64 sd = -1, cache = 0;
+    if (db) {
+        store_db_tune_writer(db);
+        store_db_query_int64(db, "PRAGMA secure_delete", &sd);
+        store_db_query_int64(db, "PRAGMA cache_size", &cache);
+    }
+    /* with a connection open and pages cached: SQLite counts nothing (memory statistics off) */
+    sqlite3_int64 used = sqlite3_memory_used();
+    sqlite3_close(db);
+    ok(used == 0, "SQLite keeps no memory statistics (store_db_open: %lld bytes counted)",
+       (long long)used);
+    ok(sd == 0 && cache == -512, "the writer's connection: secure_delete off (%lld), a 512 KiB "
+       "cache (%lld)", (long long)sd, (long long)cache);
+}
+
 static void test_tls_shared(const char *dir)
 {
     char path[160], err[512];
@@ -754,6 +829,9 @@ int main(void)
     }
     wait_committed(15 + 20000);
     uint64_t t1 = flow_now_us();
+    /* the page cache as the writer left it, before this test's own reads (count_sql scans the
+     * rows and caches the file's pages again; only a later checkpoint would drop them) */
+    long long cached, pages = file_pages_cached(path, &cached);
     /* 20,000 flows handed over at once are more than the store lets wait (8,192): workers were
      * told to hold new requests, and told to go on once the writer caught up */
     ok(backlogged, "a burst beyond the backlog mark makes store_backlogged say so");
@@ -785,7 +863,6 @@ int main(void)
            (double)(st.latency_sum_us - st0.latency_sum_us) / (double)(st.flows - st0.flows) / 1000.0,
            (double)st.latency_max_us / 1000.0);
     ok(s->db_fd >= 0, "the writer has SQLite's own descriptor of the session file");
-    long long cached, pages = file_pages_cached(path, &cached);
     if (on_tmpfs(path))
         ok(1, "# SKIP tmpfs keeps every page in memory: the session's pages leave the page cache");
     else
@@ -816,6 +893,8 @@ int main(void)
     test_client_stats(dir);
     test_body_file(dir);
     test_tls_shared(dir);
+    test_body_heads(dir);
+    test_writer_tuning(dir);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
