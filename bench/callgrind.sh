@@ -44,7 +44,7 @@
 # starts when the pool is empty (--pool-wait) and every run makes C new upstream connections;
 # what TLS handshakes cost is left out of S1 and S4 all the same (notes give the counts). The
 # store's transactions (BEGIN/COMMIT with the WAL writes and checkpoints) get their own column:
-# the writer commits every 64 flows or 2 ms, and under valgrind 2 ms is a flow or two, so
+# the writer commits every 2 ms, or up to 10 ms for 256 flows once flows come in batches, and under valgrind 2 ms is a flow or two, so
 # their share per flow depends on timing (many more commits per flow than at native speed).
 # Automatic passthrough is off (--auto-passthrough 0): loadgen's clients that finish their
 # handshake after the N-th request close without one, which httpeek takes for a refused
@@ -173,7 +173,7 @@ def per_req(label, a, b, n):
     hsa = sum(v for (k, f), v in ha.items() if f == "SSL_do_handshake")
     hsb = sum(v for (k, f), v in hb.items() if f == "SSL_do_handshake")
     # the store's transactions (BEGIN, COMMIT and the checkpoints in it: sqlite3_exec) are as
-    # many as the writer's batches, whose size depends on timing (up to 64 flows or 2 ms: under
+    # many as the writer's batches, whose size depends on timing (up to 2 ms, or up to 10 ms for 256 flows once flows come in batches: under
     # valgrind 2 ms is a flow or two), so they are a column of their own
     ca, cb = ha.get(("store", "sqlite3_exec"), 0), hb.get(("store", "sqlite3_exec"), 0)
     xa, xb = ha.get(("store", "sqlite3_exec calls"), 0), hb.get(("store", "sqlite3_exec calls"), 0)
