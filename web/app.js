@@ -268,6 +268,7 @@ function connectEvents() {
     clients: clientsChanged,
   });
   if (window.httpeekRecording) window.httpeekRecording.watch(es); // recording.js: the banner
+  window.HP.events = es; // for modules evaluated after this one (breakpoints.js watches it)
   if (window.HP.watchBreakpoints) window.HP.watchBreakpoints(es); // breakpoints.js: pauses
 }
 
