@@ -28,10 +28,15 @@ function curl(args) {
   });
 }
 
-async function lastFlow(viewer) {
-  const list = await getJSON(viewer + 'api/flows');
-  const id = Math.max(...list.map((f) => f.id));
-  return getJSON(viewer + 'api/flows/' + id);
+// the newest flow once the store has it (curl's answer can come before the flow is recorded)
+async function lastFlow(viewer, after = 0) {
+  for (let i = 0; i < 50; i++) {
+    const list = await getJSON(viewer + 'api/flows');
+    const id = list.length ? Math.max(...list.map((f) => f.id)) : 0;
+    if (id > after) return getJSON(viewer + 'api/flows/' + id);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {};
 }
 
 (async () => {
@@ -92,7 +97,7 @@ async function lastFlow(viewer) {
     await page.click('#bp-abort');
     const r2 = await got;
     check(r2.code === 52, 'abort -1005: curl sees the connection lost (empty reply)', JSON.stringify(r2));
-    const f2 = await lastFlow(viewer);
+    const f2 = await lastFlow(viewer, f1.id || 0);
     check(f2.diagnosis && f2.diagnosis.code === -1005, 'the flow says -1005', JSON.stringify(f2.diagnosis));
 
     // left paused until curl gives up
@@ -102,7 +107,7 @@ async function lastFlow(viewer) {
     await page.waitForSelector('#bp-editor', { state: 'hidden', timeout: 5000 }).catch(() => {});
     check(r3.code === 28 && await page.$eval('#bp-editor', (e) => e.hidden), 'curl gave up (--max-time 3) and the panel dropped the pause', JSON.stringify(r3));
     await new Promise((res) => setTimeout(res, 300));
-    const f3 = await lastFlow(viewer);
+    const f3 = await lastFlow(viewer, f2.id || 0);
     check(f3.diagnosis && f3.diagnosis.code === -1001 && f3.failure.closed_by === 'client', 'the flow says -1001 from the client side', JSON.stringify(f3.failure));
     if (art) await page.screenshot({ path: path.join(art, '87-breakpoint-gave-up.png') });
   } catch (e) {
