@@ -1,5 +1,6 @@
 /* exchange.c — see exchange.h. A request routed (exchange_route.c decides where), its uplink
- * (connect, TLS, HTTP/1 or HTTP/2 out and in), and what each failure means for the flow.
+ * (connect, TLS, HTTP/1 or HTTP/2 out and in), and what each failure means for the flow. The
+ * request's way out (connection, head, body) is exchange_request.c.
  *
  * Callback discipline (as the fronts'): parser callbacks only record facts and pass bytes on;
  * the front moves on in ops->settle after the parser returned, so no parser is ever resumed or
@@ -18,6 +19,7 @@
 #include <openssl/err.h>
 #include "clients.h"
 #include "exchange_hold.h"
+#include "exchange_request.h"
 #include "exchange_route.h"
 #include "log.h"
 #include "own.h"
@@ -56,7 +58,7 @@ void exchange_init(struct exchange *ex, struct flow *f)
     ex->up->req_out = f->req->framing;
 }
 
-static void set_phase(struct exchange *ex, enum exchange_phase p, const char *why)
+void exchange_set_phase(struct exchange *ex, enum exchange_phase p, const char *why)
 {
     ex->phase = p;
     ex->front->phase(ex, p, why);
@@ -68,7 +70,7 @@ int exchange_connecting(const struct exchange *ex)
 }
 
 /* Answer the client (status, reason) and record the flow: the exchange is over. */
-static void fail(struct exchange *ex, int status, const char *reason)
+void exchange_fail(struct exchange *ex, int status, const char *reason)
 {
     if (ex->bp) /* a breakpoint's hold goes with the exchange */
         ex->proxy->policy->bp_drop(ex, 0, 0);
@@ -86,7 +88,7 @@ static void refuse(struct exchange *ex, int status, enum flow_refusal why, const
     struct flow *f = ex->flow;
     f->fail.refusal = why;
     own_local_address(ex->client_fd, f->proxy_addr, sizeof f->proxy_addr, NULL);
-    fail(ex, status, reason);
+    exchange_fail(ex, status, reason);
 }
 
 /* The response cannot go on: record the flow, then the front ends the client connection. */
@@ -104,80 +106,6 @@ static void cut(struct exchange *ex, int flush)
 
 /* ------------------------------------------------------------------------------------------ */
 /* Routing */
-
-/* Queue the request head towards upstream (now or once connected). */
-static int send_request_head(struct exchange *ex, const char *path, const char *host_field)
-{
-    struct flow *f = ex->flow;
-    struct uplink *u = ex->up;
-    if (u->h2) { /* one stream of the shared HTTP/2 connection */
-        const char *authority = host_field ? host_field : http1_head_get(f->req, "host");
-        if (uplink_h2_submit(u, f->req, path, authority ? authority : u->host) < 0)
-            return -1;
-        f->h2_upstream_stream_id = u->sid; /* a flow fact: the server's view of the stream */
-        f->marks.send_start = flow_now_us();
-        return 0;
-    }
-    struct evbuffer *out = u->leg.bev && !u->connecting && ex->phase != EXCHANGE_CONNECTING
-                               ? leg_output(&u->leg) : u->pending;
-    unsigned flags = ex->upgrade_requested ? HTTP1_KEEP_UPGRADE : 0;
-    /* a small request body (an app's JSON POST) goes out with its head: one record, one write */
-    if (u->req_out == HTTP1_LENGTH && f->req->framing == HTTP1_LENGTH &&
-        f->req->content_length <= LEG_COALESCE_MAX && evbuffer_get_length(out) == 0)
-        evbuffer_expand(out, f->req->wire_size + 64 + (size_t)f->req->content_length);
-    if (http1_write_request_head(out, f->req, path, host_field, u->req_out, flags) < 0)
-        return -1;
-    if (out != u->pending)
-        f->marks.send_start = flow_now_us();
-    return 0;
-}
-
-/* Make sure an upstream connection to host:port(tls) is there or coming. */
-static int ensure_upstream(struct exchange *ex, const char *host, int port, int tls)
-{
-    struct flow *f = ex->flow;
-    struct uplink *u = ex->up;
-    int h2 = uplink_h2_route(u, ex->proxy, ex->base, ex->client_addr, host, port, tls,
-                             ex->upgrade_requested || (ex->retried && !ex->retry_h2));
-    if (h2 < 0)
-        return -1;
-    if (h2) { /* an HTTP/2 connection: reused when it carried an earlier exchange */
-        f->reused_upstream = uplink_h2_carried(u) > 0;
-        str_copy(f->server_ip, sizeof f->server_ip, uplink_h2_server_ip(u->h2));
-        set_phase(ex, EXCHANGE_FORWARDING, "HTTP/2 stream");
-        return 0;
-    }
-    if (ex->tun->up_tls_pending && u->leg.bev && u->leg.ssl && !u->leg.tls.handshake_done &&
-        tls && u->port == port &&
-        !strcasecmp(u->host, host) && ex->proxy->opts->http2) {
-        /* The tunnel's resumed handshake (offering h2) still runs: the server's protocol is not
-         * known yet. The head (and body) wait in u->pending as HTTP/1 bytes; up_event sends
-         * them on, or as a stream (resend_over_h2), once it knows. */
-        if (!u->pending && !(u->pending = evbuffer_new()))
-            return -1;
-        u->offer_h2 = !ex->upgrade_requested;
-        f->reused_upstream = 0;
-        str_copy(f->server_ip, sizeof f->server_ip, u->server_ip);
-        set_phase(ex, EXCHANGE_CONNECTING, "upstream TLS handshake (protocol not known yet)");
-        return 0;
-    }
-    if (uplink_reuse(u, host, port, tls)) {
-        /* a tunnel's own upstream carries its first request fresh: only an earlier exchange
-         * (or the pool) makes it reused */
-        f->reused_upstream = u->exchanges > 0;
-        str_copy(f->server_ip, sizeof f->server_ip, u->server_ip);
-        set_phase(ex, EXCHANGE_FORWARDING, "upstream reused");
-        return 0;
-    }
-    /* h2 offered where the head alone waits as HTTP/1 bytes (resend_over_h2) */
-    u->offer_h2 = ex->proxy->opts->http2 && tls && !ex->upgrade_requested &&
-                  (!ex->retried || ex->retry_h2) && f->req->framing == HTTP1_NO_BODY;
-    if (uplink_connect(u, ex->base, ex->dns, host, port, tls,
-                       ex->proxy->opts->upstream_timeout) < 0)
-        return -1;
-    set_phase(ex, EXCHANGE_CONNECTING, "connecting upstream");
-    return 0;
-}
 
 /* Decide where the request goes (exchange_route.c), let the rules have their say, and queue
  * its head: 0, 1 for httpeek's own pages, or -1 after having failed the exchange. */
@@ -215,7 +143,7 @@ static int route_request(struct exchange *ex)
     if (pol && ruled != RULE_APPLY_FAILED && ex->flow &&
         (held = pol->rewrite_request(ex, r.scheme, r.host, port, path, &rt)) < 0) {
         flow_fail(f, FLOW_STAGE_SEND, ENOMEM, "out of memory");
-        fail(ex, 500, "out of memory");
+        exchange_fail(ex, 500, "out of memory");
         return -1;
     }
     if (ruled == RULE_APPLY_ANSWERED || ruled == RULE_APPLY_FAILED)
@@ -229,17 +157,17 @@ static int route_request(struct exchange *ex)
     } else if (tun->intercepted && tun->error[0]) {
         flow_fail(f, FLOW_STAGE_UPSTREAM_TLS, 0, "%s", tun->error);
         tls_facts_to_flow(&ex->up->leg.tls, f, 1);
-        fail(ex, 502, tun->error);
+        exchange_fail(ex, 502, tun->error);
         return -1;
     }
     path = rt.path; /* a rewrite's URL or query edit */
     /* a request a rewrite holds for its body edits is not paused too (rule_rewrite sends it) */
     if (!held && pol && pol->bp_request && pol->bp_request(ex, scheme, host, port, path, host_field))
         return 0; /* held by a breakpoint: exchange_resume_request sends it */
-    if (ensure_upstream(ex, host, port, !strcmp(scheme, "https")) < 0 ||
-        (!held && send_request_head(ex, path, host_field) < 0)) {
+    if (exchange_ensure_upstream(ex, host, port, !strcmp(scheme, "https")) < 0 ||
+        (!held && exchange_send_request_head(ex, path, host_field) < 0)) {
         flow_fail(f, FLOW_STAGE_SEND, ENOMEM, "out of memory");
-        fail(ex, 500, "out of memory");
+        exchange_fail(ex, 500, "out of memory");
         return -1;
     }
     return 0;
@@ -256,97 +184,6 @@ int exchange_start(struct exchange *ex)
         if (!tun->intercepted)
             clients_note(p->clients, ex->client_addr, CLIENT_PROXIED);
     }
-    return r;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Request body */
-
-/* Queue request bytes (or the end: data NULL) towards the uplink. */
-static enum exchange_body queue_up(struct exchange *ex, const char *data, size_t len, int end)
-{
-    struct uplink *u = ex->up;
-    if (ex->bp) /* a breakpoint holds the request */
-        return (enum exchange_body)ex->proxy->policy->bp_req_body(ex, data, len, end);
-    if (u->h2) { /* the client's trailers (an h2 client's, or a chunked request's) end it */
-        if (end)
-            return ex->flow->req->framing == HTTP1_NO_BODY ||
-                           uplink_h2_end(u, ex->flow->req_trailers) == 0
-                       ? EXCHANGE_BODY_SENT : EXCHANGE_BODY_QUEUED;
-        exchange_hold_body(ex, data, len);
-        return uplink_h2_body(u, data, len) == 1 ? EXCHANGE_BODY_FULL : EXCHANGE_BODY_SENT;
-    }
-    struct evbuffer *out = uplink_output(u, exchange_connecting(ex));
-    if (!out || ex->rule_local) /* a rule answers: the request body goes nowhere */
-        return EXCHANGE_BODY_QUEUED;
-    if (end) { /* chunked: with the client's trailers (an h2 client's, or a chunked request's) */
-        trailers_write_http1(out, u->req_out, ex->flow ? ex->flow->req_trailers : NULL);
-    } else {
-        if (u->offer_h2 && out == u->pending) /* the server may yet choose h2 (resend_over_h2) */
-            exchange_hold_body(ex, data, len);
-        http1_write_body(out, u->req_out, data, len);
-    }
-    if (out != u->pending)
-        return EXCHANGE_BODY_SENT;
-    return evbuffer_get_length(out) >= LEG_OUTBUF_MAX ? EXCHANGE_BODY_FULL : EXCHANGE_BODY_QUEUED;
-}
-
-int exchange_req_send_head(struct exchange *ex, const char *path, const char *host_field)
-{
-    ex->up->req_out = ex->flow->req->framing; /* an edited body has a Content-Length now */
-    if (send_request_head(ex, path, host_field) < 0) {
-        flow_fail(ex->flow, FLOW_STAGE_SEND, ENOMEM, "out of memory");
-        fail(ex, 500, "out of memory");
-        return -1;
-    }
-    return 0;
-}
-
-int exchange_resume_request(struct exchange *ex, const char *scheme, const char *host, int port,
-                            const char *path, const char *host_field, const char *body, size_t len)
-{
-    struct flow *f = ex->flow;
-    ex->bp_paused = 0;
-    ex->up->req_out = f->req->framing;
-    ex->head_request = f->req->method == HTTP_HEAD;
-    if (ensure_upstream(ex, host, port, !strcmp(scheme, "https")) < 0 ||
-        send_request_head(ex, path, host_field) < 0) {
-        flow_fail(f, FLOW_STAGE_SEND, ENOMEM, "out of memory");
-        fail(ex, 500, "out of memory");
-        return -1;
-    }
-    if (len)
-        queue_up(ex, body, len, 0);
-    if (ex->req_done) {
-        queue_up(ex, NULL, 0, 1);
-        if (!exchange_connecting(ex))
-            f->marks.send_end = flow_now_us();
-    }
-    ex->front->phase(ex, ex->phase, "resumed at a breakpoint");
-    return 0;
-}
-
-enum exchange_body exchange_req_body(struct exchange *ex, const char *data, size_t len)
-{
-    const struct exchange_policy *pol = ex->proxy->policy; /* NULL: no rules */
-    if (pol && pol->req_holding(ex))
-        return pol->req_body(ex, data, len);
-    return queue_up(ex, data, len, 0);
-}
-
-enum exchange_body exchange_req_end(struct exchange *ex)
-{
-    ex->req_done = 1;
-    const struct exchange_policy *pol = ex->proxy->policy; /* NULL: no rules */
-    if (pol && pol->req_holding(ex)) {
-        pol->req_done(ex); /* the head and the edited body go */
-        if (!ex->flow)
-            return EXCHANGE_BODY_QUEUED; /* it failed */
-    }
-    enum exchange_body r = queue_up(ex, NULL, 0, 1);
-    if (!exchange_connecting(ex))
-        ex->flow->marks.send_end = flow_now_us();
-    ex->front->phase(ex, ex->phase, "request sent"); /* now waiting for the first response byte */
     return r;
 }
 
@@ -440,7 +277,7 @@ static void flush_pending(struct exchange *ex)
         if (ex->req_done)
             f->marks.send_end = f->marks.send_start;
     }
-    set_phase(ex, EXCHANGE_FORWARDING, "upstream ready");
+    exchange_set_phase(ex, EXCHANGE_FORWARDING, "upstream ready");
     ex->front->req_resume(ex);
 }
 
@@ -459,17 +296,17 @@ static void up_connected(struct uplink *u, const struct upstream_result *r)
     if (uplink_record_connect(f, r) < 0) {
         char why[320];
         snprintf(why, sizeof why, "cannot reach %s:%d: %s", u->host, u->port, r->reason);
-        fail(ex, r->timeout ? 504 : 502, why);
+        exchange_fail(ex, r->timeout ? 504 : 502, why);
         return;
     }
     if (uplink_open(u, ex->proxy, ex->base, r) < 0) {
         flow_fail(f, FLOW_STAGE_CONNECT, ENOMEM, "out of memory");
-        fail(ex, 500, "out of memory");
+        exchange_fail(ex, 500, "out of memory");
         return;
     }
     if (u->leg.ssl) {
         f->marks.tls_start = flow_now_us();
-        set_phase(ex, EXCHANGE_CONNECTING, "upstream TLS handshake");
+        exchange_set_phase(ex, EXCHANGE_CONNECTING, "upstream TLS handshake");
     } else {
         flush_pending(ex);
     }
@@ -492,7 +329,7 @@ static int resend_over_h2(struct exchange *ex)
         if (uplink_connect(u, ex->base, ex->dns, host, u->port, 1,
                            ex->proxy->opts->upstream_timeout) < 0)
             return -1;
-        set_phase(ex, EXCHANGE_CONNECTING, "connecting upstream (HTTP/1.1)");
+        exchange_set_phase(ex, EXCHANGE_CONNECTING, "connecting upstream (HTTP/1.1)");
         return 0;
     }
     if (exchange_route_again(ex, &path, host_field, sizeof host_field) < 0 ||
@@ -500,12 +337,12 @@ static int resend_over_h2(struct exchange *ex)
         return -1;
     if (u->pending) /* the HTTP/1 head */
         evbuffer_drain(u->pending, evbuffer_get_length(u->pending));
-    if (send_request_head(ex, path, host_field[0] ? host_field : NULL) < 0 ||
+    if (exchange_send_request_head(ex, path, host_field[0] ? host_field : NULL) < 0 ||
         (body && exchange_hold_replay(ex) < 0))
         return -1;
     if (ex->req_done)
         ex->flow->marks.send_end = ex->flow->marks.send_start;
-    set_phase(ex, EXCHANGE_FORWARDING, "HTTP/2 stream on a new connection");
+    exchange_set_phase(ex, EXCHANGE_FORWARDING, "HTTP/2 stream on a new connection");
     ex->front->req_resume(ex);
     return 0;
 }
@@ -546,10 +383,10 @@ static int retry_request(struct exchange *ex, int unseen, char *why_not, size_t 
         return -1;
     char host[256];
     str_copy(host, sizeof host, u->host);
-    if (ensure_upstream(ex, host, u->port, u->tls) < 0)
+    if (exchange_ensure_upstream(ex, host, u->port, u->tls) < 0)
         return -1;
     if (u->h2) { /* a stream of a shared connection again */
-        if (send_request_head(ex, path, host_field[0] ? host_field : NULL) < 0)
+        if (exchange_send_request_head(ex, path, host_field[0] ? host_field : NULL) < 0)
             return -1;
     } else if (http1_write_request_head(u->pending, f->req, path, host_field[0] ? host_field : NULL,
                                         u->req_out, 0) < 0) {
@@ -593,7 +430,7 @@ static void up_input(struct uplink *u, struct evbuffer *in, size_t n)
                   "invalid response from upstream: %s (%s at byte %zu)", u->leg.parser.error,
                   u->leg.parser.error_name, u->leg.parser.error_offset);
         if (!ex->resp_started)
-            fail(ex, 502, f->fail.reason);
+            exchange_fail(ex, 502, f->fail.reason);
         else
             cut(ex, 0);
         return;
@@ -649,7 +486,7 @@ static void up_event(struct uplink *u, short what, int sock_err)
         u->offer_h2 = 0;
         if (f && offered && h2 && resend_over_h2(ex) < 0) {
             flow_fail(f, FLOW_STAGE_SEND, ENOMEM, "cannot open an HTTP/2 stream");
-            fail(ex, 502, "cannot open an HTTP/2 stream");
+            exchange_fail(ex, 502, "cannot open an HTTP/2 stream");
             return;
         }
         if (u->connecting) /* resend_over_h2: a new HTTP/1.1 connection after all */
@@ -678,7 +515,7 @@ static void up_event(struct uplink *u, short what, int sock_err)
             snprintf(why, sizeof why, "TLS handshake with %s:%d failed: %s", u->host, u->port,
                      tls_facts_error(&leg->tls, sock_err ? strerror(sock_err) : "connection closed"));
         flow_fail(f, FLOW_STAGE_UPSTREAM_TLS, sock_err, "tls: %s", why);
-        fail(ex, 502, why);
+        exchange_fail(ex, 502, why);
         return;
     }
     if (leg->ssl)
@@ -703,7 +540,7 @@ static void up_event(struct uplink *u, short what, int sock_err)
         snprintf(why, sizeof why, "%s:%d ended TLS with alert '%s'", u->host, u->port,
                  leg->tls.alert_received);
         flow_fail(f, FLOW_STAGE_UPSTREAM_TLS, sock_err, "tls: %s", why);
-        fail(ex, 502, why);
+        exchange_fail(ex, 502, why);
         return;
     }
     char why_not[96] = "";
@@ -715,7 +552,7 @@ static void up_event(struct uplink *u, short what, int sock_err)
         snprintf(why, sizeof why, "%s:%d closed the connection without a response%s%s", u->host,
                  u->port, sock_err ? ": " : "", sock_err ? strerror(sock_err) : "");
         flow_fail(f, FLOW_STAGE_WAIT, sock_err, "%s", why);
-        fail(ex, 502, why);
+        exchange_fail(ex, 502, why);
     } else {
         flow_fail(f, FLOW_STAGE_RECEIVE, sock_err,
                   "%s:%d closed the connection in the middle of the response%s%s", u->host, u->port,
@@ -761,7 +598,7 @@ static void up_stream(struct uplink *u, const struct h2_failure *hf)
         f->fail.parse_error = "HTTP/2 stream error";
     flow_fail(f, ex->resp_started ? FLOW_STAGE_RECEIVE : FLOW_STAGE_WAIT, 0, "%s", why);
     if (!ex->resp_started)
-        fail(ex, 502, why);
+        exchange_fail(ex, 502, why);
     else
         cut(ex, 1);
 }
@@ -811,7 +648,7 @@ void exchange_timed_out(struct exchange *ex, enum exchange_phase p, double secs)
         flow_fail(f, ex->req_done ? FLOW_STAGE_RECEIVE : FLOW_STAGE_SEND, ETIMEDOUT, "%s", why);
     }
     if (!ex->resp_started)
-        fail(ex, 504, why);
+        exchange_fail(ex, 504, why);
     else
         cut(ex, 0);
 }

@@ -254,6 +254,26 @@ static json_t *rules_out(json_t *rules, int redact)
     return out;
 }
 
+/* _breakpoints for HAR: when redacting, the original (the message as paused, before an edit)
+ * loses its secret header values and its URL's secret query values, as the entry's own do. */
+static json_t *breakpoints_out(json_t *paused, int redact)
+{
+    json_t *out = redact ? json_deep_copy(paused) : json_incref(paused), *p, *h;
+    size_t i, k;
+    json_array_foreach(redact ? out : NULL, i, p) {
+        json_t *orig = json_object_get(p, "original");
+        const char *url = json_string_value(json_object_get(orig, "url"));
+        if (url)
+            put(orig, "url", clean_url(url, 1));
+        json_array_foreach(json_object_get(orig, "headers"), k, h) { /* [[name, value], ...] */
+            const char *name = json_string_value(json_array_get(h, 0));
+            if (name && secret_header(name))
+                json_array_set_new(h, 1, json_string(HAR_REDACTED));
+        }
+    }
+    return out;
+}
+
 /* The request URL for HAR: absolute http(s) URL; tunnels become https://host:port/. */
 static json_t *har_url(json_t *d, int redact)
 {
@@ -695,7 +715,7 @@ static json_t *entry_json(struct har_ctx *c, json_t *d)
         put(e, "_rules", rules_out(ruled, redact));
     json_t *paused = json_object_get(d, "_breakpoints");
     if (json_is_array(paused))
-        put(e, "_breakpoints", json_incref(paused));
+        put(e, "_breakpoints", breakpoints_out(paused, redact));
     json_t *throttled = json_object_get(d, "_throttle");
     if (json_is_object(throttled))
         put(e, "_throttle", json_incref(throttled));

@@ -7,6 +7,7 @@
  * default 60 s) gives up with -1001. Text reaches the DOM through textContent and values only. */
 import { $, el, append, clear } from './util.js';
 import { apiJSON } from './api.js';
+import { addShortcut } from './keys.js';
 
 const ABORTS = [
   ['-1005', 'Connection lost (-1005)'], ['-1001', 'Time out: never answer (-1001)'],
@@ -111,6 +112,7 @@ async function act(action) {
     $('bp-editor').hidden = true;
   } catch (err) { note(err.message); }
   await load();
+  if (!current && state.paused.length) edit(state.paused[0]); // the next one waiting, at once
 }
 
 function fileBase64(file) {
@@ -216,9 +218,25 @@ function init() {
 /* app.js hands over its event stream: a pause is announced at once ("event: breakpoints"), and
  * after a reconnect the list is read again (pauses may have come and gone meanwhile). */
 export function watch(es) {
+  if (!es || es.hpBreakpoints) return;
+  es.hpBreakpoints = true;
   es.addEventListener('breakpoints', () => load());
   es.addEventListener('open', () => load());
 }
+
+/* The keyboard (keys.js lists them under "?"): the panel from anywhere; in the panel, the paused
+ * exchange in the editor goes on or fails without the mouse, even from its text fields. */
+const editing = () => !!current && !!$('bp-editor') && !$('bp-editor').hidden;
+addShortcut(['B'], 'Session', 'Breakpoints panel (paused exchanges, their editor)', () => { open(); load(); });
+addShortcut(['Ctrl+Enter'], 'Paused at a breakpoint', 'Execute: send it as edited', () => act('execute'), editing, 'bp-dlg');
+addShortcut(['Alt+c'], 'Paused at a breakpoint', 'Continue unchanged', () => act('continue'), editing, 'bp-dlg');
+addShortcut(['Alt+a'], 'Paused at a breakpoint', 'Abort, the way the list beside Abort says', () => act('abort'), editing, 'bp-dlg');
+addShortcut(['Alt+n'], 'Paused at a breakpoint', 'The next paused exchange in the editor', () => {
+  if (!state.paused.length) return;
+  const i = state.paused.findIndex((p) => current && p.id === current.id);
+  edit(state.paused[(i + 1) % state.paused.length]);
+  renderList();
+}, () => state.paused.length > 0, 'bp-dlg');
 
 window.HP.openBreakpoints = open;
 window.HP.watchBreakpoints = watch;

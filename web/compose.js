@@ -9,6 +9,7 @@
 
 import { $, el, append, clear, fmtSize, fmtMs } from './util.js';
 import { apiJSON, api } from './api.js';
+import { addShortcut } from './keys.js';
 
 const HISTORY_KEY = 'httpeek.compose.history';
 const HISTORY_MAX = 30;
@@ -329,6 +330,15 @@ function init() {
     for (const id of ['b-repeat', 'b-repeat-adv', 'b-edit']) { const b = $(id); if (b) b.hidden = none; }
   });
 }
+
+/* The keyboard (keys.js lists them under "?"): the detail's buttons while they are shown. */
+const shown = (id) => () => { const b = $(id); return !!b && !b.hidden && !b.closest('[hidden]'); };
+const press = (id) => () => $(id).click();
+addShortcut(['a'], 'Detail', 'Repeat: send the request again (rules apply)', press('b-repeat'), shown('b-repeat'));
+addShortcut(['A'], 'Detail', 'Repeat…: N times, some at once, with a delay', press('b-repeat-adv'), shown('b-repeat-adv'));
+addShortcut(['E'], 'Detail', 'Edit and resend: the request in the editor', press('b-edit'), shown('b-edit'));
+addShortcut(['n'], 'Session', 'New request: compose one from scratch', () => newRequest());
+addShortcut(['Ctrl+Enter'], 'Compose', 'Send the request (in the editor)', () => $('cp-form').requestSubmit(), null, 'compose-dlg');
 
 Object.assign(window.HP, { repeatFlow: repeat, sendRequest: send, newRequest, editAndResend });
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init); else init();

@@ -1,21 +1,31 @@
 /* keys.js — the keyboard: every action of the viewer has a key, and "?" opens an overlay listing
  * them (drawn from the same table the keys run from, so it cannot drift). Other modules add
  * theirs with addShortcut (window.HP.addShortcut). Keys do nothing while typing in a field or
- * while a dialog is open (a dialog has its own keys: Esc closes it). */
+ * while a dialog is open (a dialog has its own keys: Esc closes it, and those added for it,
+ * e.g. the paused exchange's Execute / Continue / Abort). */
 import { $, el, clear } from './util.js';
 
-const shortcuts = []; // {keys: ['j', 'ArrowDown'], section, desc, run(ev), when()}
+const shortcuts = []; // {keys: ['j', 'ArrowDown'], section, desc, run(ev), when(), dialog}
 let actions = {};
 
-// keys: ev.key values ('j', 'ArrowDown', 'C' for shift-c, '?'); run(ev); when() → false: not now
-function addShortcut(keys, section, desc, run, when) {
-  shortcuts.push({ keys: Array.isArray(keys) ? keys : [keys], section, desc, run, when });
+// keys: ev.key values ('j', 'ArrowDown', 'C' for shift-c, '?'); run(ev); when() → false: not now.
+// dialog: the id of a dialog whose own keys these are: they run only while it is open, even in
+// its text fields, so they are combinations ('Ctrl+Enter', 'Alt+c'; Ctrl stands for Cmd too).
+function addShortcut(keys, section, desc, run, when, dialog) {
+  shortcuts.push({ keys: Array.isArray(keys) ? keys : [keys], section, desc, run, when, dialog });
+}
+
+// ev as a combination: 'Ctrl+Enter', 'Alt+c' (by the key's place: Alt+letter types a symbol on a Mac)
+function combo(ev) {
+  const k = ev.altKey && /^Key[A-Z]$/.test(ev.code || '') ? ev.code.slice(3).toLowerCase() : ev.key;
+  return (ev.ctrlKey || ev.metaKey ? 'Ctrl+' : '') + (ev.altKey ? 'Alt+' : '') + k;
 }
 
 const KEY_NAMES = { ArrowDown: '↓', ArrowUp: '↑', PageDown: 'PgDn', PageUp: 'PgUp', Escape: 'Esc', ' ': 'Space' };
 function keyLabel(k) {
   if (KEY_NAMES[k]) return KEY_NAMES[k];
   if (k.length === 1 && k !== k.toLowerCase()) return 'Shift+' + k.toLowerCase();
+  if (/^(Ctrl|Alt)\+/.test(k)) return k.replace(/\+(\w)$/, (m, l) => '+' + l.toUpperCase());
   return k;
 }
 
@@ -50,6 +60,9 @@ function anyDialogOpen() {
 }
 
 function onKey(ev) {
+  const c = combo(ev);
+  const own = shortcuts.find((x) => x.dialog && x.keys.includes(c) && $(x.dialog) && $(x.dialog).open && (!x.when || x.when()));
+  if (own) { ev.preventDefault(); own.run(ev); return; }
   const t = ev.target;
   const inClosedDialog = t && t.closest && t.closest('dialog:not([open])');
   if (t && !inClosedDialog && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) {
@@ -58,7 +71,7 @@ function onKey(ev) {
     return;
   }
   if (ev.ctrlKey || ev.metaKey || ev.altKey || anyDialogOpen()) return;
-  const s = shortcuts.find((x) => x.keys.includes(ev.key) && (!x.when || x.when()));
+  const s = shortcuts.find((x) => !x.dialog && x.keys.includes(ev.key) && (!x.when || x.when()));
   if (!s) return;
   ev.preventDefault();
   s.run(ev);

@@ -6,7 +6,7 @@
 # -1005: curl sees the connection lost, -1004); a pause left until curl gives up (the flow says
 # -1001 from the client side, the pause goes away); pauses listed while they last and announced
 # on /api/events; bad actions refused; write endpoints refused cross-origin and without the token
-# beyond loopback; _breakpoints in the flow and the HAR.
+# beyond loopback; _breakpoints in the flow and the HAR (its originals' secrets redacted on ask).
 source "$(dirname "$0")/lib.sh"
 
 start_dns upstream.test=127.0.0.1
@@ -41,7 +41,8 @@ _PIDS+=("$EV_PID")
 id=$(post /api/breakpoints '{"match": {"host": "upstream.test", "path": "/echo"}, "phase": "request"}' | jq_py 'd["id"]')
 is "$id" "bp-1" "POST /api/breakpoints adds one (id bp-1)"
 curl -sS -x "$P" --max-time 20 -D "$T/h1" -o "$T/b1" -H 'Content-Type: application/json' \
-    -H 'X-Mode: original' --data-binary '{"user": "ann", "plan": "free"}' "$BASE/echo" &
+    -H 'X-Mode: original' -H 'Authorization: Bearer s3cret-bp-token' \
+    --data-binary '{"user": "ann", "plan": "free"}' "$BASE/echo" &
 C1=$!
 pid=$(wait_paused request)
 ok "the request is paused before it goes upstream" [ -n "$pid" ]
@@ -181,6 +182,10 @@ ok "/api/events announced the pauses (event: breakpoints)" grep -q '^event: brea
 # the HAR keeps _breakpoints
 api -o "$T/s.har" "$W/api/har"
 ok "the HAR entries carry _breakpoints" "$PYTHON" -c 'import json,sys; e=json.load(open(sys.argv[1]))["log"]["entries"]; sys.exit(0 if any(x.get("_breakpoints") for x in e) else 1)' "$T/s.har"
+api -o "$T/r.har" "$W/api/har?redact=1"
+is "$("$PYTHON" -c 'import json,sys; e=json.load(open(sys.argv[1]))["log"]["entries"]; print([v for x in e for b in x.get("_breakpoints", []) for n, v in b.get("original", {}).get("headers", []) if n.lower() == "authorization"])' "$T/r.har")" "['[redacted]']" "Redact secrets: a paused request's original Authorization is redacted in _breakpoints"
+ok "the redacted HAR has the secret nowhere" bash -c '! grep -q s3cret-bp-token "$1"' _ "$T/r.har"
+ok "the plain HAR keeps it" grep -q s3cret-bp-token "$T/s.har"
 stop_httpeek
 
 # --- HTTPS, an HTTP/2 client, an HTTP/2-capable path: the same pauses ----------------------

@@ -7,7 +7,9 @@
 # and fetch — the curl command is run by bash and the fetch snippet by node, both straight at
 # the upstream, which must receive the same method, headers and body as the original.
 # tests/js/viewer-keys.js drives the viewer with the keyboard only: the ? overlay, moving through
-# the list, tabs, copy as curl, the filter, errors only, sorting, marking two flows and comparing.
+# the list, tabs, copy as curl, the filter, errors only, sorting, marking two flows and comparing;
+# Repeat, Repeat…, Edit and resend, New request, the Breakpoints panel and a paused exchange's
+# Execute (with an edit) / Continue / Abort, with curl requests through httpeek paused there.
 # Screenshots: meson-logs/88-compare.png, 88-keys.png.
 source "$(dirname "$0")/lib.sh"
 
@@ -82,7 +84,7 @@ out=$(VIEWER=$WEB UPSTREAM_PORT=$CUP AWK_H=$AWK_H ART=$ART HOME=$T timeout -k 5 
 rc=$?
 node_tap "$out"
 is "$rc" 0 "viewer-compare.js finished (status $rc)"
-out=$(VIEWER=$WEB ART=$ART HOME=$T timeout -k 5 60 "$NODE" "$JS/viewer-keys.js" 2>&1)
+out=$(VIEWER=$WEB PROXY="127.0.0.1:$HTTPEEK_PORT" BASE="http://cmp.test:$CUP" ART=$ART HOME=$T timeout -k 5 90 "$NODE" "$JS/viewer-keys.js" 2>&1)
 rc=$?
 node_tap "$out"
 is "$rc" 0 "viewer-keys.js finished (status $rc)"

@@ -102,7 +102,7 @@ async function lastFlow(viewer, after = 0) {
     await page.click('#bp-abort');
     const r2 = await got;
     check(r2.code === 52, 'abort -1005: curl sees the connection lost (empty reply)', JSON.stringify(r2));
-    const f2 = await lastFlow(viewer, f1.id);
+    const f2 = await lastFlow(viewer, f1.id || 0);
     check(f2.diagnosis && f2.diagnosis.code === -1005, 'the flow says -1005', JSON.stringify(f2.diagnosis));
 
     // left paused until curl gives up
@@ -112,7 +112,7 @@ async function lastFlow(viewer, after = 0) {
     await page.waitForSelector('#bp-editor', { state: 'hidden', timeout: 5000 }).catch(() => {});
     check(r3.code === 28 && await page.$eval('#bp-editor', (e) => e.hidden), 'curl gave up (--max-time 3) and the panel dropped the pause', JSON.stringify(r3));
     await new Promise((res) => setTimeout(res, 300));
-    const f3 = await lastFlow(viewer, f2.id);
+    const f3 = await lastFlow(viewer, f2.id || 0);
     check(f3.diagnosis && f3.diagnosis.code === -1001 && f3.failure.closed_by === 'client', 'the flow says -1001 from the client side', JSON.stringify(f3.failure));
     if (art) await page.screenshot({ path: path.join(art, '87-breakpoint-gave-up.png') });
   } catch (e) {

@@ -3,16 +3,32 @@
 // (playwright-core), from tests/e2e/88-viewer-compare.sh: "?" opens the overlay listing the
 // shortcuts (and Esc closes it), j/k move through the list and open the flow, ] and 3 switch
 // tabs, + grows the detail pane, g groups and z folds a group, c copies the request as curl, / focuses the filter and Esc there clears it, e toggles
-// errors only, o changes the sort, m marks two flows and the second opens Compare.
-// Environment: VIEWER, ART (screenshot directory).
+// errors only, o changes the sort, m marks two flows and the second opens Compare; then issue
+// 20's actions: a repeats the selected flow, Shift+A opens Repeat… (3 times, Enter), Shift+E
+// edits and resends it (Ctrl+Enter sends), n composes a new request, Shift+B opens the
+// Breakpoints panel, and curl requests paused there are executed with an edit typed in the body
+// (Ctrl+Enter from the text field: the server got the edit), continued (Alt+C) and aborted
+// (Alt+A: curl sees the connection lost), the second reached with Alt+N.
+// Environment: VIEWER, PROXY (host:port), BASE (http://cmp.test:PORT), ART (screenshot directory).
 'use strict';
 const path = require('path');
+const { spawn } = require('child_process');
 const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
-const { ok, rows, waitRows } = require('./common');
+const { ok, rows, waitRows, getJSON } = require('./common');
 
-const PLAN = 19;
+const PLAN = 32;
 let done = 0;
 const check = (c, d, ...x) => { done++; return ok(c, d, ...x); };
+
+// curl through the proxy: resolves {code (exit status), out (stdout)}
+function viaProxy(args) {
+  return new Promise((resolve) => {
+    const c = spawn('curl', ['-sS', '--max-time', '20', '-x', process.env.PROXY, ...args]);
+    let out = '';
+    c.stdout.on('data', (d) => { out += d; });
+    c.on('close', (code) => resolve({ code, out }));
+  });
+}
 
 (async () => {
   const browser = await chromium.launch({
@@ -117,6 +133,95 @@ const check = (c, d, ...x) => { done++; return ok(c, d, ...x); };
     await page.keyboard.press('x');
     await page.waitForFunction(() => document.getElementById('compare-dlg').open, null, { timeout: 3000 }).catch(() => {});
     check(await open('compare-dlg'), 'x opens it again');
+    await page.keyboard.press('Escape');
+    await dlgGone('compare-dlg');
+
+    // issue 20's actions, each from the keyboard
+    const listed2 = await page.evaluate(() => { window.HP && document.getElementById('b-keys').click(); return document.getElementById('keys-list').textContent; });
+    const kbds2 = await page.$$eval('#keys-list kbd', (ks) => ks.map((k) => k.textContent));
+    check(['Repeat: send', 'Repeat…', 'Edit and resend', 'New request', 'Breakpoints panel', 'Execute: send it as edited', 'Continue unchanged', 'Abort']
+      .every((x) => listed2.includes(x)) && ['a', 'Shift+a', 'Shift+e', 'n', 'Shift+b', 'Ctrl+Enter', 'Alt+C', 'Alt+A', 'Alt+N'].every((k) => kbds2.includes(k)),
+    'the overlay lists Repeat, Repeat…, Edit and resend, New request, Breakpoints and the paused exchange\'s actions with their keys', kbds2.join(' '));
+    await page.keyboard.press('Escape');
+    await dlgGone('keys-dlg');
+    await page.keyboard.press('Home');
+    await page.waitForFunction((id) => new RegExp('flow #' + id + ' selected').test(document.getElementById('st-sel').textContent), first, { timeout: 3000 }).catch(() => {});
+    await page.waitForFunction(() => { const b = document.getElementById('b-repeat'); return b && !b.hidden; }, null, { timeout: 3000 }).catch(() => {});
+    await page.waitForTimeout(500); // the detail of the flow selected has loaded (compose.js hears of it)
+    const src = await sel();
+    await page.keyboard.press('a');
+    await page.waitForFunction(() => /sent again: #\d+/.test(document.getElementById('repeat-note').textContent), null, { timeout: 5000 }).catch(() => {});
+    const again = +((/#(\d+)/.exec(await page.$eval('#repeat-note', (n) => n.textContent)) || [])[1] || 0);
+    const rf = again ? await getJSON(process.env.VIEWER + 'api/flows/' + again) : {};
+    check(again > 0 && rf._replay_of === src, 'a repeats the selected flow (a new flow, repeat of it)', again + ' ' + rf._replay_of + ' ' + src);
+
+    await page.keyboard.press('A');
+    await page.waitForSelector('#repeat-dlg[open]', { timeout: 3000 }).catch(() => {});
+    check(await open('repeat-dlg'), 'Shift+A opens Repeat…');
+    await page.focus('#rp-count');
+    await page.keyboard.press('Control+a');
+    await page.keyboard.type('3');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => /new flows?/.test(document.getElementById('rp-result').textContent), null, { timeout: 8000 }).catch(() => {});
+    const rpr = await page.$eval('#rp-result', (n) => n.textContent);
+    check(/^3 new flows/.test(rpr), 'Enter there repeats it 3 times', rpr);
+    await page.keyboard.press('Escape');
+    await dlgGone('repeat-dlg');
+
+    await page.keyboard.press('E');
+    await page.waitForSelector('#compose-dlg[open]', { timeout: 3000 }).catch(() => {});
+    const eurl = await page.$eval('#cp-url', (u) => u.value).catch(() => '');
+    check(await open('compose-dlg') && /\/user\?v=1$/.test(eurl), 'Shift+E opens the selected request in the editor', eurl);
+    await page.keyboard.press('Control+Enter');
+    await page.waitForFunction(() => { const b = document.getElementById('cp-response'); return b && !b.hidden && /200/.test(document.getElementById('cp-status').textContent); }, null, { timeout: 8000 }).catch(() => {});
+    check(/200/.test(await page.$eval('#cp-status', (n) => n.textContent).catch(() => '')), 'Ctrl+Enter in the editor sends it: the response is shown in place');
+    await page.keyboard.press('Escape');
+    await dlgGone('compose-dlg');
+    await page.keyboard.press('n');
+    await page.waitForSelector('#compose-dlg[open]', { timeout: 3000 }).catch(() => {});
+    check(await open('compose-dlg') && await page.$eval('#cp-url', (u) => u.value) === '', 'n opens the editor on a new, empty request');
+    await page.keyboard.press('Escape');
+    await dlgGone('compose-dlg');
+
+    await page.keyboard.press('B');
+    await page.waitForSelector('#bp-dlg[open]', { timeout: 3000 }).catch(() => {});
+    check(await open('bp-dlg'), 'Shift+B opens the Breakpoints panel');
+    await page.evaluate(() => window.HP && fetch('/api/breakpoints', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ match: { host: 'cmp.test', path: '/echo' }, phase: 'request' }) }));
+    const pausedN = (n) => page.waitForFunction((k) => document.querySelectorAll('#bp-paused .bp-paused-item').length === k &&
+      !document.getElementById('bp-editor').hidden, n, { timeout: 8000 }).then(() => true).catch(() => false);
+    const c1 = viaProxy(['-H', 'Content-Type: application/json', '--data-binary', '{"a":1}', process.env.BASE + '/echo?one']);
+    const c2 = viaProxy([process.env.BASE + '/echo?two']);
+    check(await pausedN(2), 'two curl requests paused; the panel edits the first');
+    const title = () => page.$eval('#bp-ed-line', (e) => e.value);
+    const firstLine = await title();
+    await page.keyboard.press('Alt+n');
+    await page.waitForFunction((t) => document.getElementById('bp-ed-line').value !== t, firstLine, { timeout: 3000 }).catch(() => {});
+    const second = await title();
+    check(firstLine !== second, "Alt+N brings the next paused exchange into the editor", firstLine + " / " + second);
+    for (let i = 0; i < 3 && !/echo\?two/.test(await title()); i++) { // the GET into the editor
+      await page.keyboard.press('Alt+n');
+      await page.waitForTimeout(100);
+    }
+    await page.keyboard.press('Alt+c'); // the GET in the editor goes on unchanged
+    const r2 = await Promise.race([c2, c1.then(() => ({ code: -1, out: 'the POST ended first' }))]);
+    let got2 = {};
+    try { got2 = JSON.parse(r2.out); } catch (e) { /* shown below */ }
+    check(r2.code === 0 && got2.path === '/echo?two', 'Alt+C continues it unchanged: curl got the response', JSON.stringify(r2));
+    await page.waitForFunction(() => !document.getElementById('bp-editor').hidden && /echo\?one/.test(document.getElementById('bp-ed-line').value), null, { timeout: 8000 }).catch(() => {});
+    await page.focus('#bp-ed-body');
+    await page.keyboard.press('Control+a');
+    await page.keyboard.type('{"a":2}');
+    await page.keyboard.press('Control+Enter'); // from inside the text field
+    const r1 = await c1;
+    let got = {};
+    try { got = JSON.parse(r1.out); } catch (e) { /* shown below */ }
+    check(r1.code === 0 && got.body === '{"a":2}', 'Ctrl+Enter executes the edited request from its body field: the server got the edit', JSON.stringify(r1));
+    const c3 = viaProxy([process.env.BASE + '/echo?three']);
+    await page.waitForFunction(() => !document.getElementById('bp-editor').hidden && /echo\?three/.test(document.getElementById('bp-ed-line').value), null, { timeout: 8000 }).catch(() => {});
+    await page.keyboard.press('Alt+a'); // the default way: connection lost (-1005)
+    const r3 = await c3;
+    check(r3.code === 52 || r3.code === 56, 'Alt+A aborts it: curl sees the connection lost', JSON.stringify(r3));
     check(!errors.length, 'no error in the page', errors.join('\n'));
   } catch (e) {
     ok(false, 'viewer-keys.js ran to the end', e.stack || String(e));
