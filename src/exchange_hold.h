@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 #include "attrib.h"
-#include "exchange.h"
+#include "exchange_state.h"
 
 /* Body bytes about to go to ex's HTTP/2 stream: kept unless ex was retried already or the
  * response began; past EXCHANGE_HOLD_MAX nothing is kept and ex->held_over is set. */

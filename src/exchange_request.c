@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 #include <event2/buffer.h>
+#include "exchange_base.h"
 #include "exchange_hold.h"
 #include "str.h"
 #include "trailers.h"

@@ -1,14 +1,12 @@
 /* exchange_request.h — an exchange's request on its way upstream: the connection there (made,
  * reused, or a stream of a shared HTTP/2 one), the head, then the body and its end (the
- * exchange_req_* calls of exchange.h live in exchange_request.c). Internal to the exchange:
- * exchange.c and exchange_request.c only, on the exchange's worker thread. */
+ * calls a front or a policy makes while the request goes, and those exchange.c makes).
+ * On the exchange's worker thread. */
 #ifndef HTTPEEK_EXCHANGE_REQUEST_H
 #define HTTPEEK_EXCHANGE_REQUEST_H
 
 #include "attrib.h"
-#include "exchange.h"
-
-/* exchange_request.c */
+#include "exchange_state.h"
 
 /* Make sure an upstream connection to host:port (tls) is there or coming: 0, or -1 (out of
  * memory, or no connection can be started; the caller fails ex). */
@@ -19,13 +17,23 @@ int exchange_ensure_upstream(struct exchange *ex, const char *host, int port, in
 int exchange_send_request_head(struct exchange *ex, const char *path, const char *host_field)
     HP_NONNULL(1, 2);
 
-/* exchange.c */
+/* A request a breakpoint held (ex->bp, now NULL) goes on: to scheme://host:port path with Host
+ * host_field (NULL: the request's own), its body (the request's whole body; framed by
+ * ex->flow->req) queued after the head. 0, or -1 when it failed (answered through ops->fail). */
+int exchange_resume_request(struct exchange *ex, const char *scheme, const char *host, int port,
+                            const char *path, const char *host_field, const char *body,
+                            size_t len) HP_NONNULL(1, 2, 3, 5);
 
-/* Set ex's phase and tell its front why. */
-void exchange_set_phase(struct exchange *ex, enum exchange_phase p, const char *why)
-    HP_NONNULL(1, 3);
+/* Request body bytes from the client (already captured). */
+enum exchange_body exchange_req_body(struct exchange *ex, const char *data, size_t len)
+    HP_NONNULL(1);
 
-/* Answer the client (status, reason) and record the flow: the exchange is over. */
-void exchange_fail(struct exchange *ex, int status, const char *reason) HP_NONNULL(1, 3);
+/* The whole request arrived (its end is queued like body bytes). */
+enum exchange_body exchange_req_end(struct exchange *ex) HP_NONNULL(1);
+
+/* A policy that held the request (req_holding) sends its head now, to path with Host host_field
+ * (NULL: the request's own), framed as f->req says. 0, or -1 when the exchange failed. */
+int exchange_req_send_head(struct exchange *ex, const char *path, const char *host_field)
+    HP_NONNULL(1, 2);
 
 #endif

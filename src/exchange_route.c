@@ -3,7 +3,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include "exchange.h"
 #include "opts.h"
 #include "own.h"
 #include "setup.h"

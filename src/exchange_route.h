@@ -11,8 +11,7 @@
 #include "attrib.h"
 #include "flow.h"
 #include "http1.h"
-
-struct exchange;
+#include "exchange_state.h"
 
 /* Where the request goes (filled by exchange_route). */
 struct exchange_route {
@@ -50,5 +49,9 @@ unsigned exchange_alt_svc_flags(const struct exchange *ex, struct flow *f,
 /* "host" or "[v6]" plus ":port" unless it is the scheme's default (tls: 443, else 80). */
 void exchange_format_authority(char *out, size_t len, const char *host, int port, int tls)
     HP_NONNULL(1, 3);
+
+/* Split "scheme://authority/path" into its parts; returns 0 or -1 when malformed. */
+int exchange_parse_absolute(const char *target, char *scheme, size_t slen, char *host, size_t hlen,
+                            int *port, const char **path) HP_NONNULL(1, 2, 4, 6, 7);
 
 #endif
