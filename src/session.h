@@ -84,6 +84,9 @@ struct session {
     char client_addr[64];           /* client IP */
     int client_port;
     struct event *timer;            /* the one deadline of the current state; also frees */
+    uint64_t deadline;              /* coarse monotonic µs the current state's deadline falls
+                                     * (0: none); the timer may be set earlier (session.c) */
+    uint64_t timer_at;              /* when the armed timer fires (0: not armed by arm_timer) */
     uint64_t last_activity;         /* monotonic µs of the last byte either way */
     struct event *hold_ev;          /* a new request waits while the store is behind, or NULL */
     int tls_buffers_held;           /* idle, TLS record buffers not yet given back (see

@@ -124,6 +124,11 @@ static long wbuf_ctrl(BIO *b, int cmd, long num, void *ptr)
     }
     case BIO_CTRL_WPENDING:
         return (long)w->len + BIO_ctrl(next, cmd, num, ptr);
+#ifdef BIO_CTRL_GET_KTLS_SEND
+    case BIO_CTRL_GET_KTLS_SEND: /* asked several times a record OpenSSL writes: answered here
+                                  * (no kernel TLS behind a filter), one BIO_ctrl instead of two */
+        return 0;
+#endif
     default: /* the fd (libevent asks for it), close flag, EOF, read pending */
         return BIO_ctrl(next, cmd, num, ptr);
     }
