@@ -93,6 +93,12 @@ async function lastFlow(viewer, after = 0) {
     await page.selectOption('#bp-f-method', 'GET');
     await page.selectOption('#bp-f-phase', 'response');
     await page.click('#bp-add');
+    // the panel's POST is asynchronous: the request goes once the breakpoint is in force
+    for (let i = 0; i < 50; i++) {
+      const now = await getJSON(viewer + 'api/breakpoints');
+      if (now.breakpoints.some((b) => b.phase === 'response')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const got = curl(['--max-time', '30', '-o', '/dev/null', base + '/headers']);
     await page.waitForFunction(() => /Response paused/.test(document.getElementById('bp-ed-title').textContent) &&
       !document.getElementById('bp-editor').hidden, null, { timeout: 10000 });
