@@ -177,7 +177,7 @@ like "$out" "^http\|-1005\|GOAWAY PROTOCOL_ERROR sent: DATA: stream_id == 0" \
 
 # ---- slow readers: four streams never give window back, twenty others complete ---------------
 SANITIZED=
-if ldd "$HTTPEEK" 2>/dev/null | grep -q 'libasan\|libubsan'; then SANITIZED=1; fi
+if sanitized; then SANITIZED=1; fi
 start_httpeek --upstream-ca "$PKI/ca.pem" --http2=yes
 pid=$(pgrep -P "$HTTPEEK_PID" | head -n 1)
 SLOW_SIZE=33554432

@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 N=100000
 # under AddressSanitizer every step is several times slower: 20,000 flows prove the same things
 # there (the latency bound is the normal build's promise; the ASan run looks for memory errors)
-if ldd "$HTTPEEK" 2>/dev/null | grep -q 'libasan\|libubsan'; then N=20000; fi
+if sanitized; then N=20000; fi
 HS=$E2E_DIR/har_stream.py
 hs() { timeout -k 2 100 "$PYTHON" "$HS" "$@"; }
 VALIDATE=$REPO_ROOT/tests/js/validate-har.js

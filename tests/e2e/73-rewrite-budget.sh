@@ -58,7 +58,7 @@ like "$(rules_of)" 'memory budget \(--memory-budget 4 MiB\) is taken: the reques
 
 grown=$(( $(hwm_kb) - base ))
 diag "peak memory grew by $grown KiB over the two 12 MiB bodies"
-if ldd "$HTTPEEK" 2>/dev/null | grep -q 'libasan\|libubsan'; then
+if sanitized; then
     skip "httpeek's peak memory grew by far less than a 12 MiB body" "an ASan build: RSS means nothing"
 else
     cmp_num "$grown" -lt 8192 "httpeek's peak memory grew by far less than a 12 MiB body (held bytes bounded by the budget)"

@@ -16,7 +16,7 @@ BUDGET_MIB=64
 # Under ASan (scripts/test.sh's second build) resident memory means nothing and every byte costs
 # several times more: the attacks run at a fifth of their size and the RSS bound is skipped.
 SANITIZED=
-if ldd "$HTTPEEK" 2>/dev/null | grep -q 'libasan\|libubsan'; then SANITIZED=1; fi
+if sanitized; then SANITIZED=1; fi
 start_dns upstream.test=127.0.0.1
 spawn slowup 300 "$PYTHON" "$SR" serve --port-file "$T/slowup.port"
 wait_file "$T/slowup.port" 10 || { echo "Bail out! slowread.py serve did not start"; exit 1; }
