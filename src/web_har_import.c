@@ -9,6 +9,7 @@
 #include "web_internal.h"
 #include "web_reply.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,13 +81,31 @@ static void import_har(struct web *w, struct evhttp_request *req)
             skipped++;
             continue;
         }
-        /* the writer is behind: let it catch up, as a worker would (bounded by the body) */
-        for (int waited = 0; w->recorder->sink_busy &&
-                             w->recorder->sink_busy(w->recorder->sink_arg) && waited < 500;
-             waited++)
+        /* w->store is NULL once main is about to close the store: record only while it is
+         * set, under w->mu, so the store cannot close in between (store_sink never blocks) */
+        int open = 1;
+        for (int waited = 0; waited < 500; waited++) { /* the writer is behind: let it catch up */
+            pthread_mutex_lock(&w->mu);
+            open = w->store != NULL;
+            int busy = open && w->recorder->sink_busy && w->recorder->sink_busy(w->recorder->sink_arg);
+            pthread_mutex_unlock(&w->mu);
+            if (!busy)
+                break;
             usleep(10000);
-        last = record_number(w->recorder, f); /* before: f is the sink's afterwards */
-        record_flow(w->recorder, f);
+        }
+        pthread_mutex_lock(&w->mu);
+        if ((open = w->store != NULL)) {
+            last = record_number(w->recorder, f); /* before: f is the sink's afterwards */
+            record_flow(w->recorder, f);
+        }
+        pthread_mutex_unlock(&w->mu);
+        if (!open) {
+            flow_free(f);
+            json_decref(doc);
+            json_decref(ids);
+            web__send_error(req, 503, "httpeek is shutting down: nothing more is recorded");
+            return;
+        }
         json_array_append_new(ids, json_integer((json_int_t)last));
     }
     json_decref(doc);
