@@ -34,7 +34,7 @@ static double dget(json_t *o, const char *k)
 }
 
 /* The head parsed from its HTTP/1.1 text; NULL when it does not parse. */
-static struct http1_head *taken;
+static _Thread_local struct http1_head *taken; /* the viewer's thread imports too */
 static int on_head(void *arg, struct http1_head *h)
 {
     (void)arg;
@@ -215,7 +215,7 @@ static void started_of(struct timeval *tv, const char *iso)
 }
 
 /* One entry as a new flow (NULL: not an HTTP request). */
-static struct flow *flow_of(json_t *e, size_t max_body)
+static struct flow *flow_of(json_t *e, size_t max_body, const char *source)
 {
     json_t *rq = json_object_get(e, "request"), *rs = json_object_get(e, "response");
     const char *method = sget(rq, "method"), *url = sget(rq, "url");
@@ -249,7 +249,7 @@ static struct flow *flow_of(json_t *e, size_t max_body)
     snprintf(f->client_addr, sizeof f->client_addr, "%s", *client ? client : "har");
     snprintf(f->server_ip, sizeof f->server_ip, "%s", sget(e, "serverIPAddress"));
     started_of(&f->started, sget(e, "startedDateTime"));
-    snprintf(f->note, sizeof f->note, "imported from a HAR file");
+    snprintf(f->note, sizeof f->note, "imported from %s", source && *source ? source : "a HAR file");
 
     evbuffer_add_printf(b, "%s %s%s%s HTTP/1.1\r\n", method, path && *path ? path : "/",
                         query ? "?" : "", query ? query : "");
@@ -289,6 +289,17 @@ static struct flow *flow_of(json_t *e, size_t max_body)
     return f;
 }
 
+struct flow *har_import_entry(json_t *entry, size_t max_body, const char *source)
+{
+    struct flow *f = flow_of(entry, max_body, source);
+    struct diagnosis d;
+    if (f && diagnose_flow(f, &d) && d.entry) {
+        f->diag_code = d.entry->code;
+        f->diag_name = d.entry->name;
+    }
+    return f;
+}
+
 long har_import(const char *har_path, const char *session_path, size_t max_body, char *err,
                 size_t errlen)
 {
@@ -314,14 +325,9 @@ long har_import(const char *har_path, const char *session_path, size_t max_body,
     size_t i;
     json_t *e;
     json_array_foreach(entries, i, e) {
-        struct flow *f = flow_of(e, max_body);
+        struct flow *f = har_import_entry(e, max_body, NULL);
         if (!f)
             continue;
-        struct diagnosis d;
-        if (diagnose_flow(f, &d) && d.entry) {
-            f->diag_code = d.entry->code;
-            f->diag_name = d.entry->name;
-        }
         f->id = ++id;
         while (store_backlogged(s)) /* the writer is behind: let it catch up */
             usleep(10000);

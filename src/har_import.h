@@ -10,7 +10,15 @@
 #define HTTPEEK_HAR_IMPORT_H
 
 #include <stddef.h>
+#include <jansson.h>
 #include "attrib.h"
+
+struct flow;
+
+/* One HAR entry (an element of log.entries) as a new flow, unnumbered, diagnosed where its facts
+ * allow, its note "imported from <source>" (NULL: "a HAR file"); NULL when the entry is no HTTP
+ * request. Any thread (POST /api/har/import calls it on the viewer's; web_har_import.c). */
+struct flow *har_import_entry(json_t *entry, size_t max_body, const char *source) HP_NONNULL(1);
 
 /* Import har_path's entries into the session file session_path (created or continued), numbered
  * after its last flow. Returns the number imported (entries that are no HTTP request are

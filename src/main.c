@@ -324,7 +324,7 @@ static int run(const struct opts *o)
     int webport;
     struct web_config wc = {
         .addr = o->web, .session_path = session, .clients = clients, .rules = rules,
-        .route_rules = &route_rules, .breakpoints = proxy.breakpoints,
+        .route_rules = &route_rules, .breakpoints = proxy.breakpoints, .recorder = &proxy,
         .keylog = keylog ? keylog_path(keylog) : NULL,
         .proxy = addrs, .setup_url = "http://" SETUP_HOST "/", .phone_proxy = phone_proxy,
         .loopback_only = reach.loopback_only,

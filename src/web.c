@@ -385,6 +385,7 @@ static void on_request(struct evhttp_request *req, void *arg)
             web__events(w, req);
         else
             web__send_error(req, 405, "use GET");
+    } else if (web__har_import_route(w, req, path, cmd)) {
     } else if (!strcmp(path, "/api/har")) {
         if (get || cmd == EVHTTP_REQ_POST)
             web__har(w, req, &query);
@@ -468,6 +469,7 @@ struct web *web_start(const struct web_config *c, char *err, size_t errlen)
     w->phone_proxy = strdup(c->phone_proxy ? c->phone_proxy : "");
     w->loopback_only = c->loopback_only;
     w->clients = c->clients;
+    w->recorder = c->recorder;
     w->rules = c->rules;
     w->route_rules = c->route_rules;
     w->breakpoints = c->breakpoints;

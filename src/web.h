@@ -75,6 +75,10 @@
  *   GET  /api/har?redact=0|1&ids=1,2,3   HAR 1.2 download (redact=1 hides secrets; the plain
  *                                  /api/har keeps everything); POST /api/har
  *                                  with body {"ids":[...], "redact":true} for long id lists.
+ *   POST /api/har/import?name=FILE.har   body: a HAR file (≤ 8 MiB); its HTTP(S) entries
+ *                                  recorded into this session as flows (har_import_entry, note
+ *                                  "imported from FILE.har", diagnosis recomputed) → {ids:[...],
+ *                                  skipped:N} once they are readable; 400 {error} not a HAR.
  *                                  Streamed (chunked, no Content-Length) as a thread of its own
  *                                  writes it, at the pace the client reads: the API stays live
  *                                  meanwhile. At most 8 at once, else 503 {error}. A store error
@@ -181,6 +185,8 @@ struct web_config {
     X509 *ca_cert;            /* httpeek's CA, which its own requests trust (borrowed; NULL: no
                                  Repeat) */
     struct breakpoints *breakpoints;  /* /api/breakpoints (may be NULL) */
+    struct proxy *recorder;   /* POST /api/har/import records flows through it (record.h;
+                                 borrowed; NULL: refused with 503) */
     const char *const *intercept;   /* --intercept globs (borrowed) */
     size_t nintercept;
     const char *const *passthrough; /* --passthrough globs (borrowed) */

@@ -20,6 +20,7 @@ struct web_export;
 struct replay;
 struct replay_marks;
 struct replay_wait;
+struct proxy;
 #include <openssl/x509.h>
 
 struct sse_client {
@@ -37,6 +38,7 @@ struct web {
     struct rules *rules;
     struct ruleset_file *route_rules; /* GET/PUT /api/rules (web_rules.c), or NULL */
     struct breakpoints *breakpoints;  /* /api/breakpoints (web_breakpoints.c), or NULL */
+    struct proxy *recorder;           /* POST /api/har/import records through it, or NULL */
     struct event *breakpoints_wake;   /* activated by a worker when the paused list changes */
     const char *const *intercept, *const *passthrough;
     size_t nintercept, npassthrough;
@@ -97,6 +99,10 @@ int web__replay_route(struct web *w, struct evhttp_request *req, const char *pat
 int web__replay_start(struct web *w, struct replay_marks *marks, X509 *ca, char *err,
                       size_t errlen) HP_NONNULL(1, 4);
 void web__replay_stop(struct web *w) HP_NONNULL(1);
+
+/* POST /api/har/import (web_har_import.c): 1 when path was it (answered), 0 otherwise. */
+int web__har_import_route(struct web *w, struct evhttp_request *req, const char *path,
+                          enum evhttp_cmd_type cmd) HP_NONNULL(1, 2, 3);
 
 /* /api/breakpoints... (web_breakpoints.c): 1 when path was one (answered), 0 otherwise; start
  * (0, -1 OOM) and stop the "breakpoints" events. */

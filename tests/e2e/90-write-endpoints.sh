@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # 90-write-endpoints.sh — issue 20's "every write endpoint refused without the token when the
 # viewer listens beyond loopback, and refused cross-origin", all in one table: every POST, PUT and
-# DELETE of the API (rules, breakpoints and their paused actions, repeat, compose, HAR export,
+# DELETE of the API (rules, breakpoints and their paused actions, repeat, compose, HAR export and import,
 # clients, passthrough, clear) answered 401 without the token, 403 with the token from another
 # Origin, and not 401/403 with the token from the page's own origin; and no state change on GET
 # (a GET of a write URL makes no flow, adds no breakpoint).
@@ -37,6 +37,7 @@ ENDPOINTS=(
     "POST /api/flows/$FID/replay {}"
     "POST /api/requests {\"url\":\"http://upstream.test:$UP/bytes/1\"}"
     "POST /api/har {\"ids\":[$FID]}"
+    "POST /api/har/import {\"log\":{\"entries\":[{\"request\":{\"method\":\"GET\",\"url\":\"http://x.test/\"},\"response\":{\"status\":200}}]}}"
     "PUT /api/clients/127.0.0.1 {\"name\":\"x\"}"
     "DELETE /api/passthrough/127.0.0.1/x.test -"
     "DELETE /api/flows -"
