@@ -68,8 +68,8 @@ int main(void)
                                            "https://x/\r\nEvil: 1", "nonsense"};
     for (size_t i = 0; i < sizeof bad_urls / sizeof *bad_urls; i++) {
         s = replay_spec_new("GET", bad_urls[i]);
-        ok(replay_spec_check(s, err, sizeof err) < 0 && wire(s) < 0, "URL '%s' refused (%s)",
-           bad_urls[i], err);
+        ok(replay_spec_check(s, err, sizeof err) < 0 && wire(s) < 0, "URL %zu refused (%s)", i,
+           err); /* by number: one holds CR LF, which would break the TAP line */
         replay_spec_free(s);
     }
     static const char *const bad_methods[] = {"", "GE T", "CONNECT", "G\r\nET",
