@@ -16,6 +16,7 @@
 #include <event2/util.h>
 #include <jansson.h>
 #include <openssl/x509_vfy.h>
+#include "base64.h"
 #include "diagnose.h"
 #include "flow.h"
 #include "http1.h"
@@ -72,32 +73,6 @@ static void add_fields(struct evbuffer *b, json_t *headers)
     }
 }
 
-/* Standard base64 (whitespace skipped) into out; length, -1 if not base64. */
-static long long unbase64(const char *s, size_t len, unsigned char *out)
-{
-    unsigned acc = 0, bits = 0;
-    long long n = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        int v;
-        if (c >= 'A' && c <= 'Z') v = c - 'A';
-        else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9') v = c - '0' + 52;
-        else if (c == '+' || c == '-') v = 62;
-        else if (c == '/' || c == '_') v = 63;
-        else if (c == '=') break;
-        else if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-        else return -1;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (unsigned char)(acc >> bits);
-        }
-    }
-    return n;
-}
-
 /* A body given as text (base64 when encoding says so) into the capture. */
 static void capture_text(struct flow_capture *c, const char *text, size_t len, const char *encoding)
 {
@@ -105,7 +80,7 @@ static void capture_text(struct flow_capture *c, const char *text, size_t len, c
         return;
     if (!strcasecmp(encoding, "base64")) {
         unsigned char *raw = malloc(len / 4 * 3 + 3);
-        long long n = raw ? unbase64(text, len, raw) : -1;
+        long long n = raw ? base64_decode(text, len, raw) : -1;
         if (n > 0)
             flow_capture_add(c, (const char *)raw, (size_t)n);
         free(raw);

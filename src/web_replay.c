@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include "base64.h"
 #include "replay.h"
 #include "store.h"
 
@@ -265,32 +266,6 @@ out:
     json_decref(d);
 }
 
-/* Standard base64 (padding optional, whitespace skipped) into out (len/4*3+3 bytes); -1 if bad. */
-static long long unbase64(const char *s, size_t len, unsigned char *out)
-{
-    unsigned acc = 0, bits = 0;
-    long long n = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        int v;
-        if (c >= 'A' && c <= 'Z') v = c - 'A';
-        else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9') v = c - '0' + 52;
-        else if (c == '+' || c == '-') v = 62;
-        else if (c == '/' || c == '_') v = 63;
-        else if (c == '=') break;
-        else if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-        else return -1;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (unsigned char)(acc >> bits);
-        }
-    }
-    return n;
-}
-
 static void api_compose(struct web *w, struct evhttp_request *req)
 {
     json_t *o;
@@ -346,7 +321,7 @@ static void api_compose(struct web *w, struct evhttp_request *req)
             web__send_error(req, 500, "out of memory");
             goto out;
         }
-        if ((n = unbase64(json_string_value(jb64), len, raw)) < 0) {
+        if ((n = base64_decode(json_string_value(jb64), len, raw)) < 0) {
             snprintf(err, sizeof err, "body_base64 is not base64");
             goto bad;
         }

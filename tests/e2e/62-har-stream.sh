@@ -86,11 +86,12 @@ is "$(jq_py '[e["_id"] for e in d["log"]["entries"]], d["log"]["entries"][5]["re
 # connection for its next open of the file while another connection holds a lock on it, so
 # descriptors are counted after a first round and must not grow with a second; threads must
 # come back to what they were before either.
-settle() { # wait until the thread count is $1 again (15 s at most: a busy machine); sets fds, tasks
+settle() { # wait until the thread count is $1 again and the descriptors at most $2 (15 s at most:
+           # a busy machine); sets fds, tasks
     local i
     for i in $(seq 300); do
         fds=$(ls "/proc/$HP/fd" | wc -l); tasks=$(ls "/proc/$HP/task" | wc -l)
-        [ "$tasks" = "$1" ] && [ -z "${2:-}" -o "$fds" = "${2:-}" ] && break
+        [ "$tasks" = "$1" ] && { [ -z "${2:-}" ] || [ "$fds" -le "$2" ]; } && break
         sleep 0.05
     done
 }
@@ -104,7 +105,7 @@ is "$(jq_py 'd["statuses"]' <"$T/hold.json")" "[200, 200, 200, 200, 200, 200, 20
 is "$(jq_py 'd["extra_status"]' <"$T/hold.json")" 503 "a ninth at once gets 503"
 settle "$tasks0" "$fds1"
 is "$tasks" "$tasks0" "after eight more left mid-export, as many threads as before"
-is "$fds" "$fds1" "and as many descriptors as after the first eight ($fds1)"
+cmp_num "$fds" -le "$fds1" "and no more descriptors than after the first eight ($fds1; SQLite may have closed the one it kept)"
 is "$(api "$W/api/flows?after=$((N - 1))" | jq_py '[f["id"] for f in d]')" "[$N]" "and the API answers"
 is "$(api "$W/api/har?ids=$N" | jq_py 'len(d["log"]["entries"])')" 1 "and exports again"
 ok "httpeek is still running" kill -0 "$HP"

@@ -621,6 +621,8 @@ void harness_timeouts(int long_time)
         fire(c->hold_ev);
         if (long_time) {
             c->last_activity = 0; /* quiet since long ago: lazy idle deadlines (session.c) expire too */
+            if (c->deadline) /* and the state's deadline has passed (else on_timer re-arms) */
+                c->deadline = 1;
             fire(c->timer);
         }
     }
