@@ -2,10 +2,12 @@
 # scripts/test.sh [meson test args] — install missing build and test dependencies, then build
 # and run every test suite twice: a normal build in build/ and an ASan+UBSan build in
 # build-sanitize/ (skip the second with HTTPEEK_NO_SANITIZE=1), then a short run of each
-# libFuzzer target in build-fuzz/ (FUZZ_SECONDS each, default 12; skipped with HTTPEEK_NO_FUZZ=1
-# or when meson test arguments are given). Ends with exactly one summary line over all:
-# "N passed, M failed" (a line before it counts skipped checks, if any). Exits nonzero when any test
-# failed or a build did not succeed.
+# libFuzzer target in build-fuzz/ (FUZZ_SECONDS each, default 8; skipped with HTTPEEK_NO_FUZZ=1
+# or when meson test arguments are given). Tests meson may run side by side go HTTPEEK_TEST_JOBS
+# at a time (default twice the cores: the e2e scripts mostly wait on deadlines, servers and
+# clients; those that load the machine are is_parallel false and run alone). Ends with exactly
+# one summary line over all: "N passed, M failed" (a line before it counts skipped checks, if
+# any). Exits nonzero when any test failed or a build did not succeed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,8 +22,8 @@ run_suite() {
     fi
     ninja -C "$dir" || return 2
     rm -f "$dir/meson-logs/testlog.json"
-    meson test -C "$dir" --print-errorlogs --num-processes "$(nproc)" "${TEST_ARGS[@]}" \
-        ${EXTRA_TEST_ARGS:-} </dev/null
+    meson test -C "$dir" --print-errorlogs --num-processes "${HTTPEEK_TEST_JOBS:-$(($(nproc) * 2))}" \
+        "${TEST_ARGS[@]}" ${EXTRA_TEST_ARGS:-} </dev/null
 }
 
 TEST_ARGS=("$@")
@@ -46,7 +48,7 @@ fi
 if [ "${HTTPEEK_NO_FUZZ:-0}" != 1 ] && [ ${#TEST_ARGS[@]} -eq 0 ]; then
     # libFuzzer targets (clang, ASan+UBSan), each a short run from its seed corpus; longer runs:
     # ./scripts/fuzz.sh SECONDS. Only the fuzz targets are built in build-fuzz/.
-    echo "== libFuzzer targets, ${FUZZ_SECONDS:=12} s each (build-fuzz/)"
+    echo "== libFuzzer targets, ${FUZZ_SECONDS:=8} s each (build-fuzz/)"
     export FUZZ_SECONDS
     rm -f build-fuzz/meson-logs/testlog.json
     if { [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true; } &&
