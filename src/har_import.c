@@ -1,6 +1,6 @@
 /* har_import.c — see har_import.h. An entry becomes a flow the way a proxied exchange would:
  * its heads written as HTTP/1.1 text and parsed with http1.c (so every reader sees the same
- * kind of head), its bodies captured, its HAR timings turned back into the marks flow_done
+ * kind of head), given back the version the HAR names, its bodies captured, its HAR timings turned back into the marks flow_done
  * derives them from; then it is numbered and handed to the store like any flow. */
 #include "har_import.h"
 
@@ -189,6 +189,21 @@ static void started_of(struct timeval *tv, const char *iso)
     tv->tv_usec = usec;
 }
 
+/* The version a HAR's httpVersion names, given to the head parsed from HTTP/1.1 text: browsers
+ * write "h2", "http/2.0", "HTTP/2" or "h3" for what they fetched over HTTP/2 or 3, and the flow
+ * must say what the app spoke, not what the import wrote. Unknown or empty: left HTTP/1.1. */
+static void version_of(struct http1_head *h, const char *hv)
+{
+    if (!h)
+        return;
+    if (!strcasecmp(hv, "h2") || !strncasecmp(hv, "http/2", 6))
+        h->major = 2, h->minor = 0;
+    else if (!strcasecmp(hv, "h3") || !strncasecmp(hv, "http/3", 6))
+        h->major = 3, h->minor = 0;
+    else if (!strcasecmp(hv, "http/1.0"))
+        h->minor = 0;
+}
+
 /* One entry as a new flow (NULL: not an HTTP request). */
 static struct flow *flow_of(json_t *e, size_t max_body, const char *source)
 {
@@ -231,6 +246,7 @@ static struct flow *flow_of(json_t *e, size_t max_body, const char *source)
     add_fields(b, json_object_get(rq, "headers"));
     evbuffer_add(b, "\r\n", 2);
     f->req = parse_head(b, 1);
+    version_of(f->req, sget(rq, "httpVersion"));
     json_t *post = json_object_get(rq, "postData");
     json_t *ptext = json_object_get(post, "text");
     if (json_is_string(ptext))
@@ -246,6 +262,7 @@ static struct flow *flow_of(json_t *e, size_t max_body, const char *source)
         add_fields(b, json_object_get(rs, "headers"));
         evbuffer_add(b, "\r\n", 2);
         f->resp = parse_head(b, 0);
+        version_of(f->resp, sget(rs, "httpVersion"));
         json_t *content = json_object_get(rs, "content");
         json_t *ctext = json_object_get(content, "text");
         if (json_is_string(ctext))

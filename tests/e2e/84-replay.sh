@@ -54,7 +54,7 @@ cmp_num $((t1 - t0)) -ge 600 "... started 300 ms apart ($((t1 - t0)) ms)"
 
 # HTTPS: CONNECT + TLS to httpeek, trusting its own CA
 pcurl_tls -o /dev/null "https://upstream.test:$TLSUP/headers?tls=1"
-TLSID=$(api "$W/api/flows" | jq_py '[f["id"] for f in d if "tls=1" in f["url"]][0]')
+TLSID=$(flow_id_of "$W" "tls=1")
 out=$(post "$W/api/flows/$TLSID/replay")
 rid=$(echo "$out" | jq_py 'd["ids"][0]')
 det=$(flow_detail "$rid")
@@ -67,7 +67,7 @@ is "$(api "$W/api/flows/$cid0/response/body" | jq_py '[v for n, v in d["headers"
 
 # a flow captured over HTTP/2 (pseudo-headers in its head) is repeated over HTTP/1.1
 pcurl_tls --http2 -o /dev/null "https://upstream.test:$TLSUP/headers?h2=1" -H 'X-H2: yes'
-H2ID=$(api "$W/api/flows" | jq_py '[f["id"] for f in d if "h2=1" in f["url"]][0]')
+H2ID=$(flow_id_of "$W" "h2=1")
 is "$(flow_detail "$H2ID" | jq_py 'd["request"]["http_version"], d["request"]["headers"][0]["name"]')" "HTTP/2.0 :method" "(a flow captured over HTTP/2, pseudo-headers first)"
 rid=$(post "$W/api/flows/$H2ID/replay" | jq_py 'd["ids"][0]')
 is "$(api "$W/api/flows/$rid/response/body" | jq_py '[n for n, v in d["headers"] if n.startswith(":")], [v for n, v in d["headers"] if n == "x-h2"], d["method"]')" "[] ['yes'] GET" "an HTTP/2 flow repeated: its headers reach the server without pseudo-headers"
@@ -207,6 +207,8 @@ is "$(api "$W5/api/flows/${ids[0]}/response/body")" '{"name":"Ada"}' "a base64 r
 det=$(flow_detail "${ids[0]}")
 is "$(echo "$det" | jq_py '[h["name"] for h in d["request"]["headers"]], d["started"], d["timings"]["wait"], d["timings"]["connect"], d["timings"]["ssl"]')" \
    "['accept'] 2026-12-01T09:00:00.250Z 60.0 30.0 20.0" "headers (no h2 pseudo-headers), start time (UTC) and timings kept"
+is "$(echo "$det" | jq_py 'd["request"]["http_version"], d["response"]["http_version"]')" "HTTP/2.0 HTTP/2.0" \
+   "an entry Chrome fetched over h2 says HTTP/2.0 (not the HTTP/1.1 its heads were parsed as)"
 out=$(post -d '{"count":2}' "$W5/api/flows/${ids[1]}/replay")
 r1=$(echo "$out" | jq_py 'd["ids"][0]')
 is "$(api "$W5/api/flows/$r1/response/body")" '{"plan":"pro"}' "an imported POST repeated: the server got its body"
@@ -218,6 +220,8 @@ list=$(api "$W6/api/flows")
 is "$(echo "$list" | jq_py '[(f["path"], f["status"], f["diag_code"]) for f in d]')" \
    "[('/bytes/10?r=har', 200, 0), ('/echo?har=1', 200, 0), ('/headers?har=tls', 200, 0), ('/har', 0, -1003)]" \
    "httpeek view of httpeek's own HAR: the same flows, the failure diagnosed again"
+is "$(flow_detail "$(echo "$list" | jq_py 'd[0]["id"]')" | jq_py 'd["request"]["http_version"], d["response"]["http_version"]')" \
+   "HTTP/1.1 HTTP/1.1" "... an HTTP/1.1 exchange stays HTTP/1.1"
 is "$(api "$W6/api/flows/$(echo "$list" | jq_py 'd[1]["id"]')/request/body")" "har body" "request bodies kept"
 stop_httpeek
 "$HTTPEEK" view "$T/nothere.har" --confdir "$T/new/confv" >"$T/v.out" 2>"$T/v.err"

@@ -484,13 +484,26 @@ py() { timeout -k 2 "${PY_TIMEOUT:-30}" "$PYTHON" -c "$@"; }
 # ------------------------------------------------------------ viewer API ----
 # api CURL-ARGS...: curl the viewer's API
 api() { curl -sS --max-time 10 "$@"; }
-# jq_py EXPR: print a python expression of the JSON on stdin (as d)
-jq_py() { "$PYTHON" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# jq_py EXPR [ARGS]: print a python expression of the JSON on stdin (as d; ARGS as sys.argv[1:])
+jq_py() { "$PYTHON" -c "import json,sys; d=json.load(sys.stdin); print($1)" "${@:2}"; }
 # wait_flows VIEWER-URL N: until the flow list holds N flows (committed in batches), at most 5 s
 wait_flows() {
     local i
     for i in $(seq 50); do
         [ "$(api "$1/api/flows" | jq_py 'len(d)' 2>/dev/null)" = "$2" ] && return 0
+        sleep 0.1
+    done
+}
+
+# flow_id_of VIEWER-URL SUBSTRING: the id of the first listed flow whose URL holds SUBSTRING, once
+# it is listed (flows are committed in batches: a client's exit does not mean it is in yet), at
+# most 5 s; empty when none
+flow_id_of() {
+    local i id
+    for i in $(seq 50); do
+        id=$(api "$1/api/flows" | jq_py '[f["id"] for f in d if sys.argv[1] in f["url"]][:1]' "$2" \
+            2>/dev/null | tr -d '[]')
+        [ -n "$id" ] && { echo "$id"; return 0; }
         sleep 0.1
     done
 }

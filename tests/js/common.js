@@ -1,8 +1,19 @@
 // common.js — what the headless viewer tests share: TAP-like output ("ok - " / "not ok - " and
-// "# " diagnostics, turned into checks by lib.sh's node_tap), JSON from the API, and the list's
-// rows as the page shows them.
+// "# " diagnostics, turned into checks by lib.sh's node_tap), JSON from the API, the list's
+// rows as the page shows them, and headless Chromium started the one way every test starts it.
 'use strict';
 const http = require('http');
+const path = require('path');
+const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
+
+// Debian's Chromium, headless, with nothing that would reach the network on its own
+function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+}
 
 function ok(cond, desc, ...diag) {
   console.log((cond ? 'ok - ' : 'not ok - ') + desc.replace(/[\r\n]+/g, ' '));
@@ -40,4 +51,4 @@ async function waitRows(page, pred, ms = 5000) {
   return rs;
 }
 
-module.exports = { ok, getJSON, rows, waitRows };
+module.exports = { ok, getJSON, rows, waitRows, launchChromium };

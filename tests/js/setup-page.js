@@ -8,8 +8,7 @@
 // Output: one line per check, "ok - DESC" or "not ok - DESC" followed by "# ..." details;
 // the shell script turns them into TAP. Exits 0 unless the browser could not be driven at all.
 'use strict';
-const path = require('path');
-const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
+const { launchChromium } = require('./common');
 
 const URLS = (process.env.SETUP_URLS || '').split(/\s+/).filter(Boolean);
 const WIDTH = +(process.env.WIDTH || 390);
@@ -23,11 +22,7 @@ function ok(cond, desc, ...diag) {
 }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   // a phone: the page's viewport meta is honoured, as Mobile Safari does
   const context = await browser.newContext({ viewport: { width: WIDTH, height: HEIGHT }, deviceScaleFactor: 1,
     isMobile: true, hasTouch: true });

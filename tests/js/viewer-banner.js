@@ -7,9 +7,7 @@
 // pass or fail.
 // Output: "ok - DESC" / "not ok - DESC" and "# ..." lines (lib.sh node_tap).
 'use strict';
-const path = require('path');
-const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
-const { ok } = require('./common');
+const { ok, launchChromium } = require('./common');
 
 const WEB = process.env.VIEWER_URL;
 const COUNT = process.env.EXPECT_COUNT;
@@ -34,11 +32,7 @@ async function waitBanner(page, pred, ms) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   const errors = [];
   try {
     const page = await (await browser.newContext({ viewport: { width: 1200, height: 700 } })).newPage();

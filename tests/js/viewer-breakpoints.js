@@ -11,8 +11,7 @@
 'use strict';
 const path = require('path');
 const { spawn } = require('child_process');
-const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
-const { ok, getJSON } = require('./common');
+const { ok, getJSON, launchChromium } = require('./common');
 
 const PLAN = 12;
 let done = 0;
@@ -45,11 +44,7 @@ async function lastFlow(viewer, after = 0) {
 }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   const art = process.env.ART, base = process.env.BASE, viewer = process.env.VIEWER;
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

@@ -10,8 +10,7 @@
 'use strict';
 const path = require('path');
 const { execFileSync } = require('child_process');
-const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
-const { ok, getJSON } = require('./common');
+const { ok, getJSON, launchChromium } = require('./common');
 
 const PLAN = 27;
 let done = 0;
@@ -47,11 +46,7 @@ function received(echo) {
 
 (async () => {
   const viewer = process.env.VIEWER;
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   const errors = [];
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

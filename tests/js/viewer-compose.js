@@ -9,15 +9,10 @@
 // its /headers), ART (screenshot directory).
 'use strict';
 const path = require('path');
-const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
-const { ok, getJSON, waitRows } = require('./common');
+const { ok, getJSON, waitRows, launchChromium } = require('./common');
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   const art = process.env.ART, web = process.env.VIEWER.replace(/\/$/, '');
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

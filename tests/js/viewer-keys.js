@@ -13,8 +13,7 @@
 'use strict';
 const path = require('path');
 const { spawn } = require('child_process');
-const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
-const { ok, rows, waitRows, getJSON } = require('./common');
+const { ok, rows, waitRows, getJSON, launchChromium } = require('./common');
 
 const PLAN = 32;
 let done = 0;
@@ -31,11 +30,7 @@ function viaProxy(args) {
 }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   const errors = [];
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

@@ -11,8 +11,7 @@
 const path = require('path');
 const http = require('http');
 const { execFileSync } = require('child_process');
-const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
-const { ok, getJSON, rows, waitRows: waitRowsFor } = require('./common');
+const { ok, getJSON, rows, waitRows: waitRowsFor, launchChromium } = require('./common');
 // the second pass waits a little longer: its flows come from fresh upstreams
 const waitRows = (page, pred, ms = 6000) => waitRowsFor(page, pred, ms);
 
@@ -51,11 +50,7 @@ async function selectRow(page, id, tab) {
 const sameIds = (a, b) => JSON.stringify([...a].sort((x, y) => x - y)) === JSON.stringify([...b].sort((x, y) => x - y));
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1400, height: 800 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   const pageErrors = [];

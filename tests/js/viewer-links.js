@@ -5,9 +5,7 @@
 // Output: "ok - " / "not ok - " lines and "# " details for lib.sh's node_tap; always exits 0
 // after its 5 checks (a check it could not reach is printed as failed).
 'use strict';
-const path = require('path');
-const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
-const { ok, waitRows } = require('./common');
+const { ok, waitRows, launchChromium } = require('./common');
 
 const PLAN = 5;
 let done = 0;
@@ -24,11 +22,7 @@ async function related(page, urlEnd) {
 }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(process.env.VIEWER, { waitUntil: 'load' });

@@ -5,9 +5,7 @@
 // Environment: VIEWER (URL), FLOW, LATE_FILE, SCREENSHOT (optional). Output: "ok - " / "not ok - " lines and "# " details for
 // lib.sh's node_tap; always exits 0 after its checks (one it could not reach is printed failed).
 'use strict';
-const path = require('path');
-const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
-const { ok, waitRows } = require('./common');
+const { ok, waitRows, launchChromium } = require('./common');
 
 const PLAN = 9;
 let done = 0;
@@ -31,11 +29,7 @@ async function waitMsgs(page, pred, ms = 8000) {
 }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const F = +process.env.FLOW;

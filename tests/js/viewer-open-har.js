@@ -7,8 +7,7 @@
 'use strict';
 const path = require('path');
 const http = require('http');
-const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
-const { ok, rows } = require('./common');
+const { ok, rows, launchChromium } = require('./common');
 
 function flows(viewer) {
   return new Promise((resolve, reject) => {
@@ -23,11 +22,7 @@ function flows(viewer) {
 
 (async () => {
   const viewer = process.env.VIEWER;
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   const errors = [];
   let failed = 0;
   const check = (c, ...a) => { if (!ok(c, ...a)) failed++; };

@@ -12,8 +12,7 @@
 'use strict';
 const path = require('path');
 const http = require('http');
-const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
-const { ok } = require('./common');
+const { ok, launchChromium } = require('./common');
 
 const PLAN = 17;
 let done = 0;
@@ -68,11 +67,7 @@ async function addRule(page, pattern, type, param) {
 }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   const art = process.env.ART, target = process.env.TARGET;
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

@@ -4,20 +4,14 @@
 // the action and what it did. Environment: VIEWER (URL), FLOW (a flow with _rules), PLAIN (a
 // flow without), SCREENSHOT (optional). Output: "ok - " / "not ok - " lines for lib.sh's node_tap.
 'use strict';
-const path = require('path');
-const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
-const { ok, waitRows } = require('./common');
+const { ok, waitRows, launchChromium } = require('./common');
 
 const PLAN = 3;
 let done = 0;
 const check = (c, d, ...x) => { done++; return ok(c, d, ...x); };
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const F = +process.env.FLOW, P = +process.env.PLAIN;

@@ -6,9 +6,7 @@
 // Output: "ok - " / "not ok - " lines and "# " details for lib.sh's node_tap; always exits 0
 // after its 2 checks (a check it could not reach is printed as failed).
 'use strict';
-const path = require('path');
-const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
-const { ok, waitRows } = require('./common');
+const { ok, waitRows, launchChromium } = require('./common');
 
 const PLAN = 2;
 let done = 0;
@@ -29,11 +27,7 @@ async function streamRow(page, id) {
 }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(process.env.VIEWER, { waitUntil: 'load' });

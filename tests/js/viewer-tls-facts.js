@@ -5,18 +5,12 @@
 // says the connection's TLS secrets go to the key log (EXPECT_KEYLOG). Fixed plan.
 // Output: "ok - DESC" / "not ok - DESC" and "# ..." lines (lib.sh node_tap).
 'use strict';
-const path = require('path');
-const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
-const { ok, getJSON } = require('./common');
+const { ok, getJSON, launchChromium } = require('./common');
 
 const WEB = process.env.VIEWER_URL;
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   const errors = [];
   try {
     const page = await (await browser.newContext({ viewport: { width: 1300, height: 800 } })).newPage();

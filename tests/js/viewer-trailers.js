@@ -5,9 +5,7 @@
 // (EXPECT_RESP: "name=value;..." in order) and the request's (EXPECT_REQ). Fixed plan.
 // Output: "ok - DESC" / "not ok - DESC" and "# ..." lines (lib.sh node_tap).
 'use strict';
-const path = require('path');
-const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
-const { ok, getJSON } = require('./common');
+const { ok, getJSON, launchChromium } = require('./common');
 
 const WEB = process.env.VIEWER_URL;
 
@@ -22,11 +20,7 @@ async function trailersOf(page, tab) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   const errors = [];
   try {
     const page = await (await browser.newContext({ viewport: { width: 1300, height: 800 } })).newPage();

@@ -15,9 +15,8 @@ const path = require('path');
 const http = require('http');
 const fs = require('fs');
 const { execFileSync } = require('child_process');
-const { chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core'));
 const harValidator = require(path.join(__dirname, 'node_modules', 'har-validator'));
-const { ok, getJSON, rows, waitRows } = require('./common');
+const { ok, getJSON, rows, waitRows, launchChromium } = require('./common');
 
 const WEB = process.env.VIEWER_URL;
 const ORIGIN = new URL(WEB).origin;
@@ -68,11 +67,7 @@ async function text(page, sel) {
 
 async function main() {
   console.log('1..' + PLAN);
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   // a time zone away from UTC, so a start column in UTC instead of local time shows
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 900 }, timezoneId: 'Asia/Kolkata' });
   const page = await context.newPage();
