@@ -52,8 +52,9 @@ static int spill(struct flow_capture *c, const char *data, size_t len)
         close(fd);
         return -1;
     }
-    free(c->data);
+    free(c->data ? c->data - c->align_off : NULL);
     c->data = NULL;
+    c->align_off = 0;
     c->cap = 0;
     budget_give(c->budget, c->charged);
     c->charged = 0;
@@ -67,6 +68,40 @@ static void cut(struct flow_capture *c)
 {
     c->truncated = 1;
     c->cut = CAPTURE_CUT_BUDGET;
+}
+
+/* n bytes at a CAPTURE_ALIGN boundary inside an ordinary malloc'd block (*off bytes in). Not
+ * aligned_alloc: glibc serves a big aligned request with a fresh mmap every time (the block it
+ * asks for is always over the mmap threshold the last free set), and the first touch of each of
+ * those pages cost more than the copy it saves; a plain block of the same size comes back from
+ * the worker's arena, already in memory. */
+static char *alloc_aligned(size_t n, unsigned *off)
+{
+    char *p = malloc(n + CAPTURE_ALIGN);
+    if (!p)
+        return NULL;
+    *off = (unsigned)((CAPTURE_ALIGN - (uintptr_t)p % CAPTURE_ALIGN) % CAPTURE_ALIGN);
+    return p + *off;
+}
+
+/* The capture's memory made ncap bytes long, its bytes kept (an aligned block is copied into a
+ * plain one: realloc wants the block's own start). NULL: out of memory, the capture unchanged. */
+static char *grow(struct flow_capture *c, size_t ncap)
+{
+    if (!c->align_off)
+        return realloc(c->data, ncap);
+    char *nd = malloc(ncap);
+    if (!nd)
+        return NULL;
+    memcpy(nd, c->data, c->len);
+    free(c->data - c->align_off);
+    c->align_off = 0;
+    return nd;
+}
+
+void flow_capture_expect(struct flow_capture *cap, uint64_t length)
+{
+    cap->expect = length;
 }
 
 void flow_capture_add(struct flow_capture *cap, const char *data, size_t len)
@@ -91,19 +126,29 @@ void flow_capture_add(struct flow_capture *cap, const char *data, size_t len)
     if (cap->len + take > cap->cap) {
         size_t need = cap->len + take;
         size_t ncap = cap->cap ? cap->cap : 4096;
-        while (ncap < need)
-            ncap *= 2;
-        if (ncap > cap->max)
-            ncap = cap->max;
         /* the in-memory part stays within half the connection's share (the request's and the
          * response's captures, the rest for what is queued towards the client) */
         struct budget *b = cap->budget;
         size_t mem_max = b ? budget_share(b) / 2 : cap->max;
+        /* a body the head announced, that fits: all of it at once (a lying length grows below);
+         * one that will not fit grows as before, charging the budget as its bytes come */
+        int whole = !cap->cap && cap->expect >= need && cap->expect <= cap->max &&
+                    cap->expect <= mem_max;
+        if (whole)
+            ncap = (size_t)cap->expect;
+        while (ncap < need)
+            ncap *= 2;
+        if (ncap > cap->max)
+            ncap = cap->max;
         if (ncap > mem_max && need <= mem_max)
             ncap = mem_max;
+        int aligned = whole && ncap >= CAPTURE_ALIGN_MIN;
+        if (aligned)
+            ncap = (ncap + CAPTURE_ALIGN - 1) / CAPTURE_ALIGN * CAPTURE_ALIGN;
         char *nd = NULL;
-        if (ncap <= mem_max && (!b || budget_take(b, ncap - cap->cap))) {
-            nd = realloc(cap->data, ncap);
+        if (ncap <= mem_max + (aligned ? CAPTURE_ALIGN : 0) &&
+            (!b || budget_take(b, ncap - cap->cap))) {
+            nd = aligned ? alloc_aligned(ncap, &cap->align_off) : grow(cap, ncap);
             if (!nd && b)
                 budget_give(b, ncap - cap->cap);
         }
@@ -125,7 +170,8 @@ void capture_release(struct flow_capture *c)
     capture_unmap(c);
     if (c->spilled)
         close(c->spill_fd);
-    free(c->data);
+    free(c->data ? c->data - c->align_off : NULL);
+    c->align_off = 0;
     if (c->budget)
         budget_give(c->budget, c->charged);
     c->data = NULL;

@@ -27,11 +27,21 @@ struct flow_capture {
     int spilled;      /* 1: the len bytes are in spill_fd, from offset 0 */
     int spill_fd;     /* the spill file when spilled */
     int mapped;       /* 1: data is capture_map's read-only mapping of the spill file */
+    uint64_t expect;  /* body length the head announced (Content-Length), 0: unknown */
+    unsigned align_off; /* data is this far into its malloc'd block (aligned: capture.c) */
 };
 
 /* Keep up to cap->max bytes of a body; count all. Never fails the exchange: when neither memory
  * nor a spill file can take the bytes, the capture is cut (capture.c). */
 void flow_capture_add(struct flow_capture *cap, const char *data, size_t len) HP_NONNULL(1);
+
+/* The body will be length bytes (its head's Content-Length): the first allocation takes what
+ * will be captured at once, so a big body is not copied again at every doubling, and one of
+ * CAPTURE_ALIGN_MIN bytes or more starts at a CAPTURE_ALIGN boundary, so the store writes it to
+ * the body file with O_DIRECT straight from memory. Before the first flow_capture_add. */
+void flow_capture_expect(struct flow_capture *cap, uint64_t length) HP_NONNULL(1);
+#define CAPTURE_ALIGN 4096u
+#define CAPTURE_ALIGN_MIN (64u << 10)
 
 /* flow_capture.cut of a capture stopped because memory was short and it could not spill. */
 #define CAPTURE_CUT_BUDGET "memory budget"

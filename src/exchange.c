@@ -185,6 +185,8 @@ static int on_resp_head(void *arg, struct http1_head *head)
     if (!(f->resp = http1_head_take(head)))
         return -1;
     struct http1_head *resp = f->resp;
+    if (resp->framing == HTTP1_LENGTH && !ex->head_request)
+        flow_capture_expect(&f->resp_body, resp->content_length);
     u->reusable = resp->keep_alive && resp->framing != HTTP1_UNTIL_EOF && resp->status != 101;
     unsigned flags = exchange_alt_svc_flags(ex, f, resp);
     const struct exchange_policy *pol = ex->proxy->policy; /* NULL: no rules */

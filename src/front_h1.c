@@ -159,6 +159,8 @@ static int on_req_head(void *arg, struct http1_head *head)
     if (!f || !(f->req = http1_head_take(head)))
         return -1;
     exchange_init(ex, f);
+    if (f->req->framing == HTTP1_LENGTH)
+        flow_capture_expect(&f->req_body, f->req->content_length);
     ex->client_fd = s->client.bev ? bufferevent_getfd(s->client.bev) : -1;
     if (h->head_started) /* the head began arriving before it was complete */
         f->marks.start = h->head_started;

@@ -415,7 +415,19 @@ static int side_write(struct store *s, const unsigned char *data, size_t len, ui
         }
         return 0;
     }
-    for (size_t done = 0; done < len;) {
+    size_t done = 0;
+    if ((uintptr_t)data % SIDE_ALIGN == 0) {
+        /* a capture allocated aligned (capture.h): its whole blocks go from where they are, only
+         * the last part block through the bounce buffer (a copy of the body saved) */
+        size_t whole = len / SIDE_ALIGN * SIDE_ALIGN;
+        while (done < whole) {
+            ssize_t n = pwrite(s->side_fd, data + done, whole - done, (off_t)(at + done));
+            if (n <= 0 || (size_t)n % SIDE_ALIGN)
+                return -1;
+            done += (size_t)n;
+        }
+    }
+    while (done < len) {
         size_t part = len - done < SIDE_BOUNCE ? len - done : SIDE_BOUNCE;
         size_t padded = (part + SIDE_ALIGN - 1) / SIDE_ALIGN * SIDE_ALIGN;
         memcpy(s->side_bounce, data + done, part);

@@ -77,11 +77,11 @@ for i in 1 2; do
 done
 is "$(file_sha "$T/big1"),$(file_sha "$T/big2")" "$(gen_sha 300000),$(gen_sha 300000)" \
     "bodies for the body file still reach the client whole"
-# four 4 MB bodies: three more fit in the 16 MiB held in memory, the fourth does not
+# four 4.2 MB bodies: three more fit in the 16 MiB held in memory, the fourth does not
 for i in 1 2 3 4; do
-    pcurl -o "$T/huge$i" "http://127.0.0.1:$UPSTREAM_PORT/bytes/4000000?huge$i"
+    pcurl -o "$T/huge$i" "http://127.0.0.1:$UPSTREAM_PORT/bytes/4200000?huge$i"
 done
-is "$(file_sha "$T/huge4")" "$(gen_sha 4000000)" "a 4 MB body reaches the client whole with the disk full"
+is "$(file_sha "$T/huge4")" "$(gen_sha 4200000)" "a 4.2 MB body reaches the client whole with the disk full"
 wait_rec "r['not_recorded'] >= $LOST"
 is "$(rec 'r["state"], r["reason"]')" "failing disk_full" "GET /api/session: recording failing, reason disk_full"
 is "$(rec 'r["not_recorded"], r["waiting"], r["not_recorded_total"]')" "$LOST 25 1" \
@@ -136,11 +136,11 @@ pcurl -o /dev/null "http://127.0.0.1:$UPSTREAM_PORT/bytes/300000?big-after"
 wait_flows "$W" 34
 is "$(rows)" 34 "the 25 flows that waited and the six new ones are in the session file"
 is "$(api "$W/api/flows" | jq_py 'sorted(f["path"] for f in d if "full" in f["path"] or "huge" in f["path"] or "big" in f["path"] and "after" not in f["path"])' | tr -d "'")" \
-    "[/bytes/1001?full, /bytes/1002?full, /bytes/1003?full, /bytes/1004?full, /bytes/1005?full, /bytes/1006?full, /bytes/1007?full, /bytes/1008?full, /bytes/1009?full, /bytes/1010?full, /bytes/1011?full, /bytes/1012?full, /bytes/1013?full, /bytes/1014?full, /bytes/1015?full, /bytes/1016?full, /bytes/1017?full, /bytes/1018?full, /bytes/1019?full, /bytes/1020?full, /bytes/300000?big1, /bytes/300000?big2, /bytes/4000000?huge1, /bytes/4000000?huge2, /bytes/4000000?huge3]" \
+    "[/bytes/1001?full, /bytes/1002?full, /bytes/1003?full, /bytes/1004?full, /bytes/1005?full, /bytes/1006?full, /bytes/1007?full, /bytes/1008?full, /bytes/1009?full, /bytes/1010?full, /bytes/1011?full, /bytes/1012?full, /bytes/1013?full, /bytes/1014?full, /bytes/1015?full, /bytes/1016?full, /bytes/1017?full, /bytes/1018?full, /bytes/1019?full, /bytes/1020?full, /bytes/300000?big1, /bytes/300000?big2, /bytes/4200000?huge1, /bytes/4200000?huge2, /bytes/4200000?huge3]" \
     "every flow that waited is recorded (the one over the bound is not)"
 held=$(api "$W/api/flows" | jq_py '[f["id"] for f in d if f["path"].endswith("?huge3")][0]')
-is "$(api "$W/api/flows/$held/response/body" | sha256sum | cut -d' ' -f1)" "$(gen_sha 4000000)" \
-    "a 4 MB body that waited in memory reads back whole"
+is "$(api "$W/api/flows/$held/response/body" | sha256sum | cut -d' ' -f1)" "$(gen_sha 4200000)" \
+    "a 4.2 MB body that waited in memory reads back whole"
 big=$(api "$W/api/flows" | jq_py 'd[-1]["id"]')
 is "$(api "$W/api/flows/$big/response/body" | sha256sum | cut -d' ' -f1)" "$(gen_sha 300000)" \
     "a big body recorded after the resume reads back whole (the body file works again)"

@@ -382,6 +382,23 @@ static void test_body_file(const char *dir)
     wait_committed(9);
     is_int(stored_len(path, 8), 1024, "a 1 KiB random body: raw in its row");
     is_int(stored_len(path, 9), 2000, "a 2 KB image/jpeg body (compressed media): raw in its row");
+    /* a body its head announced (Content-Length): captured at a block boundary, written from
+     * where it is (its whole blocks) and through the bounce buffer (the last part block) */
+    struct flow *an = flow_new(10, 1, n);
+    snprintf(an->host, sizeof an->host, "h10.test");
+    an->resp = resp_head("application/octet-stream", NULL);
+    flow_capture_expect(&an->resp_body, 700003);
+    for (size_t at = 0; at < 700003; at += 65536)
+        flow_capture_add(&an->resp_body, rnd + at, 700003 - at < 65536 ? 700003 - at : 65536);
+    ok((uintptr_t)an->resp_body.data % CAPTURE_ALIGN == 0 && an->resp_body.cap < 700003 + CAPTURE_ALIGN,
+       "an announced 700,003-byte body is captured in one block-aligned allocation of its size");
+    an->marks.end = flow_now_us();
+    store_sink(an, s);
+    wait_committed(10);
+    is_int(side_len(path, 10), 700003, "... written raw to the body file");
+    r = store_reader_open(path, err, sizeof err);
+    ok(body_is(r, 10, 1, rnd, 700003), "... and read back exactly (whole blocks and the tail)");
+    store_reader_close(r);
     r = store_reader_open(path, err, sizeof err);
     ok(body_is(r, 6, 1, rnd, 300000) && body_is(r, 7, 1, rnd, 300000) && body_is(r, 2, 1, rnd, n),
        "both read back exactly, and the bodies before them too");
