@@ -6,6 +6,7 @@
  * counts each visible flow once (also in a file made by the earlier schema with its trigger).
  * Prints (as TAP comments) the commit rate and batch latency for 20,000 small flows. */
 #include "../../src/store.c"
+#include "../../src/store_row.c"
 
 #include <stdatomic.h>
 #include <sys/mman.h>
