@@ -371,6 +371,22 @@ static void printable(const char *host, char *out, size_t outlen)
 /* Sign a leaf with subject CN cn (at most 64 bytes: RFC 5280 ub-common-name; the SAN carries
  * the full names), the n SAN entries, valid from not_before to not_after. host only names the
  * leaf in err. */
+/* c read back from its own DER (c is freed; NULL when out of memory). A certificate built and
+ * signed here is marked modified, so OpenSSL encodes all of it again at every i2d, and a TLS
+ * handshake does that many times over (the Certificate message and the checks around it): one
+ * read back from DER keeps its encoding and each i2d is a copy (S2 worker instructions per
+ * handshake, bench/callgrind.sh). */
+static X509 *with_cached_der(X509 *c)
+{
+    unsigned char *der = NULL;
+    int len = i2d_X509(c, &der);
+    const unsigned char *p = der;
+    X509 *back = len > 0 ? d2i_X509(NULL, &p, len) : NULL;
+    OPENSSL_free(der);
+    X509_free(c);
+    return back;
+}
+
 static X509 *mint_core(const struct mint_ctx *mc, const char *cn_in, const char *const *sans,
                        const int *san_ip, size_t n, time_t not_before, time_t not_after,
                        const char *host, char *err, size_t errlen)
@@ -393,6 +409,8 @@ static X509 *mint_core(const struct mint_ctx *mc, const char *cn_in, const char 
     for (int i = 0; ok && i < sk_X509_EXTENSION_num(mc->exts); i++)
         ok = X509_add_ext(c, sk_X509_EXTENSION_value(mc->exts, i), -1) == 1;
     ok = ok && add_san(c, sans, san_ip, n) == 0 && X509_sign(c, mc->ca_key, mc->sha256) > 0;
+    if (ok && !(c = with_cached_der(c)))
+        ok = 0;
     if (!ok) {
         if (err) {
             printable(host, shown, sizeof shown);
