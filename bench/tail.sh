@@ -124,8 +124,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
         tl=$(awk '{n++; if ($4 > 0) {s++; if (prev) run++} prev = ($4 > 0); if ($2 == 0) z++}
                   END {printf "slow_windows=%d/%d adjacent=%d empty_windows=%d", s, n, run, z}' "$W/tl-$r-$v")
         echo "$r $v $out $cpu $tl" >>"$RES"
+        cp "$W/$([[ $v == relay ]] && echo relay || echo httpeek).log" "$W/log-$r-$v" 2>/dev/null
         log "round $r $v: $(kv rps "$out") req/s p50 $(kv p50_us "$out") p99 $(kv p99_us "$out") p999 $(kv p999_us "$out") max $(kv max_us "$out") us; $cpu; $tl; errors=$(kv errors "$out")"
         stop
+        # the store's summary at exit (a build that logs it at info: WAL, checkpoints, backlog)
+        [[ $v == httpeek* ]] && grep -ho 'WAL at most.*' "$W/httpeek.log" | sed "s/^/    round $r $v store: /"
     done
 done
 python3 - "$RES" "$VARIANTS" <<'EOF'

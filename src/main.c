@@ -280,6 +280,7 @@ static int run(const struct opts *o)
     proxy.sink = store_sink;
     proxy.sink_arg = store;
     proxy.sink_busy = store_backlogged;
+    proxy.sink_pace_us = store_pace_us;
     proxy.ws_messages = store_messages_of(store);
     proxy.replay_marks = replay_marks_new(); /* Repeat / compose (replay.h); NULL: none */
     store_messages_use_budget(proxy.ws_messages, &budget);

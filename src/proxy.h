@@ -57,6 +57,8 @@ struct proxy {
     flow_sink_fn sink;               /* takes finished flows; NULL frees them */
     void *sink_arg;
     int (*sink_busy)(void *sink_arg); /* 1: take no new request now (store behind); may be NULL */
+    unsigned (*sink_pace_us)(void *sink_arg); /* µs each new request should wait (store falling
+                                               * behind: store_pace_us), 0: none; may be NULL */
     struct replay_marks *replay_marks; /* httpeek's own repeats' connections (replay_marks.h;
                                         borrowed from main; NULL: none) */
     struct store_messages *ws_messages; /* where WebSocket messages go (store_messages.h; borrowed

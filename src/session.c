@@ -362,8 +362,12 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 /* Back-pressure from the store: while finished flows wait for the disk beyond the store's mark,
  * a client's next request is not read (the client sees a slower proxy) and is looked at again
  * every STORE_HOLD_US; exchanges in progress go on. This keeps memory bounded when the proxy
- * outruns the session store, instead of queueing flows without limit. */
+ * outruns the session store, instead of queueing flows without limit. Before the mark the store
+ * asks each request to wait a little (proxy->sink_pace_us, a few 100 µs): the session owes it,
+ * and waits once it owes STORE_PACE_TICK_US (a timer is no finer than 1 ms in an epoll loop),
+ * so every client slows evenly and none stops. */
 #define STORE_HOLD_US 2000
+#define STORE_PACE_TICK_US 1000
 
 static void on_hold(evutil_socket_t fd, short what, void *arg)
 {
@@ -380,15 +384,26 @@ static void on_hold(evutil_socket_t fd, short what, void *arg)
 int session_hold_for_store(struct session *s)
 {
     const struct proxy *p = s->proxy;
-    if (!p->sink_busy || !p->sink_busy(p->sink_arg))
-        return 0;
+    if (s->hold_ev && evtimer_pending(s->hold_ev, NULL))
+        return 1;
+    unsigned wait_us = STORE_HOLD_US;
+    if (!p->sink_busy || !p->sink_busy(p->sink_arg)) {
+        unsigned pace = p->sink_pace_us ? p->sink_pace_us(p->sink_arg) : 0;
+        if (!pace) {
+            s->pace_owed_us = 0; /* the store caught up: what was owed is forgiven */
+            return 0;
+        }
+        s->pace_owed_us += pace;
+        if (s->pace_owed_us < STORE_PACE_TICK_US)
+            return 0;
+        wait_us = s->pace_owed_us;
+        s->pace_owed_us = 0;
+    }
     if (!s->hold_ev && !(s->hold_ev = evtimer_new(s->base, on_hold, s)))
         return 0; /* out of memory: better to go on than to stall this client for good */
-    if (!evtimer_pending(s->hold_ev, NULL)) {
-        struct timeval tv = {0, STORE_HOLD_US};
-        bufferevent_disable(s->client.bev, EV_READ);
-        evtimer_add(s->hold_ev, &tv);
-    }
+    struct timeval tv = {wait_us / 1000000, wait_us % 1000000};
+    bufferevent_disable(s->client.bev, EV_READ);
+    evtimer_add(s->hold_ev, &tv);
     return 1;
 }
 

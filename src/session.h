@@ -89,6 +89,7 @@ struct session {
     uint64_t timer_at;              /* when the armed timer fires (0: not armed by arm_timer) */
     uint64_t last_activity;         /* monotonic µs of the last byte either way */
     struct event *hold_ev;          /* a new request waits while the store is behind, or NULL */
+    unsigned pace_owed_us;          /* store pacing not yet waited (session_hold_for_store) */
     int tls_buffers_held;           /* idle, TLS record buffers not yet given back (see
                                      * SESSION_BUFFER_HOLD in session.c) */
     struct uplink up;               /* the server side its exchanges use, one after the other */

@@ -43,6 +43,7 @@
 #include "flow_json.h"
 #include "log.h"
 #include "queue.h"
+#include "store_checkpoint.h"
 #include "store_db.h"
 #include "store_health.h"
 #include "store_hold.h"
@@ -52,8 +53,13 @@
 #define STORE_SCHEMA_VERSION 1
 /* Back-pressure: when finished flows waiting for the writer hold more than this much memory (or
  * are this many), store_backlogged says so and workers take no new request until the backlog is
- * under half of it again. Without it a store slower than the proxy (2 cores shared with the client
- * and the server under a benchmark) grew the queue to over 1 GB in seconds. */
+ * under three quarters of it again. Without it a store slower than the proxy (2 cores shared with
+ * the client and the server under a benchmark) grew the queue to over 1 GB in seconds. Before
+ * that, from half the mark, store_pace_us slows every client's next request in proportion (a few
+ * 100 µs, then up to STORE_PACE_MAX_US): the proxy settles at the writer's pace instead of running
+ * into the mark, where every client stopped for as long as the writer took to write half of the
+ * backlog (50-300 ms). Half the mark leaves the writer ~150 ms of S1's flows to fall behind by
+ * (a slow commit, its catch-up checkpoint) before any client is slowed. */
 #define STORE_BACKLOG_BYTES (64u << 20)
 #define STORE_BACKLOG_FLOWS 8192u
 /* Group commit: once a flow is waiting, the writer waits up to STORE_LINGER_MS for STORE_GATHER
@@ -153,7 +159,9 @@ struct store {
     struct queue *queue;       /* finished flows waiting to be written */
     atomic_size_t queued_bytes; /* flow_mem_size of the flows in the queue or being written */
     atomic_size_t queued_flows;
-    atomic_int backlogged;     /* 1 from the high mark until back under half of it */
+    atomic_int backlogged;     /* 1 from the high mark until back under 3/4 of it */
+    atomic_uint_fast64_t backlog_marks; /* times the high mark was reached */
+    atomic_uint_fast64_t paced; /* store_pace_us answers that asked for a wait */
     pthread_t thread;
     int started;
     uint64_t last_id;          /* highest id in the file at open */
@@ -168,6 +176,7 @@ struct store {
     int file_gone;             /* the session file was deleted under us (never comes back) */
     enum store_fault failing;  /* why the last batch could not be written, or NONE (writer) */
     struct store_hold held;    /* flows waiting for the file to be writable */
+    struct store_checkpoint *ckpt; /* the WAL's checkpointer (store_checkpoint.h), or NULL */
     struct store_messages *messages; /* WebSocket messages waiting to be written */
     uint64_t last_try_us;      /* when a failing file was last tried (flow_now_us) */
     time_t gone_checked;       /* when file_gone was last looked at (once a second) */
@@ -418,7 +427,7 @@ static void write_batch(struct store *s, struct flow **fl, size_t n, size_t nold
     }
     size_t bytes = atomic_fetch_sub(&s->queued_bytes, freed) - freed;
     size_t flows = atomic_fetch_sub(&s->queued_flows, nfreed) - nfreed;
-    if (bytes < STORE_BACKLOG_BYTES / 2 && flows < STORE_BACKLOG_FLOWS / 2)
+    if (bytes < STORE_BACKLOG_BYTES / 4 * 3 && flows < STORE_BACKLOG_FLOWS / 4 * 3)
         atomic_store(&s->backlogged, 0);
     if (committed && written && s->notify)
         s->notify(lo, hi, s->notify_arg);
@@ -527,16 +536,17 @@ static int db_fd_of(sqlite3 *db, const char *path)
     return fd;
 }
 
-/* Checkpoint as SQLite's default hook does (PASSIVE, once the WAL has STORE_WAL_FRAMES frames),
- * then drop the session file's pages from the page cache: the checkpoint has written and synced
- * them, and the writer appends, so they are not read again soon. A session grows by ~4 KiB per
- * flow; left cached, the file took a new page of memory for every 4 KiB written, and on this
- * kind of VM a page never used before costs ~5x its copy (the store thread's CPU per flow doubled
- * over 1 GB of session). Dropped, the same few MB of memory are used over and over, and a long
- * session no longer pushes everything else out of the page cache. */
+/* The writer's WAL hook, after each commit: the checkpointer takes it from here
+ * (store_checkpoint.h). Without one (it could not start) checkpoint as SQLite's default hook does
+ * (PASSIVE, once the WAL has STORE_WAL_FRAMES frames), in the commit, then drop the session
+ * file's pages from the page cache (see drop_cached in store_checkpoint.c for why). */
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
     struct store *s = arg;
+    if (s->ckpt) {
+        store_checkpoint_committed(s->ckpt, db, name, frames);
+        return SQLITE_OK;
+    }
     if (frames < STORE_WAL_FRAMES)
         return SQLITE_OK;
     sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
@@ -638,6 +648,13 @@ struct store *store_open(const char *path, char *err, size_t errlen)
         goto fail;
     }
     s->db_fd = db_fd_of(s->db, path);
+    /* the hook replaces SQLite's autocheckpoint on this connection: commits never checkpoint */
+    sqlite3_int64 page_size = 0;
+    char ckerr[256];
+    if (store_db_query_int64(s->db, "PRAGMA page_size", &page_size) < 0 ||
+        !(s->ckpt = store_checkpoint_start(path, (int)page_size, s->db_fd, ckerr, sizeof ckerr)))
+        log_msg(LOG_WARN, "store: %s: checkpoints stay in the commits: %s", path,
+                page_size ? ckerr : sqlite3_errmsg(s->db));
     sqlite3_wal_hook(s->db, on_wal_commit, s);
     if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
         snprintf(err, errlen, "%s: cannot start the store thread", path);
@@ -656,8 +673,9 @@ void store_sink(struct flow *f, void *store)
     size_t size = flow_mem_size(f);
     size_t bytes = atomic_fetch_add(&s->queued_bytes, size) + size;
     size_t flows = atomic_fetch_add(&s->queued_flows, 1) + 1;
-    if (bytes > STORE_BACKLOG_BYTES || flows > STORE_BACKLOG_FLOWS)
-        atomic_store(&s->backlogged, 1);
+    if ((bytes > STORE_BACKLOG_BYTES || flows > STORE_BACKLOG_FLOWS) &&
+        !atomic_exchange(&s->backlogged, 1))
+        atomic_fetch_add(&s->backlog_marks, 1);
     if (queue_push(s->queue, f) < 0) {
         atomic_fetch_sub(&s->queued_bytes, size);
         atomic_fetch_sub(&s->queued_flows, 1);
@@ -671,6 +689,25 @@ int store_backlogged(void *store)
 {
     struct store *s = store;
     return atomic_load_explicit(&s->backlogged, memory_order_relaxed);
+}
+
+unsigned store_pace_us(void *store)
+{
+    struct store *s = store;
+    uint64_t bytes = atomic_load_explicit(&s->queued_bytes, memory_order_relaxed);
+    uint64_t flows = atomic_load_explicit(&s->queued_flows, memory_order_relaxed);
+    /* how far from half the mark to the mark, in 1/1024ths, the fuller of the two */
+    uint64_t by_bytes = bytes * 2048 / STORE_BACKLOG_BYTES, by_flows = flows * 2048 / STORE_BACKLOG_FLOWS;
+    uint64_t q = by_bytes > by_flows ? by_bytes : by_flows; /* 1024: half the mark */
+    if (q <= 1024)
+        return 0;
+    q -= 1024;
+    if (q > 1024)
+        q = 1024;
+    if (!q)
+        return 0;
+    atomic_fetch_add_explicit(&s->paced, 1, memory_order_relaxed);
+    return (unsigned)(STORE_PACE_MAX_US * q / 1024);
 }
 
 void store_set_lines(struct store *s, FILE *out)
@@ -699,6 +736,10 @@ void store_get_stats(struct store *s, struct store_stats *out)
     pthread_mutex_lock(&s->stats_mu);
     *out = s->stats;
     pthread_mutex_unlock(&s->stats_mu);
+    if (s->ckpt)
+        store_checkpoint_get(s->ckpt, &out->wal);
+    out->backlog_marks = atomic_load(&s->backlog_marks);
+    out->paced = atomic_load(&s->paced);
 }
 
 void store_close(struct store *s)
@@ -709,13 +750,19 @@ void store_close(struct store *s)
         queue_close(s->queue);
     if (s->started) {
         pthread_join(s->thread, NULL);
-        struct store_stats st = s->stats;
+        struct store_stats st;
+        store_get_stats(s, &st);
         log_msg(LOG_DEBUG, "store: %s: %llu flows in %llu commits (largest batch %llu), "
-                "latency avg %.1f ms max %.1f ms, %llu lost",
+                "latency avg %.1f ms max %.1f ms, %llu lost; WAL at most %llu frames, "
+                "%llu checkpoints (%llu by the writer); backlog mark reached %llu times, "
+                "%llu requests paced",
                 s->path, (unsigned long long)st.flows, (unsigned long long)st.commits,
                 (unsigned long long)st.batch_max,
                 st.flows ? (double)st.latency_sum_us / (double)st.flows / 1000.0 : 0.0,
-                (double)st.latency_max_us / 1000.0, (unsigned long long)st.lost);
+                (double)st.latency_max_us / 1000.0, (unsigned long long)st.lost,
+                (unsigned long long)st.wal.frames_max, (unsigned long long)st.wal.runs,
+                (unsigned long long)st.wal.writer_runs, (unsigned long long)st.backlog_marks,
+                (unsigned long long)st.paced);
         pthread_mutex_destroy(&s->stats_mu);
     }
     if (s->queue) { /* a thread that never started leaves flows behind */
@@ -724,6 +771,7 @@ void store_close(struct store *s)
             flow_free(f);
         queue_free(s->queue);
     }
+    store_checkpoint_stop(s->ckpt); /* before the writer's connection: its close checkpoints */
     sqlite3_finalize(s->client_stats);
     sqlite3_finalize(s->cleared);
     sqlite3_finalize(s->max_seq);

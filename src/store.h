@@ -40,6 +40,7 @@
 #include <event2/buffer.h>
 #include "attrib.h"
 #include "flow.h"
+#include "store_checkpoint.h"
 
 /* Longest a finished flow waits in the queue before its batch is committed (ms). */
 #define STORE_BATCH_MS 50
@@ -58,9 +59,15 @@ struct store *store_open(const char *path, char *err, size_t errlen) HP_NONNULL(
 void store_sink(struct flow *f, void *store) HP_NONNULL(1, 2);
 
 /* 1 while the flows waiting to be written hold more memory than the store lets queue up (set at a
- * high mark, cleared at half of it): a worker then takes no new request until it is 0 again, so
- * memory stays bounded when the proxy outruns the disk. Lock-free. Argument: the store. */
+ * high mark, cleared at three quarters of it): a worker then takes no new request until it is 0
+ * again, so memory stays bounded when the proxy outruns the disk. Lock-free. Argument: the store. */
 int store_backlogged(void *store) HP_NONNULL(1);
+
+/* Below the high mark, how long (µs) each new request should wait so the proxy slows to the
+ * writer's pace before the mark is reached: 0 up to half the mark, then in proportion to how far
+ * past that the backlog is, up to STORE_PACE_MAX_US at the mark. Lock-free. */
+#define STORE_PACE_MAX_US 2000u
+unsigned store_pace_us(void *store) HP_NONNULL(1);
 
 /* Print each flow's terminal line (flow_format_line) to out as the writer takes it, a batch at a
  * time with one write, so workers make no write per exchange (call before flows arrive; pass
@@ -111,6 +118,9 @@ struct store_stats {
     uint64_t lost;           /* flows that could not be written (logged) */
     uint64_t latency_sum_us; /* sum over committed flows of flow_done → commit (us) */
     uint64_t latency_max_us; /* the longest such wait */
+    struct store_checkpoint_stats wal; /* the WAL's checkpoints (zeros without a checkpointer) */
+    uint64_t backlog_marks;  /* times the backlog reached the high mark (store_backlogged) */
+    uint64_t paced;          /* store_pace_us answers that asked a request to wait */
 };
 
 /* Copy the counters into out (thread-safe). */
