@@ -138,6 +138,7 @@ int leg_free_tls_buffers(SSL *ssl)
 
 int leg_release_buffers(struct leg *leg)
 {
+    tls_facts_release_snapshot(&leg->tls);
     return leg_free_tls_buffers(leg->ssl);
 }
 

@@ -128,6 +128,49 @@ static int snap_current(const struct tls_facts *facts)
 #undef SAME
 }
 
+/* What a snapshot given back showed: the serial it had and everything snap_current compares. */
+struct tls_snap_memo {
+    uint64_t serial;
+    unsigned gen;
+#define MEMO_FIELD(name) __typeof__(((struct tls_facts *)0)->name) name;
+    SCALARS(MEMO_FIELD)
+    char alert_sent[sizeof ((struct tls_facts *)0)->alert_sent];
+    char alert_received[sizeof ((struct tls_facts *)0)->alert_received];
+};
+
+static int memo_current(const struct tls_facts *facts)
+{
+    const struct tls_snap_memo *m = facts->memo;
+    if (m->gen != facts->strings_gen)
+        return 0;
+#define SAME_AS_MEMO(name) && m->name == facts->name
+    return 1 SCALARS(SAME_AS_MEMO) && !strcmp(m->alert_sent, facts->alert_sent) &&
+           !strcmp(m->alert_received, facts->alert_received);
+#undef SAME_AS_MEMO
+}
+
+void tls_facts_release_snapshot(struct tls_facts *facts)
+{
+    struct flow_tls_shared *snap = facts->snap;
+    if (!snap)
+        return; /* (a flow still holding it frees it when it is recorded) */
+    if (snap_current(facts)) {
+        struct tls_snap_memo *m = facts->memo ? facts->memo : malloc(sizeof *m);
+        if (m) { /* else the next flow's facts get a new serial: one more inline copy */
+            m->serial = snap->serial;
+            m->gen = facts->snap_gen;
+#define TO_MEMO(name) m->name = facts->name;
+            SCALARS(TO_MEMO)
+#undef TO_MEMO
+            memcpy(m->alert_sent, facts->alert_sent, sizeof m->alert_sent);
+            memcpy(m->alert_received, facts->alert_received, sizeof m->alert_received);
+            facts->memo = m;
+        }
+    }
+    flow_tls_shared_unref(snap);
+    facts->snap = NULL;
+}
+
 void tls_facts_to_flow(struct tls_facts *facts, struct flow *f, int upstream)
 {
     if (!facts->snap || !snap_current(facts)) {
@@ -135,6 +178,12 @@ void tls_facts_to_flow(struct tls_facts *facts, struct flow *f, int upstream)
         if (!snap)
             return;
         tls_facts_get(facts, &snap->t);
+        if (facts->memo) { /* the snapshot given back while idle, made again: the same facts */
+            if (!facts->snap && memo_current(facts))
+                snap->serial = facts->memo->serial;
+            free(facts->memo);
+            facts->memo = NULL;
+        }
         flow_tls_shared_unref(facts->snap);
         facts->snap = snap;
         facts->snap_gen = facts->strings_gen;
@@ -189,6 +238,7 @@ const char *tls_facts_verify_error(const struct tls_facts *facts)
 void tls_facts_clear(struct tls_facts *facts)
 {
     free(facts->strings);
+    free(facts->memo);
     flow_tls_shared_unref(facts->snap);
     memset(facts, 0, sizeof *facts);
 }

@@ -23,6 +23,8 @@ struct tls_facts {
     unsigned strings_gen;     /* how many times strings was replaced (tells snap's age) */
     struct flow_tls_shared *snap; /* the facts as flows last took them (a reference), or NULL */
     unsigned snap_gen;        /* strings_gen when snap was made */
+    struct tls_snap_memo *memo; /* what a snapshot given back while idle showed, or NULL
+                               * (tls_facts_release_snapshot) */
 };
 
 /* Make ssl record its alerts into facts (borrowed: must outlive ssl or be detached with
@@ -47,6 +49,12 @@ void tls_facts_get(const struct tls_facts *facts, struct flow_tls *out) HP_NONNU
  * same shared snapshot as the connection's previous flows while nothing changed (no copy), a new
  * one when something did. On OOM f's facts stay as they were. */
 void tls_facts_to_flow(struct tls_facts *facts, struct flow *f, int upstream) HP_NONNULL(1, 2);
+
+/* The connection is idle: give back the facts' snapshot (~2.6 KiB, the full struct flow_tls;
+ * freed once no flow holds it either), keeping only what tells whether the next one would show the
+ * same (~170 bytes). tls_facts_to_flow then makes it again under the same serial, so the store
+ * still writes a connection's unchanged facts once (store_tls.h); changed facts get a new one. */
+void tls_facts_release_snapshot(struct tls_facts *facts) HP_NONNULL(1);
 
 /* The first OpenSSL error of a failed handshake, or otherwise when there is none; the verify
  * error text ("" when none). Valid until the facts change. */

@@ -51,6 +51,41 @@ int main(void)
     strcpy(mine->leaf, "other");
     ok(!strcmp(f[4]->tls_client->leaf, "minted"), "writing it changes no other flow");
 
+    /* idle: the snapshot is given back, and made again under the same serial while nothing
+     * changed (the store then still writes the facts once); any change: a new serial */
+    struct flow *g[4];
+    for (int i = 0; i < 4; i++)
+        g[i] = flow_new((uint64_t)i + 10, 1, 64);
+    uint64_t before = facts.snap->serial; /* f[4]'s (f[5] has a copy of its own now) */
+    tls_facts_release_snapshot(&facts);
+    ok(facts.snap == NULL && !strcmp(f[4]->tls_client->leaf, "minted"),
+       "released while idle: the facts hold no snapshot, the flows keep theirs");
+    tls_facts_to_flow(&facts, g[0], 0);
+    ok(g[0]->tls_ref[0] && g[0]->tls_ref[0]->serial == before &&
+       !strcmp(g[0]->tls_client->leaf, "minted") &&
+       !strcmp(g[0]->tls_client->leaf_reason, "httpeek's CA signed it") &&
+       !strcmp(g[0]->tls_client->alert_received, "handshake failure") &&
+       g[0]->tls_client->handshake_done && facts.memo == NULL,
+       "the next flow's snapshot: made again, the same facts under the same serial");
+    tls_facts_to_flow(&facts, g[1], 0);
+    ok(g[1]->tls_client == g[0]->tls_client, "and shared by the flows after it");
+    tls_facts_release_snapshot(&facts);
+    tls_facts_release_snapshot(&facts); /* twice: nothing more to give back */
+    strcpy(facts.alert_sent, "close notify");
+    tls_facts_to_flow(&facts, g[2], 0);
+    ok(g[2]->tls_ref[0]->serial != before && !strcmp(g[2]->tls_client->alert_sent, "close notify"),
+       "an alert since the release: a new serial");
+    uint64_t third = g[2]->tls_ref[0]->serial;
+    tls_facts_release_snapshot(&facts);
+    tls_facts_set_leaf(&facts, "mirror_dates", "other");
+    tls_facts_to_flow(&facts, g[3], 0);
+    ok(g[3]->tls_ref[0]->serial != third && g[3]->tls_ref[0]->serial != before &&
+       !strcmp(g[3]->tls_client->leaf, "mirror_dates"),
+       "strings packed again since the release: a new serial");
+    tls_facts_release_snapshot(&facts); /* a memo left for tls_facts_clear (ASan: no leak) */
+    for (int i = 0; i < 4; i++)
+        flow_free(g[i]);
+
     /* the facts' snapshot outlives the flows, the flows outlive the facts (ASan: no leak or
      * double free whichever goes first) */
     for (int i = 0; i < 3; i++)
