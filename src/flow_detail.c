@@ -35,23 +35,54 @@ struct walk {
 /* ------------------------------------------------------------------------------------------ */
 /* Record bytes */
 
-static void put_bytes(struct walk *w, const void *s, size_t n)
+/* The record writers are inlined at each value of the walk: the store packs every flow, and
+ * a call per value was most of what packing cost. */
+#define PUT static inline __attribute__((always_inline))
+
+PUT void put_bytes(struct walk *w, const void *s, size_t n)
 {
     raw(w->out, (const char *)s, n);
 }
 
-static void put_varint(struct walk *w, uint64_t v)
+/* v as 7 bits per byte, low first, the high bit set on all but the last, at o (room for 10). */
+PUT char *varint_at(char *o, uint64_t v)
 {
-    unsigned char b[10];
-    size_t n = 0;
-    do {
-        b[n] = (unsigned char)(v & 0x7f);
+    while (v >= 0x80) {
+        *o++ = (char)(v | 0x80);
         v >>= 7;
-        if (v)
-            b[n] |= 0x80;
-        n++;
-    } while (v);
-    put_bytes(w, b, n);
+    }
+    *o++ = (char)v;
+    return o;
+}
+
+PUT void put_varint(struct walk *w, uint64_t v)
+{
+    struct flow_json_text *o = w->out;
+    reserve(o, 10);
+    if (!o->oom)
+        o->len = (size_t)(varint_at(o->buf + o->len, v) - o->buf);
+}
+
+/* A string: its length, then its bytes, in one reservation. */
+PUT void put_str(struct walk *w, const char *v)
+{
+    struct flow_json_text *o = w->out;
+    size_t n = v ? strlen(v) : 0;
+    reserve(o, n + 10);
+    if (o->oom)
+        return;
+    char *p = varint_at(o->buf + o->len, n);
+    if (n)
+        memcpy(p, v, n);
+    o->len = (size_t)(p + n - o->buf);
+}
+
+PUT void put_byte(struct walk *w, int b)
+{
+    struct flow_json_text *o = w->out;
+    reserve(o, 1);
+    if (!o->oom)
+        o->buf[o->len++] = (char)b;
 }
 
 static uint64_t get_varint(struct walk *w)
@@ -77,7 +108,7 @@ static long long get_int(struct walk *w)
     return (long long)(z >> 1) ^ -(long long)(z & 1);
 }
 
-static void put_int(struct walk *w, long long v)
+PUT void put_int(struct walk *w, long long v)
 {
     put_varint(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
@@ -114,10 +145,7 @@ static const char *get_str(struct walk *w, size_t *n)
 WALKER void w_str(struct walk *w, const char *k, const char *v)
 {
     if (w->mode == WALK_PACK) {
-        size_t n = v ? strlen(v) : 0;
-        put_varint(w, n);
-        if (n)
-            put_bytes(w, v, n);
+        put_str(w, v);
         return;
     }
     if (k)
@@ -151,10 +179,9 @@ WALKER void w_int(struct walk *w, const char *k, long long v)
 /* A flag the walk branches on (a bool member is one written as such): returns it. */
 WALKER int w_flag(struct walk *w, int v)
 {
-    if (w->mode == WALK_PACK) {
-        unsigned char b = (unsigned char)(v != 0);
-        put_bytes(w, &b, 1);
-    } else if (w->mode == WALK_EMIT) {
+    if (w->mode == WALK_PACK)
+        put_byte(w, v != 0);
+    else if (w->mode == WALK_EMIT) {
         int b = get_byte(w);
         if (b > 1)
             w->bad = 1;
@@ -219,9 +246,7 @@ WALKER void w_stream(struct walk *w, const char *k, int32_t sid)
 WALKER void w_json(struct walk *w, const char *k, const char *v)
 {
     if (w->mode == WALK_PACK) {
-        size_t n = strlen(v);
-        put_varint(w, n);
-        put_bytes(w, v, n);
+        put_str(w, v);
         return;
     }
     key(w->out, k);
