@@ -1,6 +1,7 @@
 /* flow_json.h — a finished flow as JSON text: the summary shown in lists and the detail shown for
  * one flow, in the shapes documented in store.h. Runs on the store's writer thread, which persists
- * both texts; the viewer and HAR export read them back.
+ * the summary and the detail (as a flow record: detail_record, flow_detail.h); the viewer and HAR
+ * export read them back.
  *
  * Every string is valid UTF-8 whatever bytes the flow held: a byte sequence that is not valid
  * UTF-8 is mapped byte by byte as Latin-1 (0x80..0xff → U+0080..U+00FF), so header values survive
@@ -32,6 +33,9 @@ struct flow_json_text {
                                   Content-Type), for a store that also keeps it as a column */
     int detail_only;           /* input: 1 = the detail leaves out the summary's members (a
                                   store that keeps both texts: flow_json_whole joins them) */
+    int detail_record;         /* input: 1 = the detail is the flow record (flow_detail.h:
+                                  bytes, not JSON) of the detail_only text, written as that
+                                  text when it is read (flow_detail_emit) */
     long long tls_ref[2];      /* input: when > 0, the detail's tls.client ([0]) / tls.upstream
                                   ([1]) is this number, the key of the leg's facts written apart
                                   (store_tls.h), instead of the object; 0: the object */

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sqlite3.h>
 #include <event2/buffer.h>
+#include "flow_detail.h"
 #include "hls.h"
 
 #define VISIBLE_FROM "(SELECT coalesce((SELECT value FROM meta WHERE key='cleared_upto'), 0))"
@@ -157,7 +158,7 @@ static void link_revalidated(sqlite3 *db, json_t *d, sqlite3_int64 id, json_t *l
     while (!found && sqlite3_step(st) == SQLITE_ROW) {
         if (sqlite3_column_int(st, 1) == 304)
             continue; /* an earlier revalidation of the same response: look further back */
-        json_t *o = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+        json_t *o = flow_detail_load(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
         if (o && validators_match(req, json_object_get(o, "response")))
             found = link_of("revalidates", sqlite3_column_int64(st, 0), column_url(st),
                             sqlite3_column_int(st, 1), 0, "");
@@ -185,7 +186,7 @@ static void link_revalidations(sqlite3 *db, json_t *d, sqlite3_int64 id, json_t 
     while (n < LINKS_MAX && sqlite3_step(st) == SQLITE_ROW) {
         if (sqlite3_column_int(st, 1) != 304)
             break; /* a full response again: later 304s revalidate that one */
-        json_t *o = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+        json_t *o = flow_detail_load(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
         if (o && validators_match(json_object_get(o, "request"), resp)) {
             json_array_append_new(links, link_of("revalidated-by", sqlite3_column_int64(st, 0),
                                                  column_url(st), 304, 0, ""));

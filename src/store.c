@@ -3,7 +3,10 @@
  *   flows(id INTEGER PRIMARY KEY,   the flow id (assigned when the flow started)
  *         started, kind, method, host, status, failed, client, mime   filterable facts (no
  *                                    index: files from earlier builds have five, unused)
- *         summary TEXT, detail TEXT  the flow_json_texts shapes (summary for lists, detail for one)
+ *         summary TEXT, detail       the flow_json_texts shapes (summary for lists, detail for one):
+ *                                    the detail is a JSON text (schema 1 rows) or, written by
+ *                                    schema 2, a flow record BLOB (flow_detail.h) that readers
+ *                                    write as that same text (flow_detail_load)
  *         req_body BLOB, req_len, req_total, req_trunc, req_ctype, req_cenc      request body:
  *                                    the captured bytes (raw when the BLOB is req_len bytes
  *                                    long, else a zlib stream), their length, the body
@@ -14,7 +17,9 @@
  *                                    in the row (its BLOB is NULL) but in the body file
  *                                    SESSION-bodies at offset _at, _flen bytes long: its raw
  *                                    bytes when _flen = _len, else a zlib stream
- *   meta(key TEXT PRIMARY KEY, value)   'schema' = 1, 'cleared_upto' = highest hidden id
+ *   meta(key TEXT PRIMARY KEY, value)   'schema' = 2 (a schema 1 file is raised to 2 when this
+ *                                    build writes it: its rows stay as they are), 'cleared_upto'
+ *                                    = highest hidden id
  *   client_stats(addr PRIMARY KEY, flows, failed, https, app)   per-client counts of the visible
  *                                    flows, added to in each batch's transaction
  *
@@ -50,7 +55,9 @@
 #include "store_row.h"
 #include "store_tls.h"
 
-#define STORE_SCHEMA_VERSION 1
+/* 2: details may be flow records (BLOBs), which builds of schema 1 cannot read: they refuse to
+ * write the file and say why. This build reads and writes both. */
+#define STORE_SCHEMA_VERSION 2
 /* Back-pressure: when finished flows waiting for the writer hold more than this much memory (or
  * are this many), store_backlogged says so and workers take no new request until the backlog is
  * under three quarters of it again. Without it a store slower than the proxy (2 cores shared with
@@ -96,7 +103,7 @@ static const char schema_sql[] =
     /* No secondary index: every read is by id (the viewer filters the summaries it holds), and
      * the five indexes earlier builds made (flows_started, _host, _status, _failed, _client)
      * cost the writer an insert each per flow. Files that have them keep them. */
-    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema', 1);"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema', 2);"
     /* per-client counts kept up by the writer (one upsert per client per batch, see
      * write_client_stats), so the viewer's clients panel is one small read whatever the
      * session's size (flows hidden by a clear are not counted) */
@@ -627,6 +634,9 @@ struct store *store_open(const char *path, char *err, size_t errlen)
         exec(s->db, "ROLLBACK", NULL, 0, path);
         goto fail;
     }
+    if (version == 1 && /* every schema 1 row reads as it is: the new rows need 2 */
+        exec(s->db, "UPDATE meta SET value = 2 WHERE key = 'schema'", err, errlen, path) == 0)
+        version = 2;
     if (version != STORE_SCHEMA_VERSION) {
         snprintf(err, errlen, "%s: session schema %lld, this httpeek writes %d", path,
                  (long long)version, STORE_SCHEMA_VERSION);

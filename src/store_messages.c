@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include "diagnose.h"
+#include "flow_detail.h"
 #include "flow_json.h"
 #include "log.h"
 
@@ -273,7 +274,8 @@ static int patch_flow(sqlite3 *db, uint64_t id, const struct ws_end *e)
         goto out;
     sum = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
     /* written back whole: the patched members stay where a whole detail has them */
-    det = flow_json_whole(json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL),
+    det = flow_json_whole(flow_detail_load(sqlite3_column_blob(st, 1),
+                                           (size_t)sqlite3_column_bytes(st, 1)),
                           (const char *)sqlite3_column_text(st, 0));
     if (!sum || !det)
         goto out;

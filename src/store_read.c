@@ -14,6 +14,7 @@
 #include "store_tls.h"
 #include "log.h"
 #include "store_db.h"
+#include "flow_detail.h"
 #include "flow_json.h"
 
 struct store_reader {
@@ -220,8 +221,8 @@ json_t *store_reader_get(struct store_reader *r, uint64_t id)
     sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
     json_t *o = NULL;
     if (sqlite3_step(st) == SQLITE_ROW) {
-        const char *text = (const char *)sqlite3_column_text(st, 0);
-        o = text ? json_loads(text, 0, NULL) : NULL;
+        /* a JSON text, or (schema 2) a flow record written as that text now */
+        o = flow_detail_load(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
         o = flow_json_whole(o, (const char *)sqlite3_column_text(st, 1));
     }
     sqlite3_reset(st);

@@ -390,7 +390,7 @@ int store_row_write(struct store_row *s, struct flow *f, sqlite3_int64 seq)
     bind_text(st, 8, f->client_addr);
     bind_text(st, 9, s->json.mime); /* flow_json_texts worked it out for the summary */
     sqlite3_bind_text(st, 10, s->json.buf, (int)s->json.summary_len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 11, s->json.detail, (int)s->json.detail_len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 11, s->json.detail, (int)s->json.detail_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 28, seq);
     if (bind_body(s, 12, 24, &f->req_body, f->req) < 0 ||
         bind_body(s, 18, 26, &f->resp_body, f->resp) < 0) {
@@ -418,6 +418,8 @@ int store_row_open(struct store_row *s, sqlite3 *db, const char *path, struct st
     if (sqlite3_prepare_v2(db, insert_sql, -1, &s->insert, NULL) != SQLITE_OK)
         return -2;
     s->json.detail_only = 1; /* the row has the summary: store_reader_get joins them */
+    /* the detail as a flow record (a BLOB), written as JSON text when it is read */
+    s->json.detail_record = 1;
     if (zinit(s) < 0)
         return -1;
     /* Opened (and locked) now rather than at the first big body: a session is always both files,

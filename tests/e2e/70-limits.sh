@@ -66,7 +66,9 @@ stop_httpeek
 rows=$("$PYTHON" - "$T/s1.sqlite" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-print(db.execute("select count(*) from flows where failed = 1 and detail like '%request refused:%'").fetchone()[0])
+# the failure's reason is the summary's error (the detail may be a flow record: flow_detail.h)
+print(db.execute("select count(*) from flows where failed = 1"
+                 " and json_extract(summary, '$.error') like 'request refused:%'").fetchone()[0])
 PY
 )
 is "$rows" 4 "the session holds the 4 refused requests as failed flows"

@@ -114,6 +114,6 @@ wait_grep "resp-bad-chunk.*FAILED" "$HTTPEEK_LOG" 5
 n=$(log_lines "400 .*FAILED client_request: invalid request" | wc -l)
 is "$n" 26 "each refused request is one FAILED flow (log)"
 stop_httpeek
-is "$("$PYTHON" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from flows where failed=1 and detail like \"%invalid request%\"").fetchone()[0])' "$T/s.sqlite")" 26 "each refused request is a failed flow in the session"
+is "$("$PYTHON" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from flows where failed=1 and json_extract(summary, \"$.error\") like \"%invalid request%\"").fetchone()[0])' "$T/s.sqlite")" 26 "each refused request is a failed flow in the session"
 
 done_testing
