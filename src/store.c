@@ -62,11 +62,13 @@
  * are this many), store_backlogged says so and workers take no new request until the backlog is
  * under three quarters of it again. Without it a store slower than the proxy (2 cores shared with
  * the client and the server under a benchmark) grew the queue to over 1 GB in seconds. Before
- * that, from half the mark, store_pace_us slows every client's next request in proportion (a few
- * 100 µs, then up to STORE_PACE_MAX_US): the proxy settles at the writer's pace instead of running
- * into the mark, where every client stopped for as long as the writer took to write half of the
- * backlog (50-300 ms). Half the mark leaves the writer ~150 ms of S1's flows to fall behind by
- * (a slow commit, its catch-up checkpoint) before any client is slowed. */
+ * that, from three quarters of the mark, store_pace_us slows every client's next request in
+ * proportion (a few 100 µs, then up to STORE_PACE_MAX_US): the proxy settles at the writer's pace
+ * instead of running into the mark, where every client stopped for as long as the writer took to
+ * write a quarter of the backlog (50-300 ms). Pacing from a quarter or half of the mark slowed
+ * 3-15 % of S1's requests by a millisecond or more (S1 p99 up, bench/tail.sh); from three
+ * quarters the writer may fall ~200 ms of S1's flows behind (a slow commit, its catch-up
+ * checkpoint, a busy core) before any client is slowed. */
 #define STORE_BACKLOG_BYTES (64u << 20)
 #define STORE_BACKLOG_FLOWS 8192u
 /* Group commit: once a flow is waiting, the writer waits up to STORE_LINGER_MS for STORE_GATHER
@@ -706,12 +708,12 @@ unsigned store_pace_us(void *store)
     struct store *s = store;
     uint64_t bytes = atomic_load_explicit(&s->queued_bytes, memory_order_relaxed);
     uint64_t flows = atomic_load_explicit(&s->queued_flows, memory_order_relaxed);
-    /* how far from half the mark to the mark, in 1/1024ths, the fuller of the two */
-    uint64_t by_bytes = bytes * 2048 / STORE_BACKLOG_BYTES, by_flows = flows * 2048 / STORE_BACKLOG_FLOWS;
-    uint64_t q = by_bytes > by_flows ? by_bytes : by_flows; /* 1024: half the mark */
-    if (q <= 1024)
+    /* how far from three quarters of the mark to the mark, in 1/1024ths, the fuller of the two */
+    uint64_t by_bytes = bytes * 4096 / STORE_BACKLOG_BYTES, by_flows = flows * 4096 / STORE_BACKLOG_FLOWS;
+    uint64_t q = by_bytes > by_flows ? by_bytes : by_flows; /* 3072: three quarters of it */
+    if (q <= 3072)
         return 0;
-    q -= 1024;
+    q -= 3072;
     if (q > 1024)
         q = 1024;
     if (!q)

@@ -64,8 +64,8 @@ void store_sink(struct flow *f, void *store) HP_NONNULL(1, 2);
 int store_backlogged(void *store) HP_NONNULL(1);
 
 /* Below the high mark, how long (µs) each new request should wait so the proxy slows to the
- * writer's pace before the mark is reached: 0 up to half the mark, then in proportion to how far
- * past that the backlog is, up to STORE_PACE_MAX_US at the mark. Lock-free. */
+ * writer's pace before the mark is reached: 0 up to three quarters of the mark, then in proportion
+ * to how far past that the backlog is, up to STORE_PACE_MAX_US at the mark. Lock-free. */
 #define STORE_PACE_MAX_US 2000u
 unsigned store_pace_us(void *store) HP_NONNULL(1);
 

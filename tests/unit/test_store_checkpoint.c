@@ -5,7 +5,7 @@
  * - a process killed with -9 while it writes and checkpoints loses no committed flow, and the
  *   file it leaves is consistent;
  * - while the writer cannot write (another connection holds the write lock), the backlog that
- *   builds up is paced in proportion from half the mark, held at the mark, and every
+ *   builds up is paced in proportion from 3/4 of the mark, held at the mark, and every
  *   flow is recorded once the writer can write again. No timed assertions. */
 #include "../../src/store.h"
 
@@ -215,14 +215,14 @@ static void test_paced(const char *dir)
        "another connection takes the write lock");
     is_int(store_pace_us(s), 0, "an empty store asks no pacing");
     unsigned pace[5] = {0};
-    int at[5] = {4000, 5000, 6000, 7000, 8100}, backlogged_before = 0, n = 0;
+    int at[5] = {6000, 6500, 7000, 7600, 8100}, backlogged_before = 0, n = 0;
     for (int k = 0; k < 5; k++) {
         for (; n < at[k]; n++)
             store_sink(mkflow(1 + (uint64_t)n, (const unsigned char *)"x", 1), s);
         pace[k] = store_pace_us(s);
         backlogged_before |= store_backlogged(s);
     }
-    is_int(pace[0], 0, "under half the mark (4,000 of 8,192 flows): no pacing");
+    is_int(pace[0], 0, "under three quarters of the mark (6,000 of 8,192 flows): no pacing");
     ok(pace[1] > 0 && pace[1] < pace[2] && pace[2] < pace[3] && pace[3] < pace[4],
        "past it, pacing grows with the backlog: %u < %u < %u < %u us", pace[1], pace[2], pace[3],
        pace[4]);
