@@ -531,8 +531,12 @@ void http1_head_free(struct http1_head *h)
 
 const char *http1_head_get(const struct http1_head *h, const char *name)
 {
+    /* the first byte, case folded, before strcasecmp: most fields differ there (a head is
+     * asked a dozen names a request). Equal ignoring case implies equal here. */
+    unsigned char first = (unsigned char)name[0] | 0x20;
     for (size_t i = 0; i < h->nfields; i++)
-        if (!strcasecmp(h->fields[i].name, name))
+        if (((unsigned char)h->fields[i].name[0] | 0x20) == first &&
+            !strcasecmp(h->fields[i].name, name))
             return h->fields[i].value;
     return NULL;
 }
@@ -558,11 +562,14 @@ static int list_has(const char *s, const char *token, size_t toklen)
 int http1_connection_has(const struct http1_head *h, const char *token)
 {
     size_t n = strlen(token);
-    for (size_t i = 0; i < h->nfields; i++)
-        if ((!strcasecmp(h->fields[i].name, "connection") ||
+    for (size_t i = 0; i < h->nfields; i++) {
+        unsigned char c = (unsigned char)h->fields[i].name[0] | 0x20; /* most fields: no compare */
+        if ((c == 'c' || c == 'p') &&
+            (!strcasecmp(h->fields[i].name, "connection") ||
              !strcasecmp(h->fields[i].name, "proxy-connection")) &&
             list_has(h->fields[i].value, token, n))
             return 1;
+    }
     return 0;
 }
 

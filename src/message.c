@@ -190,8 +190,9 @@ int message_add_trailer(struct message_head *h, const char *name, size_t name_le
 
 const char *message_get(const struct message_head *h, const char *name)
 {
+    size_t len = strlen(name); /* lengths first: a strcasecmp per field was most of it */
     for (size_t i = 0; i < h->nfields; i++)
-        if (!strcasecmp(h->fields[i].name, name))
+        if (h->fields[i].name_len == len && !strncasecmp(h->fields[i].name, name, len))
             return h->fields[i].value;
     return NULL;
 }
@@ -205,12 +206,27 @@ static const char *const connection_field_why[] = {
     "connection-specific field: proxy-connection", "connection-specific field: transfer-encoding",
     "connection-specific field: upgrade"};
 
+/* Asked of every field sent or received over HTTP/2: by length first (one compare for most). */
 static int connection_field_index(const char *name, size_t len)
 {
-    for (size_t i = 0; i < sizeof connection_fields / sizeof *connection_fields; i++)
-        if (strlen(connection_fields[i]) == len && !strncasecmp(name, connection_fields[i], len))
-            return (int)i;
-    return -1;
+    int i;
+    switch (len) {
+    case 10:
+        i = (name[0] | 0x20) == 'c' ? 0 : 1;
+        break;
+    case 16:
+        i = 2;
+        break;
+    case 17:
+        i = 3;
+        break;
+    case 7:
+        i = 4;
+        break;
+    default:
+        return -1;
+    }
+    return strncasecmp(name, connection_fields[i], len) ? -1 : i;
 }
 
 int message_is_connection_field(const char *name, size_t len)
@@ -228,14 +244,17 @@ static const unsigned char tchar_table[256] = {
     ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
     ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
     ['y'] = 1, ['z'] = 1,
-    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
-    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
-    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-    ['Y'] = 1, ['Z'] = 1};
+    ['A'] = 2, ['B'] = 2, ['C'] = 2, ['D'] = 2, ['E'] = 2, ['F'] = 2, ['G'] = 2, ['H'] = 2,
+    ['I'] = 2, ['J'] = 2, ['K'] = 2, ['L'] = 2, ['M'] = 2, ['N'] = 2, ['O'] = 2, ['P'] = 2,
+    ['Q'] = 2, ['R'] = 2, ['S'] = 2, ['T'] = 2, ['U'] = 2, ['V'] = 2, ['W'] = 2, ['X'] = 2,
+    ['Y'] = 2, ['Z'] = 2}; /* 2: a tchar HTTP/2 refuses in a field name (upper case) */
+
+/* Bytes no HTTP/2 field value may hold (RFC 9113 §8.2.1): one lookup a byte. */
+static const unsigned char value_bad[256] = {['\0'] = 1, ['\r'] = 1, ['\n'] = 1};
 
 static int is_tchar(unsigned char c)
 {
-    return tchar_table[c];
+    return tchar_table[c] != 0;
 }
 
 static int is_token(const char *s, size_t len)
@@ -285,7 +304,7 @@ static const char *h2_add(struct message_head *h, const char *name, size_t name_
     if (!name_len)
         return "empty field name";
     for (size_t i = 0; i < value_len; i++)
-        if (value[i] == '\0' || value[i] == '\r' || value[i] == '\n')
+        if (value_bad[(unsigned char)value[i]])
             return "invalid character in field value";
     if (name[0] == ':') {
         if (trailers)
@@ -330,10 +349,8 @@ static const char *h2_add(struct message_head *h, const char *name, size_t name_
     }
     for (size_t i = 0; i < name_len; i++) {
         unsigned char c = (unsigned char)name[i];
-        if (c >= 'A' && c <= 'Z')
-            return "upper-case field name";
-        if (!is_tchar(c))
-            return "invalid character in field name";
+        if (tchar_table[c] != 1) /* 0: not a tchar, 2: upper case */
+            return tchar_table[c] ? "upper-case field name" : "invalid character in field name";
     }
     int ci = connection_field_index(name, name_len);
     if (ci >= 0)
@@ -601,7 +618,8 @@ static struct http1_head *to_http1(const struct message_head *m, int recorded, c
     }
     struct http1_head *h = calloc(1, sizeof *h);
     size_t nout = m->nfields + (recorded ? 4 : 1);
-    size_t (*offs)[2] = calloc(nout, sizeof *offs);
+    size_t offs_small[48][2]; /* a usual head's offsets need no allocation */
+    size_t (*offs)[2] = nout <= 48 ? offs_small : calloc(nout, sizeof *offs);
     struct sbuf b = {0};
     if (!h || !offs)
         goto oom;
@@ -636,7 +654,7 @@ static struct http1_head *to_http1(const struct message_head *m, int recorded, c
     int cookie_done = 0;
     for (size_t i = 0; i < m->nfields; i++) {
         const struct message_field *f = &m->fields[i];
-        int is_cookie = !strcasecmp(f->name, "cookie");
+        int is_cookie = is_named(f, "cookie", 6);
         if (is_cookie && cookie_done)
             continue;
         offs[n][0] = sbuf_put(&b, f->name, f->name_len, 1);
@@ -645,7 +663,7 @@ static struct http1_head *to_http1(const struct message_head *m, int recorded, c
             offs[n][1] = b.len;
             int first = 1;
             for (size_t j = i; j < m->nfields; j++) {
-                if (strcasecmp(m->fields[j].name, "cookie"))
+                if (!is_named(&m->fields[j], "cookie", 6))
                     continue;
                 if ((!first && sbuf_put(&b, "; ", 2, 0) == SIZE_MAX) ||
                     sbuf_put(&b, m->fields[j].value, m->fields[j].value_len, 0) == SIZE_MAX)
@@ -688,10 +706,12 @@ static struct http1_head *to_http1(const struct message_head *m, int recorded, c
     h->keep_alive = 1;
     h->upgrade = is_connect;
     h->wire_size = m->wire_size ? m->wire_size : m->field_bytes;
-    free(offs);
+    if (offs != offs_small)
+        free(offs);
     return h;
 oom:
-    free(offs);
+    if (offs != offs_small)
+        free(offs);
     free(b.p);
     if (h)
         free(h->fields);
