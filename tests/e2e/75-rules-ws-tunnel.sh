@@ -72,8 +72,8 @@ like "$(rules_of)" 'request header X-Rewritten set' "the flow's _rules has the r
 r=$(wsc /slow 100000)
 t=$(jq_py 'd["big_secs"]' <<<"$r")
 is "$(jq_py 'd["status"]' <<<"$r")" "101" "throttle: the upgrade goes through"
-is "$(py 'import sys; t = float(sys.argv[1]); print(1.7 <= t <= 2.6)' "$t")" "True" \
-    "a 100 KB message relayed at 400 kbps down takes ~2 s (took $t s; unthrottled $fast s)"
+is "$(py 'import sys; t = float(sys.argv[1]); print(1.7 <= t <= 5.0)' "$t")" "True" \
+    "a 100 KB message relayed at 400 kbps down takes ~2 s: never under 1.7 s, under 5 s on a loaded machine (took $t s; unthrottled $fast s)"
 like "$(rules_of)" '"action": "throttle"' "the flow's _rules names the throttle"
 
 # ---- passthrough tunnels -------------------------------------------------------------------------------------
@@ -96,8 +96,8 @@ is "$(jq_py 'd["status"]' <<<"$r")" "403" "passthrough blocked with a status: th
 r=$(ptc pt-slow.test 100000)
 t=$(jq_py 'd["secs"]' <<<"$r")
 is "$(jq_py 'd["status"], d["echoed"]' <<<"$r")" "200 100000" "passthrough throttled: the bytes are relayed whole"
-is "$(py 'import sys; t = float(sys.argv[1]); print(1.7 <= t <= 2.6)' "$t")" "True" \
-    "... 100 KB back at 400 kbps down takes ~2 s (took $t s)"
+is "$(py 'import sys; t = float(sys.argv[1]); print(1.7 <= t <= 5.0)' "$t")" "True" \
+    "... 100 KB back at 400 kbps down takes ~2 s: 1.7 to 5 s (took $t s)"
 like "$(jq_py 'json.dumps(d["_rules"])' <<<"$(tunnel_of pt-slow.test)")" '"action": "throttle".*passthrough' \
     "the tunnel flow's _rules names the throttle"
 is "$(jq_py 'd["kind"]' <<<"$(tunnel_of pt-slow.test)")" "tunnel" "... a tunnel flow (the bytes were relayed, not intercepted)"
