@@ -162,13 +162,17 @@ static int authority_host(const char *authority, char *host, size_t len, int *po
 static int leaf_covers(struct session *s, const char *host)
 {
     struct front_h2 *h = front_h2_of(s);
-    if (h->covered[0] && !strcasecmp(h->covered, host))
+    if (h->covered && !strcasecmp(h->covered, host))
         return 1;
     X509 *leaf = s->client.ssl ? SSL_get_certificate(s->client.ssl) : NULL;
     if (leaf && X509_check_ip_asc(leaf, host, 0) != 1 &&
         X509_check_host(leaf, host, 0, 0, NULL) != 1)
         return 0;
-    str_copy(h->covered, sizeof h->covered, host);
+    char *copy = strdup(host); /* out of memory: checked again next time */
+    if (copy) {
+        free(h->covered);
+        h->covered = copy;
+    }
     return 1;
 }
 
@@ -459,8 +463,10 @@ void front_h2_on_conn_error(void *arg, uint32_t code, int by_client, const char 
     struct front_h2 *h = front_h2_of(s);
     log_msg(LOG_DEBUG, "conn %llu: HTTP/2 %s (%s, code %u)", (unsigned long long)s->id, why,
             by_client ? "from the client" : "sent", code);
-    if (h && !h->conn_error[0])
-        str_copy(h->conn_error, sizeof h->conn_error, why);
+    if (h && !h->conn_failed) {
+        h->conn_failed = 1;
+        h->conn_error = strdup(why);
+    }
 }
 
 const struct h2_server_ops front_h2_engine_ops = {on_request, on_body,    on_end,       on_close,

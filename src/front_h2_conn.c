@@ -66,10 +66,10 @@ static void front_h2_flush(struct session *s)
     struct evbuffer *out = leg_output(&s->client);
     int r = out ? h2_server_flush(h->h2, out) : -1;
     /* a GOAWAY with an error may go out in this flush (nghttp2 queues it while reading) */
-    int failed = r < 0 || h->failed || h->conn_error[0];
+    int failed = r < 0 || h->failed || h->conn_failed;
     if (failed || h2_server_done(h->h2) || (h->draining && h2_server_streams(h->h2) == 0)) {
         if (failed)
-            conn_failed(s, h->conn_error[0] ? h->conn_error : "the HTTP/2 connection failed");
+            conn_failed(s, h->conn_error ? h->conn_error : "the HTTP/2 connection failed");
         else
             front_h2_teardown(s, "connection closed");
         session_close(s, 1);
@@ -219,6 +219,8 @@ static void h2f_end(struct session *s, const char *why)
     h2_server_free(h->h2);
     if (h->front_h2_kick)
         event_free(h->front_h2_kick);
+    free(h->covered);
+    free(h->conn_error);
     free(h);
     s->front_state = NULL;
 }

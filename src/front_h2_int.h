@@ -44,9 +44,12 @@ struct front_h2 {
     struct h2_stream *up_owner;     /* the stream using the session's uplink, or NULL */
     int failed;                     /* the engine failed: flush its GOAWAY, then close */
     int draining;                   /* GOAWAY NO_ERROR sent: close once no stream is left */
-    char covered[256];              /* last :authority host the client's leaf covers, "" none */
-    char conn_error[300];           /* why the connection failed (the engine's on_conn_error:
-                                     * names the frame the client got wrong), "" none */
+    char *covered;                  /* last :authority host the client's leaf covers (owned),
+                                     * or NULL */
+    int conn_failed;                /* the engine's on_conn_error came */
+    char *conn_error;               /* why (owned; names the frame the client got wrong), or
+                                     * NULL (none, or no memory to say it). Both strings are
+                                     * made when needed: an idle connection holds neither */
 };
 
 /* The session's h2 front state (NULL before start and after end). */

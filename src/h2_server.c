@@ -44,20 +44,39 @@ struct h2_server {
     int any_drained;
     int32_t cur_sid;            /* stream of the frame being received (for nghttp2's errors) */
     size_t block_bytes;         /* wire bytes of the header block being received (frames) */
-    char error[256];            /* last connection error */
-    char lib_error[256];        /* nghttp2's last error message (error_callback2) */
+    struct h2s_errors *errs;    /* made at the first error (most connections have none), or
+                                 * NULL: both texts empty */
     struct h2_mem mem;          /* nghttp2's allocator: its frame buffer given back when idle */
 };
+
+/* A connection's error texts: half a KiB that an idle connection (thousands of them) need not
+ * hold until something goes wrong. */
+struct h2s_errors {
+    char error[256];            /* last connection error */
+    char lib[256];              /* nghttp2's last error message (error_callback2) */
+};
+
+/* s's error texts, made now if need be; NULL out of memory (the texts then stay empty). */
+static struct h2s_errors *errs(struct h2_server *s)
+{
+    if (!s->errs)
+        s->errs = calloc(1, sizeof *s->errs);
+    return s->errs;
+}
+
+static const char *error_text(const struct h2_server *s) { return s->errs ? s->errs->error : ""; }
+static const char *lib_error_text(const struct h2_server *s) { return s->errs ? s->errs->lib : ""; }
 
 static void conn_error(struct h2_server *s, uint32_t code, int by_client, const char *why)
 {
     if (s->failed)
         return;
-    if (why != s->error)
-        snprintf(s->error, sizeof s->error, "%s", why);
+    struct h2s_errors *e = errs(s);
+    if (e && why != e->error)
+        snprintf(e->error, sizeof e->error, "%s", why);
     s->failed = 1;
     if (s->ops->on_conn_error)
-        s->ops->on_conn_error(s->arg, code, by_client, s->error);
+        s->ops->on_conn_error(s->arg, code, by_client, e ? e->error : why);
 }
 
 /* Cut the connection off: GOAWAY with code, reported once. */
@@ -384,17 +403,20 @@ static int on_invalid_frame(nghttp2_session *ng, const nghttp2_frame *frame, int
 {
     (void)ng;
     struct h2_server *s = user;
-    char setting[160];
+    char setting[160], unkept[sizeof s->errs->error];
+    struct h2s_errors *e = errs(s);
+    char *error = e ? e->error : unkept;
+    size_t size = e ? sizeof e->error : sizeof unkept;
     if (frame->hd.type == NGHTTP2_SETTINGS &&
         bad_setting(&frame->settings, setting, sizeof setting))
-        snprintf(s->error, sizeof s->error, "%s", setting);
+        snprintf(error, size, "%s", setting);
     else if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST &&
         s->nstreams >= s->lim.max_concurrent_streams)
-        snprintf(s->error, sizeof s->error,
+        snprintf(error, size,
                  "HEADERS frame on stream %d: more than SETTINGS_MAX_CONCURRENT_STREAMS (%u) "
                  "streams open", frame->hd.stream_id, s->lim.max_concurrent_streams);
     else
-        snprintf(s->error, sizeof s->error, "%s frame on stream %d: %s",
+        snprintf(error, size, "%s frame on stream %d: %s",
                  h2_frame_name(frame->hd.type), frame->hd.stream_id, nghttp2_strerror(lib_error));
     struct h2s_stream *st = frame->hd.stream_id ? stream_of(s, frame->hd.stream_id) : NULL;
     if (st && !st->bad) {
@@ -402,7 +424,7 @@ static int on_invalid_frame(nghttp2_session *ng, const nghttp2_frame *frame, int
         const char *rule = frame->hd.type == NGHTTP2_HEADERS && !st->delivered
                                ? message_h2_check(&st->head)
                                : NULL;
-        snprintf(st->why_buf, sizeof st->why_buf, "%s%s%s", s->error, rule ? ": " : "",
+        snprintf(st->why_buf, sizeof st->why_buf, "%s%s%s", error, rule ? ": " : "",
                  rule ? rule : "");
         st->bad = st->why_buf;
     }
@@ -415,11 +437,14 @@ static int on_error2(nghttp2_session *ng, int lib_error, const char *msg, size_t
 {
     (void)lib_error;
     struct h2_server *s = user;
-    snprintf(s->lib_error, sizeof s->lib_error, "%.*s", (int)len, msg);
+    char unkept[sizeof s->errs->lib];
+    struct h2s_errors *e = errs(s);
+    char *lib = e ? e->lib : unkept;
+    snprintf(lib, e ? sizeof e->lib : sizeof unkept, "%.*s", (int)len, msg);
     struct h2s_stream *st = s->cur_sid ? nghttp2_session_get_stream_user_data(ng, s->cur_sid)
                                        : NULL;
     if (st && !st->bad) {
-        h2_describe_error(s->lib_error, st->why_buf, sizeof st->why_buf);
+        h2_describe_error(lib, st->why_buf, sizeof st->why_buf);
         st->bad = st->why_buf;
     }
     return 0;
@@ -451,8 +476,8 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *
                                                                : 150),
                      (const char *)frame->goaway.opaque_data);
         snprintf(why, sizeof why, "GOAWAY %s sent: %s", h2_error_name(frame->goaway.error_code),
-                 s->error[0]       ? s->error
-                 : s->lib_error[0] ? s->lib_error
+                 error_text(s)[0]       ? error_text(s)
+                 : lib_error_text(s)[0] ? lib_error_text(s)
                  : debug[0]        ? debug
                                    : h2_error_meaning(frame->goaway.error_code));
         conn_error(s, frame->goaway.error_code, 0, why);
@@ -540,6 +565,7 @@ void h2_server_free(struct h2_server *s)
         nghttp2_session_del(s->ng);
     if (s->gather)
         evbuffer_free(s->gather);
+    free(s->errs);
     free(s);
 }
 
@@ -560,7 +586,7 @@ int h2_server_feed(struct h2_server *s, const uint8_t *data, size_t len)
                      "acknowledgements");
         else
             snprintf(why, sizeof why, "%s%s%s", nghttp2_strerror((int)n),
-                     s->lib_error[0] ? ": " : "", s->lib_error);
+                     lib_error_text(s)[0] ? ": " : "", lib_error_text(s));
         uint32_t code = n == NGHTTP2_ERR_BAD_CLIENT_MAGIC ? NGHTTP2_PROTOCOL_ERROR
                                                           : NGHTTP2_ENHANCE_YOUR_CALM;
         if (n != NGHTTP2_ERR_TOO_MANY_CONTINUATIONS && n != NGHTTP2_ERR_FLOODED)
@@ -723,4 +749,4 @@ void h2_server_shutdown(struct h2_server *s)
                           NULL, 0);
 }
 
-const char *h2_server_error(const struct h2_server *s) { return s->error; }
+const char *h2_server_error(const struct h2_server *s) { return error_text(s); }
