@@ -18,7 +18,7 @@
 #include "attrib.h"
 #include "diagnosis.h"
 #include "flow.h"
-#include "flow_json.h"
+#include "flow_json_text.h"
 
 #define FLOW_RECORD_MAGIC 0xf5   /* not '{': a record is never mistaken for a JSON text */
 #define FLOW_RECORD_VERSION 1
@@ -45,6 +45,10 @@ int flow_detail_emit(const void *p, size_t len, struct flow_json_text *out) HP_N
  * is neither (or OOM). */
 json_t *flow_detail_load(const void *p, size_t len);
 
-/* flow_json_tls (flow_json.h) is defined in flow_detail.c too: it writes the walk's TLS object. */
+/* Write the JSON object of one leg's TLS facts (as the detail's tls.client, client_leg = 1, or
+ * tls.upstream holds it; t->present must be 1) into out, replacing what it held (the text is
+ * out->buf[0 .. out->len)): the detail's walk writes it, here. Returns 0, -1 on OOM. */
+int flow_json_tls(const struct flow_tls *t, int client_leg, struct flow_json_text *out)
+    HP_NONNULL(1, 3);
 
 #endif

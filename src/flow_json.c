@@ -277,8 +277,3 @@ json_t *flow_json_whole(json_t *detail, const char *summary_text)
     return whole;
 }
 
-void flow_json_text_free(struct flow_json_text *out)
-{
-    free(out->buf);
-    memset(out, 0, sizeof *out);
-}

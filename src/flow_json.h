@@ -14,42 +14,11 @@
 #include <jansson.h>
 #include "attrib.h"
 #include "flow.h"
-
-/* Most warnings written for one flow (ATS, app-level and cache notes together). */
-#define FLOW_JSON_MAX_WARNINGS 10
-
-/* Both texts of one flow, in a buffer reused from flow to flow (start zeroed). */
-struct flow_json_text {
-    char *buf;                 /* summary text, then detail text (neither NUL-terminated) */
-    size_t len, cap;
-    size_t summary_len;        /* the summary is buf[0 .. summary_len) */
-    const char *detail;        /* the detail: detail[0 .. detail_len), inside buf */
-    size_t detail_len;
-    int oom;
-    int warn_codes[4];         /* the codes of the flow's first warnings (0 for a note), as the
-                                  terminal line marks them: warnings are computed here, once */
-    int nwarn;
-    char mime[128];            /* the summary's mime (flow_json_mime of the response's
-                                  Content-Type), for a store that also keeps it as a column */
-    int detail_only;           /* input: 1 = the detail leaves out the summary's members (a
-                                  store that keeps both texts: flow_json_whole joins them) */
-    int detail_record;         /* input: 1 = the detail is the flow record (flow_detail.h:
-                                  bytes, not JSON) of the detail_only text, written as that
-                                  text when it is read (flow_detail_emit) */
-    long long tls_ref[2];      /* input: when > 0, the detail's tls.client ([0]) / tls.upstream
-                                  ([1]) is this number, the key of the leg's facts written apart
-                                  (store_tls.h), instead of the object; 0: the object */
-};
+#include "flow_json_text.h"
 
 /* Write f's summary and detail JSON (compact, members in a fixed order) into out, replacing what
  * it held. Returns 0, -1 on OOM. */
 int flow_json_texts(const struct flow *f, struct flow_json_text *out) HP_NONNULL(1, 2);
-
-/* Write the JSON object of one leg's TLS facts (as the detail's tls.client, client_leg = 1, or
- * tls.upstream holds it; t->present must be 1) into out, replacing what it held (the text is
- * out->buf[0 .. out->len)). Returns 0, -1 on OOM. */
-int flow_json_tls(const struct flow_tls *t, int client_leg, struct flow_json_text *out)
-    HP_NONNULL(1, 3);
 
 /* Complete a detail read back from the session: a keyed warning (diagnose_entry.key) is stored
  * without its catalogue texts, which this puts back (name, title, fix, android), so readers see
@@ -61,9 +30,6 @@ void flow_json_put_back(json_t *detail);
  * one in; a whole detail is returned as it is. Takes detail's reference; returns a reference,
  * NULL on OOM or a summary that does not parse (detail is then released). */
 json_t *flow_json_whole(json_t *detail, const char *summary_text);
-
-/* Free out's buffer (out is zeroed, reusable). */
-void flow_json_text_free(struct flow_json_text *out) HP_NONNULL(1);
 
 /* A JSON string of len bytes of s: valid UTF-8 sequences kept, other bytes mapped as Latin-1.
  * NUL bytes are kept (as \u0000). Returns a new reference, NULL on OOM. */

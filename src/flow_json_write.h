@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "flow_json.h"
+#include "flow_json_text.h"
 #include "str.h"
 
 /* Length of the valid UTF-8 sequence starting at s (at most n bytes), or 0 when invalid

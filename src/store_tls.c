@@ -2,6 +2,7 @@
 #include "store_tls.h"
 
 #include <string.h>
+#include "flow_detail.h"
 
 static const char table_sql[] =
     "CREATE TABLE IF NOT EXISTS tls(id INTEGER PRIMARY KEY, facts TEXT NOT NULL)";
