@@ -60,16 +60,18 @@ for i in $(seq 50); do
     [ "$rows" = 3 ] && break
     sleep 0.1
 done
+# a detail is a flow record (flow_detail.h, session schema 2), not JSON text: the leg's facts
+# inline in the first flow's record make it larger than the others', which hold references
 facts=$("$PYTHON" - "$SESSION" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 rows = db.execute("select count(*) from tls").fetchone()[0]
-kinds = [r for r in db.execute("select json_type(detail, '$.tls.client'), json_type(detail, "
-                               "'$.tls.upstream') from flows order by id")]
-print(rows, " ".join("%s,%s" % k for k in kinds))
+lens = [r[0] for r in db.execute("select length(detail) from flows order by id")]
+print(rows, "inline,ref,ref" if len(lens) == 3 and lens[0] > max(lens[1:]) + 200 and
+      abs(lens[1] - lens[2]) < 100 else "sizes %s" % lens)
 PY
 )
-is "$facts" "2 object,object integer,integer integer,integer" \
+is "$facts" "2 inline,ref,ref" \
     "session file: each leg's facts written once (the first flow inline, the others refer to them)"
 
 done_testing
