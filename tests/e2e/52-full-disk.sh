@@ -16,7 +16,7 @@ if [ -z "${_E2E_PRIVMNT:-}" ]; then
         skip "the full-disk tests" "unshare -m is not permitted here (needs root or user namespaces)"
         done_testing
     fi
-    kill -TERM "$_WATCHDOG" 2>/dev/null
+    _stop_watchdog
     trap - EXIT
     rm -rf "$T"
     export _E2E_PRIVMNT=1

@@ -140,7 +140,7 @@ kill_pid() {
 _cleanup() {
     local st=$? pid
     trap - EXIT
-    [ -n "$_WATCHDOG" ] && kill -TERM "$_WATCHDOG" 2>/dev/null
+    _stop_watchdog
     for pid in "${_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
     sleep 0.2
     for pid in "${_PIDS[@]}"; do
@@ -170,12 +170,19 @@ trap _cleanup EXIT
 trap 'echo "# terminated (watchdog or signal)"; exit 1' TERM INT HUP
 
 # the whole script is bounded: after E2E_TIMEOUT seconds it is terminated
-(
-    sleep "$E2E_TIMEOUT" & s=$!
-    trap 'kill $s 2>/dev/null; exit 0' TERM
-    wait $s && kill -TERM $$
-) </dev/null >/dev/null 2>&1 &
+# It is its own process (setsid: its own group, with its sleep) and is stopped with KILL: a
+# fork of this shell carries its traps until it execs, and a TERM landing in that moment (a
+# script re-exec'ing itself into a namespace stops the watchdog at once) ran this script's EXIT
+# trap in the copy — a stray "not ok 1 - script ended before done_testing" in the TAP stream.
+setsid bash -c 'sleep "$1"; kill -TERM "$2"' e2e-watchdog "$E2E_TIMEOUT" $$ \
+    </dev/null >/dev/null 2>&1 &
 _WATCHDOG=$!
+disown "$_WATCHDOG" # bash would report its KILL ("Killed ...") on stderr
+_stop_watchdog() {
+    [ -n "$_WATCHDOG" ] || return 0
+    kill -KILL -- "-$_WATCHDOG" 2>/dev/null || kill -KILL "$_WATCHDOG" 2>/dev/null
+    _WATCHDOG=
+}
 
 # -------------------------------------------------------------- ports ----
 # free_port: print a TCP port on 127.0.0.1 free right now
@@ -546,7 +553,7 @@ enter_private_net() {
     printf '%s\n' "$2" >"$d/nsswitch.conf"
     printf '%s\n' "$3" >"$d/resolv.conf"
     mv "$d" "$T.privnet"
-    kill -TERM "$_WATCHDOG" 2>/dev/null
+    _stop_watchdog
     trap - EXIT
     rm -rf "$T"
     export _E2E_PRIVNET="$T.privnet"
