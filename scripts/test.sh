@@ -2,7 +2,7 @@
 # scripts/test.sh [meson test args] — install missing build and test dependencies, then build
 # and run every test suite twice: a normal build in build/ and an ASan+UBSan build in
 # build-sanitize/ (skip the second with HTTPEEK_NO_SANITIZE=1), then a short run of each
-# libFuzzer target in build-fuzz/ (FUZZ_SECONDS each, default 8; skipped with HTTPEEK_NO_FUZZ=1
+# libFuzzer target in build-fuzz/ (FUZZ_SECONDS each, default 6; skipped with HTTPEEK_NO_FUZZ=1
 # or when meson test arguments are given). Tests meson may run side by side go HTTPEEK_TEST_JOBS
 # at a time (default twice the cores: the e2e scripts mostly wait on deadlines, servers and
 # clients; those that load the machine are is_parallel false and run alone). Ends with exactly
@@ -37,10 +37,11 @@ if [ "${HTTPEEK_NO_SANITIZE:-0}" != 1 ]; then
     # leaks are checked at exit by LeakSanitizer; any UB report fails the test
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-    # the 60 s soak runs once, in the normal build (its RSS bound means nothing under ASan); so do
-    # the headless-Chromium scripts (suite browser: they test the viewer's JavaScript; the C
-    # behind the API they use is driven by the curl scripts under ASan too)
-    EXTRA_TEST_ARGS="--no-suite soak --no-suite browser" \
+    # the soak runs once, in the normal build (its RSS bound means nothing under ASan); so do the
+    # headless-Chromium scripts (suite browser: they test the viewer's JavaScript; the C behind
+    # the API they use is driven by the curl scripts under ASan too) and suite heavy (62's 100,000
+    # flows and latency bound; 50-store-har streams HAR under ASan)
+    EXTRA_TEST_ARGS="--no-suite soak --no-suite browser --no-suite heavy" \
         run_suite build-sanitize -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug || rc=1
     logs+=(build-sanitize/meson-logs/testlog.json)
 fi
@@ -48,7 +49,7 @@ fi
 if [ "${HTTPEEK_NO_FUZZ:-0}" != 1 ] && [ ${#TEST_ARGS[@]} -eq 0 ]; then
     # libFuzzer targets (clang, ASan+UBSan), each a short run from its seed corpus; longer runs:
     # ./scripts/fuzz.sh SECONDS. Only the fuzz targets are built in build-fuzz/.
-    echo "== libFuzzer targets, ${FUZZ_SECONDS:=8} s each (build-fuzz/)"
+    echo "== libFuzzer targets, ${FUZZ_SECONDS:=6} s each (build-fuzz/)"
     export FUZZ_SECONDS
     rm -f build-fuzz/meson-logs/testlog.json
     if { [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true; } &&
