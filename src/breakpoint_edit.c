@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include "body_decode.h"
 #include "breakpoint.h"
+#include "http1_edit.h"
 
 json_t *bp_head_view(const struct http1_head *h, const char *url)
 {
@@ -148,35 +149,10 @@ int bp_head_rebuild(struct http1_head *h, const char *target, int status, const 
     }
     const char *tgt = target ? target : h->target ? h->target : "";
     const char *rsn = reason ? reason : h->reason ? h->reason : "";
-    size_t need = strlen(tgt) + strlen(rsn) + 2;
-    for (size_t i = 0; i < k; i++)
-        need += strlen(in[i].name) + strlen(in[i].value) + 2;
-    char *buf = malloc(need), *p = buf;
-    struct http1_field *fields = calloc(k ? k : 1, sizeof *fields);
-    if (!buf || !fields) {
-        free(buf);
-        free(fields);
-        free(in);
-        return -1;
-    }
-#define PUT(dst, s) do { size_t l_ = strlen(s); memcpy(p, s, l_ + 1); dst = p; p += l_ + 1; } while (0)
-    const char *t2, *r2;
-    PUT(t2, tgt);
-    PUT(r2, rsn);
-    for (size_t i = 0; i < k; i++) {
-        PUT(fields[i].name, in[i].name);
-        PUT(fields[i].value, in[i].value);
-    }
-#undef PUT
+    int rc = http1_head_replace(h, tgt, rsn, in, k);
     free(in);
-    free(h->buf);
-    free(h->fields);
-    h->buf = buf;
-    h->buf_len = h->buf_cap = need;
-    h->fields = fields;
-    h->nfields = k;
-    h->target = t2;
-    h->reason = r2;
+    if (rc < 0)
+        return -1;
     if (status)
         h->status = status;
     h->framing = framing;

@@ -1,5 +1,6 @@
 /* rewrite.c — see rewrite.h. */
 #include "rewrite.h"
+#include "http1_edit.h"
 
 #include <regex.h>
 #include <stdio.h>
@@ -426,45 +427,21 @@ mismatch:
 int rewrite_head_set(struct http1_head *h, const char *name, const char *value, int add,
                      int status, const char *reason)
 {
-    size_t nf = 0, need = strlen(h->target) + 1 + strlen(reason ? reason : h->reason) + 1;
-    for (size_t i = 0; i < h->nfields; i++)
-        if (!name || add || strcasecmp(h->fields[i].name, name))
-            need += strlen(h->fields[i].name) + strlen(h->fields[i].value) + 2, nf++;
-    if (name && value)
-        need += strlen(name) + strlen(value) + 2, nf++;
-    char *buf = malloc(need);
-    struct http1_field *fields = calloc(nf ? nf : 1, sizeof *fields);
-    if (!buf || !fields) {
-        free(buf);
-        free(fields);
+    struct http1_field *in = calloc(h->nfields + 1, sizeof *in);
+    if (!in)
         return -1;
-    }
-    char *p = buf;
-#define PUT(dst, s) do { size_t l_ = strlen(s); memcpy(p, s, l_ + 1); dst = p; p += l_ + 1; } while (0)
-    const char *target, *rsn;
-    PUT(target, h->target);
-    PUT(rsn, reason ? reason : h->reason);
     size_t k = 0;
     for (size_t i = 0; i < h->nfields; i++)
-        if (!name || add || strcasecmp(h->fields[i].name, name)) {
-            PUT(fields[k].name, h->fields[i].name);
-            PUT(fields[k].value, h->fields[i].value);
-            k++;
-        }
+        if (!name || add || strcasecmp(h->fields[i].name, name))
+            in[k++] = h->fields[i];
     if (name && value) {
-        PUT(fields[k].name, name);
-        PUT(fields[k].value, value);
-        k++;
+        in[k].name = name;
+        in[k++].value = value;
     }
-#undef PUT
-    free(h->buf);
-    free(h->fields);
-    h->buf = buf;
-    h->buf_len = h->buf_cap = need;
-    h->fields = fields;
-    h->nfields = k;
-    h->target = target;
-    h->reason = rsn;
+    int rc = http1_head_replace(h, h->target, reason ? reason : h->reason, in, k);
+    free(in);
+    if (rc < 0)
+        return -1;
     if (status > 0)
         h->status = status;
     return 0;
