@@ -489,6 +489,13 @@ int uplink_h2_submit(struct uplink *u, const struct http1_head *req, const char 
     m.scheme = "https";
     m.authority = authority;
     m.path = path;
+    /* a usual request's fields fit on the stack: no allocation (the head never grows past
+     * req's count, so message.c never reallocates it; detached before message_head_clear) */
+    struct message_field on_stack[24];
+    if (req->nfields <= sizeof on_stack / sizeof *on_stack) {
+        m.fields = on_stack;
+        m.fields_cap = sizeof on_stack / sizeof *on_stack;
+    }
     int bad = 0;
     for (size_t i = 0; i < req->nfields && !bad; i++) {
         const char *name = req->fields[i].name, *value = req->fields[i].value;
@@ -499,6 +506,8 @@ int uplink_h2_submit(struct uplink *u, const struct http1_head *req, const char 
     m.end_stream = req->framing == HTTP1_NO_BODY;
     drop_trailers(u);
     int32_t sid = bad ? -1 : h2_client_submit(c->eng, &m, 0, u);
+    if (m.fields == on_stack)
+        m.fields = NULL;
     message_head_clear(&m);
     if (sid <= 0)
         return -1;
