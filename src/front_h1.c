@@ -386,7 +386,10 @@ static void finish_exchange(struct session *s)
     h->exchanges++;
     s->up.exchanges++;
     http1_parser_resume(&s->client.parser);
-    if (s->client.bev && !s->client.paused_by_peer) /* client_read may have stopped it */
+    /* client_read may have stopped it; enabling a bufferevent that reads already would only
+     * add its event again (the base's lock and a timer check per request) */
+    if (s->client.bev && !s->client.paused_by_peer &&
+        !(bufferevent_get_enabled(s->client.bev) & EV_READ))
         bufferevent_enable(s->client.bev, EV_READ);
     if (s->client.bev && evbuffer_get_length(bufferevent_get_input(s->client.bev)) > 0)
         process_client_input(s);

@@ -31,7 +31,10 @@ static void kick_write(struct evbuffer *buf, const struct evbuffer_cb_info *info
     SSL *ssl = bufferevent_openssl_get_ssl(bev);
     if (ssl && !SSL_is_init_finished(ssl))
         return;
-    if (!event_pending(&bev->ev_write, EV_WRITE, NULL) && event_add(&bev->ev_write, NULL) < 0)
+    /* the flag, not event_pending: that takes the base's lock, and only this thread touches a
+     * leg's events */
+    int added = bev->ev_write.ev_evcallback.evcb_flags & EVLIST_INSERTED;
+    if (!added && event_add(&bev->ev_write, NULL) < 0)
         return;
     event_active(&bev->ev_write, EV_WRITE, 1);
 }

@@ -505,7 +505,7 @@ void session_accept(struct proxy *proxy, struct event_base *base, struct resolve
     struct session *s = calloc(1, sizeof *s + front->state_size);
     struct bufferevent *bev = NULL;
     if (!s || !(s->timer = evtimer_new(base, on_timer, s)) ||
-        !(bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS))) {
+        !(bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE))) {
         log_msg(LOG_ERROR, "out of memory accepting a connection");
         char client[64];
         int port;

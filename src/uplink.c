@@ -101,7 +101,7 @@ int uplink_open(struct uplink *u, struct proxy *proxy, struct event_base *base,
         else if (ssl)
             SSL_free(ssl);
     } else {
-        bev = bufferevent_socket_new(base, r->fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+        bev = bufferevent_socket_new(base, r->fd, BEV_OPT_CLOSE_ON_FREE);
     }
     if (!bev) {
         close(r->fd);

@@ -8,6 +8,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/event_struct.h>
 #include <llhttp.h>
 #include <nghttp2/nghttp2.h>
 #include "h2_client.h"
@@ -31,6 +32,9 @@ struct h2_conn {
     double idle_s;                  /* kept this long with no uplink bound */
     struct event *kick;             /* deferred flush / free */
     struct event *idle;             /* closes it when no uplink was bound for idle_s */
+    struct event *release;          /* gives the TLS buffers back once no stream was open for a
+                                       while (hold_buffers) */
+    int holding;                    /* TLS buffers kept between records (hold_buffers) */
     struct h2_conn *prev, *next;
 };
 
@@ -65,6 +69,8 @@ static void conn_free(struct h2_conn *c)
         event_free(c->kick);
     if (c->idle)
         event_free(c->idle);
+    if (c->release)
+        event_free(c->release);
     free(c);
 }
 
@@ -80,6 +86,48 @@ static void conn_close(struct h2_conn *c)
     }
 }
 
+/* Seconds a connection with no open stream keeps its TLS record buffers. The SSL comes with
+ * SSL_MODE_RELEASE_BUFFERS (tls_client.c): each record would allocate and free its buffer (the
+ * read one 64 KiB, LEG_TLS_READ_BUF), ~0.6k instructions per request on a busy connection. So
+ * the mode is off while streams come (hold_buffers) and the buffers go back once none was open
+ * this long, as an HTTP/1 session's do (session.c's SESSION_BUFFER_HOLD). */
+#define H2_CONN_BUFFER_HOLD_US 100000
+
+static void hold_buffers(struct h2_conn *c)
+{
+    if (c->holding || !c->ssl)
+        return;
+    SSL_clear_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
+    c->holding = 1;
+}
+
+static void on_release(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct h2_conn *c = arg;
+    if (c->dead || !c->ssl || !c->holding || h2_client_streams(c->eng) > 0)
+        return; /* busy again: armed anew when its streams are done */
+    SSL_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
+    if (leg_free_tls_buffers(c->ssl)) {
+        c->holding = 0;
+        log_msg(LOG_DEBUG, "HTTP/2 upstream %s:%d: no stream for %d ms, TLS buffers given back",
+                c->host, c->port, H2_CONN_BUFFER_HOLD_US / 1000);
+    } else { /* a record still buffered: try again after another hold */
+        struct timeval tv = {0, H2_CONN_BUFFER_HOLD_US};
+        evtimer_add(c->release, &tv);
+    }
+}
+
+/* No stream open: the buffers go back after the hold, unless streams come meanwhile. */
+static void arm_release(struct h2_conn *c)
+{
+    if (!c->holding || (c->release->ev_evcallback.evcb_flags & EVLIST_INSERTED))
+        return; /* the flag, not evtimer_pending (the base's lock): only this thread adds it */
+    struct timeval tv = {0, H2_CONN_BUFFER_HOLD_US};
+    evtimer_add(c->release, &tv);
+}
+
 /* Write what the engine has; close when it is done or failed; free when nobody holds it. */
 static void on_kick(evutil_socket_t fd, short what, void *arg)
 {
@@ -92,6 +140,8 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
             conn_close(c);
         }
     }
+    if (!c->dead && h2_client_streams(c->eng) == 0)
+        arm_release(c);
     if (c->refs == 0 && (c->dead || h2_client_streams(c->eng) == 0)) {
         if (c->dead) {
             conn_free(c);
@@ -352,12 +402,15 @@ static struct h2_conn *conn_from_leg(struct uplink *u, struct proxy *proxy,
         lim.max_header_fields = (uint32_t)o->max_headers;
     if (!c || !(c->kick = event_new(base, -1, 0, on_kick, c)) ||
         !(c->idle = evtimer_new(base, on_idle, c)) ||
+        !(c->release = evtimer_new(base, on_release, c)) ||
         !(c->eng = h2_client_new(&engine_ops, c, &lim))) {
         if (c) {
             if (c->kick)
                 event_free(c->kick);
             if (c->idle)
                 event_free(c->idle);
+            if (c->release)
+                event_free(c->release);
             free(c);
         }
         return NULL;
@@ -436,6 +489,13 @@ int uplink_h2_submit(struct uplink *u, const struct http1_head *req, const char 
     m.scheme = "https";
     m.authority = authority;
     m.path = path;
+    /* a usual request's fields fit on the stack: no allocation (the head never grows past
+     * req's count, so message.c never reallocates it; detached before message_head_clear) */
+    struct message_field on_stack[24];
+    if (req->nfields <= sizeof on_stack / sizeof *on_stack) {
+        m.fields = on_stack;
+        m.fields_cap = sizeof on_stack / sizeof *on_stack;
+    }
     int bad = 0;
     for (size_t i = 0; i < req->nfields && !bad; i++) {
         const char *name = req->fields[i].name, *value = req->fields[i].value;
@@ -446,6 +506,8 @@ int uplink_h2_submit(struct uplink *u, const struct http1_head *req, const char 
     m.end_stream = req->framing == HTTP1_NO_BODY;
     drop_trailers(u);
     int32_t sid = bad ? -1 : h2_client_submit(c->eng, &m, 0, u);
+    if (m.fields == on_stack)
+        m.fields = NULL;
     message_head_clear(&m);
     if (sid <= 0)
         return -1;
@@ -453,6 +515,7 @@ int uplink_h2_submit(struct uplink *u, const struct http1_head *req, const char 
     u->h2_full = u->h2_paused = 0;
     u->h2_unconsumed = 0;
     c->exchanges++;
+    hold_buffers(c);
     kick(c);
     return 0;
 }

@@ -53,7 +53,7 @@ spawn nginx 120 "$NGINX" -p "$NG" -c "$NG/nginx.conf" -e "$NG/error.log"
 wait_port "$NGPORT" 10 || { echo "Bail out! nginx did not start: $(cat "$NG/error.log" "$T/nginx.err")"; exit 1; }
 BASE="https://upstream.test:$NGPORT"
 # one worker: an upstream h2 connection is shared by the connections one worker thread serves
-start_httpeek --upstream-ca "$PKI/ca.pem" --http2=yes --workers 1
+start_httpeek --upstream-ca "$PKI/ca.pem" --http2=yes --workers 1 -v
 WEB="http://127.0.0.1:$HTTPEEK_WEB_PORT"
 diag "httpeek on $HTTPEEK_PORT (--http2=yes), nginx (h2) on $NGPORT"
 
@@ -168,6 +168,17 @@ for k in 2 3; do
     is "$(flow_by_url "/small\\?known$k\$" | jq_py '"%s %s %s %s %s" % (str(d["reused_upstream"]).lower(), d["response"]["http_version"], d["tls"]["upstream"]["alpn"], d["tls"]["upstream"]["handshake_done"], bool(d["tls"]["upstream"]["version"] and d["tls"]["upstream"]["peer_subject"]))')" \
         "true HTTP/2.0 h2 True True" "API: connection $k: reused upstream, HTTP/2.0, upstream TLS facts (ALPN h2, version, peer)"
 done
+
+# ---- the shared connection's TLS record buffers (uplink_h2.c): kept while streams come, given
+# back 100 ms after the last one (-v says so on stderr) --------------------------------------------
+released() { grep -c 'TLS buffers given back' "$HTTPEEK_ERR"; }
+sleep 0.3
+n0=$(released)
+pcurl_tls --http1.1 -o /dev/null -o /dev/null -o /dev/null "$BASE/small?buf1" "$BASE/small?buf2" \
+    "$BASE/small?buf3"
+sleep 0.5
+cmp_num "$(( $(released) - n0 ))" -ge 1 \
+    "the h2 upstream connection gives its TLS buffers back 100 ms after a burst of streams"
 
 # ---- --http2=no: HTTP/1.1 on both legs ----------------------------------------------------------
 start_httpeek --upstream-ca "$PKI/ca.pem" --http2=no --workers 1
