@@ -20,6 +20,7 @@
 #                           (Python's ssl, asyncio): the two harnesses' TLS stacks; pyh2: the
 #                           Python client offering h2,http/1.1 (HTTP/2 on both legs)
 #            --only-s5      S5 only (its rows of the table)
+#            --only-s6      S6 only (direct and the proxies, --s6-n names each run)  --s6-n N
 #            HTTPEEK_WRAP="CMD" (environment): run httpeek under CMD, e.g. "heaptrack -o FILE" to
 #                           see where S5's memory goes (figures other than S5's mean nothing then)
 #            --httpeek-args "ARGS"  more httpeek options (e.g. "--http2=no" to keep both legs
@@ -47,7 +48,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
 RUNS=3 DUR=10 QUICK=0 KEEP=0
 TARGETS="direct relay httpeek mitmdump"
-S5_COUNTS="1000 10000" S5_CLIENTS="c py" S6_N=100 ONLY_S5=0
+S5_COUNTS="1000 10000" S5_CLIENTS="c py" S6_N=100 ONLY_S5=0 ONLY_S6=0
 SCALE=1 SCALE_ONLY=0 SCALE_TUNNELS=10000 SCALE_FLOWS=100000
 HTTPEEK_BUILD=${HTTPEEK_BUILD:-$ROOT/build-bench}
 HTTPEEK_ARGS=()
@@ -65,8 +66,10 @@ while [ $# -gt 0 ]; do
         --s5-counts) S5_COUNTS=$2; shift ;;
         --s5-clients) S5_CLIENTS=$2; shift ;;
         --only-s5) ONLY_S5=1 ;;
+        --only-s6) ONLY_S6=1 ;;
+        --s6-n) S6_N=$2; shift ;;
         --httpeek-args) read -r -a HTTPEEK_ARGS <<<"$2"; shift ;;
-        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -338,6 +341,11 @@ run_target() {   # run_target TARGET RUN
         done
         return
     fi
+    if [ "$ONLY_S6" = 1 ]; then
+        [ "$t" = relay ] && return
+        s6_measure "$t" "$r"
+        return
+    fi
     if [ "$t" != direct ]; then start_proxy "$t" "$r"; fi
     # S1 HTTPS keep-alive, 1 KiB, 32 clients
     scen "$r" "$t" s1 S1 --path /1k --expect-bytes 1024 -c 32 -t 2 -d "$DUR"
@@ -370,10 +378,17 @@ run_target() {   # run_target TARGET RUN
     # S6 first request to a new host name vs a known one (new TLS connection each); the relay
     # intercepts nothing, so it has no S5 or S6
     [ "$t" = relay ] && { stop_proxy; return; }
+    s6_measure "$t" "$r"
+}
+# s6_measure TARGET RUN: S6, S6_N first requests to never-seen names (each on a new TLS
+# connection, each followed by one to the known name bench.test); records the medians
+s6_measure() {
+    local t=$1 r=$2 out
     [ "$t" != direct ] && [ -z "$PROXY_PID" ] && start_proxy "$t" "$r-s6"
     out=$(lg "$t" --path /1k --expect-bytes 1024 --s6 "$S6_N" --host-pattern "s6-$r-$t-%d.bench.test")
     check "$r" "$t" S6 "$out"; record "$r" "$t" s6_extra_ms "$(kv extra_ms "$out")"
     record "$r" "$t" s6_known_ms "$(kv known_median_ms "$out")"
+    record "$r" "$t" s6_new_ms "$(kv new_median_ms "$out")"
     log "  $t S6: $out"
     stop_proxy
 }
@@ -404,7 +419,7 @@ for line in open(path):
         except ValueError: pass
 SCEN = {"s1_rps": "S1", "s1_p50_us": "S1", "s1_p99_us": "S1", "s1_cpu_us": "S1",
         "s2_rps": "S2", "s2_p99_us": "S2", "s2_cpu_us": "S2", "s3_mibps": "S3", "s3_cpu_us_mib": "S3",
-        "s4_rps": "S4", "s4_p99_us": "S4", "s4_cpu_us": "S4", "s6_extra_ms": "S6",
+        "s4_rps": "S4", "s4_p99_us": "S4", "s4_cpu_us": "S4", "s6_extra_ms": "S6", "s6_new_ms": "S6",
         "h1_rps": "H1", "h1_p50_us": "H1", "h1_p99_us": "H1", "h1_cpu_us": "H1", "h2_mibps": "H2"}
 # S5: one row per tunnel count and client (s5_CLIENT_N; s5l_: client legs only, the fd limit)
 s5keys = sorted({m for (_, m) in vals if m.startswith(("s5_", "s5l_"))},
@@ -437,6 +452,7 @@ rows = [
     ("S4 plain HTTP keep-alive 1 KiB", "s4_rps", "req/s", "ratio", ">= 0.85 rel"),
 ] + s5rows + [
     ("S6 new host name: extra latency", "s6_extra_ms", "ms", "abs", "<= 0.6 ms"),
+    ("S6 first request to a new name", "s6_new_ms", "ms", "lat", "<= 1.5x dir"),
     ("S1 proxy CPU per request", "s1_cpu_us", "us", "abs", "<= 20 us"),
     ("S2 proxy CPU per request", "s2_cpu_us", "us", "abs", ""),
     ("S3 proxy CPU per MiB", "s3_cpu_us_mib", "us", "abs", ""),

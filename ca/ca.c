@@ -398,6 +398,11 @@ X509 *ca_mint_leaf(const struct ca *ca, const char *host, char *err, size_t errl
     return mint_ctx_leaf(ca->minter, host, err, errlen);
 }
 
+X509 *ca_mint_leaf_signed(const struct ca *ca, const char *host, char *err, size_t errlen)
+{
+    return mint_ctx_leaf_signed(ca->minter, host, err, errlen);
+}
+
 X509 *ca_mint_leaf_spec(const struct ca *ca, const char *host, const struct mint_spec *spec,
                         char *err, size_t errlen)
 {

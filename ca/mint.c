@@ -378,18 +378,24 @@ static void printable(const char *host, char *out, size_t outlen)
  * handshake, bench/callgrind.sh). */
 static X509 *with_cached_der(X509 *c)
 {
+    X509 *back = mint_keep_encoding(c);
+    X509_free(c);
+    return back;
+}
+
+X509 *mint_keep_encoding(X509 *c)
+{
     unsigned char *der = NULL;
     int len = i2d_X509(c, &der);
     const unsigned char *p = der;
     X509 *back = len > 0 ? d2i_X509(NULL, &p, len) : NULL;
     OPENSSL_free(der);
-    X509_free(c);
     return back;
 }
 
 static X509 *mint_core(const struct mint_ctx *mc, const char *cn_in, const char *const *sans,
                        const int *san_ip, size_t n, time_t not_before, time_t not_after,
-                       const char *host, char *err, size_t errlen)
+                       const char *host, int keep_encoding, char *err, size_t errlen)
 {
     char cn[65], shown[84];
     size_t cnlen = strlen(cn_in) < 64 ? strlen(cn_in) : 64;
@@ -409,7 +415,7 @@ static X509 *mint_core(const struct mint_ctx *mc, const char *cn_in, const char 
     for (int i = 0; ok && i < sk_X509_EXTENSION_num(mc->exts); i++)
         ok = X509_add_ext(c, sk_X509_EXTENSION_value(mc->exts, i), -1) == 1;
     ok = ok && add_san(c, sans, san_ip, n) == 0 && X509_sign(c, mc->ca_key, mc->sha256) > 0;
-    if (ok && !(c = with_cached_der(c)))
+    if (ok && keep_encoding && !(c = with_cached_der(c)))
         ok = 0;
     if (!ok) {
         if (err) {
@@ -441,6 +447,10 @@ static int ip_literal(const char *host, char *ip, size_t iplen)
     return 0;
 }
 
+static X509 *mint_ctx_leaf_as(const struct mint_ctx *mc, const char *host,
+                              const struct mint_spec *spec, int keep_encoding, char *err,
+                              size_t errlen);
+
 X509 *mint_ctx_leaf(const struct mint_ctx *mc, const char *host, char *err, size_t errlen)
 {
     return mint_ctx_leaf_spec(mc, host, NULL, err, errlen);
@@ -448,6 +458,18 @@ X509 *mint_ctx_leaf(const struct mint_ctx *mc, const char *host, char *err, size
 
 X509 *mint_ctx_leaf_spec(const struct mint_ctx *mc, const char *host, const struct mint_spec *spec,
                          char *err, size_t errlen)
+{
+    return mint_ctx_leaf_as(mc, host, spec, 1, err, errlen);
+}
+
+X509 *mint_ctx_leaf_signed(const struct mint_ctx *mc, const char *host, char *err, size_t errlen)
+{
+    return mint_ctx_leaf_as(mc, host, NULL, 0, err, errlen);
+}
+
+static X509 *mint_ctx_leaf_as(const struct mint_ctx *mc, const char *host,
+                              const struct mint_spec *spec, int keep_encoding, char *err,
+                              size_t errlen)
 {
     char name[256], wild[258], shown[84], ip[64];
     const char *sans[MINT_MAX_NAMES];
@@ -506,7 +528,8 @@ X509 *mint_ctx_leaf_spec(const struct mint_ctx *mc, const char *host, const stru
         not_before = spec->not_before;
         not_after = spec->not_after;
     }
-    return mint_core(mc, cn, sans, san_ip, n, not_before, not_after, host, err, errlen);
+    return mint_core(mc, cn, sans, san_ip, n, not_before, not_after, host, keep_encoding, err,
+                     errlen);
 }
 
 X509 *mint_leaf(X509 *ca_cert, EVP_PKEY *ca_key, EVP_PKEY *leaf_key, const char *host, char *err,

@@ -8,6 +8,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/bufferevent_struct.h>
 #include "budget.h"
+#include "heap_trim.h"
 #include "tls_wbuf.h"
 
 /* Output added to an empty buffer: run the bufferevent's write event in this loop
@@ -112,6 +113,7 @@ void leg_close(struct leg *leg)
         bufferevent_free(leg->bev);
         leg->bev = NULL;
         leg->ssl = NULL;
+        heap_trim_note_freed(); /* a burst of closed legs is trimmed (heap_trim.h) */
     }
     if (leg->fd >= 0) {
         close(leg->fd);
@@ -142,6 +144,7 @@ int leg_free_tls_buffers(SSL *ssl)
 int leg_release_buffers(struct leg *leg)
 {
     tls_facts_release_snapshot(&leg->tls);
+    heap_trim_note_freed(); /* idle connections giving these back in a burst are trimmed */
     return leg_free_tls_buffers(leg->ssl);
 }
 

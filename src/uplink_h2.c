@@ -12,6 +12,7 @@
 #include <llhttp.h>
 #include <nghttp2/nghttp2.h>
 #include "h2_client.h"
+#include "heap_trim.h"
 #include "log.h"
 #include "message.h"
 #include "str.h"
@@ -72,6 +73,7 @@ static void conn_free(struct h2_conn *c)
     if (c->release)
         event_free(c->release);
     free(c);
+    heap_trim_note_freed(); /* its nghttp2 session (and TLS) */
 }
 
 /* Close the leg: every open stream fails (lost), the connection takes no more. */
@@ -83,6 +85,7 @@ static void conn_close(struct h2_conn *c)
         bufferevent_free(c->bev);
         c->bev = NULL;
         c->ssl = NULL;
+        heap_trim_note_freed(); /* its TLS: a burst of these is trimmed */
     }
 }
 

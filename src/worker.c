@@ -16,6 +16,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include "front_h1.h"
+#include "heap_trim.h"
 #include "session.h"
 #include "log.h"
 #include "own.h"
@@ -54,6 +55,7 @@ struct worker {
     struct event *trim_ev;        /* gives freed heap back once new connections stop coming */
     uint64_t accepted;            /* connections accepted, for trim_ev */
     uint64_t trim_seen;           /* accepted when trim_ev was last armed */
+    int stopping;                 /* on_stop ran: trim_ev is not armed again */
     struct own_limiter refusals;  /* bounds the flows of connections refused at accept */
 };
 
@@ -78,7 +80,8 @@ static void on_trim(evutil_socket_t fd, short what, void *arg)
 #endif
 }
 
-/* Count a new connection for on_trim and make sure the trim is scheduled. */
+/* Count a new connection (or a burst of frees, heap_trim.h) for on_trim and make sure the trim
+ * is scheduled. */
 static void note_accept(struct worker *w)
 {
     w->accepted++;
@@ -224,6 +227,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
         evconnlistener_disable(w->listeners[i]);
     event_del(w->resume_accept);
     event_del(w->trim_ev);
+    w->stopping = 1; /* no trim any more */
     w->grace_deadline = flow_now_us() + WORKER_GRACE_MS * 1000ull;
     on_grace(-1, 0, w);
 }
@@ -342,10 +346,21 @@ struct worker *worker_new(struct proxy *proxy, int index, char *err, size_t errl
     return w;
 }
 
+/* heap_trim.h's hook: connections' memory is being freed (idle upstream legs the servers
+ * closed): trim once that burst is over too. */
+static void note_freed(void *arg)
+{
+    struct worker *w = arg;
+    if (!w->stopping)
+        note_accept(w);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    heap_trim_register(note_freed, w);
     event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    heap_trim_register(NULL, NULL);
     session_free_all(&w->conns); /* what the grace period did not finish */
     uplink_h2_free_all();
     pool_free(w->pool);
