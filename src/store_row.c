@@ -33,6 +33,14 @@
  * which made a 10 MiB download cost the store thread 20 MiB of writes plus an adler32 pass. In
  * the body file a body is written once, raw unless its sample compresses. */
 #define STORE_SIDE_MIN (256u << 10)
+/* While the writer is busy (store_row.busy), bodies up to this size go in their row raw, without
+ * the random-bytes test or a deflate: deflate has a fixed cost per body (resetting its tables,
+ * building Huffman trees) of ~60-90k instructions, 3-10 us, even for 256 bytes of JSON, more than
+ * all else the store does for a flow, while writing the bytes it would save costs a few
+ * instructions per byte (WAL checksum, copies). Under load the CPU goes to the proxy; flows that
+ * come one at a time (a developer's app) are compressed as before. Either form reads back the
+ * same bytes (store_reader_body tells them apart by length). */
+#define STORE_BUSY_RAW_MAX STORE_ZSMALL_MAX
 
 static const char insert_sql[] =
     "INSERT INTO flows(id, started, kind, method, host, status, failed, client, mime, summary,"
@@ -341,7 +349,8 @@ static int bind_body(struct store_row *s, int col, int col_at, const struct flow
     if (c->len >= STORE_SIDE_MIN &&
         side_put(s, col_at, c, ctype ? ctype : "", cenc ? cenc : "") == 0) {
         sqlite3_bind_null(st, col);
-    } else if (c->len && stays_raw(c, ctype ? ctype : "", cenc ? cenc : "")) {
+    } else if (c->len && ((s->busy && c->len <= STORE_BUSY_RAW_MAX) ||
+                          stays_raw(c, ctype ? ctype : "", cenc ? cenc : ""))) {
         /* the flow outlives the statement's step: no copy */
         sqlite3_bind_blob64(st, col, c->data, c->len, SQLITE_STATIC);
     } else if (c->len) {
