@@ -422,7 +422,6 @@ static void write_batch(struct store *s, struct flow **fl, size_t n, size_t nold
         }
         if (n > s->stats.batch_max)
             s->stats.batch_max = n;
-        s->stats.raw_busy = s->row.raw_busy;
     }
     s->stats.lost += committed ? n - written : n - kept;
     pthread_mutex_unlock(&s->stats_mu);
@@ -466,29 +465,6 @@ static int fit_held(struct store *s)
     return 1;
 }
 
-/* Bodies deflated per transaction in the writer's idle time (~30 us each for 1 KiB of JSON): a
- * flow that comes meanwhile waits at most about one such transaction. */
-#define STORE_REPACK_CHUNK 32
-
-/* One transaction of store_row_repack, in the writer's idle time. On failure the bodies it took
- * stay raw and the rest are forgotten too (no retry loop on a failing file). */
-static void repack_idle(struct store *s)
-{
-    if (exec(s->db, "BEGIN IMMEDIATE", NULL, 0, s->path) < 0) {
-        s->row.later_n = 0;
-        return;
-    }
-    if (store_row_repack(&s->row, STORE_REPACK_CHUNK) < 0 ||
-        exec(s->db, "COMMIT", NULL, 0, s->path) < 0) {
-        log_msg(LOG_DEBUG, "store: %s: deflating stored bodies: %s", s->path, sqlite3_errmsg(s->db));
-        exec(s->db, "ROLLBACK", NULL, 0, s->path);
-        s->row.later_n = 0;
-    }
-    pthread_mutex_lock(&s->stats_mu);
-    s->stats.repacked = s->row.repacked;
-    pthread_mutex_unlock(&s->stats_mu);
-}
-
 static void *writer_main(void *arg)
 {
     struct store *s = arg;
@@ -498,8 +474,6 @@ static void *writer_main(void *arg)
         return NULL;
     }
     int busy = 0; /* the last batch had STORE_BUSY_BATCH flows or more */
-    int quiet = 0; /* no flow came in the last STORE_BATCH_MS: bodies stored raw while busy are
-                      deflated now (store_row_repack), a chunk at a time while none comes */
     for (;;) {
         /* held flows go first in the next batch, tried at most every STORE_RETRY_MS while the
          * file fails; wake at least every STORE_BATCH_MS so a close is seen promptly (and a
@@ -511,16 +485,12 @@ static void *writer_main(void *arg)
             due = fit_held(s);
         }
         size_t nold = s->held.n;
-        int repack = quiet && s->row.later_n && !s->failing;
         size_t n = queue_pop(s->queue, (void **)(batch + nold), STORE_BATCH_MAX - nold,
-                             repack ? 0 : STORE_BATCH_MS, STORE_GATHER,
+                             STORE_BATCH_MS, STORE_GATHER,
                              busy ? STORE_LINGER_MS : STORE_LINGER_IDLE_MS);
         busy = n >= STORE_BUSY_BATCH;
         s->row.busy = busy; /* small bodies raw while busy (store_row.h) */
-        quiet = !n;
         int finished = !n && queue_finished(s->queue);
-        if (repack && !n && !finished)
-            repack_idle(s);
         if (finished)
             due = 1; /* a last try before closing */
         if (n || (nold && due)) {

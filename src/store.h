@@ -121,8 +121,6 @@ struct store_stats {
     struct store_checkpoint_stats wal; /* the WAL's checkpoints (zeros without a checkpointer) */
     uint64_t backlog_marks;  /* times the backlog reached the high mark (store_backlogged) */
     uint64_t paced;          /* store_pace_us answers that asked a request to wait */
-    uint64_t raw_busy;       /* bodies stored raw while the writer was busy (store_row.h) */
-    uint64_t repacked;       /* of those, deflated in their row once the writer was idle */
 };
 
 /* Copy the counters into out (thread-safe). */

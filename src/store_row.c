@@ -317,79 +317,9 @@ static int side_put(struct store_row *s, int col_at, const struct flow_capture *
 /* Whether a body goes in its row as it is: it was compressed before it reached us or looks like
  * random bytes, so deflating it gains nothing. Kept raw, it costs neither zlib's stored-block
  * copy and adler32 nor a buffer (~5 % of the store thread for 1 KiB bodies of random bytes). */
-static int stays_raw(const void *data, size_t len, const char *ctype, const char *cenc)
+static int stays_raw(const struct flow_capture *c, const char *ctype, const char *cenc)
 {
-    return body_precompressed(ctype, cenc) || looks_random(data, len);
-}
-
-/* Whether a body starts like text (its first 64 bytes are printable ASCII, tabs, line ends or
- * UTF-8's high bytes: JSON, HTML, XML, form data), the kind worth deflating later. Random bytes
- * fail within a few bytes, so a busy binary body costs a few instructions, not the random-bytes
- * test and a read back in the idle time. */
-static int looks_text(const unsigned char *data, size_t len)
-{
-    size_t n = len < 64 ? len : 64;
-    for (size_t i = 0; i < n; i++)
-        if (data[i] < 0x20 && data[i] != '\t' && data[i] != '\n' && data[i] != '\r')
-            return 0;
-    return 1;
-}
-
-/* A body stored raw while busy: noted for store_row_repack when it is text that is not
- * compressed already (dropped when the ring is full). */
-static void repack_later(struct store_row *s, const struct flow_capture *c, const char *ctype,
-                         const char *cenc, uint64_t key)
-{
-    s->raw_busy++;
-    if (!s->later || s->later_n == STORE_ROW_LATER_MAX || body_precompressed(ctype, cenc) ||
-        !looks_text((const unsigned char *)c->data, c->len))
-        return;
-    s->later[(s->later_head + s->later_n++) % STORE_ROW_LATER_MAX] = key;
-}
-
-int store_row_repack(struct store_row *s, size_t max)
-{
-    for (size_t k = 0; k < max && s->later_n; k++) {
-        uint64_t key = s->later[s->later_head];
-        s->later_head = (s->later_head + 1) % STORE_ROW_LATER_MAX;
-        s->later_n--;
-        int resp = (int)(key & 1);
-        sqlite3_stmt *get = s->repack_get[resp], *put = s->repack_put[resp];
-        sqlite3_bind_int64(get, 1, (sqlite3_int64)(key >> 1));
-        int rc = sqlite3_step(get);
-        unsigned char *z = NULL;
-        size_t zlen = 0;
-        if (rc == SQLITE_ROW) {
-            const void *b = sqlite3_column_blob(get, 0);
-            size_t blen = (size_t)sqlite3_column_bytes(get, 0);
-            sqlite3_int64 len = sqlite3_column_int64(get, 1);
-            const char *ctype = (const char *)sqlite3_column_text(get, 2);
-            const char *cenc = (const char *)sqlite3_column_text(get, 3);
-            /* raw (its length is the body's) and worth a try; a zlib stream is shorter */
-            if (b && len > 0 && blen == (size_t)len &&
-                !stays_raw(b, blen, ctype ? ctype : "", cenc ? cenc : "") &&
-                zpack(s, b, blen, &z, &zlen) == 0 && zlen >= blen) {
-                free(z);
-                z = NULL;
-            }
-        }
-        sqlite3_reset(get);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-            free(z);
-            return -2;
-        }
-        if (!z)
-            continue;
-        sqlite3_bind_blob64(put, 1, z, zlen, free);
-        sqlite3_bind_int64(put, 2, (sqlite3_int64)(key >> 1));
-        rc = sqlite3_step(put);
-        sqlite3_reset(put);
-        sqlite3_clear_bindings(put);
-        if (rc != SQLITE_DONE)
-            return -2;
-        s->repacked++;
-    }
-    return 0;
+    return body_precompressed(ctype, cenc) || looks_random((const unsigned char *)c->data, c->len);
 }
 
 /* The first Content-Type and Content-Encoding of h (NULL when absent), as http1_head_get gives
@@ -411,7 +341,7 @@ static void body_heads(const struct http1_head *h, const char **ctype, const cha
 /* Bind the 6 columns of one body starting at column col, or (a big body) its body file columns
  * at col_at and col_at + 1. Returns 0, -1 on OOM. */
 static int bind_body(struct store_row *s, int col, int col_at, const struct flow_capture *c,
-                     const struct http1_head *h, uint64_t key)
+                     const struct http1_head *h)
 {
     sqlite3_stmt *st = s->insert;
     const char *ctype, *cenc;
@@ -419,10 +349,8 @@ static int bind_body(struct store_row *s, int col, int col_at, const struct flow
     if (c->len >= STORE_SIDE_MIN &&
         side_put(s, col_at, c, ctype ? ctype : "", cenc ? cenc : "") == 0) {
         sqlite3_bind_null(st, col);
-    } else if (c->len && s->busy && c->len <= STORE_BUSY_RAW_MAX) {
-        sqlite3_bind_blob64(st, col, c->data, c->len, SQLITE_STATIC);
-        repack_later(s, c, ctype ? ctype : "", cenc ? cenc : "", key);
-    } else if (c->len && stays_raw(c->data, c->len, ctype ? ctype : "", cenc ? cenc : "")) {
+    } else if (c->len && ((s->busy && c->len <= STORE_BUSY_RAW_MAX) ||
+                          stays_raw(c, ctype ? ctype : "", cenc ? cenc : ""))) {
         /* the flow outlives the statement's step: no copy */
         sqlite3_bind_blob64(st, col, c->data, c->len, SQLITE_STATIC);
     } else if (c->len) {
@@ -473,8 +401,8 @@ int store_row_write(struct store_row *s, struct flow *f, sqlite3_int64 seq)
     sqlite3_bind_text(st, 10, s->json.buf, (int)s->json.summary_len, SQLITE_STATIC);
     sqlite3_bind_blob(st, 11, s->json.detail, (int)s->json.detail_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 28, seq);
-    if (bind_body(s, 12, 24, &f->req_body, f->req, f->id << 1) < 0 ||
-        bind_body(s, 18, 26, &f->resp_body, f->resp, f->id << 1 | 1) < 0) {
+    if (bind_body(s, 12, 24, &f->req_body, f->req) < 0 ||
+        bind_body(s, 18, 26, &f->resp_body, f->resp) < 0) {
         log_msg(LOG_WARN, "store: flow %llu: out of memory compressing a body",
                 (unsigned long long)f->id);
         goto out;
@@ -496,19 +424,8 @@ int store_row_open(struct store_row *s, sqlite3 *db, const char *path, struct st
         s->side_path = NULL;
         return -1;
     }
-    static const char *const repack_sql[2][2] = {
-        {"SELECT req_body, req_len, req_ctype, req_cenc FROM flows WHERE id=?1",
-         "UPDATE flows SET req_body=?1 WHERE id=?2"},
-        {"SELECT resp_body, resp_len, resp_ctype, resp_cenc FROM flows WHERE id=?1",
-         "UPDATE flows SET resp_body=?1 WHERE id=?2"}};
     if (sqlite3_prepare_v2(db, insert_sql, -1, &s->insert, NULL) != SQLITE_OK)
         return -2;
-    for (int i = 0; i < 2; i++)
-        if (sqlite3_prepare_v2(db, repack_sql[i][0], -1, &s->repack_get[i], NULL) != SQLITE_OK ||
-            sqlite3_prepare_v2(db, repack_sql[i][1], -1, &s->repack_put[i], NULL) != SQLITE_OK)
-            return -2;
-    if (!(s->later = malloc(STORE_ROW_LATER_MAX * sizeof *s->later)))
-        return -1;
     s->json.detail_only = 1; /* the row has the summary: store_reader_get joins them */
     /* the detail as a flow record (a BLOB), written as JSON text when it is read */
     s->json.detail_record = 1;
@@ -524,14 +441,6 @@ void store_row_close(struct store_row *s)
 {
     sqlite3_finalize(s->insert);
     s->insert = NULL;
-    for (int i = 0; i < 2; i++) {
-        sqlite3_finalize(s->repack_get[i]);
-        sqlite3_finalize(s->repack_put[i]);
-        s->repack_get[i] = s->repack_put[i] = NULL;
-    }
-    free(s->later);
-    s->later = NULL;
-    s->later_n = 0;
     store_tls_close(&s->tls);
     for (int i = 0; i < s->zs_ready; i++)
         deflateEnd(&s->zs[i]);

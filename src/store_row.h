@@ -36,16 +36,7 @@ struct store_row {
     uint64_t side_end;         /* where the next body goes (aligned) */
     int busy;                  /* set by the store for each batch: flows come faster than one
                                   every few ms, so small bodies go in raw (STORE_BUSY_RAW_MAX) */
-    uint64_t *later;           /* ring of STORE_ROW_LATER_MAX bodies stored raw while busy, to
-                                  deflate when the writer is idle: flow id << 1 | response */
-    size_t later_head, later_n;
-    sqlite3_stmt *repack_get[2], *repack_put[2]; /* request [0], response [1] body */
-    uint64_t raw_busy;         /* bodies stored raw while busy (counter) */
-    uint64_t repacked;         /* of those, deflated later in their row (counter) */
 };
-
-/* Most bodies waiting to be deflated later; beyond it a busy body stays raw (it reads the same). */
-#define STORE_ROW_LATER_MAX 8192u
 
 /* Prepare the insert on db (the writer's connection, its schema in place; r->tls is opened by the
  * store in its opening transaction), the deflate streams, and open and lock the body file of the
@@ -58,12 +49,6 @@ int store_row_open(struct store_row *r, sqlite3 *db, const char *path, struct st
  * -1 with the reason logged (OOM), -2 when SQLite refused the row (its error is on the
  * connection, not logged: the caller tells a fault of the file from one of the flow). */
 int store_row_write(struct store_row *r, struct flow *f, sqlite3_int64 seq) HP_NONNULL(1, 2);
-
-/* Deflate up to max of the bodies stored raw while busy (oldest first): each one that deflates
- * smaller is rewritten in its row, inside the caller's open transaction (a row gone or already
- * deflated is passed over). Returns 0, -2 on a SQLite error (the caller rolls back; the bodies
- * taken stay raw). */
-int store_row_repack(struct store_row *r, size_t max) HP_NONNULL(1);
 
 /* Free what r holds (call before closing the connection). */
 void store_row_close(struct store_row *r) HP_NONNULL(1);
