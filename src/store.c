@@ -489,6 +489,7 @@ static void *writer_main(void *arg)
                              STORE_BATCH_MS, STORE_GATHER,
                              busy ? STORE_LINGER_MS : STORE_LINGER_IDLE_MS);
         busy = n >= STORE_BUSY_BATCH;
+        s->row.busy = busy; /* small bodies raw while busy (store_row.h) */
         int finished = !n && queue_finished(s->queue);
         if (finished)
             due = 1; /* a last try before closing */

@@ -604,6 +604,67 @@ static void test_body_heads(const char *dir)
     is_str(got[1], "text/plain|text/plain|||", "a head without Content-Encoding: empty column");
 }
 
+/* Batch sizes by flow id, as notify reports them (test_busy_raw). */
+static atomic_int batch_of[64];
+
+static void on_commit_batch(uint64_t lo, uint64_t hi, void *arg)
+{
+    for (uint64_t id = lo; id <= hi && id < 64; id++)
+        atomic_store(&batch_of[id], (int)(hi - lo + 1));
+    on_commit(lo, hi, arg);
+}
+
+/* While the writer is busy (a batch of STORE_BUSY_BATCH = 4 flows or more) bodies up to 1 KiB go
+ * in raw, without a deflate; bigger ones, and a flow that comes alone, are deflated as before.
+ * Both forms read back exact. */
+static void test_busy_raw(const char *dir)
+{
+    char path[160], err[512];
+    snprintf(path, sizeof path, "%s/busy.sqlite", dir);
+    struct store *s = store_open(path, err, sizeof err);
+    if (!s) {
+        ok(0, "busy session: %s", err);
+        return;
+    }
+    atomic_store(&notified_n, 0);
+    store_set_notify(s, on_commit_batch, NULL);
+    static char json[3000];
+    for (size_t i = 0; i < sizeof json; i++)
+        json[i] = "{\"id\":12,\"name\":\"user\"},"[i % 24];
+    enum { BURST = 32, BIG_FROM = 29 }; /* flows 29..32: 3000 bytes, the others 1000 */
+    struct flow *fl[BURST];
+    for (int i = 0; i < BURST; i++) /* made first, then sunk at once: one batch (or a few) */
+        fl[i] = mkflow_ct((uint64_t)i + 1, "application/json", NULL, json,
+                          i + 1 >= BIG_FROM ? 3000 : 1000, 1 << 20);
+    for (int i = 0; i < BURST; i++)
+        store_sink(fl[i], s);
+    wait_committed(BURST);
+    store_sink(mkflow_ct(BURST + 1, "application/json", NULL, json, 1000, 1 << 20), s);
+    wait_committed(BURST + 1);
+    struct store_reader *r = store_reader_open(path, err, sizeof err);
+    int busy = 0, small_raw = 0, big_deflated = 0, exact = 0;
+    for (int id = 1; id <= BURST + 1; id++) {
+        int in_busy = atomic_load(&batch_of[id]) >= 4;
+        size_t len = id >= BIG_FROM && id <= BURST ? 3000 : 1000;
+        long long stored = stored_len(path, (uint64_t)id);
+        busy += in_busy;
+        if (len == 1000)
+            small_raw += in_busy ? stored == 1000 : stored > 0 && stored < 200;
+        else
+            big_deflated += stored > 0 && stored < 400;
+        exact += r && body_is(r, (uint64_t)id, 1, json, len);
+    }
+    printf("# %d of %d flows came in batches of 4 or more\n", busy, BURST + 1);
+    ok(busy > 0 && atomic_load(&batch_of[BURST + 1]) == 1,
+       "a burst makes the writer busy, a lone flow after it does not");
+    is_int(small_raw, BURST + 1 - (BURST + 1 - BIG_FROM),
+           "1000-byte JSON bodies: raw in their row in a busy batch, deflated alone");
+    is_int(big_deflated, BURST + 1 - BIG_FROM, "3000-byte JSON bodies are deflated even when busy");
+    is_int(exact, BURST + 1, "each reads back exactly, raw or deflated");
+    store_reader_close(r);
+    store_close(s);
+}
+
 /* The writer's connection settings (store_db_tune_writer): Debian's SQLite turns secure_delete
  * on by default, which clears every new page twice. */
 static void test_writer_tuning(const char *dir)
@@ -731,7 +792,10 @@ int main(void)
     }
     for (size_t i = 0; i < sizeof small; i++)
         small[i] = text[i];
+    /* flow 10 alone (a batch of one: the writer is not busy, its small body is deflated) */
+    wait_committed(9);
     store_sink(mkflow_ct(10, "application/json", NULL, small, sizeof small, 1 << 20), s);
+    wait_committed(10);
     store_sink(mkflow_ct(11, "application/octet-stream", NULL, rnd, rndn, 1 << 20), s);
     store_sink(mkflow_ct(12, "image/png", NULL, rnd, rndn, 1 << 20), s);
     store_sink(mkflow_ct(13, "text/plain", "gzip", gz, gzn, 1 << 20), s);
@@ -945,6 +1009,7 @@ int main(void)
     test_body_file(dir);
     test_tls_shared(dir);
     test_body_heads(dir);
+    test_busy_raw(dir);
     test_writer_tuning(dir);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
