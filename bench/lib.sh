@@ -1,4 +1,4 @@
-# bench/lib.sh — set-up shared by bench/run.sh and bench/callgrind.sh (sourced, never run):
+# bench/lib.sh — set-up shared by bench/run.sh, tail.sh, syscalls.sh and callgrind.sh (sourced, never run):
 # helpers, httpeek's release build, the test PKI, nginx as the local upstream and the loopback
 # DNS server. The caller provides $W (its work directory, mode 755), the PIDS array (the EXIT
 # trap kills what is in it), $BENCH_DIR (bench/) and, for the nginx and DNS steps, $ROOT (the
@@ -6,6 +6,24 @@
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+
+# bench_workdir NAME: $W (/tmp/httpeek-NAME.XXXXXX, mode 755: nginx's workers read it), the PIDS
+# array, and the EXIT trap that stops what PIDS holds (TERM, then KILL) and removes $W unless
+# KEEP=1. For the scripts whose clean-up is only that (bench/callgrind.sh has its own).
+bench_workdir() {
+    W=$(mktemp -d "/tmp/httpeek-$1.XXXXXX") || exit 1
+    chmod 755 "$W"
+    PIDS=()
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+bench_cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    sleep 0.3
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+    if [ "${KEEP:-0}" = 1 ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
+}
 
 # free_port: a free port below the kernel's ephemeral range (as tests/e2e/lib.sh picks them): a
 # bind(0) port can be taken by any outgoing connection (the load generator's) before the server

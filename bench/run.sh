@@ -75,19 +75,8 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-W=$(mktemp -d /tmp/httpeek-bench.XXXXXX) || exit 1
-chmod 755 "$W"
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    sleep 0.3
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-    if [ "$KEEP" = 1 ]; then echo "kept $W"; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 . "$BENCH_DIR/lib.sh"   # log, die, free_port, wait_port, kv, build_httpeek, bench_pki, bench_nginx, bench_dns
+bench_workdir bench
 
 # A hard bound on the whole script, whatever happens.
 # (sleep gets no stdout/stderr: left behind after the EXIT trap, it would hold a pipe open)

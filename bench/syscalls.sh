@@ -29,19 +29,8 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-W=$(mktemp -d /tmp/httpeek-syscalls.XXXXXX) || exit 1
-chmod 755 "$W"
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    sleep 0.3
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 . "$BENCH_DIR/lib.sh"
+bench_workdir syscalls
 ( sleep 900 </dev/null >/dev/null 2>&1; log "syscalls: overall time limit reached"; kill -TERM $$ ) 2>/dev/null &
 PIDS+=($!)
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"

@@ -33,19 +33,8 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-W=$(mktemp -d /tmp/httpeek-tail.XXXXXX) || exit 1
-chmod 755 "$W"
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    sleep 0.3
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-    if [ "$KEEP" = 1 ]; then echo "kept $W"; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 . "$BENCH_DIR/lib.sh"
+bench_workdir tail
 ( sleep 1800 </dev/null >/dev/null 2>&1; kill -TERM $$ ) 2>/dev/null &
 PIDS+=($!)
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
