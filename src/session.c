@@ -484,7 +484,7 @@ void session_close_idle(struct session **registry)
         if (s->front->drain)
             s->front->drain(s, "httpeek is shutting down");
         else if (s->state == SESSION_S_IDLE)
-            session_close(s, 0);
+            session_close(s, 1); /* an exchange that just ended may have its answer unsent */
     }
 }
 
