@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include "client_cert.h"
+#include "tls_server.h"
 
 static const unsigned char alpn_http11[] = "\x08http/1.1";
 
@@ -161,6 +162,13 @@ SSL_CTX *tls_client_ctx_new(const char *extra_ca_file, int insecure, char *err, 
     SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
     SSL_CTX_set_security_level(ctx, 0);
     SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0");
+    /* TLS 1.3: AES-128-GCM with SHA-256 offered first (servers mostly follow the client's order),
+     * as on the client leg (tls_server.h): a new host's handshake is a third cheaper */
+    if (SSL_CTX_set_ciphersuites(ctx, TLS13_SUITES_FAST_FIRST) != 1) {
+        snprintf(err, errlen, "cannot set the upstream TLS 1.3 cipher suites");
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
     if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
         snprintf(err, errlen, "cannot load the system trust store");
         SSL_CTX_free(ctx);

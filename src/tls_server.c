@@ -68,6 +68,11 @@ SSL_CTX *tls_server_ctx_new(char *err, size_t errlen)
     SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
     SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    if (SSL_CTX_set_ciphersuites(ctx, TLS13_SUITES_FAST_FIRST) != 1) {
+        snprintf(err, errlen, "cannot set the client-facing TLS 1.3 cipher suites");
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS); /* until a connection is busy: session.c */
     /* Session resumption with returning clients: stateless tickets, keys per process. */
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);

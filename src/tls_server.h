@@ -8,6 +8,13 @@
 #include <openssl/ssl.h>
 #include "attrib.h"
 
+/* The TLS 1.3 cipher suites both legs offer, in order: AES-128-GCM and SHA-256 first. OpenSSL's
+ * default puts AES-256-GCM with SHA-384 first; SHA-384's key schedule runs on SHA-512 in software
+ * (~0.7M instructions for the two handshakes of a new host), where SHA-256 has CPU instructions
+ * (SHA-NI, ARMv8) and AES-128 does 10 rounds to AES-256's 14. Both are what browsers offer. */
+#define TLS13_SUITES_FAST_FIRST \
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+
 /* Context for client-facing handshakes. Returns NULL with a reason in err. Free with SSL_CTX_free. */
 SSL_CTX *tls_server_ctx_new(char *err, size_t errlen) HP_NONNULL(1) HP_WUNRES;
 
