@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# 91-h2-closed-streams.sh — the h2 front forgets a stream once it closed (nghttp2's
+# 91-tunnel-state.sh — what an intercepted tunnel keeps while it idles (S5 of issue 21), and that
+# the client sees no difference. Names are held at their length (name_str.h): a CONNECT to a
+# name longer than the old 255-byte fields is refused as before, naming it. The h2 front
+# forgets a stream once it closed (nghttp2's
 # no_closed_streams: an idle connection holds none of them, S5 of issue 21), and still answers a
 # client that sends HEADERS on one of its last closed streams as when nghttp2 kept them: a
 # connection error STREAM_CLOSED (RFC 9113 5.1) named in the connection's record, for a stream
@@ -12,6 +15,8 @@ source "$(dirname "$0")/lib.sh"
 PKI=$T/pki
 make_pki "$PKI" || { echo "Bail out! make_pki failed"; exit 1; }
 start_dns upstream.test=127.0.0.1 older.alias.test=127.0.0.1 reset.alias.test=127.0.0.1
+L60=$(printf 'a%.0s' $(seq 60))
+LONG="$L60.$L60.$L60.$L60.$L60.test" # 309 characters
 start_upstream --tls server --quiet
 UP=$UPSTREAM_PORT
 start_httpeek --upstream-ca "$PKI/ca.pem" --http2=yes
@@ -55,6 +60,14 @@ d = json.load(urllib.request.urlopen("%s/api/flows/%d" % (base, max(f["id"] for 
 print("%s|%s|%s" % (d.get("kind"), d.get("diag_code"), (d.get("failure") or {}).get("reason")))
 PY
 }
+
+code=$(curl -s -o /dev/null -w '%{http_connect}' --max-time 20 -x "http://127.0.0.1:$HTTPEEK_PORT" \
+    "https://$LONG:$UP/")
+is "$code" "400" "CONNECT to a 309-character name: 400"
+out=$(failure_of "^aaaa")
+diag "${out:0:120}"
+like "$out" "^tunnel\|.*\|CONNECT needs host:port, got 'a{60}\.a{39}" \
+    "its flow names the first 100 characters of what the client sent"
 
 is "$(h2case older.alias.test older)" "GOAWAY STREAM_CLOSED 7" \
     "HEADERS on stream 1 after three more streams ended: GOAWAY STREAM_CLOSED (last stream 7)"
