@@ -344,7 +344,8 @@ static int bp_upstream_gone(struct exchange *ex)
     if (h->phase == BREAKPOINT_REQUEST || h->whole)
         return 1; /* nothing more needed from it: a new connection is made on execute */
     if (ex->flow->resp && ex->flow->resp->framing == HTTP1_UNTIL_EOF) {
-        http1_finish(&ex->up->leg.parser); /* the end of the body: bp_resp_done pauses it */
+        if (ex->up->leg.parser) /* the end of the body: bp_resp_done pauses it */
+            http1_finish(ex->up->leg.parser);
         return ex->bp == h && h->whole;
     }
     return 0;

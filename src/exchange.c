@@ -404,10 +404,13 @@ static void up_input(struct uplink *u, struct evbuffer *in, size_t n)
     enum http1_feed_result r = uplink_feed(u, in);
     if (r == HTTP1_FEED_ERROR && ex->flow) {
         f = ex->flow;
-        f->fail.parse_error = u->leg.parser.error_name;
+        static const struct http1_parser no_parser = {.error = "out of memory",
+                                                      .error_name = "HPE_USER"};
+        const struct http1_parser *p = u->leg.parser ? u->leg.parser : &no_parser;
+        f->fail.parse_error = p->error_name;
         flow_fail(f, ex->resp_started ? FLOW_STAGE_RECEIVE : FLOW_STAGE_WAIT, 0,
-                  "invalid response from upstream: %s (%s at byte %zu)", u->leg.parser.error,
-                  u->leg.parser.error_name, u->leg.parser.error_offset);
+                  "invalid response from upstream: %s (%s at byte %zu)", p->error, p->error_name,
+                  p->error_offset);
         if (!ex->resp_started)
             exchange_fail(ex, 502, f->fail.reason);
         else
@@ -505,7 +508,7 @@ static void up_event(struct uplink *u, short what, int sock_err)
         return;
     }
     if ((what & BEV_EVENT_EOF) && ex->resp_started &&
-        http1_finish(&leg->parser) == HTTP1_FEED_MORE && ex->resp_done) {
+        leg->parser && http1_finish(leg->parser) == HTTP1_FEED_MORE && ex->resp_done) {
         leg_close(leg); /* end of an until-EOF response */
         ex->front->settle(ex);
         return;

@@ -50,17 +50,18 @@ static struct session *session_of(struct exchange *ex)
 /* ------------------------------------------------------------------------------------------ */
 /* Start */
 
-/* A request parser for the client leg, with the request size limits of the options. */
-static void client_parser_init(struct session *s)
+/* A request parser for the client leg, with the request size limits of the options. Returns 0,
+ * or -1 out of memory. Every h1 callback below runs with it made (h1_start closes without). */
+static int client_parser_init(struct session *s)
 {
     const struct opts *o = s->proxy->opts;
-    if (s->client.parser_ready)
-        http1_parser_free(&s->client.parser);
-    http1_parser_init(&s->client.parser, 1, &request_handlers, &s->client);
+    struct http1_parser *p = leg_parser_reset(&s->client, 1, &request_handlers, &s->client);
+    if (!p)
+        return -1;
     struct http1_limits lim = {o->max_request_line, o->max_header_line, o->max_header_bytes,
                                o->max_headers};
-    http1_parser_set_limits(&s->client.parser, &lim);
-    s->client.parser_ready = 1;
+    http1_parser_set_limits(p, &lim);
+    return 0;
 }
 
 static void h1_start(struct session *s, struct bufferevent *bev)
@@ -78,9 +79,14 @@ static void h1_start(struct session *s, struct bufferevent *bev)
     ex->activity = &s->last_activity;
     ex->client_fd = -1;
     exchange_bind(ex, &s->up); /* the one exchange (ex.flow NULL between requests) */
-    client_parser_init(s);
-    if (bev) { /* accepted */
+    if (bev) /* accepted */
         leg_attach(&s->client, bev, NULL, client_read, client_write, client_event);
+    if (client_parser_init(s) < 0) {
+        log_msg(LOG_ERROR, "out of memory starting a connection's request parser");
+        session_close(s, 0);
+        return;
+    }
+    if (bev) {
         session_set_state(s, SESSION_S_IDLE, "accepted");
         return;
     }
@@ -385,7 +391,7 @@ static void finish_exchange(struct session *s)
     session_set_state(s, SESSION_S_IDLE, "exchange done");
     h->exchanges++;
     s->up.exchanges++;
-    http1_parser_resume(&s->client.parser);
+    http1_parser_resume(s->client.parser);
     /* client_read may have stopped it; enabling a bufferevent that reads already would only
      * add its event again (the base's lock and a timer check per request) */
     if (s->client.bev && !s->client.paused_by_peer &&
@@ -429,7 +435,7 @@ static void refuse_bad_request(struct session *s)
 {
     struct front_h1 *h = h1_of(s);
     struct exchange *ex = &h->ex;
-    struct http1_parser *p = &s->client.parser;
+    struct http1_parser *p = s->client.parser;
     struct flow *f = ex->flow;
     char limit[160] = "";
     const struct opts *o = s->proxy->opts;
@@ -502,7 +508,7 @@ static void process_client_input(struct session *s)
         h->head_started = flow_now_us();
         session_set_state(s, SESSION_S_REQUEST_HEAD, "request begins");
     }
-    enum http1_feed_result r = http1_feed(&s->client.parser, in);
+    enum http1_feed_result r = http1_feed(s->client.parser, in);
     if (s->state == SESSION_S_CLOSING)
         return;
     switch (r) {
@@ -605,7 +611,8 @@ static void h1_timed_out(struct session *s, double secs)
     }
     struct flow *hf = session_flow_new(s);
     if (hf) {
-        const char *target = http1_parser_target(&s->client.parser); /* as far as it came */
+        const char *target = /* as far as it came */
+            s->client.parser ? http1_parser_target(s->client.parser) : NULL;
         char url[300];
         snprintf(url, sizeof url, "%.200s%s", target && target[0] ? target : "-",
                  target && strlen(target) > 200 ? "..." : "");

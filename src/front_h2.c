@@ -327,9 +327,7 @@ static int on_request(void *arg, int32_t sid, struct message_head *head)
         h->up_owner = st;
         exchange_bind(ex, &s->up);
     } else {
-        st->own.leg.owner = &st->own;
-        st->own.leg.fd = -1;
-        st->own.leg.budget = s->proxy->budget;
+        uplink_init(&st->own, s->proxy->budget);
         exchange_bind(ex, &st->own);
         struct pool_conn pc;
         if (s->pool &&
@@ -339,7 +337,7 @@ static int on_request(void *arg, int32_t sid, struct message_head *head)
             tls_facts_attach(pc.ssl, &u->leg.tls);
             leg_attach(&u->leg, pc.bev, pc.ssl, NULL, NULL, NULL);
             str_copy(u->server_ip, sizeof u->server_ip, pc.server_ip);
-            str_copy(u->host, sizeof u->host, host);
+            name_str_set(&u->host, host);
             u->port = s->tun.port;
             u->tls = 1;
             u->exchanges = 1;

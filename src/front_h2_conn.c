@@ -170,11 +170,8 @@ static void h2f_start(struct session *s, struct bufferevent *bev)
         return;
     }
     s->front_state = h;
-    if (s->client.parser_ready) { /* requests come as h2 frames from now on: the HTTP/1 request
-                                   * parser's buffers (the CONNECT's head) are not needed again */
-        http1_parser_free(&s->client.parser);
-        s->client.parser_ready = 0;
-    }
+    leg_parser_free(&s->client); /* requests come as h2 frames from now on: the HTTP/1 request
+                                  * parser (and the CONNECT's head in it) is not needed again */
     s->up.ex = NULL; /* the tunnel's upstream leg waits for the first stream */
     bufferevent_setcb(s->client.bev, client_read, client_write, client_event, &s->client);
     if (s->client.ssl)

@@ -47,6 +47,11 @@ struct h2_server {
     struct h2s_errors *errs;    /* made at the first error (most connections have none), or
                                  * NULL: both texts empty */
     struct h2_mem mem;          /* nghttp2's allocator: its frame buffer given back when idle */
+    int32_t closed[8];          /* the last streams closed: nghttp2 forgets a closed stream at once
+                                 * here (no_closed_streams), and HEADERS on one of these is still a
+                                 * connection error STREAM_CLOSED (RFC 9113 5.1), as when it kept
+                                 * them (it kept up to MAX_CONCURRENT_STREAMS) */
+    unsigned closed_next;       /* where the next one goes in closed */
 };
 
 /* A connection's error texts: half a KiB that an idle connection (thousands of them) need not
@@ -346,6 +351,7 @@ static int on_stream_close(nghttp2_session *ng, int32_t sid, uint32_t code, void
 {
     struct h2_server *s = user;
     struct h2s_stream *st = stream_of(s, sid);
+    s->closed[s->closed_next++ % (sizeof s->closed / sizeof *s->closed)] = sid;
     if (!st)
         return 0;
     nghttp2_session_set_stream_user_data(ng, sid, NULL);
@@ -450,11 +456,27 @@ static int on_error2(nghttp2_session *ng, int lib_error, const char *msg, size_t
     return 0;
 }
 
+/* 1 when sid is one of the last streams closed. */
+static int recently_closed(const struct h2_server *s, int32_t sid)
+{
+    for (size_t i = 0; sid > 0 && i < sizeof s->closed / sizeof *s->closed; i++)
+        if (s->closed[i] == sid)
+            return 1;
+    return 0;
+}
+
 static int on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, void *user)
 {
-    (void)ng;
     struct h2_server *s = user;
     s->cur_sid = hd->stream_id;
+    /* (nghttp2 ignores a DATA frame on a stream it does not know before telling us of it) */
+    if (hd->type == NGHTTP2_HEADERS && !s->failed && recently_closed(s, hd->stream_id)) {
+        struct h2s_errors *e = errs(s); /* the text it gave when it kept the stream */
+        if (e)
+            snprintf(e->error, sizeof e->error, "HEADERS frame on stream %d: %s", hd->stream_id,
+                     nghttp2_strerror(NGHTTP2_ERR_STREAM_CLOSED));
+        nghttp2_session_terminate_session(ng, NGHTTP2_STREAM_CLOSED);
+    }
     if (hd->type == NGHTTP2_HEADERS)
         s->block_bytes = 9 + hd->length;
     else if (hd->type == NGHTTP2_CONTINUATION)
@@ -517,6 +539,10 @@ struct h2_server *h2_server_new(const struct h2_server_ops *ops, void *arg,
     nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
     nghttp2_session_callbacks_set_on_begin_frame_callback(cb, on_begin_frame);
     nghttp2_option_set_no_auto_window_update(opt, 1);
+    /* a closed stream is forgotten at once: nghttp2 would keep up to MAX_CONCURRENT_STREAMS of
+     * them (~0.3 KiB each) for RFC 7540 priorities, which RFC 9113 deprecated, on every idle
+     * connection; and with no stream left the stream map's table can be given back (h2_mem.h) */
+    nghttp2_option_set_no_closed_streams(opt, 1);
     nghttp2_option_set_max_deflate_dynamic_table_size(opt, s->lim.header_table_size);
     nghttp2_option_set_max_outbound_ack(opt, s->lim.max_outbound_ack);
     nghttp2_option_set_max_settings(opt, 32);

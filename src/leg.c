@@ -2,6 +2,7 @@
  * stops its source's reads, and the sink's write watermark wakes the source again. */
 #include "leg.h"
 
+#include <stdlib.h>
 #include <unistd.h>
 #include <event2/event.h>
 #include <event2/buffer.h>
@@ -183,4 +184,24 @@ void leg_drained(struct leg *dst, struct leg *src)
         bufferevent_enable(src->bev, EV_READ);
         leg_read_enabled(src->bev);
     }
+}
+
+struct http1_parser *leg_parser_reset(struct leg *leg, int is_request,
+                                      const struct http1_handlers *h, void *arg)
+{
+    if (leg->parser)
+        http1_parser_free(leg->parser);
+    else if (!(leg->parser = malloc(sizeof *leg->parser)))
+        return NULL;
+    http1_parser_init(leg->parser, is_request, h, arg);
+    return leg->parser;
+}
+
+void leg_parser_free(struct leg *leg)
+{
+    if (!leg->parser)
+        return;
+    http1_parser_free(leg->parser);
+    free(leg->parser);
+    leg->parser = NULL;
 }

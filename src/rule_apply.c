@@ -50,7 +50,7 @@ static int answer(struct exchange *ex, const struct rule_target *t, struct evbuf
     if (u->pending)
         evbuffer_drain(u->pending, evbuffer_get_length(u->pending));
     tls_facts_clear(&u->leg.tls);
-    str_copy(u->host, sizeof u->host, t->host);
+    name_str_set(&u->host, t->host);
     u->port = t->port;
     u->tls = 0;
     u->exchanges = 0;

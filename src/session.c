@@ -81,13 +81,13 @@ static void session_free(struct session *s)
 {
     s->front->end(s, "connection closed before the exchange completed");
     tunnel_end(&s->tun); /* records the tunnel flow if no request took it */
+    tunnel_free(&s->tun);
     ws_tap_finish(s->relay.tap); /* a WebSocket's end goes to the store */
     s->relay.tap = NULL;
     uplink_free(&s->up);
     leg_close(&s->client);
     tls_facts_clear(&s->client.tls);
-    if (s->client.parser_ready)
-        http1_parser_free(&s->client.parser);
+    leg_parser_free(&s->client);
     if (s->timer)
         event_free(s->timer);
     if (s->hold_ev)
@@ -448,7 +448,7 @@ static void tunnel_handed(void *arg)
     struct session *s = arg;
     struct uplink *up = &s->up;
     if (s->tun.up_name[0]) { /* the upstream leg the tunnel made (or tried to) */
-        str_copy(up->host, sizeof up->host, s->tun.up_name);
+        name_str_set(&up->host, s->tun.up_name);
         up->port = s->tun.port;
         up->tls = 1;
         up->exchanges = (unsigned)s->tun.up_pooled;
@@ -532,11 +532,10 @@ void session_accept(struct proxy *proxy, struct event_base *base, struct resolve
     s->front_state = s + 1;
     s->client.owner = s;
     s->client.is_client = 1;
-    s->up.leg.owner = &s->up;
-    s->up.leg.fd = -1;
+    uplink_init(&s->up, proxy->budget);
     s->last_activity = flow_now_us();
     atomic_fetch_add(&proxy->live_conns, 1);
-    s->client.budget = s->up.leg.budget = proxy->budget;
+    s->client.budget = proxy->budget;
     if (proxy->budget)
         budget_conn_open(proxy->budget);
     own_client_address(addr, s->client_addr, sizeof s->client_addr, &s->client_port);

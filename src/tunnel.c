@@ -75,6 +75,15 @@ void tunnel_init(struct tunnel *t, const struct tunnel_ops *ops, void *ops_arg, 
     t->upstream = upstream;
     t->client_addr = client_addr;
     t->activity = activity;
+    t->host = t->sni = t->error = t->up_name = NAME_STR_EMPTY;
+}
+
+void tunnel_free(struct tunnel *t)
+{
+    name_str_clear(&t->host);
+    name_str_clear(&t->sni);
+    name_str_clear(&t->error);
+    name_str_clear(&t->up_name);
 }
 
 static void set_phase(struct tunnel *t, enum tunnel_phase p, const char *why)
@@ -338,17 +347,15 @@ static void upstream_tls_event(struct bufferevent *bev, short what, void *arg)
     tls_facts_take_error(&leg->tls, bufferevent_get_openssl_error(bev));
     const char *host = t->sni[0] ? t->sni : t->host;
     if (leg->tls.verify_result != X509_V_OK)
-        snprintf(t->error, sizeof t->error,
-                 "upstream certificate of %s:%d refused: %s", host, t->port,
+        name_str_printf(&t->error, "upstream certificate of %s:%d refused: %s", host, t->port,
                  tls_facts_verify_error(&leg->tls));
     else if (leg->tls.alert_received[0])
-        snprintf(t->error, sizeof t->error,
-                 "TLS handshake with %s:%d failed: server sent alert '%s'", host, t->port,
+        name_str_printf(&t->error, "TLS handshake with %s:%d failed: server sent alert '%s'",
+                        host, t->port,
                  leg->tls.alert_received);
     else
-        snprintf(t->error, sizeof t->error, "TLS handshake with %s:%d failed: %s",
-                 host, t->port,
-                 tls_facts_error(&leg->tls, err ? strerror(err) : "connection closed"));
+        name_str_printf(&t->error, "TLS handshake with %s:%d failed: %s", host, t->port,
+                        tls_facts_error(&leg->tls, err ? strerror(err) : "connection closed"));
     if (t->flow) {
         tls_facts_to_flow(&leg->tls, t->flow, 1);
         flow_fail(t->flow, FLOW_STAGE_UPSTREAM_TLS, err, "tls: %s", t->error);
@@ -405,7 +412,7 @@ static void start_upstream_tls(struct tunnel *t, int early)
     }
     t->upstream->fd = -1;
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    snprintf(t->up_name, sizeof t->up_name, "%s", name);
+    name_str_set(&t->up_name, name);
     t->up_pooled = 0;
     t->marks.tls_start = flow_now_us();
     leg_attach(t->upstream, bev, ssl, NULL, NULL, NULL);
@@ -498,7 +505,7 @@ static int take_pooled(struct tunnel *t)
     snprintf(t->server_ip, sizeof t->server_ip, "%s", pc.server_ip);
     if (t->flow)
         snprintf(t->flow->server_ip, sizeof t->flow->server_ip, "%s", pc.server_ip);
-    snprintf(t->up_name, sizeof t->up_name, "%s", name);
+    name_str_set(&t->up_name, name);
     t->up_pooled = 1; /* it carried an earlier tunnel's exchanges */
     t->pooled = 0;
     leg_attach(t->upstream, pc.bev, pc.ssl, NULL, NULL, NULL);
@@ -628,7 +635,8 @@ static void on_peek(evutil_socket_t fd, short what, void *arg)
         return;
     }
     *t->activity = flow_now_us();
-    enum clienthello_result r = clienthello_parse(buf, (size_t)n, t->sni, sizeof t->sni);
+    char sni[NAME_STR_MAX + 1] = "";
+    enum clienthello_result r = clienthello_parse(buf, (size_t)n, sni, sizeof sni);
     if (r == CLIENTHELLO_INCOMPLETE && (size_t)n < sizeof buf) {
         if (t->flow) /* said with the deadline's failure if the rest never comes */
             snprintf(t->flow->note, sizeof t->flow->note,
@@ -639,14 +647,13 @@ static void on_peek(evutil_socket_t fd, short what, void *arg)
     stop_peek(t);
     if (t->flow && !strncmp(t->flow->note, "TLS ClientHello incomplete", 26))
         t->flow->note[0] = '\0'; /* it came whole after all */
-    if (r == CLIENTHELLO_SNI || r == CLIENTHELLO_NO_SNI) {
-        if (r == CLIENTHELLO_NO_SNI)
-            t->sni[0] = '\0';
-        for (char *s = t->sni; *s; s++)
+    if (r == CLIENTHELLO_SNI) {
+        for (char *s = sni; *s; s++)
             if (*s >= 'A' && *s <= 'Z')
                 *s = (char)(*s + 32);
+        name_str_set(&t->sni, sni);
     } else
-        t->sni[0] = '\0';
+        name_str_clear(&t->sni);
     t->peek_result = (int)r;
     t->peeked = 1;
     after_peek(t);
@@ -720,8 +727,12 @@ void tunnel_begin(struct tunnel *t, struct flow *f, const char *host, int port)
     f->kind = FLOW_TUNNEL;
     snprintf(f->host, sizeof f->host, "%s", host);
     f->port = port;
-    snprintf(t->host, sizeof t->host, "%s", host);
     t->port = port;
+    if (name_str_set(&t->host, host) < 0) {
+        log_msg(LOG_ERROR, "out of memory starting a tunnel");
+        t->ops->close(t->ops_arg, 0);
+        return;
+    }
     t->marks = f->marks;
     char url[300];
     snprintf(url, sizeof url, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);

@@ -18,6 +18,7 @@
 #include "attrib.h"
 #include "flow.h"
 #include "leg.h"
+#include "name_str.h"
 #include "proxy.h"
 #include "upstream.h"
 
@@ -73,16 +74,18 @@ struct tunnel {
 
     enum tunnel_phase phase;
     struct flow *flow;              /* the CONNECT's own flow until it becomes requests */
-    char host[256];                 /* CONNECT authority host */
+    const char *host;               /* CONNECT authority host (name_str.h: never NULL after
+                                     * tunnel_init, at most NAME_STR_MAX bytes, as are the
+                                     * three below; freed by tunnel_free) */
     int port;
-    char sni[256];                  /* SNI the client sent ("" when none) */
+    const char *sni;                /* SNI the client sent ("" when none) */
     int intercepted;                /* client leg is TLS we terminate: requests are https */
-    char error[256];                /* upstream TLS failure answered to each request (502) */
+    const char *error;              /* upstream TLS failure answered to each request (502) */
     int mirror_untrusted;           /* upstream's certificate failed verification: the client is
                                      * shown a mirror of its defect (mirror.h), fails as upstream did */
     struct flow_marks marks;        /* dns/connect/tls marks given to the first request */
     char server_ip[64];             /* address of the upstream connection */
-    char up_name[256];              /* server name of the upstream TLS leg ("" when none made) */
+    const char *up_name;            /* server name of the upstream TLS leg ("" when none made) */
     int up_pooled;                  /* the upstream leg came from the pool (carried exchanges) */
     int up_tls_pending;             /* the client's handshake went ahead of the upstream one
                                      * (resuming a verified session), still running: the owner
@@ -106,7 +109,7 @@ struct tunnel {
                                      * there at CONNECT (uplink_h2.h): none made for the tunnel */
 };
 
-/* Bind t to its owner and the owner's legs; t must be zeroed. */
+/* Bind t to its owner and the owner's legs; t must be zeroed. Its names are "" until set. */
 void tunnel_init(struct tunnel *t, const struct tunnel_ops *ops, void *ops_arg, uint64_t conn_id,
                  struct proxy *proxy, struct event_base *base, struct resolver *dns,
                  struct pool *pool, struct leg *client, struct leg *upstream,
@@ -130,5 +133,8 @@ void tunnel_cleanup(struct tunnel *t) HP_NONNULL(1);
 /* The connection ends: record the tunnel flow if still held (bytes, TLS facts, a client that
  * closed after our handshake without a request counts as refusing our certificate). */
 void tunnel_end(struct tunnel *t) HP_NONNULL(1);
+
+/* Free the tunnel's names (host, sni, error, up_name): the owner frees t after this. */
+void tunnel_free(struct tunnel *t) HP_NONNULL(1);
 
 #endif

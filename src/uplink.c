@@ -48,20 +48,28 @@ static void on_connected(const struct upstream_result *r, void *arg)
     u->ops->connected(u, r);
 }
 
-static void parser_reset(struct uplink *u)
+/* A fresh response parser for the leg (made when HTTP/1 first needs it): a new connection may
+ * carry requests. Returns 0, or -1 out of memory (uplink_feed tries again). */
+static int parser_reset(struct uplink *u)
 {
-    if (u->leg.parser_ready)
-        http1_parser_free(&u->leg.parser);
-    http1_parser_init(&u->leg.parser, 0, &u->ops->response, u);
-    u->leg.parser_ready = 1;
     u->reusable = 1;
+    return leg_parser_reset(&u->leg, 0, &u->ops->response, u) ? 0 : -1;
+}
+
+void uplink_init(struct uplink *u, struct budget *budget)
+{
+    u->leg.owner = u;
+    u->leg.fd = -1;
+    u->leg.budget = budget;
+    u->host = NAME_STR_EMPTY;
 }
 
 int uplink_reuse(struct uplink *u, const char *host, int port, int tls)
 {
     if (!u->leg.bev || !u->reusable || u->port != port || u->tls != tls || strcasecmp(u->host, host))
         return 0;
-    http1_parser_resume(&u->leg.parser); /* it paused at the end of the last response */
+    if (u->leg.parser)
+        http1_parser_resume(u->leg.parser); /* it paused at the end of the last response */
     return 1;
 }
 
@@ -69,7 +77,8 @@ int uplink_connect(struct uplink *u, struct event_base *base, struct resolver *d
                    const char *host, int port, int tls, double timeout)
 {
     leg_close(&u->leg);
-    str_copy(u->host, sizeof u->host, host);
+    if (name_str_set(&u->host, host) < 0)
+        return -1;
     u->port = port;
     u->exchanges = 0;
     u->tls = tls;
@@ -107,7 +116,7 @@ int uplink_open(struct uplink *u, struct proxy *proxy, struct event_base *base,
         close(r->fd);
         return -1;
     }
-    parser_reset(u);
+    parser_reset(u); /* out of memory: uplink_feed tries again */
     leg_attach(&u->leg, bev, ssl, uplink_read, uplink_write, uplink_event);
     return 0;
 }
@@ -117,9 +126,14 @@ void uplink_adopt(struct uplink *u)
     u->offer_h2 = 0; /* not a connection of uplink_connect's: resend_over_h2 is not for it */
     if (!u->leg.bev)
         return;
-    parser_reset(u);
+    int h2 = uplink_leg_is_h2(&u->leg);
+    if (h2) { /* never carries HTTP/1 bytes: no response parser (S5: memory per idle tunnel) */
+        leg_parser_free(&u->leg);
+        u->reusable = 1;
+    } else
+        parser_reset(u); /* out of memory: uplink_feed tries again */
     bufferevent_setcb(u->leg.bev, uplink_read, uplink_write, uplink_event, u);
-    if (uplink_leg_is_h2(&u->leg))
+    if (h2)
         return; /* the server speaks first (SETTINGS): read once its connection is made */
     bufferevent_setwatermark(u->leg.bev, EV_READ, 0, LEG_INBUF_MAX);
     bufferevent_enable(u->leg.bev, EV_READ | EV_WRITE);
@@ -141,7 +155,9 @@ int uplink_flush_pending(struct uplink *u)
 
 enum http1_feed_result uplink_feed(struct uplink *u, struct evbuffer *in)
 {
-    return http1_feed(&u->leg.parser, in);
+    if (!u->leg.parser && !leg_parser_reset(&u->leg, 0, &u->ops->response, u))
+        return HTTP1_FEED_ERROR; /* out of memory (the exchange says so) */
+    return http1_feed(u->leg.parser, in);
 }
 
 int uplink_record_connect(struct flow *f, const struct upstream_result *r)

@@ -16,6 +16,7 @@
 #include "flow.h"
 #include "http1.h"
 #include "leg.h"
+#include "name_str.h"
 #include "proxy.h"
 #include "upstream.h"
 
@@ -45,7 +46,8 @@ struct uplink {
     struct leg leg;                 /* the server side (bev NULL when not connected) */
     struct exchange *ex;            /* the exchange using it (its flow NULL between exchanges) */
     const struct uplink_ops *ops;   /* that exchange's */
-    char host[256];                 /* host connected to */
+    const char *host;               /* host connected to (name_str.h: never NULL after
+                                     * uplink_init; "" before the first connect) */
     int port;
     int tls;                        /* 1 when the leg speaks TLS */
     unsigned exchanges;             /* exchanges the connection carried before the current one (a
@@ -66,6 +68,9 @@ struct uplink {
     struct message_head *trailers;  /* trailers of the HTTP/2 response that just ended (owned),
                                      * or NULL; kept until the next exchange */
 };
+
+/* Set up a zeroed uplink: its leg (owner u, no socket, budget: may be NULL) and names. */
+void uplink_init(struct uplink *u, struct budget *budget) HP_NONNULL(1);
 
 /* 1 when u's connection goes to host:port (tls) and may carry another request (its response
  * parser, paused at the end of the last response, is resumed); 0 otherwise. */

@@ -90,10 +90,8 @@ void uplink_free(struct uplink *u)
     }
     leg_close(&u->leg);
     tls_facts_clear(&u->leg.tls);
-    if (u->leg.parser_ready) {
-        http1_parser_free(&u->leg.parser);
-        u->leg.parser_ready = 0;
-    }
+    leg_parser_free(&u->leg);
+    name_str_clear(&u->host);
     if (u->pending) {
         evbuffer_free(u->pending);
         u->pending = NULL;

@@ -343,7 +343,7 @@ static const struct h2_client_ops engine_ops = {on_response, on_body,  on_end,
 static void bind_conn(struct uplink *u, struct h2_conn *c)
 {
     u->h2 = c;
-    str_copy(u->host, sizeof u->host, c->host);
+    name_str_set(&u->host, c->host);
     u->port = c->port;
     u->tls = 1;
     u->sid = 0;

@@ -1,6 +1,8 @@
 /* test_h2_mem.c — h2_mem: nghttp2's frame buffer of a session is the mapped block, frames packed
  * into it make its pages resident, h2_mem_release_idle gives them back (mincore), and the session
- * goes on writing correct frames into the zero-filled pages afterwards. */
+ * goes on writing correct frames into the zero-filled pages afterwards. The stream map's table:
+ * mapped, kept while a stream is in it, given back once none is (no_closed_streams, as
+ * h2_server.c sets), and the session serves the next stream after that. */
 #define _DEFAULT_SOURCE
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,8 +41,92 @@ static size_t send_all(nghttp2_session *ng, uint8_t *out, size_t cap)
     }
 }
 
+static int on_frame(nghttp2_session *ng, const nghttp2_frame *fr, void *arg)
+{
+    (void)arg;
+    if (fr->hd.type == NGHTTP2_HEADERS && (fr->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+        nghttp2_nv nv[] = {{(uint8_t *)":status", (uint8_t *)"204", 7, 3, NGHTTP2_NV_FLAG_NONE}};
+        nghttp2_submit_response(ng, fr->hd.stream_id, nv, 1, NULL);
+    }
+    return 0;
+}
+
+static int responses;
+static int on_close(nghttp2_session *ng, int32_t sid, uint32_t code, void *arg)
+{
+    (void)ng, (void)sid, (void)code, (void)arg;
+    responses++;
+    return 0;
+}
+
+/* What one session sends goes to the other's input. */
+static void pump(nghttp2_session *from, nghttp2_session *to)
+{
+    static uint8_t buf[65536];
+    size_t n = send_all(from, buf, sizeof buf);
+    nghttp2_session_mem_recv(to, buf, n);
+}
+
+/* The stream map's table: a server session (no closed streams kept, as h2_server.c's) serving a
+ * client's requests. */
+static void test_stream_table(void)
+{
+    struct h2_mem m;
+    nghttp2_mem mem;
+    nghttp2_session_callbacks *cb;
+    nghttp2_option *opt;
+    nghttp2_session *srv = NULL, *cl = NULL;
+    h2_mem_init(&m, &mem);
+    nghttp2_session_callbacks_new(&cb);
+    nghttp2_option_new(&opt);
+    nghttp2_option_set_no_closed_streams(opt, 1);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame);
+    m.creating = 1;
+    int rv = nghttp2_session_server_new3(&srv, cb, NULL, opt, &mem);
+    m.creating = 0;
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, NULL);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
+    rv |= nghttp2_session_client_new(&cl, cb, NULL);
+    nghttp2_session_callbacks_del(cb);
+    nghttp2_option_del(opt);
+    ok(rv == 0 && m.table != NULL && m.table_len >= 4096,
+       "the server session's stream map table is h2_mem's mapped block (%zu bytes)", m.table_len);
+    if (!m.table)
+        return;
+    nghttp2_nv req[] = {{(uint8_t *)":method", (uint8_t *)"GET", 7, 3, NGHTTP2_NV_FLAG_NONE},
+                        {(uint8_t *)":scheme", (uint8_t *)"https", 7, 5, NGHTTP2_NV_FLAG_NONE},
+                        {(uint8_t *)":authority", (uint8_t *)"a.test", 10, 6, NGHTTP2_NV_FLAG_NONE},
+                        {(uint8_t *)":path", (uint8_t *)"/", 5, 1, NGHTTP2_NV_FLAG_NONE}};
+    nghttp2_submit_settings(cl, NGHTTP2_FLAG_NONE, NULL, 0);
+    nghttp2_submit_settings(srv, NGHTTP2_FLAG_NONE, NULL, 0);
+    int32_t sid = nghttp2_submit_request(cl, NULL, req, 4, NULL, NULL);
+    pump(cl, srv); /* the request: stream 1 opens on the server, into the map */
+    ok(nghttp2_session_find_stream(srv, sid) != NULL, "a request's stream is open on the server");
+    h2_mem_release_idle(&m);
+    ok(resident_pages(m.table, m.table_len) >= 1,
+       "h2_mem_release_idle keeps the table while a stream is in it");
+    pump(srv, cl); /* the response (END_STREAM): the stream closes on both sides */
+    pump(cl, srv);
+    ok(responses == 1 && !nghttp2_session_find_stream(srv, sid) && !nghttp2_session_want_write(srv),
+       "the response ended the stream: the server keeps no closed stream");
+    h2_mem_release_idle(&m);
+    is_int((long long)resident_pages(m.table, m.table_len), 0,
+           "with no stream in it, h2_mem_release_idle gives the table's pages back");
+    sid = nghttp2_submit_request(cl, NULL, req, 4, NULL, NULL);
+    pump(cl, srv);
+    ok(nghttp2_session_find_stream(srv, sid) != NULL && resident_pages(m.table, m.table_len) >= 1,
+       "the next request's stream goes into the zero-filled table");
+    pump(srv, cl);
+    ok(responses == 2, "and is answered");
+    nghttp2_session_del(cl);
+    nghttp2_session_del(srv);
+    ok(m.table == NULL, "the session's end unmaps the table");
+}
+
 int main(void)
 {
+    test_stream_table();
+
     struct h2_mem m;
     nghttp2_mem mem;
     nghttp2_session_callbacks *cb;
