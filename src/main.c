@@ -161,6 +161,9 @@ static int run(const struct opts *o)
     struct rules *rules = rules_new(&rcfg);
     struct worker *workers[MAX_WORKERS] = {0};
     struct web *web = NULL;
+    /* One worker per core. On 2 cores one worker costs 6-11 % less CPU per keep-alive request,
+     * but S1's p99 and req/s were no better and S4's p99 worse on a shared machine:
+     * docs/BENCHMARKS.md, "Issue 21, fourth round". */
     int nworkers = o->workers ? o->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (nworkers < 1)
         nworkers = 1;
