@@ -48,8 +48,9 @@ void flow_capture_expect(struct flow_capture *cap, uint64_t length) HP_NONNULL(1
  * is not freed with its capture but kept, one for the whole process, for the next such capture
  * on any thread: a download after a download reuses memory already in place instead of glibc
  * handing the freed block back (heap trim) and the kernel zero-filling it again page by page on
- * the next copy (~400 page faults per 10 MiB on the worker). Like glibc's own kept free memory,
- * the spare is not charged to the budget; a capture whose budget take fails drops it first. */
+ * the next copy (190-390 page faults per 10 MiB download on the worker, about half that with the
+ * spare: a writer two flows behind still needs a third block). Like glibc's own kept free
+ * memory, the spare is not charged to the budget; it is freed when a capture's take fails. */
 #define CAPTURE_SPARE_MIN (1u << 20)
 #define CAPTURE_SPARE_MAX (64u << 20)
 

@@ -22,7 +22,8 @@
  * (one record, at most 16 KiB), and libevent sizes each new chain after the one before; started
  * from a body part (one upstream DATA frame's worth, 1-8 KiB) the chains stayed that small and a
  * download went out in ~7 KiB records: twice the records, each with its own cipher set-up, tag
- * and header, as 16 KiB ones. Started big, the records are whole 16 KiB. */
+ * and header, as 16 KiB ones. Started big, the records are whole 16 KiB but where the output
+ * runs dry (the end of what one upstream read brought). */
 void tls_wbuf_out_room(struct evbuffer *out) HP_NONNULL(1);
 
 /* Give ssl (no BIO yet) a socket BIO on fd for reading and the gathering BIO over it for
