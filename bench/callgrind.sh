@@ -13,6 +13,8 @@
 #            --s6 K    K first requests to never-seen host names (default 20; 0: no S6)
 #            --out DIR keep the dumps and write per-function profiles there (DIR/S1.tsv ...: self
 #                      instructions per request, handshakes and transactions included)
+#            --s3 M    S3 (below) with M downloads in the shorter run (default 0: not run)
+#            --only-s3 S3 only (needs --s3; the warm-up is then 2 downloads and W S1 requests)
 #   bench/callgrind.sh --figures DIR   the table again from an --out directory's dumps
 #   bench/callgrind.sh --compare DIR_A DIR_B [SCENARIO]   functions whose self instructions per
 #            request differ by more than 500 between two --out directories
@@ -32,6 +34,9 @@
 #   S4  plain HTTP keep-alive (absolute-form GET /1k), C clients
 #   H1  HTTP/2 keep-alive: the same GET /1k, 32 streams in flight on one connection (loadgen --h2
 #       32), when httpeek chooses h2 by ALPN (a one-request probe says; otherwise a note: h1 only)
+#   S3  a 10 MiB HTTPS download (GET /10m, one client connection for the run's M or 2M
+#       downloads, capture on): instructions per MiB = (dump(2M) - dump(M)) / (10 M); what the
+#       downloads' TLS handshakes cost is left out as for S1
 #   S6  a first request to a new host name (new CONNECT, leaf minted, new upstream connection):
 #       (dump(K new + K+1 known, loadgen --s6) - dump(K+1 known, --new-conn)) / K, and the
 #       known-name request on a new connection for comparison (S2 shape, one client)
@@ -57,7 +62,7 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
-N=2000 WARM=500 CLIENTS=4 S6_K=20 WORKERS=1 POOL_WAIT=36 REV= OUT= KEEP=0
+N=2000 WARM=500 CLIENTS=4 S6_K=20 WORKERS=1 POOL_WAIT=36 REV= OUT= KEEP=0 S3_M=0 ONLY_S3=0
 
 compare() {   # compare DIR_A DIR_B [SCENARIO]
     python3 - "$@" <<'EOF'
@@ -88,8 +93,9 @@ figures() {   # figures DUMPS_DIR [PROFILES_DIR]: the table (and per-function pr
 import glob, os, re, sys
 from collections import defaultdict
 cg, out = sys.argv[1], sys.argv[2]
-N, K, rev, ncpu = open(os.path.join(cg, "meta")).read().split()
-N, K = int(N), int(K)
+meta = open(os.path.join(cg, "meta")).read().split()
+N, K, rev, ncpu = meta[:4]
+N, K, M = int(N), int(K), int(meta[4]) if len(meta) > 4 else 0
 parts = {}
 for line in open(os.path.join(cg, "parts")):
     p, name = line.split()
@@ -165,7 +171,7 @@ def load(name):
     return tot, fns, hs, ver
 KINDS = ["worker", "store", "web", "other"]
 rows, notes = [], []
-def per_req(label, a, b, n):
+def per_req(label, a, b, n, unit="flows"):
     (ta, fa, ha, va), (tb, fb, hb, vb) = load(a), load(b)
     # TLS handshakes are connection costs: the same client handshakes in both runs, but not as
     # many new upstream connections (a client closing right after its last response does not
@@ -182,7 +188,7 @@ def per_req(label, a, b, n):
     vals["store"] -= vals["commit"]
     notes.append(f"{label}: upstream certificate verifications {va} and {vb} in the two runs; TLS "
                  f"handshakes left out: {hsa:,} and {hsb:,} instructions; store transactions "
-                 f"{xa // 2:,} and {xb // 2:,} ({n / max((xb - xa) / 2, 1):.1f} flows per transaction)")
+                 f"{xa // 2:,} and {xb // 2:,} ({n / max((xb - xa) / 2, 1):.1f} {unit} per transaction)")
     vals["total"] = sum(vals.values())
     rows.append((label, vals))
     if out:
@@ -192,11 +198,22 @@ def per_req(label, a, b, n):
                 v = (fb.get(key, 0) - fa.get(key, 0)) / n
                 if abs(v) >= 1:
                     f.write(f"{key[0]}\t{key[1]}\t{v:.1f}\n")
-per_req("S1 HTTPS keep-alive", f"S1-{N}", f"S1-{2 * N}", N)
-per_req("S4 plain keep-alive", f"S4-{N}", f"S4-{2 * N}", N)
+if f"S1-{N}" in parts:
+    per_req("S1 HTTPS keep-alive", f"S1-{N}", f"S1-{2 * N}", N)
+    per_req("S4 plain keep-alive", f"S4-{N}", f"S4-{2 * N}", N)
+if M and f"S3-{M}" in parts:   # per MiB: M more 10 MiB downloads
+    per_req("S3 10 MiB download, per MiB", f"S3-{M}", f"S3-{2 * M}", 10 * M, "MiB")
+    # valgrind counts each iteration of `rep movsb` (glibc's memcpy from 4 KiB up on a CPU
+    # without AVX-512, as valgrind presents it) as an instruction: memcpy's count follows the
+    # sizes of the copies more than their cost, so it is shown apart
+    mc = sum(v for (k, f), v in load(f"S3-{2 * M}")[1].items() if k == "worker" and f.startswith("__mem")) - \
+         sum(v for (k, f), v in load(f"S3-{M}")[1].items() if k == "worker" and f.startswith("__mem"))
+    notes.append(f"S3: the worker's memcpy/memmove {mc / (10 * M):,.0f} instructions per MiB "
+                 f"(rep movsb counted per byte), the worker without them "
+                 f"{rows[-1][1]['worker'] - mc / (10 * M):,.0f}")
 if f"H1-{N}" in parts:
     per_req("H1 h2 keep-alive, 32 streams", f"H1-{N}", f"H1-{2 * N}", N)
-elif os.path.exists(os.path.join(cg, "h2_alpn")):
+elif os.path.exists(os.path.join(cg, "h2_alpn")) and open(os.path.join(cg, "h2_alpn")).read().strip() != "h2":
     notes.append("H1 (h2, 32 streams on one connection): not run, httpeek chose "
                  f"{open(os.path.join(cg, 'h2_alpn')).read().strip()} by ALPN (h1 only)")
 if K and "S6-new" in parts:
@@ -219,7 +236,7 @@ if K and "S6-new" in parts:
                     f.write(f"{key[0]}\t{key[1]}\t{v:.1f}\n")
 nw = sum(1 for k in kind.values() if k == "worker")
 print()
-print(f"httpeek {rev}: instructions per request (callgrind, {nw} worker threads on {ncpu} cores), N={N}")
+print(f"httpeek {rev}: instructions per request (S3: per MiB) (callgrind, {nw} worker threads on {ncpu} cores), N={N}")
 COLS = ["worker", "store", "commit", "web", "other", "total"]
 hdr = f"{'scenario':36}" + "".join(f" {k:>10}" for k in COLS)
 print(hdr)
@@ -239,6 +256,8 @@ while [ $# -gt 0 ]; do
         --workers) WORKERS=$2; shift ;;
         --pool-wait) POOL_WAIT=$2; shift ;;
         --s6) S6_K=$2; shift ;;
+        --s3) S3_M=$2; shift ;;
+        --only-s3) ONLY_S3=1; S6_K=0 ;;
         --rev) REV=$2; shift ;;
         --out) OUT=$2; shift ;;
         --keep) KEEP=1 ;;
@@ -250,6 +269,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 [ "$N" -gt 0 ] && [ "$WARM" -gt 0 ] && [ "$CLIENTS" -gt 0 ] || { echo "bad -n, --warmup or --clients" >&2; exit 2; }
+[ "$ONLY_S3" = 0 ] || [ "$S3_M" -gt 0 ] || { echo "--only-s3 needs --s3 M" >&2; exit 2; }
 
 W=$(mktemp -d /tmp/httpeek-callgrind.XXXXXX) || exit 1
 chmod 755 "$W"
@@ -376,19 +396,32 @@ lgrun() {   # lgrun tls|plain ARGS...: loadgen through httpeek; checks every res
     log "  $mode $*: $out"
 }
 
-log "warm-up: $WARM S1 and $WARM S4 requests, $CLIENTS clients"
+s3run() {   # s3run N: N 10 MiB downloads on one connection through httpeek; checks every response
+    local out e
+    out=$(timeout 3000 "$LG" --host bench.test --connect "127.0.0.1:$PROXY_PORT" --proxy --port "$TLS_PORT" \
+        --tls --cafile "$PROXY_CA" --path /10m --expect-bytes $((10 * 1024 * 1024)) --timeout 600 \
+        -c 1 -n "$1" -d 3000 2>>"$W/loadgen.err")
+    e=$(kv errors "$out")
+    if [ -z "$out" ] || [ "${e:-1}" != 0 ]; then
+        ERRORS=$((ERRORS + 1)); log "  loadgen errors: ${out:-no output}"
+    fi
+    log "  S3 -n $1: $out"
+}
+log "warm-up: $WARM S1$([ "$ONLY_S3" = 0 ] && echo " and $WARM S4") requests, $CLIENTS clients"
 lgrun tls -n "$WARM" -c "$CLIENTS" -t 2
-lgrun plain -n "$WARM" -c "$CLIENTS" -t 2
+[ "$ONLY_S3" = 0 ] && lgrun plain -n "$WARM" -c "$CLIENTS" -t 2
+[ "$S3_M" -gt 0 ] && s3run 2
 # H1 only when httpeek chooses h2 by ALPN (one h2 request, offering h2,http/1.1, says)
 H2_ALPN=$(kv alpn "$(timeout 60 "$LG" --host bench.test --connect "127.0.0.1:$PROXY_PORT" --proxy \
     --port "$TLS_PORT" --tls --cafile "$PROXY_CA" --path /1k --expect-bytes 1024 --h2 1 --alpn-both -n 1 \
     -d 30 --timeout 30 2>>"$W/loadgen.err")")
 log "httpeek's ALPN answer to h2,http/1.1: ${H2_ALPN:-no answer}"
-[ "$H2_ALPN" = h2 ] && lgrun tls -n "$WARM" -c 1 --h2 32
+[ "$H2_ALPN" = h2 ] && [ "$ONLY_S3" = 0 ] && lgrun tls -n "$WARM" -c 1 --h2 32
 echo "${H2_ALPN:-none}" >"$CG/h2_alpn"
 wait_idle
 dump warmup
-for s in S1 S4; do
+SCENS="S1 S4"; [ "$ONLY_S3" = 1 ] && SCENS=
+for s in $SCENS; do
     mode=tls; [ $s = S4 ] && mode=plain
     for n in "$N" $((2 * N)); do
         # the previous run's pooled upstream connections expire first (idle 30 s, swept every
@@ -400,13 +433,22 @@ for s in S1 S4; do
         dump "$s-$n"
     done
 done
-if [ "$H2_ALPN" = h2 ]; then
+if [ "$H2_ALPN" = h2 ] && [ "$ONLY_S3" = 0 ]; then
     for n in "$N" $((2 * N)); do
         log "H1: $n h2 requests, 32 streams on one connection (after ${POOL_WAIT}s for the upstream pool to empty)"
         sleep "$POOL_WAIT"
         lgrun tls -n "$n" -c 1 --h2 32
         wait_idle
         dump "H1-$n"
+    done
+fi
+if [ "$S3_M" -gt 0 ]; then
+    for n in "$S3_M" $((2 * S3_M)); do
+        log "S3: $n 10 MiB downloads on one connection (after ${POOL_WAIT}s for the upstream pool to empty)"
+        sleep "$POOL_WAIT"
+        s3run "$n"
+        wait_idle
+        dump "S3-$n"
     done
 fi
 if [ "$S6_K" -gt 0 ]; then
@@ -424,7 +466,7 @@ fi
 if [ -n "$OUT" ]; then
     mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || die "cannot make $OUT"
 fi
-echo "$N $S6_K $REV_ID $(nproc)" >"$CG/meta"
+echo "$N $S6_K $REV_ID $(nproc) $S3_M" >"$CG/meta"
 figures "$CG" "${OUT:-}"
 rc=$?
 if [ -n "$OUT" ]; then

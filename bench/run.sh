@@ -21,6 +21,8 @@
 #                           Python client offering h2,http/1.1 (HTTP/2 on both legs)
 #            --only-s5      S5 only (its rows of the table)
 #            --only-s6      S6 only (direct and the proxies, --s6-n names each run)  --s6-n N
+#            --only-s3      S3 only (one 10 MiB download repeated, MiB/s and CPU per MiB), every
+#                           target in each run: interleaved rounds of direct, relay and httpeek
 #            HTTPEEK_WRAP="CMD" (environment): run httpeek under CMD, e.g. "heaptrack -o FILE" to
 #                           see where S5's memory goes (figures other than S5's mean nothing then)
 #            --httpeek-args "ARGS"  more httpeek options (e.g. "--http2=no" to keep both legs
@@ -48,7 +50,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
 RUNS=3 DUR=10 QUICK=0 KEEP=0
 TARGETS="direct relay httpeek mitmdump"
-S5_COUNTS="1000 10000" S5_CLIENTS="c py" S6_N=100 ONLY_S5=0 ONLY_S6=0
+S5_COUNTS="1000 10000" S5_CLIENTS="c py" S6_N=100 ONLY_S5=0 ONLY_S6=0 ONLY_S3=0
 SCALE=1 SCALE_ONLY=0 SCALE_TUNNELS=10000 SCALE_FLOWS=100000
 HTTPEEK_BUILD=${HTTPEEK_BUILD:-$ROOT/build-bench}
 HTTPEEK_ARGS=()
@@ -67,9 +69,10 @@ while [ $# -gt 0 ]; do
         --s5-clients) S5_CLIENTS=$2; shift ;;
         --only-s5) ONLY_S5=1 ;;
         --only-s6) ONLY_S6=1 ;;
+        --only-s3) ONLY_S3=1; SCALE=0 ;;
         --s6-n) S6_N=$2; shift ;;
         --httpeek-args) read -r -a HTTPEEK_ARGS <<<"$2"; shift ;;
-        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -110,7 +113,8 @@ fi
 log "building loadgen and httpeek (release, $HTTPEEK_BUILD)"
 build_loadgen "$W/loadgen"
 cc -O2 -Wall -Wextra -o "$W/relay" "$BENCH_DIR/relay.c" -lpthread || die "relay does not build"
-build_httpeek "$HTTPEEK_BUILD" "$ROOT"
+# a directory with only a binary in it (a copy kept for an A/B run) is used as it is
+if [ -f "$HTTPEEK_BUILD/build.ninja" ] || [ ! -x "$HTTPEEK_BUILD/httpeek" ]; then build_httpeek "$HTTPEEK_BUILD" "$ROOT"; fi
 HTTPEEK=$HTTPEEK_BUILD/httpeek
 LG=$W/loadgen
 
@@ -336,6 +340,12 @@ run_target() {   # run_target TARGET RUN
         return
     fi
     if [ "$t" != direct ]; then start_proxy "$t" "$r"; fi
+    if [ "$ONLY_S3" = 1 ]; then
+        scen "$r" "$t" s3 S3 --path /10m --expect-bytes $((10 * 1024 * 1024)) -c 1 -d "$DUR" --timeout 60
+        record "$r" "$t" s3_mibps "$(kv mibps "$OUT")"
+        stop_proxy
+        return
+    fi
     # S1 HTTPS keep-alive, 1 KiB, 32 clients
     scen "$r" "$t" s1 S1 --path /1k --expect-bytes 1024 -c 32 -t 2 -d "$DUR"
     # H1 HTTP/2 keep-alive, 1 KiB, 32 streams on one connection: S1's requests (32 in flight)

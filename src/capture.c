@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,60 @@ static int write_all(int fd, const char *data, size_t len)
     return 0;
 }
 
+/* The spare block (capture.h): one freed aligned block, any thread's, for the next capture. */
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *spare;          /* malloc'd block, or NULL */
+static size_t spare_size;    /* its malloc'd size */
+static unsigned long spare_reuses;
+
+/* The spare block when it holds need bytes and is not more than twice that (a small capture does
+ * not pin a big block), else NULL. Sets *size to the block's size. */
+static char *spare_take(size_t need, size_t *size)
+{
+    char *p = NULL;
+    pthread_mutex_lock(&spare_lock);
+    if (spare && spare_size >= need && spare_size / 2 <= need) {
+        p = spare;
+        *size = spare_size;
+        spare = NULL;
+        spare_reuses++;
+    }
+    pthread_mutex_unlock(&spare_lock);
+    return p;
+}
+
+/* Free a capture's malloc'd block (size: its malloc'd size when aligned, else 0); a big aligned
+ * one becomes the spare (the one kept before is freed: the newest is the likeliest size). */
+static void block_free(char *block, size_t size)
+{
+    if (block && size >= CAPTURE_SPARE_MIN && size <= CAPTURE_SPARE_MAX) {
+        pthread_mutex_lock(&spare_lock);
+        char *old = spare;
+        spare = block;
+        spare_size = size;
+        pthread_mutex_unlock(&spare_lock);
+        block = old;
+    }
+    free(block);
+}
+
+unsigned long capture_spare_reuses(void)
+{
+    pthread_mutex_lock(&spare_lock);
+    unsigned long n = spare_reuses;
+    pthread_mutex_unlock(&spare_lock);
+    return n;
+}
+
+void capture_spare_drop(void)
+{
+    pthread_mutex_lock(&spare_lock);
+    char *old = spare;
+    spare = NULL;
+    pthread_mutex_unlock(&spare_lock);
+    free(old);
+}
+
 /* The capture goes on in a spill file: what it holds in memory first, then data. 0, -1 (the
  * capture is unchanged). */
 static int spill(struct flow_capture *c, const char *data, size_t len)
@@ -52,9 +107,11 @@ static int spill(struct flow_capture *c, const char *data, size_t len)
         close(fd);
         return -1;
     }
-    free(c->data ? c->data - c->align_off : NULL);
+    if (c->data)
+        block_free(c->data - c->align_off, c->block_size);
     c->data = NULL;
     c->align_off = 0;
+    c->block_size = 0;
     c->cap = 0;
     budget_give(c->budget, c->charged);
     c->charged = 0;
@@ -70,14 +127,19 @@ static void cut(struct flow_capture *c)
     c->cut = CAPTURE_CUT_BUDGET;
 }
 
-/* n bytes at a CAPTURE_ALIGN boundary inside an ordinary malloc'd block (*off bytes in). Not
- * aligned_alloc: glibc serves a big aligned request with a fresh mmap every time (the block it
- * asks for is always over the mmap threshold the last free set), and the first touch of each of
- * those pages cost more than the copy it saves; a plain block of the same size comes back from
- * the worker's arena, already in memory. */
-static char *alloc_aligned(size_t n, unsigned *off)
+/* n bytes at a CAPTURE_ALIGN boundary inside an ordinary malloc'd block (*off bytes in, the
+ * block's size in *size): the spare block when it fits, else a new one. Not aligned_alloc:
+ * glibc serves a big aligned request with a fresh mmap every time (the block it asks for is
+ * always over the mmap threshold the last free set), and the first touch of each of those pages
+ * cost more than the copy it saves; a plain block of the same size comes back from the worker's
+ * arena, already in memory (as long as glibc does not trim it: hence the spare). */
+static char *alloc_aligned(size_t n, unsigned *off, size_t *size)
 {
-    char *p = malloc(n + CAPTURE_ALIGN);
+    char *p = spare_take(n + CAPTURE_ALIGN, size);
+    if (!p) {
+        p = malloc(n + CAPTURE_ALIGN);
+        *size = n + CAPTURE_ALIGN;
+    }
     if (!p)
         return NULL;
     *off = (unsigned)((CAPTURE_ALIGN - (uintptr_t)p % CAPTURE_ALIGN) % CAPTURE_ALIGN);
@@ -88,14 +150,15 @@ static char *alloc_aligned(size_t n, unsigned *off)
  * plain one: realloc wants the block's own start). NULL: out of memory, the capture unchanged. */
 static char *grow(struct flow_capture *c, size_t ncap)
 {
-    if (!c->align_off)
+    if (!c->block_size)
         return realloc(c->data, ncap);
     char *nd = malloc(ncap);
     if (!nd)
         return NULL;
     memcpy(nd, c->data, c->len);
-    free(c->data - c->align_off);
+    block_free(c->data - c->align_off, c->block_size);
     c->align_off = 0;
+    c->block_size = 0;
     return nd;
 }
 
@@ -146,9 +209,14 @@ void flow_capture_add(struct flow_capture *cap, const char *data, size_t len)
         if (aligned)
             ncap = (ncap + CAPTURE_ALIGN - 1) / CAPTURE_ALIGN * CAPTURE_ALIGN;
         char *nd = NULL;
-        if (ncap <= mem_max + (aligned ? CAPTURE_ALIGN : 0) &&
-            (!b || budget_take(b, ncap - cap->cap))) {
-            nd = aligned ? alloc_aligned(ncap, &cap->align_off) : grow(cap, ncap);
+        int took = 0;
+        if (ncap <= mem_max + (aligned ? CAPTURE_ALIGN : 0)) {
+            took = !b || budget_take(b, ncap - cap->cap);
+            if (!took) /* short of memory: no block kept aside either */
+                capture_spare_drop();
+        }
+        if (took) {
+            nd = aligned ? alloc_aligned(ncap, &cap->align_off, &cap->block_size) : grow(cap, ncap);
             if (!nd && b)
                 budget_give(b, ncap - cap->cap);
         }
@@ -170,8 +238,10 @@ void capture_release(struct flow_capture *c)
     capture_unmap(c);
     if (c->spilled)
         close(c->spill_fd);
-    free(c->data ? c->data - c->align_off : NULL);
+    if (c->data && !c->mapped)
+        block_free(c->data - c->align_off, c->block_size);
     c->align_off = 0;
+    c->block_size = 0;
     if (c->budget)
         budget_give(c->budget, c->charged);
     c->data = NULL;

@@ -29,6 +29,7 @@ struct flow_capture {
     int mapped;       /* 1: data is capture_map's read-only mapping of the spill file */
     uint64_t expect;  /* body length the head announced (Content-Length), 0: unknown */
     unsigned align_off; /* data is this far into its malloc'd block (aligned: capture.c) */
+    size_t block_size; /* that block's malloc'd size when allocated aligned (0: a plain block) */
 };
 
 /* Keep up to cap->max bytes of a body; count all. Never fails the exchange: when neither memory
@@ -42,6 +43,22 @@ void flow_capture_add(struct flow_capture *cap, const char *data, size_t len) HP
 void flow_capture_expect(struct flow_capture *cap, uint64_t length) HP_NONNULL(1);
 #define CAPTURE_ALIGN 4096u
 #define CAPTURE_ALIGN_MIN (64u << 10)
+
+/* A big aligned block (a body the head announced, CAPTURE_SPARE_MIN to CAPTURE_SPARE_MAX bytes)
+ * is not freed with its capture but kept, one for the whole process, for the next such capture
+ * on any thread: a download after a download reuses memory already in place instead of glibc
+ * handing the freed block back (heap trim) and the kernel zero-filling it again page by page on
+ * the next copy (190-390 page faults per 10 MiB download on the worker, about half that with the
+ * spare: a writer two flows behind still needs a third block). Like glibc's own kept free
+ * memory, the spare is not charged to the budget; it is freed when a capture's take fails. */
+#define CAPTURE_SPARE_MIN (1u << 20)
+#define CAPTURE_SPARE_MAX (64u << 20)
+
+/* Captures that took the spare block instead of a new allocation, since the start (tests). */
+unsigned long capture_spare_reuses(void);
+
+/* Free the spare block, if one is kept (tests, and before a take that fails). */
+void capture_spare_drop(void);
 
 /* flow_capture.cut of a capture stopped because memory was short and it could not spill. */
 #define CAPTURE_CUT_BUDGET "memory budget"

@@ -315,6 +315,8 @@ static int ex_resp_head(struct exchange *ex, struct http1_head *resp, unsigned e
 static int ex_resp_body(struct exchange *ex, const char *data, size_t len)
 {
     struct session *s = session_of(ex);
+    if (s->client.ssl)
+        tls_wbuf_out_room(leg_output(&s->client)); /* whole 16 KiB records (tls_wbuf.h) */
     if (http1_write_body(leg_output(&s->client), h1_of(s)->resp_out, data, len) < 0)
         return -1;
     uplink_throttle(&s->up, &s->client);

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <openssl/bio.h>
@@ -271,4 +272,10 @@ void tls_wbuf_release(SSL *ssl)
         free(w->buf);
         w->buf = NULL;
     }
+}
+
+void tls_wbuf_out_room(struct evbuffer *out)
+{
+    if (evbuffer_get_length(out) == 0)
+        evbuffer_expand(out, TLS_OUT_CHAIN);
 }

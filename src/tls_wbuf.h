@@ -13,6 +13,19 @@
 /* Bytes gathered before the BIO writes them out itself (several records of a download). */
 #define TLS_WBUF_MAX (64 * 1024)
 
+/* Size of the chain a TLS leg's output starts with (tls_wbuf_out_room): 64 KiB malloc'd with
+ * libevent's chain header. */
+#define TLS_OUT_CHAIN (64 * 1024 - 128)
+
+/* Before a body part is appended to an intercepted TLS leg's output: an empty output starts with
+ * one TLS_OUT_CHAIN chain. The TLS bufferevent hands OpenSSL each chain piece as its own SSL_write
+ * (one record, at most 16 KiB), and libevent sizes each new chain after the one before; started
+ * from a body part (one upstream DATA frame's worth, 1-8 KiB) the chains stayed that small and a
+ * download went out in ~7 KiB records: twice the records, each with its own cipher set-up, tag
+ * and header, as 16 KiB ones. Started big, the records are whole 16 KiB but where the output
+ * runs dry (the end of what one upstream read brought). */
+void tls_wbuf_out_room(struct evbuffer *out) HP_NONNULL(1);
+
 /* Give ssl (no BIO yet) a socket BIO on fd for reading and the gathering BIO over it for
  * writing; the socket is not closed by the BIOs. Call before bufferevent_openssl_socket_new.
  * Returns 0, -1 on OOM (ssl is left without BIOs). */

@@ -162,6 +162,64 @@ static void test_capture(void)
     free(body);
 }
 
+/* A body of n bytes the head announced (Content-Length), captured whole, fed in 4 KiB parts. */
+static void capture_announced(struct flow_capture *c, const char *data, size_t n)
+{
+    flow_capture_expect(c, n);
+    feed(c, data, n);
+}
+
+/* Big announced bodies one after another reuse the block the last one freed (capture.h's spare):
+ * the bytes read back are always the new body's, budgets are charged as before. */
+static void test_capture_spare(void)
+{
+    size_t n = 3u << 20;
+    char *one = pattern(n), *two = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        two[i] = (char)(one[i] ^ 0x5a);
+    budget_init(&B, 256u << 20);
+    capture_spare_drop();
+    unsigned long before = capture_spare_reuses();
+
+    struct flow_capture a = {.max = 16u << 20, .budget = &B};
+    capture_announced(&a, one, n);
+    ok(!a.spilled && a.len == n && (uintptr_t)a.data % CAPTURE_ALIGN == 0, "3 MiB announced: in memory, aligned");
+    const char *block = a.data - a.align_off;
+    capture_release(&a);
+    is_int((long long)atomic_load(&B.used), 0, "released: its budget given back");
+
+    struct flow_capture b = {.max = 16u << 20, .budget = &B};
+    capture_announced(&b, two, n - 100); /* a shorter body: the 3 MiB block still fits it */
+    is_int((long long)(capture_spare_reuses() - before), 1, "the next big body takes the freed block");
+    ok(b.data - b.align_off == block, "the very same block");
+    ok(b.len == n - 100 && !memcmp(b.data, two, n - 100), "holding the new body's bytes only");
+    is_int((long long)atomic_load(&B.used), (long long)b.charged, "charged to the budget as a new block");
+
+    /* a small body does not pin a big block, a body past the block's size gets a new one */
+    struct flow_capture c = {.max = 64u << 20, .budget = &B};
+    capture_release(&b);
+    capture_announced(&c, one, 1u << 20); /* 1 MiB into a 3 MiB block: not taken */
+    is_int((long long)(capture_spare_reuses() - before), 1, "a body under half the block's size does not take it");
+    capture_release(&c); /* the 1 MiB block is kept now, the 3 MiB one freed */
+    struct flow_capture d = {.max = 64u << 20, .budget = &B};
+    capture_announced(&d, one, n);
+    is_int((long long)(capture_spare_reuses() - before), 1, "nor one bigger than the block");
+    ok(d.len == n && !memcmp(d.data, one, n), "its bytes intact");
+    capture_release(&d);
+
+    /* a body announced but longer than said grows out of the block (copied, the block kept) */
+    struct flow_capture e = {.max = 16u << 20, .budget = &B};
+    flow_capture_expect(&e, n - 4096);
+    feed(&e, one, n);
+    is_int((long long)(capture_spare_reuses() - before), 2, "a lying length takes the block first");
+    ok(e.len == n && !memcmp(e.data, one, n) && !e.block_size, "then grows into a plain block, bytes intact");
+    capture_release(&e);
+    is_int((long long)atomic_load(&B.used), 0, "everything given back");
+    capture_spare_drop();
+    free(one);
+    free(two);
+}
+
 static void test_slots(void)
 {
     struct client_slots *t = client_slots_new(2);
@@ -186,6 +244,7 @@ int main(void)
     test_take_share();
     test_threads();
     test_capture();
+    test_capture_spare();
     test_slots();
     return done();
 }
