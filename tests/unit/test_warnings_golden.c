@@ -157,6 +157,25 @@ static struct golden cases[] = {
     {"https", "a.example", HTTP_GET, NONE, 200, H("Content-Type", "\tapplication/json ;x=1"), "[1,"},
     {"https", "a.example", HTTP_GET, NONE, 500, H("Content-Type", "text/javascript"), "{\"a\":1}"},
     {"http", "nas.local", HTTP_GET, NONE, 200, H("Content-Type", "application/json"), "{}"},
+    /* the fixed date form only with its first comma at 3; one byte short; names in mixed case */
+    {"https", "a.example", HTTP_GET, NONE, 200,
+     H("Date", "S,n, 06 Nov 1994 08:49:37 GMT", "Expires", "Sun, 06 Nov 1994 09:49:37 GMT"), "x"},
+    {"https", "a.example", HTTP_GET, NONE, 200,
+     H("DATE", "Sun, 06 Nov 1994 08:49:37 GM", "expires", "Sun, 06 Nov 1994 09:49:37 GMT"), "x"},
+    {"https", "a.example", HTTP_GET, NONE, 200,
+     H("dAtE", "Sun, 06 Dec 1994 08:49:37 GMT", "LAST-MODIFIED", "Sat, 06 Aug 1994 08:49:37 GMT",
+       "eTaG", "\"m\"", "VARY", "accept", "AGE", "7"),
+     "x"},
+    {"https", "a.example", HTTP_GET,
+     H("IF-NONE-MATCH", "\"a\"", "if-modified-since", NGINX_DATE, "ACCEPT", "text/html", "Accept",
+       "application/json"),
+     200, H("Content-Type", "application/json", "PRAGMA", "no-cache"), "{}"},
+    {"https", "a.example", HTTP_GET, NONE, 200,
+     H("Content-Encoding", "gzip", "Content-Type", "application/json", "content-encoding",
+       "identity"),
+     "{\"not\": \"gzip\"}"},
+    {"https", "a.example", HTTP_GET, NONE, 200,
+     H("CONTENT-ENCODING", "identity", "Content-Type", "application/json"), "{\"a\":"},
 };
 
 int main(void)
