@@ -178,6 +178,42 @@ static struct golden cases[] = {
      H("CONTENT-ENCODING", "identity", "Content-Type", "application/json"), "{\"a\":"},
 };
 
+/* The ATS audit of the upstream leg (diagnose_warnings): whether its signature algorithm is
+ * taken for SHA-1, in any case, wherever the name has it. */
+static void ats_sha1(void)
+{
+    static const struct {
+        const char *sig;
+        int warned;
+    } sigs[] = {{"sha1WithRSAEncryption", 1}, {"SHA1withRSA", 1}, {"ecdsa-with-SHA1", 1},
+                {"rsa-sHa1", 1}, {"sha256WithRSAEncryption", 0}, {"ecdsa-with-SHA384", 0},
+                {"sha12", 1}, {"shA", 0}, {"sh a1", 0}, {"sxa1", 0}, {"shb1", 0}, {"sha2", 0},
+                {"", 0}};
+    int same = 1;
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+        struct flow *f = flow_new(1, 1, 1024);
+        f->kind = FLOW_HTTP;
+        snprintf(f->scheme, sizeof f->scheme, "https");
+        snprintf(f->host, sizeof f->host, "a.example");
+        flow_set_url(f, "https://a.example/x");
+        struct flow_tls *t = flow_tls_edit(f, 1);
+        t->present = t->handshake_done = t->forward_secret = 1;
+        strcpy(t->version, "TLSv1.3");
+        strcpy(t->peer_key_type, "EC");
+        t->peer_key_bits = 256;
+        strcpy(t->peer_sig, sigs[i].sig);
+        struct diagnosis w[10];
+        size_t n = diagnose_warnings(f, w, 10);
+        int warned = n == 1 && !strcmp(w[0].kind, "ats") && strstr(w[0].detail, "signed with");
+        if (warned != sigs[i].warned) {
+            printf("# %s: warned %d\n", sigs[i].sig, warned);
+            same = 0;
+        }
+        flow_free(f);
+    }
+    ok(same, "the ATS audit takes a signature algorithm naming sha1 (any case) for SHA-1, no other");
+}
+
 int main(void)
 {
     int print = getenv("HP_GOLDEN_PRINT") != NULL;
@@ -231,5 +267,6 @@ int main(void)
     }
     if (print)
         return 0;
+    ats_sha1();
     return done();
 }
