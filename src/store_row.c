@@ -141,10 +141,12 @@ fail:
 }
 
 /* Bind a string without a copy: every string bound for a flow (its fields, its heads' values,
- * write_flow's locals) outlives the step, and write_flow clears the bindings before it returns. */
+ * write_flow's locals) outlives the step, and is bound again (or replaced) for the next row
+ * before the statement steps again. Its length given: SQLite measures it a byte at a time. */
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
-    sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_STATIC);
+    s = s ? s : "";
+    sqlite3_bind_text(st, i, s, (int)strlen(s), SQLITE_STATIC);
 }
 
 /* Whether the first STORE_ZSAMPLE bytes of a big body deflate (level STORE_ZLEVEL) to at most
