@@ -11,6 +11,7 @@
 #include <openssl/x509_vfy.h>
 #include <event2/util.h>
 #include "http1.h"
+#include "str.h"
 #include "useragent.h"
 #include "warnings.h"
 
@@ -561,10 +562,17 @@ int diagnose_ats_warning(const struct flow *f, struct diagnosis *out)
     memset(out, 0, sizeof *out);
     out->entry = diagnose_lookup(NSURL_ATS_REQUIRES_SECURE);
     out->stage = "request";
-    snprintf(out->detail, sizeof out->detail,
-             "This cleartext request to %s worked only because the app has an App Transport "
-             "Security exception (or is not an iOS app): without NSExceptionDomains > %s > "
-             "NSExceptionAllowsInsecureHTTPLoads, iOS fails it with -1022 before any byte is sent.",
-             f->host, f->host);
+    /* put together without snprintf (every cleartext flow has it: ~1k instructions less), cut
+     * where snprintf would cut it */
+    size_t o = 0;
+    str_append(out->detail, sizeof out->detail, &o, "This cleartext request to ");
+    str_append(out->detail, sizeof out->detail, &o, f->host);
+    str_append(out->detail, sizeof out->detail, &o,
+               " worked only because the app has an App Transport Security exception (or is not "
+               "an iOS app): without NSExceptionDomains > ");
+    str_append(out->detail, sizeof out->detail, &o, f->host);
+    str_append(out->detail, sizeof out->detail, &o,
+               " > NSExceptionAllowsInsecureHTTPLoads, iOS fails it with -1022 before any byte is "
+               "sent.");
     return 1;
 }

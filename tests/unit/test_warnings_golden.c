@@ -214,8 +214,37 @@ static void ats_sha1(void)
     ok(same, "the ATS audit takes a signature algorithm naming sha1 (any case) for SHA-1, no other");
 }
 
+/* The cleartext ATS warning's text (diagnose_ats_warning), for a usual host and for one so long
+ * that the text is cut at the detail's size. */
+static void ats_cleartext(int print)
+{
+    static const char *const want[] = {
+#include "test_warnings_golden_ats.h"
+    };
+    char longhost[256];
+    memset(longhost, 'h', 250);
+    strcpy(longhost + 250, ".test");
+    const char *hosts[] = {"bench.test", longhost};
+    for (size_t i = 0; i < 2; i++) {
+        struct flow *f = flow_new(1, 1, 1024);
+        f->kind = FLOW_HTTP;
+        snprintf(f->scheme, sizeof f->scheme, "http");
+        snprintf(f->host, sizeof f->host, "%s", hosts[i]);
+        struct diagnosis d;
+        int got = diagnose_ats_warning(f, &d);
+        if (print)
+            printf("    \"%s\",\n", got ? d.detail : "");
+        else
+            ok(got && d.entry && d.entry->code == -1022 && !strcmp(d.detail, want[i]),
+               "the cleartext ATS warning's text as before (%s host)", i ? "a 255-byte" : "a usual");
+        flow_free(f);
+    }
+}
+
 int main(void)
 {
+    if (getenv("HP_GOLDEN_PRINT_ATS"))
+        return ats_cleartext(1), 0;
     int print = getenv("HP_GOLDEN_PRINT") != NULL;
     static const char *const wants[] = {
 #include "test_warnings_golden.h"
@@ -268,5 +297,6 @@ int main(void)
     if (print)
         return 0;
     ats_sha1();
+    ats_cleartext(0);
     return done();
 }
