@@ -136,13 +136,10 @@ static const char client_stats_sql[] =
 static const char cleared_sql[] =
     "SELECT coalesce((SELECT value FROM meta WHERE key='cleared_upto'), 0)";
 
-/* The commit sequence (flows.seq, and how rows are found by it): store_seq.h. */
-
 /* Files from builds before the body file get its columns (NULL: every body in its row). */
 static const char side_columns_sql[] =
     "ALTER TABLE flows ADD COLUMN req_at INTEGER; ALTER TABLE flows ADD COLUMN req_flen INTEGER;"
     "ALTER TABLE flows ADD COLUMN resp_at INTEGER; ALTER TABLE flows ADD COLUMN resp_flen INTEGER;";
-
 
 /* One client's share of a batch, added to client_stats before the batch commits. */
 struct client_count {
@@ -158,6 +155,8 @@ struct store {
     sqlite3_stmt *client_stats; /* client_stats_sql */
     sqlite3_stmt *cleared;     /* cleared_sql */
     struct store_seq seq;      /* the commit sequence (store_seq.h) */
+    size_t *order;             /* a batch's flows (their places in it) in id order (write_batch) */
+    unsigned char *wrote;      /* per place in the batch: its row was written */
     struct client_count *counts; /* one batch's counts per client, in first-seen order */
     size_t ncounts;
     struct queue *queue;       /* finished flows waiting to be written */
@@ -200,8 +199,6 @@ static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen, const ch
     }
     return 0;
 }
-
-
 
 /* Whether the writer's last SQLite error is a fault of the session file (full, read-only,
  * deleted, I/O) rather than of one flow. */
@@ -350,27 +347,33 @@ static void write_batch(struct store *s, struct flow **fl, size_t n, size_t nold
     /* the commit sequence goes on from the file's, then one more per row, in memory */
     if (!fault && store_seq_begin(&s->seq) < 0 && !(fault = db_fault(s)))
         log_msg(LOG_WARN, "store: %s: commit sequence: %s", s->path, sqlite3_errmsg(s->db));
+    size_t *ord = s->order; /* rows go in in id order (store_seq.h) */
+    store_seq_order(fl, n, ord);
     for (size_t i = 0; i < n; i++) {
+        struct flow *f = fl[ord[i]];
         /* once the file fails, the rest of the batch is not tried: SQLite may have rolled the
          * transaction back, and the next insert would be a transaction of its own */
-        int rc = fault ? -1 : write_flow(s, fl[i]);
+        int rc = fault ? -1 : write_flow(s, f);
         if (rc == -2) {
             fault = db_fault(s);
             snprintf(error, sizeof error, "%s", sqlite3_errmsg(s->db));
             rc = -1;
         }
         /* the warnings were computed once, for the JSON: the terminal line marks them */
-        memcpy(fl[i]->warn_codes, s->row.json.warn_codes, sizeof fl[i]->warn_codes);
-        fl[i]->nwarn = rc == 0 ? s->row.json.nwarn : 0;
-        if (rc == 0) {
-            written++;
-            if (fl[i]->id < lo)
-                lo = fl[i]->id;
-            if (fl[i]->id > hi)
-                hi = fl[i]->id;
-            if ((sqlite3_int64)fl[i]->id > cleared) /* flows hidden by a clear are not counted */
-                count_client(s, fl[i]);
-        }
+        memcpy(f->warn_codes, s->row.json.warn_codes, sizeof f->warn_codes);
+        f->nwarn = rc == 0 ? s->row.json.nwarn : 0;
+        s->wrote[ord[i]] = rc == 0;
+    }
+    for (size_t i = 0; i < n; i++) { /* in the order handed over: clients counted as first seen */
+        if (!s->wrote[i])
+            continue;
+        written++;
+        if (fl[i]->id < lo)
+            lo = fl[i]->id;
+        if (fl[i]->id > hi)
+            hi = fl[i]->id;
+        if ((sqlite3_int64)fl[i]->id > cleared) /* flows hidden by a clear are not counted */
+            count_client(s, fl[i]);
     }
     print_lines(s, fl + nold, n - nold); /* after write_flow: each line carries its warnings */
     int committed = 1;
@@ -572,6 +575,8 @@ struct store *store_open(const char *path, char *err, size_t errlen)
     }
     if (!s || !(s->path = strdup(path)) || !(s->queue = queue_new()) || !(s->messages = store_messages_new(NULL)) ||
         !(s->counts = malloc(STORE_BATCH_MAX * sizeof *s->counts)) ||
+        !(s->order = malloc(STORE_BATCH_MAX * sizeof *s->order)) ||
+        !(s->wrote = malloc(STORE_BATCH_MAX)) ||
         store_hold_init(&s->held) < 0) {
         snprintf(err, errlen, "%s: out of memory", path);
         goto fail;
@@ -783,6 +788,8 @@ void store_close(struct store *s)
     store_seq_close(&s->seq);
     store_row_close(&s->row);
     free(s->counts);
+    free(s->order);
+    free(s->wrote);
     store_hold_destroy(&s->held); /* empty by now: the writer wrote or counted them */
     store_messages_free(s->messages);
     free(s->linebuf);

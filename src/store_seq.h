@@ -8,8 +8,9 @@
  * - files made now have no per-row index: each transaction that gives seqs writes one row of
  *   commits(last INTEGER PRIMARY KEY, first, ids BLOB): its seqs first..last were given, in
  *   order, to the flows whose ids the blob lists (a varint of the first id, then zigzag varint
- *   differences). A row patched later is listed again under its new seq; a reader takes a row at
- *   a listed seq only when the row still has it. An older build opening such a file makes the
+ *   differences). The writer writes a transaction's rows in id order, so a reader reads a
+ *   commit's rows with a range scan or a few, not a lookup each. A row patched later is listed
+ *   again under its new seq; a reader takes a row at a listed seq only when the row still has it. An older build opening such a file makes the
  *   index (CREATE INDEX IF NOT EXISTS), and from then on the file is of the first kind.
  * Writer functions run on the store's writer thread inside its transactions; reader functions on
  * the reader's thread with its own connection. */
@@ -20,6 +21,7 @@
 #include <stdint.h>
 #include <sqlite3.h>
 #include "attrib.h"
+#include "flow.h"
 
 /* In store_open's schema transaction: give flows its seq column when it has none, and make the
  * commits table for a file without the flows_seq index. *indexed: 1 when the file has the index.
@@ -51,6 +53,9 @@ int store_seq_begin(struct store_seq *q) HP_NONNULL(1);
 /* The next seq to give (q->seq + 1). */
 static inline sqlite3_int64 store_seq_next(const struct store_seq *q) { return q->seq + 1; }
 
+/* ord[0..n): the places in fl[0..n) in the order their rows are written, ascending ids. */
+void store_seq_order(struct flow *const *fl, size_t n, size_t *ord) HP_NONNULL(1, 3);
+
 /* The row of flow id was written with store_seq_next(q): count it. */
 void store_seq_add(struct store_seq *q, uint64_t id) HP_NONNULL(1);
 
@@ -68,7 +73,8 @@ struct store_seq_reader {
     sqlite3 *db;
     sqlite3_stmt *by_index;   /* indexed files: one query */
     sqlite3_stmt *commits;    /* otherwise: the commits after a seq ... */
-    sqlite3_stmt *row;        /* ... and each row they list */
+    sqlite3_stmt *range;      /* ... and the rows of a run of close ids they list */
+    sqlite3_stmt *cleared;    /* the highest hidden id */
     sqlite3_stmt *last;       /* the last seq */
     sqlite3_stmt *has_index;  /* whether flows_seq exists (an older build may make it) */
 };
