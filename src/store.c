@@ -80,10 +80,10 @@
  * (locks, client_stats, a futex wake-up, and above all a whole 16 KiB WAL frame, checksummed, for
  * each page it touched: flows' last leaf and interior pages, the commits leaf (or an older
  * file's flows_seq leaf), client_stats, page 1): ~24k instructions per flow at 5 flows per
- * commit (2 ms). A flow is in the session at
- * most STORE_LINGER_MS plus one commit later (the kill -9 test asks 100 ms). Flows that come
- * one at a time (the last batch under STORE_BUSY_BATCH) wait only STORE_LINGER_IDLE_MS: few
- * commits to save there, and a flow just made shows up in the viewer at once. */
+ * commit (2 ms). A flow is in the session at most STORE_LINGER_MS plus one commit later (the
+ * kill -9 test asks 100 ms). Flows that come one at a time (the last batch under
+ * STORE_BUSY_BATCH) wait only STORE_LINGER_IDLE_MS: few commits to save there, and a flow just
+ * made shows up in the viewer at once. */
 #define STORE_GATHER 256
 #define STORE_LINGER_MS 10
 #define STORE_LINGER_IDLE_MS 2
