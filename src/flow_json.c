@@ -94,8 +94,10 @@ void flow_json_mime(const char *ctype, char *out, size_t outlen)
     if (ctype) {
         while (*ctype == ' ' || *ctype == '\t')
             ctype++;
-        for (; *ctype && *ctype != ';' && *ctype != ' ' && *ctype != '\t' && o + 1 < outlen; ctype++)
-            out[o++] = (char)tolower((unsigned char)*ctype);
+        for (; *ctype && *ctype != ';' && *ctype != ' ' && *ctype != '\t' && o + 1 < outlen; ctype++) {
+            unsigned char c = (unsigned char)*ctype; /* ASCII lower case, as tolower in the C locale */
+            out[o++] = (char)(c | ((unsigned)(c - 'A') < 26u ? 0x20 : 0));
+        }
     }
     out[o] = '\0';
 }

@@ -17,6 +17,9 @@
  *                                    in the row (its BLOB is NULL) but in the body file
  *                                    SESSION-bodies at offset _at, _flen bytes long: its raw
  *                                    bytes when _flen = _len, else a zlib stream
+ *         seq)                       the commit sequence (store_seq.h: found through
+ *                                    commits(last PRIMARY KEY, first, ids) in new files, through
+ *                                    the index flows_seq in files of builds before)
  *   meta(key TEXT PRIMARY KEY, value)   'schema' = 2 (a schema 1 file is raised to 2 when this
  *                                    build writes it: its rows stay as they are), 'cleared_upto'
  *                                    = highest hidden id
@@ -53,6 +56,7 @@
 #include "store_health.h"
 #include "store_hold.h"
 #include "store_row.h"
+#include "store_seq.h"
 #include "store_tls.h"
 
 /* 2: details may be flow records (BLOBs), which builds of schema 1 cannot read: they refuse to
@@ -74,11 +78,12 @@
 /* Group commit: once a flow is waiting, the writer waits up to STORE_LINGER_MS for STORE_GATHER
  * of them before it commits. A transaction costs the same fixed work however few flows it holds
  * (locks, client_stats, a futex wake-up, and above all a whole 16 KiB WAL frame, checksummed, for
- * each page it touched: flows' last leaf and interior pages, the flows_seq leaf, client_stats,
- * page 1): ~24k instructions per flow at 5 flows per commit (2 ms). A flow is in the session at
- * most STORE_LINGER_MS plus one commit later (the kill -9 test asks 100 ms). Flows that come
- * one at a time (the last batch under STORE_BUSY_BATCH) wait only STORE_LINGER_IDLE_MS: few
- * commits to save there, and a flow just made shows up in the viewer at once. */
+ * each page it touched: flows' last leaf and interior pages, the commits leaf (or an older
+ * file's flows_seq leaf), client_stats, page 1): ~24k instructions per flow at 5 flows per
+ * commit (2 ms). A flow is in the session at most STORE_LINGER_MS plus one commit later (the
+ * kill -9 test asks 100 ms). Flows that come one at a time (the last batch under
+ * STORE_BUSY_BATCH) wait only STORE_LINGER_IDLE_MS: few commits to save there, and a flow just
+ * made shows up in the viewer at once. */
 #define STORE_GATHER 256
 #define STORE_LINGER_MS 10
 #define STORE_LINGER_IDLE_MS 2
@@ -131,22 +136,10 @@ static const char client_stats_sql[] =
 static const char cleared_sql[] =
     "SELECT coalesce((SELECT value FROM meta WHERE key='cleared_upto'), 0)";
 
-/* The last commit sequence number in the file, read once per transaction (write_batch). */
-static const char max_seq_sql[] = "SELECT coalesce(max(seq), 0) FROM flows";
-
-/* The commit sequence: each row's seq is one more than any before it, given inside the writing
- * transaction, so seq order is commit order (ids are given when flows start, and a flow that
- * finishes late commits a small id after bigger ones). The live event stream resumes by it
- * (store_reader_list_seq). Rows from builds before it keep NULL. */
-static const char seq_column_sql[] =
-    "ALTER TABLE flows ADD COLUMN seq INTEGER;";
-static const char seq_index_sql[] = "CREATE INDEX IF NOT EXISTS flows_seq ON flows(seq);";
-
 /* Files from builds before the body file get its columns (NULL: every body in its row). */
 static const char side_columns_sql[] =
     "ALTER TABLE flows ADD COLUMN req_at INTEGER; ALTER TABLE flows ADD COLUMN req_flen INTEGER;"
     "ALTER TABLE flows ADD COLUMN resp_at INTEGER; ALTER TABLE flows ADD COLUMN resp_flen INTEGER;";
-
 
 /* One client's share of a batch, added to client_stats before the batch commits. */
 struct client_count {
@@ -161,8 +154,9 @@ struct store {
     struct store_row row;      /* the flows insert, its JSON, bodies, body file (store_row.h) */
     sqlite3_stmt *client_stats; /* client_stats_sql */
     sqlite3_stmt *cleared;     /* cleared_sql */
-    sqlite3_stmt *max_seq;     /* max_seq_sql */
-    sqlite3_int64 seq;         /* the last seq given in the open transaction */
+    struct store_seq seq;      /* the commit sequence (store_seq.h) */
+    size_t *order;             /* a batch's flows (their places in it) in id order (write_batch) */
+    unsigned char *wrote;      /* per place in the batch: its row was written */
     struct client_count *counts; /* one batch's counts per client, in first-seen order */
     size_t ncounts;
     struct queue *queue;       /* finished flows waiting to be written */
@@ -206,8 +200,6 @@ static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen, const ch
     return 0;
 }
 
-
-
 /* Whether the writer's last SQLite error is a fault of the session file (full, read-only,
  * deleted, I/O) rather than of one flow. */
 static enum store_fault db_fault(struct store *s)
@@ -220,9 +212,9 @@ static enum store_fault db_fault(struct store *s)
  * the file cannot be written (db_fault; not logged). */
 static int write_flow(struct store *s, struct flow *f)
 {
-    int rc = store_row_write(&s->row, f, s->seq + 1);
+    int rc = store_row_write(&s->row, f, store_seq_next(&s->seq));
     if (rc == 0)
-        s->seq++;
+        store_seq_add(&s->seq, f->id);
     else if (rc == -2 && !db_fault(s)) { /* the file, not the flow: write_batch says it once */
         log_msg(LOG_WARN, "store: flow %llu (%s): not written: %s", (unsigned long long)f->id,
                 f->host, sqlite3_errmsg(s->db));
@@ -352,33 +344,36 @@ static void write_batch(struct store *s, struct flow **fl, size_t n, size_t nold
     if (!fault && sqlite3_step(s->cleared) == SQLITE_ROW)
         cleared = sqlite3_column_int64(s->cleared, 0);
     sqlite3_reset(s->cleared);
-    /* the commit sequence goes on from the file's (under the write lock: another process
-     * writing the same file cannot interleave), then one more per row, in memory */
-    s->seq = 0;
-    if (!fault && sqlite3_step(s->max_seq) == SQLITE_ROW)
-        s->seq = sqlite3_column_int64(s->max_seq, 0);
-    sqlite3_reset(s->max_seq);
+    /* the commit sequence goes on from the file's, then one more per row, in memory */
+    if (!fault && store_seq_begin(&s->seq) < 0 && !(fault = db_fault(s)))
+        log_msg(LOG_WARN, "store: %s: commit sequence: %s", s->path, sqlite3_errmsg(s->db));
+    size_t *ord = s->order; /* rows go in in id order (store_seq.h) */
+    store_seq_order(fl, n, ord);
     for (size_t i = 0; i < n; i++) {
+        struct flow *f = fl[ord[i]];
         /* once the file fails, the rest of the batch is not tried: SQLite may have rolled the
          * transaction back, and the next insert would be a transaction of its own */
-        int rc = fault ? -1 : write_flow(s, fl[i]);
+        int rc = fault ? -1 : write_flow(s, f);
         if (rc == -2) {
             fault = db_fault(s);
             snprintf(error, sizeof error, "%s", sqlite3_errmsg(s->db));
             rc = -1;
         }
         /* the warnings were computed once, for the JSON: the terminal line marks them */
-        memcpy(fl[i]->warn_codes, s->row.json.warn_codes, sizeof fl[i]->warn_codes);
-        fl[i]->nwarn = rc == 0 ? s->row.json.nwarn : 0;
-        if (rc == 0) {
-            written++;
-            if (fl[i]->id < lo)
-                lo = fl[i]->id;
-            if (fl[i]->id > hi)
-                hi = fl[i]->id;
-            if ((sqlite3_int64)fl[i]->id > cleared) /* flows hidden by a clear are not counted */
-                count_client(s, fl[i]);
-        }
+        memcpy(f->warn_codes, s->row.json.warn_codes, sizeof f->warn_codes);
+        f->nwarn = rc == 0 ? s->row.json.nwarn : 0;
+        s->wrote[ord[i]] = rc == 0;
+    }
+    for (size_t i = 0; i < n; i++) { /* in the order handed over: clients counted as first seen */
+        if (!s->wrote[i])
+            continue;
+        written++;
+        if (fl[i]->id < lo)
+            lo = fl[i]->id;
+        if (fl[i]->id > hi)
+            hi = fl[i]->id;
+        if ((sqlite3_int64)fl[i]->id > cleared) /* flows hidden by a clear are not counted */
+            count_client(s, fl[i]);
     }
     print_lines(s, fl + nold, n - nold); /* after write_flow: each line carries its warnings */
     int committed = 1;
@@ -387,7 +382,9 @@ static void write_batch(struct store *s, struct flow **fl, size_t n, size_t nold
         if (try)
             exec(s->db, "ROLLBACK", NULL, 0, s->path);
         committed = 0;
-    } else if (write_client_stats(s) < 0) { /* counts that miss flows would stay wrong: drop the batch */
+    } else if (write_client_stats(s) < 0 || store_seq_record(&s->seq) < 0) {
+        /* counts that miss flows would stay wrong, rows not in commits would not be listed: drop
+         * the batch */
         if ((fault = db_fault(s)))
             snprintf(error, sizeof error, "%s", sqlite3_errmsg(s->db));
         exec(s->db, "ROLLBACK", NULL, 0, s->path);
@@ -578,6 +575,8 @@ struct store *store_open(const char *path, char *err, size_t errlen)
     }
     if (!s || !(s->path = strdup(path)) || !(s->queue = queue_new()) || !(s->messages = store_messages_new(NULL)) ||
         !(s->counts = malloc(STORE_BATCH_MAX * sizeof *s->counts)) ||
+        !(s->order = malloc(STORE_BATCH_MAX * sizeof *s->order)) ||
+        !(s->wrote = malloc(STORE_BATCH_MAX)) ||
         store_hold_init(&s->held) < 0) {
         snprintf(err, errlen, "%s: out of memory", path);
         goto fail;
@@ -613,7 +612,8 @@ struct store *store_open(const char *path, char *err, size_t errlen)
     if (exec(s->db, "PRAGMA synchronous=NORMAL", err, errlen, path) < 0 ||
         exec(s->db, "BEGIN IMMEDIATE", err, errlen, path) < 0)
         goto fail;
-    sqlite3_int64 had_stats = 0, had_side = 0, had_seq = 0;
+    sqlite3_int64 had_stats = 0, had_side = 0;
+    int seq_indexed = 0;
     if (store_db_query_int64(s->db, "SELECT count(*) FROM sqlite_master WHERE name='client_stats'",
                     &had_stats) < 0 ||
         exec(s->db, schema_sql, err, errlen, path) < 0 ||
@@ -621,10 +621,8 @@ struct store *store_open(const char *path, char *err, size_t errlen)
         store_db_query_int64(s->db, "SELECT count(*) FROM pragma_table_info('flows') WHERE name='resp_flen'",
                     &had_side) < 0 ||
         (!had_side && exec(s->db, side_columns_sql, err, errlen, path) < 0) ||
-        store_db_query_int64(s->db, "SELECT count(*) FROM pragma_table_info('flows') WHERE name='seq'",
-                    &had_seq) < 0 ||
-        (!had_seq && exec(s->db, seq_column_sql, err, errlen, path) < 0) ||
-        exec(s->db, seq_index_sql, err, errlen, path) < 0 ||
+        (store_seq_schema(s->db, &seq_indexed) < 0 &&
+         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db)) >= 0) ||
         (store_tls_open(&s->row.tls, s->db) < 0 &&
          snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db)) >= 0)) {
         exec(s->db, "ROLLBACK", NULL, 0, path);
@@ -656,7 +654,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
     }
     if (row < 0 || sqlite3_prepare_v2(s->db, client_stats_sql, -1, &s->client_stats, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, cleared_sql, -1, &s->cleared, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db, max_seq_sql, -1, &s->max_seq, NULL) != SQLITE_OK) {
+        store_seq_open(&s->seq, s->db, seq_indexed) < 0) {
         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
         goto fail;
     }
@@ -787,9 +785,11 @@ void store_close(struct store *s)
     store_checkpoint_stop(s->ckpt); /* before the writer's connection: its close checkpoints */
     sqlite3_finalize(s->client_stats);
     sqlite3_finalize(s->cleared);
-    sqlite3_finalize(s->max_seq);
+    store_seq_close(&s->seq);
     store_row_close(&s->row);
     free(s->counts);
+    free(s->order);
+    free(s->wrote);
     store_hold_destroy(&s->held); /* empty by now: the writer wrote or counted them */
     store_messages_free(s->messages);
     free(s->linebuf);

@@ -2,6 +2,7 @@
  * swaps out whole; each item holds its own copy of the captured bytes, taken from the memory
  * budget until written. */
 #include "store_messages.h"
+#include "store_seq.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -338,14 +339,14 @@ static int patch_flow(sqlite3 *db, uint64_t id, const struct ws_end *e)
     char *s = json_dumps(sum, JSON_COMPACT), *d = json_dumps(det, JSON_COMPACT);
     if (s && d &&
         sqlite3_prepare_v2(db,
-            "UPDATE flows SET summary = ?2, detail = ?3, failed = failed OR ?4,"
-            " seq = (SELECT coalesce(max(seq), 0) + 1 FROM flows) WHERE id = ?1",
+            "UPDATE flows SET summary = ?2, detail = ?3, failed = failed OR ?4 WHERE id = ?1",
             -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
         sqlite3_bind_text(st, 2, s, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 3, d, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int(st, 4, failed);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 1 : -1;
+        /* and a new commit sequence number: listed again, after everything before */
+        rc = sqlite3_step(st) == SQLITE_DONE && store_seq_touch(db, id) == 0 ? 1 : -1;
     }
     free(s);
     free(d);

@@ -14,13 +14,15 @@
 #include "store_tls.h"
 #include "log.h"
 #include "store_db.h"
+#include "store_seq.h"
 #include "flow_detail.h"
 #include "flow_json.h"
 
 struct store_reader {
     sqlite3 *db;
     sqlite3_stmt *list, *list_text, *get, *body[2], *ids;
-    sqlite3_stmt *list_seq, *last_seq; /* NULL on a file without the seq column */
+    struct store_seq_reader seq; /* the commit sequence (store_seq.h) */
+    int has_seq;               /* 0: a file without the seq column (no live resume) */
     sqlite3_stmt *tls_get;     /* store_tls_put_back's (prepared at its first use) */
     char *side_path;           /* the session's body file */
     int side_fd;               /* opened at the first body read from it; -1 before */
@@ -83,14 +85,7 @@ struct store_reader *store_reader_open(const char *path, char *err, size_t errle
         goto fail;
     }
     /* a file written before the commit sequence, opened read-only: no live resume (export only) */
-    if (sqlite3_prepare_v2(r->db,
-                           "SELECT summary, client, seq FROM flows WHERE seq > ?1 AND id > " VISIBLE
-                           " ORDER BY seq LIMIT ?2", -1, &r->list_seq, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(r->db, "SELECT coalesce(max(seq), 0) FROM flows", -1, &r->last_seq,
-                           NULL) != SQLITE_OK) {
-        sqlite3_finalize(r->list_seq);
-        r->list_seq = NULL;
-    }
+    r->has_seq = store_seq_reader_open(&r->seq, r->db, VISIBLE) == 0;
     return r;
 fail:
     store_reader_close(r);
@@ -107,8 +102,8 @@ void store_reader_close(struct store_reader *r)
     sqlite3_finalize(r->body[0]);
     sqlite3_finalize(r->body[1]);
     sqlite3_finalize(r->ids);
-    sqlite3_finalize(r->list_seq);
-    sqlite3_finalize(r->last_seq);
+    if (r->has_seq)
+        store_seq_reader_close(&r->seq);
     sqlite3_finalize(r->tls_get);
     sqlite3_close(r->db);
     if (r->side_fd >= 0)
@@ -176,42 +171,22 @@ int store_reader_list_seq(struct store_reader *r, uint64_t after_seq, size_t lim
                                     uint64_t seq, void *arg),
                           void *arg)
 {
-    sqlite3_stmt *st = r->list_seq;
-    if (!st)
+    if (!r->has_seq)
         return -1;
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)after_seq);
-    sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit : -1);
-    int rc, ret = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *text = (const char *)sqlite3_column_text(st, 0);
-        size_t len = (size_t)sqlite3_column_bytes(st, 0);
-        const char *client = (const char *)sqlite3_column_text(st, 1);
-        uint64_t seq = (uint64_t)sqlite3_column_int64(st, 2);
-        if (text && (ret = fn(text, len, client ? client : "", seq, arg)) != 0)
-            break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    int ret = store_seq_list(&r->seq, after_seq, limit, fn, arg);
+    if (ret == -1)
         log_msg(LOG_WARN, "store: list by commit: %s", sqlite3_errmsg(r->db));
-        ret = -1;
-    }
-    sqlite3_reset(st);
     return ret;
 }
 
 int store_reader_last_seq(struct store_reader *r, uint64_t *seq)
 {
-    sqlite3_stmt *st = r->last_seq;
-    if (!st)
+    if (!r->has_seq)
         return -1;
-    sqlite3_reset(st);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *seq = (uint64_t)sqlite3_column_int64(st, 0);
-    else
-        log_msg(LOG_WARN, "store: last commit: %s", sqlite3_errmsg(r->db));
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : -1;
+    if (store_seq_last(&r->seq, seq) == 0)
+        return 0;
+    log_msg(LOG_WARN, "store: last commit: %s", sqlite3_errmsg(r->db));
+    return -1;
 }
 
 json_t *store_reader_get(struct store_reader *r, uint64_t id)

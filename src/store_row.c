@@ -141,10 +141,12 @@ fail:
 }
 
 /* Bind a string without a copy: every string bound for a flow (its fields, its heads' values,
- * write_flow's locals) outlives the step, and write_flow clears the bindings before it returns. */
+ * write_flow's locals) outlives the step, and is bound again (or replaced) for the next row
+ * before the statement steps again. Its length given: SQLite measures it a byte at a time. */
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
-    sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_STATIC);
+    s = s ? s : "";
+    sqlite3_bind_text(st, i, s, (int)strlen(s), SQLITE_STATIC);
 }
 
 /* Whether the first STORE_ZSAMPLE bytes of a big body deflate (level STORE_ZLEVEL) to at most
@@ -349,10 +351,15 @@ static int bind_body(struct store_row *s, int col, int col_at, const struct flow
     sqlite3_stmt *st = s->insert;
     const char *ctype, *cenc;
     body_heads(h, &ctype, &cenc);
-    if (c->len >= STORE_SIDE_MIN &&
-        side_put(s, col_at, c, ctype ? ctype : "", cenc ? cenc : "") == 0) {
+    int side = c->len >= STORE_SIDE_MIN &&
+               side_put(s, col_at, c, ctype ? ctype : "", cenc ? cenc : "") == 0;
+    if (!side) { /* in the row: no body file columns (every parameter is bound for each row) */
+        sqlite3_bind_null(st, col_at);
+        sqlite3_bind_null(st, col_at + 1);
+    }
+    if (side)
         sqlite3_bind_null(st, col);
-    } else if (c->len && ((s->busy && c->len <= STORE_BUSY_RAW_MAX) ||
+    else if (c->len && ((s->busy && c->len <= STORE_BUSY_RAW_MAX) ||
                           stays_raw(c, ctype ? ctype : "", cenc ? cenc : ""))) {
         /* the flow outlives the statement's step: no copy */
         sqlite3_bind_blob64(st, col, c->data, c->len, SQLITE_STATIC);
@@ -390,7 +397,7 @@ int store_row_write(struct store_row *s, struct flow *f, sqlite3_int64 seq)
         log_msg(LOG_WARN, "store: flow %llu: out of memory serializing", (unsigned long long)f->id);
         goto out;
     }
-    /* the statement was reset and its bindings cleared at the end of the last write_flow */
+    /* the statement was reset at the end of the last write; every parameter is bound below */
     sqlite3_bind_int64(st, 1, (sqlite3_int64)f->id);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)f->started.tv_sec * 1000 + f->started.tv_usec / 1000);
     bind_text(st, 3, f->kind == FLOW_TUNNEL ? "tunnel" : "http");
@@ -412,8 +419,10 @@ int store_row_write(struct store_row *s, struct flow *f, sqlite3_int64 seq)
     }
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -2;
 out:
+    /* no sqlite3_clear_bindings: every parameter is bound again for the next row (a compressed
+     * body stays bound, and allocated, until then); stale pointers are never read, a statement
+     * reads its bindings only when it steps */
     sqlite3_reset(st);
-    sqlite3_clear_bindings(st); /* drops the compressed bodies and our text pointers */
     capture_unmap(&f->req_body);
     capture_unmap(&f->resp_body);
     return rc;

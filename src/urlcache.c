@@ -6,6 +6,7 @@
 #include "urlcache.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,48 +14,101 @@
 #include <time.h>
 #include "str.h"
 
-/* The fields urlcache_heads looks for: name, its length, and where it goes. */
-struct wanted {
-    const char *name;
-    size_t len;
-    size_t at; /* offsetof(struct urlcache_heads, member) */
-};
-#define W(lit, member) {lit, sizeof(lit) - 1, offsetof(struct urlcache_heads, member)}
-static const struct wanted resp_fields[] = {
-    W("content-type", content_type), W("content-encoding", content_encoding),
-    W("cache-control", cache_control), W("expires", expires), W("last-modified", last_modified),
-    W("etag", etag), W("pragma", pragma), W("vary", vary), W("date", date), W("age", age),
-};
-static const struct wanted req_fields[] = {
-    W("accept", accept), W("cache-control", req_cache_control),
-    W("if-none-match", if_none_match), W("if-modified-since", if_modified_since),
-};
-#undef W
+/* ASCII lower case of c (header names are ASCII tokens: no locale table, no call). */
+static inline unsigned char lc(unsigned char c)
+{
+    return (unsigned char)(c | ((unsigned)(c - 'A') < 26u ? 0x20 : 0));
+}
 
-/* One pass over a head, a length test before any compare (a tenth of the cost of one
- * http1_head_get per field wanted, on every response); the first of each field, as
- * http1_head_get. */
-static void scan(const struct http1_head *head, const struct wanted *w, size_t nw,
-                 struct urlcache_heads *h)
+/* 1 when name (n bytes) is lit (lower case, n bytes) in any case. */
+static inline int name_is(const char *name, const char *lit, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (lc((unsigned char)name[i]) != (unsigned char)lit[i])
+            return 0;
+    return 1;
+}
+
+/* Store v in *slot unless an earlier field of that name set it (the first counts, as
+ * http1_head_get). */
+#define TAKE(slot, v)                                                                            \
+    do {                                                                                         \
+        if (!(slot))                                                                             \
+            (slot) = (v);                                                                        \
+    } while (0)
+
+/* One pass over the response head: the name's length and first letter pick the one field it can
+ * be, then one compare (a field the warnings do not read, most of a head, costs a strlen and a
+ * switch). */
+static void scan_response(const struct http1_head *head, struct urlcache_heads *h)
 {
     for (size_t i = 0; head && i < head->nfields; i++) {
-        const char *nm = head->fields[i].name;
+        const char *nm = head->fields[i].name, *v = head->fields[i].value;
         size_t n = strlen(nm);
-        for (size_t k = 0; k < nw; k++)
-            if (w[k].len == n && !strncasecmp(nm, w[k].name, n)) {
-                const char **slot = (const char **)((char *)h + w[k].at);
-                if (!*slot)
-                    *slot = head->fields[i].value;
-                break;
-            }
+        unsigned char c0 = lc((unsigned char)nm[0]);
+        switch (n) {
+        case 3:
+            if (c0 == 'a' && name_is(nm, "age", 3))
+                TAKE(h->age, v);
+            break;
+        case 4:
+            if (c0 == 'e' && name_is(nm, "etag", 4))
+                TAKE(h->etag, v);
+            else if (c0 == 'v' && name_is(nm, "vary", 4))
+                TAKE(h->vary, v);
+            else if (c0 == 'd' && name_is(nm, "date", 4))
+                TAKE(h->date, v);
+            break;
+        case 6:
+            if (c0 == 'p' && name_is(nm, "pragma", 6))
+                TAKE(h->pragma, v);
+            break;
+        case 7:
+            if (c0 == 'e' && name_is(nm, "expires", 7))
+                TAKE(h->expires, v);
+            break;
+        case 12:
+            if (c0 == 'c' && name_is(nm, "content-type", 12))
+                TAKE(h->content_type, v);
+            break;
+        case 13:
+            if (c0 == 'c' && name_is(nm, "cache-control", 13))
+                TAKE(h->cache_control, v);
+            else if (c0 == 'l' && name_is(nm, "last-modified", 13))
+                TAKE(h->last_modified, v);
+            break;
+        case 16:
+            if (c0 == 'c' && name_is(nm, "content-encoding", 16))
+                TAKE(h->content_encoding, v);
+            break;
+        }
     }
 }
+
+/* The same over the request head. */
+static void scan_request(const struct http1_head *head, struct urlcache_heads *h)
+{
+    for (size_t i = 0; head && i < head->nfields; i++) {
+        const char *nm = head->fields[i].name, *v = head->fields[i].value;
+        size_t n = strlen(nm);
+        unsigned char c0 = lc((unsigned char)nm[0]);
+        if (n == 6 && c0 == 'a' && name_is(nm, "accept", 6))
+            TAKE(h->accept, v);
+        else if (n == 13 && c0 == 'c' && name_is(nm, "cache-control", 13))
+            TAKE(h->req_cache_control, v);
+        else if (n == 13 && c0 == 'i' && name_is(nm, "if-none-match", 13))
+            TAKE(h->if_none_match, v);
+        else if (n == 17 && c0 == 'i' && name_is(nm, "if-modified-since", 17))
+            TAKE(h->if_modified_since, v);
+    }
+}
+#undef TAKE
 
 void urlcache_heads(const struct flow *f, struct urlcache_heads *h)
 {
     memset(h, 0, sizeof *h);
-    scan(f->resp, resp_fields, sizeof resp_fields / sizeof *resp_fields, h);
-    scan(f->req, req_fields, sizeof req_fields / sizeof *req_fields, h);
+    scan_response(f->resp, h);
+    scan_request(f->req, h);
 }
 
 static int has_directive(const char *cc, const char *name, long *value)
@@ -109,17 +163,29 @@ static int digits(const char *s, int n, int *out)
  * response with caching headers; the obsolete RFC 850 and asctime forms go to strptime. */
 static long long http_date(const char *s)
 {
-    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     if (!s)
         return -1;
-    const char *c = strchr(s, ',');
+    /* "Sun, 06 Nov 1994 08:49:37 GMT": the comma at 3, then 26 more bytes whose separators sit
+     * where they must. The bytes are looked at in order and each test fails on a NUL, so nothing
+     * past the string's end is read; the zone's three letters are not checked. Anything else
+     * (the first comma elsewhere, a field out of place) goes to strptime, as before */
+    const char *c = s + 3;
     int d, y, hh, mm, ss;
-    if (c && c - s == 3 && strnlen(c, 26) == 26 && c[1] == ' ' && c[4] == ' ' && c[8] == ' ' &&
-        c[13] == ' ' && c[16] == ':' && c[19] == ':' && !digits(c + 2, 2, &d) &&
-        !digits(c + 9, 4, &y) && !digits(c + 14, 2, &hh) && !digits(c + 17, 2, &mm) &&
-        !digits(c + 20, 2, &ss)) {
-        for (int m = 0; m < 12; m++) /* the three letters compared inline, not by strncmp */
-            if (c[5] == months[3 * m] && c[6] == months[3 * m + 1] && c[7] == months[3 * m + 2])
+    if (s[0] && s[0] != ',' && s[1] && s[1] != ',' && s[2] && s[2] != ',' && c[0] == ',' &&
+        c[1] == ' ' && !digits(c + 2, 2, &d) &&
+        c[4] == ' ' && c[5] && c[6] && c[7] && c[8] == ' ' && !digits(c + 9, 4, &y) &&
+        c[13] == ' ' && !digits(c + 14, 2, &hh) && c[16] == ':' && !digits(c + 17, 2, &mm) &&
+        c[19] == ':' && !digits(c + 20, 2, &ss) && c[22] && c[23] && c[24] && c[25]) {
+        /* the three letters as one number, compared with each month's (not by strncmp) */
+#define MON(a, b, c) ((uint32_t)(a) << 16 | (uint32_t)(b) << 8 | (uint32_t)(c))
+        static const uint32_t month_keys[12] = {
+            MON('J', 'a', 'n'), MON('F', 'e', 'b'), MON('M', 'a', 'r'), MON('A', 'p', 'r'),
+            MON('M', 'a', 'y'), MON('J', 'u', 'n'), MON('J', 'u', 'l'), MON('A', 'u', 'g'),
+            MON('S', 'e', 'p'), MON('O', 'c', 't'), MON('N', 'o', 'v'), MON('D', 'e', 'c')};
+        uint32_t mon = MON((unsigned char)c[5], (unsigned char)c[6], (unsigned char)c[7]);
+#undef MON
+        for (int m = 0; m < 12; m++)
+            if (mon == month_keys[m])
                 return days_from_civil(y, (unsigned)m + 1, (unsigned)d) * 86400 + hh * 3600 +
                        mm * 60 + ss;
         return -1;

@@ -116,7 +116,8 @@ const struct diagnose_entry *warnings_entry(const char *key)
 /* ------------------------------------------------------------------------------------------ */
 /* Small helpers */
 
-/* The media type of a Content-Type or Accept element: lower-cased, without parameters. */
+/* The media type of a Content-Type or Accept element: lower-cased (ASCII, as tolower in the C
+ * locale httpeek runs in, without a call per byte), without parameters. */
 static void media_type(const char *s, size_t n, char *out, size_t outlen)
 {
     size_t o = 0;
@@ -124,8 +125,10 @@ static void media_type(const char *s, size_t n, char *out, size_t outlen)
         s++;
         n--;
     }
-    for (; n && *s != ';' && *s != ' ' && *s != '\t' && o + 1 < outlen; s++, n--)
-        out[o++] = (char)tolower((unsigned char)*s);
+    for (; n && *s != ';' && *s != ' ' && *s != '\t' && o + 1 < outlen; s++, n--) {
+        unsigned char c = (unsigned char)*s;
+        out[o++] = (char)(c | ((unsigned)(c - 'A') < 26u ? 0x20 : 0));
+    }
     out[o] = '\0';
 }
 
@@ -138,8 +141,12 @@ static int ends_with(const char *s, const char *suffix)
 /* application/json, text/json, application/<x>+json: the types a body is "declared JSON" by. */
 static int json_type(const char *m)
 {
-    return !strcmp(m, "application/json") || !strcmp(m, "text/json") ||
-           (!strncmp(m, "application/", 12) && ends_with(m, "+json"));
+    if (m[0] == 't')
+        return !strcmp(m, "text/json");
+    if (m[0] != 'a' || strncmp(m, "application/", 12))
+        return 0;
+    const char *sub = m + 12; /* a suffix shorter than "+json" cannot end with it */
+    return !strcmp(sub, "json") || ends_with(sub, "+json");
 }
 
 /* What AFJSONResponseSerializer accepts (application/json, text/json, text/javascript) plus
@@ -334,18 +341,16 @@ static void hls_check(const char *u, size_t n, unsigned line, int attr, void *c)
     hls_uri(c, u, n, line, attr);
 }
 
-static void compute_checks(const struct flow *f, const struct urlcache_heads *h, struct flow_checks *c)
+/* mime: the response's media type (media_type of its Content-Type), declared: json_type(mime). */
+static void compute_checks(const struct flow *f, const struct urlcache_heads *h, const char *mime,
+                           int declared, struct flow_checks *c)
 {
     const struct http1_head *resp = f->resp;
     const struct flow_capture *b = &f->resp_body;
     if (!resp || f->fail.failed || f->kind != FLOW_HTTP)
         return;
-    char mime[96];
-    const char *ct = h->content_type;
-    media_type(ct ? ct : "", ct ? strlen(ct) : 0, mime, sizeof mime);
     const char *cenc = h->content_encoding;
-    int declared = json_type(mime);
-    int playlist = playlist_type(mime) || (m3u8_url(f->url) && !json_type(mime) &&
+    int playlist = playlist_type(mime) || (m3u8_url(f->url) && !declared &&
                                            strncmp(mime, "text/html", 9));
     /* a JSON body under another type matters only when it starts like JSON: peek before work */
     size_t k = 0;
@@ -414,13 +419,14 @@ static void compute_checks(const struct flow *f, const struct urlcache_heads *h,
         evbuffer_free(dec);
 }
 
-static const struct flow_checks *checks_of(const struct flow *f, const struct urlcache_heads *h)
+static const struct flow_checks *checks_of(const struct flow *f, const struct urlcache_heads *h,
+                                           const char *mime, int declared)
 {
     /* The flow is owned by one thread at a time (worker, then store writer); the checks are a
      * cache of a pure function of its bytes, so filling them through a const pointer is safe. */
     struct flow_checks *c = (struct flow_checks *)&f->checks;
     if (!c->done) {
-        compute_checks(f, h, c);
+        compute_checks(f, h, mime, declared, c);
         c->done = 1;
     }
     return c;
@@ -473,7 +479,12 @@ size_t warnings_app(const struct flow *f, struct diagnosis *out, size_t max)
         return n;
     struct urlcache_heads h;
     urlcache_heads(f, &h);
-    const struct flow_checks *c = checks_of(f, &h);
+    /* the media type once, for the body facts and the checks below */
+    char mime[96];
+    const char *ct = h.content_type;
+    media_type(ct ? ct : "", ct ? strlen(ct) : 0, mime, sizeof mime);
+    int declared = json_type(mime);
+    const struct flow_checks *c = checks_of(f, &h, mime, declared);
     int status = r->status;
     if (status >= 400 && status <= 599 && (d = add(out, max, &n, &status_entry, "status", AF_DOMAIN, "response")))
         snprintf(d->detail, sizeof d->detail,
@@ -484,9 +495,6 @@ size_t warnings_app(const struct flow *f, struct diagnosis *out, size_t max)
 
     /* content type: against the request's Accept when it names types; else a JSON body typed
      * as something else (AFJSONResponseSerializer checks the type whatever the request said) */
-    char mime[96];
-    const char *ct = h.content_type;
-    media_type(ct ? ct : "", ct ? strlen(ct) : 0, mime, sizeof mime);
     const char *accept = h.accept;
     int has_body = f->resp_body.total > 0 && status != 204 && status != 304 &&
                    f->req->method != HTTP_HEAD;
@@ -519,7 +527,6 @@ size_t warnings_app(const struct flow *f, struct diagnosis *out, size_t max)
                  "coding: URLSession fails the load with -1015 (NSURLErrorCannotDecodeRawData) and "
                  "the app gets no body.",
                  h.content_encoding, (unsigned long long)f->resp_body.total);
-    int declared = json_type(mime);
     if (declared && has_body && c->body == WARNINGS_BODY_BAD_JSON &&
         (d = add(out, max, &n, &json_entry, "decode", COCOA_DOMAIN, "response"))) {
         char shown[8];
