@@ -96,8 +96,8 @@ done_testing() {
     for pid in "${_HP_PIDS[@]}"; do kill_pid "$pid"; done
     for f in "$T"/httpeek*.err; do
         [ -f "$f" ] || continue
-        if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f"; then
-            fail "$(basename "$f" .err): no sanitizer reports" "$(grep -E -m1 -A12 'ERROR: |runtime error:' "$f")"
+        if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|WARNING: ThreadSanitizer' "$f"; then
+            fail "$(basename "$f" .err): no sanitizer reports" "$(grep -E -m1 -A12 'ERROR: |runtime error:|WARNING: ThreadSanitizer' "$f")"
         fi
     done
     _TAP_DONE=1
