@@ -523,11 +523,11 @@ void resolve_cancel(struct resolve_req *req)
     if (req->cacheable) { /* went to the pool */
         pthread_mutex_lock(&pool_lock);
         int done = req->state == REQ_DONE;
+        struct event *ev = req->done_ev;
         if (!done)
-            req->orphaned = 1; /* the pool thread frees it */
+            req->orphaned = 1; /* the pool thread frees it: req is not ours to touch any more */
         pthread_mutex_unlock(&pool_lock);
-        event_free(req->done_ev); /* never activated again once orphaned */
-        req->done_ev = NULL;
+        event_free(ev); /* never activated again once orphaned */
         if (done) {
             if (req->rv->mailbox)
                 mailbox_cancel(req->rv->mailbox, &req->done_msg);
