@@ -28,6 +28,8 @@ export LC_ALL=C
 # no proxy settings or curlrc from the environment may leak into a test
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 export CURL_HOME=/nonexistent
+# a ThreadSanitizer build (meson -Db_sanitize=thread) judges httpeek's own accesses (tsan.supp)
+export TSAN_OPTIONS="suppressions=$E2E_DIR/tsan.supp ${TSAN_OPTIONS:-}"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/httpeek-e2e.XXXXXX") || { echo "Bail out! mktemp failed"; exit 1; }
 
