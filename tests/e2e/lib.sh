@@ -67,13 +67,13 @@ isnt() {
     if [ "$1" != "$2" ]; then pass "$3"
     else fail "$3" "got '$(printf %.300s "$1")', expected anything else"; fi
 }
-# sanitized: true when $HTTPEEK is an ASan/UBSan build (RSS and timing bounds mean nothing there).
+# sanitized: true when $HTTPEEK is an ASan/UBSan or TSan build (RSS and timing bounds mean nothing there).
 # ldd's output is read whole: with pipefail, `ldd | grep -q` fails when grep leaves at the first
 # match and ldd gets SIGPIPE, which made the check miss an ASan build now and then.
 sanitized() {
     local libs
     libs=$(ldd "$HTTPEEK" 2>/dev/null) || true
-    [[ $libs == *libasan* || $libs == *libubsan* ]]
+    [[ $libs == *libasan* || $libs == *libubsan* || $libs == *libtsan* ]]
 }
 # like GOT ERE DESC (a here-string, not a pipe: with pipefail, grep -q leaving early would make
 # the writer's SIGPIPE fail a match)
