@@ -306,7 +306,12 @@ int breakpoints_act(struct breakpoints *b, uint64_t id, json_t *action)
             rc = p->action ? -2 : 0;
             if (rc == 0) {
                 p->action = action;
-                event_active(p->wake, EV_TIMEOUT, 0); /* thread-safe: evthread_use_pthreads */
+                /* listed: its worker runs (its mailbox is open) and cancels wake_msg before the
+                 * entry goes */
+                if (p->mailbox)
+                    (void)mailbox_post(p->mailbox, &p->wake_msg);
+                else
+                    event_active(p->wake, EV_TIMEOUT, 0); /* thread-safe base */
             }
             break;
         }

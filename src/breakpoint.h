@@ -16,6 +16,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 #include "attrib.h"
+#include "mailbox.h"
 #include "ruleset.h"
 
 /* Largest body a paused exchange holds (bytes on the wire); a larger one is not paused (the flow
@@ -32,7 +33,10 @@ struct breakpoint_paused {
     char *view;                /* what GET /api/breakpoints shows of it: a JSON object text
                                 * (owned; immutable while listed) */
     json_t *action;            /* the action the web thread handed over (under mu), or NULL */
-    struct event *wake;        /* on the worker's base: activated when action is set */
+    struct mailbox *mailbox;   /* the worker's (mailbox.h): wake_msg is posted there when action
+                                * is set; NULL (not on a worker): wake is activated instead */
+    struct mailbox_msg wake_msg;
+    struct event *wake;        /* on a thread-safe base, when mailbox is NULL */
     struct breakpoint_paused *next;
 };
 

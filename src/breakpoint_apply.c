@@ -1,7 +1,8 @@
 /* breakpoint_apply.c — see breakpoint_apply.h. One struct hold per held exchange (ex->bp): it
  * gathers the body, lists the pause (breakpoint.h) once the message is whole, and applies the
- * action the web thread hands over through the pause's wake event (activated under the
- * registry's lock; the hold is only ever freed on this worker thread, after it is unlisted). */
+ * action the web thread hands over through the pause's wake message (posted to this worker's
+ * mailbox under the registry's lock; the hold is only ever freed on this worker thread, after it
+ * is unlisted and its message taken back). */
 #include "breakpoint_apply.h"
 
 #include <errno.h>
@@ -55,6 +56,8 @@ static void hold_free(struct hold *h)
         budget_give(h->ex->proxy->budget, h->charged);
     if (h->body)
         evbuffer_free(h->body);
+    if (h->entry.mailbox) /* unlisted: nobody posts it any more */
+        mailbox_cancel(h->entry.mailbox, &h->entry.wake_msg);
     if (h->entry.wake)
         event_free(h->entry.wake);
     free(h->entry.view);
@@ -110,6 +113,7 @@ static void note(struct flow *f, const char *fmt, const char *id)
 /* Pausing */
 
 static void on_wake(evutil_socket_t fd, short what, void *arg);
+static void on_wake_msg(void *arg);
 
 static const char *request_header(const void *arg, const char *name)
 {
@@ -174,8 +178,12 @@ static void pause_now(struct hold *h)
     h->original = msg;
     h->entry.view = view ? json_dumps(view, JSON_COMPACT) : NULL;
     json_decref(view);
-    h->entry.wake = event_new(ex->base, -1, 0, on_wake, h);
-    if (!h->entry.view || !h->entry.wake || !msg)
+    /* on a worker its mailbox wakes us (its base has no locks); elsewhere an event does */
+    if ((h->entry.mailbox = mailbox_current()))
+        mailbox_msg_init(&h->entry.wake_msg, on_wake_msg, h);
+    else
+        h->entry.wake = event_new(ex->base, -1, 0, on_wake, h);
+    if (!h->entry.view || (!h->entry.mailbox && !h->entry.wake) || !msg)
         return; /* out of memory: never listed; the caller lets it go on */
     h->paused_us = now;
     h->listed = 1;
@@ -639,6 +647,11 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
+    on_wake_msg(arg);
+}
+
+static void on_wake_msg(void *arg)
+{
     struct hold *h = arg;
     struct exchange *ex = h->ex;
     json_t *act = breakpoints_unlist(registry(ex), &h->entry);
@@ -647,7 +660,8 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
         json_decref(act);
         return;
     }
-    event_free(h->entry.wake);
+    if (h->entry.wake)
+        event_free(h->entry.wake);
     h->entry.wake = NULL;
     const char *name = json_string_value(json_object_get(act, "action"));
     int req = h->phase == BREAKPOINT_REQUEST;

@@ -2,7 +2,10 @@
  * stops its source's reads, and the sink's write watermark wakes the source again. */
 #include "leg.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <event2/event.h>
 #include <event2/buffer.h>
@@ -71,6 +74,90 @@ static void on_input_changed(struct evbuffer *buf, const struct evbuffer_cb_info
     kick_read_if_buffered(bev, ssl);
 }
 
+/* A plain socket's read without asking the socket first. libevent's evbuffer_read makes an
+ * ioctl(FIONREAD) before every read(2) to size its buffer, then reads at most 4096 bytes anyway.
+ * Here one read(2) into the stack takes up to PLAIN_READ_MAX and evbuffer_add copies what came:
+ * two syscalls fewer per plain keep-alive request (the copy of a small message costs less than
+ * libevent's own buffer set-up: callgrind, docs/BENCHMARKS.md). The rest is libevent's own read callback's: the high watermark and the leg's read
+ * limit bound the read, a read reports to the read callback through bufferevent_trigger
+ * (watermarks, deferred callbacks), EOF and errors disable reading and go to the event callback.
+ * What this path does not do itself goes to libevent's callback (socket_readcb): the read
+ * timeout, rate limits (throttling rules: their token buckets) and an input at its high
+ * watermark (libevent suspends reading then). */
+#define PLAIN_READ_MAX 4096 /* libevent's cap: a throttle set once the request head is read
+                              * then limits all but this much of the body, as before */
+static event_callback_fn socket_readcb; /* bufferevent_sock.c's, the same for every socket bev */
+static pthread_once_t socket_readcb_once = PTHREAD_ONCE_INIT;
+
+/* Learn socket_readcb from a socket bev made for the purpose (libevent does not export it). */
+static void find_socket_readcb(void)
+{
+    struct event_base *base = event_base_new();
+    struct bufferevent *bev = base ? bufferevent_socket_new(base, -1, 0) : NULL;
+    if (bev)
+        socket_readcb = event_get_callback(&bev->ev_read);
+    if (bev)
+        bufferevent_free(bev);
+    if (base)
+        event_base_free(base);
+}
+
+static void plain_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct bufferevent *bev = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t len = evbuffer_get_length(in), high = bev->wm_read.high;
+    ev_ssize_t max = bufferevent_get_max_to_read(bev);
+    if (what == EV_TIMEOUT || (high && len >= high) || max <= 0 ||
+        bufferevent_get_token_bucket_cfg(bev)) {
+        socket_readcb(fd, what, arg);
+        return;
+    }
+    size_t want = (size_t)max < PLAIN_READ_MAX ? (size_t)max : PLAIN_READ_MAX;
+    if (high && high - len < want)
+        want = high - len;
+    char buf[PLAIN_READ_MAX];
+    ssize_t got;
+    do
+        got = read(fd, buf, want);
+    while (got < 0 && errno == EINTR);
+    int err = errno, added = 0;
+    if (got > 0) {
+        evbuffer_unfreeze(in, 0); /* a socket bev's input is frozen at its end but while it reads */
+        added = evbuffer_add(in, buf, (size_t)got) == 0;
+        evbuffer_freeze(in, 0);
+    }
+    if (got > 0 && added) {
+        bufferevent_trigger(bev, EV_READ, 0); /* the read callback, as libevent's would */
+        return;
+    }
+    if (got > 0 && !added) { /* out of memory: as libevent's read when its buffer cannot grow */
+        err = ENOMEM;
+        got = -1;
+    } else if (got < 0 && (err == EAGAIN || err == EWOULDBLOCK)) {
+        return;
+    }
+    bufferevent_disable(bev, EV_READ);
+    errno = err; /* the event callback reads it (EVUTIL_SOCKET_ERROR) */
+    bufferevent_trigger_event(bev, BEV_EVENT_READING | (got == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), 0);
+}
+
+/* Make a plain socket bev read through plain_read (once per bev; a pooled one has it already). */
+static void use_plain_read(struct bufferevent *bev)
+{
+    pthread_once(&socket_readcb_once, find_socket_readcb);
+    if (!socket_readcb || event_get_callback(&bev->ev_read) != socket_readcb)
+        return; /* not a socket bev, or plain_read already */
+    short enabled = bufferevent_get_enabled(bev);
+    bufferevent_disable(bev, EV_READ); /* event_assign needs it neither pending nor active */
+    if (event_assign(&bev->ev_read, bufferevent_get_base(bev), event_get_fd(&bev->ev_read),
+                     event_get_events(&bev->ev_read), plain_read, bev) < 0)
+        event_assign(&bev->ev_read, bufferevent_get_base(bev), event_get_fd(&bev->ev_read),
+                     event_get_events(&bev->ev_read), socket_readcb, bev);
+    if (enabled & EV_READ)
+        bufferevent_enable(bev, EV_READ);
+}
+
 void leg_read_enabled(struct bufferevent *bev)
 {
     SSL *ssl = bufferevent_openssl_get_ssl(bev);
@@ -86,6 +173,8 @@ void leg_attach(struct leg *leg, struct bufferevent *bev, SSL *ssl, bufferevent_
     leg->fd = -1;
     leg->paused_by_peer = 0;
     bufferevent_setcb(bev, readcb, writecb, eventcb, leg);
+    if (!ssl)
+        use_plain_read(bev);
     bufferevent_setwatermark(bev, EV_READ, 0, LEG_INBUF_MAX);
     bufferevent_set_max_single_read(bev, LEG_READ_MAX);
     bufferevent_enable(bev, EV_READ | EV_WRITE);

@@ -2,10 +2,11 @@
  *
  * The system path: getaddrinfo blocks (for seconds when a server is slow), so it runs on
  * RESOLVE_THREADS pool threads shared by all workers. A request lives in one of three states
- * under pool_lock: QUEUED, RUNNING, DONE. A pool thread moves it to DONE and activates its event
- * on the worker's loop, unless the worker cancelled it first (orphaned): then the thread frees
- * it and never touches the event, which the worker already freed. So a result can never reach a
- * connection that went away.
+ * under pool_lock: QUEUED, RUNNING, DONE. A pool thread moves it to DONE and posts its message to
+ * the worker's mailbox (mailbox.h; the worker's base has no locks), unless the worker cancelled
+ * it first (orphaned): then the thread frees it and never touches the mailbox. A worker that
+ * cancels a DONE request takes its message back. So a result can never reach a connection that
+ * went away.
  *
  * The --dns path: evdns on the worker's loop, as before (what S6 measures). A cancelled lookup
  * still owes us evdns's EVUTIL_EAI_CANCEL callback, so the request stays allocated, detached,
@@ -25,6 +26,7 @@
 #include <event2/dns.h>
 #include <event2/util.h>
 #include "flow.h"
+#include "mailbox.h"
 #include "opts.h"
 
 #define RESOLVE_THREADS 3          /* getaddrinfo calls in flight for the whole process */
@@ -48,6 +50,7 @@ struct hosts_entry {
 
 struct resolver {
     struct event_base *base;
+    struct mailbox *mailbox;     /* the worker's, for the pool threads; NULL: base is thread-safe */
     struct evdns_base *dns;      /* the --dns server, or NULL: the system resolver */
     char dns_name[64];           /* "127.0.0.1:5353" for the words */
     struct hosts_entry *hosts;   /* the --hosts file's names, sorted by name */
@@ -58,7 +61,8 @@ enum req_state { REQ_QUEUED, REQ_RUNNING, REQ_DONE };
 
 struct resolve_req {
     struct resolver *rv;
-    struct event *done_ev;       /* on rv->base: delivers res */
+    struct event *done_ev;       /* on rv->base: delivers res (from the worker's own thread) */
+    struct mailbox_msg done_msg; /* delivers res when a pool thread found it (rv->mailbox) */
     resolve_cb cb;               /* NULL once cancelled */
     void *arg;
     /* evdns path */
@@ -373,7 +377,10 @@ static void *pool_main(void *unused)
             free(req);
         else {
             req->state = REQ_DONE;
-            event_active(req->done_ev, EV_TIMEOUT, 0); /* thread-safe: evthread_use_pthreads */
+            if (req->rv->mailbox)
+                (void)mailbox_post(req->rv->mailbox, &req->done_msg); /* open: req is not orphaned */
+            else
+                event_active(req->done_ev, EV_TIMEOUT, 0); /* thread-safe: evthread_use_pthreads */
         }
     }
     return NULL;
@@ -416,6 +423,11 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
         cb(&req->res, req->arg);
     if (!req->evdns_pending)
         req_free(req);
+}
+
+static void on_pool_done(void *arg)
+{
+    on_done(-1, 0, arg);
 }
 
 static void on_evdns(int result, struct evutil_addrinfo *res, void *arg)
@@ -462,6 +474,7 @@ struct resolve_req *resolve_start(struct resolver *rv, const char *host, resolve
     req->start_us = flow_now_us();
     lower_copy(req->host, sizeof req->host, host);
     req->done_ev = event_new(rv->base, -1, 0, on_done, req);
+    mailbox_msg_init(&req->done_msg, on_pool_done, req);
     if (!req->done_ev) {
         free(req);
         return NULL;
@@ -510,13 +523,16 @@ void resolve_cancel(struct resolve_req *req)
     if (req->cacheable) { /* went to the pool */
         pthread_mutex_lock(&pool_lock);
         int done = req->state == REQ_DONE;
+        struct event *ev = req->done_ev;
         if (!done)
-            req->orphaned = 1; /* the pool thread frees it */
+            req->orphaned = 1; /* the pool thread frees it: req is not ours to touch any more */
         pthread_mutex_unlock(&pool_lock);
-        event_free(req->done_ev); /* never activated again once orphaned */
-        req->done_ev = NULL;
-        if (done)
+        event_free(ev); /* never activated again once orphaned */
+        if (done) {
+            if (req->rv->mailbox)
+                mailbox_cancel(req->rv->mailbox, &req->done_msg);
             free(req);
+        }
         return;
     }
     if (req->evdns_pending) {
@@ -533,8 +549,8 @@ void resolve_cancel(struct resolve_req *req)
 
 /* ------------------------------------------------------------- resolver ---- */
 
-struct resolver *resolver_new(struct event_base *base, const char *hosts_file, const char *dns_server,
-                              char *err, size_t errlen)
+struct resolver *resolver_new(struct event_base *base, struct mailbox *mailbox, const char *hosts_file,
+                              const char *dns_server, char *err, size_t errlen)
 {
     struct resolver *rv = calloc(1, sizeof *rv);
     if (!rv) {
@@ -542,6 +558,7 @@ struct resolver *resolver_new(struct event_base *base, const char *hosts_file, c
         return NULL;
     }
     rv->base = base;
+    rv->mailbox = mailbox;
     if (hosts_file && load_hosts(rv, hosts_file) < 0) {
         snprintf(err, errlen, "--hosts: cannot read '%s'", hosts_file);
         resolver_free(rv);

@@ -36,10 +36,15 @@ typedef void (*resolve_cb)(const struct resolve_result *r, void *arg);
 struct resolver;
 struct resolve_req;
 
-/* New resolver on base. hosts_file (NULL: none) is read now; dns_server "HOST[:PORT]" (NULL:
- * the system resolver). On error returns NULL with a sentence in err. */
-struct resolver *resolver_new(struct event_base *base, const char *hosts_file, const char *dns_server,
-                              char *err, size_t errlen) HP_NONNULL(1, 4) HP_WUNRES;
+struct mailbox;
+
+/* New resolver on base. The pool threads hand results over through mailbox (the worker's,
+ * mailbox.h; borrowed, must outlive the resolver; NULL: by event_active, base must then be
+ * thread-safe). hosts_file (NULL: none) is read now; dns_server "HOST[:PORT]" (NULL: the system
+ * resolver). On error returns NULL with a sentence in err. */
+struct resolver *resolver_new(struct event_base *base, struct mailbox *mailbox, const char *hosts_file,
+                              const char *dns_server, char *err, size_t errlen)
+    HP_NONNULL(1, 5) HP_WUNRES;
 
 /* Free; every request must have reported or been cancelled. NULL allowed. */
 void resolver_free(struct resolver *rv);

@@ -140,8 +140,10 @@ static void api_act(struct web *w, struct evhttp_request *req, const char *idtex
         web__send_error(req, 400, err);
         return;
     }
-    json_t *reply = json_pack("{s:I, s:O}", "id", (json_int_t)id, "action",
-                              json_object_get(action, "action"));
+    /* a copy of the action's name: once handed over, action and its members belong to the
+     * worker's thread (a shared member's refcount would be touched by both threads) */
+    json_t *reply = json_pack("{s:I, s:s}", "id", (json_int_t)id, "action",
+                              json_string_value(json_object_get(action, "action")));
     switch (breakpoints_act(w->breakpoints, id, action)) { /* action handed over (or freed) */
     case 0:
         web__send_json(req, 200, reply);

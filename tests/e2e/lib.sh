@@ -28,6 +28,8 @@ export LC_ALL=C
 # no proxy settings or curlrc from the environment may leak into a test
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 export CURL_HOME=/nonexistent
+# a ThreadSanitizer build (meson -Db_sanitize=thread) judges httpeek's own accesses (tsan.supp)
+export TSAN_OPTIONS="suppressions=$E2E_DIR/tsan.supp ${TSAN_OPTIONS:-}"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/httpeek-e2e.XXXXXX") || { echo "Bail out! mktemp failed"; exit 1; }
 
@@ -65,13 +67,13 @@ isnt() {
     if [ "$1" != "$2" ]; then pass "$3"
     else fail "$3" "got '$(printf %.300s "$1")', expected anything else"; fi
 }
-# sanitized: true when $HTTPEEK is an ASan/UBSan build (RSS and timing bounds mean nothing there).
+# sanitized: true when $HTTPEEK is an ASan/UBSan or TSan build (RSS and timing bounds mean nothing there).
 # ldd's output is read whole: with pipefail, `ldd | grep -q` fails when grep leaves at the first
 # match and ldd gets SIGPIPE, which made the check miss an ASan build now and then.
 sanitized() {
     local libs
     libs=$(ldd "$HTTPEEK" 2>/dev/null) || true
-    [[ $libs == *libasan* || $libs == *libubsan* ]]
+    [[ $libs == *libasan* || $libs == *libubsan* || $libs == *libtsan* ]]
 }
 # like GOT ERE DESC (a here-string, not a pipe: with pipefail, grep -q leaving early would make
 # the writer's SIGPIPE fail a match)
@@ -96,8 +98,8 @@ done_testing() {
     for pid in "${_HP_PIDS[@]}"; do kill_pid "$pid"; done
     for f in "$T"/httpeek*.err; do
         [ -f "$f" ] || continue
-        if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f"; then
-            fail "$(basename "$f" .err): no sanitizer reports" "$(grep -E -m1 -A12 'ERROR: |runtime error:' "$f")"
+        if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|WARNING: ThreadSanitizer' "$f"; then
+            fail "$(basename "$f" .err): no sanitizer reports" "$(grep -E -m1 -A12 'ERROR: |runtime error:|WARNING: ThreadSanitizer' "$f")"
         fi
     done
     _TAP_DONE=1
