@@ -299,7 +299,7 @@ WALKER void w_version(struct walk *w, const char *k, int major, int minor)
 /* ------------------------------------------------------------------------------------------ */
 /* The detail's members */
 
-static void w_headers(struct walk *w, const char *k, const struct http1_head *h)
+WALKER void w_headers(struct walk *w, const char *k, const struct http1_head *h)
 {
     J_KEY(w, k);
     J_RAW(w, "[");
@@ -315,7 +315,7 @@ static void w_headers(struct walk *w, const char *k, const struct http1_head *h)
     J_RAW(w, "]");
 }
 
-static void w_tls_obj(struct walk *w, const struct flow_tls *t, int client_leg)
+WALKER void w_tls_obj(struct walk *w, const struct flow_tls *t, int client_leg)
 {
     J_RAW(w, "{");
     W_BOOL(w, "handshake_done", t->handshake_done);
@@ -348,7 +348,7 @@ static void w_tls_obj(struct walk *w, const struct flow_tls *t, int client_leg)
 }
 
 /* One leg's facts: null without TLS, the key of facts written apart (tls_ref), or the object. */
-static void w_tls(struct walk *w, const char *k, const struct flow_tls *t, int client_leg,
+WALKER void w_tls(struct walk *w, const char *k, const struct flow_tls *t, int client_leg,
                   long long ref)
 {
     J_KEY(w, k);
@@ -371,7 +371,7 @@ int flow_json_tls(const struct flow_tls *t, int client_leg, struct flow_json_tex
 
 /* A diagnosis, or (warning = 1) a warning: with its kind, and its domain when not
  * NSURLErrorDomain. */
-static void w_diagnosis(struct walk *w, const struct diagnosis *d, int warning)
+WALKER void w_diagnosis(struct walk *w, const struct diagnosis *d, int warning)
 {
     J_RAW(w, "{");
     W_INT(w, "code", d->entry->code);
@@ -401,7 +401,7 @@ static void w_diagnosis(struct walk *w, const struct diagnosis *d, int warning)
     J_RAW(w, "}");
 }
 
-static void w_capture(struct walk *w, const struct flow_capture *c)
+WALKER void w_capture(struct walk *w, const struct flow_capture *c)
 {
     W_INT(w, "body_size", c->total);
     W_INT(w, "body_captured", c->len);
@@ -410,7 +410,7 @@ static void w_capture(struct walk *w, const struct flow_capture *c)
         W_STR(w, "body_cut", c->cut);
 }
 
-static void walk_detail(struct walk *w, const struct flow *f, const struct diagnosis *warn,
+WALKER void walk_detail(struct walk *w, const struct flow *f, const struct diagnosis *warn,
                         size_t nwarn, const long long refs[2])
 {
     J_KEY(w, "request");
@@ -547,11 +547,21 @@ static void walk_detail(struct walk *w, const struct flow *f, const struct diagn
     }
 }
 
+/* The walk with its mode known only when run (JSON, EMIT): one copy for both. PACK, the one the
+ * store runs for every flow, has a copy of its own with the mode a constant (flow_detail_pack):
+ * no mode tests per value (~0.8k instructions a flow). */
+static __attribute__((noinline)) void walk_detail_any(struct walk *w, const struct flow *f,
+                                                      const struct diagnosis *warn, size_t nwarn,
+                                                      const long long refs[2])
+{
+    walk_detail(w, f, warn, nwarn, refs);
+}
+
 void flow_detail_json(struct flow_json_text *w, const struct flow *f, const struct diagnosis *warn,
                       size_t nwarn, const long long refs[2])
 {
     struct walk wk = {.mode = WALK_JSON, .out = w};
-    walk_detail(&wk, f, warn, nwarn, refs);
+    walk_detail_any(&wk, f, warn, nwarn, refs);
 }
 
 void flow_detail_pack(struct flow_json_text *w, const struct flow *f, const struct diagnosis *warn,
@@ -577,7 +587,7 @@ int flow_detail_emit(const void *p, size_t len, struct flow_json_text *out)
     struct walk w = {.mode = WALK_EMIT, .out = out, .p = (const unsigned char *)p + 2,
                      .end = (const unsigned char *)p + len};
     RAW(out, "{");
-    walk_detail(&w, NULL, NULL, 0, NULL);
+    walk_detail_any(&w, NULL, NULL, 0, NULL);
     RAW(out, "}");
     return w.bad || w.p != w.end || out->oom ? -1 : 0;
 }
