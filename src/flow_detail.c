@@ -24,6 +24,11 @@ struct walk {
     struct flow_json_text *out;   /* JSON text (JSON, EMIT) or record bytes (PACK) */
     const unsigned char *p, *end; /* EMIT: the record left to read */
     int bad;                      /* EMIT: the record ended early or holds a bad value */
+    /* PACK: where the next byte goes in out->buf and the end of its room (out->len is set when
+     * the walk ends). Kept here, in the pack's own local walk, rather than read through out:
+     * the compiler holds them in registers across the strlen and memcpy calls, where out's
+     * members would be loaded again after each (~1k instructions a flow). NULL after OOM. */
+    char *o, *lim;
 };
 
 /* The flow is there to read (JSON, PACK); text is being written (JSON, EMIT). */
@@ -39,9 +44,34 @@ struct walk {
  * a call per value was most of what packing cost. */
 #define PUT static inline __attribute__((always_inline))
 
+/* Room for more bytes at w->o: grows out (its len brought up to date first); 0 on OOM, when o
+ * and lim become NULL (so every later put comes here and writes nothing). */
+static __attribute__((noinline)) int pack_room(struct walk *w, size_t more)
+{
+    struct flow_json_text *out = w->out;
+    if (!w->o)
+        return 0;
+    out->len = (size_t)(w->o - out->buf);
+    reserve(out, more);
+    if (out->oom) {
+        w->o = w->lim = NULL;
+        return 0;
+    }
+    w->o = out->buf + out->len;
+    w->lim = out->buf + out->cap;
+    return 1;
+}
+
+/* Room for more bytes, inlined: a compare of two registers while there is */
+#define PACK_ROOM(w, more) \
+    (__builtin_expect((size_t)((w)->lim - (w)->o) >= (more), 1) || pack_room((w), (more)))
+
 PUT void put_bytes(struct walk *w, const void *s, size_t n)
 {
-    raw(w->out, (const char *)s, n);
+    if (!PACK_ROOM(w, n))
+        return;
+    memcpy(w->o, s, n);
+    w->o += n;
 }
 
 /* v as 7 bits per byte, low first, the high bit set on all but the last, at o (room for 10). */
@@ -57,32 +87,26 @@ PUT char *varint_at(char *o, uint64_t v)
 
 PUT void put_varint(struct walk *w, uint64_t v)
 {
-    struct flow_json_text *o = w->out;
-    reserve(o, 10);
-    if (!o->oom)
-        o->len = (size_t)(varint_at(o->buf + o->len, v) - o->buf);
+    if (PACK_ROOM(w, 10))
+        w->o = varint_at(w->o, v);
 }
 
 /* A string: its length, then its bytes, in one reservation. */
 PUT void put_str(struct walk *w, const char *v)
 {
-    struct flow_json_text *o = w->out;
     size_t n = v ? strlen(v) : 0;
-    reserve(o, n + 10);
-    if (o->oom)
+    if (!PACK_ROOM(w, n + 10))
         return;
-    char *p = varint_at(o->buf + o->len, n);
+    char *p = varint_at(w->o, n);
     if (n)
         memcpy(p, v, n);
-    o->len = (size_t)(p + n - o->buf);
+    w->o = p + n;
 }
 
 PUT void put_byte(struct walk *w, int b)
 {
-    struct flow_json_text *o = w->out;
-    reserve(o, 1);
-    if (!o->oom)
-        o->buf[o->len++] = (char)b;
+    if (PACK_ROOM(w, 1))
+        *w->o++ = (char)b;
 }
 
 static uint64_t get_varint(struct walk *w)
@@ -568,9 +592,16 @@ void flow_detail_pack(struct flow_json_text *w, const struct flow *f, const stru
                       size_t nwarn, const long long refs[2])
 {
     struct walk wk = {.mode = WALK_PACK, .out = w};
+    reserve(w, 16); /* a buffer to start from (o and lim are never NULL but after OOM) */
+    if (w->oom)
+        return;
+    wk.o = w->buf + w->len;
+    wk.lim = w->buf + w->cap;
     const unsigned char head[2] = {FLOW_RECORD_MAGIC, FLOW_RECORD_VERSION};
     put_bytes(&wk, head, sizeof head);
     walk_detail(&wk, f, warn, nwarn, refs);
+    if (wk.o)
+        w->len = (size_t)(wk.o - w->buf);
 }
 
 int flow_detail_is_record(const void *p, size_t len)
