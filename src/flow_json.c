@@ -126,6 +126,72 @@ void flow_json_app(const struct flow *f, char *out, size_t outlen)
         out[0] = '\0';
 }
 
+/* The summary's writer: a cursor into out->buf kept in the caller's local struct, so the
+ * compiler holds it in registers across the strlen and memcpy calls (through out, its members
+ * were loaded again after each: ~1k instructions a flow); its keys are literals with their comma
+ * (the summary's members are always the same, in the same order). NULL o and lim after OOM. */
+struct sum {
+    struct flow_json_text *out;
+    char *o, *lim;
+};
+
+/* Room for more bytes at c->o (out's len brought up to date, then grown); 0 on OOM. */
+static __attribute__((noinline)) int sum_grow(struct sum *c, size_t more)
+{
+    struct flow_json_text *out = c->out;
+    if (!c->o)
+        return 0;
+    out->len = (size_t)(c->o - out->buf);
+    reserve(out, more);
+    if (out->oom) {
+        c->o = c->lim = NULL;
+        return 0;
+    }
+    c->o = out->buf + out->len;
+    c->lim = out->buf + out->cap;
+    return 1;
+}
+
+#define SUM_ROOM(c, more) \
+    (__builtin_expect((size_t)((c)->lim - (c)->o) >= (more), 1) || sum_grow((c), (more)))
+#define SUM_INLINE static inline __attribute__((always_inline)) void
+
+SUM_INLINE sum_raw(struct sum *c, const char *s, size_t n)
+{
+    if (!SUM_ROOM(c, n))
+        return;
+    memcpy(c->o, s, n);
+    c->o += n;
+}
+
+/* a literal: its length a constant, so the copy is a few moves */
+#define SUM_LIT(c, lit) sum_raw((c), (lit), sizeof(lit) - 1)
+
+SUM_INLINE sum_str(struct sum *c, const char *s)
+{
+    if (!s || !*s) {
+        SUM_LIT(c, "\"\"");
+        return;
+    }
+    size_t n = strlen(s);
+    if (SUM_ROOM(c, n * 6 + 2)) /* worst case: every byte a \u00XX escape */
+        c->o = json_str_at(c->o, s, n);
+}
+
+SUM_INLINE sum_int(struct sum *c, long long v)
+{
+    char num[24], *p = decimal(num + sizeof num, v);
+    sum_raw(c, p, (size_t)(num + sizeof num - p));
+}
+
+SUM_INLINE sum_bool(struct sum *c, int v)
+{
+    if (v)
+        SUM_LIT(c, "true");
+    else
+        SUM_LIT(c, "false");
+}
+
 static void summary_fields(struct flow_json_text *w, const struct flow *f,
                            const struct diagnosis *warn, size_t nwarn)
 {
@@ -134,70 +200,108 @@ static void summary_fields(struct flow_json_text *w, const struct flow *f,
     flow_json_iso_time(&f->started, ts, sizeof ts);
     flow_json_app(f, app, sizeof app);
     flow_json_mime(f->resp ? http1_head_get(f->resp, "Content-Type") : NULL, mime, sizeof w->mime);
-    kint(w, "id", (long long)f->id);
-    kint(w, "conn_id", (long long)f->conn_id);
-    kstr(w, "kind", f->kind == FLOW_TUNNEL ? "tunnel" : "http");
-    kstr(w, "started", ts);
-    kstr(w, "method", method_of(f));
-    kstr(w, "url", f->url ? f->url : "");
-    kstr(w, "scheme", f->scheme);
-    kstr(w, "host", f->host);
-    kint(w, "port", f->port);
-    kstr(w, "path", path_of(f));
-    kint(w, "status", f->resp ? f->resp->status : 0);
-    kbool(w, "failed", f->fail.failed);
-    kstr(w, "error", f->fail.failed ? f->fail.reason : "");
-    kstr(w, "mime", mime);
-    kint(w, "req_size", (long long)f->req_body.total);
-    kint(w, "resp_size", (long long)f->resp_body.total);
-    kms(w, "duration_ms", f->timings.total);
-    kstr(w, "client", f->client_addr);
-    kstr(w, "app", app);
-    kstr(w, "note", f->note);
-    kint(w, "diag_code", f->diag_code);
+    char why[64];
+    flow_words_reason_short(f, why, sizeof why);
+    reserve(w, 1024); /* the keys and numbers, at least: most summaries grow nothing after */
+    if (w->oom)
+        return;
+    struct sum c = {.out = w, .o = w->buf + w->len, .lim = w->buf + w->cap};
+    SUM_LIT(&c, "{\"id\":");
+    sum_int(&c, (long long)f->id);
+    SUM_LIT(&c, ",\"conn_id\":");
+    sum_int(&c, (long long)f->conn_id);
+    if (f->kind == FLOW_TUNNEL)
+        SUM_LIT(&c, ",\"kind\":\"tunnel\",\"started\":");
+    else
+        SUM_LIT(&c, ",\"kind\":\"http\",\"started\":");
+    sum_str(&c, ts);
+    SUM_LIT(&c, ",\"method\":");
+    sum_str(&c, method_of(f));
+    SUM_LIT(&c, ",\"url\":");
+    sum_str(&c, f->url ? f->url : "");
+    SUM_LIT(&c, ",\"scheme\":");
+    sum_str(&c, f->scheme);
+    SUM_LIT(&c, ",\"host\":");
+    sum_str(&c, f->host);
+    SUM_LIT(&c, ",\"port\":");
+    sum_int(&c, f->port);
+    SUM_LIT(&c, ",\"path\":");
+    sum_str(&c, path_of(f));
+    SUM_LIT(&c, ",\"status\":");
+    sum_int(&c, f->resp ? f->resp->status : 0);
+    if (f->fail.failed) {
+        SUM_LIT(&c, ",\"failed\":true,\"error\":");
+        sum_str(&c, f->fail.reason);
+    } else
+        SUM_LIT(&c, ",\"failed\":false,\"error\":\"\"");
+    SUM_LIT(&c, ",\"mime\":");
+    sum_str(&c, mime);
+    SUM_LIT(&c, ",\"req_size\":");
+    sum_int(&c, (long long)f->req_body.total);
+    SUM_LIT(&c, ",\"resp_size\":");
+    sum_int(&c, (long long)f->resp_body.total);
+    SUM_LIT(&c, ",\"duration_ms\":");
+    char num[32], *p = ms_text(num + sizeof num, f->timings.total);
+    sum_raw(&c, p, (size_t)(num + sizeof num - p));
+    SUM_LIT(&c, ",\"client\":");
+    sum_str(&c, f->client_addr);
+    SUM_LIT(&c, ",\"app\":");
+    sum_str(&c, app);
+    SUM_LIT(&c, ",\"note\":");
+    sum_str(&c, f->note);
+    SUM_LIT(&c, ",\"diag_code\":");
+    sum_int(&c, f->diag_code);
     /* the first warning's code (ATS -1022 / -1200), so a list can mark flows that only worked
      * because of an exception */
-    kint(w, "warn_code", nwarn && warn[0].entry ? warn[0].entry->code : 0);
+    SUM_LIT(&c, ",\"warn_code\":");
+    sum_int(&c, nwarn && warn[0].entry ? warn[0].entry->code : 0);
     /* every warning's kind and (non-zero) code, each once, in order: the viewer's warning:KIND
      * and code:N filters */
-    key(w, "warn_kinds");
-    RAW(w, "[");
+    SUM_LIT(&c, ",\"warn_kinds\":[");
+    int first = 1;
     for (size_t i = 0; i < nwarn; i++) {
         const char *k = warn[i].kind ? warn[i].kind : "ats";
         size_t j = 0;
         while (j < i && strcmp(warn[j].kind ? warn[j].kind : "ats", k))
             j++;
         if (j == i) {
-            sep(w);
-            str(w, k);
+            if (!first)
+                SUM_LIT(&c, ",");
+            first = 0;
+            sum_str(&c, k);
         }
     }
-    RAW(w, "]");
-    key(w, "warn_codes");
-    RAW(w, "[");
+    SUM_LIT(&c, "],\"warn_codes\":[");
+    first = 1;
     for (size_t i = 0; i < nwarn; i++) {
-        int c = warn[i].entry ? warn[i].entry->code : 0;
+        int code = warn[i].entry ? warn[i].entry->code : 0;
         size_t j = 0;
-        while (j < i && (warn[j].entry ? warn[j].entry->code : 0) != c)
+        while (j < i && (warn[j].entry ? warn[j].entry->code : 0) != code)
             j++;
-        if (c && j == i) {
-            char num[24];
-            sep(w);
-            char *p = decimal(num + sizeof num, c);
-            raw(w, p, (size_t)(num + sizeof num - p));
+        if (code && j == i) {
+            if (!first)
+                SUM_LIT(&c, ",");
+            first = 0;
+            sum_int(&c, code);
         }
     }
-    RAW(w, "]");
-    char why[64];
-    flow_words_reason_short(f, why, sizeof why);
-    kstr(w, "reason_short", why);
-    kbool(w, "failed_before_tls", flow_words_failed_before_tls(f));
-    kbool(w, "own", f->own);
-    kint(w, "rules", f->rules ? f->rules->n : 0); /* rules that touched it: the list's mark */
-    if (f->replay_of) /* httpeek sent it again (replay.c): only then, to keep summaries small */
-        kint(w, "_replay_of", (long long)f->replay_of);
+    SUM_LIT(&c, "],\"reason_short\":");
+    sum_str(&c, why);
+    SUM_LIT(&c, ",\"failed_before_tls\":");
+    sum_bool(&c, flow_words_failed_before_tls(f));
+    SUM_LIT(&c, ",\"own\":");
+    sum_bool(&c, f->own);
+    SUM_LIT(&c, ",\"rules\":"); /* rules that touched it: the list's mark */
+    sum_int(&c, f->rules ? f->rules->n : 0);
+    if (f->replay_of) { /* httpeek sent it again (replay.c): only then, to keep summaries small */
+        SUM_LIT(&c, ",\"_replay_of\":");
+        sum_int(&c, (long long)f->replay_of);
+    }
     if (f->composed)
-        kbool(w, "_composed", 1);
+        SUM_LIT(&c, ",\"_composed\":true");
+    SUM_LIT(&c, "}");
+    if (c.o)
+        w->len = (size_t)(c.o - w->buf);
 }
 
 int flow_json_texts(const struct flow *f, struct flow_json_text *out)
@@ -209,9 +313,7 @@ int flow_json_texts(const struct flow *f, struct flow_json_text *out)
     out->nwarn = 0;
     for (size_t i = 0; i < nwarn && i < sizeof out->warn_codes / sizeof *out->warn_codes; i++)
         out->warn_codes[out->nwarn++] = warn[i].entry->code;
-    RAW(out, "{");
-    summary_fields(out, f, warn, nwarn);
-    RAW(out, "}");
+    summary_fields(out, f, warn, nwarn); /* with its braces */
     if (out->oom)
         return -1;
     /* the detail is the summary's members and more: copy them (unless the store keeps the
