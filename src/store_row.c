@@ -161,6 +161,21 @@ static void bind_null(struct store_row *s, int i)
     }
 }
 
+/* A body's media type or encoding, "" for none (most bodies have no encoding, a request without
+ * a body no type): "" is bound only when the parameter holds something else, as bind_null
+ * (~0.5k instructions a flow). The parameters bound here are bound nowhere else. */
+static void bind_text_or_empty(struct store_row *s, int i, const char *v)
+{
+    uint32_t bit = (uint32_t)1 << i;
+    if (v && *v) {
+        bind_text(s->insert, i, v);
+        s->empty_params &= ~bit;
+    } else if (!(s->empty_params & bit)) {
+        sqlite3_bind_text(s->insert, i, "", 0, SQLITE_STATIC);
+        s->empty_params |= bit;
+    }
+}
+
 /* Parameter i of the insert is being given a value: the next bind_null must bind. */
 static void bind_not_null(struct store_row *s, int i)
 {
@@ -401,8 +416,8 @@ static int bind_body(struct store_row *s, int col, int col_at, const struct flow
     sqlite3_bind_int64(st, col + 1, (sqlite3_int64)c->len);
     sqlite3_bind_int64(st, col + 2, (sqlite3_int64)c->total);
     sqlite3_bind_int(st, col + 3, c->truncated || c->len < c->total);
-    bind_text(st, col + 4, ctype);
-    bind_text(st, col + 5, cenc);
+    bind_text_or_empty(s, col + 4, ctype);
+    bind_text_or_empty(s, col + 5, cenc);
     return 0;
 }
 
@@ -461,6 +476,7 @@ int store_row_open(struct store_row *s, sqlite3 *db, const char *path, struct st
     if (sqlite3_prepare_v2(db, insert_sql, -1, &s->insert, NULL) != SQLITE_OK)
         return -2;
     s->null_params = UINT32_MAX; /* a new statement's parameters are all NULL */
+    s->empty_params = 0;
     s->json.detail_only = 1; /* the row has the summary: store_reader_get joins them */
     /* the detail as a flow record (a BLOB), written as JSON text when it is read */
     s->json.detail_record = 1;
