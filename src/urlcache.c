@@ -158,9 +158,6 @@ static int digits(const char *s, int n, int *out)
     return 0;
 }
 
-/* An HTTP-date as seconds, -1 when invalid. IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT", what
- * servers send) is parsed by hand: strptime + timegm cost ~13,000 instructions a date, on every
- * response with caching headers; the obsolete RFC 850 and asctime forms go to strptime. */
 /* The last IMF-fixdates read on this thread and their values: a response's Date is the same for
  * every answer within its second and a resource's Last-Modified for every answer, and reading
  * one costs ~275 instructions against ~25 for the compare (the store thread reads both for every
@@ -174,6 +171,10 @@ static __thread unsigned date_memo_next;
 
 static long long http_date_read(const char *s);
 
+/* An HTTP-date as seconds, -1 when invalid (the last ones read kept: date_memo). IMF-fixdate
+ * ("Sun, 06 Nov 1994 08:49:37 GMT", what servers send) is parsed by hand: strptime + timegm
+ * cost ~13,000 instructions a date, on every response with caching headers; the obsolete
+ * RFC 850 and asctime forms go to strptime. */
 static long long http_date(const char *s)
 {
     if (!s)
@@ -190,6 +191,7 @@ static long long http_date(const char *s)
     return v;
 }
 
+/* http_date without the memo */
 static long long http_date_read(const char *s)
 {
     /* "Sun, 06 Nov 1994 08:49:37 GMT": the comma at 3, then 26 more bytes whose separators sit
