@@ -24,6 +24,11 @@ struct walk {
     struct flow_json_text *out;   /* JSON text (JSON, EMIT) or record bytes (PACK) */
     const unsigned char *p, *end; /* EMIT: the record left to read */
     int bad;                      /* EMIT: the record ended early or holds a bad value */
+    /* PACK: where the next byte goes in out->buf and the end of its room (out->len is set when
+     * the walk ends). Kept here, in the pack's own local walk, rather than read through out:
+     * the compiler holds them in registers across the strlen and memcpy calls, where out's
+     * members would be loaded again after each (~1k instructions a flow). NULL after OOM. */
+    char *o, *lim;
 };
 
 /* The flow is there to read (JSON, PACK); text is being written (JSON, EMIT). */
@@ -39,9 +44,34 @@ struct walk {
  * a call per value was most of what packing cost. */
 #define PUT static inline __attribute__((always_inline))
 
+/* Room for more bytes at w->o: grows out (its len brought up to date first); 0 on OOM, when o
+ * and lim become NULL (so every later put comes here and writes nothing). */
+static __attribute__((noinline)) int pack_room(struct walk *w, size_t more)
+{
+    struct flow_json_text *out = w->out;
+    if (!w->o)
+        return 0;
+    out->len = (size_t)(w->o - out->buf);
+    reserve(out, more);
+    if (out->oom) {
+        w->o = w->lim = NULL;
+        return 0;
+    }
+    w->o = out->buf + out->len;
+    w->lim = out->buf + out->cap;
+    return 1;
+}
+
+/* Room for more bytes, inlined: a compare of two registers while there is */
+#define PACK_ROOM(w, more) \
+    (__builtin_expect((size_t)((w)->lim - (w)->o) >= (more), 1) || pack_room((w), (more)))
+
 PUT void put_bytes(struct walk *w, const void *s, size_t n)
 {
-    raw(w->out, (const char *)s, n);
+    if (!PACK_ROOM(w, n))
+        return;
+    memcpy(w->o, s, n);
+    w->o += n;
 }
 
 /* v as 7 bits per byte, low first, the high bit set on all but the last, at o (room for 10). */
@@ -57,32 +87,26 @@ PUT char *varint_at(char *o, uint64_t v)
 
 PUT void put_varint(struct walk *w, uint64_t v)
 {
-    struct flow_json_text *o = w->out;
-    reserve(o, 10);
-    if (!o->oom)
-        o->len = (size_t)(varint_at(o->buf + o->len, v) - o->buf);
+    if (PACK_ROOM(w, 10))
+        w->o = varint_at(w->o, v);
 }
 
 /* A string: its length, then its bytes, in one reservation. */
 PUT void put_str(struct walk *w, const char *v)
 {
-    struct flow_json_text *o = w->out;
     size_t n = v ? strlen(v) : 0;
-    reserve(o, n + 10);
-    if (o->oom)
+    if (!PACK_ROOM(w, n + 10))
         return;
-    char *p = varint_at(o->buf + o->len, n);
+    char *p = varint_at(w->o, n);
     if (n)
         memcpy(p, v, n);
-    o->len = (size_t)(p + n - o->buf);
+    w->o = p + n;
 }
 
 PUT void put_byte(struct walk *w, int b)
 {
-    struct flow_json_text *o = w->out;
-    reserve(o, 1);
-    if (!o->oom)
-        o->buf[o->len++] = (char)b;
+    if (PACK_ROOM(w, 1))
+        *w->o++ = (char)b;
 }
 
 static uint64_t get_varint(struct walk *w)
@@ -299,7 +323,7 @@ WALKER void w_version(struct walk *w, const char *k, int major, int minor)
 /* ------------------------------------------------------------------------------------------ */
 /* The detail's members */
 
-static void w_headers(struct walk *w, const char *k, const struct http1_head *h)
+WALKER void w_headers(struct walk *w, const char *k, const struct http1_head *h)
 {
     J_KEY(w, k);
     J_RAW(w, "[");
@@ -315,7 +339,7 @@ static void w_headers(struct walk *w, const char *k, const struct http1_head *h)
     J_RAW(w, "]");
 }
 
-static void w_tls_obj(struct walk *w, const struct flow_tls *t, int client_leg)
+WALKER void w_tls_obj(struct walk *w, const struct flow_tls *t, int client_leg)
 {
     J_RAW(w, "{");
     W_BOOL(w, "handshake_done", t->handshake_done);
@@ -348,7 +372,7 @@ static void w_tls_obj(struct walk *w, const struct flow_tls *t, int client_leg)
 }
 
 /* One leg's facts: null without TLS, the key of facts written apart (tls_ref), or the object. */
-static void w_tls(struct walk *w, const char *k, const struct flow_tls *t, int client_leg,
+WALKER void w_tls(struct walk *w, const char *k, const struct flow_tls *t, int client_leg,
                   long long ref)
 {
     J_KEY(w, k);
@@ -371,7 +395,7 @@ int flow_json_tls(const struct flow_tls *t, int client_leg, struct flow_json_tex
 
 /* A diagnosis, or (warning = 1) a warning: with its kind, and its domain when not
  * NSURLErrorDomain. */
-static void w_diagnosis(struct walk *w, const struct diagnosis *d, int warning)
+WALKER void w_diagnosis(struct walk *w, const struct diagnosis *d, int warning)
 {
     J_RAW(w, "{");
     W_INT(w, "code", d->entry->code);
@@ -401,7 +425,7 @@ static void w_diagnosis(struct walk *w, const struct diagnosis *d, int warning)
     J_RAW(w, "}");
 }
 
-static void w_capture(struct walk *w, const struct flow_capture *c)
+WALKER void w_capture(struct walk *w, const struct flow_capture *c)
 {
     W_INT(w, "body_size", c->total);
     W_INT(w, "body_captured", c->len);
@@ -410,7 +434,7 @@ static void w_capture(struct walk *w, const struct flow_capture *c)
         W_STR(w, "body_cut", c->cut);
 }
 
-static void walk_detail(struct walk *w, const struct flow *f, const struct diagnosis *warn,
+WALKER void walk_detail(struct walk *w, const struct flow *f, const struct diagnosis *warn,
                         size_t nwarn, const long long refs[2])
 {
     J_KEY(w, "request");
@@ -547,20 +571,37 @@ static void walk_detail(struct walk *w, const struct flow *f, const struct diagn
     }
 }
 
+/* The walk with its mode known only when run (JSON, EMIT): one copy for both. PACK, the one the
+ * store runs for every flow, has a copy of its own with the mode a constant (flow_detail_pack):
+ * no mode tests per value (~0.8k instructions a flow). */
+static __attribute__((noinline)) void walk_detail_any(struct walk *w, const struct flow *f,
+                                                      const struct diagnosis *warn, size_t nwarn,
+                                                      const long long refs[2])
+{
+    walk_detail(w, f, warn, nwarn, refs);
+}
+
 void flow_detail_json(struct flow_json_text *w, const struct flow *f, const struct diagnosis *warn,
                       size_t nwarn, const long long refs[2])
 {
     struct walk wk = {.mode = WALK_JSON, .out = w};
-    walk_detail(&wk, f, warn, nwarn, refs);
+    walk_detail_any(&wk, f, warn, nwarn, refs);
 }
 
 void flow_detail_pack(struct flow_json_text *w, const struct flow *f, const struct diagnosis *warn,
                       size_t nwarn, const long long refs[2])
 {
     struct walk wk = {.mode = WALK_PACK, .out = w};
+    reserve(w, 16); /* a buffer to start from (o and lim are never NULL but after OOM) */
+    if (w->oom)
+        return;
+    wk.o = w->buf + w->len;
+    wk.lim = w->buf + w->cap;
     const unsigned char head[2] = {FLOW_RECORD_MAGIC, FLOW_RECORD_VERSION};
     put_bytes(&wk, head, sizeof head);
     walk_detail(&wk, f, warn, nwarn, refs);
+    if (wk.o)
+        w->len = (size_t)(wk.o - w->buf);
 }
 
 int flow_detail_is_record(const void *p, size_t len)
@@ -577,7 +618,7 @@ int flow_detail_emit(const void *p, size_t len, struct flow_json_text *out)
     struct walk w = {.mode = WALK_EMIT, .out = out, .p = (const unsigned char *)p + 2,
                      .end = (const unsigned char *)p + len};
     RAW(out, "{");
-    walk_detail(&w, NULL, NULL, 0, NULL);
+    walk_detail_any(&w, NULL, NULL, 0, NULL);
     RAW(out, "}");
     return w.bad || w.p != w.end || out->oom ? -1 : 0;
 }

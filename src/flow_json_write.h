@@ -122,15 +122,12 @@ static inline size_t plain_run(const unsigned char *p, size_t i, size_t n)
 }
 
 /* s[0..n) as a JSON string: valid UTF-8 kept, other bytes as Latin-1 (two bytes each), the
- * escapes jansson uses (\" \\ \b \f \n \r \t, \u00XX for other controls and NUL). */
-static inline void str_n(struct flow_json_text *w, const char *s, size_t n)
+ * escapes jansson uses (\" \\ \b \f \n \r \t, \u00XX for other controls and NUL), written at o,
+ * which has room for n * 6 + 2 bytes; returns its end. */
+static inline char *json_str_at(char *o, const char *s, size_t n)
 {
-    reserve(w, n * 6 + 2); /* worst case: every byte a \u00XX escape */
-    if (w->oom)
-        return;
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
-    char *o = w->buf + w->len;
     *o++ = '"';
     size_t i = 0;
     while (i < n) {
@@ -174,7 +171,16 @@ static inline void str_n(struct flow_json_text *w, const char *s, size_t n)
         }
     }
     *o++ = '"';
-    w->len = (size_t)(o - w->buf);
+    return o;
+}
+
+/* s[0..n) as a JSON string (json_str_at) at the end of w. */
+static inline void str_n(struct flow_json_text *w, const char *s, size_t n)
+{
+    reserve(w, n * 6 + 2); /* worst case: every byte a \u00XX escape */
+    if (w->oom)
+        return;
+    w->len = (size_t)(json_str_at(w->buf + w->len, s, n) - w->buf);
 }
 
 static inline void str(struct flow_json_text *w, const char *s)
@@ -250,21 +256,19 @@ MEMBER kstream(struct flow_json_text *w, const char *k, int32_t sid)
 }
 
 /* A duration in ms rounded to the microsecond, always with a decimal point (a JSON real); a
- * phase that did not happen is the integer -1. */
-MEMBER kms(struct flow_json_text *w, const char *k, double ms)
+ * phase that did not happen is the integer -1. Written backwards from end (room for 32 bytes);
+ * returns where it starts. */
+static inline char *ms_text(char *end, double ms)
 {
-    key(w, k);
     if (ms < 0) {
-        RAW(w, "-1");
-        return;
+        memcpy(end - 2, "-1", 2);
+        return end - 2;
     }
     if (!(ms < 9e15)) { /* NaN, inf, or beyond any duration: not a microsecond count in range */
-        RAW(w, "0.0");
-        return;
+        memcpy(end - 3, "0.0", 3);
+        return end - 3;
     }
     long long us = (long long)(ms * 1000.0 + 0.5);
-    char num[32];
-    char *end = num + sizeof num;
     int frac = (int)(us % 1000);
     int digits = 3;
     while (digits > 1 && frac % 10 == 0) { /* 12.500 -> 12.5, 3.000 -> 3.0 */
@@ -275,8 +279,14 @@ MEMBER kms(struct flow_json_text *w, const char *k, double ms)
     for (int i = 0; i < digits; i++, frac /= 10)
         *--p = (char)('0' + frac % 10);
     *--p = '.';
-    p = decimal(p, us / 1000);
-    raw(w, p, (size_t)(end - p));
+    return decimal(p, us / 1000);
+}
+
+MEMBER kms(struct flow_json_text *w, const char *k, double ms)
+{
+    key(w, k);
+    char num[32], *p = ms_text(num + sizeof num, ms);
+    raw(w, p, (size_t)(num + sizeof num - p));
 }
 
 /* The method a flow's summary and detail show. */

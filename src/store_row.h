@@ -34,6 +34,9 @@ struct store_row {
     int side_direct;           /* side_fd is O_DIRECT: writes go through side_bounce */
     unsigned char *side_bounce; /* SIDE_BOUNCE bytes aligned to SIDE_ALIGN */
     uint64_t side_end;         /* where the next body goes (aligned) */
+    uint32_t null_params;      /* bit i: the insert's parameter i is bound to NULL now
+                                  (store_row.c's bind_null) */
+    uint32_t empty_params;     /* bit i: ... bound to "" now (bind_text_or_empty) */
     int busy;                  /* set by the store for each batch: flows come faster than one
                                   every few ms, so bodies up to 1 KiB go in raw (STORE_BUSY_RAW_MAX) */
 };
