@@ -97,7 +97,8 @@ void flow_free(struct flow *f)
     http1_head_free(f->resp_trailers);
     capture_release(&f->req_body);
     capture_release(&f->resp_body);
-    free(f->url);
+    if (f->url != f->url_room)
+        free(f->url);
     if (f->rules) {
         free(f->rules->sent_path);
         if (f->rules->rewrite_free)
@@ -127,7 +128,7 @@ void flow_rule_hit(struct flow *f, const char *id, const char *action, const cha
 
 size_t flow_mem_size(const struct flow *f)
 {
-    size_t n = sizeof *f + f->req_body.cap + f->resp_body.cap + (f->url ? strlen(f->url) + 1 : 0) +
+    size_t n = sizeof *f + f->req_body.cap + f->resp_body.cap + (f->url && f->url != f->url_room ? strlen(f->url) + 1 : 0) +
                (f->rules ? sizeof *f->rules : 0);
     const struct http1_head *heads[4] = {f->req, f->resp, f->req_trailers, f->resp_trailers};
     for (int i = 0; i < 4; i++)
@@ -151,11 +152,18 @@ void flow_fail(struct flow *f, enum flow_stage stage, int sys_errno, const char 
 
 void flow_set_url(struct flow *f, const char *url)
 {
-    char *u = strdup(url);
-    if (!u)
-        return;
-    free(f->url);
-    f->url = u;
+    size_t len = strlen(url);
+    char *old = f->url != f->url_room ? f->url : NULL; /* heap copy to free once replaced */
+    if (len < sizeof f->url_room) {
+        memmove(f->url_room, url, len + 1); /* url may be the room itself */
+        f->url = f->url_room;
+    } else {
+        char *u = strdup(url);
+        if (!u)
+            return;
+        f->url = u;
+    }
+    free(old);
 }
 
 static double span_ms(uint64_t from, uint64_t to)
