@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -73,11 +74,16 @@ struct flow_tls *flow_tls_edit(struct flow *f, int upstream)
     return &copy->t;
 }
 
+_Static_assert(offsetof(struct flow, url_room) + FLOW_URL_ROOM == sizeof(struct flow),
+               "url_room must be struct flow's last member (flow_new zeroes what precedes it)");
+
 struct flow *flow_new(uint64_t id, uint64_t conn_id, size_t max_body)
 {
-    struct flow *f = calloc(1, sizeof *f);
+    struct flow *f = malloc(sizeof *f);
     if (!f)
         return NULL;
+    memset(f, 0, offsetof(struct flow, url_room)); /* the room is written when used */
+    f->url_room[0] = '\0';
     f->tls_client = f->tls_upstream = &flow_tls_none;
     f->id = id;
     f->conn_id = conn_id;

@@ -211,7 +211,6 @@ struct flow {
     struct flow_attempts connect_attempts; /* addresses tried for this flow's connect (n 0: none) */
     char *url;                  /* absolute URL (owned: url_room, or a heap copy when longer);
                                  * "host:port" for tunnels. Set with flow_set_url only. */
-    char url_room[FLOW_URL_ROOM]; /* a usual URL lives here: no block of its own */
     int reused_upstream;        /* 1 when the upstream connection was reused */
     struct http1_head *req;     /* request head (owned), NULL for tunnels */
     struct http1_head *resp;    /* final response head (owned), NULL if none */
@@ -252,6 +251,8 @@ struct flow {
     int composed;               /* sent by httpeek for POST /api/requests (replay.c) */
     char *breakpoints;          /* its pauses at breakpoints: the "_breakpoints" JSON array text
                                    (breakpoint_apply.c; owned), or NULL: none */
+    char url_room[FLOW_URL_ROOM]; /* a usual URL lives here, no block of its own. Keep it the
+                                   * last member: flow_new zeroes only what comes before it */
 };
 
 /* Called with each finished flow; takes ownership (frees with flow_free when done). */
