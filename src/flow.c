@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -73,11 +74,16 @@ struct flow_tls *flow_tls_edit(struct flow *f, int upstream)
     return &copy->t;
 }
 
+_Static_assert(offsetof(struct flow, url_room) + FLOW_URL_ROOM == sizeof(struct flow),
+               "url_room must be struct flow's last member (flow_new zeroes what precedes it)");
+
 struct flow *flow_new(uint64_t id, uint64_t conn_id, size_t max_body)
 {
-    struct flow *f = calloc(1, sizeof *f);
+    struct flow *f = malloc(sizeof *f);
     if (!f)
         return NULL;
+    memset(f, 0, offsetof(struct flow, url_room)); /* the room is written when used */
+    f->url_room[0] = '\0';
     f->tls_client = f->tls_upstream = &flow_tls_none;
     f->id = id;
     f->conn_id = conn_id;
@@ -97,7 +103,8 @@ void flow_free(struct flow *f)
     http1_head_free(f->resp_trailers);
     capture_release(&f->req_body);
     capture_release(&f->resp_body);
-    free(f->url);
+    if (f->url != f->url_room)
+        free(f->url);
     if (f->rules) {
         free(f->rules->sent_path);
         if (f->rules->rewrite_free)
@@ -127,7 +134,7 @@ void flow_rule_hit(struct flow *f, const char *id, const char *action, const cha
 
 size_t flow_mem_size(const struct flow *f)
 {
-    size_t n = sizeof *f + f->req_body.cap + f->resp_body.cap + (f->url ? strlen(f->url) + 1 : 0) +
+    size_t n = sizeof *f + f->req_body.cap + f->resp_body.cap + (f->url && f->url != f->url_room ? strlen(f->url) + 1 : 0) +
                (f->rules ? sizeof *f->rules : 0);
     const struct http1_head *heads[4] = {f->req, f->resp, f->req_trailers, f->resp_trailers};
     for (int i = 0; i < 4; i++)
@@ -151,11 +158,18 @@ void flow_fail(struct flow *f, enum flow_stage stage, int sys_errno, const char 
 
 void flow_set_url(struct flow *f, const char *url)
 {
-    char *u = strdup(url);
-    if (!u)
-        return;
-    free(f->url);
-    f->url = u;
+    size_t len = strlen(url);
+    char *old = f->url != f->url_room ? f->url : NULL; /* heap copy to free once replaced */
+    if (len < sizeof f->url_room) {
+        memmove(f->url_room, url, len + 1); /* url may be the room itself */
+        f->url = f->url_room;
+    } else {
+        char *u = strdup(url);
+        if (!u)
+            return;
+        f->url = u;
+    }
+    free(old);
 }
 
 static double span_ms(uint64_t from, uint64_t to)

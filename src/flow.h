@@ -194,6 +194,9 @@ struct flow_timings {
     double blocked, dns, connect, ssl, send, wait, receive, total;
 };
 
+/* Bytes of URL kept inside the flow's own block (longer ones get a heap copy). */
+#define FLOW_URL_ROOM 256
+
 struct flow {
     uint64_t id;                /* process-unique, increasing in the order flows are recorded
                                    (0 until then): the numbers a user sees have no gaps */
@@ -206,7 +209,8 @@ struct flow {
     int port;                   /* upstream port */
     char server_ip[64];         /* address actually connected to */
     struct flow_attempts connect_attempts; /* addresses tried for this flow's connect (n 0: none) */
-    char *url;                  /* absolute URL (owned); "host:port" for tunnels */
+    char *url;                  /* absolute URL (owned: url_room, or a heap copy when longer);
+                                 * "host:port" for tunnels. Set with flow_set_url only. */
     int reused_upstream;        /* 1 when the upstream connection was reused */
     struct http1_head *req;     /* request head (owned), NULL for tunnels */
     struct http1_head *resp;    /* final response head (owned), NULL if none */
@@ -247,6 +251,8 @@ struct flow {
     int composed;               /* sent by httpeek for POST /api/requests (replay.c) */
     char *breakpoints;          /* its pauses at breakpoints: the "_breakpoints" JSON array text
                                    (breakpoint_apply.c; owned), or NULL: none */
+    char url_room[FLOW_URL_ROOM]; /* a usual URL lives here, no block of its own. Keep it the
+                                   * last member: flow_new zeroes only what comes before it */
 };
 
 /* Called with each finished flow; takes ownership (frees with flow_free when done). */

@@ -506,9 +506,10 @@ int32_t h2_client_submit(struct h2_client *c, const struct message_head *head, u
     st->arg = stream_arg;
     st->flags = flags;
     nghttp2_nv *nv = NULL;
+    void *nv_room[H2_NV_ROOM / sizeof(void *)]; /* pointer-aligned */
     char status[4];
     int32_t sid = -1;
-    ssize_t n = h2_head_nv_from(head, 1, status, &nv);
+    ssize_t n = h2_head_nv_from(head, 1, status, nv_room, sizeof nv_room, &nv);
     if (n < 0)
         goto out;
     if (head->end_stream) {
@@ -525,7 +526,8 @@ int32_t h2_client_submit(struct h2_client *c, const struct message_head *head, u
         sid = -1;
     }
 out:
-    free(nv);
+    if ((void *)nv != nv_room)
+        free(nv);
     if (sid < 0) {
         message_head_clear(&st->head);
         if (st->has_out)

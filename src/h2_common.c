@@ -160,11 +160,13 @@ ssize_t h2_head_nv(const struct message_head *h, int trailers, char status[4], n
 }
 
 ssize_t h2_head_nv_from(const struct message_head *src, int is_request, char status[4],
-                        nghttp2_nv **nv)
+                        void *room, size_t room_size, nghttp2_nv **nv)
 {
     size_t bytes, max = message_h2_fields_max(src, 0, &bytes);
-    /* one block: the list, the fields it is made from, lower-cased names */
-    nghttp2_nv *a = malloc((max + 4) * sizeof *a + max * sizeof(struct message_field) + bytes + 1);
+    /* one block: the list, the fields it is made from, lower-cased names; the caller's room
+     * when it fits (nghttp2 copies the list when a head is submitted) */
+    size_t need = (max + 4) * sizeof(nghttp2_nv) + max * sizeof(struct message_field) + bytes + 1;
+    nghttp2_nv *a = need <= room_size ? room : malloc(need);
     if (!a)
         return -1;
     struct message_field *f = (struct message_field *)(a + max + 4);

@@ -78,10 +78,14 @@ ssize_t h2_head_nv(const struct message_head *h, int trailers, char status[4], n
 /* h2_head_nv for any head (message_to_h2's rules, without making the HTTP/2-form copy): the
  * pseudo-headers of a request (is_request 1: :authority from Host when src has none) or a
  * response (:status in status), then src's fields in HTTP/2 form (message_h2_fields). *nv is one
- * malloc'd block (free it) that also holds the lower-cased names; the other strings are borrowed
- * from src. Returns the count, or -1 on OOM. */
+ * block that also holds the lower-cased names: room (room_size bytes, pointer-aligned; NULL/0:
+ * none) when it fits there, else malloc'd (free it when *nv != room); the other strings are
+ * borrowed from src. Returns the count, or -1 on OOM. */
 ssize_t h2_head_nv_from(const struct message_head *src, int is_request, char status[4],
-                        nghttp2_nv **nv) HP_NONNULL(1, 3, 4);
+                        void *room, size_t room_size, nghttp2_nv **nv) HP_NONNULL(1, 3, 6);
+
+/* Stack room for h2_head_nv_from that a usual head fits in. */
+#define H2_NV_ROOM 4096
 
 /* Serialise every frame ng has ready into gather (an evbuffer of the engine's own, empty between
  * calls), then move them to out in one append. Returns 0, or nghttp2's error (< 0). */

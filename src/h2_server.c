@@ -713,8 +713,9 @@ int h2_server_respond(struct h2_server *s, int32_t sid, const struct message_hea
     if (!st || st->answered)
         return -1;
     nghttp2_nv *nv = NULL;
+    void *nv_room[H2_NV_ROOM / sizeof(void *)]; /* pointer-aligned */
     char status[4];
-    ssize_t n = h2_head_nv_from(head, 0, status, &nv);
+    ssize_t n = h2_head_nv_from(head, 0, status, nv_room, sizeof nv_room, &nv);
     int rv = -1;
     if (n < 0)
         goto out;
@@ -737,7 +738,8 @@ int h2_server_respond(struct h2_server *s, int32_t sid, const struct message_hea
     if (rv == 0)
         st->answered = 1;
 out:
-    free(nv);
+    if ((void *)nv != nv_room)
+        free(nv);
     return rv;
 }
 

@@ -71,9 +71,7 @@ static void head_reset(struct http1_head *h, int is_request)
     h->is_request = is_request;
     h->buf_len = 0;
     h->nspans = 0;
-    free(h->fields); /* a head nobody took (e.g. a 1xx) */
-    h->fields = NULL;
-    h->nfields = 0;
+    h->nfields = 0; /* fields is scratch room kept for the next head */
     h->target = "";
     h->reason = "";
     h->method = 0;
@@ -262,10 +260,15 @@ static int on_headers_complete(llhttp_t *l)
             return fail_limit(l, HTTP1_LIMIT_HEAD);
         h->spans[0].name_off = off;
     }
+    if (h->nspans - 1 > h->fields_cap || !h->fields) {
+        size_t cap = h->nspans - 1 > 16 ? h->nspans - 1 : 16;
+        struct http1_field *nf = realloc(h->fields, cap * sizeof *nf);
+        if (!nf)
+            return fail(l, "out of memory");
+        h->fields = nf;
+        h->fields_cap = cap;
+    }
     h->nfields = h->nspans - 1;
-    h->fields = calloc(h->nfields ? h->nfields : 1, sizeof *h->fields);
-    if (!h->fields)
-        return fail(l, "out of memory");
     size_t wire = 0;
     for (size_t i = 0; i < h->nfields; i++) {
         const struct http1_span *s = &h->spans[i + 1];
@@ -496,37 +499,6 @@ void http1_parser_resume(struct http1_parser *p)
 int http1_parser_idle(const struct http1_parser *p)
 {
     return p->llhttp.finish != HTTP_FINISH_UNSAFE;
-}
-
-struct http1_head *http1_head_take(struct http1_head *src)
-{
-    struct http1_head *h = malloc(sizeof *h);
-    if (!h)
-        return NULL;
-    *h = *src;
-    /* the taken head keeps strings and fields; the span scratch array is freed too (the next
-     * message makes a new one), so a connection between messages holds no head memory */
-    h->spans = NULL;
-    h->nspans = h->spans_cap = 0;
-    free(src->spans);
-    src->spans = NULL;
-    src->nspans = src->spans_cap = 0;
-    src->buf = NULL;
-    src->buf_len = src->buf_cap = 0;
-    src->fields = NULL;
-    src->nfields = 0;
-    src->target = src->reason = "";
-    return h;
-}
-
-void http1_head_free(struct http1_head *h)
-{
-    if (!h)
-        return;
-    free(h->buf);
-    free(h->spans);
-    free(h->fields);
-    free(h);
 }
 
 const char *http1_head_get(const struct http1_head *h, const char *name)

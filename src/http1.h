@@ -74,6 +74,9 @@ struct http1_head {
     size_t buf_len, buf_cap;
     struct http1_span *spans;     /* parse-time offsets, converted to fields at head end */
     size_t nspans, spans_cap;
+    size_t fields_cap;            /* a parser's head: room in fields (kept between messages) */
+    int packed;                   /* 1: fields and buf live in this head's own block
+                                   * (http1_head_take): freed with it, never on their own */
 };
 
 /* What the owner of a parser is told. Return 0 to go on; -1 aborts parsing with HPE_USER.
@@ -145,10 +148,16 @@ void http1_parser_resume(struct http1_parser *p) HP_NONNULL(1);
 /* 1 when the parser is between messages (nothing of a new message consumed yet). */
 int http1_parser_idle(const struct http1_parser *p) HP_NONNULL(1);
 
-/* Move src into a new heap head (src is reset). Returns NULL on OOM. Free with http1_head_free. */
+/* Copy src into a new heap head, one block holding the head, its fields and its strings (src is
+ * reset; a parser keeps its scratch buffers for the next message). Returns NULL on OOM (src is
+ * then untouched). Free with http1_head_free: one free(). */
 struct http1_head *http1_head_take(struct http1_head *src) HP_NONNULL(1) HP_WUNRES;
 
-/* Free a head made by http1_head_take. NULL allowed. */
+/* A copy of src in one heap block as http1_head_take makes (src untouched: it may live on the
+ * stack). Returns NULL on OOM. Free with http1_head_free. */
+struct http1_head *http1_head_pack(const struct http1_head *src) HP_NONNULL(1) HP_WUNRES;
+
+/* Free a heap head (http1_head_take, message_to_http1, trailers). NULL allowed. */
 void http1_head_free(struct http1_head *h);
 
 /* First value of header name (case-insensitive), or NULL; borrowed from h. */

@@ -30,8 +30,11 @@ int http1_head_replace(struct http1_head *h, const char *target, const char *rea
         fields[i].name = put(&p, in[i].name);
         fields[i].value = put(&p, in[i].value);
     }
-    free(h->buf);
-    free(h->fields);
+    if (!h->packed) { /* a packed head's old parts stay in its block, unused */
+        free(h->buf);
+        free(h->fields);
+    }
+    h->packed = 0;
     h->buf = buf;
     h->buf_len = h->buf_cap = need;
     h->fields = fields;

@@ -575,22 +575,29 @@ static int method_number(const char *m)
     return -1;
 }
 
-/* Growing string storage by offsets (converted to pointers at the end). */
+/* Growing string storage by offsets (converted to pointers at the end); it starts in the
+ * caller's stack room and moves to the heap only for a head larger than that. */
 struct sbuf {
     char *p;
     size_t len, cap;
+    int heap; /* p was allocated here (else it is the caller's room) */
 };
 
-static size_t sbuf_put(struct sbuf *b, const char *s, size_t n, int terminate)
+/* inlined: a head makes a dozen calls, most of them a short memcpy */
+static inline __attribute__((always_inline)) size_t sbuf_put(struct sbuf *b, const char *s,
+                                                              size_t n, int terminate)
 {
     size_t need = b->len + n + 1;
     if (need > b->cap) {
         size_t cap = b->cap ? b->cap : 512;
         while (cap < need)
             cap *= 2;
-        char *np = realloc(b->p, cap);
+        char *np = b->heap ? realloc(b->p, cap) : malloc(cap);
         if (!np)
             return SIZE_MAX;
+        if (!b->heap && b->len)
+            memcpy(np, b->p, b->len);
+        b->heap = 1;
         b->p = np;
         b->cap = cap;
     }
@@ -616,12 +623,15 @@ static struct http1_head *to_http1(const struct message_head *m, int recorded, c
             return NULL;
         }
     }
-    struct http1_head *h = calloc(1, sizeof *h);
+    /* built on the stack, then copied into one heap block (http1_head_pack) */
+    struct http1_head head = {0}, *h = &head, *out = NULL;
     size_t nout = m->nfields + (recorded ? 4 : 1);
-    size_t offs_small[48][2]; /* a usual head's offsets need no allocation */
+    size_t offs_small[48][2]; /* a usual head's offsets and fields need no allocation */
+    struct http1_field fields_small[48];
+    char text_small[2048];
     size_t (*offs)[2] = nout <= 48 ? offs_small : calloc(nout, sizeof *offs);
-    struct sbuf b = {0};
-    if (!h || !offs)
+    struct sbuf b = {text_small, 0, sizeof text_small, 0};
+    if (!offs)
         goto oom;
     int is_connect = m->is_request && !strcmp(m->method, "CONNECT");
     /* the record's target: the path (a CONNECT's authority is in its ":authority" field) */
@@ -679,7 +689,7 @@ static struct http1_head *to_http1(const struct message_head *m, int recorded, c
             goto oom;
         n++;
     }
-    h->fields = calloc(n ? n : 1, sizeof *h->fields);
+    h->fields = n <= 48 ? fields_small : calloc(n, sizeof *h->fields);
     if (!h->fields)
         goto oom;
     for (size_t i = 0; i < n; i++)
@@ -706,17 +716,15 @@ static struct http1_head *to_http1(const struct message_head *m, int recorded, c
     h->keep_alive = 1;
     h->upgrade = is_connect;
     h->wire_size = m->wire_size ? m->wire_size : m->field_bytes;
-    if (offs != offs_small)
-        free(offs);
-    return h;
+    out = http1_head_pack(h); /* NULL on OOM: freed below all the same */
 oom:
     if (offs != offs_small)
         free(offs);
-    free(b.p);
-    if (h)
+    if (b.heap)
+        free(b.p);
+    if (h->fields != fields_small)
         free(h->fields);
-    free(h);
-    return NULL;
+    return out;
 }
 
 int message_from_http1(struct message_head *m, const struct http1_head *h, const char *scheme)

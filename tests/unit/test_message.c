@@ -156,14 +156,20 @@ static struct http1_head *parse_http1(const char *text, int is_request)
  * pairs in the same order (names lower-cased, fields dropped, crumbs) without the copy. */
 static int same_nv(const struct message_head *src, const struct message_head *h2)
 {
-    nghttp2_nv *a = NULL, *b = NULL;
-    char sa[4], sb[4];
-    ssize_t na = h2_head_nv(h2, 0, sa, &a), nb = h2_head_nv_from(src, src->is_request, sb, &b);
-    int same = na > 0 && na == nb;
+    nghttp2_nv *a = NULL, *b = NULL, *c = NULL;
+    void *room[H2_NV_ROOM / sizeof(void *)];
+    char sa[4], sb[4], sc[4];
+    ssize_t na = h2_head_nv(h2, 0, sa, &a),
+            nb = h2_head_nv_from(src, src->is_request, sb, NULL, 0, &b),
+            nc = h2_head_nv_from(src, src->is_request, sc, room, sizeof room, &c);
+    /* the same list whether made in a malloc'd block or in the caller's room */
+    int same = na > 0 && na == nb && na == nc && (void *)c == room && (void *)b != room;
     for (ssize_t i = 0; same && i < na; i++)
         same = a[i].namelen == b[i].namelen && a[i].valuelen == b[i].valuelen &&
                !memcmp(a[i].name, b[i].name, a[i].namelen) &&
-               !memcmp(a[i].value, b[i].value, a[i].valuelen);
+               !memcmp(a[i].value, b[i].value, a[i].valuelen) && a[i].namelen == c[i].namelen &&
+               a[i].valuelen == c[i].valuelen && !memcmp(a[i].name, c[i].name, a[i].namelen) &&
+               !memcmp(a[i].value, c[i].value, a[i].valuelen);
     free(a);
     free(b);
     return same;
