@@ -942,8 +942,11 @@ int main(void)
      * rows and caches the file's pages again; only a later checkpoint would drop them) */
     long long cached, pages = file_pages_cached(path, &cached);
     /* checkpoints run on their own thread now (store_checkpoint.c): the last commits' pages are
-     * dropped once it has caught up, a moment after the commit (at most 3 s here) */
-    for (int i = 0; i < 300 && !on_tmpfs(path) && !(pages > 1000 && cached < pages / 4); i++) {
+     * dropped once it has caught up, a moment after the commit (at most 3 s here). What stays
+     * cached is what was read or written since the last checkpoint's drop: 0.2-26 % of the file
+     * in runs on this machine, against all of it (100 %) with posix_fadvise made a no-op, hence
+     * the line at half (a quarter failed now and then when a burst's last checkpoint ran early) */
+    for (int i = 0; i < 300 && !on_tmpfs(path) && !(pages > 1000 && cached < pages / 2); i++) {
         usleep(10000);
         pages = file_pages_cached(path, &cached);
     }
@@ -981,7 +984,7 @@ int main(void)
     if (on_tmpfs(path))
         ok(1, "# SKIP tmpfs keeps every page in memory: the session's pages leave the page cache");
     else
-        ok(pages > 1000 && cached < pages / 4,
+        ok(pages > 1000 && cached < pages / 2,
            "checkpointed pages leave the page cache: %lld of the file's %lld pages cached", cached,
            pages);
     t0 = flow_now_us();
