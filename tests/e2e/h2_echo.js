@@ -10,7 +10,8 @@
 // Modes (--mode):
 //   echo       answer every request
 //   refuse     the first request of each h2 connection is refused with RST_STREAM
-//              REFUSED_STREAM once its body began to arrive (or at its head when it has none);
+//              REFUSED_STREAM once more than 64 KiB of its body arrived or it ended (at its
+//              head when it has none);
 //              the others are answered
 //   refuse-goaway  the first request of the first h2 connection: GOAWAY NO_ERROR naming it as
 //              the last stream, then RST_STREAM REFUSED_STREAM on it (not processed: the client
@@ -53,14 +54,23 @@ server.on('stream', (stream, headers) => {
     return;
   }
   if (mode === 'refuse' && n === 1) {
+    let refused = false;
     const refuse = () => {
-      if (stream.destroyed) return;
+      if (refused || stream.destroyed) return;
+      refused = true;
       session.refused++;
       log(what + ' refused');
       stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
     };
+    // A body is refused once more than 64 KiB of it (httpeek's EXCHANGE_HOLD_MAX) arrived, or at
+    // its end: whether the client can send it again then depends on the body's size alone, not
+    // on how much of it the client had read when the refusal came (a race otherwise).
+    let got = 0;
     if (stream.readableEnded || headers['content-length'] === '0' || stream.endAfterHeaders) refuse();
-    else stream.once('data', refuse);
+    else {
+      stream.on('data', (d) => { got += d.length; if (got > 65536) refuse(); });
+      stream.once('end', refuse);
+    }
     stream.resume();
     return;
   }
