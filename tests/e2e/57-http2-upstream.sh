@@ -62,9 +62,15 @@ log_of() { grep -E " $1\$" "$NG/access.log" 2>/dev/null; }
 # newest flow detail whose URL matches a regex
 flow_by_url() {
     "$PYTHON" - "$WEB" "$1" <<'PY'
-import json, re, sys, urllib.request
+import json, re, sys, time, urllib.request
 base, pat = sys.argv[1], sys.argv[2]
-fl = [f for f in json.load(urllib.request.urlopen(base + "/api/flows", timeout=10)) if re.search(pat, f["url"])]
+# a flow is listed once the store has committed it: under load (ASan, a busy CI machine) that can
+# be later than the script's pause, so wait for it (up to 10 s) rather than answer "no flow"
+for _ in range(100):
+    fl = [f for f in json.load(urllib.request.urlopen(base + "/api/flows", timeout=10)) if re.search(pat, f["url"])]
+    if fl:
+        break
+    time.sleep(0.1)
 print(json.dumps(json.load(urllib.request.urlopen("%s/api/flows/%d" % (base, max(f["id"] for f in fl)),
                                                   timeout=10)) if fl else {}))
 PY
