@@ -368,21 +368,27 @@ int flow_json_texts(const struct flow *f, struct flow_json_text *out)
     return 0;
 }
 
-/* A warning keyed after rows stored it whole (diagnose_whole_order) as those rows read:
- * its members in w_diagnosis's order for a whole warning. NULL on OOM. */
+/* A warning keyed after rows stored it whole (diagnose_whole_order) as those rows read: its
+ * members in w_diagnosis's order for a whole warning, the entry's texts in their places. NULL on
+ * OOM. */
 static json_t *whole_warning(json_t *w, const struct diagnose_entry *e)
 {
+    const struct {
+        const char *name, *text; /* text: the entry's; NULL: the stored member, if any */
+    } order[] = {{"code", NULL},
+                 {"domain", NULL},
+                 {"name", e->name},
+                 {"stage", NULL},
+                 {"title", e->title},
+                 {"detail", NULL},
+                 {"fix", e->fix},
+                 {"android", e->android && e->android[0] ? e->android : NULL},
+                 {"kind", NULL}};
     json_t *o = json_object();
-    const char *order[] = {"code", "domain", "name", "stage", "title", "detail", "fix", "android",
-                           "kind"};
     for (size_t k = 0; o && k < sizeof order / sizeof *order; k++) {
-        const char *text = !strcmp(order[k], "name")    ? e->name
-                           : !strcmp(order[k], "title") ? e->title
-                           : !strcmp(order[k], "fix")   ? e->fix
-                           : !strcmp(order[k], "android") ? e->android && e->android[0] ? e->android : NULL
-                                                          : NULL;
-        json_t *v = text ? json_string(text) : json_incref(json_object_get(w, order[k]));
-        if (v && json_object_set_new(o, order[k], v) < 0) {
+        json_t *v = order[k].text ? json_string(order[k].text)
+                                  : json_incref(json_object_get(w, order[k].name));
+        if ((order[k].text && !v) || (v && json_object_set_new(o, order[k].name, v) < 0)) {
             json_decref(o);
             o = NULL;
         }
@@ -406,12 +412,9 @@ void flow_json_put_back(json_t *detail)
         json_object_del(w, "entry");
         if (!e) /* a key from a newer build: the stored facts stay, without texts */
             continue;
-        if (diagnose_whole_order(e)) {
-            json_t *o = whole_warning(w, e);
-            if (o)
-                json_array_set_new(warnings, i, o);
+        json_t *whole = diagnose_whole_order(e) ? whole_warning(w, e) : NULL;
+        if (whole && json_array_set_new(warnings, i, whole) == 0)
             continue;
-        }
         json_object_set_new(w, "name", json_string(e->name));
         json_object_set_new(w, "title", json_string(e->title));
         json_object_set_new(w, "fix", json_string(e->fix));
