@@ -13,6 +13,13 @@
 /* The catalogue entry for code, or NULL when httpeek does not explain it. */
 const struct diagnose_entry *diagnose_lookup(int code);
 
+/* The entry a stored warning names by its key (diagnose_entry.key): the cleartext ATS
+ * warning's or an app-level one's (warnings_entry); NULL for a key this build does not know. */
+const struct diagnose_entry *diagnose_keyed_entry(const char *key) HP_NONNULL(1);
+/* Whether e was keyed after rows stored it whole: readers then put its texts back in the
+ * members' order of a whole warning, so old and new rows read the same (flow_json_put_back). */
+int diagnose_whole_order(const struct diagnose_entry *e) HP_NONNULL(1);
+
 /* Number of catalogue entries, and entry i (for the viewer's help and tests). */
 size_t diagnose_count(void);
 const struct diagnose_entry *diagnose_entry_at(size_t i);

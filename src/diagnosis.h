@@ -38,7 +38,7 @@ struct diagnose_entry {
                             * (403, 404, 408, 414, 431, 503, a malformed request's 400) */
     const char *key;       /* warnings only: a stable name ("cache", "json", ...) stored in the
                             * session instead of the texts above, which readers put back
-                            * (warnings_entry); NULL: the warning is stored whole */
+                            * (diagnose_keyed_entry); NULL: the warning is stored whole */
 };
 
 /* A diagnosis of one flow: entry plus a detail line built from the flow's facts. */

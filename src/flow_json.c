@@ -368,8 +368,36 @@ int flow_json_texts(const struct flow *f, struct flow_json_text *out)
     return 0;
 }
 
+/* A warning keyed after rows stored it whole (diagnose_whole_order) as those rows read: its
+ * members in w_diagnosis's order for a whole warning, the entry's texts in their places. NULL on
+ * OOM. */
+static json_t *whole_warning(json_t *w, const struct diagnose_entry *e)
+{
+    const struct {
+        const char *name, *text; /* text: the entry's; NULL: the stored member, if any */
+    } order[] = {{"code", NULL},
+                 {"domain", NULL},
+                 {"name", e->name},
+                 {"stage", NULL},
+                 {"title", e->title},
+                 {"detail", NULL},
+                 {"fix", e->fix},
+                 {"android", e->android && e->android[0] ? e->android : NULL},
+                 {"kind", NULL}};
+    json_t *o = json_object();
+    for (size_t k = 0; o && k < sizeof order / sizeof *order; k++) {
+        json_t *v = order[k].text ? json_string(order[k].text)
+                                  : json_incref(json_object_get(w, order[k].name));
+        if ((order[k].text && !v) || (v && json_object_set_new(o, order[k].name, v) < 0)) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    return o;
+}
+
 /* A keyed warning is stored without its catalogue texts (diagnosis_obj): put back name, title,
- * fix and android from warnings_entry, so every reader sees the whole warning. Rows written
+ * fix and android from diagnose_keyed_entry, so every reader sees the whole warning. Rows written
  * before keys existed carry the texts already and have no "entry". */
 void flow_json_put_back(json_t *detail)
 {
@@ -378,11 +406,14 @@ void flow_json_put_back(json_t *detail)
     json_t *w;
     json_array_foreach(warnings, i, w) {
         const char *key = json_string_value(json_object_get(w, "entry"));
-        const struct diagnose_entry *e = key ? warnings_entry(key) : NULL;
+        const struct diagnose_entry *e = key ? diagnose_keyed_entry(key) : NULL;
         if (!key)
             continue;
         json_object_del(w, "entry");
         if (!e) /* a key from a newer build: the stored facts stay, without texts */
+            continue;
+        json_t *whole = diagnose_whole_order(e) ? whole_warning(w, e) : NULL;
+        if (whole && json_array_set_new(warnings, i, whole) == 0)
             continue;
         json_object_set_new(w, "name", json_string(e->name));
         json_object_set_new(w, "title", json_string(e->title));

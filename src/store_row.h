@@ -37,6 +37,10 @@ struct store_row {
     uint32_t null_params;      /* bit i: the insert's parameter i is bound to NULL now
                                   (store_row.c's bind_null) */
     uint32_t empty_params;     /* bit i: ... bound to "" now (bind_text_or_empty) */
+    uint32_t kept_params;      /* bit i: parameter i holds kept_int[i] or kept_text[i] now
+                                  (bind_int_kept, bind_static_kept) */
+    sqlite3_int64 kept_int[32];
+    const char *kept_text[32]; /* static strings only: compared by address */
     int busy;                  /* set by the store for each batch: flows come faster than one
                                   every few ms, so bodies up to 1 KiB go in raw (STORE_BUSY_RAW_MAX) */
 };

@@ -6,7 +6,10 @@
  * trailers, bytes to escape or map as Latin-1, a cut body), one touched by rules (hits,
  * throttle, breakpoints, replayed) with a JSON answer that warns, and a tunnel. A changed byte
  * anywhere shows as a differing text. HP_GOLDEN_PRINT=1 prints the texts as C literals instead
- * (tests/unit/test_flow_texts_golden.h is that output). */
+ * (tests/unit/test_flow_texts_golden.h is that output). Records change only with the session
+ * format (docs/CONTRACTS.md): each flow's record as d970759 wrote it (test_flow_texts_golden_i25.h)
+ * must read (flow_detail_load and flow_json_put_back, as store_reader_get) as today's does, byte
+ * for byte. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,7 @@
 #include "../../src/flow_detail.h"
 #include "../../src/flow_json.h"
 #include "tap.h"
+#include <jansson.h>
 
 static struct http1_head *head(int is_request, const char *const *nv)
 {
@@ -221,6 +225,19 @@ static struct flow *tunnel_flow(void)
 }
 
 #include "test_flow_texts_golden.h"
+#include "test_flow_texts_golden_i25.h"
+
+/* A detail record read as store_reader_get reads it, as compact JSON text (malloc'd), or NULL. */
+static char *read_back(const char *rec, size_t len)
+{
+    json_t *o = flow_detail_load(rec, len);
+    if (!o)
+        return NULL;
+    flow_json_put_back(o);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return text;
+}
 
 /* The bytes as a C string literal: printable ASCII as is, others as 3-digit octal escapes (no
  * hex escape that could run into the next character). */
@@ -290,6 +307,18 @@ int main(void)
                                                                                 : "(none)");
             }
             ok(same, "%s is what it was, byte for byte", label);
+        }
+        if (!print) { /* a file written before reads as one written now */
+            char *now = rc == 0 ? read_back(t.detail, t.detail_len) : NULL;
+            char *before = read_back(golden_i25[i * 3 + 1].text, golden_i25[i * 3 + 1].len);
+            int same = now && before && !strcmp(now, before);
+            if (!same)
+                printf("# %s: read back differs:\n#   now:    %s\n#   before: %s\n", names[i],
+                       now ? now : "(none)", before ? before : "(none)");
+            ok(same, "%s: its record and d970759's read back the same, byte for byte", names[i]);
+            all_ok &= same;
+            free(now);
+            free(before);
         }
         flow_json_text_free(&t);
         flow_json_text_free(&back);

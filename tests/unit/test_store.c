@@ -604,6 +604,77 @@ static void test_body_heads(const char *dir)
     is_str(got[1], "text/plain|text/plain|||", "a head without Content-Encoding: empty column");
 }
 
+/* Each row's integer and static text columns are its own flow's, whether they repeat the row
+ * before's or not (store_row.c binds them only when they change): in one batch and across
+ * batches, with statuses, failures, kinds, methods and body sizes that change and come back. */
+static void test_row_columns(const char *dir)
+{
+    char path[160], err[512];
+    snprintf(path, sizeof path, "%s/columns.sqlite", dir);
+    struct store *s = store_open(path, err, sizeof err);
+    if (!s) {
+        ok(0, "columns session: %s", err);
+        return;
+    }
+    atomic_store(&notified_n, 0);
+    store_set_notify(s, on_commit, NULL);
+    enum { N = 12 };
+    /* status, failed, tunnel, method (-1: no request head), response body bytes (of 10 kept),
+     * request body bytes */
+    static const int spec[N][6] = {
+        {200, 0, 0, HTTP_GET, 5, 0},  {200, 0, 0, HTTP_GET, 5, 0},   {404, 0, 0, HTTP_GET, 5, 0},
+        {200, 1, 0, HTTP_POST, 12, 3}, {200, 0, 0, HTTP_GET, 5, 0},  {0, 0, 1, -1, 0, 0},
+        {0, 1, 1, -1, 0, 0},          {200, 0, 0, HTTP_GET, 12, 3},  {200, 0, 0, HTTP_GET, 12, 3},
+        {304, 0, 0, HTTP_PUT, 0, 7},  {200, 0, 0, HTTP_GET, 5, 0},   {200, 0, 0, HTTP_GET, 5, 0}};
+    static const char body[] = "0123456789abcdef";
+    char want[N][96];
+    for (int i = 0; i < N; i++) {
+        const int *c = spec[i];
+        struct flow *f = mkflow(100 + (uint64_t)i, NULL, body, (size_t)c[4], 10);
+        f->resp->status = c[0];
+        f->fail.failed = c[1];
+        if (c[2])
+            f->kind = FLOW_TUNNEL;
+        if (c[3] >= 0) {
+            f->req = resp_head("text/plain", NULL);
+            f->req->is_request = 1;
+            f->req->method = (uint8_t)c[3];
+            flow_capture_add(&f->req_body, body, (size_t)c[5]);
+        }
+        snprintf(want[i], sizeof want[i], "%d %d %s %s %d %d %d %d %d %d", c[0], c[1],
+                 c[2] ? "tunnel" : "http",
+                 c[2] ? "CONNECT" : c[3] >= 0 ? llhttp_method_name((llhttp_method_t)c[3]) : "",
+                 c[5], c[5], 0, c[4] < 10 ? c[4] : 10, c[4], c[4] > 10);
+        store_sink(f, s);
+        if (i == 4 || i == 8) /* three batches */
+            wait_committed((uint64_t)i + 1);
+    }
+    wait_committed(N);
+    store_close(s);
+    sqlite3 *db;
+    char got[N][96];
+    memset(got, 0, sizeof got);
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db, "SELECT status||' '||failed||' '||kind||' '||method||' '||"
+                               "req_len||' '||req_total||' '||req_trunc||' '||resp_len||' '||"
+                               "resp_total||' '||resp_trunc FROM flows ORDER BY id", -1, &st,
+                               NULL) == SQLITE_OK) {
+            for (int i = 0; i < N && sqlite3_step(st) == SQLITE_ROW; i++)
+                snprintf(got[i], sizeof got[i], "%s", (const char *)sqlite3_column_text(st, 0));
+            sqlite3_finalize(st);
+        }
+    }
+    sqlite3_close(db);
+    int all = 1;
+    for (int i = 0; i < N; i++)
+        if (strcmp(got[i], want[i])) {
+            all = 0;
+            printf("# row %d: %s, not %s\n", i, got[i], want[i]);
+        }
+    ok(all, "each row's status, failed, kind, method and body sizes are its flow's");
+}
+
 /* Batch sizes by flow id, as notify reports them (test_busy_raw). */
 static atomic_int batch_of[64];
 
@@ -1013,6 +1084,7 @@ int main(void)
     test_tls_shared(dir);
     test_body_heads(dir);
     test_busy_raw(dir);
+    test_row_columns(dir);
     test_writer_tuning(dir);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
