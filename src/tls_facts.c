@@ -2,7 +2,6 @@
  * calls on the leg's worker thread; it only writes into the facts it was given. */
 #include "tls_facts.h"
 
-#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
