@@ -376,6 +376,17 @@ static void printable(const char *host, char *out, size_t outlen)
  * handshake does that many times over (the Certificate message and the checks around it): one
  * read back from DER keeps its encoding and each i2d is a copy (S2 worker instructions per
  * handshake, bench/callgrind.sh). */
+/* Fill c's extension cache (key usage, basic constraints, its SHA-1 fingerprint: OpenSSL's
+ * x509v3 cache, ~100k instructions as it encodes the whole certificate to hash it) where c is
+ * made: on the leaf cache's mint thread for a new host. Otherwise the first handshake that shows
+ * c pays it on the worker (SSL_use_certificate asks for the flags), on the new host's critical
+ * path. Computed once per certificate either way; the flags are the same. */
+static void cache_extensions(X509 *c)
+{
+    X509_check_purpose(c, -1, 0);
+    ERR_clear_error();
+}
+
 static X509 *with_cached_der(X509 *c)
 {
     X509 *back = mint_keep_encoding(c);
@@ -390,6 +401,8 @@ X509 *mint_keep_encoding(X509 *c)
     const unsigned char *p = der;
     X509 *back = len > 0 ? d2i_X509(NULL, &p, len) : NULL;
     OPENSSL_free(der);
+    if (back)
+        cache_extensions(back);
     return back;
 }
 
@@ -417,6 +430,8 @@ static X509 *mint_core(const struct mint_ctx *mc, const char *cn_in, const char 
     ok = ok && add_san(c, sans, san_ip, n) == 0 && X509_sign(c, mc->ca_key, mc->sha256) > 0;
     if (ok && keep_encoding && !(c = with_cached_der(c)))
         ok = 0;
+    if (ok)
+        cache_extensions(c);
     if (!ok) {
         if (err) {
             printable(host, shown, sizeof shown);

@@ -2,7 +2,6 @@
  * calls on the leg's worker thread; it only writes into the facts it was given. */
 #include "tls_facts.h"
 
-#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
+#include "peer_cert_facts.h"
 #include "tls_client.h"
 
 static int facts_index = -1;
@@ -61,20 +61,6 @@ void tls_facts_attach(SSL *ssl, struct tls_facts *facts)
     } else {
         SSL_set_info_callback(ssl, NULL);
     }
-}
-
-static void name_oneline(X509_NAME *name, char *buf, size_t len)
-{
-    buf[0] = '\0';
-    if (!name)
-        return;
-    BIO *b = BIO_new(BIO_s_mem());
-    if (!b)
-        return;
-    X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253);
-    int n = BIO_read(b, buf, (int)len - 1);
-    buf[n > 0 ? n : 0] = '\0';
-    BIO_free(b);
 }
 
 /* The string fields of struct flow_tls that tls_facts packs, in packing order. */
@@ -252,60 +238,6 @@ void tls_facts_move(struct tls_facts *dst, struct tls_facts *src)
     memset(src, 0, sizeof *src);
 }
 
-/* cert's DNS and IP subjectAltNames as "a, b, c" into out (whole names only: "... (+N more)"
- * when they do not all fit), or its CN when it has none. */
-static void peer_names(X509 *cert, char *out, size_t outlen)
-{
-    size_t o = 0;
-    out[0] = '\0';
-    GENERAL_NAMES *gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-    int n = sk_GENERAL_NAME_num(gens), shown = 0, named = 0;
-    for (int i = 0; i < n; i++) {
-        const GENERAL_NAME *gn = sk_GENERAL_NAME_value(gens, i);
-        char one[INET6_ADDRSTRLEN + 256] = "";
-        if (gn->type == GEN_DNS) {
-            const ASN1_STRING *s = gn->d.dNSName;
-            int len = ASN1_STRING_length(s);
-            if (len <= 0 || len > 253 || memchr(ASN1_STRING_get0_data(s), '\0', (size_t)len))
-                continue;
-            snprintf(one, sizeof one, "%.*s", len, (const char *)ASN1_STRING_get0_data(s));
-            for (char *p = one; *p; p++) /* one line, and never our separator */
-                if ((unsigned char)*p < 0x20 || *p == ',' || *p == ' ' || (unsigned char)*p >= 0x7f)
-                    *p = '?';
-        } else if (gn->type == GEN_IPADD) {
-            int len = ASN1_STRING_length(gn->d.iPAddress);
-            if ((len != 4 && len != 16) ||
-                !inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(gn->d.iPAddress), one,
-                           sizeof one))
-                continue;
-        } else {
-            continue;
-        }
-        named++;
-        size_t len = strlen(one);
-        if (o + len + 2 + 16 < outlen) { /* room left for " (+N more)" */
-            o += (size_t)snprintf(out + o, outlen - o, "%s%s", o ? ", " : "", one);
-            shown++;
-        }
-    }
-    GENERAL_NAMES_free(gens);
-    if (named > shown)
-        snprintf(out + o, outlen - o, " (+%d more)", named - shown);
-    if (!named) {
-        X509_NAME *subj = X509_get_subject_name(cert);
-        int i = subj ? X509_NAME_get_index_by_NID(subj, NID_commonName, -1) : -1;
-        const ASN1_STRING *cn = i >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)) : NULL;
-        unsigned char *utf8 = NULL;
-        int len = cn ? ASN1_STRING_to_UTF8(&utf8, cn) : -1;
-        if (len > 0)
-            snprintf(out, outlen, "%.*s", len, (const char *)utf8);
-        OPENSSL_free(utf8);
-        for (char *p = out; *p; p++)
-            if ((unsigned char)*p < 0x20 || *p == ',')
-                *p = '?';
-    }
-}
-
 void tls_facts_set_leaf(struct tls_facts *facts, const char *leaf, const char *reason)
 {
     struct flow_tls full;
@@ -342,25 +274,8 @@ static void fill_full(SSL *ssl, struct flow_tls *facts)
             if (chain && sk_X509_num(chain) > 0)
                 peer = sk_X509_value(chain, 0);
         }
-        if (peer) {
-            name_oneline(X509_get_subject_name(peer), facts->peer_subject, sizeof facts->peer_subject);
-            name_oneline(X509_get_issuer_name(peer), facts->peer_issuer, sizeof facts->peer_issuer);
-            struct tm tm;
-            if (ASN1_TIME_to_tm(X509_get0_notAfter(peer), &tm))
-                strftime(facts->peer_not_after, sizeof facts->peer_not_after, "%Y-%m-%dT%H:%M:%SZ", &tm);
-            if (ASN1_TIME_to_tm(X509_get0_notBefore(peer), &tm))
-                strftime(facts->peer_not_before, sizeof facts->peer_not_before, "%Y-%m-%dT%H:%M:%SZ", &tm);
-            EVP_PKEY *pk = X509_get0_pubkey(peer);
-            if (pk) {
-                facts->peer_key_bits = EVP_PKEY_get_bits(pk);
-                snprintf(facts->peer_key_type, sizeof facts->peer_key_type, "%s",
-                         EVP_PKEY_is_a(pk, "RSA") ? "RSA" : EVP_PKEY_is_a(pk, "EC") ? "EC"
-                         : EVP_PKEY_is_a(pk, "ED25519") ? "Ed25519" : "other");
-            }
-            snprintf(facts->peer_sig, sizeof facts->peer_sig, "%s",
-                     OBJ_nid2ln(X509_get_signature_nid(peer)));
-            peer_names(peer, facts->peer_names, sizeof facts->peer_names);
-        }
+        if (peer)
+            peer_cert_facts(peer, facts);
         const char *sent = tls_client_sent_identity(ssl);
         snprintf(facts->client_cert, sizeof facts->client_cert, "%s", sent ? sent : "");
     }

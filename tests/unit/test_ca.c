@@ -550,6 +550,23 @@ static void test_leaves(struct ca *ca)
        "mint_leaf (one-off path) follows the same rules");
     X509_free(r);
 
+    /* A leaf comes with its x509v3 extension cache filled (on the mint thread for a new host,
+     * not in the worker's first handshake): flags read after a later change to the certificate
+     * are still those of the leaf as minted (a second basicConstraints would make them
+     * EXFLAG_INVALID if they were worked out only now). */
+    X509 *kinds[2] = {ca_mint_leaf_signed(ca, "flags.example.com", err, sizeof err),
+                      ca_mint_leaf(ca, "flags2.example.com", err, sizeof err)};
+    for (int i = 0; i < 2; i++) {
+        X509_EXTENSION *dup = kinds[i] ? X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints,
+                                                             "critical,CA:TRUE") : NULL;
+        ok(dup && X509_add_ext(kinds[i], dup, -1) == 1 &&
+               !(X509_get_extension_flags(kinds[i]) & (EXFLAG_INVALID | EXFLAG_CA)),
+           "%s leaf: its extension flags were worked out when it was minted",
+           i ? "read-back" : "as-signed");
+        X509_EXTENSION_free(dup);
+        X509_free(kinds[i]);
+    }
+
     /* leaves of the never-trusted CA fail against the real one, and only there */
     struct ca *untrusted = ca_new_untrusted("httpeek UNTRUSTED test", err, sizeof err);
     X509 *u = untrusted ? ca_mint_leaf(untrusted, "api.example.com", err, sizeof err) : NULL;

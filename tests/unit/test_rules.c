@@ -120,5 +120,29 @@ int main(void)
     is_int(rejected_at(r, "10.1.1.2", "late.test", 0, t0 + 1900), 1,
            "once entries expired they make room");
     rules_free(r);
+    /* rules_glob_match: a glob with a port and one without (the common case, matched without a
+     * copy) say the same things as before */
+    ok(rules_glob_match("*.example.com", "a.example.com", 443) &&
+           rules_glob_match("*.example.com", "example.com", 443) &&
+           rules_glob_match("*.Example.COM", "A.example.com", 80) &&
+           !rules_glob_match("*.example.com", "example.org", 443),
+       "glob without a port: any port, '*.x' covers x, case folded");
+    ok(rules_glob_match("*.example.com:8443", "a.example.com", 8443) &&
+           rules_glob_match("*.example.com:8443", "example.com", 8443) &&
+           !rules_glob_match("*.example.com:8443", "a.example.com", 443),
+       "glob with a port: that port only");
+    ok(rules_glob_match("[::1]:443", "[::1]", 443) == !fnmatch("[::1]:443", "[::1]", FNM_CASEFOLD) &&
+           rules_glob_match("::1", "::1", 443) && !rules_glob_match("::1", "::2", 443),
+       "IPv6: brackets or more than one colon are not a port suffix");
+    char longglob[400];
+    memset(longglob, 'a', sizeof longglob - 1);
+    longglob[sizeof longglob - 1] = '\0';
+    longglob[0] = '*';
+    char host299[300];
+    memset(host299, 'a', sizeof host299 - 1);
+    host299[sizeof host299 - 1] = '\0';
+    ok(rules_glob_match(longglob, host299, 443) && !rules_glob_match(longglob, "b", 443),
+       "a glob longer than 299 characters is cut there, as it always was");
+
     return done();
 }
