@@ -125,7 +125,8 @@ is "$(api "$W2/api/flows/${RIDS[1]}" | jq_py 'd["tls"]["upstream"]["resumed"], d
 req=$'GET /bytes/10 HTTP/1.1\r\nHost: upstream.test\r\nConnection: close\r\n\r\n'
 sc() { timeout 10 openssl s_client -proxy "127.0.0.1:$HTTPEEK_PORT" -connect "upstream.test:$TLSUP" \
     -servername upstream.test -CAfile "$HTTPEEK_CA" "$@" 2>&1; }
-printf "%s" "$req" | sc -quiet -sess_out "$T/sess" >/dev/null
+printf "%s" "$req" | sc -msg -ign_eof -sess_out "$T/sess" >"$T/sc_full"
+is "$(grep -c 'NewSessionTicket' "$T/sc_full")" 1 "a full handshake with httpeek's client leg: one TLS 1.3 session ticket (not OpenSSL's default two)"
 like "$(printf "%s" "$req" | sc -ign_eof -sess_in "$T/sess" | grep -E '^(Reused|New),')" "^Reused, TLSv1.3" "a client presenting its session ticket resumes with httpeek"
 wait_flows "$W2" 4
 is "$(api "$W2/api/flows/$(api "$W2/api/flows" | jq_py 'd[3]["id"]')" | jq_py 'd["tls"]["client"]["resumed"]')" True "and its flow says the client leg resumed"
