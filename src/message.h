@@ -128,6 +128,14 @@ const char *message_h2_authority(const struct message_head *src) HP_NONNULL(1);
  * when m cannot be represented (a method llhttp does not know). */
 struct http1_head *message_to_http1(const struct message_head *m, const char **why) HP_NONNULL(1);
 
+/* message_to_http1's head, not copied to the heap: built on the stack and lent to use(arg, h) for
+ * the call, which may move it away with http1_head_take (its one copy into a heap block) or
+ * only read it. *used is what use returned. Returns 0, or -1 without calling use: *why set as
+ * message_to_http1's, or NULL on OOM. */
+int message_to_http1_lend(const struct message_head *m, const char **why,
+                          int (*use)(void *arg, struct http1_head *h), void *arg, int *used)
+    HP_NONNULL(1, 2, 3, 5);
+
 /* message_to_http1 for the record of a request received over HTTP/2 (front_h2.c): the
  * pseudo-headers first as fields (":method", ":scheme", ":authority", ":path", as the client sent
  * them, as Chrome's HAR shows them), then m's fields, version 2.0, and no Host made up from
