@@ -11,7 +11,6 @@ struct h2c_stream {
     int32_t id;
     void *arg;
     unsigned flags;            /* H2_CLIENT_* */
-    struct message_head head;  /* response head, then trailers, while they arrive */
     int got_final;             /* final response head delivered */
     int ended;                 /* on_end delivered: no on_fail */
     int reset_by_owner;        /* h2_client_reset: no callbacks */
@@ -39,6 +38,11 @@ struct h2_client {
     int failed;
     int32_t cur_sid;           /* stream of the frame being received (for nghttp2's errors) */
     size_t block_bytes;        /* wire bytes of the header block being received (frames) */
+    /* The header block being received (a response head, then trailers), whichever stream it is
+     * of: a block's HEADERS and CONTINUATION frames come with no other frame between them (RFC
+     * 9113 §6.10), so one head per connection serves all streams; its storage stays for the
+     * next block (message_head_reset) until the connection is idle (h2_client_trim). */
+    struct message_head rx;
     char error[256];
     char lib_error[256];
 };
@@ -67,7 +71,6 @@ static void stream_free(struct h2_client *c, struct h2c_stream *st)
         c->streams = st->next;
     if (st->next)
         st->next->prev = st->prev;
-    message_head_clear(&st->head);
     if (st->has_out)
         h2_outq_free(&st->out);
     free(st);
@@ -76,14 +79,14 @@ static void stream_free(struct h2_client *c, struct h2c_stream *st)
 static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *user)
 {
     (void)ng;
-    struct h2c_stream *st = stream_of(user, frame->hd.stream_id);
+    struct h2_client *c = user;
+    struct h2c_stream *st = stream_of(c, frame->hd.stream_id);
     if (!st || frame->hd.type != NGHTTP2_HEADERS)
         return 0;
-    message_head_clear(&st->head);
-    message_head_init(&st->head, 0);
-    st->head.major = 2;
-    st->head.minor = 0;
-    st->head.stream_id = st->id;
+    message_head_reset(&c->rx);
+    c->rx.major = 2;
+    c->rx.minor = 0;
+    c->rx.stream_id = st->id;
     return 0;
 }
 
@@ -97,12 +100,13 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint
     if (!st || st->bad || frame->hd.type != NGHTTP2_HEADERS)
         return 0;
     const char *why = NULL;
-    if (st->head.field_bytes + namelen + valuelen + 32 > c->lim.max_header_list ||
-        st->head.nfields + st->head.ntrailers >= c->lim.max_header_fields)
+    struct message_head *h = &c->rx; /* this stream's block (on_begin_headers) */
+    if (h->field_bytes + namelen + valuelen + 32 > c->lim.max_header_list ||
+        h->nfields + h->ntrailers >= c->lim.max_header_fields)
         why = "response header list too large";
     else
-        why = message_h2_add(&st->head, (const char *)name, namelen, (const char *)value,
-                             valuelen, st->got_final);
+        why = message_h2_add(h, (const char *)name, namelen, (const char *)value, valuelen,
+                             st->got_final);
     if (why) {
         st->bad = why;
         nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_PROTOCOL_ERROR);
@@ -130,24 +134,23 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
         if (!st || st->bad || st->reset_by_owner)
             return 0;
         if (!st->got_final) {
-            st->head.end_stream = end_stream;
-            st->head.wire_size = c->block_bytes;
-            const char *why = message_h2_check(&st->head);
+            c->rx.end_stream = end_stream;
+            c->rx.wire_size = c->block_bytes;
+            const char *why = message_h2_check(&c->rx);
             if (why) {
                 st->bad = why;
                 nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_PROTOCOL_ERROR);
                 return 0;
             }
-            if (st->head.status >= 200)
+            if (c->rx.status >= 200)
                 st->got_final = 1;
             if (c->ops->on_response)
-                c->ops->on_response(c->arg, st->id, st->arg, &st->head);
-            message_head_clear(&st->head);
-            message_head_init(&st->head, 0);
+                c->ops->on_response(c->arg, st->id, st->arg, &c->rx);
+            message_head_reset(&c->rx);
             if (st->got_final && end_stream)
                 deliver_end(c, st, NULL);
         } else if (end_stream) {
-            deliver_end(c, st, st->head.ntrailers ? &st->head : NULL);
+            deliver_end(c, st, c->rx.ntrailers ? &c->rx : NULL);
         }
         return 0;
     case NGHTTP2_DATA:
@@ -336,6 +339,7 @@ struct h2_client *h2_client_new(const struct h2_client_ops *ops, void *arg,
         return NULL;
     c->ops = ops;
     c->arg = arg;
+    message_head_init(&c->rx, 0);
     if (!(c->gather = evbuffer_new())) {
         free(c);
         return NULL;
@@ -400,7 +404,13 @@ void h2_client_free(struct h2_client *c)
         nghttp2_session_del(c->ng);
     if (c->gather)
         evbuffer_free(c->gather);
+    message_head_clear(&c->rx);
     free(c);
+}
+
+void h2_client_trim(struct h2_client *c)
+{
+    message_head_clear(&c->rx);
 }
 
 int h2_client_feed(struct h2_client *c, const uint8_t *data, size_t len)
@@ -502,7 +512,6 @@ int32_t h2_client_submit(struct h2_client *c, const struct message_head *head, u
     struct h2c_stream *st = calloc(1, sizeof *st);
     if (!st)
         return -1;
-    message_head_init(&st->head, 0);
     st->arg = stream_arg;
     st->flags = flags;
     nghttp2_nv *nv = NULL;
@@ -529,7 +538,6 @@ out:
     if ((void *)nv != nv_room)
         free(nv);
     if (sid < 0) {
-        message_head_clear(&st->head);
         if (st->has_out)
             h2_outq_free(&st->out);
         free(st);

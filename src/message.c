@@ -11,6 +11,8 @@
 #include "http1.h"
 
 #define ARENA_BLOCK 2048
+/* message_head_reset keeps a fields array this small (a usual head's, grown once at most) */
+#define MESSAGE_KEEP_FIELDS 32
 
 struct message_arena_block {
     struct message_arena_block *next;
@@ -39,6 +41,36 @@ void message_head_clear(struct message_head *h)
     free(h->fields);
     free(h->trailers);
     message_head_init(h, h->is_request);
+}
+
+void message_head_reset(struct message_head *h)
+{
+    struct message_arena_block *keep = h->arena;
+    if (keep && keep->cap != ARENA_BLOCK)
+        keep = NULL; /* a big string's own block: not kept */
+    struct message_arena_block *b = h->arena;
+    while (b) {
+        struct message_arena_block *next = b->next;
+        if (b != keep)
+            free(b);
+        b = next;
+    }
+    struct message_field *fields = h->fields;
+    size_t fields_cap = h->fields_cap;
+    if (fields_cap > MESSAGE_KEEP_FIELDS) {
+        free(fields);
+        fields = NULL;
+        fields_cap = 0;
+    }
+    free(h->trailers);
+    message_head_init(h, h->is_request);
+    if (keep) {
+        keep->next = NULL;
+        keep->used = 0;
+        h->arena = keep;
+    }
+    h->fields = fields;
+    h->fields_cap = fields_cap;
 }
 
 void message_head_move(struct message_head *dst, struct message_head *src)

@@ -52,6 +52,11 @@ void message_head_init(struct message_head *h, int is_request) HP_NONNULL(1);
 /* Release everything h owns and leave it empty (as after message_head_init). */
 void message_head_clear(struct message_head *h) HP_NONNULL(1);
 
+/* Empty h as message_head_clear does, but keep its first arena block and a fields array of a
+ * usual size for the next head (a connection's scratch head: no allocation per header block);
+ * a big string's block, a large fields array and the trailers go back. */
+void message_head_reset(struct message_head *h) HP_NONNULL(1);
+
 /* Move src into dst (dst must be empty or cleared; src is left empty). */
 void message_head_move(struct message_head *dst, struct message_head *src) HP_NONNULL(1, 2);
 

@@ -111,6 +111,7 @@ static void on_release(evutil_socket_t fd, short what, void *arg)
     struct h2_conn *c = arg;
     if (c->dead || !c->ssl || !c->holding || h2_client_streams(c->eng) > 0)
         return; /* busy again: armed anew when its streams are done */
+    h2_client_trim(c->eng); /* the engine's room for response heads too */
     SSL_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
     if (leg_free_tls_buffers(c->ssl)) {
         c->holding = 0;
