@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "h2_mem.h"
 
 struct h2c_stream {
     int32_t id;
@@ -27,6 +28,7 @@ struct h2c_stream {
 
 struct h2_client {
     nghttp2_session *ng;
+    struct h2_mem mem;          /* nghttp2's allocator (small blocks from per-thread lists) */
     struct evbuffer *gather;    /* frames of one flush (h2_session_drain) */
     const struct h2_client_ops *ops;
     void *arg;
@@ -367,7 +369,9 @@ struct h2_client *h2_client_new(const struct h2_client_ops *ops, void *arg,
     nghttp2_option_set_max_outbound_ack(opt, c->lim.max_outbound_ack);
     nghttp2_option_set_max_continuations(opt, c->lim.max_continuations);
     nghttp2_option_set_peer_max_concurrent_streams(opt, c->lim.max_concurrent_streams);
-    int rv = nghttp2_session_client_new2(&c->ng, cb, c, opt);
+    nghttp2_mem mem; /* nghttp2 keeps a copy; c->mem (its user data) lives as long as c */
+    h2_mem_init(&c->mem, &mem);
+    int rv = nghttp2_session_client_new3(&c->ng, cb, c, opt, &mem);
     nghttp2_session_callbacks_del(cb);
     nghttp2_option_del(opt);
     cb = NULL;
