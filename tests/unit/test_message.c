@@ -448,6 +448,39 @@ static void test_to_http1_lend(void)
     message_head_clear(&m);
 }
 
+/* Field values: NUL, CR or LF anywhere refused, every other byte at every place accepted (the
+ * check goes eight bytes a step, then byte by byte: lengths 1 to 24 cover both, and bytes next to
+ * the bad ones, 0x01, 0x0b, 0x8a, 0x8d, 0xff, show no false match). */
+static void test_value_bytes(void)
+{
+    int refused = 0, accepted = 0, tried_bad = 0, tried_good = 0;
+    for (size_t len = 1; len <= 24; len++) {
+        for (size_t at = 0; at < len; at++) {
+            for (int c = 0; c < 256; c++) {
+                char v[24];
+                memset(v, c == 'x' ? 'y' : 'x', sizeof v);
+                v[at] = (char)c;
+                if (c == 0xff && at + 1 < len) /* two high bytes side by side too */
+                    v[at + 1] = (char)0x80;
+                struct message_head h;
+                message_head_init(&h, 0);
+                const char *why = message_h2_add(&h, "x-v", 3, v, len, 0);
+                int bad = c == 0 || c == '\r' || c == '\n';
+                if (bad) {
+                    tried_bad++;
+                    refused += why && !strcmp(why, "invalid character in field value");
+                } else {
+                    tried_good++;
+                    accepted += !why && h.nfields == 1 && !memcmp(h.fields[0].value, v, len);
+                }
+                message_head_clear(&h);
+            }
+        }
+    }
+    is_int(refused, tried_bad, "NUL, CR, LF refused at every place of values of 1-24 bytes");
+    is_int(accepted, tried_good, "every other byte accepted at every place");
+}
+
 static void test_arena(void)
 {
     struct message_head m, moved;
@@ -484,6 +517,7 @@ int main(void)
     test_to_http1();
     test_to_http1_recorded();
     test_to_http1_lend();
+    test_value_bytes();
     test_arena();
     return done();
 }
