@@ -45,6 +45,8 @@ struct h2_client {
      * 9113 §6.10), so one head per connection serves all streams; its storage stays for the
      * next block (message_head_reset) until the connection is idle (h2_client_trim). */
     struct message_head rx;
+    struct h2c_stream *rx_st;  /* the stream of that block (on_begin_headers), so its fields need
+                                * no stream lookup each; NULL once the stream is freed */
     char error[256];
     char lib_error[256];
 };
@@ -67,6 +69,8 @@ static struct h2c_stream *stream_of(struct h2_client *c, int32_t sid)
 
 static void stream_free(struct h2_client *c, struct h2c_stream *st)
 {
+    if (c->rx_st == st)
+        c->rx_st = NULL;
     if (st->prev)
         st->prev->next = st->next;
     else
@@ -83,8 +87,10 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
     (void)ng;
     struct h2_client *c = user;
     struct h2c_stream *st = stream_of(c, frame->hd.stream_id);
+    c->rx_st = NULL;
     if (!st || frame->hd.type != NGHTTP2_HEADERS)
         return 0;
+    c->rx_st = st;
     message_head_reset(&c->rx);
     c->rx.major = 2;
     c->rx.minor = 0;
@@ -98,7 +104,9 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint
 {
     (void)flags;
     struct h2_client *c = user;
-    struct h2c_stream *st = stream_of(c, frame->hd.stream_id);
+    struct h2c_stream *st = c->rx_st && c->rx_st->id == frame->hd.stream_id
+                                ? c->rx_st
+                                : stream_of(c, frame->hd.stream_id);
     if (!st || st->bad || frame->hd.type != NGHTTP2_HEADERS)
         return 0;
     const char *why = NULL;
