@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "h2_mem.h"
 
 struct h2c_stream {
     int32_t id;
     void *arg;
     unsigned flags;            /* H2_CLIENT_* */
-    struct message_head head;  /* response head, then trailers, while they arrive */
     int got_final;             /* final response head delivered */
     int ended;                 /* on_end delivered: no on_fail */
     int reset_by_owner;        /* h2_client_reset: no callbacks */
@@ -28,6 +28,7 @@ struct h2c_stream {
 
 struct h2_client {
     nghttp2_session *ng;
+    struct h2_mem mem;          /* nghttp2's allocator (small blocks from per-thread lists) */
     struct evbuffer *gather;    /* frames of one flush (h2_session_drain) */
     const struct h2_client_ops *ops;
     void *arg;
@@ -39,6 +40,13 @@ struct h2_client {
     int failed;
     int32_t cur_sid;           /* stream of the frame being received (for nghttp2's errors) */
     size_t block_bytes;        /* wire bytes of the header block being received (frames) */
+    /* The header block being received (a response head, then trailers), whichever stream it is
+     * of: a block's HEADERS and CONTINUATION frames come with no other frame between them (RFC
+     * 9113 §6.10), so one head per connection serves all streams; its storage stays for the
+     * next block (message_head_reset) until the connection is idle (h2_client_trim). */
+    struct message_head rx;
+    struct h2c_stream *rx_st;  /* the stream of that block (on_begin_headers), so its fields need
+                                * no stream lookup each; NULL once the stream is freed */
     char error[256];
     char lib_error[256];
 };
@@ -61,13 +69,14 @@ static struct h2c_stream *stream_of(struct h2_client *c, int32_t sid)
 
 static void stream_free(struct h2_client *c, struct h2c_stream *st)
 {
+    if (c->rx_st == st)
+        c->rx_st = NULL;
     if (st->prev)
         st->prev->next = st->next;
     else
         c->streams = st->next;
     if (st->next)
         st->next->prev = st->prev;
-    message_head_clear(&st->head);
     if (st->has_out)
         h2_outq_free(&st->out);
     free(st);
@@ -76,14 +85,16 @@ static void stream_free(struct h2_client *c, struct h2c_stream *st)
 static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *user)
 {
     (void)ng;
-    struct h2c_stream *st = stream_of(user, frame->hd.stream_id);
+    struct h2_client *c = user;
+    struct h2c_stream *st = stream_of(c, frame->hd.stream_id);
+    c->rx_st = NULL;
     if (!st || frame->hd.type != NGHTTP2_HEADERS)
         return 0;
-    message_head_clear(&st->head);
-    message_head_init(&st->head, 0);
-    st->head.major = 2;
-    st->head.minor = 0;
-    st->head.stream_id = st->id;
+    c->rx_st = st;
+    message_head_reset(&c->rx);
+    c->rx.major = 2;
+    c->rx.minor = 0;
+    c->rx.stream_id = st->id;
     return 0;
 }
 
@@ -93,16 +104,19 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint
 {
     (void)flags;
     struct h2_client *c = user;
-    struct h2c_stream *st = stream_of(c, frame->hd.stream_id);
+    struct h2c_stream *st = c->rx_st && c->rx_st->id == frame->hd.stream_id
+                                ? c->rx_st
+                                : stream_of(c, frame->hd.stream_id);
     if (!st || st->bad || frame->hd.type != NGHTTP2_HEADERS)
         return 0;
     const char *why = NULL;
-    if (st->head.field_bytes + namelen + valuelen + 32 > c->lim.max_header_list ||
-        st->head.nfields + st->head.ntrailers >= c->lim.max_header_fields)
+    struct message_head *h = &c->rx; /* this stream's block (on_begin_headers) */
+    if (h->field_bytes + namelen + valuelen + 32 > c->lim.max_header_list ||
+        h->nfields + h->ntrailers >= c->lim.max_header_fields)
         why = "response header list too large";
     else
-        why = message_h2_add(&st->head, (const char *)name, namelen, (const char *)value,
-                             valuelen, st->got_final);
+        why = message_h2_add(h, (const char *)name, namelen, (const char *)value, valuelen,
+                             st->got_final);
     if (why) {
         st->bad = why;
         nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_PROTOCOL_ERROR);
@@ -130,24 +144,23 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
         if (!st || st->bad || st->reset_by_owner)
             return 0;
         if (!st->got_final) {
-            st->head.end_stream = end_stream;
-            st->head.wire_size = c->block_bytes;
-            const char *why = message_h2_check(&st->head);
+            c->rx.end_stream = end_stream;
+            c->rx.wire_size = c->block_bytes;
+            const char *why = message_h2_check(&c->rx);
             if (why) {
                 st->bad = why;
                 nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_PROTOCOL_ERROR);
                 return 0;
             }
-            if (st->head.status >= 200)
+            if (c->rx.status >= 200)
                 st->got_final = 1;
             if (c->ops->on_response)
-                c->ops->on_response(c->arg, st->id, st->arg, &st->head);
-            message_head_clear(&st->head);
-            message_head_init(&st->head, 0);
+                c->ops->on_response(c->arg, st->id, st->arg, &c->rx);
+            message_head_reset(&c->rx);
             if (st->got_final && end_stream)
                 deliver_end(c, st, NULL);
         } else if (end_stream) {
-            deliver_end(c, st, st->head.ntrailers ? &st->head : NULL);
+            deliver_end(c, st, c->rx.ntrailers ? &c->rx : NULL);
         }
         return 0;
     case NGHTTP2_DATA:
@@ -336,6 +349,7 @@ struct h2_client *h2_client_new(const struct h2_client_ops *ops, void *arg,
         return NULL;
     c->ops = ops;
     c->arg = arg;
+    message_head_init(&c->rx, 0);
     if (!(c->gather = evbuffer_new())) {
         free(c);
         return NULL;
@@ -363,7 +377,9 @@ struct h2_client *h2_client_new(const struct h2_client_ops *ops, void *arg,
     nghttp2_option_set_max_outbound_ack(opt, c->lim.max_outbound_ack);
     nghttp2_option_set_max_continuations(opt, c->lim.max_continuations);
     nghttp2_option_set_peer_max_concurrent_streams(opt, c->lim.max_concurrent_streams);
-    int rv = nghttp2_session_client_new2(&c->ng, cb, c, opt);
+    nghttp2_mem mem; /* nghttp2 keeps a copy; c->mem (its user data) lives as long as c */
+    h2_mem_init(&c->mem, &mem);
+    int rv = nghttp2_session_client_new3(&c->ng, cb, c, opt, &mem);
     nghttp2_session_callbacks_del(cb);
     nghttp2_option_del(opt);
     cb = NULL;
@@ -400,7 +416,13 @@ void h2_client_free(struct h2_client *c)
         nghttp2_session_del(c->ng);
     if (c->gather)
         evbuffer_free(c->gather);
+    message_head_clear(&c->rx);
     free(c);
+}
+
+void h2_client_trim(struct h2_client *c)
+{
+    message_head_clear(&c->rx);
 }
 
 int h2_client_feed(struct h2_client *c, const uint8_t *data, size_t len)
@@ -502,7 +524,6 @@ int32_t h2_client_submit(struct h2_client *c, const struct message_head *head, u
     struct h2c_stream *st = calloc(1, sizeof *st);
     if (!st)
         return -1;
-    message_head_init(&st->head, 0);
     st->arg = stream_arg;
     st->flags = flags;
     nghttp2_nv *nv = NULL;
@@ -529,7 +550,6 @@ out:
     if ((void *)nv != nv_room)
         free(nv);
     if (sid < 0) {
-        message_head_clear(&st->head);
         if (st->has_out)
             h2_outq_free(&st->out);
         free(st);

@@ -60,6 +60,10 @@ struct h2_client *h2_client_new(const struct h2_client_ops *ops, void *arg,
 /* Free the engine and its streams; no callbacks. NULL allowed. */
 void h2_client_free(struct h2_client *c);
 
+/* The connection has no stream open: give back the storage kept for the next response head
+ * (~2.5 KiB). */
+void h2_client_trim(struct h2_client *c) HP_NONNULL(1);
+
 /* Bytes from the server. 0, or -1 when the connection failed (on_conn_error called). */
 int h2_client_feed(struct h2_client *c, const uint8_t *data, size_t len) HP_NONNULL(1);
 

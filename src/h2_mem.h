@@ -2,8 +2,10 @@
  * frame buffer every nghttp2 session keeps for its whole life (16 KiB, 1/3 of an idle
  * intercepted h2 tunnel) lives in pages of its own, resident only where a frame touched them and
  * given back while the connection is idle (h2_mem_release_idle); so does the stream map's table
- * (4 KiB made zeroed with the session, all zero again once no stream is in it). Everything else
- * is malloc's.
+ * (4 KiB made zeroed with the session, all zero again once no stream is in it). Blocks of up to
+ * 512 bytes (header rcbufs, streams: several per request) come from per-thread lists by size
+ * class, kept when freed (at most 32 a class and thread, freed when the thread exits); the rest
+ * is malloc's, each block behind a 16-byte header.
  * One h2_mem per session, used on the session's thread only; it must outlive the session. */
 #ifndef HTTPEEK_H2_MEM_H
 #define HTTPEEK_H2_MEM_H

@@ -44,6 +44,8 @@ struct h2_server {
     int any_drained;
     int32_t cur_sid;            /* stream of the frame being received (for nghttp2's errors) */
     size_t block_bytes;         /* wire bytes of the header block being received (frames) */
+    struct h2s_stream *rx_st;   /* the stream whose request head is being received (its fields
+                                 * need no stream lookup each); NULL once the stream is freed */
     struct h2s_errors *errs;    /* made at the first error (most connections have none), or
                                  * NULL: both texts empty */
     struct h2_mem mem;          /* nghttp2's allocator: its frame buffer given back when idle */
@@ -98,6 +100,8 @@ static struct h2s_stream *stream_of(struct h2_server *s, int32_t sid)
 
 static void stream_free(struct h2_server *s, struct h2s_stream *st)
 {
+    if (s->rx_st == st)
+        s->rx_st = NULL;
     if (st->prev)
         st->prev->next = st->next;
     else
@@ -128,6 +132,7 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
         s->streams->prev = st;
     s->streams = st;
     nghttp2_session_set_stream_user_data(ng, st->id, st);
+    s->rx_st = st;
     return 0;
 }
 
@@ -137,7 +142,9 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint
 {
     (void)flags;
     struct h2_server *s = user;
-    struct h2s_stream *st = stream_of(s, frame->hd.stream_id);
+    struct h2s_stream *st = s->rx_st && s->rx_st->id == frame->hd.stream_id
+                                ? s->rx_st
+                                : stream_of(s, frame->hd.stream_id);
     if (!st || st->bad || st->too_large || frame->hd.type != NGHTTP2_HEADERS)
         return 0;
     int trailers = st->delivered;

@@ -52,6 +52,11 @@ void message_head_init(struct message_head *h, int is_request) HP_NONNULL(1);
 /* Release everything h owns and leave it empty (as after message_head_init). */
 void message_head_clear(struct message_head *h) HP_NONNULL(1);
 
+/* Empty h as message_head_clear does, but keep its first arena block and a fields array of a
+ * usual size for the next head (a connection's scratch head: no allocation per header block);
+ * a big string's block, a large fields array and the trailers go back. */
+void message_head_reset(struct message_head *h) HP_NONNULL(1);
+
 /* Move src into dst (dst must be empty or cleared; src is left empty). */
 void message_head_move(struct message_head *dst, struct message_head *src) HP_NONNULL(1, 2);
 
@@ -127,6 +132,14 @@ const char *message_h2_authority(const struct message_head *src) HP_NONNULL(1);
  * version from m (2.0 stays 2.0, so HAR says HTTP/2.0; no reason phrase then). NULL on OOM, or with *why set (static)
  * when m cannot be represented (a method llhttp does not know). */
 struct http1_head *message_to_http1(const struct message_head *m, const char **why) HP_NONNULL(1);
+
+/* message_to_http1's head, not copied to the heap: built on the stack and lent to use(arg, h) for
+ * the call, which may move it away with http1_head_take (its one copy into a heap block) or
+ * only read it. *used is what use returned. Returns 0, or -1 without calling use: *why set as
+ * message_to_http1's, or NULL on OOM. */
+int message_to_http1_lend(const struct message_head *m, const char **why,
+                          int (*use)(void *arg, struct http1_head *h), void *arg, int *used)
+    HP_NONNULL(1, 2, 3, 5);
 
 /* message_to_http1 for the record of a request received over HTTP/2 (front_h2.c): the
  * pseudo-headers first as fields (":method", ":scheme", ":authority", ":path", as the client sent

@@ -111,6 +111,7 @@ static void on_release(evutil_socket_t fd, short what, void *arg)
     struct h2_conn *c = arg;
     if (c->dead || !c->ssl || !c->holding || h2_client_streams(c->eng) > 0)
         return; /* busy again: armed anew when its streams are done */
+    h2_client_trim(c->eng); /* the engine's room for response heads too */
     SSL_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
     if (leg_free_tls_buffers(c->ssl)) {
         c->holding = 0;
@@ -224,6 +225,12 @@ static void stream_fail(struct h2_conn *c, struct uplink *u, int32_t sid, uint32
     u->ops->stream(u, &f);
 }
 
+static int pass_head(void *arg, struct http1_head *h)
+{
+    struct uplink *u = arg;
+    return u->ops->response.on_head(u, h);
+}
+
 static void on_response(void *arg, int32_t sid, void *stream_arg, struct message_head *head)
 {
     struct h2_conn *c = arg;
@@ -231,14 +238,13 @@ static void on_response(void *arg, int32_t sid, void *stream_arg, struct message
     if (!u || u->sid != sid)
         return;
     const char *why = NULL;
-    struct http1_head *h = message_to_http1(head, &why);
-    if (!h) {
+    int r;
+    /* the head is lent on the stack: the exchange's http1_head_take is its one heap copy */
+    if (message_to_http1_lend(head, &why, pass_head, u, &r) < 0) {
         stream_fail(c, u, sid, NGHTTP2_INTERNAL_ERROR,
                     why ? why : "out of memory reading a response head");
         return;
     }
-    int r = u->ops->response.on_head(u, h);
-    http1_head_free(h); /* empty when the exchange took it */
     if (r < 0 && u->sid == sid) {
         stream_fail(c, u, sid, NGHTTP2_CANCEL, "the response head could not be passed on");
         return;

@@ -40,6 +40,7 @@ struct peer_stream {
     /* server peer: what to answer */
     size_t answer_len;
     const char *answer_trailer; /* "name: value" */
+    char trailer_room[32];      /* answer_trailer's text when made per stream ("/fields/") */
     size_t answered_body;
 };
 
@@ -185,6 +186,29 @@ static void peer_serve(struct peer *p, struct peer_stream *s)
     if (!strcmp(s->path, "/interim")) {
         nghttp2_nv e = {(uint8_t *)":status", (uint8_t *)"103", 7, 3, 0};
         nghttp2_submit_headers(p->ng, 0, s->id, NULL, &e, 1, NULL);
+    }
+    if (!strncmp(s->path, "/fields/", 8)) {
+        /* "/fields/small" or "/fields/big": fields of this stream's own (x-stream: its id; big:
+         * x-pad of 3,000 bytes), trailers "x-t: id" on every third stream */
+        char id[16], *pad = NULL;
+        snprintf(id, sizeof id, "%d", s->id);
+        int big = !strcmp(s->path + 8, "big");
+        if (big && (pad = malloc(3001))) {
+            memset(pad, 'p', 3000);
+            pad[3000] = 0;
+        }
+        nghttp2_nv nv[] = {{(uint8_t *)":status", (uint8_t *)"200", 7, 3, 0},
+                           {(uint8_t *)"x-stream", (uint8_t *)id, 8, strlen(id), 0},
+                           {(uint8_t *)"x-pad", (uint8_t *)pad, 5, pad ? 3000 : 0, 0}};
+        s->answer_len = 5;
+        if (s->id % 3 == 0) {
+            snprintf(s->trailer_room, sizeof s->trailer_room, "x-t: %d", s->id);
+            s->answer_trailer = s->trailer_room;
+        }
+        nghttp2_data_provider dp = {.source.ptr = s, .read_callback = peer_answer_read};
+        nghttp2_submit_response(p->ng, s->id, nv, pad ? 3 : 2, &dp);
+        free(pad);
+        return;
     }
     s->answer_len = !strncmp(s->path, "/size/", 6) ? strtoul(s->path + 6, NULL, 10) : 5;
     if (!strcmp(s->path, "/trailers"))

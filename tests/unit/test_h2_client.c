@@ -13,7 +13,7 @@ struct cex {
     int32_t sid;
     int status, interim;
     size_t wire; /* wire_size of the final head */
-    char fields[256];
+    char fields[4096];
     size_t body;
     int hold;
     size_t unconsumed;
@@ -239,6 +239,42 @@ static void test_interim_and_trailers(void)
     rig_free(r);
 }
 
+/* Response heads of many streams whose HEADERS and trailers interleave on one connection: each
+ * stream is told its own fields and trailers only, whatever blocks came before on the
+ * connection (one header block at a time: the engine keeps one head's storage per connection
+ * and reuses it, big heads included), and again after the storage went back (h2_client_trim). */
+static void test_heads_per_stream(void)
+{
+    struct rig *r = rig_new(NULL, 0);
+    for (int round = 0; round < 2; round++) {
+        struct cex *e[24];
+        for (int i = 0; i < 24; i++)
+            e[i] = request(r, "GET", i % 5 == 2 ? "/fields/big" : "/fields/small", 0, NULL, 0);
+        pump(&r->io, &r->p);
+        int own = 0, trailers = 0;
+        for (int i = 0; i < 24; i++) {
+            char want[3200], pad[3001];
+            memset(pad, 'p', 3000);
+            pad[3000] = 0;
+            snprintf(want, sizeof want, "x-stream=%d;%s%s%s", e[i]->sid,
+                     i % 5 == 2 ? "x-pad=" : "", i % 5 == 2 ? pad : "", i % 5 == 2 ? ";" : "");
+            own += e[i]->status == 200 && e[i]->ended && !e[i]->failed &&
+                   !strcmp(e[i]->fields, want);
+            char tw[32];
+            snprintf(tw, sizeof tw, "x-t=%d;", e[i]->sid);
+            trailers += !strcmp(e[i]->trailers, e[i]->sid % 3 == 0 ? tw : "");
+        }
+        is_int(own, 24, round ? "after the trim: each stream got its own head"
+                              : "each of 24 interleaved streams got its own head");
+        is_int(trailers, 24, "each stream got its own trailers or none");
+        for (int i = 0; i < 24; i++)
+            e[i]->used = 0;
+        h2_client_trim(r->o.c);
+        ok(r->o.c->rx.arena == NULL && r->o.c->rx.fields == NULL, "trim gave the storage back");
+    }
+    rig_free(r);
+}
+
 static void test_backpressure(void)
 {
     struct rig *r = rig_new(NULL, 0);
@@ -404,6 +440,7 @@ int main(void)
 {
     test_multiplex();
     test_interim_and_trailers();
+    test_heads_per_stream();
     test_backpressure();
     test_goaway();
     test_goaway_queued();

@@ -4,6 +4,7 @@
  * mapped, kept while a stream is in it, given back once none is (no_closed_streams, as
  * h2_server.c sets), and the session serves the next stream after that. */
 #define _DEFAULT_SOURCE
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,9 +124,88 @@ static void test_stream_table(void)
     ok(m.table == NULL, "the session's end unmaps the table");
 }
 
+/* Small blocks (h2_mem's per-thread lists): a freed block is the next one of its class, calloc
+ * zeroes a reused block, realloc keeps the bytes across classes and to and from big blocks,
+ * frees past the lists' bound and big blocks go back to malloc, and another thread has lists of
+ * its own (freed when it exits: valgrind and ASan runs see no leak). */
+static void *thread_blocks(void *arg)
+{
+    nghttp2_mem *mem = arg;
+    int fine = 1;
+    void *p[100];
+    for (int i = 0; i < 100; i++) {
+        p[i] = mem->malloc((size_t)(i * 7 % 600) + 1, mem->mem_user_data);
+        fine &= p[i] != NULL;
+        if (p[i])
+            memset(p[i], i, (size_t)(i * 7 % 600) + 1);
+    }
+    for (int i = 0; i < 100; i++) {
+        const unsigned char *b = p[i];
+        fine &= b && b[0] == (unsigned char)i && b[i * 7 % 600] == (unsigned char)i;
+        mem->free(p[i], mem->mem_user_data);
+    }
+    return fine ? arg : NULL;
+}
+
+static void test_small_blocks(void)
+{
+    struct h2_mem m;
+    nghttp2_mem mem;
+    h2_mem_init(&m, &mem);
+    void *u = mem.mem_user_data;
+    unsigned char *a = mem.malloc(100, u);
+    ok(a && ((uintptr_t)a & 15) == 0, "a small block, 16-byte aligned");
+    memset(a, 0xAA, 100);
+    mem.free(a, u);
+    unsigned char *b = mem.malloc(120, u);
+    ok(b == a, "a freed block is the next block of its class (100 and 120 bytes: 128)");
+    mem.free(b, u);
+    unsigned char *z = mem.calloc(4, 30, u);
+    int zero = z == a;
+    for (int i = 0; z && i < 120; i++)
+        zero &= z[i] == 0;
+    ok(zero, "calloc of a reused block: zeroed");
+    for (int i = 0; i < 120; i++)
+        z[i] = (unsigned char)i;
+    unsigned char *g = mem.realloc(z, 300, u); /* 128 -> 512 class */
+    int kept = g != NULL;
+    for (int i = 0; g && i < 120; i++)
+        kept &= g[i] == (unsigned char)i;
+    ok(kept, "realloc into a larger class keeps the bytes");
+    ok(mem.realloc(g, 200, u) == g, "realloc within its room: the same block");
+    for (int i = 0; i < 300; i++)
+        g[i] = (unsigned char)(i * 3);
+    unsigned char *big = mem.realloc(g, 5000, u); /* class -> big */
+    kept = big != NULL;
+    for (int i = 0; big && i < 300; i++)
+        kept &= big[i] == (unsigned char)(i * 3);
+    ok(kept && ((uintptr_t)big & 15) == 0, "realloc into a big block keeps the bytes");
+    memset(big + 300, 7, 4700);
+    unsigned char *bigger = mem.realloc(big, 70000, u);
+    ok(bigger && bigger[299] == (unsigned char)(299 * 3) && bigger[4999] == 7,
+       "a big block grows as malloc's");
+    unsigned char *small = mem.realloc(bigger, 40, u); /* big -> class */
+    ok(small && small[39] == (unsigned char)(39 * 3), "and shrinks into a class keeping its bytes");
+    mem.free(small, u);
+    mem.free(NULL, u);
+    void *many[200];
+    int all = 1;
+    for (int i = 0; i < 200; i++)
+        all &= (many[i] = mem.malloc(64, u)) != NULL;
+    for (int i = 0; i < 200; i++)
+        mem.free(many[i], u); /* 32 kept, the rest freed */
+    ok(all, "200 blocks of a class made and freed (past the lists' bound)");
+    pthread_t t;
+    void *res = NULL;
+    ok(pthread_create(&t, NULL, thread_blocks, &mem) == 0 && pthread_join(t, &res) == 0 &&
+           res == &mem,
+       "another thread's blocks, every size up to 600 bytes, hold their bytes");
+}
+
 int main(void)
 {
     test_stream_table();
+    test_small_blocks();
 
     struct h2_mem m;
     nghttp2_mem mem;

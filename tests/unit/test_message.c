@@ -347,6 +347,140 @@ static void test_to_http1_recorded(void)
     message_head_clear(&m);
 }
 
+/* What a lent head's user saw and took (message_to_http1_lend). */
+struct lent {
+    int calls;
+    int take;              /* take it (http1_head_take) or only read it */
+    struct http1_head *taken;
+    int status;
+};
+
+static int use_lent(void *arg, struct http1_head *h)
+{
+    struct lent *l = arg;
+    l->calls++;
+    l->status = h->status;
+    if (l->take)
+        l->taken = http1_head_take(h);
+    return 7;
+}
+
+/* a and b hold the same head (every field a flow or writer reads). */
+static int same_http1(const struct http1_head *a, const struct http1_head *b)
+{
+    if (a->is_request != b->is_request || a->method != b->method || a->status != b->status ||
+        a->major != b->major || a->minor != b->minor || a->framing != b->framing ||
+        a->content_length != b->content_length || a->keep_alive != b->keep_alive ||
+        a->upgrade != b->upgrade || a->wire_size != b->wire_size || a->nfields != b->nfields ||
+        strcmp(a->target, b->target) || strcmp(a->reason, b->reason))
+        return 0;
+    for (size_t i = 0; i < a->nfields; i++)
+        if (strcmp(a->fields[i].name, b->fields[i].name) ||
+            strcmp(a->fields[i].value, b->fields[i].value))
+            return 0;
+    return 1;
+}
+
+/* All of h's strings lie in its own block (a packed head: one free). */
+static int strings_inside(const struct http1_head *h)
+{
+    const char *lo = (const char *)h, *hi = h->buf + h->buf_len;
+    for (size_t i = 0; i < h->nfields; i++)
+        if (h->fields[i].name < lo || h->fields[i].name >= hi || h->fields[i].value < lo ||
+            h->fields[i].value >= hi)
+            return 0;
+    return 1;
+}
+
+/* The response head an HTTP/2 upstream gives the exchange: lent on the stack, taken once (the
+ * exchange's http1_head_take), the same head message_to_http1 makes; a big head's heap rooms
+ * (fields, offsets, text) are freed by the lender only, never by the take. */
+static void test_to_http1_lend(void)
+{
+    for (int big = 0; big < 2; big++) {
+        struct message_head m;
+        message_head_init(&m, 0);
+        ok(!h2_block(&m, REQ(":status", "200", "content-type", "text/html", "content-length", "5",
+                             "cookie", "a=1", "etag", "\"x\"", "cookie", "b=2"), 0),
+           "response head");
+        char value[300];
+        memset(value, 'v', sizeof value - 1);
+        value[sizeof value - 1] = 0;
+        for (int i = 0; big && i < 60; i++) { /* 60 fields, ~18 KB: every room on the heap */
+            char name[32];
+            snprintf(name, sizeof name, "x-f-%d", i);
+            message_add_field(&m, name, strlen(name), value, strlen(value));
+        }
+        m.major = 2;
+        m.minor = 0;
+        m.wire_size = 321;
+        const char *why = "unset";
+        struct http1_head *want = message_to_http1(&m, &why);
+        struct lent l = {0, 1, NULL, 0};
+        int used = 0;
+        int r = message_to_http1_lend(&m, &why, use_lent, &l, &used);
+        ok(r == 0 && !why && l.calls == 1 && used == 7, "%s head lent once, use's result back",
+           big ? "big" : "small");
+        ok(want && l.taken && same_http1(want, l.taken), "%s: taken head = message_to_http1's",
+           big ? "big" : "small");
+        ok(l.taken && l.taken->packed && strings_inside(l.taken),
+           "%s: taken into one block of its own", big ? "big" : "small");
+        if (l.taken)
+            is_str(http1_head_get(l.taken, "cookie"), "a=1; b=2", "cookie crumbs joined");
+        http1_head_free(want);
+        http1_head_free(l.taken);
+
+        struct lent peek = {0, 0, NULL, 0}; /* read, not taken */
+        ok(message_to_http1_lend(&m, &why, use_lent, &peek, &used) == 0 && peek.calls == 1 &&
+               peek.status == 200,
+           "%s: a head only read is fine", big ? "big" : "small");
+        message_head_clear(&m);
+    }
+    struct message_head m;
+    message_head_init(&m, 1);
+    ok(!h2_block(&m, REQ(":method", "BREW", ":scheme", "https", ":path", "/"), 0), "BREW head");
+    const char *why = NULL;
+    struct lent l = {0, 1, NULL, 0};
+    int used = -5;
+    ok(message_to_http1_lend(&m, &why, use_lent, &l, &used) < 0 && why && l.calls == 0 &&
+           used == -5,
+       "unknown method: not lent, a reason");
+    message_head_clear(&m);
+}
+
+/* Field values: NUL, CR or LF anywhere refused, every other byte at every place accepted (the
+ * check goes eight bytes a step, then byte by byte: lengths 1 to 24 cover both, and bytes next to
+ * the bad ones, 0x01, 0x0b, 0x8a, 0x8d, 0xff, show no false match). */
+static void test_value_bytes(void)
+{
+    int refused = 0, accepted = 0, tried_bad = 0, tried_good = 0;
+    for (size_t len = 1; len <= 24; len++) {
+        for (size_t at = 0; at < len; at++) {
+            for (int c = 0; c < 256; c++) {
+                char v[24];
+                memset(v, c == 'x' ? 'y' : 'x', sizeof v);
+                v[at] = (char)c;
+                if (c == 0xff && at + 1 < len) /* two high bytes side by side too */
+                    v[at + 1] = (char)0x80;
+                struct message_head h;
+                message_head_init(&h, 0);
+                const char *why = message_h2_add(&h, "x-v", 3, v, len, 0);
+                int bad = c == 0 || c == '\r' || c == '\n';
+                if (bad) {
+                    tried_bad++;
+                    refused += why && !strcmp(why, "invalid character in field value");
+                } else {
+                    tried_good++;
+                    accepted += !why && h.nfields == 1 && !memcmp(h.fields[0].value, v, len);
+                }
+                message_head_clear(&h);
+            }
+        }
+    }
+    is_int(refused, tried_bad, "NUL, CR, LF refused at every place of values of 1-24 bytes");
+    is_int(accepted, tried_good, "every other byte accepted at every place");
+}
+
 static void test_arena(void)
 {
     struct message_head m, moved;
@@ -382,6 +516,8 @@ int main(void)
     test_to_h2();
     test_to_http1();
     test_to_http1_recorded();
+    test_to_http1_lend();
+    test_value_bytes();
     test_arena();
     return done();
 }
