@@ -148,6 +148,11 @@ void http1_parser_resume(struct http1_parser *p) HP_NONNULL(1);
 /* 1 when the parser is between messages (nothing of a new message consumed yet). */
 int http1_parser_idle(const struct http1_parser *p) HP_NONNULL(1);
 
+/* The connection is idle: give back the head scratch the parser keeps between messages (~1 KiB:
+ * strings, spans, fields; S5, memory per idle tunnel). A no-op while part of a head is held; the
+ * next message allocates it again. */
+void http1_parser_release_scratch(struct http1_parser *p) HP_NONNULL(1);
+
 /* Copy src into a new heap head, one block holding the head, its fields and its strings (src is
  * reset; a parser keeps its scratch buffers for the next message). Returns NULL on OOM (src is
  * then untouched). Free with http1_head_free: one free(). */
