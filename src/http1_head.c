@@ -1,7 +1,7 @@
 /* http1_head.c — see http1.h: heap heads in one block (http1_head_pack, http1_head_take) and
  * their free. A taken head is copied out of the parser's scratch (strings, spans, fields), which
  * the parser keeps for its next message (one allocation per head instead of four) until its
- * connection idles (http1_parser_release_scratch). */
+ * connection idles (http1_parser_release_scratch). Also the standard reason phrases. */
 #include "http1.h"
 
 #include <stdlib.h>
@@ -93,4 +93,25 @@ void http1_head_free(struct http1_head *h)
     }
     free(h->spans);
     free(h);
+}
+
+const char *http1_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "";
+    }
 }

@@ -144,6 +144,27 @@ static void test_request_every_split(void)
     }
     ok(all_ok, "chunked request with trailers parses identically at every split point");
 
+    /* Connection values naming only the fixed hop-by-hop fields are not searched per field
+     * (write_fields): the others still are, whatever the case of their field's name
+     * (serialize_request writes the target /p?q=1) */
+    static const char conn_req[] =
+        "GET /c HTTP/1.1\r\nHost: c.test\r\nConnection: keep-alive, Upgrade\r\n"
+        "Keep-Alive: timeout=5\r\nUpgrade: websocket\r\nX-Keep: 1\r\nCONNECTION: X-B\r\n"
+        "x-b: 2\r\nPROXY-CONNECTION: x-c\r\nX-C: 3\r\nTE: trailers\r\n\r\n";
+    struct capture cc = {0};
+    feed_split(1, conn_req, sizeof conn_req - 1, 0, &cc, 0);
+    char *cs = cc.nheads == 1 ? serialize_request(cc.heads[0], NULL, HTTP1_NO_BODY, 0) : NULL;
+    is_str(cs, "GET /p?q=1 HTTP/1.1\r\nHost: c.test\r\nX-Keep: 1\r\n\r\n",
+           "fields named by a later Connection or Proxy-Connection field dropped, others kept");
+    free(cs);
+    cs = cc.nheads == 1 ? serialize_request(cc.heads[0], NULL, HTTP1_NO_BODY, HTTP1_KEEP_UPGRADE)
+                        : NULL;
+    is_str(cs, "GET /p?q=1 HTTP/1.1\r\nHost: c.test\r\nUpgrade: websocket\r\nX-Keep: 1\r\n"
+               "Connection: upgrade\r\n\r\n",
+           "an upgrade keeps Upgrade");
+    free(cs);
+    cap_free(&cc);
+
     struct capture c = {0};
     feed_split(1, req, len, 0, &c, 0);
     char *s = serialize_request(c.heads[0], "example.com:8080", HTTP1_CHUNKED, 0);
