@@ -189,6 +189,7 @@ static int on_startline_complete(llhttp_t *l)
     if (off == SIZE_MAX)
         return fail_limit(l, HTTP1_LIMIT_HEAD);
     p->head.spans[0].name_off = off;
+    p->start_len = p->head.buf_len - off - 1;
     return 0;
 }
 
@@ -259,6 +260,7 @@ static int on_headers_complete(llhttp_t *l)
         if (off == SIZE_MAX)
             return fail_limit(l, HTTP1_LIMIT_HEAD);
         h->spans[0].name_off = off;
+        p->start_len = 0;
     }
     if (h->nspans - 1 > h->fields_cap || !h->fields) {
         size_t cap = h->nspans - 1 > 16 ? h->nspans - 1 : 16;
@@ -269,13 +271,16 @@ static int on_headers_complete(llhttp_t *l)
         h->fields_cap = cap;
     }
     h->nfields = h->nspans - 1;
-    size_t wire = 0;
+    /* buf holds the start-line string, each name and each value received, one NUL after each:
+     * their bytes are buf_len less one per string (no strlen of every field) */
+    size_t strings = 1 + h->nfields;
     for (size_t i = 0; i < h->nfields; i++) {
         const struct http1_span *s = &h->spans[i + 1];
         h->fields[i].name = h->buf + s->name_off;
         h->fields[i].value = s->value_off == SIZE_MAX ? "" : h->buf + s->value_off;
-        wire += strlen(h->fields[i].name) + strlen(h->fields[i].value) + 4; /* ": " CRLF */
+        strings += s->value_off != SIZE_MAX;
     }
+    size_t wire = h->buf_len - strings + 4 * h->nfields; /* ": " CRLF per field */
     const char *start = h->buf + h->spans[0].name_off;
     h->major = llhttp_get_http_major(l);
     h->minor = llhttp_get_http_minor(l);
@@ -288,7 +293,7 @@ static int on_headers_complete(llhttp_t *l)
         if (h->major != 1)
             return fail(l, "unsupported HTTP version in the request line (HTTP/1.x only)");
         h->target = start;
-        wire += strlen(llhttp_method_name(h->method)) + strlen(start) + 12; /* " " " HTTP/1.1" CRLF */
+        wire += strlen(llhttp_method_name(h->method)) + 12; /* " " " HTTP/1.1" CRLF */
         if (l->flags & F_CHUNKED)
             h->framing = HTTP1_CHUNKED;
         else if (l->flags & F_CONTENT_LENGTH)
@@ -300,11 +305,13 @@ static int on_headers_complete(llhttp_t *l)
         if (h->status < 100 || h->status > 999) /* "HTTP/1.1  200" gives 0: not forwardable */
             return fail(l, "invalid status code");
         /* control bytes llhttp lets through in a reason phrase would break the client's parser */
-        for (char *r = h->buf + h->spans[0].name_off; *r; r++)
+        char *r = h->buf + h->spans[0].name_off;
+        for (; *r; r++)
             if ((unsigned char)*r < 0x20 ? *r != '\t' : *r == 0x7f)
                 *r = ' ';
         h->reason = start;
-        wire += strlen(start) + 15; /* "HTTP/1.1 200 " CRLF */
+        /* a NUL llhttp let through ends the reason phrase: its bytes after it are not counted */
+        wire = wire - p->start_len + (size_t)(r - start) + 15; /* "HTTP/1.1 200 " CRLF */
         if ((h->status >= 100 && h->status < 200) || h->status == 204 || h->status == 304)
             h->framing = HTTP1_NO_BODY;
         else if (l->flags & F_CHUNKED)

@@ -100,6 +100,7 @@ struct http1_parser {
     void *arg;                             /* owner callback argument */
     int in_body;                           /* head delivered: field spans are trailers now */
     size_t cur_start;                      /* offset in head.buf of the string being received */
+    size_t start_len;                      /* bytes of the start-line string in head.buf */
     struct http1_head trailer;             /* trailer fields being received (buf and spans only) */
     size_t trailer_start;                  /* offset in trailer.buf of the string being received */
     uint64_t body_bytes;                   /* de-chunked body bytes of the current message */
