@@ -203,10 +203,9 @@ void clients_note(struct clients *t, const char *addr, enum client_event ev)
     notify(t);
 }
 
-void clients_request(struct clients *t, const char *addr, const char *ua, int via_tls)
+/* A request of c (t's lock held): counts, its app; 1 when the checklist changed. */
+static int request_locked(struct client *c, const char *ua, int via_tls)
 {
-    pthread_mutex_lock(&t->lock);
-    struct client *c = find(t, addr, 1);
     c->last_seen = time(NULL);
     /* the first request of a kind changes the checklist; later ones only counts */
     int changed = !c->s.app_requests || (via_tls && !c->s.tls_trusted);
@@ -227,9 +226,29 @@ void clients_request(struct clients *t, const char *addr, const char *ua, int vi
         a->requests++;
         a->trusted += via_tls != 0;
     }
+    return changed;
+}
+
+void clients_request(struct clients *t, const char *addr, const char *ua, int via_tls)
+{
+    pthread_mutex_lock(&t->lock);
+    int changed = request_locked(find(t, addr, 1), ua, via_tls);
     pthread_mutex_unlock(&t->lock);
     if (changed)
         notify(t);
+}
+
+void clients_plain_request(struct clients *t, const char *addr, const char *ua)
+{
+    pthread_mutex_lock(&t->lock);
+    struct client *c = find(t, addr, 1);
+    request_locked(c, ua, 0);
+    c->s.proxied++; /* as clients_note(CLIENT_PROXIED): always a change */
+    void (*fn)(void *) = t->listener;
+    void *arg = t->listener_arg;
+    pthread_mutex_unlock(&t->lock);
+    if (fn)
+        fn(arg);
 }
 
 /* Hints for what a proxy cannot see: once per client, on the terminal (under the lock). */

@@ -38,6 +38,10 @@ void clients_note(struct clients *t, const char *addr, enum client_event ev) HP_
 void clients_request(struct clients *t, const char *addr, const char *ua, int via_tls)
     HP_NONNULL(1, 2);
 
+/* clients_request (via_tls 0) and clients_note (CLIENT_PROXIED) in one: a plain request through
+ * the proxy (per request on a worker: one lock, one look-up, one notification). */
+void clients_plain_request(struct clients *t, const char *addr, const char *ua) HP_NONNULL(1, 2);
+
 /* What the device and the app knew before a refusal: filled by clients_tls_refused. */
 struct client_trust {
     unsigned device_trusted; /* requests this device sent through intercepted tunnels */

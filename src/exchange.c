@@ -156,10 +156,11 @@ int exchange_start(struct exchange *ex)
     if (r == 0) {
         const struct tunnel *tun = ex->tun;
         struct proxy *p = ex->proxy;
-        clients_request(p->clients, ex->client_addr, http1_head_get(ex->flow->req, "user-agent"),
-                        tun->intercepted && !tun->mirror_untrusted);
-        if (!tun->intercepted)
-            clients_note(p->clients, ex->client_addr, CLIENT_PROXIED);
+        const char *ua = http1_head_get(ex->flow->req, "user-agent");
+        if (tun->intercepted)
+            clients_request(p->clients, ex->client_addr, ua, !tun->mirror_untrusted);
+        else
+            clients_plain_request(p->clients, ex->client_addr, ua);
     }
     return r;
 }

@@ -100,6 +100,7 @@ struct http1_parser {
     void *arg;                             /* owner callback argument */
     int in_body;                           /* head delivered: field spans are trailers now */
     size_t cur_start;                      /* offset in head.buf of the string being received */
+    size_t start_len;                      /* bytes of the start-line string in head.buf */
     struct http1_head trailer;             /* trailer fields being received (buf and spans only) */
     size_t trailer_start;                  /* offset in trailer.buf of the string being received */
     uint64_t body_bytes;                   /* de-chunked body bytes of the current message */
@@ -147,6 +148,11 @@ void http1_parser_resume(struct http1_parser *p) HP_NONNULL(1);
 
 /* 1 when the parser is between messages (nothing of a new message consumed yet). */
 int http1_parser_idle(const struct http1_parser *p) HP_NONNULL(1);
+
+/* The connection is idle: give back the head scratch the parser keeps between messages (~1 KiB:
+ * strings, spans, fields; S5, memory per idle tunnel). A no-op while part of a head is held; the
+ * next message allocates it again. */
+void http1_parser_release_scratch(struct http1_parser *p) HP_NONNULL(1);
 
 /* Copy src into a new heap head, one block holding the head, its fields and its strings (src is
  * reset; a parser keeps its scratch buffers for the next message). Returns NULL on OOM (src is

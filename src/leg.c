@@ -234,6 +234,8 @@ int leg_free_tls_buffers(SSL *ssl)
 int leg_release_buffers(struct leg *leg)
 {
     tls_facts_release_snapshot(&leg->tls);
+    if (leg->parser) /* its head scratch: ~1 KiB per leg that spoke HTTP/1 */
+        http1_parser_release_scratch(leg->parser);
     heap_trim_note_freed(); /* idle connections giving these back in a burst are trimmed */
     return leg_free_tls_buffers(leg->ssl);
 }

@@ -58,7 +58,8 @@ void leg_parser_free(struct leg *leg) HP_NONNULL(1);
 void leg_close(struct leg *leg) HP_NONNULL(1);
 
 /* Give the leg's TLS record buffers back (SSL_free_buffers) while it is idle: ~34 KiB per leg,
- * and its TLS facts' snapshot (tls_facts_release_snapshot, ~2.6 KiB). They are allocated again
+ * its TLS facts' snapshot (tls_facts_release_snapshot, ~2.6 KiB) and its HTTP/1 parser's head
+ * scratch (http1_parser_release_scratch, ~1 KiB). They are allocated again
  * on the next read or write (the snapshot: by the next flow). Returns 1 when none are held now (also for
  * a plain leg), 0 when OpenSSL kept them because a record is still buffered. */
 int leg_release_buffers(struct leg *leg) HP_NONNULL(1);

@@ -34,6 +34,44 @@ static const struct ua_case cases[] = {
      "Safari/537.36", "Linux", "Chrome 120"},
 };
 
+static int notified;
+static void on_change(void *arg)
+{
+    (void)arg;
+    notified++;
+}
+
+/* clients_plain_request (a plain request, once per request on a worker) counts what
+ * clients_request (not via TLS) and clients_note (CLIENT_PROXIED) counted, and notifies */
+static void test_plain_request(void)
+{
+    struct clients *a = clients_new(NULL), *b = clients_new(NULL);
+    clients_set_listener(b, on_change, NULL);
+    static const char *const uas[] = {"curl/8.4.0", NULL, "curl/8.4.0", "Shop/1.0 CFNetwork/1494.0.7 "
+                                      "Darwin/23.4.0", "curl/8.4.0"};
+    for (size_t i = 0; i < sizeof uas / sizeof *uas; i++) {
+        clients_request(a, "10.0.0.7", uas[i], 0);
+        clients_note(a, "10.0.0.7", CLIENT_PROXIED);
+        clients_plain_request(b, "10.0.0.7", uas[i]);
+    }
+    struct client_summary sa, sb;
+    ok(clients_get(a, "10.0.0.7", &sa) == clients_get(b, "10.0.0.7", &sb), "both know the client");
+    ok(sa.proxied == 5 && sb.proxied == 5 && sa.app_requests == sb.app_requests &&
+           sa.tls_trusted == 0 && sb.tls_trusted == 0 && !strcmp(sa.device, sb.device),
+       "a plain request counts as a request and as proxied (%u/%u proxied, %u/%u requests)",
+       sa.proxied, sb.proxied, sa.app_requests, sb.app_requests);
+    struct client_info la[2], lb[2];
+    size_t na = clients_list(a, la, 2), nb = clients_list(b, lb, 2);
+    int same = na == 1 && nb == 1 && la[0].napps == lb[0].napps && la[0].napps == 2;
+    for (unsigned i = 0; same && i < la[0].napps; i++)
+        same = !strcmp(la[0].apps[i].name, lb[0].apps[i].name) &&
+               la[0].apps[i].requests == lb[0].apps[i].requests;
+    ok(same, "the same apps with the same counts");
+    is_int(notified, 5, "every plain request notifies the listener (the viewer's clients)");
+    clients_free(a);
+    clients_free(b);
+}
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -117,5 +155,6 @@ int main(void)
     free(list);
     clients_free(t);
     fclose(out);
+    test_plain_request();
     return done();
 }

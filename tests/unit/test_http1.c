@@ -144,6 +144,27 @@ static void test_request_every_split(void)
     }
     ok(all_ok, "chunked request with trailers parses identically at every split point");
 
+    /* Connection values naming only the fixed hop-by-hop fields are not searched per field
+     * (write_fields): the others still are, whatever the case of their field's name
+     * (serialize_request writes the target /p?q=1) */
+    static const char conn_req[] =
+        "GET /c HTTP/1.1\r\nHost: c.test\r\nConnection: keep-alive, Upgrade\r\n"
+        "Keep-Alive: timeout=5\r\nUpgrade: websocket\r\nX-Keep: 1\r\nCONNECTION: X-B\r\n"
+        "x-b: 2\r\nPROXY-CONNECTION: x-c\r\nX-C: 3\r\nTE: trailers\r\n\r\n";
+    struct capture cc = {0};
+    feed_split(1, conn_req, sizeof conn_req - 1, 0, &cc, 0);
+    char *cs = cc.nheads == 1 ? serialize_request(cc.heads[0], NULL, HTTP1_NO_BODY, 0) : NULL;
+    is_str(cs, "GET /p?q=1 HTTP/1.1\r\nHost: c.test\r\nX-Keep: 1\r\n\r\n",
+           "fields named by a later Connection or Proxy-Connection field dropped, others kept");
+    free(cs);
+    cs = cc.nheads == 1 ? serialize_request(cc.heads[0], NULL, HTTP1_NO_BODY, HTTP1_KEEP_UPGRADE)
+                        : NULL;
+    is_str(cs, "GET /p?q=1 HTTP/1.1\r\nHost: c.test\r\nUpgrade: websocket\r\nX-Keep: 1\r\n"
+               "Connection: upgrade\r\n\r\n",
+           "an upgrade keeps Upgrade");
+    free(cs);
+    cap_free(&cc);
+
     struct capture c = {0};
     feed_split(1, req, len, 0, &c, 0);
     char *s = serialize_request(c.heads[0], "example.com:8080", HTTP1_CHUNKED, 0);
@@ -366,8 +387,56 @@ static void test_pipelined_every_split(void)
                      "Content-Length: 5, none)");
 }
 
+/* wire_size: the head as forwarded in HTTP/1.1 (start line, "name: value" CRLF per field, the
+ * empty line), counted from the head's strings. */
+static size_t wire_of(const struct http1_head *h)
+{
+    size_t w = h->is_request
+                   ? strlen(llhttp_method_name((llhttp_method_t)h->method)) + strlen(h->target) + 12
+                   : strlen(h->reason) + 15;
+    for (size_t i = 0; i < h->nfields; i++)
+        w += strlen(h->fields[i].name) + strlen(h->fields[i].value) + 4;
+    return w + 2;
+}
+
+static void test_wire_size(void)
+{
+#define HEAD(req, lit) {req, lit, sizeof lit - 1}
+    static const struct {
+        int is_request;
+        const char *head;
+        size_t len;
+    } heads[] = {
+        HEAD(1, "GET http://a.test/x?y=1 HTTP/1.1\r\nHost: a.test\r\nAccept: */*\r\n\r\n"),
+        HEAD(1, "PROPFIND / HTTP/1.0\r\nX-Empty:\r\nX-Spaces:   v  w   \r\nX-None:\r\n\r\n"),
+        HEAD(1, "OPTIONS * HTTP/1.1\r\n\r\n"),
+        HEAD(0, "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 0\r\nX-E:\r\n\r\n"),
+        HEAD(0, "HTTP/1.1 204\r\nA: b\r\n\r\n"),
+        HEAD(0, "HTTP/1.0 404 Not\tFound  Here\r\n\r\n"),
+        /* llhttp lets a NUL through in a reason phrase: the phrase ends there */
+        HEAD(0, "HTTP/1.1 200 O\0K\r\nA: b\r\nContent-Length: 0\r\n\r\n"),
+    };
+#undef HEAD
+    int all_ok = 1;
+    for (size_t i = 0; i < sizeof heads / sizeof *heads; i++) {
+        size_t len = heads[i].len;
+        for (size_t split = 0; split < len; split++) {
+            struct capture c = {0};
+            feed_split(heads[i].is_request, heads[i].head, len, split, &c, 0);
+            if (c.nheads != 1 || c.heads[0]->wire_size != wire_of(c.heads[0])) {
+                printf("# head %zu split %zu: heads %d wire %zu, want %zu\n", i, split, c.nheads,
+                       c.nheads ? c.heads[0]->wire_size : 0, c.nheads ? wire_of(c.heads[0]) : 0);
+                all_ok = 0;
+            }
+            cap_free(&c);
+        }
+    }
+    ok(all_ok, "wire_size counts every head's start line and fields at every split point");
+}
+
 int main(void)
 {
+    test_wire_size();
     test_request_every_split();
     test_body_writer();
     test_pipelined_and_pause();

@@ -1,7 +1,9 @@
 /* test_http1_head.c — heap heads in one block (http1_head.c): a taken head's every field reads
  * back as parsed, its strings live in its own block (not in the parser's scratch, which the next
  * message overwrites), it is made by one malloc and freed by one free, long heads give the
- * parser's room back, and an allocation failure leaves the parser's head as it was. */
+ * parser's room back, an allocation failure leaves the parser's head as it was, and an idle
+ * connection's parser gives its scratch back (http1_parser_release_scratch; S5) but never a head
+ * it is still receiving. */
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,8 +197,43 @@ static void test_from_message(void)
     message_head_clear(&m);
 }
 
+/* S5, memory per idle tunnel: the ~1 KiB a parser keeps between messages goes back while the
+ * connection idles, and the next message allocates it again. */
+static void test_idle_release(void)
+{
+    struct taken t = {0};
+    struct http1_parser p;
+    http1_parser_init(&p, 1, &handlers, &t);
+    feed(&p, "GET /a HTTP/1.1\r\nHost: a.test\r\nAccept: */*\r\n\r\n");
+    is_int(t.n, 1, "a request taken");
+    ok(p.head.buf && p.head.spans && p.head.fields, "between messages the parser keeps its scratch");
+    int frees = n_free;
+    http1_parser_release_scratch(&p);
+    is_int(n_free - frees, 3, "idle: its three scratch blocks are freed");
+    ok(!p.head.buf && !p.head.spans && !p.head.fields && !p.head.buf_cap && !p.head.spans_cap &&
+           !p.head.fields_cap,
+       "and the parser holds none");
+    http1_parser_release_scratch(&p); /* nothing left: a no-op */
+    /* part of the next head arrived: its scratch holds it and stays */
+    feed(&p, "POST /b HTTP/1.1\r\nHost: b.te");
+    frees = n_free;
+    http1_parser_release_scratch(&p);
+    ok(n_free == frees && p.head.buf && p.head.buf_len, "a head being received keeps its scratch");
+    feed(&p, "st\r\nContent-Length: 0\r\n\r\n");
+    is_int(t.n, 2, "the next request taken after the release");
+    if (t.n == 2) {
+        is_str(t.heads[1]->target, "/b", "its target");
+        is_str(http1_head_get(t.heads[1], "host"), "b.test", "its host, split across reads");
+        is_str(t.heads[0]->target, "/a", "the first head, taken before the release, intact");
+    }
+    for (int i = 0; i < t.n; i++)
+        http1_head_free(t.heads[i]);
+    http1_parser_free(&p);
+}
+
 int main(void)
 {
+    test_idle_release();
     test_requests();
     test_response_reasons();
     test_from_message();

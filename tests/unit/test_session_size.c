@@ -33,6 +33,15 @@ static void test_sizes(void)
 
 static const struct http1_handlers no_handlers;
 
+/* a request head taken as the front takes it (the parser's head reset, its scratch kept) */
+static int take_head(void *arg, struct http1_head *h)
+{
+    (void)arg;
+    http1_head_free(http1_head_take(h));
+    return 0;
+}
+static const struct http1_handlers taking_handlers = {take_head, NULL, NULL, NULL};
+
 static void test_leg_parser(void)
 {
     struct leg leg = {0};
@@ -40,6 +49,17 @@ static void test_leg_parser(void)
     struct http1_parser *p = leg_parser_reset(&leg, 1, &no_handlers, NULL);
     ok(p && leg.parser == p, "leg_parser_reset makes it when first needed");
     ok(leg_parser_reset(&leg, 0, &no_handlers, NULL) == p, "and reuses it after");
+    /* idle: leg_release_buffers gives the parser's head scratch back with the TLS buffers */
+    struct evbuffer *in = evbuffer_new();
+    p = leg_parser_reset(&leg, 1, &taking_handlers, NULL);
+    evbuffer_add_printf(in, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
+    http1_feed(p, in);
+    evbuffer_free(in);
+    ok(p->head.buf && p->head.fields && !p->head.buf_len,
+       "a request whose head was taken leaves the parser's scratch for the next one");
+    is_int(leg_release_buffers(&leg), 1, "an idle plain leg holds no TLS buffers");
+    ok(!p->head.buf && !p->head.spans && !p->head.fields,
+       "and its parser's head scratch is given back (S5)");
     leg_parser_free(&leg);
     ok(leg.parser == NULL, "leg_parser_free gives it back");
     leg_parser_free(&leg); /* nothing to do the second time */
