@@ -520,21 +520,33 @@ const char *http1_head_get(const struct http1_head *h, const char *name)
     return NULL;
 }
 
+/* The next token of the comma list at *s, OWS trimmed, its length in *len; NULL at the end. */
+static const char *list_next(const char **s, size_t *len)
+{
+    const char *p = *s;
+    while (*p == ' ' || *p == '\t' || *p == ',')
+        p++;
+    if (!*p)
+        return NULL;
+    const char *start = p;
+    while (*p && *p != ',')
+        p++;
+    const char *end = p;
+    while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    *s = p;
+    *len = (size_t)(end - start);
+    return start;
+}
+
 /* 1 when the comma-separated list s holds token (case-insensitive, OWS trimmed). */
 static int list_has(const char *s, const char *token, size_t toklen)
 {
-    while (*s) {
-        while (*s == ' ' || *s == '\t' || *s == ',')
-            s++;
-        const char *start = s;
-        while (*s && *s != ',')
-            s++;
-        const char *end = s;
-        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        if ((size_t)(end - start) == toklen && !strncasecmp(start, token, toklen))
+    const char *t;
+    size_t n;
+    while ((t = list_next(&s, &n)))
+        if (n == toklen && !strncasecmp(t, token, toklen))
             return 1;
-    }
     return 0;
 }
 
@@ -589,18 +601,11 @@ static int is_hop_by_hop(const struct http1_head *h, const char *name, size_t n,
  * instructions: most keep-alive heads carry "Connection: keep-alive"). */
 static int list_names_only_fixed(const char *s)
 {
-    while (*s) {
-        while (*s == ' ' || *s == '\t' || *s == ',')
-            s++;
-        const char *start = s;
-        while (*s && *s != ',')
-            s++;
-        const char *end = s;
-        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        if (end > start && !is_fixed_hop_by_hop(start, (size_t)(end - start)))
+    const char *t;
+    size_t n;
+    while ((t = list_next(&s, &n)))
+        if (!is_fixed_hop_by_hop(t, n))
             return 0;
-    }
     return 1;
 }
 
