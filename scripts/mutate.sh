@@ -28,28 +28,31 @@ MUTATIONS=(
     "wbuf-keeps-buffer|tls_wbuf|an idle TLS connection keeps its 64 KiB write buffer (tls_wbuf_release does nothing)"
     "acl-off|46-allow-client|clients outside --allow-client are served, CONNECT included (an open proxy)"
     "capture-ignores-budget|78-memory|body captures grow in memory whatever the memory budget says (they never spill)"
+    "two-session-tickets|55-api|the client-facing TLS context sends two TLS 1.3 session tickets per handshake, not one"
+    "idle-parser-keeps-scratch|http1_head session_size|an idle connection's HTTP/1 parser keeps its head scratch (http1_parser_release_scratch does nothing)"
+    "cert-facts-per-process|peer_cert_facts 56-facts|a certificate without facts of its own reads the last ones kept (any certificate's), not its own"
+    "store-int-not-rebound|store|an integer column kept from the row before is not bound again when its value changes"
+    "ats-texts-not-put-back|flow_texts_golden 47-ats|the stored ats-cleartext warning is read back without its catalogue texts"
+    "h2-mem-calloc-dirty|h2_mem|nghttp2's calloc hands out a small block without zeroing it (a reused block keeps its old bytes)"
+    "h2-rx-not-reset|h2_client 57-http2-upstream|the h2 upstream's response-head buffer is not reset when a header block begins"
 )
 
 mutate_store-skip-in-big-batch() {
-    subst src/store.c '        int rc = fault ? -1 : write_flow(s, fl[i]);' \
-        '        int rc = fault ? -1 : n >= 128 && i % 50 == 7 ? 0 : write_flow(s, fl[i]); /* MUTANT */'
+    subst src/store.c '        int rc = fault ? -1 : write_flow(s, f);' \
+        '        int rc = fault ? -1 : n >= 128 && i % 50 == 7 ? 0 : write_flow(s, f); /* MUTANT */'
 }
 mutate_shutdown-no-store() {
     # the worker's stop event marks the shutdown; from then on the store writes nothing but still
     # prints the flows' terminal lines
-    subst src/worker.c '    struct worker *w = arg;
-    for (int i = 0; i < w->nlisteners; i++)
-        evconnlistener_disable(w->listeners[i]);' '    struct worker *w = arg;
+    subst src/worker.c '    w->stopping = 1; /* no trim any more */' '    w->stopping = 1;
     extern int mutant_stopping;
-    mutant_stopping = 1;
-    for (int i = 0; i < w->nlisteners; i++)
-        evconnlistener_disable(w->listeners[i]);' &&
+    mutant_stopping = 1;' &&
     subst src/store.c 'static void write_batch(struct store *s, struct flow **fl, size_t n, size_t nold, int try)
 {' 'int mutant_stopping;
 static void write_batch(struct store *s, struct flow **fl, size_t n, size_t nold, int try)
 {' &&
-    subst src/store.c '        int rc = fault ? -1 : write_flow(s, fl[i]);' \
-        '        int rc = fault || mutant_stopping ? -1 : write_flow(s, fl[i]);'
+    subst src/store.c '        int rc = fault ? -1 : write_flow(s, f);' \
+        '        int rc = fault || mutant_stopping ? -1 : write_flow(s, f);'
 }
 mutate_verify-none() {
     subst src/tls_client.c 'SSL_CTX_set_verify(ctx, insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);' \
@@ -78,8 +81,49 @@ mutate_acl-off() {
     subst src/worker.c '    if (!acl_allows(&w->proxy->allowed, addr)) {' '    if (0) {'
 }
 mutate_capture-ignores-budget() {
-    subst src/capture.c '        if (ncap <= mem_max && (!b || budget_take(b, ncap - cap->cap))) {' \
-        '        if (1) { (void)mem_max;'
+    subst src/capture.c '        if (ncap <= mem_max + (aligned ? CAPTURE_ALIGN : 0)) {
+            took = !b || budget_take(b, ncap - cap->cap);' '        if (1) {
+            took = 1;'
+}
+mutate_two-session-tickets() {
+    subst src/tls_server.c '    SSL_CTX_set_num_tickets(ctx, 1);' '    SSL_CTX_set_num_tickets(ctx, 2);'
+}
+mutate_idle-parser-keeps-scratch() {
+    subst src/http1_head.c '    if (p->in_body || h->buf_len || h->nspans || h->nfields)
+        return;
+    scratch_free(h);' '    if (p)
+        return;
+    scratch_free(h);'
+}
+mutate_cert-facts-per-process() {
+    # the facts kept once per process instead of per X509 object: another certificate (a copy,
+    # another upstream's) reads the last certificate's facts
+    subst src/peer_cert_facts.c '    const struct kept *k = kept_index >= 0 ? X509_get_ex_data(cert, kept_index) : NULL;' \
+        '    static const struct kept *mutant_last;
+    const struct kept *k = kept_index >= 0 ? X509_get_ex_data(cert, kept_index) : NULL;
+    if (!k)
+        k = mutant_last;' &&
+    subst src/peer_cert_facts.c '            made = NULL; /* kept: freed with the certificate */' \
+        '            mutant_last = made, made = NULL;'
+}
+mutate_store-int-not-rebound() {
+    subst src/store_row.c '    if ((s->kept_params & bit) && s->kept_int[i] == v)' '    if ((s->kept_params & bit))'
+}
+mutate_ats-texts-not-put-back() {
+    subst src/flow_json.c '        if (!key)
+            continue;
+        json_object_del(w, "entry");' '        if (!key || !strcmp(key, "ats-cleartext"))
+            continue;
+        json_object_del(w, "entry");'
+}
+mutate_h2-mem-calloc-dirty() {
+    subst src/h2_mem.c '    void *p = block_alloc(nmemb * size);
+    if (p)
+        memset(p, 0, nmemb * size);' '    void *p = block_alloc(nmemb * size);'
+}
+mutate_h2-rx-not-reset() {
+    subst src/h2_client.c '    c->rx_st = st;
+    message_head_reset(&c->rx);' '    c->rx_st = st;'
 }
 
 # ---- machinery ---------------------------------------------------------------------------------
