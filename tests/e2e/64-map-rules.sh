@@ -61,7 +61,8 @@ O="https://upstream.test:$ORIGIN"
 
 # detail JSON of the newest flow whose URL ends with $1
 flow_for() {
-    wait_grep "$1" "$HTTPEEK_LOG" 10 >/dev/null 2>&1
+    # $1 is a literal URL suffix (may hold ? or .): escaped for wait_grep's ERE
+    wait_grep "$(sed 's/[][\\.*^$?+(){}|]/\\&/g' <<<"$1")" "$HTTPEEK_LOG" 10 >/dev/null 2>&1
     sleep 0.3
     "$PYTHON" - "$(WEBAPI "")" "$1" <<'PY'
 import json, sys, urllib.request

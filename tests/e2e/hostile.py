@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Hostile clients for the hardening e2e tests (stdlib only, 127.0.0.1 only).
 
-    hostile.py raw PORT TEXT|@FILE [--split N] [--delay S] [--timeout S]
+    hostile.py raw PORT TEXT|@FILE [--split N] [--delay S] [--timeout S] [--close-wait S]
         send bytes (TEXT with Python escapes such as \\r\\n, or a file), optionally
         in pieces of N bytes with S seconds between them; print "STATUS CLOSED BODY" (STATUS 0 when no response came, CLOSED 1 when
-        the proxy closed the connection after answering).
-    hostile.py req PORT KIND N UPSTREAM_PORT
+        the proxy closed the connection after answering, 0 when it kept it open --close-wait
+        seconds (default 2), "-" with --close-wait 0: not looked at, no wait).
+    hostile.py req PORT KIND N UPSTREAM_PORT [--timeout S] [--close-wait S]
         build a request and send it as `raw` does; KIND is one of
         target N (request-target of N bytes), line N (one header line of N bytes),
         head N (N bytes of headers in 1000-byte lines), count N (N header fields).
@@ -31,8 +32,11 @@ import time
 UP = "upstream.test"
 
 
-def recv_response(s, timeout):
-    """Read one response (head + Content-Length body) and whether the peer then closed."""
+def recv_response(s, timeout, close_wait=2.0):
+    """Read one response (head + Content-Length body) and whether the peer then closed: 1, or 0
+    when it kept the connection open close_wait seconds; "-" when close_wait is 0 (not looked at,
+    for a caller whose check is only the status: the wait would cost close_wait on every kept
+    connection)."""
     s.settimeout(timeout)
     data = b""
     deadline = time.monotonic() + timeout
@@ -62,9 +66,11 @@ def recv_response(s, timeout):
             body += b
     except (socket.timeout, ConnectionResetError):
         pass
+    if not close_wait:
+        return status, body, "-"
     closed = 0
     try:
-        s.settimeout(max(0.1, min(2.0, deadline - time.monotonic())))
+        s.settimeout(max(0.1, min(close_wait, deadline - time.monotonic())))
         b = s.recv(1)
         closed = 1 if not b else 0
     except socket.timeout:
@@ -74,7 +80,7 @@ def recv_response(s, timeout):
     return status, body, closed
 
 
-def send(port, data, split=0, delay=0.0, timeout=10.0):
+def send(port, data, split=0, delay=0.0, timeout=10.0, close_wait=2.0):
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     try:
         if split:
@@ -86,7 +92,7 @@ def send(port, data, split=0, delay=0.0, timeout=10.0):
             s.sendall(data)
     except (BrokenPipeError, ConnectionResetError):
         pass
-    st, body, closed = recv_response(s, timeout)
+    st, body, closed = recv_response(s, timeout, close_wait)
     s.close()
     return st, body, closed
 
@@ -109,7 +115,7 @@ def build(kind, n, up_port):
 
 
 def show(st, body, closed):
-    print("%d %d %s" % (st, closed, body.decode("latin-1").strip().replace("\n", " ")[:300]))
+    print("%d %s %s" % (st, closed, body.decode("latin-1").strip().replace("\n", " ")[:300]))
 
 
 def hold(port, n, secs):
@@ -311,12 +317,15 @@ def main():
             pos.append(a[i])
             i += 1
     timeout = float(opt.get("timeout", 10))
+    close_wait = float(opt.get("close-wait", 2.0))
     if pos[0] == "raw":
         data = (open(pos[2][1:], "rb").read() if pos[2].startswith("@")
                 else pos[2].encode("latin-1").decode("unicode_escape").encode("latin-1"))
-        show(*send(int(pos[1]), data, int(opt.get("split", 0)), float(opt.get("delay", 0)), timeout))
+        show(*send(int(pos[1]), data, int(opt.get("split", 0)), float(opt.get("delay", 0)), timeout,
+                   close_wait))
     elif pos[0] == "req":
-        show(*send(int(pos[1]), build(pos[2], int(pos[3]), int(pos[4])), timeout=timeout))
+        show(*send(int(pos[1]), build(pos[2], int(pos[3]), int(pos[4])), timeout=timeout,
+                   close_wait=close_wait))
     elif pos[0] == "hold":
         hold(int(pos[1]), int(pos[2]), float(pos[3]))
     elif pos[0] == "hello":

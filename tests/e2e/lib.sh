@@ -495,13 +495,18 @@ py() { timeout -k 2 "${PY_TIMEOUT:-30}" "$PYTHON" -c "$@"; }
 api() { curl -sS --max-time 10 "$@"; }
 # jq_py EXPR [ARGS]: print a python expression of the JSON on stdin (as d; ARGS as sys.argv[1:])
 jq_py() { "$PYTHON" -c "import json,sys; d=json.load(sys.stdin); print($1)" "${@:2}"; }
-# wait_flows VIEWER-URL N: until the flow list holds N flows (committed in batches), at most 5 s
+# wait_flows VIEWER-URL N: until the flow list holds N flows (committed in batches), at most 5 s;
+# when it gives up, a "# " line in the TAP output says so (a wrong N would otherwise only cost 5 s
+# silently: the check after it decides) and it returns 1
 wait_flows() {
-    local i
+    local i n
     for i in $(seq 50); do
-        [ "$(api "$1/api/flows" | jq_py 'len(d)' 2>/dev/null)" = "$2" ] && return 0
+        n=$(api "$1/api/flows" | jq_py 'len(d)' 2>/dev/null)
+        [ "$n" = "$2" ] && return 0
         sleep 0.1
     done
+    diag "wait_flows: $2 flows expected, ${n:-no answer} listed after 5 s"
+    return 1
 }
 
 # flow_id_of VIEWER-URL SUBSTRING: the id of the first listed flow whose URL holds SUBSTRING, once
@@ -515,6 +520,7 @@ flow_id_of() {
         [ -n "$id" ] && { echo "$id"; return 0; }
         sleep 0.1
     done
+    diag "flow_id_of: no flow with '$2' listed after 5 s" >&2
 }
 
 # node_tap OUTPUT: turn a node test's "ok - " / "not ok - " / "# " lines into TAP checks here
