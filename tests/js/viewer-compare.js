@@ -61,7 +61,9 @@ function received(echo) {
 
     // ---- Compare: ctrl-click two rows
     await page.click('#list-rows .row[data-id="' + a + '"]', { modifiers: ['Control'] });
-    const marked = await page.$eval('#list-rows .row[data-id="' + a + '"]', (r) => r.classList.contains('marked'));
+    // the list draws the mark on its next frame (scheduleRenderAll): wait for it, not for a fixed time
+    const marked = await page.waitForFunction((sel) => { const r = document.querySelector(sel); return r && r.classList.contains('marked'); },
+      '#list-rows .row[data-id="' + a + '"]', { timeout: 3000 }).then(() => true, () => false);
     check(marked, 'ctrl-click marks a flow for Compare (the row says so)');
     check(!(await page.$eval('#compare-dlg', (d) => d.open)), 'one marked flow does not open Compare yet');
     await page.click('#list-rows .row[data-id="' + b + '"]', { modifiers: ['Control'] });
