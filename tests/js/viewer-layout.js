@@ -11,7 +11,7 @@
 const path = require('path');
 const http = require('http');
 const { execFileSync } = require('child_process');
-const { ok, getJSON, rows, waitRows: waitRowsFor, launchChromium, filtered } = require('./common');
+const { ok, getJSON, rows, waitRows: waitRowsFor, launchChromium, filtered, nextFrame } = require('./common');
 // the second pass waits a little longer: its flows come from fresh upstreams
 const waitRows = (page, pred, ms = 6000) => waitRowsFor(page, pred, ms);
 
@@ -184,7 +184,12 @@ async function main() {
     // ---- items 9 and 12: the no-match state and the layout at three widths ------------------
     for (const w of [1400, 800, 600]) {
       await page.setViewportSize({ width: w, height: 800 });
-      await page.waitForTimeout(150);
+      // layout.js lays the page out for a width in applyWidth, run by the media queries' change
+      // events, which the page fires on its next rendering step after the resize (not at once):
+      // wait until the body's classes are those of this width (no change at all from 800 to 600);
+      // never: the panel checks below read the old layout and fail
+      await page.waitForFunction(() => document.body.classList.contains('narrow') === matchMedia('(max-width: 899px)').matches &&
+        document.body.classList.contains('wide') === matchMedia('(min-width: 1100px)').matches, null, { timeout: 3000 }).catch(() => {});
       // before any click (using the list closes an overlaid panel)
       const sideW = await page.evaluate(() => (document.getElementById('side').hidden ? 0 : document.getElementById('side').getBoundingClientRect().width));
       if (w === 1400) ok(sideW > 0, `1400 px: the clients panel is docked (${sideW} px)`);
@@ -204,7 +209,7 @@ async function main() {
       rs = await waitRows(page, (r) => r.length > 0);
       ok(rs.length > 0 && (await page.inputValue('#filter')) === '', `${w} px: Clear filter brings the flows back`);
       await selectRow(page, fresh.id, 'overview');
-      await page.waitForTimeout(100);
+      await nextFrame(page); // the list's paint after the detail opened (scheduleRender: its header's scrollbar padding)
       const lay = await page.evaluate(() => {
         const vis = (e) => { const r = e.getBoundingClientRect(); if (!r.width || r.left < 0 || r.right > innerWidth + 0.5 || r.top < 0 || r.bottom > innerHeight) return false;
           const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2); return hit === e || e.contains(hit); };
