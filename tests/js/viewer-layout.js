@@ -263,11 +263,19 @@ async function main() {
     const clients = await getJSON(`${WEB}/api/clients`);
     const withApps = clients.find((x) => Array.isArray(x.apps) && x.apps.length);
     ok(withApps, 'the server lists apps under the device', JSON.stringify(clients));
+    // after the reload the cards and the passthrough panel come from GET /api/clients and
+    // /api/passthrough once the first page of flows is in (refreshClients, refreshPassthrough), not
+    // with the detail selectRow waited for: wait for what the checks read (never: they fail)
     if (withApps) {
+      await page.waitForFunction(([addr, want]) => {
+        const got = [...document.querySelectorAll(`#clients .client[data-addr="${addr}"] li.app .app-name`)].map((e) => e.textContent);
+        return want.every((n) => got.includes(n));
+      }, [withApps.addr, withApps.apps.map((a) => a.name || '(no User-Agent)')], { timeout: 5000 }).catch(() => {});
       const names = await page.$$eval(`#clients .client[data-addr="${withApps.addr}"] li.app .app-name`, (e) => e.map((x) => x.textContent));
       ok(withApps.apps.every((a) => names.includes(a.name || '(no User-Agent)')), 'the clients panel lists each app under its device', JSON.stringify(names));
     }
     const pt = await getJSON(`${WEB}/api/passthrough`);
+    await page.waitForFunction(() => /built in/.test(document.getElementById('passthrough').textContent), null, { timeout: 5000 }).catch(() => {});
     const ptext = await page.$eval('#passthrough', (e) => e.textContent);
     {
       ok(pt.builtin && /built in/.test(ptext) && ptext.includes('--no-default-passthrough'), 'the built-in passthrough list is labelled, with the flag that turns it off', ptext);
