@@ -51,4 +51,26 @@ async function waitRows(page, pred, ms = 5000) {
   return rs;
 }
 
-module.exports = { ok, getJSON, rows, waitRows, launchChromium };
+// Resolves after the list's next paint: the list draws on an animation frame (scheduleRender,
+// web/list.js), and a frame asked for after it runs after it.
+function nextFrame(page) {
+  return page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve())));
+}
+
+// act (typing in the filter, a filter select or checkbox), then wait until the list shows its
+// result: the filter bar applies a change 120 ms after it (onFilterInput's debounce, web/app.js:
+// readFilter replaces store.filter), body and header terms once the server search has answered
+// (search.js empties #st-search), and the rows are painted on the next frame. Without this a wait
+// on the rows can pass on the rows of the filter before, when they happen to satisfy it.
+// Resolves true, or false when no new filter was applied within ms (the caller's check fails).
+// act must change what the filter lets through (an empty filter again compiles to the same null).
+async function filtered(page, act, ms = 5000) {
+  await page.evaluate(() => { window.hpFilterBefore = window.HP.store.filter; });
+  await act();
+  const applied = await page.waitForFunction(() => window.HP.store.filter !== window.hpFilterBefore &&
+    document.getElementById('st-search').textContent === '', null, { timeout: ms }).then(() => true, () => false);
+  await nextFrame(page);
+  return applied;
+}
+
+module.exports = { ok, getJSON, rows, waitRows, launchChromium, nextFrame, filtered };

@@ -27,7 +27,10 @@ const { ok, getJSON, waitRows, launchChromium } = require('./common');
     const body = '{"user":{"name":"Ada","plan":"free"}}';
     await page.fill('#cp-body', body);
     await page.click('#cp-send');
-    await page.waitForFunction(() => /^200/.test(document.getElementById('cp-status').textContent), null, { timeout: 10000 }).catch(() => {});
+    // showResponse (web/compose.js) writes the status line, then awaits the body's own fetch
+    // before it fills #cp-resp-body: wait for both, or the body is read while still empty
+    await page.waitForFunction(() => /^200/.test(document.getElementById('cp-status').textContent) &&
+      document.getElementById('cp-resp-body').textContent !== '', null, { timeout: 10000 }).catch(() => {});
     const status = await page.$eval('#cp-status', (n) => n.textContent);
     ok(/^200 OK/.test(status), 'Send: the response status shows in place', status);
     const shownBody = await page.$eval('#cp-resp-body', (n) => n.textContent);

@@ -141,8 +141,12 @@ function viaProxy(args) {
     await dlgGone('keys-dlg');
     await page.keyboard.press('Home');
     await page.waitForFunction((id) => new RegExp('flow #' + id + ' selected').test(document.getElementById('st-sel').textContent), first, { timeout: 3000 }).catch(() => {});
-    await page.waitForFunction(() => { const b = document.getElementById('b-repeat'); return b && !b.hidden; }, null, { timeout: 3000 }).catch(() => {});
-    await page.waitForTimeout(500); // the detail of the flow selected has loaded (compose.js hears of it)
+    // "a" repeats the flow compose.js last heard of ('hp-detail'), which select() (web/detail.js)
+    // sends after a 40 ms timer and a fetch: until then it is the flow selected before. Wait for
+    // the detail shown to be the first flow's (detail.js sets it and sends 'hp-detail' in one step);
+    // if it never is, "a" repeats another flow and the check below says so.
+    await page.waitForFunction((id) => { const d = window.HP.currentFlow(); const b = document.getElementById('b-repeat');
+      return d && d.id === id && b && !b.hidden; }, first, { timeout: 5000 }).catch(() => {});
     const src = await sel();
     await page.keyboard.press('a');
     await page.waitForFunction(() => /sent again: #\d+/.test(document.getElementById('repeat-note').textContent), null, { timeout: 5000 }).catch(() => {});

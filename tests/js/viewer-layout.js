@@ -11,7 +11,7 @@
 const path = require('path');
 const http = require('http');
 const { execFileSync } = require('child_process');
-const { ok, getJSON, rows, waitRows: waitRowsFor, launchChromium } = require('./common');
+const { ok, getJSON, rows, waitRows: waitRowsFor, launchChromium, filtered, nextFrame } = require('./common');
 // the second pass waits a little longer: its flows come from fresh upstreams
 const waitRows = (page, pred, ms = 6000) => waitRowsFor(page, pred, ms);
 
@@ -25,19 +25,20 @@ const SHOT_DIR = process.env.SHOT_DIR;
 function note(msg) { console.log('# ' + msg); }
 
 
-// type a filter, let it apply (debounce, then any server search), then wait until pred holds
-// for the flows the filter lets through (all of them, not only the rows scrolled into view)
+// type a filter, let it apply (debounce, then any server search: common.js filtered), then wait
+// until pred holds for the flows the filter lets through (all of them, not only the rows
+// scrolled into view). The result's .applied is false when the filter never applied: the ids
+// are then the previous filter's, and every check on them must fail.
 async function filterTo(page, text, pred, ms = 6000) {
-  await page.fill('#filter', text);
-  await page.waitForTimeout(250);
-  await page.waitForFunction(() => document.getElementById('st-search').textContent === '', null, { timeout: 5000 }).catch(() => {});
+  const applied = await filtered(page, () => page.fill('#filter', text), 8000);
   const t0 = Date.now();
   let ids = [];
   while (Date.now() - t0 < ms) {
     ids = await page.evaluate(() => window.httpeekViewer.viewIds.map((s) => ({ id: s.id, cells: { method: s.method } })));
-    if (pred(ids)) return ids;
+    if (pred(ids)) break;
     await page.waitForTimeout(50);
   }
+  ids.applied = applied;
   return ids;
 }
 async function selectRow(page, id, tab) {
@@ -149,23 +150,23 @@ async function main() {
     // ---- item 11: body and header search, the raw view ----------------------------------------
     const all = await getJSON(`${WEB}/api/flows`);
     rs = await filterTo(page, 'body:SKU-1002', (r) => r.length === 1);
-    ok(rs.length === 1 && rs[0].id === sku.id, `body:SKU-1002 finds the one POST whose body holds it (#${sku.id})`, JSON.stringify(rs.map((r) => r.id)));
+    ok(rs.applied && rs.length === 1 && rs[0].id === sku.id, `body:SKU-1002 finds the one POST whose body holds it (#${sku.id})`, JSON.stringify(rs.map((r) => r.id)));
     rs = await filterTo(page, '~b sku-2001', (r) => r.length === 1);
-    ok(rs.length === 1 && rs[0].id !== sku.id && rs[0].cells.method === 'POST', 'mitmproxy\'s ~b finds the other POST, case-insensitively', JSON.stringify(rs.map((r) => r.id)));
+    ok(rs.applied && rs.length === 1 && rs[0].id !== sku.id && rs[0].cells.method === 'POST', 'mitmproxy\'s ~b finds the other POST, case-insensitively', JSON.stringify(rs.map((r) => r.id)));
     rs = await filterTo(page, 'header:x-request-id', (r) => r.length === 1);
-    ok(rs.length === 1 && rs[0].id === fresh.id, 'header:x-request-id finds the flow that sent that header', JSON.stringify(rs.map((r) => r.id)));
+    ok(rs.applied && rs.length === 1 && rs[0].id === fresh.id, 'header:x-request-id finds the flow that sent that header', JSON.stringify(rs.map((r) => r.id)));
     rs = await filterTo(page, 'header:X-Request-Id=req-7781', (r) => r.length === 1);
-    ok(rs.length === 1 && rs[0].id === fresh.id, 'header:NAME=VALUE matches the value', JSON.stringify(rs.map((r) => r.id)));
+    ok(rs.applied && rs.length === 1 && rs[0].id === fresh.id, 'header:NAME=VALUE matches the value', JSON.stringify(rs.map((r) => r.id)));
+    // none wanted: filterTo has waited for the search's end and the paint, so the rows are final
     rs = await filterTo(page, 'header:x-request-id=other', (r) => r.length === 0);
-    await page.waitForTimeout(300);
+    const applied = rs.applied;
     rs = await rows(page);
-    ok(rs.length === 0, 'and not another value', JSON.stringify(rs.map((r) => r.id)));
+    ok(applied && rs.length === 0, 'and not another value', JSON.stringify(rs.map((r) => r.id)));
     rs = await filterTo(page, 'body:SKU-1002 method:GET', (r) => r.length === 0);
-    await page.waitForTimeout(300);
-    ok((await rows(page)).length === 0, 'server and viewer terms combine (body:SKU-1002 method:GET: none)');
+    ok(rs.applied && (await rows(page)).length === 0, 'server and viewer terms combine (body:SKU-1002 method:GET: none)');
     const notSku = all.filter((f) => f.id !== sku.id && (f.url || '').toLowerCase().includes('upstream.test')).map((f) => f.id);
     rs = await filterTo(page, '-body:SKU-1002 upstream.test', (r) => r.length === notSku.length);
-    ok(sameIds(rs.map((r) => r.id), notSku), `-body:SKU-1002 excludes it and keeps the rest (${rs.length})`, JSON.stringify(rs.map((r) => r.id)), JSON.stringify(notSku));
+    ok(rs.applied && sameIds(rs.map((r) => r.id), notSku), `-body:SKU-1002 excludes it and keeps the rest (${rs.length})`, JSON.stringify(rs.map((r) => r.id)), JSON.stringify(notSku));
     await page.fill('#filter', '');
     await waitRows(page, (r) => r.length === all.length);
 
@@ -183,7 +184,12 @@ async function main() {
     // ---- items 9 and 12: the no-match state and the layout at three widths ------------------
     for (const w of [1400, 800, 600]) {
       await page.setViewportSize({ width: w, height: 800 });
-      await page.waitForTimeout(150);
+      // layout.js lays the page out for a width in applyWidth, run by the media queries' change
+      // events, which the page fires on its next rendering step after the resize (not at once):
+      // wait until the body's classes are those of this width (no change at all from 800 to 600);
+      // never: the panel checks below read the old layout and fail
+      await page.waitForFunction(() => document.body.classList.contains('narrow') === matchMedia('(max-width: 899px)').matches &&
+        document.body.classList.contains('wide') === matchMedia('(min-width: 1100px)').matches, null, { timeout: 3000 }).catch(() => {});
       // before any click (using the list closes an overlaid panel)
       const sideW = await page.evaluate(() => (document.getElementById('side').hidden ? 0 : document.getElementById('side').getBoundingClientRect().width));
       if (w === 1400) ok(sideW > 0, `1400 px: the clients panel is docked (${sideW} px)`);
@@ -203,7 +209,7 @@ async function main() {
       rs = await waitRows(page, (r) => r.length > 0);
       ok(rs.length > 0 && (await page.inputValue('#filter')) === '', `${w} px: Clear filter brings the flows back`);
       await selectRow(page, fresh.id, 'overview');
-      await page.waitForTimeout(100);
+      await nextFrame(page); // the list's paint after the detail opened (scheduleRender: its header's scrollbar padding)
       const lay = await page.evaluate(() => {
         const vis = (e) => { const r = e.getBoundingClientRect(); if (!r.width || r.left < 0 || r.right > innerWidth + 0.5 || r.top < 0 || r.bottom > innerHeight) return false;
           const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2); return hit === e || e.contains(hit); };
@@ -257,11 +263,19 @@ async function main() {
     const clients = await getJSON(`${WEB}/api/clients`);
     const withApps = clients.find((x) => Array.isArray(x.apps) && x.apps.length);
     ok(withApps, 'the server lists apps under the device', JSON.stringify(clients));
+    // after the reload the cards and the passthrough panel come from GET /api/clients and
+    // /api/passthrough once the first page of flows is in (refreshClients, refreshPassthrough), not
+    // with the detail selectRow waited for: wait for what the checks read (never: they fail)
     if (withApps) {
+      await page.waitForFunction(([addr, want]) => {
+        const got = [...document.querySelectorAll(`#clients .client[data-addr="${addr}"] li.app .app-name`)].map((e) => e.textContent);
+        return want.every((n) => got.includes(n));
+      }, [withApps.addr, withApps.apps.map((a) => a.name || '(no User-Agent)')], { timeout: 5000 }).catch(() => {});
       const names = await page.$$eval(`#clients .client[data-addr="${withApps.addr}"] li.app .app-name`, (e) => e.map((x) => x.textContent));
       ok(withApps.apps.every((a) => names.includes(a.name || '(no User-Agent)')), 'the clients panel lists each app under its device', JSON.stringify(names));
     }
     const pt = await getJSON(`${WEB}/api/passthrough`);
+    await page.waitForFunction(() => /built in/.test(document.getElementById('passthrough').textContent), null, { timeout: 5000 }).catch(() => {});
     const ptext = await page.$eval('#passthrough', (e) => e.textContent);
     {
       ok(pt.builtin && /built in/.test(ptext) && ptext.includes('--no-default-passthrough'), 'the built-in passthrough list is labelled, with the flag that turns it off', ptext);

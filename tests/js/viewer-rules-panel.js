@@ -53,9 +53,24 @@ function viaProxy(url) {
   });
 }
 
-async function note(page, re) {
-  await page.waitForFunction((s) => new RegExp(s).test(document.getElementById('rules-note').textContent), re.source, { timeout: 5000 }).catch(() => {});
-  return page.$eval('#rules-note', (n) => n.textContent);
+// The note the panel writes once act's save is answered. save() (web/rules.js) writes
+// #rules-note only after its PUT /api/rules comes back, and leaves the last note up meanwhile:
+// after a first save the note already says "Saved", so waiting for the text alone would go on
+// (and send the next request) before the new rules are in. Count only what is written after act
+// (a MutationObserver sees each write, the same words again included); none in 5 s: the note as
+// it stands, which the caller's check then judges.
+async function noteAfter(page, act, re) {
+  await page.evaluate(() => {
+    const n = document.getElementById('rules-note');
+    window.hpNotes = [];
+    if (n && !window.hpNoteObs) {
+      window.hpNoteObs = new MutationObserver(() => window.hpNotes.push(n.textContent));
+      window.hpNoteObs.observe(n, { childList: true, characterData: true, subtree: true });
+    }
+  });
+  await act();
+  return page.waitForFunction((s) => window.hpNotes.find((t) => new RegExp(s).test(t)), re.source, { timeout: 5000 })
+    .then((h) => h.jsonValue(), () => page.$eval('#rules-note', (n) => n.textContent));
 }
 
 async function addRule(page, pattern, type, param) {
@@ -82,20 +97,17 @@ async function addRule(page, pattern, type, param) {
     if (art) await page.screenshot({ path: path.join(art, '68-rules-empty.png') });
 
     check(await viaProxy(target) === 200, 'before any rule: the request passes');
-    await addRule(page, 'blk.test', 'block', '403');
-    let n = await note(page, /Saved/);
+    let n = await noteAfter(page, () => addRule(page, 'blk.test', 'block', '403'), /Saved/);
     check(/Saved/.test(n), 'a block rule added from the panel is saved', n);
     check(await viaProxy(target) === 403, 'the next request is blocked (403)');
     const listed = await page.$$eval('.rules-list .rule', (rs) => rs.map((r) => r.textContent));
     if (art) await page.screenshot({ path: path.join(art, '68-rules-list.png') });
 
-    await page.uncheck('.rules-list .rule .rule-on');
-    n = await note(page, /Saved/);
+    n = await noteAfter(page, () => page.uncheck('.rules-list .rule .rule-on'), /Saved/);
     check(await viaProxy(target) === 200, 'disabled from the panel: traffic passes again', n, listed.join(' | '));
 
     await page.fill('#rules-test-url', 'http://slow.test/a');
-    await addRule(page, 'slow.test', 'throttle', '3g');
-    await note(page, /Saved/);
+    await noteAfter(page, () => addRule(page, 'slow.test', 'throttle', '3g'), /Saved/);
     await page.fill('#rules-test-url', 'http://slow.test/a/b');
     await page.dispatchEvent('#rules-test-url', 'input');
     const tested = await page.$eval('#rules-test-out', (o) => o.textContent);
@@ -129,7 +141,11 @@ async function addRule(page, pattern, type, param) {
     check(wf && wf.label === 'throttle' && wf.dur === 100 && det.timings && det.timings.throttle === 100 && Math.abs(wf.start - wf.waitEnd) < 0.01,
       'the 3g flow\'s waterfall shows its 100 ms added delay as a "throttle" bar after wait', JSON.stringify(wf), JSON.stringify(det.timings));
     if (art) await page.screenshot({ path: path.join(art, '68-rules-waterfall-throttle.png') });
+    // open() reads the rules again (load: GET /api/rules) while the list drawn before stays up:
+    // wait for that read, so the change made below by someone else comes after it
+    const reread = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/rules' && r.request().method() === 'GET', { timeout: 5000 });
     await page.click('#b-rules');
+    await reread;
     await page.waitForSelector('.rules-list .rule', { timeout: 5000 });
 
     // someone else changes the rules: the panel's next save gets 412, says so, reloads
@@ -140,8 +156,7 @@ async function addRule(page, pattern, type, param) {
       const r = http.request(new URL('/api/rules', base), { method: 'PUT', headers: { 'If-Match': etag, Origin: base.origin } }, (res) => { res.resume(); resolve(res.statusCode); });
       r.end(other);
     });
-    await page.click('.rules-list .rule .rule-del');
-    n = await note(page, /Someone else/);
+    n = await noteAfter(page, () => page.click('.rules-list .rule .rule-del'), /Someone else/);
     const after = await page.$$eval('.rules-list .rule', (rs) => rs.map((r) => r.dataset.id));
     check(put === 200 && /Someone else changed/.test(n) && after.join() === 'theirs',
       'a save over someone else\'s change: 412, the panel says so and shows their rules', put, n, after.join());
@@ -155,16 +170,14 @@ async function addRule(page, pattern, type, param) {
     await page.fill('#rf-a', 'X-Panel');
     await page.fill('#rf-b', 'yes');
     const preview = await page.$eval('#rf-preview', (p) => p.textContent);
-    await page.click('#rf-save');
-    n = await note(page, /Saved|Not saved/);
+    n = await noteAfter(page, () => page.click('#rf-save'), /Saved|Not saved/);
     check(/Saved/.test(n) && preview === 'edit: resp-header:set:X-Panel:yes', 'a rewrite rule made with the form (kind, name, value) is saved', n, preview);
     let got = await proxyReq(rw);
     check(got.headers['x-panel'] === 'yes', 'the next request through httpeek gets the response header the form set', JSON.stringify(got.headers));
     await page.click('.rules-list .rule:last-child .rule-edit');
     const shown = await page.evaluate(() => ['rf-type', 'rf-edit', 'rf-a', 'rf-b'].map((i) => document.getElementById(i).value));
     await page.fill('#rf-b', 'edited');
-    await page.click('#rf-save');
-    n = await note(page, /Saved|Not saved/);
+    n = await noteAfter(page, () => page.click('#rf-save'), /Saved|Not saved/);
     check(shown.join() === 'rewrite,resp-header:set,X-Panel,yes', 'Edit on a rewrite rule shows its kind and fields in the form', shown.join());
     got = await proxyReq(rw);
     check(got.headers['x-panel'] === 'edited', 'edited from the form: the next request gets the new value', n, JSON.stringify(got.headers));
@@ -175,8 +188,7 @@ async function addRule(page, pattern, type, param) {
     await page.selectOption('#rf-edit', 'req-json');
     await page.fill('#rf-a', '$.plan');
     await page.fill('#rf-b', '"pro"');
-    await page.click('#rf-save');
-    n = await note(page, /Saved|Not saved/);
+    n = await noteAfter(page, () => page.click('#rf-save'), /Saved|Not saved/);
     got = await proxyReq(rw.replace(/\/bytes\/.*/, '/echo/panel'), 'POST', '{"plan": "free"}');
     let plan = null;
     try { plan = JSON.parse(got.body).plan; } catch (e) { /* shown below */ }

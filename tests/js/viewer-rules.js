@@ -26,9 +26,13 @@ const check = (c, d, ...x) => { done++; return ok(c, d, ...x); };
     check(/Rule cli-1/.test(sec) && /map local: file .*user\.json \(200/.test(sec), 'the Overview names the rule and what it did: ' + sec);
     if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT });
     await page.click(`#list-rows .row[data-id="${P}"]`);
-    await page.waitForTimeout(300);
+    // select() (web/detail.js) loads the flow after a 40 ms timer and a fetch, and the Overview
+    // shown until then is the touched flow's: wait until the detail is P's (currentFlow is set in
+    // the same step that draws its Overview), then look; not shown in 5 s: no answer, a failure
+    const shownP = await page.waitForFunction((id) => { const d = window.HP.currentFlow(); return d && d.id === id; }, P, { timeout: 5000 })
+      .then(() => true, () => false);
     const none = await page.$$eval('section.sec', (ss) => ss.some((s) => /Changed by rules/.test(s.textContent)));
-    check(!none, 'a flow no rule touched has no such section');
+    check(shownP && !none, 'a flow no rule touched has no such section', shownP ? '' : 'flow ' + P + ' was never shown');
   } catch (e) {
     console.log('# ' + String(e.stack || e).split('\n').join('\n# '));
   } finally {
