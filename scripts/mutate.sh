@@ -209,8 +209,8 @@ mutate_app-refusal-cancelled() {
         '               : f->tls_client->alert_received[0] ? NSURL_CANCELLED : NSURL_CERT_UNTRUSTED;'
 }
 mutate_rule-id-of-previous() {
-    # a "last rule" kept per thread instead of the hit's own: each hit names the one before it
-    subst src/flow.c '    snprintf(h->id, sizeof h->id, "%s", id);' '    static __thread char mutant_last[sizeof h->id];
+    # a "last rule" kept once per process instead of the hit's own: each hit names the one before
+    subst src/flow.c '    snprintf(h->id, sizeof h->id, "%s", id);' '    static char mutant_last[sizeof h->id];
     snprintf(h->id, sizeof h->id, "%s", mutant_last[0] ? mutant_last : id);
     snprintf(mutant_last, sizeof mutant_last, "%s", id);'
 }
