@@ -35,6 +35,25 @@ MUTATIONS=(
     "ats-texts-not-put-back|flow_texts_golden 47-ats|the stored ats-cleartext warning is read back without its catalogue texts"
     "h2-mem-calloc-dirty|h2_mem|nghttp2's calloc hands out a small block without zeroing it (a reused block keeps its old bytes)"
     "h2-rx-not-reset|h2_client 57-http2-upstream|the h2 upstream's response-head buffer is not reset when a header block begins"
+    # the facts the viewer and the HAR show per flow (docs/TESTING.md "facts shown")
+    "reused-never|56-facts 57-http2-upstream|an HTTP/1 upstream connection that served earlier requests is shown as new"
+    "h2-reused-always|57-http2-upstream|the first stream on a new HTTP/2 upstream connection is shown as reused"
+    "client-leg-shows-upstream|56-facts 92-tls-suites|the client leg's TLS facts (version, cipher, ...) are the upstream leg's"
+    "fs-no-ecdhe|56-facts 92-tls-suites|a TLS 1.2 ECDHE key exchange is shown without forward secrecy"
+    "fs-rsa-kx|56-facts 92-tls-suites|a TLS 1.2 RSA key exchange is shown with forward secrecy"
+    "resumed-client-never|55-api|the client leg's resumed session is shown as a full handshake"
+    "cert-issuer-is-subject|peer_cert_facts 56-facts|the certificate issuer shown is the certificate's own subject"
+    "cert-dates-swapped|peer_cert_facts 56-facts|the certificate's valid-from and valid-until are swapped"
+    "cert-names-cn-only|peer_cert_facts 56-facts|the certificate names shown are its CN, never its subjectAltNames"
+    "dns-connect-swapped|56-facts 50-store-har|timings: the DNS time is shown as connect and connect as DNS"
+    "connect-without-ssl|55-api 56-facts|timings: connect no longer includes the TLS handshake (HAR: connect includes ssl)"
+    "receive-includes-wait|56-facts 50-store-har|timings: receive counts from the request sent, not from the first byte (wait counted twice)"
+    "har-time-counts-ssl|50-store-har|HAR entry time adds ssl on top of connect (that already includes it)"
+    "har-content-size-wire|50-store-har|HAR content.size is the compressed size on the wire, not the decoded size"
+    "expired-as-untrusted|diagnose 42-diagnosis 40-failures|an expired server certificate is diagnosed -1202 (untrusted), not -1201 (bad date)"
+    "app-refusal-cancelled|diagnose 42-diagnosis|an app that refused httpeek's certificate with an alert is diagnosed -999 (cancelled), not -1202"
+    "rule-id-of-previous|64-map-rules 45-rules 66-rewrite|a rule hit names the rule that the previous hit named, not its own"
+    "ws-direction-swapped|53-websocket|HAR WebSocket messages: what the client sent is marked received and vice versa"
 )
 
 mutate_store-skip-in-big-batch() {
@@ -124,6 +143,80 @@ mutate_h2-mem-calloc-dirty() {
 mutate_h2-rx-not-reset() {
     subst src/h2_client.c '    c->rx_st = st;
     message_head_reset(&c->rx);' '    c->rx_st = st;'
+}
+
+# ---- the facts shown per flow ----
+mutate_reused-never() {
+    subst src/exchange_request.c '        f->reused_upstream = u->exchanges > 0;' '        f->reused_upstream = 0;'
+}
+mutate_h2-reused-always() {
+    subst src/exchange_request.c '        f->reused_upstream = uplink_h2_carried(u) > 0;' '        f->reused_upstream = 1;'
+}
+mutate_client-leg-shows-upstream() {
+    # the facts of the other leg when it has any: what the viewer's "Client ↔ httpeek" shows
+    subst src/flow_detail.c '    w_tls(w, "client", LP(w, f->tls_client), 1, LIVE(w) ? refs[0] : 0);' \
+        '    w_tls(w, "client", LP(w, f->tls_upstream && f->tls_upstream->present ? f->tls_upstream : f->tls_client), 1, LIVE(w) ? refs[0] : 0);'
+}
+mutate_fs-no-ecdhe() {
+    subst src/tls_facts.c '        facts->forward_secret = kx == NID_kx_ecdhe || kx == NID_kx_dhe || kx == NID_kx_any ||' \
+        '        facts->forward_secret = kx == NID_kx_dhe || kx == NID_kx_any ||'
+}
+mutate_fs-rsa-kx() {
+    subst src/tls_facts.c '        facts->forward_secret = kx == NID_kx_ecdhe || kx == NID_kx_dhe || kx == NID_kx_any ||' \
+        '        facts->forward_secret = kx == NID_kx_ecdhe || kx == NID_kx_rsa || kx == NID_kx_dhe || kx == NID_kx_any ||'
+}
+mutate_resumed-client-never() {
+    subst src/tls_facts.c '    facts->resumed = SSL_session_reused(ssl);' \
+        '    facts->resumed = !SSL_is_server(ssl) && SSL_session_reused(ssl);'
+}
+mutate_cert-issuer-is-subject() {
+    subst src/peer_cert_facts.c '    name_oneline(X509_get_issuer_name(peer), facts->peer_issuer, sizeof facts->peer_issuer);' \
+        '    name_oneline(X509_get_subject_name(peer), facts->peer_issuer, sizeof facts->peer_issuer);'
+}
+mutate_cert-dates-swapped() {
+    subst src/peer_cert_facts.c '    if (ASN1_TIME_to_tm(X509_get0_notAfter(peer), &tm))' '    if (ASN1_TIME_to_tm(X509_get0_notBefore(peer), &tm))' &&
+    subst src/peer_cert_facts.c '    if (ASN1_TIME_to_tm(X509_get0_notBefore(peer), &tm))
+        strftime(facts->peer_not_before' '    if (ASN1_TIME_to_tm(X509_get0_notAfter(peer), &tm))
+        strftime(facts->peer_not_before'
+}
+mutate_cert-names-cn-only() {
+    subst src/peer_cert_facts.c '    if (!named) {' '    if (1) {'
+}
+mutate_dns-connect-swapped() {
+    subst src/flow.c '    t->dns = span_ms(m->dns_start, m->dns_end);
+    t->connect = span_ms(m->connect_start, m->connect_end);' '    t->connect = span_ms(m->dns_start, m->dns_end);
+    t->dns = span_ms(m->connect_start, m->connect_end);'
+}
+mutate_connect-without-ssl() {
+    subst src/flow.c '        t->connect += t->ssl;' '        (void)0;'
+}
+mutate_receive-includes-wait() {
+    subst src/flow.c '    t->receive = span_ms(m->first_byte, end);' \
+        '    t->receive = span_ms(m->send_end ? m->send_end : m->send_start, end);'
+}
+mutate_har-time-counts-ssl() {
+    subst src/har.c '        if (v > 0 && i != 3) /* connect already includes ssl */' '        if (v > 0)'
+}
+mutate_har-content-size-wire() {
+    subst src/har.c '    put(ct, "size", json_integer((json_int_t)len));' '    put(ct, "size", json_integer(wire));'
+}
+mutate_expired-as-untrusted() {
+    subst src/diagnose.c '    case X509_V_ERR_CERT_HAS_EXPIRED: return NSURL_CERT_BAD_DATE;' \
+        '    case X509_V_ERR_CERT_HAS_EXPIRED: return NSURL_CERT_UNTRUSTED;'
+}
+mutate_app-refusal-cancelled() {
+    subst src/diagnose.c '               : f->tls_client->alert_received[0] ? NSURL_CERT_UNTRUSTED : NSURL_CANCELLED;' \
+        '               : f->tls_client->alert_received[0] ? NSURL_CANCELLED : NSURL_CERT_UNTRUSTED;'
+}
+mutate_rule-id-of-previous() {
+    # a "last rule" kept once per process instead of the hit's own: each hit names the one before
+    subst src/flow.c '    snprintf(h->id, sizeof h->id, "%s", id);' '    static char mutant_last[sizeof h->id];
+    snprintf(h->id, sizeof h->id, "%s", mutant_last[0] ? mutant_last : id);
+    snprintf(mutant_last, sizeof mutant_last, "%s", id);'
+}
+mutate_ws-direction-swapped() {
+    subst src/har_ws.c '    json_object_set_new(m, "type", json_string(from_client ? "send" : "receive"));' \
+        '    json_object_set_new(m, "type", json_string(from_client ? "receive" : "send"));'
 }
 
 # ---- machinery ---------------------------------------------------------------------------------

@@ -116,6 +116,11 @@ for e in E:
         break
 else:
     check(True, "timings: send/wait/receive >= 0, others >= -1")
+PHASES = ("blocked", "dns", "connect", "send", "wait", "receive")  # ssl: already inside connect
+off = [(e["request"]["url"], e["time"], e["timings"]) for e in E
+       if abs(e["time"] - sum(max(0, e["timings"][k]) for k in PHASES)) > 0.001]
+check(not off and any(e["timings"]["ssl"] > 0 for e in E),
+      "entry time: the sum of its phases, ssl counted once (inside connect) %s" % off[:1])
 def nonull(x, path="log"):
     if x is None:
         return path

@@ -231,6 +231,12 @@ check(got == [(o, d if o == 1 else base64.b64encode(base64.b64decode(d)[:100000]
 check(all(isinstance(m["time"], float) and m["time"] > 1e9 for m in wm) and
       {m["type"] for m in wm} == {"send", "receive"} and all(m["opcode"] in (1, 2) for m in wm),
       "times are epoch seconds, types send and receive, data messages only (as Chrome)")
+# the echo server answers each message with the same bytes, so only the order tells the directions
+# apart: the client speaks first, and every echo received follows the message sent
+types = [m["type"] for m in wm]
+ahead = [types[:i + 1].count("send") - types[:i + 1].count("receive") for i in range(len(types))]
+check(types and types[0] == "send" and min(ahead) >= 0,
+      "direction: what the client sent is send, the server echoes are receive (each after its send)", types[:8])
 check(len(es) == 5 and all("_resourceType" in x for x in es.values()),
       "every WebSocket flow is a websocket entry", sorted(es))
 b = es.get(idb, {})

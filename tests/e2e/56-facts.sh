@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # 56-facts.sh — the facts the viewer shows for ordinary flows are true: the first request of a
 # tunnel is on a new upstream connection (not "reused"), the second on the same one is reused; a
-# TLS 1.3 client leg has forward secrecy; an intercepted exchange's bytes are its heads and
+# TLS 1.3 client leg has forward secrecy; the server certificate's subject, issuer, names and
+# dates are its own; an intercepted exchange's bytes are its heads and
 # bodies (never 0); flow numbers have no gaps although CONNECTs and httpeek's own pages are not
-# recorded as flows.
+# recorded as flows; each timing phase is the one it names (a slow DNS answer is dns, not
+# connect; a slow first byte is wait, not receive).
 source "$(dirname "$0")/lib.sh"
 
 PKI=$T/pki
 make_pki "$PKI" || { echo "Bail out! make_pki failed"; exit 1; }
-start_dns upstream.test=127.0.0.1
+start_dns upstream.test=127.0.0.1 slowdns.test=127.0.0.1 --delay slowdns.test=0.3
 start_upstream --tls server --quiet; UP=$UPSTREAM_PORT
 start_upstream --quiet; PLAIN=$UPSTREAM_PORT
 start_httpeek --upstream-ca "$PKI/ca.pem" --upstream-idle 0
@@ -31,6 +33,13 @@ is "$(detail "$F4" "d['reused_upstream']")" False "a new tunnel (no pool): not r
 is "$(detail "$F1" "d['tls']['client']['version'], d['tls']['client']['forward_secret']")" "TLSv1.3 True" \
     "a TLS 1.3 client leg has forward secrecy"
 is "$(detail "$F1" "d['tls']['upstream']['forward_secret']")" True "so does the upstream leg"
+U="d['tls']['upstream']"
+is "$(detail "$F1" "'%s | %s | %s' % ($U['peer_subject'], $U['peer_issuer'], $U['peer_names'])")" \
+    "CN=upstream.test | CN=httpeek e2e test root | upstream.test, *.alias.test, localhost, 127.0.0.1" \
+    "the server certificate's subject, issuer (the test root, not the subject) and subjectAltNames"
+NOW="__import__('time').strftime('%Y-%m-%dT%H:%M:%SZ', __import__('time').gmtime())"
+is "$(detail "$F1" "$U['peer_not_before'] <= $NOW < $U['peer_not_after']")" True \
+    "its valid-from is in the past and its valid-until in the future (a 30-day certificate made now)"
 is "$(detail "$F1" "d['bytes_up'] == d['request']['head_size'] + d['request']['body_size'] and d['bytes_up'] > 0")" True \
     "an intercepted exchange's bytes up: its request head and body"
 is "$(detail "$F1" "d['bytes_down'] == d['response']['head_size'] + 100")" True \
@@ -38,5 +47,18 @@ is "$(detail "$F1" "d['bytes_down'] == d['response']['head_size'] + 100")" True 
 is "$(detail "$F3" "d['bytes_down'] == d['response']['head_size'] + 50")" True "a plain exchange's bytes down too"
 is "$(api "$W/api/info" | jq_py "d['loopback_only'], repr(d['phone_proxy'])")" "True ''" \
     "/api/info on a loopback listener: no address a phone could use, said so"
+
+# a name whose DNS answer takes 0.3 s, on a server that waits 0.3 s before its first byte: the
+# time shows up in dns and wait, not in connect and receive (loopback connects and a 5-byte body
+# take far less)
+pcurl -o /dev/null "http://slowdns.test:$PLAIN/slow/0.3"
+wait_flows "$W" 5
+F5=$(api "$W/api/flows" | jq_py "[f['id'] for f in d if 'slowdns.test' in f['url']][0]")
+DET5=$(api "$W/api/flows/$F5")
+echo "# flow $F5 timings: $(jq_py "d['timings']" <<<"$DET5")"
+is "$(jq_py "d['timings']['dns'] >= 290, 0 <= d['timings']['connect'] < d['timings']['dns']" <<<"$DET5")" "True True" \
+    "a slow DNS answer is timed as dns (>= 0.3 s), the loopback connect after it is not"
+is "$(jq_py "d['timings']['wait'] >= 290, 0 <= d['timings']['receive'] < d['timings']['wait']" <<<"$DET5")" "True True" \
+    "a slow first byte is timed as wait (>= 0.3 s), receiving the short body after it is not"
 stop_httpeek
 done_testing

@@ -125,14 +125,14 @@ is "$(grep -c "GET /mapped/two HTTP/1.1 HOST 127.0.0.1:$IDLE" "$T/idle.log")" "1
 code=$(pcurl -sS -o "$T/b" -w '%{http_code}' http://blk.test/status)
 is "$code" "503" "block with a status: the status"
 like "$(cat "$T/b")" "cli-5" "... and a body naming the rule"
-# stage, NSURLError code, curl exit code
-for c in "dns -1003" "refused -1004" "tls -1200" "slow -1001"; do
+# stage, NSURLError code, the rule (the command line's rules are cli-1, cli-2, ... in order)
+for c in "dns -1003 cli-6" "refused -1004 cli-7" "tls -1200 cli-8" "slow -1001 cli-11"; do
     set -- $c
     pcurl -sS -o "$T/b" -w '%{http_code}' "http://blk.test/$1" >"$T/code"; rc=$?
     d=$(flow_for "blk.test/$1")
     is "$(jget 'd["diagnosis"]["code"]' <<<"$d")" "$2" "block $1: the flow's diagnosis is $2"
     like "$(cat "$T/code") $rc" "^50[24] 0$" "block $1: the client gets httpeek's 502/504 (curl exit 0)"
-    like "$(jget 'd["_rules"][0]["id"]' <<<"$d")" "^cli-" "block $1: _rules names the rule"
+    is "$(jget 'd["_rules"][0]["id"]' <<<"$d")" "$3" "block $1: _rules names its own rule ($3), not another one"
 done
 pcurl -sS -o /dev/null http://blk.test/reset 2>"$T/err"; rc=$?
 is "$rc" "52" "block reset: curl sees an empty reply (exit 52)"

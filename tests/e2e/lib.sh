@@ -523,9 +523,12 @@ flow_id_of() {
     diag "flow_id_of: no flow with '$2' listed after 5 s" >&2
 }
 
-# node_tap OUTPUT: turn a node test's "ok - " / "not ok - " / "# " lines into TAP checks here
+# node_tap OUTPUT: turn a node test's "ok - " / "not ok - " / "# " lines into TAP checks here.
+# Output without any check is itself a failed check: a checker that crashed (a Python syntax
+# error, a node exception) before its first line would otherwise drop all its checks silently.
 node_tap() {
     local l
+    grep -qE '^(not )?ok - ' <<<"$1" || fail "the checker printed no check (it failed to run?)" "${1:0:600}"
     while IFS= read -r l; do
         case $l in
             "ok - "*) pass "${l#ok - }" ;;
