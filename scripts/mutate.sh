@@ -54,6 +54,23 @@ MUTATIONS=(
     "app-refusal-cancelled|diagnose 42-diagnosis|an app that refused httpeek's certificate with an alert is diagnosed -999 (cancelled), not -1202"
     "rule-id-of-previous|64-map-rules 45-rules 66-rewrite|a rule hit names the rule that the previous hit named, not its own"
     "ws-direction-swapped|53-websocket|HAR WebSocket messages: what the client sent is marked received and vice versa"
+    # more facts shown per flow (round 2)
+    "h2-upstream-sid-is-client-sid|61-http2-streams 57-http2-upstream|a flow's upstream HTTP/2 stream id is shown as the client's stream id"
+    "h2-client-sid-always-1|61-http2-streams 54-http2|every HTTP/2 request is shown as the client's stream 1"
+    "server-ip-reused-empty|55-api 56-facts 50-store-har|a request on a reused HTTP/1 upstream connection shows no server address"
+    "har-no-server-ip|50-store-har|HAR entries lose serverIPAddress"
+    "bytes-down-heads-only|56-facts 50-store-har|bytes_down counts the response head only, not its body"
+    "bytes-up-heads-only|56-facts 50-store-har|bytes_up counts the request head only, not its body"
+    "throttle-profile-is-rule-id|67-throttle throttle|a throttled flow names its rule's id as the profile, not the profile"
+    "ws-closed-by-swapped|53-websocket|a WebSocket closed by the client is shown closed by the server and vice versa"
+    "connect-timeout-cannot-connect|diagnose har_import 42-diagnosis 39-happy-eyeballs|a connect that httpeek timed out is diagnosed -1004 (cannot connect), not -1001 (timed out)"
+    "dns-timeout-not-found|diagnose 42-diagnosis 38-resolve|a DNS lookup that timed out is diagnosed -1003 (host not found), not -1001"
+    "bp-edit-not-marked|breakpoint 86-breakpoints|a request edited at a breakpoint is recorded as sent unedited"
+    "bp-edited-url-not-recorded|breakpoint 86-breakpoints|a request whose URL was edited at a breakpoint shows the original URL, not the one sent"
+    "max-body-not-truncated|76-upstream-faults 84-replay|a body cut at --max-body is not marked truncated"
+    "resp-version-is-request|57-http2-upstream 54-http2|the response's HTTP version is the client leg's (h2 client, h1 upstream: shown HTTP/2)"
+    "keylog-no-client-leg|80-keylog|the key log has no lines for the client-facing TLS sessions"
+    "clients-one-app|clients 55-api|the clients panel counts every app of a device as its first app"
 )
 
 mutate_store-skip-in-big-batch() {
@@ -217,6 +234,70 @@ mutate_rule-id-of-previous() {
 mutate_ws-direction-swapped() {
     subst src/har_ws.c '    json_object_set_new(m, "type", json_string(from_client ? "send" : "receive"));' \
         '    json_object_set_new(m, "type", json_string(from_client ? "receive" : "send"));'
+}
+
+# ---- more facts shown per flow (round 2) ----
+mutate_h2-upstream-sid-is-client-sid() {
+    subst src/exchange_request.c '        f->h2_upstream_stream_id = u->sid;' '        f->h2_upstream_stream_id = f->h2_stream_id;'
+}
+mutate_h2-client-sid-always-1() {
+    subst src/front_h2.c '    f->h2_stream_id = sid; /* a flow fact: the client'"'"'s stream */' '    f->h2_stream_id = 1;'
+}
+mutate_server-ip-reused-empty() {
+    subst src/exchange_request.c '        f->reused_upstream = u->exchanges > 0;
+        str_copy(f->server_ip, sizeof f->server_ip, u->server_ip);' '        f->reused_upstream = u->exchanges > 0;
+        if (!f->reused_upstream) str_copy(f->server_ip, sizeof f->server_ip, u->server_ip);'
+}
+mutate_har-no-server-ip() {
+    subst src/har.c '    if (*sget(d, "server_ip"))' '    if (0)'
+}
+mutate_bytes-down-heads-only() {
+    subst src/flow.c '        f->bytes_down = (f->resp ? f->resp->wire_size : 0) + f->resp_body.total;' \
+        '        f->bytes_down = (f->resp ? f->resp->wire_size : 0);'
+}
+mutate_bytes-up-heads-only() {
+    subst src/flow.c '        f->bytes_up = (f->req ? f->req->wire_size : 0) + f->req_body.total;' \
+        '        f->bytes_up = (f->req ? f->req->wire_size : 0);'
+}
+mutate_throttle-profile-is-rule-id() {
+    subst src/throttle_apply.c '        str_copy(f->rules->throttle, sizeof f->rules->throttle, p->name);
+        f->rules->throttled_ms = delay;' '        str_copy(f->rules->throttle, sizeof f->rules->throttle, r->id);
+        f->rules->throttled_ms = delay;'
+}
+mutate_ws-closed-by-swapped() {
+    subst src/ws_tap.c '        t->end.closed_by = m->from_client ? "client" : "server";' \
+        '        t->end.closed_by = m->from_client ? "server" : "client";'
+}
+mutate_connect-timeout-cannot-connect() {
+    subst src/diagnose.c '        code = x->timeout || x->sys_errno == ETIMEDOUT ? NSURL_TIMED_OUT : NSURL_CANNOT_CONNECT_TO_HOST;' \
+        '        code = x->sys_errno == ETIMEDOUT ? NSURL_TIMED_OUT : NSURL_CANNOT_CONNECT_TO_HOST;'
+}
+mutate_dns-timeout-not-found() {
+    subst src/diagnose.c '        code = x->timeout && x->dns_error != EVUTIL_EAI_NONAME ? NSURL_TIMED_OUT : NSURL_CANNOT_FIND_HOST;' \
+        '        code = NSURL_CANNOT_FIND_HOST;'
+}
+mutate_bp-edit-not-marked() {
+    subst src/breakpoint_apply.c '    record_pause(f, h, "execute", json_pack("{s:b, s:O}", "edited", 1, "original", h->original));' \
+        '    record_pause(f, h, "execute", json_pack("{s:b, s:O}", "edited", 0, "original", h->original));'
+}
+mutate_bp-edited-url-not-recorded() {
+    subst src/breakpoint_apply.c '            flow_set_url(f, url);' '            (void)0;'
+}
+mutate_max-body-not-truncated() {
+    subst src/capture.c '        cap->truncated = 1; /* --max-body */' '        (void)0;'
+}
+mutate_resp-version-is-request() {
+    subst src/flow_detail.c '        W_VERSION(w, "http_version", f->resp);' '        W_VERSION(w, "http_version", f->req ? f->req : f->resp);'
+}
+mutate_keylog-no-client-leg() {
+    subst src/keylog.c '    if (!kl || kl->fd < 0)
+        return;
+    char buf[KEYLOG_LINE_MAX];' '    if (!kl || kl->fd < 0 || SSL_is_server(ssl))
+        return;
+    char buf[KEYLOG_LINE_MAX];'
+}
+mutate_clients-one-app() {
+    subst src/clients.c '        if (!strcmp(c->apps[i].name, name))' '        if (1)'
 }
 
 # ---- machinery ---------------------------------------------------------------------------------

@@ -100,6 +100,10 @@ static void failure_of(struct flow *f, json_t *e, json_t *resp)
     for (int s = 0; *stage && s < FLOW_STAGE_COUNT; s++)
         if (!strcmp(stage, flow_stage_name((enum flow_stage)s)))
             f->fail.stage = (enum flow_stage)s;
+    /* httpeek's own HAR: a timeout's reason ("no answer from ... within 1s") has none of the
+     * words matched below, so its diagnosis code says it (else -1001 came back -1004/-1005) */
+    if (json_integer_value(json_object_get(json_object_get(e, "_diagnosis"), "code")) == -1001)
+        f->fail.timeout = 1;
     if (strstr(why, "ERR_NAME_NOT_RESOLVED") || strstr(why, "NXDOMAIN")) {
         f->fail.stage = FLOW_STAGE_DNS;
         f->fail.dns_error = EVUTIL_EAI_NONAME;

@@ -60,5 +60,13 @@ is "$(jq_py "d['timings']['dns'] >= 290, 0 <= d['timings']['connect'] < d['timin
     "a slow DNS answer is timed as dns (>= 0.3 s), the loopback connect after it is not"
 is "$(jq_py "d['timings']['wait'] >= 290, 0 <= d['timings']['receive'] < d['timings']['wait']" <<<"$DET5")" "True True" \
     "a slow first byte is timed as wait (>= 0.3 s), receiving the short body after it is not"
+
+# a request with a body (the flows above are GETs): bytes up count it, bytes down the echo
+head -c 300 /dev/zero | tr '\0' x >"$T/post300"
+pcurl -o /dev/null --data-binary @"$T/post300" "http://upstream.test:$PLAIN/echo?up"
+wait_flows "$W" 6
+F6=$(api "$W/api/flows" | jq_py "[f['id'] for f in d if f['url'].endswith('/echo?up')][0]")
+is "$(detail "$F6" "d['request']['body_size'], d['bytes_up'] == d['request']['head_size'] + 300, d['bytes_down'] == d['response']['head_size'] + 300")" \
+    "300 True True" "a 300-byte POST: its bytes up are its head and its 300-byte body, bytes down the echoed 300"
 stop_httpeek
 done_testing

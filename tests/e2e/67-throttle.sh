@@ -57,6 +57,8 @@ d=$(newest_flow_detail "$(WEBAPI "" | sed 's|/api/$||')" lat.test)
 is "$(jq_py 'd["_rules"][0]["action"]' <<<"$d")" "throttle" "the flow's _rules names the throttle"
 like "$(jq_py 'd["_rules"][0]["detail"]' <<<"$d")" "custom: unlimited down, unlimited up, \+300 ms per round trip" "... with its profile"
 is "$(jq_py 'd["_throttle"]["delay_ms"]' <<<"$d")" "300" "_throttle.delay_ms: the delay it added"
+is "$(jq_py 'd["_throttle"]["profile"], d["_rules"][0]["id"] != "custom"' <<<"$d")" "custom True" \
+    "_throttle.profile: the profile it ran (custom), not its rule's id"
 is "$(jq_py 'd["timings"]["throttle"] == 300' <<<"$d")" "True" "timings.throttle: the added delay shown as such in the flow's timings"
 d=$(newest_flow_detail "$(WEBAPI "" | sed 's|/api/$||')" fast.test)
 is "$(jq_py '"throttle" in d["timings"]' <<<"$d")" "False" "an unthrottled flow's timings have no throttle"

@@ -71,6 +71,8 @@ pid=$(wait_paused request)
 is "$(post "/api/breakpoints/paused/$pid" "{\"action\": \"execute\", \"request\": {\"url\": \"$BASE/headers\", \"headers\": [[\"Host\", \"upstream.test:$UP\"], [\"X-Mode\", \"edited\"]]}}" | jq_py 'd["id"]')" "$pid" "execute with a new URL"
 wait "$C2"
 is "$("$PYTHON" -c 'import json,sys; print([v for k, v in json.load(open(sys.argv[1]))["headers"] if k == "X-Mode"])' "$T/b2")" "['edited']" "the server received the edited header at the edited URL"
+is "$(last_flow | jq_py 'd["url"].endswith("/headers"), d["_breakpoints"][0]["original"]["url"].endswith("/echo?h")')" "True True" \
+    "the flow's URL is the edited one it went to (/headers), the original (/echo?h) kept beside it"
 
 # continue unchanged
 curl -sS -x "$P" --max-time 20 -o "$T/b3" --data-binary 'as is' "$BASE/echo" &
