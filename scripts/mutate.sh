@@ -67,7 +67,6 @@ MUTATIONS=(
     "dns-timeout-not-found|diagnose 42-diagnosis 38-resolve|a DNS lookup that timed out is diagnosed -1003 (host not found), not -1001"
     "bp-edit-not-marked|breakpoint 86-breakpoints|a request edited at a breakpoint is recorded as sent unedited"
     "bp-edited-url-not-recorded|breakpoint 86-breakpoints|a request whose URL was edited at a breakpoint shows the original URL, not the one sent"
-    "max-body-not-truncated|76-upstream-faults 84-replay|a body cut at --max-body is not marked truncated"
     "resp-version-is-request|57-http2-upstream 54-http2|the response's HTTP version is the client leg's (h2 client, h1 upstream: shown HTTP/2)"
     "keylog-no-client-leg|80-keylog|the key log has no lines for the client-facing TLS sessions"
     "clients-one-app|clients 55-api|the clients panel counts every app of a device as its first app"
@@ -282,9 +281,6 @@ mutate_bp-edit-not-marked() {
 }
 mutate_bp-edited-url-not-recorded() {
     subst src/breakpoint_apply.c '            flow_set_url(f, url);' '            (void)0;'
-}
-mutate_max-body-not-truncated() {
-    subst src/capture.c '        cap->truncated = 1; /* --max-body */' '        (void)0;'
 }
 mutate_resp-version-is-request() {
     subst src/flow_detail.c '        W_VERSION(w, "http_version", f->resp);' '        W_VERSION(w, "http_version", f->req ? f->req : f->resp);'
