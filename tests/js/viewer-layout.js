@@ -11,7 +11,7 @@
 const path = require('path');
 const http = require('http');
 const { execFileSync } = require('child_process');
-const { ok, getJSON, rows, waitRows: waitRowsFor, launchChromium, filtered, nextFrame } = require('./common');
+const { ok, getJSON, rows, waitRows: waitRowsFor, launchChromium, filtered, nextFrame, threw } = require('./common');
 // the second pass waits a little longer: its flows come from fresh upstreams
 const waitRows = (page, pred, ms = 6000) => waitRowsFor(page, pred, ms);
 
@@ -315,7 +315,7 @@ async function main() {
 
     ok(pageErrors.length === 0, 'no script errors in the page', pageErrors.join('\n'));
   } catch (e) {
-    ok(false, 'viewer-layout.js ran to the end', e.stack || e.message);
+    threw('viewer-layout.js ran to the end', e, pageErrors);
   } finally {
     await browser.close();
   }

@@ -16,7 +16,7 @@ const http = require('http');
 const fs = require('fs');
 const { execFileSync } = require('child_process');
 const harValidator = require(path.join(__dirname, 'node_modules', 'har-validator'));
-const { ok, getJSON, rows, waitRows, launchChromium, filtered } = require('./common');
+const { ok, getJSON, rows, waitRows, launchChromium, filtered, threw } = require('./common');
 
 const WEB = process.env.VIEWER_URL;
 const ORIGIN = new URL(WEB).origin;
@@ -515,7 +515,7 @@ async function main() {
     ok(foreign.length === 0, `the page made no request to any other host (${requests.length} requests)`, foreign.join('\n'));
     ok(pageErrors.length === 0, 'no script errors in the page', pageErrors.join('\n'));
   } catch (e) {
-    ok(false, 'the viewer test ran to the end', e.stack || e.message);
+    threw('the viewer test ran to the end', e, pageErrors);
     if (SHOT) await page.screenshot({ path: SHOT }).catch(() => {});
   } finally {
     await browser.close();
