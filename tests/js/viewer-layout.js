@@ -56,6 +56,9 @@ async function main() {
   const page = await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  // a renderer that died (memory, a crash) fails every later call: say so in the diagnostics
+  page.on('crash', () => pageErrors.push('the page crashed (its renderer process is gone)'));
+  browser.on('disconnected', () => pageErrors.push('the browser disconnected'));
   page.setDefaultTimeout(8000);
   try {
     const api = await getJSON(`${WEB}/api/flows`);

@@ -75,6 +75,9 @@ async function main() {
   const pageErrors = [];
   page.on('request', (r) => requests.push(r.url()));
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  // a renderer that died (memory, a crash) fails every later call: say so in the diagnostics
+  page.on('crash', () => pageErrors.push('the page crashed (its renderer process is gone)'));
+  browser.on('disconnected', () => pageErrors.push('the browser disconnected'));
   page.on('dialog', (d) => d.accept());
   page.setDefaultTimeout(8000);
 
