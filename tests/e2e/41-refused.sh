@@ -155,8 +155,10 @@ n=$(api "$W/api/flows" | jq_py 'len(d)')
 cmp_num "$n" -le $((1 + 5 * (secs + 2))) "40 refused connections in ${secs}+ s: at most 5 flows a second per client ($n flows)"
 cmp_num "$n" -ge 2 "... and the refusals within the limit are flows"
 sleep 1.1
+before=$(api "$W/api/flows" | jq_py 'len(d)')
 CURL_MAX_TIME=10 pcurl -o /dev/null "http://upstream.test:$UP/bytes/10"
-sleep 0.3
+# its flow is listed once its batch is committed, which the terminal line precedes (store.c)
+wait_flows "$W" $((before + 1))
 like "$(api "$W/api/flows" | jq_py 'd[-1]["note"]')" "^[0-9]+ more 403 refusals of this client were not recorded \(at most 5 a second\)" "the next recorded refusal says how many were left out"
 stop_httpeek
 
