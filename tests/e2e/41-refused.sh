@@ -17,10 +17,15 @@ raw() { timeout -k 2 20 "$PYTHON" "$H" raw "$HTTPEEK_PORT" "$@" --timeout 5 2>&1
 # flow whose URL contains it ("none" when there is none)
 flow_of() {
     "$PYTHON" - "http://127.0.0.1:$HTTPEEK_WEB_PORT" "$1" <<'PY'
-import json, sys, urllib.request
+import json, sys, time, urllib.request
 base, part = sys.argv[1], sys.argv[2]
-flows = json.load(urllib.request.urlopen(base + "/api/flows", timeout=10))
-hit = [f for f in flows if part in f["url"]]
+# the terminal line comes before its batch's commit (store.c): wait until the flow is listed
+for _ in range(50):
+    flows = json.load(urllib.request.urlopen(base + "/api/flows", timeout=10))
+    hit = [f for f in flows if part in f["url"]]
+    if hit:
+        break
+    time.sleep(0.1)
 if not hit:
     print("none"); sys.exit()
 f = hit[-1]
@@ -42,7 +47,6 @@ W="http://127.0.0.1:$HTTPEEK_WEB_PORT"
 code=$(CURL_MAX_TIME=10 pcurl -o "$T/b" -w '%{http_code}' "ftp://upstream.test:$UP/file")
 is "$code" 400 "ftp:// through the proxy: 400"
 like "$(line_of "ftp://upstream.test:$UP/file")" " 400 .*FAILED client_request: unsupported URL scheme 'ftp' \[-1002 NSURLErrorUnsupportedURL\]" "ftp://: terminal line, -1002 at client_request"
-sleep 0.2
 like "$(flow_of "ftp://upstream.test")" "^-1002\|\|NSURLErrorUnsupportedURL\|client_request\|400\|unsupported request\|.*answered 400" "ftp://: /api/flows/{id} diagnosis -1002, stage, status_sent 400"
 
 # ---- a plain request meant for another server (no proxy set, or redirected) ------------------
@@ -50,7 +54,6 @@ code=$(curl -sS --max-time 10 -o "$T/b" -w '%{http_code}' -H 'Host: api.example.
 is "$code" 400 "GET /api/items with Host api.example.test straight to the proxy port: 400"
 like "$(cat "$T/b")" "set the proxy to 127\.0\.0\.1:$P .*proxy\.pac.*transparent mode\) is not supported" "the 400 says how to set the proxy and that transparent mode is not offered"
 like "$(line_of "http://api.example.test/api/items")" "GET http://api\.example\.test/api/items 400 .*FAILED client_request: not a proxy request.*\[-1002 NSURLErrorUnsupportedURL\]" "not meant for a proxy: terminal line, -1002"
-sleep 0.2
 f=$(flow_of "api.example.test/api/items")
 like "$f" "^-1002\|\|NSURLErrorUnsupportedURL\|client_request\|400\|not a proxy request\|" "not meant for a proxy: diagnosis -1002 at client_request, status_sent 400, reason_short"
 like "$f" "Set the device's proxy to server 127\.0\.0\.1, port $P" "... its detail names the proxy to set (this machine's address and port)"
@@ -60,14 +63,12 @@ like "$f" "Configure Proxy > Manual.*proxy\.pac.*Transparent mode .* is not offe
 out=$(raw 'GET http:///nohost HTTP/1.1\r\nHost: x\r\n\r\n')
 like "$out" "^400 1 .*malformed request target" "a target with no host: 400 with the reason ($out)"
 like "$(line_of "http:///nohost")" "FAILED client_request: malformed request-target .*\[-1000 NSURLErrorBadURL\]" "malformed target: terminal line, -1000"
-sleep 0.2
 like "$(flow_of "http:///nohost")" "^-1000\|\|NSURLErrorBadURL\|client_request\|400\|malformed URL\|" "malformed target: diagnosis -1000, status_sent 400"
 
 # ---- limits: HTTP statuses the app receives, each naming its option ---------------------------
 out=$(timeout -k 2 20 "$PYTHON" "$H" req "$P" target 17000 "$UP")
 like "$out" "^414 1 " "request-target of 17000 bytes: 414"
 like "$(line_of " 414 ")" "\[414 HTTPURITooLong\]" "414: terminal line [414 HTTPURITooLong]"
-sleep 0.2
 like "$(flow_of "/bytes/1?aaaa")" "^414\|HTTP\|HTTPURITooLong\|client_request\|414\|URL too long\|.*--max-request-line" "414: diagnosis in domain HTTP naming --max-request-line"
 out=$(timeout -k 2 20 "$PYTHON" "$H" req "$P" count 201 "$UP")
 like "$out" "^431 1 " "201 header fields: 431"
@@ -75,7 +76,6 @@ like "$(line_of " 431 ")" "\[431 HTTPRequestHeaderFieldsTooLarge\]" "431: termin
 out=$(timeout -k 2 20 "$PYTHON" "$H" raw "$P" "GET http://upstream.test:$UP/slow-head HTTP/1.1\\r\\nHost: up" --timeout 8 | tail -n 1)
 like "$out" "^408 1 " "partial head, then silence: 408 after --header-timeout 1 ($out)"
 like "$(line_of "slow-head")" "127\.0\.0\.1 - http://upstream\.test:$UP/slow-head 408 .*FAILED client_request: request head not received within 1s \(--header-timeout\) \[408 HTTPRequestTimeout\]" "408: the flow keeps the target as far as it was read; terminal line"
-sleep 0.3
 like "$(flow_of "slow-head")" "^408\|HTTP\|HTTPRequestTimeout\|client_request\|408\|.*--header-timeout" "408: diagnosis names --header-timeout"
 api "$W/api/flows" -o "$T/flows.json"
 like "$(jq_py '[f["diag_code"] for f in d if f["diag_code"] == 431]' <"$T/flows.json")" "^\[431\]$" "431: /api/flows summary diag_code 431"
@@ -91,7 +91,6 @@ is "$(nflows)" "$n0" "httpeek's own pages (and a browser's favicon.ico) are not 
 like "$(api "$W/api/clients" | jq_py '[c["checklist"]["ca_downloaded"] for c in d if c["addr"] == "127.0.0.1"]')" "True" "... but the CA download still counts in the device's checklist"
 is "$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P/api/items")" 404 "an unknown page on httpeek's own site: 404"
 like "$(line_of "http://127.0.0.1:$P/api/items")" " 404 .*\[404 HTTPNotFound\]" "... is a flow (the app may have been given httpeek's address as its server)"
-sleep 0.2
 like "$(flow_of "127.0.0.1:$P/api/items")" "^404\|HTTP\|HTTPNotFound\|client_request\|404\|no such page\|.*set the device's proxy to server 127\.0\.0\.1, port $P" "... its diagnosis says to give the app its server's URL and set the proxy"
 
 # ---- the HAR: every refusal with its _diagnosis, written the way failures are -----------------
@@ -136,7 +135,6 @@ W="http://127.0.0.1:$HTTPEEK_WEB_PORT"
 code=$(CURL_MAX_TIME=10 pcurl -o "$T/b" -w '%{http_code}' "http://upstream.test:$UP/bytes/10")
 is "$code" 403 "a client outside --allow-client: 403"
 like "$(line_of " 403 ")" "127\.0\.0\.1 - - 403 .*FAILED client_request: client 127\.0\.0\.1 is not in the ranges allowed to use the proxy \(--allow-client: 10\.0\.0\.0/8\) \[403 HTTPForbidden\]" "403: a flow naming the client, the reason and the allowed ranges"
-sleep 0.2
 like "$(flow_of "-")" "^403\|HTTP\|HTTPForbidden\|client_request\|403\|not allowed\|.*--allow-client" "403: diagnosis in domain HTTP, the fix names --allow-client"
 # a flood of refusals stays a few flows a second, and the next one says how many were left out
 secs=$("$PYTHON" - "$HTTPEEK_PORT" <<'PY'
@@ -150,13 +148,19 @@ print(int(time.monotonic() - t0))
 PY
 )
 sleep 0.4
-n=$(api "$W/api/flows" | jq_py 'len(d)')
+for _ in $(seq 50); do # the refusals' batches may still be committing (store.c: line, then COMMIT)
+    n=$(api "$W/api/flows" | jq_py 'len(d)')
+    [ "${n:-0}" -ge 2 ] && break
+    sleep 0.1
+done
 # one flow before the flood, then at most 5 a second for the seconds it spanned
 cmp_num "$n" -le $((1 + 5 * (secs + 2))) "40 refused connections in ${secs}+ s: at most 5 flows a second per client ($n flows)"
 cmp_num "$n" -ge 2 "... and the refusals within the limit are flows"
 sleep 1.1
+before=$(api "$W/api/flows" | jq_py 'len(d)')
 CURL_MAX_TIME=10 pcurl -o /dev/null "http://upstream.test:$UP/bytes/10"
-sleep 0.3
+# its flow is listed once its batch is committed, which the terminal line precedes (store.c)
+wait_flows "$W" $((before + 1))
 like "$(api "$W/api/flows" | jq_py 'd[-1]["note"]')" "^[0-9]+ more 403 refusals of this client were not recorded \(at most 5 a second\)" "the next recorded refusal says how many were left out"
 stop_httpeek
 
@@ -176,7 +180,6 @@ PY
 )
 is "$out" "HTTP/1.1 503 Service Unavailable" "--max-connections 1, one connection held: the next gets 503"
 like "$(line_of " 503 ")" " 503 .*FAILED client_request: 1 client connections were open, the --max-connections 1 limit.*\[503 HTTPServiceUnavailable\]" "503: a flow saying which limit"
-sleep 0.2
 like "$(flow_of "-")" "^503\|HTTP\|HTTPServiceUnavailable\|client_request\|503\|too many connections\|.*--max-connections" "503: diagnosis in domain HTTP naming --max-connections"
 like "$(api "$W/api/har?redact=0" | jq_py '[(e["response"]["status"], e["_diagnosis"]["code"], e["_diagnosis"]["domain"], e["_client"]) for e in d["log"]["entries"]]')" "^\[\(0, 503, 'HTTP', '127\.0\.0\.1'\)\]$" "503: in the HAR with _diagnosis code 503, domain HTTP, the client"
 

@@ -153,8 +153,12 @@ pcurl --cacert "$HTTPEEK_CA" -o /dev/null "https://upstream.test:$REFUSED/" 2>/d
 pcurl --cacert "$HTTPEEK_CA" -o /dev/null "https://nosuch.test/" 2>/dev/null
 pcurl --cacert "$HTTPEEK_CA" -o /dev/null "https://upstream.test:$PLAIN/" 2>/dev/null
 wait_grep "upstream.test:$PLAIN.*FAILED" "$HTTPEEK_LOG" 5
-sleep 0.3
-curl -sS --max-time 10 "$W/api/flows" -o "$T/flows.json"
+# the terminal line comes before its batch's commit (store.c): wait until the last one is listed
+for _ in $(seq 50); do
+    curl -sS --max-time 10 "$W/api/flows" -o "$T/flows.json"
+    grep -q "upstream\.test:$PLAIN" "$T/flows.json" && break
+    sleep 0.1
+done
 out=$(facts "$REFUSED")
 like "$out" "\| connection refused \| True$" "refused port: reason_short 'connection refused', failed_before_tls true ($out)"
 out=$("$PYTHON" -c 'import json,sys

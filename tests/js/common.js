@@ -73,4 +73,15 @@ async function filtered(page, act, ms = 5000) {
   return applied;
 }
 
-module.exports = { ok, getJSON, rows, waitRows, launchChromium, nextFrame, filtered };
+// A test that threw before its end: the check says where (the test's own line) and what (the
+// message's first line) on its one line, then the whole stack and the page's script errors so far,
+// so that a failure seen once can be diagnosed from its log alone.
+function threw(desc, e, pageErrors = []) {
+  const stack = String((e && (e.stack || e.message)) || e);
+  const at = (stack.match(/tests\/js\/([\w.-]+\.js:\d+)/) || [])[1] || 'unknown line';
+  const first = String((e && e.message) || e).split('\n')[0].slice(0, 200);
+  return ok(false, `${desc} (threw at ${at}: ${first})`, stack,
+    ...(pageErrors.length ? ['page errors so far:', ...pageErrors] : ['no page error so far']));
+}
+
+module.exports = { ok, getJSON, rows, waitRows, launchChromium, nextFrame, filtered, threw };

@@ -10,7 +10,7 @@
 'use strict';
 const path = require('path');
 const { execFileSync } = require('child_process');
-const { ok, getJSON, launchChromium } = require('./common');
+const { ok, getJSON, launchChromium, threw } = require('./common');
 
 const PLAN = 27;
 let done = 0;
@@ -151,7 +151,7 @@ function received(echo) {
     await page.keyboard.press('Escape');
     check(!errors.length, 'no error in the page', errors.join('\n'));
   } catch (e) {
-    ok(false, 'viewer-compare.js ran to the end', e.stack || String(e));
+    threw('viewer-compare.js ran to the end', e, errors);
   } finally {
     await browser.close();
   }

@@ -13,7 +13,7 @@
 'use strict';
 const path = require('path');
 const { spawn } = require('child_process');
-const { ok, rows, waitRows, getJSON, launchChromium } = require('./common');
+const { ok, rows, waitRows, getJSON, launchChromium, threw } = require('./common');
 
 const PLAN = 32;
 let done = 0;
@@ -223,7 +223,7 @@ function viaProxy(args) {
     check(r3.code === 52 || r3.code === 56, 'Alt+A aborts it: curl sees the connection lost', JSON.stringify(r3));
     check(!errors.length, 'no error in the page', errors.join('\n'));
   } catch (e) {
-    ok(false, 'viewer-keys.js ran to the end', e.stack || String(e));
+    threw('viewer-keys.js ran to the end', e, errors);
   } finally {
     await browser.close();
   }

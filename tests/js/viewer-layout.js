@@ -11,7 +11,7 @@
 const path = require('path');
 const http = require('http');
 const { execFileSync } = require('child_process');
-const { ok, getJSON, rows, waitRows: waitRowsFor, launchChromium, filtered, nextFrame } = require('./common');
+const { ok, getJSON, rows, waitRows: waitRowsFor, launchChromium, filtered, nextFrame, threw } = require('./common');
 // the second pass waits a little longer: its flows come from fresh upstreams
 const waitRows = (page, pred, ms = 6000) => waitRowsFor(page, pred, ms);
 
@@ -56,6 +56,9 @@ async function main() {
   const page = await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  // a renderer that died (memory, a crash) fails every later call: say so in the diagnostics
+  page.on('crash', () => pageErrors.push('the page crashed (its renderer process is gone)'));
+  browser.on('disconnected', () => pageErrors.push('the browser disconnected'));
   page.setDefaultTimeout(8000);
   try {
     const api = await getJSON(`${WEB}/api/flows`);
@@ -315,7 +318,7 @@ async function main() {
 
     ok(pageErrors.length === 0, 'no script errors in the page', pageErrors.join('\n'));
   } catch (e) {
-    ok(false, 'viewer-layout.js ran to the end', e.stack || e.message);
+    threw('viewer-layout.js ran to the end', e, pageErrors);
   } finally {
     await browser.close();
   }

@@ -16,7 +16,7 @@ const http = require('http');
 const fs = require('fs');
 const { execFileSync } = require('child_process');
 const harValidator = require(path.join(__dirname, 'node_modules', 'har-validator'));
-const { ok, getJSON, rows, waitRows, launchChromium, filtered } = require('./common');
+const { ok, getJSON, rows, waitRows, launchChromium, filtered, threw } = require('./common');
 
 const WEB = process.env.VIEWER_URL;
 const ORIGIN = new URL(WEB).origin;
@@ -75,6 +75,9 @@ async function main() {
   const pageErrors = [];
   page.on('request', (r) => requests.push(r.url()));
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  // a renderer that died (memory, a crash) fails every later call: say so in the diagnostics
+  page.on('crash', () => pageErrors.push('the page crashed (its renderer process is gone)'));
+  browser.on('disconnected', () => pageErrors.push('the browser disconnected'));
   page.on('dialog', (d) => d.accept());
   page.setDefaultTimeout(8000);
 
@@ -515,7 +518,7 @@ async function main() {
     ok(foreign.length === 0, `the page made no request to any other host (${requests.length} requests)`, foreign.join('\n'));
     ok(pageErrors.length === 0, 'no script errors in the page', pageErrors.join('\n'));
   } catch (e) {
-    ok(false, 'the viewer test ran to the end', e.stack || e.message);
+    threw('the viewer test ran to the end', e, pageErrors);
     if (SHOT) await page.screenshot({ path: SHOT }).catch(() => {});
   } finally {
     await browser.close();
