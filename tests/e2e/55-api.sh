@@ -101,7 +101,7 @@ is "$(api -o /dev/null -w '%{http_code}' -X PUT "$W/api/flows")" 405 "another me
 h=$(pcurl -D - -o /dev/null "http://upstream.test:$PLAIN/altsvc" | tr -d '\r')
 unlike "$h" "Alt-Svc" "Alt-Svc is removed from the response by default"
 like "$h" "X-After: kept" "the other headers stay"
-sleep 0.3
+wait_flows "$W" 1 # the one flow since clearing, once committed
 like "$(api "$W/api/flows" | jq_py 'd[-1]["note"]')" "Alt-Svc removed" "the flow notes the removal"
 is "$(api "$W/api/clients" | jq_py 'd[0]["flows"]')" 1 "a flow after clearing counts again"
 stop_httpeek
